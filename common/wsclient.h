@@ -1,0 +1,122 @@
+/*
+ * wsclient.h: felt's one client-side libwebsockets module, shared by felt (the TUI and --json),
+ * felt-bench and the black-box tests. It is the only client code that includes libwebsockets.h;
+ * it is built as its own library (felt_wsclient), apart from the socket-free felt_common.
+ *
+ * A struct wsloop owns one lws context and its event loop; many connections (thousands, for the
+ * benchmark) share one loop. Each struct wsconn is one WebSocket to one URL that, when asked,
+ * reconnects forever with exponential backoff and jitter (lws_retry_bo_t: 500 ms doubling to a
+ * 10 s cap). Outgoing messages wait in a bounded per-connection queue and are written one per
+ * WRITEABLE callback with LWS_PRE headroom; a full queue refuses new messages (the caller decides
+ * what to tell the user). The loop also adopts file descriptors (stdin) and runs timers
+ * (lws_sul), and performs one-shot HTTP requests (the polling fallback), so a client has a
+ * single event loop and no busy waiting: an idle client sleeps in poll().
+ *
+ * All callbacks run on the loop's thread, from inside wsloop_run().
+ */
+#ifndef FELT_WSCLIENT_H
+#define FELT_WSCLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct wsloop;
+struct wsconn;
+struct wstimer;
+
+/* ---- the loop -------------------------------------------------------------------------- */
+
+struct wsloop_config {
+    int max_conns;   /* expected connections (the benchmark passes thousands); 0: a few */
+    bool quiet;      /* no lws log lines at all (the TUI owns the terminal) */
+};
+
+struct wsloop *wsloop_new(const struct wsloop_config *cfg);
+/* Runs until wsloop_stop(). Returns 0, or -1 if the loop failed. */
+int wsloop_run(struct wsloop *loop);
+/* Makes wsloop_run() return after the current callback; safe from a signal handler. */
+void wsloop_stop(struct wsloop *loop);
+/* Closes every connection and frees the loop. */
+void wsloop_free(struct wsloop *loop);
+
+/* ---- timers (lws_sul) ------------------------------------------------------------------ */
+
+struct wstimer *wstimer_new(struct wsloop *loop, void (*cb)(void *arg), void *arg);
+void wstimer_arm(struct wstimer *t, int64_t delay_ms); /* (re)arms a one-shot */
+void wstimer_cancel(struct wstimer *t);
+void wstimer_free(struct wstimer *t);
+
+/* ---- adopted file descriptors (stdin) -------------------------------------------------- */
+
+/* Calls on_readable whenever fd has data (or EOF/hangup: then on_readable is called and a read
+ * returns 0). The fd stays owned by the caller. Returns 0 or -1. */
+int wsloop_adopt_fd(struct wsloop *loop, int fd, void (*on_readable)(void *arg), void *arg);
+
+/* ---- WebSocket connections ------------------------------------------------------------- */
+
+enum wsconn_state {
+    WSCONN_CONNECTING,   /* first attempt in progress */
+    WSCONN_OPEN,
+    WSCONN_RECONNECTING, /* waiting for the next attempt (see wsconn_retry_info) */
+    WSCONN_CLOSED,       /* closed for good (no reconnect, or wsconn_close called) */
+};
+
+struct wsconn_config {
+    const char *url;          /* ws://host:port/path or wss://...; copied */
+    const char *subprotocol;  /* e.g. "felt.v1"; NULL for none */
+    bool deflate;             /* offer permessage-deflate */
+    bool reconnect;           /* retry forever with backoff after a failure or a close */
+    size_t max_queue;         /* queued outgoing messages at most (0: 64) */
+    void *user;
+    /* The socket is open: send hello etc. here (wsconn_send_first puts it ahead of the queue). */
+    void (*on_open)(struct wsconn *c, void *user);
+    /* One complete text message (fragments reassembled; at most 1 MiB, larger closes). */
+    void (*on_message)(struct wsconn *c, void *user, const char *buf, size_t len);
+    /* The socket closed or a connection attempt failed. code is the peer's close code (e.g.
+     * 4401, 1001) or 0 when there was none (refused, reset, timeout); reason may be "". If
+     * reconnecting, on_state follows with WSCONN_RECONNECTING. */
+    void (*on_close)(struct wsconn *c, void *user, int code, const char *reason);
+    /* The state changed (also each new reconnect attempt). */
+    void (*on_state)(struct wsconn *c, void *user, enum wsconn_state st);
+};
+
+/* Starts connecting. Returns NULL (and err text in errbuf) for a malformed URL. */
+struct wsconn *wsconn_new(struct wsloop *loop, const struct wsconn_config *cfg, char *errbuf,
+                          size_t errlen);
+/* Queues a text message (copied) to be sent in order while open; messages queued while not open
+ * wait for the next open. Returns 0, or -1 when the queue is full. */
+int wsconn_send(struct wsconn *c, const char *buf, size_t len);
+/* Like wsconn_send, but ahead of everything queued (hello on open). */
+int wsconn_send_first(struct wsconn *c, const char *buf, size_t len);
+size_t wsconn_queued(const struct wsconn *c);
+/* Drops every queued message (e.g. after the server refused the session). */
+void wsconn_clear_queue(struct wsconn *c);
+enum wsconn_state wsconn_state(const struct wsconn *c);
+/* Reconnect attempt number (1 for the first retry) and ms until it, while RECONNECTING. */
+void wsconn_retry_info(const struct wsconn *c, int *attempt, int64_t *next_in_ms);
+/* Drops the socket now (as if the network failed) without closing it cleanly; with reconnect on,
+ * a new attempt follows. For tests and for "reconnect now". */
+void wsconn_drop(struct wsconn *c);
+/* Changes the URL used by later attempts (e.g. from /ws/spectate/ to /ws/game/...). */
+void wsconn_set_url(struct wsconn *c, const char *url);
+/* Closes cleanly with code (1000 normal) and stops reconnecting; frees on the loop later. */
+void wsconn_close(struct wsconn *c, int code, const char *reason);
+/* Bytes received on the wire (after compression) and as payload, for the benchmark. */
+void wsconn_bytes(const struct wsconn *c, uint64_t *wire_in, uint64_t *payload_in);
+
+/* ---- one-shot HTTP (the polling fallback, join) ---------------------------------------- */
+
+struct wshttp_result {
+    int status;        /* HTTP status, or 0 if the request failed (see error) */
+    const char *body;  /* NUL-terminated, at most 4 MiB */
+    size_t body_len;
+    const char *error; /* non-NULL when status == 0 */
+};
+
+/* GET (body NULL) or POST (body JSON) to an http:// or https:// URL, with an optional bearer
+ * token. cb runs once, on the loop. Returns 0 or -1 for a malformed URL. */
+int wshttp_request(struct wsloop *loop, const char *url, const char *body, const char *bearer,
+                   void (*cb)(void *arg, const struct wshttp_result *r), void *arg);
+
+#endif

@@ -1,0 +1,306 @@
+/*
+ * http.c: the HTTP API: lobby, the polling fallback (the old transport, kept for clients that
+ * cannot use WebSocket), join, health and metrics.
+ *
+ * Requests are routed through http_routes[], a const table of method and path pattern ("*"
+ * matches one path segment, the game id). The polling endpoints apply the same table_*
+ * functions as the WebSocket path, so the rules, the acks, the privacy and the event stream are
+ * the same: GET .../state?since=SEQ answers with the events after SEQ from the table's history,
+ * rendered for the caller (a player's own view with Authorization: Bearer TOKEN), or a snapshot
+ * when SEQ is absent or too old.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "server.h"
+
+typedef void (*http_fn)(struct server *srv, struct table *t, const struct http_request *req,
+                        struct http_response *resp);
+
+static void http_json(struct http_response *resp, int status, struct json_object *j)
+{
+    const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+    resp->status = status;
+    resp->content_type = "application/json";
+    resp->body = msg_from_string(xstrdup(s), strlen(s));
+    json_object_put(j);
+}
+
+static void http_error(struct http_response *resp, int status, const char *code,
+                       const char *message)
+{
+    size_t len;
+    char *s = proto_encode_error(code, message, &len);
+    resp->status = status;
+    resp->content_type = "application/json";
+    resp->body = msg_from_string(s, len);
+}
+
+static void http_text(struct http_response *resp, int status, const char *ctype, char *s,
+                      size_t len)
+{
+    resp->status = status;
+    resp->content_type = ctype;
+    resp->body = msg_from_string(s, len);
+}
+
+/* Decodes a POST body as the client message `type`; the body may omit "type". */
+static int http_decode_body(const struct http_request *req, const char *type,
+                            struct proto_cmsg *m, struct felt_err *err)
+{
+    int rc = -1;
+    struct json_tokener *tok = json_tokener_new_ex(16);
+    struct json_object *j = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
+    if (!j || json_tokener_get_error(tok) != json_tokener_success ||
+        !json_object_is_type(j, json_type_object)) {
+        felt_err_set(err, "bad_json", "the request body must be a JSON object");
+        goto out;
+    }
+    struct json_object *t;
+    if (!json_object_object_get_ex(j, "type", &t))
+        json_object_object_add(j, "type", json_object_new_string(type));
+    else if (!json_object_is_type(t, json_type_string) || strcmp(json_object_get_string(t), type)) {
+        felt_err_set(err, "bad_type", "this endpoint takes a '%s' message", type);
+        goto out;
+    }
+    const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+    rc = proto_decode_client(s, strlen(s), m, err);
+out:
+    json_object_put(j);
+    json_tokener_free(tok);
+    return rc;
+}
+
+/* The player whose token the request carries, or NULL (with a 401 filled in). */
+static struct player *http_auth(struct table *t, const struct http_request *req,
+                                struct http_response *resp)
+{
+    struct player *p = req->bearer ? table_player_by_token(t, req->bearer) : NULL;
+    if (!p)
+        http_error(resp, 401, "unauthorized", "send Authorization: Bearer TOKEN of a player");
+    else
+        p->last_poll_ms = felt_now_ms();
+    return p;
+}
+
+static void http_lobby(struct server *srv, struct table *t, const struct http_request *req,
+                       struct http_response *resp)
+{
+    (void)t;
+    (void)req;
+    http_json(resp, 200, lobby_json(srv));
+}
+
+static void http_healthz(struct server *srv, struct table *t, const struct http_request *req,
+                         struct http_response *resp)
+{
+    (void)t;
+    (void)req;
+    struct json_object *j = json_object_new_object();
+    json_object_object_add(j, "ok", json_object_new_boolean(!srv->shutting_down));
+    json_object_object_add(j, "tables", json_object_new_int(srv->ntables));
+    http_json(resp, srv->shutting_down ? 503 : 200, j);
+}
+
+static void http_metrics(struct server *srv, struct table *t, const struct http_request *req,
+                         struct http_response *resp)
+{
+    size_t len;
+    (void)t;
+    (void)req;
+    char *s = metrics_text(srv, &len);
+    http_text(resp, 200, "text/plain; version=0.0.4", s, len);
+}
+
+/* Parses since=N from the query string; false when absent or malformed. */
+static bool http_since(const char *query, uint64_t *since)
+{
+    const char *q = query;
+    while (q && *q) {
+        if (strncmp(q, "since=", 6) == 0) {
+            char *end;
+            const char *v = q + 6;
+            if (*v < '0' || *v > '9')
+                return false;
+            unsigned long long n = strtoull(v, &end, 10);
+            if ((*end != '\0' && *end != '&') || n > (1ULL << 62))
+                return false;
+            *since = n;
+            return true;
+        }
+        q = strchr(q, '&');
+        if (q)
+            q++;
+    }
+    return false;
+}
+
+static void http_state(struct server *srv, struct table *t, const struct http_request *req,
+                       struct http_response *resp)
+{
+    struct player *viewer = NULL;
+    uint64_t since = 0, now = table_seq(t);
+    (void)srv;
+    if (req->bearer && !(viewer = http_auth(t, req, resp)))
+        return;
+    /* {"seq": N, "events": [envelope, ...]}: the envelopes are the WebSocket messages verbatim. */
+    size_t cap = 256, len = 0;
+    char *out = xmalloc(cap);
+    len += (size_t)snprintf(out, cap, "{\"seq\":%llu,\"events\":[", (unsigned long long)now);
+    bool resume = http_since(req->query, &since) && since <= now &&
+                  (since == now || table_event(t, since + 1));
+    for (uint64_t s = since + 1; resume && s <= now; s++) {
+        const struct msg *m = event_msg_for(table_event(t, s), viewer ? viewer->uid : 0);
+        if (len + m->len + 8 > cap) {
+            cap = (len + m->len + 8) * 2;
+            out = xrealloc(out, cap);
+        }
+        if (s > since + 1)
+            out[len++] = ',';
+        memcpy(out + len, msg_payload(m), m->len);
+        len += m->len;
+    }
+    if (!resume) {
+        struct msg *snap = table_snapshot(t, viewer);
+        out = xrealloc(out, len + snap->len + 8);
+        memcpy(out + len, msg_payload(snap), snap->len);
+        len += snap->len;
+        msg_unref(snap);
+    }
+    out = xrealloc(out, len + 3);
+    memcpy(out + len, "]}", 3);
+    http_text(resp, 200, "application/json", out, len + 2);
+}
+
+static void http_action(struct server *srv, struct table *t, const struct http_request *req,
+                        struct http_response *resp)
+{
+    struct proto_cmsg m;
+    struct felt_err err;
+    (void)srv;
+    struct player *p = http_auth(t, req, resp);
+    if (!p)
+        return;
+    if (http_decode_body(req, "action", &m, &err) != 0) {
+        http_error(resp, 400, err.code, err.message);
+        return;
+    }
+    struct msg *ack = table_act(t, p, &m);
+    resp->status = 200;
+    resp->content_type = "application/json";
+    resp->body = ack;
+}
+
+static void http_chat(struct server *srv, struct table *t, const struct http_request *req,
+                      struct http_response *resp)
+{
+    struct proto_cmsg m;
+    struct felt_err err;
+    (void)srv;
+    struct player *p = http_auth(t, req, resp);
+    if (!p)
+        return;
+    if (http_decode_body(req, "chat", &m, &err) != 0) {
+        http_error(resp, 400, err.code, err.message);
+        return;
+    }
+    if (!conn_chat_allowed(p->chat_ms, &p->chat_next, felt_now_ms())) {
+        http_error(resp, 429, "rate_limited", "at most 5 chat messages per 10 seconds");
+        return;
+    }
+    if (table_chat(t, p, m.text, &err) != 0) {
+        http_error(resp, 403, err.code, err.message);
+        return;
+    }
+    struct json_object *j = json_object_new_object();
+    json_object_object_add(j, "ok", json_object_new_boolean(1));
+    http_json(resp, 200, j);
+}
+
+static void http_join(struct server *srv, struct table *t, const struct http_request *req,
+                      struct http_response *resp)
+{
+    struct proto_cmsg m;
+    struct felt_err err;
+    (void)srv;
+    if (http_decode_body(req, "join", &m, &err) != 0) {
+        http_error(resp, 400, err.code, err.message);
+        return;
+    }
+    struct player *p = table_join(t, m.name, m.buy_in, false, &err);
+    if (!p) {
+        http_error(resp, strcmp(err.code, "bad_buy_in") == 0 ? 400 : 409, err.code, err.message);
+        return;
+    }
+    struct json_object *j = json_object_new_object();
+    json_object_object_add(j, "player_id", json_object_new_string(p->id));
+    json_object_object_add(j, "token", json_object_new_string(p->token));
+    json_object_object_add(j, "seat", json_object_new_int(p->seat));
+    json_object_object_add(j, "name", json_object_new_string(p->name));
+    p->last_poll_ms = felt_now_ms();
+    http_json(resp, 200, j);
+}
+
+static const struct {
+    bool post;
+    const char *pattern; /* a "*" segment stands for the game id */
+    http_fn fn;
+} http_routes[] = {
+    {false, "/api/games", http_lobby},
+    {false, "/api/games/*/state", http_state},
+    {true, "/api/games/*/action", http_action},
+    {true, "/api/games/*/chat", http_chat},
+    {true, "/api/games/*/join", http_join},
+    {false, "/healthz", http_healthz},
+    {false, "/metrics", http_metrics},
+};
+
+/* Matches path against pattern; with a "*" segment, game and glen locate the game id. */
+static bool http_match(const char *pattern, const char *path, const char **game, size_t *glen)
+{
+    const char *star = strchr(pattern, '*');
+    if (!star)
+        return strcmp(pattern, path) == 0;
+    size_t pre = (size_t)(star - pattern);
+    if (strncmp(pattern, path, pre) != 0)
+        return false;
+    const char *g = path + pre, *slash = strchr(g, '/');
+    if (!slash || slash == g)
+        return false;
+    if (strcmp(star + 1, slash) != 0)
+        return false;
+    *game = g;
+    *glen = (size_t)(slash - g);
+    return true;
+}
+
+void http_handle(struct server *srv, const struct http_request *req, struct http_response *resp)
+{
+    bool path_known = false;
+    memset(resp, 0, sizeof(*resp));
+    for (size_t i = 0; i < FELT_ARRAY_LEN(http_routes); i++) {
+        const char *game = NULL;
+        size_t glen = 0;
+        if (!http_match(http_routes[i].pattern, req->path, &game, &glen))
+            continue;
+        path_known = true;
+        if (http_routes[i].post != req->post)
+            continue;
+        struct table *t = NULL;
+        if (game) {
+            if (!proto_game_id_valid(game, glen) || !(t = lobby_find(srv, game, glen))) {
+                http_error(resp, 404, "unknown_game", "no such game");
+                return;
+            }
+        }
+        http_routes[i].fn(srv, t, req, resp);
+        return;
+    }
+    if (path_known)
+        http_error(resp, 405, "method_not_allowed", "wrong method for this path");
+    else
+        http_error(resp, 404, "not_found", "no such path");
+}
