@@ -10,6 +10,33 @@
  * chat) and absent on per-connection replies (ack, error, pong).
  *
  * The codec knows nothing of sockets; it is used by feltd, felt, the benchmark and the tests.
+ *
+ * Client messages (one JSON object per text frame; "?" marks an optional field; an optional
+ * field given as JSON null counts as absent; unknown extra fields are ignored, so a newer
+ * client can add fields without breaking an older server):
+ *   {"type": "hello",   "token": STR(1..128 bytes printable ASCII), "last_seq"?: INT(>= 0)}
+ *   {"type": "join",    "name": STR(1..24 code points after sanitizing),
+ *                       "buy_in"?: INT(1..PROTO_AMOUNT_MAX)}
+ *   {"type": "action",  "action": "fold"|"check"|"call"|"raise"|"all_in",
+ *                       "amount"?: INT(0..PROTO_AMOUNT_MAX, "raise to"; required for raise),
+ *                       "request_id"?: STR(1..64 bytes printable ASCII), "hand_id"?: INT(>= 0)}
+ *   {"type": "chat",    "text": STR(1..280 code points after sanitizing)}
+ *   {"type": "sit_out"}  {"type": "sit_in"}  {"type": "leave"}
+ *   {"type": "ping",    "id"?: INT}
+ * INT is a JSON integer literal within PROTO_INT_MIN..PROTO_INT_MAX (and the range shown):
+ * 1.5, 1e3, 1.0, true and "7" are all "bad_field". The whole frame must be valid UTF-8 with no
+ * NUL byte and no unpaired \uD800..\uDFFF escape ("invalid_utf8"), nest at most
+ * PROTO_MAX_DEPTH levels and carry nothing after the object ("bad_json").
+ *
+ * Per-connection replies built here (no seq):
+ *   error: "data": {"code": STR, "message": STR}
+ *   ack:   "data": {"request_id": STR|null, "status": "accepted"|"rejected",
+ *                   "code"?: STR, "message"?: STR, "hand_id": INT|null}
+ *          (request_id null when the action carried none; code/message present when given,
+ *          normally on rejection; hand_id null when no hand was in progress)
+ *   pong:  "data": {"id": INT} (the ping's id, 0 when it had none)
+ * The data of the game events (snapshot, state_update, animation, notification, chat) is built
+ * by feltd and documented in docs/protocol.md.
  */
 #ifndef FELT_PROTO_H
 #define FELT_PROTO_H
@@ -35,6 +62,11 @@ struct felt_err;
 #define PROTO_NAME_MAX_BYTES (PROTO_NAME_MAX_CHARS * 4)
 #define PROTO_GAME_ID_MAX 32        /* bytes, [A-Za-z0-9_-] */
 #define PROTO_AMOUNT_MAX 1000000000000LL /* no amount, stack or buy-in may exceed this */
+#define PROTO_MAX_DEPTH 16          /* JSON nesting levels accepted in a client message */
+/* The widest integers any field accepts. json-c saturates literals beyond int64 to INT64_MAX /
+ * INT64_MIN, so those two values are indistinguishable from overflow and always rejected. */
+#define PROTO_INT_MAX (INT64_MAX - 1)
+#define PROTO_INT_MIN (INT64_MIN + 1)
 
 /* Client-to-server message types; the order is the dispatch-table index. */
 enum proto_ctype {
@@ -68,18 +100,24 @@ struct proto_cmsg {
     /* chat */
     char text[PROTO_CHAT_MAX_BYTES + 1]; /* sanitized, 1..PROTO_CHAT_MAX_CHARS code points */
     /* ping */
-    int64_t ping_id;
+    bool has_ping_id;
+    int64_t ping_id;                     /* 0 when absent */
 };
 
 /* Decodes one client message. Returns 0, or -1 with err: "bad_json", "bad_type" (missing or
  * unknown type), "bad_field" (missing/wrong type/out of range, message names the field),
- * "too_long", "invalid_utf8", "too_large" (len > PROTO_MAX_FRAME). */
+ * "too_long", "invalid_utf8", "too_large" (len > PROTO_MAX_FRAME). buf need not be
+ * NUL-terminated. m is fully overwritten; on failure it is all zero. A name or chat text that
+ * sanitizes to nothing is "bad_field"; one over its limit is "too_long". */
 int proto_decode_client(const char *buf, size_t len, struct proto_cmsg *m, struct felt_err *err);
 
-/* Encodes a client message (for felt, the bench and the tests). Returns a malloc'd string. */
+/* Encodes a client message (for felt, the bench and the tests). Returns a malloc'd string.
+ * Writes only the fields of m->type, and the optional ones only when present (has_* set,
+ * request_id non-empty, buy_in non-zero). It does not validate: what it is given it encodes, so
+ * tests can build bad messages too. Strings are read up to their array size even without NUL. */
 char *proto_encode_client(const struct proto_cmsg *m);
 
-const char *proto_ctype_name(enum proto_ctype t); /* "hello", "join", ... */
+const char *proto_ctype_name(enum proto_ctype t); /* "hello", "join", ...; "unknown" if invalid */
 
 /* Server-to-client message types. */
 enum proto_stype {
@@ -94,12 +132,14 @@ enum proto_stype {
     PROTO_S_COUNT
 };
 
-const char *proto_stype_name(enum proto_stype t); /* "snapshot", "state_update", ... */
+const char *proto_stype_name(enum proto_stype t); /* "snapshot", "state_update", ...; "unknown" */
 bool proto_stype_is_event(enum proto_stype t);    /* true for the five that carry seq */
 
 /* Builds the envelope around data (reference taken: the envelope owns it) and serializes it.
  * seq is written only for event types. Returns a malloc'd, NUL-terminated string and its length
- * in *len_out (if non-NULL). */
+ * in *len_out (if non-NULL). Compact JSON, keys in the order type, seq, timestamp, data.
+ * data NULL means {}; data must be a JSON object, and seq at most PROTO_INT_MAX (fatal
+ * otherwise: caller bugs). */
 char *proto_encode_server(enum proto_stype type, uint64_t seq, int64_t timestamp_ms,
                           struct json_object *data, size_t *len_out);
 
@@ -111,10 +151,18 @@ struct proto_smsg {
     int64_t timestamp;
     struct json_object *data;
 };
+/* Validates the envelope: known type ("bad_type"), seq an integer >= 0 present exactly on event
+ * types, timestamp an integer >= 0, data an object (else "bad_field"); the frame must be valid
+ * UTF-8 ("invalid_utf8") JSON nesting at most 32 levels ("bad_json"); len > INT_MAX is
+ * "too_large". The contents of data are not checked. m is overwritten without being cleared
+ * first (call proto_smsg_clear before reusing one that holds data); on failure m->data is NULL. */
 int proto_decode_server(const char *buf, size_t len, struct proto_smsg *m, struct felt_err *err);
-void proto_smsg_clear(struct proto_smsg *m);
+void proto_smsg_clear(struct proto_smsg *m); /* releases data; safe on a zeroed or cleared m */
 
-/* Convenience builders for the per-connection replies. */
+/* Convenience builders for the per-connection replies (shapes above), stamped with
+ * felt_now_ms(). Return a malloc'd string, its length in *len_out if non-NULL. NULL message or
+ * code in ack means the field is left out; NULL or "" request_id is null; hand_id < 0 is null.
+ * proto_encode_error: code must not be NULL; a NULL message is "". */
 char *proto_encode_error(const char *code, const char *message, size_t *len_out);
 char *proto_encode_ack(const char *request_id, bool accepted, const char *code,
                        const char *message, int64_t hand_id, size_t *len_out);
