@@ -33,8 +33,7 @@ static const char *const proto_action_names[] = {
 
 static struct json_object *proto_jnew(struct json_object *o)
 {
-    if (!o)
-        felt_fatal("json-c: out of memory");
+    if (!o) felt_fatal("json-c: out of memory");
     return o;
 }
 
@@ -62,12 +61,10 @@ static char *proto_serialize(struct json_object *o, size_t *len_out)
     size_t n = 0;
     const char *s = json_object_to_json_string_length(
         o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-    if (!s)
-        felt_fatal("json-c: out of memory serializing");
+    if (!s) felt_fatal("json-c: out of memory serializing");
     char *r = xstrndup(s, n);
     json_object_put(o);
-    if (len_out)
-        *len_out = n;
+    if (len_out) *len_out = n;
     return r;
 }
 
@@ -76,8 +73,7 @@ static char *proto_serialize(struct json_object *o, size_t *len_out)
 static bool proto_hex4(const char *s, size_t avail, unsigned *out)
 {
     unsigned v = 0;
-    if (avail < 4)
-        return false;
+    if (avail < 4) return false;
     for (int k = 0; k < 4; k++) {
         char c = s[k];
         unsigned d;
@@ -113,15 +109,13 @@ static bool proto_surrogates_paired(const char *s, size_t len)
             quote = 0;
             continue;
         }
-        if (s[i] != '\\' || i + 1 >= len)
-            continue;
+        if (s[i] != '\\' || i + 1 >= len) continue;
         if (s[i + 1] != 'u' || !proto_hex4(s + i + 2, len - (i + 2), &u)) {
             i++; /* a two-character escape such as \" or \\ */
             continue;
         }
         i += 5; /* on the last hex digit */
-        if (u >= 0xDC00 && u <= 0xDFFF)
-            return false;
+        if (u >= 0xDC00 && u <= 0xDFFF) return false;
         if (u >= 0xD800 && u <= 0xDBFF) {
             if (i + 2 >= len || s[i + 1] != '\\' || s[i + 2] != 'u' ||
                 !proto_hex4(s + i + 3, len - (i + 3), &v) || v < 0xDC00 || v > 0xDFFF)
@@ -152,8 +146,7 @@ static struct json_object *proto_parse_object(const char *buf, size_t len, int d
         goto fail;
     }
     tok = json_tokener_new_ex(depth);
-    if (!tok)
-        felt_fatal("json-c: out of memory");
+    if (!tok) felt_fatal("json-c: out of memory");
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     root = json_tokener_parse_ex(tok, buf ? buf : "", (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
@@ -189,8 +182,7 @@ static struct json_object *proto_parse_object(const char *buf, size_t len, int d
     return root;
 fail:
     json_object_put(root);
-    if (tok)
-        json_tokener_free(tok);
+    if (tok) json_tokener_free(tok);
     return NULL;
 }
 
@@ -200,8 +192,7 @@ fail:
 static struct json_object *proto_field(struct json_object *obj, const char *key)
 {
     struct json_object *v = NULL;
-    if (!json_object_object_get_ex(obj, key, &v))
-        return NULL;
+    if (!json_object_object_get_ex(obj, key, &v)) return NULL;
     return v;
 }
 
@@ -215,18 +206,15 @@ static int proto_get_int(struct json_object *obj, const char *key, int64_t lo, i
 
     *present = false;
     if (!v) {
-        if (!required)
-            return 0;
-        return felt_err_set(err, "bad_field", "%s is required (an integer between %" PRId64
-                                              " and %" PRId64 ")",
-                            key, lo, hi);
+        if (!required) return 0;
+        return felt_err_set(err, "bad_field",
+                            "%s is required (an integer between %" PRId64 " and %" PRId64 ")", key,
+                            lo, hi);
     }
-    if (!json_object_is_type(v, json_type_int))
-        goto bad;
+    if (!json_object_is_type(v, json_type_int)) goto bad;
     /* Literals beyond int64 saturate to INT64_MIN/INT64_MAX, outside every [lo, hi]. */
     x = json_object_get_int64(v);
-    if (x < lo || x > hi)
-        goto bad;
+    if (x < lo || x > hi) goto bad;
     *present = true;
     *out = x;
     return 0;
@@ -242,8 +230,7 @@ static int proto_get_str(struct json_object *obj, const char *key, const char **
     struct json_object *v = proto_field(obj, key);
     int n;
 
-    if (!v)
-        return felt_err_set(err, "bad_field", "%s is required (a string)", key);
+    if (!v) return felt_err_set(err, "bad_field", "%s is required (a string)", key);
     if (!json_object_is_type(v, json_type_string))
         return felt_err_set(err, "bad_field", "%s must be a string", key);
     n = json_object_get_string_len(v);
@@ -261,15 +248,11 @@ static int proto_get_ascii(struct json_object *obj, const char *key, size_t max,
 
     FELT_ASSERT(dstsz > max);
     dst[0] = '\0';
-    if (!required && !proto_field(obj, key))
-        return 0;
-    if (proto_get_str(obj, key, &s, &len, err) < 0)
-        return -1;
-    if (len < 1 || len > max)
-        goto bad;
+    if (!required && !proto_field(obj, key)) return 0;
+    if (proto_get_str(obj, key, &s, &len, err) < 0) return -1;
+    if (len < 1 || len > max) goto bad;
     for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7E)
-            goto bad;
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7E) goto bad;
     memcpy(dst, s, len);
     dst[len] = '\0';
     return 0;
@@ -287,8 +270,7 @@ static int proto_get_text(struct json_object *obj, const char *key, size_t max_c
     size_t len;
     int n;
 
-    if (proto_get_str(obj, key, &s, &len, err) < 0)
-        return -1;
+    if (proto_get_str(obj, key, &s, &len, err) < 0) return -1;
     n = text_sanitize(s, len, dst, dstsz, max_chars, &serr);
     if (n < 0 && strcmp(serr.code, "invalid_utf8") == 0)
         return felt_err_set(err, serr.code, "%s is not valid UTF-8", key);
@@ -316,8 +298,7 @@ static int proto_dec_hello(struct json_object *o, struct proto_cmsg *m, struct f
 static void proto_enc_hello(const struct proto_cmsg *m, struct json_object *o)
 {
     proto_jadd_str(o, "token", m->token, strnlen(m->token, sizeof(m->token)));
-    if (m->has_last_seq)
-        proto_jadd(o, "last_seq", proto_jnew(json_object_new_uint64(m->last_seq)));
+    if (m->has_last_seq) proto_jadd(o, "last_seq", proto_jnew(json_object_new_uint64(m->last_seq)));
 }
 
 static int proto_dec_join(struct json_object *o, struct proto_cmsg *m, struct felt_err *err)
@@ -333,8 +314,7 @@ static int proto_dec_join(struct json_object *o, struct proto_cmsg *m, struct fe
 static void proto_enc_join(const struct proto_cmsg *m, struct json_object *o)
 {
     proto_jadd_str(o, "name", m->name, strnlen(m->name, sizeof(m->name)));
-    if (m->buy_in != 0)
-        proto_jadd_int(o, "buy_in", m->buy_in);
+    if (m->buy_in != 0) proto_jadd_int(o, "buy_in", m->buy_in);
 }
 
 static int proto_dec_action(struct json_object *o, struct proto_cmsg *m, struct felt_err *err)
@@ -342,8 +322,7 @@ static int proto_dec_action(struct json_object *o, struct proto_cmsg *m, struct 
     const char *s;
     size_t len, k;
 
-    if (proto_get_str(o, "action", &s, &len, err) < 0)
-        return -1;
+    if (proto_get_str(o, "action", &s, &len, err) < 0) return -1;
     for (k = 0; k < FELT_ARRAY_LEN(proto_action_names); k++)
         if (strlen(proto_action_names[k]) == len && memcmp(proto_action_names[k], s, len) == 0)
             break;
@@ -355,8 +334,7 @@ static int proto_dec_action(struct json_object *o, struct proto_cmsg *m, struct 
                       &m->amount, err) < 0 ||
         proto_get_ascii(o, "request_id", PROTO_REQUEST_ID_MAX, false, m->request_id,
                         sizeof(m->request_id), err) < 0 ||
-        proto_get_int(o, "hand_id", 0, PROTO_INT_MAX, false, &m->has_hand_id, &m->hand_id, err) <
-            0)
+        proto_get_int(o, "hand_id", 0, PROTO_INT_MAX, false, &m->has_hand_id, &m->hand_id, err) < 0)
         return -1;
     return 0;
 }
@@ -368,12 +346,9 @@ static void proto_enc_action(const struct proto_cmsg *m, struct json_object *o)
     FELT_ASSERT((unsigned)m->action < FELT_ARRAY_LEN(proto_action_names));
     proto_jadd_str(o, "action", proto_action_names[m->action],
                    strlen(proto_action_names[m->action]));
-    if (m->has_amount)
-        proto_jadd_int(o, "amount", m->amount);
-    if (rlen > 0)
-        proto_jadd_str(o, "request_id", m->request_id, rlen);
-    if (m->has_hand_id)
-        proto_jadd_int(o, "hand_id", m->hand_id);
+    if (m->has_amount) proto_jadd_int(o, "amount", m->amount);
+    if (rlen > 0) proto_jadd_str(o, "request_id", m->request_id, rlen);
+    if (m->has_hand_id) proto_jadd_int(o, "hand_id", m->hand_id);
 }
 
 static int proto_dec_chat(struct json_object *o, struct proto_cmsg *m, struct felt_err *err)
@@ -403,14 +378,13 @@ static void proto_enc_none(const struct proto_cmsg *m, struct json_object *o)
 
 static int proto_dec_ping(struct json_object *o, struct proto_cmsg *m, struct felt_err *err)
 {
-    return proto_get_int(o, "id", PROTO_INT_MIN, PROTO_INT_MAX, false, &m->has_ping_id,
-                         &m->ping_id, err);
+    return proto_get_int(o, "id", PROTO_INT_MIN, PROTO_INT_MAX, false, &m->has_ping_id, &m->ping_id,
+                         err);
 }
 
 static void proto_enc_ping(const struct proto_cmsg *m, struct json_object *o)
 {
-    if (m->has_ping_id)
-        proto_jadd_int(o, "id", m->ping_id);
+    if (m->has_ping_id) proto_jadd_int(o, "id", m->ping_id);
 }
 
 static const struct proto_ctype_def {
@@ -446,8 +420,7 @@ int proto_decode_client(const char *buf, size_t len, struct proto_cmsg *m, struc
         goto done;
     }
     root = proto_parse_object(buf, len, PROTO_MAX_DEPTH, err);
-    if (!root)
-        goto done;
+    if (!root) goto done;
     tv = proto_field(root, "type");
     if (!tv) {
         felt_err_set(err, "bad_type", "type is required");
@@ -470,8 +443,7 @@ int proto_decode_client(const char *buf, size_t len, struct proto_cmsg *m, struc
     rc = proto_ctypes[k].decode(root, m, err);
 done:
     json_object_put(root);
-    if (rc < 0)
-        memset(m, 0, sizeof(*m));
+    if (rc < 0) memset(m, 0, sizeof(*m));
     return rc;
 }
 
@@ -492,14 +464,10 @@ static const struct proto_stype_def {
     const char *name;
     bool event; /* a table event: carries seq */
 } proto_stypes[PROTO_S_COUNT] = {
-    [PROTO_S_SNAPSHOT] = {"snapshot", true},
-    [PROTO_S_STATE_UPDATE] = {"state_update", true},
-    [PROTO_S_ANIMATION] = {"animation", true},
-    [PROTO_S_NOTIFICATION] = {"notification", true},
-    [PROTO_S_CHAT] = {"chat", true},
-    [PROTO_S_ACK] = {"ack", false},
-    [PROTO_S_ERROR] = {"error", false},
-    [PROTO_S_PONG] = {"pong", false},
+    [PROTO_S_SNAPSHOT] = {"snapshot", true},   [PROTO_S_STATE_UPDATE] = {"state_update", true},
+    [PROTO_S_ANIMATION] = {"animation", true}, [PROTO_S_NOTIFICATION] = {"notification", true},
+    [PROTO_S_CHAT] = {"chat", true},           [PROTO_S_ACK] = {"ack", false},
+    [PROTO_S_ERROR] = {"error", false},        [PROTO_S_PONG] = {"pong", false},
 };
 
 const char *proto_stype_name(enum proto_stype t)
@@ -517,8 +485,7 @@ char *proto_encode_server(enum proto_stype type, uint64_t seq, int64_t timestamp
 {
     struct json_object *env;
 
-    if (!data)
-        data = proto_jnew(json_object_new_object());
+    if (!data) data = proto_jnew(json_object_new_object());
     FELT_ASSERT((unsigned)type < PROTO_S_COUNT);
     FELT_ASSERT(json_object_is_type(data, json_type_object));
     env = proto_jnew(json_object_new_object());
@@ -547,8 +514,7 @@ int proto_decode_server(const char *buf, size_t len, struct proto_smsg *m, struc
         goto done;
     }
     root = proto_parse_object(buf, len, PROTO_SERVER_MAX_DEPTH, err);
-    if (!root)
-        goto done;
+    if (!root) goto done;
     tv = proto_field(root, "type");
     if (!tv || !json_object_is_type(tv, json_type_string)) {
         felt_err_set(err, "bad_type", "type is required (a string)");
@@ -572,8 +538,7 @@ int proto_decode_server(const char *buf, size_t len, struct proto_smsg *m, struc
         proto_get_int(root, "seq", 0, PROTO_INT_MAX, true, &m->has_seq, &seq, err) < 0)
         goto done;
     m->seq = (uint64_t)seq;
-    if (proto_get_int(root, "timestamp", 0, PROTO_INT_MAX, true, &has_ts, &m->timestamp, err) <
-        0)
+    if (proto_get_int(root, "timestamp", 0, PROTO_INT_MAX, true, &has_ts, &m->timestamp, err) < 0)
         goto done;
     dv = proto_field(root, "data");
     if (!dv || !json_object_is_type(dv, json_type_object)) {
@@ -584,8 +549,7 @@ int proto_decode_server(const char *buf, size_t len, struct proto_smsg *m, struc
     rc = 0;
 done:
     json_object_put(root);
-    if (rc < 0)
-        memset(m, 0, sizeof(*m));
+    if (rc < 0) memset(m, 0, sizeof(*m));
     return rc;
 }
 
@@ -600,15 +564,14 @@ char *proto_encode_error(const char *code, const char *message, size_t *len_out)
     struct json_object *d = proto_jnew(json_object_new_object());
 
     FELT_ASSERT(code != NULL);
-    if (!message)
-        message = "";
+    if (!message) message = "";
     proto_jadd_str(d, "code", code, strlen(code));
     proto_jadd_str(d, "message", message, strlen(message));
     return proto_encode_server(PROTO_S_ERROR, 0, felt_now_ms(), d, len_out);
 }
 
-char *proto_encode_ack(const char *request_id, bool accepted, const char *code,
-                       const char *message, int64_t hand_id, size_t *len_out)
+char *proto_encode_ack(const char *request_id, bool accepted, const char *code, const char *message,
+                       int64_t hand_id, size_t *len_out)
 {
     struct json_object *d = proto_jnew(json_object_new_object());
     const char *status = accepted ? "accepted" : "rejected";
@@ -618,10 +581,8 @@ char *proto_encode_ack(const char *request_id, bool accepted, const char *code,
     else
         proto_jadd(d, "request_id", NULL);
     proto_jadd_str(d, "status", status, strlen(status));
-    if (code)
-        proto_jadd_str(d, "code", code, strlen(code));
-    if (message)
-        proto_jadd_str(d, "message", message, strlen(message));
+    if (code) proto_jadd_str(d, "code", code, strlen(code));
+    if (message) proto_jadd_str(d, "message", message, strlen(message));
     if (hand_id >= 0)
         proto_jadd_int(d, "hand_id", hand_id);
     else
@@ -639,8 +600,7 @@ char *proto_encode_pong(int64_t id, size_t *len_out)
 
 bool proto_game_id_valid(const char *s, size_t len)
 {
-    if (!s || len < 1 || len > PROTO_GAME_ID_MAX)
-        return false;
+    if (!s || len < 1 || len > PROTO_GAME_ID_MAX) return false;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

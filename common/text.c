@@ -67,12 +67,10 @@ static bool utf8_next(const unsigned char *s, size_t len, size_t *i, uint32_t *c
     } else {
         return false; /* continuation byte, C0/C1 overlong lead, or F5..FF */
     }
-    if (len - p - 1 < n)
-        return false; /* truncated */
+    if (len - p - 1 < n) return false; /* truncated */
     for (size_t k = 1; k <= n; k++) {
         unsigned char b = s[p + k];
-        if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF))
-            return false;
+        if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return false;
         c = (c << 6) | (b & 0x3Fu);
     }
     *cp = c;
@@ -87,8 +85,7 @@ bool text_utf8_valid(const char *s, size_t len)
     uint32_t cp;
 
     while (i < len) {
-        if (!utf8_next(u, len, &i, &cp) || cp == 0)
-            return false;
+        if (!utf8_next(u, len, &i, &cp) || cp == 0) return false;
     }
     return true;
 }
@@ -134,18 +131,15 @@ static const struct {
 static bool text_is_invisible(uint32_t cp)
 {
     for (size_t k = 0; k < FELT_ARRAY_LEN(text_invisible); k++)
-        if (cp >= text_invisible[k].lo && cp <= text_invisible[k].hi)
-            return true;
+        if (cp >= text_invisible[k].lo && cp <= text_invisible[k].hi) return true;
     return false;
 }
 
 static bool text_is_space(uint32_t cp)
 {
-    if (cp == '\t' || cp == '\n' || cp == '\r')
-        return true;
+    if (cp == '\t' || cp == '\n' || cp == '\r') return true;
     for (size_t k = 0; k < FELT_ARRAY_LEN(text_spaces); k++)
-        if (cp >= text_spaces[k].lo && cp <= text_spaces[k].hi)
-            return true;
+        if (cp >= text_spaces[k].lo && cp <= text_spaces[k].hi) return true;
     return false;
 }
 
@@ -179,8 +173,7 @@ static void text_put(struct text_out *o, uint32_t cp)
     unsigned char b[4];
     size_t n;
 
-    if (o->overflow)
-        return;
+    if (o->overflow) return;
     if (cp < 0x80) {
         b[0] = (unsigned char)cp;
         n = 1;
@@ -213,8 +206,7 @@ static void text_put(struct text_out *o, uint32_t cp)
 /* A visible code point: flush one pending space (never at the start: that trims the front). */
 static void text_emit(struct text_out *o, uint32_t cp)
 {
-    if (o->pending_space && o->chars > 0)
-        text_put(o, ' ');
+    if (o->pending_space && o->chars > 0) text_put(o, ' ');
     o->pending_space = false;
     text_put(o, cp);
 }
@@ -253,39 +245,29 @@ static enum text_state text_step(struct text_out *o, enum text_state st, uint32_
     case TS_GROUND:
         return text_ground(o, cp);
     case TS_ESC:
-        if (cp == '[')
-            return TS_CSI;
-        if (cp == ']')
-            return TS_OSC;
-        if (cp == 'P' || cp == 'X' || cp == '^' || cp == '_')
-            return TS_STRING;
-        if (cp >= 0x20 && cp <= 0x2F)
-            return TS_ESC_INTER;
+        if (cp == '[') return TS_CSI;
+        if (cp == ']') return TS_OSC;
+        if (cp == 'P' || cp == 'X' || cp == '^' || cp == '_') return TS_STRING;
+        if (cp >= 0x20 && cp <= 0x2F) return TS_ESC_INTER;
         if (cp >= 0x30 && cp <= 0x7E)
             return TS_GROUND; /* two-character sequence (ESC 7, ESC c, ESC =, ...) */
         return text_ground(o, cp);
     case TS_ESC_INTER:
-        if (cp >= 0x20 && cp <= 0x2F)
-            return TS_ESC_INTER;
-        if (cp >= 0x30 && cp <= 0x7E)
-            return TS_GROUND; /* e.g. ESC ( B */
+        if (cp >= 0x20 && cp <= 0x2F) return TS_ESC_INTER;
+        if (cp >= 0x30 && cp <= 0x7E) return TS_GROUND; /* e.g. ESC ( B */
         return text_ground(o, cp);
     case TS_CSI:
-        if (cp >= 0x20 && cp <= 0x3F)
-            return TS_CSI; /* parameters and intermediates */
-        if (cp >= 0x40 && cp <= 0x7E)
-            return TS_GROUND;
+        if (cp >= 0x20 && cp <= 0x3F) return TS_CSI; /* parameters and intermediates */
+        if (cp >= 0x40 && cp <= 0x7E) return TS_GROUND;
         return text_ground(o, cp);
     case TS_STRING:
     case TS_OSC:
-        if (cp == CP_ESC)
-            return TS_STRING_ESC;
+        if (cp == CP_ESC) return TS_STRING_ESC;
         if (cp == CP_C1_ST || cp == CP_CAN || cp == CP_SUB || (st == TS_OSC && cp == CP_BEL))
             return TS_GROUND;
         return st;
     case TS_STRING_ESC:
-        if (cp == '\\')
-            return TS_GROUND;
+        if (cp == '\\') return TS_GROUND;
         return text_step(o, TS_ESC, cp);
     }
     felt_fatal("text: impossible parser state %d", (int)st);
@@ -308,8 +290,7 @@ int text_sanitize(const char *in, size_t len, char *out, size_t outsz, size_t ma
         goto done;
     }
     while (i < len && !o.overflow) {
-        if (!utf8_next(u, len, &i, &cp))
-            felt_fatal("text: validated input failed to decode");
+        if (!utf8_next(u, len, &i, &cp)) felt_fatal("text: validated input failed to decode");
         st = text_step(&o, st, cp);
     }
     if (o.overflow) {
@@ -318,8 +299,7 @@ int text_sanitize(const char *in, size_t len, char *out, size_t outsz, size_t ma
     }
     rc = (int)o.chars;
 done:
-    if (rc < 0)
-        o.used = 0;
+    if (rc < 0) o.used = 0;
     out[o.used] = '\0';
     return rc;
 }
@@ -338,8 +318,7 @@ int text_width(const char *s, size_t len)
             continue;
         }
         int cw = wcwidth((wchar_t)cp);
-        if (cw > 0)
-            w += cw;
+        if (cw > 0) w += cw;
     }
     return w > INT_MAX ? INT_MAX : (int)w;
 }

@@ -324,8 +324,7 @@ static const struct reject rejects[] = {
     {"{\"type\":\"action\",\"action\":\"raise\"}", "bad_field", "amount"},
     {"{\"type\":\"action\",\"action\":\"raise\",\"amount\":null}", "bad_field", "amount"},
     {"{\"type\":\"action\",\"action\":\"raise\",\"amount\":-1}", "bad_field", "amount"},
-    {"{\"type\":\"action\",\"action\":\"raise\",\"amount\":1000000000001}", "bad_field",
-     "amount"},
+    {"{\"type\":\"action\",\"action\":\"raise\",\"amount\":1000000000001}", "bad_field", "amount"},
     {"{\"type\":\"action\",\"action\":\"raise\",\"amount\":1.5}", "bad_field", "amount"},
     {"{\"type\":\"action\",\"action\":\"raise\",\"amount\":1e3}", "bad_field", "amount"},
     {"{\"type\":\"action\",\"action\":\"raise\",\"amount\":1E+2}", "bad_field", "amount"},
@@ -398,8 +397,7 @@ static void test_decode_rejects(void **state)
         assert_non_null(err.code);
         assert_string_equal(err.code, r->code);
         assert_true(err.message[0] != '\0');
-        if (r->field)
-            assert_non_null(strstr(err.message, r->field));
+        if (r->field) assert_non_null(strstr(err.message, r->field));
         /* a failed decode leaves nothing half-filled */
         assert_int_equal(m.type, 0);
         assert_string_equal(m.name, "");
@@ -521,7 +519,8 @@ static void test_server_round_trip(void **state)
         char prefix[64];
 
         assert_int_equal(len, strlen(s));
-        snprintf(prefix, sizeof(prefix), "{\"type\":\"%s\",", proto_stype_name((enum proto_stype)t));
+        snprintf(prefix, sizeof(prefix), "{\"type\":\"%s\",",
+                 proto_stype_name((enum proto_stype)t));
         assert_memory_equal(s, prefix, strlen(prefix)); /* type first, compact */
         assert_null(strstr(s, ": "));
         assert_null(strstr(s, ", "));
@@ -533,8 +532,7 @@ static void test_server_round_trip(void **state)
         assert_int_equal(proto_decode_server(s, len, &m, &err), 0);
         assert_int_equal(m.type, t);
         assert_int_equal(m.has_seq, proto_stype_is_event((enum proto_stype)t));
-        if (m.has_seq)
-            assert_true(m.seq == 1000 + (uint64_t)t);
+        if (m.has_seq) assert_true(m.seq == 1000 + (uint64_t)t);
         assert_true(m.timestamp == 1700000000123);
         struct json_object *k;
         assert_true(json_object_object_get_ex(m.data, "k", &k));
@@ -563,8 +561,8 @@ static const struct reject server_rejects[] = {
     {"{\"type\":\"snapshot\",\"seq\":-1,\"timestamp\":1,\"data\":{}}", "bad_field", "seq"},
     {"{\"type\":\"snapshot\",\"seq\":\"1\",\"timestamp\":1,\"data\":{}}", "bad_field", "seq"},
     {"{\"type\":\"snapshot\",\"seq\":1.0,\"timestamp\":1,\"data\":{}}", "bad_field", "seq"},
-    {"{\"type\":\"snapshot\",\"seq\":9223372036854775808,\"timestamp\":1,\"data\":{}}",
-     "bad_field", "seq"},
+    {"{\"type\":\"snapshot\",\"seq\":9223372036854775808,\"timestamp\":1,\"data\":{}}", "bad_field",
+     "seq"},
     {"{\"type\":\"state_update\",\"seq\":1,\"data\":{}}", "bad_field", "timestamp"},
     {"{\"type\":\"state_update\",\"seq\":1,\"timestamp\":\"now\",\"data\":{}}", "bad_field",
      "timestamp"},
@@ -591,8 +589,7 @@ static void test_server_decode_rejects(void **state)
                         err.code ? err.code : "(none)", err.message);
         assert_int_equal(rc, -1);
         assert_string_equal(err.code, r->code);
-        if (r->field)
-            assert_non_null(strstr(err.message, r->field));
+        if (r->field) assert_non_null(strstr(err.message, r->field));
         assert_null(m.data);
     }
 }
@@ -670,7 +667,7 @@ static void test_reply_builders(void **state)
 
 static void test_names(void **state)
 {
-    static const char *const cnames[] = {"hello", "join",   "action", "chat",
+    static const char *const cnames[] = {"hello",   "join",   "action", "chat",
                                          "sit_out", "sit_in", "leave",  "ping"};
     static const char *const snames[] = {"snapshot", "state_update", "animation", "notification",
                                          "chat",     "ack",          "error",     "pong"};
@@ -684,7 +681,7 @@ static void test_names(void **state)
         assert_int_equal(proto_stype_is_event((enum proto_stype)t), t < PROTO_S_ACK);
     }
     assert_string_equal(proto_ctype_name(PROTO_C_COUNT), "unknown");
-    assert_string_equal(proto_stype_name((enum proto_stype)-1), "unknown");
+    assert_string_equal(proto_stype_name((enum proto_stype) - 1), "unknown");
     assert_false(proto_stype_is_event(PROTO_S_COUNT));
 }
 

@@ -24,7 +24,10 @@ struct sample {
     const char *want;
 };
 
-#define S(in, want) {in, sizeof(in) - 1, want}
+#define S(in, want)                                                                                \
+    {                                                                                              \
+        in, sizeof(in) - 1, want                                                                   \
+    }
 
 static void check_samples(const struct sample *v, size_t n)
 {
@@ -44,41 +47,41 @@ static void check_samples(const struct sample *v, size_t n)
 
 static const struct sample valid_utf8[] = {
     S("plain ascii", ""),
-    S("\xc2\x80", ""),                /* U+0080, smallest 2-byte */
-    S("\xdf\xbf", ""),                /* U+07FF */
-    S("\xe0\xa0\x80", ""),            /* U+0800, smallest 3-byte */
-    S("\xed\x9f\xbf", ""),            /* U+D7FF, just below the surrogates */
-    S("\xee\x80\x80", ""),            /* U+E000, just above */
-    S("\xef\xbf\xbf", ""),            /* U+FFFF */
-    S("\xf0\x90\x80\x80", ""),        /* U+10000, smallest 4-byte */
-    S("\xf4\x8f\xbf\xbf", ""),        /* U+10FFFF, the largest */
+    S("\xc2\x80", ""),         /* U+0080, smallest 2-byte */
+    S("\xdf\xbf", ""),         /* U+07FF */
+    S("\xe0\xa0\x80", ""),     /* U+0800, smallest 3-byte */
+    S("\xed\x9f\xbf", ""),     /* U+D7FF, just below the surrogates */
+    S("\xee\x80\x80", ""),     /* U+E000, just above */
+    S("\xef\xbf\xbf", ""),     /* U+FFFF */
+    S("\xf0\x90\x80\x80", ""), /* U+10000, smallest 4-byte */
+    S("\xf4\x8f\xbf\xbf", ""), /* U+10FFFF, the largest */
     S("h\xc3\xa9llo \xe2\x82\xac", ""),
 };
 
 static const struct sample invalid_utf8[] = {
-    S("\xc0\xaf", ""),             /* overlong '/' (2 bytes) */
-    S("\xc1\xbf", ""),             /* overlong U+007F */
-    S("\xe0\x80\xaf", ""),         /* overlong '/' (3 bytes) */
-    S("\xe0\x9f\xbf", ""),         /* overlong U+07FF */
-    S("\xf0\x80\x80\xaf", ""),     /* overlong '/' (4 bytes) */
-    S("\xf0\x8f\xbf\xbf", ""),     /* overlong U+FFFF */
-    S("\xed\xa0\x80", ""),         /* U+D800, high surrogate */
-    S("\xed\xbf\xbf", ""),         /* U+DFFF, low surrogate */
+    S("\xc0\xaf", ""),                 /* overlong '/' (2 bytes) */
+    S("\xc1\xbf", ""),                 /* overlong U+007F */
+    S("\xe0\x80\xaf", ""),             /* overlong '/' (3 bytes) */
+    S("\xe0\x9f\xbf", ""),             /* overlong U+07FF */
+    S("\xf0\x80\x80\xaf", ""),         /* overlong '/' (4 bytes) */
+    S("\xf0\x8f\xbf\xbf", ""),         /* overlong U+FFFF */
+    S("\xed\xa0\x80", ""),             /* U+D800, high surrogate */
+    S("\xed\xbf\xbf", ""),             /* U+DFFF, low surrogate */
     S("\xed\xa0\xbd\xed\xb8\x80", ""), /* CESU-8 surrogate pair */
-    S("\xf4\x90\x80\x80", ""),     /* U+110000 */
-    S("\xf5\x80\x80\x80", ""),     /* lead byte beyond the range */
-    S("\xf8\x88\x80\x80\x80", ""), /* old 5-byte form */
+    S("\xf4\x90\x80\x80", ""),         /* U+110000 */
+    S("\xf5\x80\x80\x80", ""),         /* lead byte beyond the range */
+    S("\xf8\x88\x80\x80\x80", ""),     /* old 5-byte form */
     S("\xfe", ""),
     S("\xff", ""),
-    S("\xc3", ""),                 /* truncated at the end */
+    S("\xc3", ""), /* truncated at the end */
     S("\xe2\x82", ""),
     S("\xf0\x9f\x98", ""),
-    S("\xc3x", ""),                /* truncated, followed by ASCII */
+    S("\xc3x", ""), /* truncated, followed by ASCII */
     S("\xe2\x82x", ""),
-    S("\x80", ""),                 /* lone continuation bytes */
+    S("\x80", ""), /* lone continuation bytes */
     S("a\xbf", ""),
-    S("a\0b", ""),                 /* NUL */
-    S("ok then \xff", ""),         /* the bad byte at the very end */
+    S("a\0b", ""),         /* NUL */
+    S("ok then \xff", ""), /* the bad byte at the very end */
 };
 
 static void test_utf8_valid(void **state)
@@ -101,9 +104,9 @@ static void test_sanitize_rejects_invalid_utf8(void **state)
         char out[64];
         struct felt_err err = {0};
         memset(out, 'Z', sizeof(out));
-        assert_int_equal(text_sanitize(invalid_utf8[k].in, invalid_utf8[k].len, out, sizeof(out),
-                                       100, &err),
-                         -1);
+        assert_int_equal(
+            text_sanitize(invalid_utf8[k].in, invalid_utf8[k].len, out, sizeof(out), 100, &err),
+            -1);
         assert_string_equal(err.code, "invalid_utf8");
         assert_string_equal(out, "");
     }
@@ -133,21 +136,25 @@ static const struct sample escapes[] = {
     S("\x1b[31mred\x1b[0m", "red"),
     S("\x1b[1;38;5;196mX\x1b[m", "X"),
     S("a\x1b[2Jb", "ab"),
-    S("a\x1b[?1049hb", "ab"),    /* private parameters */
-    S("a\x1b[2 qb", "ab"),       /* intermediate byte (DECSCUSR) */
+    S("a\x1b[?1049hb", "ab"), /* private parameters */
+    S("a\x1b[2 qb", "ab"),    /* intermediate byte (DECSCUSR) */
     S("a\x1b[>0;1;2cb", "ab"),
-    S("\x1b\x1b[31mx", "x"),     /* ESC ESC: the second starts the sequence */
-    S("\x1b[31" "\xc3\xa9", "\xc3\xa9"), /* cut short by a letter that cannot belong */
-    S("a\x1b[", "a"),            /* unterminated at the end */
+    S("\x1b\x1b[31mx", "x"), /* ESC ESC: the second starts the sequence */
+    S("\x1b[31"
+      "\xc3\xa9",
+      "\xc3\xa9"),    /* cut short by a letter that cannot belong */
+    S("a\x1b[", "a"), /* unterminated at the end */
     /* OSC */
-    S("\x1b]0;evil title\x07ok", "ok"),        /* BEL terminated */
-    S("\x1b]0;evil title\x1b\\ok", "ok"),      /* ST terminated */
+    S("\x1b]0;evil title\x07ok", "ok"),                             /* BEL terminated */
+    S("\x1b]0;evil title\x1b\\ok", "ok"),                           /* ST terminated */
     S("\x1b]8;;http://x.example/\x1b\\link\x1b]8;;\x1b\\", "link"), /* hyperlink */
-    S("\x1b]52;c;ZXZpbA==\x07hi", "hi"),       /* clipboard write */
-    S("\x1b]0;t\x18ok", "ok"),                 /* CAN aborts */
-    S("\x1b]0;t\x1a" "ok", "ok"),              /* SUB aborts */
+    S("\x1b]52;c;ZXZpbA==\x07hi", "hi"),                            /* clipboard write */
+    S("\x1b]0;t\x18ok", "ok"),                                      /* CAN aborts */
+    S("\x1b]0;t\x1a"
+      "ok",
+      "ok"), /* SUB aborts */
     S("ok\x1b]0;never terminated", "ok"),
-    S("\x1b]0;t\x1b[31mx", "x"),               /* ESC inside starts a new sequence */
+    S("\x1b]0;t\x1b[31mx", "x"), /* ESC inside starts a new sequence */
     /* DCS, SOS, PM, APC: ended by ST only */
     S("\x1bP1$qm\x1b\\ok", "ok"),
     S("\x1bP+q\x07still\x1b\\ok", "ok"), /* BEL does not end a DCS */
@@ -155,27 +162,57 @@ static const struct sample escapes[] = {
     S("\x1b^private\x1b\\ok", "ok"),
     S("\x1b_app\x1b\\ok", "ok"),
     /* ESC + one byte, and ESC intermediates final */
-    S("a\x1b" "cb", "ab"), /* RIS: full reset */
-    S("a\x1b" "7b", "ab"),
+    S("a\x1b"
+      "cb",
+      "ab"), /* RIS: full reset */
+    S("a\x1b"
+      "7b",
+      "ab"),
     S("a\x1b=b", "ab"),
     S("\x1b(Bx", "x"),
     S("\x1b#8x", "x"),
     S("ab\x1b", "ab"),
     /* 8-bit C1 forms, as code points */
-    S("\xc2\x9b" "31mred", "red"),                  /* U+009B CSI */
-    S("\xc2\x9d" "0;title\xc2\x9cok", "ok"),        /* U+009D OSC, U+009C ST */
-    S("\xc2\x9d" "0;title\x07ok", "ok"),
-    S("\xc2\x90" "1$qm\xc2\x9cok", "ok"),           /* U+0090 DCS */
-    S("\xc2\x98" "x\x1b\\ok", "ok"),                /* U+0098 SOS */
-    S("\xc2\x9e" "x\xc2\x9cok", "ok"),              /* U+009E PM */
-    S("\xc2\x9f" "x\xc2\x9cok", "ok"),              /* U+009F APC */
+    S("\xc2\x9b"
+      "31mred",
+      "red"), /* U+009B CSI */
+    S("\xc2\x9d"
+      "0;title\xc2\x9cok",
+      "ok"), /* U+009D OSC, U+009C ST */
+    S("\xc2\x9d"
+      "0;title\x07ok",
+      "ok"),
+    S("\xc2\x90"
+      "1$qm\xc2\x9cok",
+      "ok"), /* U+0090 DCS */
+    S("\xc2\x98"
+      "x\x1b\\ok",
+      "ok"), /* U+0098 SOS */
+    S("\xc2\x9e"
+      "x\xc2\x9cok",
+      "ok"), /* U+009E PM */
+    S("\xc2\x9f"
+      "x\xc2\x9cok",
+      "ok"), /* U+009F APC */
     /* other controls */
-    S("a\x01\x02\x03" "b\x7f", "ab"),
-    S("a\x07" "b", "ab"),
-    S("a\x0b\x0c" "b", "ab"), /* VT, FF: removed, not spaced */
-    S("a\x08\x08" "b", "ab"), /* backspace */
-    S("a\xc2\x85" "b", "ab"), /* NEL */
-    S("a\xc2\x80\xc2\x9c" "b", "ab"),
+    S("a\x01\x02\x03"
+      "b\x7f",
+      "ab"),
+    S("a\x07"
+      "b",
+      "ab"),
+    S("a\x0b\x0c"
+      "b",
+      "ab"), /* VT, FF: removed, not spaced */
+    S("a\x08\x08"
+      "b",
+      "ab"), /* backspace */
+    S("a\xc2\x85"
+      "b",
+      "ab"), /* NEL */
+    S("a\xc2\x80\xc2\x9c"
+      "b",
+      "ab"),
 };
 
 static void test_sanitize_escapes(void **state)
@@ -185,12 +222,24 @@ static void test_sanitize_escapes(void **state)
 }
 
 static const struct sample invisibles[] = {
-    S(u8"a\u202Ab", "ab"), S(u8"a\u202Bb", "ab"), S(u8"a\u202Cb", "ab"),
-    S(u8"a\u202Db", "ab"), S(u8"a\u202Eb", "ab"), S(u8"a\u2066b", "ab"),
-    S(u8"a\u2067b", "ab"), S(u8"a\u2068b", "ab"), S(u8"a\u2069b", "ab"),
-    S(u8"a\u200Eb", "ab"), S(u8"a\u200Fb", "ab"), S(u8"a\u061Cb", "ab"),
-    S(u8"a\u200Bb", "ab"), S(u8"a\u200Cb", "ab"), S(u8"a\u200Db", "ab"),
-    S(u8"a\u2060b", "ab"), S(u8"a\uFEFFb", "ab"), S(u8"a\U000E0041b", "ab"),
+    S(u8"a\u202Ab", "ab"),
+    S(u8"a\u202Bb", "ab"),
+    S(u8"a\u202Cb", "ab"),
+    S(u8"a\u202Db", "ab"),
+    S(u8"a\u202Eb", "ab"),
+    S(u8"a\u2066b", "ab"),
+    S(u8"a\u2067b", "ab"),
+    S(u8"a\u2068b", "ab"),
+    S(u8"a\u2069b", "ab"),
+    S(u8"a\u200Eb", "ab"),
+    S(u8"a\u200Fb", "ab"),
+    S(u8"a\u061Cb", "ab"),
+    S(u8"a\u200Bb", "ab"),
+    S(u8"a\u200Cb", "ab"),
+    S(u8"a\u200Db", "ab"),
+    S(u8"a\u2060b", "ab"),
+    S(u8"a\uFEFFb", "ab"),
+    S(u8"a\U000E0041b", "ab"),
     /* the classic disguise: "exe.txt" shown reversed */
     S(u8"ann\u202Etxt.exe", "anntxt.exe"),
     /* printable non-ASCII stays */
@@ -304,9 +353,15 @@ static void test_width(void **state)
     assert_non_null(setlocale(LC_CTYPE, "C.UTF-8"));
     assert_int_equal(text_width("abc", 3), 3);
     assert_int_equal(text_width(u8"\u65e5\u672c", strlen(u8"\u65e5\u672c")), 4); /* wide */
-    assert_int_equal(text_width(u8"e\u0301", strlen(u8"e\u0301")), 1); /* combining */
-    assert_int_equal(text_width("a\x07" "b", 3), 2);                     /* control: 0 */
-    assert_int_equal(text_width("a\xff" "b", 3), 3);                     /* bad byte: 1 */
+    assert_int_equal(text_width(u8"e\u0301", strlen(u8"e\u0301")), 1);           /* combining */
+    assert_int_equal(text_width("a\x07"
+                                "b",
+                                3),
+                     2); /* control: 0 */
+    assert_int_equal(text_width("a\xff"
+                                "b",
+                                3),
+                     3); /* bad byte: 1 */
     assert_int_equal(text_width("", 0), 0);
 }
 
@@ -323,19 +378,21 @@ static uint64_t rnd(void)
 }
 
 static const char *const fragments[] = {
-    "\x1b", "[", "]", "P", "X", "^", "_", "\\", ";", "0", "31", "m", "?", " ", "\t", "\n",
-    "\x07", "\x18", "\x7f", "\x01", "\xc2\x9b", "\xc2\x9c", "\xc2\x9d", "\xc2\x90", "\xc2\x85",
-    "a", "Z", "(", "#", u8"\u00e9", u8"\u202E", u8"\u2066", u8"\u200B", u8"\uFEFF", u8"\u3000",
-    u8"\U0001F600", u8"\u65e5", "\xc3\xa0",
+    "\x1b",     "[",        "]",        "P",        "X",        "^",
+    "_",        "\\",       ";",        "0",        "31",       "m",
+    "?",        " ",        "\t",       "\n",       "\x07",     "\x18",
+    "\x7f",     "\x01",     "\xc2\x9b", "\xc2\x9c", "\xc2\x9d", "\xc2\x90",
+    "\xc2\x85", "a",        "Z",        "(",        "#",        u8"\u00e9",
+    u8"\u202E", u8"\u2066", u8"\u200B", u8"\uFEFF", u8"\u3000", u8"\U0001F600",
+    u8"\u65e5", "\xc3\xa0",
 };
 
 /* Fails the test if out breaks a promise of text.h. */
 static void check_invariants(const char *out)
 {
-    static const char *const forbidden[] = {u8"\u202A", u8"\u202B", u8"\u202C", u8"\u202D",
-                                            u8"\u202E", u8"\u2066", u8"\u2067", u8"\u2068",
-                                            u8"\u2069", u8"\u200B", u8"\u200E", u8"\uFEFF",
-                                            u8"\u3000", "  "};
+    static const char *const forbidden[] = {
+        u8"\u202A", u8"\u202B", u8"\u202C", u8"\u202D", u8"\u202E", u8"\u2066", u8"\u2067",
+        u8"\u2068", u8"\u2069", u8"\u200B", u8"\u200E", u8"\uFEFF", u8"\u3000", "  "};
     size_t len = strlen(out);
 
     assert_true(text_utf8_valid(out, len));
