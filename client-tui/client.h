@@ -32,6 +32,7 @@
 
 #include "card.h"
 #include "engine.h"
+#include "equity.h"
 #include "proto.h"
 #include "util.h"
 
@@ -184,6 +185,7 @@ struct model {
     bool has_seq;
     uint64_t last_seq;            /* seq of the last event applied: hello's last_seq */
     bool equity_shown;            /* some player has_equity */
+    uint8_t equity_sig[2 * EQUITY_MAX_HANDS + 5]; /* private: the hands and board last computed */
     uint64_t version;             /* increases with every change (cheap "redraw?" check) */
     struct model_anim anim;
 
@@ -196,7 +198,7 @@ struct model {
 
 /* What model_apply made of a message. */
 enum model_result {
-    MODEL_APPLIED,                /* applied (replies too: ack and error may add a log line) */
+    MODEL_APPLIED,                /* applied (replies change nothing: the session reports them) */
     MODEL_OLD,                    /* an event with seq <= last_seq: already applied, ignored */
     MODEL_GAP,                    /* an event after a gap in seq: not applied; resync needed */
     MODEL_NO_SNAPSHOT,            /* an event before the first snapshot: ignored */
