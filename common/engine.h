@@ -24,6 +24,13 @@
 #define ENGINE_MAX_SEATS 10
 #define ENGINE_MAX_POTS ENGINE_MAX_SEATS
 #define ENGINE_MAX_EVENTS 96
+/* One engine_start/engine_act call appends at most this many events. A call made with fewer free
+ * slots in its struct engine_events is a caller bug and is fatal: reset n to 0 before each call
+ * (or accumulate engine_start plus one engine_act at most). */
+#define ENGINE_EVENTS_PER_CALL 48
+/* No stack, blind or ante may exceed this (the protocol's PROTO_AMOUNT_MAX), so sums of ten
+ * stacks never overflow int64_t. */
+#define ENGINE_CHIPS_MAX 1000000000000LL
 
 enum engine_street { ENGINE_PREFLOP, ENGINE_FLOP, ENGINE_TURN, ENGINE_RIVER, ENGINE_SHOWDOWN };
 
@@ -73,14 +80,23 @@ enum engine_event_kind {
     ENGINE_EV_ANTE,      /* seat, amount */
     ENGINE_EV_BLIND,     /* seat, amount; big = (blind_big) */
     ENGINE_EV_DEAL_HOLE, /* seat, cards[0..1] (private to that seat) */
-    ENGINE_EV_ACTION,    /* seat, action, amount (chips moved now), to (the seat's round bet) */
+    ENGINE_EV_ACTION,    /* seat, action, amount (chips moved now), to (the seat's round bet);
+                          * action is what the move amounted to: FOLD, CHECK, CALL (also an
+                          * all-in call for less) or RAISE (also a first bet, and an all-in
+                          * raise, complete or not); never ALL_IN: all_in says the seat is
+                          * all-in after it */
     ENGINE_EV_STREET,    /* street, cards[0..ncards-1] newly dealt board cards */
     ENGINE_EV_UNCALLED,  /* seat, amount returned */
-    ENGINE_EV_SHOW,      /* seat, cards[0..1], rank (hand shown at showdown or all-in run-out) */
+    ENGINE_EV_SHOW,      /* seat, cards[0..1], rank (hand shown at showdown or all-in run-out);
+                          * rank uses only the board dealt so far (0 before the flop) */
     ENGINE_EV_MUCK,      /* seat (cards never leave the engine's caller) */
     ENGINE_EV_POT,       /* pot index, amount, winners mask, share[] */
     ENGINE_EV_HAND_END,
 };
+/* Event order: engine_start: ANTE..., BLIND (small, big), DEAL_HOLE per seat; then, as for
+ * engine_act when the betting closes: UNCALLED, and either STREET (next round) or the end of
+ * the hand: [SHOW... STREET... for an all-in run-out] [SHOW/MUCK... at a river showdown]
+ * POT... HAND_END. */
 
 struct engine_event {
     enum engine_event_kind kind;
@@ -129,7 +145,17 @@ struct engine {
     bool over;
     struct engine_pot pots[ENGINE_MAX_POTS];
     int npots;             /* set when the hand is over */
+    /* Added by the engine implementation (append-only): */
+    uint16_t shown;        /* seats whose hole cards were shown (SHOW events) */
+    bool showdown_unknown; /* a showdown needed a CARD_NONE card: those hands ranked 0, so the
+                            * awards are meaningless (replays report "missing_cards") */
 };
+
+/* Every function below requires eval_init() to have run (engine_start calls it; it is
+ * idempotent). `out` may be NULL to discard the events; otherwise events are appended to it (see
+ * ENGINE_EVENTS_PER_CALL). `last_aggressor` is the last bettor/raiser of the current round.
+ * `committed` keeps what each seat put in after the hand is over, and stacks then include the
+ * winnings, so during a hand sum(stack + committed) is constant and after it sum(stack) is. */
 
 /* Starts a hand: validates the setup, posts antes and blinds, deals hole cards (events), and
  * leaves the first player to act (or runs the hand out if nobody can act). Returns 0, or -1 with
@@ -163,5 +189,9 @@ const char *engine_action_name(enum engine_action a); /* "fold" "check" "call" "
 /* Parses an action name; returns -1 for an unknown one. */
 int engine_action_parse(const char *s, enum engine_action *out);
 const char *engine_street_name(enum engine_street s); /* "preflop" "flop" "turn" "river" ... */
+
+/* Where the button goes for the next hand: the first seat after `button` with a positive stack
+ * in stack[0..nseats-1] (a simple moving button), or -1 if no seat has chips. */
+int engine_next_button(int nseats, int button, const int64_t stack[]);
 
 #endif
