@@ -1,0 +1,223 @@
+/*
+ * token.c: the token store, so that a restarted felt takes back its own seat.
+ *
+ * One small JSON file per server URL + game + name, {"player_id": ..., "token": ..., "seat": N},
+ * under $XDG_STATE_HOME/felt/ (default ~/.local/state/felt/). The token is the seat's secret:
+ * the directory is created 0700, the file is written 0600 through a temporary file and rename()
+ * (a crash never leaves half a token), and nothing here ever prints it. A file that is not
+ * ours (wrong shape, too big) is reported, and the caller joins afresh rather than trusting it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "client.h"
+
+#define TOKEN_FILE_MAX 4096
+
+int token_dir(char *out, size_t outsz, struct felt_err *err)
+{
+    const char *xdg = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    int n;
+    /* The XDG spec: a relative $XDG_STATE_HOME is invalid and must be ignored. */
+    if (xdg && xdg[0] == '/')
+        n = snprintf(out, outsz, "%s/felt", xdg);
+    else if (home && home[0] == '/')
+        n = snprintf(out, outsz, "%s/.local/state/felt", home);
+    else
+        return felt_err_set(err, "no_home", "neither $XDG_STATE_HOME nor $HOME is set");
+    if (n < 0 || (size_t)n >= outsz)
+        return felt_err_set(err, "too_long", "the state directory path is too long");
+    return 0;
+}
+
+/* Appends s escaped to [A-Za-z0-9.-] (everything else as _XX) to out at *len. */
+static int token_escape(const char *s, char *out, size_t outsz, size_t *len)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                     c == '.' || c == '-';
+        int n = plain ? snprintf(out + *len, outsz - *len, "%c", c)
+                      : snprintf(out + *len, outsz - *len, "_%02x", c);
+        if (n < 0 || (size_t)n >= outsz - *len)
+            return -1;
+        *len += (size_t)n;
+    }
+    return 0;
+}
+
+int token_path(const char *server, const char *game, const char *name, char *out, size_t outsz,
+               struct felt_err *err)
+{
+    size_t len;
+    if (token_dir(out, outsz, err) != 0)
+        return -1;
+    len = strlen(out);
+    /* server, game and name joined with "+" (never produced by the escaping). */
+    const char *parts[] = {server, game, name};
+    for (size_t i = 0; i < FELT_ARRAY_LEN(parts); i++) {
+        if (len + 2 >= outsz)
+            return felt_err_set(err, "too_long", "the token file path is too long");
+        out[len++] = i == 0 ? '/' : '+';
+        out[len] = '\0';
+        if (token_escape(parts[i], out, outsz, &len) != 0)
+            return felt_err_set(err, "too_long", "the token file path is too long");
+    }
+    if (len + 6 >= outsz)
+        return felt_err_set(err, "too_long", "the token file path is too long");
+    memcpy(out + len, ".json", 6);
+    return 0;
+}
+
+/* mkdir -p with mode 0700 for each created level; an existing directory is tightened to 0700
+ * only for the last level (ours), never for the user's ~/.local. */
+static int token_mkdirs(const char *dir, struct felt_err *err)
+{
+    char tmp[4096];
+    int n = snprintf(tmp, sizeof(tmp), "%s", dir);
+    if (n < 0 || (size_t)n >= sizeof(tmp))
+        return felt_err_set(err, "too_long", "the state directory path is too long");
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+            return felt_err_set(err, "io", "cannot create %s: %s", tmp, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+        return felt_err_set(err, "io", "cannot create %s: %s", tmp, strerror(errno));
+    if (chmod(tmp, 0700) != 0)
+        return felt_err_set(err, "io", "cannot protect %s: %s", tmp, strerror(errno));
+    return 0;
+}
+
+int token_load(const char *server, const char *game, const char *name, struct token_record *rec,
+               struct felt_err *err)
+{
+    char path[4096], buf[TOKEN_FILE_MAX + 1];
+    struct json_object *j = NULL;
+    int rc = -1;
+    ssize_t n;
+    int fd;
+
+    memset(rec, 0, sizeof(*rec));
+    if (token_path(server, game, name, path, sizeof(path), err) != 0)
+        return -1;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return felt_err_set(err, "io", "cannot read %s: %s", path, strerror(errno));
+    }
+    n = read(fd, buf, sizeof(buf));
+    close(fd);
+    if (n < 0 || n > TOKEN_FILE_MAX) {
+        felt_err_set(err, "bad_token_file", "%s is unreadable or too large", path);
+        goto out;
+    }
+    buf[n] = '\0';
+    j = json_tokener_parse(buf);
+    struct json_object *id, *tok, *seat;
+    if (!j || !json_object_object_get_ex(j, "player_id", &id) ||
+        !json_object_object_get_ex(j, "token", &tok) ||
+        !json_object_is_type(id, json_type_string) || !json_object_is_type(tok, json_type_string)) {
+        felt_err_set(err, "bad_token_file", "%s is not a felt token file", path);
+        goto out;
+    }
+    const char *ids = json_object_get_string(id), *toks = json_object_get_string(tok);
+    size_t idl = strlen(ids), tokl = strlen(toks);
+    if (idl == 0 || idl > MODEL_ID_MAX || tokl == 0 || tokl > PROTO_TOKEN_MAX) {
+        felt_err_set(err, "bad_token_file", "%s holds a malformed token", path);
+        goto out;
+    }
+    /* Both go into a URL path and a JSON string: printable ASCII only, no '/'. */
+    for (size_t i = 0; i < idl; i++)
+        if (ids[i] <= ' ' || ids[i] > '~' || ids[i] == '/' || ids[i] == '?' || ids[i] == '#') {
+            felt_err_set(err, "bad_token_file", "%s holds a malformed player id", path);
+            goto out;
+        }
+    for (size_t i = 0; i < tokl; i++)
+        if (toks[i] <= ' ' || toks[i] > '~') {
+            felt_err_set(err, "bad_token_file", "%s holds a malformed token", path);
+            goto out;
+        }
+    memcpy(rec->player_id, ids, idl + 1);
+    memcpy(rec->token, toks, tokl + 1);
+    rec->seat = json_object_object_get_ex(j, "seat", &seat) &&
+                        json_object_is_type(seat, json_type_int)
+                    ? json_object_get_int(seat)
+                    : -1;
+    rc = 1;
+out:
+    json_object_put(j);
+    explicit_bzero(buf, sizeof(buf));
+    if (rc != 1)
+        memset(rec, 0, sizeof(*rec));
+    return rc;
+}
+
+int token_save(const char *server, const char *game, const char *name,
+               const struct token_record *rec, struct felt_err *err)
+{
+    char path[4096], tmp[4200], dir[4096];
+    int rc = -1, fd = -1;
+
+    if (token_dir(dir, sizeof(dir), err) != 0 || token_mkdirs(dir, err) != 0 ||
+        token_path(server, game, name, path, sizeof(path), err) != 0)
+        return -1;
+    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+    struct json_object *j = json_object_new_object();
+    json_object_object_add(j, "player_id", json_object_new_string(rec->player_id));
+    json_object_object_add(j, "token", json_object_new_string(rec->token));
+    json_object_object_add(j, "seat", json_object_new_int(rec->seat));
+    const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+    size_t len = strlen(s);
+
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        felt_err_set(err, "io", "cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (fchmod(fd, 0600) != 0 || write(fd, s, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
+        fsync(fd) != 0) {
+        felt_err_set(err, "io", "cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        felt_err_set(err, "io", "cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        felt_err_set(err, "io", "cannot replace %s: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0)
+        unlink(tmp);
+    json_object_put(j);
+    return rc;
+}
+
+int token_remove(const char *server, const char *game, const char *name, struct felt_err *err)
+{
+    char path[4096];
+    if (token_path(server, game, name, path, sizeof(path), err) != 0)
+        return -1;
+    if (unlink(path) != 0 && errno != ENOENT)
+        return felt_err_set(err, "io", "cannot remove %s: %s", path, strerror(errno));
+    return 0;
+}
