@@ -161,14 +161,14 @@ void conn_start_stream(struct conn *c, bool has_last_seq, uint64_t last_seq)
 
 static void conn_on_hello(struct conn *c, const struct proto_cmsg *m)
 {
-    struct player *p = c->player;
     if (c->role != CONN_PENDING) {
         conn_reply_error(c, "already_authenticated", "hello was already accepted");
         return;
     }
+    struct player *p = table_player_by_id(c->table, c->claim, strlen(c->claim));
     if (!p || table_player_by_token(c->table, m->token) != p) {
         c->srv->metrics.hellos_rejected++;
-        server_log(c->srv, LOG_VERBOSE, "rejected a hello for player %s", p ? p->id : "?");
+        server_log(c->srv, LOG_VERBOSE, "rejected a hello for player %s", c->claim);
         conn_close(c, 4401, "invalid token");
         return;
     }
@@ -183,6 +183,7 @@ static void conn_on_hello(struct conn *c, const struct proto_cmsg *m)
     c->srv->metrics.conns[c->role]--;
     c->role = CONN_PLAYER;
     c->srv->metrics.conns[c->role]++;
+    c->player = p;
     p->conn = c;
     if (!was_connected)
         table_presence(c->table, p, true);

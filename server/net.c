@@ -11,6 +11,7 @@
  * after 60 s without a valid pong). permessage-deflate is offered. Timers are lws_sul.
  */
 #include <signal.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -120,7 +121,8 @@ static int net_ws_established(struct lws *wsi, struct server *srv, struct net_ps
         return -1;
     struct conn *c = conn_new(srv, wsi, (enum conn_role)role);
     c->table = t;
-    c->player = p; /* claimed, not yet proven: hello checks the token */
+    if (p)
+        snprintf(c->claim, sizeof(c->claim), "%s", p->id); /* hello proves it with the token */
     pss->conn = c;
     if (role == CONN_SPECTATOR)
         conn_start_stream(c, false, 0);
@@ -218,7 +220,10 @@ static int net_http_start(struct lws *wsi, struct server *srv, struct net_pss *p
         h->query[0] = '\0';
     int n = lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION);
     if (n > 7 && strncasecmp(auth, "Bearer ", 7) == 0) {
-        snprintf(h->bearer, sizeof(h->bearer), "%s", auth + 7);
+        /* An over-long token cannot be anyone's: keep it empty so it matches nobody. */
+        size_t tlen = strlen(auth + 7);
+        if (tlen < sizeof(h->bearer))
+            memcpy(h->bearer, auth + 7, tlen + 1);
         h->has_bearer = true;
     }
     h->post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;

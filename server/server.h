@@ -196,7 +196,9 @@ struct conn {
     struct lws *wsi;
     enum conn_role role;
     struct table *table;
-    struct player *player;      /* CONN_PENDING: the claimed player; CONN_PLAYER: the owner */
+    struct player *player;      /* CONN_PLAYER: the owner (NULL once they left) */
+    char claim[PLAYER_ID_LEN + 1]; /* CONN_PENDING: the player id in the URL, unproven; an id,
+                                    * not a pointer, since the player may leave before hello */
     uint64_t next_seq;          /* next event to send; 0 while not subscribed */
     bool need_snapshot;         /* send a fresh snapshot before the next event */
     bool subscribed;
