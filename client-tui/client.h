@@ -418,6 +418,8 @@ void poll_set_since(struct poll *p, uint64_t since);
 /* POSTs one action or chat item; at most one POST is in flight (returns -1 if busy). */
 int poll_post(struct poll *p, const struct session_item *it);
 bool poll_busy(const struct poll *p);
+/* ms until the next poll (for the status line while polls fail). */
+int64_t poll_next_ms(const struct poll *p);
 void poll_stop(struct poll *p);
 void poll_free(struct poll *p);
 /* Splits {"seq":N,"events":[...]} into raw envelopes (exposed for the tests). Returns the

@@ -1,0 +1,1249 @@
+/*
+ * session.c: one seat (or one spectator view) at one table, kept alive across a bad network.
+ *
+ * A session joins (HTTP POST .../join) or takes back its seat with the stored token, then holds
+ * one connection: a WebSocket (wsconn, which reconnects by itself with backoff and jitter) or,
+ * when that cannot work, the HTTP polling transport (poll.c). Every server message goes to the
+ * model and then to the UI's callbacks; replies are dispatched by type through
+ * session_replies[].
+ *
+ * Resume: on each (re)open the session says hello with the token and the seq of the last event
+ * the model applied, followed by a ping. The server answers a bad token by closing (4401) before
+ * it reads the ping, so the ping's pong (or a snapshot, or any event) proves the hello was
+ * accepted: only then is the session CONNECTED and its queue flushed.
+ *
+ * The outgoing queue (bounded, SESSION_QUEUE_MAX) holds what the user typed until the server has
+ * confirmed it, across any number of reconnects. Items are written in order, once per
+ * connection, after the resume; each batch is followed by a "barrier" ping, and the pong of that
+ * ping (replies come back in order) confirms every item written before it. An action is also
+ * confirmed by its ack, and carries a request_id and hand_id fixed when it was typed, so a
+ * resend after a reconnect is applied at most once and refused if its hand is over; the refusal
+ * reaches the user. Trade-off: a chat line or sit-out whose connection died after the server
+ * read it but before the pong came back is sent again (the server has no id to deduplicate
+ * them); for actions this cannot happen.
+ *
+ * Fallback (--transport auto): when a WebSocket attempt fails without ever opening, the session
+ * asks the same server over HTTP (GET state, with the token). Unreachable: keep trying (or, before
+ * the first success, fail with one clear line). 401: the token is unknown (REJECTED). 200 twice
+ * in a row: HTTP works where WebSocket does not, so switch to polling and say so.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "client.h"
+#include "rng.h"
+#include "text.h"
+#include "wsclient.h"
+
+#define SESSION_PINGS 16               /* pings whose send time is remembered, for the rtt */
+#define SESSION_PING_ID_BASE 1000000000 /* our ping ids, apart from a --json user's small ids */
+#define SESSION_FALLBACK_AFTER 2       /* failed upgrades with HTTP answering, then poll */
+#define SESSION_URL_MAX 512
+
+struct session_qent {
+    struct session_item it;
+    int64_t barrier; /* id of the ping written after it; its pong confirms it (0: unsent) */
+};
+
+/* An HTTP request in flight: the session may be freed before its answer comes. */
+struct session_ticket {
+    struct session *s;
+    struct session_ticket *next;
+    void (*fn)(struct session *s, const struct wshttp_result *r);
+};
+
+struct session {
+    struct wsloop *loop;
+    struct session_callbacks cb;
+    struct model model;
+
+    /* options */
+    char ws_base[SESSION_URL_MAX];   /* ws://HOST:PORT */
+    char http_base[SESSION_URL_MAX]; /* http://HOST:PORT */
+    char server[SESSION_URL_MAX];    /* as given, the token store's key */
+    char game[PROTO_GAME_ID_MAX + 1];
+    char name[PROTO_NAME_MAX_BYTES + 1];
+    int64_t buy_in;
+    bool spectate;
+    enum session_transport want;
+
+    /* state */
+    bool started;
+    enum session_state state;
+    enum session_transport transport;
+    bool fell_back;
+    bool ever_connected;  /* a connection was accepted once: failures are now "reconnecting" */
+    bool resumed;         /* the current connection is accepted (hello went through) */
+    char reason[160];
+    struct token_record tok;
+    bool have_token;
+    int attempt;          /* poll transport's consecutive failures */
+
+    struct wsconn *ws;
+    bool ws_open;
+    int ws_failures;      /* consecutive failed upgrades while HTTP answered */
+    bool probing;
+    int64_t hello_ping;   /* ping sent right after hello (0: none outstanding) */
+
+    struct poll *poll;
+
+    struct wstimer *ping_timer;
+    int64_t next_ping;
+    struct {
+        int64_t id, sent_us;
+    } pings[SESSION_PINGS];
+    int ping_next;
+    int64_t rtt_ms;
+
+    struct session_qent q[SESSION_QUEUE_MAX];
+    size_t qn;
+
+    struct session_ticket *tickets;
+};
+
+static void session_connect(struct session *s);
+static void session_flush(struct session *s);
+static void session_set_state(struct session *s, enum session_state st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- small helpers --------------------------------------------------------------------- */
+
+static const char *const session_state_names[] = {
+    [SESSION_CONNECTING] = "connecting", [SESSION_CONNECTED] = "connected",
+    [SESSION_RECONNECTING] = "reconnecting", [SESSION_OFFLINE] = "offline",
+    [SESSION_REJECTED] = "rejected", [SESSION_FAILED] = "failed",
+};
+
+const char *session_state_name(enum session_state st)
+{
+    return (unsigned)st < FELT_ARRAY_LEN(session_state_names) ? session_state_names[st]
+                                                              : "unknown";
+}
+
+const char *session_transport_name(enum session_transport t)
+{
+    static const char *const names[] = {[SESSION_TRANSPORT_AUTO] = "auto",
+                                        [SESSION_TRANSPORT_WS] = "ws",
+                                        [SESSION_TRANSPORT_POLL] = "poll"};
+    return (unsigned)t < FELT_ARRAY_LEN(names) ? names[t] : "unknown";
+}
+
+static bool session_terminal(const struct session *s)
+{
+    return s->state == SESSION_OFFLINE || s->state == SESSION_REJECTED ||
+           s->state == SESSION_FAILED;
+}
+
+static void session_emit_state(struct session *s)
+{
+    struct session_status st;
+    if (!s->cb.on_state)
+        return;
+    session_status(s, &st);
+    s->cb.on_state(s->cb.user, &st);
+}
+
+static void session_set_state(struct session *s, enum session_state st, const char *fmt, ...)
+{
+    char raw[sizeof(s->reason)];
+    struct felt_err err;
+    va_list ap;
+    raw[0] = '\0';
+    if (fmt) {
+        va_start(ap, fmt);
+        vsnprintf(raw, sizeof(raw), fmt, ap);
+        va_end(ap);
+    }
+    /* Reasons may quote the server (close reasons, error messages): sanitize like any text. */
+    if (text_sanitize(raw, strnlen(raw, sizeof(raw) - 1), s->reason, sizeof(s->reason),
+                      sizeof(s->reason), &err) < 0)
+        snprintf(s->reason, sizeof(s->reason), "?");
+    s->state = st;
+    session_emit_state(s);
+}
+
+static void session_notice(struct session *s, enum session_notice_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void session_notice(struct session *s, enum session_notice_kind kind, const char *fmt, ...)
+{
+    char raw[MODEL_LOG_LINE];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
+    va_end(ap);
+    model_log_add(&s->model, MODEL_LOG_CLIENT, "%s", raw);
+    /* The log line is the sanitized form: hand that one to the UI. */
+    const struct model_log_line *l = model_log_get(&s->model, s->model.log_count - 1);
+    if (s->cb.on_notice)
+        s->cb.on_notice(s->cb.user, kind, l ? l->text : "");
+    if (s->cb.on_change)
+        s->cb.on_change(s->cb.user);
+}
+
+/* Splits a server URL into ws_base and http_base. Accepts ws, wss, http, https; HOST is a name,
+ * an IPv4 address or a bracketed IPv6 address; the path must be empty or "/". */
+static int session_parse_url(struct session *s, const char *url, struct felt_err *err)
+{
+    static const struct {
+        const char *scheme, *ws, *http;
+    } schemes[] = {{"ws://", "ws://", "http://"},
+                   {"wss://", "wss://", "https://"},
+                   {"http://", "ws://", "http://"},
+                   {"https://", "wss://", "https://"}};
+    const char *rest = NULL;
+    size_t i;
+    for (i = 0; i < FELT_ARRAY_LEN(schemes); i++)
+        if (strncmp(url, schemes[i].scheme, strlen(schemes[i].scheme)) == 0) {
+            rest = url + strlen(schemes[i].scheme);
+            break;
+        }
+    if (!rest)
+        return felt_err_set(err, "bad_url", "'%.60s' is not a ws:// or wss:// URL", url);
+    size_t hl = strcspn(rest, "/?#");
+    if (rest[hl] && strcmp(rest + hl, "/") != 0)
+        return felt_err_set(err, "bad_url", "'%.60s': give only ws://HOST:PORT, no path", url);
+    if (hl == 0 || hl > 255)
+        return felt_err_set(err, "bad_url", "'%.60s' has no host", url);
+    const char *port = NULL;
+    if (rest[0] == '[') {
+        const char *close = memchr(rest, ']', hl);
+        if (!close)
+            return felt_err_set(err, "bad_url", "'%.60s': unterminated [IPv6] host", url);
+        for (const char *c = rest + 1; c < close; c++)
+            if (!strchr("0123456789abcdefABCDEF:.", *c))
+                return felt_err_set(err, "bad_url", "'%.60s': bad IPv6 address", url);
+        if (close + 1 < rest + hl) {
+            if (close[1] != ':')
+                return felt_err_set(err, "bad_url", "'%.60s': bad host", url);
+            port = close + 2;
+        }
+    } else {
+        const char *colon = memchr(rest, ':', hl);
+        const char *end = colon ? colon : rest + hl;
+        if (end == rest)
+            return felt_err_set(err, "bad_url", "'%.60s' has no host", url);
+        for (const char *c = rest; c < end; c++)
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                  (*c >= '0' && *c <= '9') || *c == '.' || *c == '-'))
+                return felt_err_set(err, "bad_url", "'%.60s': bad host name", url);
+        if (colon)
+            port = colon + 1;
+    }
+    if (port) {
+        long v = 0;
+        const char *c = port;
+        for (; c < rest + hl && *c >= '0' && *c <= '9' && v <= 65535; c++)
+            v = v * 10 + (*c - '0');
+        if (c != rest + hl || c == port || v < 1 || v > 65535)
+            return felt_err_set(err, "bad_url", "'%.60s': bad port", url);
+    }
+    snprintf(s->ws_base, sizeof(s->ws_base), "%s%.*s", schemes[i].ws, (int)hl, rest);
+    snprintf(s->http_base, sizeof(s->http_base), "%s%.*s", schemes[i].http, (int)hl, rest);
+    snprintf(s->server, sizeof(s->server), "%s", s->ws_base);
+    return 0;
+}
+
+/* ---- HTTP requests that survive session_free ------------------------------------------- */
+
+static void session_http_done(void *arg, const struct wshttp_result *r)
+{
+    struct session_ticket *t = arg;
+    struct session *s = t->s;
+    if (s) {
+        for (struct session_ticket **pp = &s->tickets; *pp; pp = &(*pp)->next)
+            if (*pp == t) {
+                *pp = t->next;
+                break;
+            }
+        t->fn(s, r);
+    }
+    free(t);
+}
+
+static int session_http(struct session *s, const char *path, const char *body, bool auth,
+                        void (*fn)(struct session *s, const struct wshttp_result *r))
+{
+    char url[SESSION_URL_MAX * 2];
+    snprintf(url, sizeof(url), "%s%s", s->http_base, path);
+    struct session_ticket *t = xcalloc(1, sizeof(*t));
+    t->s = s;
+    t->fn = fn;
+    if (wshttp_request(s->loop, url, body, auth && s->have_token ? s->tok.token : NULL,
+                       session_http_done, t) != 0) {
+        free(t);
+        return -1;
+    }
+    t->next = s->tickets;
+    s->tickets = t;
+    return 0;
+}
+
+/* The "message" of an error envelope in an HTTP answer, or a fallback. */
+static void session_http_reason(const struct wshttp_result *r, char *out, size_t outsz)
+{
+    struct proto_smsg m = {0};
+    struct felt_err err;
+    snprintf(out, outsz, "HTTP %d", r->status);
+    if (r->body && proto_decode_server(r->body, r->body_len, &m, &err) == 0 &&
+        m.type == PROTO_S_ERROR) {
+        struct json_object *v;
+        if (json_object_object_get_ex(m.data, "message", &v) &&
+            json_object_is_type(v, json_type_string))
+            snprintf(out, outsz, "%s", json_object_get_string(v));
+    }
+    proto_smsg_clear(&m);
+}
+
+/* ---- the queue ------------------------------------------------------------------------- */
+
+static void session_q_remove(struct session *s, size_t i)
+{
+    memmove(&s->q[i], &s->q[i + 1], (s->qn - i - 1) * sizeof(s->q[0]));
+    s->qn--;
+}
+
+/* Every item goes back to unsent: the next connection writes them all again, in order. */
+static void session_q_unsend(struct session *s)
+{
+    for (size_t i = 0; i < s->qn; i++) {
+        s->q[i].it.sent = false;
+        s->q[i].barrier = 0;
+    }
+}
+
+static const char *session_item_what(const struct session_item *it, char *buf, size_t n)
+{
+    if (it->type != PROTO_C_ACTION)
+        snprintf(buf, n, "%s", proto_ctype_name(it->type));
+    else if (it->action == ENGINE_RAISE)
+        snprintf(buf, n, "raise to %lld", (long long)it->amount);
+    else
+        snprintf(buf, n, "%s", engine_action_name(it->action));
+    return buf;
+}
+
+static char *session_item_encode(const struct session_item *it)
+{
+    struct proto_cmsg m;
+    memset(&m, 0, sizeof(m));
+    m.type = it->type;
+    m.action = it->action;
+    m.has_amount = it->has_amount;
+    m.amount = it->amount;
+    memcpy(m.request_id, it->request_id, sizeof(m.request_id));
+    m.has_hand_id = it->has_hand_id;
+    m.hand_id = it->hand_id;
+    memcpy(m.text, it->text, sizeof(m.text));
+    return proto_encode_client(&m);
+}
+
+/* ---- pings ----------------------------------------------------------------------------- */
+
+/* Writes a ping now (behind what is already queued on the socket). Returns its id or 0. */
+static int64_t session_ping_send(struct session *s)
+{
+    char buf[64];
+    if (!s->ws || !s->ws_open)
+        return 0;
+    int64_t id = SESSION_PING_ID_BASE + ++s->next_ping;
+    int n = snprintf(buf, sizeof(buf), "{\"type\":\"ping\",\"id\":%lld}", (long long)id);
+    if (wsconn_send(s->ws, buf, (size_t)n) != 0)
+        return 0;
+    s->pings[s->ping_next].id = id;
+    s->pings[s->ping_next].sent_us = felt_mono_us();
+    s->ping_next = (s->ping_next + 1) % SESSION_PINGS;
+    return id;
+}
+
+/* Writes a ping whose pong will confirm every item written so far and not yet covered. If the
+ * socket's queue is full the items stay uncovered and the next ping (rtt timer) covers them. */
+static void session_barrier(struct session *s)
+{
+    int64_t id = session_ping_send(s);
+    for (size_t i = 0; id && i < s->qn; i++)
+        if (s->q[i].it.sent && s->q[i].barrier == 0)
+            s->q[i].barrier = id;
+}
+
+static void session_ping_fire(void *arg)
+{
+    struct session *s = arg;
+    if (s->resumed && s->transport == SESSION_TRANSPORT_WS)
+        session_barrier(s);
+    if (!session_terminal(s))
+        wstimer_arm(s->ping_timer, SESSION_PING_MS);
+}
+
+/* ---- resume and flushing --------------------------------------------------------------- */
+
+static void session_resumed(struct session *s)
+{
+    if (s->resumed)
+        return;
+    s->resumed = true;
+    s->ever_connected = true;
+    s->ws_failures = 0;
+    s->attempt = 0;
+    session_set_state(s, SESSION_CONNECTED, NULL);
+    session_flush(s);
+}
+
+/* Writes every unsent item, in order, once the connection is accepted. */
+static void session_flush(struct session *s)
+{
+    if (!s->resumed || s->state != SESSION_CONNECTED)
+        return;
+    if (s->transport == SESSION_TRANSPORT_POLL) {
+        /* One POST at a time, in order: only the head can be in flight. */
+        if (s->qn > 0 && !s->q[0].it.sent && !poll_busy(s->poll) &&
+            poll_post(s->poll, &s->q[0].it) == 0)
+            s->q[0].it.sent = true;
+        return;
+    }
+    bool wrote = false;
+    for (size_t i = 0; i < s->qn; i++) {
+        struct session_qent *e = &s->q[i];
+        if (e->it.sent)
+            continue;
+        char *msg = session_item_encode(&e->it);
+        int rc = wsconn_send(s->ws, msg, strlen(msg));
+        free(msg);
+        if (rc != 0)
+            break; /* the socket's queue is full: the rest waits for the next flush */
+        e->it.sent = true;
+        wrote = true;
+    }
+    if (wrote)
+        session_barrier(s);
+    session_emit_state(s);
+}
+
+static void session_queued_changed(struct session *s)
+{
+    session_emit_state(s);
+    if (s->cb.on_change)
+        s->cb.on_change(s->cb.user);
+}
+
+/* ---- replies (ack, error, pong), by type ----------------------------------------------- */
+
+static void session_on_ack(struct session *s, const struct proto_smsg *m)
+{
+    struct json_object *v;
+    const char *rid = json_object_object_get_ex(m->data, "request_id", &v) &&
+                              json_object_is_type(v, json_type_string)
+                          ? json_object_get_string(v)
+                          : NULL;
+    bool accepted = json_object_object_get_ex(m->data, "status", &v) &&
+                    json_object_is_type(v, json_type_string) &&
+                    strcmp(json_object_get_string(v), "accepted") == 0;
+    const char *msg = json_object_object_get_ex(m->data, "message", &v) &&
+                              json_object_is_type(v, json_type_string)
+                          ? json_object_get_string(v)
+                          : "refused";
+    for (size_t i = 0; rid && rid[0] && i < s->qn; i++) {
+        if (s->q[i].it.type != PROTO_C_ACTION || strcmp(s->q[i].it.request_id, rid) != 0)
+            continue;
+        char what[48];
+        session_item_what(&s->q[i].it, what, sizeof(what));
+        if (!accepted)
+            session_notice(s, SESSION_NOTICE_REFUSED, "Your %s was refused: %s", what, msg);
+        session_q_remove(s, i);
+        session_queued_changed(s);
+        return;
+    }
+    /* An ack of an action sent some other way (a --json bot's own request_id), or refused. */
+    if (!accepted)
+        session_notice(s, SESSION_NOTICE_REFUSED, "Action refused: %s", msg);
+}
+
+static void session_on_error(struct session *s, const struct proto_smsg *m)
+{
+    struct json_object *v;
+    const char *msg = json_object_object_get_ex(m->data, "message", &v) &&
+                              json_object_is_type(v, json_type_string)
+                          ? json_object_get_string(v)
+                          : "error";
+    session_notice(s, SESSION_NOTICE_ERROR, "Server: %s", msg);
+}
+
+static void session_on_pong(struct session *s, const struct proto_smsg *m)
+{
+    struct json_object *v;
+    if (!json_object_object_get_ex(m->data, "id", &v) || !json_object_is_type(v, json_type_int))
+        return;
+    int64_t id = json_object_get_int64(v);
+    bool ours = false;
+    for (int i = 0; i < SESSION_PINGS; i++)
+        if (s->pings[i].id == id && id != 0) {
+            s->rtt_ms = (felt_mono_us() - s->pings[i].sent_us + 500) / 1000;
+            s->pings[i].id = 0;
+            ours = true;
+        }
+    if (!ours)
+        return; /* a --json user's own ping */
+    if (id == s->hello_ping) {
+        s->hello_ping = 0;
+        session_resumed(s);
+    }
+    /* Everything written before this ping has been read by the server (ids increase). */
+    bool changed = false;
+    for (size_t i = 0; i < s->qn;) {
+        if (s->q[i].it.sent && s->q[i].barrier != 0 && s->q[i].barrier <= id) {
+            session_q_remove(s, i);
+            changed = true;
+        } else {
+            i++;
+        }
+    }
+    if (changed)
+        session_queued_changed(s);
+    else
+        session_emit_state(s); /* the rtt changed */
+}
+
+static void session_on_event(struct session *s, const struct proto_smsg *m)
+{
+    (void)m;
+    /* Any event after hello proves it was accepted (a snapshot, or the first replayed one). */
+    session_resumed(s);
+}
+
+static const struct {
+    void (*fn)(struct session *s, const struct proto_smsg *m);
+} session_replies[PROTO_S_COUNT] = {
+    [PROTO_S_SNAPSHOT] = {session_on_event}, [PROTO_S_STATE_UPDATE] = {session_on_event},
+    [PROTO_S_ANIMATION] = {session_on_event}, [PROTO_S_NOTIFICATION] = {session_on_event},
+    [PROTO_S_CHAT] = {session_on_event},     [PROTO_S_ACK] = {session_on_ack},
+    [PROTO_S_ERROR] = {session_on_error},    [PROTO_S_PONG] = {session_on_pong},
+};
+
+/* One raw server message from either transport. */
+static void session_message(struct session *s, const char *raw, size_t len)
+{
+    struct proto_smsg m = {0};
+    struct felt_err err;
+    if (proto_decode_server(raw, len, &m, &err) != 0) {
+        session_notice(s, SESSION_NOTICE_ERROR, "Ignored a malformed server message (%s)",
+                       err.code);
+        return;
+    }
+    enum model_result r = model_apply(&s->model, &m);
+    if (r == MODEL_GAP) {
+        /* Missed an event: resume from the last one we have (the server replays the rest). */
+        session_notice(s, SESSION_NOTICE_INFO, "Missed events; resynchronising");
+        if (s->transport == SESSION_TRANSPORT_POLL)
+            poll_start(s->poll, s->model.has_seq, s->model.last_seq);
+        else if (s->ws)
+            wsconn_drop(s->ws);
+        proto_smsg_clear(&m);
+        return;
+    }
+    if (s->cb.on_message)
+        s->cb.on_message(s->cb.user, &m, raw, len);
+    session_replies[m.type].fn(s, &m);
+    if (s->transport == SESSION_TRANSPORT_POLL && s->model.has_seq)
+        poll_set_since(s->poll, s->model.last_seq);
+    if (s->transport == SESSION_TRANSPORT_POLL && model_my_turn(&s->model))
+        poll_hurry(s->poll);
+    if (s->cb.on_change)
+        s->cb.on_change(s->cb.user);
+    proto_smsg_clear(&m);
+}
+
+/* ---- polling transport ----------------------------------------------------------------- */
+
+static void session_poll_event(void *user, const char *raw, size_t len)
+{
+    session_message(user, raw, len);
+}
+
+static void session_poll_result(void *user, int status, const char *error, int64_t rtt_ms)
+{
+    struct session *s = user;
+    if (session_terminal(s))
+        return;
+    if (status == 200) {
+        s->rtt_ms = rtt_ms;
+        session_resumed(s);
+        session_flush(s);
+        session_emit_state(s);
+        return;
+    }
+    s->resumed = false;
+    if (status == 401) {
+        poll_stop(s->poll);
+        session_set_state(s, SESSION_REJECTED,
+                          "the server no longer knows this seat (token rejected)");
+        return;
+    }
+    if (!s->ever_connected) {
+        poll_stop(s->poll);
+        if (status == 0)
+            session_set_state(s, SESSION_FAILED, "cannot reach the server at %s: %s",
+                              s->http_base, error ? error : "no answer");
+        else if (status == 404)
+            session_set_state(s, SESSION_FAILED, "the server has no game '%s'", s->game);
+        else
+            session_set_state(s, SESSION_FAILED, "the server answered HTTP %d", status);
+        return;
+    }
+    s->attempt++;
+    session_q_unsend(s);
+    session_set_state(s, SESSION_RECONNECTING, "%s",
+                      status == 0 ? (error ? error : "no answer") : "the server refused a poll");
+}
+
+static void session_poll_posted(void *user, int status, const char *body, size_t len)
+{
+    struct session *s = user;
+    if (s->qn == 0 || !s->q[0].it.sent)
+        return;
+    if (status == 0) {
+        /* Unknown whether it arrived: write it again with the next successful poll (an action
+         * keeps its request_id, so the server applies it at most once). */
+        s->q[0].it.sent = false;
+        return;
+    }
+    if (status == 401) {
+        session_poll_result(s, 401, NULL, 0);
+        return;
+    }
+    struct session_item it = s->q[0].it;
+    struct proto_smsg m = {0};
+    struct felt_err err;
+    /* An ack or error envelope is a server message like any other (an ack removes its action
+     * from the queue); the chat answer {"ok":true} is not an envelope. */
+    if (body && len > 0 && proto_decode_server(body, len, &m, &err) == 0) {
+        proto_smsg_clear(&m);
+        session_message(s, body, len);
+    } else if (status != 200) {
+        char what[48];
+        session_notice(s, SESSION_NOTICE_ERROR, "Your %s failed: HTTP %d",
+                       session_item_what(&it, what, sizeof(what)), status);
+    }
+    if (s->qn > 0 && s->q[0].it.sent && s->q[0].it.type == it.type &&
+        strcmp(s->q[0].it.request_id, it.request_id) == 0 && strcmp(s->q[0].it.text, it.text) == 0)
+        session_q_remove(s, 0);
+    session_queued_changed(s);
+    session_flush(s);
+}
+
+static void session_poll_begin(struct session *s)
+{
+    static const struct poll_callbacks pcb = {0};
+    struct poll_callbacks cb = pcb;
+    cb.user = s;
+    cb.on_event = session_poll_event;
+    cb.on_result = session_poll_result;
+    cb.on_posted = session_poll_posted;
+    poll_free(s->poll);
+    s->transport = SESSION_TRANSPORT_POLL;
+    s->resumed = false;
+    s->poll = poll_new(s->loop, s->http_base, s->game, s->have_token ? s->tok.token : NULL, &cb);
+    session_q_unsend(s);
+    /* The HTTP API has no sit_out, sit_in or leave. */
+    for (size_t i = 0; i < s->qn;) {
+        enum proto_ctype t = s->q[i].it.type;
+        if (t == PROTO_C_ACTION || t == PROTO_C_CHAT) {
+            i++;
+            continue;
+        }
+        session_notice(s, SESSION_NOTICE_ERROR, "Your %s was dropped: not available over HTTP",
+                       proto_ctype_name(t));
+        session_q_remove(s, i);
+    }
+    poll_start(s->poll, s->model.has_seq, s->model.last_seq);
+}
+
+/* ---- WebSocket transport --------------------------------------------------------------- */
+
+static void session_ws_open(struct wsconn *c, void *user)
+{
+    struct session *s = user;
+    struct proto_cmsg m;
+    if (c != s->ws)
+        return; /* a connection we already closed */
+    s->ws_open = true;
+    s->resumed = false;
+    memset(&m, 0, sizeof(m));
+    if (!s->spectate) {
+        m.type = PROTO_C_HELLO;
+        snprintf(m.token, sizeof(m.token), "%s", s->tok.token);
+        m.has_last_seq = s->model.has_seq;
+        m.last_seq = s->model.last_seq;
+        char *hello = proto_encode_client(&m);
+        wsconn_send_first(c, hello, strlen(hello));
+        explicit_bzero(hello, strlen(hello));
+        free(hello);
+    }
+    /* The pong proves the hello was accepted (a refused hello closes before the ping is read). */
+    s->hello_ping = session_ping_send(s);
+}
+
+static void session_ws_message(struct wsconn *c, void *user, const char *buf, size_t len)
+{
+    struct session *s = user;
+    if (c == s->ws)
+        session_message(s, buf, len);
+}
+
+static void session_probe_done(struct session *s, const struct wshttp_result *r)
+{
+    s->probing = false;
+    if (session_terminal(s) || s->transport != SESSION_TRANSPORT_WS || !s->ws || s->ws_open)
+        return;
+    if (r->status == 401) {
+        wsconn_close(s->ws, 1000, "rejected");
+        s->ws = NULL;
+        session_set_state(s, SESSION_REJECTED,
+                          "the server no longer knows this seat (token rejected)");
+        return;
+    }
+    if (r->status == 0 || r->status >= 500) {
+        s->ws_failures = 0;
+        if (!s->ever_connected) {
+            wsconn_close(s->ws, 1000, "unreachable");
+            s->ws = NULL;
+            session_set_state(s, SESSION_FAILED, "cannot reach the server at %s: %s",
+                              s->ws_base, r->error ? r->error : "no answer");
+        }
+        return;
+    }
+    if (r->status == 404 && !s->ever_connected) {
+        wsconn_close(s->ws, 1000, "unknown game");
+        s->ws = NULL;
+        session_set_state(s, SESSION_FAILED, "the server has no game '%s'", s->game);
+        return;
+    }
+    if (r->status != 200)
+        return;
+    /* HTTP works and knows us; the WebSocket does not get through. */
+    if (++s->ws_failures < SESSION_FALLBACK_AFTER || s->want != SESSION_TRANSPORT_AUTO) {
+        if (s->want == SESSION_TRANSPORT_WS && !s->ever_connected) {
+            wsconn_close(s->ws, 1000, "refused");
+            s->ws = NULL;
+            session_set_state(s, SESSION_FAILED,
+                              "the server at %s refuses WebSocket connections (try "
+                              "--transport poll)",
+                              s->ws_base);
+        }
+        return;
+    }
+    wsconn_close(s->ws, 1000, "falling back to polling");
+    s->ws = NULL;
+    s->fell_back = true;
+    session_notice(s, SESSION_NOTICE_INFO,
+                   "WebSocket unavailable; switched to HTTP polling (slower)");
+    session_poll_begin(s);
+}
+
+static void session_ws_close(struct wsconn *c, void *user, int code, const char *reason)
+{
+    struct session *s = user;
+    bool was_open = s->ws_open;
+    if (c != s->ws)
+        return;
+    s->ws_open = false;
+    s->resumed = false;
+    s->hello_ping = 0;
+    wsconn_clear_queue(s->ws);
+    session_q_unsend(s);
+    if (session_terminal(s))
+        return;
+    if (code == 4401) {
+        wsconn_close(s->ws, 1000, "rejected");
+        s->ws = NULL;
+        session_set_state(s, SESSION_REJECTED,
+                          "the server no longer knows this seat (token rejected)");
+        return;
+    }
+    if (code == 4409) {
+        wsconn_close(s->ws, 1000, "replaced");
+        s->ws = NULL;
+        session_set_state(s, SESSION_OFFLINE,
+                          "this seat was taken over by another felt (closed 4409)");
+        return;
+    }
+    if (code == 1000) {
+        wsconn_close(s->ws, 1000, "bye");
+        s->ws = NULL;
+        session_set_state(s, SESSION_OFFLINE, "%s", reason && reason[0] ? reason
+                                                                         : "the server closed");
+        return;
+    }
+    snprintf(s->reason, sizeof(s->reason), "%s",
+             code ? "connection closed" : "connection failed");
+    if (code)
+        snprintf(s->reason, sizeof(s->reason), "connection closed (%d)", code);
+    if (!was_open && !s->probing) {
+        const char *since = s->model.has_seq ? "?since=" : "";
+        char path[128];
+        snprintf(path, sizeof(path), "/api/games/%s/state%s", s->game, since);
+        if (s->model.has_seq)
+            snprintf(path + strlen(path), sizeof(path) - strlen(path), "%llu",
+                     (unsigned long long)s->model.last_seq);
+        if (session_http(s, path, NULL, !s->spectate, session_probe_done) == 0)
+            s->probing = true;
+    }
+}
+
+static void session_ws_state(struct wsconn *c, void *user, enum wsconn_state st)
+{
+    struct session *s = user;
+    if (c != s->ws || session_terminal(s) || s->transport != SESSION_TRANSPORT_WS)
+        return;
+    if (st == WSCONN_RECONNECTING)
+        s->state = s->ever_connected ? SESSION_RECONNECTING : SESSION_CONNECTING;
+    session_emit_state(s);
+}
+
+static void session_ws_begin(struct session *s)
+{
+    char url[SESSION_URL_MAX * 2], errbuf[160];
+    struct wsconn_config cfg;
+    if (s->spectate)
+        snprintf(url, sizeof(url), "%s/ws/spectate/%s", s->ws_base, s->game);
+    else
+        snprintf(url, sizeof(url), "%s/ws/game/%s/%s", s->ws_base, s->game, s->tok.player_id);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.url = url;
+    cfg.subprotocol = PROTO_SUBPROTOCOL;
+    cfg.deflate = true;
+    cfg.reconnect = true;
+    cfg.max_queue = SESSION_QUEUE_MAX * 2 + 16; /* our items, their barrier pings, rtt pings */
+    cfg.user = s;
+    cfg.on_open = session_ws_open;
+    cfg.on_message = session_ws_message;
+    cfg.on_close = session_ws_close;
+    cfg.on_state = session_ws_state;
+    s->transport = SESSION_TRANSPORT_WS;
+    s->ws_open = false;
+    s->ws = wsconn_new(s->loop, &cfg, errbuf, sizeof(errbuf));
+    if (!s->ws)
+        session_set_state(s, SESSION_FAILED, "bad server URL %s: %s", s->ws_base, errbuf);
+}
+
+/* Opens the chosen transport once we are a player with a token (or a spectator). */
+static void session_connect(struct session *s)
+{
+    if (s->want == SESSION_TRANSPORT_POLL)
+        session_poll_begin(s);
+    else
+        session_ws_begin(s);
+    session_emit_state(s);
+}
+
+/* ---- joining --------------------------------------------------------------------------- */
+
+static void session_join_done(struct session *s, const struct wshttp_result *r)
+{
+    struct json_object *j = NULL, *v;
+    struct felt_err err;
+    char why[160];
+
+    if (session_terminal(s) && s->state != SESSION_REJECTED)
+        return;
+    if (r->status == 0) {
+        session_set_state(s, SESSION_FAILED, "cannot reach the server at %s: %s", s->http_base,
+                          r->error ? r->error : "no answer");
+        return;
+    }
+    if (r->status != 200) {
+        session_http_reason(r, why, sizeof(why));
+        if (r->status == 404)
+            session_set_state(s, SESSION_FAILED, "the server has no game '%s'", s->game);
+        else
+            session_set_state(s, SESSION_FAILED, "cannot join %s: %s", s->game, why);
+        return;
+    }
+    j = r->body ? json_tokener_parse(r->body) : NULL;
+    memset(&s->tok, 0, sizeof(s->tok));
+    const char *id = j && json_object_object_get_ex(j, "player_id", &v) &&
+                             json_object_is_type(v, json_type_string)
+                         ? json_object_get_string(v)
+                         : NULL;
+    const char *token = j && json_object_object_get_ex(j, "token", &v) &&
+                                json_object_is_type(v, json_type_string)
+                            ? json_object_get_string(v)
+                            : NULL;
+    if (!id || !token || !id[0] || strlen(id) > MODEL_ID_MAX || !token[0] ||
+        strlen(token) > PROTO_TOKEN_MAX || strchr(id, '/')) {
+        session_set_state(s, SESSION_FAILED, "the server's answer to join was malformed");
+        goto out;
+    }
+    snprintf(s->tok.player_id, sizeof(s->tok.player_id), "%s", id);
+    snprintf(s->tok.token, sizeof(s->tok.token), "%s", token);
+    s->tok.seat = j && json_object_object_get_ex(j, "seat", &v) &&
+                          json_object_is_type(v, json_type_int)
+                      ? json_object_get_int(v)
+                      : -1;
+    s->have_token = true;
+    if (token_save(s->server, s->game, s->name, &s->tok, &err) != 0)
+        session_notice(s, SESSION_NOTICE_ERROR,
+                       "Could not store the seat's token (%s); a restart will not keep the seat",
+                       err.message);
+    model_set_me(&s->model, s->tok.player_id);
+    s->state = SESSION_CONNECTING;
+    session_connect(s);
+out:
+    json_object_put(j);
+}
+
+static int session_join(struct session *s)
+{
+    struct json_object *b = json_object_new_object();
+    char path[96];
+    json_object_object_add(b, "name", json_object_new_string(s->name));
+    if (s->buy_in > 0)
+        json_object_object_add(b, "buy_in", json_object_new_int64(s->buy_in));
+    snprintf(path, sizeof(path), "/api/games/%s/join", s->game);
+    int rc = session_http(s, path, json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN),
+                          false, session_join_done);
+    json_object_put(b);
+    if (rc != 0)
+        session_set_state(s, SESSION_FAILED, "bad server URL %s", s->http_base);
+    return rc;
+}
+
+/* ---- the public interface -------------------------------------------------------------- */
+
+struct session *session_new(struct wsloop *loop, const struct session_options *o,
+                            struct felt_err *err)
+{
+    struct session *s = xcalloc(1, sizeof(*s));
+    char clean[PROTO_NAME_MAX_BYTES + 1];
+
+    if (session_parse_url(s, o->server ? o->server : "", err) != 0)
+        goto fail;
+    if (!o->game || !proto_game_id_valid(o->game, strlen(o->game))) {
+        felt_err_set(err, "bad_game", "'%.40s' is not a game id (letters, digits, - and _)",
+                     o->game ? o->game : "");
+        goto fail;
+    }
+    if (!o->spectate) {
+        int n = o->name ? text_sanitize(o->name, strlen(o->name), clean, sizeof(clean),
+                                        PROTO_NAME_MAX_CHARS, err)
+                        : -1;
+        if (n <= 0) {
+            felt_err_set(err, "bad_name", "give a name of 1 to %d characters with --name",
+                         PROTO_NAME_MAX_CHARS);
+            goto fail;
+        }
+        snprintf(s->name, sizeof(s->name), "%s", clean);
+    }
+    if (o->buy_in < 0 || o->buy_in > PROTO_AMOUNT_MAX) {
+        felt_err_set(err, "bad_buy_in", "the buy-in must be between 1 and %lld",
+                     (long long)PROTO_AMOUNT_MAX);
+        goto fail;
+    }
+    snprintf(s->game, sizeof(s->game), "%s", o->game);
+    s->loop = loop;
+    s->buy_in = o->buy_in;
+    s->spectate = o->spectate;
+    s->want = o->transport;
+    s->transport = o->transport == SESSION_TRANSPORT_POLL ? SESSION_TRANSPORT_POLL
+                                                          : SESSION_TRANSPORT_WS;
+    s->rtt_ms = -1;
+    s->state = SESSION_CONNECTING;
+    model_init(&s->model);
+    s->ping_timer = wstimer_new(loop, session_ping_fire, s);
+    return s;
+fail:
+    free(s);
+    return NULL;
+}
+
+void session_set_callbacks(struct session *s, const struct session_callbacks *cb)
+{
+    static const struct session_callbacks none = {0};
+    s->cb = cb ? *cb : none;
+}
+
+int session_start(struct session *s)
+{
+    struct felt_err err;
+    if (s->started)
+        return -1;
+    s->started = true;
+    wstimer_arm(s->ping_timer, SESSION_PING_MS);
+    session_emit_state(s);
+    if (s->spectate) {
+        session_connect(s);
+        return 0;
+    }
+    int found = token_load(s->server, s->game, s->name, &s->tok, &err);
+    if (found < 0)
+        session_notice(s, SESSION_NOTICE_ERROR, "Ignoring the stored token: %s", err.message);
+    if (found == 1) {
+        s->have_token = true;
+        model_set_me(&s->model, s->tok.player_id);
+        session_connect(s);
+        return 0;
+    }
+    session_join(s);
+    return 0;
+}
+
+const struct model *session_model(const struct session *s)
+{
+    return &s->model;
+}
+
+void session_status(const struct session *s, struct session_status *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->state = s->state;
+    out->transport = s->transport;
+    out->fell_back = s->fell_back;
+    out->rtt_ms = s->rtt_ms;
+    out->queued = s->qn;
+    out->spectator = s->spectate;
+    snprintf(out->reason, sizeof(out->reason), "%s", s->reason);
+    if (s->transport == SESSION_TRANSPORT_WS && s->ws &&
+        wsconn_state(s->ws) == WSCONN_RECONNECTING)
+        wsconn_retry_info(s->ws, &out->attempt, &out->next_try_ms);
+    else if (s->transport == SESSION_TRANSPORT_POLL && s->poll &&
+             s->state == SESSION_RECONNECTING) {
+        out->attempt = s->attempt;
+        out->next_try_ms = poll_next_ms(s->poll);
+    }
+}
+
+/* Adds an item at the end of the queue; the caller filled it. */
+static int session_enqueue(struct session *s, const struct session_item *it, struct felt_err *err)
+{
+    if (session_terminal(s) || !s->started)
+        return felt_err_set(err, "offline", "not connected to the table (%s)",
+                            session_state_name(s->state));
+    if (s->qn == SESSION_QUEUE_MAX)
+        return felt_err_set(err, "queue_full",
+                            "%d messages are already waiting for the connection; wait a moment",
+                            SESSION_QUEUE_MAX);
+    s->q[s->qn].it = *it;
+    s->q[s->qn].it.sent = false;
+    s->q[s->qn].barrier = 0;
+    s->qn++;
+    session_queued_changed(s);
+    session_flush(s);
+    return 0;
+}
+
+int session_send(struct session *s, const struct proto_cmsg *m, struct felt_err *err)
+{
+    struct session_item it;
+    memset(&it, 0, sizeof(it));
+    it.type = m->type;
+    switch (m->type) {
+    case PROTO_C_ACTION:
+        if (s->spectate)
+            return felt_err_set(err, "spectator", "spectators cannot act");
+        it.action = m->action;
+        it.has_amount = m->has_amount;
+        it.amount = m->amount;
+        if (m->request_id[0])
+            memcpy(it.request_id, m->request_id, sizeof(it.request_id));
+        else
+            rng_token_hex(it.request_id, 16);
+        it.has_hand_id = true;
+        it.hand_id = m->has_hand_id ? m->hand_id : s->model.hand_id;
+        break;
+    case PROTO_C_CHAT:
+        memcpy(it.text, m->text, sizeof(it.text));
+        it.text[sizeof(it.text) - 1] = '\0';
+        if (!it.text[0])
+            return felt_err_set(err, "bad_field", "empty chat message");
+        break;
+    case PROTO_C_SIT_OUT:
+    case PROTO_C_SIT_IN:
+    case PROTO_C_LEAVE:
+        if (s->spectate)
+            return felt_err_set(err, "spectator", "spectators cannot do that");
+        if (s->transport == SESSION_TRANSPORT_POLL)
+            return felt_err_set(err, "unsupported", "%s is not available over HTTP polling",
+                                proto_ctype_name(m->type));
+        break;
+    case PROTO_C_PING: {
+        /* Not queued: a ping measures the connection as it is now. */
+        char buf[64];
+        if (s->transport != SESSION_TRANSPORT_WS || !s->ws || !s->resumed)
+            return felt_err_set(err, "offline", "not connected; ping not sent");
+        int n = snprintf(buf, sizeof(buf), "{\"type\":\"ping\",\"id\":%lld}",
+                         (long long)(m->has_ping_id ? m->ping_id : 0));
+        if (wsconn_send(s->ws, buf, (size_t)n) != 0)
+            return felt_err_set(err, "queue_full", "the connection's queue is full");
+        return 0;
+    }
+    default:
+        return felt_err_set(err, "bad_type", "felt sends %s itself", proto_ctype_name(m->type));
+    }
+    return session_enqueue(s, &it, err);
+}
+
+int session_act(struct session *s, enum engine_action a, int64_t amount, struct felt_err *err)
+{
+    const struct model *m = &s->model;
+    const struct model_to_act *t = &m->to_act;
+    struct proto_cmsg c;
+
+    if (s->spectate)
+        return felt_err_set(err, "spectator", "spectators cannot act");
+    if (!m->hand_running)
+        return felt_err_set(err, "no_hand", "no hand is in progress");
+    if (!model_my_turn(m))
+        return felt_err_set(err, "not_your_turn", "it is not your turn");
+    for (size_t i = 0; i < s->qn; i++)
+        if (s->q[i].it.type == PROTO_C_ACTION && s->q[i].it.hand_id == m->hand_id)
+            return felt_err_set(err, "pending", "your last action is still on its way");
+    memset(&c, 0, sizeof(c));
+    c.type = PROTO_C_ACTION;
+    c.action = a;
+    switch (a) {
+    case ENGINE_FOLD:
+    case ENGINE_ALL_IN:
+        break;
+    case ENGINE_CHECK:
+        if (!t->can_check)
+            return felt_err_set(err, "cannot_check", "you cannot check: calling costs %lld",
+                                (long long)t->call);
+        break;
+    case ENGINE_CALL:
+        if (t->can_check)
+            c.action = ENGINE_CHECK; /* nothing to call: the same key checks */
+        break;
+    case ENGINE_RAISE:
+        if (!t->can_raise)
+            return felt_err_set(err, "cannot_raise", "raising is not possible now");
+        if (amount < t->min_raise_to)
+            return felt_err_set(err, "raise_too_small", "the smallest raise is to %lld",
+                                (long long)t->min_raise_to);
+        if (amount > t->max_raise_to)
+            return felt_err_set(err, "amount_above_stack",
+                                "you can raise to at most %lld (all-in)",
+                                (long long)t->max_raise_to);
+        c.has_amount = true;
+        c.amount = amount;
+        break;
+    default:
+        return felt_err_set(err, "unknown_action", "unknown action");
+    }
+    c.has_hand_id = true;
+    c.hand_id = m->hand_id;
+    return session_send(s, &c, err);
+}
+
+int session_chat(struct session *s, const char *text, struct felt_err *err)
+{
+    struct proto_cmsg c;
+    memset(&c, 0, sizeof(c));
+    c.type = PROTO_C_CHAT;
+    if (s->spectate && s->model.have_snapshot && !s->model.table.spectator_chat)
+        return felt_err_set(err, "chat_disabled", "spectators may not chat at this table");
+    if (s->spectate && s->transport == SESSION_TRANSPORT_POLL)
+        return felt_err_set(err, "unsupported", "spectators cannot chat over HTTP polling");
+    int n = text_sanitize(text, strlen(text), c.text, sizeof(c.text), PROTO_CHAT_MAX_CHARS, err);
+    if (n < 0)
+        return -1;
+    if (n == 0)
+        return felt_err_set(err, "bad_field", "empty chat message");
+    return session_send(s, &c, err);
+}
+
+static int session_simple(struct session *s, enum proto_ctype type, struct felt_err *err)
+{
+    struct proto_cmsg c;
+    memset(&c, 0, sizeof(c));
+    c.type = type;
+    return session_send(s, &c, err);
+}
+
+int session_sit_out(struct session *s, struct felt_err *err)
+{
+    return session_simple(s, PROTO_C_SIT_OUT, err);
+}
+
+int session_sit_in(struct session *s, struct felt_err *err)
+{
+    return session_simple(s, PROTO_C_SIT_IN, err);
+}
+
+int session_leave(struct session *s, struct felt_err *err)
+{
+    return session_simple(s, PROTO_C_LEAVE, err);
+}
+
+size_t session_queue_count(const struct session *s)
+{
+    return s->qn;
+}
+
+const struct session_item *session_queue_get(const struct session *s, size_t i)
+{
+    return i < s->qn ? &s->q[i].it : NULL;
+}
+
+int session_rejoin(struct session *s, struct felt_err *err)
+{
+    if (s->state != SESSION_REJECTED)
+        return felt_err_set(err, "not_rejected", "the seat was not rejected");
+    if (s->spectate)
+        return felt_err_set(err, "spectator", "spectators do not join");
+    token_remove(s->server, s->game, s->name, NULL);
+    if (s->ws) {
+        wsconn_close(s->ws, 1000, "rejoining");
+        s->ws = NULL;
+    }
+    poll_free(s->poll);
+    s->poll = NULL;
+    s->have_token = false;
+    memset(&s->tok, 0, sizeof(s->tok));
+    s->qn = 0; /* those actions belonged to the old seat */
+    s->ever_connected = false;
+    s->resumed = false;
+    s->fell_back = false;
+    s->ws_failures = 0;
+    s->attempt = 0;
+    model_set_me(&s->model, "");
+    model_reset_seq(&s->model);
+    session_set_state(s, SESSION_CONNECTING, NULL);
+    return session_join(s);
+}
+
+void session_reconnect_now(struct session *s)
+{
+    if (s->state == SESSION_RECONNECTING && s->ws && !s->ws_open)
+        wsconn_drop(s->ws);
+    else if (s->state == SESSION_RECONNECTING && s->poll)
+        poll_hurry(s->poll);
+}
+
+void session_close(struct session *s)
+{
+    if (s->ws) {
+        wsconn_close(s->ws, 1000, "bye");
+        s->ws = NULL;
+    }
+    if (s->poll)
+        poll_stop(s->poll);
+    wstimer_cancel(s->ping_timer);
+    if (!session_terminal(s))
+        session_set_state(s, SESSION_OFFLINE, "closed");
+}
+
+void session_free(struct session *s)
+{
+    if (!s)
+        return;
+    if (s->ws)
+        wsconn_close(s->ws, 1000, "bye");
+    poll_free(s->poll);
+    wstimer_free(s->ping_timer);
+    for (struct session_ticket *t = s->tickets; t; t = t->next)
+        t->s = NULL; /* the answer, if it ever comes, is dropped */
+    explicit_bzero(&s->tok, sizeof(s->tok));
+    free(s);
+}
