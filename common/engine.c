@@ -144,46 +144,44 @@ void engine_options(const struct engine *e, struct engine_options *o)
     }
 }
 
-/* Builds pots from the players' total contributions. Levels are the distinct contributions of the
- * players still in the hand; each pot holds every seat's chips between the previous level and
- * this one, and the top pot also sweeps folded chips above the highest level. Pots whose
- * eligible sets are equal are merged. Uncalled bets must have been returned already for the
- * final pots. */
+/* Builds pots from the players' total contributions. Pots split only at the totals of all-in
+ * players still in the hand: each all-in total caps a pot, and one last pot takes everything
+ * above the highest of them. A pot holds every seat's chips (folded seats' included) between the
+ * previous cap and its own; it can be won by the players still in the hand who are not all-in,
+ * and by the all-in players whose total reaches its cap. Pots whose eligible sets are equal are
+ * merged (a pot nobody could win, which cannot happen, would join the one before). At the end
+ * of a hand, once uncalled bets are returned, the players not all-in have all put in the same
+ * total, so this is exactly the usual main pot and side pots; during a hand it keeps the bets
+ * not yet matched in the pot they are heading for instead of making pots of them. */
 static int build_pots(const struct engine *e, struct engine_pot out[ENGINE_MAX_POTS])
 {
-    int64_t levels[ENGINE_MAX_SEATS];
-    int nlevels = 0;
+    int64_t caps[ENGINE_MAX_SEATS + 1];
+    int ncaps = 0;
     int64_t top = 0;
-    uint16_t contenders = 0;
     for (int i = 0; i < e->nseats; i++) {
         const struct engine_player *p = &e->p[i];
         if (!p->dealt)
             continue;
         if (p->committed > top)
             top = p->committed;
-        if (p->folded)
+        if (p->folded || !p->all_in || p->committed <= 0)
             continue;
-        contenders |= (uint16_t)(1u << i);
-        if (p->committed <= 0)
-            continue;
-        int k = nlevels;
-        while (k > 0 && levels[k - 1] > p->committed)
+        int k = ncaps;
+        while (k > 0 && caps[k - 1] > p->committed)
             k--;
-        if (k > 0 && levels[k - 1] == p->committed)
+        if (k > 0 && caps[k - 1] == p->committed)
             continue;
-        memmove(&levels[k + 1], &levels[k], (size_t)(nlevels - k) * sizeof(levels[0]));
-        levels[k] = p->committed;
-        nlevels++;
+        memmove(&caps[k + 1], &caps[k], (size_t)(ncaps - k) * sizeof(caps[0]));
+        caps[k] = p->committed;
+        ncaps++;
     }
-    bool nobody_in = nlevels == 0; /* nobody still in the hand has put chips in yet */
-    if (nobody_in && top > 0)
-        levels[nlevels++] = top;
+    if (ncaps == 0 || caps[ncaps - 1] < top)
+        caps[ncaps++] = top;
 
     int npots = 0;
     int64_t prev = 0;
-    for (int l = 0; l < nlevels; l++) {
-        int64_t cap = l == nlevels - 1 ? top : levels[l];
-        int64_t amount = 0;
+    for (int l = 0; l < ncaps; l++) {
+        int64_t cap = caps[l], amount = 0;
         uint16_t eligible = 0;
         for (int i = 0; i < e->nseats; i++) {
             const struct engine_player *p = &e->p[i];
@@ -192,17 +190,17 @@ static int build_pots(const struct engine *e, struct engine_pot out[ENGINE_MAX_P
             int64_t hi = p->committed < cap ? p->committed : cap;
             int64_t lo = p->committed < prev ? p->committed : prev;
             amount += hi - lo;
-            if ((contenders >> i & 1) && (nobody_in || p->committed >= levels[l]))
+            if (!p->folded && (!p->all_in || p->committed >= cap))
                 eligible |= (uint16_t)(1u << i);
         }
         prev = cap;
         if (amount == 0)
             continue;
-        if (npots > 0 && out[npots - 1].eligible == eligible) {
+        if (npots > 0 && (out[npots - 1].eligible == eligible || eligible == 0)) {
             out[npots - 1].amount += amount;
             continue;
         }
-        FELT_ASSERT(npots < ENGINE_MAX_POTS);
+        FELT_ASSERT(npots < ENGINE_MAX_POTS && eligible != 0);
         memset(&out[npots], 0, sizeof(out[npots]));
         out[npots].amount = amount;
         out[npots].eligible = eligible;

@@ -813,6 +813,43 @@ static void test_odd_chips(void **state)
     expect_stacks(&e, want3, 3);
 }
 
+static void test_live_pots(void **state)
+{
+    (void)state;
+    struct engine_setup s;
+    struct engine e;
+    struct engine_events ev;
+    struct engine_pot pots[ENGINE_MAX_POTS];
+    /* Heads-up, the button raises to 30 over the big blind's 10: one pot of 40 both can win
+     * (the unmatched 20 is not a pot of its own while the big blind can still call it). */
+    setup(&s, 2, 0, 5, 10, 0);
+    s.stack[0] = s.stack[1] = 1000;
+    start(&e, &s, &ev);
+    act(&e, 0, ENGINE_RAISE, 30, &ev);
+    assert_int_equal(engine_pots(&e, pots), 1);
+    assert_int_equal(pots[0].amount, 40);
+    assert_int_equal(pots[0].eligible, BIT(0) | BIT(1));
+
+    /* Three-handed: the button is all-in for 50, the small blind calls; the big blind, still
+     * to act, can win everything up to 50; nothing is above it yet. Then the big blind raises
+     * to 200: the 150 above the all-in is a side pot for the blinds only. */
+    setup(&s, 3, 0, 5, 10, 0);
+    s.stack[0] = 50;
+    s.stack[1] = s.stack[2] = 1000;
+    start(&e, &s, &ev);
+    act(&e, 0, ENGINE_ALL_IN, 0, &ev);
+    act(&e, 1, ENGINE_CALL, 0, &ev);
+    assert_int_equal(engine_pots(&e, pots), 1);
+    assert_int_equal(pots[0].amount, 110);
+    assert_int_equal(pots[0].eligible, BIT(0) | BIT(1) | BIT(2));
+    act(&e, 2, ENGINE_RAISE, 200, &ev);
+    assert_int_equal(engine_pots(&e, pots), 2);
+    assert_int_equal(pots[0].amount, 150);
+    assert_int_equal(pots[1].amount, 150);
+    assert_int_equal(pots[1].eligible, BIT(1) | BIT(2));
+    assert_int_equal(engine_pot_total(&e), 300);
+}
+
 static void test_uncalled_blind_returned(void **state)
 {
     (void)state;
@@ -1121,6 +1158,14 @@ static void test_random_hands(void **state)
             for (int i = 0; i < nseats; i++)
                 behind += e.p[i].stack;
             assert_int_equal(behind + engine_pot_total(&e), total);
+            struct engine_pot live[ENGINE_MAX_POTS];
+            int nlive = engine_pots(&e, live);
+            int64_t in_pots = 0;
+            for (int k = 0; k < nlive; k++) {
+                assert_true(live[k].amount > 0 && live[k].eligible != 0);
+                in_pots += live[k].amount;
+            }
+            assert_int_equal(in_pots, engine_pot_total(&e));
             check_options(&e);
             struct engine_options o;
             engine_options(&e, &o);
@@ -1230,6 +1275,7 @@ int main(void)
         cmocka_unit_test(test_multiway_side_pots),
         cmocka_unit_test(test_folded_chips_and_pot_merge),
         cmocka_unit_test(test_odd_chips),
+        cmocka_unit_test(test_live_pots),
         cmocka_unit_test(test_uncalled_blind_returned),
         cmocka_unit_test(test_all_in_on_blinds_runs_out_at_start),
         cmocka_unit_test(test_showdown_reveal_order),

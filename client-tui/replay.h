@@ -1,0 +1,14 @@
+/*
+ * replay.h: `felt replay [--json] FILE|-`, the hand-record replayer of the felt command.
+ *
+ * The contract (docs/hand-format.md): exit 0 after printing the hand (text) or the result object
+ * (--json); exit 1 when an action is illegal, with the error object (--json) or the hand up to it
+ * and the reason (text); exit 2 for a usage error or a malformed record, with one line on stderr.
+ */
+#ifndef FELT_REPLAY_H
+#define FELT_REPLAY_H
+
+/* argv[0] is "replay" (felt.c passes its argv shifted by one). Returns the exit status. */
+int replay_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,885 @@
+/*
+ * handrec.c: hand records (see handrec.h and docs/hand-format.md): strict parsing with json-c,
+ * replay through the engine, the `felt replay` result as JSON and as text, and the writer the
+ * server uses for hand histories.
+ *
+ * Parsing rejects anything the format does not allow (unknown keys included) with a code and a
+ * message naming the field, so a malformed file is always a clear error and never a crash. Names
+ * must already be terminal-safe (text_sanitize leaves them unchanged), so the text rendering can
+ * print them as they are.
+ */
+#include "handrec.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "eval.h"
+#include "text.h"
+#include "util.h"
+
+void handrec_init(struct handrec *h)
+{
+    memset(h, 0, sizeof(*h));
+    memset(h->board, CARD_NONE, sizeof(h->board));
+}
+
+void handrec_free(struct handrec *h)
+{
+    free(h->actions);
+    handrec_init(h);
+}
+
+static struct handrec_action *handrec_push_action(struct handrec *h)
+{
+    FELT_ASSERT(h->nactions < HANDREC_MAX_ACTIONS);
+    if (h->nactions == h->cap) {
+        h->cap = h->cap ? 2 * h->cap : 16;
+        h->actions = xrealloc(h->actions, (size_t)h->cap * sizeof(h->actions[0]));
+    }
+    struct handrec_action *a = &h->actions[h->nactions++];
+    memset(a, 0, sizeof(*a));
+    return a;
+}
+
+int handrec_find_name(const struct handrec *h, const char *name)
+{
+    for (int i = 0; i < h->nseats; i++)
+        if (strcmp(h->seat[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* ---- parsing ---- */
+
+/* Rejects keys of o not in the NULL-terminated list. */
+static int check_keys(struct json_object *o, const char *const *allowed, const char *ctx,
+                      struct felt_err *err)
+{
+    json_object_object_foreach(o, key, val)
+    {
+        (void)val;
+        bool ok = false;
+        for (const char *const *k = allowed; *k && !ok; k++)
+            ok = strcmp(*k, key) == 0;
+        if (!ok) {
+            char q[40];
+            size_t n = strlen(key);
+            /* Quote at most 32 bytes of the key, printable ASCII only. */
+            for (size_t i = 0; i < n && i < 32; i++)
+                q[i] = key[i] >= 0x20 && key[i] < 0x7f ? key[i] : '?';
+            q[n < 32 ? n : 32] = '\0';
+            return felt_err_set(err, "bad_field", "%sunknown field \"%s\"", ctx, q);
+        }
+    }
+    return 0;
+}
+
+/* Reads an integer field in [min, max]; when absent, required fails and optional gives dflt. */
+static int get_int(struct json_object *o, const char *key, const char *ctx, bool required,
+                   int64_t min, int64_t max, int64_t dflt, int64_t *out, struct felt_err *err)
+{
+    struct json_object *v = NULL;
+    *out = dflt;
+    if (!json_object_object_get_ex(o, key, &v)) {
+        if (required)
+            return felt_err_set(err, "bad_field", "%s%s: missing", ctx, key);
+        return 0;
+    }
+    if (!json_object_is_type(v, json_type_int))
+        return felt_err_set(err, "bad_field", "%s%s: expected an integer", ctx, key);
+    int64_t x = json_object_get_int64(v);
+    if (x < min || x > max)
+        return felt_err_set(err, "bad_field", "%s%s: must be %" PRId64 "..%" PRId64, ctx, key,
+                            min, max);
+    *out = x;
+    return 0;
+}
+
+/* Returns the string field, or NULL with err set (missing or not a string). */
+static const char *get_str(struct json_object *o, const char *key, const char *ctx,
+                           size_t *len, struct felt_err *err)
+{
+    struct json_object *v = NULL;
+    if (!json_object_object_get_ex(o, key, &v)) {
+        felt_err_set(err, "bad_field", "%s%s: missing", ctx, key);
+        return NULL;
+    }
+    if (!json_object_is_type(v, json_type_string)) {
+        felt_err_set(err, "bad_field", "%s%s: expected a string", ctx, key);
+        return NULL;
+    }
+    *len = (size_t)json_object_get_string_len(v);
+    return json_object_get_string(v);
+}
+
+static int parse_card(struct json_object *v, const char *ctx, bool used[CARD_COUNT], card_t *out,
+                      struct felt_err *err)
+{
+    struct felt_err cerr = {0};
+    if (!json_object_is_type(v, json_type_string))
+        return felt_err_set(err, "bad_field", "%s: expected a card like \"As\"", ctx);
+    const char *s = json_object_get_string(v);
+    if ((size_t)json_object_get_string_len(v) != strlen(s) || card_parse(s, out, &cerr) < 0)
+        return felt_err_set(err, "bad_field", "%s: not a card (rank 23456789TJQKA, suit cdhs)",
+                            ctx);
+    if (used[*out]) {
+        char buf[3];
+        return felt_err_set(err, "duplicate_card", "%s: %s is dealt twice", ctx,
+                            card_str(*out, buf));
+    }
+    used[*out] = true;
+    return 0;
+}
+
+/* A name must be 1..PROTO_NAME_MAX_CHARS code points of valid UTF-8 that the terminal
+ * sanitizer leaves unchanged (no controls, escapes, invisible characters or edge spaces). */
+static int check_name(const char *s, size_t len, const char *ctx, struct felt_err *err)
+{
+    char clean[PROTO_NAME_MAX_BYTES + 1];
+    struct felt_err terr = {0};
+    if (len == 0 || len > PROTO_NAME_MAX_BYTES || !text_utf8_valid(s, len))
+        return felt_err_set(err, "bad_field", "%sname: must be 1..%d characters of UTF-8", ctx,
+                            PROTO_NAME_MAX_CHARS);
+    int n = text_sanitize(s, len, clean, sizeof(clean), PROTO_NAME_MAX_CHARS, &terr);
+    if (n <= 0 || strlen(clean) != len || memcmp(clean, s, len) != 0)
+        return felt_err_set(err, "bad_field",
+                            "%sname: must be 1..%d printable characters without control "
+                            "characters or leading/trailing spaces",
+                            ctx, PROTO_NAME_MAX_CHARS);
+    return 0;
+}
+
+static int parse_seat(struct json_object *o, int idx, struct handrec *h, bool used[CARD_COUNT],
+                      struct felt_err *err)
+{
+    static const char *const keys[] = {"seat", "name", "stack", "cards", NULL};
+    struct handrec_seat *st = &h->seat[idx];
+    char ctx[32];
+    int64_t x;
+    size_t len = 0;
+    struct json_object *cards = NULL;
+    int rc = -1;
+
+    snprintf(ctx, sizeof(ctx), "seats[%d].", idx);
+    st->cards[0] = st->cards[1] = CARD_NONE;
+    if (!json_object_is_type(o, json_type_object)) {
+        felt_err_set(err, "bad_field", "seats[%d]: expected an object", idx);
+        goto out;
+    }
+    if (check_keys(o, keys, ctx, err) < 0)
+        goto out;
+    if (get_int(o, "seat", ctx, true, 0, ENGINE_MAX_SEATS - 1, 0, &x, err) < 0)
+        goto out;
+    st->seat = (int)x;
+    for (int i = 0; i < idx; i++)
+        if (h->seat[i].seat == st->seat) {
+            felt_err_set(err, "duplicate_seat", "%sseat: seat %d is listed twice", ctx, st->seat);
+            goto out;
+        }
+    const char *name = get_str(o, "name", ctx, &len, err);
+    if (!name || check_name(name, len, ctx, err) < 0)
+        goto out;
+    memcpy(st->name, name, len);
+    st->name[len] = '\0';
+    for (int i = 0; i < idx; i++)
+        if (strcmp(h->seat[i].name, st->name) == 0) {
+            felt_err_set(err, "duplicate_name", "%sname: \"%s\" is listed twice", ctx, st->name);
+            goto out;
+        }
+    if (get_int(o, "stack", ctx, true, 0, ENGINE_CHIPS_MAX, 0, &st->stack, err) < 0)
+        goto out;
+    if (json_object_object_get_ex(o, "cards", &cards) && cards) {
+        if (!json_object_is_type(cards, json_type_array) || json_object_array_length(cards) != 2) {
+            felt_err_set(err, "bad_field", "%scards: expected two cards", ctx);
+            goto out;
+        }
+        for (int c = 0; c < 2; c++) {
+            char cctx[48];
+            snprintf(cctx, sizeof(cctx), "%scards[%d]", ctx, c);
+            if (parse_card(json_object_array_get_idx(cards, (size_t)c), cctx, used,
+                           &st->cards[c], err) < 0)
+                goto out;
+        }
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
+static int parse_action(struct json_object *o, int idx, struct handrec *h, struct felt_err *err)
+{
+    static const char *const keys[] = {"name", "action", "amount", NULL};
+    char ctx[32];
+    size_t len = 0;
+    struct json_object *v = NULL;
+    int rc = -1;
+
+    snprintf(ctx, sizeof(ctx), "actions[%d].", idx);
+    if (!json_object_is_type(o, json_type_object)) {
+        felt_err_set(err, "bad_field", "actions[%d]: expected an object", idx);
+        goto out;
+    }
+    if (check_keys(o, keys, ctx, err) < 0)
+        goto out;
+    struct handrec_action *a = handrec_push_action(h);
+    const char *name = get_str(o, "name", ctx, &len, err);
+    if (!name)
+        goto out;
+    int k = strlen(name) == len ? handrec_find_name(h, name) : -1;
+    if (k < 0) {
+        felt_err_set(err, "unknown_name", "%sname: no seat has this name", ctx);
+        goto out;
+    }
+    a->seat = h->seat[k].seat;
+    const char *act = get_str(o, "action", ctx, &len, err);
+    if (!act)
+        goto out;
+    if (strlen(act) != len || engine_action_parse(act, &a->action) < 0) {
+        felt_err_set(err, "unknown_action",
+                     "%saction: must be fold, check, call, raise or all_in", ctx);
+        goto out;
+    }
+    if (json_object_object_get_ex(o, "amount", &v)) {
+        if (a->action != ENGINE_RAISE) {
+            felt_err_set(err, "bad_field", "%samount: only a raise takes an amount", ctx);
+            goto out;
+        }
+        /* Zero and negative amounts are well-formed but illegal: the engine says bad_amount. */
+        if (get_int(o, "amount", ctx, true, -ENGINE_CHIPS_MAX, ENGINE_CHIPS_MAX, 0, &a->amount,
+                    err) < 0)
+            goto out;
+        a->has_amount = true;
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
+static int parse_root(struct json_object *root, struct handrec *h, struct felt_err *err)
+{
+    static const char *const keys[] = {"variant", "small_blind", "big_blind", "ante",
+                                       "button",  "seats",       "board",     "actions",
+                                       "hand_id", "game_id",     NULL};
+    bool used[CARD_COUNT] = {false};
+    struct json_object *v = NULL;
+    int64_t x;
+    size_t len = 0;
+    int rc = -1;
+
+    if (!json_object_is_type(root, json_type_object)) {
+        felt_err_set(err, "bad_field", "the record must be a JSON object");
+        goto out;
+    }
+    if (check_keys(root, keys, "", err) < 0)
+        goto out;
+    if (json_object_object_get_ex(root, "variant", &v)) {
+        const char *variant = get_str(root, "variant", "", &len, err);
+        if (!variant)
+            goto out;
+        if (strcmp(variant, "nlhe") != 0 || len != 4) {
+            felt_err_set(err, "bad_field", "variant: only \"nlhe\" is supported");
+            goto out;
+        }
+    }
+    if (get_int(root, "small_blind", "", true, 0, ENGINE_CHIPS_MAX, 0, &h->small_blind, err) <
+            0 ||
+        get_int(root, "big_blind", "", true, 1, ENGINE_CHIPS_MAX, 0, &h->big_blind, err) < 0 ||
+        get_int(root, "ante", "", false, 0, ENGINE_CHIPS_MAX, 0, &h->ante, err) < 0 ||
+        get_int(root, "button", "", true, 0, ENGINE_MAX_SEATS - 1, 0, &x, err) < 0)
+        goto out;
+    h->button = (int)x;
+    if (h->small_blind > h->big_blind) {
+        felt_err_set(err, "bad_field", "small_blind: must not exceed big_blind");
+        goto out;
+    }
+    if (get_int(root, "hand_id", "", false, 0, INT64_MAX, -1, &h->hand_id, err) < 0)
+        goto out;
+    h->has_hand_id = h->hand_id >= 0;
+    if (json_object_object_get_ex(root, "game_id", &v)) {
+        const char *gid = get_str(root, "game_id", "", &len, err);
+        if (!gid)
+            goto out;
+        if (!proto_game_id_valid(gid, len)) {
+            felt_err_set(err, "bad_field", "game_id: 1..%d characters of A-Z a-z 0-9 _ -",
+                         PROTO_GAME_ID_MAX);
+            goto out;
+        }
+        memcpy(h->game_id, gid, len + 1);
+    }
+
+    if (!json_object_object_get_ex(root, "seats", &v) || !json_object_is_type(v, json_type_array) ||
+        json_object_array_length(v) < 2 || json_object_array_length(v) > ENGINE_MAX_SEATS) {
+        felt_err_set(err, "bad_field", "seats: expected an array of 2..%d seats",
+                     ENGINE_MAX_SEATS);
+        goto out;
+    }
+    h->nseats = (int)json_object_array_length(v);
+    for (int i = 0; i < h->nseats; i++)
+        if (parse_seat(json_object_array_get_idx(v, (size_t)i), i, h, used, err) < 0)
+            goto out;
+
+    if (json_object_object_get_ex(root, "board", &v) && v) {
+        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > 5) {
+            felt_err_set(err, "bad_field", "board: expected an array of at most 5 cards");
+            goto out;
+        }
+        h->nboard = (int)json_object_array_length(v);
+        for (int i = 0; i < h->nboard; i++) {
+            char ctx[24];
+            snprintf(ctx, sizeof(ctx), "board[%d]", i);
+            if (parse_card(json_object_array_get_idx(v, (size_t)i), ctx, used, &h->board[i],
+                           err) < 0)
+                goto out;
+        }
+    }
+
+    if (!json_object_object_get_ex(root, "actions", &v) ||
+        !json_object_is_type(v, json_type_array)) {
+        felt_err_set(err, "bad_field", "actions: expected an array");
+        goto out;
+    }
+    if (json_object_array_length(v) > HANDREC_MAX_ACTIONS) {
+        felt_err_set(err, "too_many_actions", "actions: more than %d", HANDREC_MAX_ACTIONS);
+        goto out;
+    }
+    for (size_t i = 0; i < json_object_array_length(v); i++)
+        if (parse_action(json_object_array_get_idx(v, i), (int)i, h, err) < 0)
+            goto out;
+    rc = 0;
+out:
+    return rc;
+}
+
+int handrec_parse(const char *buf, size_t len, struct handrec *h, struct felt_err *err)
+{
+    struct json_tokener *tok = NULL;
+    struct json_object *root = NULL;
+    int rc = -1;
+
+    handrec_init(h);
+    if (len > HANDREC_MAX_BYTES) {
+        felt_err_set(err, "too_large", "the record is larger than %d bytes", HANDREC_MAX_BYTES);
+        goto out;
+    }
+    if (memchr(buf, '\0', len)) {
+        felt_err_set(err, "bad_json", "the record contains a NUL byte");
+        goto out;
+    }
+    tok = json_tokener_new();
+    if (!tok)
+        felt_fatal("out of memory (json tokener)");
+    root = json_tokener_parse_ex(tok, buf, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    if (!root || jerr != json_tokener_success) {
+        felt_err_set(err, "bad_json", "not valid JSON: %s",
+                     jerr == json_tokener_continue ? "unexpected end of input"
+                                                   : json_tokener_error_desc(jerr));
+        goto out;
+    }
+    for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
+        if (!strchr(" \t\r\n", buf[i])) {
+            felt_err_set(err, "bad_json", "not valid JSON: text after the record");
+            goto out;
+        }
+    rc = parse_root(root, h, err);
+out:
+    if (rc < 0)
+        handrec_free(h);
+    json_object_put(root);
+    if (tok)
+        json_tokener_free(tok);
+    return rc;
+}
+
+void handrec_setup(const struct handrec *h, struct engine_setup *s)
+{
+    memset(s, 0, sizeof(*s));
+    memset(s->hole, CARD_NONE, sizeof(s->hole));
+    memset(s->board, CARD_NONE, sizeof(s->board));
+    s->nseats = ENGINE_MAX_SEATS;
+    s->button = h->button;
+    s->small_blind = h->small_blind;
+    s->big_blind = h->big_blind;
+    s->ante = h->ante;
+    for (int i = 0; i < h->nseats; i++) {
+        const struct handrec_seat *st = &h->seat[i];
+        s->stack[st->seat] = st->stack;
+        s->hole[st->seat][0] = st->cards[0];
+        s->hole[st->seat][1] = st->cards[1];
+    }
+    memcpy(s->board, h->board, (size_t)h->nboard);
+}
+
+/* ---- replay ---- */
+
+static const char *seat_name(const struct handrec *h, int seat)
+{
+    for (int i = 0; i < h->nseats; i++)
+        if (h->seat[i].seat == seat)
+            return h->seat[i].name;
+    return "?";
+}
+
+static void log_events(struct handrec_result *r, int action, const struct engine_events *ev)
+{
+    for (int i = 0; i < ev->n; i++) {
+        if (r->nlog == r->caplog) {
+            r->caplog = r->caplog ? 2 * r->caplog : 64;
+            r->log = xrealloc(r->log, (size_t)r->caplog * sizeof(r->log[0]));
+        }
+        r->log[r->nlog].action = action;
+        r->log[r->nlog].ev = ev->ev[i];
+        r->nlog++;
+    }
+}
+
+/* Explains a refused action with the numbers that make it illegal. */
+static void describe_refusal(const struct handrec *h, struct handrec_result *r,
+                             const struct handrec_action *a)
+{
+    struct engine_options o;
+    const struct engine *e = &r->e;
+    const char *who = seat_name(h, a->seat);
+    char *m = r->error_message;
+    size_t n = sizeof(r->error_message);
+
+    engine_options(e, &o);
+    switch (r->error) {
+    case ENGINE_E_NOT_YOUR_TURN:
+        snprintf(m, n, "%s acted, but it is %s's turn", who, seat_name(h, e->to_act));
+        break;
+    case ENGINE_E_RAISE_TOO_SMALL:
+        snprintf(m, n, "%s: raise to %" PRId64 " is below the minimum raise to %" PRId64, who,
+                 a->amount, o.min_raise_to);
+        break;
+    case ENGINE_E_ABOVE_STACK:
+        snprintf(m, n, "%s: raise to %" PRId64 " is more than the %" PRId64 " they have", who,
+                 a->amount, e->p[a->seat].bet + e->p[a->seat].stack);
+        break;
+    case ENGINE_E_CANNOT_CHECK:
+        snprintf(m, n, "%s cannot check: %" PRId64 " to call", who, o.call);
+        break;
+    case ENGINE_E_CANNOT_RAISE:
+        snprintf(m, n, "%s cannot raise: %s", who,
+                 e->p[a->seat].stack <= e->bet_to - e->p[a->seat].bet
+                     ? "the bet covers their stack (call or fold)"
+                 : e->p[a->seat].acted ? "an all-in for less than a full raise did not re-open "
+                                         "the betting (call or fold)"
+                                       : "nobody left could call a raise");
+        break;
+    case ENGINE_E_HAND_OVER:
+        snprintf(m, n, "%s acted after the end of the hand", who);
+        break;
+    case ENGINE_E_BAD_AMOUNT:
+        snprintf(m, n, "%s: a raise needs a positive amount (the total to raise to)", who);
+        break;
+    default:
+        snprintf(m, n, "%s: %s", who, engine_status_message(r->error));
+    }
+}
+
+int handrec_replay(const struct handrec *h, struct handrec_result *r, struct felt_err *err)
+{
+    struct engine_setup s;
+    struct engine_events ev;
+    int rc = -1;
+
+    memset(r, 0, sizeof(*r));
+    r->error_index = -1;
+    r->error = ENGINE_OK;
+    handrec_setup(h, &s);
+    ev.n = 0;
+    if (engine_start(&r->e, &s, &ev, err) < 0)
+        goto out;
+    log_events(r, -1, &ev);
+    for (int i = 0; i < h->nactions; i++) {
+        const struct handrec_action *a = &h->actions[i];
+        ev.n = 0;
+        enum engine_status st =
+            engine_act(&r->e, a->seat, a->action, a->has_amount ? a->amount : 0, &ev);
+        if (st != ENGINE_OK) {
+            r->error_index = i;
+            r->error = st;
+            describe_refusal(h, r, a);
+            break;
+        }
+        log_events(r, i, &ev);
+    }
+    r->complete = engine_over(&r->e);
+    if (r->complete && r->e.showdown_unknown) {
+        felt_err_set(err, "missing_cards",
+                     "the hand reaches a showdown but the record lacks hole or board cards "
+                     "needed to decide it");
+        goto out;
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
+void handrec_result_free(struct handrec_result *r)
+{
+    free(r->log);
+    r->log = NULL;
+    r->nlog = r->caplog = 0;
+}
+
+/* ---- the --json result ---- */
+
+static struct json_object *winners_json(const struct handrec *h, uint16_t winners)
+{
+    struct json_object *a = json_object_new_array();
+    for (int s = 0; s < ENGINE_MAX_SEATS; s++)
+        if (winners >> s & 1)
+            json_object_array_add(a, json_object_new_string(seat_name(h, s)));
+    return a;
+}
+
+struct json_object *handrec_result_json(const struct handrec *h, const struct handrec_result *r)
+{
+    struct json_object *root = json_object_new_object();
+    const struct engine *e = &r->e;
+
+    if (r->error_index >= 0) {
+        struct json_object *er = json_object_new_object();
+        json_object_object_add(root, "ok", json_object_new_boolean(false));
+        json_object_object_add(er, "index", json_object_new_int(r->error_index));
+        json_object_object_add(er, "code", json_object_new_string(engine_status_code(r->error)));
+        json_object_object_add(er, "message", json_object_new_string(r->error_message));
+        json_object_object_add(root, "error", er);
+        return root;
+    }
+    json_object_object_add(root, "ok", json_object_new_boolean(true));
+    json_object_object_add(root, "complete", json_object_new_boolean(r->complete));
+
+    struct json_object *stacks = json_object_new_object();
+    for (int i = 0; i < h->nseats; i++) {
+        const struct handrec_seat *st = &h->seat[i];
+        int64_t stack = e->p[st->seat].dealt ? e->p[st->seat].stack : st->stack;
+        json_object_object_add(stacks, st->name, json_object_new_int64(stack));
+    }
+    json_object_object_add(root, "stacks", stacks);
+
+    struct engine_pot pots[ENGINE_MAX_POTS];
+    int npots = engine_pots(e, pots);
+    struct json_object *pa = json_object_new_array();
+    for (int k = 0; k < npots; k++) {
+        struct json_object *p = json_object_new_object();
+        json_object_object_add(p, "amount", json_object_new_int64(pots[k].amount));
+        json_object_object_add(p, "winners", winners_json(h, pots[k].winners));
+        json_object_array_add(pa, p);
+    }
+    json_object_object_add(root, "pots", pa);
+
+    struct engine_options o;
+    engine_options(e, &o);
+    struct json_object *ta = NULL;
+    if (o.seat >= 0) {
+        ta = json_object_new_object();
+        json_object_object_add(ta, "name", json_object_new_string(seat_name(h, o.seat)));
+        json_object_object_add(ta, "call", json_object_new_int64(o.call));
+        json_object_object_add(ta, "can_check", json_object_new_boolean(o.can_check));
+        json_object_object_add(ta, "min_raise_to",
+                               o.can_raise ? json_object_new_int64(o.min_raise_to) : NULL);
+        json_object_object_add(ta, "max_raise_to",
+                               o.can_raise ? json_object_new_int64(o.max_raise_to) : NULL);
+    }
+    json_object_object_add(root, "to_act", ta);
+    return root;
+}
+
+/* ---- the text rendering ---- */
+
+struct strbuf {
+    char *p;
+    size_t n, cap;
+};
+
+static void sb_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct strbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        size_t room = b->cap - b->n;
+        va_start(ap, fmt);
+        int k = vsnprintf(b->p ? b->p + b->n : NULL, room, fmt, ap);
+        va_end(ap);
+        FELT_ASSERT(k >= 0);
+        if ((size_t)k < room) {
+            b->n += (size_t)k;
+            return;
+        }
+        b->cap = b->cap ? 2 * b->cap + (size_t)k : 1024 + (size_t)k;
+        b->p = xrealloc(b->p, b->cap);
+    }
+}
+
+static void sb_cards(struct strbuf *b, const card_t *c, int n)
+{
+    char buf[3];
+    sb_printf(b, "[");
+    for (int i = 0; i < n; i++)
+        sb_printf(b, "%s%s", i ? " " : "", card_str(c[i], buf));
+    sb_printf(b, "]");
+}
+
+/* What the text rendering remembers between events. */
+struct text_state {
+    bool header;      /* the showdown header was printed */
+    int board;        /* board cards dealt so far */
+    int64_t round_to; /* the largest bet of the current round */
+};
+
+static void text_event(struct strbuf *b, const struct handrec *h, const struct engine_event *x,
+                       struct text_state *ts)
+{
+    const char *who = x->seat >= 0 ? seat_name(h, x->seat) : "";
+    const char *allin = x->all_in ? " and is all-in" : "";
+    switch (x->kind) {
+    case ENGINE_EV_ANTE:
+        sb_printf(b, "%s posts an ante of %" PRId64 "%s\n", who, x->amount, allin);
+        break;
+    case ENGINE_EV_BLIND:
+        sb_printf(b, "%s posts the %s blind of %" PRId64 "%s\n", who,
+                  x->blind_big ? "big" : "small", x->amount, allin);
+        if (x->to > ts->round_to)
+            ts->round_to = x->to;
+        break;
+    case ENGINE_EV_DEAL_HOLE:
+        break; /* the seat list shows the hole cards */
+    case ENGINE_EV_ACTION:
+        switch (x->action) {
+        case ENGINE_FOLD:
+            sb_printf(b, "%s folds\n", who);
+            break;
+        case ENGINE_CHECK:
+            sb_printf(b, "%s checks\n", who);
+            break;
+        case ENGINE_CALL:
+            sb_printf(b, "%s calls %" PRId64 "%s\n", who, x->amount, allin);
+            break;
+        default:
+            sb_printf(b, "%s %s %" PRId64 "%s\n", who, ts->round_to == 0 ? "bets" : "raises to",
+                      x->to, allin);
+        }
+        if (x->to > ts->round_to)
+            ts->round_to = x->to;
+        break;
+    case ENGINE_EV_STREET:
+        sb_printf(b, "*** %s *** ", x->street == ENGINE_FLOP   ? "FLOP"
+                                    : x->street == ENGINE_TURN ? "TURN"
+                                                               : "RIVER");
+        sb_cards(b, x->cards, x->ncards);
+        sb_printf(b, "\n");
+        ts->board += x->ncards;
+        ts->round_to = 0;
+        break;
+    case ENGINE_EV_UNCALLED:
+        sb_printf(b, "%" PRId64 " uncalled returned to %s\n", x->amount, who);
+        break;
+    case ENGINE_EV_SHOW:
+    case ENGINE_EV_MUCK:
+        if (!ts->header) {
+            sb_printf(b, ts->board < 5 ? "*** ALL-IN: HANDS SHOWN, BOARD RUN OUT ***\n"
+                                       : "*** SHOWDOWN ***\n");
+            ts->header = true;
+        }
+        if (x->kind == ENGINE_EV_MUCK) {
+            sb_printf(b, "%s mucks\n", who);
+            break;
+        }
+        sb_printf(b, "%s shows ", who);
+        sb_cards(b, x->cards, 2);
+        if (x->rank)
+            sb_printf(b, " (%s)", eval_category_name(eval_category(x->rank)));
+        sb_printf(b, "\n");
+        break;
+    case ENGINE_EV_POT:
+        if (x->pot == 0)
+            sb_printf(b, "Main pot (%" PRId64 "):", x->amount);
+        else
+            sb_printf(b, "Side pot %d (%" PRId64 "):", x->pot, x->amount);
+        for (int s = 0; s < ENGINE_MAX_SEATS; s++)
+            if (x->winners >> s & 1)
+                sb_printf(b, " %s wins %" PRId64, seat_name(h, s), x->share[s]);
+        sb_printf(b, "\n");
+        break;
+    case ENGINE_EV_HAND_END:
+        break;
+    }
+}
+
+char *handrec_result_text(const struct handrec *h, const struct handrec_result *r)
+{
+    struct strbuf b = {0};
+    const struct engine *e = &r->e;
+    struct text_state ts = {0};
+
+    sb_printf(&b, "No-Limit Hold'em, blinds %" PRId64 "/%" PRId64, h->small_blind, h->big_blind);
+    if (h->ante)
+        sb_printf(&b, ", ante %" PRId64, h->ante);
+    sb_printf(&b, ", button on seat %d\n", h->button);
+    for (int i = 0; i < h->nseats; i++) {
+        const struct handrec_seat *st = &h->seat[i];
+        sb_printf(&b, "  seat %d: %s (%" PRId64 ")", st->seat, st->name, st->stack);
+        if (card_valid(st->cards[0]) || card_valid(st->cards[1])) {
+            sb_printf(&b, " ");
+            sb_cards(&b, st->cards, 2);
+        }
+        if (st->seat == e->button)
+            sb_printf(&b, " button");
+        if (!e->p[st->seat].dealt)
+            sb_printf(&b, " (not dealt in)");
+        sb_printf(&b, "\n");
+    }
+    sb_printf(&b, "*** PREFLOP ***\n");
+    for (int i = 0; i < r->nlog; i++)
+        text_event(&b, h, &r->log[i].ev, &ts);
+
+    if (r->error_index >= 0) {
+        const struct handrec_action *a = &h->actions[r->error_index];
+        sb_printf(&b, "Action %d (%s %s", r->error_index, seat_name(h, a->seat),
+                  engine_action_name(a->action));
+        if (a->has_amount)
+            sb_printf(&b, " %" PRId64, a->amount);
+        sb_printf(&b, ") is illegal: %s: %s\n", engine_status_code(r->error), r->error_message);
+        return b.p;
+    }
+    if (r->complete) {
+        sb_printf(&b, "Final stacks:");
+    } else {
+        struct engine_options o;
+        engine_options(e, &o);
+        sb_printf(&b, "The record stops here. %s to act: ", seat_name(h, o.seat));
+        if (o.can_check)
+            sb_printf(&b, "check");
+        else
+            sb_printf(&b, "call %" PRId64, o.call);
+        if (o.can_raise)
+            sb_printf(&b, ", raise to %" PRId64 "..%" PRId64, o.min_raise_to, o.max_raise_to);
+        sb_printf(&b, " or fold\nStacks now:");
+    }
+    for (int i = 0; i < h->nseats; i++) {
+        const struct handrec_seat *st = &h->seat[i];
+        sb_printf(&b, " %s %" PRId64, st->name,
+                  e->p[st->seat].dealt ? e->p[st->seat].stack : st->stack);
+    }
+    sb_printf(&b, "\n");
+    return b.p;
+}
+
+/* ---- the writer ---- */
+
+int handrec_begin(struct handrec *h, const struct engine_setup *s,
+                  const char *const names[ENGINE_MAX_SEATS], struct felt_err *err)
+{
+    int rc = -1;
+    handrec_init(h);
+    h->small_blind = s->small_blind;
+    h->big_blind = s->big_blind;
+    h->ante = s->ante;
+    h->button = s->button;
+    for (int i = 0; i < s->nseats && i < ENGINE_MAX_SEATS; i++) {
+        if (s->stack[i] <= 0)
+            continue;
+        struct handrec_seat *st = &h->seat[h->nseats];
+        char ctx[24];
+        snprintf(ctx, sizeof(ctx), "seat %d: ", i);
+        if (!names[i]) {
+            felt_err_set(err, "bad_field", "%sname: missing", ctx);
+            goto out;
+        }
+        size_t len = strlen(names[i]);
+        if (check_name(names[i], len, ctx, err) < 0)
+            goto out;
+        if (handrec_find_name(h, names[i]) >= 0) {
+            felt_err_set(err, "duplicate_name", "%sname: \"%s\" is taken", ctx, names[i]);
+            goto out;
+        }
+        memcpy(st->name, names[i], len + 1);
+        st->seat = i;
+        st->stack = s->stack[i];
+        st->cards[0] = s->hole[i][0];
+        st->cards[1] = s->hole[i][1];
+        h->nseats++;
+    }
+    for (h->nboard = 0; h->nboard < 5 && card_valid(s->board[h->nboard]); h->nboard++)
+        h->board[h->nboard] = s->board[h->nboard];
+    rc = 0;
+out:
+    if (rc < 0)
+        handrec_free(h);
+    return rc;
+}
+
+void handrec_add_action(struct handrec *h, int seat, enum engine_action a, int64_t amount)
+{
+    struct handrec_action *x = handrec_push_action(h);
+    x->seat = seat;
+    x->action = a;
+    x->has_amount = a == ENGINE_RAISE;
+    x->amount = a == ENGINE_RAISE ? amount : 0;
+}
+
+void handrec_finish(struct handrec *h, const struct engine *e)
+{
+    if (e->board_dealt < h->nboard)
+        h->nboard = e->board_dealt;
+}
+
+static struct json_object *cards_json(const card_t *c, int n)
+{
+    char buf[3];
+    struct json_object *a = json_object_new_array();
+    for (int i = 0; i < n; i++)
+        json_object_array_add(a, json_object_new_string(card_str(c[i], buf)));
+    return a;
+}
+
+char *handrec_to_json(const struct handrec *h, uint16_t reveal)
+{
+    struct json_object *root = json_object_new_object();
+    json_object_object_add(root, "variant", json_object_new_string("nlhe"));
+    if (h->has_hand_id)
+        json_object_object_add(root, "hand_id", json_object_new_int64(h->hand_id));
+    if (h->game_id[0])
+        json_object_object_add(root, "game_id", json_object_new_string(h->game_id));
+    json_object_object_add(root, "small_blind", json_object_new_int64(h->small_blind));
+    json_object_object_add(root, "big_blind", json_object_new_int64(h->big_blind));
+    json_object_object_add(root, "ante", json_object_new_int64(h->ante));
+    json_object_object_add(root, "button", json_object_new_int(h->button));
+    struct json_object *seats = json_object_new_array();
+    for (int i = 0; i < h->nseats; i++) {
+        const struct handrec_seat *st = &h->seat[i];
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "seat", json_object_new_int(st->seat));
+        json_object_object_add(o, "name", json_object_new_string(st->name));
+        json_object_object_add(o, "stack", json_object_new_int64(st->stack));
+        if ((reveal >> st->seat & 1) && card_valid(st->cards[0]) && card_valid(st->cards[1]))
+            json_object_object_add(o, "cards", cards_json(st->cards, 2));
+        json_object_array_add(seats, o);
+    }
+    json_object_object_add(root, "seats", seats);
+    json_object_object_add(root, "board", cards_json(h->board, h->nboard));
+    struct json_object *actions = json_object_new_array();
+    for (int i = 0; i < h->nactions; i++) {
+        const struct handrec_action *a = &h->actions[i];
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(seat_name(h, a->seat)));
+        json_object_object_add(o, "action", json_object_new_string(engine_action_name(a->action)));
+        if (a->has_amount)
+            json_object_object_add(o, "amount", json_object_new_int64(a->amount));
+        json_object_array_add(actions, o);
+    }
+    json_object_object_add(root, "actions", actions);
+    char *out = xstrdup(json_object_to_json_string_ext(
+        root, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(root);
+    return out;
+}

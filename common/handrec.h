@@ -1,0 +1,119 @@
+/*
+ * handrec.h: hand records: the JSON form of one hand (docs/hand-format.md), replayed through the
+ * engine for `felt replay`, and written by the server for hand histories.
+ *
+ * Reading: handrec_parse() validates a record strictly (types, ranges, names, seats, cards,
+ * actions) and never crashes on any input; handrec_replay() feeds it to the engine and keeps
+ * every event; handrec_result_json() and handrec_result_text() turn the outcome into the
+ * `felt replay --json` object and the street-by-street text for a person.
+ *
+ * Writing: handrec_begin() from the engine setup and the players' names, handrec_add_action()
+ * for each accepted action, handrec_finish() when the hand is over, handrec_to_json() with the
+ * seats whose hole cards may be published (mucked cards never leave the server).
+ */
+#ifndef FELT_HANDREC_H
+#define FELT_HANDREC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "card.h"
+#include "engine.h"
+#include "proto.h"
+
+struct json_object;
+struct felt_err;
+
+#define HANDREC_MAX_BYTES (1 << 20) /* largest record read */
+#define HANDREC_MAX_ACTIONS 4096    /* more actions than any real hand takes */
+
+struct handrec_seat {
+    int seat;                            /* 0..ENGINE_MAX_SEATS-1 */
+    char name[PROTO_NAME_MAX_BYTES + 1]; /* 1..PROTO_NAME_MAX_CHARS code points, terminal-safe */
+    int64_t stack;                       /* chips before the hand, 0..ENGINE_CHIPS_MAX */
+    card_t cards[2];                     /* CARD_NONE when not recorded */
+};
+
+struct handrec_action {
+    int seat; /* the engine seat, resolved from the name */
+    enum engine_action action;
+    bool has_amount; /* only for ENGINE_RAISE; a raise without one is refused "bad_amount" */
+    int64_t amount;  /* "raise to" */
+};
+
+struct handrec {
+    int64_t small_blind, big_blind, ante;
+    int button;                                   /* a seat number, possibly empty */
+    int nseats;                                   /* entries in seat[], in the listed order */
+    struct handrec_seat seat[ENGINE_MAX_SEATS];
+    int nboard;
+    card_t board[5];
+    int nactions, cap;
+    struct handrec_action *actions;               /* owned: handrec_free() */
+    /* Optional metadata, for server hand histories. */
+    bool has_hand_id;
+    int64_t hand_id;
+    char game_id[PROTO_GAME_ID_MAX + 1];          /* "" when absent */
+};
+
+void handrec_init(struct handrec *h);
+void handrec_free(struct handrec *h);
+
+/* Parses and validates one record from buf[0..len). Returns 0, or -1 with err set (h is then
+ * freed and empty). Codes: "too_large", "bad_json", "bad_field" (missing, wrong type or out of
+ * range: the message names the field), "duplicate_seat", "duplicate_name", "duplicate_card",
+ * "unknown_name", "unknown_action", "too_many_actions". */
+int handrec_parse(const char *buf, size_t len, struct handrec *h, struct felt_err *err);
+
+/* Index into h->seat[] of the player with this name, or -1. */
+int handrec_find_name(const struct handrec *h, const char *name);
+
+/* The engine setup the record describes (ENGINE_MAX_SEATS seats). */
+void handrec_setup(const struct handrec *h, struct engine_setup *s);
+
+/* One engine event with the index of the action that caused it (-1: the start of the hand). */
+struct handrec_logged {
+    int action;
+    struct engine_event ev;
+};
+
+struct handrec_result {
+    struct engine e;          /* the engine after the last accepted action */
+    bool complete;            /* the hand is over */
+    int error_index;          /* -1, or the index of the first illegal action */
+    enum engine_status error; /* why that action was refused */
+    char error_message[200];  /* what a person reads about it */
+    int nlog, caplog;
+    struct handrec_logged *log; /* owned: handrec_result_free() */
+};
+
+/* Replays the record. Returns 0 when it was replayed, whether or not an action was illegal
+ * (error_index says), or -1 with err for a record that cannot be replayed: "bad_setup" (the
+ * engine refuses the setup, e.g. fewer than two players with chips) or "missing_cards" (the hand
+ * reached a showdown that needs a card the record does not give). r is always initialized and
+ * must be freed. */
+int handrec_replay(const struct handrec *h, struct handrec_result *r, struct felt_err *err);
+void handrec_result_free(struct handrec_result *r);
+
+/* The `felt replay --json` object (docs/hand-format.md). New reference, caller puts it. */
+struct json_object *handrec_result_json(const struct handrec *h, const struct handrec_result *r);
+
+/* The hand street by street for a person, ending with the result or the refused action.
+ * malloc'd. */
+char *handrec_result_text(const struct handrec *h, const struct handrec_result *r);
+
+/* Writer. Starts a record (h is overwritten, not freed) from a setup and the names of the seats dealt in (names[i] for every
+ * seat with a positive stack; others are ignored). Returns 0, or -1 with err "bad_field" for a
+ * missing or unprintable name. */
+int handrec_begin(struct handrec *h, const struct engine_setup *s,
+                  const char *const names[ENGINE_MAX_SEATS], struct felt_err *err);
+/* Records an action the engine accepted, as it was asked (amount is used only for a raise). */
+void handrec_add_action(struct handrec *h, int seat, enum engine_action a, int64_t amount);
+/* Keeps only the board cards the hand actually dealt. */
+void handrec_finish(struct handrec *h, const struct engine *e);
+/* The record as JSON text (malloc'd). Hole cards are written only for seats in `reveal` (a
+ * bitmask of seat numbers: e->shown for a public history, all seats for the server's own log). */
+char *handrec_to_json(const struct handrec *h, uint16_t reveal);
+
+#endif

@@ -1,0 +1,745 @@
+/*
+ * test_handrec.c: unit tests for common/handrec.c, hand records.
+ *
+ * A good record replays to the contract's result object (values worked out by hand); an
+ * unfinished one gives the options of the player to act; illegal actions give the index and the
+ * code; every kind of malformed record is refused with its code; random byte mutations of a good
+ * record never crash the parser or the replay (run under ASan in CI). A randomized round trip
+ * plays random hands (short stacks, antes, many all-ins) through the engine, writes them with
+ * the writer, parses and replays them, and checks the contract fields against the engine.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "engine.h"
+#include "eval.h"
+#include "handrec.h"
+#include "rng.h"
+#include "util.h"
+
+/* ---- helpers ---- */
+
+static int parse(const char *text, struct handrec *h, struct felt_err *err)
+{
+    return handrec_parse(text, strlen(text), h, err);
+}
+
+/* Parses, replays (both must succeed) and returns the result object. */
+static struct json_object *replay_json(const char *text, struct handrec *h,
+                                       struct handrec_result *r)
+{
+    struct felt_err err = {0};
+    int rc = parse(text, h, &err);
+    if (rc < 0)
+        print_error("parse: %s: %s\n", err.code, err.message);
+    assert_int_equal(rc, 0);
+    rc = handrec_replay(h, r, &err);
+    if (rc < 0)
+        print_error("replay: %s: %s\n", err.code, err.message);
+    assert_int_equal(rc, 0);
+    return handrec_result_json(h, r);
+}
+
+static struct json_object *get(struct json_object *o, const char *key)
+{
+    struct json_object *v = NULL;
+    if (!json_object_object_get_ex(o, key, &v))
+        fail_msg("missing key %s in %s", key, json_object_to_json_string(o));
+    return v;
+}
+
+static int64_t get_i(struct json_object *o, const char *key)
+{
+    struct json_object *v = get(o, key);
+    assert_true(json_object_is_type(v, json_type_int));
+    return json_object_get_int64(v);
+}
+
+static bool get_b(struct json_object *o, const char *key)
+{
+    struct json_object *v = get(o, key);
+    assert_true(json_object_is_type(v, json_type_boolean));
+    return json_object_get_boolean(v);
+}
+
+static size_t nkeys(struct json_object *o)
+{
+    size_t n = 0;
+    json_object_object_foreach(o, k, v)
+    {
+        (void)k;
+        (void)v;
+        n++;
+    }
+    return n;
+}
+
+#define SEATS3                                                                                 \
+    "\"seats\": [{\"seat\": 0, \"name\": \"dan\", \"stack\": 1000, \"cards\": [\"3h\", "      \
+    "\"4d\"]},"                                                                                \
+    "{\"seat\": 1, \"name\": \"eve\", \"stack\": 1000, \"cards\": [\"Ah\", \"Ad\"]},"          \
+    "{\"seat\": 2, \"name\": \"fay\", \"stack\": 1000, \"cards\": [\"Qh\", \"Qd\"]}],"         \
+    "\"board\": [\"2c\", \"7d\", \"9h\", \"Jc\", \"Ks\"]"
+
+#define HEAD3 "{\"variant\": \"nlhe\", \"small_blind\": 5, \"big_blind\": 10, \"button\": 0, "
+
+#define A(n, a) "{\"name\": \"" n "\", \"action\": \"" a "\"}"
+#define R(n, x) "{\"name\": \"" n "\", \"action\": \"raise\", \"amount\": " #x "}"
+
+/* dan (button) calls, eve calls, fay checks; flop and turn checked; river: fay bets 50, both
+ * call. eve's aces beat fay's queens; dan's 3-4 mucks. Pot 3 x 60 = 180. */
+static const char good_hand[] =
+    HEAD3 SEATS3 ", \"actions\": [" A("dan", "call") "," A("eve", "call") "," A(
+        "fay", "check") "," A("eve", "check") "," A("fay", "check") "," A("dan", "check") "," A("eve", "check") "," A("fay", "check") "," A("dan",
+                                                                                                             "check") "," A("eve", "check") "," R("fay", 50) "," A("dan", "call") "," A("eve", "call") "]}";
+
+/* ---- good records ---- */
+
+static void test_good_hand(void **state)
+{
+    (void)state;
+    struct handrec h;
+    struct handrec_result r;
+    struct json_object *o = replay_json(good_hand, &h, &r);
+
+    assert_int_equal(nkeys(o), 5);
+    assert_true(get_b(o, "ok"));
+    assert_true(get_b(o, "complete"));
+    struct json_object *stacks = get(o, "stacks");
+    assert_int_equal(nkeys(stacks), 3);
+    assert_int_equal(get_i(stacks, "dan"), 940);
+    assert_int_equal(get_i(stacks, "eve"), 1120);
+    assert_int_equal(get_i(stacks, "fay"), 940);
+    struct json_object *pots = get(o, "pots");
+    assert_int_equal(json_object_array_length(pots), 1);
+    struct json_object *p0 = json_object_array_get_idx(pots, 0);
+    assert_int_equal(nkeys(p0), 2);
+    assert_int_equal(get_i(p0, "amount"), 180);
+    struct json_object *w = get(p0, "winners");
+    assert_int_equal(json_object_array_length(w), 1);
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(w, 0)), "eve");
+    assert_true(json_object_is_type(get(o, "to_act"), json_type_null));
+
+    /* The text rendering tells the same story. */
+    char *text = handrec_result_text(&h, &r);
+    assert_non_null(strstr(text, "*** RIVER *** [Ks]"));
+    assert_non_null(strstr(text, "fay bets 50"));
+    assert_non_null(strstr(text, "dan mucks"));
+    assert_non_null(strstr(text, "eve shows [Ah Ad] (pair)"));
+    assert_non_null(strstr(text, "Main pot (180): eve wins 180"));
+    assert_non_null(strstr(text, "Final stacks: dan 940 eve 1120 fay 940"));
+    assert_null(strstr(text, "[3h 4d] (")); /* the mucked hand is never described as shown */
+    free(text);
+    json_object_put(o);
+    handrec_result_free(&r);
+    handrec_free(&h);
+}
+
+static void test_unfinished_hand(void **state)
+{
+    (void)state;
+    struct handrec h;
+    struct handrec_result r;
+    /* lea raises to 60, max calls, ned (45) is all-in for 45: max faces nothing more on the
+     * flop. Without cards and board. */
+    const char *text =
+        "{\"small_blind\": 10, \"big_blind\": 20, \"button\": 0, \"seats\": ["
+        "{\"seat\": 0, \"name\": \"lea\", \"stack\": 2000},"
+        "{\"seat\": 1, \"name\": \"max\", \"stack\": 2000},"
+        "{\"seat\": 2, \"name\": \"ned\", \"stack\": 45}], \"actions\": [" R("lea", 60) "," A(
+            "max", "call") "," A("ned", "all_in") "," A("max", "check") "," R("lea", 100) "]}";
+    struct json_object *o = replay_json(text, &h, &r);
+    assert_true(get_b(o, "ok"));
+    assert_false(get_b(o, "complete"));
+    struct json_object *stacks = get(o, "stacks");
+    assert_int_equal(get_i(stacks, "lea"), 1840);
+    assert_int_equal(get_i(stacks, "max"), 1940);
+    assert_int_equal(get_i(stacks, "ned"), 0);
+    /* Live pots: 45 x 3 = 135 for all, 15 x 2 + 100 = 130 for lea and max. */
+    struct json_object *pots = get(o, "pots");
+    assert_int_equal(json_object_array_length(pots), 2);
+    assert_int_equal(get_i(json_object_array_get_idx(pots, 0), "amount"), 135);
+    assert_int_equal(get_i(json_object_array_get_idx(pots, 1), "amount"), 130);
+    assert_int_equal(json_object_array_length(get(json_object_array_get_idx(pots, 0), "winners")),
+                     0);
+    struct json_object *ta = get(o, "to_act");
+    assert_int_equal(nkeys(ta), 5);
+    assert_string_equal(json_object_get_string(get(ta, "name")), "max");
+    assert_int_equal(get_i(ta, "call"), 100);
+    assert_false(get_b(ta, "can_check"));
+    assert_int_equal(get_i(ta, "min_raise_to"), 200);
+    assert_int_equal(get_i(ta, "max_raise_to"), 1940);
+    json_object_put(o);
+    handrec_result_free(&r);
+    handrec_free(&h);
+
+    /* Covered: min/max raise are null. */
+    text = "{\"small_blind\": 10, \"big_blind\": 20, \"button\": 0, \"seats\": ["
+           "{\"seat\": 0, \"name\": \"lea\", \"stack\": 2000},"
+           "{\"seat\": 1, \"name\": \"max\", \"stack\": 300}], \"actions\": [" R("lea", 500) "]}";
+    o = replay_json(text, &h, &r);
+    ta = get(o, "to_act");
+    assert_int_equal(get_i(ta, "call"), 280);
+    assert_true(json_object_is_type(get(ta, "min_raise_to"), json_type_null));
+    assert_true(json_object_is_type(get(ta, "max_raise_to"), json_type_null));
+    json_object_put(o);
+    handrec_result_free(&r);
+    handrec_free(&h);
+}
+
+/* ---- illegal actions ---- */
+
+struct illegal {
+    const char *actions;
+    int index;
+    const char *code;
+};
+
+static void test_illegal_actions(void **state)
+{
+    (void)state;
+    static const struct illegal cases[] = {
+        {A("eve", "call"), 0, "not_your_turn"},
+        {A("dan", "check"), 0, "cannot_check"},
+        {R("dan", 15), 0, "raise_too_small"},
+        {A("dan", "call") "," R("eve", 15), 1, "raise_too_small"},
+        {R("dan", 1001), 0, "amount_above_stack"},
+        {"{\"name\": \"dan\", \"action\": \"raise\"}", 0, "bad_amount"},
+        {R("dan", -30), 0, "bad_amount"},
+        {R("dan", 0), 0, "bad_amount"},
+        {A("dan", "fold") "," A("eve", "fold") "," A("fay", "check"), 2, "hand_over"},
+        {A("dan", "all_in") "," A("eve", "fold") "," R("fay", 1000) "," A("dan", "call"), 3,
+         "hand_over"},
+    };
+    for (size_t i = 0; i < FELT_ARRAY_LEN(cases); i++) {
+        char text[2048];
+        struct handrec h;
+        struct handrec_result r;
+        snprintf(text, sizeof(text), HEAD3 SEATS3 ", \"actions\": [%s]}", cases[i].actions);
+        struct json_object *o = replay_json(text, &h, &r);
+        assert_int_equal(nkeys(o), 2);
+        assert_false(get_b(o, "ok"));
+        struct json_object *er = get(o, "error");
+        assert_int_equal(nkeys(er), 3);
+        if (get_i(er, "index") != cases[i].index ||
+            strcmp(json_object_get_string(get(er, "code")), cases[i].code) != 0)
+            print_error("case %zu: %s\n", i, json_object_to_json_string(o));
+        assert_int_equal(get_i(er, "index"), cases[i].index);
+        assert_string_equal(json_object_get_string(get(er, "code")), cases[i].code);
+        assert_true(strlen(json_object_get_string(get(er, "message"))) > 10);
+        char *t = handrec_result_text(&h, &r);
+        assert_non_null(strstr(t, cases[i].code));
+        free(t);
+        json_object_put(o);
+        handrec_result_free(&r);
+        handrec_free(&h);
+    }
+
+    /* cannot_raise: an incomplete all-in does not re-open the betting. */
+    const char *text =
+        "{\"small_blind\": 5, \"big_blind\": 10, \"button\": 0, \"seats\": ["
+        "{\"seat\": 0, \"name\": \"a\", \"stack\": 1000}, {\"seat\": 1, \"name\": \"b\", "
+        "\"stack\": 45}, {\"seat\": 2, \"name\": \"c\", \"stack\": 1000}], \"actions\": [" R(
+            "a", 30) "," A("b", "all_in") "," A("c", "call") "," R("a", 100) "]}";
+    struct handrec h;
+    struct handrec_result r;
+    struct json_object *o = replay_json(text, &h, &r);
+    struct json_object *er = get(o, "error");
+    assert_int_equal(get_i(er, "index"), 3);
+    assert_string_equal(json_object_get_string(get(er, "code")), "cannot_raise");
+    assert_non_null(strstr(json_object_get_string(get(er, "message")), "re-open"));
+    json_object_put(o);
+    handrec_result_free(&r);
+    handrec_free(&h);
+}
+
+/* ---- malformed records ---- */
+
+struct malformed {
+    const char *text;
+    const char *code;
+};
+
+#define GOOD_SEATS                                                                             \
+    "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100}, {\"seat\": 1, \"name\": "    \
+    "\"b\", \"stack\": 100}]"
+#define HEAD "{\"small_blind\": 1, \"big_blind\": 2, \"button\": 0, "
+
+static void test_malformed(void **state)
+{
+    (void)state;
+    static const struct malformed cases[] = {
+        {"", "bad_json"},
+        {"{", "bad_json"},
+        {"nonsense", "bad_json"},
+        {HEAD GOOD_SEATS ", \"actions\": []} trailing", "bad_json"},
+        {"[1, 2]", "bad_field"},
+        {"{\"big_blind\": 2, \"button\": 0, " GOOD_SEATS ", \"actions\": []}", "bad_field"},
+        {"{\"small_blind\": 1, \"big_blind\": \"2\", \"button\": 0, " GOOD_SEATS
+         ", \"actions\": []}",
+         "bad_field"},
+        {"{\"small_blind\": 1, \"big_blind\": 2.5, \"button\": 0, " GOOD_SEATS
+         ", \"actions\": []}",
+         "bad_field"},
+        {"{\"small_blind\": 1, \"big_blind\": 0, \"button\": 0, " GOOD_SEATS ", \"actions\": []}",
+         "bad_field"},
+        {"{\"small_blind\": 3, \"big_blind\": 2, \"button\": 0, " GOOD_SEATS ", \"actions\": []}",
+         "bad_field"},
+        {"{\"small_blind\": 1, \"big_blind\": 2, \"button\": 10, " GOOD_SEATS
+         ", \"actions\": []}",
+         "bad_field"},
+        {"{\"small_blind\": 1, \"big_blind\": 2, \"ante\": -1, \"button\": 0, " GOOD_SEATS
+         ", \"actions\": []}",
+         "bad_field"},
+        {"{\"variant\": \"plo\", \"small_blind\": 1, \"big_blind\": 2, \"button\": 0, " GOOD_SEATS
+         ", \"actions\": []}",
+         "bad_field"},
+        {HEAD GOOD_SEATS ", \"actions\": [], \"extra\": 1}", "bad_field"},
+        {HEAD GOOD_SEATS "}", "bad_field"},
+        {HEAD GOOD_SEATS ", \"actions\": {}}", "bad_field"},
+        {HEAD "\"seats\": {}, \"actions\": []}", "bad_field"},
+        {HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100}], \"actions\": []}",
+         "bad_field"},
+        {HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100}, {\"seat\": 10, "
+              "\"name\": \"b\", \"stack\": 100}], \"actions\": []}",
+         "bad_field"},
+        {HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100}, {\"seat\": -1, "
+              "\"name\": \"b\", \"stack\": 100}], \"actions\": []}",
+         "bad_field"},
+        {HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100}, {\"seat\": 0, "
+              "\"name\": \"b\", \"stack\": 100}], \"actions\": []}",
+         "duplicate_seat"},
+        {HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100}, {\"seat\": 1, "
+              "\"name\": \"a\", \"stack\": 100}], \"actions\": []}",
+         "duplicate_name"},
+        {HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100}, {\"seat\": 1, "
+              "\"name\": \"b\", \"stack\": -5}], \"actions\": []}",
+         "bad_field"},
+        {HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100}, {\"seat\": 1, "
+              "\"name\": \"b\", \"stack\": 1000000000001}], \"actions\": []}",
+         "bad_field"},
+        {HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100}, {\"seat\": 1, "
+              "\"name\": \"b\", \"stack\": 100000000000000000000000000}], \"actions\": []}",
+         "bad_field"},
+        {HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100}, {\"seat\": 1, "
+              "\"name\": \"b\"}], \"actions\": []}",
+         "bad_field"},
+        {HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100}, {\"seat\": 1, "
+              "\"name\": \"\", \"stack\": 100}], \"actions\": []}",
+         "bad_field"},
+        {HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100}, {\"seat\": 1, "
+              "\"name\": \"\\u001b[31mred\", \"stack\": 100}], \"actions\": []}",
+         "bad_field"},
+        {HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100}, {\"seat\": 1, "
+              "\"name\": \" b\", \"stack\": 100}], \"actions\": []}",
+         "bad_field"},
+        {HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100}, {\"seat\": 1, "
+              "\"name\": \"abcdefghijklmnopqrstuvwxyz\", \"stack\": 100}], \"actions\": []}",
+         "bad_field"},
+        {HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100}, {\"seat\": 1, "
+              "\"name\": 7, \"stack\": 100}], \"actions\": []}",
+         "bad_field"},
+        {HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100, \"cards\": [\"Ah\", "
+              "\"Kd\"]}, {\"seat\": 1, \"name\": \"b\", \"stack\": 100, \"cards\": [\"Ah\", "
+              "\"2c\"]}], \"actions\": []}",
+         "duplicate_card"},
+        {HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100, \"cards\": [\"Ah\", "
+              "\"Kd\"]}, {\"seat\": 1, \"name\": \"b\", \"stack\": 100}], \"board\": [\"2c\", "
+              "\"Kd\"], \"actions\": []}",
+         "duplicate_card"},
+        {HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100, \"cards\": [\"1h\", "
+              "\"Kd\"]}, {\"seat\": 1, \"name\": \"b\", \"stack\": 100}], \"actions\": []}",
+         "bad_field"},
+        {HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100, \"cards\": [\"Ah\"]}, "
+              "{\"seat\": 1, \"name\": \"b\", \"stack\": 100}], \"actions\": []}",
+         "bad_field"},
+        {HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100, \"cards\": [\"Ah\", "
+              "5]}, {\"seat\": 1, \"name\": \"b\", \"stack\": 100}], \"actions\": []}",
+         "bad_field"},
+        {HEAD GOOD_SEATS ", \"board\": [\"2c\", \"3c\", \"4c\", \"5c\", \"6c\", \"7c\"], "
+                         "\"actions\": []}",
+         "bad_field"},
+        {HEAD GOOD_SEATS ", \"board\": \"2c 3c\", \"actions\": []}", "bad_field"},
+        {HEAD GOOD_SEATS ", \"actions\": [" A("zed", "call") "]}", "unknown_name"},
+        {HEAD GOOD_SEATS ", \"actions\": [" A("a", "bet") "]}", "unknown_action"},
+        {HEAD GOOD_SEATS ", \"actions\": [{\"name\": \"a\", \"action\": 3}]}", "bad_field"},
+        {HEAD GOOD_SEATS ", \"actions\": [{\"action\": \"call\"}]}", "bad_field"},
+        {HEAD GOOD_SEATS ", \"actions\": [{\"name\": \"a\", \"action\": \"call\", \"amount\": "
+                         "2}]}",
+         "bad_field"},
+        {HEAD GOOD_SEATS ", \"actions\": [{\"name\": \"a\", \"action\": \"raise\", \"amount\": "
+                         "\"4\"}]}",
+         "bad_field"},
+        {HEAD GOOD_SEATS ", \"actions\": [{\"name\": \"a\", \"action\": \"raise\", \"amount\": "
+                         "2000000000000}]}",
+         "bad_field"},
+        {HEAD GOOD_SEATS ", \"actions\": [{\"name\": \"a\", \"action\": \"raise\", \"to\": "
+                         "4}]}",
+         "bad_field"},
+        {HEAD GOOD_SEATS ", \"actions\": [7]}", "bad_field"},
+        {HEAD GOOD_SEATS ", \"game_id\": \"no spaces\", \"actions\": []}", "bad_field"},
+        {HEAD GOOD_SEATS ", \"hand_id\": -3, \"actions\": []}", "bad_field"},
+    };
+    for (size_t i = 0; i < FELT_ARRAY_LEN(cases); i++) {
+        struct handrec h;
+        struct felt_err err = {0};
+        int rc = parse(cases[i].text, &h, &err);
+        if (rc != -1 || strcmp(err.code, cases[i].code) != 0)
+            print_error("case %zu: rc %d code %s (%s), want %s\n", i, rc,
+                        err.code ? err.code : "-", err.message, cases[i].code);
+        assert_int_equal(rc, -1);
+        assert_string_equal(err.code, cases[i].code);
+        assert_true(strlen(err.message) > 5);
+        assert_int_equal(h.nactions, 0); /* freed */
+    }
+
+    /* A NUL inside, and a record over the size limit. */
+    struct handrec h;
+    struct felt_err err = {0};
+    char nul[] = "{\"a\": 1}";
+    nul[3] = '\0';
+    assert_int_equal(handrec_parse(nul, sizeof(nul) - 1, &h, &err), -1);
+    assert_string_equal(err.code, "bad_json");
+    char *big = xmalloc(HANDREC_MAX_BYTES + 2);
+    memset(big, ' ', HANDREC_MAX_BYTES + 1);
+    big[HANDREC_MAX_BYTES + 1] = '\0';
+    assert_int_equal(handrec_parse(big, HANDREC_MAX_BYTES + 1, &h, &err), -1);
+    assert_string_equal(err.code, "too_large");
+    free(big);
+
+    /* Nesting far deeper than any record: refused by the tokenizer, not a stack overflow. */
+    size_t depth = 100000;
+    char *deep = xmalloc(2 * depth + 1);
+    memset(deep, '[', depth);
+    memset(deep + depth, ']', depth);
+    deep[2 * depth] = '\0';
+    assert_int_equal(handrec_parse(deep, 2 * depth, &h, &err), -1);
+    assert_string_equal(err.code, "bad_json");
+    free(deep);
+
+    /* More actions than the limit. */
+    size_t cap = 64 + (HANDREC_MAX_ACTIONS + 1) * 40;
+    char *many = xmalloc(cap);
+    size_t n = (size_t)snprintf(many, cap, HEAD GOOD_SEATS ", \"actions\": [");
+    for (int i = 0; i <= HANDREC_MAX_ACTIONS; i++)
+        n += (size_t)snprintf(many + n, cap - n, "%s" A("a", "call"), i ? "," : "");
+    n += (size_t)snprintf(many + n, cap - n, "]}");
+    assert_int_equal(handrec_parse(many, n, &h, &err), -1);
+    assert_string_equal(err.code, "too_many_actions");
+    free(many);
+}
+
+/* Records that parse but cannot be replayed. */
+static void test_unreplayable(void **state)
+{
+    (void)state;
+    struct handrec h;
+    struct handrec_result r;
+    struct felt_err err = {0};
+    /* Only one player with chips. */
+    assert_int_equal(parse(HEAD "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100}, "
+                                "{\"seat\": 1, \"name\": \"b\", \"stack\": 0}], \"actions\": []}",
+                           &h, &err),
+                     0);
+    assert_int_equal(handrec_replay(&h, &r, &err), -1);
+    assert_string_equal(err.code, "bad_setup");
+    handrec_result_free(&r);
+    handrec_free(&h);
+
+    /* A showdown without the cards to decide it. */
+    assert_int_equal(parse(HEAD GOOD_SEATS ", \"actions\": [" A("a", "all_in") "," A(
+                               "b", "call") "]}",
+                           &h, &err),
+                     0);
+    assert_int_equal(handrec_replay(&h, &r, &err), -1);
+    assert_string_equal(err.code, "missing_cards");
+    handrec_result_free(&r);
+    handrec_free(&h);
+
+    /* The same hand ending with a fold needs no cards. */
+    assert_int_equal(parse(HEAD GOOD_SEATS ", \"actions\": [" A("a", "all_in") "," A(
+                               "b", "fold") "]}",
+                           &h, &err),
+                     0);
+    assert_int_equal(handrec_replay(&h, &r, &err), 0);
+    assert_true(r.complete);
+    assert_int_equal(r.e.p[0].stack, 102);
+    handrec_result_free(&r);
+    handrec_free(&h);
+}
+
+/* Random byte edits of a good record: never a crash; whatever parses also replays cleanly. */
+static void test_mutations(void **state)
+{
+    (void)state;
+    struct rng rng;
+    rng_init_seeded(&rng, 77);
+    size_t len = strlen(good_hand);
+    char *buf = xmalloc(len + 1);
+    static const char alphabet[] = "{}[]\":,0123456789-.eE \\uabcdefghijklmnopqrstuvwxyzAKQJT";
+    int parsed = 0;
+    for (int iter = 0; iter < 20000; iter++) {
+        memcpy(buf, good_hand, len + 1);
+        size_t n = len;
+        int edits = 1 + (int)rng_bounded(&rng, 4);
+        for (int k = 0; k < edits && n > 0; k++) {
+            size_t at = (size_t)rng_bounded(&rng, n);
+            switch (rng_bounded(&rng, 3)) {
+            case 0: /* replace */
+                buf[at] = alphabet[rng_bounded(&rng, sizeof(alphabet) - 1)];
+                break;
+            case 1: /* delete */
+                memmove(buf + at, buf + at + 1, n - at);
+                n--;
+                break;
+            default: /* truncate */
+                n = at;
+                buf[n] = '\0';
+            }
+        }
+        struct handrec h;
+        struct handrec_result r;
+        struct felt_err err = {0};
+        if (handrec_parse(buf, n, &h, &err) < 0) {
+            assert_non_null(err.code);
+            continue;
+        }
+        parsed++;
+        if (handrec_replay(&h, &r, &err) == 0) {
+            struct json_object *o = handrec_result_json(&h, &r);
+            char *t = handrec_result_text(&h, &r);
+            assert_non_null(o);
+            assert_true(strlen(t) > 0);
+            free(t);
+            json_object_put(o);
+        } else {
+            assert_non_null(err.code);
+        }
+        handrec_result_free(&r);
+        handrec_free(&h);
+    }
+    /* Some mutations must survive parsing (e.g. a changed digit), or the replay path above
+     * was never exercised. */
+    assert_true(parsed > 100);
+    free(buf);
+}
+
+/* ---- writer and randomized round trip ---- */
+
+static int64_t pick(struct rng *r, int64_t lo, int64_t hi)
+{
+    return lo + (int64_t)rng_bounded(r, (uint64_t)(hi - lo + 1));
+}
+
+static void test_writer_privacy(void **state)
+{
+    (void)state;
+    struct handrec h, back;
+    struct handrec_result r;
+    struct felt_err err = {0};
+    /* Replay the good hand, then write it back as a public history: only shown hands. */
+    struct json_object *o = replay_json(good_hand, &h, &r);
+    json_object_put(o);
+    struct engine_setup s;
+    handrec_setup(&h, &s);
+    const char *names[ENGINE_MAX_SEATS] = {"dan", "eve", "fay"};
+    struct handrec w;
+    assert_int_equal(handrec_begin(&w, &s, names, &err), 0);
+    for (int i = 0; i < h.nactions; i++)
+        handrec_add_action(&w, h.actions[i].seat, h.actions[i].action, h.actions[i].amount);
+    handrec_finish(&w, &r.e);
+    w.has_hand_id = true;
+    w.hand_id = 42;
+    strcpy(w.game_id, "main-1");
+    char *pub = handrec_to_json(&w, r.e.shown);
+    assert_null(strstr(pub, "3h"));       /* dan mucked */
+    assert_non_null(strstr(pub, "\"Ah\"")); /* eve showed */
+    assert_int_equal(parse(pub, &back, &err), 0);
+    assert_int_equal(back.hand_id, 42);
+    assert_string_equal(back.game_id, "main-1");
+    assert_int_equal(back.nactions, h.nactions);
+    assert_int_equal(back.seat[0].cards[0], CARD_NONE);
+    /* Without dan's cards the showdown cannot be decided again: missing_cards. */
+    struct handrec_result r2;
+    assert_int_equal(handrec_replay(&back, &r2, &err), -1);
+    assert_string_equal(err.code, "missing_cards");
+    handrec_result_free(&r2);
+    handrec_free(&back);
+    /* The server's own log, with every card, replays to the same result. */
+    char *all = handrec_to_json(&w, 0xffff);
+    assert_int_equal(parse(all, &back, &err), 0);
+    assert_int_equal(handrec_replay(&back, &r2, &err), 0);
+    assert_int_equal(r2.e.p[1].stack, 1120);
+    handrec_result_free(&r2);
+    handrec_free(&back);
+    free(all);
+    free(pub);
+
+    handrec_free(&w);
+
+    /* A name the terminal would not show as it is: refused. */
+    const char *bad[ENGINE_MAX_SEATS] = {"dan", "e\x1b[2Jve", "fay"};
+    assert_int_equal(handrec_begin(&w, &s, bad, &err), -1);
+    assert_string_equal(err.code, "bad_field");
+    const char *dup[ENGINE_MAX_SEATS] = {"dan", "dan", "fay"};
+    assert_int_equal(handrec_begin(&w, &s, dup, &err), -1);
+    assert_string_equal(err.code, "duplicate_name");
+    handrec_free(&w);
+    handrec_result_free(&r);
+    handrec_free(&h);
+}
+
+static void test_random_round_trip(void **state)
+{
+    (void)state;
+    struct rng rng;
+    rng_init_seeded(&rng, 424242);
+    int complete = 0, unfinished = 0, illegal = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        struct engine_setup s;
+        struct engine e;
+        struct felt_err err = {0};
+        card_t deck[CARD_COUNT];
+        char namebuf[ENGINE_MAX_SEATS][8];
+        const char *names[ENGINE_MAX_SEATS] = {0};
+
+        memset(&s, 0, sizeof(s));
+        s.nseats = ENGINE_MAX_SEATS;
+        s.big_blind = pick(&rng, 2, 100);
+        s.small_blind = pick(&rng, 1, s.big_blind);
+        s.ante = rng_bounded(&rng, 2) ? pick(&rng, 1, s.big_blind / 2 + 1) : 0;
+        s.button = (int)pick(&rng, 0, ENGINE_MAX_SEATS - 1);
+        rng_deck(&rng, deck);
+        int dealt = 0;
+        int64_t total = 0;
+        for (int i = 0; i < ENGINE_MAX_SEATS; i++) {
+            uint64_t kind = rng_bounded(&rng, 4);
+            s.stack[i] = kind == 0   ? 0
+                         : kind == 1 ? pick(&rng, 1, 3 * s.big_blind) /* short */
+                                     : pick(&rng, 1, 100 * s.big_blind);
+            if (dealt < 2 && i >= ENGINE_MAX_SEATS - 2)
+                s.stack[i] = pick(&rng, 1, 100 * s.big_blind);
+            dealt += s.stack[i] > 0;
+            total += s.stack[i];
+            s.hole[i][0] = deck[2 * i];
+            s.hole[i][1] = deck[2 * i + 1];
+            snprintf(namebuf[i], sizeof(namebuf[i]), "p%d", i);
+            names[i] = namebuf[i];
+        }
+        memcpy(s.board, deck + 2 * ENGINE_MAX_SEATS, 5);
+        assert_int_equal(engine_start(&e, &s, NULL, &err), 0);
+        struct handrec w;
+        assert_int_equal(handrec_begin(&w, &s, names, &err), 0);
+
+        /* Random legal actions, biased to all-ins; maybe stop early; maybe one illegal last. */
+        int stop_after = rng_bounded(&rng, 3) == 0 ? (int)pick(&rng, 0, 6) : 1000;
+        for (int k = 0; !engine_over(&e) && k < stop_after; k++) {
+            struct engine_options o;
+            engine_options(&e, &o);
+            enum engine_action a;
+            int64_t amount = 0;
+            uint64_t roll = rng_bounded(&rng, 10);
+            if (roll == 0)
+                a = ENGINE_FOLD;
+            else if (roll < 4 && o.can_raise)
+                a = ENGINE_ALL_IN;
+            else if (roll < 6 && o.can_raise) {
+                a = ENGINE_RAISE;
+                amount = pick(&rng, o.min_raise_to, o.max_raise_to);
+            } else
+                a = o.can_check ? ENGINE_CHECK : ENGINE_CALL;
+            assert_int_equal(engine_act(&e, o.seat, a, amount, NULL), ENGINE_OK);
+            handrec_add_action(&w, o.seat, a, amount);
+        }
+        bool add_illegal = !engine_over(&e) && rng_bounded(&rng, 4) == 0;
+        int illegal_seat = -1;
+        if (add_illegal) {
+            illegal_seat = (e.to_act + 1) % ENGINE_MAX_SEATS;
+            while (!e.p[illegal_seat].dealt || illegal_seat == e.to_act)
+                illegal_seat = (illegal_seat + 1) % ENGINE_MAX_SEATS;
+            handrec_add_action(&w, illegal_seat, ENGINE_FOLD, 0);
+        }
+        handrec_finish(&w, &e);
+        char *json = handrec_to_json(&w, 0xffff);
+
+        struct handrec h;
+        struct handrec_result r;
+        struct json_object *o = replay_json(json, &h, &r);
+        if (add_illegal) {
+            illegal++;
+            assert_false(get_b(o, "ok"));
+            struct json_object *er = get(o, "error");
+            assert_int_equal(get_i(er, "index"), w.nactions - 1);
+            assert_string_equal(json_object_get_string(get(er, "code")), "not_your_turn");
+        } else {
+            assert_true(get_b(o, "ok"));
+            assert_int_equal(get_b(o, "complete"), engine_over(&e));
+            struct json_object *stacks = get(o, "stacks");
+            int64_t sum = 0, pots = 0;
+            for (int i = 0; i < ENGINE_MAX_SEATS; i++) {
+                if (!e.p[i].dealt)
+                    continue;
+                assert_int_equal(get_i(stacks, names[i]), e.p[i].stack);
+                sum += e.p[i].stack;
+            }
+            struct json_object *pa = get(o, "pots");
+            for (size_t k = 0; k < json_object_array_length(pa); k++) {
+                struct json_object *p = json_object_array_get_idx(pa, k);
+                pots += get_i(p, "amount");
+                size_t nw = json_object_array_length(get(p, "winners"));
+                assert_true(engine_over(&e) ? nw >= 1 : nw == 0);
+            }
+            struct json_object *ta = get(o, "to_act");
+            if (engine_over(&e)) {
+                complete++;
+                assert_int_equal(sum, total);
+                assert_true(json_object_is_type(ta, json_type_null));
+            } else {
+                unfinished++;
+                assert_int_equal(sum + pots, total);
+                struct engine_options eo;
+                engine_options(&e, &eo);
+                assert_int_equal(nkeys(ta), 5);
+                assert_string_equal(json_object_get_string(get(ta, "name")), names[eo.seat]);
+                assert_int_equal(get_i(ta, "call"), eo.call);
+                assert_int_equal(get_b(ta, "can_check"), eo.can_check);
+                if (eo.can_raise) {
+                    assert_int_equal(get_i(ta, "min_raise_to"), eo.min_raise_to);
+                    assert_int_equal(get_i(ta, "max_raise_to"), eo.max_raise_to);
+                    assert_true(get_i(ta, "min_raise_to") <= get_i(ta, "max_raise_to"));
+                } else {
+                    assert_true(json_object_is_type(get(ta, "min_raise_to"), json_type_null));
+                    assert_true(json_object_is_type(get(ta, "max_raise_to"), json_type_null));
+                }
+            }
+        }
+        json_object_put(o);
+        handrec_result_free(&r);
+        handrec_free(&h);
+        free(json);
+        handrec_free(&w);
+    }
+    print_message("round trips: %d complete, %d unfinished, %d with an illegal action\n", complete,
+                  unfinished, illegal);
+    assert_true(complete > 1000 && unfinished > 100 && illegal > 50);
+}
+
+int main(void)
+{
+    eval_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_good_hand),        cmocka_unit_test(test_unfinished_hand),
+        cmocka_unit_test(test_illegal_actions),  cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_unreplayable),     cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_writer_privacy),   cmocka_unit_test(test_random_round_trip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
