@@ -11,8 +11,7 @@
 
 int main(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "replay") == 0)
-        return replay_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "replay") == 0) return replay_main(argc - 1, argv + 1);
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: felt replay [--json] FILE|-\n"
                "       felt --version\n"

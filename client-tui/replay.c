@@ -39,8 +39,7 @@ static long replay_read(FILE *f, char **out, struct felt_err *err)
         }
         size_t k = fread(buf + n, 1, cap - 1 - n, f);
         n += k;
-        if (k == 0)
-            break;
+        if (k == 0) break;
     }
     if (ferror(f)) {
         felt_err_set(err, "io", "read error: %s", strerror(errno));
@@ -127,7 +126,6 @@ out:
     handrec_result_free(&r);
     handrec_free(&h);
     free(buf);
-    if (f && f != stdin)
-        fclose(f);
+    if (f && f != stdin) fclose(f);
     return status;
 }

@@ -74,8 +74,7 @@ static int next_dealt(const struct engine *e, int seat)
     int s = seat;
     for (int i = 0; i < e->nseats; i++) {
         s = seat_after(e, s);
-        if (e->p[s].dealt)
-            return s;
+        if (e->p[s].dealt) return s;
     }
     felt_fatal("engine: no dealt seat");
 }
@@ -95,8 +94,7 @@ static void put_chips(struct engine_player *p, int64_t amount)
 static bool needs_action(const struct engine *e, int seat, int actors)
 {
     const struct engine_player *p = &e->p[seat];
-    if (!can_act(p))
-        return false;
+    if (!can_act(p)) return false;
     return p->bet < e->bet_to || (!p->acted && actors >= 2);
 }
 
@@ -105,8 +103,7 @@ static int find_actor(const struct engine *e, int start)
     int actors = count_can_act(e);
     for (int i = 0; i < e->nseats; i++) {
         int s = (start + i) % e->nseats;
-        if (needs_action(e, s, actors))
-            return s;
+        if (needs_action(e, s, actors)) return s;
     }
     return -1;
 }
@@ -117,8 +114,7 @@ static bool raise_has_caller(const struct engine *e, int seat)
 {
     for (int i = 0; i < e->nseats; i++) {
         const struct engine_player *p = &e->p[i];
-        if (i != seat && in_hand(p) && p->bet + p->stack > e->bet_to)
-            return true;
+        if (i != seat && in_hand(p) && p->bet + p->stack > e->bet_to) return true;
     }
     return false;
 }
@@ -127,8 +123,7 @@ void engine_options(const struct engine *e, struct engine_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->seat = -1;
-    if (e->over || e->to_act < 0)
-        return;
+    if (e->over || e->to_act < 0) return;
     const struct engine_player *p = &e->p[e->to_act];
     int64_t need = e->bet_to - p->bet;
     o->seat = e->to_act;
@@ -160,23 +155,18 @@ static int build_pots(const struct engine *e, struct engine_pot out[ENGINE_MAX_P
     int64_t top = 0;
     for (int i = 0; i < e->nseats; i++) {
         const struct engine_player *p = &e->p[i];
-        if (!p->dealt)
-            continue;
-        if (p->committed > top)
-            top = p->committed;
-        if (p->folded || !p->all_in || p->committed <= 0)
-            continue;
+        if (!p->dealt) continue;
+        if (p->committed > top) top = p->committed;
+        if (p->folded || !p->all_in || p->committed <= 0) continue;
         int k = ncaps;
         while (k > 0 && caps[k - 1] > p->committed)
             k--;
-        if (k > 0 && caps[k - 1] == p->committed)
-            continue;
+        if (k > 0 && caps[k - 1] == p->committed) continue;
         memmove(&caps[k + 1], &caps[k], (size_t)(ncaps - k) * sizeof(caps[0]));
         caps[k] = p->committed;
         ncaps++;
     }
-    if (ncaps == 0 || caps[ncaps - 1] < top)
-        caps[ncaps++] = top;
+    if (ncaps == 0 || caps[ncaps - 1] < top) caps[ncaps++] = top;
 
     int npots = 0;
     int64_t prev = 0;
@@ -185,17 +175,14 @@ static int build_pots(const struct engine *e, struct engine_pot out[ENGINE_MAX_P
         uint16_t eligible = 0;
         for (int i = 0; i < e->nseats; i++) {
             const struct engine_player *p = &e->p[i];
-            if (!p->dealt)
-                continue;
+            if (!p->dealt) continue;
             int64_t hi = p->committed < cap ? p->committed : cap;
             int64_t lo = p->committed < prev ? p->committed : prev;
             amount += hi - lo;
-            if (!p->folded && (!p->all_in || p->committed >= cap))
-                eligible |= (uint16_t)(1u << i);
+            if (!p->folded && (!p->all_in || p->committed >= cap)) eligible |= (uint16_t)(1u << i);
         }
         prev = cap;
-        if (amount == 0)
-            continue;
+        if (amount == 0) continue;
         if (npots > 0 && (out[npots - 1].eligible == eligible || eligible == 0)) {
             out[npots - 1].amount += amount;
             continue;
@@ -222,8 +209,7 @@ int64_t engine_pot_total(const struct engine *e)
 {
     int64_t total = 0;
     for (int i = 0; i < e->nseats; i++)
-        if (e->p[i].dealt)
-            total += e->p[i].committed;
+        if (e->p[i].dealt) total += e->p[i].committed;
     return total;
 }
 
@@ -234,18 +220,15 @@ static void return_uncalled(struct engine *e, struct engine_events *out)
     int64_t second = 0;
     for (int i = 0; i < e->nseats; i++) {
         const struct engine_player *p = &e->p[i];
-        if (!p->dealt)
-            continue;
+        if (!p->dealt) continue;
         if (top < 0 || p->bet > e->p[top].bet) {
-            if (top >= 0 && e->p[top].bet > second)
-                second = e->p[top].bet;
+            if (top >= 0 && e->p[top].bet > second) second = e->p[top].bet;
             top = i;
         } else if (p->bet > second) {
             second = p->bet;
         }
     }
-    if (top < 0 || e->p[top].bet <= second)
-        return;
+    if (top < 0 || e->p[top].bet <= second) return;
     struct engine_player *p = &e->p[top];
     FELT_ASSERT(!p->folded);
     int64_t back = p->bet - second;
@@ -268,11 +251,9 @@ static uint16_t hand_rank(const struct engine *e, int seat, int nboard)
     c[1] = e->p[seat].hole[1];
     for (int i = 0; i < nboard; i++)
         c[2 + i] = e->board[i];
-    if (2 + nboard < 5)
-        return 0;
+    if (2 + nboard < 5) return 0;
     for (int i = 0; i < 2 + nboard; i++)
-        if (!card_valid(c[i]))
-            return 0;
+        if (!card_valid(c[i])) return 0;
     return eval_n(c, 2 + nboard);
 }
 
@@ -296,7 +277,9 @@ static void deal_street(struct engine *e, struct engine_events *out)
         ev->cards[i] = e->board[e->board_dealt + i];
     ev->ncards = n;
     e->board_dealt += n;
-    e->street = e->board_dealt == 3 ? ENGINE_FLOP : e->board_dealt == 4 ? ENGINE_TURN : ENGINE_RIVER;
+    e->street = e->board_dealt == 3   ? ENGINE_FLOP
+                : e->board_dealt == 4 ? ENGINE_TURN
+                                      : ENGINE_RIVER;
     ev->street = e->street;
 }
 
@@ -312,8 +295,7 @@ static void award(struct engine *e, const uint16_t rank[ENGINE_MAX_SEATS], uint1
         FELT_ASSERT(contenders != 0);
         int best = -1;
         for (int i = 0; i < e->nseats; i++)
-            if ((contenders >> i & 1) && (best < 0 || rank[i] > best))
-                best = rank[i];
+            if ((contenders >> i & 1) && (best < 0 || rank[i] > best)) best = rank[i];
         int nwin = 0;
         for (int i = 0; i < e->nseats; i++)
             if ((contenders >> i & 1) && rank[i] == best) {
@@ -324,8 +306,7 @@ static void award(struct engine *e, const uint16_t rank[ENGINE_MAX_SEATS], uint1
         int64_t rest = pot->amount % nwin;
         for (int j = 1; j <= e->nseats; j++) {
             int s = (e->button + j) % e->nseats;
-            if (!(pot->winners >> s & 1))
-                continue;
+            if (!(pot->winners >> s & 1)) continue;
             pot->share[s] = share + rest;
             rest = 0;
             e->p[s].stack += pot->share[s];
@@ -348,8 +329,7 @@ static void finish_uncontested(struct engine *e, struct engine_events *out)
     uint16_t live = 0;
     return_uncalled(e, out);
     for (int i = 0; i < e->nseats; i++)
-        if (in_hand(&e->p[i]))
-            live |= (uint16_t)(1u << i);
+        if (in_hand(&e->p[i])) live |= (uint16_t)(1u << i);
     e->npots = build_pots(e, e->pots);
     award(e, rank, live, out);
 }
@@ -370,16 +350,13 @@ static void showdown(struct engine *e, bool all_shown, struct engine_events *out
     e->to_act = -1;
     e->npots = build_pots(e, e->pots);
     for (int i = 0; i < e->nseats; i++) {
-        if (!in_hand(&e->p[i]))
-            continue;
+        if (!in_hand(&e->p[i])) continue;
         rank[i] = hand_rank(e, i, 5);
-        if (rank[i] == 0)
-            e->showdown_unknown = true;
+        if (rank[i] == 0) e->showdown_unknown = true;
     }
     if (all_shown) {
         for (int i = 0; i < e->nseats; i++)
-            if (in_hand(&e->p[i]))
-                live |= (uint16_t)(1u << i);
+            if (in_hand(&e->p[i])) live |= (uint16_t)(1u << i);
         award(e, rank, live, out);
         return;
     }
@@ -388,8 +365,7 @@ static void showdown(struct engine *e, bool all_shown, struct engine_events *out
                     : seat_after(e, e->button);
     for (int j = 0; j < e->nseats; j++) {
         int s = (start + j) % e->nseats;
-        if (!in_hand(&e->p[s]))
-            continue;
+        if (!in_hand(&e->p[s])) continue;
         bool show = e->p[s].all_in;
         for (int k = 0; k < e->npots && !show; k++)
             if ((e->pots[k].eligible >> s & 1) && (!any_shown[k] || rank[s] >= best[k]))
@@ -402,10 +378,8 @@ static void showdown(struct engine *e, bool all_shown, struct engine_events *out
         live |= (uint16_t)(1u << s);
         emit_show(e, s, rank[s], out);
         for (int k = 0; k < e->npots; k++) {
-            if (!(e->pots[k].eligible >> s & 1))
-                continue;
-            if (!any_shown[k] || rank[s] > best[k])
-                best[k] = rank[s];
+            if (!(e->pots[k].eligible >> s & 1)) continue;
+            if (!any_shown[k] || rank[s] > best[k]) best[k] = rank[s];
             any_shown[k] = true;
         }
     }
@@ -455,8 +429,7 @@ static void close_round(struct engine *e, struct engine_events *out)
         /* All-in run-out: every remaining hand is shown before the board is dealt. */
         for (int j = 1; j <= e->nseats; j++) {
             int s = (e->button + j) % e->nseats;
-            if (in_hand(&e->p[s]))
-                emit_show(e, s, hand_rank(e, s, e->board_dealt), out);
+            if (in_hand(&e->p[s])) emit_show(e, s, hand_rank(e, s, e->board_dealt), out);
         }
         while (e->board_dealt < 5)
             deal_street(e, out);
@@ -492,22 +465,18 @@ static int validate_setup(const struct engine_setup *s, struct felt_err *err)
             if (s->stack[i] < 0 || s->stack[i] > ENGINE_CHIPS_MAX)
                 return felt_err_set(err, "bad_setup", "seat %d: stack must be 0..%lld", i,
                                     ENGINE_CHIPS_MAX);
-            if (s->stack[i] == 0)
-                continue;
+            if (s->stack[i] == 0) continue;
             dealt++;
         }
         for (int c = 0; c < ncards; c++) {
-            if (cards[c] == CARD_NONE)
-                continue;
+            if (cards[c] == CARD_NONE) continue;
             if (!card_valid(cards[c]))
                 return felt_err_set(err, "bad_setup", "invalid card value %d", cards[c]);
-            if (used[cards[c]])
-                return felt_err_set(err, "bad_setup", "a card is dealt twice");
+            if (used[cards[c]]) return felt_err_set(err, "bad_setup", "a card is dealt twice");
             used[cards[c]] = true;
         }
     }
-    if (dealt < 2)
-        return felt_err_set(err, "bad_setup", "at least two players need chips");
+    if (dealt < 2) return felt_err_set(err, "bad_setup", "at least two players need chips");
     return 0;
 }
 
@@ -516,8 +485,7 @@ static void post_blind(struct engine *e, int seat, int64_t size, bool big,
 {
     struct engine_player *p = &e->p[seat];
     int64_t amount = size < p->stack ? size : p->stack;
-    if (amount <= 0)
-        return;
+    if (amount <= 0) return;
     put_chips(p, amount);
     struct engine_event *ev = ev_push(out, ENGINE_EV_BLIND);
     ev->seat = seat;
@@ -536,8 +504,7 @@ int engine_start(struct engine *e, const struct engine_setup *s, struct engine_e
         out = &scratch;
     }
     ev_check_room(out);
-    if (validate_setup(s, err) < 0)
-        return -1;
+    if (validate_setup(s, err) < 0) return -1;
     eval_init();
 
     memset(e, 0, sizeof(*e));
@@ -555,8 +522,7 @@ int engine_start(struct engine *e, const struct engine_setup *s, struct engine_e
     for (int i = 0; i < ENGINE_MAX_SEATS; i++) {
         struct engine_player *p = &e->p[i];
         p->hole[0] = p->hole[1] = CARD_NONE;
-        if (i >= s->nseats || s->stack[i] == 0)
-            continue;
+        if (i >= s->nseats || s->stack[i] == 0) continue;
         p->stack = s->stack[i];
         p->dealt = true;
         p->hole[0] = s->hole[i][0];
@@ -572,8 +538,7 @@ int engine_start(struct engine *e, const struct engine_setup *s, struct engine_e
         int i = (s0 + j) % e->nseats;
         struct engine_player *p = &e->p[i];
         int64_t amount = e->ante < p->stack ? e->ante : p->stack;
-        if (!p->dealt || amount <= 0)
-            continue;
+        if (!p->dealt || amount <= 0) continue;
         p->stack -= amount;
         p->committed += amount;
         p->all_in = p->stack == 0;
@@ -585,12 +550,10 @@ int engine_start(struct engine *e, const struct engine_setup *s, struct engine_e
     post_blind(e, e->sb_seat, e->small_blind, false, out);
     post_blind(e, e->bb_seat, e->big_blind, true, out);
     for (int i = 0; i < e->nseats; i++)
-        if (e->p[i].bet > e->bet_to)
-            e->bet_to = e->p[i].bet;
+        if (e->p[i].bet > e->bet_to) e->bet_to = e->p[i].bet;
     for (int j = 0; j < e->nseats; j++) {
         int i = (e->sb_seat + j) % e->nseats;
-        if (!e->p[i].dealt)
-            continue;
+        if (!e->p[i].dealt) continue;
         struct engine_event *ev = ev_push(out, ENGINE_EV_DEAL_HOLE);
         ev->seat = i;
         ev->cards[0] = e->p[i].hole[0];
@@ -643,28 +606,21 @@ enum engine_status engine_act(struct engine *e, int seat, enum engine_action a, 
         out = &scratch;
     }
     ev_check_room(out);
-    if (e->over)
-        return ENGINE_E_HAND_OVER;
-    if (seat < 0 || seat != e->to_act)
-        return ENGINE_E_NOT_YOUR_TURN;
-    if ((unsigned)a > (unsigned)ENGINE_ALL_IN)
-        return ENGINE_E_UNKNOWN_ACTION;
+    if (e->over) return ENGINE_E_HAND_OVER;
+    if (seat < 0 || seat != e->to_act) return ENGINE_E_NOT_YOUR_TURN;
+    if ((unsigned)a > (unsigned)ENGINE_ALL_IN) return ENGINE_E_UNKNOWN_ACTION;
     engine_options(e, &o);
     struct engine_player *p = &e->p[seat];
     int64_t all_in_to = p->bet + p->stack;
 
     if (a == ENGINE_RAISE) {
-        if (amount <= 0)
-            return ENGINE_E_BAD_AMOUNT;
-        if (amount > all_in_to)
-            return ENGINE_E_ABOVE_STACK;
-        if (amount == all_in_to)
-            a = ENGINE_ALL_IN;
+        if (amount <= 0) return ENGINE_E_BAD_AMOUNT;
+        if (amount > all_in_to) return ENGINE_E_ABOVE_STACK;
+        if (amount == all_in_to) a = ENGINE_ALL_IN;
     }
     if (a == ENGINE_ALL_IN && all_in_to <= e->bet_to)
         a = ENGINE_CALL; /* an all-in for no more than the bet is a call */
-    if (a == ENGINE_CALL && o.call == 0)
-        a = ENGINE_CHECK;
+    if (a == ENGINE_CALL && o.call == 0) a = ENGINE_CHECK;
 
     switch (a) {
     case ENGINE_FOLD:
@@ -672,8 +628,7 @@ enum engine_status engine_act(struct engine *e, int seat, enum engine_action a, 
         emit_action(e, seat, ENGINE_FOLD, 0, out);
         break;
     case ENGINE_CHECK:
-        if (!o.can_check)
-            return ENGINE_E_CANNOT_CHECK;
+        if (!o.can_check) return ENGINE_E_CANNOT_CHECK;
         emit_action(e, seat, ENGINE_CHECK, 0, out);
         break;
     case ENGINE_CALL:
@@ -681,15 +636,12 @@ enum engine_status engine_act(struct engine *e, int seat, enum engine_action a, 
         emit_action(e, seat, ENGINE_CALL, o.call, out);
         break;
     case ENGINE_ALL_IN:
-        if (!o.can_raise)
-            return ENGINE_E_CANNOT_RAISE;
+        if (!o.can_raise) return ENGINE_E_CANNOT_RAISE;
         raise_to(e, seat, all_in_to, out);
         break;
     case ENGINE_RAISE:
-        if (!o.can_raise)
-            return ENGINE_E_CANNOT_RAISE;
-        if (amount < o.min_raise_to)
-            return ENGINE_E_RAISE_TOO_SMALL;
+        if (!o.can_raise) return ENGINE_E_CANNOT_RAISE;
+        if (amount < o.min_raise_to) return ENGINE_E_RAISE_TOO_SMALL;
         raise_to(e, seat, amount, out);
         break;
     }
@@ -700,12 +652,10 @@ enum engine_status engine_act(struct engine *e, int seat, enum engine_action a, 
 
 int engine_next_button(int nseats, int button, const int64_t stack[])
 {
-    if (nseats < 1 || nseats > ENGINE_MAX_SEATS || button < 0 || button >= nseats)
-        return -1;
+    if (nseats < 1 || nseats > ENGINE_MAX_SEATS || button < 0 || button >= nseats) return -1;
     for (int j = 1; j <= nseats; j++) {
         int s = (button + j) % nseats;
-        if (stack[s] > 0)
-            return s;
+        if (stack[s] > 0) return s;
     }
     return -1;
 }
@@ -737,27 +687,24 @@ static const char *const status_messages[] = {
 
 const char *engine_status_code(enum engine_status s)
 {
-    if ((unsigned)s >= FELT_ARRAY_LEN(status_codes))
-        return "unknown_status";
+    if ((unsigned)s >= FELT_ARRAY_LEN(status_codes)) return "unknown_status";
     return status_codes[s];
 }
 
 const char *engine_status_message(enum engine_status s)
 {
-    if ((unsigned)s >= FELT_ARRAY_LEN(status_messages))
-        return "unknown status";
+    if ((unsigned)s >= FELT_ARRAY_LEN(status_messages)) return "unknown status";
     return status_messages[s];
 }
 
 static const char *const action_names[] = {
-    [ENGINE_FOLD] = "fold", [ENGINE_CHECK] = "check",   [ENGINE_CALL] = "call",
+    [ENGINE_FOLD] = "fold",   [ENGINE_CHECK] = "check",   [ENGINE_CALL] = "call",
     [ENGINE_RAISE] = "raise", [ENGINE_ALL_IN] = "all_in",
 };
 
 const char *engine_action_name(enum engine_action a)
 {
-    if ((unsigned)a >= FELT_ARRAY_LEN(action_names))
-        return "unknown";
+    if ((unsigned)a >= FELT_ARRAY_LEN(action_names)) return "unknown";
     return action_names[a];
 }
 
@@ -779,7 +726,6 @@ static const char *const street_names[] = {
 
 const char *engine_street_name(enum engine_street s)
 {
-    if ((unsigned)s >= FELT_ARRAY_LEN(street_names))
-        return "unknown";
+    if ((unsigned)s >= FELT_ARRAY_LEN(street_names)) return "unknown";
     return street_names[s];
 }

@@ -65,14 +65,14 @@ struct engine_player {
     bool dealt;        /* took part in this hand */
     bool folded;
     bool all_in;
-    bool acted;        /* has acted since betting was last (re)opened to them */
+    bool acted; /* has acted since betting was last (re)opened to them */
     card_t hole[2];
 };
 
 struct engine_pot {
     int64_t amount;
-    uint16_t eligible;          /* bitmask of seats that can win it */
-    uint16_t winners;           /* filled at the end of the hand */
+    uint16_t eligible;               /* bitmask of seats that can win it */
+    uint16_t winners;                /* filled at the end of the hand */
     int64_t share[ENGINE_MAX_SEATS]; /* what each winner got from this pot */
 };
 
@@ -103,13 +103,13 @@ struct engine_event {
     int seat;
     enum engine_action action;
     bool blind_big;
-    bool all_in;             /* for ACTION/BLIND/ANTE: the seat is now all-in */
+    bool all_in; /* for ACTION/BLIND/ANTE: the seat is now all-in */
     enum engine_street street;
     int64_t amount;
     int64_t to;
     card_t cards[5];
     int ncards;
-    uint16_t rank;           /* eval rank for SHOW, 0 when cards unknown */
+    uint16_t rank; /* eval rank for SHOW, 0 when cards unknown */
     int pot;
     uint16_t winners;
     int64_t share[ENGINE_MAX_SEATS];
@@ -123,7 +123,7 @@ struct engine_events {
 /* Legal options of the player to act. seat is -1 when nobody is to act. */
 struct engine_options {
     int seat;
-    int64_t call;         /* chips calling would put in now, capped at the stack; 0 = check */
+    int64_t call; /* chips calling would put in now, capped at the stack; 0 = check */
     bool can_check;
     bool can_raise;       /* false: min_raise_to/max_raise_to are meaningless (null) */
     int64_t min_raise_to; /* smallest legal raise-to; the all-in total when short of a full raise */
@@ -134,17 +134,17 @@ struct engine {
     int nseats, button, sb_seat, bb_seat;
     int64_t small_blind, big_blind, ante;
     struct engine_player p[ENGINE_MAX_SEATS];
-    card_t board[5];       /* all five as set up; only board_dealt are public */
+    card_t board[5]; /* all five as set up; only board_dealt are public */
     int board_dealt;
     enum engine_street street;
-    int to_act;            /* seat, or -1 */
-    int64_t bet_to;        /* largest bet of the round */
-    int64_t last_raise;    /* size of the last full bet/raise this round (>= big blind) */
-    int64_t reopen_pending;/* sum of incomplete all-in raises since the last full raise */
-    int last_aggressor;    /* seat, or -1 */
+    int to_act;             /* seat, or -1 */
+    int64_t bet_to;         /* largest bet of the round */
+    int64_t last_raise;     /* size of the last full bet/raise this round (>= big blind) */
+    int64_t reopen_pending; /* sum of incomplete all-in raises since the last full raise */
+    int last_aggressor;     /* seat, or -1 */
     bool over;
     struct engine_pot pots[ENGINE_MAX_POTS];
-    int npots;             /* set when the hand is over */
+    int npots; /* set when the hand is over */
     /* Added by the engine implementation (append-only): */
     uint16_t shown;        /* seats whose hole cards were shown (SHOW events) */
     bool showdown_unknown; /* a showdown needed a CARD_NONE card: those hands ranked 0, so the

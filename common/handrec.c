@@ -49,8 +49,7 @@ static struct handrec_action *handrec_push_action(struct handrec *h)
 int handrec_find_name(const struct handrec *h, const char *name)
 {
     for (int i = 0; i < h->nseats; i++)
-        if (strcmp(h->seat[i].name, name) == 0)
-            return i;
+        if (strcmp(h->seat[i].name, name) == 0) return i;
     return -1;
 }
 
@@ -86,23 +85,22 @@ static int get_int(struct json_object *o, const char *key, const char *ctx, bool
     struct json_object *v = NULL;
     *out = dflt;
     if (!json_object_object_get_ex(o, key, &v)) {
-        if (required)
-            return felt_err_set(err, "bad_field", "%s%s: missing", ctx, key);
+        if (required) return felt_err_set(err, "bad_field", "%s%s: missing", ctx, key);
         return 0;
     }
     if (!json_object_is_type(v, json_type_int))
         return felt_err_set(err, "bad_field", "%s%s: expected an integer", ctx, key);
     int64_t x = json_object_get_int64(v);
     if (x < min || x > max)
-        return felt_err_set(err, "bad_field", "%s%s: must be %" PRId64 "..%" PRId64, ctx, key,
-                            min, max);
+        return felt_err_set(err, "bad_field", "%s%s: must be %" PRId64 "..%" PRId64, ctx, key, min,
+                            max);
     *out = x;
     return 0;
 }
 
 /* Returns the string field, or NULL with err set (missing or not a string). */
-static const char *get_str(struct json_object *o, const char *key, const char *ctx,
-                           size_t *len, struct felt_err *err)
+static const char *get_str(struct json_object *o, const char *key, const char *ctx, size_t *len,
+                           struct felt_err *err)
 {
     struct json_object *v = NULL;
     if (!json_object_object_get_ex(o, key, &v)) {
@@ -171,10 +169,8 @@ static int parse_seat(struct json_object *o, int idx, struct handrec *h, bool us
         felt_err_set(err, "bad_field", "seats[%d]: expected an object", idx);
         goto out;
     }
-    if (check_keys(o, keys, ctx, err) < 0)
-        goto out;
-    if (get_int(o, "seat", ctx, true, 0, ENGINE_MAX_SEATS - 1, 0, &x, err) < 0)
-        goto out;
+    if (check_keys(o, keys, ctx, err) < 0) goto out;
+    if (get_int(o, "seat", ctx, true, 0, ENGINE_MAX_SEATS - 1, 0, &x, err) < 0) goto out;
     st->seat = (int)x;
     for (int i = 0; i < idx; i++)
         if (h->seat[i].seat == st->seat) {
@@ -182,8 +178,7 @@ static int parse_seat(struct json_object *o, int idx, struct handrec *h, bool us
             goto out;
         }
     const char *name = get_str(o, "name", ctx, &len, err);
-    if (!name || check_name(name, len, ctx, err) < 0)
-        goto out;
+    if (!name || check_name(name, len, ctx, err) < 0) goto out;
     memcpy(st->name, name, len);
     st->name[len] = '\0';
     for (int i = 0; i < idx; i++)
@@ -191,8 +186,7 @@ static int parse_seat(struct json_object *o, int idx, struct handrec *h, bool us
             felt_err_set(err, "duplicate_name", "%sname: \"%s\" is listed twice", ctx, st->name);
             goto out;
         }
-    if (get_int(o, "stack", ctx, true, 0, ENGINE_CHIPS_MAX, 0, &st->stack, err) < 0)
-        goto out;
+    if (get_int(o, "stack", ctx, true, 0, ENGINE_CHIPS_MAX, 0, &st->stack, err) < 0) goto out;
     if (json_object_object_get_ex(o, "cards", &cards) && cards) {
         if (!json_object_is_type(cards, json_type_array) || json_object_array_length(cards) != 2) {
             felt_err_set(err, "bad_field", "%scards: expected two cards", ctx);
@@ -201,8 +195,8 @@ static int parse_seat(struct json_object *o, int idx, struct handrec *h, bool us
         for (int c = 0; c < 2; c++) {
             char cctx[48];
             snprintf(cctx, sizeof(cctx), "%scards[%d]", ctx, c);
-            if (parse_card(json_object_array_get_idx(cards, (size_t)c), cctx, used,
-                           &st->cards[c], err) < 0)
+            if (parse_card(json_object_array_get_idx(cards, (size_t)c), cctx, used, &st->cards[c],
+                           err) < 0)
                 goto out;
         }
     }
@@ -224,12 +218,10 @@ static int parse_action(struct json_object *o, int idx, struct handrec *h, struc
         felt_err_set(err, "bad_field", "actions[%d]: expected an object", idx);
         goto out;
     }
-    if (check_keys(o, keys, ctx, err) < 0)
-        goto out;
+    if (check_keys(o, keys, ctx, err) < 0) goto out;
     struct handrec_action *a = handrec_push_action(h);
     const char *name = get_str(o, "name", ctx, &len, err);
-    if (!name)
-        goto out;
+    if (!name) goto out;
     int k = strlen(name) == len ? handrec_find_name(h, name) : -1;
     if (k < 0) {
         felt_err_set(err, "unknown_name", "%sname: no seat has this name", ctx);
@@ -237,11 +229,10 @@ static int parse_action(struct json_object *o, int idx, struct handrec *h, struc
     }
     a->seat = h->seat[k].seat;
     const char *act = get_str(o, "action", ctx, &len, err);
-    if (!act)
-        goto out;
+    if (!act) goto out;
     if (strlen(act) != len || engine_action_parse(act, &a->action) < 0) {
-        felt_err_set(err, "unknown_action",
-                     "%saction: must be fold, check, call, raise or all_in", ctx);
+        felt_err_set(err, "unknown_action", "%saction: must be fold, check, call, raise or all_in",
+                     ctx);
         goto out;
     }
     if (json_object_object_get_ex(o, "amount", &v)) {
@@ -275,19 +266,16 @@ static int parse_root(struct json_object *root, struct handrec *h, struct felt_e
         felt_err_set(err, "bad_field", "the record must be a JSON object");
         goto out;
     }
-    if (check_keys(root, keys, "", err) < 0)
-        goto out;
+    if (check_keys(root, keys, "", err) < 0) goto out;
     if (json_object_object_get_ex(root, "variant", &v)) {
         const char *variant = get_str(root, "variant", "", &len, err);
-        if (!variant)
-            goto out;
+        if (!variant) goto out;
         if (strcmp(variant, "nlhe") != 0 || len != 4) {
             felt_err_set(err, "bad_field", "variant: only \"nlhe\" is supported");
             goto out;
         }
     }
-    if (get_int(root, "small_blind", "", true, 0, ENGINE_CHIPS_MAX, 0, &h->small_blind, err) <
-            0 ||
+    if (get_int(root, "small_blind", "", true, 0, ENGINE_CHIPS_MAX, 0, &h->small_blind, err) < 0 ||
         get_int(root, "big_blind", "", true, 1, ENGINE_CHIPS_MAX, 0, &h->big_blind, err) < 0 ||
         get_int(root, "ante", "", false, 0, ENGINE_CHIPS_MAX, 0, &h->ante, err) < 0 ||
         get_int(root, "button", "", true, 0, ENGINE_MAX_SEATS - 1, 0, &x, err) < 0)
@@ -297,13 +285,11 @@ static int parse_root(struct json_object *root, struct handrec *h, struct felt_e
         felt_err_set(err, "bad_field", "small_blind: must not exceed big_blind");
         goto out;
     }
-    if (get_int(root, "hand_id", "", false, 0, INT64_MAX, -1, &h->hand_id, err) < 0)
-        goto out;
+    if (get_int(root, "hand_id", "", false, 0, INT64_MAX, -1, &h->hand_id, err) < 0) goto out;
     h->has_hand_id = h->hand_id >= 0;
     if (json_object_object_get_ex(root, "game_id", &v)) {
         const char *gid = get_str(root, "game_id", "", &len, err);
-        if (!gid)
-            goto out;
+        if (!gid) goto out;
         if (!proto_game_id_valid(gid, len)) {
             felt_err_set(err, "bad_field", "game_id: 1..%d characters of A-Z a-z 0-9 _ -",
                          PROTO_GAME_ID_MAX);
@@ -314,14 +300,12 @@ static int parse_root(struct json_object *root, struct handrec *h, struct felt_e
 
     if (!json_object_object_get_ex(root, "seats", &v) || !json_object_is_type(v, json_type_array) ||
         json_object_array_length(v) < 2 || json_object_array_length(v) > ENGINE_MAX_SEATS) {
-        felt_err_set(err, "bad_field", "seats: expected an array of 2..%d seats",
-                     ENGINE_MAX_SEATS);
+        felt_err_set(err, "bad_field", "seats: expected an array of 2..%d seats", ENGINE_MAX_SEATS);
         goto out;
     }
     h->nseats = (int)json_object_array_length(v);
     for (int i = 0; i < h->nseats; i++)
-        if (parse_seat(json_object_array_get_idx(v, (size_t)i), i, h, used, err) < 0)
-            goto out;
+        if (parse_seat(json_object_array_get_idx(v, (size_t)i), i, h, used, err) < 0) goto out;
 
     if (json_object_object_get_ex(root, "board", &v) && v) {
         if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > 5) {
@@ -332,8 +316,8 @@ static int parse_root(struct json_object *root, struct handrec *h, struct felt_e
         for (int i = 0; i < h->nboard; i++) {
             char ctx[24];
             snprintf(ctx, sizeof(ctx), "board[%d]", i);
-            if (parse_card(json_object_array_get_idx(v, (size_t)i), ctx, used, &h->board[i],
-                           err) < 0)
+            if (parse_card(json_object_array_get_idx(v, (size_t)i), ctx, used, &h->board[i], err) <
+                0)
                 goto out;
         }
     }
@@ -348,8 +332,7 @@ static int parse_root(struct json_object *root, struct handrec *h, struct felt_e
         goto out;
     }
     for (size_t i = 0; i < json_object_array_length(v); i++)
-        if (parse_action(json_object_array_get_idx(v, i), (int)i, h, err) < 0)
-            goto out;
+        if (parse_action(json_object_array_get_idx(v, i), (int)i, h, err) < 0) goto out;
     rc = 0;
 out:
     return rc;
@@ -371,8 +354,7 @@ int handrec_parse(const char *buf, size_t len, struct handrec *h, struct felt_er
         goto out;
     }
     tok = json_tokener_new();
-    if (!tok)
-        felt_fatal("out of memory (json tokener)");
+    if (!tok) felt_fatal("out of memory (json tokener)");
     root = json_tokener_parse_ex(tok, buf, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     if (!root || jerr != json_tokener_success) {
@@ -388,11 +370,9 @@ int handrec_parse(const char *buf, size_t len, struct handrec *h, struct felt_er
         }
     rc = parse_root(root, h, err);
 out:
-    if (rc < 0)
-        handrec_free(h);
+    if (rc < 0) handrec_free(h);
     json_object_put(root);
-    if (tok)
-        json_tokener_free(tok);
+    if (tok) json_tokener_free(tok);
     return rc;
 }
 
@@ -420,8 +400,7 @@ void handrec_setup(const struct handrec *h, struct engine_setup *s)
 static const char *seat_name(const struct handrec *h, int seat)
 {
     for (int i = 0; i < h->nseats; i++)
-        if (h->seat[i].seat == seat)
-            return h->seat[i].name;
+        if (h->seat[i].seat == seat) return h->seat[i].name;
     return "?";
 }
 
@@ -494,8 +473,7 @@ int handrec_replay(const struct handrec *h, struct handrec_result *r, struct fel
     r->error = ENGINE_OK;
     handrec_setup(h, &s);
     ev.n = 0;
-    if (engine_start(&r->e, &s, &ev, err) < 0)
-        goto out;
+    if (engine_start(&r->e, &s, &ev, err) < 0) goto out;
     log_events(r, -1, &ev);
     for (int i = 0; i < h->nactions; i++) {
         const struct handrec_action *a = &h->actions[i];
@@ -535,8 +513,7 @@ static struct json_object *winners_json(const struct handrec *h, uint16_t winner
 {
     struct json_object *a = json_object_new_array();
     for (int s = 0; s < ENGINE_MAX_SEATS; s++)
-        if (winners >> s & 1)
-            json_object_array_add(a, json_object_new_string(seat_name(h, s)));
+        if (winners >> s & 1) json_object_array_add(a, json_object_new_string(seat_name(h, s)));
     return a;
 }
 
@@ -648,8 +625,7 @@ static void text_event(struct strbuf *b, const struct handrec *h, const struct e
     case ENGINE_EV_BLIND:
         sb_printf(b, "%s posts the %s blind of %" PRId64 "%s\n", who,
                   x->blind_big ? "big" : "small", x->amount, allin);
-        if (x->to > ts->round_to)
-            ts->round_to = x->to;
+        if (x->to > ts->round_to) ts->round_to = x->to;
         break;
     case ENGINE_EV_DEAL_HOLE:
         break; /* the seat list shows the hole cards */
@@ -668,13 +644,13 @@ static void text_event(struct strbuf *b, const struct handrec *h, const struct e
             sb_printf(b, "%s %s %" PRId64 "%s\n", who, ts->round_to == 0 ? "bets" : "raises to",
                       x->to, allin);
         }
-        if (x->to > ts->round_to)
-            ts->round_to = x->to;
+        if (x->to > ts->round_to) ts->round_to = x->to;
         break;
     case ENGINE_EV_STREET:
-        sb_printf(b, "*** %s *** ", x->street == ENGINE_FLOP   ? "FLOP"
-                                    : x->street == ENGINE_TURN ? "TURN"
-                                                               : "RIVER");
+        sb_printf(b, "*** %s *** ",
+                  x->street == ENGINE_FLOP   ? "FLOP"
+                  : x->street == ENGINE_TURN ? "TURN"
+                                             : "RIVER");
         sb_cards(b, x->cards, x->ncards);
         sb_printf(b, "\n");
         ts->board += x->ncards;
@@ -696,8 +672,7 @@ static void text_event(struct strbuf *b, const struct handrec *h, const struct e
         }
         sb_printf(b, "%s shows ", who);
         sb_cards(b, x->cards, 2);
-        if (x->rank)
-            sb_printf(b, " (%s)", eval_category_name(eval_category(x->rank)));
+        if (x->rank) sb_printf(b, " (%s)", eval_category_name(eval_category(x->rank)));
         sb_printf(b, "\n");
         break;
     case ENGINE_EV_POT:
@@ -722,8 +697,7 @@ char *handrec_result_text(const struct handrec *h, const struct handrec_result *
     struct text_state ts = {0};
 
     sb_printf(&b, "No-Limit Hold'em, blinds %" PRId64 "/%" PRId64, h->small_blind, h->big_blind);
-    if (h->ante)
-        sb_printf(&b, ", ante %" PRId64, h->ante);
+    if (h->ante) sb_printf(&b, ", ante %" PRId64, h->ante);
     sb_printf(&b, ", button on seat %d\n", h->button);
     for (int i = 0; i < h->nseats; i++) {
         const struct handrec_seat *st = &h->seat[i];
@@ -732,10 +706,8 @@ char *handrec_result_text(const struct handrec *h, const struct handrec_result *
             sb_printf(&b, " ");
             sb_cards(&b, st->cards, 2);
         }
-        if (st->seat == e->button)
-            sb_printf(&b, " button");
-        if (!e->p[st->seat].dealt)
-            sb_printf(&b, " (not dealt in)");
+        if (st->seat == e->button) sb_printf(&b, " button");
+        if (!e->p[st->seat].dealt) sb_printf(&b, " (not dealt in)");
         sb_printf(&b, "\n");
     }
     sb_printf(&b, "*** PREFLOP ***\n");
@@ -746,8 +718,7 @@ char *handrec_result_text(const struct handrec *h, const struct handrec_result *
         const struct handrec_action *a = &h->actions[r->error_index];
         sb_printf(&b, "Action %d (%s %s", r->error_index, seat_name(h, a->seat),
                   engine_action_name(a->action));
-        if (a->has_amount)
-            sb_printf(&b, " %" PRId64, a->amount);
+        if (a->has_amount) sb_printf(&b, " %" PRId64, a->amount);
         sb_printf(&b, ") is illegal: %s: %s\n", engine_status_code(r->error), r->error_message);
         return b.p;
     }
@@ -786,8 +757,7 @@ int handrec_begin(struct handrec *h, const struct engine_setup *s,
     h->ante = s->ante;
     h->button = s->button;
     for (int i = 0; i < s->nseats && i < ENGINE_MAX_SEATS; i++) {
-        if (s->stack[i] <= 0)
-            continue;
+        if (s->stack[i] <= 0) continue;
         struct handrec_seat *st = &h->seat[h->nseats];
         char ctx[24];
         snprintf(ctx, sizeof(ctx), "seat %d: ", i);
@@ -796,8 +766,7 @@ int handrec_begin(struct handrec *h, const struct engine_setup *s,
             goto out;
         }
         size_t len = strlen(names[i]);
-        if (check_name(names[i], len, ctx, err) < 0)
-            goto out;
+        if (check_name(names[i], len, ctx, err) < 0) goto out;
         if (handrec_find_name(h, names[i]) >= 0) {
             felt_err_set(err, "duplicate_name", "%sname: \"%s\" is taken", ctx, names[i]);
             goto out;
@@ -813,8 +782,7 @@ int handrec_begin(struct handrec *h, const struct engine_setup *s,
         h->board[h->nboard] = s->board[h->nboard];
     rc = 0;
 out:
-    if (rc < 0)
-        handrec_free(h);
+    if (rc < 0) handrec_free(h);
     return rc;
 }
 
@@ -829,8 +797,7 @@ void handrec_add_action(struct handrec *h, int seat, enum engine_action a, int64
 
 void handrec_finish(struct handrec *h, const struct engine *e)
 {
-    if (e->board_dealt < h->nboard)
-        h->nboard = e->board_dealt;
+    if (e->board_dealt < h->nboard) h->nboard = e->board_dealt;
 }
 
 static struct json_object *cards_json(const card_t *c, int n)
@@ -846,10 +813,8 @@ char *handrec_to_json(const struct handrec *h, uint16_t reveal)
 {
     struct json_object *root = json_object_new_object();
     json_object_object_add(root, "variant", json_object_new_string("nlhe"));
-    if (h->has_hand_id)
-        json_object_object_add(root, "hand_id", json_object_new_int64(h->hand_id));
-    if (h->game_id[0])
-        json_object_object_add(root, "game_id", json_object_new_string(h->game_id));
+    if (h->has_hand_id) json_object_object_add(root, "hand_id", json_object_new_int64(h->hand_id));
+    if (h->game_id[0]) json_object_object_add(root, "game_id", json_object_new_string(h->game_id));
     json_object_object_add(root, "small_blind", json_object_new_int64(h->small_blind));
     json_object_object_add(root, "big_blind", json_object_new_int64(h->big_blind));
     json_object_object_add(root, "ante", json_object_new_int64(h->ante));
@@ -873,13 +838,12 @@ char *handrec_to_json(const struct handrec *h, uint16_t reveal)
         struct json_object *o = json_object_new_object();
         json_object_object_add(o, "name", json_object_new_string(seat_name(h, a->seat)));
         json_object_object_add(o, "action", json_object_new_string(engine_action_name(a->action)));
-        if (a->has_amount)
-            json_object_object_add(o, "amount", json_object_new_int64(a->amount));
+        if (a->has_amount) json_object_object_add(o, "amount", json_object_new_int64(a->amount));
         json_object_array_add(actions, o);
     }
     json_object_object_add(root, "actions", actions);
-    char *out = xstrdup(json_object_to_json_string_ext(
-        root, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+    char *out = xstrdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_SPACED |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(root);
     return out;
 }

@@ -44,17 +44,17 @@ struct handrec_action {
 
 struct handrec {
     int64_t small_blind, big_blind, ante;
-    int button;                                   /* a seat number, possibly empty */
-    int nseats;                                   /* entries in seat[], in the listed order */
+    int button; /* a seat number, possibly empty */
+    int nseats; /* entries in seat[], in the listed order */
     struct handrec_seat seat[ENGINE_MAX_SEATS];
     int nboard;
     card_t board[5];
     int nactions, cap;
-    struct handrec_action *actions;               /* owned: handrec_free() */
+    struct handrec_action *actions; /* owned: handrec_free() */
     /* Optional metadata, for server hand histories. */
     bool has_hand_id;
     int64_t hand_id;
-    char game_id[PROTO_GAME_ID_MAX + 1];          /* "" when absent */
+    char game_id[PROTO_GAME_ID_MAX + 1]; /* "" when absent */
 };
 
 void handrec_init(struct handrec *h);
@@ -103,9 +103,9 @@ struct json_object *handrec_result_json(const struct handrec *h, const struct ha
  * malloc'd. */
 char *handrec_result_text(const struct handrec *h, const struct handrec_result *r);
 
-/* Writer. Starts a record (h is overwritten, not freed) from a setup and the names of the seats dealt in (names[i] for every
- * seat with a positive stack; others are ignored). Returns 0, or -1 with err "bad_field" for a
- * missing or unprintable name. */
+/* Writer. Starts a record (h is overwritten, not freed) from a setup and the names of the seats
+ * dealt in (names[i] for every seat with a positive stack; others are ignored). Returns 0, or -1
+ * with err "bad_field" for a missing or unprintable name. */
 int handrec_begin(struct handrec *h, const struct engine_setup *s,
                   const char *const names[ENGINE_MAX_SEATS], struct felt_err *err);
 /* Records an action the engine accepted, as it was asked (amount is used only for a raise). */

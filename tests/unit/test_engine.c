@@ -60,8 +60,7 @@ static void start(struct engine *e, const struct engine_setup *s, struct engine_
     struct felt_err err = {0};
     ev->n = 0;
     int rc = engine_start(e, s, ev, &err);
-    if (rc != 0)
-        print_error("engine_start: %s: %s\n", err.code, err.message);
+    if (rc != 0) print_error("engine_start: %s: %s\n", err.code, err.message);
     assert_int_equal(rc, 0);
 }
 
@@ -120,8 +119,7 @@ static int count_kind(const struct engine_events *ev, enum engine_event_kind k)
 static int find_kind(const struct engine_events *ev, enum engine_event_kind k, int from)
 {
     for (int i = from; i < ev->n; i++)
-        if (ev->ev[i].kind == k)
-            return i;
+        if (ev->ev[i].kind == k) return i;
     return -1;
 }
 
@@ -1032,8 +1030,7 @@ static void check_events(const struct engine_events *ev)
     assert_true(ev->n <= ENGINE_EVENTS_PER_CALL);
     for (int i = 0; i < ev->n; i++) {
         const struct engine_event *x = &ev->ev[i];
-        if (x->kind != ENGINE_EV_POT)
-            continue;
+        if (x->kind != ENGINE_EV_POT) continue;
         int64_t sum = 0;
         for (int s = 0; s < ENGINE_MAX_SEATS; s++) {
             assert_true(x->share[s] >= 0);
@@ -1061,8 +1058,7 @@ static void check_options(const struct engine *e)
         assert_int_equal(o.max_raise_to, p->bet + p->stack);
         assert_true(o.min_raise_to > e->bet_to);
         assert_true(o.min_raise_to <= o.max_raise_to);
-        assert_true(o.min_raise_to == o.max_raise_to ||
-                    o.min_raise_to - e->bet_to >= e->big_blind);
+        assert_true(o.min_raise_to == o.max_raise_to || o.min_raise_to - e->bet_to >= e->big_blind);
     }
 }
 
@@ -1074,14 +1070,12 @@ static void check_awards(const struct engine *e)
     if (e->street != ENGINE_SHOWDOWN) {
         /* (No pot at all when only an uncalled blind was in: a small blind of 0.) */
         assert_int_equal(e->npots, engine_pot_total(e) > 0 ? 1 : 0);
-        if (e->npots)
-            assert_int_equal(__builtin_popcount(e->pots[0].winners), 1);
+        if (e->npots) assert_int_equal(__builtin_popcount(e->pots[0].winners), 1);
         return;
     }
     uint16_t rank[ENGINE_MAX_SEATS] = {0};
     for (int i = 0; i < e->nseats; i++) {
-        if (!e->p[i].dealt || e->p[i].folded)
-            continue;
+        if (!e->p[i].dealt || e->p[i].folded) continue;
         card_t c[7] = {e->p[i].hole[0], e->p[i].hole[1]};
         memcpy(c + 2, e->board, 5);
         rank[i] = eval_7(c);
@@ -1090,18 +1084,15 @@ static void check_awards(const struct engine *e)
         const struct engine_pot *pot = &e->pots[k];
         uint16_t best = 0, winners = 0;
         for (int i = 0; i < e->nseats; i++)
-            if ((pot->eligible >> i & 1) && rank[i] > best)
-                best = rank[i];
+            if ((pot->eligible >> i & 1) && rank[i] > best) best = rank[i];
         for (int i = 0; i < e->nseats; i++)
-            if ((pot->eligible >> i & 1) && rank[i] == best)
-                winners |= (uint16_t)(1u << i);
+            if ((pot->eligible >> i & 1) && rank[i] == best) winners |= (uint16_t)(1u << i);
         assert_int_equal(pot->winners, winners);
         int n = __builtin_popcount(winners);
         bool first = true;
         for (int j = 1; j <= e->nseats; j++) {
             int sseat = (e->button + j) % e->nseats;
-            if (!(winners >> sseat & 1))
-                continue;
+            if (!(winners >> sseat & 1)) continue;
             assert_int_equal(pot->share[sseat], pot->amount / n + (first ? pot->amount % n : 0));
             first = false;
         }
@@ -1173,16 +1164,14 @@ static void test_random_hands(void **state)
             if (rng_bounded(&r, 8) == 0) {
                 int other = (o.seat + 1 + (int)rng_bounded(&r, (uint64_t)nseats - 1)) % nseats;
                 refuse(&e, other, ENGINE_FOLD, 0, ENGINE_E_NOT_YOUR_TURN);
-                if (!o.can_check)
-                    refuse(&e, o.seat, ENGINE_CHECK, 0, ENGINE_E_CANNOT_CHECK);
+                if (!o.can_check) refuse(&e, o.seat, ENGINE_CHECK, 0, ENGINE_E_CANNOT_CHECK);
                 int64_t all_in_to = e.p[o.seat].bet + e.p[o.seat].stack;
                 int64_t want_to = e.bet_to + e.last_raise;
                 if (!o.can_raise && o.call < e.p[o.seat].stack)
                     refuse(&e, o.seat, ENGINE_RAISE, want_to < all_in_to ? want_to : all_in_to,
                            ENGINE_E_CANNOT_RAISE);
                 if (o.can_raise && o.min_raise_to < o.max_raise_to && o.min_raise_to > 1)
-                    refuse(&e, o.seat, ENGINE_RAISE, o.min_raise_to - 1,
-                           ENGINE_E_RAISE_TOO_SMALL);
+                    refuse(&e, o.seat, ENGINE_RAISE, o.min_raise_to - 1, ENGINE_E_RAISE_TOO_SMALL);
                 refuse(&e, o.seat, ENGINE_RAISE, all_in_to + 1, ENGINE_E_ABOVE_STACK);
                 refused++;
             }
@@ -1221,8 +1210,7 @@ static void test_random_hands(void **state)
             assert_int_equal(ev.ev[i].seat, o.seat);
             if (a == ENGINE_RAISE || a == ENGINE_ALL_IN)
                 assert_int_equal(ev.ev[i].action, ENGINE_RAISE);
-            if (!engine_over(&e))
-                assert_true(e.p[o.seat].stack <= before);
+            if (!engine_over(&e)) assert_true(e.p[o.seat].stack <= before);
         }
         int64_t sum = 0;
         for (int i = 0; i < ENGINE_MAX_SEATS; i++) {
@@ -1235,8 +1223,7 @@ static void test_random_hands(void **state)
             pots += e.pots[k].amount;
             assert_true(e.pots[k].winners != 0);
             assert_int_equal(e.pots[k].winners & ~e.pots[k].eligible, 0);
-            if (k > 0)
-                assert_int_not_equal(e.pots[k].eligible, e.pots[k - 1].eligible);
+            if (k > 0) assert_int_not_equal(e.pots[k].eligible, e.pots[k - 1].eligible);
         }
         assert_int_equal(pots, engine_pot_total(&e));
         assert_false(e.showdown_unknown);

@@ -38,12 +38,10 @@ static struct json_object *replay_json(const char *text, struct handrec *h,
 {
     struct felt_err err = {0};
     int rc = parse(text, h, &err);
-    if (rc < 0)
-        print_error("parse: %s: %s\n", err.code, err.message);
+    if (rc < 0) print_error("parse: %s: %s\n", err.code, err.message);
     assert_int_equal(rc, 0);
     rc = handrec_replay(h, r, &err);
-    if (rc < 0)
-        print_error("replay: %s: %s\n", err.code, err.message);
+    if (rc < 0) print_error("replay: %s: %s\n", err.code, err.message);
     assert_int_equal(rc, 0);
     return handrec_result_json(h, r);
 }
@@ -82,11 +80,11 @@ static size_t nkeys(struct json_object *o)
     return n;
 }
 
-#define SEATS3                                                                                 \
-    "\"seats\": [{\"seat\": 0, \"name\": \"dan\", \"stack\": 1000, \"cards\": [\"3h\", "      \
-    "\"4d\"]},"                                                                                \
-    "{\"seat\": 1, \"name\": \"eve\", \"stack\": 1000, \"cards\": [\"Ah\", \"Ad\"]},"          \
-    "{\"seat\": 2, \"name\": \"fay\", \"stack\": 1000, \"cards\": [\"Qh\", \"Qd\"]}],"         \
+#define SEATS3                                                                                     \
+    "\"seats\": [{\"seat\": 0, \"name\": \"dan\", \"stack\": 1000, \"cards\": [\"3h\", "           \
+    "\"4d\"]},"                                                                                    \
+    "{\"seat\": 1, \"name\": \"eve\", \"stack\": 1000, \"cards\": [\"Ah\", \"Ad\"]},"              \
+    "{\"seat\": 2, \"name\": \"fay\", \"stack\": 1000, \"cards\": [\"Qh\", \"Qd\"]}],"             \
     "\"board\": [\"2c\", \"7d\", \"9h\", \"Jc\", \"Ks\"]"
 
 #define HEAD3 "{\"variant\": \"nlhe\", \"small_blind\": 5, \"big_blind\": 10, \"button\": 0, "
@@ -96,10 +94,19 @@ static size_t nkeys(struct json_object *o)
 
 /* dan (button) calls, eve calls, fay checks; flop and turn checked; river: fay bets 50, both
  * call. eve's aces beat fay's queens; dan's 3-4 mucks. Pot 3 x 60 = 180. */
-static const char good_hand[] =
-    HEAD3 SEATS3 ", \"actions\": [" A("dan", "call") "," A("eve", "call") "," A(
-        "fay", "check") "," A("eve", "check") "," A("fay", "check") "," A("dan", "check") "," A("eve", "check") "," A("fay", "check") "," A("dan",
-                                                                                                             "check") "," A("eve", "check") "," R("fay", 50) "," A("dan", "call") "," A("eve", "call") "]}";
+static const char good_hand[] = HEAD3 SEATS3
+    ", \"actions\": [" A("dan", "call") "," A("eve", "call") "," A("fay", "check") "," A("eve", "ch"
+                                                                                                "ec"
+                                                                                                "k") "," A("fay", "check") "," A(
+        "dan",
+        "check") "," A("eve",
+                       "check") "," A("fay",
+                                      "check") "," A("dan",
+                                                     "check") "," A("eve",
+                                                                    "check") "," R("fay",
+                                                                                   50) "," A("dan",
+                                                                                             "call") "," A("eve",
+                                                                                                           "call") "]}";
 
 /* ---- good records ---- */
 
@@ -268,8 +275,8 @@ struct malformed {
     const char *code;
 };
 
-#define GOOD_SEATS                                                                             \
-    "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100}, {\"seat\": 1, \"name\": "    \
+#define GOOD_SEATS                                                                                 \
+    "\"seats\": [{\"seat\": 0, \"name\": \"a\", \"stack\": 100}, {\"seat\": 1, \"name\": "         \
     "\"b\", \"stack\": 100}]"
 #define HEAD "{\"small_blind\": 1, \"big_blind\": 2, \"button\": 0, "
 
@@ -286,15 +293,13 @@ static void test_malformed(void **state)
         {"{\"small_blind\": 1, \"big_blind\": \"2\", \"button\": 0, " GOOD_SEATS
          ", \"actions\": []}",
          "bad_field"},
-        {"{\"small_blind\": 1, \"big_blind\": 2.5, \"button\": 0, " GOOD_SEATS
-         ", \"actions\": []}",
+        {"{\"small_blind\": 1, \"big_blind\": 2.5, \"button\": 0, " GOOD_SEATS ", \"actions\": []}",
          "bad_field"},
         {"{\"small_blind\": 1, \"big_blind\": 0, \"button\": 0, " GOOD_SEATS ", \"actions\": []}",
          "bad_field"},
         {"{\"small_blind\": 3, \"big_blind\": 2, \"button\": 0, " GOOD_SEATS ", \"actions\": []}",
          "bad_field"},
-        {"{\"small_blind\": 1, \"big_blind\": 2, \"button\": 10, " GOOD_SEATS
-         ", \"actions\": []}",
+        {"{\"small_blind\": 1, \"big_blind\": 2, \"button\": 10, " GOOD_SEATS ", \"actions\": []}",
          "bad_field"},
         {"{\"small_blind\": 1, \"big_blind\": 2, \"ante\": -1, \"button\": 0, " GOOD_SEATS
          ", \"actions\": []}",
@@ -393,8 +398,8 @@ static void test_malformed(void **state)
         struct felt_err err = {0};
         int rc = parse(cases[i].text, &h, &err);
         if (rc != -1 || strcmp(err.code, cases[i].code) != 0)
-            print_error("case %zu: rc %d code %s (%s), want %s\n", i, rc,
-                        err.code ? err.code : "-", err.message, cases[i].code);
+            print_error("case %zu: rc %d code %s (%s), want %s\n", i, rc, err.code ? err.code : "-",
+                        err.message, cases[i].code);
         assert_int_equal(rc, -1);
         assert_string_equal(err.code, cases[i].code);
         assert_true(strlen(err.message) > 5);
@@ -455,8 +460,8 @@ static void test_unreplayable(void **state)
     handrec_free(&h);
 
     /* A showdown without the cards to decide it. */
-    assert_int_equal(parse(HEAD GOOD_SEATS ", \"actions\": [" A("a", "all_in") "," A(
-                               "b", "call") "]}",
+    assert_int_equal(parse(HEAD GOOD_SEATS
+                           ", \"actions\": [" A("a", "all_in") "," A("b", "call") "]}",
                            &h, &err),
                      0);
     assert_int_equal(handrec_replay(&h, &r, &err), -1);
@@ -465,8 +470,8 @@ static void test_unreplayable(void **state)
     handrec_free(&h);
 
     /* The same hand ending with a fold needs no cards. */
-    assert_int_equal(parse(HEAD GOOD_SEATS ", \"actions\": [" A("a", "all_in") "," A(
-                               "b", "fold") "]}",
+    assert_int_equal(parse(HEAD GOOD_SEATS
+                           ", \"actions\": [" A("a", "all_in") "," A("b", "fold") "]}",
                            &h, &err),
                      0);
     assert_int_equal(handrec_replay(&h, &r, &err), 0);
@@ -560,7 +565,7 @@ static void test_writer_privacy(void **state)
     w.hand_id = 42;
     strcpy(w.game_id, "main-1");
     char *pub = handrec_to_json(&w, r.e.shown);
-    assert_null(strstr(pub, "3h"));       /* dan mucked */
+    assert_null(strstr(pub, "3h"));         /* dan mucked */
     assert_non_null(strstr(pub, "\"Ah\"")); /* eve showed */
     assert_int_equal(parse(pub, &back, &err), 0);
     assert_int_equal(back.hand_id, 42);
@@ -685,8 +690,7 @@ static void test_random_round_trip(void **state)
             struct json_object *stacks = get(o, "stacks");
             int64_t sum = 0, pots = 0;
             for (int i = 0; i < ENGINE_MAX_SEATS; i++) {
-                if (!e.p[i].dealt)
-                    continue;
+                if (!e.p[i].dealt) continue;
                 assert_int_equal(get_i(stacks, names[i]), e.p[i].stack);
                 sum += e.p[i].stack;
             }
@@ -736,10 +740,10 @@ int main(void)
 {
     eval_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_hand),        cmocka_unit_test(test_unfinished_hand),
-        cmocka_unit_test(test_illegal_actions),  cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_unreplayable),     cmocka_unit_test(test_mutations),
-        cmocka_unit_test(test_writer_privacy),   cmocka_unit_test(test_random_round_trip),
+        cmocka_unit_test(test_good_hand),       cmocka_unit_test(test_unfinished_hand),
+        cmocka_unit_test(test_illegal_actions), cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_unreplayable),    cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_writer_privacy),  cmocka_unit_test(test_random_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
