@@ -110,8 +110,6 @@ run 2 replay "$EX/side-pots.json" "$EX/split-pot.json"
 one_line_error "two files"
 run 0 replay --help
 grep -q 'usage: felt replay' "$TMP/out" || fail "replay --help"
-run 2
-grep -q "the table client is not built yet; try 'felt replay FILE'" "$TMP/err" || fail "felt alone"
 run 0 --version
 grep -q '^felt [0-9]' "$TMP/out" || fail "--version"
 
