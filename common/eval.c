@@ -21,8 +21,9 @@
  * spread). The low 10, 12 or 13 bits of that pick one of 1,024, 4,096 or 8,192 rows (5, 6, 7
  * cards), and the remaining bits are a column within the row. Each row gets an offset into one
  * value array, chosen so that the occupied cells of all rows interleave without overlap (first
- * fit, fullest rows first; see eval_place). The 7-card array is 98% full. A lookup is then a
- * multiply, two loads and a few shifts and masks.
+ * fit, fullest rows first; see eval_place). The 7-card array is 98% full. Multiplication
+ * distributes over the sum, so each card's key is stored premultiplied and a hand's sum arrives
+ * already mixed: a lookup is two loads and a few shifts and masks.
  *
  * The rank keys are the greedy sequence: each is the smallest number above the previous one
  * that keeps every 7-card rank multiset's sum distinct (found once by an offline search over
@@ -144,10 +145,17 @@ struct eval_build {
     struct eval_entries *out;  /* size 6, 7: where to put (sum, rank) */
 };
 
+/* A rank-key sum as the hash sees it: times EVAL_HASH_MUL_, modulo 2^23. */
+static inline uint32_t eval_mix(uint32_t sum)
+{
+    return (sum * EVAL_HASH_MUL_) & ((1u << EVAL_HASH_BITS_) - 1);
+}
+
+/* Looks up a plain (unmixed) rank-key sum: for building the tables. */
 static inline uint16_t eval_lookup(unsigned bits, const uint16_t *row, const uint16_t *val,
                                    uint32_t sum)
 {
-    return EVAL_HASH_(sum, bits, row, val);
+    return EVAL_HASH_(eval_mix(sum), bits, row, val);
 }
 
 static void eval_visit(struct eval_build *b, const uint8_t cnt[13], uint32_t sum)
@@ -228,7 +236,7 @@ static size_t eval_next_free(const uint64_t *occ, size_t nwords, size_t pos)
 
 /*
  * Places the entries into row[0..2^bits) and val[0..cap) by row displacement: a sum s, mixed
- * to x = EVAL_MIX_(s), is then found at val[row[x % 2^bits] + x / 2^bits]. Rows hold a few
+ * to x = eval_mix(s), is then found at val[row[x % 2^bits] + x / 2^bits]. Rows hold a few
  * mixed sums each, scattered over 2^(23 - bits) columns. They are packed fullest first, each at
  * the lowest offset where none of its cells is taken (first fit decreasing), except that rows
  * of EVAL_HOLE_FILLER or more sums skip the nearly full region well behind the frontier, where
@@ -252,11 +260,11 @@ static size_t eval_place(const struct eval_entries *e, unsigned bits, uint16_t *
     /* Bucket the entries by row, then order the rows fullest first (ties by row number, so the
      * layout is the same on every run). */
     for (int i = 0; i < e->n; i++)
-        count[EVAL_MIX_(e->key[i]) % rows]++;
+        count[eval_mix(e->key[i]) % rows]++;
     for (size_t r = 0; r < rows; r++)
         start[r + 1] = start[r] + count[r];
     for (int i = 0; i < e->n; i++)
-        member[start[EVAL_MIX_(e->key[i]) % rows]++] = i;
+        member[start[eval_mix(e->key[i]) % rows]++] = i;
     for (size_t r = 0; r < rows; r++)
         start[r] -= count[r];
     for (size_t r = 0; r < rows; r++)
@@ -271,7 +279,7 @@ static size_t eval_place(const struct eval_entries *e, unsigned bits, uint16_t *
         int n = count[r];
         size_t leftmost = cols, rightmost = 0;
         for (int j = 0; j < n; j++) {
-            col[j] = EVAL_MIX_(e->key[m[j]]) >> bits;
+            col[j] = eval_mix(e->key[m[j]]) >> bits;
             if (col[j] < leftmost)
                 leftmost = col[j];
             if (col[j] > rightmost)
@@ -358,12 +366,12 @@ static void eval_build_tables(void)
     struct eval_tables_ *t = &eval_tab_;
     FELT_ASSERT(eval_rank_key[12] == EVAL_RANK_KEY_TOP_);
     /* The largest sum of seven valid cards (four aces, three kings) must stay below 2^23 for
-     * EVAL_MIX_ to keep distinct sums distinct. */
+     * eval_mix to keep distinct sums distinct. */
     FELT_ASSERT(4 * eval_rank_key[12] + 3 * eval_rank_key[11] < (1u << EVAL_HASH_BITS_));
 
     memset(t, 0, sizeof(*t));
     for (int c = 0; c < CARD_COUNT; c++) {
-        t->card_sum[c] = eval_rank_key[card_rank((card_t)c)] +
+        t->card_sum[c] = eval_mix(eval_rank_key[card_rank((card_t)c)]) +
                          (UINT64_C(1) << (32 + 4 * card_suit((card_t)c)));
         t->card_bit[c] = UINT64_C(1) << (16 * card_suit((card_t)c) + card_rank((card_t)c));
     }
@@ -464,7 +472,7 @@ uint16_t eval_5(const card_t c[5])
                  EVAL_SUM(c, 3) + EVAL_SUM(c, 4);
     if (s & EVAL_FLUSH_BITS_)
         return eval_flush_cards(c, 5, s);
-    return eval_lookup(EVAL_ROW_BITS5_, eval_tab_.row5, eval_tab_.val5, (uint32_t)s);
+    return EVAL_HASH_(s, EVAL_ROW_BITS5_, eval_tab_.row5, eval_tab_.val5);
 }
 
 uint16_t eval_6(const card_t c[6])
@@ -473,7 +481,7 @@ uint16_t eval_6(const card_t c[6])
                  EVAL_SUM(c, 3) + EVAL_SUM(c, 4) + EVAL_SUM(c, 5);
     if (s & EVAL_FLUSH_BITS_)
         return eval_flush_cards(c, 6, s);
-    return eval_lookup(EVAL_ROW_BITS6_, eval_tab_.row6, eval_tab_.val6, (uint32_t)s);
+    return EVAL_HASH_(s, EVAL_ROW_BITS6_, eval_tab_.row6, eval_tab_.val6);
 }
 
 uint16_t eval_7(const card_t c[7])
@@ -482,7 +490,7 @@ uint16_t eval_7(const card_t c[7])
                  EVAL_SUM(c, 3) + EVAL_SUM(c, 4) + EVAL_SUM(c, 5) + EVAL_SUM(c, 6);
     if (s & EVAL_FLUSH_BITS_)
         return eval_flush_cards(c, 7, s);
-    return eval_lookup(EVAL_ROW_BITS7_, eval_tab_.row7, eval_tab_.val7, (uint32_t)s);
+    return EVAL_HASH_(s, EVAL_ROW_BITS7_, eval_tab_.row7, eval_tab_.val7);
 }
 
 /* The checked entry point: eval_n and eval_best5 are not on hot paths, so they verify their

@@ -67,9 +67,11 @@ size_t eval_table_bytes(void);
  * distinct cards and eval_init() done. Breaking them gives an unspecified rank (0 included) but
  * never an out-of-bounds read.
  *
- * The key: `sum` holds the sum of the cards' rank keys in its low 32 bits (unique per rank
- * multiset of a given size) and one 4-bit counter per suit at bit 32 + 4 * suit, started at 3 so
- * that bit 3 of a counter sets exactly when that suit reaches five cards. `bits` has bit
+ * The key: the low 32 bits of `sum` add up each card's rank key (see eval.c) premultiplied by
+ * an odd constant modulo 2^23, so their low 23 bits are the rank-key sum (unique per rank
+ * multiset of a given size) times that constant modulo 2^23: the hash input, ready without a
+ * multiplication. One 4-bit counter per suit sits at bit 32 + 4 * suit, started at 3 so that
+ * bit 3 of a counter sets exactly when that suit reaches five cards. `bits` has bit
  * 16 * suit + rank set for every card, for ranking a flush by its 13-bit rank mask.
  */
 struct eval_key {
@@ -128,13 +130,14 @@ static inline uint16_t eval_key_flush_(struct eval_key k)
     return eval_tab_.flush[(k.bits >> (16 * suit)) & 0x1fff];
 }
 
-/* Perfect hash of the rank-key sum (below 2^23 for any five to seven valid cards). Multiplying
- * by an odd number modulo 2^23 permutes the sums and spreads them evenly; the low `bits` bits
- * of the product pick a row, whose offset displaces the rest (the column) into a packed value
- * table. Any 64-bit sum lands inside the tables, whatever cards made it. */
-#define EVAL_MIX_(sum) (((uint32_t)(sum) * EVAL_HASH_MUL_) & ((1u << EVAL_HASH_BITS_) - 1))
+/* Perfect hash of the rank-key sum. A sum of five to seven valid cards' rank keys is below
+ * 2^23; multiplied by EVAL_HASH_MUL_ modulo 2^23 (a permutation, which spreads the sums
+ * evenly) it is the low 23 bits of a key's `sum`. Of those, the low `bits` bits pick a row,
+ * whose offset displaces the rest (the column) into a packed value table. Any `sum` lands
+ * inside the tables, whatever cards made it. */
 #define EVAL_HASH_(sum, bits, row, val)                                                        \
-    ((val)[(row)[EVAL_MIX_(sum) & ((1u << (bits)) - 1)] + (EVAL_MIX_(sum) >> (bits))])
+    ((val)[(row)[(uint32_t)(sum) & ((1u << (bits)) - 1)] +                                     \
+           (((uint32_t)(sum) & ((1u << EVAL_HASH_BITS_) - 1)) >> (bits))])
 #define EVAL_KEY_RANK_(k, bits, row, val)                                                      \
     (((k).sum & EVAL_FLUSH_BITS_) ? eval_key_flush_(k) : EVAL_HASH_((k).sum, bits, row, val))
 

@@ -416,6 +416,30 @@ static void test_best5_sample(void **state)
     }
 }
 
+/* The hot paths trust their callers, but a broken caller (repeated cards, values that are not
+ * cards) must get some rank, not a crash: every lookup stays inside the tables. */
+static void test_garbage_no_crash(void **state)
+{
+    (void)state;
+    struct rng r;
+    rng_init_seeded(&r, 13);
+    for (int i = 0; i < 100000; i++) {
+        card_t c[7];
+        for (int j = 0; j < 7; j++)
+            c[j] = (card_t)(i & 1 ? rng_bounded(&r, 256) : rng_bounded(&r, 4) + 48);
+        assert_true(eval_5(c) <= EVAL_RANK_MAX);
+        assert_true(eval_6(c) <= EVAL_RANK_MAX);
+        assert_true(eval_7(c) <= EVAL_RANK_MAX);
+        struct eval_key k = eval_key_empty();
+        for (int j = 0; j < 7; j++)
+            k = eval_key_add(k, c[j]);
+        assert_true(eval_key_rank7(k) <= EVAL_RANK_MAX);
+    }
+    /* Seven aces: the largest sum seven card values can make. */
+    card_t aces[7] = {51, 51, 51, 51, 51, 51, 51};
+    assert_true(eval_7(aces) <= EVAL_RANK_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_category_names),
         cmocka_unit_test(test_best5_examples),
         cmocka_unit_test(test_best5_sample),
+        cmocka_unit_test(test_garbage_no_crash),
     };
     eval_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
