@@ -14,7 +14,7 @@
  *              (model_apply), plus the hand log, the chat list and the all-in equity.
  *   json.c     --json mode: server messages out as JSON lines, commands in from stdin.
  *   tui*.c, layout*.c   the ncurses table (another engineer's files; entry point tui_run).
- *   replay.c   `felt replay` (entry point replay_main).
+ *   replay.c   `felt replay` (entry point replay_main, in replay.h).
  *
  * Threading: none. Everything runs on the one wsloop (common/wsclient.h); callbacks into the UI
  * come from inside wsloop_run(). Nothing here includes libwebsockets.h.
@@ -350,9 +350,11 @@ struct session *session_new(struct wsloop *loop, const struct session_options *o
                             struct felt_err *err);
 void session_set_callbacks(struct session *s, const struct session_callbacks *cb);
 /* Starts: a player with a stored token says hello with it, otherwise joins over HTTP first and
- * stores the token; a spectator opens the spectator socket. Progress and failure are reported
- * through on_state (SESSION_FAILED before the first successful connection: the reason is one
- * clear line for stderr). Returns 0, or -1 if already started. */
+ * stores the token; a spectator opens the spectator socket. The work begins inside the next
+ * wsloop_run() (a 0 ms timer), so callbacks set between session_start and wsloop_run miss
+ * nothing. Progress and failure are reported through on_state (SESSION_FAILED before the first
+ * successful connection: the reason is one clear line for stderr). Returns 0, or -1 if already
+ * started. */
 int session_start(struct session *s);
 
 const struct model *session_model(const struct session *s);
@@ -385,6 +387,8 @@ int session_rejoin(struct session *s, struct felt_err *err);
 void session_reconnect_now(struct session *s);
 /* Closes the connection cleanly (no reconnect); state becomes OFFLINE. */
 void session_close(struct session *s);
+/* Frees the session. Call it after wsloop_free(): the loop owns (and frees) the connections
+ * and drops unanswered HTTP requests without calling back, whose bookkeeping is freed here. */
 void session_free(struct session *s);
 
 const char *session_state_name(enum session_state st);         /* "connecting", ... */
@@ -421,7 +425,10 @@ bool poll_busy(const struct poll *p);
 /* ms until the next poll (for the status line while polls fail). */
 int64_t poll_next_ms(const struct poll *p);
 void poll_stop(struct poll *p);
+/* Frees p; an answer still in flight is dropped when it comes. */
 void poll_free(struct poll *p);
+/* Frees the bookkeeping of answers that never came (after wsloop_free()). */
+void poll_reap(void);
 /* Splits {"seq":N,"events":[...]} into raw envelopes (exposed for the tests). Returns the
  * number of events passed to fn, or -1 for a malformed answer. */
 int poll_split_events(const char *body, size_t len, uint64_t *seq,
@@ -449,9 +456,6 @@ struct tui_options {
  * status reason); otherwise returns the exit status (0 for a normal quit). */
 int tui_run(struct wsloop *loop, struct session *s, const struct tui_options *o);
 
-/* ---- replay.c --------------------------------------------------------------------------- */
-
-/* `felt replay ...`: argv[0] is "replay". Returns the exit status. */
-int replay_main(int argc, char **argv);
+/* ---- replay.c: see replay.h (replay_main) ------------------------------------------------ */
 
 #endif

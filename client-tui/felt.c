@@ -1,27 +1,223 @@
 /*
  * felt.c: the entry point of the felt command.
  *
- * For now it only dispatches `felt replay ...` (client-tui/replay.c), --help and --version; the
- * table client will replace the rest of this main. Any other use exits 2 with a hint.
+ *   felt [--server URL] [--game ID] [--name NAME] [--buy-in N] [--spectate] [--json]
+ *        [--transport auto|ws|poll] [--ascii] [--no-color] [--quiet] [--four-color]
+ *   felt replay [--json] FILE|-      (replay.c)
+ *
+ * It reads the command line, creates the event loop and the session, and hands them to the
+ * terminal UI (tui_run) or to the bot mode (json_run). Failures are one line on stderr, never a
+ * library's log: exit 2 for a usage error (bad option, bad URL, bad name), 1 when the table
+ * could not be joined or reached, or the session ended badly.
  */
+#include <getopt.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
 #include "replay.h"
+#include "wsclient.h"
+
+static const char felt_usage[] =
+    "usage: felt [options]\n"
+    "       felt replay [--json] FILE|-\n"
+    "\n"
+    "Play No-Limit Hold'em at a feltd table in the terminal.\n"
+    "\n"
+    "  --server URL           the server (default ws://127.0.0.1:8000)\n"
+    "  --game ID              the table (default main)\n"
+    "  --name NAME            your name at the table (default $USER)\n"
+    "  --buy-in N             chips to sit down with (default: the table's buy-in)\n"
+    "  --spectate             watch without a seat\n"
+    "  --json                 no screen: server messages as JSON lines on stdout, commands as\n"
+    "                         JSON lines on stdin (for bots; see docs/examples/)\n"
+    "  --transport T          auto (default: WebSocket, HTTP polling if that fails), ws, poll\n"
+    "  --ascii                cards as text (Ah Kd) instead of suit symbols\n"
+    "  --no-color             no colours (also when $NO_COLOR is set)\n"
+    "  --four-color           a four-colour deck\n"
+    "  --quiet                no terminal bell on your turn\n"
+    "  -h, --help             this help;  --version  print the version\n"
+    "\n"
+    "Your seat's token is kept under $XDG_STATE_HOME/felt/, so running felt again with the same\n"
+    "server, game and name takes back the same seat.\n";
+
+static struct wsloop *felt_loop;
+static volatile sig_atomic_t felt_signalled;
+
+static void felt_on_signal(int sig)
+{
+    felt_signalled = sig;
+    if (felt_loop)
+        wsloop_stop(felt_loop);
+}
+
+static int felt_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int felt_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "felt: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(felt --help lists the options)\n");
+    return 2;
+}
+
+enum {
+    O_SERVER = 256,
+    O_GAME,
+    O_NAME,
+    O_BUY_IN,
+    O_SPECTATE,
+    O_JSON,
+    O_TRANSPORT,
+    O_ASCII,
+    O_NO_COLOR,
+    O_QUIET,
+    O_FOUR_COLOR,
+    O_VERSION,
+};
+
+static const struct {
+    const char *name;
+    enum session_transport t;
+} felt_transports[] = {
+    {"auto", SESSION_TRANSPORT_AUTO},
+    {"ws", SESSION_TRANSPORT_WS},
+    {"poll", SESSION_TRANSPORT_POLL},
+};
 
 int main(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "replay") == 0) return replay_main(argc - 1, argv + 1);
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: felt replay [--json] FILE|-\n"
-               "       felt --version\n"
-               "The table client is not built yet; 'felt replay FILE' replays a hand record.\n");
-        return 0;
+    static const struct option longopts[] = {
+        {"server", required_argument, NULL, O_SERVER},
+        {"game", required_argument, NULL, O_GAME},
+        {"name", required_argument, NULL, O_NAME},
+        {"buy-in", required_argument, NULL, O_BUY_IN},
+        {"spectate", no_argument, NULL, O_SPECTATE},
+        {"json", no_argument, NULL, O_JSON},
+        {"transport", required_argument, NULL, O_TRANSPORT},
+        {"ascii", no_argument, NULL, O_ASCII},
+        {"no-color", no_argument, NULL, O_NO_COLOR},
+        {"quiet", no_argument, NULL, O_QUIET},
+        {"four-color", no_argument, NULL, O_FOUR_COLOR},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, O_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    struct session_options so = {
+        .server = "ws://127.0.0.1:8000",
+        .game = "main",
+        .name = getenv("USER"),
+        .transport = SESSION_TRANSPORT_AUTO,
+    };
+    struct tui_options to = {0};
+    bool json = false;
+    int opt;
+
+    if (argc >= 2 && strcmp(argv[1], "replay") == 0)
+        return replay_main(argc - 1, argv + 1);
+
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case O_SERVER: so.server = optarg; break;
+        case O_GAME: so.game = optarg; break;
+        case O_NAME: so.name = optarg; break;
+        case O_BUY_IN: {
+            char *end;
+            long long v = strtoll(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || v < 1 || v > PROTO_AMOUNT_MAX)
+                return felt_usage_error("--buy-in wants a positive whole number of chips, not "
+                                        "'%s'",
+                                        optarg);
+            so.buy_in = v;
+            break;
+        }
+        case O_SPECTATE: so.spectate = to.spectate = true; break;
+        case O_JSON: json = true; break;
+        case O_TRANSPORT: {
+            size_t i;
+            for (i = 0; i < FELT_ARRAY_LEN(felt_transports); i++)
+                if (strcmp(optarg, felt_transports[i].name) == 0)
+                    break;
+            if (i == FELT_ARRAY_LEN(felt_transports))
+                return felt_usage_error("--transport is auto, ws or poll, not '%s'", optarg);
+            so.transport = felt_transports[i].t;
+            break;
+        }
+        case O_ASCII: to.ascii = true; break;
+        case O_NO_COLOR: to.no_color = true; break;
+        case O_QUIET: to.quiet = true; break;
+        case O_FOUR_COLOR: to.four_color = true; break;
+        case 'h': fputs(felt_usage, stdout); return 0;
+        case O_VERSION: printf("felt %s\n", FELT_VERSION); return 0;
+        default:
+            return felt_usage_error("unknown option or missing value: '%s'",
+                                    argv[optind - 1] ? argv[optind - 1] : "?");
+        }
     }
-    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-        printf("felt %s\n", FELT_VERSION);
-        return 0;
+    if (optind < argc)
+        return felt_usage_error("unexpected argument '%s'", argv[optind]);
+    if (!so.spectate && (!so.name || !so.name[0]))
+        return felt_usage_error("%s", "give your name with --name (or set $USER)");
+    const char *nc = getenv("NO_COLOR");
+    if (nc && nc[0])
+        to.no_color = true;
+#ifdef FELT_NO_TUI
+    if (!json) {
+        fprintf(stderr, "felt: this build has no terminal UI (client-tui/tui.c is missing); "
+                        "use --json\n");
+        return 2;
     }
-    fprintf(stderr, "felt: the table client is not built yet; try 'felt replay FILE'\n");
-    return 2;
+#endif
+    setlocale(LC_ALL, "");
+    signal(SIGPIPE, SIG_IGN);
+
+    struct wsloop_config lc = {.quiet = true};
+    struct felt_err err;
+    felt_loop = wsloop_new(&lc);
+    if (!felt_loop) {
+        fprintf(stderr, "felt: cannot start the network layer\n");
+        return 1;
+    }
+    struct session *s = session_new(felt_loop, &so, &err);
+    if (!s) {
+        wsloop_free(felt_loop);
+        fprintf(stderr, "felt: %s\n", err.message);
+        return 2;
+    }
+    session_start(s);
+
+    int rc;
+    if (json) {
+        /* The TUI handles its own signals; a bot's felt stops on SIGINT/SIGTERM. */
+        signal(SIGINT, felt_on_signal);
+        signal(SIGTERM, felt_on_signal);
+        rc = json_run(felt_loop, s);
+        if (felt_signalled)
+            rc = 128 + felt_signalled;
+    } else {
+#ifdef FELT_NO_TUI
+        rc = 2;
+#else
+        rc = tui_run(felt_loop, s, &to);
+#endif
+    }
+
+    struct session_status st;
+    session_status(s, &st);
+    if (st.state == SESSION_FAILED || (st.state == SESSION_REJECTED && rc != 0)) {
+        fprintf(stderr, "felt: %s\n", st.reason);
+        if (rc == 0)
+            rc = 1;
+    }
+    wsloop_free(felt_loop);
+    felt_loop = NULL;
+    session_free(s);
+    return rc;
 }

@@ -34,6 +34,9 @@ struct poll_ticket {
     int64_t started_us;
 };
 
+/* Tickets of freed polls, until their answer comes (or poll_reap after the loop is gone). */
+static struct poll_ticket *poll_orphans;
+
 struct poll {
     struct wsloop *loop;
     struct poll_callbacks cb;
@@ -235,12 +238,12 @@ static void poll_http_done(void *arg, const struct wshttp_result *r)
 {
     struct poll_ticket *t = arg;
     struct poll *p = t->p;
+    for (struct poll_ticket **pp = p ? &p->tickets : &poll_orphans; *pp; pp = &(*pp)->next)
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
     if (p) {
-        for (struct poll_ticket **pp = &p->tickets; *pp; pp = &(*pp)->next)
-            if (*pp == t) {
-                *pp = t->next;
-                break;
-            }
         if (t->post) {
             p->post_busy = false;
             if (p->cb.on_posted)
@@ -384,8 +387,22 @@ void poll_free(struct poll *p)
         return;
     poll_stop(p);
     wstimer_free(p->timer);
-    for (struct poll_ticket *t = p->tickets; t; t = t->next)
+    while (p->tickets) {
+        struct poll_ticket *t = p->tickets;
+        p->tickets = t->next;
         t->p = NULL;
+        t->next = poll_orphans;
+        poll_orphans = t;
+    }
     explicit_bzero(p->bearer, sizeof(p->bearer));
     free(p);
+}
+
+void poll_reap(void)
+{
+    while (poll_orphans) {
+        struct poll_ticket *t = poll_orphans;
+        poll_orphans = t->next;
+        free(t);
+    }
 }

@@ -91,6 +91,7 @@ struct session {
 
     struct poll *poll;
 
+    struct wstimer *start_timer;
     struct wstimer *ping_timer;
     int64_t next_ping;
     struct {
@@ -107,6 +108,7 @@ struct session {
 
 static void session_connect(struct session *s);
 static void session_flush(struct session *s);
+static void session_start_fire(void *arg);
 static void session_set_state(struct session *s, enum session_state st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -952,6 +954,7 @@ struct session *session_new(struct wsloop *loop, const struct session_options *o
     s->state = SESSION_CONNECTING;
     model_init(&s->model);
     s->ping_timer = wstimer_new(loop, session_ping_fire, s);
+    s->start_timer = wstimer_new(loop, session_start_fire, s);
     return s;
 fail:
     free(s);
@@ -964,17 +967,19 @@ void session_set_callbacks(struct session *s, const struct session_callbacks *cb
     s->cb = cb ? *cb : none;
 }
 
-int session_start(struct session *s)
+/* The work of session_start, from the loop: the UI may set its callbacks after session_start
+ * and before wsloop_run and still hear everything from the first "connecting" on. */
+static void session_start_fire(void *arg)
 {
+    struct session *s = arg;
     struct felt_err err;
-    if (s->started)
-        return -1;
-    s->started = true;
+    if (session_terminal(s))
+        return;
     wstimer_arm(s->ping_timer, SESSION_PING_MS);
     session_emit_state(s);
     if (s->spectate) {
         session_connect(s);
-        return 0;
+        return;
     }
     int found = token_load(s->server, s->game, s->name, &s->tok, &err);
     if (found < 0)
@@ -983,9 +988,17 @@ int session_start(struct session *s)
         s->have_token = true;
         model_set_me(&s->model, s->tok.player_id);
         session_connect(s);
-        return 0;
+        return;
     }
     session_join(s);
+}
+
+int session_start(struct session *s)
+{
+    if (s->started)
+        return -1;
+    s->started = true;
+    wstimer_arm(s->start_timer, 0);
     return 0;
 }
 
@@ -1230,6 +1243,7 @@ void session_close(struct session *s)
     if (s->poll)
         poll_stop(s->poll);
     wstimer_cancel(s->ping_timer);
+    wstimer_cancel(s->start_timer);
     if (!session_terminal(s))
         session_set_state(s, SESSION_OFFLINE, "closed");
 }
@@ -1238,12 +1252,16 @@ void session_free(struct session *s)
 {
     if (!s)
         return;
-    if (s->ws)
-        wsconn_close(s->ws, 1000, "bye");
+    /* The loop is gone: s->ws went with it, and no request will be answered any more. */
     poll_free(s->poll);
+    poll_reap();
     wstimer_free(s->ping_timer);
-    for (struct session_ticket *t = s->tickets; t; t = t->next)
-        t->s = NULL; /* the answer, if it ever comes, is dropped */
+    wstimer_free(s->start_timer);
+    while (s->tickets) {
+        struct session_ticket *t = s->tickets;
+        s->tickets = t->next;
+        free(t);
+    }
     explicit_bzero(&s->tok, sizeof(s->tok));
     free(s);
 }

@@ -1,0 +1,311 @@
+/*
+ * json.c: felt --json, the mode for scripts and bots.
+ *
+ * Out (stdout, one JSON object per line, flushed per line): every server message exactly as it
+ * was received, plus felt's own lines: {"type":"connection","state":...} whenever the connection
+ * state, attempt or transport changes, and {"type":"error","data":{"code","message"}} for a
+ * stdin line felt could not use. In (stdin, one JSON object per line): the client messages of
+ * the protocol that a player types (action, chat, sit_out, sit_in, leave, ping; dispatched
+ * through json_commands[]) plus felt's own "rejoin" (after a rejected token). An action without
+ * request_id or hand_id gets them here; everything else is checked by the protocol codec, and
+ * the server decides whether an action is legal (its ack is printed like any message).
+ *
+ * Queueing and reconnecting are the session's, exactly as in the TUI. EOF on stdin leaves the
+ * table: a leave is queued, and felt exits 0 once the server has confirmed it (or closed the
+ * seat), or 1 if that does not happen within JSON_LEAVE_WAIT_MS.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "client.h"
+#include "wsclient.h"
+
+#define JSON_LINE_MAX PROTO_MAX_FRAME  /* a longer stdin line is refused as a whole */
+#define JSON_LEAVE_WAIT_MS 10000
+
+struct json_ctx {
+    struct wsloop *loop;
+    struct session *s;
+    char line[JSON_LINE_MAX + 1];
+    size_t len;
+    bool overlong;
+    bool eof;
+    bool leave_sent;        /* a leave is queued (EOF or a "leave" line) */
+    bool done;
+    int status;
+    struct wstimer *leave_timer;
+    /* the last connection line printed, to print only changes */
+    bool printed;
+    enum session_state last_state;
+    int last_attempt;
+    enum session_transport last_transport;
+};
+
+static void json_finish(struct json_ctx *c, int status)
+{
+    if (c->done)
+        return;
+    c->done = true;
+    c->status = status;
+    wstimer_cancel(c->leave_timer);
+    wsloop_stop(c->loop);
+}
+
+/* Writes one line; a closed stdout ends the session (nobody is listening). */
+static void json_write(struct json_ctx *c, const char *buf, size_t len)
+{
+    if (fwrite(buf, 1, len, stdout) != len || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
+        json_finish(c, 1);
+}
+
+static void json_write_obj(struct json_ctx *c, struct json_object *o)
+{
+    size_t len;
+    const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+    json_write(c, s, len);
+    json_object_put(o);
+}
+
+static void json_error(struct json_ctx *c, const char *code, const char *message)
+{
+    struct json_object *o = json_object_new_object(), *d = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string("error"));
+    json_object_object_add(o, "timestamp", json_object_new_int64(felt_now_ms()));
+    json_object_object_add(d, "code", json_object_new_string(code));
+    json_object_object_add(d, "message", json_object_new_string(message));
+    json_object_object_add(o, "data", d);
+    json_write_obj(c, o);
+}
+
+/* ---- session callbacks ----------------------------------------------------------------- */
+
+static void json_on_message(void *user, const struct proto_smsg *m, const char *raw, size_t len)
+{
+    (void)m;
+    json_write(user, raw, len);
+}
+
+static void json_connection_line(struct json_ctx *c, const struct session_status *st)
+{
+    const struct model *m = session_model(c->s);
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string("connection"));
+    json_object_object_add(o, "state", json_object_new_string(session_state_name(st->state)));
+    json_object_object_add(o, "attempt", json_object_new_int(st->attempt));
+    json_object_object_add(o, "transport",
+                           json_object_new_string(session_transport_name(st->transport)));
+    json_object_object_add(o, "timestamp", json_object_new_int64(felt_now_ms()));
+    if (st->state == SESSION_RECONNECTING || (st->state == SESSION_CONNECTING && st->attempt))
+        json_object_object_add(o, "retry_in_ms", json_object_new_int64(st->next_try_ms));
+    if (st->fell_back)
+        json_object_object_add(o, "fallback", json_object_new_boolean(true));
+    if (m->me_id[0])
+        json_object_object_add(o, "player_id", json_object_new_string(m->me_id));
+    if (st->spectator)
+        json_object_object_add(o, "spectator", json_object_new_boolean(true));
+    if (st->state != SESSION_CONNECTED && st->reason[0])
+        json_object_object_add(o, "reason", json_object_new_string(st->reason));
+    json_object_object_add(o, "queued", json_object_new_int64((int64_t)st->queued));
+    json_write_obj(c, o);
+}
+
+static void json_on_state(void *user, const struct session_status *st)
+{
+    struct json_ctx *c = user;
+    if (c->done)
+        return;
+    if (!c->printed || st->state != c->last_state || st->attempt != c->last_attempt ||
+        st->transport != c->last_transport) {
+        c->printed = true;
+        c->last_state = st->state;
+        c->last_attempt = st->attempt;
+        c->last_transport = st->transport;
+        json_connection_line(c, st);
+    }
+    switch (st->state) {
+    case SESSION_FAILED:
+        json_finish(c, 1);
+        break;
+    case SESSION_OFFLINE:
+        /* After our own leave the server closes the seat: that is the clean end. */
+        json_finish(c, c->leave_sent ? 0 : 1);
+        break;
+    case SESSION_REJECTED:
+        /* A bot may send {"type":"rejoin"}; with stdin gone nobody can. */
+        if (c->eof)
+            json_finish(c, 1);
+        break;
+    default:
+        if (c->eof && c->leave_sent && st->queued == 0) {
+            session_close(c->s); /* the leave went through */
+            json_finish(c, 0);
+        }
+        break;
+    }
+}
+
+/* ---- stdin commands -------------------------------------------------------------------- */
+
+static int json_cmd_protocol(struct json_ctx *c, const char *line, size_t len)
+{
+    struct proto_cmsg m;
+    struct felt_err err;
+    if (proto_decode_client(line, len, &m, &err) != 0 || session_send(c->s, &m, &err) != 0) {
+        json_error(c, err.code, err.message);
+        return -1;
+    }
+    if (m.type == PROTO_C_LEAVE)
+        c->leave_sent = true;
+    return 0;
+}
+
+static int json_cmd_rejoin(struct json_ctx *c, const char *line, size_t len)
+{
+    struct felt_err err;
+    (void)line;
+    (void)len;
+    if (session_rejoin(c->s, &err) != 0) {
+        json_error(c, err.code, err.message);
+        return -1;
+    }
+    return 0;
+}
+
+static const struct {
+    const char *type;
+    int (*fn)(struct json_ctx *c, const char *line, size_t len);
+} json_commands[] = {
+    {"action", json_cmd_protocol}, {"chat", json_cmd_protocol},  {"sit_out", json_cmd_protocol},
+    {"sit_in", json_cmd_protocol}, {"leave", json_cmd_protocol}, {"ping", json_cmd_protocol},
+    {"rejoin", json_cmd_rejoin},
+};
+
+static void json_line(struct json_ctx *c, char *line, size_t len)
+{
+    while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+        len--;
+    size_t skip = strspn(line, " \t");
+    if (skip >= len)
+        return; /* blank lines are allowed */
+    line += skip;
+    len -= skip;
+    line[len] = '\0';
+
+    struct json_tokener *tok = json_tokener_new();
+    struct json_object *j = json_tokener_parse_ex(tok, line, (int)len), *t;
+    bool ok = j && json_tokener_get_error(tok) == json_tokener_success;
+    json_tokener_free(tok);
+    if (!ok || !json_object_is_type(j, json_type_object)) {
+        json_error(c, "bad_json", "each line must be one JSON object");
+        goto out;
+    }
+    if (!json_object_object_get_ex(j, "type", &t) || !json_object_is_type(t, json_type_string)) {
+        json_error(c, "bad_type", "the object needs a string \"type\"");
+        goto out;
+    }
+    for (size_t i = 0; i < FELT_ARRAY_LEN(json_commands); i++)
+        if (strcmp(json_object_get_string(t), json_commands[i].type) == 0) {
+            json_commands[i].fn(c, line, len);
+            goto out;
+        }
+    json_error(c, "bad_type",
+               "type must be action, chat, sit_out, sit_in, leave, ping or rejoin");
+out:
+    json_object_put(j);
+}
+
+static void json_leave_timeout(void *arg)
+{
+    struct json_ctx *c = arg;
+    json_error(c, "leave_timeout", "the leave could not be delivered in time");
+    json_finish(c, 1);
+}
+
+/* stdin is gone: leave the table (players), then stop. */
+static void json_eof(struct json_ctx *c)
+{
+    struct session_status st;
+    struct felt_err err;
+    c->eof = true;
+    wsloop_forget_fd(c->loop, STDIN_FILENO);
+    session_status(c->s, &st);
+    if (st.spectator || st.state == SESSION_FAILED || st.state == SESSION_OFFLINE) {
+        session_close(c->s);
+        json_finish(c, st.state == SESSION_FAILED ? 1 : 0);
+        return;
+    }
+    if (st.state == SESSION_REJECTED) {
+        json_finish(c, 1);
+        return;
+    }
+    if (!c->leave_sent) {
+        if (session_leave(c->s, &err) != 0) {
+            json_error(c, err.code, err.message);
+            session_close(c->s);
+            json_finish(c, 0);
+            return;
+        }
+        c->leave_sent = true;
+    }
+    wstimer_arm(c->leave_timer, JSON_LEAVE_WAIT_MS);
+    session_status(c->s, &st);
+    json_on_state(c, &st); /* already delivered (nothing queued)? */
+}
+
+static void json_on_stdin(void *arg)
+{
+    struct json_ctx *c = arg;
+    char buf[4096];
+    ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        if (c->len > 0 && !c->overlong)
+            json_line(c, c->line, c->len); /* a last line without its newline */
+        c->len = 0;
+        json_eof(c);
+        return;
+    }
+    for (ssize_t i = 0; i < n && !c->done; i++) {
+        if (buf[i] == '\n') {
+            if (c->overlong)
+                json_error(c, "too_long", "a line may hold at most 16384 bytes");
+            else
+                json_line(c, c->line, c->len);
+            c->len = 0;
+            c->overlong = false;
+        } else if (c->len < JSON_LINE_MAX) {
+            c->line[c->len++] = buf[i];
+        } else {
+            c->overlong = true;
+        }
+    }
+}
+
+int json_run(struct wsloop *loop, struct session *s)
+{
+    static struct json_ctx ctx; /* one per process; large line buffer kept off the stack */
+    struct session_callbacks cb = {0};
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.loop = loop;
+    ctx.s = s;
+    ctx.leave_timer = wstimer_new(loop, json_leave_timeout, &ctx);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    cb.user = &ctx;
+    cb.on_message = json_on_message;
+    cb.on_state = json_on_state;
+    session_set_callbacks(s, &cb);
+    if (wsloop_adopt_fd(loop, STDIN_FILENO, json_on_stdin, &ctx) != 0) {
+        json_error(&ctx, "stdin", "cannot read stdin");
+        return 1;
+    }
+    if (wsloop_run(loop) != 0 && !ctx.done)
+        ctx.status = 1;
+    session_set_callbacks(s, NULL);
+    wstimer_free(ctx.leave_timer);
+    return ctx.status;
+}
