@@ -1,0 +1,239 @@
+/*
+ * layout.h: the geometry and drawing of felt's table screen, onto an abstract grid.
+ *
+ * Nothing here touches ncurses or the network. The TUI (tui.c) fills a struct layout_view from
+ * the model (what to show), layout_draw() computes where everything goes for the grid's size and
+ * writes text and styles into a struct layout_grid, and tui.c copies the grid to the terminal,
+ * mapping each style to colours or plain attributes. Because the grid is ordinary memory, the
+ * unit tests draw onto fixed virtual screens (80x24, 120x40, ...) and read the text back.
+ *
+ * The screen, top to bottom: the table (seats on an oval around the felt, board and pots in the
+ * centre, bets in front of the seats), then a strip with the player's own cards drawn large, the
+ * log pane and the chat pane, then the action bar, the chat input line and the status line.
+ * Below LAYOUT_MIN_COLS x LAYOUT_MIN_ROWS only a "terminal too small" message is drawn.
+ */
+#ifndef FELT_LAYOUT_H
+#define FELT_LAYOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "card.h"
+
+#define LAYOUT_MIN_COLS 80
+#define LAYOUT_MIN_ROWS 24
+#define LAYOUT_MAX_SEATS 10
+#define LAYOUT_MAX_POTS 10
+#define LAYOUT_MAX_COLS 1000 /* larger terminals are drawn as if this wide/tall */
+#define LAYOUT_MAX_ROWS 500
+
+/* What a cell looks like; tui.c maps each to a colour pair or, without colour, to attributes. */
+enum layout_style {
+    LAYOUT_S_NORMAL,
+    LAYOUT_S_DIM,        /* folded seats, empty seats, hints */
+    LAYOUT_S_BOLD,       /* names, titles */
+    LAYOUT_S_FELT,       /* the table's cloth (background of the oval) */
+    LAYOUT_S_FELT_EDGE,  /* the oval's outline */
+    LAYOUT_S_FELT_TEXT,  /* pots and bets written on the cloth */
+    LAYOUT_S_CARD_BLACK, /* a card face: spades (and clubs in the two-colour deck) */
+    LAYOUT_S_CARD_RED,   /* hearts (and diamonds in the two-colour deck) */
+    LAYOUT_S_CARD_BLUE,  /* diamonds in the four-colour deck */
+    LAYOUT_S_CARD_GREEN, /* clubs in the four-colour deck */
+    LAYOUT_S_CARD_BACK,  /* a face-down card */
+    LAYOUT_S_TO_ACT,     /* the seat whose turn it is */
+    LAYOUT_S_ME,         /* the player's own seat */
+    LAYOUT_S_FLASH,      /* a short animation highlight (deal, chips) */
+    LAYOUT_S_WIN,        /* winners, win percentages */
+    LAYOUT_S_KEY,        /* a key in the action bar ("f") */
+    LAYOUT_S_BAR,        /* the action bar when it is the player's turn */
+    LAYOUT_S_ERROR,      /* refusals, "your seat is gone" */
+    LAYOUT_S_STATUS,     /* the status line */
+    LAYOUT_S_STATUS_OK,  /* "connected" */
+    LAYOUT_S_STATUS_BAD, /* "reconnecting", "offline" */
+    LAYOUT_S_CHAT_NAME,  /* the speaker's name in the chat pane */
+    LAYOUT_S_COUNT
+};
+
+/* One cell: the UTF-8 text of one character (plus any combining marks), its style, and its
+ * width. A double-width character occupies its cell (width 2) and the next one (width 0, text
+ * ""); tui.c draws only cells with width > 0. */
+#define LAYOUT_CELL_BYTES 16
+struct layout_cell {
+    char text[LAYOUT_CELL_BYTES];
+    uint8_t style; /* enum layout_style */
+    uint8_t width; /* 1 or 2; 0 for the right half of a wide character */
+};
+
+struct layout_grid {
+    int cols, rows;
+    bool utf8; /* the terminal takes UTF-8; when false every non-ASCII character becomes '?' */
+    struct layout_cell *cells; /* rows * cols, row-major */
+};
+
+struct layout_rect {
+    int x, y, w, h;
+};
+
+/* ---- the view: what to show --------------------------------------------------------------- */
+
+enum layout_seat_status {
+    LAYOUT_SEAT_EMPTY,
+    LAYOUT_SEAT_WAITING, /* seated, not in the current hand */
+    LAYOUT_SEAT_ACTIVE,  /* in the hand */
+    LAYOUT_SEAT_FOLDED,
+    LAYOUT_SEAT_ALL_IN,
+    LAYOUT_SEAT_SITTING_OUT,
+};
+
+struct layout_seat {
+    enum layout_seat_status status;
+    const char *name; /* sanitized by the model; drawn defensively anyway; NULL when empty */
+    int64_t stack, bet;
+    bool disconnected, dealer, me, bot;
+    bool to_act;
+    int clock_s;     /* seconds left on the clock of the player to act; < 0 unknown */
+    int ncards;      /* 0, or 2: cards[] holds the faces or CARD_NONE for face down */
+    card_t cards[2];
+    const char *hand_name; /* a shown hand's category ("Two Pair"), or NULL */
+    int win_pct;     /* 0..100 when all-in equity is known, else -1 */
+    bool flash;      /* an animation is highlighting this seat */
+    int64_t won;     /* chips won at the end of the last hand, 0 if none */
+};
+
+/* What the bottom bar is doing. */
+enum layout_mode {
+    LAYOUT_MODE_IDLE,         /* nothing asked of the player: hints or whose turn it is */
+    LAYOUT_MODE_TURN,         /* our turn: the legal actions */
+    LAYOUT_MODE_RAISE,        /* typing a raise amount */
+    LAYOUT_MODE_CONFIRM_QUIT, /* "leave in the middle of a hand?" */
+    LAYOUT_MODE_SEAT_GONE,    /* the server no longer knows our token */
+};
+
+struct layout_turn {
+    int64_t call;         /* chips to call (0: nothing to call) */
+    bool can_check;
+    bool can_raise;
+    int64_t min_raise_to, max_raise_to;
+    int64_t stack;        /* ours, for "all-in N" */
+    int clock_s;          /* < 0 unknown */
+};
+
+enum layout_conn {
+    LAYOUT_CONN_CONNECTING,
+    LAYOUT_CONN_CONNECTED,
+    LAYOUT_CONN_RECONNECTING,
+    LAYOUT_CONN_OFFLINE,
+};
+
+struct layout_status {
+    enum layout_conn conn;
+    bool polling;      /* the HTTP fallback is in use */
+    int attempt;       /* reconnect attempt number */
+    int next_in_s;     /* seconds to the next attempt */
+    int rtt_ms;        /* < 0 unknown */
+    int queued;        /* outgoing messages waiting */
+    int spectators;
+    bool spectating;   /* we are a spectator */
+};
+
+/* A line of the log or chat pane. who (optional) is drawn in LAYOUT_S_CHAT_NAME before text. */
+struct layout_line {
+    const char *who;
+    const char *text;
+    enum layout_style style;
+};
+
+struct layout_view {
+    bool ascii;      /* letters for suits ("Ah") and ASCII line drawing */
+    bool four_color; /* diamonds blue, clubs green */
+
+    const char *table_name;
+    int64_t small_blind, big_blind;
+    int64_t hand_id; /* 0 before the first hand */
+    bool hand_running;
+
+    int nseats;      /* the table's seats, 2..LAYOUT_MAX_SEATS (0: not known yet) */
+    struct layout_seat seat[LAYOUT_MAX_SEATS];
+    int my_seat;     /* drawn at the bottom centre; -1 when spectating */
+
+    int nboard;
+    card_t board[5];
+    int npots;
+    int64_t pots[LAYOUT_MAX_POTS]; /* main pot first */
+    const char *banner; /* a short notice in the centre ("ada wins 300"), or NULL */
+
+    enum layout_mode mode;
+    struct layout_turn turn;         /* valid in TURN and RAISE */
+    const char *raise_input;         /* RAISE: the digits typed so far */
+    const char *bar_message;         /* a refusal or notice shown on the bar, or NULL */
+    const char *waiting_for;         /* IDLE: the name of the player to act, or NULL */
+    int waiting_clock_s;             /* their clock, < 0 unknown */
+
+    bool chatting;                   /* the chat input line belongs to chat.c */
+    bool chat_allowed;               /* false for spectators at tables without spectator chat */
+
+    const struct layout_line *log;   /* oldest first */
+    int nlog;
+    const struct layout_line *chat;  /* oldest first */
+    int nchat;
+
+    struct layout_status status;
+};
+
+/* Where layout_draw put things, for tui.c (the chat line) and the tests. */
+struct layout_geometry {
+    bool too_small;
+    struct layout_rect table;        /* the table region (seats, felt) */
+    struct layout_rect felt;         /* the oval */
+    struct layout_rect seat[LAYOUT_MAX_SEATS];  /* by seat number; w == 0 if not drawn */
+    struct layout_rect board;        /* the board cards */
+    struct layout_rect hand;         /* the own-cards panel */
+    struct layout_rect log, chat;    /* the panes' text areas (without titles) */
+    struct layout_rect bar;          /* the action bar row */
+    struct layout_rect input;        /* the chat input row */
+    struct layout_rect status;       /* the status line row */
+};
+
+/* ---- the grid ----------------------------------------------------------------------------- */
+
+/* Resizes (and clears) the grid to cols x rows, clamped to 1..LAYOUT_MAX_*. */
+void layout_grid_resize(struct layout_grid *g, int cols, int rows);
+void layout_grid_free(struct layout_grid *g);
+/* Fills every cell with a space in style. */
+void layout_grid_clear(struct layout_grid *g, enum layout_style style);
+/* Writes UTF-8 text at (x, y), never past column x + maxw (nor the grid's edge): returns the
+ * columns used. Control characters, escape sequences and invalid UTF-8 are never copied to a
+ * cell: controls are dropped, invalid bytes become '?'. A wide character that does not fit
+ * ends the text. Combining marks join the previous cell when there is room in it. */
+int layout_put(struct layout_grid *g, int x, int y, int maxw, enum layout_style style,
+               const char *text);
+/* printf into a local buffer, then layout_put. */
+int layout_putf(struct layout_grid *g, int x, int y, int maxw, enum layout_style style,
+                const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* The text of row y from column x, w columns (wide characters counted once), into buf; for
+ * tests and for tui's screenshots. Returns buf. */
+char *layout_row_text(const struct layout_grid *g, int x, int y, int w, char *buf, size_t bufsz);
+const struct layout_cell *layout_cell_at(const struct layout_grid *g, int x, int y);
+
+/* ---- drawing ------------------------------------------------------------------------------ */
+
+/* Lays out and draws v onto g (cleared first), filling geo. */
+void layout_draw(struct layout_grid *g, const struct layout_view *v, struct layout_geometry *geo);
+
+/* The compact text of a card: "A♥" (or "Ah" in ASCII), "▒▒" ("##") when face down. Returns the
+ * style it is drawn in. buf holds at least 8 bytes. */
+enum layout_style layout_card_text(card_t c, bool ascii, bool four_color, char *buf,
+                                   size_t bufsz);
+/* Chips with thousands separators ("12,500"). buf holds at least 32 bytes. */
+const char *layout_chips(int64_t n, char *buf, size_t bufsz);
+
+/* Display columns of UTF-8 text as layout_put would draw it (controls 0, invalid bytes 1). */
+int layout_text_cols(const char *text);
+/* Steps over one character of NUL-terminated s: returns its length in bytes (0 at the end, 1
+ * for an ill-formed byte) and its columns in *cols as layout_put counts them: -1 for a control
+ * character (never drawn), 0 for a combining mark, 1 or 2 (1 for an ill-formed byte, drawn
+ * '?'). utf8 as in struct layout_grid. */
+int layout_next_char(const char *s, bool utf8, int *cols);
+
+#endif

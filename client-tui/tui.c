@@ -1,0 +1,1125 @@
+/*
+ * tui.c: felt's table in the terminal: ncurses set-up and teardown, the glue between the
+ * session's event loop and the screen, and the keyboard.
+ *
+ * Everything happens on the one wsloop: stdin is adopted into it (keys are read with ncurses
+ * only when poll() says there are some), and so is the read end of a self-pipe that the signal
+ * handlers write to (SIGWINCH: re-lay out; SIGINT/SIGTERM/SIGHUP: leave and quit). Timers
+ * (wstimer) drive the clock countdown (one tick a second, only while someone is to act or a
+ * reconnect is pending), the short highlights of animations and the expiry of bar messages, so
+ * an idle table sleeps in poll(). Nothing here blocks or waits: animations are drawn as state
+ * (a highlighted seat for a moment) and never delay input.
+ *
+ * Each redraw rebuilds a struct layout_view from the model (tui_view), lays it out on a grid
+ * (layout.c), lets chat.c draw the line being edited, and copies the grid to the screen with
+ * the attributes for colour or monochrome; ncurses sends only what changed.
+ *
+ * Keys go through const tables keyed by key, one per input mode (table, raise prompt, quit
+ * confirmation, seat gone, chat line), after a small table of keys every mode shares.
+ *
+ * The terminal is restored on every way out: a normal quit, SESSION_FAILED, exit() (atexit),
+ * and crash signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT), whose handler ends curses and
+ * re-raises the signal with its default action so the crash still happens (and dumps core).
+ */
+#define _GNU_SOURCE /* wcwidth via layout.h users, sigaction flags */
+#include <curses.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "chat.h"
+#include "client.h"
+#include "layout.h"
+#include "wsclient.h"
+
+#define TUI_FLASH_MS 400        /* a seat highlighted by an animation */
+#define TUI_AWARD_FLASH_MS 1200 /* winners stay highlighted a little longer */
+#define TUI_MESSAGE_MS 5000     /* a refusal or notice on the bar */
+#define TUI_LEAVE_WAIT_MS 2000  /* how long a quit waits for "leave" to go out */
+#define TUI_LOG_LINES 64        /* log and chat lines handed to the layout (more never fit) */
+
+enum tui_input {
+    TUI_IN_TABLE,
+    TUI_IN_RAISE,
+    TUI_IN_CONFIRM,
+    TUI_IN_GONE,
+    TUI_IN_CHAT,
+    TUI_IN_COUNT
+};
+
+struct tui {
+    struct wsloop *loop;
+    struct session *s;
+    struct tui_options o;
+    bool utf8, color;
+    struct layout_grid grid;
+    struct layout_geometry geo;
+    attr_t attrs[LAYOUT_S_COUNT];
+
+    bool raise_open;
+    char raise_buf[24];
+    bool confirm_quit;
+    bool quitting;
+    bool done;
+    int exit_code;
+    char bar_msg[200];
+
+    uint64_t seen_turn_serial, seen_anim_serial;
+    uint16_t flash_seats;
+    char banner[200];
+
+    struct wstimer *tick;       /* 1 s: clock countdown, reconnect countdown */
+    struct wstimer *flash_end;
+    struct wstimer *msg_end;
+    struct wstimer *leave_wait;
+    bool tick_armed;
+
+    struct layout_line log[TUI_LOG_LINES], chat[TUI_LOG_LINES];
+    char chat_who[TUI_LOG_LINES][MODEL_NAME_MAX + 16];
+};
+
+/* One TUI per process: the signal handlers reach the loop through this self-pipe. */
+static int tui_sigpipe[2] = {-1, -1};
+static volatile sig_atomic_t tui_curses_up;
+
+static void tui_redraw(struct tui *t);
+
+/* ---- terminal restore ------------------------------------------------------------------ */
+
+static void tui_endwin(void)
+{
+    if (tui_curses_up) {
+        tui_curses_up = 0;
+        endwin();
+    }
+}
+
+/* A crash: give the terminal back, then die of the same signal (SA_RESETHAND restored the
+ * default action before this handler ran). endwin() is not async-signal-safe; on a crash the
+ * process is lost anyway and a usable terminal is worth the risk. */
+static void tui_on_crash(int sig)
+{
+    if (tui_curses_up) {
+        tui_curses_up = 0;
+        endwin();
+    }
+    raise(sig);
+}
+
+/* SIGWINCH, SIGINT, SIGTERM, SIGHUP: one byte down the self-pipe, handled on the loop. */
+static void tui_on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    if (tui_sigpipe[1] >= 0 && write(tui_sigpipe[1], &b, 1) < 0) {
+        /* the pipe is full: a signal of the same kind is already pending */
+    }
+    errno = saved;
+}
+
+static const int tui_crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+static const int tui_loop_signals[] = {SIGWINCH, SIGINT, SIGTERM, SIGHUP};
+
+static void tui_signals_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = tui_on_crash;
+    sa.sa_flags = (int)SA_RESETHAND | SA_NODEFER;
+    for (size_t i = 0; i < FELT_ARRAY_LEN(tui_crash_signals); i++)
+        sigaction(tui_crash_signals[i], &sa, NULL);
+    sa.sa_handler = tui_on_signal;
+    sa.sa_flags = SA_RESTART;
+    for (size_t i = 0; i < FELT_ARRAY_LEN(tui_loop_signals); i++)
+        sigaction(tui_loop_signals[i], &sa, NULL);
+}
+
+static void tui_signals_restore(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = SIG_DFL;
+    for (size_t i = 0; i < FELT_ARRAY_LEN(tui_crash_signals); i++)
+        sigaction(tui_crash_signals[i], &sa, NULL);
+    for (size_t i = 0; i < FELT_ARRAY_LEN(tui_loop_signals); i++)
+        sigaction(tui_loop_signals[i], &sa, NULL);
+}
+
+/* ---- colours and attributes -------------------------------------------------------------- */
+
+/* Colour pairs by style: foreground, background (-1 the terminal's default), extra attrs; and
+ * the attributes used instead when there is no colour. */
+static const struct {
+    short fg, bg;
+    attr_t extra;
+    attr_t mono;
+} tui_styles[LAYOUT_S_COUNT] = {
+    [LAYOUT_S_NORMAL] = {-1, -1, 0, 0},
+    [LAYOUT_S_DIM] = {-1, -1, A_DIM, A_DIM},
+    [LAYOUT_S_BOLD] = {-1, -1, A_BOLD, A_BOLD},
+    [LAYOUT_S_FELT] = {COLOR_WHITE, COLOR_GREEN, 0, 0},
+    [LAYOUT_S_FELT_EDGE] = {COLOR_YELLOW, COLOR_GREEN, 0, 0},
+    [LAYOUT_S_FELT_TEXT] = {COLOR_WHITE, COLOR_GREEN, A_BOLD, A_BOLD},
+    [LAYOUT_S_CARD_BLACK] = {COLOR_BLACK, COLOR_WHITE, 0, 0},
+    [LAYOUT_S_CARD_RED] = {COLOR_RED, COLOR_WHITE, 0, A_BOLD},
+    [LAYOUT_S_CARD_BLUE] = {COLOR_BLUE, COLOR_WHITE, 0, A_BOLD},
+    [LAYOUT_S_CARD_GREEN] = {COLOR_GREEN, COLOR_WHITE, 0, 0},
+    [LAYOUT_S_CARD_BACK] = {COLOR_WHITE, COLOR_BLUE, 0, A_DIM},
+    [LAYOUT_S_TO_ACT] = {COLOR_BLACK, COLOR_YELLOW, A_BOLD, A_REVERSE | A_BOLD},
+    [LAYOUT_S_ME] = {COLOR_CYAN, -1, A_BOLD, A_BOLD | A_UNDERLINE},
+    [LAYOUT_S_FLASH] = {COLOR_BLACK, COLOR_CYAN, A_BOLD, A_REVERSE},
+    [LAYOUT_S_WIN] = {COLOR_YELLOW, -1, A_BOLD, A_BOLD},
+    [LAYOUT_S_KEY] = {COLOR_BLACK, COLOR_CYAN, A_BOLD, A_BOLD | A_UNDERLINE},
+    [LAYOUT_S_BAR] = {COLOR_WHITE, COLOR_BLUE, 0, A_REVERSE},
+    [LAYOUT_S_ERROR] = {COLOR_WHITE, COLOR_RED, A_BOLD, A_REVERSE | A_BOLD},
+    [LAYOUT_S_STATUS] = {COLOR_BLACK, COLOR_WHITE, 0, A_REVERSE},
+    [LAYOUT_S_STATUS_OK] = {COLOR_BLACK, COLOR_GREEN, 0, A_REVERSE | A_BOLD},
+    [LAYOUT_S_STATUS_BAD] = {COLOR_WHITE, COLOR_RED, A_BOLD, A_BOLD},
+    [LAYOUT_S_CHAT_NAME] = {COLOR_CYAN, -1, A_BOLD, A_BOLD},
+};
+
+static void tui_colors_init(struct tui *t)
+{
+    const char *nc = getenv("NO_COLOR");
+    t->color = !t->o.no_color && !(nc && nc[0]) && has_colors() && start_color() == OK &&
+               COLORS >= 8 && COLOR_PAIRS > LAYOUT_S_COUNT;
+    if (t->color)
+        use_default_colors();
+    for (int s = 0; s < LAYOUT_S_COUNT; s++) {
+        if (!t->color) {
+            t->attrs[s] = tui_styles[s].mono;
+            continue;
+        }
+        if (s == LAYOUT_S_NORMAL || (tui_styles[s].fg < 0 && tui_styles[s].bg < 0)) {
+            t->attrs[s] = tui_styles[s].extra;
+            continue;
+        }
+        init_pair((short)s, tui_styles[s].fg, tui_styles[s].bg);
+        t->attrs[s] = COLOR_PAIR(s) | tui_styles[s].extra;
+    }
+}
+
+/* ---- the view ----------------------------------------------------------------------------- */
+
+static int tui_secs_left(int64_t deadline_ms)
+{
+    int64_t left = deadline_ms - felt_now_ms();
+    if (left <= 0)
+        return 0;
+    return (int)((left + 999) / 1000);
+}
+
+static enum layout_seat_status tui_seat_status(const struct model_player *p)
+{
+    static const enum layout_seat_status map[] = {
+        [MODEL_WAITING] = LAYOUT_SEAT_WAITING,   [MODEL_ACTIVE] = LAYOUT_SEAT_ACTIVE,
+        [MODEL_FOLDED] = LAYOUT_SEAT_FOLDED,     [MODEL_ALL_IN] = LAYOUT_SEAT_ALL_IN,
+        [MODEL_SITTING_OUT] = LAYOUT_SEAT_SITTING_OUT,
+    };
+    if (!p->present)
+        return LAYOUT_SEAT_EMPTY;
+    if ((unsigned)p->status < FELT_ARRAY_LEN(map))
+        return map[p->status];
+    return LAYOUT_SEAT_WAITING;
+}
+
+static enum layout_style tui_log_style(enum model_log_kind k)
+{
+    static const enum layout_style map[] = {
+        [MODEL_LOG_HAND] = LAYOUT_S_BOLD,  [MODEL_LOG_ACTION] = LAYOUT_S_NORMAL,
+        [MODEL_LOG_BOARD] = LAYOUT_S_BOLD, [MODEL_LOG_RESULT] = LAYOUT_S_WIN,
+        [MODEL_LOG_TABLE] = LAYOUT_S_DIM,  [MODEL_LOG_CLIENT] = LAYOUT_S_ERROR,
+    };
+    return (unsigned)k < FELT_ARRAY_LEN(map) ? map[k] : LAYOUT_S_NORMAL;
+}
+
+/* "ada wins 1,200" for each pot of the last hand, while no new hand runs. */
+static void tui_banner(struct tui *t, const struct model *m)
+{
+    const char *sep = t->utf8 && !t->o.ascii ? " \u00b7 " : "; ";
+    size_t len = 0;
+    t->banner[0] = '\0';
+    if (m->hand_running)
+        return;
+    for (int i = 0; i < m->nawards && i < MODEL_MAX_POTS; i++) {
+        const struct model_award *a = &m->awards[i];
+        for (int s = 0; s < MODEL_MAX_SEATS; s++) {
+            char chips[32];
+            if (!((a->winners >> s) & 1) || !m->players[s].present)
+                continue;
+            int n = snprintf(t->banner + len, sizeof(t->banner) - len, "%s%s wins %s%s",
+                             len ? sep : "", m->players[s].name,
+                             layout_chips(a->share[s] ? a->share[s] : a->amount, chips,
+                                          sizeof(chips)),
+                             a->pot > 0 ? " (side)" : "");
+            if (n < 0 || (size_t)n >= sizeof(t->banner) - len) {
+                t->banner[len] = '\0';
+                return;
+            }
+            len += (size_t)n;
+        }
+    }
+}
+
+static void tui_view(struct tui *t, struct layout_view *v)
+{
+    const struct model *m = session_model(t->s);
+    struct session_status st;
+    session_status(t->s, &st);
+    memset(v, 0, sizeof(*v));
+    v->ascii = t->o.ascii || !t->utf8;
+    v->four_color = t->o.four_color;
+    v->table_name = m->table.id;
+    v->small_blind = m->table.small_blind;
+    v->big_blind = m->table.big_blind;
+    v->hand_id = m->hand_id;
+    v->hand_running = m->hand_running;
+    v->my_seat = -1;
+
+    if (m->have_snapshot && m->table.seats >= 2 && m->table.seats <= LAYOUT_MAX_SEATS) {
+        v->nseats = m->table.seats;
+        v->my_seat = m->me_seat >= 0 && m->me_seat < v->nseats ? m->me_seat : -1;
+        for (int s = 0; s < v->nseats; s++) {
+            const struct model_player *p = &m->players[s];
+            struct layout_seat *ls = &v->seat[s];
+            ls->status = tui_seat_status(p);
+            ls->win_pct = -1;
+            ls->clock_s = -1;
+            if (!p->present)
+                continue;
+            ls->name = p->name;
+            ls->stack = p->stack;
+            ls->bet = p->bet;
+            ls->disconnected = !p->connected && !p->bot;
+            ls->bot = p->bot;
+            ls->dealer = m->button == s;
+            ls->me = s == v->my_seat;
+            ls->to_act = m->to_act.active && m->to_act.seat == s;
+            if (ls->to_act && m->to_act.deadline > 0)
+                ls->clock_s = tui_secs_left(m->to_act.deadline);
+            if (p->ncards == 2) {
+                ls->ncards = 2;
+                ls->cards[0] = p->cards[0];
+                ls->cards[1] = p->cards[1];
+            } else if (m->hand_running && p->in_hand && p->status != MODEL_FOLDED) {
+                ls->ncards = 2; /* face down */
+                ls->cards[0] = ls->cards[1] = CARD_NONE;
+            }
+            if (p->shown && p->hand[0])
+                ls->hand_name = p->hand;
+            if (p->has_equity)
+                ls->win_pct = (int)lround(p->equity * 100.0);
+            ls->flash = (t->flash_seats >> s) & 1;
+            ls->won = m->hand_running ? 0 : p->won;
+        }
+    }
+    v->nboard = m->nboard < 0 ? 0 : m->nboard > 5 ? 5 : m->nboard;
+    memcpy(v->board, m->board, sizeof(v->board));
+    v->npots = m->npots < 0 ? 0 : m->npots > LAYOUT_MAX_POTS ? LAYOUT_MAX_POTS : m->npots;
+    for (int i = 0; i < v->npots; i++)
+        v->pots[i] = m->pots[i].amount;
+    if (v->npots == 0 && m->hand_running) {
+        int64_t total = model_pot_total(m);
+        if (total > 0) {
+            v->pots[0] = total;
+            v->npots = 1;
+        }
+    }
+    tui_banner(t, m);
+    v->banner = t->banner[0] ? t->banner : NULL;
+
+    /* The bar. */
+    bool my_turn = !t->o.spectate && model_my_turn(m);
+    const struct model_player *me = model_me(m);
+    if (my_turn) {
+        v->turn.call = m->to_act.call;
+        v->turn.can_check = m->to_act.can_check;
+        v->turn.can_raise = m->to_act.can_raise;
+        v->turn.min_raise_to = m->to_act.min_raise_to;
+        v->turn.max_raise_to = m->to_act.max_raise_to;
+        v->turn.stack = me ? me->stack : 0;
+        v->turn.clock_s = m->to_act.deadline > 0 ? tui_secs_left(m->to_act.deadline) : -1;
+    } else {
+        t->raise_open = false;
+    }
+    if (st.state == SESSION_REJECTED)
+        v->mode = LAYOUT_MODE_SEAT_GONE;
+    else if (t->confirm_quit)
+        v->mode = LAYOUT_MODE_CONFIRM_QUIT;
+    else if (t->raise_open)
+        v->mode = LAYOUT_MODE_RAISE;
+    else if (my_turn)
+        v->mode = LAYOUT_MODE_TURN;
+    else
+        v->mode = LAYOUT_MODE_IDLE;
+    v->raise_input = t->raise_buf;
+    v->bar_message = t->bar_msg[0] ? t->bar_msg : NULL;
+    if (t->quitting && !v->bar_message)
+        v->bar_message = "leaving the table...";
+    if (v->mode == LAYOUT_MODE_IDLE && m->to_act.active && m->to_act.seat >= 0 &&
+        m->to_act.seat < MODEL_MAX_SEATS && m->players[m->to_act.seat].present) {
+        v->waiting_for = m->players[m->to_act.seat].name;
+        v->waiting_clock_s = m->to_act.deadline > 0 ? tui_secs_left(m->to_act.deadline) : -1;
+    }
+    v->chatting = chat_is_open();
+    v->chat_allowed = !st.spectator || m->table.spectator_chat;
+
+    /* The panes: the newest lines, as many as can ever fit. */
+    int first = m->log_count > TUI_LOG_LINES ? m->log_count - TUI_LOG_LINES : 0;
+    for (int i = first; i < m->log_count; i++) {
+        const struct model_log_line *l = model_log_get(m, i);
+        if (!l)
+            continue;
+        t->log[v->nlog] = (struct layout_line){NULL, l->text, tui_log_style(l->kind)};
+        v->nlog++;
+    }
+    v->log = t->log;
+    first = m->chat_count > TUI_LOG_LINES ? m->chat_count - TUI_LOG_LINES : 0;
+    for (int i = first; i < m->chat_count; i++) {
+        const struct model_chat *c = model_chat_get(m, i);
+        if (!c)
+            continue;
+        snprintf(t->chat_who[v->nchat], sizeof(t->chat_who[v->nchat]), "%s%s", c->name,
+                 c->spectator ? " (watching)" : "");
+        t->chat[v->nchat] = (struct layout_line){t->chat_who[v->nchat], c->text,
+                                                 c->own ? LAYOUT_S_ME : LAYOUT_S_NORMAL};
+        v->nchat++;
+    }
+    v->chat = t->chat;
+
+    /* The status line. */
+    static const enum layout_conn conn[] = {
+        [SESSION_CONNECTING] = LAYOUT_CONN_CONNECTING,
+        [SESSION_CONNECTED] = LAYOUT_CONN_CONNECTED,
+        [SESSION_RECONNECTING] = LAYOUT_CONN_RECONNECTING,
+        [SESSION_OFFLINE] = LAYOUT_CONN_OFFLINE,
+        [SESSION_REJECTED] = LAYOUT_CONN_OFFLINE,
+        [SESSION_FAILED] = LAYOUT_CONN_OFFLINE,
+    };
+    v->status.conn = (unsigned)st.state < FELT_ARRAY_LEN(conn) ? conn[st.state]
+                                                               : LAYOUT_CONN_OFFLINE;
+    v->status.polling = st.transport == SESSION_TRANSPORT_POLL;
+    v->status.attempt = st.attempt;
+    v->status.next_in_s = st.next_try_ms > 0 ? (int)((st.next_try_ms + 999) / 1000) : 0;
+    v->status.rtt_ms = st.rtt_ms >= 0 && st.rtt_ms < 1000000 ? (int)st.rtt_ms : -1;
+    v->status.queued = (int)(st.queued > 9999 ? 9999 : st.queued);
+    v->status.spectators = m->spectators;
+    v->status.spectating = st.spectator;
+}
+
+/* ---- drawing ------------------------------------------------------------------------------ */
+
+static void tui_blit(struct tui *t)
+{
+    const struct layout_grid *g = &t->grid;
+    for (int y = 0; y < g->rows && y < LINES; y++) {
+        for (int x = 0; x < g->cols && x < COLS; x++) {
+            const struct layout_cell *c = layout_cell_at(g, x, y);
+            if (c->width == 0)
+                continue;
+            if (c->width == 2 && x + 1 >= COLS)
+                break;
+            attrset(t->attrs[c->style < LAYOUT_S_COUNT ? c->style : 0]);
+            mvaddstr(y, x, c->text); /* ERR at the bottom-right corner is harmless */
+        }
+    }
+    attrset(A_NORMAL);
+}
+
+/* Re-arms the one-second tick when a countdown is on screen, aligned to the second boundary
+ * of the deadline so the number changes on time. */
+static void tui_tick_schedule(struct tui *t)
+{
+    const struct model *m = session_model(t->s);
+    struct session_status st;
+    int64_t delay = -1;
+    session_status(t->s, &st);
+    if (m->to_act.active && m->to_act.deadline > 0) {
+        int64_t left = m->to_act.deadline - felt_now_ms();
+        if (left > 0)
+            delay = left % 1000 ? left % 1000 : 1000;
+    }
+    if (st.state == SESSION_RECONNECTING) {
+        int64_t d = st.next_try_ms > 0 && st.next_try_ms % 1000 ? st.next_try_ms % 1000 : 1000;
+        delay = delay < 0 || d < delay ? d : delay;
+    }
+    if (delay < 0) {
+        if (t->tick_armed)
+            wstimer_cancel(t->tick);
+        t->tick_armed = false;
+        return;
+    }
+    wstimer_arm(t->tick, delay + 5);
+    t->tick_armed = true;
+}
+
+static void tui_redraw(struct tui *t)
+{
+    struct layout_view v;
+    if (!tui_curses_up)
+        return;
+    tui_view(t, &v);
+    t->grid.utf8 = t->utf8;
+    layout_grid_resize(&t->grid, COLS, LINES);
+    layout_draw(&t->grid, &v, &t->geo);
+    int cx = -1;
+    if (chat_is_open() && !t->geo.too_small)
+        cx = chat_render(&t->grid, t->geo.input);
+    tui_blit(t);
+    if (cx >= 0) {
+        move(t->geo.input.y, cx);
+        curs_set(1);
+    } else {
+        curs_set(0);
+    }
+    refresh();
+    tui_tick_schedule(t);
+}
+
+static void tui_message(struct tui *t, const char *msg)
+{
+    snprintf(t->bar_msg, sizeof(t->bar_msg), "%s", msg);
+    wstimer_arm(t->msg_end, TUI_MESSAGE_MS);
+}
+
+/* ---- quitting ------------------------------------------------------------------------------ */
+
+static void tui_finish(struct tui *t, int code)
+{
+    if (t->done)
+        return;
+    t->done = true;
+    t->exit_code = code;
+    chat_close();
+    session_close(t->s);
+    wsloop_stop(t->loop);
+}
+
+/* Quits, first telling the server we leave (when seated and connected), bounded in time. A
+ * second request while waiting quits at once. */
+static void tui_quit(struct tui *t)
+{
+    struct session_status st;
+    struct felt_err err;
+    const struct model *m = session_model(t->s);
+    session_status(t->s, &st);
+    t->confirm_quit = false;
+    if (t->quitting || st.spectator || st.state != SESSION_CONNECTED || m->me_seat < 0) {
+        tui_finish(t, 0);
+        return;
+    }
+    t->quitting = true;
+    if (session_leave(t->s, &err) != 0) {
+        tui_finish(t, 0);
+        return;
+    }
+    wstimer_arm(t->leave_wait, TUI_LEAVE_WAIT_MS);
+    if (session_queue_count(t->s) == 0)
+        tui_finish(t, 0);
+    else
+        tui_redraw(t);
+}
+
+static bool tui_in_hand(const struct model *m)
+{
+    const struct model_player *me = model_me(m);
+    return me && m->hand_running && me->in_hand && me->status != MODEL_FOLDED;
+}
+
+/* ---- keys ---------------------------------------------------------------------------------- */
+
+typedef void (*tui_key_fn)(struct tui *t, int key);
+
+struct tui_key {
+    int key;
+    tui_key_fn fn;
+};
+
+struct tui_keymap {
+    const struct tui_key *keys;
+    size_t n;
+    tui_key_fn other; /* keys not in the table, or NULL to ignore them */
+};
+
+static void tui_act(struct tui *t, enum engine_action a, int64_t amount)
+{
+    struct felt_err err;
+    if (t->o.spectate) {
+        tui_message(t, "you are watching: the table is read-only");
+        return;
+    }
+    if (session_act(t->s, a, amount, &err) != 0) {
+        tui_message(t, err.message);
+        return;
+    }
+    t->raise_open = false;
+    t->bar_msg[0] = '\0';
+}
+
+static void tui_k_fold(struct tui *t, int key)
+{
+    (void)key;
+    tui_act(t, ENGINE_FOLD, 0);
+}
+
+static void tui_k_call(struct tui *t, int key)
+{
+    const struct model *m = session_model(t->s);
+    (void)key;
+    tui_act(t, model_my_turn(m) && m->to_act.can_check ? ENGINE_CHECK : ENGINE_CALL, 0);
+}
+
+static void tui_k_all_in(struct tui *t, int key)
+{
+    (void)key;
+    tui_act(t, ENGINE_ALL_IN, 0);
+}
+
+static void tui_raise_set(struct tui *t, int64_t amount)
+{
+    const struct model *m = session_model(t->s);
+    if (amount < m->to_act.min_raise_to)
+        amount = m->to_act.min_raise_to;
+    if (amount > m->to_act.max_raise_to)
+        amount = m->to_act.max_raise_to;
+    snprintf(t->raise_buf, sizeof(t->raise_buf), "%lld", (long long)amount);
+    t->bar_msg[0] = '\0';
+}
+
+static int64_t tui_raise_value(const struct tui *t)
+{
+    return t->raise_buf[0] ? strtoll(t->raise_buf, NULL, 10) : 0;
+}
+
+static void tui_k_raise(struct tui *t, int key)
+{
+    const struct model *m = session_model(t->s);
+    (void)key;
+    if (t->o.spectate) {
+        tui_message(t, "you are watching: the table is read-only");
+        return;
+    }
+    if (!model_my_turn(m)) {
+        tui_message(t, "it is not your turn");
+        return;
+    }
+    if (!m->to_act.can_raise) {
+        tui_message(t, "you cannot raise now: call or fold");
+        return;
+    }
+    t->raise_open = true;
+    tui_raise_set(t, m->to_act.min_raise_to);
+}
+
+static void tui_k_chat(struct tui *t, int key)
+{
+    const struct model *m = session_model(t->s);
+    struct session_status st;
+    (void)key;
+    session_status(t->s, &st);
+    if (st.spectator && !m->table.spectator_chat) {
+        tui_message(t, "spectators may not chat at this table");
+        return;
+    }
+    chat_open("say: ");
+}
+
+static void tui_k_quit(struct tui *t, int key)
+{
+    (void)key;
+    if (tui_in_hand(session_model(t->s)) && !t->quitting) {
+        t->confirm_quit = true;
+        return;
+    }
+    tui_quit(t);
+}
+
+static void tui_k_redraw(struct tui *t, int key)
+{
+    (void)t;
+    (void)key;
+    clearok(curscr, TRUE); /* the redraw after every key then repaints the whole screen */
+}
+
+static void tui_k_resize(struct tui *t, int key)
+{
+    (void)t;
+    (void)key;
+    /* ncurses already resized its screen (KEY_RESIZE); the redraw after every key re-lays out. */
+}
+
+/* Raise prompt. */
+static void tui_k_raise_digit(struct tui *t, int key)
+{
+    size_t n = strlen(t->raise_buf);
+    if (key < '0' || key > '9')
+        return;
+    if (n == 1 && t->raise_buf[0] == '0')
+        n = 0;
+    if (n + 1 < sizeof(t->raise_buf) && n < 13) {
+        t->raise_buf[n] = (char)key;
+        t->raise_buf[n + 1] = '\0';
+    }
+    t->bar_msg[0] = '\0';
+}
+
+static void tui_k_raise_back(struct tui *t, int key)
+{
+    size_t n = strlen(t->raise_buf);
+    (void)key;
+    if (n > 0)
+        t->raise_buf[n - 1] = '\0';
+    t->bar_msg[0] = '\0';
+}
+
+static void tui_k_raise_step(struct tui *t, int key)
+{
+    const struct model *m = session_model(t->s);
+    int64_t step = m->table.big_blind > 0 ? m->table.big_blind : 1;
+    bool up = key == KEY_UP || key == KEY_RIGHT || key == '+';
+    int64_t v = tui_raise_value(t);
+    tui_raise_set(t, up ? v + step : v - step);
+}
+
+/* Pot-sized raises: call first, then raise by a fraction of the pot after the call. */
+static void tui_raise_pot_fraction(struct tui *t, int num, int den)
+{
+    const struct model *m = session_model(t->s);
+    const struct model_player *me = model_me(m);
+    int64_t bet = me ? me->bet : 0, call = m->to_act.call;
+    int64_t pot = model_pot_total(m) + call;
+    tui_raise_set(t, bet + call + pot * num / den);
+}
+
+static void tui_k_raise_half(struct tui *t, int key)
+{
+    (void)key;
+    tui_raise_pot_fraction(t, 1, 2);
+}
+
+static void tui_k_raise_pot(struct tui *t, int key)
+{
+    (void)key;
+    tui_raise_pot_fraction(t, 1, 1);
+}
+
+static void tui_k_raise_max(struct tui *t, int key)
+{
+    (void)key;
+    tui_raise_set(t, session_model(t->s)->to_act.max_raise_to);
+}
+
+static void tui_k_raise_send(struct tui *t, int key)
+{
+    (void)key;
+    if (!t->raise_buf[0]) {
+        tui_message(t, "type the amount to raise to");
+        return;
+    }
+    tui_act(t, ENGINE_RAISE, tui_raise_value(t));
+}
+
+static void tui_k_raise_cancel(struct tui *t, int key)
+{
+    (void)key;
+    t->raise_open = false;
+    t->bar_msg[0] = '\0';
+}
+
+/* Quit confirmation. */
+static void tui_k_confirm_yes(struct tui *t, int key)
+{
+    (void)key;
+    tui_quit(t);
+}
+
+static void tui_k_confirm_no(struct tui *t, int key)
+{
+    (void)key;
+    t->confirm_quit = false;
+}
+
+/* Seat gone. */
+static void tui_k_rejoin(struct tui *t, int key)
+{
+    struct felt_err err;
+    (void)key;
+    if (session_rejoin(t->s, &err) != 0)
+        tui_message(t, err.message);
+    else
+        t->bar_msg[0] = '\0';
+}
+
+static void tui_k_quit_now(struct tui *t, int key)
+{
+    (void)key;
+    tui_finish(t, 0);
+}
+
+/* Chat line. */
+static void tui_k_chat_close(struct tui *t, int key)
+{
+    (void)t;
+    (void)key;
+    chat_close();
+}
+
+static void tui_k_chat_other(struct tui *t, int key)
+{
+    (void)t;
+    chat_key(key);
+}
+
+/* Keys every mode shares, looked up first. */
+static const struct tui_key tui_keys_global[] = {
+    {KEY_RESIZE, tui_k_resize},
+    {'L' & 0x1f, tui_k_redraw},
+};
+
+static const struct tui_key tui_keys_table[] = {
+    {'f', tui_k_fold},     {'c', tui_k_call},  {'k', tui_k_call},   {'r', tui_k_raise},
+    {'a', tui_k_all_in},   {'q', tui_k_quit},  {'\r', tui_k_chat},  {'\n', tui_k_chat},
+    {KEY_ENTER, tui_k_chat}, {'/', tui_k_chat},
+};
+
+static const struct tui_key tui_keys_raise[] = {
+    {KEY_BACKSPACE, tui_k_raise_back}, {127, tui_k_raise_back},   {8, tui_k_raise_back},
+    {KEY_UP, tui_k_raise_step},        {KEY_RIGHT, tui_k_raise_step}, {'+', tui_k_raise_step},
+    {KEY_DOWN, tui_k_raise_step},      {KEY_LEFT, tui_k_raise_step},  {'-', tui_k_raise_step},
+    {'h', tui_k_raise_half},           {'p', tui_k_raise_pot},        {'a', tui_k_raise_max},
+    {'\r', tui_k_raise_send},          {'\n', tui_k_raise_send},      {KEY_ENTER, tui_k_raise_send},
+    {27, tui_k_raise_cancel},          {'q', tui_k_raise_cancel},     {'f', tui_k_fold},
+};
+
+static const struct tui_key tui_keys_confirm[] = {
+    {'y', tui_k_confirm_yes}, {'Y', tui_k_confirm_yes}, {'q', tui_k_confirm_yes},
+    {'n', tui_k_confirm_no},  {'N', tui_k_confirm_no},  {27, tui_k_confirm_no},
+};
+
+static const struct tui_key tui_keys_gone[] = {
+    {'j', tui_k_rejoin}, {'J', tui_k_rejoin}, {'q', tui_k_quit_now}, {'Q', tui_k_quit_now},
+};
+
+static const struct tui_key tui_keys_chat[] = {
+    {27, tui_k_chat_close},
+};
+
+static const struct tui_keymap tui_keymaps[TUI_IN_COUNT] = {
+    [TUI_IN_TABLE] = {tui_keys_table, FELT_ARRAY_LEN(tui_keys_table), NULL},
+    [TUI_IN_RAISE] = {tui_keys_raise, FELT_ARRAY_LEN(tui_keys_raise), tui_k_raise_digit},
+    [TUI_IN_CONFIRM] = {tui_keys_confirm, FELT_ARRAY_LEN(tui_keys_confirm), NULL},
+    [TUI_IN_GONE] = {tui_keys_gone, FELT_ARRAY_LEN(tui_keys_gone), NULL},
+    [TUI_IN_CHAT] = {tui_keys_chat, FELT_ARRAY_LEN(tui_keys_chat), tui_k_chat_other},
+};
+
+static enum tui_input tui_input_mode(struct tui *t)
+{
+    struct session_status st;
+    session_status(t->s, &st);
+    if (chat_is_open())
+        return TUI_IN_CHAT;
+    if (st.state == SESSION_REJECTED)
+        return TUI_IN_GONE;
+    if (t->confirm_quit)
+        return TUI_IN_CONFIRM;
+    if (t->raise_open && model_my_turn(session_model(t->s)))
+        return TUI_IN_RAISE;
+    t->raise_open = false;
+    return TUI_IN_TABLE;
+}
+
+static bool tui_key_lookup(const struct tui_key *keys, size_t n, int key, struct tui *t)
+{
+    for (size_t i = 0; i < n; i++)
+        if (keys[i].key == key) {
+            keys[i].fn(t, key);
+            return true;
+        }
+    return false;
+}
+
+static void tui_key(struct tui *t, int key)
+{
+    if (tui_key_lookup(tui_keys_global, FELT_ARRAY_LEN(tui_keys_global), key, t))
+        return;
+    const struct tui_keymap *km = &tui_keymaps[tui_input_mode(t)];
+    if (!tui_key_lookup(km->keys, km->n, key, t) && km->other)
+        km->other(t, key);
+}
+
+/* ---- loop callbacks -------------------------------------------------------------------------- */
+
+static void tui_on_stdin(void *arg)
+{
+    struct tui *t = arg;
+    int avail = 0, key, n = 0;
+    /* Readable with nothing to read is a hang-up (the terminal went away): leave, as for
+     * SIGHUP, and stop watching so that poll() does not keep waking us. */
+    if (ioctl(STDIN_FILENO, FIONREAD, &avail) == 0 && avail == 0) {
+        wsloop_forget_fd(t->loop, STDIN_FILENO);
+        tui_quit(t);
+        return;
+    }
+    while (!t->done && (key = getch()) != ERR) {
+        tui_key(t, key);
+        n++;
+    }
+    if (n > 0 && !t->done)
+        tui_redraw(t);
+}
+
+static void tui_resize(struct tui *t)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+        resizeterm(ws.ws_row, ws.ws_col);
+    clear();
+    tui_redraw(t);
+}
+
+static void tui_on_sigpipe(void *arg)
+{
+    struct tui *t = arg;
+    unsigned char sigs[64];
+    ssize_t n;
+    bool resize = false, quit = false;
+    while ((n = read(tui_sigpipe[0], sigs, sizeof(sigs))) > 0)
+        for (ssize_t i = 0; i < n; i++) {
+            if (sigs[i] == SIGWINCH)
+                resize = true;
+            else
+                quit = true;
+        }
+    if (quit) {
+        tui_quit(t);
+        if (t->done)
+            return;
+    }
+    if (resize)
+        tui_resize(t);
+}
+
+static void tui_on_tick(void *arg)
+{
+    struct tui *t = arg;
+    t->tick_armed = false;
+    tui_redraw(t);
+}
+
+static void tui_on_flash_end(void *arg)
+{
+    struct tui *t = arg;
+    t->flash_seats = 0;
+    tui_redraw(t);
+}
+
+static void tui_on_msg_end(void *arg)
+{
+    struct tui *t = arg;
+    t->bar_msg[0] = '\0';
+    tui_redraw(t);
+}
+
+static void tui_on_leave_wait(void *arg)
+{
+    tui_finish(arg, 0);
+}
+
+/* Animations become a highlight of the seats concerned, for a moment. */
+static void tui_animate(struct tui *t, const struct model *m)
+{
+    const struct model_anim *a = &m->anim;
+    uint16_t seats = a->seats;
+    int ms = TUI_FLASH_MS;
+    if (a->serial == t->seen_anim_serial)
+        return;
+    t->seen_anim_serial = a->serial;
+    if (a->seat >= 0 && a->seat < MODEL_MAX_SEATS)
+        seats |= (uint16_t)(1u << a->seat);
+    if (a->kind == MODEL_ANIM_AWARD)
+        ms = TUI_AWARD_FLASH_MS;
+    if (a->kind == MODEL_ANIM_NONE || seats == 0)
+        return;
+    t->flash_seats = seats;
+    wstimer_arm(t->flash_end, ms);
+}
+
+static void tui_on_change(void *user)
+{
+    struct tui *t = user;
+    const struct model *m = session_model(t->s);
+    if (m->your_turn_serial != t->seen_turn_serial) {
+        t->seen_turn_serial = m->your_turn_serial;
+        if (!t->o.quiet && !t->o.spectate)
+            beep();
+        if (m->me_seat >= 0 && m->me_seat < MODEL_MAX_SEATS) {
+            t->flash_seats |= (uint16_t)(1u << m->me_seat);
+            wstimer_arm(t->flash_end, TUI_FLASH_MS);
+        }
+    }
+    tui_animate(t, m);
+    tui_redraw(t);
+}
+
+static void tui_on_state(void *user, const struct session_status *st)
+{
+    struct tui *t = user;
+    if (st->state == SESSION_FAILED) {
+        tui_finish(t, 1);
+        return;
+    }
+    if (t->quitting && (st->state != SESSION_CONNECTED || session_queue_count(t->s) == 0)) {
+        tui_finish(t, 0);
+        return;
+    }
+    if (st->state == SESSION_OFFLINE && st->reason[0])
+        tui_message(t, st->reason);
+    tui_redraw(t);
+}
+
+static void tui_on_notice(void *user, enum session_notice_kind kind, const char *text)
+{
+    struct tui *t = user;
+    (void)kind;
+    if (text && text[0])
+        tui_message(t, text);
+    tui_redraw(t);
+}
+
+static void tui_on_chat_line(void *arg, const char *line)
+{
+    struct tui *t = arg;
+    struct felt_err err;
+    if (session_chat(t->s, line, &err) != 0)
+        tui_message(t, err.message);
+}
+
+static void tui_on_chat_redisplay(void *arg)
+{
+    tui_redraw(arg);
+}
+
+/* ---- set-up and teardown ---------------------------------------------------------------------- */
+
+static void tui_atexit(void)
+{
+    tui_endwin();
+}
+
+static int tui_sigpipe_open(void)
+{
+    if (pipe(tui_sigpipe) != 0)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        fcntl(tui_sigpipe[i], F_SETFL, fcntl(tui_sigpipe[i], F_GETFL) | O_NONBLOCK);
+        fcntl(tui_sigpipe[i], F_SETFD, FD_CLOEXEC);
+    }
+    return 0;
+}
+
+static void tui_sigpipe_close(void)
+{
+    for (int i = 0; i < 2; i++) {
+        if (tui_sigpipe[i] >= 0)
+            close(tui_sigpipe[i]);
+        tui_sigpipe[i] = -1;
+    }
+}
+
+static bool tui_locale_utf8(void)
+{
+    const char *cs = nl_langinfo(CODESET);
+    return cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
+}
+
+int tui_run(struct wsloop *loop, struct session *s, const struct tui_options *o)
+{
+    static bool atexit_done;
+    struct tui *t = xcalloc(1, sizeof(*t));
+    int rc = 1;
+
+    t->loop = loop;
+    t->s = s;
+    t->o = *o;
+    setlocale(LC_ALL, "");
+    t->utf8 = tui_locale_utf8();
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "felt: the table needs a terminal (use --json for scripts)\n");
+        free(t);
+        return 2;
+    }
+    if (tui_sigpipe_open() != 0) {
+        fprintf(stderr, "felt: cannot create a pipe: %s\n", strerror(errno));
+        free(t);
+        return 1;
+    }
+    if (!atexit_done) {
+        atexit(tui_atexit);
+        atexit_done = true;
+    }
+    if (!initscr()) {
+        fprintf(stderr, "felt: cannot start the terminal interface (is TERM set?)\n");
+        goto out;
+    }
+    tui_curses_up = 1;
+    tui_signals_install(); /* after initscr: ours replace ncurses' SIGWINCH/SIGINT handlers */
+    cbreak();
+    noecho();
+    nonl();
+    intrflush(stdscr, FALSE);
+    keypad(stdscr, TRUE);
+    nodelay(stdscr, TRUE);
+    set_escdelay(25);
+    curs_set(0);
+    tui_colors_init(t);
+
+    t->tick = wstimer_new(loop, tui_on_tick, t);
+    t->flash_end = wstimer_new(loop, tui_on_flash_end, t);
+    t->msg_end = wstimer_new(loop, tui_on_msg_end, t);
+    t->leave_wait = wstimer_new(loop, tui_on_leave_wait, t);
+    chat_init(&(struct chat_callbacks){t, tui_on_chat_line, tui_on_chat_redisplay});
+    const struct model *m = session_model(s);
+    t->seen_turn_serial = m->your_turn_serial;
+    t->seen_anim_serial = m->anim.serial;
+    session_set_callbacks(s, &(struct session_callbacks){.user = t,
+                                                         .on_state = tui_on_state,
+                                                         .on_notice = tui_on_notice,
+                                                         .on_change = tui_on_change});
+    if (wsloop_adopt_fd(loop, STDIN_FILENO, tui_on_stdin, t) != 0 ||
+        wsloop_adopt_fd(loop, tui_sigpipe[0], tui_on_sigpipe, t) != 0) {
+        tui_endwin();
+        fprintf(stderr, "felt: cannot watch the keyboard\n");
+        goto teardown;
+    }
+    tui_redraw(t);
+    if (wsloop_run(loop) != 0 && !t->done)
+        t->exit_code = 1;
+    rc = t->exit_code;
+    wsloop_forget_fd(loop, STDIN_FILENO);
+    wsloop_forget_fd(loop, tui_sigpipe[0]);
+
+teardown:
+    session_set_callbacks(s, &(struct session_callbacks){0});
+    chat_shutdown();
+    tui_endwin();
+    wstimer_free(t->tick);
+    wstimer_free(t->flash_end);
+    wstimer_free(t->msg_end);
+    wstimer_free(t->leave_wait);
+    layout_grid_free(&t->grid);
+out:
+    tui_signals_restore();
+    tui_sigpipe_close();
+    free(t);
+    return rc;
+}

@@ -1,0 +1,657 @@
+/*
+ * test_layout.c: the table screen's layout on fixed-size virtual screens.
+ *
+ * layout_draw() writes into a plain grid of cells, so these tests draw a table at 80x24,
+ * 100x30, 120x40 and other sizes, with 2 to 10 seats, and read back what a person would see:
+ * every seat's name inside its box, boxes that never overlap and stay on the table, our own seat
+ * at the bottom centre with the others clockwise, own cards drawn large, the legal actions only,
+ * the status line's states, the "terminal too small" message, and text that can never carry a
+ * control character to the terminal whatever the view holds.
+ */
+#include <locale.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "layout.h"
+
+static const char *const names[LAYOUT_MAX_SEATS] = {"alice",   "ada-bot", "bo-bot",  "cy-bot",
+                                                    "di-bot",  "ed-bot",  "flo-bot", "gus-bot",
+                                                    "hal-bot", "ivy-bot"};
+
+static struct layout_line log_lines[] = {
+    {NULL, "Hand #12", LAYOUT_S_BOLD},
+    {NULL, "ada-bot raises to 40", LAYOUT_S_NORMAL},
+    {NULL, "bo-bot folds", LAYOUT_S_NORMAL},
+};
+static struct layout_line chat_lines[] = {
+    {"alice", "hello there", LAYOUT_S_NORMAL},
+    {"ada-bot", "gl", LAYOUT_S_NORMAL},
+};
+
+/* A table in the middle of a hand: we (seat my) hold A♥ K♠, the flop is T♦ 2♣ 7♥. */
+static void view_init(struct layout_view *v, int nseats, int my)
+{
+    memset(v, 0, sizeof(*v));
+    v->table_name = "main";
+    v->small_blind = 5;
+    v->big_blind = 10;
+    v->hand_id = 12;
+    v->hand_running = true;
+    v->nseats = nseats;
+    v->my_seat = my;
+    for (int i = 0; i < nseats; i++) {
+        v->seat[i] = (struct layout_seat){.status = LAYOUT_SEAT_ACTIVE,
+                                          .name = names[i],
+                                          .stack = 1000 - i * 10,
+                                          .clock_s = -1,
+                                          .win_pct = -1,
+                                          .ncards = 2,
+                                          .cards = {CARD_NONE, CARD_NONE}};
+    }
+    if (my >= 0) {
+        v->seat[my].me = true;
+        v->seat[my].cards[0] = card_make(12, 2); /* Ah */
+        v->seat[my].cards[1] = card_make(11, 3); /* Ks */
+    }
+    v->nboard = 3;
+    v->board[0] = card_make(8, 1); /* Td */
+    v->board[1] = card_make(0, 0); /* 2c */
+    v->board[2] = card_make(5, 2); /* 7h */
+    v->npots = 2;
+    v->pots[0] = 1200;
+    v->pots[1] = 300;
+    v->log = log_lines;
+    v->nlog = 3;
+    v->chat = chat_lines;
+    v->nchat = 2;
+    v->chat_allowed = true;
+    v->mode = LAYOUT_MODE_TURN;
+    v->turn = (struct layout_turn){.call = 20,
+                                   .can_raise = true,
+                                   .min_raise_to = 40,
+                                   .max_raise_to = 1000,
+                                   .stack = 1000,
+                                   .clock_s = 25};
+    v->status = (struct layout_status){.conn = LAYOUT_CONN_CONNECTED, .rtt_ms = 3,
+                                       .spectators = 1};
+}
+
+static void draw(struct layout_grid *g, int cols, int rows, const struct layout_view *v,
+                 struct layout_geometry *geo)
+{
+    g->utf8 = true;
+    layout_grid_resize(g, cols, rows);
+    layout_draw(g, v, geo);
+}
+
+/* True if text appears in the rows of r (each row read across r's columns). */
+static bool rect_has(const struct layout_grid *g, struct layout_rect r, const char *text)
+{
+    char buf[8192];
+    for (int y = r.y; y < r.y + r.h; y++)
+        if (strstr(layout_row_text(g, r.x, y, r.w, buf, sizeof(buf)), text))
+            return true;
+    return false;
+}
+
+static struct layout_rect whole(const struct layout_grid *g)
+{
+    return (struct layout_rect){0, 0, g->cols, g->rows};
+}
+
+static bool screen_has(const struct layout_grid *g, const char *text)
+{
+    return rect_has(g, whole(g), text);
+}
+
+static bool overlap(struct layout_rect a, struct layout_rect b)
+{
+    return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+static bool inside(struct layout_rect in, struct layout_rect out)
+{
+    return in.x >= out.x && in.y >= out.y && in.x + in.w <= out.x + out.w &&
+           in.y + in.h <= out.y + out.h;
+}
+
+/* The style of the first cell whose text is exactly s, or -1. */
+static int style_of(const struct layout_grid *g, const char *s)
+{
+    for (int y = 0; y < g->rows; y++)
+        for (int x = 0; x < g->cols; x++) {
+            const struct layout_cell *c = layout_cell_at(g, x, y);
+            if (strcmp(c->text, s) == 0)
+                return c->style;
+        }
+    return -1;
+}
+
+static void test_too_small(void **state)
+{
+    static const int sizes[][2] = {{79, 24}, {80, 23}, {40, 10}, {20, 5}};
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    (void)state;
+    view_init(&v, 6, 0);
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        draw(&g, sizes[i][0], sizes[i][1], &v, &geo);
+        assert_true(geo.too_small);
+        /* On the tiniest screens the message wraps, but no word is cut. */
+        assert_true(screen_has(&g, sizes[i][0] >= 40 ? "Terminal too small" : "small"));
+        assert_true(screen_has(&g, "80x24"));
+        assert_false(screen_has(&g, "alice"));
+    }
+    draw(&g, 80, 24, &v, &geo);
+    assert_false(geo.too_small);
+    assert_false(screen_has(&g, "too small"));
+    layout_grid_free(&g);
+}
+
+static void test_80x24_hand_in_progress(void **state)
+{
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    (void)state;
+    view_init(&v, 6, 0);
+    draw(&g, 80, 24, &v, &geo);
+    assert_false(geo.too_small);
+    for (int s = 0; s < 6; s++)
+        assert_true(rect_has(&g, geo.seat[s], names[s]));
+    /* Our cards: in the title of the hand panel, and large (rank and suit on their own). */
+    struct layout_rect title = {geo.hand.x, geo.hand.y - 1, geo.hand.w, 1};
+    assert_true(rect_has(&g, title, "A\u2665 K\u2660"));
+    assert_true(rect_has(&g, geo.hand, "\u2502A  \u2502"));
+    assert_true(rect_has(&g, geo.hand, "\u2665"));
+    assert_true(rect_has(&g, geo.hand, "K"));
+    /* The board and the pots in the centre. */
+    assert_true(rect_has(&g, geo.board, "T\u2666 2\u2663 7\u2665"));
+    assert_true(rect_has(&g, geo.board, "pot 1,200"));
+    assert_true(rect_has(&g, geo.board, "side 300"));
+    /* Face-down cards of the others. */
+    assert_true(rect_has(&g, geo.seat[1], "\u2592\u2592 \u2592\u2592"));
+    /* The bar: our legal actions with amounts. */
+    assert_true(rect_has(&g, geo.bar, "f fold"));
+    assert_true(rect_has(&g, geo.bar, "c call 20"));
+    assert_true(rect_has(&g, geo.bar, "r raise 40-1,000"));
+    assert_true(rect_has(&g, geo.bar, "a all-in 1,000"));
+    assert_true(rect_has(&g, geo.bar, "25s"));
+    /* The panes and the status line. */
+    assert_true(rect_has(&g, geo.log, "ada-bot raises to 40"));
+    assert_true(rect_has(&g, geo.chat, "alice: hello there"));
+    assert_true(rect_has(&g, geo.status, "connected"));
+    assert_true(rect_has(&g, geo.status, "rtt 3 ms"));
+    assert_true(rect_has(&g, geo.status, "queued: 0"));
+    assert_true(rect_has(&g, geo.status, "spectators: 1"));
+    assert_true(rect_has(&g, geo.status, "main 5/10"));
+    assert_true(rect_has(&g, geo.status, "hand #12"));
+    assert_true(rect_has(&g, geo.input, "Enter or / chat"));
+    layout_grid_free(&g);
+}
+
+/* Every size and seat count: boxes on the table, apart, with their names; ours at the bottom
+ * centre, the next seat to our left (clockwise), the one before us to our right. */
+static void test_seats_every_size(void **state)
+{
+    static const int sizes[][2] = {{80, 24}, {81, 25}, {100, 30}, {120, 40},
+                                   {132, 43}, {200, 60}, {300, 90}, {80, 60}};
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    (void)state;
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        for (int n = 2; n <= LAYOUT_MAX_SEATS; n++) {
+            for (int my = 0; my < n; my += n - 1 > 0 ? n - 1 : 1) {
+                view_init(&v, n, my);
+                draw(&g, sizes[i][0], sizes[i][1], &v, &geo);
+                assert_false(geo.too_small);
+                for (int s = 0; s < n; s++) {
+                    assert_true(geo.seat[s].w >= 10);
+                    assert_true(inside(geo.seat[s], geo.table));
+                    assert_true(rect_has(&g, geo.seat[s], names[s]));
+                    for (int o = s + 1; o < n; o++)
+                        assert_false(overlap(geo.seat[s], geo.seat[o]));
+                    assert_true(geo.seat[s].y + geo.seat[s].h <= geo.seat[my].y + geo.seat[my].h);
+                }
+                int mid = geo.table.x + geo.table.w / 2;
+                int my_mid = geo.seat[my].x + geo.seat[my].w / 2;
+                assert_true(my_mid >= mid - 1 && my_mid <= mid + 1);
+                assert_int_equal(geo.seat[my].y + geo.seat[my].h, geo.table.y + geo.table.h);
+                if (n >= 3) {
+                    struct layout_rect next = geo.seat[(my + 1) % n];
+                    struct layout_rect prev = geo.seat[(my + n - 1) % n];
+                    assert_true(next.x + next.w / 2 < mid);
+                    assert_true(prev.x + prev.w / 2 > mid);
+                }
+                /* The strip and the bottom rows never run into the table. */
+                assert_true(geo.hand.y > geo.table.y + geo.table.h);
+                assert_true(geo.bar.y >= geo.hand.y + geo.hand.h);
+                assert_int_equal(geo.status.y, sizes[i][1] - 1);
+            }
+        }
+    }
+    layout_grid_free(&g);
+}
+
+static void test_ten_seats_80x24(void **state)
+{
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    (void)state;
+    view_init(&v, 10, 3);
+    v.seat[7].bet = 20;
+    draw(&g, 80, 24, &v, &geo);
+    for (int s = 0; s < 10; s++)
+        assert_true(rect_has(&g, geo.seat[s], names[s]));
+    /* The bet is somewhere: on the cloth or in the seat box. */
+    assert_true(screen_has(&g, "\u25cf20") || rect_has(&g, geo.seat[7], "bet 20"));
+    layout_grid_free(&g);
+}
+
+static void test_larger_screen_uses_room(void **state)
+{
+    struct layout_grid g = {0};
+    struct layout_geometry small, big;
+    struct layout_view v;
+    (void)state;
+    view_init(&v, 6, 0);
+    draw(&g, 80, 24, &v, &small);
+    draw(&g, 120, 40, &v, &big);
+    assert_true(big.table.h > small.table.h);
+    assert_true(big.seat[0].w > small.seat[0].w);
+    assert_true(big.log.h > small.log.h);
+    assert_true(big.chat.w > small.chat.w);
+    /* Board cards as boxes when the table is tall enough. */
+    assert_true(rect_has(&g, big.board, "\u2502T\u2666\u2502"));
+    assert_true(rect_has(&g, big.board, "\u250c\u2500\u2500\u2510"));
+    layout_grid_free(&g);
+}
+
+static void test_bar_shows_legal_actions_only(void **state)
+{
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    (void)state;
+    view_init(&v, 6, 0);
+    v.turn = (struct layout_turn){.can_check = true, .stack = 500, .clock_s = -1};
+    draw(&g, 100, 30, &v, &geo);
+    assert_true(rect_has(&g, geo.bar, "c check"));
+    assert_false(rect_has(&g, geo.bar, "call"));
+    assert_false(rect_has(&g, geo.bar, "raise"));
+    assert_false(rect_has(&g, geo.bar, "all-in"));
+    assert_true(rect_has(&g, geo.bar, "f fold"));
+
+    /* Covered: calling is all-in, no raise. */
+    v.turn = (struct layout_turn){.call = 500, .stack = 500, .clock_s = -1};
+    draw(&g, 100, 30, &v, &geo);
+    assert_true(rect_has(&g, geo.bar, "c call 500 (all-in)"));
+    assert_false(rect_has(&g, geo.bar, "r raise"));
+
+    /* Not our turn: no actions, who we wait for and their clock. */
+    v.mode = LAYOUT_MODE_IDLE;
+    v.waiting_for = "ada-bot";
+    v.waiting_clock_s = 7;
+    draw(&g, 100, 30, &v, &geo);
+    assert_false(rect_has(&g, geo.bar, "fold"));
+    assert_true(rect_has(&g, geo.bar, "waiting for ada-bot (7s)"));
+    layout_grid_free(&g);
+}
+
+static void test_raise_prompt(void **state)
+{
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    (void)state;
+    view_init(&v, 6, 0);
+    v.mode = LAYOUT_MODE_RAISE;
+    v.raise_input = "55";
+    draw(&g, 120, 40, &v, &geo);
+    assert_true(rect_has(&g, geo.bar, "raise to: 55_"));
+    assert_true(rect_has(&g, geo.bar, "(min 40, max 1,000)"));
+    assert_true(rect_has(&g, geo.bar, "h half pot"));
+    assert_true(rect_has(&g, geo.bar, "p pot"));
+    assert_true(rect_has(&g, geo.bar, "a all-in"));
+    assert_true(rect_has(&g, geo.bar, "Esc back"));
+    v.bar_message = "the smallest raise is to 40";
+    draw(&g, 80, 24, &v, &geo);
+    assert_true(rect_has(&g, geo.bar, "the smallest raise is to 40"));
+    assert_int_equal(style_of(&g, "_"), LAYOUT_S_KEY);
+    layout_grid_free(&g);
+}
+
+static void test_modes_seat_gone_and_confirm(void **state)
+{
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    (void)state;
+    view_init(&v, 6, 0);
+    v.mode = LAYOUT_MODE_SEAT_GONE;
+    draw(&g, 80, 24, &v, &geo);
+    assert_true(rect_has(&g, geo.bar, "Your seat is gone (server restarted)."));
+    assert_true(rect_has(&g, geo.bar, "Press j to join again, q to quit"));
+    v.mode = LAYOUT_MODE_CONFIRM_QUIT;
+    draw(&g, 80, 24, &v, &geo);
+    assert_true(rect_has(&g, geo.bar, "Leave the table?"));
+    assert_true(rect_has(&g, geo.bar, "y leave"));
+    assert_true(rect_has(&g, geo.bar, "n stay"));
+    layout_grid_free(&g);
+}
+
+static void test_status_line_states(void **state)
+{
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    (void)state;
+    view_init(&v, 6, 0);
+    v.status = (struct layout_status){.conn = LAYOUT_CONN_RECONNECTING, .attempt = 3,
+                                      .next_in_s = 4, .rtt_ms = -1, .queued = 2};
+    draw(&g, 80, 24, &v, &geo);
+    assert_true(rect_has(&g, geo.status, "reconnecting #3 in 4s"));
+    assert_true(rect_has(&g, geo.status, "queued: 2"));
+    assert_false(rect_has(&g, geo.status, "rtt"));
+    assert_false(rect_has(&g, geo.status, "connected"));
+    v.status.conn = LAYOUT_CONN_OFFLINE;
+    draw(&g, 80, 24, &v, &geo);
+    assert_true(rect_has(&g, geo.status, "offline"));
+    v.status = (struct layout_status){.conn = LAYOUT_CONN_CONNECTED, .polling = true,
+                                      .rtt_ms = 120};
+    draw(&g, 80, 24, &v, &geo);
+    assert_true(rect_has(&g, geo.status, "polling"));
+    assert_true(rect_has(&g, geo.status, "rtt 120 ms"));
+    layout_grid_free(&g);
+}
+
+static void test_spectator_view(void **state)
+{
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    (void)state;
+    view_init(&v, 6, -1);
+    v.mode = LAYOUT_MODE_IDLE;
+    v.status.spectating = true;
+    v.chat_allowed = false;
+    draw(&g, 100, 30, &v, &geo);
+    /* Seat 0 at the bottom, no own cards, no actions, no chat hint, the status says so. */
+    for (int s = 1; s < 6; s++)
+        assert_true(geo.seat[s].y <= geo.seat[0].y);
+    assert_true(rect_has(&g, geo.hand, "spectating"));
+    assert_false(rect_has(&g, geo.bar, "fold"));
+    assert_false(rect_has(&g, geo.input, "chat"));
+    assert_true(rect_has(&g, geo.input, "q quit"));
+    assert_true(rect_has(&g, geo.status, "SPECTATING"));
+    layout_grid_free(&g);
+}
+
+/* Whatever bytes a name or a chat line holds, no cell ever carries a control character. */
+static void test_never_draws_control_characters(void **state)
+{
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    struct layout_line evil_chat[] = {{"m\x1b]0;x\x07", "a\x1b[2Jb\r\nc\x9b" "1m\xff", 0}};
+    (void)state;
+    view_init(&v, 6, 0);
+    v.seat[2].name = "\x1b[31mev\x07il\xc3";
+    v.banner = "\x1b[H\x08win";
+    v.chat = evil_chat;
+    v.nchat = 1;
+    draw(&g, 100, 30, &v, &geo);
+    for (int y = 0; y < g.rows; y++)
+        for (int x = 0; x < g.cols; x++) {
+            const unsigned char *t = (const unsigned char *)layout_cell_at(&g, x, y)->text;
+            for (; *t; t++) {
+                assert_true(*t >= 0x20);
+                assert_true(*t != 0x7f);
+            }
+        }
+    /* The printable parts survive; the invalid byte is a '?'. */
+    assert_true(rect_has(&g, geo.seat[2], "[31mevil?"));
+    assert_true(rect_has(&g, geo.chat, "[2Jbc"));
+    layout_grid_free(&g);
+}
+
+static void test_wide_characters(void **state)
+{
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    (void)state;
+    view_init(&v, 6, 0);
+    v.seat[1].name = "\u540d\u524d\u304c\u9577\u3044\u540d\u524d\u304c\u9577\u3044";
+    draw(&g, 80, 24, &v, &geo);
+    assert_true(rect_has(&g, geo.seat[1], "\u540d\u524d"));
+    /* A wide character is one cell of width 2 and a cell of width 0; it never hangs over the
+     * box's right edge. */
+    struct layout_rect r = geo.seat[1];
+    int cols = 0;
+    for (int x = r.x; x < r.x + r.w; x++) {
+        const struct layout_cell *c = layout_cell_at(&g, x, r.y);
+        if (strcmp(c->text, "\u540d") == 0) {
+            assert_int_equal(c->width, 2);
+            assert_int_equal(layout_cell_at(&g, x + 1, r.y)->width, 0);
+        }
+        cols += c->width;
+    }
+    assert_int_equal(cols, r.w);
+    assert_int_equal(layout_text_cols("\u540d\u524d"), 4);
+
+    /* layout_put stops before a wide character that would not fit. */
+    layout_grid_resize(&g, 10, 1);
+    assert_int_equal(layout_put(&g, 0, 0, 5, LAYOUT_S_NORMAL, "\u540d\u524d\u304c"), 4);
+    layout_grid_free(&g);
+}
+
+static void test_ascii_and_non_utf8(void **state)
+{
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    (void)state;
+    view_init(&v, 6, 0);
+    v.ascii = true;
+    draw(&g, 100, 30, &v, &geo);
+    struct layout_rect title = {geo.hand.x, geo.hand.y - 1, geo.hand.w, 1};
+    assert_true(rect_has(&g, title, "Ah Ks"));
+    assert_true(rect_has(&g, geo.board, "Td"));
+    assert_true(rect_has(&g, geo.seat[1], "## ##"));
+    for (int y = 0; y < g.rows; y++)
+        for (int x = 0; x < g.cols; x++)
+            for (const unsigned char *t =
+                     (const unsigned char *)layout_cell_at(&g, x, y)->text;
+                 *t; t++)
+                assert_true(*t < 0x80);
+
+    /* A terminal without UTF-8: even names become ASCII ('?' per character). */
+    v.seat[1].name = "Jos\u00e9";
+    g.utf8 = false;
+    layout_grid_resize(&g, 100, 30);
+    layout_draw(&g, &v, &geo);
+    assert_true(rect_has(&g, geo.seat[1], "Jos?"));
+    layout_grid_free(&g);
+}
+
+static void test_suit_colours(void **state)
+{
+    char buf[16];
+    (void)state;
+    assert_int_equal(layout_card_text(card_make(0, 1), false, false, buf, sizeof(buf)),
+                     LAYOUT_S_CARD_RED);
+    assert_string_equal(buf, "2\u2666");
+    assert_int_equal(layout_card_text(card_make(0, 2), false, false, buf, sizeof(buf)),
+                     LAYOUT_S_CARD_RED);
+    assert_int_equal(layout_card_text(card_make(0, 0), false, false, buf, sizeof(buf)),
+                     LAYOUT_S_CARD_BLACK);
+    assert_int_equal(layout_card_text(card_make(0, 3), false, false, buf, sizeof(buf)),
+                     LAYOUT_S_CARD_BLACK);
+    /* Four colours: diamonds blue, clubs green. */
+    assert_int_equal(layout_card_text(card_make(9, 1), true, true, buf, sizeof(buf)),
+                     LAYOUT_S_CARD_BLUE);
+    assert_string_equal(buf, "Jd");
+    assert_int_equal(layout_card_text(card_make(9, 0), true, true, buf, sizeof(buf)),
+                     LAYOUT_S_CARD_GREEN);
+    assert_int_equal(layout_card_text(card_make(9, 2), true, true, buf, sizeof(buf)),
+                     LAYOUT_S_CARD_RED);
+    assert_int_equal(layout_card_text(CARD_NONE, true, false, buf, sizeof(buf)),
+                     LAYOUT_S_CARD_BACK);
+    assert_string_equal(buf, "##");
+
+    /* On the screen, the suit characters carry their colour. */
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    view_init(&v, 6, 0);
+    v.four_color = true;
+    draw(&g, 80, 24, &v, &geo);
+    assert_int_equal(style_of(&g, "\u2666"), LAYOUT_S_CARD_BLUE);
+    assert_int_equal(style_of(&g, "\u2663"), LAYOUT_S_CARD_GREEN);
+    assert_int_equal(style_of(&g, "\u2665"), LAYOUT_S_CARD_RED);
+    layout_grid_free(&g);
+}
+
+static void test_chat_wraps_newest_at_bottom(void **state)
+{
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    struct layout_line lines[] = {
+        {"bob", "first", LAYOUT_S_NORMAL},
+        {"carol", "a long line that certainly does not fit on one row of the chat pane at "
+                  "eighty columns and so has to wrap at spaces END",
+         LAYOUT_S_NORMAL},
+    };
+    (void)state;
+    view_init(&v, 6, 0);
+    v.chat = lines;
+    v.nchat = 2;
+    draw(&g, 80, 24, &v, &geo);
+    struct layout_rect last = {geo.chat.x, geo.chat.y + geo.chat.h - 1, geo.chat.w, 1};
+    assert_true(rect_has(&g, last, "END"));
+    assert_true(rect_has(&g, geo.chat, "carol: a long line"));
+    assert_true(rect_has(&g, geo.chat, "bob: first"));
+    /* Words are not cut in the middle: each one is whole on some row. */
+    static const char *const words[] = {"certainly", "eighty", "columns", "wrap", "spaces"};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        assert_true(rect_has(&g, geo.chat, words[i]));
+    int rows_with_text = 0;
+    char buf[512];
+    for (int y = geo.chat.y; y < geo.chat.y + geo.chat.h; y++)
+        if (strspn(layout_row_text(&g, geo.chat.x, y, geo.chat.w, buf, sizeof(buf)), " ") <
+            strlen(buf))
+            rows_with_text++;
+    assert_true(rows_with_text >= 4);
+    /* Names in their own style, the text in the line's. */
+    for (int y = geo.chat.y; y < geo.chat.y + geo.chat.h; y++) {
+        layout_row_text(&g, geo.chat.x, y, geo.chat.w, buf, sizeof(buf));
+        if (strncmp(buf, "carol: ", 7) == 0) {
+            assert_int_equal(layout_cell_at(&g, geo.chat.x, y)->style, LAYOUT_S_CHAT_NAME);
+            assert_int_equal(layout_cell_at(&g, geo.chat.x + 7, y)->style, LAYOUT_S_NORMAL);
+        }
+    }
+    layout_grid_free(&g);
+}
+
+static void test_seat_details(void **state)
+{
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    (void)state;
+    view_init(&v, 6, 0);
+    v.mode = LAYOUT_MODE_IDLE;
+    v.seat[1].to_act = true;
+    v.seat[1].clock_s = 12;
+    v.seat[2].status = LAYOUT_SEAT_FOLDED;
+    v.seat[2].ncards = 0;
+    v.seat[3].status = LAYOUT_SEAT_ALL_IN;
+    v.seat[3].win_pct = 45;
+    v.seat[3].cards[0] = card_make(3, 3);
+    v.seat[3].cards[1] = card_make(3, 2);
+    v.seat[4].status = LAYOUT_SEAT_SITTING_OUT;
+    v.seat[5].status = LAYOUT_SEAT_EMPTY;
+    v.seat[0].dealer = true;
+    v.seat[0].won = 300;
+    draw(&g, 100, 30, &v, &geo);
+    assert_true(rect_has(&g, geo.seat[1], "to act 12s"));
+    assert_int_equal(layout_cell_at(&g, geo.seat[1].x, geo.seat[1].y)->style, LAYOUT_S_TO_ACT);
+    assert_true(rect_has(&g, geo.seat[2], "folded"));
+    assert_true(rect_has(&g, geo.seat[3], "ALL-IN"));
+    assert_true(rect_has(&g, geo.seat[3], "45%"));
+    assert_true(rect_has(&g, geo.seat[3], "5\u2660 5\u2665"));
+    assert_true(rect_has(&g, geo.seat[4], "sitting out"));
+    assert_true(rect_has(&g, geo.seat[5], "empty"));
+    assert_true(rect_has(&g, geo.seat[0], "(D) alice"));
+    assert_true(rect_has(&g, geo.seat[0], "wins 300"));
+    layout_grid_free(&g);
+}
+
+static void test_chips(void **state)
+{
+    char buf[32];
+    (void)state;
+    assert_string_equal(layout_chips(0, buf, sizeof(buf)), "0");
+    assert_string_equal(layout_chips(999, buf, sizeof(buf)), "999");
+    assert_string_equal(layout_chips(1000, buf, sizeof(buf)), "1,000");
+    assert_string_equal(layout_chips(1234567, buf, sizeof(buf)), "1,234,567");
+    assert_string_equal(layout_chips(-5000, buf, sizeof(buf)), "-5,000");
+    assert_string_equal(layout_chips(1000000000000LL, buf, sizeof(buf)), "1,000,000,000,000");
+}
+
+/* Before the first snapshot: no seats yet, still a coherent screen. */
+static void test_before_snapshot(void **state)
+{
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    (void)state;
+    memset(&v, 0, sizeof(v));
+    v.my_seat = -1;
+    v.status.conn = LAYOUT_CONN_CONNECTING;
+    draw(&g, 80, 24, &v, &geo);
+    assert_true(screen_has(&g, "joining the table"));
+    assert_true(rect_has(&g, geo.status, "connecting"));
+    layout_grid_free(&g);
+}
+
+int main(void)
+{
+    /* Column widths come from wcwidth, which needs a UTF-8 LC_CTYPE. */
+    if (!setlocale(LC_CTYPE, "C.UTF-8") && !setlocale(LC_CTYPE, "en_US.UTF-8")) {
+        fprintf(stderr, "test_layout: no UTF-8 locale available\n");
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_too_small),
+        cmocka_unit_test(test_80x24_hand_in_progress),
+        cmocka_unit_test(test_seats_every_size),
+        cmocka_unit_test(test_ten_seats_80x24),
+        cmocka_unit_test(test_larger_screen_uses_room),
+        cmocka_unit_test(test_bar_shows_legal_actions_only),
+        cmocka_unit_test(test_raise_prompt),
+        cmocka_unit_test(test_modes_seat_gone_and_confirm),
+        cmocka_unit_test(test_status_line_states),
+        cmocka_unit_test(test_spectator_view),
+        cmocka_unit_test(test_never_draws_control_characters),
+        cmocka_unit_test(test_wide_characters),
+        cmocka_unit_test(test_ascii_and_non_utf8),
+        cmocka_unit_test(test_suit_colours),
+        cmocka_unit_test(test_chat_wraps_newest_at_bottom),
+        cmocka_unit_test(test_seat_details),
+        cmocka_unit_test(test_chips),
+        cmocka_unit_test(test_before_snapshot),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
