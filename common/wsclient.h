@@ -30,14 +30,21 @@ struct wstimer;
 struct wsloop_config {
     int max_conns;   /* expected connections (the benchmark passes thousands); 0: a few */
     bool quiet;      /* no lws log lines at all (the TUI owns the terminal) */
+    /* Client heartbeat of every WebSocket: ping after ping_secs of silence, drop (and reconnect,
+     * if asked) after hangup_secs without a valid pong. 0: 20 and 60, as the server. */
+    int ping_secs, hangup_secs;
 };
 
+/* NULL when lws cannot create its context. With max_conns set, the soft RLIMIT_NOFILE is raised
+ * (up to the hard limit) to hold that many sockets. */
 struct wsloop *wsloop_new(const struct wsloop_config *cfg);
 /* Runs until wsloop_stop(). Returns 0, or -1 if the loop failed. */
 int wsloop_run(struct wsloop *loop);
 /* Makes wsloop_run() return after the current callback; safe from a signal handler. */
 void wsloop_stop(struct wsloop *loop);
-/* Closes every connection and frees the loop. */
+/* Closes every connection and frees the loop, without calling any callback: pending HTTP
+ * requests are dropped unanswered, and timers still allocated become inert (wstimer_free still
+ * frees them). Not from inside a callback. */
 void wsloop_free(struct wsloop *loop);
 
 /* ---- timers (lws_sul) ------------------------------------------------------------------ */
@@ -52,6 +59,8 @@ void wstimer_free(struct wstimer *t);
 /* Calls on_readable whenever fd has data (or EOF/hangup: then on_readable is called and a read
  * returns 0). The fd stays owned by the caller. Returns 0 or -1. */
 int wsloop_adopt_fd(struct wsloop *loop, int fd, void (*on_readable)(void *arg), void *arg);
+/* Stops watching fd (after EOF, or to stop reading); fd stays open. Safe from on_readable. */
+void wsloop_forget_fd(struct wsloop *loop, int fd);
 
 /* ---- WebSocket connections ------------------------------------------------------------- */
 
@@ -89,6 +98,8 @@ struct wsconn *wsconn_new(struct wsloop *loop, const struct wsconn_config *cfg, 
 int wsconn_send(struct wsconn *c, const char *buf, size_t len);
 /* Like wsconn_send, but ahead of everything queued (hello on open). */
 int wsconn_send_first(struct wsconn *c, const char *buf, size_t len);
+/* Like wsconn_send, as a binary frame (felt.v1 has none: for tests of bad input). */
+int wsconn_send_binary(struct wsconn *c, const void *buf, size_t len);
 size_t wsconn_queued(const struct wsconn *c);
 /* Drops every queued message (e.g. after the server refused the session). */
 void wsconn_clear_queue(struct wsconn *c);
@@ -100,10 +111,16 @@ void wsconn_retry_info(const struct wsconn *c, int *attempt, int64_t *next_in_ms
 void wsconn_drop(struct wsconn *c);
 /* Changes the URL used by later attempts (e.g. from /ws/spectate/ to /ws/game/...). */
 void wsconn_set_url(struct wsconn *c, const char *url);
-/* Closes cleanly with code (1000 normal) and stops reconnecting; frees on the loop later. */
+/* Closes cleanly with code (1000 normal) and stops reconnecting; frees on the loop later. No
+ * callback of c runs after this call, and c must not be used once it returns (also valid from
+ * inside c's own callbacks). */
 void wsconn_close(struct wsconn *c, int code, const char *reason);
-/* Bytes received on the wire (after compression) and as payload, for the benchmark. */
+/* Bytes received on the wire (after compression) and as payload, for the benchmark. wire_in
+ * counts TCP payload bytes (WebSocket framing and the HTTP upgrade included) over every socket
+ * this connection has had; payload_in the message bytes after inflating. */
 void wsconn_bytes(const struct wsconn *c, uint64_t *wire_in, uint64_t *payload_in);
+/* True while the current socket negotiated permessage-deflate. */
+bool wsconn_compressed(const struct wsconn *c);
 
 /* ---- one-shot HTTP (the polling fallback, join) ---------------------------------------- */
 
@@ -115,7 +132,8 @@ struct wshttp_result {
 };
 
 /* GET (body NULL) or POST (body JSON) to an http:// or https:// URL, with an optional bearer
- * token. cb runs once, on the loop. Returns 0 or -1 for a malformed URL. */
+ * token. cb runs once, on the loop (never from inside this call); the result and its body are
+ * valid only during cb. Returns 0 or -1 for a malformed URL. */
 int wshttp_request(struct wsloop *loop, const char *url, const char *body, const char *bearer,
                    void (*cb)(void *arg, const struct wshttp_result *r), void *arg);
 
