@@ -34,6 +34,7 @@ struct table {
     struct engine eng;
     bool shown[ENGINE_MAX_SEATS];  /* cards shown in this hand (public from then on) */
     int64_t deadline_ms;           /* action clock of eng.to_act */
+    int64_t next_deadline_ms;      /* the deadline of the turn being announced (0: none) */
     bool warned;                   /* the timer warning for this turn was sent */
     int clock_seat;                /* the seat the clock runs for, -1 none */
 
@@ -126,7 +127,11 @@ static struct json_object *table_to_act_json(const struct table *t)
                            o.can_raise ? json_object_new_int64(o.min_raise_to) : NULL);
     json_object_object_add(j, "max_raise_to",
                            o.can_raise ? json_object_new_int64(o.max_raise_to) : NULL);
-    json_object_object_add(j, "deadline", json_object_new_int64(t->deadline_ms));
+    /* While a batch announces a new turn, its clock has not started yet: give the deadline
+     * it will have, so to_act and the turn notification agree. */
+    json_object_object_add(j, "deadline", json_object_new_int64(t->next_deadline_ms
+                                                                    ? t->next_deadline_ms
+                                                                    : t->deadline_ms));
     return j;
 }
 
@@ -278,9 +283,14 @@ static void table_batch_hand_start(struct table_batch *b, const struct engine_ev
     struct event *ev = table_event_new(t, PROTO_S_STATE_UPDATE);
     struct json_object *posts = json_object_new_array();
     int64_t now = felt_now_ms();
+    /* hand_start carries to_act unless later updates of this batch (an all-in run-out) do. */
+    bool hand_start_is_last = !engine_over(&t->eng);
 
     for (int i = 0; i < evs->n; i++) {
         const struct engine_event *e = &evs->ev[i];
+        if (e->kind != ENGINE_EV_ANTE && e->kind != ENGINE_EV_BLIND &&
+            e->kind != ENGINE_EV_DEAL_HOLE)
+            hand_start_is_last = false;
         if (e->kind != ENGINE_EV_ANTE && e->kind != ENGINE_EV_BLIND)
             continue;
         b->stack[e->seat] -= e->amount;
@@ -308,6 +318,8 @@ static void table_batch_hand_start(struct table_batch *b, const struct engine_ev
                 json_object_array_add(players, table_player_json(t, t->seat[s], viewer));
         json_object_object_add(d, "players", players);
         json_object_object_add(d, "pots", table_pots_json(t));
+        if (hand_start_is_last)
+            json_object_object_add(d, "to_act", table_to_act_json(t));
         if (viewer)
             event_set_private(ev, viewer->uid, now, d);
         else
@@ -448,6 +460,8 @@ static void table_emit(struct table *t, const struct engine_events *evs, bool fr
 {
     struct table_batch b = {.t = t, .from_action = from_action};
     bool start = false;
+    /* Every batch ends a turn; the next one (if any) starts its clock in table_after_change. */
+    t->next_deadline_ms = felt_now_ms() + t->cfg.action_timeout_ms;
     for (int s = 0; s < ENGINE_MAX_SEATS; s++)
         b.stack[s] = t->seat[s] ? t->seat[s]->stack : 0;
     for (int i = 0; i < evs->n; i++)
@@ -567,6 +581,7 @@ static void table_end_hand(struct table *t)
 {
     t->hand_running = false;
     t->clock_seat = -1;
+    t->next_deadline_ms = 0;
     net_timer_cancel(t->clock);
     net_timer_cancel(t->bot_turn);
     for (int s = 0; s < t->cfg.seats; s++) {
@@ -604,10 +619,12 @@ static void table_after_change(struct table *t)
         felt_fatal("table %s: hand not over but nobody to act", t->cfg.id);
     struct player *p = t->seat[o.seat];
     FELT_ASSERT(p != NULL);
-    if (t->clock_seat == o.seat)
-        return; /* a refused action changes nothing */
+    /* Only applied actions and new hands get here, so this is a new turn even when the same
+     * seat acts again (the last to act on one street can be the first on the next). */
     t->clock_seat = o.seat;
-    t->deadline_ms = felt_now_ms() + t->cfg.action_timeout_ms;
+    t->deadline_ms = t->next_deadline_ms ? t->next_deadline_ms
+                                         : felt_now_ms() + t->cfg.action_timeout_ms;
+    t->next_deadline_ms = 0;
     t->warned = false;
     int64_t warn_at = t->cfg.action_timeout_ms > 20000 ? t->cfg.action_timeout_ms - 10000
                                                        : t->cfg.action_timeout_ms / 2;
