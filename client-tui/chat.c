@@ -30,7 +30,7 @@ static struct {
     struct chat_callbacks cb;
     unsigned char in[16]; /* bytes waiting for readline */
     size_t in_len, in_pos;
-    FILE *sink;           /* where readline's own output goes: nowhere */
+    FILE *sink; /* where readline's own output goes: nowhere */
 } chat_st;
 
 /* ncurses key codes and the bytes readline expects for them. */
@@ -38,16 +38,15 @@ static const struct {
     int key;
     const char *seq;
 } chat_keymap[] = {
-    {KEY_LEFT, "\033[D"},  {KEY_RIGHT, "\033[C"}, {KEY_UP, "\033[A"},
-    {KEY_DOWN, "\033[B"},  {KEY_HOME, "\033[H"},  {KEY_END, "\033[F"},
-    {KEY_DC, "\033[3~"},   {KEY_BACKSPACE, "\177"}, {KEY_ENTER, "\r"},
+    {KEY_LEFT, "\033[D"}, {KEY_RIGHT, "\033[C"},   {KEY_UP, "\033[A"},
+    {KEY_DOWN, "\033[B"}, {KEY_HOME, "\033[H"},    {KEY_END, "\033[F"},
+    {KEY_DC, "\033[3~"},  {KEY_BACKSPACE, "\177"}, {KEY_ENTER, "\r"},
 };
 
 static int chat_getc(FILE *f)
 {
     (void)f;
-    if (chat_st.in_pos < chat_st.in_len)
-        return chat_st.in[chat_st.in_pos++];
+    if (chat_st.in_pos < chat_st.in_len) return chat_st.in[chat_st.in_pos++];
     return EOF; /* not reached: readline reads only when chat_input_available says so */
 }
 
@@ -58,15 +57,13 @@ static int chat_input_available(void)
 
 static void chat_redisplay(void)
 {
-    if (chat_st.cb.on_redisplay)
-        chat_st.cb.on_redisplay(chat_st.cb.arg);
+    if (chat_st.cb.on_redisplay) chat_st.cb.on_redisplay(chat_st.cb.arg);
 }
 
 static bool chat_blank(const char *s)
 {
     for (; *s; s++)
-        if (*s != ' ' && *s != '\t')
-            return false;
+        if (*s != ' ' && *s != '\t') return false;
     return true;
 }
 
@@ -77,8 +74,7 @@ static void chat_on_line(char *line)
     rl_callback_handler_remove();
     if (line && !chat_blank(line)) {
         add_history(line);
-        if (chat_st.cb.on_line)
-            chat_st.cb.on_line(chat_st.cb.arg, line);
+        if (chat_st.cb.on_line) chat_st.cb.on_line(chat_st.cb.arg, line);
     }
     free(line);
     chat_redisplay();
@@ -87,8 +83,7 @@ static void chat_on_line(char *line)
 void chat_init(const struct chat_callbacks *cb)
 {
     chat_st.cb = *cb;
-    if (chat_st.inited)
-        return;
+    if (chat_st.inited) return;
     chat_st.inited = true;
     chat_st.sink = fopen("/dev/null", "w");
     rl_readline_name = "felt";
@@ -100,8 +95,7 @@ void chat_init(const struct chat_callbacks *cb)
     rl_getc_function = chat_getc;
     rl_input_available_hook = chat_input_available;
     rl_redisplay_function = chat_redisplay;
-    if (chat_st.sink)
-        rl_outstream = chat_st.sink;
+    if (chat_st.sink) rl_outstream = chat_st.sink;
     rl_initialize();
     rl_variable_bind("bell-style", "none");
     rl_bind_key('\t', rl_insert);
@@ -119,8 +113,7 @@ void chat_init(const struct chat_callbacks *cb)
 
 void chat_shutdown(void)
 {
-    if (!chat_st.inited)
-        return;
+    if (!chat_st.inited) return;
     chat_close();
     clear_history();
     if (chat_st.sink) {
@@ -133,8 +126,7 @@ void chat_shutdown(void)
 
 void chat_open(const char *prompt)
 {
-    if (!chat_st.inited || chat_st.open)
-        return;
+    if (!chat_st.inited || chat_st.open) return;
     chat_st.open = true;
     chat_st.in_len = chat_st.in_pos = 0;
     using_history(); /* the up arrow starts from the newest line again */
@@ -143,8 +135,7 @@ void chat_open(const char *prompt)
 
 void chat_close(void)
 {
-    if (!chat_st.open)
-        return;
+    if (!chat_st.open) return;
     chat_st.open = false;
     chat_st.in_len = chat_st.in_pos = 0;
     rl_callback_sigcleanup(); /* drops a half-read key sequence */
@@ -162,18 +153,15 @@ void chat_key(int key)
 {
     const char *seq = NULL;
     char one[2] = {0, 0};
-    if (!chat_st.open)
-        return;
+    if (!chat_st.open) return;
     if (key >= 0 && key <= 0xff) {
         one[0] = (char)key;
         seq = one;
     } else {
         for (size_t i = 0; i < FELT_ARRAY_LEN(chat_keymap); i++)
-            if (chat_keymap[i].key == key)
-                seq = chat_keymap[i].seq;
+            if (chat_keymap[i].key == key) seq = chat_keymap[i].seq;
     }
-    if (!seq)
-        return;
+    if (!seq) return;
     /* A key is at most a few bytes; all of it is fed before returning. NUL (Ctrl-Space) is a
      * valid key of its own, hence the explicit length for the one-byte case. */
     size_t n = seq == one ? 1 : strlen(seq);
@@ -183,8 +171,7 @@ void chat_key(int key)
     while (chat_st.open && chat_st.in_pos < chat_st.in_len) {
         size_t before = chat_st.in_pos;
         rl_callback_read_char();
-        if (chat_st.in_pos == before)
-            break; /* readline took nothing: do not spin */
+        if (chat_st.in_pos == before) break; /* readline took nothing: do not spin */
     }
     chat_st.in_len = chat_st.in_pos = 0;
 }
@@ -196,8 +183,7 @@ static int chat_cols(const char *s, size_t nbytes, bool utf8)
     size_t i = 0;
     while (i < nbytes && s[i]) {
         int n = layout_next_char(s + i, utf8, &w);
-        if (w > 0)
-            cols += w;
+        if (w > 0) cols += w;
         i += (size_t)n;
     }
     return cols;
@@ -213,12 +199,10 @@ int chat_render(struct layout_grid *g, struct layout_rect r)
 
     for (int i = r.x; i < r.x + r.w; i++)
         layout_put(g, i, r.y, 1, LAYOUT_S_NORMAL, " ");
-    if (point > len)
-        point = len;
+    if (point > len) point = len;
     pw = layout_put(g, r.x, r.y, r.w, LAYOUT_S_KEY, prompt);
     int avail = r.w - pw - 1; /* one column left for the cursor at the end */
-    if (avail < 1)
-        return r.x + r.w - 1;
+    if (avail < 1) return r.x + r.w - 1;
     cursor = chat_cols(line, point, g->utf8);
     /* Scroll sideways so that the cursor stays in view, keeping a few columns of context. */
     skip = cursor < avail ? 0 : cursor - avail + 1 + (avail > 16 ? 8 : 0);

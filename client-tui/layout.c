@@ -57,12 +57,10 @@ static int layout_utf8_decode(const unsigned char *s, uint32_t *cp)
         return -1;
     }
     for (int i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return -1;
+        if ((s[i] & 0xc0) != 0x80) return -1;
         c = (c << 6) | (s[i] & 0x3f);
     }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return -1;
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return -1;
     *cp = c;
     return n;
 }
@@ -71,12 +69,9 @@ static int layout_utf8_decode(const unsigned char *s, uint32_t *cp)
  * 0 for combining marks, 1 or 2 otherwise. */
 static int layout_cp_cols(uint32_t cp, bool utf8)
 {
-    if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
-        return -1;
-    if (cp < 0x80)
-        return 1;
-    if (!utf8)
-        return 1; /* drawn as '?' */
+    if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) return -1;
+    if (cp < 0x80) return 1;
+    if (!utf8) return 1; /* drawn as '?' */
     int w = wcwidth((wchar_t)cp);
     return w < 0 ? -1 : w;
 }
@@ -113,8 +108,7 @@ void layout_grid_clear(struct layout_grid *g, enum layout_style style)
 
 const struct layout_cell *layout_cell_at(const struct layout_grid *g, int x, int y)
 {
-    if (x < 0 || y < 0 || x >= g->cols || y >= g->rows)
-        return NULL;
+    if (x < 0 || y < 0 || x >= g->cols || y >= g->rows) return NULL;
     return &g->cells[y * g->cols + x];
 }
 
@@ -129,8 +123,7 @@ static void layout_cell_set(struct layout_grid *g, int x, int y, const char *byt
                             int width, enum layout_style style)
 {
     struct layout_cell *c = layout_cell(g, x, y);
-    if (!c || n >= LAYOUT_CELL_BYTES)
-        return;
+    if (!c || n >= LAYOUT_CELL_BYTES) return;
     if (c->width == 0 && x > 0) {
         struct layout_cell *l = layout_cell(g, x - 1, y);
         strcpy(l->text, " ");
@@ -167,10 +160,8 @@ int layout_put(struct layout_grid *g, int x, int y, int maxw, enum layout_style 
 {
     const unsigned char *s = (const unsigned char *)(text ? text : "");
     int col = 0, lastx = -1;
-    if (y < 0 || y >= g->rows || x < 0)
-        return 0;
-    if (x + maxw > g->cols)
-        maxw = g->cols - x;
+    if (y < 0 || y >= g->rows || x < 0) return 0;
+    if (x + maxw > g->cols) maxw = g->cols - x;
     while (*s && col < maxw) {
         uint32_t cp;
         int n = layout_utf8_decode(s, &cp);
@@ -198,8 +189,7 @@ int layout_put(struct layout_grid *g, int x, int y, int maxw, enum layout_style 
             s += n;
             continue;
         }
-        if (col + w > maxw)
-            break;
+        if (col + w > maxw) break;
         if (cp >= 0x80 && !g->utf8)
             layout_cell_set(g, x + col, y, "?", 1, 1, style);
         else
@@ -235,8 +225,7 @@ int layout_text_cols(const char *text)
             continue;
         }
         int w = layout_cp_cols(cp, true);
-        if (w > 0)
-            cols += w;
+        if (w > 0) cols += w;
         s += n;
     }
     return cols;
@@ -262,16 +251,13 @@ int layout_next_char(const char *s, bool utf8, int *cols)
 char *layout_row_text(const struct layout_grid *g, int x, int y, int w, char *buf, size_t bufsz)
 {
     size_t len = 0;
-    if (bufsz == 0)
-        return buf;
+    if (bufsz == 0) return buf;
     buf[0] = '\0';
     for (int i = x; i < x + w && i < g->cols; i++) {
         const struct layout_cell *c = layout_cell_at(g, i, y);
-        if (!c || c->width == 0)
-            continue;
+        if (!c || c->width == 0) continue;
         size_t n = strlen(c->text);
-        if (len + n + 1 > bufsz)
-            break;
+        if (len + n + 1 > bufsz) break;
         memcpy(buf + len, c->text, n);
         len += n;
         buf[len] = '\0';
@@ -295,8 +281,7 @@ struct layout_pen {
 
 static void layout_pen_put(struct layout_pen *p, enum layout_style style, const char *text)
 {
-    if (p->x < p->end)
-        p->x += layout_put(p->g, p->x, p->y, p->end - p->x, style, text);
+    if (p->x < p->end) p->x += layout_put(p->g, p->x, p->y, p->end - p->x, style, text);
 }
 
 static void layout_pen_putf(struct layout_pen *p, enum layout_style style, const char *fmt, ...)
@@ -324,8 +309,7 @@ static enum layout_style layout_suit_style(int suit, bool four_color)
     return four_color ? four[suit & 3] : two[suit & 3];
 }
 
-enum layout_style layout_card_text(card_t c, bool ascii, bool four_color, char *buf,
-                                   size_t bufsz)
+enum layout_style layout_card_text(card_t c, bool ascii, bool four_color, char *buf, size_t bufsz)
 {
     if (!card_valid(c)) {
         snprintf(buf, bufsz, "%s", ascii ? "##" : "\u2592\u2592");
@@ -346,13 +330,10 @@ const char *layout_chips(int64_t n, char *buf, size_t bufsz)
     bool neg = n < 0;
     uint64_t u = neg ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
     nd = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)u);
-    if (bufsz == 0)
-        return buf;
-    if (neg && (size_t)out + 1 < bufsz)
-        buf[out++] = '-';
+    if (bufsz == 0) return buf;
+    if (neg && (size_t)out + 1 < bufsz) buf[out++] = '-';
     for (int i = 0; i < nd && (size_t)out + 1 < bufsz; i++) {
-        if (i > 0 && (nd - i) % 3 == 0 && (size_t)out + 2 < bufsz)
-            buf[out++] = ',';
+        if (i > 0 && (nd - i) % 3 == 0 && (size_t)out + 2 < bufsz) buf[out++] = ',';
         buf[out++] = digits[i];
     }
     buf[out] = '\0';
@@ -371,8 +352,7 @@ static void layout_draw_big_card(struct layout_grid *g, int x, int y, int h, car
     enum layout_style edge = placeholder ? LAYOUT_S_FELT_EDGE : LAYOUT_S_CARD_BLACK;
     enum layout_style face = LAYOUT_S_CARD_BLACK;
     char rank[3] = "", suit[8] = "";
-    if (h < 3)
-        return;
+    if (h < 3) return;
     if (!placeholder && card_valid(c)) {
         int r = card_rank(c), s = card_suit(c);
         face = layout_suit_style(s, v->four_color);
@@ -389,14 +369,12 @@ static void layout_draw_big_card(struct layout_grid *g, int x, int y, int h, car
         layout_put(g, x, y + row, 1, edge, top ? tl : bottom ? bl : vt);
         for (int i = 1; i < 4; i++) {
             const char *fill = (top || bottom) ? hz : " ";
-            if (!top && !bottom && !placeholder && !card_valid(c))
-                fill = a ? "#" : "\u2592";
+            if (!top && !bottom && !placeholder && !card_valid(c)) fill = a ? "#" : "\u2592";
             layout_put(g, x + i, y + row, 1, (top || bottom) ? edge : face, fill);
         }
         layout_put(g, x + 4, y + row, 1, edge, top ? tr : bottom ? br : vt);
     }
-    if (placeholder || !card_valid(c))
-        return;
+    if (placeholder || !card_valid(c)) return;
     /* The face: rank top left, suit in the middle, rank bottom right (as room allows). */
     if (h >= 5) {
         layout_put(g, x + 1, y + 1, 3, face, rank);
@@ -451,14 +429,10 @@ static void layout_seat_rects(const struct layout_view *v, struct layout_rect ta
         double th = layout_seat_angle(v, s);
         struct layout_rect r = {(int)lround(cx + rx * cos(th) - sw / 2.0),
                                 (int)lround(cy + ry * sin(th)) - 1, sw, LAYOUT_SEAT_H};
-        if (r.x < table.x)
-            r.x = table.x;
-        if (r.x + r.w > table.x + table.w)
-            r.x = table.x + table.w - r.w;
-        if (r.y < table.y)
-            r.y = table.y;
-        if (r.y + r.h > table.y + table.h)
-            r.y = table.y + table.h - r.h;
+        if (r.x < table.x) r.x = table.x;
+        if (r.x + r.w > table.x + table.w) r.x = table.x + table.w - r.w;
+        if (r.y < table.y) r.y = table.y;
+        if (r.y + r.h > table.y + table.h) r.y = table.y + table.h - r.h;
         out[s] = r;
     }
 }
@@ -467,8 +441,7 @@ static bool layout_seats_overlap(const struct layout_rect *r, int n)
 {
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++)
-            if (layout_rect_overlap(r[i], r[j]))
-                return true;
+            if (layout_rect_overlap(r[i], r[j])) return true;
     return false;
 }
 
@@ -501,14 +474,13 @@ static void layout_geometry_compute(int cols, int rows, const struct layout_view
     if (v->nseats >= 2 && v->nseats <= LAYOUT_MAX_SEATS) {
         for (;;) {
             layout_seat_rects(v, geo->table, sw, geo->seat);
-            if (sw <= LAYOUT_SEAT_W_MIN || !layout_seats_overlap(geo->seat, v->nseats))
-                break;
+            if (sw <= LAYOUT_SEAT_W_MIN || !layout_seats_overlap(geo->seat, v->nseats)) break;
             sw--;
         }
     }
     int half = sw / 2;
-    geo->felt = (struct layout_rect){geo->table.x + half, geo->table.y + 1,
-                                     geo->table.w - 2 * half, geo->table.h - 2};
+    geo->felt = (struct layout_rect){geo->table.x + half, geo->table.y + 1, geo->table.w - 2 * half,
+                                     geo->table.h - 2};
 }
 
 /* ---- the table --------------------------------------------------------------------------- */
@@ -516,8 +488,7 @@ static void layout_geometry_compute(int cols, int rows, const struct layout_view
 /* A stadium-shaped rail: straight top and bottom, rounded ends; the inside is cloth. */
 static void layout_draw_felt(struct layout_grid *g, struct layout_rect f, bool ascii)
 {
-    if (f.w < 8 || f.h < 5)
-        return;
+    if (f.w < 8 || f.h < 5) return;
     for (int r = 0; r < f.h; r++) {
         int inset = (r == 0 || r == f.h - 1) ? 2 : (r == 1 || r == f.h - 2) ? 1 : 0;
         int l = f.x + inset, rt = f.x + f.w - 1 - inset, y = f.y + r;
@@ -564,8 +535,7 @@ static struct layout_rect layout_draw_centre(struct layout_grid *g, const struct
     struct layout_rect used = {0, y, 0, lines};
     int minx = g->cols, maxx = 0;
 
-    if (inner < 10 || lines == 0)
-        return (struct layout_rect){0, 0, 0, 0};
+    if (inner < 10 || lines == 0) return (struct layout_rect){0, 0, 0, 0};
     if (showboard) {
         int bw = big ? 5 * 4 + 4 : 5 * 2 + 4;
         int x = t.x + (t.w - bw) / 2;
@@ -577,8 +547,7 @@ static struct layout_rect layout_draw_centre(struct layout_grid *g, const struct
                 int cx = x + i * 5;
                 enum layout_style st = LAYOUT_S_FELT_EDGE;
                 char face[16] = "  ";
-                if (have)
-                    st = layout_card_text(v->board[i], a, v->four_color, face, sizeof(face));
+                if (have) st = layout_card_text(v->board[i], a, v->four_color, face, sizeof(face));
                 enum layout_style edge = have ? LAYOUT_S_CARD_BLACK : LAYOUT_S_FELT_EDGE;
                 layout_put(g, cx, y, 4, edge, a ? "+--+" : "\u250c\u2500\u2500\u2510");
                 layout_put(g, cx, y + 1, 1, edge, a ? "|" : "\u2502");
@@ -588,7 +557,8 @@ static struct layout_rect layout_draw_centre(struct layout_grid *g, const struct
             } else if (have) {
                 layout_draw_small_card(g, x + i * 3, y, 2, v->board[i], v);
             } else {
-                layout_put(g, x + i * 3, y, 2, LAYOUT_S_FELT_EDGE, v->ascii ? ".." : "\u00b7\u00b7");
+                layout_put(g, x + i * 3, y, 2, LAYOUT_S_FELT_EDGE,
+                           v->ascii ? ".." : "\u00b7\u00b7");
             }
         }
         minx = x;
@@ -611,8 +581,7 @@ static struct layout_rect layout_draw_centre(struct layout_grid *g, const struct
         for (int i = 1; i < v->npots && i < LAYOUT_MAX_POTS; i++) {
             int n = snprintf(line + len, sizeof(line) - len, "%sside %s", i > 1 ? "  " : "",
                              layout_chips(v->pots[i], buf, sizeof(buf)));
-            if (n < 0 || (size_t)n >= sizeof(line) - len)
-                break;
+            if (n < 0 || (size_t)n >= sizeof(line) - len) break;
             len += (size_t)n;
         }
         int w = layout_text_cols(line);
@@ -649,14 +618,11 @@ static struct layout_rect layout_bet_rect(const struct layout_view *v,
     for (size_t i = 0; i < FELT_ARRAY_LEN(scales); i++) {
         struct layout_rect r = {(int)lround(cx + scales[i] * rx * cos(th) - w / 2.0),
                                 (int)lround(cy + scales[i] * ry * sin(th)), w, 1};
-        bool ok = r.x > geo->felt.x && r.x + r.w < geo->felt.x + geo->felt.w &&
-                  r.y > geo->felt.y && r.y < geo->felt.y + geo->felt.h - 1 &&
-                  !layout_rect_overlap(r, centre);
+        bool ok = r.x > geo->felt.x && r.x + r.w < geo->felt.x + geo->felt.w && r.y > geo->felt.y &&
+                  r.y < geo->felt.y + geo->felt.h - 1 && !layout_rect_overlap(r, centre);
         for (int s = 0; ok && s < v->nseats; s++)
-            if (layout_rect_overlap(r, geo->seat[s]))
-                ok = false;
-        if (ok)
-            return r;
+            if (layout_rect_overlap(r, geo->seat[s])) ok = false;
+        if (ok) return r;
     }
     return (struct layout_rect){0, 0, 0, 0};
 }
@@ -709,8 +675,7 @@ static void layout_draw_seat(struct layout_grid *g, const struct layout_view *v,
     const struct layout_seat *s = &v->seat[seat];
     char buf[64];
     enum layout_style base = LAYOUT_S_NORMAL;
-    if (r.w <= 0)
-        return;
+    if (r.w <= 0) return;
     if (s->status == LAYOUT_SEAT_EMPTY) {
         layout_fill(g, r, LAYOUT_S_NORMAL);
         snprintf(buf, sizeof(buf), "seat %d: empty", seat + 1);
@@ -726,8 +691,7 @@ static void layout_draw_seat(struct layout_grid *g, const struct layout_view *v,
 
     /* Row 0: dealer button, name (win percentage at the right). */
     struct layout_pen p = {g, r.x, r.y, r.x + r.w};
-    if (s->dealer)
-        layout_pen_put(&p, base == LAYOUT_S_NORMAL ? LAYOUT_S_KEY : base, "(D) ");
+    if (s->dealer) layout_pen_put(&p, base == LAYOUT_S_NORMAL ? LAYOUT_S_KEY : base, "(D) ");
     int right = r.x + r.w;
     if (s->win_pct >= 0) {
         snprintf(buf, sizeof(buf), " %d%%", s->win_pct);
@@ -736,18 +700,18 @@ static void layout_draw_seat(struct layout_grid *g, const struct layout_view *v,
         layout_put(g, right, r.y, w, base == LAYOUT_S_NORMAL ? LAYOUT_S_WIN : base, buf);
     }
     p.end = right;
-    enum layout_style ns = base != LAYOUT_S_NORMAL                 ? base
+    enum layout_style ns = base != LAYOUT_S_NORMAL                ? base
                            : s->status == LAYOUT_SEAT_FOLDED      ? LAYOUT_S_DIM
                            : s->status == LAYOUT_SEAT_SITTING_OUT ? LAYOUT_S_DIM
-                           : s->me                                 ? LAYOUT_S_ME
-                                                                   : LAYOUT_S_BOLD;
+                           : s->me                                ? LAYOUT_S_ME
+                                                                  : LAYOUT_S_BOLD;
     layout_pen_put(&p, ns, s->name ? s->name : "?");
 
     /* Row 1: stack, cards at the right. */
     int cardsw = s->ncards == 2 ? 5 : 0;
     p = (struct layout_pen){g, r.x, r.y + 1, r.x + r.w - cardsw - 1};
-    layout_pen_put(&p, base == LAYOUT_S_NORMAL && s->status == LAYOUT_SEAT_FOLDED ? LAYOUT_S_DIM
-                                                                                   : base,
+    layout_pen_put(&p,
+                   base == LAYOUT_S_NORMAL && s->status == LAYOUT_SEAT_FOLDED ? LAYOUT_S_DIM : base,
                    layout_chips(s->stack, buf, sizeof(buf)));
     if (cardsw && r.w >= cardsw + 4) {
         int x = r.x + r.w - cardsw;
@@ -758,8 +722,7 @@ static void layout_draw_seat(struct layout_grid *g, const struct layout_view *v,
     /* Row 2: status, the clock, or the bet when it has no room on the cloth. */
     enum layout_style st;
     layout_seat_status_text(v, s, bet_in_box, buf, sizeof(buf), &st);
-    if (base != LAYOUT_S_NORMAL)
-        st = base;
+    if (base != LAYOUT_S_NORMAL) st = base;
     layout_put(g, r.x, r.y + 2, r.w, st, buf);
 }
 
@@ -781,8 +744,7 @@ static void layout_draw_table(struct layout_grid *g, const struct layout_view *v
     for (int s = 0; s < v->nseats; s++) {
         const struct layout_seat *st = &v->seat[s];
         char chips[32], label[48];
-        if (st->status == LAYOUT_SEAT_EMPTY || st->bet <= 0)
-            continue;
+        if (st->status == LAYOUT_SEAT_EMPTY || st->bet <= 0) continue;
         snprintf(label, sizeof(label), "%s%s", v->ascii ? "o" : "\u25cf",
                  layout_chips(st->bet, chips, sizeof(chips)));
         struct layout_rect r = layout_bet_rect(v, geo, s, layout_text_cols(label), centre);
@@ -821,15 +783,14 @@ static int layout_flow(struct layout_grid *g, struct layout_rect r, int y0,
     struct {
         const char *text;
         enum layout_style style;
-    } seg[3] = {{ln->who, LAYOUT_S_CHAT_NAME}, {ln->who ? ": " : NULL, LAYOUT_S_CHAT_NAME},
+    } seg[3] = {{ln->who, LAYOUT_S_CHAT_NAME},
+                {ln->who ? ": " : NULL, LAYOUT_S_CHAT_NAME},
                 {ln->text, ln->style}};
     int col = 0, row = 0;
-    if (r.w <= 0)
-        return 1;
+    if (r.w <= 0) return 1;
     for (int k = 0; k < 3; k++) {
         const unsigned char *s = (const unsigned char *)seg[k].text;
-        if (!s)
-            continue;
+        if (!s) continue;
         while (*s) {
             /* One word (up to a space), or one space. */
             const unsigned char *e = s;
@@ -933,10 +894,10 @@ static void layout_draw_strip(struct layout_grid *g, const struct layout_view *v
         layout_draw_big_card(g, h.x + 1, y, ch, me->cards[0], false, v);
         layout_draw_big_card(g, h.x + 7, y, ch, me->cards[1], false, v);
     } else {
-        const char *msg = !me                                       ? "spectating"
+        const char *msg = !me                                     ? "spectating"
                           : me->status == LAYOUT_SEAT_SITTING_OUT ? "sitting out"
-                          : me->status == LAYOUT_SEAT_FOLDED       ? "folded"
-                                                                    : "next hand";
+                          : me->status == LAYOUT_SEAT_FOLDED      ? "folded"
+                                                                  : "next hand";
         int w = layout_text_cols(msg);
         layout_put(g, h.x + (h.w - w) / 2, h.y + h.h / 2, h.w, LAYOUT_S_DIM, msg);
     }
@@ -965,8 +926,7 @@ static void layout_draw_turn(struct layout_grid *g, const struct layout_view *v,
     /* Full labels when they fit, short ones on a narrow screen. */
     int need = 12 + 9 + 22 + 34 + 18 + (t->clock_s >= 0 ? 6 : 0);
     bool wide = r.w >= need;
-    if (wide)
-        layout_pen_put(&p, LAYOUT_S_BAR, " YOUR TURN ");
+    if (wide) layout_pen_put(&p, LAYOUT_S_BAR, " YOUR TURN ");
     layout_bar_key(&p, "f", "fold");
     if (t->can_check) {
         layout_bar_key(&p, "c", "check");
@@ -985,8 +945,7 @@ static void layout_draw_turn(struct layout_grid *g, const struct layout_view *v,
     if (t->clock_s >= 0) {
         snprintf(what, sizeof(what), " %ds ", t->clock_s);
         int w = layout_text_cols(what);
-        if (p.x + w <= r.x + r.w)
-            layout_put(g, r.x + r.w - w, r.y, w, LAYOUT_S_KEY, what);
+        if (p.x + w <= r.x + r.w) layout_put(g, r.x + r.w - w, r.y, w, LAYOUT_S_KEY, what);
     }
 }
 
@@ -1057,16 +1016,21 @@ static void layout_draw_bar(struct layout_grid *g, const struct layout_view *v,
         layout_pen_put(&p, LAYOUT_S_ERROR, v->bar_message);
         layout_pen_put(&p, LAYOUT_S_NORMAL, "  ");
     }
+    if (v->bar_notice && v->bar_notice[0]) {
+        layout_pen_put(&p, LAYOUT_S_BOLD, " ");
+        layout_pen_put(&p, LAYOUT_S_BOLD, v->bar_notice);
+        layout_pen_put(&p, LAYOUT_S_NORMAL, "  ");
+    }
     if (v->waiting_for) {
         layout_pen_put(&p, LAYOUT_S_DIM, " waiting for ");
         layout_pen_put(&p, LAYOUT_S_BOLD, v->waiting_for);
         if (v->waiting_clock_s >= 0)
             layout_pen_putf(&p, LAYOUT_S_DIM, " (%ds)", v->waiting_clock_s);
-    } else if (!v->bar_message || !v->bar_message[0]) {
+    } else if ((!v->bar_message || !v->bar_message[0]) && (!v->bar_notice || !v->bar_notice[0])) {
         layout_pen_put(&p, LAYOUT_S_DIM,
                        v->status.spectating ? " spectating: the table is read-only"
-                       : v->hand_running     ? " "
-                                             : " waiting for the next hand");
+                       : v->hand_running    ? " "
+                                            : " waiting for the next hand");
     }
 }
 
@@ -1074,8 +1038,7 @@ static void layout_draw_input(struct layout_grid *g, const struct layout_view *v
                               struct layout_rect r)
 {
     struct layout_pen p = {g, r.x, r.y, r.x + r.w};
-    if (v->chatting)
-        return; /* chat.c draws the line being edited */
+    if (v->chatting) return; /* chat.c draws the line being edited */
     if (v->chat_allowed) {
         layout_pen_put(&p, LAYOUT_S_KEY, " Enter");
         layout_pen_put(&p, LAYOUT_S_DIM, " or ");
@@ -1110,13 +1073,11 @@ static void layout_draw_status(struct layout_grid *g, const struct layout_view *
         layout_pen_putf(&p, LAYOUT_S_STATUS_BAD, "%s offline", dot);
         break;
     }
-    if (s->rtt_ms >= 0)
-        layout_pen_putf(&p, LAYOUT_S_STATUS, "  rtt %d ms", s->rtt_ms);
+    if (s->rtt_ms >= 0) layout_pen_putf(&p, LAYOUT_S_STATUS, "  rtt %d ms", s->rtt_ms);
     layout_pen_putf(&p, s->queued > 0 ? LAYOUT_S_STATUS_BAD : LAYOUT_S_STATUS, "  queued: %d",
                     s->queued);
     layout_pen_putf(&p, LAYOUT_S_STATUS, "  spectators: %d", s->spectators);
-    if (s->spectating)
-        layout_pen_put(&p, LAYOUT_S_STATUS_BAD, "  SPECTATING");
+    if (s->spectating) layout_pen_put(&p, LAYOUT_S_STATUS_BAD, "  SPECTATING");
 
     int n = snprintf(right, sizeof(right), "%s %s/%s ", v->table_name ? v->table_name : "",
                      layout_chips(v->small_blind, a, sizeof(a)),
@@ -1124,8 +1085,7 @@ static void layout_draw_status(struct layout_grid *g, const struct layout_view *
     if (v->hand_id > 0 && n > 0 && (size_t)n < sizeof(right))
         snprintf(right + n, sizeof(right) - (size_t)n, " hand #%lld ", (long long)v->hand_id);
     int w = layout_text_cols(right);
-    if (p.x + 2 + w <= r.x + r.w)
-        layout_put(g, r.x + r.w - w, r.y, w, LAYOUT_S_STATUS, right);
+    if (p.x + 2 + w <= r.x + r.w) layout_put(g, r.x + r.w - w, r.y, w, LAYOUT_S_STATUS, right);
 }
 
 static void layout_draw_too_small(struct layout_grid *g)

@@ -92,13 +92,13 @@ struct layout_seat {
     int64_t stack, bet;
     bool disconnected, dealer, me, bot;
     bool to_act;
-    int clock_s;     /* seconds left on the clock of the player to act; < 0 unknown */
-    int ncards;      /* 0, or 2: cards[] holds the faces or CARD_NONE for face down */
+    int clock_s; /* seconds left on the clock of the player to act; < 0 unknown */
+    int ncards;  /* 0, or 2: cards[] holds the faces or CARD_NONE for face down */
     card_t cards[2];
     const char *hand_name; /* a shown hand's category ("Two Pair"), or NULL */
-    int win_pct;     /* 0..100 when all-in equity is known, else -1 */
-    bool flash;      /* an animation is highlighting this seat */
-    int64_t won;     /* chips won at the end of the last hand, 0 if none */
+    int win_pct;           /* 0..100 when all-in equity is known, else -1 */
+    bool flash;            /* an animation is highlighting this seat */
+    int64_t won;           /* chips won at the end of the last hand, 0 if none */
 };
 
 /* What the bottom bar is doing. */
@@ -111,12 +111,12 @@ enum layout_mode {
 };
 
 struct layout_turn {
-    int64_t call;         /* chips to call (0: nothing to call) */
+    int64_t call; /* chips to call (0: nothing to call) */
     bool can_check;
     bool can_raise;
     int64_t min_raise_to, max_raise_to;
-    int64_t stack;        /* ours, for "all-in N" */
-    int clock_s;          /* < 0 unknown */
+    int64_t stack; /* ours, for "all-in N" */
+    int clock_s;   /* < 0 unknown */
 };
 
 enum layout_conn {
@@ -128,13 +128,13 @@ enum layout_conn {
 
 struct layout_status {
     enum layout_conn conn;
-    bool polling;      /* the HTTP fallback is in use */
-    int attempt;       /* reconnect attempt number */
-    int next_in_s;     /* seconds to the next attempt */
-    int rtt_ms;        /* < 0 unknown */
-    int queued;        /* outgoing messages waiting */
+    bool polling;  /* the HTTP fallback is in use */
+    int attempt;   /* reconnect attempt number */
+    int next_in_s; /* seconds to the next attempt */
+    int rtt_ms;    /* < 0 unknown */
+    int queued;    /* outgoing messages waiting */
     int spectators;
-    bool spectating;   /* we are a spectator */
+    bool spectating; /* we are a spectator */
 };
 
 /* A line of the log or chat pane. who (optional) is drawn in LAYOUT_S_CHAT_NAME before text. */
@@ -153,29 +153,30 @@ struct layout_view {
     int64_t hand_id; /* 0 before the first hand */
     bool hand_running;
 
-    int nseats;      /* the table's seats, 2..LAYOUT_MAX_SEATS (0: not known yet) */
+    int nseats; /* the table's seats, 2..LAYOUT_MAX_SEATS (0: not known yet) */
     struct layout_seat seat[LAYOUT_MAX_SEATS];
-    int my_seat;     /* drawn at the bottom centre; -1 when spectating */
+    int my_seat; /* drawn at the bottom centre; -1 when spectating */
 
     int nboard;
     card_t board[5];
     int npots;
     int64_t pots[LAYOUT_MAX_POTS]; /* main pot first */
-    const char *banner; /* a short notice in the centre ("ada wins 300"), or NULL */
+    const char *banner;            /* a short notice in the centre ("ada wins 300"), or NULL */
 
     enum layout_mode mode;
-    struct layout_turn turn;         /* valid in TURN and RAISE */
-    const char *raise_input;         /* RAISE: the digits typed so far */
-    const char *bar_message;         /* a refusal or notice shown on the bar, or NULL */
-    const char *waiting_for;         /* IDLE: the name of the player to act, or NULL */
-    int waiting_clock_s;             /* their clock, < 0 unknown */
+    struct layout_turn turn; /* valid in TURN and RAISE */
+    const char *raise_input; /* RAISE: the digits typed so far */
+    const char *bar_message; /* a refusal or error shown on the bar, or NULL */
+    const char *bar_notice;  /* IDLE: neutral news ("sent: call"), or NULL */
+    const char *waiting_for; /* IDLE: the name of the player to act, or NULL */
+    int waiting_clock_s;     /* their clock, < 0 unknown */
 
-    bool chatting;                   /* the chat input line belongs to chat.c */
-    bool chat_allowed;               /* false for spectators at tables without spectator chat */
+    bool chatting;     /* the chat input line belongs to chat.c */
+    bool chat_allowed; /* false for spectators at tables without spectator chat */
 
-    const struct layout_line *log;   /* oldest first */
+    const struct layout_line *log; /* oldest first */
     int nlog;
-    const struct layout_line *chat;  /* oldest first */
+    const struct layout_line *chat; /* oldest first */
     int nchat;
 
     struct layout_status status;
@@ -184,15 +185,15 @@ struct layout_view {
 /* Where layout_draw put things, for tui.c (the chat line) and the tests. */
 struct layout_geometry {
     bool too_small;
-    struct layout_rect table;        /* the table region (seats, felt) */
-    struct layout_rect felt;         /* the oval */
-    struct layout_rect seat[LAYOUT_MAX_SEATS];  /* by seat number; w == 0 if not drawn */
-    struct layout_rect board;        /* the board cards */
-    struct layout_rect hand;         /* the own-cards panel */
-    struct layout_rect log, chat;    /* the panes' text areas (without titles) */
-    struct layout_rect bar;          /* the action bar row */
-    struct layout_rect input;        /* the chat input row */
-    struct layout_rect status;       /* the status line row */
+    struct layout_rect table;                  /* the table region (seats, felt) */
+    struct layout_rect felt;                   /* the oval */
+    struct layout_rect seat[LAYOUT_MAX_SEATS]; /* by seat number; w == 0 if not drawn */
+    struct layout_rect board;                  /* the board cards */
+    struct layout_rect hand;                   /* the own-cards panel */
+    struct layout_rect log, chat;              /* the panes' text areas (without titles) */
+    struct layout_rect bar;                    /* the action bar row */
+    struct layout_rect input;                  /* the chat input row */
+    struct layout_rect status;                 /* the status line row */
 };
 
 /* ---- the grid ----------------------------------------------------------------------------- */
@@ -223,8 +224,7 @@ void layout_draw(struct layout_grid *g, const struct layout_view *v, struct layo
 
 /* The compact text of a card: "A♥" (or "Ah" in ASCII), "▒▒" ("##") when face down. Returns the
  * style it is drawn in. buf holds at least 8 bytes. */
-enum layout_style layout_card_text(card_t c, bool ascii, bool four_color, char *buf,
-                                   size_t bufsz);
+enum layout_style layout_card_text(card_t c, bool ascii, bool four_color, char *buf, size_t bufsz);
 /* Chips with thousands separators ("12,500"). buf holds at least 32 bytes. */
 const char *layout_chips(int64_t n, char *buf, size_t bufsz);
 

@@ -71,12 +71,13 @@ struct tui {
     bool done;
     int exit_code;
     char bar_msg[200];
+    char pending_msg[96];
 
     uint64_t seen_turn_serial, seen_anim_serial;
     uint16_t flash_seats;
     char banner[200];
 
-    struct wstimer *tick;       /* 1 s: clock countdown, reconnect countdown */
+    struct wstimer *tick; /* 1 s: clock countdown, reconnect countdown */
     struct wstimer *flash_end;
     struct wstimer *msg_end;
     struct wstimer *leave_wait;
@@ -193,8 +194,7 @@ static void tui_colors_init(struct tui *t)
     const char *nc = getenv("NO_COLOR");
     t->color = !t->o.no_color && !(nc && nc[0]) && has_colors() && start_color() == OK &&
                COLORS >= 8 && COLOR_PAIRS > LAYOUT_S_COUNT;
-    if (t->color)
-        use_default_colors();
+    if (t->color) use_default_colors();
     for (int s = 0; s < LAYOUT_S_COUNT; s++) {
         if (!t->color) {
             t->attrs[s] = tui_styles[s].mono;
@@ -214,22 +214,19 @@ static void tui_colors_init(struct tui *t)
 static int tui_secs_left(int64_t deadline_ms)
 {
     int64_t left = deadline_ms - felt_now_ms();
-    if (left <= 0)
-        return 0;
+    if (left <= 0) return 0;
     return (int)((left + 999) / 1000);
 }
 
 static enum layout_seat_status tui_seat_status(const struct model_player *p)
 {
     static const enum layout_seat_status map[] = {
-        [MODEL_WAITING] = LAYOUT_SEAT_WAITING,   [MODEL_ACTIVE] = LAYOUT_SEAT_ACTIVE,
-        [MODEL_FOLDED] = LAYOUT_SEAT_FOLDED,     [MODEL_ALL_IN] = LAYOUT_SEAT_ALL_IN,
+        [MODEL_WAITING] = LAYOUT_SEAT_WAITING,         [MODEL_ACTIVE] = LAYOUT_SEAT_ACTIVE,
+        [MODEL_FOLDED] = LAYOUT_SEAT_FOLDED,           [MODEL_ALL_IN] = LAYOUT_SEAT_ALL_IN,
         [MODEL_SITTING_OUT] = LAYOUT_SEAT_SITTING_OUT,
     };
-    if (!p->present)
-        return LAYOUT_SEAT_EMPTY;
-    if ((unsigned)p->status < FELT_ARRAY_LEN(map))
-        return map[p->status];
+    if (!p->present) return LAYOUT_SEAT_EMPTY;
+    if ((unsigned)p->status < FELT_ARRAY_LEN(map)) return map[p->status];
     return LAYOUT_SEAT_WAITING;
 }
 
@@ -249,19 +246,17 @@ static void tui_banner(struct tui *t, const struct model *m)
     const char *sep = t->utf8 && !t->o.ascii ? " \u00b7 " : "; ";
     size_t len = 0;
     t->banner[0] = '\0';
-    if (m->hand_running)
-        return;
+    if (m->hand_running) return;
     for (int i = 0; i < m->nawards && i < MODEL_MAX_POTS; i++) {
         const struct model_award *a = &m->awards[i];
         for (int s = 0; s < MODEL_MAX_SEATS; s++) {
             char chips[32];
-            if (!((a->winners >> s) & 1) || !m->players[s].present)
-                continue;
-            int n = snprintf(t->banner + len, sizeof(t->banner) - len, "%s%s wins %s%s",
-                             len ? sep : "", m->players[s].name,
-                             layout_chips(a->share[s] ? a->share[s] : a->amount, chips,
-                                          sizeof(chips)),
-                             a->pot > 0 ? " (side)" : "");
+            if (!((a->winners >> s) & 1) || !m->players[s].present) continue;
+            int n =
+                snprintf(t->banner + len, sizeof(t->banner) - len, "%s%s wins %s%s", len ? sep : "",
+                         m->players[s].name,
+                         layout_chips(a->share[s] ? a->share[s] : a->amount, chips, sizeof(chips)),
+                         a->pot > 0 ? " (side)" : "");
             if (n < 0 || (size_t)n >= sizeof(t->banner) - len) {
                 t->banner[len] = '\0';
                 return;
@@ -269,6 +264,18 @@ static void tui_banner(struct tui *t, const struct model *m)
             len += (size_t)n;
         }
     }
+}
+
+/* Our action for the current hand still in the session's queue, or NULL. */
+static const struct session_item *tui_pending_action(const struct session *s, const struct model *m)
+{
+    size_t n = session_queue_count(s);
+    for (size_t i = 0; i < n; i++) {
+        const struct session_item *it = session_queue_get(s, i);
+        if (it && it->type == PROTO_C_ACTION && it->has_hand_id && it->hand_id == m->hand_id)
+            return it;
+    }
+    return NULL;
 }
 
 static void tui_view(struct tui *t, struct layout_view *v)
@@ -295,8 +302,7 @@ static void tui_view(struct tui *t, struct layout_view *v)
             ls->status = tui_seat_status(p);
             ls->win_pct = -1;
             ls->clock_s = -1;
-            if (!p->present)
-                continue;
+            if (!p->present) continue;
             ls->name = p->name;
             ls->stack = p->stack;
             ls->bet = p->bet;
@@ -315,10 +321,8 @@ static void tui_view(struct tui *t, struct layout_view *v)
                 ls->ncards = 2; /* face down */
                 ls->cards[0] = ls->cards[1] = CARD_NONE;
             }
-            if (p->shown && p->hand[0])
-                ls->hand_name = p->hand;
-            if (p->has_equity)
-                ls->win_pct = (int)lround(p->equity * 100.0);
+            if (p->shown && p->hand[0]) ls->hand_name = p->hand;
+            if (p->has_equity) ls->win_pct = (int)lround(p->equity * 100.0);
             ls->flash = (t->flash_seats >> s) & 1;
             ls->won = m->hand_running ? 0 : p->won;
         }
@@ -338,9 +342,23 @@ static void tui_view(struct tui *t, struct layout_view *v)
     tui_banner(t, m);
     v->banner = t->banner[0] ? t->banner : NULL;
 
-    /* The bar. */
+    /* The bar. An action of ours still in the queue (sent, or waiting for the connection)
+     * stands for the action: the bar says so instead of offering the actions again. */
     bool my_turn = !t->o.spectate && model_my_turn(m);
     const struct model_player *me = model_me(m);
+    const struct session_item *pending = tui_pending_action(t->s, m);
+    if (pending) {
+        snprintf(t->pending_msg, sizeof(t->pending_msg), "%s: %s%s",
+                 st.state == SESSION_CONNECTED ? "sent" : "queued until reconnected",
+                 engine_action_name(pending->action), pending->has_amount ? " to " : "");
+        if (pending->has_amount) {
+            char chips[32];
+            size_t n = strlen(t->pending_msg);
+            snprintf(t->pending_msg + n, sizeof(t->pending_msg) - n, "%s",
+                     layout_chips(pending->amount, chips, sizeof(chips)));
+        }
+        my_turn = false;
+    }
     if (my_turn) {
         v->turn.call = m->to_act.call;
         v->turn.can_check = m->to_act.can_check;
@@ -364,8 +382,8 @@ static void tui_view(struct tui *t, struct layout_view *v)
         v->mode = LAYOUT_MODE_IDLE;
     v->raise_input = t->raise_buf;
     v->bar_message = t->bar_msg[0] ? t->bar_msg : NULL;
-    if (t->quitting && !v->bar_message)
-        v->bar_message = "leaving the table...";
+    v->bar_notice = pending ? t->pending_msg : NULL;
+    if (t->quitting && !v->bar_message) v->bar_message = "leaving the table...";
     if (v->mode == LAYOUT_MODE_IDLE && m->to_act.active && m->to_act.seat >= 0 &&
         m->to_act.seat < MODEL_MAX_SEATS && m->players[m->to_act.seat].present) {
         v->waiting_for = m->players[m->to_act.seat].name;
@@ -378,8 +396,7 @@ static void tui_view(struct tui *t, struct layout_view *v)
     int first = m->log_count > TUI_LOG_LINES ? m->log_count - TUI_LOG_LINES : 0;
     for (int i = first; i < m->log_count; i++) {
         const struct model_log_line *l = model_log_get(m, i);
-        if (!l)
-            continue;
+        if (!l) continue;
         t->log[v->nlog] = (struct layout_line){NULL, l->text, tui_log_style(l->kind)};
         v->nlog++;
     }
@@ -387,8 +404,7 @@ static void tui_view(struct tui *t, struct layout_view *v)
     first = m->chat_count > TUI_LOG_LINES ? m->chat_count - TUI_LOG_LINES : 0;
     for (int i = first; i < m->chat_count; i++) {
         const struct model_chat *c = model_chat_get(m, i);
-        if (!c)
-            continue;
+        if (!c) continue;
         snprintf(t->chat_who[v->nchat], sizeof(t->chat_who[v->nchat]), "%s%s", c->name,
                  c->spectator ? " (watching)" : "");
         t->chat[v->nchat] = (struct layout_line){t->chat_who[v->nchat], c->text,
@@ -406,8 +422,8 @@ static void tui_view(struct tui *t, struct layout_view *v)
         [SESSION_REJECTED] = LAYOUT_CONN_OFFLINE,
         [SESSION_FAILED] = LAYOUT_CONN_OFFLINE,
     };
-    v->status.conn = (unsigned)st.state < FELT_ARRAY_LEN(conn) ? conn[st.state]
-                                                               : LAYOUT_CONN_OFFLINE;
+    v->status.conn =
+        (unsigned)st.state < FELT_ARRAY_LEN(conn) ? conn[st.state] : LAYOUT_CONN_OFFLINE;
     v->status.polling = st.transport == SESSION_TRANSPORT_POLL;
     v->status.attempt = st.attempt;
     v->status.next_in_s = st.next_try_ms > 0 ? (int)((st.next_try_ms + 999) / 1000) : 0;
@@ -425,10 +441,8 @@ static void tui_blit(struct tui *t)
     for (int y = 0; y < g->rows && y < LINES; y++) {
         for (int x = 0; x < g->cols && x < COLS; x++) {
             const struct layout_cell *c = layout_cell_at(g, x, y);
-            if (c->width == 0)
-                continue;
-            if (c->width == 2 && x + 1 >= COLS)
-                break;
+            if (c->width == 0) continue;
+            if (c->width == 2 && x + 1 >= COLS) break;
             attrset(t->attrs[c->style < LAYOUT_S_COUNT ? c->style : 0]);
             mvaddstr(y, x, c->text); /* ERR at the bottom-right corner is harmless */
         }
@@ -446,16 +460,14 @@ static void tui_tick_schedule(struct tui *t)
     session_status(t->s, &st);
     if (m->to_act.active && m->to_act.deadline > 0) {
         int64_t left = m->to_act.deadline - felt_now_ms();
-        if (left > 0)
-            delay = left % 1000 ? left % 1000 : 1000;
+        if (left > 0) delay = left % 1000 ? left % 1000 : 1000;
     }
     if (st.state == SESSION_RECONNECTING) {
         int64_t d = st.next_try_ms > 0 && st.next_try_ms % 1000 ? st.next_try_ms % 1000 : 1000;
         delay = delay < 0 || d < delay ? d : delay;
     }
     if (delay < 0) {
-        if (t->tick_armed)
-            wstimer_cancel(t->tick);
+        if (t->tick_armed) wstimer_cancel(t->tick);
         t->tick_armed = false;
         return;
     }
@@ -466,15 +478,13 @@ static void tui_tick_schedule(struct tui *t)
 static void tui_redraw(struct tui *t)
 {
     struct layout_view v;
-    if (!tui_curses_up)
-        return;
+    if (!tui_curses_up) return;
     tui_view(t, &v);
     t->grid.utf8 = t->utf8;
     layout_grid_resize(&t->grid, COLS, LINES);
     layout_draw(&t->grid, &v, &t->geo);
     int cx = -1;
-    if (chat_is_open() && !t->geo.too_small)
-        cx = chat_render(&t->grid, t->geo.input);
+    if (chat_is_open() && !t->geo.too_small) cx = chat_render(&t->grid, t->geo.input);
     tui_blit(t);
     if (cx >= 0) {
         move(t->geo.input.y, cx);
@@ -496,8 +506,7 @@ static void tui_message(struct tui *t, const char *msg)
 
 static void tui_finish(struct tui *t, int code)
 {
-    if (t->done)
-        return;
+    if (t->done) return;
     t->done = true;
     t->exit_code = code;
     chat_close();
@@ -588,10 +597,8 @@ static void tui_k_all_in(struct tui *t, int key)
 static void tui_raise_set(struct tui *t, int64_t amount)
 {
     const struct model *m = session_model(t->s);
-    if (amount < m->to_act.min_raise_to)
-        amount = m->to_act.min_raise_to;
-    if (amount > m->to_act.max_raise_to)
-        amount = m->to_act.max_raise_to;
+    if (amount < m->to_act.min_raise_to) amount = m->to_act.min_raise_to;
+    if (amount > m->to_act.max_raise_to) amount = m->to_act.max_raise_to;
     snprintf(t->raise_buf, sizeof(t->raise_buf), "%lld", (long long)amount);
     t->bar_msg[0] = '\0';
 }
@@ -662,10 +669,8 @@ static void tui_k_resize(struct tui *t, int key)
 static void tui_k_raise_digit(struct tui *t, int key)
 {
     size_t n = strlen(t->raise_buf);
-    if (key < '0' || key > '9')
-        return;
-    if (n == 1 && t->raise_buf[0] == '0')
-        n = 0;
+    if (key < '0' || key > '9') return;
+    if (n == 1 && t->raise_buf[0] == '0') n = 0;
     if (n + 1 < sizeof(t->raise_buf) && n < 13) {
         t->raise_buf[n] = (char)key;
         t->raise_buf[n + 1] = '\0';
@@ -677,8 +682,7 @@ static void tui_k_raise_back(struct tui *t, int key)
 {
     size_t n = strlen(t->raise_buf);
     (void)key;
-    if (n > 0)
-        t->raise_buf[n - 1] = '\0';
+    if (n > 0) t->raise_buf[n - 1] = '\0';
     t->bar_msg[0] = '\0';
 }
 
@@ -787,13 +791,13 @@ static const struct tui_key tui_keys_global[] = {
 };
 
 static const struct tui_key tui_keys_table[] = {
-    {'f', tui_k_fold},     {'c', tui_k_call},  {'k', tui_k_call},   {'r', tui_k_raise},
-    {'a', tui_k_all_in},   {'q', tui_k_quit},  {'\r', tui_k_chat},  {'\n', tui_k_chat},
+    {'f', tui_k_fold},       {'c', tui_k_call}, {'k', tui_k_call},  {'r', tui_k_raise},
+    {'a', tui_k_all_in},     {'q', tui_k_quit}, {'\r', tui_k_chat}, {'\n', tui_k_chat},
     {KEY_ENTER, tui_k_chat}, {'/', tui_k_chat},
 };
 
 static const struct tui_key tui_keys_raise[] = {
-    {KEY_BACKSPACE, tui_k_raise_back}, {127, tui_k_raise_back},   {8, tui_k_raise_back},
+    {KEY_BACKSPACE, tui_k_raise_back}, {127, tui_k_raise_back},       {8, tui_k_raise_back},
     {KEY_UP, tui_k_raise_step},        {KEY_RIGHT, tui_k_raise_step}, {'+', tui_k_raise_step},
     {KEY_DOWN, tui_k_raise_step},      {KEY_LEFT, tui_k_raise_step},  {'-', tui_k_raise_step},
     {'h', tui_k_raise_half},           {'p', tui_k_raise_pot},        {'a', tui_k_raise_max},
@@ -807,7 +811,10 @@ static const struct tui_key tui_keys_confirm[] = {
 };
 
 static const struct tui_key tui_keys_gone[] = {
-    {'j', tui_k_rejoin}, {'J', tui_k_rejoin}, {'q', tui_k_quit_now}, {'Q', tui_k_quit_now},
+    {'j', tui_k_rejoin},
+    {'J', tui_k_rejoin},
+    {'q', tui_k_quit_now},
+    {'Q', tui_k_quit_now},
 };
 
 static const struct tui_key tui_keys_chat[] = {
@@ -826,14 +833,10 @@ static enum tui_input tui_input_mode(struct tui *t)
 {
     struct session_status st;
     session_status(t->s, &st);
-    if (chat_is_open())
-        return TUI_IN_CHAT;
-    if (st.state == SESSION_REJECTED)
-        return TUI_IN_GONE;
-    if (t->confirm_quit)
-        return TUI_IN_CONFIRM;
-    if (t->raise_open && model_my_turn(session_model(t->s)))
-        return TUI_IN_RAISE;
+    if (chat_is_open()) return TUI_IN_CHAT;
+    if (st.state == SESSION_REJECTED) return TUI_IN_GONE;
+    if (t->confirm_quit) return TUI_IN_CONFIRM;
+    if (t->raise_open && model_my_turn(session_model(t->s))) return TUI_IN_RAISE;
     t->raise_open = false;
     return TUI_IN_TABLE;
 }
@@ -850,11 +853,9 @@ static bool tui_key_lookup(const struct tui_key *keys, size_t n, int key, struct
 
 static void tui_key(struct tui *t, int key)
 {
-    if (tui_key_lookup(tui_keys_global, FELT_ARRAY_LEN(tui_keys_global), key, t))
-        return;
+    if (tui_key_lookup(tui_keys_global, FELT_ARRAY_LEN(tui_keys_global), key, t)) return;
     const struct tui_keymap *km = &tui_keymaps[tui_input_mode(t)];
-    if (!tui_key_lookup(km->keys, km->n, key, t) && km->other)
-        km->other(t, key);
+    if (!tui_key_lookup(km->keys, km->n, key, t) && km->other) km->other(t, key);
 }
 
 /* ---- loop callbacks -------------------------------------------------------------------------- */
@@ -874,8 +875,7 @@ static void tui_on_stdin(void *arg)
         tui_key(t, key);
         n++;
     }
-    if (n > 0 && !t->done)
-        tui_redraw(t);
+    if (n > 0 && !t->done) tui_redraw(t);
 }
 
 static void tui_resize(struct tui *t)
@@ -902,11 +902,9 @@ static void tui_on_sigpipe(void *arg)
         }
     if (quit) {
         tui_quit(t);
-        if (t->done)
-            return;
+        if (t->done) return;
     }
-    if (resize)
-        tui_resize(t);
+    if (resize) tui_resize(t);
 }
 
 static void tui_on_tick(void *arg)
@@ -941,15 +939,11 @@ static void tui_animate(struct tui *t, const struct model *m)
     const struct model_anim *a = &m->anim;
     uint16_t seats = a->seats;
     int ms = TUI_FLASH_MS;
-    if (a->serial == t->seen_anim_serial)
-        return;
+    if (a->serial == t->seen_anim_serial) return;
     t->seen_anim_serial = a->serial;
-    if (a->seat >= 0 && a->seat < MODEL_MAX_SEATS)
-        seats |= (uint16_t)(1u << a->seat);
-    if (a->kind == MODEL_ANIM_AWARD)
-        ms = TUI_AWARD_FLASH_MS;
-    if (a->kind == MODEL_ANIM_NONE || seats == 0)
-        return;
+    if (a->seat >= 0 && a->seat < MODEL_MAX_SEATS) seats |= (uint16_t)(1u << a->seat);
+    if (a->kind == MODEL_ANIM_AWARD) ms = TUI_AWARD_FLASH_MS;
+    if (a->kind == MODEL_ANIM_NONE || seats == 0) return;
     t->flash_seats = seats;
     wstimer_arm(t->flash_end, ms);
 }
@@ -960,8 +954,7 @@ static void tui_on_change(void *user)
     const struct model *m = session_model(t->s);
     if (m->your_turn_serial != t->seen_turn_serial) {
         t->seen_turn_serial = m->your_turn_serial;
-        if (!t->o.quiet && !t->o.spectate)
-            beep();
+        if (!t->o.quiet && !t->o.spectate) beep();
         if (m->me_seat >= 0 && m->me_seat < MODEL_MAX_SEATS) {
             t->flash_seats |= (uint16_t)(1u << m->me_seat);
             wstimer_arm(t->flash_end, TUI_FLASH_MS);
@@ -982,8 +975,7 @@ static void tui_on_state(void *user, const struct session_status *st)
         tui_finish(t, 0);
         return;
     }
-    if (st->state == SESSION_OFFLINE && st->reason[0])
-        tui_message(t, st->reason);
+    if (st->state == SESSION_OFFLINE && st->reason[0]) tui_message(t, st->reason);
     tui_redraw(t);
 }
 
@@ -991,8 +983,7 @@ static void tui_on_notice(void *user, enum session_notice_kind kind, const char 
 {
     struct tui *t = user;
     (void)kind;
-    if (text && text[0])
-        tui_message(t, text);
+    if (text && text[0]) tui_message(t, text);
     tui_redraw(t);
 }
 
@@ -1000,8 +991,7 @@ static void tui_on_chat_line(void *arg, const char *line)
 {
     struct tui *t = arg;
     struct felt_err err;
-    if (session_chat(t->s, line, &err) != 0)
-        tui_message(t, err.message);
+    if (session_chat(t->s, line, &err) != 0) tui_message(t, err.message);
 }
 
 static void tui_on_chat_redisplay(void *arg)
@@ -1009,7 +999,8 @@ static void tui_on_chat_redisplay(void *arg)
     tui_redraw(arg);
 }
 
-/* ---- set-up and teardown ---------------------------------------------------------------------- */
+/* ---- set-up and teardown ----------------------------------------------------------------------
+ */
 
 static void tui_atexit(void)
 {
@@ -1018,8 +1009,7 @@ static void tui_atexit(void)
 
 static int tui_sigpipe_open(void)
 {
-    if (pipe(tui_sigpipe) != 0)
-        return -1;
+    if (pipe(tui_sigpipe) != 0) return -1;
     for (int i = 0; i < 2; i++) {
         fcntl(tui_sigpipe[i], F_SETFL, fcntl(tui_sigpipe[i], F_GETFL) | O_NONBLOCK);
         fcntl(tui_sigpipe[i], F_SETFD, FD_CLOEXEC);
@@ -1030,8 +1020,7 @@ static int tui_sigpipe_open(void)
 static void tui_sigpipe_close(void)
 {
     for (int i = 0; i < 2; i++) {
-        if (tui_sigpipe[i] >= 0)
-            close(tui_sigpipe[i]);
+        if (tui_sigpipe[i] >= 0) close(tui_sigpipe[i]);
         tui_sigpipe[i] = -1;
     }
 }
@@ -1102,8 +1091,7 @@ int tui_run(struct wsloop *loop, struct session *s, const struct tui_options *o)
         goto teardown;
     }
     tui_redraw(t);
-    if (wsloop_run(loop) != 0 && !t->done)
-        t->exit_code = 1;
+    if (wsloop_run(loop) != 0 && !t->done) t->exit_code = 1;
     rc = t->exit_code;
     wsloop_forget_fd(loop, STDIN_FILENO);
     wsloop_forget_fd(loop, tui_sigpipe[0]);

@@ -68,8 +68,7 @@ static const char *rendered(int width, int *cursor)
     g.utf8 = true;
     layout_grid_resize(&g, width, 1);
     int c = chat_render(&g, (struct layout_rect){0, 0, width, 1});
-    if (cursor)
-        *cursor = c;
+    if (cursor) *cursor = c;
     layout_row_text(&g, 0, 0, width, buf, sizeof(buf));
     size_t n = strlen(buf);
     while (n > 0 && buf[n - 1] == ' ')

@@ -78,8 +78,7 @@ static void view_init(struct layout_view *v, int nseats, int my)
                                    .max_raise_to = 1000,
                                    .stack = 1000,
                                    .clock_s = 25};
-    v->status = (struct layout_status){.conn = LAYOUT_CONN_CONNECTED, .rtt_ms = 3,
-                                       .spectators = 1};
+    v->status = (struct layout_status){.conn = LAYOUT_CONN_CONNECTED, .rtt_ms = 3, .spectators = 1};
 }
 
 static void draw(struct layout_grid *g, int cols, int rows, const struct layout_view *v,
@@ -95,8 +94,7 @@ static bool rect_has(const struct layout_grid *g, struct layout_rect r, const ch
 {
     char buf[8192];
     for (int y = r.y; y < r.y + r.h; y++)
-        if (strstr(layout_row_text(g, r.x, y, r.w, buf, sizeof(buf)), text))
-            return true;
+        if (strstr(layout_row_text(g, r.x, y, r.w, buf, sizeof(buf)), text)) return true;
     return false;
 }
 
@@ -127,8 +125,7 @@ static int style_of(const struct layout_grid *g, const char *s)
     for (int y = 0; y < g->rows; y++)
         for (int x = 0; x < g->cols; x++) {
             const struct layout_cell *c = layout_cell_at(g, x, y);
-            if (strcmp(c->text, s) == 0)
-                return c->style;
+            if (strcmp(c->text, s) == 0) return c->style;
         }
     return -1;
 }
@@ -201,7 +198,7 @@ static void test_80x24_hand_in_progress(void **state)
  * centre, the next seat to our left (clockwise), the one before us to our right. */
 static void test_seats_every_size(void **state)
 {
-    static const int sizes[][2] = {{80, 24}, {81, 25}, {100, 30}, {120, 40},
+    static const int sizes[][2] = {{80, 24},  {81, 25},  {100, 30}, {120, 40},
                                    {132, 43}, {200, 60}, {300, 90}, {80, 60}};
     struct layout_grid g = {0};
     struct layout_geometry geo;
@@ -209,7 +206,7 @@ static void test_seats_every_size(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         for (int n = 2; n <= LAYOUT_MAX_SEATS; n++) {
-            for (int my = 0; my < n; my += n - 1 > 0 ? n - 1 : 1) {
+            for (int my = 0; my<n; my += n - 1> 0 ? n - 1 : 1) {
                 view_init(&v, n, my);
                 draw(&g, sizes[i][0], sizes[i][1], &v, &geo);
                 assert_false(geo.too_small);
@@ -356,8 +353,8 @@ static void test_status_line_states(void **state)
     struct layout_view v;
     (void)state;
     view_init(&v, 6, 0);
-    v.status = (struct layout_status){.conn = LAYOUT_CONN_RECONNECTING, .attempt = 3,
-                                      .next_in_s = 4, .rtt_ms = -1, .queued = 2};
+    v.status = (struct layout_status){
+        .conn = LAYOUT_CONN_RECONNECTING, .attempt = 3, .next_in_s = 4, .rtt_ms = -1, .queued = 2};
     draw(&g, 80, 24, &v, &geo);
     assert_true(rect_has(&g, geo.status, "reconnecting #3 in 4s"));
     assert_true(rect_has(&g, geo.status, "queued: 2"));
@@ -366,8 +363,8 @@ static void test_status_line_states(void **state)
     v.status.conn = LAYOUT_CONN_OFFLINE;
     draw(&g, 80, 24, &v, &geo);
     assert_true(rect_has(&g, geo.status, "offline"));
-    v.status = (struct layout_status){.conn = LAYOUT_CONN_CONNECTED, .polling = true,
-                                      .rtt_ms = 120};
+    v.status =
+        (struct layout_status){.conn = LAYOUT_CONN_CONNECTED, .polling = true, .rtt_ms = 120};
     draw(&g, 80, 24, &v, &geo);
     assert_true(rect_has(&g, geo.status, "polling"));
     assert_true(rect_has(&g, geo.status, "rtt 120 ms"));
@@ -402,7 +399,10 @@ static void test_never_draws_control_characters(void **state)
     struct layout_grid g = {0};
     struct layout_geometry geo;
     struct layout_view v;
-    struct layout_line evil_chat[] = {{"m\x1b]0;x\x07", "a\x1b[2Jb\r\nc\x9b" "1m\xff", 0}};
+    struct layout_line evil_chat[] = {{"m\x1b]0;x\x07",
+                                       "a\x1b[2Jb\r\nc\x9b"
+                                       "1m\xff",
+                                       0}};
     (void)state;
     view_init(&v, 6, 0);
     v.seat[2].name = "\x1b[31mev\x07il\xc3";
@@ -470,9 +470,8 @@ static void test_ascii_and_non_utf8(void **state)
     assert_true(rect_has(&g, geo.seat[1], "## ##"));
     for (int y = 0; y < g.rows; y++)
         for (int x = 0; x < g.cols; x++)
-            for (const unsigned char *t =
-                     (const unsigned char *)layout_cell_at(&g, x, y)->text;
-                 *t; t++)
+            for (const unsigned char *t = (const unsigned char *)layout_cell_at(&g, x, y)->text; *t;
+                 t++)
                 assert_true(*t < 0x80);
 
     /* A terminal without UTF-8: even names become ASCII ('?' per character). */
@@ -529,8 +528,9 @@ static void test_chat_wraps_newest_at_bottom(void **state)
     struct layout_view v;
     struct layout_line lines[] = {
         {"bob", "first", LAYOUT_S_NORMAL},
-        {"carol", "a long line that certainly does not fit on one row of the chat pane at "
-                  "eighty columns and so has to wrap at spaces END",
+        {"carol",
+         "a long line that certainly does not fit on one row of the chat pane at "
+         "eighty columns and so has to wrap at spaces END",
          LAYOUT_S_NORMAL},
     };
     (void)state;
