@@ -6,8 +6,8 @@
 # effect, chat sent with "/text<Enter>" and with "<Enter>text<Enter>", the status line going to
 # "reconnecting" when the connection is cut and back to "connected" (with a chat line typed
 # while offline shown as queued, then delivered), re-layout on resize and the "too small"
-# message, a spectator's read-only view, a clean quit, and a terminal restored after a crash
-# signal.
+# message, a spectator's read-only view, the "seat is gone" offer after feltd restarts without
+# its data (and j joining again), a clean quit, and a terminal restored after a crash signal.
 #
 # usage: tui_test.sh FELTD FELT PROXY_PY
 # Everything listens on 127.0.0.1; every wait is bounded; the trap kills the tmux server (a
@@ -112,6 +112,9 @@ done
 start_proxy
 
 ENV="env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME=$WORK/state"
+# Run in a pane after felt exits: prints "icanon echo" when the terminal was restored (and
+# "-icanon -echo" when felt left it in curses' raw mode).
+STTY_FLAGS="stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo)\$' | tr '\n' ' '; echo"
 "${TMUX_CMD[@]}" new-session -d -s felt -x 100 -y 30 \
     "$ENV $FELT --server ws://127.0.0.1:$PROXY_PORT --name tester --ascii 2> $WORK/felt.err; echo FELT-EXIT=\$?; sleep 120" ||
     fail "tmux did not start"
@@ -216,7 +219,7 @@ wait_gone 'too small' 5 "the too-small message gone"
 
 # ---- a spectator: same table, read-only, counted --------------------------------------------
 "${TMUX_CMD[@]}" new-window -d -t felt:1 \
-    "$ENV $FELT --server ws://127.0.0.1:$PROXY_PORT --spectate --ascii 2> $WORK/spec.err; echo FELT-EXIT=\$?; sleep 120"
+    "$ENV $FELT --server ws://127.0.0.1:$PROXY_PORT --spectate --ascii 2> $WORK/spec.err; echo FELT-EXIT=\$?; $STTY_FLAGS; sleep 120"
 wait_for 'SPECTATING' 15 "the spectator's status line" felt:1
 wait_for 'tester' 5 "our seat seen by the spectator" felt:1
 wait_for 'ada-bot' 5 "a bot seen by the spectator" felt:1
@@ -225,8 +228,37 @@ grep -q 'f fold' "$WORK/screen.txt" && fail "the spectator has an action bar"
 # The spectator's own snapshot counts it. (feltd sends the count in snapshots only, so our
 # status line catches up at our next snapshot, not checked here.)
 wait_for 'spectators: 1' 5 "the spectator counted in its status line" felt:1
-"${TMUX_CMD[@]}" send-keys -t felt:1 q
-wait_for 'FELT-EXIT=0' 10 "the spectator quits with q" felt:1
+# Spectators may chat at this table.
+"${TMUX_CMD[@]}" send-keys -t felt:1 /
+wait_for '^say:' 5 "the spectator's chat prompt" felt:1
+"${TMUX_CMD[@]}" send-keys -t felt:1 -l 'hi from the rail'
+"${TMUX_CMD[@]}" send-keys -t felt:1 Enter
+wait_for 'hi from the rail' 10 "the spectator's chat line" felt:1
+wait_for 'spectator \(watching\): hi from the rail' 10 "the spectator's chat at our seat"
+# Ctrl-C quits and gives the terminal back.
+"${TMUX_CMD[@]}" send-keys -t felt:1 C-c
+wait_for 'FELT-EXIT=0' 10 "the spectator quits with Ctrl-C" felt:1
+wait_for '^icanon echo' 5 "the terminal back in canonical mode with echo after Ctrl-C" felt:1
+
+# ---- feltd restarts without its data: the seat is gone, and j joins again -------------------
+kill "$FELTD_PID"
+wait "$FELTD_PID" 2>/dev/null
+FELTD_PID=""
+: > "$WORK/feltd.out"
+"$FELTD" --port "$FELTD_PORT" --bots 2 --bot-delay 150 --hand-delay 600 --action-timeout 60 \
+    > "$WORK/feltd.out" 2>> "$WORK/feltd.err" &
+FELTD_PID=$!
+for _ in $(seq 50); do
+    grep -q 'listening on' "$WORK/feltd.out" && break
+    sleep 0.1
+done
+grep -q 'listening on' "$WORK/feltd.out" || fail "feltd did not restart on port $FELTD_PORT"
+wait_for 'Your seat is gone \(server restarted\)\. Press j to join again, q to quit' 30 \
+    "the plain message when the server no longer knows our token"
+keys j
+wait_gone 'Your seat is gone' 15 "j joins again"
+wait_for '\* connected' 15 "connected after joining again"
+wait_for 'tester' 10 "our new seat"
 
 # ---- q leaves the table cleanly ---------------------------------------------------------------
 keys q
@@ -239,7 +271,7 @@ wait_for 'FELT-EXIT=0' 10 "felt exits 0 after q"
 
 # ---- a crash signal still restores the terminal -------------------------------------------------
 "${TMUX_CMD[@]}" new-window -d -t felt:2 \
-    "sh -c 'echo \$\$ > $WORK/crash.pid; exec $ENV $FELT --server ws://127.0.0.1:$PROXY_PORT --name crasher --ascii 2> $WORK/crash.err'; echo FELT-EXIT=\$?; stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo)\$' | tr '\n' ' '; echo; sleep 120"
+    "sh -c 'echo \$\$ > $WORK/crash.pid; exec $ENV $FELT --server ws://127.0.0.1:$PROXY_PORT --name crasher --ascii 2> $WORK/crash.err'; echo FELT-EXIT=\$?; $STTY_FLAGS; sleep 120"
 wait_for 'crasher' 15 "the second player's table" felt:2
 kill -SEGV "$(cat "$WORK/crash.pid")"
 wait_for 'FELT-EXIT=139' 10 "felt dies of SIGSEGV" felt:2
