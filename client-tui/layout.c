@@ -567,9 +567,8 @@ static struct layout_rect layout_draw_centre(struct layout_grid *g, const struct
     }
     if (v->npots > 0) {
         char line[160];
-        int n = snprintf(line, sizeof(line), "pot %s", layout_chips(v->pots[0], buf, sizeof(buf)));
+        snprintf(line, sizeof(line), "pot %s", layout_chips(v->pots[0], buf, sizeof(buf)));
         int w = layout_text_cols(line), x = t.x + (t.w - w) / 2;
-        (void)n;
         layout_put(g, x, y, inner, LAYOUT_S_FELT_TEXT, line);
         minx = x < minx ? x : minx;
         maxx = x + w > maxx ? x + w : maxx;

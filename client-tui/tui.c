@@ -21,7 +21,7 @@
  * and crash signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT), whose handler ends curses and
  * re-raises the signal with its default action so the crash still happens (and dumps core).
  */
-#define _GNU_SOURCE /* wcwidth via layout.h users, sigaction flags */
+#define _GNU_SOURCE /* SA_RESTART and friends, nl_langinfo, whatever the -std */
 #include <curses.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -235,7 +235,7 @@ static enum layout_style tui_log_style(enum model_log_kind k)
     static const enum layout_style map[] = {
         [MODEL_LOG_HAND] = LAYOUT_S_BOLD,  [MODEL_LOG_ACTION] = LAYOUT_S_NORMAL,
         [MODEL_LOG_BOARD] = LAYOUT_S_BOLD, [MODEL_LOG_RESULT] = LAYOUT_S_WIN,
-        [MODEL_LOG_TABLE] = LAYOUT_S_DIM,  [MODEL_LOG_CLIENT] = LAYOUT_S_ERROR,
+        [MODEL_LOG_TABLE] = LAYOUT_S_DIM,  [MODEL_LOG_CLIENT] = LAYOUT_S_BOLD,
     };
     return (unsigned)k < FELT_ARRAY_LEN(map) ? map[k] : LAYOUT_S_NORMAL;
 }
@@ -1040,6 +1040,9 @@ int tui_run(struct wsloop *loop, struct session *s, const struct tui_options *o)
     t->loop = loop;
     t->s = s;
     t->o = *o;
+    struct session_status st0;
+    session_status(s, &st0);
+    t->o.spectate = t->o.spectate || st0.spectator; /* read-only whoever asked for it */
     setlocale(LC_ALL, "");
     t->utf8 = tui_locale_utf8();
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {

@@ -22,6 +22,9 @@ SOCK="felt-tui-$$"
 TMUX_CMD=(tmux -L "$SOCK" -f /dev/null)
 FELTD_PID=""
 PROXY_PID=""
+# Servers die on their own after this many seconds even if the test is killed before its trap
+# runs (timeout passes our TERM on to them otherwise); the tmux panes end with a bounded sleep.
+LIFETIME=290
 PROXY_PORT=""
 
 cleanup() {
@@ -82,7 +85,7 @@ bar_line() { screen "${1:-felt:0}"; tail -n 3 "$WORK/screen.txt" | head -n 1; }
 keys() { "${TMUX_CMD[@]}" send-keys -t felt:0 "$@"; }
 
 start_proxy() {
-    python3 "$PROXY" "${PROXY_PORT:-0}" "$FELTD_PORT" > "$WORK/proxy.out" 2>&1 &
+    timeout "$LIFETIME" python3 "$PROXY" "${PROXY_PORT:-0}" "$FELTD_PORT" > "$WORK/proxy.out" 2>&1 &
     PROXY_PID=$!
     local i=0
     while [ $i -lt 50 ] && ! grep -Eq '^[0-9]+$' "$WORK/proxy.out"; do sleep 0.1; i=$((i + 1)); done
@@ -91,7 +94,7 @@ start_proxy() {
 }
 
 stop_proxy() {
-    kill -KILL "$PROXY_PID" 2>/dev/null
+    kill "$PROXY_PID" 2>/dev/null
     wait "$PROXY_PID" 2>/dev/null
     PROXY_PID=""
 }
@@ -100,7 +103,7 @@ command -v tmux > /dev/null || fail "tmux is not installed (scripts/install-deps
 command -v python3 > /dev/null || fail "python3 is not installed"
 
 # ---- feltd, the proxy, felt in tmux -------------------------------------------------------
-"$FELTD" --port 0 --bots 2 --bot-delay 150 --hand-delay 600 --action-timeout 60 \
+timeout "$LIFETIME" "$FELTD" --port 0 --bots 2 --bot-delay 150 --hand-delay 600 --action-timeout 60 \
     > "$WORK/feltd.out" 2> "$WORK/feltd.err" &
 FELTD_PID=$!
 for _ in $(seq 50); do
@@ -245,7 +248,7 @@ kill "$FELTD_PID"
 wait "$FELTD_PID" 2>/dev/null
 FELTD_PID=""
 : > "$WORK/feltd.out"
-"$FELTD" --port "$FELTD_PORT" --bots 2 --bot-delay 150 --hand-delay 600 --action-timeout 60 \
+timeout "$LIFETIME" "$FELTD" --port "$FELTD_PORT" --bots 2 --bot-delay 150 --hand-delay 600 --action-timeout 60 \
     > "$WORK/feltd.out" 2>> "$WORK/feltd.err" &
 FELTD_PID=$!
 for _ in $(seq 50); do
