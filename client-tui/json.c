@@ -38,12 +38,21 @@ struct json_ctx {
     bool done;
     int status;
     struct wstimer *leave_timer;
+    struct wstimer *stop_timer;
     /* the last connection line printed, to print only changes */
     bool printed;
     enum session_state last_state;
     int last_attempt;
     enum session_transport last_transport;
 };
+
+#define JSON_CLOSE_GRACE_MS 200 /* lets a clean close frame go out before the loop stops */
+
+static void json_stop_fire(void *arg)
+{
+    struct json_ctx *c = arg;
+    wsloop_stop(c->loop);
+}
 
 static void json_finish(struct json_ctx *c, int status)
 {
@@ -52,7 +61,7 @@ static void json_finish(struct json_ctx *c, int status)
     c->done = true;
     c->status = status;
     wstimer_cancel(c->leave_timer);
-    wsloop_stop(c->loop);
+    wstimer_arm(c->stop_timer, JSON_CLOSE_GRACE_MS);
 }
 
 /* Writes one line; a closed stdout ends the session (nobody is listening). */
@@ -294,6 +303,7 @@ int json_run(struct wsloop *loop, struct session *s)
     ctx.loop = loop;
     ctx.s = s;
     ctx.leave_timer = wstimer_new(loop, json_leave_timeout, &ctx);
+    ctx.stop_timer = wstimer_new(loop, json_stop_fire, &ctx);
     setvbuf(stdout, NULL, _IOLBF, 0);
     cb.user = &ctx;
     cb.on_message = json_on_message;
@@ -301,11 +311,15 @@ int json_run(struct wsloop *loop, struct session *s)
     session_set_callbacks(s, &cb);
     if (wsloop_adopt_fd(loop, STDIN_FILENO, json_on_stdin, &ctx) != 0) {
         json_error(&ctx, "stdin", "cannot read stdin");
+        session_set_callbacks(s, NULL);
+        wstimer_free(ctx.leave_timer);
+        wstimer_free(ctx.stop_timer);
         return 1;
     }
     if (wsloop_run(loop) != 0 && !ctx.done)
         ctx.status = 1;
     session_set_callbacks(s, NULL);
     wstimer_free(ctx.leave_timer);
+    wstimer_free(ctx.stop_timer);
     return ctx.status;
 }

@@ -84,6 +84,9 @@ struct session {
     int attempt;          /* poll transport's consecutive failures */
 
     struct wsconn *ws;
+    struct wsconn *ws_retired[4]; /* sockets to close from the loop, not from their callback */
+    int nretired;
+    struct wstimer *retire_timer;
     bool ws_open;
     int ws_failures;      /* consecutive failed upgrades while HTTP answered */
     bool probing;
@@ -184,6 +187,27 @@ static void session_notice(struct session *s, enum session_notice_kind kind, con
         s->cb.on_notice(s->cb.user, kind, l ? l->text : "");
     if (s->cb.on_change)
         s->cb.on_change(s->cb.user);
+}
+
+static void session_retire_fire(void *arg)
+{
+    struct session *s = arg;
+    while (s->nretired > 0)
+        wsconn_close(s->ws_retired[--s->nretired], 1000, "bye");
+}
+
+/* Lets go of the current socket: no callback of it is acted on from now (they check c ==
+ * s->ws), and it is closed from a 0 ms timer, since it may be inside one of its own callbacks. */
+static void session_ws_retire(struct session *s)
+{
+    if (!s->ws)
+        return;
+    if (s->nretired == (int)FELT_ARRAY_LEN(s->ws_retired))
+        session_retire_fire(s); /* never inside a callback of those: they were retired before */
+    s->ws_retired[s->nretired++] = s->ws;
+    s->ws = NULL;
+    s->ws_open = false;
+    wstimer_arm(s->retire_timer, 0);
 }
 
 /* Splits a server URL into ws_base and http_base. Accepts ws, wss, http, https; HOST is a name,
@@ -700,8 +724,7 @@ static void session_probe_done(struct session *s, const struct wshttp_result *r)
     if (session_terminal(s) || s->transport != SESSION_TRANSPORT_WS || !s->ws || s->ws_open)
         return;
     if (r->status == 401) {
-        wsconn_close(s->ws, 1000, "rejected");
-        s->ws = NULL;
+        session_ws_retire(s);
         session_set_state(s, SESSION_REJECTED,
                           "the server no longer knows this seat (token rejected)");
         return;
@@ -709,16 +732,14 @@ static void session_probe_done(struct session *s, const struct wshttp_result *r)
     if (r->status == 0 || r->status >= 500) {
         s->ws_failures = 0;
         if (!s->ever_connected) {
-            wsconn_close(s->ws, 1000, "unreachable");
-            s->ws = NULL;
+            session_ws_retire(s);
             session_set_state(s, SESSION_FAILED, "cannot reach the server at %s: %s",
                               s->ws_base, r->error ? r->error : "no answer");
         }
         return;
     }
     if (r->status == 404 && !s->ever_connected) {
-        wsconn_close(s->ws, 1000, "unknown game");
-        s->ws = NULL;
+        session_ws_retire(s);
         session_set_state(s, SESSION_FAILED, "the server has no game '%s'", s->game);
         return;
     }
@@ -727,8 +748,7 @@ static void session_probe_done(struct session *s, const struct wshttp_result *r)
     /* HTTP works and knows us; the WebSocket does not get through. */
     if (++s->ws_failures < SESSION_FALLBACK_AFTER || s->want != SESSION_TRANSPORT_AUTO) {
         if (s->want == SESSION_TRANSPORT_WS && !s->ever_connected) {
-            wsconn_close(s->ws, 1000, "refused");
-            s->ws = NULL;
+            session_ws_retire(s);
             session_set_state(s, SESSION_FAILED,
                               "the server at %s refuses WebSocket connections (try "
                               "--transport poll)",
@@ -736,8 +756,7 @@ static void session_probe_done(struct session *s, const struct wshttp_result *r)
         }
         return;
     }
-    wsconn_close(s->ws, 1000, "falling back to polling");
-    s->ws = NULL;
+    session_ws_retire(s);
     s->fell_back = true;
     session_notice(s, SESSION_NOTICE_INFO,
                    "WebSocket unavailable; switched to HTTP polling (slower)");
@@ -758,22 +777,19 @@ static void session_ws_close(struct wsconn *c, void *user, int code, const char 
     if (session_terminal(s))
         return;
     if (code == 4401) {
-        wsconn_close(s->ws, 1000, "rejected");
-        s->ws = NULL;
+        session_ws_retire(s);
         session_set_state(s, SESSION_REJECTED,
                           "the server no longer knows this seat (token rejected)");
         return;
     }
     if (code == 4409) {
-        wsconn_close(s->ws, 1000, "replaced");
-        s->ws = NULL;
+        session_ws_retire(s);
         session_set_state(s, SESSION_OFFLINE,
                           "this seat was taken over by another felt (closed 4409)");
         return;
     }
     if (code == 1000) {
-        wsconn_close(s->ws, 1000, "bye");
-        s->ws = NULL;
+        session_ws_retire(s);
         session_set_state(s, SESSION_OFFLINE, "%s", reason && reason[0] ? reason
                                                                          : "the server closed");
         return;
@@ -955,6 +971,7 @@ struct session *session_new(struct wsloop *loop, const struct session_options *o
     model_init(&s->model);
     s->ping_timer = wstimer_new(loop, session_ping_fire, s);
     s->start_timer = wstimer_new(loop, session_start_fire, s);
+    s->retire_timer = wstimer_new(loop, session_retire_fire, s);
     return s;
 fail:
     free(s);
@@ -1207,8 +1224,7 @@ int session_rejoin(struct session *s, struct felt_err *err)
         return felt_err_set(err, "spectator", "spectators do not join");
     token_remove(s->server, s->game, s->name, NULL);
     if (s->ws) {
-        wsconn_close(s->ws, 1000, "rejoining");
-        s->ws = NULL;
+        session_ws_retire(s);
     }
     poll_free(s->poll);
     s->poll = NULL;
@@ -1237,8 +1253,7 @@ void session_reconnect_now(struct session *s)
 void session_close(struct session *s)
 {
     if (s->ws) {
-        wsconn_close(s->ws, 1000, "bye");
-        s->ws = NULL;
+        session_ws_retire(s);
     }
     if (s->poll)
         poll_stop(s->poll);
@@ -1257,6 +1272,7 @@ void session_free(struct session *s)
     poll_reap();
     wstimer_free(s->ping_timer);
     wstimer_free(s->start_timer);
+    wstimer_free(s->retire_timer);
     while (s->tickets) {
         struct session_ticket *t = s->tickets;
         s->tickets = t->next;
