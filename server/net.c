@@ -370,6 +370,9 @@ static void net_stop_fire(void *arg)
 {
     (void)arg;
     net_stop = 1;
+    /* Timers run before lws polls: wake that poll, or the loop sleeps on until the next event
+     * before it sees net_stop. */
+    lws_cancel_service(net_signal_ctx);
 }
 
 /* Stop accepting, tell every client we are going away (1001), then leave the loop once the
