@@ -780,6 +780,8 @@ static void model_on_snapshot(struct model *m, struct json_object *d)
     }
     model_clear_hand(m);
     memset(m->players, 0, sizeof(m->players));
+    if (model_jint(d, "hand_id", &v) && v >= 0)
+        m->hand_id = v;
     m->hand_running = model_jbool(d, "hand_running", false);
     m->button = model_jint(d, "button", &v) && v >= 0 && v < MODEL_MAX_SEATS ? (int)v : -1;
     m->sb_seat = m->bb_seat = -1;
