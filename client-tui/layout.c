@@ -201,17 +201,6 @@ int layout_put(struct layout_grid *g, int x, int y, int maxw, enum layout_style 
     return col;
 }
 
-int layout_putf(struct layout_grid *g, int x, int y, int maxw, enum layout_style style,
-                const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    return layout_put(g, x, y, maxw, style, buf);
-}
-
 int layout_text_cols(const char *text)
 {
     const unsigned char *s = (const unsigned char *)(text ? text : "");

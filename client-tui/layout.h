@@ -209,11 +209,8 @@ void layout_grid_clear(struct layout_grid *g, enum layout_style style);
  * ends the text. Combining marks join the previous cell when there is room in it. */
 int layout_put(struct layout_grid *g, int x, int y, int maxw, enum layout_style style,
                const char *text);
-/* printf into a local buffer, then layout_put. */
-int layout_putf(struct layout_grid *g, int x, int y, int maxw, enum layout_style style,
-                const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-/* The text of row y from column x, w columns (wide characters counted once), into buf; for
- * tests and for tui's screenshots. Returns buf. */
+/* The text of row y from column x, w columns (wide characters counted once), into buf, cut at
+ * a cell boundary when buf is too small: what the tests read back. Returns buf. */
 char *layout_row_text(const struct layout_grid *g, int x, int y, int w, char *buf, size_t bufsz);
 const struct layout_cell *layout_cell_at(const struct layout_grid *g, int x, int y);
 
