@@ -45,16 +45,6 @@ static const char felt_usage[] =
     "Your seat's token is kept under $XDG_STATE_HOME/felt/, so running felt again with the same\n"
     "server, game and name takes back the same seat.\n";
 
-static struct wsloop *felt_loop;
-static volatile sig_atomic_t felt_signalled;
-
-static void felt_on_signal(int sig)
-{
-    felt_signalled = sig;
-    if (felt_loop)
-        wsloop_stop(felt_loop);
-}
-
 static int felt_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int felt_usage_error(const char *fmt, ...)
 {
@@ -180,7 +170,7 @@ int main(int argc, char **argv)
 
     struct wsloop_config lc = {.quiet = true};
     struct felt_err err;
-    felt_loop = wsloop_new(&lc);
+    struct wsloop *felt_loop = wsloop_new(&lc);
     if (!felt_loop) {
         fprintf(stderr, "felt: cannot start the network layer\n");
         return 1;
@@ -195,12 +185,7 @@ int main(int argc, char **argv)
 
     int rc;
     if (json) {
-        /* The TUI handles its own signals; a bot's felt stops on SIGINT/SIGTERM. */
-        signal(SIGINT, felt_on_signal);
-        signal(SIGTERM, felt_on_signal);
-        rc = json_run(felt_loop, s);
-        if (felt_signalled)
-            rc = 128 + felt_signalled;
+        rc = json_run(felt_loop, s); /* each mode handles its own signals */
     } else {
 #ifdef FELT_NO_TUI
         rc = 2;
@@ -217,7 +202,6 @@ int main(int argc, char **argv)
             rc = 1;
     }
     wsloop_free(felt_loop);
-    felt_loop = NULL;
     session_free(s);
     return rc;
 }

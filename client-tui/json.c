@@ -12,9 +12,11 @@
  *
  * Queueing and reconnecting are the session's, exactly as in the TUI. EOF on stdin leaves the
  * table: a leave is queued, and felt exits 0 once the server has confirmed it (or closed the
- * seat), or 1 if that does not happen within JSON_LEAVE_WAIT_MS.
+ * seat), or 1 if that does not happen within JSON_LEAVE_WAIT_MS. SIGINT and SIGTERM do the same
+ * (a bot stopped with Ctrl-C frees its seat); a second one exits at once with 128 + signal.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -52,6 +54,21 @@ static void json_stop_fire(void *arg)
 {
     struct json_ctx *c = arg;
     wsloop_stop(c->loop);
+}
+
+/* The handler only records the signal and stops the loop (async-signal-safe); json_run then
+ * leaves the table from the loop. */
+static struct wsloop *json_signal_loop;
+static volatile sig_atomic_t json_signals, json_last_signal;
+
+static void json_on_signal(int sig)
+{
+    json_last_signal = sig;
+    json_signals++;
+    if (json_signals > 1)
+        _exit(128 + sig);
+    if (json_signal_loop)
+        wsloop_stop(json_signal_loop);
 }
 
 static void json_finish(struct json_ctx *c, int status)
@@ -316,8 +333,27 @@ int json_run(struct wsloop *loop, struct session *s)
         wstimer_free(ctx.stop_timer);
         return 1;
     }
-    if (wsloop_run(loop) != 0 && !ctx.done)
-        ctx.status = 1;
+    json_signal_loop = loop;
+    signal(SIGINT, json_on_signal);
+    signal(SIGTERM, json_on_signal);
+    bool handled = false;
+    for (;;) {
+        if (wsloop_run(loop) != 0 && !ctx.done) {
+            ctx.status = 1;
+            break;
+        }
+        if (ctx.done || !json_signals || handled)
+            break;
+        /* Stopped by a signal: leave as at EOF, then run until that is done. */
+        handled = true;
+        if (!ctx.eof)
+            json_eof(&ctx);
+    }
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    json_signal_loop = NULL;
+    if (json_signals && ctx.status == 0 && !ctx.leave_sent)
+        ctx.status = 128 + json_last_signal;
     session_set_callbacks(s, NULL);
     wstimer_free(ctx.leave_timer);
     wstimer_free(ctx.stop_timer);

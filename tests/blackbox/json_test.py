@@ -345,19 +345,20 @@ def scenario_play_cut_resume(proxy, server_port):
 
 
 def scenario_token_restart(proxy):
-    """A restarted felt takes back its seat; a restarted server rejects the token."""
+    """A restarted felt takes back its seat; a restarted server rejects the token; SIGINT
+    leaves."""
     state = os.path.join(TMP, "state-bo")
     f = Felt(proxy.port, "bob", state)
     f.wait(is_conn("connected"), 15, "bob's connection")
     first = f.me
-    f.p.send_signal(signal.SIGTERM)  # no leave: the seat stays
+    f.p.send_signal(signal.SIGKILL)  # a crash: no leave, the seat stays
     f.exit_code(10)
 
     g = Felt(proxy.port, "bob", state)
     g.wait(is_conn("connected"), 15, "bob's second connection")
     if g.me != first:
         fail("restarted felt got player %s, not its seat %s" % (g.me, first))
-    g.p.send_signal(signal.SIGTERM)
+    g.p.send_signal(signal.SIGKILL)
     g.exit_code(10)
 
     # A new server knows nothing of bob's token.
@@ -371,11 +372,17 @@ def scenario_token_restart(proxy):
     h.wait(is_conn("connected"), 15, "the connection after rejoining", play=False)
     if h.me == first:
         fail("rejoin kept the old player id")
-    h.close_stdin()
+    # Ctrl-C leaves the table like EOF does.
+    h.p.send_signal(signal.SIGINT)
     while h.next(20) is not None:
         pass
     if h.exit_code(5) != 0:
-        fail("felt did not exit 0 after EOF")
+        fail("felt did not exit 0 after SIGINT (stderr: %s)" % h.p.stderr.read())
+    end = time.monotonic() + 30
+    while any(p["name"] == "bob" for p in lobby(port2)["players"]):
+        if time.monotonic() > end:
+            fail("bob still seated after SIGINT")
+        time.sleep(0.2)
     return srv2, port2
 
 
