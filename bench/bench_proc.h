@@ -1,0 +1,33 @@
+/*
+ * bench_proc.h: what felt-bench learns about processes from /proc, and the feltd it may run.
+ *
+ * Server CPU comes from /proc/PID/stat (utime + stime, in clock ticks: 10 ms resolution on a
+ * USER_HZ=100 kernel, so short windows are coarse), memory from VmRSS in /proc/PID/status, and
+ * the bench's own socket traffic from /proc/self/io (rchar/wchar: every byte read or written by
+ * read/recv/write/send, which for the bench is almost all socket payload). All readers return -1
+ * when the file or field is missing (a process that is gone, or no /proc).
+ */
+#ifndef FELT_BENCH_PROC_H
+#define FELT_BENCH_PROC_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* utime + stime of pid in seconds, or -1. */
+double bench_proc_cpu_s(pid_t pid);
+/* VmRSS of pid in KiB, or -1. */
+int64_t bench_proc_rss_kib(pid_t pid);
+/* rchar and wchar of this process, in bytes; -1 on failure. */
+int bench_proc_self_io(uint64_t *rchar, uint64_t *wchar);
+/* The 1-minute load average, or -1. */
+double bench_proc_loadavg(void);
+
+/* Starts feltd (path) with argv extra[0..nextra) after "--port 0", waits up to 10 s for its
+ * "listening on http://HOST:PORT" line on stdout and returns its pid with the port; -1 (with a
+ * message on stderr) when it does not start. feltd's stderr is inherited. */
+pid_t bench_feltd_start(const char *path, char *const extra[], int nextra, int *port);
+/* SIGTERM, then waits up to 5 s (sleeping, not spinning) before SIGKILL. Returns feltd's exit
+ * status (0 for a clean exit), or -1 if it had to be killed or could not be reaped. */
+int bench_feltd_stop(pid_t pid);
+
+#endif
