@@ -21,7 +21,7 @@
 #define BENCH_RANDOM_PASSES 16
 #define BENCH_EQUITY_ROUNDS 5
 
-#define BENCH_REPEATS 3 /* each rate is measured this many times; best and median printed */
+#define BENCH_REPEATS 5 /* each rate is measured this many times; best and median printed */
 
 static int bench_cmp_double(const void *a, const void *b)
 {
@@ -132,6 +132,14 @@ static uint64_t bench_random(void *ctx, uint64_t *checksum)
 int main(void)
 {
     uint64_t checksum = 0;
+
+    /* Other work on the machine skews every number below: say how busy it was. */
+    FILE *f = fopen("/proc/loadavg", "r");
+    char load[64];
+    if (f && fgets(load, sizeof(load), f))
+        printf("%-34s %s", "load average at start", load);
+    if (f)
+        fclose(f);
 
     int64_t t0 = felt_mono_us();
     eval_init();
