@@ -48,8 +48,7 @@ static int card_parse_n(const char *s, size_t len, card_t *out, struct felt_err 
 
 int card_parse(const char *s, card_t *out, struct felt_err *err)
 {
-    if (!s)
-        return felt_err_set(err, "bad_card", "missing card");
+    if (!s) return felt_err_set(err, "bad_card", "missing card");
     return card_parse_n(s, strlen(s), out, err);
 }
 
@@ -58,23 +57,19 @@ int card_parse_list(const char *s, card_t *out, int max, struct felt_err *err)
     uint64_t seen = 0;
     int n = 0;
 
-    if (!s)
-        return felt_err_set(err, "bad_card", "missing card list");
+    if (!s) return felt_err_set(err, "bad_card", "missing card list");
     /* Cards are separated by runs of spaces; anything else belongs to a token and is judged
      * by card_parse_n, so "As,Kd" is reported as one bad card. */
     for (;;) {
         while (*s == ' ')
             s++;
-        if (!*s)
-            break;
+        if (!*s) break;
         size_t len = strcspn(s, " ");
         card_t c;
-        if (card_parse_n(s, len, &c, err) < 0)
-            return -1;
+        if (card_parse_n(s, len, &c, err) < 0) return -1;
         if (seen & (UINT64_C(1) << c)) {
             char buf[3];
-            return felt_err_set(err, "duplicate_card", "card %s appears twice",
-                                card_str(c, buf));
+            return felt_err_set(err, "duplicate_card", "card %s appears twice", card_str(c, buf));
         }
         if (n >= max)
             return felt_err_set(err, "too_many_cards", "more than %d cards", max < 0 ? 0 : max);

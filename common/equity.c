@@ -67,8 +67,7 @@ static void equity_score(struct equity_walk *w, struct eval_key b)
     }
     w->boards++;
     for (int h = 0; h < w->nhands; h++) {
-        if (rank[h] != best)
-            continue;
+        if (rank[h] != best) continue;
         if (nbest == 1)
             w->wins[h]++;
         else
@@ -107,11 +106,9 @@ int equity_exact(const card_t hands[][2], int nhands, const card_t *board, int n
         return felt_err_set(err, "bad_argument", "missing hands, board or result");
     for (int i = 0; i < 2 * nhands + nboard; i++) {
         card_t c = i < 2 * nhands ? hands[i / 2][i % 2] : board[i - 2 * nhands];
-        if (!card_valid(c))
-            return felt_err_set(err, "bad_card", "card value %d is not a card", c);
+        if (!card_valid(c)) return felt_err_set(err, "bad_card", "card value %d is not a card", c);
         if (used >> c & 1)
-            return felt_err_set(err, "duplicate_card", "card %s appears twice",
-                                card_str(c, buf));
+            return felt_err_set(err, "duplicate_card", "card %s appears twice", card_str(c, buf));
         used |= UINT64_C(1) << c;
     }
 
@@ -125,8 +122,7 @@ int equity_exact(const card_t hands[][2], int nhands, const card_t *board, int n
     for (int h = 0; h < nhands; h++)
         w.hand[h] = eval_key_add(eval_key_add(known, hands[h][0]), hands[h][1]);
     for (int c = 0; c < CARD_COUNT; c++)
-        if (!(used >> c & 1))
-            w.unseen[w.nunseen++] = (card_t)c;
+        if (!(used >> c & 1)) w.unseen[w.nunseen++] = (card_t)c;
 
     equity_deal(&w, 5 - nboard, 0, eval_key_empty());
 

@@ -69,8 +69,7 @@ static pthread_once_t eval_once = PTHREAD_ONCE_INIT;
 static int eval_straight_top(unsigned mask)
 {
     for (int top = 12; top >= 4; top--)
-        if (mask == (0x1fu << (top - 4)))
-            return top;
+        if (mask == (0x1fu << (top - 4))) return top;
     return mask == 0x100fu ? 3 : -1;
 }
 
@@ -83,11 +82,9 @@ static uint32_t eval_class_code(const uint8_t cnt[13], bool flush)
     unsigned mask = 0;
     for (int c = 4; c >= 1; c--)
         for (int r = 12; r >= 0; r--)
-            if (cnt[r] == c)
-                order[n++] = r;
+            if (cnt[r] == c) order[n++] = r;
     for (int r = 0; r < 13; r++)
-        if (cnt[r])
-            mask |= 1u << r;
+        if (cnt[r]) mask |= 1u << r;
 
     enum eval_category cat;
     int top = n == 5 ? eval_straight_top(mask) : -1;
@@ -113,8 +110,7 @@ static uint32_t eval_class_code(const uint8_t cnt[13], bool flush)
     FELT_ASSERT(!flush || n == 5);
 
     uint32_t code = (uint32_t)cat << 20;
-    if (top >= 0)
-        return code | (uint32_t)top << 16;
+    if (top >= 0) return code | (uint32_t)top << 16;
     for (int i = 0; i < n; i++)
         code |= (uint32_t)order[i] << (16 - 4 * i);
     return code;
@@ -125,7 +121,7 @@ static uint32_t eval_class_code(const uint8_t cnt[13], bool flush)
 
 struct eval_class {
     uint32_t code;
-    uint32_t key;  /* rank-key sum, or the rank mask for a flush */
+    uint32_t key; /* rank-key sum, or the rank mask for a flush */
     bool flush;
 };
 
@@ -137,12 +133,13 @@ struct eval_entries {
 };
 
 struct eval_build {
-    int size;                  /* cards per multiset being enumerated */
+    int size;                   /* cards per multiset being enumerated */
     struct eval_class *classes; /* size 5: the classes found */
     int nclasses;
-    unsigned bits;             /* size 6, 7: the table for size - 1 */
+    /* size 6, 7: the table for size - 1 */
+    unsigned bits;
     const uint16_t *row, *val;
-    struct eval_entries *out;  /* size 6, 7: where to put (sum, rank) */
+    struct eval_entries *out; /* size 6, 7: where to put (sum, rank) */
 };
 
 /* A rank-key sum as the hash sees it: times EVAL_HASH_MUL_, modulo 2^23. */
@@ -173,8 +170,7 @@ static void eval_visit(struct eval_build *b, const uint8_t cnt[13], uint32_t sum
         if (cnt[r]) {
             uint16_t v = eval_lookup(b->bits, b->row, b->val, sum - eval_rank_key[r]);
             FELT_ASSERT(v != 0);
-            if (v > best)
-                best = v;
+            if (v > best) best = v;
         }
     }
     b->out->key[b->out->n] = sum;
@@ -186,12 +182,10 @@ static void eval_visit(struct eval_build *b, const uint8_t cnt[13], uint32_t sum
 static void eval_multisets(struct eval_build *b, uint8_t cnt[13], int rank, int left, uint32_t sum)
 {
     if (rank == 13) {
-        if (left == 0)
-            eval_visit(b, cnt, sum);
+        if (left == 0) eval_visit(b, cnt, sum);
         return;
     }
-    if (left > 4 * (13 - rank))
-        return;
+    if (left > 4 * (13 - rank)) return;
     for (int c = 0; c <= 4 && c <= left; c++) {
         cnt[rank] = (uint8_t)c;
         eval_multisets(b, cnt, rank + 1, left - c, sum + (uint32_t)c * eval_rank_key[rank]);
@@ -223,12 +217,10 @@ static inline uint64_t eval_bits64(const uint64_t *occ, size_t pos)
 static size_t eval_next_free(const uint64_t *occ, size_t nwords, size_t pos)
 {
     size_t w = pos >> 6;
-    if (w >= nwords)
-        return nwords * 64;
+    if (w >= nwords) return nwords * 64;
     uint64_t free = ~occ[w] & (~UINT64_C(0) << (pos & 63));
     while (!free) {
-        if (++w == nwords)
-            return nwords * 64;
+        if (++w == nwords) return nwords * 64;
         free = ~occ[w];
     }
     return w * 64 + (size_t)__builtin_ctzll(free);
@@ -280,10 +272,8 @@ static size_t eval_place(const struct eval_entries *e, unsigned bits, uint16_t *
         size_t leftmost = cols, rightmost = 0;
         for (int j = 0; j < n; j++) {
             col[j] = eval_mix(e->key[m[j]]) >> bits;
-            if (col[j] < leftmost)
-                leftmost = col[j];
-            if (col[j] > rightmost)
-                rightmost = col[j];
+            if (col[j] < leftmost) leftmost = col[j];
+            if (col[j] > rightmost) rightmost = col[j];
         }
         /* Every cell below lowest_free is taken, so the leftmost entry cannot go there. The
          * search tests 64 consecutive offsets at once: bit i of `fits` says whether offset
@@ -292,8 +282,7 @@ static size_t eval_place(const struct eval_entries *e, unsigned bits, uint16_t *
         if (n >= EVAL_HOLE_FILLER && off + EVAL_HOLE_WINDOW * cols < frontier)
             off = frontier - EVAL_HOLE_WINDOW * cols;
         for (;;) {
-            if (off + cols > cap)
-                felt_fatal("eval: %s table needs more than %zu cells", what, cap);
+            if (off + cols > cap) felt_fatal("eval: %s table needs more than %zu cells", what, cap);
             uint64_t fits = ~UINT64_C(0);
             for (int j = 0; j < n && fits; j++)
                 fits &= ~eval_bits64(occ, off + col[j]);
@@ -303,24 +292,19 @@ static size_t eval_place(const struct eval_entries *e, unsigned bits, uint16_t *
             }
             off += 64;
         }
-        if (off + cols > cap)
-            felt_fatal("eval: %s table needs more than %zu cells", what, cap);
-        if (off > UINT16_MAX)
-            felt_fatal("eval: %s row offset %zu does not fit 16 bits", what, off);
+        if (off + cols > cap) felt_fatal("eval: %s table needs more than %zu cells", what, cap);
+        if (off > UINT16_MAX) felt_fatal("eval: %s row offset %zu does not fit 16 bits", what, off);
         for (int j = 0; j < n; j++) {
             size_t cell = off + col[j];
             if (occ[cell >> 6] >> (cell & 63) & 1)
-                felt_fatal("eval: two %s rank multisets share the key sum %u", what,
-                           e->key[m[j]]);
+                felt_fatal("eval: two %s rank multisets share the key sum %u", what, e->key[m[j]]);
             occ[cell >> 6] |= UINT64_C(1) << (cell & 63);
             val[cell] = e->rank[m[j]];
         }
         row[r] = (uint16_t)off;
         lowest_free = eval_next_free(occ, nwords, lowest_free);
-        if (off + cols > reach)
-            reach = off + cols;
-        if (off + rightmost + 1 > frontier)
-            frontier = off + rightmost + 1;
+        if (off + cols > reach) reach = off + cols;
+        if (off + rightmost + 1 > frontier) frontier = off + rightmost + 1;
     }
 
     free(occ);
@@ -383,8 +367,7 @@ static void eval_build_tables(void)
     eval_multisets(&b, cnt, 0, 5, 0);
     FELT_ASSERT(b.nclasses == EVAL_RANK_MULTISETS5);
     for (unsigned mask = 0; mask < (1u << 13); mask++) {
-        if (__builtin_popcount(mask) != 5)
-            continue;
+        if (__builtin_popcount(mask) != 5) continue;
         for (int r = 0; r < 13; r++)
             cnt[r] = (uint8_t)(mask >> r & 1);
         struct eval_class *c = &classes[b.nclasses++];
@@ -405,8 +388,7 @@ static void eval_build_tables(void)
         uint16_t rank = (uint16_t)(i + 1);
         unsigned cat = classes[i].code >> 20;
         FELT_ASSERT(i == 0 || classes[i].code != classes[i - 1].code);
-        if (rank < eval_cat_first[cat])
-            eval_cat_first[cat] = rank;
+        if (rank < eval_cat_first[cat]) eval_cat_first[cat] = rank;
         if (classes[i].flush) {
             t->flush[classes[i].key] = rank;
         } else {
@@ -429,13 +411,11 @@ static void eval_build_tables(void)
      * smaller mask, so ascending order has every sub-mask ready. */
     for (unsigned mask = 0; mask < (1u << 13); mask++) {
         int bits = __builtin_popcount(mask);
-        if (bits < 6 || bits > 7)
-            continue;
+        if (bits < 6 || bits > 7) continue;
         uint16_t best = 0;
         for (unsigned rest = mask; rest; rest &= rest - 1) {
             uint16_t v = t->flush[mask & ~(rest & -rest)];
-            if (v > best)
-                best = v;
+            if (v > best) best = v;
         }
         t->flush[mask] = best;
     }
@@ -470,8 +450,7 @@ uint16_t eval_5(const card_t c[5])
 {
     uint64_t s = EVAL_SUIT_BASE_ + EVAL_SUM(c, 0) + EVAL_SUM(c, 1) + EVAL_SUM(c, 2) +
                  EVAL_SUM(c, 3) + EVAL_SUM(c, 4);
-    if (s & EVAL_FLUSH_BITS_)
-        return eval_flush_cards(c, 5, s);
+    if (s & EVAL_FLUSH_BITS_) return eval_flush_cards(c, 5, s);
     return EVAL_HASH_(s, EVAL_ROW_BITS5_, eval_tab_.row5, eval_tab_.val5);
 }
 
@@ -479,8 +458,7 @@ uint16_t eval_6(const card_t c[6])
 {
     uint64_t s = EVAL_SUIT_BASE_ + EVAL_SUM(c, 0) + EVAL_SUM(c, 1) + EVAL_SUM(c, 2) +
                  EVAL_SUM(c, 3) + EVAL_SUM(c, 4) + EVAL_SUM(c, 5);
-    if (s & EVAL_FLUSH_BITS_)
-        return eval_flush_cards(c, 6, s);
+    if (s & EVAL_FLUSH_BITS_) return eval_flush_cards(c, 6, s);
     return EVAL_HASH_(s, EVAL_ROW_BITS6_, eval_tab_.row6, eval_tab_.val6);
 }
 
@@ -488,8 +466,7 @@ uint16_t eval_7(const card_t c[7])
 {
     uint64_t s = EVAL_SUIT_BASE_ + EVAL_SUM(c, 0) + EVAL_SUM(c, 1) + EVAL_SUM(c, 2) +
                  EVAL_SUM(c, 3) + EVAL_SUM(c, 4) + EVAL_SUM(c, 5) + EVAL_SUM(c, 6);
-    if (s & EVAL_FLUSH_BITS_)
-        return eval_flush_cards(c, 7, s);
+    if (s & EVAL_FLUSH_BITS_) return eval_flush_cards(c, 7, s);
     return EVAL_HASH_(s, EVAL_ROW_BITS7_, eval_tab_.row7, eval_tab_.val7);
 }
 
@@ -498,8 +475,7 @@ uint16_t eval_7(const card_t c[7])
 static void eval_check(const card_t *c, int n)
 {
     uint64_t seen = 0;
-    if (n < 5 || n > 7)
-        felt_fatal("eval: %d cards (5 to 7 expected)", n);
+    if (n < 5 || n > 7) felt_fatal("eval: %d cards (5 to 7 expected)", n);
     for (int i = 0; i < n; i++) {
         if (!card_valid(c[i]) || (seen >> c[i] & 1))
             felt_fatal("eval: card %d (value %d) is invalid or repeated", i, c[i]);
@@ -523,8 +499,7 @@ uint16_t eval_n(const card_t *c, int n)
 
 enum eval_category eval_category(uint16_t rank)
 {
-    if (rank < 1 || rank > EVAL_RANK_MAX)
-        felt_fatal("eval_category: rank %u out of range", rank);
+    if (rank < 1 || rank > EVAL_RANK_MAX) felt_fatal("eval_category: rank %u out of range", rank);
     eval_init();
     int cat = EVAL_CATEGORIES - 1;
     while (rank < eval_cat_first[cat])
@@ -533,32 +508,38 @@ enum eval_category eval_category(uint16_t rank)
 }
 
 static const char *const eval_cat_names[EVAL_CATEGORIES] = {
-    [EVAL_HIGH_CARD] = "high card",         [EVAL_PAIR] = "pair",
-    [EVAL_TWO_PAIR] = "two pair",           [EVAL_TRIPS] = "three of a kind",
-    [EVAL_STRAIGHT] = "straight",           [EVAL_FLUSH] = "flush",
-    [EVAL_FULL_HOUSE] = "full house",       [EVAL_QUADS] = "four of a kind",
+    [EVAL_HIGH_CARD] = "high card",
+    [EVAL_PAIR] = "pair",
+    [EVAL_TWO_PAIR] = "two pair",
+    [EVAL_TRIPS] = "three of a kind",
+    [EVAL_STRAIGHT] = "straight",
+    [EVAL_FLUSH] = "flush",
+    [EVAL_FULL_HOUSE] = "full house",
+    [EVAL_QUADS] = "four of a kind",
     [EVAL_STRAIGHT_FLUSH] = "straight flush",
 };
 
 static const char *const eval_cat_codes[EVAL_CATEGORIES] = {
-    [EVAL_HIGH_CARD] = "high_card",         [EVAL_PAIR] = "pair",
-    [EVAL_TWO_PAIR] = "two_pair",           [EVAL_TRIPS] = "three_of_a_kind",
-    [EVAL_STRAIGHT] = "straight",           [EVAL_FLUSH] = "flush",
-    [EVAL_FULL_HOUSE] = "full_house",       [EVAL_QUADS] = "four_of_a_kind",
+    [EVAL_HIGH_CARD] = "high_card",
+    [EVAL_PAIR] = "pair",
+    [EVAL_TWO_PAIR] = "two_pair",
+    [EVAL_TRIPS] = "three_of_a_kind",
+    [EVAL_STRAIGHT] = "straight",
+    [EVAL_FLUSH] = "flush",
+    [EVAL_FULL_HOUSE] = "full_house",
+    [EVAL_QUADS] = "four_of_a_kind",
     [EVAL_STRAIGHT_FLUSH] = "straight_flush",
 };
 
 const char *eval_category_name(enum eval_category cat)
 {
-    if ((unsigned)cat >= EVAL_CATEGORIES)
-        felt_fatal("eval_category_name: category %d", (int)cat);
+    if ((unsigned)cat >= EVAL_CATEGORIES) felt_fatal("eval_category_name: category %d", (int)cat);
     return eval_cat_names[cat];
 }
 
 const char *eval_category_code(enum eval_category cat)
 {
-    if ((unsigned)cat >= EVAL_CATEGORIES)
-        felt_fatal("eval_category_code: category %d", (int)cat);
+    if ((unsigned)cat >= EVAL_CATEGORIES) felt_fatal("eval_category_code: category %d", (int)cat);
     return eval_cat_codes[cat];
 }
 
@@ -578,12 +559,10 @@ uint16_t eval_best5(const card_t *c, int n, card_t out[5])
     /* The first 5-card subset (in a fixed order) worth the whole hand. The table lists the
      * subsets of seven cards; those of fewer cards are the rows whose indices are all < n. */
     for (k = 0; k < 21; k++) {
-        if (pick[k][4] >= n)
-            continue;
+        if (pick[k][4] >= n) continue;
         for (int i = 0; i < 5; i++)
             h[i] = c[pick[k][i]];
-        if (eval_5(h) == best)
-            break;
+        if (eval_5(h) == best) break;
     }
     FELT_ASSERT(k < 21);
 
@@ -598,8 +577,7 @@ uint16_t eval_best5(const card_t *c, int n, card_t out[5])
         while (j > 0) {
             card_t y = h[j - 1];
             int kx = cnt[card_rank(x)] * 64 + x, ky = cnt[card_rank(y)] * 64 + y;
-            if (ky >= kx)
-                break;
+            if (ky >= kx) break;
             h[j] = y;
             j--;
         }

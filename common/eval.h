@@ -135,10 +135,10 @@ static inline uint16_t eval_key_flush_(struct eval_key k)
  * evenly) it is the low 23 bits of a key's `sum`. Of those, the low `bits` bits pick a row,
  * whose offset displaces the rest (the column) into a packed value table. Any `sum` lands
  * inside the tables, whatever cards made it. */
-#define EVAL_HASH_(sum, bits, row, val)                                                        \
-    ((val)[(row)[(uint32_t)(sum) & ((1u << (bits)) - 1)] +                                     \
+#define EVAL_HASH_(sum, bits, row, val)                                                            \
+    ((val)[(row)[(uint32_t)(sum) & ((1u << (bits)) - 1)] +                                         \
            (((uint32_t)(sum) & ((1u << EVAL_HASH_BITS_) - 1)) >> (bits))])
-#define EVAL_KEY_RANK_(k, bits, row, val)                                                      \
+#define EVAL_KEY_RANK_(k, bits, row, val)                                                          \
     (((k).sum & EVAL_FLUSH_BITS_) ? eval_key_flush_(k) : EVAL_HASH_((k).sum, bits, row, val))
 
 static inline uint16_t eval_key_rank5(struct eval_key k)

@@ -23,8 +23,7 @@ void rng_os_bytes(void *buf, size_t n)
          * than 256 bytes may come back short, and a signal may interrupt: both just loop. */
         ssize_t got = getrandom(p, n, 0);
         if (got < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             felt_fatal("getrandom: %s", strerror(errno));
         }
         p += got;
@@ -90,8 +89,7 @@ uint64_t rng_u64(struct rng *r)
 
 uint64_t rng_bounded(struct rng *r, uint64_t bound)
 {
-    if (bound == 0)
-        felt_fatal("rng_bounded: bound 0");
+    if (bound == 0) felt_fatal("rng_bounded: bound 0");
     /* Lemire's method: the high word of x * bound is uniform in [0, bound) once the draws whose
      * low word falls below 2^64 mod bound are rejected; those are exactly the surplus that would
      * make some results more likely. The rejection threshold is computed only when needed. */
@@ -131,8 +129,7 @@ void rng_token_hex(char *out, size_t nbytes)
     static const char hex[] = "0123456789abcdef";
     unsigned char chunk[32];
 
-    if (nbytes < 16)
-        felt_fatal("rng_token_hex: %zu bytes is too short for a secret", nbytes);
+    if (nbytes < 16) felt_fatal("rng_token_hex: %zu bytes is too short for a secret", nbytes);
     for (size_t done = 0; done < nbytes;) {
         size_t n = nbytes - done < sizeof(chunk) ? nbytes - done : sizeof(chunk);
         rng_os_bytes(chunk, n);

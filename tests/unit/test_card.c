@@ -62,8 +62,8 @@ static void test_parse_rejects(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "", "A", "as", "AS", "aS", "10h", "1s", "Xs", "Ax", "Asx", " As", "As ", "A s",
-        "Ah\n", "\tAh", "2C", "t9", "Tc,", "♠A",
+        "",    "A",   "as",  "AS",   "aS",   "10h", "1s", "Xs",  "Ax", "Asx",
+        " As", "As ", "A s", "Ah\n", "\tAh", "2C",  "t9", "Tc,", "♠A",
     };
     for (size_t i = 0; i < FELT_ARRAY_LEN(bad); i++) {
         card_t c = 7;
@@ -148,9 +148,9 @@ static void test_list_rejects(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_layout),         cmocka_unit_test(test_round_trip_all),
+        cmocka_unit_test(test_layout),           cmocka_unit_test(test_round_trip_all),
         cmocka_unit_test(test_card_str_invalid), cmocka_unit_test(test_parse_rejects),
-        cmocka_unit_test(test_parse_message),  cmocka_unit_test(test_list),
+        cmocka_unit_test(test_parse_message),    cmocka_unit_test(test_list),
         cmocka_unit_test(test_list_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -50,18 +50,15 @@ static void reference_score(const card_t hands[][2], int nhands, const card_t bo
 {
     uint16_t rank[EQUITY_MAX_HANDS], best = 0;
     for (int h = 0; h < nhands; h++) {
-        card_t c[7] = {hands[h][0], hands[h][1], board[0], board[1], board[2], board[3],
-                       board[4]};
+        card_t c[7] = {hands[h][0], hands[h][1], board[0], board[1], board[2], board[3], board[4]};
         rank[h] = eval_7(c);
-        if (rank[h] > best)
-            best = rank[h];
+        if (rank[h] > best) best = rank[h];
     }
     int winners = 0;
     for (int h = 0; h < nhands; h++)
         winners += rank[h] == best;
     for (int h = 0; h < nhands; h++) {
-        if (rank[h] != best)
-            continue;
+        if (rank[h] != best) continue;
         if (winners == 1)
             ref->wins[h]++;
         else
@@ -80,8 +77,7 @@ static void reference_deal(const card_t hands[][2], int nhands, card_t board[5],
         return;
     }
     for (int c = from; c < CARD_COUNT; c++) {
-        if (used >> c & 1)
-            continue;
+        if (used >> c & 1) continue;
         board[nboard] = (card_t)c;
         reference_deal(hands, nhands, board, nboard + 1, c + 1, used, ref);
     }

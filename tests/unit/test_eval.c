@@ -61,16 +61,13 @@ static uint16_t best_subset(const card_t *c, int n)
 {
     uint16_t best = 0;
     for (unsigned mask = 0; mask < (1u << n); mask++) {
-        if (__builtin_popcount(mask) != 5)
-            continue;
+        if (__builtin_popcount(mask) != 5) continue;
         card_t h[5];
         int k = 0;
         for (int i = 0; i < n; i++)
-            if (mask >> i & 1)
-                h[k++] = c[i];
+            if (mask >> i & 1) h[k++] = c[i];
         uint16_t v = eval_5(h);
-        if (v > best)
-            best = v;
+        if (v > best) best = v;
     }
     return best;
 }
@@ -107,8 +104,7 @@ static uint32_t reference_code(const card_t h[5], enum eval_category *cat_out)
     int top_count = count[r[0]], second_count = count[r[top_count]];
     bool distinct = top_count == 1;
     int straight_top = -1;
-    if (distinct && r[0] - r[4] == 4)
-        straight_top = r[0];
+    if (distinct && r[0] - r[4] == 4) straight_top = r[0];
     if (distinct && r[0] == 12 && r[1] == 3) /* A 5 4 3 2 */
         straight_top = 3;
 
@@ -134,8 +130,7 @@ static uint32_t reference_code(const card_t h[5], enum eval_category *cat_out)
     *cat_out = cat;
 
     uint32_t code = (uint32_t)cat << 20;
-    if (straight_top >= 0)
-        return code | (uint32_t)straight_top << 16;
+    if (straight_top >= 0) return code | (uint32_t)straight_top << 16;
     for (int i = 0; i < 5; i++)
         code |= (uint32_t)r[i] << (16 - 4 * i);
     return code;
@@ -176,8 +171,7 @@ static void test_five_card_exhaustive(void **state)
                         total++;
                         uint32_t code = reference_code(h, &ref_cat);
                         cat_mismatch += cat != ref_cat;
-                        if (rank_of_code[code] == 0)
-                            rank_of_code[code] = v;
+                        if (rank_of_code[code] == 0) rank_of_code[code] = v;
                         class_mismatch += rank_of_code[code] != v;
                         struct eval_key k = eval_key_empty();
                         for (int i = 0; i < 5; i++)
@@ -195,8 +189,7 @@ static void test_five_card_exhaustive(void **state)
     uint32_t distinct = 0;
     uint16_t prev = 0;
     for (uint32_t code = 0; code < REF_CODES; code++) {
-        if (!rank_of_code[code])
-            continue;
+        if (!rank_of_code[code]) continue;
         distinct++;
         assert_int_equal(rank_of_code[code], prev + 1);
         prev = rank_of_code[code];
@@ -401,8 +394,7 @@ static void test_best5_sample(void **state)
         for (int j = 0; j < 5; j++)
             count[card_rank(out[j])]++;
         enum eval_category cat = eval_category(v);
-        bool wheel = (cat == EVAL_STRAIGHT || cat == EVAL_STRAIGHT_FLUSH) &&
-                     card_rank(out[0]) == 3;
+        bool wheel = (cat == EVAL_STRAIGHT || cat == EVAL_STRAIGHT_FLUSH) && card_rank(out[0]) == 3;
         for (int j = 0; j + 1 < 5; j++) {
             int a = card_rank(out[j]), b = card_rank(out[j + 1]);
             if (wheel && j == 3) {
@@ -410,8 +402,7 @@ static void test_best5_sample(void **state)
                 continue;
             }
             assert_true(count[a] >= count[b]);
-            if (count[a] == count[b])
-                assert_true(a >= b);
+            if (count[a] == count[b]) assert_true(a >= b);
         }
     }
 }

@@ -59,8 +59,18 @@ static void test_bounded_range(void **state)
 {
     (void)state;
     static const uint64_t bounds[] = {
-        1, 2, 3, 5, 7, 52, 1000, UINT64_C(1) << 32, (UINT64_C(1) << 32) + 1,
-        (UINT64_C(1) << 63) + 1, UINT64_C(3) << 62, UINT64_MAX,
+        1,
+        2,
+        3,
+        5,
+        7,
+        52,
+        1000,
+        UINT64_C(1) << 32,
+        (UINT64_C(1) << 32) + 1,
+        (UINT64_C(1) << 63) + 1,
+        UINT64_C(3) << 62,
+        UINT64_MAX,
     };
     struct rng seeded, os;
     rng_init_seeded(&seeded, 7);
