@@ -244,7 +244,7 @@ static size_t eval_place(const struct eval_entries *e, unsigned bits, uint16_t *
     int *count = xcalloc(rows, sizeof(int)), *start = xcalloc(rows + 1, sizeof(int));
     unsigned *order = xcalloc(rows, sizeof(unsigned));
     int *member = xmalloc(sizeof(int) * (size_t)e->n);
-    size_t *col = xmalloc(sizeof(size_t) * cols);
+    size_t *col = xmalloc(sizeof(size_t) * (size_t)e->n); /* a row's columns */
     size_t nwords = (cap + 63) / 64;
     uint64_t *occ = xcalloc(nwords + 2, sizeof(uint64_t)); /* + 2: room for eval_bits64 */
     size_t reach = 0, lowest_free = 0, frontier = 0;

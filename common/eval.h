@@ -3,7 +3,7 @@
  *
  * eval_N() maps 5, 6 or 7 distinct cards to a rank in 1..7462 where a higher rank is a better
  * hand and equal ranks tie, so ranks compare totally. The lookup tables are built once by
- * eval_init() (idempotent, a few milliseconds, at most 256 KiB); call it at start-up before any
+ * eval_init() (idempotent, about 15 ms, at most 256 KiB); call it at start-up before any
  * evaluation. After that every function here is read-only and thread-safe.
  */
 #ifndef FELT_EVAL_H
