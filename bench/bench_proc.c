@@ -6,11 +6,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,26 +52,6 @@ int64_t bench_proc_rss_kib(pid_t pid)
     return kib;
 }
 
-int bench_proc_self_io(uint64_t *rchar, uint64_t *wchar)
-{
-    char line[128];
-    unsigned long long v;
-    int found = 0;
-    FILE *f = fopen("/proc/self/io", "r");
-    if (!f) return -1;
-    while (fgets(line, sizeof(line), f)) {
-        if (sscanf(line, "rchar: %llu", &v) == 1) {
-            *rchar = v;
-            found |= 1;
-        } else if (sscanf(line, "wchar: %llu", &v) == 1) {
-            *wchar = v;
-            found |= 2;
-        }
-    }
-    fclose(f);
-    return found == 3 ? 0 : -1;
-}
-
 double bench_proc_loadavg(void)
 {
     double l = -1;
@@ -76,6 +60,40 @@ double bench_proc_loadavg(void)
     if (fscanf(f, "%lf", &l) != 1) l = -1;
     fclose(f);
     return l;
+}
+
+int bench_http_header_base(int port)
+{
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    char buf[2048];
+    size_t len = 0;
+    int rc = -1;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct timeval tv = {5, 0};
+    if (fd < 0) return -1;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1))
+        goto out;
+    while (len < sizeof(buf) - 1) {
+        ssize_t n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+        if (n <= 0) break;
+        len += (size_t)n;
+        buf[len] = '\0';
+        char *end = strstr(buf, "\r\n\r\n"), *cl = strcasestr(buf, "\r\ncontent-length:");
+        if (end && cl && cl < end) {
+            long body = strtol(cl + 17, NULL, 10);
+            int digits = snprintf(NULL, 0, "%ld", body);
+            rc = (int)(end + 4 - buf) - digits;
+            break;
+        }
+    }
+out:
+    close(fd);
+    return rc;
 }
 
 pid_t bench_feltd_start(const char *path, char *const extra[], int nextra, int *port)

@@ -2,10 +2,8 @@
  * bench_proc.h: what felt-bench learns about processes from /proc, and the feltd it may run.
  *
  * Server CPU comes from /proc/PID/stat (utime + stime, in clock ticks: 10 ms resolution on a
- * USER_HZ=100 kernel, so short windows are coarse), memory from VmRSS in /proc/PID/status, and
- * the bench's own socket traffic from /proc/self/io (rchar/wchar: every byte read or written by
- * read/recv/write/send, which for the bench is almost all socket payload). All readers return -1
- * when the file or field is missing (a process that is gone, or no /proc).
+ * USER_HZ=100 kernel, so short windows are coarse), memory from VmRSS in /proc/PID/status. All
+ * readers return -1 when the file or field is missing (a process that is gone, or no /proc).
  */
 #ifndef FELT_BENCH_PROC_H
 #define FELT_BENCH_PROC_H
@@ -17,10 +15,15 @@
 double bench_proc_cpu_s(pid_t pid);
 /* VmRSS of pid in KiB, or -1. */
 int64_t bench_proc_rss_kib(pid_t pid);
-/* rchar and wchar of this process, in bytes; -1 on failure. */
-int bench_proc_self_io(uint64_t *rchar, uint64_t *wchar);
 /* The 1-minute load average, or -1. */
 double bench_proc_loadavg(void);
+
+/* The size of the HTTP response header feltd sends, less the digits of its Content-Length: one
+ * GET /healthz over a plain blocking socket (5 s timeout), parsed only as far as the blank line.
+ * felt-bench's HTTP requests go through wsclient, which reports bodies only; every answer of
+ * feltd carries the same header lines, so a poll answer with a body of B bytes takes this many
+ * + digits(B) + B bytes on the wire. Returns -1 if the probe fails. */
+int bench_http_header_base(int port);
 
 /* Starts feltd (path) with argv extra[0..nextra) after "--port 0", waits up to 10 s for its
  * "listening on http://HOST:PORT" line on stdout and returns its pid with the port; -1 (with a

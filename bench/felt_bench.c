@@ -163,6 +163,7 @@ struct bench_counters {
     uint64_t requests;                   /* HTTP requests (poll) */
     uint64_t client_msgs;                /* WebSocket messages sent by clients */
     uint64_t payload;                    /* poll: response body bytes */
+    uint64_t wire;                       /* poll: the same with their HTTP headers */
     uint64_t type_bytes[PROTO_S_COUNT];  /* payload bytes by message type ... */
     uint64_t event_bytes[BENCH_NEVENTS]; /* ... and state_update bytes by event */
 };
@@ -183,7 +184,6 @@ struct bench_phase {
     double srv_cpu_s, bench_cpu_s;
     int64_t rss_before_kib, rss_end_kib;
     uint64_t wire_in, payload_in; /* ws: sums of wsconn_bytes over the window */
-    uint64_t rchar, wchar;        /* the bench's socket bytes over the window (/proc/self/io) */
     int compressed;               /* sockets that negotiated permessage-deflate */
     double load_start, load_end;
 };
@@ -222,6 +222,7 @@ struct bench {
     int nidle;
     struct bench_table idle_t;
     rlim_t nofile;
+    int http_header_base; /* see bench_http_header_base(); -1 unknown */
 };
 
 static volatile sig_atomic_t bench_interrupted;
@@ -787,6 +788,17 @@ static void bench_join_next(struct bench *b)
 
 static void bench_poll_tick(void *arg);
 
+/* Counts an HTTP answer's body, and its wire size with the header feltd sends. */
+static void bench_count_http(struct bench_client *c, const struct wshttp_result *r)
+{
+    struct bench *b = c->b;
+    if (!b->recording) return;
+    c->ph->ctr.payload += r->body_len;
+    if (b->http_header_base > 0)
+        c->ph->ctr.wire += r->body_len + (uint64_t)b->http_header_base +
+                           (uint64_t)snprintf(NULL, 0, "%zu", r->body_len);
+}
+
 static void bench_poll_done(void *arg, const struct wshttp_result *r)
 {
     struct bench_client *c = arg;
@@ -803,7 +815,7 @@ static void bench_poll_done(void *arg, const struct wshttp_result *r)
         if (b->recording) c->ph->ctr.errors++;
         goto out;
     }
-    if (b->recording) c->ph->ctr.payload += r->body_len;
+    bench_count_http(c, r);
     while (bscan_next(&it, NULL, &ev))
         bench_on_server_msg(c, ev.p, ev.n);
     /* The answer's seq is the table's latest: the next poll asks for what follows it. */
@@ -842,7 +854,7 @@ static void bench_http_action_done(void *arg, const struct wshttp_result *r)
     b->http_inflight--;
     if (b->ph == c->ph) {
         if (r->status == 200) {
-            if (b->recording) c->ph->ctr.payload += r->body_len;
+            bench_count_http(c, r);
             bench_on_server_msg(c, r->body, r->body_len);
         } else if (b->recording) {
             c->ph->ctr.errors++;
@@ -980,7 +992,6 @@ static void bench_window_open(struct bench *b, struct bench_phase *ph, int64_t *
         struct bench_client *c = &ph->clients[i];
         if (c->ws) wsconn_bytes(c->ws, &c->wire0, &c->pay0);
     }
-    bench_proc_self_io(&ph->rchar, &ph->wchar);
     ph->load_start = bench_proc_loadavg();
     *cpu0 = b->pid ? bench_proc_cpu_s(b->pid) : -1;
     *self0 = bench_self_cpu_s();
@@ -991,7 +1002,6 @@ static void bench_window_open(struct bench *b, struct bench_phase *ph, int64_t *
 static void bench_window_close(struct bench *b, struct bench_phase *ph, int64_t t0, double cpu0,
                                double self0)
 {
-    uint64_t r1 = 0, w1 = 0;
     b->recording = false;
     ph->seconds = (double)(bench_now_ns() - t0) / 1e9;
     double cpu1 = b->pid ? bench_proc_cpu_s(b->pid) : -1;
@@ -999,10 +1009,6 @@ static void bench_window_close(struct bench *b, struct bench_phase *ph, int64_t 
     ph->bench_cpu_s = bench_self_cpu_s() - self0;
     ph->rss_end_kib = b->pid ? bench_proc_rss_kib(b->pid) : -1;
     ph->load_end = bench_proc_loadavg();
-    if (bench_proc_self_io(&r1, &w1) == 0) {
-        ph->rchar = r1 - ph->rchar;
-        ph->wchar = w1 - ph->wchar;
-    }
     for (int i = 0; i < ph->nclients; i++) {
         struct bench_client *c = &ph->clients[i];
         uint64_t wire, pay;
@@ -1196,15 +1202,16 @@ static int bench_conns_per_table(const struct bench *b)
     return b->o.players + b->o.spectators;
 }
 
-/* Bytes each client received per action, from the total a phase received. */
+/* Bytes each client of a table received per action at that table, from the total a phase
+ * received (every table has the same number of clients). */
 static double bench_bytes_per_action(const struct bench_phase *ph, uint64_t bytes)
 {
-    return bench_div((double)bytes, (double)ph->ctr.accepted * ph->nclients);
+    return bench_div((double)bytes, (double)ph->ctr.accepted * ph->nclients / ph->ntables);
 }
 
 static uint64_t bench_phase_wire(const struct bench_phase *ph)
 {
-    return ph->poll ? ph->rchar : ph->wire_in;
+    return ph->poll ? ph->ctr.wire : ph->wire_in;
 }
 
 static uint64_t bench_phase_payload(const struct bench_phase *ph)
@@ -1273,8 +1280,6 @@ static struct json_object *bench_json_phase(const struct bench_phase *ph)
         j, "requests_per_min_per_client",
         json_object_new_double(
             bench_div((double)(ph->poll ? k->requests : k->client_msgs), ph->nclients * minutes)));
-    json_object_object_add(j, "bench_rchar", json_object_new_int64((int64_t)ph->rchar));
-    json_object_object_add(j, "bench_wchar", json_object_new_int64((int64_t)ph->wchar));
     if (!ph->poll)
         json_object_object_add(j, "compressed_sockets", json_object_new_int(ph->compressed));
     json_object_object_add(j, "server_rss_kib_before", json_object_new_int64(ph->rss_before_kib));
@@ -2003,6 +2008,12 @@ int main(int argc, char **argv)
     for (int i = 0; i < nfa; i++)
         free(fa[i]);
     free(fa);
+    int port = 0;
+    sscanf(b->http_base, "http://127.0.0.1:%d", &port);
+    b->http_header_base = bench_http_header_base(port);
+    if (b->http_header_base < 0)
+        fprintf(stderr, "felt-bench: cannot measure feltd's HTTP header size: polling wire "
+                        "bytes are not reported\n");
 
     int conns = b->o.tables * (b->o.players + b->o.spectators);
     struct wsloop_config lc = {.max_conns = conns > b->o.idle ? conns : b->o.idle, .quiet = false};
