@@ -85,11 +85,16 @@ bar_line() { screen "${1:-felt:0}"; tail -n 3 "$WORK/screen.txt" | head -n 1; }
 keys() { "${TMUX_CMD[@]}" send-keys -t felt:0 "$@"; }
 
 start_proxy() {
-    timeout "$LIFETIME" python3 "$PROXY" "${PROXY_PORT:-0}" "$FELTD_PORT" > "$WORK/proxy.out" 2>&1 &
+    # Emptied here, not by the background job's redirection, which may happen after the wait
+    # below has already read the previous proxy's port.
+    : > "$WORK/proxy.out"
+    timeout "$LIFETIME" "$PYTHON" "$PROXY" "${PROXY_PORT:-0}" "$FELTD_PORT" > "$WORK/proxy.out" 2>&1 &
     PROXY_PID=$!
+    # Python can take seconds to start on a loaded machine.
     local i=0
-    while [ $i -lt 50 ] && ! grep -Eq '^[0-9]+$' "$WORK/proxy.out"; do sleep 0.1; i=$((i + 1)); done
-    grep -Eq '^[0-9]+$' "$WORK/proxy.out" || fail "the proxy did not start: $(cat "$WORK/proxy.out")"
+    while [ $i -lt 200 ] && ! grep -Eq '^[0-9]+$' "$WORK/proxy.out"; do sleep 0.1; i=$((i + 1)); done
+    grep -Eq '^[0-9]+$' "$WORK/proxy.out" ||
+        fail "the proxy did not start within 20 s: $(cat "$WORK/proxy.out")"
     PROXY_PORT=$(head -n 1 "$WORK/proxy.out")
 }
 
@@ -101,6 +106,9 @@ stop_proxy() {
 
 command -v tmux > /dev/null || fail "tmux is not installed (scripts/install-deps.sh installs it)"
 command -v python3 > /dev/null || fail "python3 is not installed"
+# The interpreter itself, not a version manager's shim (pyenv's can stall for many seconds when
+# other Pythons start at the same time).
+PYTHON=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 does not run"
 
 # ---- feltd, the proxy, felt in tmux -------------------------------------------------------
 timeout "$LIFETIME" "$FELTD" --port 0 --bots 2 --bot-delay 150 --hand-delay 600 --action-timeout 60 \
