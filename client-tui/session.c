@@ -14,13 +14,13 @@
  *
  * The outgoing queue (bounded, SESSION_QUEUE_MAX) holds what the user typed until the server has
  * confirmed it, across any number of reconnects. Items are written in order, once per
- * connection, after the resume; each batch is followed by a "barrier" ping, and the pong of that
- * ping (replies come back in order) confirms every item written before it. An action is also
- * confirmed by its ack, and carries a request_id and hand_id fixed when it was typed, so a
- * resend after a reconnect is applied at most once and refused if its hand is over; the refusal
- * reaches the user. Trade-off: a chat line or sit-out whose connection died after the server
- * read it but before the pong came back is sent again (the server has no id to deduplicate
- * them); for actions this cannot happen.
+ * connection, after the resume. An action is confirmed by its ack: it carries a request_id and
+ * hand_id fixed when it was typed, so writing it again after a reconnect (or after a
+ * rate_limited error) is applied at most once, and refused if its hand is over; the refusal
+ * reaches the user. Other items (chat, sit_out, sit_in, leave) have no id: each batch of them is
+ * followed by a "barrier" ping, and the pong of that ping (replies come back in order) confirms
+ * them. Trade-off: such an item whose connection died after the server read it but before the
+ * pong came back is sent again (for actions this cannot double anything).
  *
  * Fallback (--transport auto): when a WebSocket attempt fails without ever opening, the session
  * asks the same server over HTTP (GET state, with the token). Unreachable: keep trying (or, before
@@ -43,6 +43,7 @@
 #define SESSION_PING_ID_BASE 1000000000 /* our ping ids, apart from a --json user's small ids */
 #define SESSION_FALLBACK_AFTER 2       /* failed upgrades with HTTP answering, then poll */
 #define SESSION_URL_MAX 512
+#define SESSION_RETRY_MS 1000          /* after the server said rate_limited */
 
 struct session_qent {
     struct session_item it;
@@ -87,6 +88,7 @@ struct session {
     struct wsconn *ws_retired[4]; /* sockets to close from the loop, not from their callback */
     int nretired;
     struct wstimer *retire_timer;
+    struct wstimer *retry_timer; /* writes actions again after a rate_limited error */
     bool ws_open;
     int ws_failures;      /* consecutive failed upgrades while HTTP answered */
     bool probing;
@@ -385,13 +387,14 @@ static int64_t session_ping_send(struct session *s)
     return id;
 }
 
-/* Writes a ping whose pong will confirm every item written so far and not yet covered. If the
- * socket's queue is full the items stay uncovered and the next ping (rtt timer) covers them. */
+/* Writes a ping whose pong will confirm every non-action item written so far and not yet
+ * covered (actions are confirmed by their ack). If the socket's queue is full the items stay
+ * uncovered and the next ping (rtt timer) covers them. */
 static void session_barrier(struct session *s)
 {
     int64_t id = session_ping_send(s);
     for (size_t i = 0; id && i < s->qn; i++)
-        if (s->q[i].it.sent && s->q[i].barrier == 0)
+        if (s->q[i].it.sent && s->q[i].barrier == 0 && s->q[i].it.type != PROTO_C_ACTION)
             s->q[i].barrier = id;
 }
 
@@ -441,11 +444,16 @@ static void session_flush(struct session *s)
         if (rc != 0)
             break; /* the socket's queue is full: the rest waits for the next flush */
         e->it.sent = true;
-        wrote = true;
+        wrote = wrote || e->it.type != PROTO_C_ACTION;
     }
     if (wrote)
         session_barrier(s);
     session_emit_state(s);
+}
+
+static void session_retry_fire(void *arg)
+{
+    session_flush(arg);
 }
 
 static void session_queued_changed(struct session *s)
@@ -494,7 +502,24 @@ static void session_on_error(struct session *s, const struct proto_smsg *m)
                               json_object_is_type(v, json_type_string)
                           ? json_object_get_string(v)
                           : "error";
+    const char *code = json_object_object_get_ex(m->data, "code", &v) &&
+                               json_object_is_type(v, json_type_string)
+                           ? json_object_get_string(v)
+                           : "";
     session_notice(s, SESSION_NOTICE_ERROR, "Server: %s", msg);
+    if (strcmp(code, "rate_limited") == 0) {
+        /* The server dropped something of ours. Errors do not say what, so every action not
+         * yet acked is written again in a second (request_ids make that safe). Trade-off: a
+         * dropped chat line is not retried (it has no id; retrying could double it). */
+        bool any = false;
+        for (size_t i = 0; i < s->qn; i++)
+            if (s->q[i].it.type == PROTO_C_ACTION && s->q[i].it.sent) {
+                s->q[i].it.sent = false;
+                any = true;
+            }
+        if (any)
+            wstimer_arm(s->retry_timer, SESSION_RETRY_MS);
+    }
 }
 
 static void session_on_pong(struct session *s, const struct proto_smsg *m)
@@ -519,7 +544,8 @@ static void session_on_pong(struct session *s, const struct proto_smsg *m)
     /* Everything written before this ping has been read by the server (ids increase). */
     bool changed = false;
     for (size_t i = 0; i < s->qn;) {
-        if (s->q[i].it.sent && s->q[i].barrier != 0 && s->q[i].barrier <= id) {
+        if (s->q[i].it.sent && s->q[i].it.type != PROTO_C_ACTION && s->q[i].barrier != 0 &&
+            s->q[i].barrier <= id) {
             session_q_remove(s, i);
             changed = true;
         } else {
@@ -972,6 +998,7 @@ struct session *session_new(struct wsloop *loop, const struct session_options *o
     s->ping_timer = wstimer_new(loop, session_ping_fire, s);
     s->start_timer = wstimer_new(loop, session_start_fire, s);
     s->retire_timer = wstimer_new(loop, session_retire_fire, s);
+    s->retry_timer = wstimer_new(loop, session_retry_fire, s);
     return s;
 fail:
     free(s);
@@ -1273,6 +1300,7 @@ void session_free(struct session *s)
     wstimer_free(s->ping_timer);
     wstimer_free(s->start_timer);
     wstimer_free(s->retire_timer);
+    wstimer_free(s->retry_timer);
     while (s->tickets) {
         struct session_ticket *t = s->tickets;
         s->tickets = t->next;

@@ -22,8 +22,8 @@ mkfifo "$dir/to_felt"
 "$FELT" --json "$@" <"$dir/to_felt" | {
     exec 3>"$dir/to_felt"
     me=""
-    acted=""   # deadline of the last turn we answered, so one turn gets one answer
-    turn=""    # the last to_act seen for us (compact JSON)
+    acted=""   # seq of the last to_act we answered, so one turn gets one answer
+    turn=""    # the last to_act seen for us, with the seq of its message (compact JSON)
     while IFS= read -r line; do
         # One jq per line: print "me ID", "turn JSON" or a command for felt, or nothing.
         out=$(printf '%s\n' "$line" | jq -rc --arg me "$me" '
@@ -33,7 +33,7 @@ mkfifo "$dir/to_felt"
             elif .type == "snapshot" and .data.you then "me \(.data.you.player_id)"
             elif (.type == "snapshot" or .type == "state_update")
                  and .data.to_act != null and .data.to_act.player_id == $me then
-                "turn \(.data.to_act | tojson)"
+                "turn \(.data.to_act + {seq: .seq} | tojson)"
             elif .type == "notification" and .data.kind == "your_turn" then "your_turn"
             elif .type == "state_update" and .data.event == "seat"
                  and .data.player.player_id == $me and .data.change == "busted" then
@@ -47,9 +47,9 @@ mkfifo "$dir/to_felt"
         *) printf '%s\n' "$out" >&3; continue ;;
         esac
         [ -n "$turn" ] || continue
-        deadline=$(printf '%s\n' "$turn" | jq -r '.deadline')
-        [ "$deadline" != "$acted" ] || continue
-        acted=$deadline
+        seq=$(printf '%s\n' "$turn" | jq -r '.seq')
+        [ "$seq" != "$acted" ] || continue
+        acted=$seq
         printf '%s\n' "$turn" | jq -c --argjson max "$MAX_CALL" '
             if .can_check then {type: "action", action: "check"}
             elif .call <= $max then {type: "action", action: "call"}
