@@ -204,7 +204,8 @@ int main(int argc, char **argv)
         }
         lobby_add(srv, table_new(srv, &cfg));
     }
-    feltd_bot_table = lobby_find(srv, "main", 4) ? "main" : cfgs[0].id;
+    /* The table's own config outlives cfgs (freed below), so the name points there. */
+    feltd_bot_table = lobby_find(srv, "main", 4) ? "main" : table_config(srv->tables[0])->id;
     if (feltd_bots > table_config(lobby_find(srv, feltd_bot_table, strlen(feltd_bot_table)))->seats) {
         fprintf(stderr, "feltd: --bots %d does not fit at table %s\n", feltd_bots, feltd_bot_table);
         return 2;
