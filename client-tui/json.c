@@ -167,8 +167,8 @@ static void json_on_state(void *user, const struct session_status *st)
         break;
     default:
         if (c->eof && c->leave_sent && st->queued == 0) {
-            session_close(c->s); /* the leave went through */
             json_finish(c, 0);
+            session_close(c->s); /* the leave went through */
         }
         break;
     }
@@ -259,9 +259,10 @@ static void json_eof(struct json_ctx *c)
     c->eof = true;
     wsloop_forget_fd(c->loop, STDIN_FILENO);
     session_status(c->s, &st);
+    /* json_finish before session_close: closing reports OFFLINE, which must not decide. */
     if (st.spectator || st.state == SESSION_FAILED || st.state == SESSION_OFFLINE) {
-        session_close(c->s);
         json_finish(c, st.state == SESSION_FAILED ? 1 : 0);
+        session_close(c->s);
         return;
     }
     if (st.state == SESSION_REJECTED) {
@@ -271,8 +272,8 @@ static void json_eof(struct json_ctx *c)
     if (!c->leave_sent) {
         if (session_leave(c->s, &err) != 0) {
             json_error(c, err.code, err.message);
-            session_close(c->s);
             json_finish(c, 0);
+            session_close(c->s);
             return;
         }
         c->leave_sent = true;
