@@ -490,14 +490,14 @@ static int wsclient_ws_callback(struct lws *wsi, enum lws_callback_reasons reaso
 {
     struct wsconn *c = wsi ? lws_get_opaque_user_data(wsi) : NULL;
     char why[128];
-    (void)user;
 
     switch (reason) {
     case LWS_CALLBACK_CLIENT_CONFIRM_EXTENSION_SUPPORTED:
         /* Asked of protocols[0] for every client socket; nonzero refuses the extension. */
         return c && c->cfg.deflate && in && strcmp(in, "permessage-deflate") == 0 ? 0 : 1;
     case LWS_CALLBACK_WS_EXT_DEFAULTS:
-        if (c && in && strcmp(in, "permessage-deflate") == 0)
+        /* An extension was negotiated; its name comes in `user` here, not `in`. */
+        if (c && user && strcmp(user, "permessage-deflate") == 0)
             c->compressed = true;
         return 0;
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
