@@ -40,7 +40,7 @@
 #define WSCLIENT_MAX_MESSAGE (1u << 20) /* largest message we assemble */
 #define WSHTTP_MAX_BODY (4u << 20)      /* largest HTTP response body */
 #define WSCONN_DEFAULT_QUEUE 64
-#define WSCLIENT_CLOSE_WAIT_SECS 5      /* a clean close that gets no WRITEABLE is killed */
+#define WSCLIENT_CLOSE_WAIT_SECS 5 /* a clean close that gets no WRITEABLE is killed */
 
 static const char wsclient_proto_ws[] = "felt-ws-client";
 static const char wsclient_proto_http[] = "felt-http-client";
@@ -77,8 +77,8 @@ struct wstimer {
 struct wsfd {
     struct wsloop *loop;
     struct wsfd *prev, *next;
-    int fd;                     /* the caller's */
-    struct lws *wsi;            /* watches a dup of fd, which lws closes */
+    int fd;          /* the caller's */
+    struct lws *wsi; /* watches a dup of fd, which lws closes */
     void (*cb)(void *arg);
     void *arg;
 };
@@ -90,7 +90,7 @@ struct wsconn {
     char *url;
     char *subprotocol;
     struct wsurl u;
-    struct lws *wsi;            /* the current socket, NULL between attempts */
+    struct lws *wsi; /* the current socket, NULL between attempts */
     enum wsconn_state state;
     lws_sorted_usec_list_t sul; /* the next connection attempt */
     uint16_t retry_count;       /* lws's backoff counter; 0 after a successful open */
@@ -102,15 +102,15 @@ struct wsconn {
     bool dropping;              /* wsconn_drop killed the current socket */
     bool closing;               /* wsconn_close was called: silent from now on */
     int close_code;
-    char close_reason[124];     /* a close frame's reason is at most 123 bytes */
-    int peer_code;              /* from the peer's close frame, 0 if none */
+    char close_reason[124]; /* a close frame's reason is at most 123 bytes */
+    int peer_code;          /* from the peer's close frame, 0 if none */
     char peer_reason[124];
-    struct wsmsg **q;           /* ring of queued messages */
+    struct wsmsg **q; /* ring of queued messages */
     size_t qcap, qhead, qcount;
-    char *rx;                   /* the message being assembled, NUL-terminated when delivered */
+    char *rx; /* the message being assembled, NUL-terminated when delivered */
     size_t rx_len, rx_cap;
     bool rx_active, rx_binary;
-    uint64_t wire_done;         /* wire bytes of sockets already closed */
+    uint64_t wire_done; /* wire bytes of sockets already closed */
     uint64_t payload_in;
 };
 
@@ -121,7 +121,7 @@ struct wshttp {
     struct lws *wsi;
     lws_sorted_usec_list_t sul; /* starts the request from the loop */
     bool post;
-    unsigned char *body;        /* LWS_PRE + body_len */
+    unsigned char *body; /* LWS_PRE + body_len */
     size_t body_len;
     char *bearer;
     void (*cb)(void *arg, const struct wshttp_result *r);
@@ -138,7 +138,7 @@ struct wsloop {
     volatile sig_atomic_t stop;
     bool quiet;
     bool freeing;
-    lws_retry_bo_t policy;      /* backoff and heartbeat of every WebSocket */
+    lws_retry_bo_t policy; /* backoff and heartbeat of every WebSocket */
     struct wsconn *conns, *dead;
     struct wshttp *https;
     struct wsfd *fds;
@@ -147,23 +147,21 @@ struct wsloop {
 };
 
 /* Doubly linked list helpers on objects with prev/next members. */
-#define WS_LINK(head, o)                                                                         \
-    do {                                                                                         \
-        (o)->prev = NULL;                                                                        \
-        (o)->next = (head);                                                                      \
-        if (head)                                                                                \
-            (head)->prev = (o);                                                                  \
-        (head) = (o);                                                                            \
+#define WS_LINK(head, o)                                                                           \
+    do {                                                                                           \
+        (o)->prev = NULL;                                                                          \
+        (o)->next = (head);                                                                        \
+        if (head) (head)->prev = (o);                                                              \
+        (head) = (o);                                                                              \
     } while (0)
-#define WS_UNLINK(head, o)                                                                       \
-    do {                                                                                         \
-        if ((o)->prev)                                                                           \
-            (o)->prev->next = (o)->next;                                                         \
-        else                                                                                     \
-            (head) = (o)->next;                                                                  \
-        if ((o)->next)                                                                           \
-            (o)->next->prev = (o)->prev;                                                         \
-        (o)->prev = (o)->next = NULL;                                                            \
+#define WS_UNLINK(head, o)                                                                         \
+    do {                                                                                           \
+        if ((o)->prev)                                                                             \
+            (o)->prev->next = (o)->next;                                                           \
+        else                                                                                       \
+            (head) = (o)->next;                                                                    \
+        if ((o)->next) (o)->next->prev = (o)->prev;                                                \
+        (o)->prev = (o)->next = NULL;                                                              \
     } while (0)
 
 /* ---- URLs -------------------------------------------------------------------------------- */
@@ -227,8 +225,7 @@ static uint64_t wsclient_tcp_bytes_in(struct lws *wsi)
     socklen_t sl = sizeof(ti);
     int fd = wsi ? (int)lws_get_socket_fd(wsi) : -1;
     memset(&ti, 0, sizeof(ti));
-    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &sl) != 0)
-        return 0;
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &sl) != 0) return 0;
     return ti.tcpi_bytes_received;
 }
 
@@ -236,10 +233,8 @@ static uint64_t wsclient_tcp_bytes_in(struct lws *wsi)
 static void wsclient_in_text(char *out, size_t outsz, const void *in, size_t len)
 {
     size_t n = in ? strnlen(in, len ? len : outsz - 1) : 0;
-    if (n >= outsz)
-        n = outsz - 1;
-    if (n)
-        memcpy(out, in, n);
+    if (n >= outsz) n = outsz - 1;
+    if (n) memcpy(out, in, n);
     out[n] = '\0';
 }
 
@@ -278,8 +273,7 @@ static void wsconn_reap(struct wsconn *c)
     lws_sul_cancel(&c->sul);
     WS_UNLINK(loop->conns, c);
     WS_LINK(loop->dead, c);
-    if (!loop->freeing)
-        lws_sul_schedule(loop->ctx, 0, &loop->reap_sul, wsloop_reap_cb, 1);
+    if (!loop->freeing) lws_sul_schedule(loop->ctx, 0, &loop->reap_sul, wsloop_reap_cb, 1);
 }
 
 /* ---- WebSocket connections --------------------------------------------------------------- */
@@ -287,8 +281,7 @@ static void wsconn_reap(struct wsconn *c)
 static void wsconn_set_state(struct wsconn *c, enum wsconn_state st)
 {
     c->state = st;
-    if (!c->closing && c->cfg.on_state)
-        c->cfg.on_state(c, c->cfg.user, st);
+    if (!c->closing && c->cfg.on_state) c->cfg.on_state(c, c->cfg.user, st);
 }
 
 static void wsconn_connect_cb(lws_sorted_usec_list_t *sul);
@@ -297,8 +290,8 @@ static void wsconn_connect_cb(lws_sorted_usec_list_t *sul);
 static void wsconn_schedule_retry(struct wsconn *c)
 {
     char conceal;
-    unsigned int ms = lws_retry_get_delay_ms(c->loop->ctx, &c->loop->policy, &c->retry_count,
-                                             &conceal);
+    unsigned int ms =
+        lws_retry_get_delay_ms(c->loop->ctx, &c->loop->policy, &c->retry_count, &conceal);
     c->retry_at_us = lws_now_usecs() + (lws_usec_t)ms * LWS_US_PER_MS;
     lws_sul_schedule(c->loop->ctx, 0, &c->sul, wsconn_connect_cb, (lws_usec_t)ms * LWS_US_PER_MS);
     wsconn_set_state(c, WSCONN_RECONNECTING);
@@ -307,15 +300,13 @@ static void wsconn_schedule_retry(struct wsconn *c)
 /* The current socket (or attempt) is gone: tell the user, then retry or stay closed. */
 static void wsconn_gone(struct wsconn *c, struct lws *wsi, int code, const char *reason)
 {
-    if (wsi && c->wsi != wsi)
-        return; /* a stale socket: already handled */
+    if (wsi && c->wsi != wsi) return; /* a stale socket: already handled */
     if (c->wsi) {
         c->wire_done += wsclient_tcp_bytes_in(c->wsi);
         lws_set_opaque_user_data(c->wsi, NULL);
     }
     c->wsi = NULL;
-    if (c->in_connect)
-        c->failed_in_connect = true;
+    if (c->in_connect) c->failed_in_connect = true;
     c->established = false;
     c->compressed = false;
     c->dropping = false;
@@ -327,8 +318,7 @@ static void wsconn_gone(struct wsconn *c, struct lws *wsi, int code, const char 
         wsconn_reap(c);
         return;
     }
-    if (c->cfg.on_close)
-        c->cfg.on_close(c, c->cfg.user, code, reason ? reason : "");
+    if (c->cfg.on_close) c->cfg.on_close(c, c->cfg.user, code, reason ? reason : "");
     if (c->closing) { /* closed from on_close */
         wsconn_reap(c);
         return;
@@ -345,8 +335,7 @@ static void wsconn_connect_cb(lws_sorted_usec_list_t *sul)
     struct lws_client_connect_info i;
     struct lws *wsi;
 
-    if (c->closing || c->wsi)
-        return;
+    if (c->closing || c->wsi) return;
     memset(&i, 0, sizeof(i));
     i.context = c->loop->ctx;
     i.vhost = c->loop->vhost;
@@ -366,8 +355,7 @@ static void wsconn_connect_cb(lws_sorted_usec_list_t *sul)
     c->in_connect = false;
     if (!wsi) {
         c->wsi = NULL;
-        if (!c->failed_in_connect)
-            wsconn_gone(c, NULL, 0, "cannot start a connection");
+        if (!c->failed_in_connect) wsconn_gone(c, NULL, 0, "cannot start a connection");
     }
 }
 
@@ -383,8 +371,7 @@ static struct wsmsg *wsmsg_new(const void *buf, size_t len, bool binary)
 
 static int wsconn_enqueue(struct wsconn *c, const void *buf, size_t len, bool binary, bool first)
 {
-    if (c->closing || c->state == WSCONN_CLOSED || c->qcount == c->qcap)
-        return -1;
+    if (c->closing || c->state == WSCONN_CLOSED || c->qcount == c->qcap) return -1;
     struct wsmsg *m = wsmsg_new(buf, len, binary);
     if (first) {
         c->qhead = (c->qhead + c->qcap - 1) % c->qcap;
@@ -393,8 +380,7 @@ static int wsconn_enqueue(struct wsconn *c, const void *buf, size_t len, bool bi
         c->q[(c->qhead + c->qcount) % c->qcap] = m;
     }
     c->qcount++;
-    if (c->wsi && c->established)
-        lws_callback_on_writable(c->wsi);
+    if (c->wsi && c->established) lws_callback_on_writable(c->wsi);
     return 0;
 }
 
@@ -406,8 +392,7 @@ static int wsconn_writeable(struct lws *wsi, struct wsconn *c)
                          (unsigned char *)c->close_reason, strlen(c->close_reason));
         return -1;
     }
-    if (c->qcount == 0)
-        return 0;
+    if (c->qcount == 0) return 0;
     struct wsmsg *m = c->q[c->qhead];
     c->q[c->qhead] = NULL;
     c->qhead = (c->qhead + 1) % c->qcap;
@@ -416,10 +401,8 @@ static int wsconn_writeable(struct lws *wsi, struct wsconn *c)
     int n = lws_write(wsi, m->buf + LWS_PRE, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
     bool ok = n >= 0 && (size_t)n >= m->len;
     free(m);
-    if (!ok)
-        return -1;
-    if (c->qcount > 0)
-        lws_callback_on_writable(wsi);
+    if (!ok) return -1;
+    if (c->qcount > 0) lws_callback_on_writable(wsi);
     return 0;
 }
 
@@ -442,21 +425,17 @@ static int wsconn_receive(struct lws *wsi, struct wsconn *c, const char *in, siz
         }
         if (c->rx_len + len + 1 > c->rx_cap) {
             c->rx_cap = (c->rx_len + len + 1) * 2;
-            if (c->rx_cap > WSCLIENT_MAX_MESSAGE + 1)
-                c->rx_cap = WSCLIENT_MAX_MESSAGE + 1;
+            if (c->rx_cap > WSCLIENT_MAX_MESSAGE + 1) c->rx_cap = WSCLIENT_MAX_MESSAGE + 1;
             c->rx = xrealloc(c->rx, c->rx_cap);
         }
         memcpy(c->rx + c->rx_len, in, len);
         c->rx_len += len;
     }
-    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
-        return 0;
+    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0) return 0;
     c->rx_active = false;
-    if (c->rx_binary || !c->rx)
-        return 0;
+    if (c->rx_binary || !c->rx) return 0;
     c->rx[c->rx_len] = '\0';
-    if (c->cfg.on_message && !c->closing)
-        c->cfg.on_message(c, c->cfg.user, c->rx, c->rx_len);
+    if (c->cfg.on_message && !c->closing) c->cfg.on_message(c, c->cfg.user, c->rx, c->rx_len);
     c->rx_len = 0;
     return 0;
 }
@@ -468,20 +447,16 @@ static void wsconn_established(struct lws *wsi, struct wsconn *c)
     c->retry_count = 0;
     c->retry_at_us = 0;
     wsconn_set_state(c, WSCONN_OPEN);
-    if (!c->closing && c->cfg.on_open)
-        c->cfg.on_open(c, c->cfg.user);
-    if (c->wsi && (c->qcount > 0 || c->closing))
-        lws_callback_on_writable(c->wsi);
+    if (!c->closing && c->cfg.on_open) c->cfg.on_open(c, c->cfg.user);
+    if (c->wsi && (c->qcount > 0 || c->closing)) lws_callback_on_writable(c->wsi);
 }
 
 static void wsconn_peer_close(struct wsconn *c, const unsigned char *in, size_t len)
 {
     c->peer_code = len >= 2 ? (in[0] << 8) | in[1] : 0;
     size_t n = len > 2 ? len - 2 : 0;
-    if (n >= sizeof(c->peer_reason))
-        n = sizeof(c->peer_reason) - 1;
-    if (n)
-        memcpy(c->peer_reason, in + 2, n);
+    if (n >= sizeof(c->peer_reason)) n = sizeof(c->peer_reason) - 1;
+    if (n) memcpy(c->peer_reason, in + 2, n);
     c->peer_reason[n] = '\0';
 }
 
@@ -497,12 +472,10 @@ static int wsclient_ws_callback(struct lws *wsi, enum lws_callback_reasons reaso
         return c && c->cfg.deflate && in && strcmp(in, "permessage-deflate") == 0 ? 0 : 1;
     case LWS_CALLBACK_WS_EXT_DEFAULTS:
         /* An extension was negotiated; its name comes in `user` here, not `in`. */
-        if (c && user && strcmp(user, "permessage-deflate") == 0)
-            c->compressed = true;
+        if (c && user && strcmp(user, "permessage-deflate") == 0) c->compressed = true;
         return 0;
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
-        if (!c || c->wsi != wsi)
-            return -1;
+        if (!c || c->wsi != wsi) return -1;
         wsconn_established(wsi, c);
         return 0;
     case LWS_CALLBACK_CLIENT_RECEIVE:
@@ -510,8 +483,7 @@ static int wsclient_ws_callback(struct lws *wsi, enum lws_callback_reasons reaso
     case LWS_CALLBACK_CLIENT_WRITEABLE:
         return c ? wsconn_writeable(wsi, c) : -1;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        if (c)
-            wsconn_peer_close(c, in, len);
+        if (c) wsconn_peer_close(c, in, len);
         return 0; /* lws echoes the close */
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         if (c) {
@@ -523,7 +495,9 @@ static int wsclient_ws_callback(struct lws *wsi, enum lws_callback_reasons reaso
         if (c) {
             int code = c->dropping ? 0 : c->peer_code;
             snprintf(why, sizeof(why), "%s",
-                     c->dropping ? "dropped" : code ? c->peer_reason : "connection lost");
+                     c->dropping ? "dropped"
+                     : code      ? c->peer_reason
+                                 : "connection lost");
             wsconn_gone(c, wsi, code, why);
         }
         return 0;
@@ -542,8 +516,7 @@ struct wsconn *wsconn_new(struct wsloop *loop, const struct wsconn_config *cfg, 
         errbuf = dummy;
         errlen = sizeof(dummy);
     }
-    if (wsurl_parse(&u, cfg->url, "ws", "wss", errbuf, errlen) != 0)
-        return NULL;
+    if (wsurl_parse(&u, cfg->url, "ws", "wss", errbuf, errlen) != 0) return NULL;
     struct wsconn *c = xcalloc(1, sizeof(*c));
     c->loop = loop;
     c->cfg = *cfg;
@@ -600,19 +573,15 @@ void wsconn_retry_info(const struct wsconn *c, int *attempt, int64_t *next_in_ms
     int64_t left = 0;
     if (c->state == WSCONN_RECONNECTING && c->retry_at_us) {
         left = (c->retry_at_us - lws_now_usecs()) / LWS_US_PER_MS;
-        if (left < 0)
-            left = 0;
+        if (left < 0) left = 0;
     }
-    if (attempt)
-        *attempt = c->state == WSCONN_RECONNECTING ? c->retry_count : 0;
-    if (next_in_ms)
-        *next_in_ms = left;
+    if (attempt) *attempt = c->state == WSCONN_RECONNECTING ? c->retry_count : 0;
+    if (next_in_ms) *next_in_ms = left;
 }
 
 void wsconn_drop(struct wsconn *c)
 {
-    if (c->closing || !c->wsi || c->dropping)
-        return;
+    if (c->closing || !c->wsi || c->dropping) return;
     c->dropping = true;
     /* Killed at lws's next timeout check, without a close frame, as a dead network would. */
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
@@ -633,8 +602,7 @@ void wsconn_set_url(struct wsconn *c, const char *url)
 
 void wsconn_close(struct wsconn *c, int code, const char *reason)
 {
-    if (c->closing)
-        return;
+    if (c->closing) return;
     c->closing = true;
     c->close_code = code ? code : LWS_CLOSE_STATUS_NORMAL;
     snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
@@ -653,10 +621,8 @@ void wsconn_close(struct wsconn *c, int code, const char *reason)
 
 void wsconn_bytes(const struct wsconn *c, uint64_t *wire_in, uint64_t *payload_in)
 {
-    if (wire_in)
-        *wire_in = c->wire_done + wsclient_tcp_bytes_in(c->wsi);
-    if (payload_in)
-        *payload_in = c->payload_in;
+    if (wire_in) *wire_in = c->wire_done + wsclient_tcp_bytes_in(c->wsi);
+    if (payload_in) *payload_in = c->payload_in;
 }
 
 bool wsconn_compressed(const struct wsconn *c)
@@ -685,27 +651,21 @@ static void wshttp_finish(struct wshttp *h, const char *error)
         lws_set_opaque_user_data(h->wsi, NULL);
         h->wsi = NULL;
     }
-    if (h->in_connect)
-        h->failed_in_connect = true;
+    if (h->in_connect) h->failed_in_connect = true;
     memset(&r, 0, sizeof(r));
-    if (!h->resp)
-        h->resp = xcalloc(1, 1);
+    if (!h->resp) h->resp = xcalloc(1, 1);
     r.status = error ? 0 : h->status;
     r.body = h->resp;
     r.body_len = h->resp_len;
     r.error = error;
-    if (!error && h->status == 0)
-        r.error = "no HTTP status";
-    if (!h->loop->freeing)
-        h->cb(h->arg, &r);
-    if (!h->in_connect)
-        wshttp_free(h);
+    if (!error && h->status == 0) r.error = "no HTTP status";
+    if (!h->loop->freeing) h->cb(h->arg, &r);
+    if (!h->in_connect) wshttp_free(h);
 }
 
 static int wshttp_append(struct wshttp *h, const char *in, size_t len)
 {
-    if (h->resp_len + len > WSHTTP_MAX_BODY)
-        return -1;
+    if (h->resp_len + len > WSHTTP_MAX_BODY) return -1;
     if (h->resp_len + len + 1 > h->resp_cap) {
         h->resp_cap = (h->resp_len + len + 1) * 2;
         h->resp = xrealloc(h->resp, h->resp_cap);
@@ -727,11 +687,9 @@ static int wshttp_headers(struct lws *wsi, struct wshttp *h, unsigned char **p, 
         int rc = lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
                                               (unsigned char *)auth, (int)strlen(auth), p, end);
         free(auth);
-        if (rc)
-            return -1;
+        if (rc) return -1;
     }
-    if (!h->post)
-        return 0;
+    if (!h->post) return 0;
     snprintf(num, sizeof(num), "%zu", h->body_len);
     if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
                                      (unsigned char *)"application/json", 16, p, end) ||
@@ -743,8 +701,8 @@ static int wshttp_headers(struct lws *wsi, struct wshttp *h, unsigned char **p, 
     return 0;
 }
 
-static int wshttp_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                           void *in, size_t len)
+static int wshttp_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                           size_t len)
 {
     struct wshttp *h = wsi ? lws_get_opaque_user_data(wsi) : NULL;
     (void)user;
@@ -753,16 +711,13 @@ static int wshttp_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
         return h ? wshttp_headers(wsi, h, (unsigned char **)in, len) : 0;
     case LWS_CALLBACK_CLIENT_HTTP_WRITEABLE:
-        if (!h || !h->post)
-            return 0;
+        if (!h || !h->post) return 0;
         lws_client_http_body_pending(wsi, 0);
-        if (lws_write(wsi, h->body + LWS_PRE, h->body_len, LWS_WRITE_HTTP_FINAL) <
-            (int)h->body_len)
+        if (lws_write(wsi, h->body + LWS_PRE, h->body_len, LWS_WRITE_HTTP_FINAL) < (int)h->body_len)
             return -1;
         return 0;
     case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
-        if (h)
-            h->status = (int)lws_http_client_http_response(wsi);
+        if (h) h->status = (int)lws_http_client_http_response(wsi);
         return 0;
     case LWS_CALLBACK_RECEIVE_CLIENT_HTTP: {
         char buf[LWS_PRE + 4096];
@@ -777,8 +732,7 @@ static int wshttp_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         }
         return 0;
     case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
-        if (h)
-            wshttp_finish(h, NULL);
+        if (h) wshttp_finish(h, NULL);
         return 0;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         if (h) {
@@ -788,8 +742,7 @@ static int wshttp_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
         }
         return 0;
     case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
-        if (h)
-            wshttp_finish(h, "connection closed before the response was complete");
+        if (h) wshttp_finish(h, "connection closed before the response was complete");
         return 0;
     default:
         break;
@@ -834,8 +787,7 @@ int wshttp_request(struct wsloop *loop, const char *url, const char *body, const
 {
     struct wsurl u;
     char err[128];
-    if (wsurl_parse(&u, url, "http", "https", err, sizeof(err)) != 0)
-        return -1;
+    if (wsurl_parse(&u, url, "http", "https", err, sizeof(err)) != 0) return -1;
     struct wshttp *h = xcalloc(1, sizeof(*h));
     h->loop = loop;
     h->u = u;
@@ -865,16 +817,14 @@ static int wsfd_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 
     switch (reason) {
     case LWS_CALLBACK_RAW_RX_FILE:
-        if (f)
-            f->cb(f->arg); /* may forget f: nothing touches it afterwards */
+        if (f) f->cb(f->arg); /* may forget f: nothing touches it afterwards */
         return 0;
     case LWS_CALLBACK_RAW_CLOSE_FILE:
         if (f) {
             /* Hangup: detach, then let the reader see the EOF once. */
             lws_set_opaque_user_data(wsi, NULL);
             f->wsi = NULL;
-            if (!f->loop->freeing)
-                f->cb(f->arg);
+            if (!f->loop->freeing) f->cb(f->arg);
         }
         return 0;
     default:
@@ -887,8 +837,7 @@ int wsloop_adopt_fd(struct wsloop *loop, int fd, void (*on_readable)(void *arg),
 {
     lws_adopt_desc_t ad;
     int dupfd = dup(fd);
-    if (dupfd < 0)
-        return -1;
+    if (dupfd < 0) return -1;
     struct wsfd *f = xcalloc(1, sizeof(*f));
     f->loop = loop;
     f->fd = fd;
@@ -950,22 +899,19 @@ struct wstimer *wstimer_new(struct wsloop *loop, void (*cb)(void *arg), void *ar
 
 void wstimer_arm(struct wstimer *t, int64_t delay_ms)
 {
-    if (!t->loop)
-        return;
+    if (!t->loop) return;
     lws_sul_schedule(t->loop->ctx, 0, &t->sul, wstimer_cb,
                      (lws_usec_t)(delay_ms > 0 ? delay_ms : 0) * LWS_US_PER_MS);
 }
 
 void wstimer_cancel(struct wstimer *t)
 {
-    if (t->loop)
-        lws_sul_cancel(&t->sul);
+    if (t->loop) lws_sul_cancel(&t->sul);
 }
 
 void wstimer_free(struct wstimer *t)
 {
-    if (!t)
-        return;
+    if (!t) return;
     if (t->loop) {
         lws_sul_cancel(&t->sul);
         WS_UNLINK(t->loop->timers, t);
@@ -1000,8 +946,7 @@ static void wsloop_raise_fd_limit(int max_conns)
 {
     struct rlimit rl;
     rlim_t want = (rlim_t)max_conns + 128;
-    if (max_conns <= 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
-        return;
+    if (max_conns <= 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want) return;
     rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl); /* best effort: lws sizes its tables from the result */
 }
@@ -1021,7 +966,8 @@ struct wsloop *wsloop_new(const struct wsloop_config *cfg)
     loop->policy.retry_ms_table = wsclient_backoff_ms;
     loop->policy.retry_ms_table_count = FELT_ARRAY_LEN(wsclient_backoff_ms);
     loop->policy.conceal_count = LWS_RETRY_CONCEAL_ALWAYS;
-    loop->policy.secs_since_valid_ping = (uint16_t)(cfg && cfg->ping_secs > 0 ? cfg->ping_secs : 20);
+    loop->policy.secs_since_valid_ping =
+        (uint16_t)(cfg && cfg->ping_secs > 0 ? cfg->ping_secs : 20);
     loop->policy.secs_since_valid_hangup =
         (uint16_t)(cfg && cfg->hangup_secs > 0 ? cfg->hangup_secs : 60);
     loop->policy.jitter_percent = 20;
@@ -1062,8 +1008,7 @@ void wsloop_stop(struct wsloop *loop)
 
 void wsloop_free(struct wsloop *loop)
 {
-    if (!loop)
-        return;
+    if (!loop) return;
     loop->freeing = true;
     for (struct wsconn *c = loop->conns; c; c = c->next) {
         c->closing = true; /* silent from now on */

@@ -47,8 +47,7 @@ int feltd_start(struct feltd *f, const char *path, const char *const *args)
     for (size_t i = 0; args && args[i] && n < FELT_ARRAY_LEN(argv) - 1; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return -1;
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
     pid_t pid = fork();
     if (pid < 0) {
         close(fds[0]);
@@ -57,8 +56,7 @@ int feltd_start(struct feltd *f, const char *path, const char *const *args)
     }
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(126);
+        if (getppid() != parent) _exit(126);
         dup2(fds[1], STDOUT_FILENO);
         execv(path, (char *const *)argv);
         _exit(127);
@@ -87,14 +85,11 @@ int feltd_start(struct feltd *f, const char *path, const char *const *args)
         if (at && strchr(at, '\n')) {
             f->port = atoi(at + strlen("listening on http://127.0.0.1:"));
             rc = f->port > 0 ? 0 : -1;
-            if (rc)
-                break;
+            if (rc) break;
         }
-        if (len == sizeof(buf) - 1)
-            break;
+        if (len == sizeof(buf) - 1) break;
     }
-    if (rc != 0)
-        feltd_stop(f, SIGKILL);
+    if (rc != 0) feltd_stop(f, SIGKILL);
     return rc;
 }
 
@@ -102,8 +97,7 @@ int feltd_stop(struct feltd *f, int sig)
 {
     int st = -1;
     char buf[256];
-    if (f->pid <= 0)
-        return -1;
+    if (f->pid <= 0) return -1;
     kill(f->pid, sig);
     int64_t deadline = bb_now_ms() + BB_TIMEOUT_MS;
     for (;;) {
@@ -114,8 +108,7 @@ int feltd_stop(struct feltd *f, int sig)
             kill(f->pid, SIGKILL);
             break;
         }
-        if (read(f->out_fd, buf, sizeof(buf)) <= 0)
-            break; /* EOF: the process is gone */
+        if (read(f->out_fd, buf, sizeof(buf)) <= 0) break; /* EOF: the process is gone */
     }
     while (waitpid(f->pid, &st, 0) < 0 && errno == EINTR)
         ;
@@ -128,8 +121,7 @@ int feltd_stop(struct feltd *f, int sig)
 bool feltd_running(struct feltd *f)
 {
     struct pollfd p = {.fd = f->out_fd, .events = POLLIN};
-    if (f->pid <= 0)
-        return false;
+    if (f->pid <= 0) return false;
     /* feltd writes nothing after its first line: readable means EOF, i.e. it exited. */
     return poll(&p, 1, 0) == 0;
 }
@@ -160,8 +152,7 @@ int bb_start(struct bb *bb, const char *feltd_path, const char *const *args)
     struct wsloop_config lc = {.max_conns = 64, .quiet = false};
     memset(bb, 0, sizeof(*bb));
     bb->feltd_path = feltd_path;
-    if (feltd_start(&bb->srv, feltd_path, args) != 0)
-        return -1;
+    if (feltd_start(&bb->srv, feltd_path, args) != 0) return -1;
     snprintf(bb->http, sizeof(bb->http), "http://127.0.0.1:%d", bb->srv.port);
     snprintf(bb->ws, sizeof(bb->ws), "ws://127.0.0.1:%d", bb->srv.port);
     bb->loop = wsloop_new(&lc);
@@ -213,8 +204,7 @@ void bb_deadline_stop(struct bb *bb)
 json_object *jget(json_object *o, const char *key)
 {
     json_object *v = NULL;
-    if (!o || !json_object_is_type(o, json_type_object) ||
-        !json_object_object_get_ex(o, key, &v))
+    if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
         return NULL;
     return v;
 }
@@ -274,10 +264,8 @@ void bb_http(struct bb *bb, const char *path, const char *body, const char *bear
     bb_http_waits = w;
     memset(r, 0, sizeof(*r));
     snprintf(url, sizeof(url), "%s%s", bb->http, path);
-    if (wshttp_request(bb->loop, url, body, bearer, bb_http_done, w) != 0)
-        return;
-    if (!BB_WAIT(bb, w->done, BB_TIMEOUT_MS))
-        return;
+    if (wshttp_request(bb->loop, url, body, bearer, bb_http_done, w) != 0) return;
+    if (!BB_WAIT(bb, w->done, BB_TIMEOUT_MS)) return;
     *r = w->r;
     memset(&w->r, 0, sizeof(w->r));
     r->json = jparse(r->body, r->len);
@@ -318,8 +306,7 @@ static void tc_on_open(struct wsconn *c, void *user)
             m.last_seq = t->max_seq;
         }
         char *s = proto_encode_client(&m);
-        if (wsconn_send_first(c, s, strlen(s)) != 0)
-            tc_bad(t, "hello did not fit in the queue");
+        if (wsconn_send_first(c, s, strlen(s)) != 0) tc_bad(t, "hello did not fit in the queue");
         free(s);
     }
     wsloop_stop(t->bb->loop);
@@ -365,8 +352,7 @@ static void tc_on_message(struct wsconn *c, void *user, const char *buf, size_t 
     m->seq = sm.seq;
     m->data = sm.data; /* ownership moves to the record */
     m->session = t->opens;
-    if (m->has_seq)
-        t->max_seq = m->seq;
+    if (m->has_seq) t->max_seq = m->seq;
 
     if (m->type == PROTO_S_SNAPSHOT || m->type == PROTO_S_STATE_UPDATE) {
         json_object *ta = jget(m->data, "to_act");
@@ -375,16 +361,15 @@ static void tc_on_message(struct wsconn *c, void *user, const char *buf, size_t 
         if (ta && json_object_is_type(ta, json_type_object)) {
             /* Remember the hand it belongs to, for the action's hand_id. */
             t->to_act = json_object_new_object();
-            json_object_object_foreach(ta, k, v) json_object_object_add(t->to_act, k,
-                                                                        json_object_get(v));
+            json_object_object_foreach(ta, k, v)
+                json_object_object_add(t->to_act, k, json_object_get(v));
             json_object_object_add(t->to_act, "hand_id",
                                    json_object_new_int64(jint(m->data, "hand_id", -1)));
         }
     }
     if (m->type == PROTO_S_NOTIFICATION && t->play != TC_PLAY_NONE) {
         const char *kind = jstr(m->data, "kind");
-        if (kind && strcmp(kind, "your_turn") == 0)
-            tc_autoplay(t, m->data);
+        if (kind && strcmp(kind, "your_turn") == 0) tc_autoplay(t, m->data);
     }
     if (m->type == PROTO_S_ACK && t->play != TC_PLAY_NONE) {
         const char *st = jstr(m->data, "status");
@@ -421,10 +406,8 @@ static struct tc *tc_open(struct bb *bb, const char *name, const char *path, boo
     t->bb = bb;
     snprintf(t->name, sizeof(t->name), "%s", name);
     t->player = player;
-    if (player_id)
-        snprintf(t->player_id, sizeof(t->player_id), "%s", player_id);
-    if (token)
-        snprintf(t->token, sizeof(t->token), "%s", token);
+    if (player_id) snprintf(t->player_id, sizeof(t->player_id), "%s", player_id);
+    if (token) snprintf(t->token, sizeof(t->token), "%s", token);
     t->hello_on_open = player && token;
     snprintf(url, sizeof(url), "%s%s", bb->ws, path);
     memset(&cfg, 0, sizeof(cfg));
@@ -439,8 +422,7 @@ static struct tc *tc_open(struct bb *bb, const char *name, const char *path, boo
     cfg.on_close = tc_on_close;
     cfg.on_state = tc_on_state;
     t->ws = wsconn_new(bb->loop, &cfg, err, sizeof(err));
-    if (!t->ws)
-        tc_bad(t, "wsconn_new: %s", err);
+    if (!t->ws) tc_bad(t, "wsconn_new: %s", err);
     bb_clients = xrealloc(bb_clients, (bb_nclients + 1) * sizeof(*bb_clients));
     bb_clients[bb_nclients++] = t;
     return t;
@@ -470,8 +452,7 @@ struct tc *tc_join(struct bb *bb, const char *name, const char *game, bool recon
     snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
     bb_http(bb, path, body, NULL, &r);
     if (r.status == 200 && jstr(r.json, "player_id") && jstr(r.json, "token"))
-        t = tc_player(bb, name, game, jstr(r.json, "player_id"), jstr(r.json, "token"),
-                      reconnect);
+        t = tc_player(bb, name, game, jstr(r.json, "player_id"), jstr(r.json, "token"), reconnect);
     else
         fprintf(stderr, "harness: join of %s failed: %d %s\n", name, r.status,
                 r.body ? r.body : "");
@@ -481,16 +462,14 @@ struct tc *tc_join(struct bb *bb, const char *name, const char *game, bool recon
 
 void tc_free(struct tc *t)
 {
-    if (!t)
-        return;
+    if (!t) return;
     for (size_t i = 0; i < bb_nclients; i++) {
         if (bb_clients[i] == t) {
             bb_clients[i] = bb_clients[--bb_nclients];
             break;
         }
     }
-    if (t->ws)
-        wsconn_close(t->ws, 1000, "bye");
+    if (t->ws) wsconn_close(t->ws, 1000, "bye");
     if (getenv("BB_DUMP")) /* debugging aid: every message each client received */
         for (size_t i = 0; i < t->n; i++)
             fprintf(stderr, "[%s #%d] %s\n", t->name, t->msgs[i].session, t->msgs[i].raw);
@@ -505,8 +484,7 @@ void tc_free(struct tc *t)
 
 void tc_send(struct tc *t, const char *json)
 {
-    if (wsconn_send(t->ws, json, strlen(json)) != 0)
-        tc_bad(t, "send queue full");
+    if (wsconn_send(t->ws, json, strlen(json)) != 0) tc_bad(t, "send queue full");
 }
 
 const char *tc_act(struct tc *t, const char *action, int64_t amount, int64_t hand_id,
@@ -559,13 +537,10 @@ long tc_find(const struct tc *t, size_t from, enum proto_stype type, const char 
              const char *val)
 {
     for (size_t i = from; i < t->n; i++) {
-        if (t->msgs[i].type != type)
-            continue;
-        if (!key)
-            return (long)i;
+        if (t->msgs[i].type != type) continue;
+        if (!key) return (long)i;
         const char *s = jstr(t->msgs[i].data, key);
-        if (s && strcmp(s, val) == 0)
-            return (long)i;
+        if (s && strcmp(s, val) == 0) return (long)i;
     }
     return -1;
 }
@@ -573,11 +548,9 @@ long tc_find(const struct tc *t, size_t from, enum proto_stype type, const char 
 json_object *tc_last(const struct tc *t, enum proto_stype type, const char *key, const char *val)
 {
     for (size_t i = t->n; i-- > 0;) {
-        if (t->msgs[i].type != type)
-            continue;
+        if (t->msgs[i].type != type) continue;
         const char *s = key ? jstr(t->msgs[i].data, key) : NULL;
-        if (!key || (s && strcmp(s, val) == 0))
-            return t->msgs[i].data;
+        if (!key || (s && strcmp(s, val) == 0)) return t->msgs[i].data;
     }
     return NULL;
 }
@@ -588,10 +561,8 @@ size_t tc_count_updates(const struct tc *t, const char *event, const char *playe
     for (size_t i = 0; i < t->n; i++) {
         const struct rmsg *m = &t->msgs[i];
         const char *ev = jstr(m->data, "event"), *pid = jstr(m->data, "player_id");
-        if (m->type != PROTO_S_STATE_UPDATE || !ev || strcmp(ev, event) != 0)
-            continue;
-        if (player_id && (!pid || strcmp(pid, player_id) != 0))
-            continue;
+        if (m->type != PROTO_S_STATE_UPDATE || !ev || strcmp(ev, event) != 0) continue;
+        if (player_id && (!pid || strcmp(pid, player_id) != 0)) continue;
         n++;
     }
     return n;

@@ -27,8 +27,8 @@
 /* ---- the server process ------------------------------------------------------------------ */
 
 struct feltd {
-    pid_t pid;      /* 0 when not running */
-    int out_fd;     /* its stdout: EOF when it exits */
+    pid_t pid;  /* 0 when not running */
+    int out_fd; /* its stdout: EOF when it exits */
     int port;
 };
 
@@ -66,20 +66,20 @@ void bb_deadline_start(struct bb *bb, int ms);
 void bb_deadline_stop(struct bb *bb);
 /* Runs the loop until cond holds (true) or ms pass (false). cond is re-evaluated after every
  * callback; it is an expression over state the callbacks update. */
-#define BB_WAIT(bb, cond, ms)                                                                    \
-    ({                                                                                           \
-        bb_deadline_start((bb), (ms));                                                           \
-        while (!(cond) && !(bb)->timed_out)                                                      \
-            bb_turn(bb);                                                                         \
-        bb_deadline_stop(bb);                                                                    \
-        (bool)(cond);                                                                            \
+#define BB_WAIT(bb, cond, ms)                                                                      \
+    ({                                                                                             \
+        bb_deadline_start((bb), (ms));                                                             \
+        while (!(cond) && !(bb)->timed_out)                                                        \
+            bb_turn(bb);                                                                           \
+        bb_deadline_stop(bb);                                                                      \
+        (bool)(cond);                                                                              \
     })
 
 /* ---- synchronous HTTP -------------------------------------------------------------------- */
 
 struct http_reply {
-    int status;     /* 0: the request failed */
-    char *body;     /* malloc'd, NUL-terminated */
+    int status; /* 0: the request failed */
+    char *body; /* malloc'd, NUL-terminated */
     size_t len;
     json_object *json; /* parsed body when it is JSON, else NULL */
 };
@@ -99,8 +99,8 @@ struct rmsg {
     enum proto_stype type;
     bool has_seq;
     uint64_t seq;
-    json_object *data;  /* owned */
-    int session;        /* which socket of the client (1 for the first open) */
+    json_object *data; /* owned */
+    int session;       /* which socket of the client (1 for the first open) */
 };
 
 enum tc_play { TC_PLAY_NONE, TC_PLAY_CALL, TC_PLAY_FOLD };
@@ -109,26 +109,26 @@ struct tc {
     struct bb *bb;
     char name[32];
     struct wsconn *ws;
-    bool player;                /* a player's socket (hello on open) */
+    bool player; /* a player's socket (hello on open) */
     char player_id[32];
     char token[160];
     bool hello_on_open;
-    bool resume;                /* hello carries last_seq = highest seq received so far */
+    bool resume; /* hello carries last_seq = highest seq received so far */
     struct rmsg *msgs;
     size_t n, cap;
-    int opens;                  /* sockets opened */
-    int closes;                 /* sockets closed (or attempts failed) */
-    int close_code;             /* of the last close */
+    int opens;      /* sockets opened */
+    int closes;     /* sockets closed (or attempts failed) */
+    int close_code; /* of the last close */
     char close_reason[128];
-    int bad;                    /* problems seen in callbacks (asserted by tests) */
-    char bad_text[256];         /* the first of them */
-    uint64_t max_seq;           /* highest event seq received */
+    int bad;            /* problems seen in callbacks (asserted by tests) */
+    char bad_text[256]; /* the first of them */
+    uint64_t max_seq;   /* highest event seq received */
     /* Autoplay: act on "your_turn" with the options of the last to_act seen for this player. */
     enum tc_play play;
     int actions_sent;
     int request_counter;
-    json_object *to_act;        /* the last non-null to_act seen (owned) */
-    int turns_without_options;  /* your_turn with no matching to_act before it */
+    json_object *to_act;       /* the last non-null to_act seen (owned) */
+    int turns_without_options; /* your_turn with no matching to_act before it */
 };
 
 /* A spectator socket of game (reconnecting or not). */
@@ -158,8 +158,8 @@ size_t tc_count_updates(const struct tc *t, const char *event, const char *playe
 
 /* ---- JSON helpers ------------------------------------------------------------------------ */
 
-json_object *jget(json_object *o, const char *key);    /* NULL if absent or o is NULL */
-const char *jstr(json_object *o, const char *key);     /* NULL if absent or not a string */
+json_object *jget(json_object *o, const char *key); /* NULL if absent or o is NULL */
+const char *jstr(json_object *o, const char *key);  /* NULL if absent or not a string */
 int64_t jint(json_object *o, const char *key, int64_t dflt);
 bool jbool(json_object *o, const char *key, bool dflt);
 /* Parses JSON text (NULL if it is not). */

@@ -29,11 +29,11 @@
 static const char *feltd_path;
 static struct bb *running_bb; /* stopped by the teardown when a test fails half-way */
 
-#define START(bb, ...)                                                                           \
-    do {                                                                                         \
-        const char *start_args_[] = {__VA_ARGS__, NULL};                                         \
-        assert_int_equal(bb_start((bb), feltd_path, start_args_), 0);                            \
-        running_bb = (bb);                                                                       \
+#define START(bb, ...)                                                                             \
+    do {                                                                                           \
+        const char *start_args_[] = {__VA_ARGS__, NULL};                                           \
+        assert_int_equal(bb_start((bb), feltd_path, start_args_), 0);                              \
+        running_bb = (bb);                                                                         \
     } while (0)
 
 /* Stops the server and checks that it exited on its own with status 0. */
@@ -48,8 +48,7 @@ static void stop_clean(struct bb *bb)
 static int teardown(void **state)
 {
     (void)state;
-    if (running_bb)
-        bb_stop(running_bb);
+    if (running_bb) bb_stop(running_bb);
     running_bb = NULL;
     return 0;
 }
@@ -57,8 +56,7 @@ static int teardown(void **state)
 static void assert_tc_ok(const struct tc *t)
 {
     assert_non_null(t);
-    if (t->bad)
-        print_error("client %s: %d problem(s), first: %s\n", t->name, t->bad, t->bad_text);
+    if (t->bad) print_error("client %s: %d problem(s), first: %s\n", t->name, t->bad, t->bad_text);
     assert_int_equal(t->bad, 0);
 }
 
@@ -97,8 +95,7 @@ static json_object *wait_reply(struct bb *bb, struct tc *t, enum proto_stype typ
     assert_tc_ok(t);
     size_t seen = 0;
     for (size_t i = 0; i < t->n; i++)
-        if (t->msgs[i].type == type && seen++ == k)
-            return t->msgs[i].data;
+        if (t->msgs[i].type == type && seen++ == k) return t->msgs[i].data;
     fail();
     return NULL;
 }
@@ -107,16 +104,14 @@ static const char *raw_of_reply(const struct tc *t, enum proto_stype type, size_
 {
     size_t seen = 0;
     for (size_t i = 0; i < t->n; i++)
-        if (t->msgs[i].type == type && seen++ == k)
-            return t->msgs[i].raw;
+        if (t->msgs[i].type == type && seen++ == k) return t->msgs[i].raw;
     return NULL;
 }
 
 static bool raw_contains(const struct tc *t, const char *needle)
 {
     for (size_t i = 0; i < t->n; i++)
-        if (strstr(t->msgs[i].raw, needle))
-            return true;
+        if (strstr(t->msgs[i].raw, needle)) return true;
     return false;
 }
 
@@ -177,8 +172,7 @@ static json_object *entry_of(json_object *arr, const char *player_id)
     for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
         json_object *e = json_object_array_get_idx(arr, i);
         const char *p = jstr(e, "player_id");
-        if (p && strcmp(p, player_id) == 0)
-            return e;
+        if (p && strcmp(p, player_id) == 0) return e;
     }
     return NULL;
 }
@@ -187,11 +181,9 @@ static json_object *entry_of(json_object *arr, const char *player_id)
 
 static bool all_hex(const char *s, size_t len)
 {
-    if (!s || strlen(s) != len)
-        return false;
+    if (!s || strlen(s) != len) return false;
     for (size_t i = 0; i < len; i++)
-        if (!strchr("0123456789abcdef", s[i]))
-            return false;
+        if (!strchr("0123456789abcdef", s[i])) return false;
     return true;
 }
 
@@ -404,7 +396,8 @@ static void test_replace_4409(void **state)
     stop_clean(&bb);
 }
 
-/* ---- a full hand, event order, privacy -------------------------------------------------------- */
+/* ---- a full hand, event order, privacy --------------------------------------------------------
+ */
 
 struct game {
     struct bb bb;
@@ -424,8 +417,7 @@ static void wait_hand_end(struct game *g, int64_t hand)
 {
     struct tc *all[] = {g->ann, g->bob, g->cat, g->rail, g->late};
     for (size_t i = 0; i < FELT_ARRAY_LEN(all); i++) {
-        if (!all[i])
-            continue;
+        if (!all[i]) continue;
         if (!BB_WAIT(&g->bb, find_update(all[i], 0, "hand_end", hand) >= 0 || all[i]->bad,
                      BB_TIMEOUT_MS))
             print_error("%s never saw the end of hand %lld (turns without options: %d)\n",
@@ -540,8 +532,7 @@ static void test_full_hand(void **state)
 static bool private_for(const struct rmsg *m, const struct tc *t)
 {
     const char *ev = jstr(m->data, "event"), *kind = jstr(m->data, "kind");
-    if (!t->player)
-        return false;
+    if (!t->player) return false;
     if (m->type == PROTO_S_STATE_UPDATE && ev && strcmp(ev, "hand_start") == 0)
         return entry_of(jget(m->data, "players"), t->player_id) &&
                jget(entry_of(jget(m->data, "players"), t->player_id), "cards");
@@ -557,8 +548,7 @@ static void check_sequence(const struct tc *t, const struct tc *ref)
     size_t events = 0, compared = 0;
     for (size_t i = 0; i < t->n; i++) {
         const struct rmsg *m = &t->msgs[i];
-        if (!m->has_seq)
-            continue;
+        if (!m->has_seq) continue;
         if (m->type == PROTO_S_SNAPSHOT) {
             /* Only as the first message of a socket here (nobody resumes or lags). */
             assert_int_equal(expect, 0);
@@ -572,18 +562,16 @@ static void check_sequence(const struct tc *t, const struct tc *ref)
         expect++;
         events++;
         const struct rmsg *o = msg_at_seq(ref, m->seq);
-        if (!o)
-            continue;
+        if (!o) continue;
         compared++;
         assert_int_equal(m->type, o->type);
         const char *e1 = jstr(m->data, "event"), *e2 = jstr(o->data, "event");
-        if (e1 || e2)
-            assert_string_equal(e1 ? e1 : "-", e2 ? e2 : "-");
+        if (e1 || e2) assert_string_equal(e1 ? e1 : "-", e2 ? e2 : "-");
         if (private_for(m, t) || private_for(o, ref)) {
             const char *k1 = jstr(m->data, "kind"), *k2 = jstr(o->data, "kind");
             if (k1 && k2) /* your_turn for the player, turn for everyone else */
-                assert_true(strcmp(k1, k2) == 0 || (strcmp(k1, "your_turn") == 0 &&
-                                                    strcmp(k2, "turn") == 0) ||
+                assert_true(strcmp(k1, k2) == 0 ||
+                            (strcmp(k1, "your_turn") == 0 && strcmp(k2, "turn") == 0) ||
                             (strcmp(k1, "turn") == 0 && strcmp(k2, "your_turn") == 0));
             continue;
         }
@@ -593,8 +581,7 @@ static void check_sequence(const struct tc *t, const struct tc *ref)
         assert_string_equal(m->raw, o->raw);
     }
     assert_true(events > 20);
-    if (t != ref)
-        assert_true(compared > 20);
+    if (t != ref) assert_true(compared > 20);
 }
 
 static void test_event_sequence(void **state)
@@ -615,12 +602,10 @@ static void test_event_sequence(void **state)
     for (size_t i = 0; i < g.rail->n; i++) {
         const struct rmsg *m = &g.rail->msgs[i];
         const char *kind = jstr(m->data, "kind");
-        if (m->type != PROTO_S_NOTIFICATION || !kind || strcmp(kind, "turn") != 0)
-            continue;
+        if (m->type != PROTO_S_NOTIFICATION || !kind || strcmp(kind, "turn") != 0) continue;
         long u = -1;
         for (long k = (long)i - 1; k >= 0 && u < 0; k--)
-            if (g.rail->msgs[k].type == PROTO_S_STATE_UPDATE)
-                u = k;
+            if (g.rail->msgs[k].type == PROTO_S_STATE_UPDATE) u = k;
         assert_true(u >= 0);
         json_object *ta = jget(g.rail->msgs[u].data, "to_act");
         if (!ta || !json_object_is_type(ta, json_type_object))
@@ -637,8 +622,7 @@ static void test_event_sequence(void **state)
 static int hole_cards(const struct tc *p, int64_t hand, char needles[2][8])
 {
     long hs = find_update(p, 0, "hand_start", hand);
-    if (hs < 0)
-        return 0;
+    if (hs < 0) return 0;
     json_object *cards = jget(entry_of(jget(p->msgs[hs].data, "players"), p->player_id), "cards");
     int n = cards ? (int)json_object_array_length(cards) : 0;
     for (int i = 0; i < n && i < 2; i++)
@@ -684,8 +668,7 @@ static void test_hole_card_privacy(void **state)
                 size_t seen_own = 0;
                 for (size_t m = 0; m < o->n; m++) {
                     const struct rmsg *msg = &o->msgs[m];
-                    if (!msg->has_seq || msg->seq < lo || msg->seq >= hi)
-                        continue;
+                    if (!msg->has_seq || msg->seq < lo || msg->seq >= hi) continue;
                     bool has = strstr(msg->raw, cards[0]) || strstr(msg->raw, cards[1]);
                     if (o == p) {
                         seen_own += has;
@@ -702,8 +685,7 @@ static void test_hole_card_privacy(void **state)
             }
         }
         /* In h2 cat folded: its cards were never shown, to anyone. */
-        if (hand == g.h2)
-            assert_null(entry_of(shows, g.cat->player_id));
+        if (hand == g.h2) assert_null(entry_of(shows, g.cat->player_id));
     }
     /* Tokens never reach anyone else either. */
     for (int i = 0; i < 3; i++)
@@ -719,8 +701,7 @@ static struct tc *to_act_player(json_object *data, struct tc **ps, size_t n)
 {
     const char *id = jstr(jget(data, "to_act"), "player_id");
     for (size_t i = 0; id && i < n; i++)
-        if (strcmp(ps[i]->player_id, id) == 0)
-            return ps[i];
+        if (strcmp(ps[i]->player_id, id) == 0) return ps[i];
     return NULL;
 }
 
@@ -730,8 +711,7 @@ static long wait_full_hand_start(struct bb *bb, struct tc *rail, size_t n)
     size_t from = 0;
     for (;;) {
         long hs = wait_msg(bb, rail, from, PROTO_S_STATE_UPDATE, "event", "hand_start");
-        if (count_players_in_hand(rail->msgs[hs].data) == n)
-            return hs;
+        if (count_players_in_hand(rail->msgs[hs].data) == n) return hs;
         from = (size_t)hs + 1;
     }
 }
@@ -753,11 +733,15 @@ static void test_spectator_refused(void **state)
 
     /* Every player-only message from the spectator is refused with an error, never acked. */
     char act[160];
-    snprintf(act, sizeof(act),
-             "{\"type\": \"action\", \"action\": \"call\", \"request_id\": \"s1\", \"hand_id\": %lld}",
-             (long long)hand);
-    const char *msgs[] = {act, "{\"type\": \"action\", \"action\": \"fold\"}", "{\"type\": \"sit_out\"}",
-                          "{\"type\": \"sit_in\"}", "{\"type\": \"leave\"}",
+    snprintf(
+        act, sizeof(act),
+        "{\"type\": \"action\", \"action\": \"call\", \"request_id\": \"s1\", \"hand_id\": %lld}",
+        (long long)hand);
+    const char *msgs[] = {act,
+                          "{\"type\": \"action\", \"action\": \"fold\"}",
+                          "{\"type\": \"sit_out\"}",
+                          "{\"type\": \"sit_in\"}",
+                          "{\"type\": \"leave\"}",
                           "{\"type\": \"hello\", \"token\": \"abc\"}"};
     for (size_t i = 0; i < FELT_ARRAY_LEN(msgs); i++)
         tc_send(spec, msgs[i]);
@@ -840,11 +824,11 @@ static void test_chat(void **state)
     assert_true(find_chat(spec, 0, "five") >= 0 && find_chat(spec, 0, "five") < b);
     size_t from_ann = 0;
     for (size_t i = 0; i < spec->n; i++)
-        from_ann += spec->msgs[i].type == PROTO_S_CHAT &&
-                    strcmp(jstr(spec->msgs[i].data, "player_id") ? jstr(spec->msgs[i].data,
-                                                                        "player_id")
-                                                                  : "",
-                           ann->player_id) == 0;
+        from_ann +=
+            spec->msgs[i].type == PROTO_S_CHAT &&
+            strcmp(jstr(spec->msgs[i].data, "player_id") ? jstr(spec->msgs[i].data, "player_id")
+                                                         : "",
+                   ann->player_id) == 0;
     assert_int_equal(from_ann, 5);
     assert_int_equal(tc_count(bob, PROTO_S_ERROR), 0);
 
@@ -908,7 +892,8 @@ static void test_duplicate_request_id(void **state)
     assert_string_equal(raw_of_reply(x, PROTO_S_ACK, 1), raw_of_reply(x, PROTO_S_ACK, 0));
     /* ... and over HTTP too: the same bytes. */
     char body[160];
-    snprintf(body, sizeof(body), "{\"action\": \"call\", \"request_id\": \"dup-1\", \"hand_id\": %lld}",
+    snprintf(body, sizeof(body),
+             "{\"action\": \"call\", \"request_id\": \"dup-1\", \"hand_id\": %lld}",
              (long long)hand);
     bb_http(&bb, "/api/games/main/action", body, x->token, &r);
     assert_int_equal(r.status, 200);
@@ -922,8 +907,7 @@ static void test_duplicate_request_id(void **state)
     assert_ptr_not_equal(next, x);
     struct tc *idle = NULL;
     for (int i = 0; i < 3; i++)
-        if (ps[i] != x && ps[i] != next)
-            idle = ps[i];
+        if (ps[i] != x && ps[i] != next) idle = ps[i];
     tc_act(idle, "check", 0, hand, "dup-2");
     json_object *r0 = wait_reply(&bb, idle, PROTO_S_ACK, 0);
     assert_string_equal(jstr(r0, "status"), "rejected");
@@ -1027,8 +1011,7 @@ static void test_heads_up_turns(void **state)
     for (long i = hs; i < he; i++) {
         const struct rmsg *m = &spec->msgs[i];
         const char *ev = jstr(m->data, "event");
-        if (m->type != PROTO_S_STATE_UPDATE || !ev || strcmp(ev, "action") != 0)
-            continue;
+        if (m->type != PROTO_S_STATE_UPDATE || !ev || strcmp(ev, "action") != 0) continue;
         actions++;
         long t = -1;
         for (long k = i - 1; k >= hs && t < 0; k--) {
@@ -1054,8 +1037,7 @@ static void test_heads_up_turns(void **state)
 static long first_of_session(const struct tc *t, int session)
 {
     for (size_t i = 0; i < t->n; i++)
-        if (t->msgs[i].session == session)
-            return (long)i;
+        if (t->msgs[i].session == session) return (long)i;
     return -1;
 }
 
@@ -1104,8 +1086,7 @@ static void test_resume(void **state)
     for (size_t i = (size_t)s2; i < ann->n; i++) {
         const struct rmsg *m = &ann->msgs[i];
         assert_int_not_equal(m->type, PROTO_S_SNAPSHOT);
-        if (!m->has_seq)
-            continue;
+        if (!m->has_seq) continue;
         assert_int_equal(m->seq, expect);
         const struct rmsg *o = msg_at_seq(spec, m->seq);
         assert_non_null(o);
@@ -1191,8 +1172,7 @@ static void test_resume_snapshot(void **state)
     uint64_t next = old->msgs[0].seq + 1;
     assert_true(BB_WAIT(&bb, old->n >= 20 || old->bad, BB_TIMEOUT_MS));
     for (size_t i = 1; i < old->n; i++)
-        if (old->msgs[i].has_seq)
-            assert_int_equal(old->msgs[i].seq, next++);
+        if (old->msgs[i].has_seq) assert_int_equal(old->msgs[i].seq, next++);
     /* A last_seq from the future is not served from history either. */
     struct tc *future = tc_player(&bb, "future", "main", id, token, false);
     future->resume = true;
@@ -1223,8 +1203,7 @@ static void test_action_clock(void **state)
     bool can_check = jbool(ta, "can_check", true);
     /* Nobody acts: a warning, then the timeout, then the server acts for x. */
     long turn = find_note(spec, (size_t)hs, "turn", x->player_id);
-    if (turn < 0)
-        turn = wait_msg(&bb, spec, (size_t)hs, PROTO_S_NOTIFICATION, "kind", "turn");
+    if (turn < 0) turn = wait_msg(&bb, spec, (size_t)hs, PROTO_S_NOTIFICATION, "kind", "turn");
     long warn = wait_msg(&bb, spec, (size_t)turn, PROTO_S_NOTIFICATION, "kind", "timer_warning");
     long to = wait_msg(&bb, spec, (size_t)warn, PROTO_S_NOTIFICATION, "kind", "timeout");
     long act = wait_msg(&bb, spec, (size_t)to, PROTO_S_STATE_UPDATE, "event", "action");
@@ -1344,7 +1323,8 @@ static void test_malformed(void **state)
     stop_clean(&bb);
 }
 
-/* ---- the HTTP fallback ------------------------------------------------------------------------ */
+/* ---- the HTTP fallback ------------------------------------------------------------------------
+ */
 
 /* One poll of /state?since with an optional bearer; returns the parsed answer (owned). */
 static json_object *poll_state(struct bb *bb, uint64_t since, const char *bearer)
@@ -1419,8 +1399,9 @@ static void test_http_fallback(void **state)
     size_t from = (size_t)hs, acted = 0;
     json_object *cat_view = json_object_new_array(); /* every event cat polled */
     for (;;) {
-        BB_WAIT(&bb, find_note(spec, from, "turn", cat_id) >= 0 ||
-                         find_update(spec, 0, "hand_end", hand) >= 0,
+        BB_WAIT(&bb,
+                find_note(spec, from, "turn", cat_id) >= 0 ||
+                    find_update(spec, 0, "hand_end", hand) >= 0,
                 BB_TIMEOUT_MS);
         long turn = find_note(spec, from, "turn", cat_id);
         json_object *j = poll_state(&bb, since, cat_token);
@@ -1433,8 +1414,7 @@ static void test_http_fallback(void **state)
             assert_int_equal(jint(e, "seq", -1), (int64_t)(since + 1 + i));
             json_object_array_add(cat_view, json_object_get(e));
             json_object *d = jget(e, "data");
-            if (strcmp(jstr(e, "type"), "state_update") == 0)
-                ta = jget(d, "to_act");
+            if (strcmp(jstr(e, "type"), "state_update") == 0) ta = jget(d, "to_act");
         }
         since = (uint64_t)jint(j, "seq", -1);
         if (turn < 0) {
@@ -1478,8 +1458,8 @@ static void test_http_fallback(void **state)
         assert_non_null(m);
         json_object *pub = jparse(m->raw, m->len);
         const char *ev = jstr(jget(e, "data"), "event"), *kind = jstr(jget(e, "data"), "kind");
-        bool priv = (ev && strcmp(ev, "hand_start") == 0) ||
-                    (kind && strcmp(kind, "your_turn") == 0);
+        bool priv =
+            (ev && strcmp(ev, "hand_start") == 0) || (kind && strcmp(kind, "your_turn") == 0);
         if (priv) {
             assert_false(json_object_equal(pub, e));
             if (ev && strcmp(ev, "hand_start") == 0) {
@@ -1508,8 +1488,7 @@ static void test_http_fallback(void **state)
         for (int v = 0; v < 2; v++) {
             for (size_t i = 0; i < json_object_array_length(views[v]); i++) {
                 json_object *e = json_object_array_get_idx(views[v], i);
-                if ((uint64_t)jint(e, "seq", 0) >= public_from)
-                    continue;
+                if ((uint64_t)jint(e, "seq", 0) >= public_from) continue;
                 const char *txt = json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN);
                 assert_null(strstr(txt, cards[0]));
                 assert_null(strstr(txt, cards[1]));
@@ -1559,9 +1538,8 @@ static void test_http_fallback(void **state)
         {"/nowhere", NULL, NULL, 404},
     };
     for (size_t i = 0; i < FELT_ARRAY_LEN(errs); i++) {
-        const char *bearer = errs[i].bearer && strcmp(errs[i].bearer, "TOKEN") == 0
-                                 ? cat_token
-                                 : errs[i].bearer;
+        const char *bearer =
+            errs[i].bearer && strcmp(errs[i].bearer, "TOKEN") == 0 ? cat_token : errs[i].bearer;
         bb_http(&bb, errs[i].path, errs[i].body, bearer, &r);
         assert_int_equal(r.status, errs[i].status);
         assert_string_equal(jstr(r.json, "type"), "error");
@@ -1581,12 +1559,14 @@ static void test_http_fallback(void **state)
     json_object *g = json_object_array_get_idx(jget(r.json, "games"), 0);
     assert_int_equal(jint(g, "seats_taken", -1), 3);
     assert_int_equal(jint(g, "spectators", -1), 1);
-    assert_int_equal(jint(g, "hand_id", -1), hand + (find_update(spec, 0, "hand_start", hand + 1) >= 0));
+    assert_int_equal(jint(g, "hand_id", -1),
+                     hand + (find_update(spec, 0, "hand_start", hand + 1) >= 0));
     http_reply_free(&r);
     stop_clean(&bb);
 }
 
-/* ---- metrics, health, shutdown ---------------------------------------------------------------- */
+/* ---- metrics, health, shutdown ----------------------------------------------------------------
+ */
 
 /* Checks one Prometheus sample line: name{labels} value. Returns false if malformed. */
 static bool metrics_line_ok(const char *line)
@@ -1600,21 +1580,17 @@ static bool metrics_line_ok(const char *line)
     if (*p == '{') {
         p++;
         while (*p != '}') {
-            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_'))
-                return false;
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_')) return false;
             while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
                    (*p >= '0' && *p <= '9') || *p == '_')
                 p++;
-            if (p[0] != '=' || p[1] != '"')
-                return false;
+            if (p[0] != '=' || p[1] != '"') return false;
             p += 2;
             while (*p && *p != '"') {
-                if (*p == '\\' && p[1])
-                    p++;
+                if (*p == '\\' && p[1]) p++;
                 p++;
             }
-            if (*p != '"')
-                return false;
+            if (*p != '"') return false;
             p++;
             if (*p == ',')
                 p++;
@@ -1623,11 +1599,9 @@ static bool metrics_line_ok(const char *line)
         }
         p++;
     }
-    if (*p != ' ')
-        return false;
+    if (*p != ' ') return false;
     p++;
-    if (strcmp(p, "+Inf") == 0 || strcmp(p, "-Inf") == 0 || strcmp(p, "NaN") == 0)
-        return true;
+    if (strcmp(p, "+Inf") == 0 || strcmp(p, "-Inf") == 0 || strcmp(p, "NaN") == 0) return true;
     char *end;
     strtod(p, &end);
     return end != p && *end == '\0';
@@ -1670,19 +1644,16 @@ static void test_metrics(void **state)
             assert_true(strncmp(line, "# HELP ", 7) == 0 || strncmp(line, "# TYPE ", 7) == 0);
             continue;
         }
-        if (!metrics_line_ok(line))
-            print_error("bad metrics line: '%s'\n", line);
+        if (!metrics_line_ok(line)) print_error("bad metrics line: '%s'\n", line);
         assert_true(metrics_line_ok(line));
         samples++;
         double v = strtod(strrchr(line, ' ') + 1, NULL);
         if (strncmp(line, "felt_action_broadcast_latency_seconds_bucket", 44) == 0) {
             assert_true(v >= buckets_prev); /* cumulative */
             buckets_prev = v;
-            if (strstr(line, "le=\"+Inf\""))
-                inf = v;
+            if (strstr(line, "le=\"+Inf\"")) inf = v;
         }
-        if (strncmp(line, "felt_action_broadcast_latency_seconds_count ", 44) == 0)
-            count = v;
+        if (strncmp(line, "felt_action_broadcast_latency_seconds_count ", 44) == 0) count = v;
     }
     free(text);
     assert_true(samples >= 20);
@@ -1720,7 +1691,8 @@ static void test_shutdown(void **state)
     stop_clean(&bb); /* exit status 0 */
 }
 
-/* ---- wsclient itself ---------------------------------------------------------------------------- */
+/* ---- wsclient itself ----------------------------------------------------------------------------
+ */
 
 struct wc_probe {
     struct bb *bb;
@@ -1771,10 +1743,8 @@ static void wc_state(struct wsconn *c, void *user, enum wsconn_state st)
         int64_t next;
         wsconn_retry_info(c, &attempt, &next);
         p->reconnecting++;
-        if (attempt > p->max_attempt)
-            p->max_attempt = attempt;
-        if (next > p->max_next_in)
-            p->max_next_in = next;
+        if (attempt > p->max_attempt) p->max_attempt = attempt;
+        if (next > p->max_next_in) p->max_next_in = next;
         if (attempt != p->reconnecting)
             p->last_code = -1000 - attempt; /* attempts must count 1, 2, 3, ... */
     }
@@ -1888,7 +1858,8 @@ static void test_wsclient(void **state)
     uint32_t x = 2463534242u;
     for (size_t i = 0; i < zlen; i++) {
         x ^= x << 13, x ^= x >> 17, x ^= x << 5;
-        rnd[off + (int)i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[x & 63];
+        rnd[off + (int)i] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[x & 63];
     }
     snprintf(rnd + off + zlen, 64, "\"}");
     for (int i = 0; i < 3; i++) {
@@ -1911,7 +1882,8 @@ static void test_wsclient(void **state)
     assert_true(BB_WAIT(&bb, z.messages >= 4, BB_TIMEOUT_MS));
     assert_int_equal(once.messages, 1);
     assert_int_equal(once.closes, 0);
-    assert_int_equal(metric_value(&bb, "felt_connections{role=\"spectator\"} "), 3); /* z, plain, zc */
+    assert_int_equal(metric_value(&bb, "felt_connections{role=\"spectator\"} "),
+                     3); /* z, plain, zc */
 
     /* The queue is bounded. */
     struct wc_probe q = {0};
