@@ -27,11 +27,24 @@ PROXY_PID=""
 LIFETIME=290
 PROXY_PORT=""
 
+# stop PID: a server started under timeout(1) at PID: TERM (which timeout passes on), then, if
+# it has not ended within 5 s, KILL for the server (by its pid, as timeout's child) and timeout.
+stop() {
+    local pid=$1 i=0
+    [ -n "$pid" ] || return 0
+    kill "$pid" 2>/dev/null
+    while [ $i -lt 50 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    if kill -0 "$pid" 2>/dev/null; then
+        for child in $(ps -o pid= --ppid "$pid" 2>/dev/null); do kill -KILL "$child" 2>/dev/null; done
+        kill -KILL "$pid" 2>/dev/null
+    fi
+    wait "$pid" 2>/dev/null
+}
+
 cleanup() {
     "${TMUX_CMD[@]}" kill-server 2>/dev/null
-    [ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null
-    [ -n "$FELTD_PID" ] && kill "$FELTD_PID" 2>/dev/null
-    wait 2>/dev/null
+    stop "$PROXY_PID"
+    stop "$FELTD_PID"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -99,8 +112,7 @@ start_proxy() {
 }
 
 stop_proxy() {
-    kill "$PROXY_PID" 2>/dev/null
-    wait "$PROXY_PID" 2>/dev/null
+    stop "$PROXY_PID"
     PROXY_PID=""
 }
 
@@ -252,8 +264,7 @@ wait_for 'FELT-EXIT=0' 10 "the spectator quits with Ctrl-C" felt:1
 wait_for '^icanon echo' 5 "the terminal back in canonical mode with echo after Ctrl-C" felt:1
 
 # ---- feltd restarts without its data: the seat is gone, and j joins again -------------------
-kill "$FELTD_PID"
-wait "$FELTD_PID" 2>/dev/null
+stop "$FELTD_PID"
 FELTD_PID=""
 : > "$WORK/feltd.out"
 timeout "$LIFETIME" "$FELTD" --port "$FELTD_PORT" --bots 2 --bot-delay 150 --hand-delay 600 --action-timeout 60 \
