@@ -44,11 +44,11 @@ struct session;
 
 #define MODEL_MAX_SEATS ENGINE_MAX_SEATS
 #define MODEL_MAX_POTS ENGINE_MAX_POTS
-#define MODEL_ID_MAX 32                      /* bytes of a player id (feltd uses 16 hex) */
+#define MODEL_ID_MAX 32 /* bytes of a player id (feltd uses 16 hex) */
 #define MODEL_NAME_MAX (PROTO_NAME_MAX_BYTES + 1)
-#define MODEL_LOG_MAX 256                    /* hand log lines kept (oldest dropped) */
-#define MODEL_LOG_LINE 200                   /* bytes per log line, NUL included */
-#define MODEL_CHAT_MAX 128                   /* chat lines kept (oldest dropped) */
+#define MODEL_LOG_MAX 256  /* hand log lines kept (oldest dropped) */
+#define MODEL_LOG_LINE 200 /* bytes per log line, NUL included */
+#define MODEL_CHAT_MAX 128 /* chat lines kept (oldest dropped) */
 #define MODEL_CHAT_TEXT (PROTO_CHAT_MAX_BYTES + 1)
 
 /* A seat's status as the server reports it ("waiting" between hands or before the first). */
@@ -61,24 +61,24 @@ enum model_status {
 };
 
 struct model_player {
-    bool present;                 /* false: the seat is empty (every other field is zero) */
+    bool present; /* false: the seat is empty (every other field is zero) */
     char id[MODEL_ID_MAX + 1];
     char name[MODEL_NAME_MAX];
     int seat;
-    int64_t stack;                /* chips behind */
-    int64_t bet;                  /* chips in front of the seat this betting round */
+    int64_t stack; /* chips behind */
+    int64_t bet;   /* chips in front of the seat this betting round */
     enum model_status status;
-    bool leaving;                 /* asked to leave: cashes out after the hand */
+    bool leaving; /* asked to leave: cashes out after the hand */
     bool connected;
     bool bot;
-    bool in_hand;                 /* dealt into the current hand */
-    int ncards;                   /* 0 or 2: hole cards this client may see */
-    card_t cards[2];              /* own cards, or cards shown at showdown */
-    bool shown;                   /* cards were shown (public), not just our own */
-    char hand[32];                /* category of a shown hand ("Two Pair"), "" if none */
-    int64_t won;                  /* chips won in the last finished hand (0 when none) */
-    bool has_equity;              /* see model_equity_update */
-    double equity;                /* share of the pot 0..1 when all-in and shown */
+    bool in_hand;    /* dealt into the current hand */
+    int ncards;      /* 0 or 2: hole cards this client may see */
+    card_t cards[2]; /* own cards, or cards shown at showdown */
+    bool shown;      /* cards were shown (public), not just our own */
+    char hand[32];   /* category of a shown hand ("Two Pair"), "" if none */
+    int64_t won;     /* chips won in the last finished hand (0 when none) */
+    bool has_equity; /* see model_equity_update */
+    double equity;   /* share of the pot 0..1 when all-in and shown */
 };
 
 /* The player to act and their legal options; active false between hands or during a run-out. */
@@ -86,12 +86,12 @@ struct model_to_act {
     bool active;
     char player_id[MODEL_ID_MAX + 1];
     int seat;
-    int64_t call;                 /* chips a call puts in now (0: check) */
+    int64_t call; /* chips a call puts in now (0: check) */
     bool can_check;
-    bool can_raise;               /* false: min/max below are meaningless ("none") */
-    int64_t min_raise_to;         /* "raise to" totals, as in the protocol */
-    int64_t max_raise_to;         /* the all-in total */
-    int64_t deadline;             /* ms since the epoch (compare with felt_now_ms()) */
+    bool can_raise;       /* false: min/max below are meaningless ("none") */
+    int64_t min_raise_to; /* "raise to" totals, as in the protocol */
+    int64_t max_raise_to; /* the all-in total */
+    int64_t deadline;     /* ms since the epoch (compare with felt_now_ms()) */
 };
 
 struct model_table {
@@ -104,29 +104,29 @@ struct model_table {
 
 struct model_pot {
     int64_t amount;
-    uint16_t eligible;            /* bitmask of seats that can win it */
+    uint16_t eligible; /* bitmask of seats that can win it */
 };
 
 /* One pot awarded at the end of the last hand (kept until the next hand starts). */
 struct model_award {
-    int pot;                      /* 0 main pot, 1.. side pots */
+    int pot; /* 0 main pot, 1.. side pots */
     int64_t amount;
-    uint16_t winners;             /* bitmask of seats */
+    uint16_t winners; /* bitmask of seats */
     int64_t share[MODEL_MAX_SEATS];
 };
 
 enum model_log_kind {
-    MODEL_LOG_HAND,               /* "Hand #12", blinds posted */
-    MODEL_LOG_ACTION,             /* "ann raises to 300" */
-    MODEL_LOG_BOARD,              /* "Flop: Ah Kd 2c" */
-    MODEL_LOG_RESULT,             /* shows, "bob wins 450" */
-    MODEL_LOG_TABLE,              /* joins, leaves, sitting out, (dis)connections */
-    MODEL_LOG_CLIENT,             /* client-side lines: refusals, errors, connection news */
+    MODEL_LOG_HAND,   /* "Hand #12", blinds posted */
+    MODEL_LOG_ACTION, /* "ann raises to 300" */
+    MODEL_LOG_BOARD,  /* "Flop: Ah Kd 2c" */
+    MODEL_LOG_RESULT, /* shows, "bob wins 450" */
+    MODEL_LOG_TABLE,  /* joins, leaves, sitting out, (dis)connections */
+    MODEL_LOG_CLIENT, /* client-side lines: refusals, errors, connection news */
 };
 
 struct model_log_line {
     enum model_log_kind kind;
-    int64_t hand_id;              /* hand it belongs to, 0 when none */
+    int64_t hand_id; /* hand it belongs to, 0 when none */
     char text[MODEL_LOG_LINE];
 };
 
@@ -134,24 +134,24 @@ struct model_chat {
     char name[MODEL_NAME_MAX];
     char text[MODEL_CHAT_TEXT];
     bool spectator;
-    bool own;                     /* sent by this client's player */
-    int64_t timestamp;            /* server time, ms since the epoch */
+    bool own;          /* sent by this client's player */
+    int64_t timestamp; /* server time, ms since the epoch */
 };
 
 /* The last animation the server asked for (the TUI plays it without delaying input). */
 enum model_anim_kind {
     MODEL_ANIM_NONE,
-    MODEL_ANIM_DEAL,              /* seats: the players dealt in */
-    MODEL_ANIM_CHIPS_TO_POT,      /* seat, amount */
-    MODEL_ANIM_DEAL_BOARD,        /* cards/ncards: the new board cards */
-    MODEL_ANIM_REVEAL,            /* seat, cards */
-    MODEL_ANIM_AWARD,             /* pot, amount, seats (winners) */
+    MODEL_ANIM_DEAL,         /* seats: the players dealt in */
+    MODEL_ANIM_CHIPS_TO_POT, /* seat, amount */
+    MODEL_ANIM_DEAL_BOARD,   /* cards/ncards: the new board cards */
+    MODEL_ANIM_REVEAL,       /* seat, cards */
+    MODEL_ANIM_AWARD,        /* pot, amount, seats (winners) */
 };
 
 struct model_anim {
     enum model_anim_kind kind;
-    uint64_t serial;              /* increases with every animation received */
-    int seat;                     /* -1 when not about one seat */
+    uint64_t serial; /* increases with every animation received */
+    int seat;        /* -1 when not about one seat */
     uint16_t seats;
     int64_t amount;
     int pot;
@@ -161,8 +161,8 @@ struct model_anim {
 
 struct model {
     struct model_table table;
-    bool have_snapshot;           /* false until the first snapshot: nothing else is valid */
-    int64_t hand_id;              /* current or last hand, 0 before the first */
+    bool have_snapshot; /* false until the first snapshot: nothing else is valid */
+    int64_t hand_id;    /* current or last hand, 0 before the first */
     bool hand_running;
     int button, sb_seat, bb_seat; /* -1 when unknown */
     int street;                   /* enum engine_street, or -1 between hands */
@@ -171,7 +171,7 @@ struct model {
     struct model_pot pots[MODEL_MAX_POTS];
     int npots;
     struct model_award awards[MODEL_MAX_POTS];
-    int nawards;                  /* pots of the last finished hand */
+    int nawards;                                  /* pots of the last finished hand */
     struct model_player players[MODEL_MAX_SEATS]; /* indexed by seat */
     struct model_to_act to_act;
 
@@ -179,14 +179,14 @@ struct model {
     char me_id[MODEL_ID_MAX + 1]; /* "" for a spectator */
     int me_seat;                  /* -1 when not seated */
     bool me_sitting_out;
-    uint64_t your_turn_serial;    /* increases with every your_turn notification (the bell) */
+    uint64_t your_turn_serial; /* increases with every your_turn notification (the bell) */
 
     int spectators;
     bool has_seq;
-    uint64_t last_seq;            /* seq of the last event applied: hello's last_seq */
-    bool equity_shown;            /* some player has_equity */
+    uint64_t last_seq; /* seq of the last event applied: hello's last_seq */
+    bool equity_shown; /* some player has_equity */
     uint8_t equity_sig[2 * EQUITY_MAX_HANDS + 5]; /* private: the hands and board last computed */
-    uint64_t version;             /* increases with every change (cheap "redraw?" check) */
+    uint64_t version; /* increases with every change (cheap "redraw?" check) */
     struct model_anim anim;
 
     /* Rings: entry i (0 oldest) is at (head + i) % MAX. */
@@ -198,10 +198,10 @@ struct model {
 
 /* What model_apply made of a message. */
 enum model_result {
-    MODEL_APPLIED,                /* applied (replies change nothing: the session reports them) */
-    MODEL_OLD,                    /* an event with seq <= last_seq: already applied, ignored */
-    MODEL_GAP,                    /* an event after a gap in seq: not applied; resync needed */
-    MODEL_NO_SNAPSHOT,            /* an event before the first snapshot: ignored */
+    MODEL_APPLIED,     /* applied (replies change nothing: the session reports them) */
+    MODEL_OLD,         /* an event with seq <= last_seq: already applied, ignored */
+    MODEL_GAP,         /* an event after a gap in seq: not applied; resync needed */
+    MODEL_NO_SNAPSHOT, /* an event before the first snapshot: ignored */
 };
 
 void model_init(struct model *m);
@@ -267,43 +267,43 @@ int token_remove(const char *server, const char *game, const char *name, struct 
 
 /* ---- session.c -------------------------------------------------------------------------- */
 
-#define SESSION_QUEUE_MAX 32     /* outgoing actions/chat kept while offline or unconfirmed */
-#define SESSION_PING_MS 5000     /* ping period for the round-trip time */
+#define SESSION_QUEUE_MAX 32 /* outgoing actions/chat kept while offline or unconfirmed */
+#define SESSION_PING_MS 5000 /* ping period for the round-trip time */
 
 enum session_transport {
-    SESSION_TRANSPORT_AUTO,      /* WebSocket, falling back to polling if it cannot be used */
+    SESSION_TRANSPORT_AUTO, /* WebSocket, falling back to polling if it cannot be used */
     SESSION_TRANSPORT_WS,
     SESSION_TRANSPORT_POLL,
 };
 
 enum session_state {
-    SESSION_CONNECTING,          /* the first connection (join, then socket) in progress */
-    SESSION_CONNECTED,           /* resumed: the server accepted hello (or polling works) */
-    SESSION_RECONNECTING,        /* lost; attempt/next_try_ms say when the next try is */
-    SESSION_OFFLINE,             /* closed for good: left the table, replaced (4409), or closed */
-    SESSION_REJECTED,            /* the server no longer knows our token (4401 / HTTP 401):
-                                  * session_rejoin() joins afresh */
-    SESSION_FAILED,              /* could not start: unreachable, table full, name taken, bad
-                                  * game... reason says which; the process should exit 1 */
+    SESSION_CONNECTING,   /* the first connection (join, then socket) in progress */
+    SESSION_CONNECTED,    /* resumed: the server accepted hello (or polling works) */
+    SESSION_RECONNECTING, /* lost; attempt/next_try_ms say when the next try is */
+    SESSION_OFFLINE,      /* closed for good: left the table, replaced (4409), or closed */
+    SESSION_REJECTED,     /* the server no longer knows our token (4401 / HTTP 401):
+                           * session_rejoin() joins afresh */
+    SESSION_FAILED,       /* could not start: unreachable, table full, name taken, bad
+                           * game... reason says which; the process should exit 1 */
 };
 
 struct session_status {
     enum session_state state;
     enum session_transport transport; /* WS or POLL: the one in use */
-    bool fell_back;              /* auto switched from WebSocket to polling */
-    int attempt;                 /* reconnect attempt number (1 = first retry) */
-    int64_t next_try_ms;         /* ms until that attempt, while RECONNECTING */
-    int64_t rtt_ms;              /* last ping/pong round trip, -1 before the first */
-    size_t queued;               /* outgoing items not yet confirmed by the server */
+    bool fell_back;                   /* auto switched from WebSocket to polling */
+    int attempt;                      /* reconnect attempt number (1 = first retry) */
+    int64_t next_try_ms;              /* ms until that attempt, while RECONNECTING */
+    int64_t rtt_ms;                   /* last ping/pong round trip, -1 before the first */
+    size_t queued;                    /* outgoing items not yet confirmed by the server */
     bool spectator;
-    char reason[160];            /* why, for RECONNECTING/OFFLINE/REJECTED/FAILED (sanitized) */
+    char reason[160]; /* why, for RECONNECTING/OFFLINE/REJECTED/FAILED (sanitized) */
 };
 
 struct session_options {
-    const char *server;          /* ws://HOST:PORT or wss://... (http(s):// accepted too) */
+    const char *server; /* ws://HOST:PORT or wss://... (http(s):// accepted too) */
     const char *game;
     const char *name;
-    int64_t buy_in;              /* 0: the table's default */
+    int64_t buy_in; /* 0: the table's default */
     bool spectate;
     enum session_transport transport;
 };
@@ -312,7 +312,7 @@ struct session_options {
  * fixed when it is typed (session_act / session_send), so a resend after a reconnect is applied
  * at most once by the server and refused if its hand is over. */
 struct session_item {
-    enum proto_ctype type;       /* ACTION, CHAT, SIT_OUT, SIT_IN, LEAVE, PING */
+    enum proto_ctype type; /* ACTION, CHAT, SIT_OUT, SIT_IN, LEAVE, PING */
     enum engine_action action;
     bool has_amount;
     int64_t amount;
@@ -321,13 +321,13 @@ struct session_item {
     int64_t hand_id;
     char text[PROTO_CHAT_MAX_BYTES + 1];
     int64_t ping_id;
-    bool sent;                   /* written at least once on the current connection */
+    bool sent; /* written at least once on the current connection */
 };
 
 enum session_notice_kind {
-    SESSION_NOTICE_INFO,         /* e.g. "switched to HTTP polling" */
-    SESSION_NOTICE_REFUSED,      /* the server refused an action of ours (ack rejected) */
-    SESSION_NOTICE_ERROR,        /* an error reply, or a local failure */
+    SESSION_NOTICE_INFO,    /* e.g. "switched to HTTP polling" */
+    SESSION_NOTICE_REFUSED, /* the server refused an action of ours (ack rejected) */
+    SESSION_NOTICE_ERROR,   /* an error reply, or a local failure */
 };
 
 /* All optional (NULL to ignore). Called from inside wsloop_run(). */
@@ -391,13 +391,13 @@ void session_close(struct session *s);
  * and drops unanswered HTTP requests without calling back, whose bookkeeping is freed here. */
 void session_free(struct session *s);
 
-const char *session_state_name(enum session_state st);         /* "connecting", ... */
-const char *session_transport_name(enum session_transport t);  /* "auto", "ws", "poll" */
+const char *session_state_name(enum session_state st);        /* "connecting", ... */
+const char *session_transport_name(enum session_transport t); /* "auto", "ws", "poll" */
 
 /* ---- poll.c (used by session.c only) ---------------------------------------------------- */
 
-#define POLL_MIN_MS 250          /* poll period while things happen (or it is our turn) */
-#define POLL_MAX_MS 2000         /* idle period: the interval doubles up to this */
+#define POLL_MIN_MS 250  /* poll period while things happen (or it is our turn) */
+#define POLL_MAX_MS 2000 /* idle period: the interval doubles up to this */
 
 struct poll;
 struct poll_callbacks {
@@ -443,11 +443,11 @@ int json_run(struct wsloop *loop, struct session *s);
 /* ---- tui.c (the TUI engineer's) --------------------------------------------------------- */
 
 struct tui_options {
-    bool ascii;                  /* "Ah Kd" text cards instead of Unicode suits */
-    bool no_color;               /* also set when $NO_COLOR is non-empty */
-    bool quiet;                  /* no terminal bell */
-    bool four_color;             /* four-colour deck */
-    bool spectate;               /* read-only: no action bar */
+    bool ascii;      /* "Ah Kd" text cards instead of Unicode suits */
+    bool no_color;   /* also set when $NO_COLOR is non-empty */
+    bool quiet;      /* no terminal bell */
+    bool four_color; /* four-colour deck */
+    bool spectate;   /* read-only: no action bar */
 };
 
 /* Runs the table UI on s (already started by felt.c) inside wsloop_run(loop) until the user

@@ -109,15 +109,20 @@ int main(int argc, char **argv)
     bool json = false;
     int opt;
 
-    if (argc >= 2 && strcmp(argv[1], "replay") == 0)
-        return replay_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "replay") == 0) return replay_main(argc - 1, argv + 1);
 
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
-        case O_SERVER: so.server = optarg; break;
-        case O_GAME: so.game = optarg; break;
-        case O_NAME: so.name = optarg; break;
+        case O_SERVER:
+            so.server = optarg;
+            break;
+        case O_GAME:
+            so.game = optarg;
+            break;
+        case O_NAME:
+            so.name = optarg;
+            break;
         case O_BUY_IN: {
             char *end;
             long long v = strtoll(optarg, &end, 10);
@@ -128,36 +133,49 @@ int main(int argc, char **argv)
             so.buy_in = v;
             break;
         }
-        case O_SPECTATE: so.spectate = to.spectate = true; break;
-        case O_JSON: json = true; break;
+        case O_SPECTATE:
+            so.spectate = to.spectate = true;
+            break;
+        case O_JSON:
+            json = true;
+            break;
         case O_TRANSPORT: {
             size_t i;
             for (i = 0; i < FELT_ARRAY_LEN(felt_transports); i++)
-                if (strcmp(optarg, felt_transports[i].name) == 0)
-                    break;
+                if (strcmp(optarg, felt_transports[i].name) == 0) break;
             if (i == FELT_ARRAY_LEN(felt_transports))
                 return felt_usage_error("--transport is auto, ws or poll, not '%s'", optarg);
             so.transport = felt_transports[i].t;
             break;
         }
-        case O_ASCII: to.ascii = true; break;
-        case O_NO_COLOR: to.no_color = true; break;
-        case O_QUIET: to.quiet = true; break;
-        case O_FOUR_COLOR: to.four_color = true; break;
-        case 'h': fputs(felt_usage, stdout); return 0;
-        case O_VERSION: printf("felt %s\n", FELT_VERSION); return 0;
+        case O_ASCII:
+            to.ascii = true;
+            break;
+        case O_NO_COLOR:
+            to.no_color = true;
+            break;
+        case O_QUIET:
+            to.quiet = true;
+            break;
+        case O_FOUR_COLOR:
+            to.four_color = true;
+            break;
+        case 'h':
+            fputs(felt_usage, stdout);
+            return 0;
+        case O_VERSION:
+            printf("felt %s\n", FELT_VERSION);
+            return 0;
         default:
             return felt_usage_error("unknown option or missing value: '%s'",
                                     argv[optind - 1] ? argv[optind - 1] : "?");
         }
     }
-    if (optind < argc)
-        return felt_usage_error("unexpected argument '%s'", argv[optind]);
+    if (optind < argc) return felt_usage_error("unexpected argument '%s'", argv[optind]);
     if (!so.spectate && (!so.name || !so.name[0]))
         return felt_usage_error("%s", "give your name with --name (or set $USER)");
     const char *nc = getenv("NO_COLOR");
-    if (nc && nc[0])
-        to.no_color = true;
+    if (nc && nc[0]) to.no_color = true;
 #ifdef FELT_NO_TUI
     if (!json) {
         fprintf(stderr, "felt: this build has no terminal UI (client-tui/tui.c is missing); "
@@ -198,8 +216,7 @@ int main(int argc, char **argv)
     session_status(s, &st);
     if (st.state == SESSION_FAILED || (st.state == SESSION_REJECTED && rc != 0)) {
         fprintf(stderr, "felt: %s\n", st.reason);
-        if (rc == 0)
-            rc = 1;
+        if (rc == 0) rc = 1;
     }
     wsloop_free(felt_loop);
     session_free(s);

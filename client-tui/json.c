@@ -26,7 +26,7 @@
 #include "client.h"
 #include "wsclient.h"
 
-#define JSON_LINE_MAX PROTO_MAX_FRAME  /* a longer stdin line is refused as a whole */
+#define JSON_LINE_MAX PROTO_MAX_FRAME /* a longer stdin line is refused as a whole */
 #define JSON_LEAVE_WAIT_MS 10000
 
 struct json_ctx {
@@ -36,7 +36,7 @@ struct json_ctx {
     size_t len;
     bool overlong;
     bool eof;
-    bool leave_sent;        /* a leave is queued (EOF or a "leave" line) */
+    bool leave_sent; /* a leave is queued (EOF or a "leave" line) */
     bool done;
     int status;
     struct wstimer *leave_timer;
@@ -65,16 +65,13 @@ static void json_on_signal(int sig)
 {
     json_last_signal = sig;
     json_signals++;
-    if (json_signals > 1)
-        _exit(128 + sig);
-    if (json_signal_loop)
-        wsloop_stop(json_signal_loop);
+    if (json_signals > 1) _exit(128 + sig);
+    if (json_signal_loop) wsloop_stop(json_signal_loop);
 }
 
 static void json_finish(struct json_ctx *c, int status)
 {
-    if (c->done)
-        return;
+    if (c->done) return;
     c->done = true;
     c->status = status;
     wstimer_cancel(c->leave_timer);
@@ -127,12 +124,9 @@ static void json_connection_line(struct json_ctx *c, const struct session_status
     json_object_object_add(o, "timestamp", json_object_new_int64(felt_now_ms()));
     if (st->state == SESSION_RECONNECTING || (st->state == SESSION_CONNECTING && st->attempt))
         json_object_object_add(o, "retry_in_ms", json_object_new_int64(st->next_try_ms));
-    if (st->fell_back)
-        json_object_object_add(o, "fallback", json_object_new_boolean(true));
-    if (m->me_id[0])
-        json_object_object_add(o, "player_id", json_object_new_string(m->me_id));
-    if (st->spectator)
-        json_object_object_add(o, "spectator", json_object_new_boolean(true));
+    if (st->fell_back) json_object_object_add(o, "fallback", json_object_new_boolean(true));
+    if (m->me_id[0]) json_object_object_add(o, "player_id", json_object_new_string(m->me_id));
+    if (st->spectator) json_object_object_add(o, "spectator", json_object_new_boolean(true));
     if (st->state != SESSION_CONNECTED && st->reason[0])
         json_object_object_add(o, "reason", json_object_new_string(st->reason));
     json_object_object_add(o, "queued", json_object_new_int64((int64_t)st->queued));
@@ -142,8 +136,7 @@ static void json_connection_line(struct json_ctx *c, const struct session_status
 static void json_on_state(void *user, const struct session_status *st)
 {
     struct json_ctx *c = user;
-    if (c->done)
-        return;
+    if (c->done) return;
     if (!c->printed || st->state != c->last_state || st->attempt != c->last_attempt ||
         st->transport != c->last_transport) {
         c->printed = true;
@@ -162,8 +155,7 @@ static void json_on_state(void *user, const struct session_status *st)
         break;
     case SESSION_REJECTED:
         /* A bot may send {"type":"rejoin"}; with stdin gone nobody can. */
-        if (c->eof)
-            json_finish(c, 1);
+        if (c->eof) json_finish(c, 1);
         break;
     default:
         if (c->eof && c->leave_sent && st->queued == 0) {
@@ -184,8 +176,7 @@ static int json_cmd_protocol(struct json_ctx *c, const char *line, size_t len)
         json_error(c, err.code, err.message);
         return -1;
     }
-    if (m.type == PROTO_C_LEAVE)
-        c->leave_sent = true;
+    if (m.type == PROTO_C_LEAVE) c->leave_sent = true;
     return 0;
 }
 
@@ -215,8 +206,7 @@ static void json_line(struct json_ctx *c, char *line, size_t len)
     while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
         len--;
     size_t skip = strspn(line, " \t");
-    if (skip >= len)
-        return; /* blank lines are allowed */
+    if (skip >= len) return; /* blank lines are allowed */
     line += skip;
     len -= skip;
     line[len] = '\0';
@@ -238,8 +228,7 @@ static void json_line(struct json_ctx *c, char *line, size_t len)
             json_commands[i].fn(c, line, len);
             goto out;
         }
-    json_error(c, "bad_type",
-               "type must be action, chat, sit_out, sit_in, leave, ping or rejoin");
+    json_error(c, "bad_type", "type must be action, chat, sit_out, sit_in, leave, ping or rejoin");
 out:
     json_object_put(j);
 }
@@ -288,8 +277,7 @@ static void json_on_stdin(void *arg)
     struct json_ctx *c = arg;
     char buf[4096];
     ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-    if (n < 0 && (errno == EINTR || errno == EAGAIN))
-        return;
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
     if (n <= 0) {
         if (c->len > 0 && !c->overlong)
             json_line(c, c->line, c->len); /* a last line without its newline */
@@ -343,18 +331,15 @@ int json_run(struct wsloop *loop, struct session *s)
             ctx.status = 1;
             break;
         }
-        if (ctx.done || !json_signals || handled)
-            break;
+        if (ctx.done || !json_signals || handled) break;
         /* Stopped by a signal: leave as at EOF, then run until that is done. */
         handled = true;
-        if (!ctx.eof)
-            json_eof(&ctx);
+        if (!ctx.eof) json_eof(&ctx);
     }
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     json_signal_loop = NULL;
-    if (json_signals && ctx.status == 0 && !ctx.leave_sent)
-        ctx.status = 128 + json_last_signal;
+    if (json_signals && ctx.status == 0 && !ctx.leave_sent) ctx.status = 128 + json_last_signal;
     session_set_callbacks(s, NULL);
     wstimer_free(ctx.leave_timer);
     wstimer_free(ctx.stop_timer);

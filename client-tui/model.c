@@ -36,8 +36,7 @@ static struct json_object *model_jget(struct json_object *o, const char *key, js
 static bool model_jint(struct json_object *o, const char *key, int64_t *out)
 {
     struct json_object *v = model_jget(o, key, json_type_int);
-    if (!v)
-        return false;
+    if (!v) return false;
     *out = json_object_get_int64(v);
     return true;
 }
@@ -66,11 +65,9 @@ static void model_text(const char *in, char *out, size_t outsz, size_t max_chars
  * the number of cards, or -1 if the array is missing or holds anything else. */
 static int model_cards(struct json_object *arr, card_t *out, int max)
 {
-    if (!arr || !json_object_is_type(arr, json_type_array))
-        return -1;
+    if (!arr || !json_object_is_type(arr, json_type_array)) return -1;
     size_t n = json_object_array_length(arr);
-    if (n > (size_t)max)
-        return -1;
+    if (n > (size_t)max) return -1;
     for (size_t i = 0; i < n; i++) {
         struct json_object *c = json_object_array_get_idx(arr, i);
         struct felt_err err;
@@ -78,8 +75,7 @@ static int model_cards(struct json_object *arr, card_t *out, int max)
             card_parse(json_object_get_string(c), &out[i], &err) != 0)
             return -1;
         for (size_t j = 0; j < i; j++)
-            if (out[j] == out[i])
-                return -1;
+            if (out[j] == out[i]) return -1;
     }
     return (int)n;
 }
@@ -90,19 +86,17 @@ static void model_cards_str(const card_t *cards, int n, char *out, size_t outsz)
     size_t len = 0;
     out[0] = '\0';
     for (int i = 0; i < n && len + 4 < outsz; i++)
-        len += (size_t)snprintf(out + len, outsz - len, "%s%s", i ? " " : "",
-                                card_str(cards[i], buf));
+        len +=
+            (size_t)snprintf(out + len, outsz - len, "%s%s", i ? " " : "", card_str(cards[i], buf));
 }
 
 /* ---- lookups --------------------------------------------------------------------------- */
 
 static struct model_player *model_find(struct model *m, const char *id)
 {
-    if (!id || !id[0])
-        return NULL;
+    if (!id || !id[0]) return NULL;
     for (int s = 0; s < MODEL_MAX_SEATS; s++)
-        if (m->players[s].present && strcmp(m->players[s].id, id) == 0)
-            return &m->players[s];
+        if (m->players[s].present && strcmp(m->players[s].id, id) == 0) return &m->players[s];
     return NULL;
 }
 
@@ -137,15 +131,13 @@ int64_t model_pot_total(const struct model *m)
      * sent none (between streets of an old snapshot) fall back to the bets. */
     if (m->npots == 0)
         for (int s = 0; s < MODEL_MAX_SEATS; s++)
-            if (m->players[s].present)
-                sum += m->players[s].bet;
+            if (m->players[s].present) sum += m->players[s].bet;
     return sum;
 }
 
 static const char *const model_status_names[] = {
-    [MODEL_WAITING] = "waiting",   [MODEL_ACTIVE] = "active",
-    [MODEL_FOLDED] = "folded",     [MODEL_ALL_IN] = "all_in",
-    [MODEL_SITTING_OUT] = "sitting_out",
+    [MODEL_WAITING] = "waiting", [MODEL_ACTIVE] = "active",           [MODEL_FOLDED] = "folded",
+    [MODEL_ALL_IN] = "all_in",   [MODEL_SITTING_OUT] = "sitting_out",
 };
 
 const char *model_status_name(enum model_status s)
@@ -156,8 +148,7 @@ const char *model_status_name(enum model_status s)
 static enum model_status model_status_parse(const char *s, enum model_status dflt)
 {
     for (size_t i = 0; s && i < FELT_ARRAY_LEN(model_status_names); i++)
-        if (strcmp(s, model_status_names[i]) == 0)
-            return (enum model_status)i;
+        if (strcmp(s, model_status_names[i]) == 0) return (enum model_status)i;
     return dflt;
 }
 
@@ -190,8 +181,7 @@ static void model_log_vadd(struct model *m, enum model_log_kind kind, const char
         raw[len] = '\0';
     }
     n = text_sanitize(raw, len, l->text, sizeof(l->text), MODEL_LOG_LINE, &err);
-    if (n < 0)
-        snprintf(l->text, sizeof(l->text), "?");
+    if (n < 0) snprintf(l->text, sizeof(l->text), "?");
     m->version++;
 }
 
@@ -205,15 +195,13 @@ void model_log_add(struct model *m, enum model_log_kind kind, const char *fmt, .
 
 const struct model_log_line *model_log_get(const struct model *m, int i)
 {
-    if (i < 0 || i >= m->log_count)
-        return NULL;
+    if (i < 0 || i >= m->log_count) return NULL;
     return &m->log[(m->log_head + i) % MODEL_LOG_MAX];
 }
 
 const struct model_chat *model_chat_get(const struct model *m, int i)
 {
-    if (i < 0 || i >= m->chat_count)
-        return NULL;
+    if (i < 0 || i >= m->chat_count) return NULL;
     return &m->chat[(m->chat_head + i) % MODEL_CHAT_MAX];
 }
 
@@ -270,8 +258,7 @@ static struct model_player *model_player_read(struct model *m, struct json_objec
         memcpy(p->cards, cards, sizeof(cards));
         p->shown = strcmp(id, m->me_id) != 0;
     }
-    if (strcmp(id, m->me_id) == 0)
-        m->me_seat = p->seat;
+    if (strcmp(id, m->me_id) == 0) m->me_seat = p->seat;
     return p;
 }
 
@@ -293,31 +280,27 @@ static void model_to_act_read(struct model *m, struct json_object *d)
     t->can_check = model_jbool(o, "can_check", false);
     t->can_raise = model_jint(o, "min_raise_to", &t->min_raise_to) &&
                    model_jint(o, "max_raise_to", &t->max_raise_to);
-    if (!t->can_raise)
-        t->min_raise_to = t->max_raise_to = 0;
+    if (!t->can_raise) t->min_raise_to = t->max_raise_to = 0;
     model_jint(o, "deadline", &t->deadline);
 }
 
 static void model_pots_read(struct model *m, struct json_object *d)
 {
     struct json_object *a = model_jget(d, "pots", json_type_array);
-    if (!a)
-        return;
+    if (!a) return;
     m->npots = 0;
     for (size_t i = 0; i < json_object_array_length(a) && m->npots < MODEL_MAX_POTS; i++) {
         struct json_object *o = json_object_array_get_idx(a, i);
         struct json_object *el = model_jget(o, "eligible", json_type_array);
         struct model_pot *pot = &m->pots[m->npots];
-        if (!model_jint(o, "amount", &pot->amount))
-            continue;
+        if (!model_jint(o, "amount", &pot->amount)) continue;
         pot->eligible = 0;
         for (size_t j = 0; el && j < json_object_array_length(el); j++) {
             struct json_object *v = json_object_array_get_idx(el, j);
             struct model_player *p = json_object_is_type(v, json_type_string)
                                          ? model_find(m, json_object_get_string(v))
                                          : NULL;
-            if (p)
-                pot->eligible |= (uint16_t)(1u << p->seat);
+            if (p) pot->eligible |= (uint16_t)(1u << p->seat);
         }
         m->npots++;
     }
@@ -327,21 +310,18 @@ static void model_pots_read(struct model *m, struct json_object *d)
 static void model_stacks_read(struct model *m, struct json_object *d)
 {
     struct json_object *o = model_jget(d, "stacks", json_type_object);
-    if (!o)
-        return;
+    if (!o) return;
     json_object_object_foreach(o, key, val)
     {
         struct model_player *p = model_find(m, key);
-        if (p && json_object_is_type(val, json_type_int))
-            p->stack = json_object_get_int64(val);
+        if (p && json_object_is_type(val, json_type_int)) p->stack = json_object_get_int64(val);
     }
 }
 
 static int model_street_parse(const char *s)
 {
     for (int i = ENGINE_PREFLOP; s && i <= ENGINE_SHOWDOWN; i++)
-        if (strcmp(s, engine_street_name((enum engine_street)i)) == 0)
-            return i;
+        if (strcmp(s, engine_street_name((enum engine_street)i)) == 0) return i;
     return -1;
 }
 
@@ -376,14 +356,12 @@ void model_equity_update(struct model *m)
 
     for (int s = 0; ok && s < MODEL_MAX_SEATS; s++) {
         const struct model_player *p = &m->players[s];
-        if (!p->present || !p->in_hand || p->status == MODEL_FOLDED)
-            continue;
+        if (!p->present || !p->in_hand || p->status == MODEL_FOLDED) continue;
         if (p->ncards != 2 || n == EQUITY_MAX_HANDS) {
             ok = false;
             break;
         }
-        if (p->status != MODEL_ALL_IN)
-            not_all_in++;
+        if (p->status != MODEL_ALL_IN) not_all_in++;
         memcpy(hands[n], p->cards, 2);
         seats[n++] = s;
     }
@@ -407,8 +385,7 @@ void model_equity_update(struct model *m)
         m->players[s].equity = 0;
     }
     m->equity_shown = false;
-    if (!ok)
-        return;
+    if (!ok) return;
 
     struct equity_result r;
     struct felt_err err;
@@ -433,25 +410,22 @@ static void model_up_hand_start(struct model *m, struct json_object *d)
     m->hand_running = true;
     m->street = ENGINE_PREFLOP;
     m->button = model_jint(d, "button", &v) && v >= 0 && v < MODEL_MAX_SEATS ? (int)v : -1;
-    m->sb_seat = model_jint(d, "small_blind_seat", &v) && v >= 0 && v < MODEL_MAX_SEATS ? (int)v
-                                                                                          : -1;
-    m->bb_seat = model_jint(d, "big_blind_seat", &v) && v >= 0 && v < MODEL_MAX_SEATS ? (int)v
-                                                                                        : -1;
+    m->sb_seat =
+        model_jint(d, "small_blind_seat", &v) && v >= 0 && v < MODEL_MAX_SEATS ? (int)v : -1;
+    m->bb_seat = model_jint(d, "big_blind_seat", &v) && v >= 0 && v < MODEL_MAX_SEATS ? (int)v : -1;
     model_log_add(m, MODEL_LOG_HAND, "-- Hand #%lld --", (long long)m->hand_id);
     if (players) {
         /* The list is every seated player: anyone not in it has gone. */
         bool seen[MODEL_MAX_SEATS] = {false};
         for (size_t i = 0; i < json_object_array_length(players); i++) {
-            struct model_player *p =
-                model_player_read(m, json_object_array_get_idx(players, i));
+            struct model_player *p = model_player_read(m, json_object_array_get_idx(players, i));
             if (p) {
                 seen[p->seat] = true;
                 p->in_hand = p->status == MODEL_ACTIVE || p->status == MODEL_ALL_IN;
             }
         }
         for (int s = 0; s < MODEL_MAX_SEATS; s++)
-            if (!seen[s])
-                memset(&m->players[s], 0, sizeof(m->players[s]));
+            if (!seen[s]) memset(&m->players[s], 0, sizeof(m->players[s]));
     }
     struct json_object *posts = model_jget(d, "posts", json_type_array);
     for (size_t i = 0; posts && i < json_object_array_length(posts); i++) {
@@ -460,9 +434,9 @@ static void model_up_hand_start(struct model *m, struct json_object *d)
         const char *kind = model_jstr(o, "kind");
         if (p && kind && model_jint(o, "amount", &v))
             model_log_add(m, MODEL_LOG_HAND, "%s posts %s %lld", p->name,
-                          strcmp(kind, "ante") == 0          ? "an ante of"
-                          : strcmp(kind, "big_blind") == 0   ? "the big blind"
-                                                             : "the small blind",
+                          strcmp(kind, "ante") == 0        ? "an ante of"
+                          : strcmp(kind, "big_blind") == 0 ? "the big blind"
+                                                           : "the small blind",
                           (long long)v);
     }
     model_pots_read(m, d);
@@ -474,11 +448,9 @@ static void model_up_action(struct model *m, struct json_object *d)
     const char *act = model_jstr(d, "action");
     enum engine_action a;
     int64_t amount = 0, to = 0;
-    if (!p || !act || engine_action_parse(act, &a) != 0)
-        return;
+    if (!p || !act || engine_action_parse(act, &a) != 0) return;
     model_jint(d, "amount", &amount);
-    if (model_jint(d, "to", &to))
-        p->bet = to;
+    if (model_jint(d, "to", &to)) p->bet = to;
     bool all_in = model_jbool(d, "all_in", false);
     if (a == ENGINE_FOLD)
         p->status = MODEL_FOLDED;
@@ -488,8 +460,12 @@ static void model_up_action(struct model *m, struct json_object *d)
     model_pots_read(m, d);
     const char *tail = all_in ? " (all-in)" : "";
     switch (a) {
-    case ENGINE_FOLD: model_log_add(m, MODEL_LOG_ACTION, "%s folds", p->name); break;
-    case ENGINE_CHECK: model_log_add(m, MODEL_LOG_ACTION, "%s checks", p->name); break;
+    case ENGINE_FOLD:
+        model_log_add(m, MODEL_LOG_ACTION, "%s folds", p->name);
+        break;
+    case ENGINE_CHECK:
+        model_log_add(m, MODEL_LOG_ACTION, "%s checks", p->name);
+        break;
     case ENGINE_CALL:
         model_log_add(m, MODEL_LOG_ACTION, "%s calls %lld%s", p->name, (long long)amount, tail);
         break;
@@ -506,8 +482,7 @@ static void model_up_street(struct model *m, struct json_object *d)
     int street = model_street_parse(model_jstr(d, "street"));
     int n = model_cards(model_jget(d, "cards", json_type_array), cards, 5);
     char buf[20];
-    if (street < 0 || n < 0 || m->nboard + n > 5)
-        return;
+    if (street < 0 || n < 0 || m->nboard + n > 5) return;
     m->street = street;
     memcpy(m->board + m->nboard, cards, (size_t)n);
     m->nboard += n;
@@ -525,8 +500,7 @@ static void model_up_uncalled(struct model *m, struct json_object *d)
 {
     struct model_player *p = model_find_j(m, d, "player_id");
     int64_t amount;
-    if (!p || !model_jint(d, "amount", &amount))
-        return;
+    if (!p || !model_jint(d, "amount", &amount)) return;
     p->bet = p->bet > amount ? p->bet - amount : 0;
     model_stacks_read(m, d);
     model_log_add(m, MODEL_LOG_ACTION, "%lld returned to %s (uncalled)", (long long)amount,
@@ -542,14 +516,12 @@ static void model_up_showdown(struct model *m, struct json_object *d)
         struct json_object *o = json_object_array_get_idx(shows, i);
         struct model_player *p = model_find_j(m, o, "player_id");
         card_t cards[2];
-        if (!p || model_cards(model_jget(o, "cards", json_type_array), cards, 2) != 2)
-            continue;
+        if (!p || model_cards(model_jget(o, "cards", json_type_array), cards, 2) != 2) continue;
         memcpy(p->cards, cards, 2);
         p->ncards = 2;
         p->shown = true;
         model_text(model_jstr(o, "hand"), p->hand, sizeof(p->hand), sizeof(p->hand) - 1);
-        if (strcmp(p->hand, "?") == 0)
-            p->hand[0] = '\0';
+        if (strcmp(p->hand, "?") == 0) p->hand[0] = '\0';
         model_cards_str(cards, 2, buf, sizeof(buf));
         if (p->hand[0])
             model_log_add(m, MODEL_LOG_RESULT, "%s shows %s (%s)", p->name, buf, p->hand);
@@ -558,11 +530,10 @@ static void model_up_showdown(struct model *m, struct json_object *d)
     }
     for (size_t i = 0; mucks && i < json_object_array_length(mucks); i++) {
         struct json_object *v = json_object_array_get_idx(mucks, i);
-        struct model_player *p =
-            json_object_is_type(v, json_type_string) ? model_find(m, json_object_get_string(v))
-                                                     : NULL;
-        if (p)
-            model_log_add(m, MODEL_LOG_RESULT, "%s mucks", p->name);
+        struct model_player *p = json_object_is_type(v, json_type_string)
+                                     ? model_find(m, json_object_get_string(v))
+                                     : NULL;
+        if (p) model_log_add(m, MODEL_LOG_RESULT, "%s mucks", p->name);
     }
 }
 
@@ -584,8 +555,7 @@ static void model_up_hand_end(struct model *m, struct json_object *d)
         for (size_t j = 0; w && j < json_object_array_length(w); j++) {
             struct json_object *wo = json_object_array_get_idx(w, j);
             struct model_player *p = model_find_j(m, wo, "player_id");
-            if (!p || !model_jint(wo, "amount", &v))
-                continue;
+            if (!p || !model_jint(wo, "amount", &v)) continue;
             aw->winners |= (uint16_t)(1u << p->seat);
             aw->share[p->seat] = v;
             p->won += v;
@@ -598,8 +568,8 @@ static void model_up_hand_end(struct model *m, struct json_object *d)
                 model_log_add(m, MODEL_LOG_RESULT, "%s wins %lld from %s with %s", p->name,
                               (long long)v, pot, p->hand);
             else
-                model_log_add(m, MODEL_LOG_RESULT, "%s wins %lld from %s", p->name,
-                              (long long)v, pot);
+                model_log_add(m, MODEL_LOG_RESULT, "%s wins %lld from %s", p->name, (long long)v,
+                              pot);
         }
         m->nawards++;
     }
@@ -611,8 +581,7 @@ static void model_up_hand_end(struct model *m, struct json_object *d)
         struct model_player *p = &m->players[s];
         p->bet = 0;
         p->has_equity = false;
-        if (p->present && p->status != MODEL_SITTING_OUT)
-            p->status = MODEL_WAITING;
+        if (p->present && p->status != MODEL_SITTING_OUT) p->status = MODEL_WAITING;
     }
     m->equity_shown = false;
 }
@@ -621,9 +590,8 @@ static const struct {
     const char *change;
     const char *what; /* follows the player's name in the log */
 } model_seat_changes[] = {
-    {"joined", "sits down"},      {"left", "leaves the table"},
-    {"leaving", "is leaving"},    {"sat_out", "sits out"},
-    {"sat_in", "is back"},        {"busted", "is busted"},
+    {"joined", "sits down"},    {"left", "leaves the table"}, {"leaving", "is leaving"},
+    {"sat_out", "sits out"},    {"sat_in", "is back"},        {"busted", "is busted"},
     {"rebuy", "buys in again"},
 };
 
@@ -631,25 +599,20 @@ static void model_up_seat(struct model *m, struct json_object *d)
 {
     const char *change = model_jstr(d, "change");
     struct json_object *po = model_jget(d, "player", json_type_object);
-    if (!change || !po)
-        return;
+    if (!change || !po) return;
     if (strcmp(change, "left") == 0) {
         struct model_player *p = model_find_j(m, po, "player_id");
         if (p) {
             model_log_add(m, MODEL_LOG_TABLE, "%s leaves the table", p->name);
-            if (strcmp(p->id, m->me_id) == 0)
-                m->me_seat = -1;
+            if (strcmp(p->id, m->me_id) == 0) m->me_seat = -1;
             memset(p, 0, sizeof(*p));
         }
         return;
     }
     struct model_player *p = model_player_read(m, po);
-    if (!p)
-        return;
-    if (strcmp(change, "leaving") == 0)
-        p->leaving = true;
-    if (strcmp(change, "joined") == 0)
-        p->in_hand = false;
+    if (!p) return;
+    if (strcmp(change, "leaving") == 0) p->leaving = true;
+    if (strcmp(change, "joined") == 0) p->in_hand = false;
     if (strcmp(p->id, m->me_id) == 0) {
         if (strcmp(change, "sat_out") == 0 || strcmp(change, "busted") == 0)
             m->me_sitting_out = true;
@@ -665,9 +628,12 @@ static const struct {
     const char *event;
     void (*fn)(struct model *m, struct json_object *d);
 } model_updates[] = {
-    {"hand_start", model_up_hand_start}, {"action", model_up_action},
-    {"street", model_up_street},         {"uncalled", model_up_uncalled},
-    {"showdown", model_up_showdown},     {"hand_end", model_up_hand_end},
+    {"hand_start", model_up_hand_start},
+    {"action", model_up_action},
+    {"street", model_up_street},
+    {"uncalled", model_up_uncalled},
+    {"showdown", model_up_showdown},
+    {"hand_end", model_up_hand_end},
     {"seat", model_up_seat},
 };
 
@@ -684,23 +650,20 @@ static void model_no_timer_warning(struct model *m, struct json_object *d, struc
 {
     int64_t left = 0;
     model_jint(d, "seconds_left", &left);
-    if (p)
-        model_log_add(m, MODEL_LOG_TABLE, "%s has %lld s left to act", p->name, (long long)left);
+    if (p) model_log_add(m, MODEL_LOG_TABLE, "%s has %lld s left to act", p->name, (long long)left);
 }
 
 static void model_no_timeout(struct model *m, struct json_object *d, struct model_player *p)
 {
     (void)d;
-    if (p)
-        model_log_add(m, MODEL_LOG_TABLE, "%s ran out of time", p->name);
+    if (p) model_log_add(m, MODEL_LOG_TABLE, "%s ran out of time", p->name);
 }
 
 static void model_no_presence(struct model *m, struct json_object *d, struct model_player *p,
                               bool connected)
 {
     (void)d;
-    if (!p || p->bot)
-        return;
+    if (!p || p->bot) return;
     p->connected = connected;
     model_log_add(m, MODEL_LOG_TABLE, connected ? "%s connected" : "%s lost the connection",
                   p->name);
@@ -735,8 +698,10 @@ static const struct {
     const char *kind;
     enum model_anim_kind anim;
 } model_anims[] = {
-    {"deal", MODEL_ANIM_DEAL},         {"chips_to_pot", MODEL_ANIM_CHIPS_TO_POT},
-    {"deal_board", MODEL_ANIM_DEAL_BOARD}, {"reveal", MODEL_ANIM_REVEAL},
+    {"deal", MODEL_ANIM_DEAL},
+    {"chips_to_pot", MODEL_ANIM_CHIPS_TO_POT},
+    {"deal_board", MODEL_ANIM_DEAL_BOARD},
+    {"reveal", MODEL_ANIM_REVEAL},
     {"award", MODEL_ANIM_AWARD},
 };
 
@@ -746,11 +711,10 @@ static uint16_t model_seat_mask(struct model *m, struct json_object *a)
     uint16_t mask = 0;
     for (size_t i = 0; a && i < json_object_array_length(a); i++) {
         struct json_object *v = json_object_array_get_idx(a, i);
-        struct model_player *p =
-            json_object_is_type(v, json_type_string) ? model_find(m, json_object_get_string(v))
-                                                     : model_find_j(m, v, "player_id");
-        if (p)
-            mask |= (uint16_t)(1u << p->seat);
+        struct model_player *p = json_object_is_type(v, json_type_string)
+                                     ? model_find(m, json_object_get_string(v))
+                                     : model_find_j(m, v, "player_id");
+        if (p) mask |= (uint16_t)(1u << p->seat);
     }
     return mask;
 }
@@ -767,10 +731,8 @@ static void model_on_snapshot(struct model *m, struct json_object *d)
     if (t) {
         struct model_table *c = &m->table;
         const char *id = model_jstr(t, "id");
-        if (id && proto_game_id_valid(id, strlen(id)))
-            snprintf(c->id, sizeof(c->id), "%s", id);
-        if (model_jint(t, "seats", &v) && v >= 2 && v <= MODEL_MAX_SEATS)
-            c->seats = (int)v;
+        if (id && proto_game_id_valid(id, strlen(id))) snprintf(c->id, sizeof(c->id), "%s", id);
+        if (model_jint(t, "seats", &v) && v >= 2 && v <= MODEL_MAX_SEATS) c->seats = (int)v;
         model_jint(t, "small_blind", &c->small_blind);
         model_jint(t, "big_blind", &c->big_blind);
         model_jint(t, "ante", &c->ante);
@@ -780,8 +742,7 @@ static void model_on_snapshot(struct model *m, struct json_object *d)
     }
     model_clear_hand(m);
     memset(m->players, 0, sizeof(m->players));
-    if (model_jint(d, "hand_id", &v) && v >= 0)
-        m->hand_id = v;
+    if (model_jint(d, "hand_id", &v) && v >= 0) m->hand_id = v;
     m->hand_running = model_jbool(d, "hand_running", false);
     m->button = model_jint(d, "button", &v) && v >= 0 && v < MODEL_MAX_SEATS ? (int)v : -1;
     m->sb_seat = m->bb_seat = -1;
@@ -790,21 +751,19 @@ static void model_on_snapshot(struct model *m, struct json_object *d)
     m->nboard = n > 0 ? n : 0;
     if (you) {
         const char *id = model_jstr(you, "player_id");
-        if (id && strlen(id) <= MODEL_ID_MAX)
-            snprintf(m->me_id, sizeof(m->me_id), "%s", id);
+        if (id && strlen(id) <= MODEL_ID_MAX) snprintf(m->me_id, sizeof(m->me_id), "%s", id);
         m->me_sitting_out = model_jbool(you, "sitting_out", false);
     }
     m->me_seat = -1;
     for (size_t i = 0; players && i < json_object_array_length(players); i++) {
         struct model_player *p = model_player_read(m, json_object_array_get_idx(players, i));
         if (p)
-            p->in_hand = m->hand_running &&
-                         (p->status == MODEL_ACTIVE || p->status == MODEL_ALL_IN ||
-                          p->status == MODEL_FOLDED);
+            p->in_hand =
+                m->hand_running && (p->status == MODEL_ACTIVE || p->status == MODEL_ALL_IN ||
+                                    p->status == MODEL_FOLDED);
     }
     model_pots_read(m, d);
-    if (model_jint(d, "spectators", &v) && v >= 0 && v < INT32_MAX)
-        m->spectators = (int)v;
+    if (model_jint(d, "spectators", &v) && v >= 0 && v < INT32_MAX) m->spectators = (int)v;
     m->have_snapshot = true;
 }
 
@@ -812,8 +771,7 @@ static void model_on_state_update(struct model *m, struct json_object *d)
 {
     const char *event = model_jstr(d, "event");
     int64_t hand_id;
-    if (model_jint(d, "hand_id", &hand_id) && hand_id >= 0)
-        m->hand_id = hand_id;
+    if (model_jint(d, "hand_id", &hand_id) && hand_id >= 0) m->hand_id = hand_id;
     for (size_t i = 0; event && i < FELT_ARRAY_LEN(model_updates); i++)
         if (strcmp(event, model_updates[i].event) == 0) {
             model_updates[i].fn(m, d);
@@ -826,8 +784,7 @@ static void model_on_animation(struct model *m, struct json_object *d)
     const char *kind = model_jstr(d, "kind");
     struct model_anim *a = &m->anim;
     for (size_t i = 0; kind && i < FELT_ARRAY_LEN(model_anims); i++) {
-        if (strcmp(kind, model_anims[i].kind) != 0)
-            continue;
+        if (strcmp(kind, model_anims[i].kind) != 0) continue;
         uint64_t serial = a->serial + 1;
         struct model_player *p = model_find_j(m, d, "player_id");
         int64_t v = 0;
@@ -861,8 +818,8 @@ static void model_on_chat(struct model *m, struct json_object *d)
     const char *id = model_jstr(d, "player_id");
     char clean[MODEL_CHAT_TEXT];
     struct felt_err err;
-    if (!text || text_sanitize(text, strlen(text), clean, sizeof(clean), PROTO_CHAT_MAX_CHARS,
-                               &err) <= 0)
+    if (!text ||
+        text_sanitize(text, strlen(text), clean, sizeof(clean), PROTO_CHAT_MAX_CHARS, &err) <= 0)
         return;
     struct model_chat *c = model_chat_push(m);
     snprintf(c->text, sizeof(c->text), "%s", clean);
@@ -907,8 +864,7 @@ void model_set_me(struct model *m, const char *player_id)
     snprintf(m->me_id, sizeof(m->me_id), "%s", player_id ? player_id : "");
     m->me_seat = -1;
     const struct model_player *p = model_player_by_id(m, m->me_id);
-    if (p)
-        m->me_seat = p->seat;
+    if (p) m->me_seat = p->seat;
     m->version++;
 }
 
@@ -921,19 +877,14 @@ void model_reset_seq(struct model *m)
 
 enum model_result model_apply(struct model *m, const struct proto_smsg *msg)
 {
-    if ((unsigned)msg->type >= PROTO_S_COUNT)
-        return MODEL_APPLIED;
+    if ((unsigned)msg->type >= PROTO_S_COUNT) return MODEL_APPLIED;
     if (proto_stype_is_event(msg->type) && msg->type != PROTO_S_SNAPSHOT) {
-        if (!m->have_snapshot)
-            return MODEL_NO_SNAPSHOT;
-        if (m->has_seq && msg->seq <= m->last_seq)
-            return MODEL_OLD;
-        if (m->has_seq && msg->seq != m->last_seq + 1)
-            return MODEL_GAP;
+        if (!m->have_snapshot) return MODEL_NO_SNAPSHOT;
+        if (m->has_seq && msg->seq <= m->last_seq) return MODEL_OLD;
+        if (m->has_seq && msg->seq != m->last_seq + 1) return MODEL_GAP;
     }
     model_handlers[msg->type].fn(m, msg->data);
-    if (model_handlers[msg->type].has_to_act)
-        model_to_act_read(m, msg->data);
+    if (model_handlers[msg->type].has_to_act) model_to_act_read(m, msg->data);
     if (proto_stype_is_event(msg->type) && msg->has_seq) {
         m->has_seq = true;
         m->last_seq = msg->seq;

@@ -21,7 +21,7 @@
 #include "client.h"
 #include "wsclient.h"
 
-#define POLL_FAST_POLLS 8        /* polls at POLL_MIN_MS after something happened */
+#define POLL_FAST_POLLS 8 /* polls at POLL_MIN_MS after something happened */
 #define POLL_FAIL_MIN_MS 500
 #define POLL_FAIL_MAX_MS 10000
 #define POLL_URL_MAX 1024
@@ -48,7 +48,7 @@ struct poll {
     uint64_t since;
     struct wstimer *timer;
     int64_t interval_ms;
-    int64_t due_us;       /* monotonic time the timer is armed for */
+    int64_t due_us; /* monotonic time the timer is armed for */
     int fast_left;
     int fails;
     bool get_busy, post_busy;
@@ -57,8 +57,7 @@ struct poll {
 
 static void poll_arm(struct poll *p, int64_t ms)
 {
-    if (!p->running)
-        return;
+    if (!p->running) return;
     p->due_us = felt_mono_us() + ms * 1000;
     wstimer_arm(p->timer, ms);
 }
@@ -76,8 +75,7 @@ static void poll_skip_ws(const char *s, size_t len, size_t *i)
 static int poll_skip_value(const char *s, size_t len, size_t *i)
 {
     size_t k = *i;
-    if (k >= len)
-        return -1;
+    if (k >= len) return -1;
     if (s[k] == '"') {
         for (k++; k < len; k++) {
             if (s[k] == '\\') {
@@ -112,8 +110,7 @@ static int poll_skip_value(const char *s, size_t len, size_t *i)
     }
     while (k < len && s[k] && !strchr(",]} \t\r\n", s[k]))
         k++; /* a number, true, false or null */
-    if (k == *i)
-        return -1;
+    if (k == *i) return -1;
     *i = k;
     return 0;
 }
@@ -128,40 +125,33 @@ int poll_split_events(const char *body, size_t len, uint64_t *seq,
     size_t i = 0;
 
     if (!j || json_tokener_get_error(tok) != json_tokener_success ||
-        !json_object_is_type(j, json_type_object) ||
-        !json_object_object_get_ex(j, "seq", &v) || !json_object_is_type(v, json_type_int) ||
-        json_object_get_int64(v) < 0 || !json_object_object_get_ex(j, "events", &events) ||
+        !json_object_is_type(j, json_type_object) || !json_object_object_get_ex(j, "seq", &v) ||
+        !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+        !json_object_object_get_ex(j, "events", &events) ||
         !json_object_is_type(events, json_type_array))
         goto out;
     for (size_t k = 0; k < json_object_array_length(events); k++)
-        if (!json_object_is_type(json_object_array_get_idx(events, k), json_type_object))
-            goto out;
+        if (!json_object_is_type(json_object_array_get_idx(events, k), json_type_object)) goto out;
     *seq = (uint64_t)json_object_get_int64(v);
 
     /* Walk the top-level object to the "events" array and hand out each element's bytes. */
     poll_skip_ws(body, len, &i);
-    if (i >= len || body[i++] != '{')
-        goto out;
+    if (i >= len || body[i++] != '{') goto out;
     for (;;) {
         poll_skip_ws(body, len, &i);
-        if (i >= len || body[i] != '"')
-            goto out;
+        if (i >= len || body[i] != '"') goto out;
         size_t kstart = i;
-        if (poll_skip_value(body, len, &i) != 0)
-            goto out;
+        if (poll_skip_value(body, len, &i) != 0) goto out;
         bool is_events = i - kstart == 8 && memcmp(body + kstart, "\"events\"", 8) == 0;
         poll_skip_ws(body, len, &i);
-        if (i >= len || body[i++] != ':')
-            goto out;
+        if (i >= len || body[i++] != ':') goto out;
         poll_skip_ws(body, len, &i);
         if (is_events) {
-            if (i >= len || body[i++] != '[')
-                goto out;
+            if (i >= len || body[i++] != '[') goto out;
             n = 0;
             for (;;) {
                 poll_skip_ws(body, len, &i);
-                if (i < len && body[i] == ']')
-                    goto out; /* done: n events */
+                if (i < len && body[i] == ']') goto out; /* done: n events */
                 size_t start = i;
                 if (poll_skip_value(body, len, &i) != 0) {
                     n = -1;
@@ -170,15 +160,12 @@ int poll_split_events(const char *body, size_t len, uint64_t *seq,
                 fn(arg, body + start, i - start);
                 n++;
                 poll_skip_ws(body, len, &i);
-                if (i < len && body[i] == ',')
-                    i++;
+                if (i < len && body[i] == ',') i++;
             }
         }
-        if (poll_skip_value(body, len, &i) != 0)
-            goto out;
+        if (poll_skip_value(body, len, &i) != 0) goto out;
         poll_skip_ws(body, len, &i);
-        if (i >= len || body[i] != ',')
-            goto out;
+        if (i >= len || body[i] != ',') goto out;
         i++;
     }
 out:
@@ -194,16 +181,14 @@ static void poll_fire(void *arg);
 static void poll_forward(void *arg, const char *raw, size_t len)
 {
     struct poll *p = arg;
-    if (p->cb.on_event)
-        p->cb.on_event(p->cb.user, raw, len);
+    if (p->cb.on_event) p->cb.on_event(p->cb.user, raw, len);
 }
 
 static void poll_get_done(struct poll *p, const struct wshttp_result *r, int64_t rtt_ms)
 {
     uint64_t seq;
     p->get_busy = false;
-    if (!p->running)
-        return;
+    if (!p->running) return;
     if (r->status == 200) {
         int n = poll_split_events(r->body, r->body_len, &seq, poll_forward, p);
         if (n < 0) {
@@ -211,17 +196,15 @@ static void poll_get_done(struct poll *p, const struct wshttp_result *r, int64_t
                 p->cb.on_result(p->cb.user, 0, "malformed answer to a poll", rtt_ms);
         } else {
             p->fails = 0;
-            if (n > 0)
-                p->fast_left = POLL_FAST_POLLS;
+            if (n > 0) p->fast_left = POLL_FAST_POLLS;
             if (p->fast_left > 0) {
                 p->fast_left--;
                 p->interval_ms = POLL_MIN_MS;
             } else {
-                p->interval_ms = p->interval_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS
-                                                                  : p->interval_ms * 2;
+                p->interval_ms =
+                    p->interval_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS : p->interval_ms * 2;
             }
-            if (p->cb.on_result)
-                p->cb.on_result(p->cb.user, 200, NULL, rtt_ms);
+            if (p->cb.on_result) p->cb.on_result(p->cb.user, 200, NULL, rtt_ms);
             poll_arm(p, p->interval_ms);
             return;
         }
@@ -275,8 +258,7 @@ static void poll_fire(void *arg)
 {
     struct poll *p = arg;
     char url[POLL_URL_MAX * 2];
-    if (!p->running || p->get_busy)
-        return;
+    if (!p->running || p->get_busy) return;
     if (p->has_since)
         snprintf(url, sizeof(url), "%s/api/games/%s/state?since=%llu", p->base, p->game,
                  (unsigned long long)p->since);
@@ -313,8 +295,7 @@ void poll_start(struct poll *p, bool has_since, uint64_t since)
     p->since = since;
     p->fast_left = POLL_FAST_POLLS;
     p->interval_ms = POLL_MIN_MS;
-    if (!p->get_busy)
-        poll_arm(p, 0);
+    if (!p->get_busy) poll_arm(p, 0);
 }
 
 void poll_hurry(struct poll *p)
@@ -336,8 +317,7 @@ int poll_post(struct poll *p, const struct session_item *it)
     char url[POLL_URL_MAX * 2];
     char *body;
     struct proto_cmsg m;
-    if (p->post_busy || !p->running || p->bearer[0] == '\0')
-        return -1;
+    if (p->post_busy || !p->running || p->bearer[0] == '\0') return -1;
     memset(&m, 0, sizeof(m));
     m.type = it->type;
     if (it->type == PROTO_C_ACTION) {
@@ -357,8 +337,7 @@ int poll_post(struct poll *p, const struct session_item *it)
     body = proto_encode_client(&m);
     int rc = poll_request(p, url, body, true);
     free(body);
-    if (rc != 0)
-        return -1;
+    if (rc != 0) return -1;
     p->post_busy = true;
     poll_hurry(p);
     return 0;
@@ -383,8 +362,7 @@ void poll_stop(struct poll *p)
 
 void poll_free(struct poll *p)
 {
-    if (!p)
-        return;
+    if (!p) return;
     poll_stop(p);
     wstimer_free(p->timer);
     while (p->tickets) {

@@ -39,11 +39,11 @@
 #include "text.h"
 #include "wsclient.h"
 
-#define SESSION_PINGS 16               /* pings whose send time is remembered, for the rtt */
+#define SESSION_PINGS 16                /* pings whose send time is remembered, for the rtt */
 #define SESSION_PING_ID_BASE 1000000000 /* our ping ids, apart from a --json user's small ids */
-#define SESSION_FALLBACK_AFTER 2       /* failed upgrades with HTTP answering, then poll */
+#define SESSION_FALLBACK_AFTER 2        /* failed upgrades with HTTP answering, then poll */
 #define SESSION_URL_MAX 512
-#define SESSION_RETRY_MS 1000          /* after the server said rate_limited */
+#define SESSION_RETRY_MS 1000 /* after the server said rate_limited */
 
 struct session_qent {
     struct session_item it;
@@ -77,12 +77,12 @@ struct session {
     enum session_state state;
     enum session_transport transport;
     bool fell_back;
-    bool ever_connected;  /* a connection was accepted once: failures are now "reconnecting" */
-    bool resumed;         /* the current connection is accepted (hello went through) */
+    bool ever_connected; /* a connection was accepted once: failures are now "reconnecting" */
+    bool resumed;        /* the current connection is accepted (hello went through) */
     char reason[160];
     struct token_record tok;
     bool have_token;
-    int attempt;          /* poll transport's consecutive failures */
+    int attempt; /* poll transport's consecutive failures */
 
     struct wsconn *ws;
     struct wsconn *ws_retired[4]; /* sockets to close from the loop, not from their callback */
@@ -90,9 +90,9 @@ struct session {
     struct wstimer *retire_timer;
     struct wstimer *retry_timer; /* writes actions again after a rate_limited error */
     bool ws_open;
-    int ws_failures;      /* consecutive failed upgrades while HTTP answered */
+    int ws_failures; /* consecutive failed upgrades while HTTP answered */
     bool probing;
-    int64_t hello_ping;   /* ping sent right after hello (0: none outstanding) */
+    int64_t hello_ping; /* ping sent right after hello (0: none outstanding) */
 
     struct poll *poll;
 
@@ -120,15 +120,14 @@ static void session_set_state(struct session *s, enum session_state st, const ch
 /* ---- small helpers --------------------------------------------------------------------- */
 
 static const char *const session_state_names[] = {
-    [SESSION_CONNECTING] = "connecting", [SESSION_CONNECTED] = "connected",
+    [SESSION_CONNECTING] = "connecting",     [SESSION_CONNECTED] = "connected",
     [SESSION_RECONNECTING] = "reconnecting", [SESSION_OFFLINE] = "offline",
-    [SESSION_REJECTED] = "rejected", [SESSION_FAILED] = "failed",
+    [SESSION_REJECTED] = "rejected",         [SESSION_FAILED] = "failed",
 };
 
 const char *session_state_name(enum session_state st)
 {
-    return (unsigned)st < FELT_ARRAY_LEN(session_state_names) ? session_state_names[st]
-                                                              : "unknown";
+    return (unsigned)st < FELT_ARRAY_LEN(session_state_names) ? session_state_names[st] : "unknown";
 }
 
 const char *session_transport_name(enum session_transport t)
@@ -148,8 +147,7 @@ static bool session_terminal(const struct session *s)
 static void session_emit_state(struct session *s)
 {
     struct session_status st;
-    if (!s->cb.on_state)
-        return;
+    if (!s->cb.on_state) return;
     session_status(s, &st);
     s->cb.on_state(s->cb.user, &st);
 }
@@ -185,10 +183,8 @@ static void session_notice(struct session *s, enum session_notice_kind kind, con
     model_log_add(&s->model, MODEL_LOG_CLIENT, "%s", raw);
     /* The log line is the sanitized form: hand that one to the UI. */
     const struct model_log_line *l = model_log_get(&s->model, s->model.log_count - 1);
-    if (s->cb.on_notice)
-        s->cb.on_notice(s->cb.user, kind, l ? l->text : "");
-    if (s->cb.on_change)
-        s->cb.on_change(s->cb.user);
+    if (s->cb.on_notice) s->cb.on_notice(s->cb.user, kind, l ? l->text : "");
+    if (s->cb.on_change) s->cb.on_change(s->cb.user);
 }
 
 static void session_retire_fire(void *arg)
@@ -202,8 +198,7 @@ static void session_retire_fire(void *arg)
  * s->ws), and it is closed from a 0 ms timer, since it may be inside one of its own callbacks. */
 static void session_ws_retire(struct session *s)
 {
-    if (!s->ws)
-        return;
+    if (!s->ws) return;
     if (s->nretired == (int)FELT_ARRAY_LEN(s->ws_retired))
         session_retire_fire(s); /* never inside a callback of those: they were retired before */
     s->ws_retired[s->nretired++] = s->ws;
@@ -229,37 +224,31 @@ static int session_parse_url(struct session *s, const char *url, struct felt_err
             rest = url + strlen(schemes[i].scheme);
             break;
         }
-    if (!rest)
-        return felt_err_set(err, "bad_url", "'%.60s' is not a ws:// or wss:// URL", url);
+    if (!rest) return felt_err_set(err, "bad_url", "'%.60s' is not a ws:// or wss:// URL", url);
     size_t hl = strcspn(rest, "/?#");
     if (rest[hl] && strcmp(rest + hl, "/") != 0)
         return felt_err_set(err, "bad_url", "'%.60s': give only ws://HOST:PORT, no path", url);
-    if (hl == 0 || hl > 255)
-        return felt_err_set(err, "bad_url", "'%.60s' has no host", url);
+    if (hl == 0 || hl > 255) return felt_err_set(err, "bad_url", "'%.60s' has no host", url);
     const char *port = NULL;
     if (rest[0] == '[') {
         const char *close = memchr(rest, ']', hl);
-        if (!close)
-            return felt_err_set(err, "bad_url", "'%.60s': unterminated [IPv6] host", url);
+        if (!close) return felt_err_set(err, "bad_url", "'%.60s': unterminated [IPv6] host", url);
         for (const char *c = rest + 1; c < close; c++)
             if (!strchr("0123456789abcdefABCDEF:.", *c))
                 return felt_err_set(err, "bad_url", "'%.60s': bad IPv6 address", url);
         if (close + 1 < rest + hl) {
-            if (close[1] != ':')
-                return felt_err_set(err, "bad_url", "'%.60s': bad host", url);
+            if (close[1] != ':') return felt_err_set(err, "bad_url", "'%.60s': bad host", url);
             port = close + 2;
         }
     } else {
         const char *colon = memchr(rest, ':', hl);
         const char *end = colon ? colon : rest + hl;
-        if (end == rest)
-            return felt_err_set(err, "bad_url", "'%.60s' has no host", url);
+        if (end == rest) return felt_err_set(err, "bad_url", "'%.60s' has no host", url);
         for (const char *c = rest; c < end; c++)
             if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
                   (*c >= '0' && *c <= '9') || *c == '.' || *c == '-'))
                 return felt_err_set(err, "bad_url", "'%.60s': bad host name", url);
-        if (colon)
-            port = colon + 1;
+        if (colon) port = colon + 1;
     }
     if (port) {
         long v = 0;
@@ -375,12 +364,10 @@ static char *session_item_encode(const struct session_item *it)
 static int64_t session_ping_send(struct session *s)
 {
     char buf[64];
-    if (!s->ws || !s->ws_open)
-        return 0;
+    if (!s->ws || !s->ws_open) return 0;
     int64_t id = SESSION_PING_ID_BASE + ++s->next_ping;
     int n = snprintf(buf, sizeof(buf), "{\"type\":\"ping\",\"id\":%lld}", (long long)id);
-    if (wsconn_send(s->ws, buf, (size_t)n) != 0)
-        return 0;
+    if (wsconn_send(s->ws, buf, (size_t)n) != 0) return 0;
     s->pings[s->ping_next].id = id;
     s->pings[s->ping_next].sent_us = felt_mono_us();
     s->ping_next = (s->ping_next + 1) % SESSION_PINGS;
@@ -401,18 +388,15 @@ static void session_barrier(struct session *s)
 static void session_ping_fire(void *arg)
 {
     struct session *s = arg;
-    if (s->resumed && s->transport == SESSION_TRANSPORT_WS)
-        session_barrier(s);
-    if (!session_terminal(s))
-        wstimer_arm(s->ping_timer, SESSION_PING_MS);
+    if (s->resumed && s->transport == SESSION_TRANSPORT_WS) session_barrier(s);
+    if (!session_terminal(s)) wstimer_arm(s->ping_timer, SESSION_PING_MS);
 }
 
 /* ---- resume and flushing --------------------------------------------------------------- */
 
 static void session_resumed(struct session *s)
 {
-    if (s->resumed)
-        return;
+    if (s->resumed) return;
     s->resumed = true;
     s->ever_connected = true;
     s->ws_failures = 0;
@@ -424,8 +408,7 @@ static void session_resumed(struct session *s)
 /* Writes every unsent item, in order, once the connection is accepted. */
 static void session_flush(struct session *s)
 {
-    if (!s->resumed || s->state != SESSION_CONNECTED)
-        return;
+    if (!s->resumed || s->state != SESSION_CONNECTED) return;
     if (s->transport == SESSION_TRANSPORT_POLL) {
         /* One POST at a time, in order: only the head can be in flight. */
         if (s->qn > 0 && !s->q[0].it.sent && !poll_busy(s->poll) &&
@@ -436,18 +419,15 @@ static void session_flush(struct session *s)
     bool wrote = false;
     for (size_t i = 0; i < s->qn; i++) {
         struct session_qent *e = &s->q[i];
-        if (e->it.sent)
-            continue;
+        if (e->it.sent) continue;
         char *msg = session_item_encode(&e->it);
         int rc = wsconn_send(s->ws, msg, strlen(msg));
         free(msg);
-        if (rc != 0)
-            break; /* the socket's queue is full: the rest waits for the next flush */
+        if (rc != 0) break; /* the socket's queue is full: the rest waits for the next flush */
         e->it.sent = true;
         wrote = wrote || e->it.type != PROTO_C_ACTION;
     }
-    if (wrote)
-        session_barrier(s);
+    if (wrote) session_barrier(s);
     session_emit_state(s);
 }
 
@@ -459,8 +439,7 @@ static void session_retry_fire(void *arg)
 static void session_queued_changed(struct session *s)
 {
     session_emit_state(s);
-    if (s->cb.on_change)
-        s->cb.on_change(s->cb.user);
+    if (s->cb.on_change) s->cb.on_change(s->cb.user);
 }
 
 /* ---- replies (ack, error, pong), by type ----------------------------------------------- */
@@ -480,8 +459,7 @@ static void session_on_ack(struct session *s, const struct proto_smsg *m)
                           ? json_object_get_string(v)
                           : "refused";
     for (size_t i = 0; rid && rid[0] && i < s->qn; i++) {
-        if (s->q[i].it.type != PROTO_C_ACTION || strcmp(s->q[i].it.request_id, rid) != 0)
-            continue;
+        if (s->q[i].it.type != PROTO_C_ACTION || strcmp(s->q[i].it.request_id, rid) != 0) continue;
         char what[48];
         session_item_what(&s->q[i].it, what, sizeof(what));
         if (!accepted)
@@ -491,8 +469,7 @@ static void session_on_ack(struct session *s, const struct proto_smsg *m)
         return;
     }
     /* An ack of an action sent some other way (a --json bot's own request_id), or refused. */
-    if (!accepted)
-        session_notice(s, SESSION_NOTICE_REFUSED, "Action refused: %s", msg);
+    if (!accepted) session_notice(s, SESSION_NOTICE_REFUSED, "Action refused: %s", msg);
 }
 
 static void session_on_error(struct session *s, const struct proto_smsg *m)
@@ -502,10 +479,10 @@ static void session_on_error(struct session *s, const struct proto_smsg *m)
                               json_object_is_type(v, json_type_string)
                           ? json_object_get_string(v)
                           : "error";
-    const char *code = json_object_object_get_ex(m->data, "code", &v) &&
-                               json_object_is_type(v, json_type_string)
-                           ? json_object_get_string(v)
-                           : "";
+    const char *code =
+        json_object_object_get_ex(m->data, "code", &v) && json_object_is_type(v, json_type_string)
+            ? json_object_get_string(v)
+            : "";
     session_notice(s, SESSION_NOTICE_ERROR, "Server: %s", msg);
     if (strcmp(code, "rate_limited") == 0) {
         /* The server dropped something of ours. Errors do not say what, so every action not
@@ -517,8 +494,7 @@ static void session_on_error(struct session *s, const struct proto_smsg *m)
                 s->q[i].it.sent = false;
                 any = true;
             }
-        if (any)
-            wstimer_arm(s->retry_timer, SESSION_RETRY_MS);
+        if (any) wstimer_arm(s->retry_timer, SESSION_RETRY_MS);
     }
 }
 
@@ -535,8 +511,7 @@ static void session_on_pong(struct session *s, const struct proto_smsg *m)
             s->pings[i].id = 0;
             ours = true;
         }
-    if (!ours)
-        return; /* a --json user's own ping */
+    if (!ours) return; /* a --json user's own ping */
     if (id == s->hello_ping) {
         s->hello_ping = 0;
         session_resumed(s);
@@ -568,10 +543,10 @@ static void session_on_event(struct session *s, const struct proto_smsg *m)
 static const struct {
     void (*fn)(struct session *s, const struct proto_smsg *m);
 } session_replies[PROTO_S_COUNT] = {
-    [PROTO_S_SNAPSHOT] = {session_on_event}, [PROTO_S_STATE_UPDATE] = {session_on_event},
+    [PROTO_S_SNAPSHOT] = {session_on_event},  [PROTO_S_STATE_UPDATE] = {session_on_event},
     [PROTO_S_ANIMATION] = {session_on_event}, [PROTO_S_NOTIFICATION] = {session_on_event},
-    [PROTO_S_CHAT] = {session_on_event},     [PROTO_S_ACK] = {session_on_ack},
-    [PROTO_S_ERROR] = {session_on_error},    [PROTO_S_PONG] = {session_on_pong},
+    [PROTO_S_CHAT] = {session_on_event},      [PROTO_S_ACK] = {session_on_ack},
+    [PROTO_S_ERROR] = {session_on_error},     [PROTO_S_PONG] = {session_on_pong},
 };
 
 /* One raw server message from either transport. */
@@ -595,15 +570,12 @@ static void session_message(struct session *s, const char *raw, size_t len)
         proto_smsg_clear(&m);
         return;
     }
-    if (s->cb.on_message)
-        s->cb.on_message(s->cb.user, &m, raw, len);
+    if (s->cb.on_message) s->cb.on_message(s->cb.user, &m, raw, len);
     session_replies[m.type].fn(s, &m);
     if (s->transport == SESSION_TRANSPORT_POLL && s->model.has_seq)
         poll_set_since(s->poll, s->model.last_seq);
-    if (s->transport == SESSION_TRANSPORT_POLL && model_my_turn(&s->model))
-        poll_hurry(s->poll);
-    if (s->cb.on_change)
-        s->cb.on_change(s->cb.user);
+    if (s->transport == SESSION_TRANSPORT_POLL && model_my_turn(&s->model)) poll_hurry(s->poll);
+    if (s->cb.on_change) s->cb.on_change(s->cb.user);
     proto_smsg_clear(&m);
 }
 
@@ -617,8 +589,7 @@ static void session_poll_event(void *user, const char *raw, size_t len)
 static void session_poll_result(void *user, int status, const char *error, int64_t rtt_ms)
 {
     struct session *s = user;
-    if (session_terminal(s))
-        return;
+    if (session_terminal(s)) return;
     if (status == 200) {
         s->rtt_ms = rtt_ms;
         session_resumed(s);
@@ -636,8 +607,8 @@ static void session_poll_result(void *user, int status, const char *error, int64
     if (!s->ever_connected) {
         poll_stop(s->poll);
         if (status == 0)
-            session_set_state(s, SESSION_FAILED, "cannot reach the server at %s: %s",
-                              s->http_base, error ? error : "no answer");
+            session_set_state(s, SESSION_FAILED, "cannot reach the server at %s: %s", s->http_base,
+                              error ? error : "no answer");
         else if (status == 404)
             session_set_state(s, SESSION_FAILED, "the server has no game '%s'", s->game);
         else
@@ -653,8 +624,7 @@ static void session_poll_result(void *user, int status, const char *error, int64
 static void session_poll_posted(void *user, int status, const char *body, size_t len)
 {
     struct session *s = user;
-    if (s->qn == 0 || !s->q[0].it.sent)
-        return;
+    if (s->qn == 0 || !s->q[0].it.sent) return;
     if (status == 0) {
         /* Unknown whether it arrived: write it again with the next successful poll (an action
          * keeps its request_id, so the server applies it at most once). */
@@ -718,8 +688,7 @@ static void session_ws_open(struct wsconn *c, void *user)
 {
     struct session *s = user;
     struct proto_cmsg m;
-    if (c != s->ws)
-        return; /* a connection we already closed */
+    if (c != s->ws) return; /* a connection we already closed */
     s->ws_open = true;
     s->resumed = false;
     memset(&m, 0, sizeof(m));
@@ -740,15 +709,13 @@ static void session_ws_open(struct wsconn *c, void *user)
 static void session_ws_message(struct wsconn *c, void *user, const char *buf, size_t len)
 {
     struct session *s = user;
-    if (c == s->ws)
-        session_message(s, buf, len);
+    if (c == s->ws) session_message(s, buf, len);
 }
 
 static void session_probe_done(struct session *s, const struct wshttp_result *r)
 {
     s->probing = false;
-    if (session_terminal(s) || s->transport != SESSION_TRANSPORT_WS || !s->ws || s->ws_open)
-        return;
+    if (session_terminal(s) || s->transport != SESSION_TRANSPORT_WS || !s->ws || s->ws_open) return;
     if (r->status == 401) {
         session_ws_retire(s);
         session_set_state(s, SESSION_REJECTED,
@@ -759,8 +726,8 @@ static void session_probe_done(struct session *s, const struct wshttp_result *r)
         s->ws_failures = 0;
         if (!s->ever_connected) {
             session_ws_retire(s);
-            session_set_state(s, SESSION_FAILED, "cannot reach the server at %s: %s",
-                              s->ws_base, r->error ? r->error : "no answer");
+            session_set_state(s, SESSION_FAILED, "cannot reach the server at %s: %s", s->ws_base,
+                              r->error ? r->error : "no answer");
         }
         return;
     }
@@ -769,8 +736,7 @@ static void session_probe_done(struct session *s, const struct wshttp_result *r)
         session_set_state(s, SESSION_FAILED, "the server has no game '%s'", s->game);
         return;
     }
-    if (r->status != 200)
-        return;
+    if (r->status != 200) return;
     /* HTTP works and knows us; the WebSocket does not get through. */
     if (++s->ws_failures < SESSION_FALLBACK_AFTER || s->want != SESSION_TRANSPORT_AUTO) {
         if (s->want == SESSION_TRANSPORT_WS && !s->ever_connected) {
@@ -793,15 +759,13 @@ static void session_ws_close(struct wsconn *c, void *user, int code, const char 
 {
     struct session *s = user;
     bool was_open = s->ws_open;
-    if (c != s->ws)
-        return;
+    if (c != s->ws) return;
     s->ws_open = false;
     s->resumed = false;
     s->hello_ping = 0;
     wsconn_clear_queue(s->ws);
     session_q_unsend(s);
-    if (session_terminal(s))
-        return;
+    if (session_terminal(s)) return;
     if (code == 4401) {
         session_ws_retire(s);
         session_set_state(s, SESSION_REJECTED,
@@ -816,14 +780,12 @@ static void session_ws_close(struct wsconn *c, void *user, int code, const char 
     }
     if (code == 1000) {
         session_ws_retire(s);
-        session_set_state(s, SESSION_OFFLINE, "%s", reason && reason[0] ? reason
-                                                                         : "the server closed");
+        session_set_state(s, SESSION_OFFLINE, "%s",
+                          reason && reason[0] ? reason : "the server closed");
         return;
     }
-    snprintf(s->reason, sizeof(s->reason), "%s",
-             code ? "connection closed" : "connection failed");
-    if (code)
-        snprintf(s->reason, sizeof(s->reason), "connection closed (%d)", code);
+    snprintf(s->reason, sizeof(s->reason), "%s", code ? "connection closed" : "connection failed");
+    if (code) snprintf(s->reason, sizeof(s->reason), "connection closed (%d)", code);
     if (!was_open && !s->probing) {
         const char *since = s->model.has_seq ? "?since=" : "";
         char path[128];
@@ -831,16 +793,14 @@ static void session_ws_close(struct wsconn *c, void *user, int code, const char 
         if (s->model.has_seq)
             snprintf(path + strlen(path), sizeof(path) - strlen(path), "%llu",
                      (unsigned long long)s->model.last_seq);
-        if (session_http(s, path, NULL, !s->spectate, session_probe_done) == 0)
-            s->probing = true;
+        if (session_http(s, path, NULL, !s->spectate, session_probe_done) == 0) s->probing = true;
     }
 }
 
 static void session_ws_state(struct wsconn *c, void *user, enum wsconn_state st)
 {
     struct session *s = user;
-    if (c != s->ws || session_terminal(s) || s->transport != SESSION_TRANSPORT_WS)
-        return;
+    if (c != s->ws || session_terminal(s) || s->transport != SESSION_TRANSPORT_WS) return;
     if (st == WSCONN_RECONNECTING)
         s->state = s->ever_connected ? SESSION_RECONNECTING : SESSION_CONNECTING;
     session_emit_state(s);
@@ -868,8 +828,7 @@ static void session_ws_begin(struct session *s)
     s->transport = SESSION_TRANSPORT_WS;
     s->ws_open = false;
     s->ws = wsconn_new(s->loop, &cfg, errbuf, sizeof(errbuf));
-    if (!s->ws)
-        session_set_state(s, SESSION_FAILED, "bad server URL %s: %s", s->ws_base, errbuf);
+    if (!s->ws) session_set_state(s, SESSION_FAILED, "bad server URL %s: %s", s->ws_base, errbuf);
 }
 
 /* Opens the chosen transport once we are a player with a token (or a spectator). */
@@ -890,8 +849,7 @@ static void session_join_done(struct session *s, const struct wshttp_result *r)
     struct felt_err err;
     char why[160];
 
-    if (session_terminal(s) && s->state != SESSION_REJECTED)
-        return;
+    if (session_terminal(s) && s->state != SESSION_REJECTED) return;
     if (r->status == 0) {
         session_set_state(s, SESSION_FAILED, "cannot reach the server at %s: %s", s->http_base,
                           r->error ? r->error : "no answer");
@@ -911,10 +869,10 @@ static void session_join_done(struct session *s, const struct wshttp_result *r)
                              json_object_is_type(v, json_type_string)
                          ? json_object_get_string(v)
                          : NULL;
-    const char *token = j && json_object_object_get_ex(j, "token", &v) &&
-                                json_object_is_type(v, json_type_string)
-                            ? json_object_get_string(v)
-                            : NULL;
+    const char *token =
+        j && json_object_object_get_ex(j, "token", &v) && json_object_is_type(v, json_type_string)
+            ? json_object_get_string(v)
+            : NULL;
     if (!id || !token || !id[0] || strlen(id) > MODEL_ID_MAX || !token[0] ||
         strlen(token) > PROTO_TOKEN_MAX || strchr(id, '/')) {
         session_set_state(s, SESSION_FAILED, "the server's answer to join was malformed");
@@ -922,10 +880,10 @@ static void session_join_done(struct session *s, const struct wshttp_result *r)
     }
     snprintf(s->tok.player_id, sizeof(s->tok.player_id), "%s", id);
     snprintf(s->tok.token, sizeof(s->tok.token), "%s", token);
-    s->tok.seat = j && json_object_object_get_ex(j, "seat", &v) &&
-                          json_object_is_type(v, json_type_int)
-                      ? json_object_get_int(v)
-                      : -1;
+    s->tok.seat =
+        j && json_object_object_get_ex(j, "seat", &v) && json_object_is_type(v, json_type_int)
+            ? json_object_get_int(v)
+            : -1;
     s->have_token = true;
     if (token_save(s->server, s->game, s->name, &s->tok, &err) != 0)
         session_notice(s, SESSION_NOTICE_ERROR,
@@ -943,14 +901,12 @@ static int session_join(struct session *s)
     struct json_object *b = json_object_new_object();
     char path[96];
     json_object_object_add(b, "name", json_object_new_string(s->name));
-    if (s->buy_in > 0)
-        json_object_object_add(b, "buy_in", json_object_new_int64(s->buy_in));
+    if (s->buy_in > 0) json_object_object_add(b, "buy_in", json_object_new_int64(s->buy_in));
     snprintf(path, sizeof(path), "/api/games/%s/join", s->game);
-    int rc = session_http(s, path, json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN),
-                          false, session_join_done);
+    int rc = session_http(s, path, json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN), false,
+                          session_join_done);
     json_object_put(b);
-    if (rc != 0)
-        session_set_state(s, SESSION_FAILED, "bad server URL %s", s->http_base);
+    if (rc != 0) session_set_state(s, SESSION_FAILED, "bad server URL %s", s->http_base);
     return rc;
 }
 
@@ -962,8 +918,7 @@ struct session *session_new(struct wsloop *loop, const struct session_options *o
     struct session *s = xcalloc(1, sizeof(*s));
     char clean[PROTO_NAME_MAX_BYTES + 1];
 
-    if (session_parse_url(s, o->server ? o->server : "", err) != 0)
-        goto fail;
+    if (session_parse_url(s, o->server ? o->server : "", err) != 0) goto fail;
     if (!o->game || !proto_game_id_valid(o->game, strlen(o->game))) {
         felt_err_set(err, "bad_game", "'%.40s' is not a game id (letters, digits, - and _)",
                      o->game ? o->game : "");
@@ -990,8 +945,8 @@ struct session *session_new(struct wsloop *loop, const struct session_options *o
     s->buy_in = o->buy_in;
     s->spectate = o->spectate;
     s->want = o->transport;
-    s->transport = o->transport == SESSION_TRANSPORT_POLL ? SESSION_TRANSPORT_POLL
-                                                          : SESSION_TRANSPORT_WS;
+    s->transport =
+        o->transport == SESSION_TRANSPORT_POLL ? SESSION_TRANSPORT_POLL : SESSION_TRANSPORT_WS;
     s->rtt_ms = -1;
     s->state = SESSION_CONNECTING;
     model_init(&s->model);
@@ -1017,8 +972,7 @@ static void session_start_fire(void *arg)
 {
     struct session *s = arg;
     struct felt_err err;
-    if (session_terminal(s))
-        return;
+    if (session_terminal(s)) return;
     wstimer_arm(s->ping_timer, SESSION_PING_MS);
     session_emit_state(s);
     if (s->spectate) {
@@ -1039,8 +993,7 @@ static void session_start_fire(void *arg)
 
 int session_start(struct session *s)
 {
-    if (s->started)
-        return -1;
+    if (s->started) return -1;
     s->started = true;
     wstimer_arm(s->start_timer, 0);
     return 0;
@@ -1061,8 +1014,7 @@ void session_status(const struct session *s, struct session_status *out)
     out->queued = s->qn;
     out->spectator = s->spectate;
     snprintf(out->reason, sizeof(out->reason), "%s", s->reason);
-    if (s->transport == SESSION_TRANSPORT_WS && s->ws &&
-        wsconn_state(s->ws) == WSCONN_RECONNECTING)
+    if (s->transport == SESSION_TRANSPORT_WS && s->ws && wsconn_state(s->ws) == WSCONN_RECONNECTING)
         wsconn_retry_info(s->ws, &out->attempt, &out->next_try_ms);
     else if (s->transport == SESSION_TRANSPORT_POLL && s->poll &&
              s->state == SESSION_RECONNECTING) {
@@ -1097,8 +1049,7 @@ int session_send(struct session *s, const struct proto_cmsg *m, struct felt_err 
     it.type = m->type;
     switch (m->type) {
     case PROTO_C_ACTION:
-        if (s->spectate)
-            return felt_err_set(err, "spectator", "spectators cannot act");
+        if (s->spectate) return felt_err_set(err, "spectator", "spectators cannot act");
         it.action = m->action;
         it.has_amount = m->has_amount;
         it.amount = m->amount;
@@ -1112,14 +1063,12 @@ int session_send(struct session *s, const struct proto_cmsg *m, struct felt_err 
     case PROTO_C_CHAT:
         memcpy(it.text, m->text, sizeof(it.text));
         it.text[sizeof(it.text) - 1] = '\0';
-        if (!it.text[0])
-            return felt_err_set(err, "bad_field", "empty chat message");
+        if (!it.text[0]) return felt_err_set(err, "bad_field", "empty chat message");
         break;
     case PROTO_C_SIT_OUT:
     case PROTO_C_SIT_IN:
     case PROTO_C_LEAVE:
-        if (s->spectate)
-            return felt_err_set(err, "spectator", "spectators cannot do that");
+        if (s->spectate) return felt_err_set(err, "spectator", "spectators cannot do that");
         if (s->transport == SESSION_TRANSPORT_POLL)
             return felt_err_set(err, "unsupported", "%s is not available over HTTP polling",
                                 proto_ctype_name(m->type));
@@ -1147,12 +1096,9 @@ int session_act(struct session *s, enum engine_action a, int64_t amount, struct 
     const struct model_to_act *t = &m->to_act;
     struct proto_cmsg c;
 
-    if (s->spectate)
-        return felt_err_set(err, "spectator", "spectators cannot act");
-    if (!m->hand_running)
-        return felt_err_set(err, "no_hand", "no hand is in progress");
-    if (!model_my_turn(m))
-        return felt_err_set(err, "not_your_turn", "it is not your turn");
+    if (s->spectate) return felt_err_set(err, "spectator", "spectators cannot act");
+    if (!m->hand_running) return felt_err_set(err, "no_hand", "no hand is in progress");
+    if (!model_my_turn(m)) return felt_err_set(err, "not_your_turn", "it is not your turn");
     for (size_t i = 0; i < s->qn; i++)
         if (s->q[i].it.type == PROTO_C_ACTION && s->q[i].it.hand_id == m->hand_id)
             return felt_err_set(err, "pending", "your last action is still on its way");
@@ -1169,18 +1115,15 @@ int session_act(struct session *s, enum engine_action a, int64_t amount, struct 
                                 (long long)t->call);
         break;
     case ENGINE_CALL:
-        if (t->can_check)
-            c.action = ENGINE_CHECK; /* nothing to call: the same key checks */
+        if (t->can_check) c.action = ENGINE_CHECK; /* nothing to call: the same key checks */
         break;
     case ENGINE_RAISE:
-        if (!t->can_raise)
-            return felt_err_set(err, "cannot_raise", "raising is not possible now");
+        if (!t->can_raise) return felt_err_set(err, "cannot_raise", "raising is not possible now");
         if (amount < t->min_raise_to)
             return felt_err_set(err, "raise_too_small", "the smallest raise is to %lld",
                                 (long long)t->min_raise_to);
         if (amount > t->max_raise_to)
-            return felt_err_set(err, "amount_above_stack",
-                                "you can raise to at most %lld (all-in)",
+            return felt_err_set(err, "amount_above_stack", "you can raise to at most %lld (all-in)",
                                 (long long)t->max_raise_to);
         c.has_amount = true;
         c.amount = amount;
@@ -1203,10 +1146,8 @@ int session_chat(struct session *s, const char *text, struct felt_err *err)
     if (s->spectate && s->transport == SESSION_TRANSPORT_POLL)
         return felt_err_set(err, "unsupported", "spectators cannot chat over HTTP polling");
     int n = text_sanitize(text, strlen(text), c.text, sizeof(c.text), PROTO_CHAT_MAX_CHARS, err);
-    if (n < 0)
-        return -1;
-    if (n == 0)
-        return felt_err_set(err, "bad_field", "empty chat message");
+    if (n < 0) return -1;
+    if (n == 0) return felt_err_set(err, "bad_field", "empty chat message");
     return session_send(s, &c, err);
 }
 
@@ -1247,8 +1188,7 @@ int session_rejoin(struct session *s, struct felt_err *err)
 {
     if (s->state != SESSION_REJECTED)
         return felt_err_set(err, "not_rejected", "the seat was not rejected");
-    if (s->spectate)
-        return felt_err_set(err, "spectator", "spectators do not join");
+    if (s->spectate) return felt_err_set(err, "spectator", "spectators do not join");
     token_remove(s->server, s->game, s->name, NULL);
     if (s->ws) {
         session_ws_retire(s);
@@ -1282,18 +1222,15 @@ void session_close(struct session *s)
     if (s->ws) {
         session_ws_retire(s);
     }
-    if (s->poll)
-        poll_stop(s->poll);
+    if (s->poll) poll_stop(s->poll);
     wstimer_cancel(s->ping_timer);
     wstimer_cancel(s->start_timer);
-    if (!session_terminal(s))
-        session_set_state(s, SESSION_OFFLINE, "closed");
+    if (!session_terminal(s)) session_set_state(s, SESSION_OFFLINE, "closed");
 }
 
 void session_free(struct session *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     /* The loop is gone: s->ws went with it, and no request will be answered any more. */
     poll_free(s->poll);
     poll_reap();

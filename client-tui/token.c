@@ -47,8 +47,7 @@ static int token_escape(const char *s, char *out, size_t outsz, size_t *len)
                      c == '.' || c == '-';
         int n = plain ? snprintf(out + *len, outsz - *len, "%c", c)
                       : snprintf(out + *len, outsz - *len, "_%02x", c);
-        if (n < 0 || (size_t)n >= outsz - *len)
-            return -1;
+        if (n < 0 || (size_t)n >= outsz - *len) return -1;
         *len += (size_t)n;
     }
     return 0;
@@ -58,8 +57,7 @@ int token_path(const char *server, const char *game, const char *name, char *out
                struct felt_err *err)
 {
     size_t len;
-    if (token_dir(out, outsz, err) != 0)
-        return -1;
+    if (token_dir(out, outsz, err) != 0) return -1;
     len = strlen(out);
     /* server, game and name joined with "+" (never produced by the escaping). */
     const char *parts[] = {server, game, name};
@@ -71,8 +69,7 @@ int token_path(const char *server, const char *game, const char *name, char *out
         if (token_escape(parts[i], out, outsz, &len) != 0)
             return felt_err_set(err, "too_long", "the token file path is too long");
     }
-    if (len + 6 >= outsz)
-        return felt_err_set(err, "too_long", "the token file path is too long");
+    if (len + 6 >= outsz) return felt_err_set(err, "too_long", "the token file path is too long");
     memcpy(out + len, ".json", 6);
     return 0;
 }
@@ -86,8 +83,7 @@ static int token_mkdirs(const char *dir, struct felt_err *err)
     if (n < 0 || (size_t)n >= sizeof(tmp))
         return felt_err_set(err, "too_long", "the state directory path is too long");
     for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
+        if (*p != '/') continue;
         *p = '\0';
         if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
             return felt_err_set(err, "io", "cannot create %s: %s", tmp, strerror(errno));
@@ -110,12 +106,10 @@ int token_load(const char *server, const char *game, const char *name, struct to
     int fd;
 
     memset(rec, 0, sizeof(*rec));
-    if (token_path(server, game, name, path, sizeof(path), err) != 0)
-        return -1;
+    if (token_path(server, game, name, path, sizeof(path), err) != 0) return -1;
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
-        if (errno == ENOENT)
-            return 0;
+        if (errno == ENOENT) return 0;
         return felt_err_set(err, "io", "cannot read %s: %s", path, strerror(errno));
     }
     n = read(fd, buf, sizeof(buf));
@@ -152,16 +146,15 @@ int token_load(const char *server, const char *game, const char *name, struct to
         }
     memcpy(rec->player_id, ids, idl + 1);
     memcpy(rec->token, toks, tokl + 1);
-    rec->seat = json_object_object_get_ex(j, "seat", &seat) &&
-                        json_object_is_type(seat, json_type_int)
-                    ? json_object_get_int(seat)
-                    : -1;
+    rec->seat =
+        json_object_object_get_ex(j, "seat", &seat) && json_object_is_type(seat, json_type_int)
+            ? json_object_get_int(seat)
+            : -1;
     rc = 1;
 out:
     json_object_put(j);
     explicit_bzero(buf, sizeof(buf));
-    if (rc != 1)
-        memset(rec, 0, sizeof(*rec));
+    if (rc != 1) memset(rec, 0, sizeof(*rec));
     return rc;
 }
 
@@ -204,10 +197,8 @@ int token_save(const char *server, const char *game, const char *name,
     }
     rc = 0;
 out:
-    if (fd >= 0)
-        close(fd);
-    if (rc != 0)
-        unlink(tmp);
+    if (fd >= 0) close(fd);
+    if (rc != 0) unlink(tmp);
     json_object_put(j);
     return rc;
 }
@@ -215,8 +206,7 @@ out:
 int token_remove(const char *server, const char *game, const char *name, struct felt_err *err)
 {
     char path[4096];
-    if (token_path(server, game, name, path, sizeof(path), err) != 0)
-        return -1;
+    if (token_path(server, game, name, path, sizeof(path), err) != 0) return -1;
     if (unlink(path) != 0 && errno != ENOENT)
         return felt_err_set(err, "io", "cannot remove %s: %s", path, strerror(errno));
     return 0;

@@ -26,8 +26,7 @@ static enum model_result apply(struct model *m, const char *json)
     struct proto_smsg msg = {0};
     struct felt_err err;
     int rc = proto_decode_server(json, strlen(json), &msg, &err);
-    if (rc != 0)
-        fail_msg("test message does not decode (%s): %s", err.message, json);
+    if (rc != 0) fail_msg("test message does not decode (%s): %s", err.message, json);
     enum model_result r = model_apply(m, &msg);
     proto_smsg_clear(&msg);
     return r;
@@ -44,8 +43,7 @@ static card_t card(const char *s)
 static bool log_has(const struct model *m, const char *text)
 {
     for (int i = 0; i < m->log_count; i++)
-        if (strstr(model_log_get(m, i)->text, text))
-            return true;
+        if (strstr(model_log_get(m, i)->text, text)) return true;
     return false;
 }
 
