@@ -313,9 +313,14 @@ static void table_batch_hand_start(struct table_batch *b, const struct engine_ev
         json_object_object_add(d, "small_blind_seat", json_object_new_int(t->eng.sb_seat));
         json_object_object_add(d, "big_blind_seat", json_object_new_int(t->eng.bb_seat));
         json_object_object_add(d, "posts", json_object_get(posts));
-        for (int s = 0; s < t->cfg.seats; s++)
-            if (t->seat[s])
-                json_object_array_add(players, table_player_json(t, t->seat[s], viewer));
+        for (int s = 0; s < t->cfg.seats; s++) {
+            if (!t->seat[s])
+                continue;
+            /* Chips behind after the posts (p->stack is updated only after the batch). */
+            struct json_object *pj = table_player_json(t, t->seat[s], viewer);
+            json_object_object_add(pj, "stack", json_object_new_int64(b->stack[s]));
+            json_object_array_add(players, pj);
+        }
         json_object_object_add(d, "players", players);
         json_object_object_add(d, "pots", table_pots_json(t));
         if (hand_start_is_last)
@@ -972,6 +977,17 @@ void table_presence(struct table *t, struct player *p, bool connected)
     table_notify(t, connected ? "player_connected" : "player_disconnected", p, NULL);
 }
 
+/* Everyone sees how many watch: one notification per change (none while shutting down, when
+ * connections are being torn down and nobody would read it). */
+static void table_spectators_changed(struct table *t)
+{
+    if (t->srv->shutting_down)
+        return;
+    struct json_object *d = json_object_new_object();
+    json_object_object_add(d, "count", json_object_new_int(t->nspectators));
+    table_notify(t, "spectators", NULL, d);
+}
+
 void table_subscribe(struct table *t, struct conn *c)
 {
     FELT_ASSERT(!c->subscribed);
@@ -981,8 +997,10 @@ void table_subscribe(struct table *t, struct conn *c)
     if (t->subs)
         t->subs->sub_prev = c;
     t->subs = c;
-    if (c->role == CONN_SPECTATOR)
+    if (c->role == CONN_SPECTATOR) {
         t->nspectators++;
+        table_spectators_changed(t);
+    }
 }
 
 void table_unsubscribe(struct table *t, struct conn *c)
@@ -997,8 +1015,10 @@ void table_unsubscribe(struct table *t, struct conn *c)
         c->sub_next->sub_prev = c->sub_prev;
     c->sub_prev = c->sub_next = NULL;
     c->subscribed = false;
-    if (c->role == CONN_SPECTATOR)
+    if (c->role == CONN_SPECTATOR) {
         t->nspectators--;
+        table_spectators_changed(t);
+    }
 }
 
 uint64_t table_seq(const struct table *t)
