@@ -46,9 +46,9 @@
 #include "rng.h"
 #include "util.h"
 
-#define FP_BUF 65536          /* bytes buffered per direction */
-#define FP_CUT_WAIT_MS 2000   /* a cut that sees no data within this closes plainly */
-#define FP_LOSE_GRACE_MS 200  /* lose: time for the request to reach the server before closing */
+#define FP_BUF 65536         /* bytes buffered per direction */
+#define FP_CUT_WAIT_MS 2000  /* a cut that sees no data within this closes plainly */
+#define FP_LOSE_GRACE_MS 200 /* lose: time for the request to reach the server before closing */
 #define FP_MAX_DURATION_S 86400
 
 enum fp_fault { FP_RST, FP_CLOSE, FP_STALL, FP_CUT, FP_LOSE, FP_NFAULTS };
@@ -58,19 +58,19 @@ static const char *const fp_fault_names[FP_NFAULTS] = {"rst", "close", "stall", 
 struct fp_dir {
     unsigned char buf[FP_BUF];
     size_t off, len;
-    bool eof;       /* src said EOF: shut dst for writing once the buffer is drained */
-    bool shut;      /* dst was shut for writing */
+    bool eof;  /* src said EOF: shut dst for writing once the buffer is drained */
+    bool shut; /* dst was shut for writing */
 };
 
 struct fp_pair {
-    int cfd, sfd;             /* client side, server side */
-    bool connecting;          /* the connect to the target is in progress */
+    int cfd, sfd;    /* client side, server side */
+    bool connecting; /* the connect to the target is in progress */
     int64_t born_ms;
-    int64_t stall_until_ms;   /* > now: stalled */
-    int64_t cut_deadline_ms;  /* > 0: a cut is pending */
-    bool close_after_flush;   /* cut: close once the truncated buffer is written */
-    int64_t lose_close_ms;    /* > 0: lose: replies are discarded; close at this time */
-    struct fp_dir up, down;   /* up: client -> server; down: server -> client */
+    int64_t stall_until_ms;  /* > now: stalled */
+    int64_t cut_deadline_ms; /* > 0: a cut is pending */
+    bool close_after_flush;  /* cut: close once the truncated buffer is written */
+    int64_t lose_close_ms;   /* > 0: lose: replies are discarded; close at this time */
+    struct fp_dir up, down;  /* up: client -> server; down: server -> client */
 };
 
 struct fp_opts {
@@ -78,7 +78,7 @@ struct fp_opts {
     int target_port;
     const char *target_host;
     uint64_t seed;
-    int64_t every_ms;         /* mean interval between faults; 0: never */
+    int64_t every_ms; /* mean interval between faults; 0: never */
     bool enabled[FP_NFAULTS];
     int64_t stall_min_ms, stall_max_ms;
     int64_t min_age_ms;
@@ -146,8 +146,20 @@ static long long fp_number(const char *opt, const char *s, long long lo, long lo
 
 static void fp_parse(int argc, char **argv, struct fp_opts *o)
 {
-    enum { O_TARGET = 256, O_THOST, O_PORT, O_SEED, O_EVERY, O_FAULTS, O_STALL, O_MINAGE,
-           O_DURATION, O_MAXCONNS, O_VERBOSE, O_HELP };
+    enum {
+        O_TARGET = 256,
+        O_THOST,
+        O_PORT,
+        O_SEED,
+        O_EVERY,
+        O_FAULTS,
+        O_STALL,
+        O_MINAGE,
+        O_DURATION,
+        O_MAXCONNS,
+        O_VERBOSE,
+        O_HELP
+    };
     static const struct option opts[] = {
         {"target", required_argument, NULL, O_TARGET},
         {"target-host", required_argument, NULL, O_THOST},
@@ -177,11 +189,21 @@ static void fp_parse(int argc, char **argv, struct fp_opts *o)
     o->max_conns = 4096;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case O_TARGET: o->target_port = (int)fp_number("--target", optarg, 1, 65535); break;
-        case O_THOST: o->target_host = optarg; break;
-        case O_PORT: o->port = (int)fp_number("--port", optarg, 0, 65535); break;
-        case O_SEED: o->seed = (uint64_t)fp_number("--seed", optarg, 0, INT64_MAX); break;
-        case O_EVERY: o->every_ms = fp_number("--every", optarg, 0, 3600000); break;
+        case O_TARGET:
+            o->target_port = (int)fp_number("--target", optarg, 1, 65535);
+            break;
+        case O_THOST:
+            o->target_host = optarg;
+            break;
+        case O_PORT:
+            o->port = (int)fp_number("--port", optarg, 0, 65535);
+            break;
+        case O_SEED:
+            o->seed = (uint64_t)fp_number("--seed", optarg, 0, INT64_MAX);
+            break;
+        case O_EVERY:
+            o->every_ms = fp_number("--every", optarg, 0, 3600000);
+            break;
         case O_FAULTS: {
             char list[128], *save = NULL;
             snprintf(list, sizeof(list), "%s", optarg);
@@ -192,8 +214,7 @@ static void fp_parse(int argc, char **argv, struct fp_opts *o)
                     k++;
                 if (k == FP_NFAULTS) {
                     fprintf(stderr,
-                            "faultproxy: unknown fault '%s' (rst, close, stall, cut, lose)\n",
-                            tok);
+                            "faultproxy: unknown fault '%s' (rst, close, stall, cut, lose)\n", tok);
                     exit(2);
                 }
                 o->enabled[k] = true;
@@ -212,15 +233,25 @@ static void fp_parse(int argc, char **argv, struct fp_opts *o)
             o->stall_max_ms = hi;
             break;
         }
-        case O_MINAGE: o->min_age_ms = fp_number("--min-age", optarg, 0, 3600000); break;
+        case O_MINAGE:
+            o->min_age_ms = fp_number("--min-age", optarg, 0, 3600000);
+            break;
         case O_DURATION:
             o->duration_s = fp_number("--duration", optarg, 1, FP_MAX_DURATION_S);
             break;
-        case O_MAXCONNS: o->max_conns = (int)fp_number("--max-conns", optarg, 1, 100000); break;
-        case O_VERBOSE: o->verbose = true; break;
+        case O_MAXCONNS:
+            o->max_conns = (int)fp_number("--max-conns", optarg, 1, 100000);
+            break;
+        case O_VERBOSE:
+            o->verbose = true;
+            break;
         case 'h':
-        case O_HELP: fp_usage(stdout); exit(0);
-        default: fp_usage(stderr); exit(2);
+        case O_HELP:
+            fp_usage(stdout);
+            exit(0);
+        default:
+            fp_usage(stderr);
+            exit(2);
         }
     }
     if (optind < argc || o->target_port == 0) {
@@ -241,8 +272,7 @@ static void fp_nonblock(int fd)
 static void fp_close_rst(int fd)
 {
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    if (fd < 0)
-        return;
+    if (fd < 0) return;
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     close(fd);
 }
@@ -253,8 +283,7 @@ static int fp_listen(const struct fp_opts *o, int *port_out)
     socklen_t alen = sizeof(a);
     int one = 1;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     memset(&a, 0, sizeof(a));
     a.sin_family = AF_INET;
@@ -275,8 +304,7 @@ static int fp_connect(const struct sockaddr_in *target, bool *in_progress)
 {
     int one = 1;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     *in_progress = false;
     if (connect(fd, (const struct sockaddr *)target, sizeof(*target)) != 0) {
@@ -318,11 +346,9 @@ static int fp_read_into(int src, struct fp_dir *d, uint64_t *counter)
         d->off = 0;
     }
     size_t room = FP_BUF - d->off - d->len;
-    if (room == 0 || d->eof)
-        return 0;
+    if (room == 0 || d->eof) return 0;
     ssize_t n = read(src, d->buf + d->off + d->len, room);
-    if (n < 0)
-        return errno == EAGAIN || errno == EINTR ? 0 : -1;
+    if (n < 0) return errno == EAGAIN || errno == EINTR ? 0 : -1;
     if (n == 0) {
         d->eof = true;
         return 0;
@@ -334,11 +360,9 @@ static int fp_read_into(int src, struct fp_dir *d, uint64_t *counter)
 
 static int fp_write_from(int dst, struct fp_dir *d)
 {
-    if (d->len == 0)
-        return 0;
+    if (d->len == 0) return 0;
     ssize_t n = write(dst, d->buf + d->off, d->len);
-    if (n < 0)
-        return errno == EAGAIN || errno == EINTR ? 0 : -1;
+    if (n < 0) return errno == EAGAIN || errno == EINTR ? 0 : -1;
     d->off += (size_t)n;
     d->len -= (size_t)n;
     return 0;
@@ -356,8 +380,7 @@ static const char *fp_fault_name(enum fp_fault f)
 static bool fp_cut_now(struct fp_pair *p, struct rng *r)
 {
     struct fp_dir *d = p->down.len >= 2 ? &p->down : p->up.len >= 2 ? &p->up : NULL;
-    if (!d)
-        return false;
+    if (!d) return false;
     d->len = 1 + (size_t)rng_bounded(r, d->len - 1);
     p->close_after_flush = true;
     return true;
@@ -374,10 +397,8 @@ static void fp_inject(const struct fp_opts *o, struct rng *r, int64_t now)
 {
     int cand[FP_NFAULTS], ncand = 0, nvict = 0;
     for (int k = 0; k < FP_NFAULTS; k++)
-        if (o->enabled[k])
-            cand[ncand++] = k;
-    if (ncand == 0)
-        return;
+        if (o->enabled[k]) cand[ncand++] = k;
+    if (ncand == 0) return;
     enum fp_fault f = (enum fp_fault)cand[rng_bounded(r, (uint64_t)ncand)];
     if (f == FP_LOSE) {
         fp_lose_armed = true; /* the victim is whoever sends next (counted then) */
@@ -385,33 +406,34 @@ static void fp_inject(const struct fp_opts *o, struct rng *r, int64_t now)
     }
     for (int i = 0; i < fp_npairs; i++)
         nvict += fp_eligible(o, fp_pairs[i], now);
-    if (nvict == 0)
-        return;
+    if (nvict == 0) return;
     uint64_t pick = rng_bounded(r, (uint64_t)nvict);
     for (int i = 0; i < fp_npairs; i++) {
         struct fp_pair *p = fp_pairs[i];
-        if (!fp_eligible(o, p, now))
-            continue;
-        if (pick-- > 0)
-            continue;
+        if (!fp_eligible(o, p, now)) continue;
+        if (pick-- > 0) continue;
         fp_stats.faults[f]++;
         if (o->verbose)
             fprintf(stderr, "faultproxy: %s on connection %d (age %lld ms)\n", fp_fault_name(f),
                     p->cfd, (long long)(now - p->born_ms));
         switch (f) {
-        case FP_RST: fp_pair_free(i, true); break;
-        case FP_CLOSE: fp_pair_free(i, false); break;
+        case FP_RST:
+            fp_pair_free(i, true);
+            break;
+        case FP_CLOSE:
+            fp_pair_free(i, false);
+            break;
         case FP_STALL:
             p->stall_until_ms =
                 now + o->stall_min_ms +
                 (int64_t)rng_bounded(r, (uint64_t)(o->stall_max_ms - o->stall_min_ms + 1));
             break;
         case FP_CUT:
-            if (!fp_cut_now(p, r))
-                p->cut_deadline_ms = now + FP_CUT_WAIT_MS;
+            if (!fp_cut_now(p, r)) p->cut_deadline_ms = now + FP_CUT_WAIT_MS;
             break;
         case FP_LOSE:
-        case FP_NFAULTS: break;
+        case FP_NFAULTS:
+            break;
         }
         return;
     }
@@ -433,8 +455,7 @@ static void fp_accept(int lfd, const struct fp_opts *o, const struct sockaddr_in
     for (;;) {
         int one = 1;
         int cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (cfd < 0)
-            return;
+        if (cfd < 0) return;
         if (fp_npairs >= o->max_conns) {
             fp_stats.refused++;
             close(cfd);
@@ -468,8 +489,7 @@ static bool fp_service(const struct fp_opts *o, int i, const struct pollfd *pc,
     if (p->connecting) {
         int err = 0;
         socklen_t elen = sizeof(err);
-        if (!(ps->revents & (POLLOUT | POLLERR | POLLHUP)))
-            return true;
+        if (!(ps->revents & (POLLOUT | POLLERR | POLLHUP))) return true;
         if (getsockopt(p->sfd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err != 0) {
             fp_stats.connect_failed++;
             fp_pair_free(i, true);
@@ -478,13 +498,10 @@ static bool fp_service(const struct fp_opts *o, int i, const struct pollfd *pc,
         p->connecting = false;
         return true;
     }
-    if (stalled)
-        return true;
-    if ((pc->revents & POLLERR) || (ps->revents & POLLERR))
-        goto reset;
+    if (stalled) return true;
+    if ((pc->revents & POLLERR) || (ps->revents & POLLERR)) goto reset;
     size_t up_before = p->up.len;
-    if ((pc->revents & (POLLIN | POLLHUP)) &&
-        fp_read_into(p->cfd, &p->up, &fp_stats.bytes_up) != 0)
+    if ((pc->revents & (POLLIN | POLLHUP)) && fp_read_into(p->cfd, &p->up, &fp_stats.bytes_up) != 0)
         goto reset;
     if (fp_lose_armed && p->up.len > up_before && fp_eligible(o, p, now)) {
         fp_lose_armed = false;
@@ -513,8 +530,7 @@ static bool fp_service(const struct fp_opts *o, int i, const struct pollfd *pc,
             return false;
         }
     }
-    if (fp_write_from(p->sfd, &p->up) != 0 || fp_write_from(p->cfd, &p->down) != 0)
-        goto reset;
+    if (fp_write_from(p->sfd, &p->up) != 0 || fp_write_from(p->cfd, &p->down) != 0) goto reset;
     if (p->close_after_flush && p->up.len == 0 && p->down.len == 0) {
         fp_pair_free(i, false);
         return false;
@@ -571,21 +587,19 @@ int main(int argc, char **argv)
 
     int lfd = fp_listen(&o, &port);
     if (lfd < 0) {
-        fprintf(stderr, "faultproxy: cannot listen on 127.0.0.1:%d: %s\n", o.port,
-                strerror(errno));
+        fprintf(stderr, "faultproxy: cannot listen on 127.0.0.1:%d: %s\n", o.port, strerror(errno));
         return 1;
     }
     printf("faultproxy: listening on 127.0.0.1:%d\n", port);
     fflush(stdout);
 
     int64_t start = fp_now_ms(), end = start + o.duration_s * 1000;
-    int64_t next_fault = o.every_ms > 0 ? start + o.every_ms / 2 +
-                                              (int64_t)rng_bounded(&r, (uint64_t)o.every_ms + 1)
-                                        : INT64_MAX;
+    int64_t next_fault =
+        o.every_ms > 0 ? start + o.every_ms / 2 + (int64_t)rng_bounded(&r, (uint64_t)o.every_ms + 1)
+                       : INT64_MAX;
     while (!fp_quit) {
         int64_t now = fp_now_ms();
-        if (now >= end)
-            break;
+        if (now >= end) break;
         if (fp_calm_req) {
             fp_calm_req = 0;
             calm = true;
@@ -595,8 +609,7 @@ int main(int argc, char **argv)
             calm = false;
         }
         if (now >= next_fault) {
-            if (!calm)
-                fp_inject(&o, &r, now);
+            if (!calm) fp_inject(&o, &r, now);
             next_fault = now + o.every_ms / 2 + (int64_t)rng_bounded(&r, (uint64_t)o.every_ms + 1);
         }
 
@@ -622,33 +635,23 @@ int main(int argc, char **argv)
                 /* Neither read nor write (the kernel buffers fill up), and do not even look:
                  * a peer that hangs up during a stall is noticed when it ends. */
                 pc->fd = ps->fd = -1;
-                if (p->stall_until_ms < wake)
-                    wake = p->stall_until_ms;
+                if (p->stall_until_ms < wake) wake = p->stall_until_ms;
                 continue;
             }
-            if (p->cut_deadline_ms > 0 && p->cut_deadline_ms < wake)
-                wake = p->cut_deadline_ms;
-            if (p->lose_close_ms > 0 && p->lose_close_ms < wake)
-                wake = p->lose_close_ms;
-            if (!p->up.eof && p->up.len < FP_BUF && !p->close_after_flush)
-                pc->events |= POLLIN;
-            if (!p->down.eof && p->down.len < FP_BUF && !p->close_after_flush)
-                ps->events |= POLLIN;
-            if (p->up.len > 0)
-                ps->events |= POLLOUT;
-            if (p->down.len > 0)
-                pc->events |= POLLOUT;
+            if (p->cut_deadline_ms > 0 && p->cut_deadline_ms < wake) wake = p->cut_deadline_ms;
+            if (p->lose_close_ms > 0 && p->lose_close_ms < wake) wake = p->lose_close_ms;
+            if (!p->up.eof && p->up.len < FP_BUF && !p->close_after_flush) pc->events |= POLLIN;
+            if (!p->down.eof && p->down.len < FP_BUF && !p->close_after_flush) ps->events |= POLLIN;
+            if (p->up.len > 0) ps->events |= POLLOUT;
+            if (p->down.len > 0) pc->events |= POLLOUT;
             /* A side we neither read nor write any more would only report its hang-up. */
-            if (p->up.eof && p->down.shut)
-                pc->fd = -1;
-            if (p->down.eof && p->up.shut)
-                ps->fd = -1;
+            if (p->up.eof && p->down.shut) pc->fd = -1;
+            if (p->down.eof && p->up.shut) ps->fd = -1;
         }
         int timeout = (int)(wake > now ? wake - now : 0);
         int n = poll(pfds, need, timeout);
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             fprintf(stderr, "faultproxy: poll: %s\n", strerror(errno));
             break;
         }
@@ -657,12 +660,10 @@ int main(int argc, char **argv)
          * the pollfds still match. */
         int npairs_polled = fp_npairs;
         for (int i = npairs_polled - 1; i >= 0; i--) {
-            if (i >= fp_npairs)
-                continue;
+            if (i >= fp_npairs) continue;
             fp_service(&o, i, &pfds[1 + 2 * i], &pfds[2 + 2 * i], now, &r);
         }
-        if (pfds[0].revents & POLLIN)
-            fp_accept(lfd, &o, &target);
+        if (pfds[0].revents & POLLIN) fp_accept(lfd, &o, &target);
     }
 
     while (fp_npairs > 0)
@@ -670,15 +671,16 @@ int main(int argc, char **argv)
     close(lfd);
     free(pfds);
     free(fp_pairs);
-    printf("{\"faultproxy\": \"stats\", \"accepted\": %llu, \"refused\": %llu, "
-           "\"connect_failed\": %llu, \"closed_clean\": %llu, \"rst\": %llu, \"close\": %llu, "
-           "\"stall\": %llu, \"cut\": %llu, \"lose\": %llu, \"bytes_up\": %llu, "
-           "\"bytes_down\": %llu}\n",
-           (unsigned long long)fp_stats.accepted, (unsigned long long)fp_stats.refused,
-           (unsigned long long)fp_stats.connect_failed, (unsigned long long)fp_stats.closed_clean,
-           (unsigned long long)fp_stats.faults[FP_RST], (unsigned long long)fp_stats.faults[FP_CLOSE],
-           (unsigned long long)fp_stats.faults[FP_STALL], (unsigned long long)fp_stats.faults[FP_CUT],
-           (unsigned long long)fp_stats.faults[FP_LOSE],
-           (unsigned long long)fp_stats.bytes_up, (unsigned long long)fp_stats.bytes_down);
+    printf(
+        "{\"faultproxy\": \"stats\", \"accepted\": %llu, \"refused\": %llu, "
+        "\"connect_failed\": %llu, \"closed_clean\": %llu, \"rst\": %llu, \"close\": %llu, "
+        "\"stall\": %llu, \"cut\": %llu, \"lose\": %llu, \"bytes_up\": %llu, "
+        "\"bytes_down\": %llu}\n",
+        (unsigned long long)fp_stats.accepted, (unsigned long long)fp_stats.refused,
+        (unsigned long long)fp_stats.connect_failed, (unsigned long long)fp_stats.closed_clean,
+        (unsigned long long)fp_stats.faults[FP_RST], (unsigned long long)fp_stats.faults[FP_CLOSE],
+        (unsigned long long)fp_stats.faults[FP_STALL], (unsigned long long)fp_stats.faults[FP_CUT],
+        (unsigned long long)fp_stats.faults[FP_LOSE], (unsigned long long)fp_stats.bytes_up,
+        (unsigned long long)fp_stats.bytes_down);
     return 0;
 }
