@@ -679,6 +679,13 @@ static void model_no_disconnected(struct model *m, struct json_object *d, struct
     model_no_presence(m, d, p, false);
 }
 
+static void model_no_spectators(struct model *m, struct json_object *d, struct model_player *p)
+{
+    int64_t v;
+    (void)p;
+    if (model_jint(d, "count", &v) && v >= 0 && v < INT32_MAX) m->spectators = (int)v;
+}
+
 /* Kinds not listed (turn, player_joined/left/sat_out/sat_in, hand_won, busted) repeat what a
  * state_update already told the model and the log. */
 static const struct {
@@ -690,6 +697,7 @@ static const struct {
     {"timeout", model_no_timeout},
     {"player_connected", model_no_connected},
     {"player_disconnected", model_no_disconnected},
+    {"spectators", model_no_spectators},
 };
 
 /* ---- animations ------------------------------------------------------------------------ */

@@ -104,6 +104,25 @@ static void test_snapshot(void **state)
     assert_ptr_equal(model_me(&m), &m.players[0]);
 }
 
+/* The spectator count follows the server's "spectators" notification between snapshots. */
+static void test_spectators_notification(void **state)
+{
+    struct model m;
+    (void)state;
+    model_init(&m);
+    assert_int_equal(apply(&m, snapshot_idle), MODEL_APPLIED);
+    assert_int_equal(apply(&m, "{\"type\":\"notification\",\"seq\":11,\"timestamp\":3,"
+                               "\"data\":{\"kind\":\"spectators\",\"count\":5}}"),
+                     MODEL_APPLIED);
+    assert_int_equal(m.spectators, 5);
+    assert_int_equal(m.last_seq, 11);
+    /* A malformed count changes nothing. */
+    assert_int_equal(apply(&m, "{\"type\":\"notification\",\"seq\":12,\"timestamp\":4,"
+                               "\"data\":{\"kind\":\"spectators\",\"count\":-3}}"),
+                     MODEL_APPLIED);
+    assert_int_equal(m.spectators, 5);
+}
+
 static void test_hand_flow(void **state)
 {
     struct model m;
@@ -416,7 +435,7 @@ int main(void)
         cmocka_unit_test(test_snapshot),       cmocka_unit_test(test_hand_flow),
         cmocka_unit_test(test_seq_order),      cmocka_unit_test(test_sanitized_text),
         cmocka_unit_test(test_malformed_data), cmocka_unit_test(test_equity_all_in),
-        cmocka_unit_test(test_log_bounded),
+        cmocka_unit_test(test_log_bounded),    cmocka_unit_test(test_spectators_notification),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
