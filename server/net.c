@@ -137,11 +137,17 @@ static int net_ws_receive(struct lws *wsi, struct conn *c, const char *in, size_
             conn_reply_error(c, "binary_frame", "felt.v1 messages are JSON text frames");
         return 0;
     }
+    if (c->close_code)
+        return 0; /* closing: what still arrives is dropped unread */
     if (c->rx_len + len + lws_remaining_packet_payload(wsi) > PROTO_MAX_FRAME) {
-        const char *why = "message over 16 KiB";
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)why,
-                         strlen(why));
-        return -1;
+        /* Closed from the WRITEABLE callback like any close: lws 4.1 ignores -1 returned here
+         * while it drains an inflated (permessage-deflate) message, which left the socket open
+         * and silent when a compressed message inflated just past the limit. */
+        free(c->rx);
+        c->rx = NULL;
+        c->rx_len = 0;
+        conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message over 16 KiB");
+        return 0;
     }
     if (lws_is_first_fragment(wsi) && lws_is_final_fragment(wsi)) {
         conn_on_message(c, in, len);
