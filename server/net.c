@@ -301,8 +301,11 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         struct table *t;
         struct player *p;
         if (srv->shutting_down || lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
-            net_route_ws(srv, uri, &t, &p) < 0)
+            net_route_ws(srv, uri, &t, &p) < 0) {
+            /* An answer, as docs/protocol.md says, rather than a silently closed socket. */
+            lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
             return 1; /* refuse the upgrade: unknown path, table or player */
+        }
         return 0;
     }
     case LWS_CALLBACK_ESTABLISHED:
