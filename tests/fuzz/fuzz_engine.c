@@ -8,9 +8,10 @@
  *                   bit 3: after the seed, a card slot and a value overwrite one card of the
  *                   first hand (a duplicate, an invalid value or CARD_NONE)
  *   nseats, button  one byte each
- *   big blind, small blind, ante, then one amount per seat (an amount is a class byte choosing
- *                   u8/u16/u32/u64 followed by that many bytes; a stack's class byte % 4 == 0
- *                   means an empty seat)
+ *   big blind, small blind, ante (bit 1), then one stack per seat: an amount is a class byte
+ *                   choosing u8/u16/u32/u64 followed by that many bytes, and each stack is
+ *                   preceded by a byte whose value % 4 == 0 means an empty seat (raw setup: each
+ *                   value is a class byte and its bytes, possibly negative or out of range)
  *   seed u64        for rng_init_seeded(): the cards of every hand come from its shuffles
  *   then triples    seat byte (bit 7 clear: the seat to act; set: any seat -2..11),
  *                   action byte (% 7: fold, check, call, raise, all_in, or two invalid values),

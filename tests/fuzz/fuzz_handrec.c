@@ -7,11 +7,12 @@
  * constraint handrec.h states (seats, names left unchanged by the sanitizer, stacks, distinct
  * cards, actions naming listed seats); its replay conserves chips (final stacks sum to the
  * input stacks when the hand is over, stacks plus what is committed while it is not), and the
- * `felt replay --json` stacks agree; a replay is refused "bad_setup" exactly when fewer than two
- * seats have chips, and "missing_cards" only when some card is missing; the text rendering is
- * valid UTF-8 with no control character but newlines (it goes to a terminal). Finally the writer
- * round trip: handrec_to_json() parses back to an equal record, and a record rebuilt with
- * handrec_begin/add_action/finish from the accepted actions replays to the same final stacks.
+ * `felt replay --json` object agrees (ok, the error's index, the stacks); a replay is refused
+ * "bad_setup" exactly when fewer than two seats have chips, and "missing_cards" only when some card
+ * is missing; the text rendering is valid UTF-8 with no control character but newlines (it goes to
+ * a terminal). Finally the writer round trip: handrec_to_json() parses back to an equal record, and
+ * a record rebuilt with handrec_begin/add_action/finish from the accepted actions replays to the
+ * same final stacks.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -129,20 +130,33 @@ static void check_terminal_text(const char *s)
     }
 }
 
-/* The replay's final stacks by the `felt replay --json` object, summed. */
-static int64_t json_stacks_sum(const struct handrec *h, const struct handrec_result *r)
+/* The `felt replay --json` object: {"ok": false, "error": {"index": ...}} for an illegal action,
+ * else stacks that add up with what is still committed to the chips the record started with. */
+static void check_result_json(const struct handrec *h, const struct handrec_result *r, int64_t in,
+                              int64_t committed)
 {
-    struct json_object *root = handrec_result_json(h, r), *stacks = NULL;
+    struct json_object *root = handrec_result_json(h, r), *v = NULL, *index = NULL;
     int64_t sum = 0;
-    CHECK(root && json_object_object_get_ex(root, "stacks", &stacks));
-    CHECK(json_object_object_length(stacks) == h->nseats);
-    json_object_object_foreach(stacks, name, v)
-    {
-        CHECK(handrec_find_name(h, name) >= 0 && json_object_is_type(v, json_type_int));
-        sum += json_object_get_int64(v);
+
+    CHECK(root && json_object_object_get_ex(root, "ok", &v));
+    CHECK(json_object_is_type(v, json_type_boolean));
+    CHECK(json_object_get_boolean(v) == (r->error_index < 0));
+    if (r->error_index >= 0) {
+        CHECK(json_object_object_get_ex(root, "error", &v));
+        CHECK(json_object_object_get_ex(v, "index", &index));
+        CHECK(json_object_get_int64(index) == r->error_index);
+        goto out;
     }
+    CHECK(json_object_object_get_ex(root, "stacks", &v));
+    CHECK(json_object_object_length(v) == h->nseats);
+    json_object_object_foreach(v, name, stack)
+    {
+        CHECK(handrec_find_name(h, name) >= 0 && json_object_is_type(stack, json_type_int));
+        sum += json_object_get_int64(stack);
+    }
+    CHECK(sum + (r->complete ? 0 : committed) == in);
+out:
     json_object_put(root);
-    return sum;
 }
 
 static bool cards_complete(const struct handrec *h)
@@ -246,7 +260,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (r.e.p[i].dealt) committed += r.e.p[i].committed;
     }
     CHECK((r.complete ? out : out + committed) == in);
-    if (r.error_index < 0) CHECK(json_stacks_sum(&h, &r) + (r.complete ? 0 : committed) == in);
+    check_result_json(&h, &r, in, committed);
 
     char *text = handrec_result_text(&h, &r);
     CHECK(text);
