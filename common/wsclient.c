@@ -40,7 +40,8 @@
 #define WSCLIENT_MAX_MESSAGE (1u << 20) /* largest message we assemble */
 #define WSHTTP_MAX_BODY (4u << 20)      /* largest HTTP response body */
 #define WSCONN_DEFAULT_QUEUE 64
-#define WSCLIENT_CLOSE_WAIT_SECS 5 /* a clean close that gets no WRITEABLE is killed */
+#define WSCLIENT_CLOSE_WAIT_SECS 5   /* a clean close that gets no WRITEABLE is killed */
+#define WSLOOP_DEFAULT_CONNECTING 64 /* connection attempts and HTTP requests in flight */
 
 static const char wsclient_proto_ws[] = "felt-ws-client";
 static const char wsclient_proto_http[] = "felt-http-client";
@@ -64,6 +65,17 @@ struct wsurl {
     char *path;       /* "/..." (own allocation) */
     int port;
     bool tls;
+};
+
+/* A connection attempt or HTTP request waiting for, or holding, one of the loop's slots for
+ * work in flight. Slots bound how many handshakes run at once: thousands of simultaneous
+ * connects overflow the server's accept queue and, since lws 4.1 keeps its timers in one
+ * sorted list, make every new timer a walk over thousands of others. */
+struct wsslot {
+    struct wsslot *next;         /* in the loop's wait queue */
+    lws_sorted_usec_list_t *sul; /* started again through this timer ... */
+    sul_cb_t start;              /* ... calling this, once a slot is free */
+    bool queued, held;
 };
 
 struct wstimer {
@@ -93,14 +105,15 @@ struct wsconn {
     struct lws *wsi; /* the current socket, NULL between attempts */
     enum wsconn_state state;
     lws_sorted_usec_list_t sul; /* the next connection attempt */
-    uint16_t retry_count;       /* lws's backoff counter; 0 after a successful open */
-    int64_t retry_at_us;        /* lws_now_usecs() of the next attempt */
-    bool in_connect;            /* inside lws_client_connect_via_info */
-    bool failed_in_connect;     /* ... and the attempt already failed through a callback */
-    bool established;           /* the current socket completed the handshake */
-    bool compressed;            /* ... with permessage-deflate */
-    bool dropping;              /* wsconn_drop killed the current socket */
-    bool closing;               /* wsconn_close was called: silent from now on */
+    struct wsslot slot;
+    uint16_t retry_count;   /* lws's backoff counter; 0 after a successful open */
+    int64_t retry_at_us;    /* lws_now_usecs() of the next attempt */
+    bool in_connect;        /* inside lws_client_connect_via_info */
+    bool failed_in_connect; /* ... and the attempt already failed through a callback */
+    bool established;       /* the current socket completed the handshake */
+    bool compressed;        /* ... with permessage-deflate */
+    bool dropping;          /* wsconn_drop killed the current socket */
+    bool closing;           /* wsconn_close was called: silent from now on */
     int close_code;
     char close_reason[124]; /* a close frame's reason is at most 123 bytes */
     int peer_code;          /* from the peer's close frame, 0 if none */
@@ -120,6 +133,7 @@ struct wshttp {
     struct wsurl u;
     struct lws *wsi;
     lws_sorted_usec_list_t sul; /* starts the request from the loop */
+    struct wsslot slot;
     bool post;
     unsigned char *body; /* LWS_PRE + body_len */
     size_t body_len;
@@ -138,7 +152,9 @@ struct wsloop {
     volatile sig_atomic_t stop;
     bool quiet;
     bool freeing;
-    lws_retry_bo_t policy; /* backoff and heartbeat of every WebSocket */
+    lws_retry_bo_t policy;          /* backoff and heartbeat of every WebSocket */
+    int max_connecting, connecting; /* slots: see struct wsslot */
+    struct wsslot *wait_head, *wait_tail;
     struct wsconn *conns, *dead;
     struct wshttp *https;
     struct wsfd *fds;
@@ -238,6 +254,57 @@ static void wsclient_in_text(char *out, size_t outsz, const void *in, size_t len
     out[n] = '\0';
 }
 
+/* ---- slots for work in flight ----------------------------------------------------------- */
+
+/* True if s holds a slot (taking a free one); otherwise s waits in the queue and its start
+ * callback runs again when a slot frees up. */
+static bool wsslot_acquire(struct wsloop *loop, struct wsslot *s)
+{
+    if (s->held) return true;
+    if (loop->connecting >= loop->max_connecting) {
+        if (!s->queued) {
+            s->queued = true;
+            s->next = NULL;
+            if (loop->wait_tail)
+                loop->wait_tail->next = s;
+            else
+                loop->wait_head = s;
+            loop->wait_tail = s;
+        }
+        return false;
+    }
+    loop->connecting++;
+    s->held = true;
+    return true;
+}
+
+/* Leaves the queue and gives back the slot, if held, starting the next waiter. */
+static void wsslot_release(struct wsloop *loop, struct wsslot *s)
+{
+    if (s->queued) {
+        struct wsslot *prev = NULL;
+        for (struct wsslot *w = loop->wait_head; w; prev = w, w = w->next) {
+            if (w != s) continue;
+            if (prev)
+                prev->next = s->next;
+            else
+                loop->wait_head = s->next;
+            if (loop->wait_tail == s) loop->wait_tail = prev;
+            break;
+        }
+        s->queued = false;
+    }
+    if (!s->held) return;
+    s->held = false;
+    loop->connecting--;
+    struct wsslot *n = loop->wait_head;
+    if (!n || loop->freeing) return;
+    loop->wait_head = n->next;
+    if (!loop->wait_head) loop->wait_tail = NULL;
+    n->queued = false;
+    lws_sul_schedule(loop->ctx, 0, n->sul, n->start, 1);
+}
+
 /* ---- the reaper: frees closed connections from a timer ----------------------------------- */
 
 static void wsconn_destroy(struct wsconn *c)
@@ -247,6 +314,7 @@ static void wsconn_destroy(struct wsconn *c)
         c->qhead = (c->qhead + 1) % c->qcap;
         c->qcount--;
     }
+    wsslot_release(c->loop, &c->slot);
     free(c->q);
     free(c->rx);
     free(c->url);
@@ -271,6 +339,7 @@ static void wsconn_reap(struct wsconn *c)
     struct wsloop *loop = c->loop;
     FELT_ASSERT(c->wsi == NULL && c->closing);
     lws_sul_cancel(&c->sul);
+    wsslot_release(loop, &c->slot);
     WS_UNLINK(loop->conns, c);
     WS_LINK(loop->dead, c);
     if (!loop->freeing) lws_sul_schedule(loop->ctx, 0, &loop->reap_sul, wsloop_reap_cb, 1);
@@ -307,6 +376,7 @@ static void wsconn_gone(struct wsconn *c, struct lws *wsi, int code, const char 
     }
     c->wsi = NULL;
     if (c->in_connect) c->failed_in_connect = true;
+    wsslot_release(c->loop, &c->slot);
     c->established = false;
     c->compressed = false;
     c->dropping = false;
@@ -335,7 +405,7 @@ static void wsconn_connect_cb(lws_sorted_usec_list_t *sul)
     struct lws_client_connect_info i;
     struct lws *wsi;
 
-    if (c->closing || c->wsi) return;
+    if (c->closing || c->wsi || !wsslot_acquire(c->loop, &c->slot)) return;
     memset(&i, 0, sizeof(i));
     i.context = c->loop->ctx;
     i.vhost = c->loop->vhost;
@@ -443,6 +513,7 @@ static int wsconn_receive(struct lws *wsi, struct wsconn *c, const char *in, siz
 static void wsconn_established(struct lws *wsi, struct wsconn *c)
 {
     (void)wsi;
+    wsslot_release(c->loop, &c->slot); /* the handshake is over */
     c->established = true;
     c->retry_count = 0;
     c->retry_at_us = 0;
@@ -527,6 +598,8 @@ struct wsconn *wsconn_new(struct wsloop *loop, const struct wsconn_config *cfg, 
     c->u = u;
     c->qcap = cfg->max_queue ? cfg->max_queue : WSCONN_DEFAULT_QUEUE;
     c->q = xcalloc(c->qcap, sizeof(*c->q));
+    c->slot.sul = &c->sul;
+    c->slot.start = wsconn_connect_cb;
     c->state = WSCONN_CONNECTING;
     WS_LINK(loop->conns, c);
     lws_sul_schedule(loop->ctx, 0, &c->sul, wsconn_connect_cb, 1);
@@ -635,6 +708,7 @@ bool wsconn_compressed(const struct wsconn *c)
 static void wshttp_free(struct wshttp *h)
 {
     lws_sul_cancel(&h->sul);
+    wsslot_release(h->loop, &h->slot);
     WS_UNLINK(h->loop->https, h);
     wsurl_free(&h->u);
     free(h->body);
@@ -652,6 +726,7 @@ static void wshttp_finish(struct wshttp *h, const char *error)
         h->wsi = NULL;
     }
     if (h->in_connect) h->failed_in_connect = true;
+    wsslot_release(h->loop, &h->slot);
     memset(&r, 0, sizeof(r));
     if (!h->resp) h->resp = xcalloc(1, 1);
     r.status = error ? 0 : h->status;
@@ -755,6 +830,7 @@ static void wshttp_start_cb(lws_sorted_usec_list_t *sul)
     struct wshttp *h = lws_container_of(sul, struct wshttp, sul);
     struct lws_client_connect_info i;
 
+    if (!wsslot_acquire(h->loop, &h->slot)) return;
     memset(&i, 0, sizeof(i));
     i.context = h->loop->ctx;
     i.vhost = h->loop->vhost;
@@ -800,6 +876,8 @@ int wshttp_request(struct wsloop *loop, const char *url, const char *body, const
         memcpy(h->body + LWS_PRE, body, h->body_len + 1);
     }
     h->bearer = bearer ? xstrdup(bearer) : NULL;
+    h->slot.sul = &h->sul;
+    h->slot.start = wshttp_start_cb;
     WS_LINK(loop->https, h);
     lws_sul_schedule(loop->ctx, 0, &h->sul, wshttp_start_cb, 1);
     return 0;
@@ -966,11 +1044,15 @@ struct wsloop *wsloop_new(const struct wsloop_config *cfg)
     loop->policy.retry_ms_table = wsclient_backoff_ms;
     loop->policy.retry_ms_table_count = FELT_ARRAY_LEN(wsclient_backoff_ms);
     loop->policy.conceal_count = LWS_RETRY_CONCEAL_ALWAYS;
-    loop->policy.secs_since_valid_ping =
-        (uint16_t)(cfg && cfg->ping_secs > 0 ? cfg->ping_secs : 20);
-    loop->policy.secs_since_valid_hangup =
-        (uint16_t)(cfg && cfg->hangup_secs > 0 ? cfg->hangup_secs : 60);
+    if (!cfg || cfg->ping_secs >= 0) {
+        loop->policy.secs_since_valid_ping =
+            (uint16_t)(cfg && cfg->ping_secs ? cfg->ping_secs : 20);
+        loop->policy.secs_since_valid_hangup =
+            (uint16_t)(cfg && cfg->hangup_secs > 0 ? cfg->hangup_secs : 60);
+    }
     loop->policy.jitter_percent = 20;
+    loop->max_connecting =
+        cfg && cfg->max_connecting > 0 ? cfg->max_connecting : WSLOOP_DEFAULT_CONNECTING;
 
     memset(&info, 0, sizeof(info));
     info.port = CONTEXT_PORT_NO_LISTEN;

@@ -31,8 +31,15 @@ struct wsloop_config {
     int max_conns;   /* expected connections (the benchmark passes thousands); 0: a few */
     bool quiet;      /* no lws log lines at all (the TUI owns the terminal) */
     /* Client heartbeat of every WebSocket: ping after ping_secs of silence, drop (and reconnect,
-     * if asked) after hangup_secs without a valid pong. 0: 20 and 60, as the server. */
+     * if asked) after hangup_secs without a valid pong. 0: 20 and 60, as the server. A negative
+     * ping_secs turns the client heartbeat off (the server's still runs): for thousands of
+     * connections in one loop, since lws 4.1 keeps every timer in one sorted list and re-arms a
+     * connection's heartbeat timer, walking that list, as traffic arrives. */
     int ping_secs, hangup_secs;
+    /* Connection attempts (until the WebSocket handshake ends) and HTTP requests in flight at
+     * once; more wait their turn in order, so thousands of connections can be opened at once
+     * without flooding the server's accept queue. 0: 64. */
+    int max_connecting;
 };
 
 /* NULL when lws cannot create its context. With max_conns set, the soft RLIMIT_NOFILE is raised
