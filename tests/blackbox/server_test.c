@@ -1275,24 +1275,28 @@ static void test_malformed(void **state)
                         "binary_frame");
     assert_int_equal(ann->closes, 0);
 
-    /* A frame over 16 KiB closes that socket with 1009, and only that one. This client does not
-     * offer permessage-deflate: lws 4.1 inflates a message this compressible only up to its
-     * buffer until the client's next frame arrives, so with deflate the 1009 would come only
-     * after a further message. */
-    bb.no_deflate = true;
-    struct tc *big = tc_spectator(&bb, "big", "main", false);
-    bb.no_deflate = false;
-    wait_snapshot(&bb, big);
+    /* A message over 16 KiB closes that socket with 1009, and only that one: sent plain, and
+     * sent with permessage-deflate (where it is small on the wire and only its inflated size
+     * tells). */
     size_t blen = 20000;
     char *huge = xmalloc(blen + 1);
     memset(huge, ' ', blen);
     memcpy(huge, "{\"type\": \"chat\", \"text\": \"", 26);
     memcpy(huge + blen - 2, "\"}", 2);
     huge[blen] = '\0';
-    tc_send(big, huge);
+    for (int deflate = 0; deflate < 2; deflate++) {
+        bb.no_deflate = !deflate;
+        struct tc *big = tc_spectator(&bb, deflate ? "big-z" : "big", "main", false);
+        bb.no_deflate = false;
+        wait_snapshot(&bb, big);
+        assert_int_equal(wsconn_compressed(big->ws), deflate);
+        tc_send(big, huge);
+        assert_true(BB_WAIT(&bb, big->closes > 0, BB_TIMEOUT_MS));
+        if (big->close_code != 1009)
+            print_error("%s: closed with %d (%s)\n", big->name, big->close_code, big->close_reason);
+        assert_int_equal(big->close_code, 1009);
+    }
     free(huge);
-    assert_true(BB_WAIT(&bb, big->closes > 0, BB_TIMEOUT_MS));
-    assert_int_equal(big->close_code, 1009);
 
     /* Invalid UTF-8 in a text frame is a protocol error of WebSocket itself (1007). */
     struct tc *raw = tc_spectator(&bb, "raw", "main", false);
@@ -1884,6 +1888,19 @@ static void test_wsclient(void **state)
     assert_int_equal(once.closes, 0);
     assert_int_equal(metric_value(&bb, "felt_connections{role=\"spectator\"} "),
                      3); /* z, plain, zc */
+
+    /* More connections at once than the loop runs handshakes at once: they wait their turn. */
+    struct tc *crowd[150];
+    for (size_t i = 0; i < FELT_ARRAY_LEN(crowd); i++)
+        crowd[i] = tc_spectator(&bb, "crowd", "main", false);
+    for (size_t i = 0; i < FELT_ARRAY_LEN(crowd); i++) {
+        wait_snapshot(&bb, crowd[i]);
+        assert_int_equal(crowd[i]->closes, 0);
+    }
+    assert_int_equal(metric_value(&bb, "felt_connections{role=\"spectator\"} "),
+                     3 + FELT_ARRAY_LEN(crowd));
+    for (size_t i = 0; i < FELT_ARRAY_LEN(crowd); i++)
+        tc_free(crowd[i]);
 
     /* The queue is bounded. */
     struct wc_probe q = {0};
