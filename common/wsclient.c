@@ -21,7 +21,6 @@
  */
 #include "wsclient.h"
 
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -654,7 +653,13 @@ void wsconn_retry_info(const struct wsconn *c, int *attempt, int64_t *next_in_ms
 
 void wsconn_drop(struct wsconn *c)
 {
-    if (c->closing || !c->wsi || c->dropping) return;
+    if (c->closing || c->dropping) return;
+    if (!c->wsi) {
+        /* Waiting out the backoff: "reconnect now" means the next attempt starts at once. */
+        if (c->state == WSCONN_RECONNECTING)
+            lws_sul_schedule(c->loop->ctx, 0, &c->sul, wsconn_connect_cb, 1);
+        return;
+    }
     c->dropping = true;
     /* Killed at lws's next timeout check, without a close frame, as a dead network would. */
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);

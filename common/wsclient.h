@@ -114,7 +114,8 @@ enum wsconn_state wsconn_state(const struct wsconn *c);
 /* Reconnect attempt number (1 for the first retry) and ms until it, while RECONNECTING. */
 void wsconn_retry_info(const struct wsconn *c, int *attempt, int64_t *next_in_ms);
 /* Drops the socket now (as if the network failed) without closing it cleanly; with reconnect on,
- * a new attempt follows. For tests and for "reconnect now". */
+ * a new attempt follows. While waiting to reconnect, starts the next attempt now. For tests and
+ * for "reconnect now". */
 void wsconn_drop(struct wsconn *c);
 /* Changes the URL used by later attempts (e.g. from /ws/spectate/ to /ws/game/...). */
 void wsconn_set_url(struct wsconn *c, const char *url);
