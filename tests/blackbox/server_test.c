@@ -1667,6 +1667,8 @@ static void test_metrics(void **state)
     assert_int_equal(metric_value(&bb, "felt_connections{role=\"spectator\"} "), 2);
     assert_int_equal(metric_value(&bb, "felt_connections{role=\"player\"} "), 2);
     assert_int_equal(metric_value(&bb, "felt_tables "), 2);
+    /* Only the request asking: every earlier HTTP connection was closed by one side. */
+    assert_int_equal(metric_value(&bb, "felt_connections{role=\"http\"} "), 1);
     assert_int_equal(metric_value(&bb, "felt_actions_total "), 8);
     assert_int_equal(metric_value(&bb, "felt_actions_rejected_total "), 0);
     assert_true(metric_value(&bb, "felt_messages_in_total ") >= 10); /* 2 hellos + 8 actions */
