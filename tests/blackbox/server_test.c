@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1962,16 +1965,17 @@ static void test_wsclient(void **state)
     assert_int_equal(fcntl(pfd[0], F_GETFD), 0); /* still the caller's, still open */
     close(pfd[0]);
 
-    /* Reconnects back off and count attempts; HTTP to nowhere fails cleanly. */
-    struct bb dead;
-    const char *none[] = {"--hand-delay", "600000", NULL};
-    assert_int_equal(feltd_start(&dead.srv, feltd_path, none), 0);
-    int dead_port = dead.srv.port;
-    feltd_stop(&dead.srv, SIGTERM);
+    /* Reconnects back off and count attempts; HTTP to nowhere fails cleanly. "Nowhere" is a
+     * port we hold bound but never listen on, so nothing else can take it meanwhile. */
+    int dead_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    assert_true(dead_fd >= 0);
+    assert_int_equal(bind(dead_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(dead_fd, (struct sockaddr *)&sa, &sl), 0);
+    int dead_port = ntohs(sa.sin_port);
     struct wc_probe rc = {0};
-    char dead_path[64];
-    snprintf(dead_path, sizeof(dead_path), "/ws/spectate/main");
-    snprintf(url, sizeof(url), "ws://127.0.0.1:%d%s", dead_port, dead_path);
+    snprintf(url, sizeof(url), "ws://127.0.0.1:%d/ws/spectate/main", dead_port);
     struct wsconn_config rcfg = qc;
     rcfg.url = url;
     rcfg.reconnect = true;
@@ -1998,6 +2002,7 @@ static void test_wsclient(void **state)
     assert_int_equal(r.status, 200);
     http_reply_free(&r);
     assert_int_equal(rc.closes, 3); /* nothing after wsconn_close */
+    close(dead_fd);
     stop_clean(&bb);
 }
 
