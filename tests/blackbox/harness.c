@@ -39,6 +39,9 @@ int feltd_start(struct feltd *f, const char *path, const char *const *args)
 
     memset(f, 0, sizeof(*f));
     f->out_fd = -1;
+    snprintf(f->log, sizeof(f->log), "/tmp/feltd-log-XXXXXX");
+    int log_fd = mkstemp(f->log);
+    if (log_fd < 0) return -1;
     argv[n++] = path;
     argv[n++] = "--host";
     argv[n++] = "127.0.0.1";
@@ -47,21 +50,29 @@ int feltd_start(struct feltd *f, const char *path, const char *const *args)
     for (size_t i = 0; args && args[i] && n < FELT_ARRAY_LEN(argv) - 1; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        close(log_fd);
+        unlink(f->log);
+        return -1;
+    }
     pid_t pid = fork();
     if (pid < 0) {
         close(fds[0]);
         close(fds[1]);
+        close(log_fd);
+        unlink(f->log);
         return -1;
     }
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent) _exit(126);
         dup2(fds[1], STDOUT_FILENO);
+        dup2(log_fd, STDERR_FILENO);
         execv(path, (char *const *)argv);
         _exit(127);
     }
     close(fds[1]);
+    close(log_fd);
     f->pid = pid;
     f->out_fd = fds[0];
 
@@ -115,7 +126,27 @@ int feltd_stop(struct feltd *f, int sig)
     close(f->out_fd);
     f->out_fd = -1;
     f->pid = 0;
+    char *log = feltd_log(f); /* into this test's output, as if feltd had shared our stderr */
+    fputs(log, stderr);
+    free(log);
+    unlink(f->log);
     return st;
+}
+
+char *feltd_log(const struct feltd *f)
+{
+    size_t len = 0, cap = 4096;
+    char *s = xmalloc(cap);
+    FILE *fp = fopen(f->log, "r");
+    while (fp) {
+        size_t n = fread(s + len, 1, cap - len - 1, fp);
+        len += n;
+        if (n == 0) break;
+        if (len == cap - 1) s = xrealloc(s, cap *= 2);
+    }
+    if (fp) fclose(fp);
+    s[len] = '\0';
+    return s;
 }
 
 bool feltd_running(struct feltd *f)

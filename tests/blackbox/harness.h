@@ -30,6 +30,7 @@ struct feltd {
     pid_t pid;  /* 0 when not running */
     int out_fd; /* its stdout: EOF when it exits */
     int port;
+    char log[64]; /* its stderr: a temporary file, copied to ours and removed when it stops */
 };
 
 /* Starts `path --host 127.0.0.1 --port 0 args...` (args NULL-terminated) and reads the port it
@@ -41,6 +42,8 @@ int feltd_start(struct feltd *f, const char *path, const char *const *args);
 int feltd_stop(struct feltd *f, int sig);
 /* True while the process is running (it has not closed its stdout). */
 bool feltd_running(struct feltd *f);
+/* Everything feltd has logged so far (malloc'd, NUL-terminated; "" if none). */
+char *feltd_log(const struct feltd *f);
 
 /* ---- the test environment ---------------------------------------------------------------- */
 

@@ -195,7 +195,7 @@ static void test_join_http(void **state)
     static struct bb bb; /* outlives a failed assertion, for the teardown */
     struct http_reply r, r2;
     (void)state;
-    START(&bb, "--hand-delay", "600000");
+    START(&bb, "--hand-delay", "600000", "-v"); /* verbose: the most log lines to search */
     struct tc *spec = tc_spectator(&bb, "spec", "main", false);
     wait_snapshot(&bb, spec);
 
@@ -216,6 +216,9 @@ static void test_join_http(void **state)
     assert_int_equal(r2.status, 200);
     assert_string_equal(jstr(r2.json, "name"), "bob");
     assert_string_not_equal(jstr(r2.json, "token"), ann_token);
+    char bob_token[160];
+    snprintf(bob_token, sizeof(bob_token), "%s", jstr(r2.json, "token"));
+    assert_true(strlen(bob_token) >= 32);
     assert_int_not_equal(jint(r2.json, "seat", -1), ann_seat);
     http_reply_free(&r2);
     bb_http(&bb, "/api/games/main/join", "{\"name\": \"ann\"}", NULL, &r2);
@@ -261,6 +264,13 @@ static void test_join_http(void **state)
     assert_false(raw_contains(spec, ann_token));
     assert_tc_ok(spec);
     assert_tc_ok(ann);
+    /* The log tells of the joins and the connection, never of a token. */
+    char *log = feltd_log(&bb.srv);
+    assert_non_null(strstr(log, "ann joined"));
+    assert_non_null(strstr(log, ann_id));
+    assert_null(strstr(log, ann_token));
+    assert_null(strstr(log, bob_token));
+    free(log);
     http_reply_free(&r);
     stop_clean(&bb);
 }
