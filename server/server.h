@@ -209,6 +209,7 @@ struct conn {
     bool rx_paused;             /* reading stopped until replies drain */
     char *rx;                   /* a fragmented message being assembled */
     size_t rx_len;
+    size_t rx_dropped;          /* bytes of an over-16-KiB message read and dropped so far */
     int64_t chat_ms[CONN_CHAT_BURST]; /* times of the last chat messages (ring) */
     int chat_next;
     int out_kind;               /* what conn_next() returned: see conn.c */
