@@ -175,19 +175,28 @@ static void http_state(struct server *srv, struct table *t, const struct http_re
     http_text(resp, 200, "application/json", out, len + 2);
 }
 
+/* The authenticated player and their decoded message of `type`, or NULL with resp filled. */
+static struct player *http_player_message(struct table *t, const struct http_request *req,
+                                          const char *type, struct proto_cmsg *m,
+                                          struct http_response *resp)
+{
+    struct felt_err err;
+    struct player *p = http_auth(t, req, resp);
+    if (p && http_decode_body(req, type, m, &err) != 0) {
+        http_error(resp, 400, err.code, err.message);
+        p = NULL;
+    }
+    return p;
+}
+
 static void http_action(struct server *srv, struct table *t, const struct http_request *req,
                         struct http_response *resp)
 {
     struct proto_cmsg m;
-    struct felt_err err;
     (void)srv;
-    struct player *p = http_auth(t, req, resp);
+    struct player *p = http_player_message(t, req, "action", &m, resp);
     if (!p)
         return;
-    if (http_decode_body(req, "action", &m, &err) != 0) {
-        http_error(resp, 400, err.code, err.message);
-        return;
-    }
     struct msg *ack = table_act(t, p, &m);
     resp->status = 200;
     resp->content_type = "application/json";
@@ -200,13 +209,9 @@ static void http_chat(struct server *srv, struct table *t, const struct http_req
     struct proto_cmsg m;
     struct felt_err err;
     (void)srv;
-    struct player *p = http_auth(t, req, resp);
+    struct player *p = http_player_message(t, req, "chat", &m, resp);
     if (!p)
         return;
-    if (http_decode_body(req, "chat", &m, &err) != 0) {
-        http_error(resp, 400, err.code, err.message);
-        return;
-    }
     if (!conn_chat_allowed(p->chat_ms, &p->chat_next, felt_now_ms())) {
         http_error(resp, 429, "rate_limited", "at most 5 chat messages per 10 seconds");
         return;
