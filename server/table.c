@@ -216,7 +216,6 @@ static void table_seat_update(struct table *t, struct player *p, const char *wha
 struct table_batch {
     struct table *t;
     int64_t stack[ENGINE_MAX_SEATS]; /* stacks as of the event being rendered */
-    struct event *last_update;       /* the last state_update built, published at the end */
     struct json_object *last_data;
     struct json_object *shows;       /* pending "showdown" update */
     struct json_object *mucks;
