@@ -525,6 +525,8 @@ static void test_invalid_utf8(void **state)
         if (!(strcmp(code, "invalid_utf8") == 0 || close_code == 1007))
             print_error("invalid UTF-8 %zu: error '%s', close %d\n", i, code, close_code);
         assert_true(strcmp(code, "invalid_utf8") == 0 || close_code == 1007);
+        print_message("invalid UTF-8 %zu: %s%s\n", i, code[0] ? "error " : "closed with 1007",
+                      code);
     }
     /* The raw sockets took p's seat over (4409); p comes back with a socket of its own. A lone
      * surrogate written as a JSON escape is valid UTF-8 on the wire, but invalid text. */

@@ -111,7 +111,15 @@ void rawws_frame(unsigned char **out, size_t *len, int opcode, const void *paylo
     }
     memcpy(hdr + h, &mask, 4);
     h += 4;
-    *out = xrealloc(*out, *len + h + n);
+    /* Buffers are always a power of two long, so appending many frames costs linear time. */
+    size_t cap = 64, need = *len + h + n;
+    while (cap < *len)
+        cap *= 2;
+    if (!*out || cap < need) {
+        while (cap < need)
+            cap *= 2;
+        *out = xrealloc(*out, cap);
+    }
     memcpy(*out + *len, hdr, h);
     const unsigned char *p = payload, *mk = hdr + h - 4;
     for (size_t i = 0; i < n; i++)

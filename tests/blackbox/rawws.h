@@ -27,7 +27,7 @@ int rawws_connect(int port, const char *path, int *status);
 /* Sets a socket's receive buffer (before it fills), so a non-reader fills up sooner. */
 void rawws_small_rcvbuf(int fd, int bytes);
 
-/* Appends one masked client frame (FIN set) to out (grown with xrealloc). */
+/* Appends one masked client frame (FIN set) to out (NULL or a buffer this function grew). */
 void rawws_frame(unsigned char **out, size_t *len, int opcode, const void *payload, size_t n);
 /* Writes one masked frame; blocks until written. Returns 0 or -1. */
 int rawws_send(int fd, int opcode, const void *payload, size_t n);
