@@ -41,6 +41,9 @@ struct table {
     struct net_timer *clock;       /* action clock: warning, then expiry */
     struct net_timer *next_hand;   /* pause between hands */
     struct net_timer *bot_turn;    /* a bot's (or absent player's) turn */
+    struct net_timer *spectators;  /* coalesces spectator-count notifications */
+    int spectators_told;           /* the count last published */
+    bool spectators_pending;
 
     struct history hist;
     uint64_t seq;                  /* seq of the last published event */
@@ -52,6 +55,7 @@ static void table_after_change(struct table *t);
 static void table_clock_fire(void *arg);
 static void table_next_hand_fire(void *arg);
 static void table_auto_turn_fire(void *arg);
+static void table_spectators_fire(void *arg);
 
 /* ---- rendering helpers ----------------------------------------------------------------- */
 
@@ -746,11 +750,13 @@ struct table *table_new(struct server *srv, const struct table_config *cfg)
     t->clock = net_timer_new(srv, table_clock_fire, t);
     t->next_hand = net_timer_new(srv, table_next_hand_fire, t);
     t->bot_turn = net_timer_new(srv, table_auto_turn_fire, t);
+    t->spectators = net_timer_new(srv, table_spectators_fire, t);
     return t;
 }
 
 void table_shutdown(struct table *t)
 {
+    net_timer_cancel(t->spectators);
     net_timer_cancel(t->clock);
     net_timer_cancel(t->next_hand);
     net_timer_cancel(t->bot_turn);
@@ -764,6 +770,7 @@ void table_free(struct table *t)
     net_timer_free(t->clock);
     net_timer_free(t->next_hand);
     net_timer_free(t->bot_turn);
+    net_timer_free(t->spectators);
     for (int s = 0; s < ENGINE_MAX_SEATS; s++) {
         struct player *p = t->seat[s];
         if (!p)
@@ -976,15 +983,26 @@ void table_presence(struct table *t, struct player *p, bool connected)
     table_notify(t, connected ? "player_connected" : "player_disconnected", p, NULL);
 }
 
-/* Everyone sees how many watch: one notification per change (none while shutting down, when
- * connections are being torn down and nobody would read it). */
-static void table_spectators_changed(struct table *t)
+/* Everyone sees how many watch, at most once a second per table: one notification per join
+ * would cost O(spectators^2) messages when a crowd arrives. */
+static void table_spectators_fire(void *arg)
 {
-    if (t->srv->shutting_down)
+    struct table *t = arg;
+    t->spectators_pending = false;
+    if (t->srv->shutting_down || t->nspectators == t->spectators_told)
         return;
+    t->spectators_told = t->nspectators;
     struct json_object *d = json_object_new_object();
     json_object_object_add(d, "count", json_object_new_int(t->nspectators));
     table_notify(t, "spectators", NULL, d);
+}
+
+static void table_spectators_changed(struct table *t)
+{
+    if (t->spectators_pending || t->srv->shutting_down)
+        return;
+    t->spectators_pending = true;
+    net_timer_arm(t->spectators, 1000);
 }
 
 void table_subscribe(struct table *t, struct conn *c)

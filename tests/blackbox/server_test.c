@@ -2020,6 +2020,43 @@ static void test_wsclient(void **state)
     stop_clean(&bb);
 }
 
+/* Players learn how many watch: the count follows spectators arriving and leaving (coalesced by
+ * the server to at most one notification a second, so only the final counts are checked). */
+static int64_t last_spectator_count(const struct tc *t)
+{
+    json_object *d = tc_last(t, PROTO_S_NOTIFICATION, "kind", "spectators");
+    return d ? jint(d, "count", -1) : -1;
+}
+
+static void test_spectators_count(void **state)
+{
+    static struct bb bb; /* outlives a failed assertion, for the teardown */
+    (void)state;
+    START(&bb, "--hand-delay", "600000");
+    struct tc *ann = tc_join(&bb, "ann", "main", false);
+    wait_snapshot(&bb, ann);
+    struct tc *specs[3];
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "spec%d", i);
+        specs[i] = tc_spectator(&bb, name, "main", false);
+        wait_snapshot(&bb, specs[i]);
+    }
+    assert_true(BB_WAIT(&bb, last_spectator_count(ann) == 3 || ann->bad, BB_TIMEOUT_MS));
+    assert_tc_ok(ann);
+    tc_free(specs[0]);
+    assert_true(BB_WAIT(&bb, last_spectator_count(ann) == 2 || ann->bad, BB_TIMEOUT_MS));
+    assert_tc_ok(ann);
+    /* The lobby agrees. */
+    struct http_reply r;
+    bb_http(&bb, "/api/games", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(jint(json_object_array_get_idx(jget(r.json, "games"), 0), "spectators", -1),
+                     2);
+    http_reply_free(&r);
+    stop_clean(&bb);
+}
+
 /* ---- main ------------------------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
@@ -2045,6 +2082,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_metrics, teardown),
         cmocka_unit_test_teardown(test_shutdown, teardown),
         cmocka_unit_test_teardown(test_wsclient, teardown),
+        cmocka_unit_test_teardown(test_spectators_count, teardown),
     };
     if (argc < 2) {
         fprintf(stderr, "usage: %s FELTD_PATH [TEST_NAME]\n", argv[0]);
