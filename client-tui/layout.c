@@ -1033,6 +1033,10 @@ static void layout_draw_input(struct layout_grid *g, const struct layout_view *v
         layout_pen_put(&p, LAYOUT_S_KEY, "/");
         layout_pen_put(&p, LAYOUT_S_DIM, " chat  ");
     }
+    if (v->sit_key) {
+        layout_pen_put(&p, LAYOUT_S_KEY, " s");
+        layout_pen_put(&p, LAYOUT_S_DIM, v->sit_key == 1 ? " sit out  " : " sit in  ");
+    }
     layout_pen_put(&p, LAYOUT_S_KEY, " q");
     layout_pen_put(&p, LAYOUT_S_DIM, " quit");
 }

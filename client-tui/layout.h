@@ -173,6 +173,7 @@ struct layout_view {
 
     bool chatting;     /* the chat input line belongs to chat.c */
     bool chat_allowed; /* false for spectators at tables without spectator chat */
+    int sit_key;       /* the hint for s: 0 none (spectators), 1 "sit out", 2 "sit in" */
 
     const struct layout_line *log; /* oldest first */
     int nlog;

@@ -391,6 +391,7 @@ static void tui_view(struct tui *t, struct layout_view *v)
     }
     v->chatting = chat_is_open();
     v->chat_allowed = !st.spectator || m->table.spectator_chat;
+    v->sit_key = st.spectator ? 0 : m->me_sitting_out ? 2 : 1;
 
     /* The panes: the newest lines, as many as can ever fit. */
     int first = m->log_count > TUI_LOG_LINES ? m->log_count - TUI_LOG_LINES : 0;
@@ -579,6 +580,22 @@ static void tui_k_fold(struct tui *t, int key)
 {
     (void)key;
     tui_act(t, ENGINE_FOLD, 0);
+}
+
+/* s: sit out from the next hand, or sit back in (buying in again after busting). */
+static void tui_k_sit(struct tui *t, int key)
+{
+    struct felt_err err;
+    (void)key;
+    if (t->o.spectate) {
+        tui_message(t, "you are watching: the table is read-only");
+        return;
+    }
+    bool out = session_model(t->s)->me_sitting_out;
+    if ((out ? session_sit_in(t->s, &err) : session_sit_out(t->s, &err)) != 0)
+        tui_message(t, err.message);
+    else
+        tui_message(t, out ? "sitting in from the next hand" : "sitting out from the next hand");
 }
 
 static void tui_k_call(struct tui *t, int key)
@@ -793,7 +810,7 @@ static const struct tui_key tui_keys_global[] = {
 static const struct tui_key tui_keys_table[] = {
     {'f', tui_k_fold},       {'c', tui_k_call}, {'k', tui_k_call},  {'r', tui_k_raise},
     {'a', tui_k_all_in},     {'q', tui_k_quit}, {'\r', tui_k_chat}, {'\n', tui_k_chat},
-    {KEY_ENTER, tui_k_chat}, {'/', tui_k_chat},
+    {KEY_ENTER, tui_k_chat}, {'/', tui_k_chat}, {'s', tui_k_sit},
 };
 
 static const struct tui_key tui_keys_raise[] = {

@@ -371,6 +371,27 @@ static void test_status_line_states(void **state)
     layout_grid_free(&g);
 }
 
+/* The input line offers s to sit out, or to sit back in once sitting out; spectators get none. */
+static void test_sit_hint(void **state)
+{
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    (void)state;
+    view_init(&v, 6, 0);
+    v.sit_key = 1;
+    draw(&g, 100, 30, &v, &geo);
+    assert_true(rect_has(&g, geo.input, "s sit out"));
+    assert_false(rect_has(&g, geo.input, "sit in"));
+    v.sit_key = 2;
+    draw(&g, 100, 30, &v, &geo);
+    assert_true(rect_has(&g, geo.input, "s sit in"));
+    v.sit_key = 0;
+    draw(&g, 100, 30, &v, &geo);
+    assert_false(rect_has(&g, geo.input, "sit "));
+    layout_grid_free(&g);
+}
+
 static void test_spectator_view(void **state)
 {
     struct layout_grid g = {0};
@@ -643,7 +664,7 @@ int main(void)
         cmocka_unit_test(test_raise_prompt),
         cmocka_unit_test(test_modes_seat_gone_and_confirm),
         cmocka_unit_test(test_status_line_states),
-        cmocka_unit_test(test_spectator_view),
+        cmocka_unit_test(test_sit_hint), cmocka_unit_test(test_spectator_view),
         cmocka_unit_test(test_never_draws_control_characters),
         cmocka_unit_test(test_wide_characters),
         cmocka_unit_test(test_ascii_and_non_utf8),
