@@ -184,9 +184,12 @@ static int net_ws_receive(struct lws *wsi, struct conn *c, const char *in, size_
 static int net_ws_writeable(struct lws *wsi, struct conn *c)
 {
     if (c->ping_due) {
-        unsigned char ping[LWS_PRE + 1] = {0};
+        /* Not empty: lws 4.1 does not report an empty pong (LWS_CALLBACK_RECEIVE_PONG), and
+         * the pong is what proves a silent client alive. */
+        unsigned char ping[LWS_PRE + 4] = {0};
+        memcpy(ping + LWS_PRE, "felt", 4);
         c->ping_due = false;
-        if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+        if (lws_write(wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 4)
             return -1;
         if (conn_pending(c) || c->close_code)
             lws_callback_on_writable(wsi);
