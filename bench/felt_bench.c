@@ -72,14 +72,17 @@ struct bench_opts {
     int poll_tables;
     int idle; /* idle connections; 0: no idle phase */
     double idle_seconds;
-    const char *idle_table;
+    int idle_per_table; /* idle spectators per idle table (idle0, idle1, ...) */
     const char *json_out;
     char **feltd_args; /* extra arguments for a feltd started here */
     int nfeltd_args;
     uint64_t seed;
+    int ping_secs; /* the clients' WebSocket heartbeat (0: wsclient's default, 20 s) */
     bool print_feltd_args;
     bool quiet;
 };
+
+static int bench_idle_tables(const struct bench_opts *o);
 
 /* ---- state ------------------------------------------------------------------------------ */
 
@@ -220,7 +223,8 @@ struct bench {
     struct bench_idle idle;
     struct bench_client *idle_clients;
     int nidle;
-    struct bench_table idle_t;
+    struct bench_table *idle_tables;
+    int nidle_tables;
     rlim_t nofile;
     int http_header_base; /* see bench_http_header_base(); -1 unknown */
 };
@@ -698,7 +702,10 @@ static void bench_ws_close(struct wsconn *ws, void *user, int code, const char *
         fprintf(stderr, "felt-bench: %s socket at %s failed: %d %s\n",
                 c->role == BENCH_PLAYER ? "player" : "spectator", c->t->id, code, reason);
     } else if (b->recording) {
-        c->ph->ctr.dropped++;
+        /* The first few are named: a drop in the window is a finding, not noise. */
+        if (c->ph->ctr.dropped++ < 3)
+            fprintf(stderr, "felt-bench: %s socket at %s lost: %d %s\n",
+                    c->role == BENCH_PLAYER ? "player" : "spectator", c->t->id, code, reason);
     }
     bench_poke(b);
 }
@@ -1144,7 +1151,10 @@ static void bench_phase_idle(struct bench *b)
     int64_t t0;
     id->ran = true;
     id->conns = n;
-    snprintf(b->idle_t.id, sizeof(b->idle_t.id), "%s", b->o.idle_table);
+    b->nidle_tables = bench_idle_tables(&b->o);
+    b->idle_tables = xcalloc((size_t)b->nidle_tables, sizeof(*b->idle_tables));
+    for (int i = 0; i < b->nidle_tables; i++)
+        snprintf(b->idle_tables[i].id, sizeof(b->idle_tables[i].id), "idle%d", i);
     b->idle_clients = xcalloc((size_t)n, sizeof(*b->idle_clients));
     b->nidle = n;
     static struct bench_phase idle_ph; /* counters the handlers may touch, never reported */
@@ -1154,12 +1164,12 @@ static void bench_phase_idle(struct bench *b)
         struct bench_client *c = &b->idle_clients[i];
         c->b = b;
         c->ph = &idle_ph;
-        c->t = &b->idle_t;
+        c->t = &b->idle_tables[i / b->o.idle_per_table];
         c->id = i;
         c->role = BENCH_SPECTATOR;
     }
     id->rss_before_kib = b->pid ? bench_proc_rss_kib(b->pid) : -1;
-    bench_log(b, "idle: opening %d spectator sockets at table %s", n, b->o.idle_table);
+    bench_log(b, "idle: opening %d spectator sockets at %d tables", n, b->nidle_tables);
     b->connect_next = 0;
     b->connect_inflight = 0;
     b->ready = 0;
@@ -1648,21 +1658,24 @@ static const char bench_usage[] =
     "  --warmup S            unmeasured time before each window (default 1)\n"
     "  --think-ms MS         bots wait MS before acting (default 0: as fast as allowed)\n"
     "  --rate R              a bot's messages per second at most (default 45; feltd allows 50)\n"
-    "  --deflate on|off|both WebSocket phases without and/or with permessage-deflate (both)\n"
+    "  --deflate on|off|both|none  WebSocket phases without and/or with permessage-deflate\n"
+    "                        (default both; none: no WebSocket phase)\n"
     "  --poll LIST           polling phases, intervals in ms (default 2000,250; none: skip)\n"
     "  --poll-tables N       tables in each polling phase (default: --tables)\n"
     "  --idle C              idle connections for the idle phase (default: tables x (P+S);\n"
     "                        0 skips the phase)\n"
     "  --idle-seconds T      how long the idle connections are watched (default 10)\n"
-    "  --idle-table NAME     the table idle spectators watch (default idle)\n"
+    "  --idle-per-table N    idle spectators per table (default P+S; tables idle0, idle1...)\n"
     "  --json-out FILE       write the results as JSON\n"
     "  --seed N              seed of the bots' choices (default: from the OS)\n"
+    "  --ping-secs S         the clients ping a WebSocket silent for S s (default 20, as felt)\n"
     "  --print-feltd-args    print the feltd arguments this run needs and exit\n"
     "  -q, --quiet           no progress lines on stderr\n"
     "  -h, --help            this help\n"
     "\n"
     "Tables: WebSocket phases use t0..t{N-1} (seats = P, blinds 5/10, buy-in 100000); polling\n"
-    "phase of interval I uses pI-0..pI-{N-1}; the idle phase uses one table nobody plays at.\n"
+    "phase of interval I uses pI-0..pI-{N-1}; idle spectators watch idle0, idle1, ... where\n"
+    "nobody plays.\n"
     "feltd is started with --hand-delay 0 --action-timeout 3600 and needs a file descriptor per\n"
     "connection: see docs/performance.md for ulimit -n.\n";
 
@@ -1721,7 +1734,8 @@ static void bench_parse_args(struct bench_opts *o, int argc, char **argv)
         O_IDLE_TABLE,
         O_JSON,
         O_SEED,
-        O_PRINT
+        O_PRINT,
+        O_PING
     };
     static const struct option opts[] = {
         {"feltd", required_argument, NULL, O_FELTD},
@@ -1740,10 +1754,11 @@ static void bench_parse_args(struct bench_opts *o, int argc, char **argv)
         {"poll-tables", required_argument, NULL, O_POLL_TABLES},
         {"idle", required_argument, NULL, O_IDLE},
         {"idle-seconds", required_argument, NULL, O_IDLE_SECS},
-        {"idle-table", required_argument, NULL, O_IDLE_TABLE},
+        {"idle-per-table", required_argument, NULL, O_IDLE_TABLE},
         {"json-out", required_argument, NULL, O_JSON},
         {"seed", required_argument, NULL, O_SEED},
         {"print-feltd-args", no_argument, NULL, O_PRINT},
+        {"ping-secs", required_argument, NULL, O_PING},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -1761,7 +1776,7 @@ static void bench_parse_args(struct bench_opts *o, int argc, char **argv)
                              .poll_ms = {2000, 250},
                              .npoll = 2,
                              .idle_seconds = 10,
-                             .idle_table = "idle"};
+                             .idle_per_table = 0};
     while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
         switch (c) {
         case O_FELTD:
@@ -1801,8 +1816,8 @@ static void bench_parse_args(struct bench_opts *o, int argc, char **argv)
         case O_DEFLATE:
             o->ws_off = strcmp(optarg, "off") == 0 || strcmp(optarg, "both") == 0;
             o->ws_on = strcmp(optarg, "on") == 0 || strcmp(optarg, "both") == 0;
-            if (!o->ws_off && !o->ws_on) {
-                fprintf(stderr, "felt-bench: --deflate wants on, off or both\n");
+            if (!o->ws_off && !o->ws_on && strcmp(optarg, "none") != 0) {
+                fprintf(stderr, "felt-bench: --deflate wants on, off, both or none\n");
                 exit(2);
             }
             break;
@@ -1821,13 +1836,16 @@ static void bench_parse_args(struct bench_opts *o, int argc, char **argv)
             o->idle_seconds = bench_num("--idle-seconds", optarg, 0.1, 86400);
             break;
         case O_IDLE_TABLE:
-            o->idle_table = optarg;
+            o->idle_per_table = (int)bench_num("--idle-per-table", optarg, 1, 1000000);
             break;
         case O_JSON:
             o->json_out = optarg;
             break;
         case O_SEED:
             o->seed = (uint64_t)bench_num("--seed", optarg, 0, 9e15);
+            break;
+        case O_PING:
+            o->ping_secs = (int)bench_num("--ping-secs", optarg, 1, 3600);
             break;
         case O_PRINT:
             o->print_feltd_args = true;
@@ -1853,16 +1871,23 @@ static void bench_parse_args(struct bench_opts *o, int argc, char **argv)
     }
     if (!idle_set) o->idle = o->tables * (o->players + o->spectators);
     if (!poll_tables_set) o->poll_tables = o->tables;
-    if (!proto_game_id_valid(o->idle_table, strlen(o->idle_table))) {
-        fprintf(stderr, "felt-bench: bad --idle-table name\n");
-        exit(2);
-    }
+    if (o->idle_per_table == 0) o->idle_per_table = o->players + o->spectators;
 }
 
-/* The --table arguments of a feltd serving this run (ws tables, polling tables, idle table). */
+/* Idle connections are spread over tables as the busy ones are: every join of a spectator is
+ * announced to the table ('spectators' notification), so one table of 10,000 watchers would
+ * cost 10,000^2 / 2 messages before anything was idle. */
+static int bench_idle_tables(const struct bench_opts *o)
+{
+    return (o->idle + o->idle_per_table - 1) / o->idle_per_table;
+}
+
+/* The --table arguments of a feltd serving this run (ws tables, polling tables, idle tables). */
 static char **bench_feltd_argv(const struct bench_opts *o, int *n)
 {
-    int cap = 8 + 2 * (o->tables + o->npoll * o->poll_tables) + o->nfeltd_args, k = 0;
+    int cap =
+            8 + 2 * (o->tables + o->npoll * o->poll_tables + bench_idle_tables(o)) + o->nfeltd_args,
+        k = 0;
     char **v = xcalloc((size_t)cap, sizeof(*v));
     char spec[96];
     v[k++] = xstrdup("--hand-delay");
@@ -1882,8 +1907,8 @@ static char **bench_feltd_argv(const struct bench_opts *o, int *n)
             v[k++] = xstrdup("--table");
             v[k++] = xstrdup(spec);
         }
-    if (o->idle > 0) {
-        snprintf(spec, sizeof(spec), "%s:2:5/10:1000", o->idle_table);
+    for (int i = 0; i < bench_idle_tables(o); i++) {
+        snprintf(spec, sizeof(spec), "idle%d:2:5/10:1000", i);
         v[k++] = xstrdup("--table");
         v[k++] = xstrdup(spec);
     }
@@ -2016,7 +2041,9 @@ int main(int argc, char **argv)
                         "bytes are not reported\n");
 
     int conns = b->o.tables * (b->o.players + b->o.spectators);
-    struct wsloop_config lc = {.max_conns = conns > b->o.idle ? conns : b->o.idle, .quiet = false};
+    struct wsloop_config lc = {.max_conns = conns > b->o.idle ? conns : b->o.idle,
+                               .ping_secs = b->o.ping_secs,
+                               .hangup_secs = b->o.ping_secs ? 3 * b->o.ping_secs : 0};
     b->loop = wsloop_new(&lc);
     if (!b->loop) {
         fprintf(stderr, "felt-bench: cannot create the event loop\n");
@@ -2081,6 +2108,7 @@ out:
     for (int i = 0; i < b->nphases; i++)
         bench_free_phase(&b->phases[i]);
     free(b->idle_clients);
+    free(b->idle_tables);
     if (b->own_server) {
         int st = bench_feltd_stop(b->pid);
         if (st != 0) fprintf(stderr, "felt-bench: feltd did not exit cleanly (status %d)\n", st);
