@@ -12,6 +12,7 @@
 
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -127,6 +128,30 @@ static bool proto_surrogates_paired(const char *s, size_t len)
 }
 
 /* Parses one JSON object from buf[0..len). Returns it (a new reference) or NULL with err. */
+/* json-c accepts NaN, Infinity and -Infinity even in strict mode; JSON has no such numbers.
+ * True if any number in the tree (depth already bounded by the tokener) is not finite. */
+static bool proto_has_nonfinite(struct json_object *o)
+{
+    switch (json_object_get_type(o)) {
+    case json_type_double:
+        return !isfinite(json_object_get_double(o));
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(o); i++)
+            if (proto_has_nonfinite(json_object_array_get_idx(o, i))) return true;
+        return false;
+    case json_type_object: {
+        json_object_object_foreach(o, key, val)
+        {
+            (void)key;
+            if (proto_has_nonfinite(val)) return true;
+        }
+        return false;
+    }
+    default:
+        return false;
+    }
+}
+
 static struct json_object *proto_parse_object(const char *buf, size_t len, int depth,
                                               struct felt_err *err)
 {
@@ -176,6 +201,10 @@ static struct json_object *proto_parse_object(const char *buf, size_t len, int d
     }
     if (!json_object_is_type(root, json_type_object)) {
         felt_err_set(err, "bad_json", "message must be a JSON object");
+        goto fail;
+    }
+    if (proto_has_nonfinite(root)) {
+        felt_err_set(err, "bad_json", "NaN and Infinity are not JSON numbers");
         goto fail;
     }
     json_tokener_free(tok);

@@ -271,6 +271,10 @@ static const struct reject rejects[] = {
     {"{\"type\":\"ping\"} x", "bad_json", NULL},
     {"{\"type\":\"ping\"}{}", "bad_json", NULL},
     {"{\"type\":\"ping\",}", "bad_json", NULL},
+    /* json-c takes these even in strict mode; JSON has no such numbers. */
+    {"{\"type\":\"leave\",\"x\":NaN}", "bad_json", NULL},
+    {"{\"type\":\"leave\",\"x\":[1,{\"y\":-Infinity}]}", "bad_json", NULL},
+    {"{\"type\":\"ping\",\"id\":Infinity}", "bad_json", NULL},
     {"[{\"type\":\"ping\"}]", "bad_json", "object"},
     {"\"ping\"", "bad_json", "object"},
     {"7", "bad_json", "object"},
