@@ -680,8 +680,8 @@ static const char *const status_messages[] = {
     [ENGINE_E_CANNOT_CHECK] = "the player faces a bet and cannot check",
     [ENGINE_E_UNKNOWN_ACTION] = "unknown action",
     [ENGINE_E_HAND_OVER] = "the hand is over",
-    [ENGINE_E_CANNOT_RAISE] = "raising is not allowed here (covered by the bet, nobody could "
-                              "call a raise, or the betting was not re-opened)",
+    [ENGINE_E_CANNOT_RAISE] = ("raising is not allowed here (covered by the bet, nobody could "
+                               "call a raise, or the betting was not re-opened)"),
     [ENGINE_E_BAD_AMOUNT] = "a raise needs a positive amount (the total to raise to)",
 };
 
