@@ -12,7 +12,6 @@
 
 #include <inttypes.h>
 #include <limits.h>
-#include <math.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -128,22 +127,26 @@ static bool proto_surrogates_paired(const char *s, size_t len)
 }
 
 /* Parses one JSON object from buf[0..len). Returns it (a new reference) or NULL with err. */
-/* json-c accepts NaN, Infinity and -Infinity even in strict mode; JSON has no such numbers.
- * True if any number in the tree (depth already bounded by the tokener) is not finite. */
-static bool proto_has_nonfinite(struct json_object *o)
+/* json-c accepts the literals NaN, Infinity and -Infinity even in strict mode; JSON has no such
+ * tokens. True if any number in the tree (depth already bounded by the tokener) was written as
+ * one. A number too big for a double (1e400) is valid JSON and is left to the field checks,
+ * which name the field; json-c keeps each parsed double's original text, which tells them apart. */
+static bool proto_has_non_json_number(struct json_object *o)
 {
     switch (json_object_get_type(o)) {
-    case json_type_double:
-        return !isfinite(json_object_get_double(o));
+    case json_type_double: {
+        const char *txt = json_object_get_string(o);
+        return txt && strspn(txt, "0123456789+-.eE") != strlen(txt);
+    }
     case json_type_array:
         for (size_t i = 0; i < json_object_array_length(o); i++)
-            if (proto_has_nonfinite(json_object_array_get_idx(o, i))) return true;
+            if (proto_has_non_json_number(json_object_array_get_idx(o, i))) return true;
         return false;
     case json_type_object: {
         json_object_object_foreach(o, key, val)
         {
             (void)key;
-            if (proto_has_nonfinite(val)) return true;
+            if (proto_has_non_json_number(val)) return true;
         }
         return false;
     }
@@ -203,7 +206,7 @@ static struct json_object *proto_parse_object(const char *buf, size_t len, int d
         felt_err_set(err, "bad_json", "message must be a JSON object");
         goto fail;
     }
-    if (proto_has_nonfinite(root)) {
+    if (proto_has_non_json_number(root)) {
         felt_err_set(err, "bad_json", "NaN and Infinity are not JSON numbers");
         goto fail;
     }
