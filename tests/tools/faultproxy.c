@@ -18,8 +18,8 @@
  * Plain sockets and poll(2), one thread, no libwebsockets. Each direction has a bounded buffer
  * and reading stops while it is full, so a slow peer never grows the proxy's memory. The proxy
  * exits by itself after --duration seconds (bounded run time), on SIGINT/SIGTERM, or when it
- * cannot listen. SIGUSR1 stops injecting faults (forwarding goes on: the calm before a test's
- * final checks); SIGUSR2 resumes them.
+ * cannot listen. SIGUSR1 stops injecting faults and calls off those in progress (forwarding goes
+ * on: the calm before a test's final checks); SIGUSR2 resumes them.
  *
  * stdout: "faultproxy: listening on 127.0.0.1:PORT" once listening, and at exit one JSON line
  * of counters ({"faultproxy": "stats", ...}). With --verbose every fault is logged on stderr.
@@ -601,8 +601,15 @@ int main(int argc, char **argv)
         int64_t now = fp_now_ms();
         if (now >= end) break;
         if (fp_calm_req) {
+            /* Calm means a plain proxy from now on: an armed "lose", pending cuts and running
+             * stalls are called off too (a cut already truncated still closes). */
             fp_calm_req = 0;
             calm = true;
+            fp_lose_armed = false;
+            for (int i = 0; i < fp_npairs; i++) {
+                fp_pairs[i]->cut_deadline_ms = 0;
+                fp_pairs[i]->stall_until_ms = 0;
+            }
         }
         if (fp_storm_req) {
             fp_storm_req = 0;
