@@ -438,68 +438,117 @@ static void fl_model_seat(struct fl_bot *b, json_object *d, uint64_t seq)
     if (!m->hand_running) fl_model_check_chips(b, change, seq);
 }
 
-static void fl_model_update(struct fl_bot *b, json_object *d, uint64_t seq)
+/* What applying one state_update left the model as. */
+enum fl_up { FL_UP_STOP, FL_UP_APPLIED, FL_UP_CONSISTENT };
+
+static enum fl_up fl_up_hand_start(struct fl_bot *b, json_object *d, uint64_t seq)
 {
     struct fl_model *m = &b->m;
+    json_object *players = jget(d, "players");
+    (void)seq;
+    m->hand_id = jint(d, "hand_id", -1);
+    m->hand_running = true;
+    m->button = (int)jint(d, "button", -1);
+    m->nboard = 0;
+    for (size_t i = 0; players && i < json_object_array_length(players); i++)
+        fl_model_player(b, json_object_array_get_idx(players, i));
+    m->pots = fl_sum_pots(jget(d, "pots"));
+    return FL_UP_CONSISTENT;
+}
+
+static enum fl_up fl_up_action(struct fl_bot *b, json_object *d, uint64_t seq)
+{
+    struct fl_model *m = &b->m;
+    int s = fl_seat_of(m, jstr(d, "player_id"));
+    if (s < 0) {
+        fl_bad(b, "action of an unknown player at seq %" PRIu64, seq);
+        return FL_UP_STOP;
+    }
+    fl_model_stacks(b, jget(d, "stacks"));
+    m->p[s].bet = jint(d, "to", 0);
+    m->pots = fl_sum_pots(jget(d, "pots"));
+    return FL_UP_APPLIED;
+}
+
+static enum fl_up fl_up_street(struct fl_bot *b, json_object *d, uint64_t seq)
+{
+    struct fl_model *m = &b->m;
+    json_object *cards = jget(d, "cards");
+    (void)seq;
+    for (size_t i = 0; cards && i < json_object_array_length(cards); i++) {
+        if (m->nboard >= 5) {
+            fl_bad(b, "more than five board cards");
+            break;
+        }
+        snprintf(m->board[m->nboard++], 3, "%s",
+                 json_object_get_string(json_object_array_get_idx(cards, i)));
+    }
+    for (int s = 0; s < ENGINE_MAX_SEATS; s++)
+        m->p[s].bet = 0;
+    m->pots = fl_sum_pots(jget(d, "pots"));
+    return FL_UP_APPLIED;
+}
+
+static enum fl_up fl_up_uncalled(struct fl_bot *b, json_object *d, uint64_t seq)
+{
+    (void)seq;
+    fl_model_stacks(b, jget(d, "stacks"));
+    b->m.pots -= jint(d, "amount", 0); /* the update names no pots: the bet left them */
+    return FL_UP_APPLIED;
+}
+
+static enum fl_up fl_up_showdown(struct fl_bot *b, json_object *d, uint64_t seq)
+{
+    (void)b, (void)d, (void)seq; /* cards only */
+    return FL_UP_APPLIED;
+}
+
+static enum fl_up fl_up_hand_end(struct fl_bot *b, json_object *d, uint64_t seq)
+{
+    struct fl_model *m = &b->m;
+    (void)seq;
+    fl_model_stacks(b, jget(d, "stacks"));
+    m->pots = 0;
+    m->hand_running = false;
+    for (int s = 0; s < ENGINE_MAX_SEATS; s++)
+        m->p[s].bet = 0;
+    return FL_UP_CONSISTENT;
+}
+
+static enum fl_up fl_up_seat(struct fl_bot *b, json_object *d, uint64_t seq)
+{
+    fl_model_seat(b, d, seq); /* checks the chips itself, between hands */
+    return FL_UP_STOP;
+}
+
+static const struct {
+    const char *event;
+    enum fl_up (*fn)(struct fl_bot *b, json_object *d, uint64_t seq);
+} fl_updates[] = {
+    {"hand_start", fl_up_hand_start},
+    {"action", fl_up_action},
+    {"street", fl_up_street},
+    {"uncalled", fl_up_uncalled},
+    {"showdown", fl_up_showdown},
+    {"hand_end", fl_up_hand_end},
+    {"seat", fl_up_seat},
+};
+
+/* Applies a state_update; at a consistent point (the batch's last update, which carries to_act,
+ * or a hand's start and end) the chips are checked. */
+static void fl_model_update(struct fl_bot *b, json_object *d, uint64_t seq)
+{
     const char *ev = jstr(d, "event");
     json_object *to_act = jget(d, "to_act");
-    bool consistent = to_act && json_object_is_type(to_act, json_type_object);
-    if (!ev) {
-        fl_bad(b, "state_update without event at seq %" PRIu64, seq);
+    for (size_t i = 0; ev && i < FELT_ARRAY_LEN(fl_updates); i++) {
+        if (strcmp(ev, fl_updates[i].event) != 0) continue;
+        enum fl_up r = fl_updates[i].fn(b, d, seq);
+        if (r == FL_UP_CONSISTENT ||
+            (r == FL_UP_APPLIED && to_act && json_object_is_type(to_act, json_type_object)))
+            fl_model_check_chips(b, ev, seq);
         return;
     }
-    if (strcmp(ev, "hand_start") == 0) {
-        json_object *players = jget(d, "players");
-        m->hand_id = jint(d, "hand_id", -1);
-        m->hand_running = true;
-        m->button = (int)jint(d, "button", -1);
-        m->nboard = 0;
-        for (size_t i = 0; players && i < json_object_array_length(players); i++)
-            fl_model_player(b, json_object_array_get_idx(players, i));
-        m->pots = fl_sum_pots(jget(d, "pots"));
-        consistent = true;
-    } else if (strcmp(ev, "action") == 0) {
-        int s = fl_seat_of(m, jstr(d, "player_id"));
-        if (s < 0) {
-            fl_bad(b, "action of an unknown player at seq %" PRIu64, seq);
-            return;
-        }
-        fl_model_stacks(b, jget(d, "stacks"));
-        m->p[s].bet = jint(d, "to", 0);
-        m->pots = fl_sum_pots(jget(d, "pots"));
-    } else if (strcmp(ev, "street") == 0) {
-        json_object *cards = jget(d, "cards");
-        for (size_t i = 0; cards && i < json_object_array_length(cards); i++) {
-            if (m->nboard >= 5) {
-                fl_bad(b, "more than five board cards");
-                break;
-            }
-            snprintf(m->board[m->nboard++], 3, "%s",
-                     json_object_get_string(json_object_array_get_idx(cards, i)));
-        }
-        for (int s = 0; s < ENGINE_MAX_SEATS; s++)
-            m->p[s].bet = 0;
-        m->pots = fl_sum_pots(jget(d, "pots"));
-    } else if (strcmp(ev, "uncalled") == 0) {
-        fl_model_stacks(b, jget(d, "stacks"));
-        m->pots -= jint(d, "amount", 0);
-    } else if (strcmp(ev, "showdown") == 0) {
-        /* cards only */
-    } else if (strcmp(ev, "hand_end") == 0) {
-        fl_model_stacks(b, jget(d, "stacks"));
-        m->pots = 0;
-        m->hand_running = false;
-        for (int s = 0; s < ENGINE_MAX_SEATS; s++)
-            m->p[s].bet = 0;
-        consistent = true;
-    } else if (strcmp(ev, "seat") == 0) {
-        fl_model_seat(b, d, seq);
-        return;
-    } else {
-        fl_bad(b, "unknown state_update event '%s'", ev);
-        return;
-    }
-    if (consistent) fl_model_check_chips(b, ev, seq);
+    fl_bad(b, "state_update with unknown event '%s' at seq %" PRIu64, ev ? ev : "(none)", seq);
 }
 
 static void fl_model_notification(struct fl_bot *b, json_object *d)
