@@ -7,13 +7,15 @@
  *
  * Rules kept here: we write only from WRITEABLE callbacks, exactly one lws_write per callback,
  * from messages that already carry LWS_PRE headroom (struct msg), and ask for another callback
- * when more is pending. Heartbeats are ours (net_heartbeat_fire: ping after 20 s of silence,
- * hang up after 60 s without a valid pong), not lws's idle policy: that policy keeps a timer per
- * connection in lws's sorted timer list, whose insertion is O(connections), so at 10,000
- * connections every ping and pong cost about half a millisecond of list walking (felt-bench,
- * 10,000 idle sockets over 45 s: 9.4 CPU s with lws's policy, 3.2 s with this one, the rest
- * being poll() over 10,000 descriptors). One timer sweeping all sockets every few seconds costs
- * O(connections) per sweep instead. permessage-deflate is offered. Timers are lws_sul.
+ * when more is pending. Heartbeats are lws's idle policy (ping after 20 s of silence, hang up
+ * after 60 s without a valid pong). permessage-deflate is offered. Timers are lws_sul.
+ *
+ * Known cost (docs/performance.md): that policy keeps one timer per connection in lws's sorted
+ * timer list, whose insertion is O(connections), so at 10,000 connections each ping and pong
+ * costs about half a millisecond (10,000 idle sockets: 9.4 CPU s per 45 s). One sweeping timer
+ * of our own cut that to 3.2 s but was reverted: lws 4.1 reports no empty pong to user code,
+ * and an lws 4.1 client that answers a non-empty ping while sending its own corrupts its stream
+ * under load (feltd closed ~1 % of felt-bench's sockets with 1007 "bad utf8").
  */
 #include <signal.h>
 #include <stdio.h>
@@ -29,9 +31,6 @@ _Static_assert(MSG_HEADROOM >= LWS_PRE, "message headroom must cover the WebSock
 static volatile sig_atomic_t net_signalled; /* SIGINT/SIGTERM seen */
 static struct lws_context *net_signal_ctx;
 static int net_stop;                         /* leave the service loop */
-static int64_t net_ping_ms, net_hangup_ms;   /* heartbeat: ping after, hang up after */
-static int64_t net_sweep_ms;                 /* how often the heartbeat looks */
-static struct net_timer *net_heartbeat_timer;
 
 /* Per-session data: only a pointer to our own object. */
 struct net_pss {
@@ -183,18 +182,6 @@ static int net_ws_receive(struct lws *wsi, struct conn *c, const char *in, size_
 
 static int net_ws_writeable(struct lws *wsi, struct conn *c)
 {
-    if (c->ping_due) {
-        /* Not empty: lws 4.1 does not report an empty pong (LWS_CALLBACK_RECEIVE_PONG), and
-         * the pong is what proves a silent client alive. */
-        unsigned char ping[LWS_PRE + 4] = {0};
-        memcpy(ping + LWS_PRE, "felt", 4);
-        c->ping_due = false;
-        if (lws_write(wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 4)
-            return -1;
-        if (conn_pending(c) || c->close_code)
-            lws_callback_on_writable(wsi);
-        return 0;
-    }
     const struct msg *m = conn_next(c);
     if (!m) {
         if (c->close_code) {
@@ -337,18 +324,9 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         return 0;
     }
     case LWS_CALLBACK_ESTABLISHED:
-        if (net_ws_established(wsi, srv, pss) != 0)
-            return -1;
-        pss->conn->rx_ms = pss->conn->ping_ms = felt_mono_us() / 1000;
-        return 0;
+        return net_ws_established(wsi, srv, pss);
     case LWS_CALLBACK_RECEIVE:
-        if (c)
-            c->rx_ms = felt_mono_us() / 1000;
         return c ? net_ws_receive(wsi, c, in, len) : -1;
-    case LWS_CALLBACK_RECEIVE_PONG:
-        if (c)
-            c->rx_ms = felt_mono_us() / 1000;
-        return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return c ? net_ws_writeable(wsi, c) : 0;
     case LWS_CALLBACK_CLOSED:
@@ -437,30 +415,6 @@ static void net_shutdown_begin(struct server *srv)
     net_timer_arm(net_stop_timer, srv->conns_head ? 300 : 0);
 }
 
-/* Every net_sweep_ms (a quarter of the ping interval, 250 ms to 5 s: a sweep of 10,000 sockets
- * costs about 20 ms): ping every WebSocket silent for net_ping_ms (again each net_ping_ms), drop
- * those silent for net_hangup_ms. Dropping goes through lws's kill-now timeout, which lands at
- * the head of its timer list (O(1)) and works even when the peer stopped reading. */
-static void net_heartbeat_fire(void *arg)
-{
-    struct server *srv = arg;
-    int64_t now = felt_mono_us() / 1000;
-    for (struct conn *c = srv->conns_head; c; c = c->all_next) {
-        if (!c->wsi)
-            continue;
-        if (now - c->rx_ms >= net_hangup_ms) {
-            server_log(srv, LOG_VERBOSE, "dropping a WebSocket silent for %lld s",
-                       (long long)(now - c->rx_ms) / 1000);
-            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-        } else if (now - c->rx_ms >= net_ping_ms && now - c->ping_ms >= net_ping_ms) {
-            c->ping_ms = now;
-            c->ping_due = true;
-            lws_callback_on_writable(c->wsi);
-        }
-    }
-    net_timer_arm(net_heartbeat_timer, net_sweep_ms);
-}
-
 static void net_log_emit(int level, const char *line)
 {
     (void)level;
@@ -477,11 +431,8 @@ int net_run(struct server *srv, const struct net_options *o)
                       : srv->log_level == LOG_QUIET ? LLL_ERR
                                                     : LLL_ERR | LLL_WARN,
                       net_log_emit);
-    /* All zero: lws keeps no per-connection validity timer (see net_heartbeat_fire). */
-    memset(&idle_policy, 0, sizeof(idle_policy));
-    net_ping_ms = (int64_t)o->ping_secs * 1000;
-    net_hangup_ms = (int64_t)o->hangup_secs * 1000;
-    net_sweep_ms = net_ping_ms / 4 < 250 ? 250 : net_ping_ms / 4 > 5000 ? 5000 : net_ping_ms / 4;
+    idle_policy.secs_since_valid_ping = (uint16_t)o->ping_secs;
+    idle_policy.secs_since_valid_hangup = (uint16_t)o->hangup_secs;
 
     memset(&info, 0, sizeof(info));
     info.port = o->port;
@@ -508,8 +459,6 @@ int net_run(struct server *srv, const struct net_options *o)
     }
     net_signal_ctx = srv->ctx;
     net_stop_timer = net_timer_new(srv, net_stop_fire, NULL);
-    net_heartbeat_timer = net_timer_new(srv, net_heartbeat_fire, srv);
-    net_timer_arm(net_heartbeat_timer, net_sweep_ms);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = net_on_signal;
@@ -532,8 +481,6 @@ int net_run(struct server *srv, const struct net_options *o)
     }
     net_timer_free(net_stop_timer);
     net_stop_timer = NULL;
-    net_timer_free(net_heartbeat_timer);
-    net_heartbeat_timer = NULL;
     lws_context_destroy(srv->ctx);
     srv->ctx = NULL;
     net_signal_ctx = NULL;

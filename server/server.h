@@ -218,9 +218,6 @@ struct conn {
     int64_t flood_ms;
     struct conn_http *http;     /* CONN_HTTP only */
     int close_code;             /* non-zero: close with this code on the next write */
-    int64_t rx_ms;              /* WebSocket: when anything (a pong too) last arrived (mono) */
-    int64_t ping_ms;            /* ... and when we last pinged */
-    bool ping_due;              /* a ping goes out on the next write */
     char close_reason[64];
     int64_t bad_messages;
 };
