@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -118,6 +119,8 @@ pid_t bench_feltd_start(const char *path, char *const extra[], int nextra, int *
         return -1;
     }
     if (pid == 0) {
+        /* feltd goes when felt-bench goes, even if felt-bench is killed outright. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         dup2(pfd[1], STDOUT_FILENO); /* dup2 clears CLOEXEC on the copy */
         execv(path, argv);
         fprintf(stderr, "felt-bench: cannot run %s: %s\n", path, strerror(errno));

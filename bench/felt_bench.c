@@ -145,6 +145,7 @@ struct bench_client {
     int64_t tokens_ns;
     unsigned req_n;
     uint64_t wire0, pay0; /* byte counters at the window's start */
+    int64_t sent_ns;      /* when the action awaiting its ack was sent; 0: none */
 };
 
 /* state_update events whose bytes are counted apart (the rest: "other"). */
@@ -184,6 +185,7 @@ struct bench_phase {
     double seconds; /* the window as measured */
     struct bench_counters ctr;
     struct bench_hist lat;
+    struct bench_hist ack; /* an actor's own round trip: action sent to its ack */
     double srv_cpu_s, bench_cpu_s;
     int64_t rss_before_kib, rss_end_kib;
     uint64_t wire_in, payload_in; /* ws: sums of wsconn_bytes over the window */
@@ -423,6 +425,7 @@ static void bench_act(struct bench_client *c)
     m.hand_id = c->hand_id;
     char *s = proto_encode_client(&m);
     bench_record_send(c);
+    c->sent_ns = bench_now_ns();
     if (c->poll) {
         char url[256];
         snprintf(url, sizeof(url), "%s/api/games/%s/action", b->http_base, c->t->id);
@@ -574,6 +577,8 @@ static void bench_on_ack(struct bench_client *c, const struct bench_msg *m)
     struct bscan v;
     struct bench_counters *ctr = &c->ph->ctr;
     bool rec = c->b->recording;
+    if (rec && c->sent_ns) bench_hist_add(&c->ph->ack, (uint64_t)(bench_now_ns() - c->sent_ns));
+    c->sent_ns = 0;
     if (!bscan_get(m->data, "status", &v)) {
         if (rec) ctr->bad++;
         return;
@@ -995,6 +1000,7 @@ static void bench_window_open(struct bench *b, struct bench_phase *ph, int64_t *
 {
     memset(&ph->ctr, 0, sizeof(ph->ctr));
     bench_hist_reset(&ph->lat);
+    bench_hist_reset(&ph->ack);
     for (int i = 0; i < ph->nclients; i++) {
         struct bench_client *c = &ph->clients[i];
         if (c->ws) wsconn_bytes(c->ws, &c->wire0, &c->pay0);
@@ -1265,6 +1271,7 @@ static struct json_object *bench_json_phase(const struct bench_phase *ph)
     json_object_object_add(j, "deliveries_per_s",
                            json_object_new_double(bench_div((double)k->deliveries, ph->seconds)));
     json_object_object_add(j, "latency_us", bench_json_latency(&ph->lat));
+    json_object_object_add(j, "ack_latency_us", bench_json_latency(&ph->ack));
     json_object_object_add(j, "server_cpu_s", json_object_new_double(ph->srv_cpu_s));
     json_object_object_add(
         j, "server_cpu_s_per_1000_actions",
@@ -1462,6 +1469,14 @@ static double bench_g_max(const struct bench_phase *p)
 {
     return (double)p->lat.max_ns / 1e3;
 }
+static double bench_g_ack50(const struct bench_phase *p)
+{
+    return bench_hist_quantile(&p->ack, 0.5) / 1e3;
+}
+static double bench_g_ack99(const struct bench_phase *p)
+{
+    return bench_hist_quantile(&p->ack, 0.99) / 1e3;
+}
 static double bench_g_cpu(const struct bench_phase *p)
 {
     return p->srv_cpu_s;
@@ -1535,6 +1550,8 @@ static void bench_print(const struct bench *b)
     bench_row(b, "latency p99 (us)", 1, bench_g_p99);
     bench_row(b, "latency p99.9 (us)", 1, bench_g_p999);
     bench_row(b, "latency max (us)", 1, bench_g_max);
+    bench_row(b, "actor's ack p50 (us)", 1, bench_g_ack50);
+    bench_row(b, "actor's ack p99 (us)", 1, bench_g_ack99);
     bench_row(b, "server CPU s", 2, bench_g_cpu);
     bench_row(b, "server CPU s / 1000 actions", 3, bench_g_cpuk);
     bench_row(b, "felt-bench CPU s", 2, bench_g_bcpu);
