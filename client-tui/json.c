@@ -154,8 +154,13 @@ static void json_on_state(void *user, const struct session_status *st)
         json_finish(c, c->leave_sent ? 0 : 1);
         break;
     case SESSION_REJECTED:
-        /* A bot may send {"type":"rejoin"}; with stdin gone nobody can. */
-        if (c->eof) json_finish(c, 1);
+        /* After our own leave, a forgotten token is the leave having taken effect while the
+         * connection was down (the server freed the seat before we heard the close): a clean
+         * end. Otherwise a bot may send {"type":"rejoin"}; with stdin gone nobody can. */
+        if (c->leave_sent)
+            json_finish(c, 0);
+        else if (c->eof)
+            json_finish(c, 1);
         break;
     default:
         if (c->eof && c->leave_sent && st->queued == 0) {
