@@ -324,6 +324,9 @@ struct session_item {
     bool sent; /* written at least once on the current connection */
 };
 
+/* The item as a client message (malloc'd JSON), the same on every transport. */
+char *session_item_encode(const struct session_item *it);
+
 enum session_notice_kind {
     SESSION_NOTICE_INFO,    /* e.g. "switched to HTTP polling" */
     SESSION_NOTICE_REFUSED, /* the server refused an action of ours (ack rejected) */

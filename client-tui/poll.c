@@ -316,25 +316,14 @@ int poll_post(struct poll *p, const struct session_item *it)
 {
     char url[POLL_URL_MAX * 2];
     char *body;
-    struct proto_cmsg m;
     if (p->post_busy || !p->running || p->bearer[0] == '\0') return -1;
-    memset(&m, 0, sizeof(m));
-    m.type = it->type;
-    if (it->type == PROTO_C_ACTION) {
-        m.action = it->action;
-        m.has_amount = it->has_amount;
-        m.amount = it->amount;
-        memcpy(m.request_id, it->request_id, sizeof(m.request_id));
-        m.has_hand_id = it->has_hand_id;
-        m.hand_id = it->hand_id;
+    if (it->type == PROTO_C_ACTION)
         snprintf(url, sizeof(url), "%s/api/games/%s/action", p->base, p->game);
-    } else if (it->type == PROTO_C_CHAT) {
-        memcpy(m.text, it->text, sizeof(m.text));
+    else if (it->type == PROTO_C_CHAT)
         snprintf(url, sizeof(url), "%s/api/games/%s/chat", p->base, p->game);
-    } else {
+    else
         return -1;
-    }
-    body = proto_encode_client(&m);
+    body = session_item_encode(it);
     int rc = poll_request(p, url, body, true);
     free(body);
     if (rc != 0) return -1;

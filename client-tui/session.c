@@ -343,7 +343,7 @@ static const char *session_item_what(const struct session_item *it, char *buf, s
     return buf;
 }
 
-static char *session_item_encode(const struct session_item *it)
+char *session_item_encode(const struct session_item *it)
 {
     struct proto_cmsg m;
     memset(&m, 0, sizeof(m));
