@@ -11,6 +11,8 @@
  * could not be joined or reached, or the session ended badly.
  */
 #include <getopt.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -30,7 +32,7 @@ static const char felt_usage[] =
     "\n"
     "  --server URL           the server (default ws://127.0.0.1:8000)\n"
     "  --game ID              the table (default main)\n"
-    "  --name NAME            your name at the table (default $USER)\n"
+    "  --name NAME            your name at the table (default $USER, or your login name)\n"
     "  --buy-in N             chips to sit down with (default: the table's buy-in)\n"
     "  --spectate             watch without a seat\n"
     "  --json                 no screen: server messages as JSON lines on stdout, commands as\n"
@@ -81,6 +83,16 @@ static const struct {
     {"poll", SESSION_TRANSPORT_POLL},
 };
 
+/* $USER, or the account's name when the environment has none (sudo, cron, a bare root shell). */
+static const char *felt_default_name(void)
+{
+    const char *user = getenv("USER");
+    if (user && *user)
+        return user;
+    struct passwd *pw = getpwuid(getuid());
+    return pw && pw->pw_name && *pw->pw_name ? pw->pw_name : NULL;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -102,7 +114,7 @@ int main(int argc, char **argv)
     struct session_options so = {
         .server = "ws://127.0.0.1:8000",
         .game = "main",
-        .name = getenv("USER"),
+        .name = felt_default_name(),
         .transport = SESSION_TRANSPORT_AUTO,
     };
     struct tui_options to = {0};
