@@ -314,6 +314,21 @@ static int proto_get_text(struct json_object *obj, const char *key, size_t max_c
     return 0;
 }
 
+/* A player name: terminal-safe text as proto_get_text reads it (so an empty one is "bad_field"),
+ * which must also pass text_name_check: "bad_name" without a letter or digit, "reserved_name" for
+ * a reserved name (judged on its fold, see text.h). */
+static int proto_get_name(struct json_object *obj, const char *key, char *dst, size_t dstsz,
+                          struct felt_err *err)
+{
+    struct felt_err nerr = {0};
+
+    if (proto_get_text(obj, key, PROTO_NAME_MAX_CHARS, dst, dstsz, err) < 0) return -1;
+    if (text_name_check(dst, &nerr) == 0) return 0;
+    if (strcmp(nerr.code, "reserved_name") == 0)
+        return felt_err_set(err, nerr.code, "%s is reserved", key);
+    return felt_err_set(err, nerr.code, "%s must contain a letter or a digit", key);
+}
+
 /* ---- client messages: one decoder and one encoder per type ---- */
 
 static int proto_dec_hello(struct json_object *o, struct proto_cmsg *m, struct felt_err *err)
@@ -337,7 +352,7 @@ static int proto_dec_join(struct json_object *o, struct proto_cmsg *m, struct fe
 {
     bool has_buy_in;
 
-    if (proto_get_text(o, "name", PROTO_NAME_MAX_CHARS, m->name, sizeof(m->name), err) < 0 ||
+    if (proto_get_name(o, "name", m->name, sizeof(m->name), err) < 0 ||
         proto_get_int(o, "buy_in", 1, PROTO_AMOUNT_MAX, false, &has_buy_in, &m->buy_in, err) < 0)
         return -1;
     return 0;
@@ -439,7 +454,10 @@ const char *proto_ctype_name(enum proto_ctype t)
     return (unsigned)t < PROTO_C_COUNT ? proto_ctypes[t].name : "unknown";
 }
 
-int proto_decode_client(const char *buf, size_t len, struct proto_cmsg *m, struct felt_err *err)
+/* Decodes buf as a client message. With as_type >= 0 the message is of that type and "type" may
+ * be left out (the HTTP endpoints, whose path names the type); otherwise "type" is required. */
+static int proto_decode_typed(const char *buf, size_t len, int as_type, struct proto_cmsg *m,
+                              struct felt_err *err)
 {
     struct json_object *root = NULL, *tv;
     const char *ts;
@@ -454,22 +472,32 @@ int proto_decode_client(const char *buf, size_t len, struct proto_cmsg *m, struc
     root = proto_parse_object(buf, len, PROTO_MAX_DEPTH, err);
     if (!root) goto done;
     tv = proto_field(root, "type");
-    if (!tv) {
-        felt_err_set(err, "bad_type", "type is required");
-        goto done;
-    }
-    if (!json_object_is_type(tv, json_type_string)) {
-        felt_err_set(err, "bad_type", "type must be a string");
-        goto done;
-    }
-    ts = json_object_get_string(tv);
-    tlen = (size_t)json_object_get_string_len(tv);
-    for (k = 0; k < PROTO_C_COUNT; k++)
-        if (strlen(proto_ctypes[k].name) == tlen && memcmp(proto_ctypes[k].name, ts, tlen) == 0)
-            break;
-    if (k == PROTO_C_COUNT) {
-        felt_err_set(err, "bad_type", "unknown message type");
-        goto done;
+    if (!tv && as_type >= 0) {
+        k = (size_t)as_type;
+    } else {
+        if (!tv) {
+            felt_err_set(err, "bad_type", "type is required");
+            goto done;
+        }
+        if (!json_object_is_type(tv, json_type_string)) {
+            felt_err_set(err, "bad_type", "type must be a string");
+            goto done;
+        }
+        ts = json_object_get_string(tv);
+        tlen = (size_t)json_object_get_string_len(tv);
+        for (k = 0; k < PROTO_C_COUNT; k++)
+            if (strlen(proto_ctypes[k].name) == tlen &&
+                memcmp(proto_ctypes[k].name, ts, tlen) == 0)
+                break;
+        if (k == PROTO_C_COUNT) {
+            felt_err_set(err, "bad_type", "unknown message type");
+            goto done;
+        }
+        if (as_type >= 0 && k != (size_t)as_type) {
+            felt_err_set(err, "bad_type", "this endpoint takes a '%s' message",
+                         proto_ctypes[as_type].name);
+            goto done;
+        }
     }
     m->type = (enum proto_ctype)k;
     rc = proto_ctypes[k].decode(root, m, err);
@@ -477,6 +505,18 @@ done:
     json_object_put(root);
     if (rc < 0) memset(m, 0, sizeof(*m));
     return rc;
+}
+
+int proto_decode_client(const char *buf, size_t len, struct proto_cmsg *m, struct felt_err *err)
+{
+    return proto_decode_typed(buf, len, -1, m, err);
+}
+
+int proto_decode_client_as(const char *buf, size_t len, enum proto_ctype type,
+                           struct proto_cmsg *m, struct felt_err *err)
+{
+    FELT_ASSERT((unsigned)type < PROTO_C_COUNT);
+    return proto_decode_typed(buf, len, (int)type, m, err);
 }
 
 char *proto_encode_client(const struct proto_cmsg *m)

@@ -106,10 +106,16 @@ struct proto_cmsg {
 
 /* Decodes one client message. Returns 0, or -1 with err: "bad_json", "bad_type" (missing or
  * unknown type), "bad_field" (missing/wrong type/out of range, message names the field),
- * "too_long", "invalid_utf8", "too_large" (len > PROTO_MAX_FRAME). buf need not be
+ * "too_long", "invalid_utf8", "too_large" (len > PROTO_MAX_FRAME), and for a join's name
+ * "bad_name" (no letter or digit) or "reserved_name" (text_name_check). buf need not be
  * NUL-terminated. m is fully overwritten; on failure it is all zero. A name or chat text that
  * sanitizes to nothing is "bad_field"; one over its limit is "too_long". */
 int proto_decode_client(const char *buf, size_t len, struct proto_cmsg *m, struct felt_err *err);
+/* The same decoder for a message whose type is known from elsewhere (an HTTP endpoint's path):
+ * "type" may be absent; when present it must be `type` ("bad_type" otherwise). Exactly as strict
+ * as proto_decode_client otherwise. */
+int proto_decode_client_as(const char *buf, size_t len, enum proto_ctype type,
+                           struct proto_cmsg *m, struct felt_err *err);
 
 /* Encodes a client message (for felt, the bench and the tests). Returns a malloc'd string.
  * Writes only the fields of m->type, and the optional ones only when present (has_* set,

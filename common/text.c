@@ -1,5 +1,5 @@
 /*
- * text.c: strict UTF-8 validation and the terminal-safety sanitizer (see text.h).
+ * text.c: strict UTF-8 validation, the terminal-safety sanitizer and the name rules (see text.h).
  *
  * text_sanitize() works in two passes: the whole input is validated first (so "invalid_utf8"
  * wins over "too_long" and never depends on where the bad byte sits), then it is decoded code
@@ -7,16 +7,38 @@
  * escape sequences (ECMA-48). The machine only decides how much is swallowed: whatever it lets
  * through is filtered again, so the output can never contain a C0/C1 control, DEL, a bidi
  * control or a zero-width character, whatever the shape of a malformed sequence.
+ *
+ * Unicode properties (Default_Ignorable_Code_Point, general categories), NFKC_Casefold and the
+ * UTS #39 confusables skeleton come from ICU: the only library Debian ships with the confusables
+ * data (libunistring has case folding and NFKC, not confusables). The sanitizer, on the chat hot
+ * path, decodes UTF-8 itself and asks ICU only two table lookups per non-ASCII code point; the
+ * folding, done once per join, goes through ICU's UTF-16 API with fixed stack buffers. ICU's
+ * normalizer and spoof checker are opened once, lazily, and shared (both are safe to use from
+ * several threads once open).
  */
 #define _GNU_SOURCE /* wcwidth */
 #include "text.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <wchar.h>
 
+#include <unicode/uchar.h>
+#include <unicode/unorm2.h>
+#include <unicode/uspoof.h>
+#include <unicode/ustring.h>
+
+#include "proto.h"
 #include "util.h"
+
+_Static_assert(TEXT_FOLD_MAX == PROTO_NAME_MAX_CHARS * TEXT_FOLD_FACTOR + 1,
+               "TEXT_FOLD_MAX must follow PROTO_NAME_MAX_CHARS");
+
+/* Skeleton + NFKC_Casefold passes before text_name_fold gives up waiting for a fixed point (every
+ * single code point reaches one within 3 with ICU 72). The fold is deterministic either way. */
+#define TEXT_FOLD_PASSES 8
 
 #define CP_ESC 0x1Bu
 #define CP_BEL 0x07u
@@ -98,26 +120,21 @@ size_t text_utf8_len(const char *s, size_t len)
     return n;
 }
 
-/* Formatting code points that are invisible or reorder text, so could disguise a name or a chat
- * line: bidi embeddings/overrides/isolates and marks, zero-width characters, invisible operators,
- * deprecated format controls, interlinear annotation and tag characters. Tag characters also
- * build subdivision flags (England's flag degrades to a black flag), an accepted trade-off:
- * they are otherwise a known way to smuggle invisible text. */
+/* Code points that are invisible or reorder text, so could disguise a name or a chat line, are
+ * found with ICU's Default_Ignorable_Code_Point (bidi embeddings/overrides/isolates and marks,
+ * zero-width characters, invisible operators, deprecated format controls, tag characters, soft
+ * hyphen, grapheme joiner, Hangul fillers, variation selectors) and general category Co (private
+ * use: its glyphs are whatever a font puts there). Tag characters also build subdivision flags
+ * (England's flag degrades to a black flag) and ZWJ builds emoji sequences (a family shows as its
+ * members), accepted trade-offs: they are otherwise known ways to smuggle invisible text. This
+ * list holds only what those properties miss: interlinear annotation controls (format
+ * characters, but not default-ignorable) and BRAILLE PATTERN BLANK (a symbol that draws as
+ * nothing). */
 static const struct {
     uint32_t lo, hi;
-} text_invisible[] = {
-    {0x061C, 0x061C},   /* ARABIC LETTER MARK */
-    {0x180E, 0x180E},   /* MONGOLIAN VOWEL SEPARATOR */
-    {0x200B, 0x200D},   /* ZERO WIDTH SPACE, NON-JOINER, JOINER */
-    {0x200E, 0x200F},   /* LRM, RLM */
-    {0x202A, 0x202E},   /* LRE, RLE, PDF, LRO, RLO */
-    {0x2060, 0x2064},   /* WORD JOINER, invisible operators */
-    {0x2066, 0x2069},   /* LRI, RLI, FSI, PDI */
-    {0x206A, 0x206F},   /* deprecated format controls */
-    {0xFEFF, 0xFEFF},   /* ZERO WIDTH NO-BREAK SPACE (BOM) */
-    {0xFFF9, 0xFFFB},   /* interlinear annotation */
-    {0xE0001, 0xE0001}, /* LANGUAGE TAG */
-    {0xE0020, 0xE007F}, /* tag characters */
+} text_invisible_extra[] = {
+    {0x2800, 0x2800}, /* BRAILLE PATTERN BLANK */
+    {0xFFF9, 0xFFFB}, /* interlinear annotation */
 };
 
 /* Unicode White_Space outside C0/C1 (U+0085 NEL is C1 and is stripped instead). */
@@ -128,11 +145,24 @@ static const struct {
     {0x2028, 0x2029}, {0x202F, 0x202F}, {0x205F, 0x205F}, {0x3000, 0x3000},
 };
 
-static bool text_is_invisible(uint32_t cp)
+/* What the sanitizer does with a code point that is neither whitespace nor a control. */
+enum text_class {
+    TC_BASE, /* kept; combining marks after it count from zero */
+    TC_MARK, /* a combining mark (Mn, Mc, Me): kept up to TEXT_MAX_MARKS after one base */
+    TC_DROP, /* invisible: removed */
+};
+
+static enum text_class text_classify(uint32_t cp)
 {
-    for (size_t k = 0; k < FELT_ARRAY_LEN(text_invisible); k++)
-        if (cp >= text_invisible[k].lo && cp <= text_invisible[k].hi) return true;
-    return false;
+    uint32_t gc;
+
+    if (cp < 0x80) return TC_BASE; /* ASCII has no ignorable, private-use or combining code point */
+    gc = U_GET_GC_MASK((UChar32)cp);
+    if ((gc & U_GC_CO_MASK) || u_hasBinaryProperty((UChar32)cp, UCHAR_DEFAULT_IGNORABLE_CODE_POINT))
+        return TC_DROP;
+    for (size_t k = 0; k < FELT_ARRAY_LEN(text_invisible_extra); k++)
+        if (cp >= text_invisible_extra[k].lo && cp <= text_invisible_extra[k].hi) return TC_DROP;
+    return (gc & U_GC_M_MASK) ? TC_MARK : TC_BASE;
 }
 
 static bool text_is_space(uint32_t cp)
@@ -164,6 +194,7 @@ struct text_out {
     char *buf;
     size_t size, used; /* used excludes the NUL */
     size_t chars, max_chars;
+    size_t marks; /* combining marks written since the last other code point */
     bool pending_space;
     bool overflow;
 };
@@ -203,15 +234,23 @@ static void text_put(struct text_out *o, uint32_t cp)
     o->chars++;
 }
 
-/* A visible code point: flush one pending space (never at the start: that trims the front). */
-static void text_emit(struct text_out *o, uint32_t cp)
+/* A visible code point: flush one pending space (never at the start: that trims the front).
+ * A combining mark beyond TEXT_MAX_MARKS after its base is dropped. The count depends only on
+ * what was written, so sanitizing the output again keeps every mark. */
+static void text_emit(struct text_out *o, uint32_t cp, bool mark)
 {
-    if (o->pending_space && o->chars > 0) text_put(o, ' ');
+    if (o->pending_space && o->chars > 0) {
+        text_put(o, ' ');
+        o->marks = 0;
+    }
     o->pending_space = false;
+    if (mark && o->marks >= TEXT_MAX_MARKS) return;
+    o->marks = mark ? o->marks + 1 : 0;
     text_put(o, cp);
 }
 
-/* Ordinary text: starts sequences, drops controls and invisibles, collapses whitespace. */
+/* Ordinary text: starts sequences, drops controls and invisibles, collapses whitespace, limits
+ * combining marks. */
 static enum text_state text_ground(struct text_out *o, uint32_t cp)
 {
     switch (cp) {
@@ -229,10 +268,12 @@ static enum text_state text_ground(struct text_out *o, uint32_t cp)
     default:
         break;
     }
-    if (text_is_space(cp))
+    if (text_is_space(cp)) {
         o->pending_space = true;
-    else if (!text_is_control(cp) && !text_is_invisible(cp))
-        text_emit(o, cp);
+    } else if (!text_is_control(cp)) {
+        enum text_class c = text_classify(cp);
+        if (c != TC_DROP) text_emit(o, cp, c == TC_MARK);
+    }
     return TS_GROUND;
 }
 
@@ -321,4 +362,104 @@ int text_width(const char *s, size_t len)
         if (cw > 0) w += cw;
     }
     return w > INT_MAX ? INT_MAX : (int)w;
+}
+
+/* ---- names ---- */
+
+/* Names that could pass for the system or its staff (also judged on their fold). */
+static const char *const text_reserved[] = {
+    "server", "feltd", "felt", "spectator", "system", "admin", "dealer",
+};
+
+static pthread_once_t text_icu_once = PTHREAD_ONCE_INIT;
+static const UNormalizer2 *text_nfkc_cf; /* owned by ICU, never closed */
+static USpoofChecker *text_spoof;        /* opened once, kept for the life of the process */
+static char text_reserved_fold[FELT_ARRAY_LEN(text_reserved)][32];
+
+/* The fold proper (ICU already open): UTF-8 -> UTF-16 -> NFKC_Casefold, then skeleton +
+ * NFKC_Casefold until a fixed point (or TEXT_FOLD_PASSES) -> UTF-8. ICU's normalizer needs
+ * distinct source and destination, hence three buffers. Any ICU error (invalid UTF-8, a buffer
+ * too small) makes the fold -1. */
+static int text_fold(const char *name, char *out, size_t outsz)
+{
+    UChar a[TEXT_FOLD_MAX], b[TEXT_FOLD_MAX], t[TEXT_FOLD_MAX];
+    const int32_t cap = TEXT_FOLD_MAX;
+    UErrorCode st = U_ZERO_ERROR;
+    int32_t n = 0, m = 0, len = 0;
+    int rc = -1;
+
+    out[0] = '\0';
+    u_strFromUTF8(a, cap, &n, name, -1, &st);
+    n = unorm2_normalize(text_nfkc_cf, a, n, b, cap, &st);
+    for (int pass = 0; pass < TEXT_FOLD_PASSES && U_SUCCESS(st); pass++) {
+        m = uspoof_getSkeleton(text_spoof, 0, b, n, t, cap, &st);
+        m = unorm2_normalize(text_nfkc_cf, t, m, a, cap, &st);
+        if (U_FAILURE(st) || (m == n && memcmp(a, b, (size_t)n * sizeof(UChar)) == 0)) break;
+        memcpy(b, a, (size_t)m * sizeof(UChar));
+        n = m;
+    }
+    /* b now holds the fold: the fixed point, or the last pass when none was reached */
+    if (U_FAILURE(st)) goto done;
+    u_strToUTF8(out, outsz > INT32_MAX ? INT32_MAX : (int32_t)outsz, &len, b, n, &st);
+    if (U_FAILURE(st) || len < 0 || (size_t)len >= outsz) goto done;
+    rc = (int)len;
+done:
+    if (rc < 0 && outsz > 0) out[0] = '\0';
+    return rc;
+}
+
+/* Opens ICU's NFKC_Casefold normalizer and a spoof checker (for the confusables skeleton), and
+ * folds the reserved names. ICU failing here means its data is missing: nothing can work. */
+static void text_icu_open(void)
+{
+    UErrorCode st = U_ZERO_ERROR;
+
+    text_nfkc_cf = unorm2_getNFKCCasefoldInstance(&st);
+    if (U_FAILURE(st)) felt_fatal("text: ICU NFKC_Casefold unavailable: %s", u_errorName(st));
+    text_spoof = uspoof_open(&st);
+    if (U_FAILURE(st)) felt_fatal("text: ICU spoof checker unavailable: %s", u_errorName(st));
+    for (size_t k = 0; k < FELT_ARRAY_LEN(text_reserved); k++)
+        if (text_fold(text_reserved[k], text_reserved_fold[k], sizeof(text_reserved_fold[k])) <= 0)
+            felt_fatal("text: cannot fold reserved name \"%s\"", text_reserved[k]);
+}
+
+static void text_icu_init(void)
+{
+    if (pthread_once(&text_icu_once, text_icu_open) != 0) felt_fatal("text: pthread_once failed");
+}
+
+int text_name_fold(const char *name, char *out, size_t outsz)
+{
+    FELT_ASSERT(name != NULL && out != NULL && outsz > 0);
+    text_icu_init();
+    return text_fold(name, out, outsz);
+}
+
+int text_name_check(const char *name, struct felt_err *err)
+{
+    const unsigned char *u = (const unsigned char *)name;
+    char fold[TEXT_FOLD_MAX];
+    size_t len, i = 0;
+    bool alnum = false;
+    uint32_t cp;
+    int n;
+
+    FELT_ASSERT(name != NULL);
+    len = strlen(name);
+    /* A letter that the sanitizer would remove (U+3164 HANGUL FILLER is a letter) does not count,
+     * so the answer is the same for a name that was not sanitized first. */
+    while (i < len) {
+        if (!utf8_next(u, len, &i, &cp))
+            return felt_err_set(err, "bad_name", "name is not valid UTF-8");
+        if (u_isalnum((UChar32)cp) && text_classify(cp) != TC_DROP) alnum = true;
+    }
+    if (!alnum) return felt_err_set(err, "bad_name", "name must contain a letter or a digit");
+    n = text_name_fold(name, fold, sizeof(fold));
+    if (n < 0) return felt_err_set(err, "bad_name", "name is too long");
+    if (n >= 2 && fold[0] == '[' && fold[n - 1] == ']')
+        return felt_err_set(err, "reserved_name", "name is reserved");
+    for (size_t k = 0; k < FELT_ARRAY_LEN(text_reserved); k++)
+        if (strcmp(fold, text_reserved_fold[k]) == 0)
+            return felt_err_set(err, "reserved_name", "name is reserved");
+    return 0;
 }

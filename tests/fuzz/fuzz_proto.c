@@ -296,7 +296,8 @@ static bool cmsg_equal(const struct proto_cmsg *a, const struct proto_cmsg *b)
 static void fuzz_client(const uint8_t *data, size_t size)
 {
     static const char *const codes[] = {"bad_json",     "bad_type",  "bad_field", "too_long",
-                                        "invalid_utf8", "too_large", NULL};
+                                        "invalid_utf8", "too_large", "bad_name",  "reserved_name",
+                                        NULL};
     static const struct proto_cmsg zero;
     struct proto_cmsg m, m2;
     struct felt_err err = {0};

@@ -173,6 +173,15 @@ static void test_decode_accepts(void **state)
                   "\"buy_in\":1000}");
     assert_string_equal(m.name, "ann");
     assert_true(m.buy_in == 1000);
+    /* invisible code points go too: a soft hyphen and a grapheme joiner leave plain "ann" */
+    m = decode_ok("{\"type\":\"join\",\"name\":\"an\\u00adn\\u034f\"}");
+    assert_string_equal(m.name, "ann");
+    /* names in other scripts are fine; a reserved word inside a longer name is not reserved */
+    m = decode_ok("{\"type\":\"join\",\"name\":"
+                  "\"\\u0394\\u03b7\\u03bc\\u03ae\\u03c4\\u03c1\\u03b7\\u03c2\"}");
+    assert_string_equal(m.name, u8"\u0394\u03b7\u03bc\u03ae\u03c4\u03c1\u03b7\u03c2");
+    m = decode_ok("{\"type\":\"join\",\"name\":\"server fan\"}");
+    assert_string_equal(m.name, "server fan");
     m = decode_ok("{\"type\":\"chat\",\"text\":\"gg\\u001b]0;pwned\\u0007 \\t wp\"}");
     assert_string_equal(m.text, "gg wp");
 
@@ -244,14 +253,15 @@ static void test_decode_length_limits(void **state)
     assert_string_equal(err.code, "too_long");
     assert_non_null(strstr(err.message, "text"));
 
-    /* name: 24 four-byte characters fill the buffer exactly; 25 are too long */
+    /* name: 24 four-byte characters fill the buffer exactly; 25 are too long (a letter, U+20000
+     * CJK ideograph, since a name needs one; symbols alone are "bad_name") */
     for (int k = 0; k < PROTO_NAME_MAX_CHARS + 1; k++)
-        memcpy(name + 4 * k, "\xf0\x9f\x82\xa1", 4); /* playing card ace of spades */
+        memcpy(name + 4 * k, "\xf0\xa0\x80\x80", 4);
     name[4 * PROTO_NAME_MAX_CHARS] = '\0';
     snprintf(json, sizeof(json), "{\"type\":\"join\",\"name\":\"%s\"}", name);
     m = decode_ok(json);
     assert_string_equal(m.name, name);
-    memcpy(name + 4 * PROTO_NAME_MAX_CHARS, "\xf0\x9f\x82\xa1", 5);
+    memcpy(name + 4 * PROTO_NAME_MAX_CHARS, "\xf0\xa0\x80\x80", 5);
     snprintf(json, sizeof(json), "{\"type\":\"join\",\"name\":\"%s\"}", name);
     assert_int_equal(proto_decode_client(json, strlen(json), &m, &err), -1);
     assert_string_equal(err.code, "too_long");
@@ -311,6 +321,17 @@ static const struct reject rejects[] = {
     {"{\"type\":\"join\",\"name\":\"\\u001b[31m\\u200b\"}", "bad_field", "name"},
     {"{\"type\":\"join\",\"name\":\"abcdefghijklmnopqrstuvwxy\"}", "too_long", "name"},
     {"{\"type\":\"join\",\"name\":\"a\\u0000\"}", "invalid_utf8", "name"},
+    /* names that impersonate: blank-looking (sanitized to nothing), no letter or digit, reserved */
+    {"{\"type\":\"join\",\"name\":\"\\u3164\"}", "bad_field", "name"},
+    {"{\"type\":\"join\",\"name\":\"\\u2800\\u3164\\u00ad\"}", "bad_field", "name"},
+    {"{\"type\":\"join\",\"name\":\"---\"}", "bad_name", "name"},
+    {"{\"type\":\"join\",\"name\":\"\\ud83c\\udca1\"}", "bad_name", "name"},
+    {"{\"type\":\"join\",\"name\":\"server\"}", "reserved_name", "name"},
+    {"{\"type\":\"join\",\"name\":\"SERVER\"}", "reserved_name", "name"},
+    {"{\"type\":\"join\",\"name\":\"\\u0455erver\"}", "reserved_name", "name"},
+    {"{\"type\":\"join\",\"name\":\"[server]\"}", "reserved_name", "name"},
+    {"{\"type\":\"join\",\"name\":\"[ann]\"}", "reserved_name", "name"},
+    {"{\"type\":\"join\",\"name\":\"spectator\",\"buy_in\":100}", "reserved_name", "name"},
     {"{\"type\":\"join\",\"name\":\"ann\",\"buy_in\":0}", "bad_field", "buy_in"},
     {"{\"type\":\"join\",\"name\":\"ann\",\"buy_in\":-5}", "bad_field", "buy_in"},
     {"{\"type\":\"join\",\"name\":\"ann\",\"buy_in\":1000000000001}", "bad_field", "buy_in"},
@@ -754,7 +775,8 @@ static void test_mutations(void **state)
     static const char alphabet[] = "{}[]\":,\\u0123456789.-+eE \x1b\x80\xc3\xa9\xed\xff"
                                    "abtrue";
     static const char *const allowed[] = {"bad_json", "bad_type",     "bad_field",
-                                          "too_long", "invalid_utf8", "too_large"};
+                                          "too_long", "invalid_utf8", "too_large",
+                                          "bad_name", "reserved_name"};
     int accepted = 0;
     (void)state;
 

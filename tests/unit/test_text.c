@@ -1,9 +1,12 @@
 /*
- * test_text.c: unit tests for common/text.c, the UTF-8 validator and the terminal-safety
- * sanitizer. Every class of escape sequence and invisible character is checked for removal,
- * every class of ill-formed UTF-8 for rejection, and a seeded random test checks the sanitizer's
- * output invariants (no control, no invisible, no double or edge space, idempotent) on inputs
- * assembled from hostile fragments.
+ * test_text.c: unit tests for common/text.c, the UTF-8 validator, the terminal-safety sanitizer
+ * and the name rules. Every class of escape sequence and invisible character is checked for
+ * removal, every class of ill-formed UTF-8 for rejection, and seeded random tests check the
+ * sanitizer's output invariants (no control, no invisible, no double or edge space, no pile of
+ * combining marks, idempotent) on inputs assembled from hostile fragments. Names: look-alikes
+ * (case, compatibility forms, Cyrillic and Greek letters) must fold equal, blank and
+ * punctuation-only names are refused, reserved names are refused whatever their disguise, and
+ * names in other scripts pass; every code point's fold is checked against TEXT_FOLD_FACTOR.
  */
 #include <locale.h>
 #include <setjmp.h>
@@ -14,7 +17,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <unicode/uchar.h>
+#include <unicode/utf8.h>
 
+#include "proto.h"
 #include "text.h"
 #include "util.h"
 
@@ -434,6 +440,383 @@ static void test_sanitize_random_invariants(void **state)
     }
 }
 
+/* ---- default-ignorable, private-use and blank-looking code points ---- */
+
+static const struct sample ignorables[] = {
+    S(u8"ann\u00AD", "ann"), /* soft hyphen: "ann" and this look the same */
+    S(u8"ann\u034F", "ann"), /* combining grapheme joiner */
+    S(u8"a\u00ADn\u034Fn", "ann"),
+    S(u8"\u3164", ""), /* HANGUL FILLER: a blank-looking "letter" */
+    S(u8"\u2800", ""), /* BRAILLE PATTERN BLANK */
+    S(u8"\u115F\u1160\uFFA0", ""),
+    S(u8"a\u3164 \u2800b", "a b"),
+    S(u8"a\uE000b", "ab"), /* private use */
+    S(u8"a\uF8FFb", "ab"),
+    S(u8"a\U000F0000\U0010FFFDb", "ab"),
+    S(u8"a\uFE0Fb", "ab"),     /* variation selector 16 */
+    S(u8"a\uFE00b", "ab"),     /* variation selector 1 */
+    S(u8"a\U000E0100b", "ab"), /* variation selector 17 */
+    S(u8"a\u180Bb", "ab"),     /* Mongolian free variation selector */
+    S(u8"a\U0001BCA0b", "ab"), /* shorthand format control */
+    S(u8"a\U0001D173b", "ab"), /* musical symbol begin beam */
+    S(u8"a\u2065b", "ab"),     /* unassigned but default-ignorable */
+    S(u8"ann \u3164", "ann"),  /* a trailing filler does not leave a trailing space */
+    S(u8"\u2800 ann", "ann"),
+    /* chat keeps emoji; a presentation selector goes, its emoji stays */
+    S(u8"gg \U0001F44D", u8"gg \U0001F44D"),
+    S(u8"\U0001F44D\uFE0F", u8"\U0001F44D"),
+    S(u8"\u2764\uFE0F", u8"\u2764"),
+    S(u8"\U0001F44D\U0001F3FD", u8"\U0001F44D\U0001F3FD"), /* skin tone: not a mark */
+    S(u8"\U0001F1EB\U0001F1F7", u8"\U0001F1EB\U0001F1F7"), /* a flag */
+    /* visible format characters and ordinary letters stay */
+    S(u8"\u0600\u0661", u8"\u0600\u0661"),
+    S(u8"Jos\u00e9 Zo\u00eb \u674e\u96f7", u8"Jos\u00e9 Zo\u00eb \u674e\u96f7"),
+};
+
+static void test_sanitize_ignorables(void **state)
+{
+    (void)state;
+    check_samples(ignorables, FELT_ARRAY_LEN(ignorables));
+}
+
+/* Writes cp as UTF-8 into b (5 bytes), returns its length. */
+static size_t put_cp(char *b, uint32_t cp)
+{
+    int32_t n = 0;
+    UBool bad = false;
+    U8_APPEND((uint8_t *)b, n, 4, (UChar32)cp, bad);
+    assert_false(bad);
+    b[n] = '\0';
+    return (size_t)n;
+}
+
+/* Every code point the contract in text.h names, one by one between two letters. */
+static void test_sanitize_contract_ranges(void **state)
+{
+    static const struct {
+        uint32_t lo, hi;
+    } removed[] = {
+        {0x061C, 0x061C},   {0x180E, 0x180E},     {0x200B, 0x200D},   {0x200E, 0x200F},
+        {0x202A, 0x202E},   {0x2060, 0x2064},     {0x2066, 0x2069},   {0x206A, 0x206F},
+        {0xFEFF, 0xFEFF},   {0xFFF9, 0xFFFB},     {0xE0001, 0xE0001}, {0xE0020, 0xE007F},
+        {0x00AD, 0x00AD},   {0x034F, 0x034F},     {0x115F, 0x1160},   {0x3164, 0x3164},
+        {0xFFA0, 0xFFA0},   {0xFE00, 0xFE0F},     {0xE0100, 0xE01EF}, {0xE000, 0xF8FF},
+        {0xF0000, 0xFFFFD}, {0x100000, 0x10FFFD}, {0x2800, 0x2800},
+    };
+    (void)state;
+    for (size_t k = 0; k < FELT_ARRAY_LEN(removed); k++) {
+        for (uint32_t cp = removed[k].lo; cp <= removed[k].hi; cp++) {
+            char in[16], out[16];
+            struct felt_err err = {0};
+            size_t n = 0;
+            in[n++] = 'a';
+            n += put_cp(in + n, cp);
+            in[n++] = 'b';
+            if (text_sanitize(in, n, out, sizeof(out), 100, &err) != 2 || strcmp(out, "ab") != 0)
+                print_error("U+%04X kept\n", (unsigned)cp);
+            assert_string_equal(out, "ab");
+        }
+    }
+}
+
+/* ---- combining marks ---- */
+
+static void test_sanitize_marks(void **state)
+{
+    static const struct sample marks[] = {
+        S(u8"e\u0301", u8"e\u0301"),             /* one mark: kept */
+        S(u8"e\u0323\u0302", u8"e\u0323\u0302"), /* two (a decomposed Vietnamese letter) */
+        S(u8"e\u0301\u0301\u0301", u8"e\u0301\u0301"),
+        S(u8"e\u0301\u20DD\u0903\u0302", u8"e\u0301\u20DD"), /* Mn, Me, Mc all count */
+        S(u8"a\u0301\u0301\u0301b\u0301\u0301\u0301", u8"a\u0301\u0301b\u0301\u0301"),
+        S(u8"a \u0301\u0301\u0301", u8"a \u0301\u0301"),           /* the space is the base */
+        S(u8"\u0301\u0301\u0301x", u8"\u0301\u0301x"),             /* no base at all */
+        S(u8"  \u0301\u0301\u0301x", u8"\u0301\u0301x"),           /* a trimmed space is no base */
+        S(u8"a\u0301\u00AD\u0301\u034F\u0301", u8"a\u0301\u0301"), /* removed code points */
+        S(u8"a\u0301\x1b[0m\u0301\x07\u0301", u8"a\u0301\u0301"),  /* nor sequences, controls */
+        S(u8"\u0915\u0948\u0902", u8"\u0915\u0948\u0902"),         /* Devanagari: 2 signs */
+    };
+    char in[1024], out[1024];
+    struct felt_err err = {0};
+    size_t n = 0;
+
+    (void)state;
+    check_samples(marks, FELT_ARRAY_LEN(marks));
+
+    /* a chat line of one letter and 270 combining marks keeps the letter and 2 marks; the
+     * dropped ones do not count against the limit */
+    in[n++] = 'a';
+    for (int k = 0; k < 270; k++)
+        n += put_cp(in + n, 0x0301);
+    assert_int_equal(text_sanitize(in, n, out, sizeof(out), PROTO_CHAT_MAX_CHARS, &err), 3);
+    assert_string_equal(out, u8"a\u0301\u0301");
+    assert_int_equal(text_sanitize(in, n, out, sizeof(out), 3, &err), 3);
+    assert_int_equal(text_sanitize(in, n, out, sizeof(out), 2, &err), -1);
+    assert_string_equal(err.code, "too_long");
+}
+
+/* ---- invariants on random input with marks and invisibles ---- */
+
+static const char *const unicode_fragments[] = {
+    "a",        "Z",        " ",        "\x1b[0m",      u8"\u0301",     u8"\u0301", u8"\u20DD",
+    u8"\u0903", u8"\u00AD", u8"\u034F", u8"\u3164",     u8"\u2800",     u8"\uE000", u8"\uFE0F",
+    u8"\u200D", u8"\u115F", u8"\u00e9", u8"\U0001F44D", u8"\U000E0100", u8"\u0430", u8"\u3000",
+    "\t",
+};
+
+/* Fails the test if out has an invisible code point or more than TEXT_MAX_MARKS marks in a
+ * row, judged by ICU's properties independently of text.c's own classification. */
+static void check_unicode_invariants(const char *out)
+{
+    int32_t len = (int32_t)strlen(out), i = 0, run = 0;
+    UChar32 c;
+
+    check_invariants(out);
+    while (i < len) {
+        U8_NEXT((const uint8_t *)out, i, len, c);
+        assert_true(c >= 0);
+        assert_false(u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT));
+        assert_int_not_equal(u_charType(c), U_PRIVATE_USE_CHAR);
+        assert_int_not_equal(c, 0x2800);
+        run = (U_GET_GC_MASK(c) & U_GC_M_MASK) ? run + 1 : 0;
+        assert_true(run <= TEXT_MAX_MARKS);
+    }
+}
+
+static void test_sanitize_random_unicode(void **state)
+{
+    (void)state;
+    for (int iter = 0; iter < 20000; iter++) {
+        char in[512], out[512], again[512];
+        struct felt_err err = {0};
+        size_t n = 0;
+        int pieces = (int)(rnd() % 40);
+
+        for (int p = 0; p < pieces; p++) {
+            const char *f = unicode_fragments[rnd() % FELT_ARRAY_LEN(unicode_fragments)];
+            size_t fl = strlen(f);
+            memcpy(in + n, f, fl);
+            n += fl;
+        }
+        int rc = text_sanitize(in, n, out, sizeof(out), 1000, &err);
+        assert_int_equal(rc, (int)text_utf8_len(out, strlen(out)));
+        check_unicode_invariants(out);
+        assert_int_equal(text_sanitize(out, strlen(out), again, sizeof(again), 1000, &err), rc);
+        assert_string_equal(again, out);
+    }
+}
+
+/* ---- names ---- */
+
+static void fold_ok(const char *name, char *out)
+{
+    int n = text_name_fold(name, out, TEXT_FOLD_MAX);
+    if (n < 0) print_error("fold of \"%s\" failed\n", name);
+    assert_true(n >= 0);
+    assert_int_equal((size_t)n, strlen(out));
+}
+
+static void assert_fold_equal(const char *a, const char *b)
+{
+    char fa[TEXT_FOLD_MAX], fb[TEXT_FOLD_MAX];
+    fold_ok(a, fa);
+    fold_ok(b, fb);
+    if (strcmp(fa, fb) != 0) print_error("\"%s\" -> \"%s\" but \"%s\" -> \"%s\"\n", a, fa, b, fb);
+    assert_string_equal(fa, fb);
+}
+
+static void assert_fold_differ(const char *a, const char *b)
+{
+    char fa[TEXT_FOLD_MAX], fb[TEXT_FOLD_MAX];
+    fold_ok(a, fa);
+    fold_ok(b, fb);
+    assert_string_not_equal(fa, fb);
+}
+
+static void test_name_fold(void **state)
+{
+    char out[TEXT_FOLD_MAX], again[TEXT_FOLD_MAX];
+    (void)state;
+
+    assert_fold_equal("Ann", "ann");
+    assert_fold_equal("ANN", "ann");
+    assert_fold_equal(u8"\u0430nn", "ann");           /* Cyrillic a */
+    assert_fold_equal(u8"\u0410nn", "ann");           /* Cyrillic capital A */
+    assert_fold_equal(u8"\u0391nn", "ann");           /* Greek capital Alpha */
+    assert_fold_equal(u8"\u03b1nn", "ann");           /* Greek small alpha */
+    assert_fold_equal(u8"\uFF21\uFF4E\uFF4E", "ann"); /* fullwidth */
+    assert_fold_equal(u8"\u0455erver", "server");     /* Cyrillic dze */
+    assert_fold_equal(u8"\u039Fscar", "oscar");       /* Greek capital Omicron */
+    assert_fold_equal("0scar", "oscar");              /* digit zero */
+    assert_fold_equal("bi11", "bill");
+    assert_fold_equal(u8"Stra\u00dfe", "strasse");    /* sharp s */
+    assert_fold_equal(u8"Jos\u00e9", u8"JOSE\u0301"); /* composed or not */
+    assert_fold_differ("ann", "anne");
+    assert_fold_differ("ann", "bob");
+    assert_fold_differ(u8"\u674e\u96f7", u8"\u674e");
+
+    /* the fold is stable, including for characters whose skeleton needs a second pass */
+    static const char *const names[] = {
+        "Ann",      u8"\u0430nn", "%",
+        "100%",     u8"\u03DA",   u8"\u13B7",
+        u8"\u0609", u8"\u1403x",  u8"\u0394\u03b7\u03bc\u03ae\u03c4\u03c1\u03b7\u03c2"};
+    for (size_t k = 0; k < FELT_ARRAY_LEN(names); k++) {
+        fold_ok(names[k], out);
+        fold_ok(out, again);
+        assert_string_equal(out, again);
+    }
+
+    /* too small an output: -1 and "", never a partial fold */
+    assert_int_equal(text_name_fold("Ann", out, 4), 3);
+    assert_string_equal(out, "ann");
+    memset(out, 'Z', 8);
+    assert_int_equal(text_name_fold("Ann", out, 3), -1);
+    assert_string_equal(out, "");
+    assert_int_equal(out[3], 'Z');
+    assert_int_equal(text_name_fold("Ann", out, 1), -1);
+    assert_int_equal(text_name_fold("", out, 1), 0);
+    /* not UTF-8, or far longer than any name: -1 */
+    assert_int_equal(text_name_fold("a\xff", out, sizeof(out)), -1);
+    {
+        char big[4 * TEXT_FOLD_MAX];
+        memset(big, 'a', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        assert_int_equal(text_name_fold(big, out, sizeof(out)), -1);
+        assert_string_equal(out, "");
+    }
+}
+
+/* TEXT_FOLD_FACTOR bounds the fold of every single code point (so a name of
+ * PROTO_NAME_MAX_CHARS code points fits TEXT_FOLD_MAX), and the worst one repeated to the
+ * protocol's limit does fit. */
+static void test_name_fold_bound(void **state)
+{
+    char in[8], out[TEXT_FOLD_MAX], name[PROTO_NAME_MAX_BYTES + 1];
+    int worst = 0;
+
+    (void)state;
+    for (uint32_t cp = 1; cp <= 0x10FFFF; cp++) {
+        if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+        put_cp(in, cp);
+        int n = text_name_fold(in, out, sizeof(out));
+        if (n < 0 || n > TEXT_FOLD_FACTOR) print_error("U+%04X folds to %d bytes\n", cp, n);
+        assert_true(n >= 0 && n <= TEXT_FOLD_FACTOR);
+        if (n > worst) worst = n;
+    }
+    assert_true(worst >= 18); /* U+FDFA expands to 18 code points */
+
+    name[0] = '\0';
+    for (int k = 0; k < PROTO_NAME_MAX_CHARS; k++)
+        strcat(name, u8"\uFDFA");
+    int len = text_name_fold(name, out, sizeof(out));
+    assert_true(len >= PROTO_NAME_MAX_CHARS * 18 && len < TEXT_FOLD_MAX);
+}
+
+struct name_case {
+    const char *name;
+    const char *code; /* NULL: accepted */
+};
+
+static void test_name_check(void **state)
+{
+    static const struct name_case cases[] = {
+        /* no letter or digit */
+        {"", "bad_name"},
+        {"---", "bad_name"},
+        {"!?", "bad_name"},
+        {u8"\U0001F44D", "bad_name"},
+        {u8"\u2800", "bad_name"},
+        {u8"\u3164", "bad_name"}, /* a Lo letter, but an invisible one */
+        {u8"\u3164\u3164 \u2800", "bad_name"},
+        {u8"\u2164", "bad_name"}, /* ROMAN NUMERAL FIVE: Nl, not a digit */
+        {"a\xff", "bad_name"},
+        /* reserved, whatever the case, width or script of the letters */
+        {"server", "reserved_name"},
+        {"Server", "reserved_name"},
+        {"SERVER", "reserved_name"},
+        {u8"\u0455erver", "reserved_name"},
+        {u8"\u0405\u0415RV\u0415R", "reserved_name"},
+        {u8"\uFF33\uFF25\uFF32\uFF36\uFF25\uFF32", "reserved_name"},
+        {"[server]", "reserved_name"},
+        {"[ann]", "reserved_name"},
+        {"[ ]x]", "reserved_name"},
+        {u8"\uFF3Bserver\uFF3D", "reserved_name"},
+        {"spectator", "reserved_name"},
+        {"Spectator", "reserved_name"},
+        {"felt", "reserved_name"},
+        {"FELT", "reserved_name"},
+        {"feltd", "reserved_name"},
+        {"system", "reserved_name"},
+        {"admin", "reserved_name"},
+        {"Admin", "reserved_name"},
+        {"dealer", "reserved_name"},
+        /* fine */
+        {"ann", NULL},
+        {"Ann", NULL},
+        {"a", NULL},
+        {"7", NULL},
+        {"R2-D2", NULL},
+        {u8"Jos\u00e9", NULL},
+        {u8"Zo\u00eb", NULL},
+        {u8"\u674e\u96f7", NULL},
+        {u8"\u0394\u03b7\u03bc\u03ae\u03c4\u03c1\u03b7\u03c2", NULL},
+        {u8"\u0418\u0432\u0430\u043d", NULL},
+        {"server fan", NULL},
+        {"servers", NULL},
+        {"[ann", NULL},
+        {"ann]", NULL},
+        {"felty", NULL},
+        {u8"ann \U0001F44D", NULL},
+    };
+    (void)state;
+    for (size_t k = 0; k < FELT_ARRAY_LEN(cases); k++) {
+        struct felt_err err = {0};
+        int rc = text_name_check(cases[k].name, &err);
+        const char *want = cases[k].code;
+        if ((rc == 0) != (want == NULL) || (want && strcmp(err.code, want) != 0))
+            print_error("case %zu \"%s\": rc=%d %s\n", k, cases[k].name, rc,
+                        err.code ? err.code : "-");
+        if (!want) {
+            assert_int_equal(rc, 0);
+            continue;
+        }
+        assert_int_equal(rc, -1);
+        assert_string_equal(err.code, want);
+        assert_non_null(strstr(err.message, "name"));
+    }
+}
+
+/* What the server sees: raw input sanitized, then checked (the examples of issue 8). */
+static void test_name_sanitize_then_check(void **state)
+{
+    static const struct {
+        const char *raw, *clean, *code;
+    } cases[] = {
+        {u8"ann\u00AD", "ann", NULL},
+        {u8"ann\u034F", "ann", NULL},
+        {u8"\u3164", "", "bad_name"},
+        {u8"\u2800", "", "bad_name"},
+        {u8"\u2800\u3164\uFE0F", "", "bad_name"},
+        {u8"\uE000ann", "ann", NULL},
+        {u8"\x1b[1m[server]\x1b[0m", "[server]", "reserved_name"},
+        {u8"SER\u00ADVER", "SERVER", "reserved_name"},
+    };
+    (void)state;
+    for (size_t k = 0; k < FELT_ARRAY_LEN(cases); k++) {
+        char out[PROTO_NAME_MAX_BYTES + 1];
+        struct felt_err err = {0};
+        assert_true(text_sanitize(cases[k].raw, strlen(cases[k].raw), out, sizeof(out),
+                                  PROTO_NAME_MAX_CHARS, &err) >= 0);
+        assert_string_equal(out, cases[k].clean);
+        if (cases[k].code) {
+            assert_int_equal(text_name_check(out, &err), -1);
+            assert_string_equal(err.code, cases[k].code);
+        } else {
+            assert_int_equal(text_name_check(out, &err), 0);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -447,6 +830,14 @@ int main(void)
         cmocka_unit_test(test_sanitize_outsz_never_splits),
         cmocka_unit_test(test_width),
         cmocka_unit_test(test_sanitize_random_invariants),
+        cmocka_unit_test(test_sanitize_ignorables),
+        cmocka_unit_test(test_sanitize_contract_ranges),
+        cmocka_unit_test(test_sanitize_marks),
+        cmocka_unit_test(test_sanitize_random_unicode),
+        cmocka_unit_test(test_name_fold),
+        cmocka_unit_test(test_name_fold_bound),
+        cmocka_unit_test(test_name_check),
+        cmocka_unit_test(test_name_sanitize_then_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
