@@ -1904,7 +1904,7 @@ static int bench_idle_tables(const struct bench_opts *o)
 static char **bench_feltd_argv(const struct bench_opts *o, int *n)
 {
     int cap =
-            8 + 2 * (o->tables + o->npoll * o->poll_tables + bench_idle_tables(o)) + o->nfeltd_args,
+            24 + 2 * (o->tables + o->npoll * o->poll_tables + bench_idle_tables(o)) + o->nfeltd_args,
         k = 0;
     char **v = xcalloc((size_t)cap, sizeof(*v));
     char spec[96];
@@ -1912,6 +1912,13 @@ static char **bench_feltd_argv(const struct bench_opts *o, int *n)
     v[k++] = xstrdup("0");
     v[k++] = xstrdup("--action-timeout");
     v[k++] = xstrdup("3600");
+    /* Every simulated client is 127.0.0.1: the per-address limits (docs/security.md) are off. */
+    static const char *const limits_off[] = {
+        "--joins-per-minute", "0", "--seats-per-address", "0", "--max-conns-per-address", "0",
+        "--chat-per-address", "0", "--chat-per-table", "0", "--sitout-hands", "0",
+        "--idle-seat-secs", "0"};
+    for (size_t i = 0; i < FELT_ARRAY_LEN(limits_off); i++)
+        v[k++] = xstrdup(limits_off[i]);
     for (int i = 0; i < o->tables; i++) {
         snprintf(spec, sizeof(spec), "t%d:%d:5/%d:%d", i, o->players, BENCH_BIG_BLIND,
                  BENCH_BUY_IN);

@@ -28,6 +28,15 @@ enum { OUT_NONE, OUT_REPLY, OUT_SNAPSHOT, OUT_EVENT };
 #define CONN_FLOOD_RATE 50.0
 #define CONN_FLOOD_BURST 100.0
 
+/* A player's socket that has not said hello in time: closed, so an unauthenticated socket
+ * cannot sit on a descriptor for as long as it answers pings. */
+static void conn_hello_late(void *arg)
+{
+    struct conn *c = arg;
+    if (c->role == CONN_PENDING)
+        conn_close(c, 4408, "no hello in time");
+}
+
 struct conn *conn_new(struct server *srv, struct lws *wsi, enum conn_role role)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
@@ -37,6 +46,10 @@ struct conn *conn_new(struct server *srv, struct lws *wsi, enum conn_role role)
     c->flood_tokens = CONN_FLOOD_BURST;
     c->flood_ms = felt_now_ms();
     srv->metrics.conns[role]++;
+    if (role == CONN_PENDING) {
+        c->hello_timer = net_timer_new(srv, conn_hello_late, c);
+        net_timer_arm(c->hello_timer, (int64_t)srv->limits.hello_secs * 1000);
+    }
     if (role != CONN_HTTP) {
         c->all_next = srv->conns_head;
         if (srv->conns_head)
@@ -63,6 +76,7 @@ void conn_free(struct conn *c)
 {
     if (!c)
         return;
+    net_timer_free(c->hello_timer);
     if (c->table)
         table_unsubscribe(c->table, c);
     conn_drop_player(c, true);
@@ -180,6 +194,8 @@ static void conn_on_hello(struct conn *c, const struct proto_cmsg *m)
         table_unsubscribe(old->table, old);
         conn_close(old, 4409, "replaced by a newer connection");
     }
+    net_timer_free(c->hello_timer);
+    c->hello_timer = NULL;
     c->srv->metrics.conns[c->role]--;
     c->role = CONN_PLAYER;
     c->srv->metrics.conns[c->role]++;
@@ -193,7 +209,7 @@ static void conn_on_hello(struct conn *c, const struct proto_cmsg *m)
 static void conn_on_join(struct conn *c, const struct proto_cmsg *m)
 {
     struct felt_err err;
-    struct player *p = table_join(c->table, m->name, m->buy_in, false, &err);
+    struct player *p = table_join(c->table, m->name, m->buy_in, false, c->addr, &err);
     if (!p) {
         conn_reply_error(c, err.code, err.message);
         return;
@@ -230,7 +246,7 @@ static void conn_on_chat(struct conn *c, const struct proto_cmsg *m)
         conn_reply_error(c, "rate_limited", "at most 5 chat messages per 10 seconds");
         return;
     }
-    if (table_chat(c->table, c->player, m->text, &err) != 0)
+    if (table_chat(c->table, c->player, c->addr, m->text, &err) != 0)
         conn_reply_error(c, err.code, err.message);
 }
 
@@ -254,7 +270,7 @@ static void conn_on_leave(struct conn *c, const struct proto_cmsg *m)
 {
     struct felt_err err;
     (void)m;
-    if (table_leave(c->table, c->player, &err) != 0)
+    if (table_leave(c->table, c->player, c->addr, &err) != 0)
         conn_reply_error(c, err.code, err.message);
 }
 

@@ -47,31 +47,12 @@ static void http_text(struct http_response *resp, int status, const char *ctype,
     resp->body = msg_from_string(s, len);
 }
 
-/* Decodes a POST body as the client message `type`; the body may omit "type". */
-static int http_decode_body(const struct http_request *req, const char *type,
+/* Decodes a POST body as the client message `type` (the body may omit "type"), exactly as
+ * strictly as a WebSocket frame. */
+static int http_decode_body(const struct http_request *req, enum proto_ctype type,
                             struct proto_cmsg *m, struct felt_err *err)
 {
-    int rc = -1;
-    struct json_tokener *tok = json_tokener_new_ex(16);
-    struct json_object *j = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
-    if (!j || json_tokener_get_error(tok) != json_tokener_success ||
-        !json_object_is_type(j, json_type_object)) {
-        felt_err_set(err, "bad_json", "the request body must be a JSON object");
-        goto out;
-    }
-    struct json_object *t;
-    if (!json_object_object_get_ex(j, "type", &t))
-        json_object_object_add(j, "type", json_object_new_string(type));
-    else if (!json_object_is_type(t, json_type_string) || strcmp(json_object_get_string(t), type)) {
-        felt_err_set(err, "bad_type", "this endpoint takes a '%s' message", type);
-        goto out;
-    }
-    const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
-    rc = proto_decode_client(s, strlen(s), m, err);
-out:
-    json_object_put(j);
-    json_tokener_free(tok);
-    return rc;
+    return proto_decode_client_as(req->body, req->body_len, type, m, err);
 }
 
 /* The player whose token the request carries, or NULL (with a 401 filled in). */
@@ -82,7 +63,7 @@ static struct player *http_auth(struct table *t, const struct http_request *req,
     if (!p)
         http_error(resp, 401, "unauthorized", "send Authorization: Bearer TOKEN of a player");
     else
-        p->last_poll_ms = felt_now_ms();
+        table_seen(t, p);
     return p;
 }
 
@@ -143,15 +124,18 @@ static void http_state(struct server *srv, struct table *t, const struct http_re
 {
     struct player *viewer = NULL;
     uint64_t since = 0, now = table_seq(t);
-    (void)srv;
     if (req->bearer && !(viewer = http_auth(t, req, resp)))
         return;
     /* {"seq": N, "events": [envelope, ...]}: the envelopes are the WebSocket messages verbatim. */
     size_t cap = 256, len = 0;
     char *out = xmalloc(cap);
     len += (size_t)snprintf(out, cap, "{\"seq\":%llu,\"events\":[", (unsigned long long)now);
+    /* A poll further behind than poll_max_events gets a snapshot, not the whole history: one
+     * cheap request must not cost a megabyte of answer. */
     bool resume = http_since(req->query, &since) && since <= now &&
-                  (since == now || table_event(t, since + 1));
+                  (since == now || table_event(t, since + 1)) &&
+                  (srv->limits.poll_max_events <= 0 ||
+                   now - since <= (uint64_t)srv->limits.poll_max_events);
     for (uint64_t s = since + 1; resume && s <= now; s++) {
         const struct msg *m = event_msg_for(table_event(t, s), viewer ? viewer->uid : 0);
         if (len + m->len + 8 > cap) {
@@ -177,7 +161,7 @@ static void http_state(struct server *srv, struct table *t, const struct http_re
 
 /* The authenticated player and their decoded message of `type`, or NULL with resp filled. */
 static struct player *http_player_message(struct table *t, const struct http_request *req,
-                                          const char *type, struct proto_cmsg *m,
+                                          enum proto_ctype type, struct proto_cmsg *m,
                                           struct http_response *resp)
 {
     struct felt_err err;
@@ -194,7 +178,7 @@ static void http_action(struct server *srv, struct table *t, const struct http_r
 {
     struct proto_cmsg m;
     (void)srv;
-    struct player *p = http_player_message(t, req, "action", &m, resp);
+    struct player *p = http_player_message(t, req, PROTO_C_ACTION, &m, resp);
     if (!p)
         return;
     struct msg *ack = table_act(t, p, &m);
@@ -209,15 +193,16 @@ static void http_chat(struct server *srv, struct table *t, const struct http_req
     struct proto_cmsg m;
     struct felt_err err;
     (void)srv;
-    struct player *p = http_player_message(t, req, "chat", &m, resp);
+    struct player *p = http_player_message(t, req, PROTO_C_CHAT, &m, resp);
     if (!p)
         return;
     if (!conn_chat_allowed(p->chat_ms, &p->chat_next, felt_now_ms())) {
         http_error(resp, 429, "rate_limited", "at most 5 chat messages per 10 seconds");
         return;
     }
-    if (table_chat(t, p, m.text, &err) != 0) {
-        http_error(resp, 403, err.code, err.message);
+    if (table_chat(t, p, req->addr, m.text, &err) != 0) {
+        http_error(resp, strcmp(err.code, "rate_limited") == 0 ? 429 : 403, err.code,
+                   err.message);
         return;
     }
     struct json_object *j = json_object_new_object();
@@ -231,13 +216,16 @@ static void http_join(struct server *srv, struct table *t, const struct http_req
     struct proto_cmsg m;
     struct felt_err err;
     (void)srv;
-    if (http_decode_body(req, "join", &m, &err) != 0) {
+    if (http_decode_body(req, PROTO_C_JOIN, &m, &err) != 0) {
         http_error(resp, 400, err.code, err.message);
         return;
     }
-    struct player *p = table_join(t, m.name, m.buy_in, false, &err);
+    struct player *p = table_join(t, m.name, m.buy_in, false, req->addr, &err);
     if (!p) {
-        http_error(resp, strcmp(err.code, "bad_buy_in") == 0 ? 400 : 409, err.code, err.message);
+        int status = strcmp(err.code, "bad_buy_in") == 0     ? 400
+                     : strcmp(err.code, "rate_limited") == 0 ? 429
+                                                             : 409;
+        http_error(resp, status, err.code, err.message);
         return;
     }
     struct json_object *j = json_object_new_object();
@@ -245,12 +233,11 @@ static void http_join(struct server *srv, struct table *t, const struct http_req
     json_object_object_add(j, "token", json_object_new_string(p->token));
     json_object_object_add(j, "seat", json_object_new_int(p->seat));
     json_object_object_add(j, "name", json_object_new_string(p->name));
-    p->last_poll_ms = felt_now_ms();
     http_json(resp, 200, j);
 }
 
 static const struct {
-    bool post;
+    bool post;           /* POST; otherwise GET (and HEAD) */
     const char *pattern; /* a "*" segment stands for the game id */
     http_fn fn;
 } http_routes[] = {
@@ -284,15 +271,18 @@ static bool http_match(const char *pattern, const char *path, const char **game,
 
 void http_handle(struct server *srv, const struct http_request *req, struct http_response *resp)
 {
-    bool path_known = false;
+    bool get_ok = false, post_ok = false;
     memset(resp, 0, sizeof(*resp));
     for (size_t i = 0; i < FELT_ARRAY_LEN(http_routes); i++) {
         const char *game = NULL;
         size_t glen = 0;
         if (!http_match(http_routes[i].pattern, req->path, &game, &glen))
             continue;
-        path_known = true;
-        if (http_routes[i].post != req->post)
+        bool post = http_routes[i].post;
+        get_ok |= !post;
+        post_ok |= post;
+        if (post ? req->method != HTTP_POST
+                 : req->method != HTTP_GET && req->method != HTTP_HEAD)
             continue;
         struct table *t = NULL;
         if (game) {
@@ -304,8 +294,10 @@ void http_handle(struct server *srv, const struct http_request *req, struct http
         http_routes[i].fn(srv, t, req, resp);
         return;
     }
-    if (path_known)
+    if (get_ok || post_ok) {
         http_error(resp, 405, "method_not_allowed", "wrong method for this path");
-    else
+        resp->allow = get_ok && post_ok ? "GET, HEAD, POST" : get_ok ? "GET, HEAD" : "POST";
+    } else {
         http_error(resp, 404, "not_found", "no such path");
+    }
 }

@@ -85,6 +85,8 @@ char *metrics_text(const struct server *srv, size_t *len_out)
     metrics_counter(&b, "felt_hello_rejected_total", "Hellos refused (bad token).",
                     m->hellos_rejected);
     metrics_counter(&b, "felt_http_requests_total", "HTTP requests.", m->http_requests);
+    metrics_counter(&b, "felt_connections_refused_total",
+                    "Connections refused by the per-address cap.", m->conns_refused);
 
     metrics_add(&b, "# HELP felt_action_broadcast_latency_seconds From an applied action to its "
                     "state_update leaving for each connection.\n"

@@ -10,6 +10,17 @@
  * when more is pending. Heartbeats are lws's idle policy (ping after 20 s of silence, hang up
  * after 60 s without a valid pong). permessage-deflate is offered. Timers are lws_sul.
  *
+ * Client addresses (limit.c): every accepted socket is attributed to its peer's address at
+ * LWS_CALLBACK_FILTER_NETWORK_CONNECTION, where the per-address and total connection caps are
+ * applied before a byte is read; the attribution rides on the wsi's opaque user data until
+ * LWS_CALLBACK_WSI_DESTROY, the one callback every wsi gets at the end. Behind --trust-proxy the
+ * socket is moved to the address in X-Forwarded-For once the request headers are in.
+ *
+ * HTTP: a request is answered exactly once. A POST is the last request of its connection (it is
+ * answered with Connection: close, so bytes after its body are never taken for a request); GET
+ * and HEAD keep the connection alive, and pipelined GETs are answered in order. Transfer-Encoding is refused (400 with Content-Length, 411 without):
+ * bodies are small JSON objects with a length.
+ *
  * Known cost (docs/performance.md): that policy keeps one timer per connection in lws's sorted
  * timer list, whose insertion is O(connections), so at 10,000 connections each ping and pong
  * costs about half a millisecond (10,000 idle sockets: 9.4 CPU s per 45 s). One sweeping timer
@@ -17,10 +28,12 @@
  * and an lws 4.1 client that answers a non-empty ping while sending its own corrupts its stream
  * under load (feltd closed ~1 % of felt-bench's sockets with 1007 "bad utf8").
  */
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <libwebsockets.h>
 
@@ -47,6 +60,9 @@ struct net_pss {
  * earlier, never further out than NET_HEAP_TICK_US, so that its own insertion stays near the
  * head of lws's list. */
 #define NET_HEAP_TICK_US (1000 * LWS_US_PER_MS)
+
+#define NET_FD_FILES 16  /* descriptors lws leaves to the rest of the process */
+#define NET_FD_HEALTH 16 /* connections past max_conns, for /healthz */
 
 struct net_timer {
     struct server *srv;
@@ -215,6 +231,25 @@ static int net_route_ws(struct server *srv, const char *uri, struct table **t, s
     return *p && !(*p)->bot ? CONN_PENDING : -1;
 }
 
+/* permessage-deflate's memory, per socket. lws 4.1 sizes both the deflater of what we send and
+ * the inflater of what the client sends from one option, server_max_window_bits (default 15:
+ * 128 KiB of deflate window plus 128 KiB of hash at mem_level 8, and a 32 KiB inflate window).
+ * A client that asked for client_no_context_takeover (felt does) compresses each message on its
+ * own, and its messages are short (a chat line is at most 1,120 bytes, the largest legitimate
+ * message under 2 KiB), so a 4 KiB window inflates all of them; we then deflate with the same
+ * 4 KiB window and mem_level 1 (about 23 KiB in all instead of about 290 KiB; docs/performance.md
+ * has the measurement). A client that keeps its context may refer 32 KiB back, so it keeps the
+ * default window (the hash still shrinks to mem_level 1). */
+static void net_ws_deflate_options(struct lws *wsi)
+{
+    char ext[256];
+    if (lws_hdr_copy(wsi, ext, sizeof(ext), WSI_TOKEN_EXTENSIONS) <= 0)
+        return;
+    lws_set_extension_option(wsi, "permessage-deflate", "mem_level", "1");
+    if (strstr(ext, "client_no_context_takeover"))
+        lws_set_extension_option(wsi, "permessage-deflate", "server_max_window_bits", "12");
+}
+
 static int net_ws_established(struct lws *wsi, struct server *srv, struct net_pss *pss)
 {
     char uri[256];
@@ -225,7 +260,9 @@ static int net_ws_established(struct lws *wsi, struct server *srv, struct net_ps
     int role = net_route_ws(srv, uri, &t, &p);
     if (role < 0)
         return -1;
+    net_ws_deflate_options(wsi);
     struct conn *c = conn_new(srv, wsi, (enum conn_role)role);
+    c->addr = lws_get_opaque_user_data(wsi);
     c->table = t;
     if (p)
         snprintf(c->claim, sizeof(c->claim), "%s", p->id); /* hello proves it with the token */
@@ -301,27 +338,164 @@ static int net_ws_writeable(struct lws *wsi, struct conn *c)
     return 0;
 }
 
+/* ---- client addresses ------------------------------------------------------------------ */
+
+/* The address of the socket being accepted, between FILTER_NETWORK_CONNECTION and the first
+ * callback of its new wsi (lws adopts it within the same call, after our filter said yes). */
+static struct limit_addr *net_pending_addr;
+static int net_pending_fd = -1;
+
+static int64_t net_emfile_log_ms; /* last "out of descriptors" line */
+static unsigned net_emfile_hidden;
+
+/* Accepts or refuses a new TCP connection by its peer's address (before anything is read). */
+static int net_filter_connection(struct server *srv, const struct lws_filter_network_conn_args *f)
+{
+    char ip[LIMIT_IP_MAX];
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)&f->cli_addr;
+    const struct limits *l = &srv->limits;
+    if (f->cli_addr.ss_family != AF_INET || !inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip)))
+        snprintf(ip, sizeof(ip), "unknown");
+    struct limit_addr *a = limit_addr_get(&srv->addrs, ip);
+    bool proxy = l->trust_proxy && strcmp(l->trust_proxy, ip) == 0;
+    if (!proxy && l->max_conns_per_address && a->conns >= l->max_conns_per_address) {
+        srv->metrics.conns_refused++;
+        server_log(srv, LOG_VERBOSE, "refused a connection from %s: %d open", ip, a->conns);
+        return 1;
+    }
+    net_pending_addr = a;
+    net_pending_fd = (int)f->accept_fd;
+    return 0;
+}
+
+/* Attributes a newly adopted wsi to the address its filter saw. */
+static void net_attach_pending(struct server *srv, struct lws *wsi)
+{
+    if (!net_pending_addr || lws_get_opaque_user_data(wsi) ||
+        lws_get_socket_fd(wsi) != net_pending_fd)
+        return;
+    lws_set_opaque_user_data(wsi, net_pending_addr);
+    net_pending_addr->conns++;
+    srv->conns_open++;
+    net_pending_addr = NULL;
+    net_pending_fd = -1;
+}
+
+static void net_detach(struct server *srv, struct lws *wsi)
+{
+    struct limit_addr *a = lws_get_opaque_user_data(wsi);
+    if (!a)
+        return;
+    a->conns--;
+    srv->conns_open--;
+    lws_set_opaque_user_data(wsi, NULL);
+}
+
+/* The client's address for this request: the peer, or, from the trusted proxy, the last address
+ * of X-Forwarded-For (the one the proxy itself added). The socket is re-attributed to it. */
+static struct limit_addr *net_client_addr(struct server *srv, struct lws *wsi)
+{
+    struct limit_addr *a = lws_get_opaque_user_data(wsi);
+    char xff[256], ip[LIMIT_IP_MAX];
+    struct in_addr v4;
+    struct in6_addr v6;
+    if (!a || !srv->limits.trust_proxy || strcmp(a->ip, srv->limits.trust_proxy) != 0)
+        return a;
+    if (lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) <= 0)
+        return a;
+    const char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    last += strspn(last, " \t");
+    size_t n = strcspn(last, " \t");
+    if (n == 0 || n >= sizeof(ip))
+        return a;
+    memcpy(ip, last, n);
+    ip[n] = '\0';
+    if (inet_pton(AF_INET, ip, &v4) != 1 && inet_pton(AF_INET6, ip, &v6) != 1)
+        return a; /* not an address: keep the proxy's */
+    struct limit_addr *client = limit_addr_get(&srv->addrs, ip);
+    a->conns--;
+    client->conns++;
+    lws_set_opaque_user_data(wsi, client);
+    return client;
+}
+
+/* Whether a request from `a` may go on: the per-address cap for addresses learnt from the proxy,
+ * and the total cap, past which only /healthz is served (the descriptors between max_conns and
+ * the process limit are the reserve that keeps the health check and the players' own sockets
+ * working). Returns 0 or the HTTP status to refuse with. */
+static int net_admit(struct server *srv, const struct limit_addr *a, const char *path)
+{
+    const struct limits *l = &srv->limits;
+    if (a && l->trust_proxy && l->max_conns_per_address && a->conns > l->max_conns_per_address &&
+        strcmp(a->ip, l->trust_proxy) != 0)
+        return 429;
+    if (l->max_conns && srv->conns_open > l->max_conns && strcmp(path, "/healthz") != 0)
+        return 503;
+    return 0;
+}
+
 /* ---- HTTP ------------------------------------------------------------------------------ */
 
+static const struct {
+    enum lws_token_indexes token;
+    enum http_method method;
+} net_http_methods[] = {
+    {WSI_TOKEN_GET_URI, HTTP_GET},       {WSI_TOKEN_POST_URI, HTTP_POST},
+    {WSI_TOKEN_HEAD_URI, HTTP_HEAD},     {WSI_TOKEN_PUT_URI, HTTP_OTHER},
+    {WSI_TOKEN_PATCH_URI, HTTP_OTHER},   {WSI_TOKEN_DELETE_URI, HTTP_OTHER},
+    {WSI_TOKEN_OPTIONS_URI, HTTP_OTHER},
+};
+
+static enum http_method net_http_method(struct lws *wsi)
+{
+    for (size_t i = 0; i < FELT_ARRAY_LEN(net_http_methods); i++)
+        if (lws_hdr_total_length(wsi, net_http_methods[i].token) > 0)
+            return net_http_methods[i].method;
+    return HTTP_OTHER;
+}
+
+/* Answers without routing (refusals decided by the network layer). */
+static void net_http_refuse(struct conn_http *h, int status, const char *code, const char *message)
+{
+    char *s = proto_encode_error(code, message, NULL);
+    msg_unref(h->resp.body);
+    memset(&h->resp, 0, sizeof(h->resp));
+    h->resp.status = status;
+    h->resp.content_type = "application/json";
+    h->resp.body = msg_from_string(s, strlen(s));
+    h->close_after = true;
+}
+
+/* Produces the answer, once: later completions of the same request are ignored. */
 static void net_http_respond(struct lws *wsi, struct conn *c)
 {
     struct conn_http *h = c->http;
+    if (h->answered)
+        return;
+    h->answered = true;
     struct http_request req = {
-        .post = h->post,
+        .method = h->method,
         .path = h->path,
         .query = h->query,
         .bearer = h->has_bearer ? h->bearer : NULL,
         .body = h->body ? h->body : "",
         .body_len = h->body_len,
+        .addr = c->addr,
     };
-    if (h->too_large) {
-        char *s = proto_encode_error("too_large", "request body over 16 KiB", NULL);
-        h->resp.status = 413;
-        h->resp.content_type = "application/json";
-        h->resp.body = msg_from_string(s, strlen(s));
+    if (h->refuse) {
+        /* already filled by net_http_refuse */
+    } else if (h->too_large) {
+        net_http_refuse(h, 413, "too_large", "request body over 16 KiB");
     } else {
         http_handle(c->srv, &req, &h->resp);
     }
+    /* A POST (any method but GET and HEAD) ends its connection, so bytes after its body are
+     * never parsed as a request. Until the answer is written lws may report the completion again
+     * for such bytes (lws 4.1 re-runs it while they sit in its buffer): answered ignores that.
+     * Pausing reading instead would stop lws 4.1 from offering the HTTP write as well. */
+    if (h->method != HTTP_GET && h->method != HTTP_HEAD)
+        h->close_after = true;
     h->phase = 1;
     lws_callback_on_writable(wsi);
 }
@@ -330,9 +504,14 @@ static int net_http_start(struct lws *wsi, struct server *srv, struct net_pss *p
                           const char *path)
 {
     char auth[PROTO_TOKEN_MAX + 16];
+    if (pss->conn) { /* the next request of a kept-alive connection */
+        conn_free(pss->conn);
+        pss->conn = NULL;
+    }
     struct conn *c = conn_new(srv, wsi, CONN_HTTP);
     struct conn_http *h = xcalloc(1, sizeof(*h));
     c->http = h;
+    c->addr = net_client_addr(srv, wsi);
     pss->conn = c;
     srv->metrics.http_requests++;
     snprintf(h->path, sizeof(h->path), "%s", path);
@@ -346,8 +525,25 @@ static int net_http_start(struct lws *wsi, struct server *srv, struct net_pss *p
             memcpy(h->bearer, auth + 7, tlen + 1);
         h->has_bearer = true;
     }
-    h->post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
-    if (!h->post)
+    h->method = net_http_method(wsi);
+    bool has_length = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
+    int admit = net_admit(srv, c->addr, h->path);
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+        /* RFC 9112 6.1: with both, the message is not to be trusted; bodies here are small JSON
+         * objects with a length, so chunked ones are not taken either. */
+        h->refuse = true;
+        if (has_length)
+            net_http_refuse(h, 400, "bad_request",
+                            "Content-Length together with Transfer-Encoding");
+        else
+            net_http_refuse(h, 411, "length_required", "send the body with a Content-Length");
+    } else if (admit) {
+        h->refuse = true;
+        net_http_refuse(h, admit, admit == 429 ? "too_many_connections" : "server_full",
+                        admit == 429 ? "too many connections from your address"
+                                     : "the server is full; try again later");
+    }
+    if (h->refuse || h->method != HTTP_POST)
         net_http_respond(wsi, c);
     return 0; /* a POST is answered once its body is complete */
 }
@@ -355,6 +551,8 @@ static int net_http_start(struct lws *wsi, struct server *srv, struct net_pss *p
 static int net_http_body(struct conn *c, const char *in, size_t len)
 {
     struct conn_http *h = c->http;
+    if (h->answered)
+        return 0;
     if (h->too_large || h->body_len + len > HTTP_MAX_BODY) {
         h->too_large = true;
         return 0;
@@ -378,8 +576,21 @@ static int net_http_writeable(struct lws *wsi, struct conn *c)
         if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
                                          (unsigned char *)"no-store", 8, &p, end))
             return -1;
+        if (h->resp.allow &&
+            lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
+                                        (const unsigned char *)h->resp.allow,
+                                        (int)strlen(h->resp.allow), &p, end))
+            return -1;
+        if (h->close_after &&
+            lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (unsigned char *)"close", 5,
+                                         &p, end))
+            return -1;
         if (lws_finalize_write_http_header(wsi, start, &p, end))
             return -1;
+        if (h->method == HTTP_HEAD) { /* the headers of a GET, without its body */
+            h->phase = 0;
+            return h->close_after || lws_http_transaction_completed(wsi) ? -1 : 0;
+        }
         h->phase = 2;
         lws_callback_on_writable(wsi);
         return 0;
@@ -391,10 +602,30 @@ static int net_http_writeable(struct lws *wsi, struct conn *c)
             return -1;
         h->phase = 0;
         c->srv->metrics.bytes_out += m->len;
-        if (lws_http_transaction_completed(wsi))
+        if (h->close_after || lws_http_transaction_completed(wsi))
             return -1;
     }
     return 0;
+}
+
+/* The rest of lws's log goes to stderr as it is; running out of descriptors is said at most once
+ * a second (lws reports each failed accept), with how many such lines were left out. */
+static void net_log_emit(int level, const char *line)
+{
+    (void)level;
+    if (strstr(line, "accept: errno")) {
+        int64_t now = felt_now_ms();
+        if (now - net_emfile_log_ms < 1000) {
+            net_emfile_hidden++;
+            return;
+        }
+        net_emfile_log_ms = now;
+        fprintf(stderr, "feltd: out of file descriptors, not accepting (%u more such errors)\n",
+                net_emfile_hidden);
+        net_emfile_hidden = 0;
+        return;
+    }
+    fprintf(stderr, "feltd: lws: %s", line);
 }
 
 /* ---- the callback ---------------------------------------------------------------------- */
@@ -409,7 +640,16 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     struct server *srv = ctx ? lws_context_user(ctx) : NULL;
     struct conn *c = pss ? pss->conn : NULL;
 
+    if (srv && net_pending_addr && reason != LWS_CALLBACK_FILTER_NETWORK_CONNECTION)
+        net_attach_pending(srv, wsi);
+
     switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return net_filter_connection(srv, user);
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (srv)
+            net_detach(srv, wsi);
+        return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
         char uri[256];
         struct table *t;
@@ -419,6 +659,11 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
             /* An answer, as docs/protocol.md says, rather than a silently closed socket. */
             lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
             return 1; /* refuse the upgrade: unknown path, table or player */
+        }
+        int admit = net_admit(srv, net_client_addr(srv, wsi), uri);
+        if (admit) {
+            lws_return_http_status(wsi, (unsigned)admit, NULL);
+            return 1;
         }
         return 0;
     }
@@ -514,12 +759,6 @@ static void net_shutdown_begin(struct server *srv)
     net_timer_arm(net_stop_timer, srv->conns_head ? 300 : 0);
 }
 
-static void net_log_emit(int level, const char *line)
-{
-    (void)level;
-    fprintf(stderr, "feltd: lws: %s", line);
-}
-
 int net_run(struct server *srv, const struct net_options *o)
 {
     struct lws_context_creation_info info;
@@ -533,7 +772,25 @@ int net_run(struct server *srv, const struct net_options *o)
     idle_policy.secs_since_valid_ping = (uint16_t)o->ping_secs;
     idle_policy.secs_since_valid_hangup = (uint16_t)o->hangup_secs;
 
+    /* Descriptors: lws stops accepting when it holds fd_limit_per_thread of them, before the
+     * process runs out (an accept failing with EMFILE would leave the listening socket readable,
+     * and lws would spin on it); NET_FD_FILES stay free for our own files. Of lws's share, the
+     * last NET_FD_HEALTH are kept for /healthz (net_admit). */
+    struct rlimit rl;
+    unsigned fd_limit = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        fd_limit = (unsigned)(rl.rlim_cur < (1u << 20) ? rl.rlim_cur : (1u << 20));
+    if (fd_limit < NET_FD_FILES + NET_FD_HEALTH + 16) {
+        fprintf(stderr, "feltd: the descriptor limit (%u) is too low; raise ulimit -n\n", fd_limit);
+        return 1;
+    }
+    fd_limit -= NET_FD_FILES;
+    int conn_cap = (int)(fd_limit - NET_FD_HEALTH);
+    if (srv->limits.max_conns == 0 || srv->limits.max_conns > conn_cap)
+        srv->limits.max_conns = conn_cap;
+
     memset(&info, 0, sizeof(info));
+    info.fd_limit_per_thread = fd_limit;
     info.port = o->port;
     info.iface = o->host;
     info.protocols = net_protocols;
@@ -563,6 +820,9 @@ int net_run(struct server *srv, const struct net_options *o)
     sa.sa_handler = net_on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* the terminal or the supervisor went away: the same */
+    signal(SIGUSR1, SIG_IGN);     /* no meaning here; ignored rather than fatal */
+    signal(SIGUSR2, SIG_IGN);
 
     int port = lws_get_vhost_listen_port(lws_get_vhost_by_name(srv->ctx, "feltd"));
     printf("feltd: listening on %s://%s:%d\n", o->tls_cert ? "https" : "http", o->host, port);

@@ -16,6 +16,8 @@
  *   event.c    immutable, refcounted messages and events (one public rendering plus private
  *              renderings for individual players).
  *   history.c  the bounded ring of a table's recent events, for resume and slow readers.
+ *   limit.c    token buckets and the registry of client addresses (connections, joins, chat
+ *              each address holds or spends): the limits against abusive clients.
  *   bot.c      the built-in bots' strategy.
  *   metrics.c  counters and the latency histogram, in Prometheus text format.
  */
@@ -33,6 +35,9 @@
 
 struct json_object;
 struct lws;
+struct limit_addr;
+
+#define LIMIT_IP_MAX 48 /* an IPv6 address in text, with room for the NUL (limit.c) */
 struct conn;
 struct table;
 struct player;
@@ -87,20 +92,30 @@ void event_unref(struct event *ev);
 
 /* ---- history.c -------------------------------------------------------------------------- */
 
-/* The last `cap` events of a table, by seq. */
+#define HISTORY_CHAT_CAP 256 /* chat messages kept for resume, apart from the game events */
+
+/* Events in seq order (seqs need not be consecutive: chat and game events interleave). */
+struct history_ring {
+    struct event **ev;
+    size_t cap, head, count;
+};
+
+/* The last `cap` game events and the last HISTORY_CHAT_CAP chat messages of a table. */
 struct history {
-    struct event **ring;
-    size_t cap;
-    uint64_t first_seq; /* seq of the oldest event held (valid when count > 0) */
-    size_t count;
+    struct history_ring game, chat;
+    uint64_t last_seq;  /* seq of the newest event pushed (0: none) */
+    uint64_t lost_seq;  /* seq of the newest game event dropped (0: none): resume after it only */
+    struct event *stub; /* the last expired-chat placeholder handed out */
 };
 
 void history_init(struct history *h, size_t cap);
 void history_free(struct history *h);
 /* Appends ev (its seq must follow the last one); takes the caller's reference. */
 void history_push(struct history *h, struct event *ev);
-/* The event with this seq, or NULL if it was never published or has been overwritten. */
-struct event *history_get(const struct history *h, uint64_t seq);
+/* The event with this seq, or NULL when a game event after it is no longer held (a reader there
+ * needs a snapshot) or it was never published. A chat message no longer held comes back as an
+ * expired placeholder, valid until the next history_get. */
+struct event *history_get(struct history *h, uint64_t seq);
 
 /* ---- table.c ---------------------------------------------------------------------------- */
 
@@ -124,6 +139,7 @@ struct player {
     char id[PLAYER_ID_LEN + 1];            /* public, appears in URLs and events */
     char token[PLAYER_TOKEN_BYTES * 2 + 1];/* secret: never logged, only ever sent to its owner */
     char name[PROTO_NAME_MAX_BYTES + 1];   /* sanitized */
+    char *fold;                            /* text_name_fold(name): what uniqueness is judged on */
     struct table *table;
     int seat;
     int64_t stack;          /* chips behind when no hand is in progress (engine's during one) */
@@ -132,13 +148,17 @@ struct player {
     bool leaving;           /* leaves (cashes out) at the end of the hand */
     bool in_hand;           /* dealt into the current hand */
     int timeouts;           /* consecutive action-clock expiries */
+    int sitout_hands;       /* hands ended while sitting out (stood up at limits.sitout_hands) */
+    int64_t last_seen_ms;   /* last sign of life: join, hello, a disconnect, an HTTP request */
+    char addr[LIMIT_IP_MAX];/* the client address that joined ("" for bots) */
+    char leave_reason[16];  /* why `leaving` was set: "left", "idle", "sitting_out" */
     struct conn *conn;      /* the live WebSocket, or NULL */
     int64_t chat_ms[5];     /* chat rate limit over HTTP (WebSockets limit per connection) */
     int chat_next;
-    int64_t last_poll_ms;   /* HTTP polling presence */
     struct {
         char request_id[PROTO_REQUEST_ID_MAX + 1];
         struct msg *ack;
+        int64_t hand_id;    /* the hand it was for: its hand_id, else the hand then current */
     } acks[PLAYER_ACK_CACHE];
     int ack_next;
 };
@@ -147,19 +167,29 @@ struct table *table_new(struct server *srv, const struct table_config *cfg);
 void table_free(struct table *t);
 const struct table_config *table_config(const struct table *t);
 
+/* Seats a player. A human's join (bot false) from addr spends one of its join tokens and is
+ * refused ("rate_limited", "too_many_seats") past the limits; addr may be NULL (no limits). */
 struct player *table_join(struct table *t, const char *name, int64_t buy_in, bool bot,
-                          struct felt_err *err);
+                          struct limit_addr *addr, struct felt_err *err);
 struct player *table_player_by_id(struct table *t, const char *player_id, size_t len);
 /* Constant-time token check; NULL when no player at this table has it. */
 struct player *table_player_by_token(struct table *t, const char *token);
 int table_sit_out(struct table *t, struct player *p, struct felt_err *err);
 int table_sit_in(struct table *t, struct player *p, struct felt_err *err);
-int table_leave(struct table *t, struct player *p, struct felt_err *err);
+/* Leaves (at the end of the hand when still in it). Never refused; spends a join token of addr. */
+int table_leave(struct table *t, struct player *p, struct limit_addr *addr, struct felt_err *err);
+/* A sign of life from a player without a WebSocket (an HTTP poll or request). */
+void table_seen(struct table *t, struct player *p);
+/* Stands up the players who have been away (no WebSocket, no request) for idle_seat_secs. */
+void table_sweep(struct table *t, int64_t now_ms);
 /* Applies an action and returns its ack (a new reference): a request_id seen before returns the
  * original ack and changes nothing. */
 struct msg *table_act(struct table *t, struct player *p, const struct proto_cmsg *m);
-/* Chat from a player, or from a spectator (p == NULL). */
-int table_chat(struct table *t, struct player *p, const char *text, struct felt_err *err);
+/* Chat from a player, or from a spectator (p == NULL), sent from addr (may be NULL). Refused
+ * ("chat_disabled", "rate_limited") by the spectator rule and the per-address and per-table
+ * limits; the per-connection limit is the caller's. */
+int table_chat(struct table *t, struct player *p, struct limit_addr *addr, const char *text,
+               struct felt_err *err);
 /* A player's WebSocket came or went (presence notifications). */
 void table_presence(struct table *t, struct player *p, bool connected);
 
@@ -167,7 +197,7 @@ void table_presence(struct table *t, struct player *p, bool connected);
 void table_subscribe(struct table *t, struct conn *c);
 void table_unsubscribe(struct table *t, struct conn *c);
 uint64_t table_seq(const struct table *t);  /* seq of the last event (0: none yet) */
-struct event *table_event(const struct table *t, uint64_t seq);
+struct event *table_event(struct table *t, uint64_t seq);
 /* The whole table as `viewer` may see it (NULL: a spectator), as a snapshot message. */
 struct msg *table_snapshot(struct table *t, const struct player *viewer);
 /* The lobby entry for GET /api/games. */
@@ -217,6 +247,8 @@ struct conn {
     double flood_tokens;        /* token bucket for all messages */
     int64_t flood_ms;
     struct conn_http *http;     /* CONN_HTTP only */
+    struct limit_addr *addr;    /* the client's address (lives as long as the socket), or NULL */
+    struct net_timer *hello_timer; /* CONN_PENDING: closes the socket if no hello comes */
     int close_code;             /* non-zero: close with this code on the next write */
     char close_reason[64];
     int64_t bad_messages;
@@ -243,19 +275,23 @@ void conn_start_stream(struct conn *c, bool has_last_seq, uint64_t last_seq);
 
 /* ---- http.c ----------------------------------------------------------------------------- */
 
+enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_OTHER };
+
 struct http_request {
-    bool post;
+    enum http_method method; /* HEAD is routed as GET; the network layer drops the body */
     const char *path;       /* without the query string */
     const char *query;      /* "since=12" or "" */
     const char *bearer;     /* token from Authorization: Bearer, or NULL */
     const char *body;
     size_t body_len;
+    struct limit_addr *addr; /* the client's address (limit.c), or NULL */
 };
 
 struct http_response {
     int status;
     const char *content_type;
     struct msg *body;       /* with MSG_HEADROOM, so it is written in place */
+    const char *allow;      /* the Allow header of a 405 (static), or NULL */
 };
 
 /* The state of one HTTP request on its connection. */
@@ -264,8 +300,11 @@ struct conn_http {
     char query[128];
     char bearer[PROTO_TOKEN_MAX + 1];
     bool has_bearer;
-    bool post;
+    enum http_method method;
     bool too_large;
+    bool answered;          /* the request was handled: later body completions are ignored */
+    bool refuse;            /* the network layer filled the answer (resp) itself */
+    bool close_after;       /* Connection: close, and close once the answer is written */
     char *body;
     size_t body_len;
     struct http_response resp;
@@ -280,6 +319,60 @@ void http_handle(struct server *srv, const struct http_request *req, struct http
 /* Sliding-window limiter: true (and the time recorded) if fewer than CONN_CHAT_BURST of the
  * times in ring[] fall within the last CONN_CHAT_WINDOW_MS. */
 bool conn_chat_allowed(int64_t ring[CONN_CHAT_BURST], int *next, int64_t now_ms);
+
+/* ---- limit.c ---------------------------------------------------------------------------- */
+
+/* The limits against abusive clients (docs/security.md lists them with their defaults). A
+ * value of 0 means "no limit" unless said otherwise. */
+struct limits {
+    int idle_seat_secs;        /* stand up a seated player unseen for this long */
+    int sitout_hands;          /* ... or sat out for this many hands */
+    int joins_per_minute;      /* joins (and leaves) per client address, also the burst */
+    int seats_per_address;     /* seats one address may hold at one table */
+    int max_conns_per_address; /* open connections per client address */
+    int max_conns;             /* open connections in all (the rest of the descriptors are a
+                                * reserve for /healthz and the server's own files) */
+    int hello_secs;            /* a player socket must say hello within this (not 0) */
+    int chat_per_address;      /* chat messages per 10 s per client address, also the burst */
+    int chat_per_table;        /* chat messages per 10 s per table, also the burst */
+    int poll_max_events;       /* a poll further behind than this gets a snapshot */
+    const char *trust_proxy;   /* the reverse proxy whose X-Forwarded-For is believed */
+};
+
+/* A token bucket: `tokens` as of `ms` (0: never used, i.e. full). */
+struct limit_bucket {
+    double tokens;
+    int64_t ms;
+};
+
+
+/* One client address. */
+struct limit_addr {
+    struct limit_addr *next;   /* hash chain */
+    char ip[LIMIT_IP_MAX];
+    int conns;                 /* open TCP connections attributed to it */
+    struct limit_bucket joins;
+    struct limit_bucket chat;
+};
+
+struct limit_registry {
+    struct limit_addr **buckets;
+    size_t cap, count;
+};
+
+/* Takes `cost` tokens if there are that many (true); refills at per_sec up to burst. per_sec
+ * <= 0: unlimited (always true). */
+bool limit_bucket_take(struct limit_bucket *b, double per_sec, double burst, double cost,
+                       int64_t now_ms);
+/* The entry of ip, created if new. Entries live until limit_sweep() finds them unused. */
+struct limit_addr *limit_addr_get(struct limit_registry *r, const char *ip);
+struct limit_addr *limit_addr_find(const struct limit_registry *r, const char *ip);
+/* Frees the entries with no connection whose buckets are full again. */
+void limit_sweep(struct limit_registry *r, const struct limits *l, int64_t now_ms);
+void limit_free(struct limit_registry *r);
+bool limit_join_allowed(struct limit_addr *a, const struct limits *l, int64_t now_ms);
+void limit_leave_charge(struct limit_addr *a, const struct limits *l, int64_t now_ms);
+bool limit_chat_allowed(struct limit_addr *a, const struct limits *l, int64_t now_ms);
 
 /* ---- bot.c ------------------------------------------------------------------------------ */
 
@@ -297,6 +390,7 @@ struct metrics {
     uint64_t actions, actions_rejected;
     uint64_t resumes, resume_snapshots, hellos_rejected;
     uint64_t http_requests;
+    uint64_t conns_refused;      /* connections refused by the per-address cap */
     uint64_t lat_count, lat_sum_us;
     uint64_t lat_buckets[16];    /* action-to-broadcast latency, see metrics.c for bounds */
 };
@@ -324,7 +418,7 @@ struct net_options {
     int ping_secs, hangup_secs;
     void (*on_ready)(struct server *srv); /* called once the context exists (seat bots...) */
 };
-/* Creates the context, serves until SIGINT/SIGTERM, then closes every client with 1001.
+/* Creates the context, serves until SIGINT/SIGTERM/SIGHUP, then closes every client with 1001.
  * Returns the process exit status. */
 int net_run(struct server *srv, const struct net_options *o);
 
@@ -341,6 +435,9 @@ struct server {
     bool shutting_down;
     uint64_t next_uid;
     struct conn *conns_head;   /* every WebSocket connection, for shutdown */
+    struct limits limits;
+    struct limit_registry addrs; /* client addresses (limit.c) */
+    int conns_open;            /* accepted TCP connections still open */
 };
 
 void server_log(const struct server *srv, enum log_level lvl, const char *fmt, ...)

@@ -20,6 +20,7 @@
 
 #include "eval.h"
 #include "server.h"
+#include "text.h"
 
 struct table {
     struct server *srv;
@@ -47,6 +48,7 @@ struct table {
 
     struct history hist;
     uint64_t seq;                  /* seq of the last published event */
+    struct limit_bucket chat_bucket; /* chat messages per 10 s at this table */
     struct conn *subs;             /* subscribed connections */
     int nspectators;
 };
@@ -568,11 +570,21 @@ static void table_start_hand(struct table *t)
     table_after_change(t);
 }
 
-static void table_remove_player(struct table *t, struct player *p, const char *why)
+/* Stands a player up: their chips leave with them, everyone is told why ("left", "idle" or
+ * "sitting_out"), and their token stops working (the player and its token are gone). */
+static void table_remove_player(struct table *t, struct player *p, const char *reason)
 {
     struct conn *c = p->conn;
+    const char *why = strcmp(reason, "left") == 0   ? "left the table"
+                      : strcmp(reason, "idle") == 0 ? "stood up: away too long"
+                                                    : "stood up: sat out too many hands";
+    struct json_object *d = json_object_new_object();
+    json_object_object_add(d, "reason", json_object_new_string(reason));
+    json_object_object_add(d, "stack", json_object_new_int64(p->stack));
+    server_log(t->srv, LOG_NORMAL, "table %s: %s (%s) %s with %lld", t->cfg.id, p->name, p->id,
+               why, (long long)p->stack);
     table_seat_update(t, p, "left");
-    table_notify(t, "player_left", p, NULL);
+    table_notify(t, "player_left", p, d);
     t->seat[p->seat] = NULL;
     t->nplayers--;
     if (c) {
@@ -582,6 +594,7 @@ static void table_remove_player(struct table *t, struct player *p, const char *w
     for (int i = 0; i < PLAYER_ACK_CACHE; i++)
         msg_unref(p->acks[i].ack);
     memset(p->token, 0, sizeof(p->token));
+    free(p->fold);
     free(p);
 }
 
@@ -597,8 +610,13 @@ static void table_end_hand(struct table *t)
         if (!p)
             continue;
         p->in_hand = false;
+        if (p->sitting_out && !p->bot)
+            p->sitout_hands++;
         if (p->leaving) {
-            table_remove_player(t, p, "left the table");
+            table_remove_player(t, p, p->leave_reason[0] ? p->leave_reason : "left");
+        } else if (p->sitting_out && !p->bot && t->srv->limits.sitout_hands > 0 &&
+                   p->sitout_hands >= t->srv->limits.sitout_hands) {
+            table_remove_player(t, p, "sitting_out");
         } else if (p->stack == 0 && p->bot) {
             p->stack = t->cfg.buy_in; /* bots re-buy so a table with bots keeps playing */
             table_seat_update(t, p, "rebuy");
@@ -777,6 +795,7 @@ void table_free(struct table *t)
             continue;
         for (int i = 0; i < PLAYER_ACK_CACHE; i++)
             msg_unref(p->acks[i].ack);
+        free(p->fold);
         free(p);
     }
     history_free(&t->hist);
@@ -789,10 +808,16 @@ const struct table_config *table_config(const struct table *t)
 }
 
 struct player *table_join(struct table *t, const char *name, int64_t buy_in, bool bot,
-                          struct felt_err *err)
+                          struct limit_addr *addr, struct felt_err *err)
 {
-    int seat = -1;
+    int seat = -1, from_addr = 0;
     unsigned char idbytes[PLAYER_ID_LEN / 2];
+    const struct limits *l = &t->srv->limits;
+    /* Every attempt from an address spends a join token, refused ones included. */
+    if (!bot && addr && !limit_join_allowed(addr, l, felt_now_ms())) {
+        felt_err_set(err, "rate_limited", "too many joins from your address; wait a minute");
+        return NULL;
+    }
     if (buy_in == 0)
         buy_in = t->cfg.buy_in;
     if (buy_in < t->cfg.big_blind || buy_in > t->cfg.buy_in) {
@@ -800,13 +825,26 @@ struct player *table_join(struct table *t, const char *name, int64_t buy_in, boo
                      (long long)t->cfg.big_blind, (long long)t->cfg.buy_in);
         return NULL;
     }
+    /* Names collide on their fold (case, compatibility forms, look-alike letters), so nobody
+     * can sit down as "Ann" or a Cyrillic "аnn" beside ann. */
+    char fold[TEXT_FOLD_MAX];
+    if (text_name_fold(name, fold, sizeof(fold)) < 0)
+        felt_fatal("table %s: a decoded name did not fold", t->cfg.id);
     for (int s = 0; s < t->cfg.seats; s++) {
-        if (t->seat[s] && strcmp(t->seat[s]->name, name) == 0) {
-            felt_err_set(err, "name_taken", "the name '%s' is taken at this table", name);
+        if (t->seat[s] && strcmp(t->seat[s]->fold, fold) == 0) {
+            felt_err_set(err, "name_taken", "the name '%s' is taken at this table",
+                         t->seat[s]->name);
             return NULL;
         }
         if (!t->seat[s] && seat < 0)
             seat = s;
+        if (t->seat[s] && addr && strcmp(t->seat[s]->addr, addr->ip) == 0)
+            from_addr++;
+    }
+    if (!bot && addr && l->seats_per_address > 0 && from_addr >= l->seats_per_address) {
+        felt_err_set(err, "too_many_seats", "your address already holds %d seat%s at this table",
+                     from_addr, from_addr == 1 ? "" : "s");
+        return NULL;
     }
     if (seat < 0) {
         felt_err_set(err, "table_full", "table %s is full (%d seats)", t->cfg.id, t->cfg.seats);
@@ -819,10 +857,14 @@ struct player *table_join(struct table *t, const char *name, int64_t buy_in, boo
         snprintf(p->id + 2 * i, 3, "%02x", idbytes[i]);
     rng_token_hex(p->token, PLAYER_TOKEN_BYTES);
     snprintf(p->name, sizeof(p->name), "%s", name);
+    p->fold = xstrdup(fold);
     p->table = t;
     p->seat = seat;
     p->stack = buy_in;
     p->bot = bot;
+    p->last_seen_ms = felt_now_ms();
+    if (addr)
+        snprintf(p->addr, sizeof(p->addr), "%s", addr->ip);
     t->seat[seat] = p;
     t->nplayers++;
     server_log(t->srv, LOG_NORMAL, "table %s: %s joined seat %d as %s", t->cfg.id, p->name, seat,
@@ -881,6 +923,7 @@ int table_sit_in(struct table *t, struct player *p, struct felt_err *err)
     if (p->stack == 0 && !(t->hand_running && p->in_hand))
         p->stack = t->cfg.buy_in; /* play money: a busted player re-buys on sitting in */
     p->sitting_out = false;
+    p->sitout_hands = 0;
     p->timeouts = 0;
     table_seat_update(t, p, "sat_in");
     table_notify(t, "player_sat_in", p, NULL);
@@ -888,20 +931,48 @@ int table_sit_in(struct table *t, struct player *p, struct felt_err *err)
     return 0;
 }
 
-int table_leave(struct table *t, struct player *p, struct felt_err *err)
+/* Leaves now, or at the end of the hand when still in it (folding when it is their turn). */
+static void table_stand_up(struct table *t, struct player *p, const char *reason)
 {
-    (void)err;
     if (t->hand_running && p->in_hand && !t->eng.p[p->seat].folded) {
+        if (p->leaving)
+            return;
         p->leaving = true; /* folds when it is their turn, cashes out at the end of the hand */
+        snprintf(p->leave_reason, sizeof(p->leave_reason), "%s", reason);
         table_seat_update(t, p, "leaving");
         if (t->eng.to_act == p->seat)
             net_timer_arm(t->bot_turn, 0);
-        return 0;
+        return;
     }
-    server_log(t->srv, LOG_NORMAL, "table %s: %s left with %lld", t->cfg.id, p->name,
-               (long long)p->stack);
-    table_remove_player(t, p, "left the table");
+    table_remove_player(t, p, reason);
+}
+
+int table_leave(struct table *t, struct player *p, struct limit_addr *addr, struct felt_err *err)
+{
+    (void)err;
+    /* Leaving always works; it spends a join token, so join/leave churn runs dry like joins. */
+    if (addr)
+        limit_leave_charge(addr, &t->srv->limits, felt_now_ms());
+    table_stand_up(t, p, "left");
     return 0;
+}
+
+void table_seen(struct table *t, struct player *p)
+{
+    (void)t;
+    p->last_seen_ms = felt_now_ms();
+}
+
+void table_sweep(struct table *t, int64_t now_ms)
+{
+    int64_t idle_ms = (int64_t)t->srv->limits.idle_seat_secs * 1000;
+    if (idle_ms <= 0)
+        return;
+    for (int s = 0; s < t->cfg.seats; s++) {
+        struct player *p = t->seat[s];
+        if (p && !p->bot && !p->conn && now_ms - p->last_seen_ms >= idle_ms)
+            table_stand_up(t, p, "idle");
+    }
 }
 
 static struct msg *table_ack(struct table *t, const struct proto_cmsg *m, enum engine_status st,
@@ -920,9 +991,20 @@ struct msg *table_act(struct table *t, struct player *p, const struct proto_cmsg
     const char *code = NULL, *message = NULL;
 
     if (m->request_id[0]) {
-        for (int i = 0; i < PLAYER_ACK_CACHE; i++)
-            if (p->acks[i].ack && strcmp(p->acks[i].request_id, m->request_id) == 0)
+        for (int i = 0; i < PLAYER_ACK_CACHE; i++) {
+            if (!p->acks[i].ack || strcmp(p->acks[i].request_id, m->request_id) != 0)
+                continue;
+            /* The same request again (a resend after a cut, which carries the hand it was
+             * made for): the first answer, nothing applied, even when that hand is over. The
+             * same id for a later hand (or, without hand_id, once the hand has moved on) is
+             * another action that will not be taken: say so rather than replay "accepted". */
+            int64_t for_hand = m->has_hand_id ? m->hand_id : t->hand_id;
+            if (p->acks[i].hand_id == for_hand)
                 return msg_ref(p->acks[i].ack);
+            t->srv->metrics.actions_rejected++;
+            return table_ack(t, m, ENGINE_E_HAND_OVER, "stale_request",
+                             "that request_id was used in an earlier hand; use a new one");
+        }
     }
     if (!t->hand_running) {
         st = ENGINE_E_HAND_OVER;
@@ -957,6 +1039,7 @@ struct msg *table_act(struct table *t, struct player *p, const struct proto_cmsg
         msg_unref(p->acks[i].ack);
         snprintf(p->acks[i].request_id, sizeof(p->acks[i].request_id), "%s", m->request_id);
         p->acks[i].ack = msg_ref(ack);
+        p->acks[i].hand_id = m->has_hand_id ? m->hand_id : t->hand_id; /* as looked up above */
     }
     if (st == ENGINE_OK) {
         table_emit(t, &evs, true);
@@ -965,10 +1048,17 @@ struct msg *table_act(struct table *t, struct player *p, const struct proto_cmsg
     return ack;
 }
 
-int table_chat(struct table *t, struct player *p, const char *text, struct felt_err *err)
+int table_chat(struct table *t, struct player *p, struct limit_addr *addr, const char *text,
+               struct felt_err *err)
 {
+    const struct limits *l = &t->srv->limits;
+    int64_t now = felt_now_ms();
     if (!p && !t->cfg.spectator_chat)
         return felt_err_set(err, "chat_disabled", "spectators may not chat at this table");
+    if (addr && !limit_chat_allowed(addr, l, now))
+        return felt_err_set(err, "rate_limited", "too much chat from your address; slow down");
+    if (!limit_bucket_take(&t->chat_bucket, l->chat_per_table / 10.0, l->chat_per_table, 1.0, now))
+        return felt_err_set(err, "rate_limited", "this table is chatting too fast; slow down");
     struct json_object *d = json_object_new_object();
     json_object_object_add(d, "player_id", p ? json_object_new_string(p->id) : NULL);
     json_object_object_add(d, "name", json_object_new_string(p ? p->name : "spectator"));
@@ -980,6 +1070,7 @@ int table_chat(struct table *t, struct player *p, const char *text, struct felt_
 
 void table_presence(struct table *t, struct player *p, bool connected)
 {
+    p->last_seen_ms = felt_now_ms();
     table_notify(t, connected ? "player_connected" : "player_disconnected", p, NULL);
 }
 
@@ -1043,7 +1134,7 @@ uint64_t table_seq(const struct table *t)
     return t->seq;
 }
 
-struct event *table_event(const struct table *t, uint64_t seq)
+struct event *table_event(struct table *t, uint64_t seq)
 {
     return history_get(&t->hist, seq);
 }

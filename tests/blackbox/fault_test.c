@@ -96,7 +96,7 @@ static void fault_run(struct fault_opts *o, const char *title)
 {
     char port[16], every[16], seed[16], duration[24], delay[16], history[16], stats[1024];
     char state_dir[] = "/tmp/felt-fault-XXXXXX";
-    const char *argv[16 + 2 * 1024];
+    const char *argv[32 + 2 * 1024];
     size_t n = 0;
     struct fleet_report rep;
     static char tables[1024][48];
@@ -114,6 +114,12 @@ static void fault_run(struct fault_opts *o, const char *title)
     argv[n++] = "--history";
     argv[n++] = history;
     argv[n++] = "-q";
+    /* Every bot is 127.0.0.1: the per-address limits (docs/security.md) are turned off. */
+    static const char *const limits_off[] = {
+        "--joins-per-minute", "0", "--seats-per-address", "0", "--max-conns-per-address", "0",
+        "--chat-per-address", "0", "--chat-per-table", "0", "--sitout-hands", "0"};
+    for (size_t i = 0; i < FELT_ARRAY_LEN(limits_off); i++)
+        argv[n++] = limits_off[i];
     for (int i = 0; i < o->tables; i++) {
         /* Deep stacks and tiny blinds: nobody busts, so the chips brought never change. */
         snprintf(tables[i], sizeof(tables[i]), "f%d:10:1/2:100000", i);

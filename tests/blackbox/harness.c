@@ -29,7 +29,21 @@ static int64_t bb_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The limits against abusive clients (docs/security.md) count every client of a test as one
+ * address, 127.0.0.1; tests that are not about those limits turn them off (0), so that a dozen
+ * players from one address can join, chat and sit out as before. Later arguments override. */
+static const char *const feltd_test_limits[] = {
+    "--joins-per-minute", "0", "--seats-per-address", "0", "--max-conns-per-address", "0",
+    "--chat-per-address", "0", "--chat-per-table", "0", "--sitout-hands", "0",
+    "--poll-max-events", "0", "--spectator-chat", NULL,
+};
+
 int feltd_start(struct feltd *f, const char *path, const char *const *args)
+{
+    return feltd_start_ex(f, path, args, true);
+}
+
+int feltd_start_ex(struct feltd *f, const char *path, const char *const *args, bool test_limits)
 {
     const char *argv[64];
     char buf[1024];
@@ -47,6 +61,8 @@ int feltd_start(struct feltd *f, const char *path, const char *const *args)
     argv[n++] = "127.0.0.1";
     argv[n++] = "--port";
     argv[n++] = "0";
+    for (size_t i = 0; test_limits && feltd_test_limits[i]; i++)
+        argv[n++] = feltd_test_limits[i];
     for (size_t i = 0; args && args[i] && n < FELT_ARRAY_LEN(argv) - 1; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
@@ -180,10 +196,15 @@ static void bb_deadline_fire(void *arg)
 
 int bb_start(struct bb *bb, const char *feltd_path, const char *const *args)
 {
+    return bb_start_ex(bb, feltd_path, args, true);
+}
+
+int bb_start_ex(struct bb *bb, const char *feltd_path, const char *const *args, bool test_limits)
+{
     struct wsloop_config lc = {.max_conns = 64, .quiet = false};
     memset(bb, 0, sizeof(*bb));
     bb->feltd_path = feltd_path;
-    if (feltd_start(&bb->srv, feltd_path, args) != 0) return -1;
+    if (feltd_start_ex(&bb->srv, feltd_path, args, test_limits) != 0) return -1;
     snprintf(bb->http, sizeof(bb->http), "http://127.0.0.1:%d", bb->srv.port);
     snprintf(bb->ws, sizeof(bb->ws), "ws://127.0.0.1:%d", bb->srv.port);
     bb->loop = wsloop_new(&lc);

@@ -37,6 +37,9 @@ struct feltd {
  * prints. Returns 0, or -1 (message on stderr) if it did not come up within the timeout. The
  * child dies with the test process (PR_SET_PDEATHSIG). */
 int feltd_start(struct feltd *f, const char *path, const char *const *args);
+/* The same; test_limits false keeps feltd's own defaults for the limits against abusive clients
+ * (feltd_start turns them off, as a dozen clients of one test share one address). */
+int feltd_start_ex(struct feltd *f, const char *path, const char *const *args, bool test_limits);
 /* Sends sig (SIGTERM to stop), waits for the exit (SIGKILL after the timeout) and returns the
  * exit status (as from waitpid), or -1. Safe on a server that is not running. */
 int feltd_stop(struct feltd *f, int sig);
@@ -60,6 +63,7 @@ struct bb {
 
 /* Starts feltd with args and a client loop. Returns 0 or -1. */
 int bb_start(struct bb *bb, const char *feltd_path, const char *const *args);
+int bb_start_ex(struct bb *bb, const char *feltd_path, const char *const *args, bool test_limits);
 /* Closes the clients' loop and stops the server; returns its exit status (0: clean exit). */
 int bb_stop(struct bb *bb);
 

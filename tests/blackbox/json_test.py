@@ -43,10 +43,15 @@ def left():
 
 # ---- feltd -------------------------------------------------------------------------------
 
+# Every client here is 127.0.0.1: the per-address limits (docs/security.md) are turned off.
+LIMITS_OFF = ["--joins-per-minute", "0", "--seats-per-address", "0", "--max-conns-per-address", "0",
+              "--chat-per-address", "0", "--chat-per-table", "0", "--sitout-hands", "0"]
+
+
 def start_feltd():
     # A short action clock keeps the table moving if anyone stalls; our bot answers in ms.
     p = subprocess.Popen([FELTD, "--port", "0", "--bots", "2", "--bot-delay", "20",
-                          "--hand-delay", "100", "--action-timeout", "6", "-q"],
+                          "--hand-delay", "100", "--action-timeout", "6", "-q"] + LIMITS_OFF,
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     CHILDREN.append(p)
     line = p.stdout.readline()

@@ -123,7 +123,10 @@ command -v python3 > /dev/null || fail "python3 is not installed"
 PYTHON=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 does not run"
 
 # ---- feltd, the proxy, felt in tmux -------------------------------------------------------
-timeout "$LIFETIME" "$FELTD" --port 0 --bots 2 --bot-delay 150 --hand-delay 600 --action-timeout 60 \
+# Every client here is 127.0.0.1: the per-address limits (docs/security.md) are turned off;
+# the spectator chats too.
+LIMITS_OFF="--spectator-chat --joins-per-minute 0 --seats-per-address 0 --max-conns-per-address 0 --chat-per-address 0 --chat-per-table 0 --sitout-hands 0"
+timeout "$LIFETIME" "$FELTD" --port 0 --bots 2 --bot-delay 150 --hand-delay 600 --action-timeout 60 $LIMITS_OFF \
     > "$WORK/feltd.out" 2> "$WORK/feltd.err" &
 FELTD_PID=$!
 for _ in $(seq 50); do
@@ -267,7 +270,7 @@ wait_for '^icanon echo' 5 "the terminal back in canonical mode with echo after C
 stop "$FELTD_PID"
 FELTD_PID=""
 : > "$WORK/feltd.out"
-timeout "$LIFETIME" "$FELTD" --port "$FELTD_PORT" --bots 2 --bot-delay 150 --hand-delay 600 --action-timeout 60 \
+timeout "$LIFETIME" "$FELTD" --port "$FELTD_PORT" --bots 2 --bot-delay 150 --hand-delay 600 --action-timeout 60 $LIMITS_OFF \
     > "$WORK/feltd.out" 2>> "$WORK/feltd.err" &
 FELTD_PID=$!
 for _ in $(seq 50); do
