@@ -1012,9 +1012,12 @@ static const struct lws_protocols wsclient_protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+/* client_no_context_takeover: each message we send is compressed on its own. Ours are short,
+ * so little is lost, and it lets feltd inflate them with a small window (server/net.c bounds
+ * its deflate memory per socket that way). */
 static const struct lws_extension wsclient_extensions[] = {
     {"permessage-deflate", lws_extension_callback_pm_deflate,
-     "permessage-deflate; client_max_window_bits"},
+     "permessage-deflate; client_no_context_takeover; client_max_window_bits"},
     {NULL, NULL, NULL},
 };
 
