@@ -16,9 +16,11 @@
  * LWS_CALLBACK_WSI_DESTROY, the one callback every wsi gets at the end. Behind --trust-proxy the
  * socket is moved to the address in X-Forwarded-For once the request headers are in.
  *
- * HTTP: a request is answered exactly once. A POST is the last request of its connection (it is
- * answered with Connection: close, so bytes after its body are never taken for a request); GET
- * and HEAD keep the connection alive, and pipelined GETs are answered in order. Transfer-Encoding is refused (400 with Content-Length, 411 without):
+ * HTTP: a request is answered exactly once, and it is the last request of its connection: every
+ * answer says Connection: close and the connection is closed once it is written, so bytes after a
+ * request (pipelined requests, bytes past a body) are never taken for a request. Keep-alive is
+ * given up on purpose: lws 4.1.6 spins at full CPU, never delivering the body, on a POST
+ * pipelined behind another request on a kept-alive connection. Transfer-Encoding is refused (400 with Content-Length, 411 without):
  * bodies are small JSON objects with a length.
  *
  * Known cost (docs/performance.md): that policy keeps one timer per connection in lws's sorted
@@ -493,12 +495,11 @@ static void net_http_respond(struct lws *wsi, struct conn *c)
     } else {
         http_handle(c->srv, &req, &h->resp);
     }
-    /* A POST (any method but GET and HEAD) ends its connection, so bytes after its body are
-     * never parsed as a request. Until the answer is written lws may report the completion again
-     * for such bytes (lws 4.1 re-runs it while they sit in its buffer): answered ignores that.
+    /* Every request ends its connection (see the file comment), so bytes after it are never
+     * parsed as a request. Until the answer is written lws may report the completion again for
+     * such bytes (lws 4.1 re-runs it while they sit in its buffer): answered ignores that.
      * Pausing reading instead would stop lws 4.1 from offering the HTTP write as well. */
-    if (h->method != HTTP_GET && h->method != HTTP_HEAD)
-        h->close_after = true;
+    h->close_after = true;
     h->phase = 1;
     lws_callback_on_writable(wsi);
 }
@@ -507,10 +508,8 @@ static int net_http_start(struct lws *wsi, struct server *srv, struct net_pss *p
                           const char *path)
 {
     char auth[PROTO_TOKEN_MAX + 16];
-    if (pss->conn) { /* the next request of a kept-alive connection */
-        conn_free(pss->conn);
-        pss->conn = NULL;
-    }
+    if (pss->conn) /* a second request on one connection: never served (see above) */
+        return -1;
     struct conn *c = conn_new(srv, wsi, CONN_HTTP);
     struct conn_http *h = xcalloc(1, sizeof(*h));
     c->http = h;
