@@ -610,13 +610,19 @@ static int net_http_writeable(struct lws *wsi, struct conn *c)
     return 0;
 }
 
-/* The rest of lws's log goes to stderr as it is; running out of descriptors is said at most once
- * a second (lws reports each failed accept), with how many such lines were left out. */
+/* lws's log goes to stderr, at most NET_LOG_BURST lines a second: a client can make lws log a
+ * line per refused connection, and the log must not grow at the rate of an attack. Running out
+ * of descriptors (lws reports each failed accept) is said once a second. Lines held back are
+ * counted in the next one that is written. */
+#define NET_LOG_BURST 20
+
 static void net_log_emit(int level, const char *line)
 {
+    static struct limit_bucket bucket;
+    static unsigned hidden;
     (void)level;
+    int64_t now = felt_now_ms();
     if (strstr(line, "accept: errno")) {
-        int64_t now = felt_now_ms();
         if (now - net_emfile_log_ms < 1000) {
             net_emfile_hidden++;
             return;
@@ -627,6 +633,13 @@ static void net_log_emit(int level, const char *line)
         net_emfile_hidden = 0;
         return;
     }
+    if (!limit_bucket_take(&bucket, NET_LOG_BURST, NET_LOG_BURST, 1.0, now)) {
+        hidden++;
+        return;
+    }
+    if (hidden)
+        fprintf(stderr, "feltd: lws: (%u lines left out)\n", hidden);
+    hidden = 0;
     fprintf(stderr, "feltd: lws: %s", line);
 }
 
