@@ -217,10 +217,6 @@ enum model_result model_apply(struct model *m, const struct proto_smsg *msg);
 /* Forgets the seq so that the next snapshot is taken whatever its seq (after a rejoin). */
 void model_reset_seq(struct model *m);
 
-/* When every player still in the hand is all-in (or all but one, with nobody left to act) and
- * every one of their hands is known, sets has_equity/equity of each with equity_exact() over
- * the remaining boards; otherwise clears them. model_apply calls it; exposed for the tests. */
-void model_equity_update(struct model *m);
 
 /* Lookups: NULL when absent. */
 const struct model_player *model_player_by_id(const struct model *m, const char *id);
@@ -386,8 +382,6 @@ const struct session_item *session_queue_get(const struct session *s, size_t i);
 /* After SESSION_REJECTED: forgets the stored token and joins again with the same name and
  * buy-in (a new seat). Returns 0, or -1 with err if not rejected or for a spectator. */
 int session_rejoin(struct session *s, struct felt_err *err);
-/* While RECONNECTING: try now instead of waiting for the backoff. */
-void session_reconnect_now(struct session *s);
 /* Closes the connection cleanly (no reconnect); state becomes OFFLINE. */
 void session_close(struct session *s);
 /* Frees the session. Call it after wsloop_free(): the loop owns (and frees) the connections
@@ -432,10 +426,6 @@ void poll_stop(struct poll *p);
 void poll_free(struct poll *p);
 /* Frees the bookkeeping of answers that never came (after wsloop_free()). */
 void poll_reap(void);
-/* Splits {"seq":N,"events":[...]} into raw envelopes (exposed for the tests). Returns the
- * number of events passed to fn, or -1 for a malformed answer. */
-int poll_split_events(const char *body, size_t len, uint64_t *seq,
-                      void (*fn)(void *arg, const char *raw, size_t len), void *arg);
 
 /* ---- json.c ----------------------------------------------------------------------------- */
 

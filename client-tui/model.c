@@ -347,7 +347,10 @@ static void model_clear_hand(struct model *m)
 
 /* ---- equity ---------------------------------------------------------------------------- */
 
-void model_equity_update(struct model *m)
+/* When every player still in the hand is all-in (or all but one, with nobody left to act) and
+ * every one of their hands is known, sets has_equity/equity of each with equity_exact() over
+ * the remaining boards; otherwise clears them. model_apply calls it after every event. */
+static void model_equity_update(struct model *m)
 {
     card_t hands[EQUITY_MAX_HANDS][2];
     int seats[EQUITY_MAX_HANDS];

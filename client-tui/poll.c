@@ -115,7 +115,9 @@ static int poll_skip_value(const char *s, size_t len, size_t *i)
     return 0;
 }
 
-int poll_split_events(const char *body, size_t len, uint64_t *seq,
+/* Splits {"seq":N,"events":[...]} into raw envelopes. Returns the number of events passed to
+ * fn, or -1 for a malformed answer. */
+static int poll_split_events(const char *body, size_t len, uint64_t *seq,
                       void (*fn)(void *arg, const char *raw, size_t len), void *arg)
 {
     struct json_tokener *tok = json_tokener_new();

@@ -1209,14 +1209,6 @@ int session_rejoin(struct session *s, struct felt_err *err)
     return session_join(s);
 }
 
-void session_reconnect_now(struct session *s)
-{
-    if (s->state == SESSION_RECONNECTING && s->ws && !s->ws_open)
-        wsconn_drop(s->ws);
-    else if (s->state == SESSION_RECONNECTING && s->poll)
-        poll_hurry(s->poll);
-}
-
 void session_close(struct session *s)
 {
     if (s->ws) {

@@ -1,6 +1,7 @@
 /*
  * handrec.h: hand records: the JSON form of one hand (docs/hand-format.md), replayed through the
- * engine for `felt replay`, and written by the server for hand histories.
+ * engine for `felt replay`; the writer (handrec_to_json) is for the server's hand histories, which
+ * it does not store yet.
  *
  * Reading: handrec_parse() validates a record strictly (types, ranges, names, seats, cards,
  * actions) and never crashes on any input; handrec_replay() feeds it to the engine and keeps

@@ -665,19 +665,6 @@ void wsconn_drop(struct wsconn *c)
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
-void wsconn_set_url(struct wsconn *c, const char *url)
-{
-    struct wsurl u;
-    char err[128];
-    if (wsurl_parse(&u, url, "ws", "wss", err, sizeof(err)) != 0)
-        return; /* keeps the old URL; the caller validated it with wsconn_new's rules */
-    wsurl_free(&c->u);
-    c->u = u;
-    free(c->url);
-    c->url = xstrdup(url);
-    c->cfg.url = c->url;
-}
-
 void wsconn_close(struct wsconn *c, int code, const char *reason)
 {
     if (c->closing) return;

@@ -117,8 +117,6 @@ void wsconn_retry_info(const struct wsconn *c, int *attempt, int64_t *next_in_ms
  * a new attempt follows. While waiting to reconnect, starts the next attempt now. For tests and
  * for "reconnect now". */
 void wsconn_drop(struct wsconn *c);
-/* Changes the URL used by later attempts (e.g. from /ws/spectate/ to /ws/game/...). */
-void wsconn_set_url(struct wsconn *c, const char *url);
 /* Closes cleanly with code (1000 normal) and stops reconnecting; frees on the loop later. No
  * callback of c runs after this call, and c must not be used once it returns (also valid from
  * inside c's own callbacks). */
