@@ -239,12 +239,13 @@ static int net_route_ws(struct server *srv, const char *uri, struct table **t, s
  * and keeps the deflater for the socket's life: 212 kB per socket on an active table. A client
  * that asks for client_no_context_takeover (felt does) compresses each message on its own, and
  * lws 4.1 then also ends our deflater after every message we send, so its memory is held only
- * while a message is compressed. Those clients' messages are short (a chat line is at most 1,120
- * bytes), so a 4 KiB window inflates them, and we deflate with 4 KiB and mem_level 4: about
- * 24 KiB while a message is compressed, 11 KiB of inflater kept. The price is compression
- * without the previous messages (docs/performance.md: 600 instead of 151 bytes per action on the
- * wire, 907 uncompressed). A client that keeps its context (a browser) may refer 32 KiB back, so
- * it keeps the default window; only the hash shrinks. */
+ * while a message is compressed. Such a client's message refers at most its own length back, and
+ * a message is at most 16 KiB (PROTO_MAX_FRAME), so a 16 KiB window inflates every message we
+ * accept (a 4 KiB one did not: "invalid distance too far back" on a 16 KiB message). The kept
+ * inflater is then about 23 KiB; the deflater, with mem_level 4, about 72 KiB while a message is
+ * compressed. The price is compression without the previous messages (docs/performance.md). A
+ * client that keeps its context (a browser) may refer 32 KiB back, so it keeps the default
+ * window; only the hash shrinks. */
 static void net_ws_deflate_options(struct lws *wsi)
 {
     char ext[256];
@@ -252,7 +253,7 @@ static void net_ws_deflate_options(struct lws *wsi)
         return;
     lws_set_extension_option(wsi, "permessage-deflate", "mem_level", "4");
     if (strstr(ext, "client_no_context_takeover"))
-        lws_set_extension_option(wsi, "permessage-deflate", "server_max_window_bits", "12");
+        lws_set_extension_option(wsi, "permessage-deflate", "server_max_window_bits", "14");
 }
 
 static int net_ws_established(struct lws *wsi, struct server *srv, struct net_pss *pss)
