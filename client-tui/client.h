@@ -7,6 +7,8 @@
  *   session.c  one seat (or one spectator view) at one table: join or resume with a stored
  *              token, the connection and its state, ping/pong round-trip time, the bounded
  *              outgoing queue that survives reconnects, refusals. Owns the model.
+ *   outbox.c   the bounded queue of what the user typed and the server has not confirmed, and
+ *              its encoding (the same on every transport).
  *   poll.c     the HTTP polling transport (GET state?since=), used by session.c when the
  *              WebSocket cannot be used (--transport poll, or auto after an upgrade failure).
  *   token.c    the token store under $XDG_STATE_HOME/felt/, so a restarted felt keeps its seat.
@@ -261,9 +263,47 @@ int token_save(const char *server, const char *game, const char *name,
 /* Removes the record (a missing file is not an error). Returns 0 or -1. */
 int token_remove(const char *server, const char *game, const char *name, struct felt_err *err);
 
+/* ---- outbox.c --------------------------------------------------------------------------- */
+
+#define OUTBOX_MAX 32 /* outgoing actions/chat kept while offline or unconfirmed */
+
+/* One outgoing message. An action's request_id and hand_id are fixed when it is typed
+ * (session_act / session_send), so a resend after a reconnect is applied at most once by the
+ * server and refused if its hand is over. */
+struct outbox_item {
+    enum proto_ctype type; /* ACTION, CHAT, SIT_OUT, SIT_IN, LEAVE */
+    enum engine_action action;
+    bool has_amount;
+    int64_t amount;
+    char request_id[PROTO_REQUEST_ID_MAX + 1];
+    bool has_hand_id;
+    int64_t hand_id;
+    char text[PROTO_CHAT_MAX_BYTES + 1];
+    bool sent; /* written at least once on the current connection */
+};
+
+/* The queue, oldest first. */
+struct outbox {
+    struct {
+        struct outbox_item it;
+        int64_t barrier; /* id of the ping written after it; its pong confirms it (0: unsent) */
+    } e[OUTBOX_MAX];
+    size_t n;
+};
+
+/* The item as a client message (malloc'd JSON), the same on every transport. */
+char *outbox_item_encode(const struct outbox_item *it);
+/* "check", "raise to 120", "chat"... for messages to the user. Returns buf. */
+const char *outbox_item_what(const struct outbox_item *it, char *buf, size_t n);
+/* Appends a copy (unsent). Returns 0, or -1 when the outbox is full. */
+int outbox_push(struct outbox *o, const struct outbox_item *it);
+void outbox_remove(struct outbox *o, size_t i);
+/* Every item back to unsent: the next connection writes them all again, in order. */
+void outbox_unsend(struct outbox *o);
+void outbox_clear(struct outbox *o);
+
 /* ---- session.c -------------------------------------------------------------------------- */
 
-#define SESSION_QUEUE_MAX 32 /* outgoing actions/chat kept while offline or unconfirmed */
 #define SESSION_PING_MS 5000 /* ping period for the round-trip time */
 
 enum session_transport {
@@ -303,25 +343,6 @@ struct session_options {
     bool spectate;
     enum session_transport transport;
 };
-
-/* One outgoing message waiting in the session's queue. An action's request_id and hand_id are
- * fixed when it is typed (session_act / session_send), so a resend after a reconnect is applied
- * at most once by the server and refused if its hand is over. */
-struct session_item {
-    enum proto_ctype type; /* ACTION, CHAT, SIT_OUT, SIT_IN, LEAVE, PING */
-    enum engine_action action;
-    bool has_amount;
-    int64_t amount;
-    char request_id[PROTO_REQUEST_ID_MAX + 1];
-    bool has_hand_id;
-    int64_t hand_id;
-    char text[PROTO_CHAT_MAX_BYTES + 1];
-    int64_t ping_id;
-    bool sent; /* written at least once on the current connection */
-};
-
-/* The item as a client message (malloc'd JSON), the same on every transport. */
-char *session_item_encode(const struct session_item *it);
 
 enum session_notice_kind {
     SESSION_NOTICE_INFO,    /* e.g. "switched to HTTP polling" */
@@ -377,7 +398,7 @@ int session_leave(struct session *s, struct felt_err *err);
 
 /* The queue, oldest first (what the UI shows as "queued"). */
 size_t session_queue_count(const struct session *s);
-const struct session_item *session_queue_get(const struct session *s, size_t i);
+const struct outbox_item *session_queue_get(const struct session *s, size_t i);
 
 /* After SESSION_REJECTED: forgets the stored token and joins again with the same name and
  * buy-in (a new seat). Returns 0, or -1 with err if not rejected or for a spectator. */
@@ -417,7 +438,7 @@ void poll_hurry(struct poll *p);
 /* Advances the cursor (the session applies events and tells poll.c the last seq). */
 void poll_set_since(struct poll *p, uint64_t since);
 /* POSTs one action or chat item; at most one POST is in flight (returns -1 if busy). */
-int poll_post(struct poll *p, const struct session_item *it);
+int poll_post(struct poll *p, const struct outbox_item *it);
 bool poll_busy(const struct poll *p);
 /* ms until the next poll (for the status line while polls fail). */
 int64_t poll_next_ms(const struct poll *p);

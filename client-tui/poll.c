@@ -9,8 +9,9 @@
  * an idle client makes one small request every two seconds and otherwise sleeps. Failures back
  * off like the WebSocket's reconnects (500 ms doubling to 10 s).
  *
- * Actions and chat are POSTed, one at a time, by the session (poll_post): it keeps the order and
- * the exactly-once bookkeeping. At most one GET and one POST are in flight.
+ * Actions, chat, sit_out, sit_in and leave are POSTed, one at a time, by the session
+ * (poll_post): it keeps the order and the exactly-once bookkeeping. At most one GET and one POST
+ * are in flight.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,18 +315,24 @@ void poll_set_since(struct poll *p, uint64_t since)
     p->since = since;
 }
 
-int poll_post(struct poll *p, const struct session_item *it)
+int poll_post(struct poll *p, const struct outbox_item *it)
 {
     char url[POLL_URL_MAX * 2];
     char *body;
     if (p->post_busy || !p->running || p->bearer[0] == '\0') return -1;
-    if (it->type == PROTO_C_ACTION)
-        snprintf(url, sizeof(url), "%s/api/games/%s/action", p->base, p->game);
-    else if (it->type == PROTO_C_CHAT)
-        snprintf(url, sizeof(url), "%s/api/games/%s/chat", p->base, p->game);
-    else
+    switch (it->type) {
+    case PROTO_C_ACTION:
+    case PROTO_C_CHAT:
+    case PROTO_C_SIT_OUT:
+    case PROTO_C_SIT_IN:
+    case PROTO_C_LEAVE: /* POST /api/games/{game}/{type}, the body the same message */
+        snprintf(url, sizeof(url), "%s/api/games/%s/%s", p->base, p->game,
+                 proto_ctype_name(it->type));
+        break;
+    default:
         return -1;
-    body = session_item_encode(it);
+    }
+    body = outbox_item_encode(it);
     int rc = poll_request(p, url, body, true);
     free(body);
     if (rc != 0) return -1;

@@ -3,16 +3,18 @@
  *
  * A session joins (HTTP POST .../join) or takes back its seat with the stored token, then holds
  * one connection: a WebSocket (wsconn, which reconnects by itself with backoff and jitter) or,
- * when that cannot work, the HTTP polling transport (poll.c). Every server message goes to the
- * model and then to the UI's callbacks; replies are dispatched by type through
- * session_replies[].
+ * when that cannot work, the HTTP polling transport (poll.c). What differs between the two goes
+ * through one small interface, struct session_transport_ops, with a WebSocket and a polling
+ * implementation below; the rest of the session does not ask which one is in use. Every server
+ * message goes to the model and then to the UI's callbacks; replies are dispatched by type
+ * through session_replies[].
  *
  * Resume: on each (re)open the session says hello with the token and the seq of the last event
  * the model applied, followed by a ping. The server answers a bad token by closing (4401) before
  * it reads the ping, so the ping's pong (or a snapshot, or any event) proves the hello was
  * accepted: only then is the session CONNECTED and its queue flushed.
  *
- * The outgoing queue (bounded, SESSION_QUEUE_MAX) holds what the user typed until the server has
+ * The outgoing queue (bounded, OUTBOX_MAX) holds what the user typed until the server has
  * confirmed it, across any number of reconnects. Items are written in order, once per
  * connection, after the resume. An action is confirmed by its ack: it carries a request_id and
  * hand_id fixed when it was typed, so writing it again after a reconnect (or after a
@@ -45,11 +47,6 @@
 #define SESSION_URL_MAX 512
 #define SESSION_RETRY_MS 1000 /* after the server said rate_limited */
 
-struct session_qent {
-    struct session_item it;
-    int64_t barrier; /* id of the ping written after it; its pong confirms it (0: unsent) */
-};
-
 /* An HTTP request in flight: the session may be freed before its answer comes. */
 struct session_ticket {
     struct session *s;
@@ -75,7 +72,7 @@ struct session {
     /* state */
     bool started;
     enum session_state state;
-    enum session_transport transport;
+    const struct session_transport_ops *tp; /* the connection in use (WebSocket or polling) */
     bool fell_back;
     bool ever_connected; /* a connection was accepted once: failures are now "reconnecting" */
     bool resumed;        /* the current connection is accepted (hello went through) */
@@ -105,13 +102,34 @@ struct session {
     int ping_next;
     int64_t rtt_ms;
 
-    struct session_qent q[SESSION_QUEUE_MAX];
-    size_t qn;
+    struct outbox ob;
 
     struct session_ticket *tickets;
 };
 
 static void session_connect(struct session *s);
+
+/* The connection under the session: a WebSocket (wsconn, with hello and pings) or HTTP polling
+ * (poll.c). What the session does differently on the two goes through this interface; the
+ * implementations are the "WebSocket transport" and "polling transport" sections below. */
+struct session_transport_ops {
+    enum session_transport kind; /* WS or POLL */
+    /* Writes what is unsent in the outbox (the session is CONNECTED). */
+    void (*flush)(struct session *s);
+    /* Missed events: resume from the model's last seq. */
+    void (*resync)(struct session *s);
+    /* After each server message was applied. */
+    void (*received)(struct session *s);
+    /* Every SESSION_PING_MS while resumed (round-trip time, confirmations). */
+    void (*tick)(struct session *s);
+    /* A --json user's own ping; 0, or -1 with err. */
+    int (*ping)(struct session *s, int64_t id, struct felt_err *err);
+    /* Reconnect attempt and ms until it, while RECONNECTING. */
+    void (*retry_info)(const struct session *s, int *attempt, int64_t *next_ms);
+    /* Whether this message type can be sent at all (by a spectator, when spectator is set). */
+    bool (*can_send)(enum proto_ctype t, bool spectator);
+};
+static const struct session_transport_ops session_ws_transport, session_poll_transport;
 static void session_flush(struct session *s);
 static void session_start_fire(void *arg);
 static void session_set_state(struct session *s, enum session_state st, const char *fmt, ...)
@@ -315,49 +333,6 @@ static void session_http_reason(const struct wshttp_result *r, char *out, size_t
     proto_smsg_clear(&m);
 }
 
-/* ---- the queue ------------------------------------------------------------------------- */
-
-static void session_q_remove(struct session *s, size_t i)
-{
-    memmove(&s->q[i], &s->q[i + 1], (s->qn - i - 1) * sizeof(s->q[0]));
-    s->qn--;
-}
-
-/* Every item goes back to unsent: the next connection writes them all again, in order. */
-static void session_q_unsend(struct session *s)
-{
-    for (size_t i = 0; i < s->qn; i++) {
-        s->q[i].it.sent = false;
-        s->q[i].barrier = 0;
-    }
-}
-
-static const char *session_item_what(const struct session_item *it, char *buf, size_t n)
-{
-    if (it->type != PROTO_C_ACTION)
-        snprintf(buf, n, "%s", proto_ctype_name(it->type));
-    else if (it->action == ENGINE_RAISE)
-        snprintf(buf, n, "raise to %lld", (long long)it->amount);
-    else
-        snprintf(buf, n, "%s", engine_action_name(it->action));
-    return buf;
-}
-
-char *session_item_encode(const struct session_item *it)
-{
-    struct proto_cmsg m;
-    memset(&m, 0, sizeof(m));
-    m.type = it->type;
-    m.action = it->action;
-    m.has_amount = it->has_amount;
-    m.amount = it->amount;
-    memcpy(m.request_id, it->request_id, sizeof(m.request_id));
-    m.has_hand_id = it->has_hand_id;
-    m.hand_id = it->hand_id;
-    memcpy(m.text, it->text, sizeof(m.text));
-    return proto_encode_client(&m);
-}
-
 /* ---- pings ----------------------------------------------------------------------------- */
 
 /* Writes a ping now (behind what is already queued on the socket). Returns its id or 0. */
@@ -380,15 +355,15 @@ static int64_t session_ping_send(struct session *s)
 static void session_barrier(struct session *s)
 {
     int64_t id = session_ping_send(s);
-    for (size_t i = 0; id && i < s->qn; i++)
-        if (s->q[i].it.sent && s->q[i].barrier == 0 && s->q[i].it.type != PROTO_C_ACTION)
-            s->q[i].barrier = id;
+    for (size_t i = 0; id && i < s->ob.n; i++)
+        if (s->ob.e[i].it.sent && s->ob.e[i].barrier == 0 && s->ob.e[i].it.type != PROTO_C_ACTION)
+            s->ob.e[i].barrier = id;
 }
 
 static void session_ping_fire(void *arg)
 {
     struct session *s = arg;
-    if (s->resumed && s->transport == SESSION_TRANSPORT_WS) session_barrier(s);
+    if (s->resumed) s->tp->tick(s);
     if (!session_terminal(s)) wstimer_arm(s->ping_timer, SESSION_PING_MS);
 }
 
@@ -409,23 +384,22 @@ static void session_resumed(struct session *s)
 static void session_flush(struct session *s)
 {
     if (!s->resumed || s->state != SESSION_CONNECTED) return;
-    if (s->transport == SESSION_TRANSPORT_POLL) {
-        /* One POST at a time, in order: only the head can be in flight. */
-        if (s->qn > 0 && !s->q[0].it.sent && !poll_busy(s->poll) &&
-            poll_post(s->poll, &s->q[0].it) == 0)
-            s->q[0].it.sent = true;
-        return;
-    }
+    s->tp->flush(s);
+}
+
+/* WebSocket: every unsent item goes out now, then a barrier ping for those without an id. */
+static void session_ws_flush(struct session *s)
+{
     bool wrote = false;
-    for (size_t i = 0; i < s->qn; i++) {
-        struct session_qent *e = &s->q[i];
-        if (e->it.sent) continue;
-        char *msg = session_item_encode(&e->it);
+    for (size_t i = 0; i < s->ob.n; i++) {
+        struct outbox_item *e = &s->ob.e[i].it;
+        if (e->sent) continue;
+        char *msg = outbox_item_encode(e);
         int rc = wsconn_send(s->ws, msg, strlen(msg));
         free(msg);
         if (rc != 0) break; /* the socket's queue is full: the rest waits for the next flush */
-        e->it.sent = true;
-        wrote = wrote || e->it.type != PROTO_C_ACTION;
+        e->sent = true;
+        wrote = wrote || e->type != PROTO_C_ACTION;
     }
     if (wrote) session_barrier(s);
     session_emit_state(s);
@@ -458,13 +432,13 @@ static void session_on_ack(struct session *s, const struct proto_smsg *m)
                               json_object_is_type(v, json_type_string)
                           ? json_object_get_string(v)
                           : "refused";
-    for (size_t i = 0; rid && rid[0] && i < s->qn; i++) {
-        if (s->q[i].it.type != PROTO_C_ACTION || strcmp(s->q[i].it.request_id, rid) != 0) continue;
+    for (size_t i = 0; rid && rid[0] && i < s->ob.n; i++) {
+        if (s->ob.e[i].it.type != PROTO_C_ACTION || strcmp(s->ob.e[i].it.request_id, rid) != 0) continue;
         char what[48];
-        session_item_what(&s->q[i].it, what, sizeof(what));
+        outbox_item_what(&s->ob.e[i].it, what, sizeof(what));
         if (!accepted)
             session_notice(s, SESSION_NOTICE_REFUSED, "Your %s was refused: %s", what, msg);
-        session_q_remove(s, i);
+        outbox_remove(&s->ob, i);
         session_queued_changed(s);
         return;
     }
@@ -489,9 +463,9 @@ static void session_on_error(struct session *s, const struct proto_smsg *m)
          * yet acked is written again in a second (request_ids make that safe). Trade-off: a
          * dropped chat line is not retried (it has no id; retrying could double it). */
         bool any = false;
-        for (size_t i = 0; i < s->qn; i++)
-            if (s->q[i].it.type == PROTO_C_ACTION && s->q[i].it.sent) {
-                s->q[i].it.sent = false;
+        for (size_t i = 0; i < s->ob.n; i++)
+            if (s->ob.e[i].it.type == PROTO_C_ACTION && s->ob.e[i].it.sent) {
+                s->ob.e[i].it.sent = false;
                 any = true;
             }
         if (any) wstimer_arm(s->retry_timer, SESSION_RETRY_MS);
@@ -518,10 +492,10 @@ static void session_on_pong(struct session *s, const struct proto_smsg *m)
     }
     /* Everything written before this ping has been read by the server (ids increase). */
     bool changed = false;
-    for (size_t i = 0; i < s->qn;) {
-        if (s->q[i].it.sent && s->q[i].it.type != PROTO_C_ACTION && s->q[i].barrier != 0 &&
-            s->q[i].barrier <= id) {
-            session_q_remove(s, i);
+    for (size_t i = 0; i < s->ob.n;) {
+        if (s->ob.e[i].it.sent && s->ob.e[i].it.type != PROTO_C_ACTION && s->ob.e[i].barrier != 0 &&
+            s->ob.e[i].barrier <= id) {
+            outbox_remove(&s->ob, i);
             changed = true;
         } else {
             i++;
@@ -563,18 +537,13 @@ static void session_message(struct session *s, const char *raw, size_t len)
     if (r == MODEL_GAP) {
         /* Missed an event: resume from the last one we have (the server replays the rest). */
         session_notice(s, SESSION_NOTICE_INFO, "Missed events; resynchronising");
-        if (s->transport == SESSION_TRANSPORT_POLL)
-            poll_start(s->poll, s->model.has_seq, s->model.last_seq);
-        else if (s->ws)
-            wsconn_drop(s->ws);
+        s->tp->resync(s);
         proto_smsg_clear(&m);
         return;
     }
     if (s->cb.on_message) s->cb.on_message(s->cb.user, &m, raw, len);
     session_replies[m.type].fn(s, &m);
-    if (s->transport == SESSION_TRANSPORT_POLL && s->model.has_seq)
-        poll_set_since(s->poll, s->model.last_seq);
-    if (s->transport == SESSION_TRANSPORT_POLL && model_my_turn(&s->model)) poll_hurry(s->poll);
+    s->tp->received(s);
     if (s->cb.on_change) s->cb.on_change(s->cb.user);
     proto_smsg_clear(&m);
 }
@@ -616,7 +585,7 @@ static void session_poll_result(void *user, int status, const char *error, int64
         return;
     }
     s->attempt++;
-    session_q_unsend(s);
+    outbox_unsend(&s->ob);
     session_set_state(s, SESSION_RECONNECTING, "%s",
                       status == 0 ? (error ? error : "no answer") : "the server refused a poll");
 }
@@ -624,18 +593,18 @@ static void session_poll_result(void *user, int status, const char *error, int64
 static void session_poll_posted(void *user, int status, const char *body, size_t len)
 {
     struct session *s = user;
-    if (s->qn == 0 || !s->q[0].it.sent) return;
+    if (s->ob.n == 0 || !s->ob.e[0].it.sent) return;
     if (status == 0) {
         /* Unknown whether it arrived: write it again with the next successful poll (an action
          * keeps its request_id, so the server applies it at most once). */
-        s->q[0].it.sent = false;
+        s->ob.e[0].it.sent = false;
         return;
     }
     if (status == 401) {
         session_poll_result(s, 401, NULL, 0);
         return;
     }
-    struct session_item it = s->q[0].it;
+    struct outbox_item it = s->ob.e[0].it;
     struct proto_smsg m = {0};
     struct felt_err err;
     /* An ack or error envelope is a server message like any other (an ack removes its action
@@ -646,14 +615,73 @@ static void session_poll_posted(void *user, int status, const char *body, size_t
     } else if (status != 200) {
         char what[48];
         session_notice(s, SESSION_NOTICE_ERROR, "Your %s failed: HTTP %d",
-                       session_item_what(&it, what, sizeof(what)), status);
+                       outbox_item_what(&it, what, sizeof(what)), status);
     }
-    if (s->qn > 0 && s->q[0].it.sent && s->q[0].it.type == it.type &&
-        strcmp(s->q[0].it.request_id, it.request_id) == 0 && strcmp(s->q[0].it.text, it.text) == 0)
-        session_q_remove(s, 0);
+    if (s->ob.n > 0 && s->ob.e[0].it.sent && s->ob.e[0].it.type == it.type &&
+        strcmp(s->ob.e[0].it.request_id, it.request_id) == 0 && strcmp(s->ob.e[0].it.text, it.text) == 0)
+        outbox_remove(&s->ob, 0);
     session_queued_changed(s);
     session_flush(s);
 }
+
+/* Polling: one POST at a time, in order: only the head can be in flight. */
+static void session_poll_flush(struct session *s)
+{
+    if (s->ob.n > 0 && !s->ob.e[0].it.sent && !poll_busy(s->poll) &&
+        poll_post(s->poll, &s->ob.e[0].it) == 0)
+        s->ob.e[0].it.sent = true;
+}
+
+static void session_poll_resync(struct session *s)
+{
+    poll_start(s->poll, s->model.has_seq, s->model.last_seq);
+}
+
+/* The next poll asks from the last event applied; on our turn, soon. */
+static void session_poll_received(struct session *s)
+{
+    if (s->model.has_seq) poll_set_since(s->poll, s->model.last_seq);
+    if (model_my_turn(&s->model)) poll_hurry(s->poll);
+}
+
+/* Each poll measures the round trip and each POST answer confirms its item: nothing to do. */
+static void session_poll_tick(struct session *s)
+{
+    (void)s;
+}
+
+static int session_poll_ping(struct session *s, int64_t id, struct felt_err *err)
+{
+    (void)s;
+    (void)id;
+    return felt_err_set(err, "unsupported", "ping is not available over HTTP polling");
+}
+
+static void session_poll_retry_info(const struct session *s, int *attempt, int64_t *next_ms)
+{
+    if (!s->poll || s->state != SESSION_RECONNECTING) return;
+    *attempt = s->attempt;
+    *next_ms = poll_next_ms(s->poll);
+}
+
+/* The HTTP API takes a player's action, chat, sit_out, sit_in and leave (with the token), and
+ * nothing from a spectator. */
+static bool session_poll_can_send(enum proto_ctype t, bool spectator)
+{
+    (void)t;
+    return !spectator;
+}
+
+static const struct session_transport_ops session_poll_transport = {
+    .kind = SESSION_TRANSPORT_POLL,
+    .flush = session_poll_flush,
+    .resync = session_poll_resync,
+    .received = session_poll_received,
+    .tick = session_poll_tick,
+    .ping = session_poll_ping,
+    .retry_info = session_poll_retry_info,
+    .can_send = session_poll_can_send,
+};
 
 static void session_poll_begin(struct session *s)
 {
@@ -664,20 +692,20 @@ static void session_poll_begin(struct session *s)
     cb.on_result = session_poll_result;
     cb.on_posted = session_poll_posted;
     poll_free(s->poll);
-    s->transport = SESSION_TRANSPORT_POLL;
+    s->tp = &session_poll_transport;
     s->resumed = false;
     s->poll = poll_new(s->loop, s->http_base, s->game, s->have_token ? s->tok.token : NULL, &cb);
-    session_q_unsend(s);
-    /* The HTTP API has no sit_out, sit_in or leave. */
-    for (size_t i = 0; i < s->qn;) {
-        enum proto_ctype t = s->q[i].it.type;
-        if (t == PROTO_C_ACTION || t == PROTO_C_CHAT) {
+    outbox_unsend(&s->ob);
+    /* What the new transport cannot send is dropped, and the user told. */
+    for (size_t i = 0; i < s->ob.n;) {
+        enum proto_ctype t = s->ob.e[i].it.type;
+        if (s->tp->can_send(t, s->spectate)) {
             i++;
             continue;
         }
         session_notice(s, SESSION_NOTICE_ERROR, "Your %s was dropped: not available over HTTP",
                        proto_ctype_name(t));
-        session_q_remove(s, i);
+        outbox_remove(&s->ob, i);
     }
     poll_start(s->poll, s->model.has_seq, s->model.last_seq);
 }
@@ -715,7 +743,7 @@ static void session_ws_message(struct wsconn *c, void *user, const char *buf, si
 static void session_probe_done(struct session *s, const struct wshttp_result *r)
 {
     s->probing = false;
-    if (session_terminal(s) || s->transport != SESSION_TRANSPORT_WS || !s->ws || s->ws_open) return;
+    if (session_terminal(s) || s->tp != &session_ws_transport || !s->ws || s->ws_open) return;
     if (r->status == 401) {
         session_ws_retire(s);
         session_set_state(s, SESSION_REJECTED,
@@ -764,7 +792,7 @@ static void session_ws_close(struct wsconn *c, void *user, int code, const char 
     s->resumed = false;
     s->hello_ping = 0;
     wsconn_clear_queue(s->ws);
-    session_q_unsend(s);
+    outbox_unsend(&s->ob);
     if (session_terminal(s)) return;
     if (code == 4401) {
         session_ws_retire(s);
@@ -800,11 +828,62 @@ static void session_ws_close(struct wsconn *c, void *user, int code, const char 
 static void session_ws_state(struct wsconn *c, void *user, enum wsconn_state st)
 {
     struct session *s = user;
-    if (c != s->ws || session_terminal(s) || s->transport != SESSION_TRANSPORT_WS) return;
+    if (c != s->ws || session_terminal(s) || s->tp != &session_ws_transport) return;
     if (st == WSCONN_RECONNECTING)
         s->state = s->ever_connected ? SESSION_RECONNECTING : SESSION_CONNECTING;
     session_emit_state(s);
 }
+
+/* Missed events: drop the socket; the reconnect's hello resumes from the model's seq. */
+static void session_ws_resync(struct session *s)
+{
+    if (s->ws) wsconn_drop(s->ws);
+}
+
+static void session_ws_received(struct session *s)
+{
+    (void)s;
+}
+
+/* The periodic ping measures the round trip and confirms what was written before it. */
+static void session_ws_tick(struct session *s)
+{
+    session_barrier(s);
+}
+
+static int session_ws_ping(struct session *s, int64_t id, struct felt_err *err)
+{
+    char buf[64];
+    if (!s->ws || !s->resumed) return felt_err_set(err, "offline", "not connected; ping not sent");
+    int n = snprintf(buf, sizeof(buf), "{\"type\":\"ping\",\"id\":%lld}", (long long)id);
+    if (wsconn_send(s->ws, buf, (size_t)n) != 0)
+        return felt_err_set(err, "queue_full", "the connection's queue is full");
+    return 0;
+}
+
+static void session_ws_retry_info(const struct session *s, int *attempt, int64_t *next_ms)
+{
+    if (s->ws && wsconn_state(s->ws) == WSCONN_RECONNECTING)
+        wsconn_retry_info(s->ws, attempt, next_ms);
+}
+
+static bool session_ws_can_send(enum proto_ctype t, bool spectator)
+{
+    (void)t;
+    (void)spectator; /* the server decides what a spectator may do */
+    return true;
+}
+
+static const struct session_transport_ops session_ws_transport = {
+    .kind = SESSION_TRANSPORT_WS,
+    .flush = session_ws_flush,
+    .resync = session_ws_resync,
+    .received = session_ws_received,
+    .tick = session_ws_tick,
+    .ping = session_ws_ping,
+    .retry_info = session_ws_retry_info,
+    .can_send = session_ws_can_send,
+};
 
 static void session_ws_begin(struct session *s)
 {
@@ -819,13 +898,13 @@ static void session_ws_begin(struct session *s)
     cfg.subprotocol = PROTO_SUBPROTOCOL;
     cfg.deflate = true;
     cfg.reconnect = true;
-    cfg.max_queue = SESSION_QUEUE_MAX * 2 + 16; /* our items, their barrier pings, rtt pings */
+    cfg.max_queue = OUTBOX_MAX * 2 + 16; /* our items, their barrier pings, rtt pings */
     cfg.user = s;
     cfg.on_open = session_ws_open;
     cfg.on_message = session_ws_message;
     cfg.on_close = session_ws_close;
     cfg.on_state = session_ws_state;
-    s->transport = SESSION_TRANSPORT_WS;
+    s->tp = &session_ws_transport;
     s->ws_open = false;
     s->ws = wsconn_new(s->loop, &cfg, errbuf, sizeof(errbuf));
     if (!s->ws) session_set_state(s, SESSION_FAILED, "bad server URL %s: %s", s->ws_base, errbuf);
@@ -945,8 +1024,7 @@ struct session *session_new(struct wsloop *loop, const struct session_options *o
     s->buy_in = o->buy_in;
     s->spectate = o->spectate;
     s->want = o->transport;
-    s->transport =
-        o->transport == SESSION_TRANSPORT_POLL ? SESSION_TRANSPORT_POLL : SESSION_TRANSPORT_WS;
+    s->tp = o->transport == SESSION_TRANSPORT_POLL ? &session_poll_transport : &session_ws_transport;
     s->rtt_ms = -1;
     s->state = SESSION_CONNECTING;
     model_init(&s->model);
@@ -1008,35 +1086,26 @@ void session_status(const struct session *s, struct session_status *out)
 {
     memset(out, 0, sizeof(*out));
     out->state = s->state;
-    out->transport = s->transport;
+    out->transport = s->tp->kind;
     out->fell_back = s->fell_back;
     out->rtt_ms = s->rtt_ms;
-    out->queued = s->qn;
+    out->queued = s->ob.n;
     out->spectator = s->spectate;
     snprintf(out->reason, sizeof(out->reason), "%s", s->reason);
-    if (s->transport == SESSION_TRANSPORT_WS && s->ws && wsconn_state(s->ws) == WSCONN_RECONNECTING)
-        wsconn_retry_info(s->ws, &out->attempt, &out->next_try_ms);
-    else if (s->transport == SESSION_TRANSPORT_POLL && s->poll &&
-             s->state == SESSION_RECONNECTING) {
-        out->attempt = s->attempt;
-        out->next_try_ms = poll_next_ms(s->poll);
-    }
+    s->tp->retry_info(s, &out->attempt, &out->next_try_ms);
 }
 
 /* Adds an item at the end of the queue; the caller filled it. */
-static int session_enqueue(struct session *s, const struct session_item *it, struct felt_err *err)
+static int session_enqueue(struct session *s, const struct outbox_item *it, struct felt_err *err)
 {
     if (session_terminal(s) || !s->started)
         return felt_err_set(err, "offline", "not connected to the table (%s)",
                             session_state_name(s->state));
-    if (s->qn == SESSION_QUEUE_MAX)
+    if (s->ob.n == OUTBOX_MAX)
         return felt_err_set(err, "queue_full",
                             "%d messages are already waiting for the connection; wait a moment",
-                            SESSION_QUEUE_MAX);
-    s->q[s->qn].it = *it;
-    s->q[s->qn].it.sent = false;
-    s->q[s->qn].barrier = 0;
-    s->qn++;
+                            OUTBOX_MAX);
+    outbox_push(&s->ob, it);
     session_queued_changed(s);
     session_flush(s);
     return 0;
@@ -1044,7 +1113,7 @@ static int session_enqueue(struct session *s, const struct session_item *it, str
 
 int session_send(struct session *s, const struct proto_cmsg *m, struct felt_err *err)
 {
-    struct session_item it;
+    struct outbox_item it;
     memset(&it, 0, sizeof(it));
     it.type = m->type;
     switch (m->type) {
@@ -1069,24 +1138,16 @@ int session_send(struct session *s, const struct proto_cmsg *m, struct felt_err 
     case PROTO_C_SIT_IN:
     case PROTO_C_LEAVE:
         if (s->spectate) return felt_err_set(err, "spectator", "spectators cannot do that");
-        if (s->transport == SESSION_TRANSPORT_POLL)
-            return felt_err_set(err, "unsupported", "%s is not available over HTTP polling",
-                                proto_ctype_name(m->type));
         break;
-    case PROTO_C_PING: {
+    case PROTO_C_PING:
         /* Not queued: a ping measures the connection as it is now. */
-        char buf[64];
-        if (s->transport != SESSION_TRANSPORT_WS || !s->ws || !s->resumed)
-            return felt_err_set(err, "offline", "not connected; ping not sent");
-        int n = snprintf(buf, sizeof(buf), "{\"type\":\"ping\",\"id\":%lld}",
-                         (long long)(m->has_ping_id ? m->ping_id : 0));
-        if (wsconn_send(s->ws, buf, (size_t)n) != 0)
-            return felt_err_set(err, "queue_full", "the connection's queue is full");
-        return 0;
-    }
+        return s->tp->ping(s, m->has_ping_id ? m->ping_id : 0, err);
     default:
         return felt_err_set(err, "bad_type", "felt sends %s itself", proto_ctype_name(m->type));
     }
+    if (!s->tp->can_send(m->type, s->spectate))
+        return felt_err_set(err, "unsupported", "%s is not available over HTTP polling",
+                            proto_ctype_name(m->type));
     return session_enqueue(s, &it, err);
 }
 
@@ -1099,8 +1160,8 @@ int session_act(struct session *s, enum engine_action a, int64_t amount, struct 
     if (s->spectate) return felt_err_set(err, "spectator", "spectators cannot act");
     if (!m->hand_running) return felt_err_set(err, "no_hand", "no hand is in progress");
     if (!model_my_turn(m)) return felt_err_set(err, "not_your_turn", "it is not your turn");
-    for (size_t i = 0; i < s->qn; i++)
-        if (s->q[i].it.type == PROTO_C_ACTION && s->q[i].it.hand_id == m->hand_id)
+    for (size_t i = 0; i < s->ob.n; i++)
+        if (s->ob.e[i].it.type == PROTO_C_ACTION && s->ob.e[i].it.hand_id == m->hand_id)
             return felt_err_set(err, "pending", "your last action is still on its way");
     memset(&c, 0, sizeof(c));
     c.type = PROTO_C_ACTION;
@@ -1143,7 +1204,7 @@ int session_chat(struct session *s, const char *text, struct felt_err *err)
     c.type = PROTO_C_CHAT;
     if (s->spectate && s->model.have_snapshot && !s->model.table.spectator_chat)
         return felt_err_set(err, "chat_disabled", "spectators may not chat at this table");
-    if (s->spectate && s->transport == SESSION_TRANSPORT_POLL)
+    if (!s->tp->can_send(PROTO_C_CHAT, s->spectate))
         return felt_err_set(err, "unsupported", "spectators cannot chat over HTTP polling");
     int n = text_sanitize(text, strlen(text), c.text, sizeof(c.text), PROTO_CHAT_MAX_CHARS, err);
     if (n < 0) return -1;
@@ -1176,12 +1237,12 @@ int session_leave(struct session *s, struct felt_err *err)
 
 size_t session_queue_count(const struct session *s)
 {
-    return s->qn;
+    return s->ob.n;
 }
 
-const struct session_item *session_queue_get(const struct session *s, size_t i)
+const struct outbox_item *session_queue_get(const struct session *s, size_t i)
 {
-    return i < s->qn ? &s->q[i].it : NULL;
+    return i < s->ob.n ? &s->ob.e[i].it : NULL;
 }
 
 int session_rejoin(struct session *s, struct felt_err *err)
@@ -1197,7 +1258,7 @@ int session_rejoin(struct session *s, struct felt_err *err)
     s->poll = NULL;
     s->have_token = false;
     memset(&s->tok, 0, sizeof(s->tok));
-    s->qn = 0; /* those actions belonged to the old seat */
+    outbox_clear(&s->ob); /* those actions belonged to the old seat */
     s->ever_connected = false;
     s->resumed = false;
     s->fell_back = false;

@@ -267,11 +267,11 @@ static void tui_banner(struct tui *t, const struct model *m)
 }
 
 /* Our action for the current hand still in the session's queue, or NULL. */
-static const struct session_item *tui_pending_action(const struct session *s, const struct model *m)
+static const struct outbox_item *tui_pending_action(const struct session *s, const struct model *m)
 {
     size_t n = session_queue_count(s);
     for (size_t i = 0; i < n; i++) {
-        const struct session_item *it = session_queue_get(s, i);
+        const struct outbox_item *it = session_queue_get(s, i);
         if (it && it->type == PROTO_C_ACTION && it->has_hand_id && it->hand_id == m->hand_id)
             return it;
     }
@@ -346,7 +346,7 @@ static void tui_view(struct tui *t, struct layout_view *v)
      * stands for the action: the bar says so instead of offering the actions again. */
     bool my_turn = !t->o.spectate && model_my_turn(m);
     const struct model_player *me = model_me(m);
-    const struct session_item *pending = tui_pending_action(t->s, m);
+    const struct outbox_item *pending = tui_pending_action(t->s, m);
     if (pending) {
         snprintf(t->pending_msg, sizeof(t->pending_msg), "%s: %s%s",
                  st.state == SESSION_CONNECTED ? "sent" : "queued until reconnected",

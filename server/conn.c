@@ -3,16 +3,19 @@
  *
  * A connection is a player's socket (CONN_PENDING until a valid hello, then CONN_PLAYER), a
  * spectator's socket, or an HTTP request. Client messages are decoded by the protocol codec and
- * dispatched through conn_handlers[], a const table keyed by message type that also says which
- * roles may send each type.
+ * run through command.c's table, with this connection as their sender; what comes back (acks,
+ * errors, pongs, a new seat) is turned into replies here.
  *
- * Output is pulled, never pushed: net.c asks conn_next() for one message per WRITEABLE
- * callback. Per-connection replies (ack, error, pong) come first, from a bounded queue; then a
- * snapshot when one is due; then the table's events, read through this connection's cursor
- * (next_seq) into the table's shared history. Nothing is copied per connection, so a reader that
- * stops reading costs nothing but its cursor: when the history moves past it, it gets a snapshot.
- * When the reply queue is full we stop reading from the socket (flow control), so a client that
- * floods without reading cannot grow our memory either.
+ * Output is pulled, never pushed: the network layer asks conn_next() for one message per
+ * WRITEABLE callback. Per-connection replies (ack, error, pong) come first, from a bounded
+ * queue; then a snapshot when one is due; then the table's events, read through this
+ * connection's cursor (next_seq) into the table's shared history. Nothing is copied per
+ * connection, so a reader that stops reading costs nothing but its cursor: when the history
+ * moves past it, it gets a snapshot. When the reply queue is full we stop reading from the
+ * socket (flow control), so a client that floods without reading cannot grow our memory either.
+ *
+ * The network layer is reached only through the struct conn_io it passed in, and the table
+ * reaches a connection only through its table_sub (conn_sub_ops).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,55 @@ enum { OUT_NONE, OUT_REPLY, OUT_SNAPSHOT, OUT_EVENT };
 #define CONN_FLOOD_RATE 50.0
 #define CONN_FLOOD_BURST 100.0
 
+static struct conn *conn_of_sub(struct table_sub *s)
+{
+    return (struct conn *)((char *)s - offsetof(struct conn, sub));
+}
+
+/* A new event or reply is available: ask the network layer for a write. */
+static void conn_wake(struct conn *c)
+{
+    c->io->wake(c);
+}
+
+static void conn_sub_wake(struct table_sub *s)
+{
+    conn_wake(conn_of_sub(s));
+}
+
+static void conn_sub_dropped(struct table_sub *s, enum table_drop why, const char *reason)
+{
+    struct conn *c = conn_of_sub(s);
+    c->player = NULL;
+    table_unsubscribe(c->table, &c->sub);
+    conn_close(c, why == TABLE_DROP_REPLACED ? 4409 : 1000, reason);
+}
+
+static const struct table_sub_ops conn_sub_ops = {
+    .wake = conn_sub_wake,
+    .dropped = conn_sub_dropped,
+};
+
+/* Subscribes to the table's events, resuming after last_seq if the history still holds
+ * everything after it, else starting with a snapshot. */
+static void conn_start_stream(struct conn *c, bool has_last_seq, uint64_t last_seq)
+{
+    struct table *t = c->table;
+    uint64_t now = table_seq(t);
+    if (!c->sub.subscribed)
+        table_subscribe(t, &c->sub, c->role == CONN_SPECTATOR);
+    if (has_last_seq && last_seq <= now && (last_seq == now || table_event(t, last_seq + 1))) {
+        c->next_seq = last_seq + 1;
+        c->need_snapshot = false;
+        c->srv->metrics.resumes++;
+    } else {
+        c->need_snapshot = true;
+        if (has_last_seq)
+            c->srv->metrics.resume_snapshots++;
+    }
+    conn_wake(c);
+}
+
 /* A player's socket that has not said hello in time: closed, so an unauthenticated socket
  * cannot sit on a descriptor for as long as it answers pings. */
 static void conn_hello_late(void *arg)
@@ -37,18 +89,26 @@ static void conn_hello_late(void *arg)
         conn_close(c, 4408, "no hello in time");
 }
 
-struct conn *conn_new(struct server *srv, struct lws *wsi, enum conn_role role)
+struct conn *conn_new(struct server *srv, const struct conn_io *io, struct lws *wsi,
+                      enum conn_role role, struct table *t, const char *claim,
+                      struct limit_addr *addr)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
     c->srv = srv;
+    c->io = io;
     c->wsi = wsi;
     c->role = role;
+    c->table = t;
+    c->addr = addr;
+    c->sub.ops = &conn_sub_ops;
     c->flood_tokens = CONN_FLOOD_BURST;
-    c->flood_ms = felt_now_ms();
+    c->flood_ms = timer_wall_ms();
+    if (claim)
+        snprintf(c->claim, sizeof(c->claim), "%s", claim); /* hello proves it with the token */
     srv->metrics.conns[role]++;
     if (role == CONN_PENDING) {
-        c->hello_timer = net_timer_new(srv, conn_hello_late, c);
-        net_timer_arm(c->hello_timer, (int64_t)srv->limits.hello_secs * 1000);
+        c->hello_timer = timer_new(conn_hello_late, c);
+        timer_arm(c->hello_timer, (int64_t)srv->limits.hello_secs * 1000);
     }
     if (role != CONN_HTTP) {
         c->all_next = srv->conns_head;
@@ -56,30 +116,22 @@ struct conn *conn_new(struct server *srv, struct lws *wsi, enum conn_role role)
             srv->conns_head->all_prev = c;
         srv->conns_head = c;
     }
+    if (role == CONN_SPECTATOR)
+        conn_start_stream(c, false, 0);
     return c;
-}
-
-static void conn_drop_player(struct conn *c, bool presence)
-{
-    struct player *p = c->player;
-    if (!p)
-        return;
-    c->player = NULL;
-    if (p->conn == c) {
-        p->conn = NULL;
-        if (presence && c->role == CONN_PLAYER && !c->srv->shutting_down)
-            table_presence(p->table, p, false);
-    }
 }
 
 void conn_free(struct conn *c)
 {
     if (!c)
         return;
-    net_timer_free(c->hello_timer);
+    timer_free(c->hello_timer);
     if (c->table)
-        table_unsubscribe(c->table, c);
-    conn_drop_player(c, true);
+        table_unsubscribe(c->table, &c->sub);
+    if (c->player) {
+        table_detach(c->table, c->player, &c->sub);
+        c->player = NULL;
+    }
     c->srv->metrics.conns[c->role]--;
     if (c->role != CONN_HTTP) {
         if (c->all_prev)
@@ -104,11 +156,6 @@ void conn_free(struct conn *c)
     free(c);
 }
 
-void conn_wake(struct conn *c)
-{
-    net_wake(c);
-}
-
 void conn_reply(struct conn *c, struct msg *m)
 {
     if (c->reply_count == CONN_MAX_REPLIES) {
@@ -120,7 +167,7 @@ void conn_reply(struct conn *c, struct msg *m)
     c->reply_count++;
     if (c->reply_count >= CONN_MAX_REPLIES - 1 && !c->rx_paused) {
         c->rx_paused = true;
-        net_rx_pause(c, true);
+        c->io->rx_pause(c, true);
     }
     conn_wake(c);
 }
@@ -139,88 +186,41 @@ void conn_close(struct conn *c, int code, const char *reason)
     c->close_code = code;
     snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
     if (c->table && c->role == CONN_SPECTATOR)
-        table_unsubscribe(c->table, c);
+        table_unsubscribe(c->table, &c->sub);
     conn_wake(c);
 }
 
-bool conn_chat_allowed(int64_t ring[CONN_CHAT_BURST], int *next, int64_t now_ms)
+/* ---- command outcomes, as WebSocket replies -------------------------------------------- */
+
+static void conn_cmd_reply(struct command_ctx *x, struct msg *m)
 {
-    /* ring[*next] is the oldest of the last CONN_CHAT_BURST messages. */
-    if (ring[*next] != 0 && now_ms - ring[*next] < CONN_CHAT_WINDOW_MS)
-        return false;
-    ring[*next] = now_ms;
-    *next = (*next + 1) % CONN_CHAT_BURST;
-    return true;
+    conn_reply(x->owner, m);
 }
 
-void conn_start_stream(struct conn *c, bool has_last_seq, uint64_t last_seq)
+static void conn_cmd_refuse(struct command_ctx *x, const char *code, const char *message)
 {
-    struct table *t = c->table;
-    uint64_t now = table_seq(t);
-    if (!c->subscribed)
-        table_subscribe(t, c);
-    if (has_last_seq && last_seq <= now && (last_seq == now || table_event(t, last_seq + 1))) {
-        c->next_seq = last_seq + 1;
-        c->need_snapshot = false;
-        c->srv->metrics.resumes++;
-    } else {
-        c->need_snapshot = true;
-        if (has_last_seq)
-            c->srv->metrics.resume_snapshots++;
-    }
-    conn_wake(c);
+    conn_reply_error(x->owner, code, message);
 }
 
-/* ---- handlers, one per client message type --------------------------------------------- */
-
-static void conn_on_hello(struct conn *c, const struct proto_cmsg *m)
+static void conn_cmd_done(struct command_ctx *x)
 {
-    if (c->role != CONN_PENDING) {
-        conn_reply_error(c, "already_authenticated", "hello was already accepted");
-        return;
-    }
-    struct player *p = table_player_by_id(c->table, c->claim, strlen(c->claim));
-    if (!p || table_player_by_token(c->table, m->token) != p) {
-        c->srv->metrics.hellos_rejected++;
-        server_log(c->srv, LOG_VERBOSE, "rejected a hello for player %s", c->claim);
-        conn_close(c, 4401, "invalid token");
-        return;
-    }
-    bool was_connected = p->conn != NULL;
-    if (p->conn) {
-        struct conn *old = p->conn;
-        old->player = NULL;
-        p->conn = NULL;
-        table_unsubscribe(old->table, old);
-        conn_close(old, 4409, "replaced by a newer connection");
-    }
-    net_timer_free(c->hello_timer);
-    c->hello_timer = NULL;
+    (void)x; /* the events the command caused are the answer */
+}
+
+static void conn_set_role(struct conn *c, enum conn_role role)
+{
     c->srv->metrics.conns[c->role]--;
-    c->role = CONN_PLAYER;
+    c->role = role;
     c->srv->metrics.conns[c->role]++;
-    c->player = p;
-    p->conn = c;
-    if (!was_connected)
-        table_presence(c->table, p, true);
-    conn_start_stream(c, m->has_last_seq, m->last_seq);
 }
 
-static void conn_on_join(struct conn *c, const struct proto_cmsg *m)
+/* A join on a spectator's socket: the socket becomes this player's; the token goes to it alone. */
+static void conn_cmd_seated(struct command_ctx *x, struct player *p)
 {
-    struct felt_err err;
-    struct player *p = table_join(c->table, m->name, m->buy_in, false, c->addr, &err);
-    if (!p) {
-        conn_reply_error(c, err.code, err.message);
-        return;
-    }
-    /* The spectator socket becomes this player's socket; the token goes to it alone. */
-    table_unsubscribe(c->table, c);
-    c->srv->metrics.conns[c->role]--;
-    c->role = CONN_PLAYER;
-    c->srv->metrics.conns[c->role]++;
+    struct conn *c = x->owner;
+    table_unsubscribe(c->table, &c->sub);
+    conn_set_role(c, CONN_PLAYER);
     c->player = p;
-    p->conn = c;
     struct json_object *d = json_object_new_object();
     json_object_object_add(d, "request_id", json_object_new_string(""));
     json_object_object_add(d, "status", json_object_new_string("accepted"));
@@ -229,81 +229,37 @@ static void conn_on_join(struct conn *c, const struct proto_cmsg *m)
     json_object_object_add(d, "seat", json_object_new_int(p->seat));
     json_object_object_add(d, "name", json_object_new_string(p->name));
     size_t len;
-    char *s = proto_encode_server(PROTO_S_ACK, 0, felt_now_ms(), d, &len);
+    char *s = proto_encode_server(PROTO_S_ACK, 0, timer_wall_ms(), d, &len);
     conn_reply(c, msg_from_string(s, len));
     conn_start_stream(c, false, 0);
 }
 
-static void conn_on_action(struct conn *c, const struct proto_cmsg *m)
+static void conn_cmd_hello(struct command_ctx *x, struct player *p, const struct proto_cmsg *m)
 {
-    conn_reply(c, table_act(c->table, c->player, m));
-}
-
-static void conn_on_chat(struct conn *c, const struct proto_cmsg *m)
-{
-    struct felt_err err;
-    if (!conn_chat_allowed(c->chat_ms, &c->chat_next, felt_now_ms())) {
-        conn_reply_error(c, "rate_limited", "at most 5 chat messages per 10 seconds");
+    struct conn *c = x->owner;
+    if (!p) {
+        conn_close(c, 4401, "invalid token");
         return;
     }
-    if (table_chat(c->table, c->player, c->addr, m->text, &err) != 0)
-        conn_reply_error(c, err.code, err.message);
+    timer_free(c->hello_timer);
+    c->hello_timer = NULL;
+    conn_set_role(c, CONN_PLAYER);
+    c->player = p;
+    conn_start_stream(c, m->has_last_seq, m->last_seq);
 }
 
-static void conn_on_sit_out(struct conn *c, const struct proto_cmsg *m)
-{
-    struct felt_err err;
-    (void)m;
-    if (table_sit_out(c->table, c->player, &err) != 0)
-        conn_reply_error(c, err.code, err.message);
-}
-
-static void conn_on_sit_in(struct conn *c, const struct proto_cmsg *m)
-{
-    struct felt_err err;
-    (void)m;
-    if (table_sit_in(c->table, c->player, &err) != 0)
-        conn_reply_error(c, err.code, err.message);
-}
-
-static void conn_on_leave(struct conn *c, const struct proto_cmsg *m)
-{
-    struct felt_err err;
-    (void)m;
-    if (table_leave(c->table, c->player, c->addr, &err) != 0)
-        conn_reply_error(c, err.code, err.message);
-}
-
-static void conn_on_ping(struct conn *c, const struct proto_cmsg *m)
-{
-    size_t len;
-    char *s = proto_encode_pong(m->ping_id, &len);
-    conn_reply(c, msg_from_string(s, len));
-}
-
-#define R_PENDING (1u << CONN_PENDING)
-#define R_PLAYER (1u << CONN_PLAYER)
-#define R_SPECTATOR (1u << CONN_SPECTATOR)
-#define R_ANY (R_PENDING | R_PLAYER | R_SPECTATOR)
-
-static const struct {
-    void (*fn)(struct conn *c, const struct proto_cmsg *m);
-    unsigned roles; /* which roles may send this type */
-} conn_handlers[PROTO_C_COUNT] = {
-    [PROTO_C_HELLO] = {conn_on_hello, R_PENDING | R_PLAYER},
-    [PROTO_C_JOIN] = {conn_on_join, R_SPECTATOR},
-    [PROTO_C_ACTION] = {conn_on_action, R_PLAYER},
-    [PROTO_C_CHAT] = {conn_on_chat, R_PLAYER | R_SPECTATOR},
-    [PROTO_C_SIT_OUT] = {conn_on_sit_out, R_PLAYER},
-    [PROTO_C_SIT_IN] = {conn_on_sit_in, R_PLAYER},
-    [PROTO_C_LEAVE] = {conn_on_leave, R_PLAYER},
-    [PROTO_C_PING] = {conn_on_ping, R_ANY},
+static const struct command_ops conn_command_ops = {
+    .reply = conn_cmd_reply,
+    .refuse = conn_cmd_refuse,
+    .done = conn_cmd_done,
+    .seated = conn_cmd_seated,
+    .hello = conn_cmd_hello,
 };
 
 /* Refills the token bucket and takes one token; false when the client is flooding. */
 static bool conn_flood_allowed(struct conn *c)
 {
-    int64_t now = felt_now_ms();
+    int64_t now = timer_wall_ms();
     c->flood_tokens += (double)(now - c->flood_ms) * CONN_FLOOD_RATE / 1000.0;
     if (c->flood_tokens > CONN_FLOOD_BURST)
         c->flood_tokens = CONN_FLOOD_BURST;
@@ -332,16 +288,19 @@ void conn_on_message(struct conn *c, const char *buf, size_t len)
         conn_reply_error(c, err.code, err.message);
         return;
     }
-    if (!(conn_handlers[m.type].roles & (1u << c->role))) {
-        if (c->role == CONN_PENDING)
-            conn_reply_error(c, "hello_required", "send hello with your token first");
-        else if (c->role == CONN_SPECTATOR)
-            conn_reply_error(c, "spectator", "spectators cannot do that");
-        else
-            conn_reply_error(c, "not_allowed", "that message is not allowed here");
-        return;
-    }
-    conn_handlers[m.type].fn(c, &m);
+    struct command_ctx x = {
+        .srv = c->srv,
+        .table = c->table,
+        .role = c->role,
+        .player = c->player,
+        .claim = c->claim,
+        .addr = c->addr,
+        .chat = &c->chat,
+        .sub = &c->sub,
+        .ops = &conn_command_ops,
+        .owner = c,
+    };
+    command_run(&x, &m);
 }
 
 /* ---- output ---------------------------------------------------------------------------- */
@@ -354,7 +313,7 @@ const struct msg *conn_next(struct conn *c)
         c->out_kind = OUT_REPLY;
         return c->replies[c->reply_head];
     }
-    if (c->close_code || !c->subscribed)
+    if (c->close_code || !c->sub.subscribed)
         return NULL;
     if (!c->need_snapshot && c->next_seq <= table_seq(t) && !table_event(t, c->next_seq))
         c->need_snapshot = true; /* fell behind the history: resynchronise */
@@ -382,7 +341,7 @@ void conn_sent(struct conn *c)
         c->reply_count--;
         if (c->rx_paused && c->reply_count <= CONN_MAX_REPLIES / 2) {
             c->rx_paused = false;
-            net_rx_pause(c, false);
+            c->io->rx_pause(c, false);
         }
         break;
     case OUT_SNAPSHOT:
@@ -402,7 +361,7 @@ bool conn_pending(const struct conn *c)
 {
     if (c->reply_count > 0)
         return true;
-    if (c->close_code || !c->subscribed)
+    if (c->close_code || !c->sub.subscribed)
         return false;
     return c->need_snapshot || (c->next_seq != 0 && c->next_seq <= table_seq(c->table));
 }

@@ -4,7 +4,7 @@
  * A message is serialized once and shared by every connection that sends it, with MSG_HEADROOM
  * bytes in front for the WebSocket header so lws can frame it in place. An event carries a public
  * rendering and optional private ones keyed by player uid: privacy is decided when the event is
- * rendered (render.c, table.c), never when it is sent, so the send path cannot leak a card.
+ * rendered (render.c), never when it is sent, so the send path cannot leak a card.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -74,12 +74,6 @@ const struct msg *event_msg_for(const struct event *ev, uint64_t uid)
         if (ev->priv[i].uid == uid)
             return ev->priv[i].m;
     return ev->pub;
-}
-
-struct event *event_ref(struct event *ev)
-{
-    ev->refs++;
-    return ev;
 }
 
 void event_unref(struct event *ev)

@@ -1,16 +1,14 @@
 /*
- * feltd.c: the felt game server's entry point: command line, tables, bots, logging.
+ * feltd.c: the felt game server's entry point: command line, tables, bots, the sweeps.
  *
  * feltd serves No-Limit Hold'em tables over WebSocket (server push, resume, heartbeats) and the
  * HTTP polling fallback, on one port from one libwebsockets event loop (net.c); no threads.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "eval.h"
 #include "server.h"
@@ -55,21 +53,6 @@ static void feltd_seat_bots(struct server *srv);
 static const char *feltd_bot_table;
 static int feltd_bots;
 
-void server_log(const struct server *srv, enum log_level lvl, const char *fmt, ...)
-{
-    va_list ap;
-    char ts[32];
-    time_t now = time(NULL);
-    if (lvl > srv->log_level)
-        return;
-    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", localtime(&now));
-    fprintf(stderr, "%s feltd: ", ts);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
 /* NAME:SEATS:SB/BB:BUYIN[:ANTE]. Returns 0 or -1 with a message on stderr. */
 static int feltd_parse_table(const char *spec, struct table_config *cfg)
 {
@@ -110,24 +93,24 @@ static long long feltd_number(const char *opt, const char *s, long long lo, long
 
 /* Every few seconds: stand up the players who went away, forget idle client addresses. */
 #define FELTD_SWEEP_MS 2000
-static struct net_timer *feltd_sweep_timer;
+static struct timer *feltd_sweep_timer;
 
 static void feltd_sweep(void *arg)
 {
     struct server *srv = arg;
-    int64_t now = felt_now_ms();
+    int64_t now = timer_wall_ms();
     if (srv->shutting_down)
         return;
     for (int i = 0; i < srv->ntables; i++)
         table_sweep(srv->tables[i], now);
     limit_sweep(&srv->addrs, &srv->limits, now);
-    net_timer_arm(feltd_sweep_timer, FELTD_SWEEP_MS);
+    timer_arm(feltd_sweep_timer, FELTD_SWEEP_MS);
 }
 
 static void feltd_ready(struct server *srv)
 {
-    feltd_sweep_timer = net_timer_new(srv, feltd_sweep, srv);
-    net_timer_arm(feltd_sweep_timer, FELTD_SWEEP_MS);
+    feltd_sweep_timer = timer_new(feltd_sweep, srv);
+    timer_arm(feltd_sweep_timer, FELTD_SWEEP_MS);
     feltd_seat_bots(srv);
 }
 
@@ -139,7 +122,7 @@ static void feltd_seat_bots(struct server *srv)
     for (int i = 0; i < feltd_bots; i++) {
         char name[32];
         snprintf(name, sizeof(name), "%s-bot", names[i % FELT_ARRAY_LEN(names)]);
-        if (!table_join(t, name, 0, true, NULL, &err)) {
+        if (!table_join(t, name, 0, true, NULL, NULL, &err)) {
             fprintf(stderr, "feltd: cannot seat bot %s: %s\n", name, err.message);
             break;
         }
@@ -197,7 +180,6 @@ int main(int argc, char **argv)
     struct table_config *cfgs = NULL;
     int ncfgs = 0, c;
 
-    srv->log_level = LOG_NORMAL;
     while ((c = getopt_long(argc, argv, "vqh", opts, NULL)) != -1) {
         switch (c) {
         case O_HOST: no.host = optarg; break;
@@ -266,8 +248,8 @@ int main(int argc, char **argv)
         case O_HANGUP: no.hangup_secs = (int)feltd_number("--hangup-secs", optarg, 2, 7200); break;
         case O_CERT: no.tls_cert = optarg; break;
         case O_KEY: no.tls_key = optarg; break;
-        case 'v': srv->log_level = LOG_VERBOSE; break;
-        case 'q': srv->log_level = LOG_QUIET; break;
+        case 'v': log_set_level(LOG_VERBOSE); break;
+        case 'q': log_set_level(LOG_QUIET); break;
         case 'h': fputs(feltd_usage, stdout); return 0;
         case O_VERSION: printf("feltd %s (protocol %s)\n", FELT_VERSION, PROTO_SUBPROTOCOL); return 0;
         default: fputs(feltd_usage, stderr); return 2;
@@ -309,9 +291,9 @@ int main(int argc, char **argv)
     }
     free(cfgs);
     int rc = net_run(srv, &no);
-    net_timer_free(feltd_sweep_timer);
+    timer_free(feltd_sweep_timer);
     lobby_free(srv);
     limit_free(&srv->addrs);
-    server_log(srv, LOG_NORMAL, "stopped");
+    log_line(LOG_NORMAL, "stopped");
     return rc;
 }

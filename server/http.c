@@ -1,13 +1,16 @@
 /*
  * http.c: the HTTP API: lobby, the polling fallback (the old transport, kept for clients that
- * cannot use WebSocket), join, health and metrics.
+ * cannot use WebSocket), health and metrics.
  *
  * Requests are routed through http_routes[], a const table of method and path pattern ("*"
- * matches one path segment, the game id). The polling endpoints apply the same table_*
- * functions as the WebSocket path, so the rules, the acks, the privacy and the event stream are
- * the same: GET .../state?since=SEQ answers with the events after SEQ from the table's history,
- * rendered for the caller (a player's own view with Authorization: Bearer TOKEN), or a snapshot
- * when SEQ is absent or too old.
+ * matches one path segment, the game id). The POST routes are the client commands of command.c,
+ * the same table the WebSocket uses (join, action, chat, sit_out, sit_in, leave), so the rules,
+ * the limits, the acks and the error codes are the same; here they only get an HTTP status.
+ * A request with a player's bearer token is also that player's sign of life (table_seen: their
+ * presence while polling, and their seat kept from the idle sweep). GET .../state?since=SEQ
+ * answers with the events after SEQ from the table's history, rendered for the caller (a
+ * player's own view with Authorization: Bearer TOKEN), or a snapshot when SEQ is absent or too
+ * old.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,95 +162,108 @@ static void http_state(struct server *srv, struct table *t, const struct http_re
     http_text(resp, 200, "application/json", out, len + 2);
 }
 
-/* The authenticated player and their decoded message of `type`, or NULL with resp filled. */
-static struct player *http_player_message(struct table *t, const struct http_request *req,
-                                          enum proto_ctype type, struct proto_cmsg *m,
-                                          struct http_response *resp)
-{
-    struct felt_err err;
-    struct player *p = http_auth(t, req, resp);
-    if (p && http_decode_body(req, type, m, &err) != 0) {
-        http_error(resp, 400, err.code, err.message);
-        p = NULL;
-    }
-    return p;
-}
+/* ---- commands (command.c), answered over HTTP ------------------------------------------ */
 
-static void http_action(struct server *srv, struct table *t, const struct http_request *req,
-                        struct http_response *resp)
+/* The HTTP status of a refused command, by its code; anything else is a conflict with the
+ * table's state (409). */
+static const struct {
+    const char *code;
+    int status;
+} http_refusals[] = {
+    {"bad_buy_in", 400},
+    {"chat_disabled", 403},
+    {"rate_limited", 429},
+};
+
+static void http_cmd_reply(struct command_ctx *x, struct msg *m)
 {
-    struct proto_cmsg m;
-    (void)srv;
-    struct player *p = http_player_message(t, req, PROTO_C_ACTION, &m, resp);
-    if (!p)
-        return;
-    struct msg *ack = table_act(t, p, &m);
+    struct http_response *resp = x->owner;
     resp->status = 200;
     resp->content_type = "application/json";
-    resp->body = ack;
+    resp->body = m;
 }
 
-static void http_chat(struct server *srv, struct table *t, const struct http_request *req,
-                      struct http_response *resp)
+static void http_cmd_refuse(struct command_ctx *x, const char *code, const char *message)
 {
-    struct proto_cmsg m;
-    struct felt_err err;
-    (void)srv;
-    struct player *p = http_player_message(t, req, PROTO_C_CHAT, &m, resp);
-    if (!p)
-        return;
-    if (!conn_chat_allowed(p->chat_ms, &p->chat_next, felt_now_ms())) {
-        http_error(resp, 429, "rate_limited", "at most 5 chat messages per 10 seconds");
-        return;
-    }
-    if (table_chat(t, p, req->addr, m.text, &err) != 0) {
-        http_error(resp, strcmp(err.code, "rate_limited") == 0 ? 429 : 403, err.code,
-                   err.message);
-        return;
-    }
+    int status = 409;
+    for (size_t i = 0; i < FELT_ARRAY_LEN(http_refusals); i++)
+        if (strcmp(http_refusals[i].code, code) == 0)
+            status = http_refusals[i].status;
+    http_error(x->owner, status, code, message);
+}
+
+static void http_cmd_done(struct command_ctx *x)
+{
     struct json_object *j = json_object_new_object();
     json_object_object_add(j, "ok", json_object_new_boolean(1));
-    http_json(resp, 200, j);
+    http_json(x->owner, 200, j);
 }
 
-static void http_join(struct server *srv, struct table *t, const struct http_request *req,
-                      struct http_response *resp)
+static void http_cmd_seated(struct command_ctx *x, struct player *p)
 {
-    struct proto_cmsg m;
-    struct felt_err err;
-    (void)srv;
-    if (http_decode_body(req, PROTO_C_JOIN, &m, &err) != 0) {
-        http_error(resp, 400, err.code, err.message);
-        return;
-    }
-    struct player *p = table_join(t, m.name, m.buy_in, false, req->addr, &err);
-    if (!p) {
-        int status = strcmp(err.code, "bad_buy_in") == 0     ? 400
-                     : strcmp(err.code, "rate_limited") == 0 ? 429
-                                                             : 409;
-        http_error(resp, status, err.code, err.message);
-        return;
-    }
     struct json_object *j = json_object_new_object();
     json_object_object_add(j, "player_id", json_object_new_string(p->id));
     json_object_object_add(j, "token", json_object_new_string(p->token));
     json_object_object_add(j, "seat", json_object_new_int(p->seat));
     json_object_object_add(j, "name", json_object_new_string(p->name));
-    http_json(resp, 200, j);
+    http_json(x->owner, 200, j);
+}
+
+static const struct command_ops http_command_ops = {
+    .reply = http_cmd_reply,
+    .refuse = http_cmd_refuse,
+    .done = http_cmd_done,
+    .seated = http_cmd_seated,
+    .hello = NULL, /* no route sends hello */
+};
+
+/* POST /api/games/{id}/{command}: the body is the command's message (its "type" may be
+ * omitted). A player's command needs their bearer token (401 first, then 400 for the body);
+ * join is sent as a visitor, with or without one. */
+static void http_command(struct server *srv, struct table *t, const struct http_request *req,
+                         struct http_response *resp, enum proto_ctype type, bool as_player)
+{
+    struct proto_cmsg m;
+    struct felt_err err;
+    struct player *p = NULL;
+    if (as_player && !(p = http_auth(t, req, resp)))
+        return;
+    if (http_decode_body(req, type, &m, &err) != 0) {
+        http_error(resp, 400, err.code, err.message);
+        return;
+    }
+    struct command_ctx x = {
+        .srv = srv,
+        .table = t,
+        .role = as_player ? CONN_PLAYER : CONN_SPECTATOR,
+        .player = p,
+        .claim = "",
+        .addr = req->addr,
+        .chat = NULL,
+        .sub = NULL,
+        .ops = &http_command_ops,
+        .owner = resp,
+    };
+    command_run(&x, &m);
 }
 
 static const struct {
     bool post;           /* POST; otherwise GET (and HEAD) */
     const char *pattern; /* a "*" segment stands for the game id */
-    http_fn fn;
+    http_fn fn;          /* a GET route, or NULL for a command */
+    enum proto_ctype command;
+    bool as_player;      /* the command needs a player's bearer token */
 } http_routes[] = {
-    {false, "/api/games", http_lobby},
-    {false, "/api/games/*/state", http_state},
-    {true, "/api/games/*/action", http_action},
-    {true, "/api/games/*/chat", http_chat},
-    {true, "/api/games/*/join", http_join},
-    {false, "/healthz", http_healthz},
-    {false, "/metrics", http_metrics},
+    {false, "/api/games", http_lobby, 0, false},
+    {false, "/api/games/*/state", http_state, 0, false},
+    {true, "/api/games/*/join", NULL, PROTO_C_JOIN, false},
+    {true, "/api/games/*/action", NULL, PROTO_C_ACTION, true},
+    {true, "/api/games/*/chat", NULL, PROTO_C_CHAT, true},
+    {true, "/api/games/*/sit_out", NULL, PROTO_C_SIT_OUT, true},
+    {true, "/api/games/*/sit_in", NULL, PROTO_C_SIT_IN, true},
+    {true, "/api/games/*/leave", NULL, PROTO_C_LEAVE, true},
+    {false, "/healthz", http_healthz, 0, false},
+    {false, "/metrics", http_metrics, 0, false},
 };
 
 /* Matches path against pattern; with a "*" segment, game and glen locate the game id. */
@@ -291,7 +307,10 @@ void http_handle(struct server *srv, const struct http_request *req, struct http
                 return;
             }
         }
-        http_routes[i].fn(srv, t, req, resp);
+        if (http_routes[i].fn)
+            http_routes[i].fn(srv, t, req, resp);
+        else
+            http_command(srv, t, req, resp, http_routes[i].command, http_routes[i].as_player);
         return;
     }
     if (get_ok || post_ok) {

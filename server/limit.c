@@ -1,7 +1,7 @@
 /*
- * limit.c: what one client address, one connection or one table may do: token buckets, and the
- * registry of client addresses with what each one holds (open connections) and spends (joins,
- * chat).
+ * limit.c: what one client address, one sender or one table may do: token buckets, the sliding
+ * chat window of one sender, and the registry of client addresses with what each one holds (open
+ * connections) and spends (joins, chat).
  *
  * A client address is the peer's IP, or, when the peer is the proxy named by --trust-proxy, the
  * address that proxy put last in X-Forwarded-For. Entries are created on first use and kept while
@@ -130,6 +130,16 @@ void limit_free(struct limit_registry *r)
     }
     free(r->buckets);
     memset(r, 0, sizeof(*r));
+}
+
+bool limit_window_take(struct limit_window *w, int64_t now_ms)
+{
+    /* ms[next] is the oldest of the last LIMIT_SENDER_CHATS messages. */
+    if (w->ms[w->next] != 0 && now_ms - w->ms[w->next] < LIMIT_SENDER_WINDOW_MS)
+        return false;
+    w->ms[w->next] = now_ms;
+    w->next = (w->next + 1) % LIMIT_SENDER_CHATS;
+    return true;
 }
 
 bool limit_join_allowed(struct limit_addr *a, const struct limits *l, int64_t now_ms)

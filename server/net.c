@@ -3,12 +3,14 @@
  *
  * One vhost serves HTTP and WebSocket on one port from one event loop. One protocol callback
  * handles both; its per-session data is a single pointer to our own struct conn, so everything
- * but the framing lives in conn.c, http.c and table.c.
+ * but the framing lives in conn.c and http.c and the layers below them. conn.c reaches back here
+ * only through the struct conn_io given to it (net_conn_io).
  *
  * Rules kept here: we write only from WRITEABLE callbacks, exactly one lws_write per callback,
  * from messages that already carry LWS_PRE headroom (struct msg), and ask for another callback
  * when more is pending. Heartbeats are lws's idle policy (ping after 20 s of silence, hang up
- * after 60 s without a valid pong). permessage-deflate is offered. Timers are lws_sul.
+ * after 60 s without a valid pong). permessage-deflate is offered. One lws_sul runs timer.c's
+ * heap of timers.
  *
  * Client addresses (limit.c): every accepted socket is attributed to its peer's address at
  * LWS_CALLBACK_FILTER_NETWORK_CONNECTION, where the per-address and total connection caps are
@@ -20,8 +22,8 @@
  * answer says Connection: close and the connection is closed once it is written, so bytes after a
  * request (pipelined requests, bytes past a body) are never taken for a request. Keep-alive is
  * given up on purpose: lws 4.1.6 spins at full CPU, never delivering the body, on a POST
- * pipelined behind another request on a kept-alive connection. Transfer-Encoding is refused (400 with Content-Length, 411 without):
- * bodies are small JSON objects with a length.
+ * pipelined behind another request on a kept-alive connection. Transfer-Encoding is refused
+ * (400 with Content-Length, 411 without): bodies are small JSON objects with a length.
  *
  * Known cost (docs/performance.md): that policy keeps one timer per connection in lws's sorted
  * timer list, whose insertion is O(connections), so at 10,000 connections each ping and pong
@@ -52,160 +54,71 @@ struct net_pss {
     struct conn *conn;
 };
 
-/* Our timers (tables' action clocks, hand delays, bots' turns) live in a min-heap of our own
- * behind one lws timer. lws 4.1 keeps its timers in one sorted list with O(length) insertion,
- * and that list also holds a validity (heartbeat) timer per WebSocket: arming each table's
- * action clock as its own lws timer walked all of them, on every action. At 10,000 connections
- * that walk was 40 % of feltd's CPU (felt-bench, 1,000 tables of 10: 835 actions/s at 1.19 CPU
- * s per 1,000; with this heap 2,457 actions/s at 0.40; docs/performance.md). Here
- * arming is O(log timers), and the lws timer is re-armed only when the earliest deadline moves
- * earlier, never further out than NET_HEAP_TICK_US, so that its own insertion stays near the
- * head of lws's list. */
-#define NET_HEAP_TICK_US (1000 * LWS_US_PER_MS)
+/* The one lws timer that runs timer.c's heap. It is re-armed only when the earliest deadline
+ * moves earlier, never further out than NET_TIMER_TICK_US, so that its own insertion into lws's
+ * sorted timer list stays near the head (that list's O(length) insertion is why the heap is
+ * ours: timer.c). */
+#define NET_TIMER_TICK_US (1000 * LWS_US_PER_MS)
 
 #define NET_FD_FILES 16  /* descriptors lws leaves to the rest of the process */
 #define NET_FD_HEALTH 16 /* connections past max_conns, for /healthz */
 
-struct net_timer {
-    struct server *srv;
-    void (*cb)(void *arg);
-    void *arg;
-    lws_usec_t due;   /* while armed */
-    int idx;          /* position in net_heap, -1 when not armed */
-};
+static lws_sorted_usec_list_t net_timer_sul;
+static lws_usec_t net_timer_armed; /* when net_timer_sul fires; 0: not armed */
+static struct lws_context *net_timer_ctx;
 
-static struct net_timer **net_heap;
-static int net_heap_n, net_heap_cap;
-static lws_sorted_usec_list_t net_heap_sul;
-static lws_usec_t net_heap_armed; /* when net_heap_sul fires; 0: not armed */
-static struct server *net_heap_srv;
-
-static void net_heap_set(int i, struct net_timer *t)
-{
-    net_heap[i] = t;
-    t->idx = i;
-}
-
-static void net_heap_up(int i)
-{
-    struct net_timer *t = net_heap[i];
-    while (i > 0 && net_heap[(i - 1) / 2]->due > t->due) {
-        net_heap_set(i, net_heap[(i - 1) / 2]);
-        i = (i - 1) / 2;
-    }
-    net_heap_set(i, t);
-}
-
-static void net_heap_down(int i)
-{
-    struct net_timer *t = net_heap[i];
-    for (;;) {
-        int c = 2 * i + 1;
-        if (c >= net_heap_n)
-            break;
-        if (c + 1 < net_heap_n && net_heap[c + 1]->due < net_heap[c]->due)
-            c++;
-        if (net_heap[c]->due >= t->due)
-            break;
-        net_heap_set(i, net_heap[c]);
-        i = c;
-    }
-    net_heap_set(i, t);
-}
-
-static void net_heap_remove(struct net_timer *t)
-{
-    int i = t->idx;
-    if (i < 0)
-        return;
-    t->idx = -1;
-    struct net_timer *last = net_heap[--net_heap_n];
-    if (last == t)
-        return;
-    net_heap_set(i, last);
-    net_heap_down(i);
-    net_heap_up(last->idx);
-}
-
-static void net_heap_fire(lws_sorted_usec_list_t *sul);
+static void net_timer_fire(lws_sorted_usec_list_t *sul);
 
 /* Makes the lws timer fire by the earliest deadline (or within a tick). */
-static void net_heap_schedule(void)
+static void net_timer_schedule(void)
 {
-    if (!net_heap_srv || !net_heap_srv->ctx || net_heap_n == 0)
+    int64_t due = timer_next_due_us();
+    if (!net_timer_ctx || due < 0)
         return;
-    lws_usec_t now = lws_now_usecs(), due = net_heap[0]->due;
-    if (due > now + NET_HEAP_TICK_US)
-        due = now + NET_HEAP_TICK_US;
-    if (net_heap_armed && net_heap_armed <= due)
+    lws_usec_t now = lws_now_usecs();
+    if (due > now + NET_TIMER_TICK_US)
+        due = now + NET_TIMER_TICK_US;
+    if (net_timer_armed && net_timer_armed <= due)
         return; /* it fires in time anyway, and looks again then */
-    net_heap_armed = due;
-    lws_sul_schedule(net_heap_srv->ctx, 0, &net_heap_sul, net_heap_fire,
-                     due > now ? due - now : 1);
+    net_timer_armed = due;
+    lws_sul_schedule(net_timer_ctx, 0, &net_timer_sul, net_timer_fire, due > now ? due - now : 1);
 }
 
-/* Runs every due timer; a callback may arm, cancel or free any timer, itself included. */
-static void net_heap_fire(lws_sorted_usec_list_t *sul)
+static void net_timer_wakeup(int64_t due_us)
+{
+    (void)due_us;
+    net_timer_schedule();
+}
+
+static void net_timer_fire(lws_sorted_usec_list_t *sul)
 {
     (void)sul;
-    net_heap_armed = 0;
-    lws_usec_t now = lws_now_usecs();
-    while (net_heap_n > 0 && net_heap[0]->due <= now) {
-        struct net_timer *t = net_heap[0];
-        net_heap_remove(t);
-        t->cb(t->arg);
-    }
-    net_heap_schedule();
+    net_timer_armed = 0;
+    timer_run_due(lws_now_usecs());
+    net_timer_schedule();
 }
 
-struct net_timer *net_timer_new(struct server *srv, void (*cb)(void *arg), void *arg)
+static int64_t net_now_us(void)
 {
-    struct net_timer *t = xcalloc(1, sizeof(*t));
-    t->srv = srv;
-    t->cb = cb;
-    t->arg = arg;
-    t->idx = -1;
-    net_heap_srv = srv;
-    return t;
+    return lws_now_usecs();
 }
 
-void net_timer_arm(struct net_timer *t, int64_t delay_ms)
-{
-    net_heap_remove(t);
-    t->due = lws_now_usecs() + (lws_usec_t)(delay_ms > 0 ? delay_ms : 0) * LWS_US_PER_MS;
-    if (net_heap_n == net_heap_cap) {
-        net_heap_cap = net_heap_cap ? 2 * net_heap_cap : 64;
-        net_heap = xrealloc(net_heap, sizeof(*net_heap) * (size_t)net_heap_cap);
-    }
-    net_heap_set(net_heap_n++, t);
-    net_heap_up(t->idx);
-    net_heap_schedule();
-}
-
-void net_timer_cancel(struct net_timer *t)
-{
-    net_heap_remove(t); /* an early lws wake-up finds nothing due and looks again */
-}
-
-void net_timer_free(struct net_timer *t)
-{
-    if (!t)
-        return;
-    net_heap_remove(t);
-    free(t);
-}
-
-void net_wake(struct conn *c)
+static void net_wake(struct conn *c)
 {
     if (c->wsi)
         lws_callback_on_writable(c->wsi);
 }
 
-void net_rx_pause(struct conn *c, bool pause)
+static void net_rx_pause(struct conn *c, bool pause)
 {
     if (c->wsi)
         lws_rx_flow_control(c->wsi, pause ? 0 : 1);
 }
+
+static const struct conn_io net_conn_io = {
+    .wake = net_wake,
+    .rx_pause = net_rx_pause,
+};
 
 /* ---- WebSocket paths ------------------------------------------------------------------- */
 
@@ -267,14 +180,8 @@ static int net_ws_established(struct lws *wsi, struct server *srv, struct net_ps
     if (role < 0)
         return -1;
     net_ws_deflate_options(wsi);
-    struct conn *c = conn_new(srv, wsi, (enum conn_role)role);
-    c->addr = lws_get_opaque_user_data(wsi);
-    c->table = t;
-    if (p)
-        snprintf(c->claim, sizeof(c->claim), "%s", p->id); /* hello proves it with the token */
-    pss->conn = c;
-    if (role == CONN_SPECTATOR)
-        conn_start_stream(c, false, 0);
+    pss->conn = conn_new(srv, &net_conn_io, wsi, (enum conn_role)role, t, p ? p->id : NULL,
+                         lws_get_opaque_user_data(wsi));
     return 0;
 }
 
@@ -366,7 +273,7 @@ static int net_filter_connection(struct server *srv, const struct lws_filter_net
     bool proxy = l->trust_proxy && strcmp(l->trust_proxy, ip) == 0;
     if (!proxy && l->max_conns_per_address && a->conns >= l->max_conns_per_address) {
         srv->metrics.conns_refused++;
-        server_log(srv, LOG_VERBOSE, "refused a connection from %s: %d open", ip, a->conns);
+        log_line(LOG_VERBOSE, "refused a connection from %s: %d open", ip, a->conns);
         return 1;
     }
     net_pending_addr = a;
@@ -511,10 +418,10 @@ static int net_http_start(struct lws *wsi, struct server *srv, struct net_pss *p
     char auth[PROTO_TOKEN_MAX + 16];
     if (pss->conn) /* a second request on one connection: never served (see above) */
         return -1;
-    struct conn *c = conn_new(srv, wsi, CONN_HTTP);
+    struct conn *c = conn_new(srv, &net_conn_io, wsi, CONN_HTTP, NULL, NULL,
+                              net_client_addr(srv, wsi));
     struct conn_http *h = xcalloc(1, sizeof(*h));
     c->http = h;
-    c->addr = net_client_addr(srv, wsi);
     pss->conn = c;
     srv->metrics.http_requests++;
     snprintf(h->path, sizeof(h->path), "%s", path);
@@ -751,7 +658,7 @@ static void net_on_signal(int sig)
         lws_cancel_service(net_signal_ctx);
 }
 
-static struct net_timer *net_stop_timer;
+static struct timer *net_stop_timer;
 
 static void net_stop_fire(void *arg)
 {
@@ -766,13 +673,13 @@ static void net_stop_fire(void *arg)
  * close frames have had a moment to go out. */
 static void net_shutdown_begin(struct server *srv)
 {
-    server_log(srv, LOG_NORMAL, "shutting down");
+    log_line(LOG_NORMAL, "shutting down");
     srv->shutting_down = true;
     for (int i = 0; i < srv->ntables; i++)
         table_shutdown(srv->tables[i]);
     for (struct conn *c = srv->conns_head; c; c = c->all_next)
         conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "going away");
-    net_timer_arm(net_stop_timer, srv->conns_head ? 300 : 0);
+    timer_arm(net_stop_timer, srv->conns_head ? 300 : 0);
 }
 
 int net_run(struct server *srv, const struct net_options *o)
@@ -781,8 +688,9 @@ int net_run(struct server *srv, const struct net_options *o)
     static lws_retry_bo_t idle_policy;
     int rc = 0;
 
-    lws_set_log_level(srv->log_level == LOG_VERBOSE ? LLL_ERR | LLL_WARN | LLL_NOTICE
-                      : srv->log_level == LOG_QUIET ? LLL_ERR
+    timer_set_clock(net_now_us, NULL); /* the clock lws's own timer runs on */
+    lws_set_log_level(log_get_level() == LOG_VERBOSE ? LLL_ERR | LLL_WARN | LLL_NOTICE
+                      : log_get_level() == LOG_QUIET ? LLL_ERR
                                                     : LLL_ERR | LLL_WARN,
                       net_log_emit);
     idle_policy.secs_since_valid_ping = (uint16_t)o->ping_secs;
@@ -830,7 +738,10 @@ int net_run(struct server *srv, const struct net_options *o)
         return 1;
     }
     net_signal_ctx = srv->ctx;
-    net_stop_timer = net_timer_new(srv, net_stop_fire, NULL);
+    net_timer_ctx = srv->ctx;
+    timer_set_wakeup(net_timer_wakeup);
+    net_timer_schedule(); /* timers armed before the context existed */
+    net_stop_timer = timer_new(net_stop_fire, NULL);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = net_on_signal;
@@ -854,10 +765,12 @@ int net_run(struct server *srv, const struct net_options *o)
         if (net_signalled && !srv->shutting_down)
             net_shutdown_begin(srv);
     }
-    net_timer_free(net_stop_timer);
+    timer_free(net_stop_timer);
     net_stop_timer = NULL;
-    lws_sul_cancel(&net_heap_sul);
-    net_heap_armed = 0;
+    lws_sul_cancel(&net_timer_sul);
+    net_timer_armed = 0;
+    net_timer_ctx = NULL; /* timers armed from here on (lws closing sockets) wait for nothing */
+    timer_set_wakeup(NULL);
     lws_context_destroy(srv->ctx);
     srv->ctx = NULL;
     net_signal_ctx = NULL;

@@ -1,25 +1,38 @@
 /*
  * server.h: feltd's one internal header, organised by file like a table of contents.
  *
- * The layers, from the wire inwards:
- *   net.c      libwebsockets: the context, the one callback for HTTP and WebSocket, timers.
- *              The only file of feltd that includes libwebsockets.h.
- *   conn.c     a client connection (player, spectator or HTTP request): decoding, the dispatch
- *              table of client messages, its bounded reply queue and its cursor into the table's
- *              event history. Knows nothing of lws beyond an opaque handle.
- *   http.c     the HTTP fallback API (the old polling transport) and /healthz, /metrics.
+ * Calls run one way, from the wire inwards; no file calls a file above it (the table notifies
+ * its subscribers, and conn.c reaches the network, only through function pointers set from
+ * above):
+ *
+ *   feltd.c    the entry point: command line, tables, bots, the sweeps; starts net.c.
+ *   net.c      libwebsockets: the context, the one callback for HTTP and WebSocket, the event
+ *              loop and its one lws timer, which runs timer.c's heap. The only file of feltd
+ *              that includes libwebsockets.h.
+ *   conn.c     a WebSocket connection (player, spectator) or an HTTP request's connection:
+ *              decoding, its bounded reply queue and its cursor into the table's event history.
+ *              Knows nothing of lws beyond an opaque handle and the conn_io it was given.
+ *   http.c     the HTTP API: lobby, the polling fallback, /healthz, /metrics.
+ *   command.c  the client commands (hello, join, action, chat, sit_out, sit_in, leave, ping) in
+ *              one table serving WebSocket and HTTP: who may send each, and what it does.
  *   lobby.c    the set of tables, looked up by game id.
- *   table.c    one table: seats, players, the hand in progress, the action clock, its event
- *              history, and the per-viewer renderings of its events (privacy is decided there).
- *              Everything about a table goes through table_*; nothing else touches its state.
- *              This is the seam where persistence and multi-node sharing will attach.
+ *   table.c    one table: seats, players, the hand in progress, the action clock, presence, and
+ *              the publishing of its events to its history and its subscribers. All changes to
+ *              a table and its players go through table_*.
+ *   render.c   pure renderings of a table's state and of the engine's events into protocol
+ *              events and messages (privacy is decided there).
+ *   history.c  the bounded rings of a table's recent events, for resume and slow readers.
  *   event.c    immutable, refcounted messages and events (one public rendering plus private
  *              renderings for individual players).
- *   history.c  the bounded ring of a table's recent events, for resume and slow readers.
- *   limit.c    token buckets and the registry of client addresses (connections, joins, chat
- *              each address holds or spends): the limits against abusive clients.
+ *   limit.c    token buckets, the chat window of one sender and the registry of client
+ *              addresses (connections, joins, chat each address holds or spends).
  *   bot.c      the built-in bots' strategy.
  *   metrics.c  counters and the latency histogram, in Prometheus text format.
+ *   timer.c    the clocks and the heap of one-shot timers (no sockets: tests run a fake clock).
+ *   log.c      the log on stderr.
+ *
+ * Below them all: common/ (engine, codec, cards, rng, text). The sections below go from the
+ * bottom up, so every type is defined before a later section embeds it.
  */
 #ifndef FELT_SERVER_H
 #define FELT_SERVER_H
@@ -35,13 +48,126 @@
 
 struct json_object;
 struct lws;
-struct limit_addr;
-
-#define LIMIT_IP_MAX 48 /* an IPv6 address in text, with room for the NUL (limit.c) */
 struct conn;
 struct table;
 struct player;
 struct server;
+
+/* ---- log.c ------------------------------------------------------------------------------ */
+
+enum log_level { LOG_QUIET, LOG_NORMAL, LOG_VERBOSE };
+
+void log_set_level(enum log_level lvl);
+enum log_level log_get_level(void);
+/* One line on stderr, when lvl is within the level set. */
+void log_line(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- timer.c ---------------------------------------------------------------------------- */
+
+struct timer;
+
+/* The clocks: monotonic microseconds (when timers are due) and epoch milliseconds (deadlines,
+ * presence, rate limits, timestamps). NULL restores the default (felt_mono_us, felt_now_ms). */
+void timer_set_clock(int64_t (*mono_us)(void), int64_t (*wall_ms)(void));
+int64_t timer_now_us(void);
+int64_t timer_wall_ms(void);
+/* fn is called after every timer_arm() with the earliest due time, so that a sleeping event
+ * loop can wake up in time. */
+void timer_set_wakeup(void (*fn)(int64_t due_us));
+
+struct timer *timer_new(void (*cb)(void *arg), void *arg);
+/* (Re)arms the timer to fire once after delay_ms (<= 0: at the next timer_run_due). */
+void timer_arm(struct timer *t, int64_t delay_ms);
+void timer_cancel(struct timer *t);
+bool timer_armed(const struct timer *t);
+void timer_free(struct timer *t);
+/* When the earliest armed timer is due (timer_now_us's clock), or -1 when none is armed. */
+int64_t timer_next_due_us(void);
+/* Runs every timer due by now_us, earliest first; a callback may arm, cancel or free any
+ * timer, itself included. */
+void timer_run_due(int64_t now_us);
+
+/* ---- metrics.c -------------------------------------------------------------------------- */
+
+struct metrics {
+    int64_t conns[4];            /* open connections by enum conn_role */
+    uint64_t msgs_in, msgs_out, bytes_in, bytes_out;
+    uint64_t actions, actions_rejected;
+    uint64_t resumes, resume_snapshots, hellos_rejected;
+    uint64_t http_requests;
+    uint64_t conns_refused;      /* connections refused by the per-address cap */
+    uint64_t lat_count, lat_sum_us;
+    uint64_t lat_buckets[16];    /* action-to-broadcast latency, see metrics.c for bounds */
+};
+
+void metrics_latency(struct metrics *m, int64_t us);
+char *metrics_text(const struct server *srv, size_t *len_out);
+
+/* ---- limit.c ---------------------------------------------------------------------------- */
+
+#define LIMIT_IP_MAX 48 /* an IPv6 address in text, with room for the NUL */
+
+/* The limits against abusive clients (docs/security.md lists them with their defaults). A
+ * value of 0 means "no limit" unless said otherwise. */
+struct limits {
+    int idle_seat_secs;        /* stand up a seated player unseen for this long */
+    int sitout_hands;          /* ... or sat out for this many hands */
+    int joins_per_minute;      /* joins (and leaves) per client address, also the burst */
+    int seats_per_address;     /* seats one address may hold at one table */
+    int max_conns_per_address; /* open connections per client address */
+    int max_conns;             /* open connections in all (the rest of the descriptors are a
+                                * reserve for /healthz and the server's own files) */
+    int hello_secs;            /* a player socket must say hello within this (not 0) */
+    int chat_per_address;      /* chat messages per 10 s per client address, also the burst */
+    int chat_per_table;        /* chat messages per 10 s per table, also the burst */
+    int poll_max_events;       /* a poll further behind than this gets a snapshot */
+    const char *trust_proxy;   /* the reverse proxy whose X-Forwarded-For is believed */
+};
+
+/* A token bucket: `tokens` as of `ms` (0: never used, i.e. full). */
+struct limit_bucket {
+    double tokens;
+    int64_t ms;
+};
+
+/* The chat limit of one sender (a player, over any transport, or a spectator's socket): at most
+ * LIMIT_SENDER_CHATS messages in any LIMIT_SENDER_WINDOW_MS. */
+#define LIMIT_SENDER_CHATS 5
+#define LIMIT_SENDER_WINDOW_MS 10000
+struct limit_window {
+    int64_t ms[LIMIT_SENDER_CHATS]; /* times of the last messages (a ring; 0: unused) */
+    int next;                       /* the oldest of them */
+};
+
+/* One client address. */
+struct limit_addr {
+    struct limit_addr *next;   /* hash chain */
+    char ip[LIMIT_IP_MAX];
+    int conns;                 /* open TCP connections attributed to it */
+    struct limit_bucket joins;
+    struct limit_bucket chat;
+};
+
+struct limit_registry {
+    struct limit_addr **buckets;
+    size_t cap, count;
+};
+
+/* Takes `cost` tokens if there are that many (true); refills at per_sec up to burst. per_sec
+ * <= 0: unlimited (always true). */
+bool limit_bucket_take(struct limit_bucket *b, double per_sec, double burst, double cost,
+                       int64_t now_ms);
+/* True (and the time recorded) if the window holds room for one more message at now_ms. */
+bool limit_window_take(struct limit_window *w, int64_t now_ms);
+/* The entry of ip, created if new. Entries live until limit_sweep() finds them unused. */
+struct limit_addr *limit_addr_get(struct limit_registry *r, const char *ip);
+struct limit_addr *limit_addr_find(const struct limit_registry *r, const char *ip);
+/* Frees the entries with no connection whose buckets are full again. */
+void limit_sweep(struct limit_registry *r, const struct limits *l, int64_t now_ms);
+void limit_free(struct limit_registry *r);
+bool limit_join_allowed(struct limit_addr *a, const struct limits *l, int64_t now_ms);
+void limit_leave_charge(struct limit_addr *a, const struct limits *l, int64_t now_ms);
+bool limit_chat_allowed(struct limit_addr *a, const struct limits *l, int64_t now_ms);
 
 /* ---- event.c ---------------------------------------------------------------------------- */
 
@@ -87,7 +213,6 @@ void event_set_public(struct event *ev, int64_t ts, struct json_object *data);
 /* Serializes data (reference taken) as uid's private rendering. */
 void event_set_private(struct event *ev, uint64_t uid, int64_t ts, struct json_object *data);
 const struct msg *event_msg_for(const struct event *ev, uint64_t uid);
-struct event *event_ref(struct event *ev);
 void event_unref(struct event *ev);
 
 /* ---- history.c -------------------------------------------------------------------------- */
@@ -117,7 +242,15 @@ void history_push(struct history *h, struct event *ev);
  * expired placeholder, valid until the next history_get. */
 struct event *history_get(struct history *h, uint64_t seq);
 
-/* ---- table.c ---------------------------------------------------------------------------- */
+/* ---- bot.c ------------------------------------------------------------------------------ */
+
+/* Chooses an action for the engine's player to act: equity against random hands (Monte Carlo
+ * over the evaluator) compared with pot odds, with some randomness so it is not exploitable by
+ * a fixed rule. */
+void bot_decide(const struct engine *e, struct rng *r, enum engine_action *action,
+                int64_t *amount);
+
+/* ---- table.c: types --------------------------------------------------------------------- */
 
 struct table_config {
     char id[PROTO_GAME_ID_MAX + 1];
@@ -133,7 +266,37 @@ struct table_config {
 #define PLAYER_ID_LEN 16       /* hex characters of a public player id */
 #define PLAYER_TOKEN_BYTES 32  /* 256 random bits per token */
 #define PLAYER_ACK_CACHE 64    /* request_ids remembered per player for exactly-once actions */
+/* A player without a WebSocket counts as connected while their HTTP requests (polls) come at
+ * most this far apart (docs/protocol.md, "connected"). */
+#define TABLE_POLL_PRESENCE_MS 10000
 
+/* Why a table lets go of a player's subscriber (table_sub_ops.dropped). */
+enum table_drop {
+    TABLE_DROP_REPLACED, /* a newer socket of the same player said hello */
+    TABLE_DROP_LEFT,     /* the player stood up (left, idle or sat out too long) */
+};
+
+struct table_sub;
+
+/* What a table asks of its subscribers (conn.c implements it for WebSockets): the table calls
+ * these and never touches a subscriber's own object. */
+struct table_sub_ops {
+    /* A new event was published: pull it (table_event) when you can write. */
+    void (*wake)(struct table_sub *s);
+    /* s no longer speaks for its player (why, and a reason for people); it should close. */
+    void (*dropped)(struct table_sub *s, enum table_drop why, const char *reason);
+};
+
+/* A subscription to a table's events, embedded in the subscriber's own object. The links are
+ * table.c's; the subscriber sets ops and reads `subscribed`. */
+struct table_sub {
+    const struct table_sub_ops *ops;
+    struct table_sub *prev, *next;
+    bool subscribed;
+    bool spectator;   /* counted in the table's spectators */
+};
+
+/* A seated player. Written only by table.c (render.c and the layers above read it). */
 struct player {
     uint64_t uid;                          /* server-unique, never reused */
     char id[PLAYER_ID_LEN + 1];            /* public, appears in URLs and events */
@@ -150,11 +313,11 @@ struct player {
     int timeouts;           /* consecutive action-clock expiries */
     int sitout_hands;       /* hands ended while sitting out (stood up at limits.sitout_hands) */
     int64_t last_seen_ms;   /* last sign of life: join, hello, a disconnect, an HTTP request */
+    bool polling;           /* present through HTTP requests (no WebSocket; see table_seen) */
     char addr[LIMIT_IP_MAX];/* the client address that joined ("" for bots) */
     char leave_reason[16];  /* why `leaving` was set: "left", "idle", "sitting_out" */
-    struct conn *conn;      /* the live WebSocket, or NULL */
-    int64_t chat_ms[5];     /* chat rate limit over HTTP (WebSockets limit per connection) */
-    int chat_next;
+    struct table_sub *sub;  /* the live WebSocket, or NULL */
+    struct limit_window chat; /* this player's own chat limit, over every transport */
     struct {
         char request_id[PROTO_REQUEST_ID_MAX + 1];
         struct msg *ack;
@@ -163,14 +326,83 @@ struct player {
     int ack_next;
 };
 
+/* One table. Written only by table.c; render.c reads it to render events and snapshots. */
+struct table {
+    struct server *srv;
+    struct table_config cfg;
+    struct player *seat[ENGINE_MAX_SEATS];
+    int nplayers;
+    struct rng rng;
+
+    bool hand_running;
+    int64_t hand_id;               /* id of the current (or last) hand; 0 before the first */
+    int button;                    /* seat of the button, -1 before the first hand */
+    struct engine eng;
+    bool shown[ENGINE_MAX_SEATS];  /* cards shown in this hand (public from then on) */
+    int64_t deadline_ms;           /* action clock of eng.to_act */
+    int64_t next_deadline_ms;      /* the deadline of the turn being announced (0: none) */
+    bool warned;                   /* the timer warning for this turn was sent */
+    int clock_seat;                /* the seat the clock runs for, -1 none */
+
+    struct timer *clock;           /* action clock: warning, then expiry */
+    struct timer *next_hand;       /* pause between hands */
+    struct timer *bot_turn;        /* a bot's (or absent player's) turn */
+    struct timer *spectators;      /* coalesces spectator-count notifications */
+    int spectators_told;           /* the count last published */
+    bool spectators_pending;
+
+    struct history hist;
+    uint64_t seq;                  /* seq of the last published event */
+    struct limit_bucket chat_bucket; /* chat messages per 10 s at this table */
+    struct table_sub *subs;        /* subscribers */
+    int nspectators;
+};
+
+/* ---- render.c --------------------------------------------------------------------------- */
+
+/* Events rendered in publishing order, with consecutive seqs (references held). */
+struct render_list {
+    struct event **ev;
+    int n, cap;
+};
+
+/* Everything one engine call produced (state updates, animations, hand_won), numbered from
+ * t->seq + 1. Reads t as it is after the call (the engine's state, t->next_deadline_ms for the
+ * next turn's deadline) with the player stacks of before it. */
+void render_engine_events(const struct table *t, const struct engine_events *evs,
+                          bool from_action, int64_t now_ms, struct render_list *out);
+/* A "seat" state_update: p's seat changed (what: joined, left, sat_out, ...). */
+struct event *render_seat_update(const struct table *t, uint64_t seq, int64_t now_ms,
+                                 const struct player *p, const char *what);
+/* A notification of `kind`, naming p (may be NULL), with extra fields (reference taken; may be
+ * NULL). */
+struct event *render_notification(uint64_t seq, int64_t now_ms, const char *kind,
+                                  const struct player *p, struct json_object *extra);
+/* The turn notification for the player to act: "turn" for everyone, "your_turn" for them. */
+struct event *render_turn(const struct table *t, uint64_t seq, int64_t now_ms,
+                          const struct player *p);
+/* A chat message from p, or from a spectator (p == NULL). */
+struct event *render_chat(uint64_t seq, int64_t now_ms, const struct player *p,
+                          const char *text);
+/* The whole table as `viewer` may see it (NULL: a spectator), as a snapshot message. */
+struct msg *render_snapshot(const struct table *t, const struct player *viewer, int64_t now_ms);
+/* The lobby entry for GET /api/games. */
+struct json_object *render_lobby(const struct table *t);
+void render_list_free(struct render_list *l);
+
+/* ---- table.c ---------------------------------------------------------------------------- */
+
 struct table *table_new(struct server *srv, const struct table_config *cfg);
 void table_free(struct table *t);
 const struct table_config *table_config(const struct table *t);
+/* Deals from a seeded generator instead of the OS CSPRNG: for tests only, never in feltd. */
+void table_set_rng_seed(struct table *t, uint64_t seed);
 
 /* Seats a player. A human's join (bot false) from addr spends one of its join tokens and is
- * refused ("rate_limited", "too_many_seats") past the limits; addr may be NULL (no limits). */
+ * refused ("rate_limited", "too_many_seats") past the limits; addr may be NULL (no limits). sub
+ * is the WebSocket the player joined through, which becomes theirs (NULL over HTTP). */
 struct player *table_join(struct table *t, const char *name, int64_t buy_in, bool bot,
-                          struct limit_addr *addr, struct felt_err *err);
+                          struct limit_addr *addr, struct table_sub *sub, struct felt_err *err);
 struct player *table_player_by_id(struct table *t, const char *player_id, size_t len);
 /* Constant-time token check; NULL when no player at this table has it. */
 struct player *table_player_by_token(struct table *t, const char *token);
@@ -178,31 +410,39 @@ int table_sit_out(struct table *t, struct player *p, struct felt_err *err);
 int table_sit_in(struct table *t, struct player *p, struct felt_err *err);
 /* Leaves (at the end of the hand when still in it). Never refused; spends a join token of addr. */
 int table_leave(struct table *t, struct player *p, struct limit_addr *addr, struct felt_err *err);
-/* A sign of life from a player without a WebSocket (an HTTP poll or request). */
-void table_seen(struct table *t, struct player *p);
-/* Stands up the players who have been away (no WebSocket, no request) for idle_seat_secs. */
-void table_sweep(struct table *t, int64_t now_ms);
 /* Applies an action and returns its ack (a new reference): a request_id seen before returns the
  * original ack and changes nothing. */
 struct msg *table_act(struct table *t, struct player *p, const struct proto_cmsg *m);
 /* Chat from a player, or from a spectator (p == NULL), sent from addr (may be NULL). Refused
- * ("chat_disabled", "rate_limited") by the spectator rule and the per-address and per-table
- * limits; the per-connection limit is the caller's. */
-int table_chat(struct table *t, struct player *p, struct limit_addr *addr, const char *text,
-               struct felt_err *err);
-/* A player's WebSocket came or went (presence notifications). */
-void table_presence(struct table *t, struct player *p, bool connected);
+ * ("chat_disabled", "rate_limited") by the spectator rule, the sender's own limit (the
+ * player's, whatever the transport; for a spectator, `own`, its socket's), and the per-address
+ * and per-table limits. */
+int table_chat(struct table *t, struct player *p, struct limit_window *own,
+               struct limit_addr *addr, const char *text, struct felt_err *err);
 
-/* Connections subscribed to this table's events are woken (conn_wake) on every new event. */
-void table_subscribe(struct table *t, struct conn *c);
-void table_unsubscribe(struct table *t, struct conn *c);
+/* Presence. A player is connected while they have a WebSocket (attached after a valid hello or
+ * a join through it) or, without one, while their HTTP requests come within
+ * TABLE_POLL_PRESENCE_MS of each other; every change is published (player_connected,
+ * player_disconnected). Attaching a socket drops the player's previous one
+ * (TABLE_DROP_REPLACED). */
+void table_attach(struct table *t, struct player *p, struct table_sub *s);
+/* The socket s of p went away (nothing happens if it was not p's socket). */
+void table_detach(struct table *t, struct player *p, struct table_sub *s);
+/* A sign of life from a player's HTTP request. */
+void table_seen(struct table *t, struct player *p);
+/* Marks polling players whose requests stopped as disconnected, and stands up the players who
+ * have been away (no WebSocket, no request) for idle_seat_secs. */
+void table_sweep(struct table *t, int64_t now_ms);
+
+/* Subscribers are woken (ops->wake) on every new event; spectator ones are counted. */
+void table_subscribe(struct table *t, struct table_sub *s, bool spectator);
+void table_unsubscribe(struct table *t, struct table_sub *s);
 uint64_t table_seq(const struct table *t);  /* seq of the last event (0: none yet) */
 struct event *table_event(struct table *t, uint64_t seq);
 /* The whole table as `viewer` may see it (NULL: a spectator), as a snapshot message. */
 struct msg *table_snapshot(struct table *t, const struct player *viewer);
 /* The lobby entry for GET /api/games. */
 struct json_object *table_lobby_json(const struct table *t);
-int table_spectators(const struct table *t);
 /* Stops timers and bots; used at shutdown. */
 void table_shutdown(struct table *t);
 
@@ -213,17 +453,63 @@ struct table *lobby_find(struct server *srv, const char *id, size_t len);
 struct json_object *lobby_json(struct server *srv);
 void lobby_free(struct server *srv);
 
-/* ---- conn.c ----------------------------------------------------------------------------- */
+/* ---- command.c -------------------------------------------------------------------------- */
 
+/* Who sends a command. A WebSocket (conn.c) starts as CONN_PENDING (a player's socket before
+ * hello) or CONN_SPECTATOR and becomes CONN_PLAYER; an HTTP request's connection is CONN_HTTP
+ * and sends its command as CONN_PLAYER (with a player's bearer token) or CONN_SPECTATOR. */
 enum conn_role { CONN_HTTP, CONN_PENDING, CONN_PLAYER, CONN_SPECTATOR };
 
+struct command_ctx;
+
+/* What the transport does with a command's outcome (conn.c for WebSocket, http.c for HTTP). */
+struct command_ops {
+    /* An answer for the sender alone (an ack, a pong); takes the reference. */
+    void (*reply)(struct command_ctx *x, struct msg *m);
+    /* The command was refused (code and message as in struct felt_err). */
+    void (*refuse)(struct command_ctx *x, const char *code, const char *message);
+    /* The command was taken and has no answer of its own (chat, sit_out, sit_in, leave). */
+    void (*done)(struct command_ctx *x);
+    /* join: the sender now holds p's seat, and alone may learn its token. */
+    void (*seated)(struct command_ctx *x, struct player *p);
+    /* hello: the sender proved it is p (already attached), or p is NULL: a wrong token.
+     * WebSocket only: no HTTP route sends hello. */
+    void (*hello)(struct command_ctx *x, struct player *p, const struct proto_cmsg *m);
+};
+
+/* One command from one sender, described by its transport. */
+struct command_ctx {
+    struct server *srv;
+    struct table *table;
+    enum conn_role role;
+    struct player *player;      /* CONN_PLAYER: the sender */
+    const char *claim;          /* CONN_PENDING: the player id the socket was opened for */
+    struct limit_addr *addr;    /* the client's address, or NULL */
+    struct limit_window *chat;  /* a spectator's own chat limit (its socket's), or NULL */
+    struct table_sub *sub;      /* the sender's WebSocket subscription, or NULL (HTTP) */
+    const struct command_ops *ops;
+    void *owner;                /* the transport's object (struct conn, struct http_response) */
+};
+
+/* Checks that the sender's role may send m, then applies it; the outcome goes to x->ops. */
+void command_run(struct command_ctx *x, const struct proto_cmsg *m);
+
+/* ---- conn.c ----------------------------------------------------------------------------- */
+
 #define CONN_MAX_REPLIES 32   /* unsent acks/errors/pongs; beyond it we stop reading */
-#define CONN_CHAT_BURST 5     /* chat messages ... */
-#define CONN_CHAT_WINDOW_MS 10000 /* ... per this window */
+
+/* What the network layer does for a connection (net.c provides it). */
+struct conn_io {
+    /* Asks for a write callback: conn_next() has something. */
+    void (*wake)(struct conn *c);
+    /* Stops or resumes reading (flow control for unread replies). */
+    void (*rx_pause)(struct conn *c, bool pause);
+};
 
 struct conn {
     struct server *srv;
-    struct lws *wsi;
+    const struct conn_io *io;
+    struct lws *wsi;            /* the network layer's handle (NULL once it is gone) */
     enum conn_role role;
     struct table *table;
     struct player *player;      /* CONN_PLAYER: the owner (NULL once they left) */
@@ -231,30 +517,32 @@ struct conn {
                                     * not a pointer, since the player may leave before hello */
     uint64_t next_seq;          /* next event to send; 0 while not subscribed */
     bool need_snapshot;         /* send a fresh snapshot before the next event */
-    bool subscribed;
-    struct conn *sub_prev, *sub_next; /* the table's subscriber list */
+    struct table_sub sub;       /* this connection's subscription to its table */
     struct conn *all_prev, *all_next; /* the server's list of WebSocket connections */
     struct msg *replies[CONN_MAX_REPLIES];
     int reply_head, reply_count;
     bool rx_paused;             /* reading stopped until replies drain */
-    char *rx;                   /* a fragmented message being assembled */
+    char *rx;                   /* a fragmented message being assembled (net.c) */
     size_t rx_len;
     size_t rx_dropped;          /* bytes of an over-16-KiB message read and dropped so far */
-    int64_t chat_ms[CONN_CHAT_BURST]; /* times of the last chat messages (ring) */
-    int chat_next;
+    struct limit_window chat;   /* a spectator's chat limit (a player's is the player's) */
     int out_kind;               /* what conn_next() returned: see conn.c */
     struct msg *snap;           /* a snapshot being sent */
     double flood_tokens;        /* token bucket for all messages */
     int64_t flood_ms;
-    struct conn_http *http;     /* CONN_HTTP only */
+    struct conn_http *http;     /* CONN_HTTP only (http.c's request state, filled by net.c) */
     struct limit_addr *addr;    /* the client's address (lives as long as the socket), or NULL */
-    struct net_timer *hello_timer; /* CONN_PENDING: closes the socket if no hello comes */
+    struct timer *hello_timer;  /* CONN_PENDING: closes the socket if no hello comes */
     int close_code;             /* non-zero: close with this code on the next write */
     char close_reason[64];
     int64_t bad_messages;
 };
 
-struct conn *conn_new(struct server *srv, struct lws *wsi, enum conn_role role);
+/* A connection of `role` on the network layer's handle wsi; for WebSockets, at table t (a
+ * CONN_PENDING socket claims to be player `claim`). A spectator starts its stream at once. */
+struct conn *conn_new(struct server *srv, const struct conn_io *io, struct lws *wsi,
+                      enum conn_role role, struct table *t, const char *claim,
+                      struct limit_addr *addr);
 void conn_free(struct conn *c);
 /* Handles one complete client text message. */
 void conn_on_message(struct conn *c, const char *buf, size_t len);
@@ -268,10 +556,6 @@ const struct msg *conn_next(struct conn *c);
 /* The message from conn_next() was written. */
 void conn_sent(struct conn *c);
 bool conn_pending(const struct conn *c);
-/* A new event or reply is available: ask the network layer for a write. */
-void conn_wake(struct conn *c);
-/* Starts a player connection's stream after a valid hello (resume from last_seq if possible). */
-void conn_start_stream(struct conn *c, bool has_last_seq, uint64_t last_seq);
 
 /* ---- http.c ----------------------------------------------------------------------------- */
 
@@ -294,7 +578,7 @@ struct http_response {
     const char *allow;      /* the Allow header of a 405 (static), or NULL */
 };
 
-/* The state of one HTTP request on its connection. */
+/* The state of one HTTP request on its connection (net.c fills it as the request comes in). */
 struct conn_http {
     char path[256];
     char query[128];
@@ -316,100 +600,7 @@ struct conn_http {
 /* Routes one request through the route table; always fills resp. */
 void http_handle(struct server *srv, const struct http_request *req, struct http_response *resp);
 
-/* Sliding-window limiter: true (and the time recorded) if fewer than CONN_CHAT_BURST of the
- * times in ring[] fall within the last CONN_CHAT_WINDOW_MS. */
-bool conn_chat_allowed(int64_t ring[CONN_CHAT_BURST], int *next, int64_t now_ms);
-
-/* ---- limit.c ---------------------------------------------------------------------------- */
-
-/* The limits against abusive clients (docs/security.md lists them with their defaults). A
- * value of 0 means "no limit" unless said otherwise. */
-struct limits {
-    int idle_seat_secs;        /* stand up a seated player unseen for this long */
-    int sitout_hands;          /* ... or sat out for this many hands */
-    int joins_per_minute;      /* joins (and leaves) per client address, also the burst */
-    int seats_per_address;     /* seats one address may hold at one table */
-    int max_conns_per_address; /* open connections per client address */
-    int max_conns;             /* open connections in all (the rest of the descriptors are a
-                                * reserve for /healthz and the server's own files) */
-    int hello_secs;            /* a player socket must say hello within this (not 0) */
-    int chat_per_address;      /* chat messages per 10 s per client address, also the burst */
-    int chat_per_table;        /* chat messages per 10 s per table, also the burst */
-    int poll_max_events;       /* a poll further behind than this gets a snapshot */
-    const char *trust_proxy;   /* the reverse proxy whose X-Forwarded-For is believed */
-};
-
-/* A token bucket: `tokens` as of `ms` (0: never used, i.e. full). */
-struct limit_bucket {
-    double tokens;
-    int64_t ms;
-};
-
-
-/* One client address. */
-struct limit_addr {
-    struct limit_addr *next;   /* hash chain */
-    char ip[LIMIT_IP_MAX];
-    int conns;                 /* open TCP connections attributed to it */
-    struct limit_bucket joins;
-    struct limit_bucket chat;
-};
-
-struct limit_registry {
-    struct limit_addr **buckets;
-    size_t cap, count;
-};
-
-/* Takes `cost` tokens if there are that many (true); refills at per_sec up to burst. per_sec
- * <= 0: unlimited (always true). */
-bool limit_bucket_take(struct limit_bucket *b, double per_sec, double burst, double cost,
-                       int64_t now_ms);
-/* The entry of ip, created if new. Entries live until limit_sweep() finds them unused. */
-struct limit_addr *limit_addr_get(struct limit_registry *r, const char *ip);
-struct limit_addr *limit_addr_find(const struct limit_registry *r, const char *ip);
-/* Frees the entries with no connection whose buckets are full again. */
-void limit_sweep(struct limit_registry *r, const struct limits *l, int64_t now_ms);
-void limit_free(struct limit_registry *r);
-bool limit_join_allowed(struct limit_addr *a, const struct limits *l, int64_t now_ms);
-void limit_leave_charge(struct limit_addr *a, const struct limits *l, int64_t now_ms);
-bool limit_chat_allowed(struct limit_addr *a, const struct limits *l, int64_t now_ms);
-
-/* ---- bot.c ------------------------------------------------------------------------------ */
-
-/* Chooses an action for the engine's player to act: equity against random hands (Monte Carlo
- * over the evaluator) compared with pot odds, with some randomness so it is not exploitable by
- * a fixed rule. */
-void bot_decide(const struct engine *e, struct rng *r, enum engine_action *action,
-                int64_t *amount);
-
-/* ---- metrics.c -------------------------------------------------------------------------- */
-
-struct metrics {
-    int64_t conns[4];            /* open connections by enum conn_role */
-    uint64_t msgs_in, msgs_out, bytes_in, bytes_out;
-    uint64_t actions, actions_rejected;
-    uint64_t resumes, resume_snapshots, hellos_rejected;
-    uint64_t http_requests;
-    uint64_t conns_refused;      /* connections refused by the per-address cap */
-    uint64_t lat_count, lat_sum_us;
-    uint64_t lat_buckets[16];    /* action-to-broadcast latency, see metrics.c for bounds */
-};
-
-void metrics_latency(struct metrics *m, int64_t us);
-char *metrics_text(const struct server *srv, size_t *len_out);
-
 /* ---- net.c ------------------------------------------------------------------------------ */
-
-struct net_timer;
-struct net_timer *net_timer_new(struct server *srv, void (*cb)(void *arg), void *arg);
-/* (Re)arms the timer to fire once after delay_ms. */
-void net_timer_arm(struct net_timer *t, int64_t delay_ms);
-void net_timer_cancel(struct net_timer *t);
-void net_timer_free(struct net_timer *t);
-/* Asks lws for a WRITEABLE callback on the connection. */
-void net_wake(struct conn *c);
-/* Stops or resumes reading from a connection (flow control for unread replies). */
-void net_rx_pause(struct conn *c, bool pause);
 
 struct net_options {
     const char *host;
@@ -422,16 +613,13 @@ struct net_options {
  * Returns the process exit status. */
 int net_run(struct server *srv, const struct net_options *o);
 
-/* ---- feltd.c: the server object ------------------------------------------------------------ */
-
-enum log_level { LOG_QUIET, LOG_NORMAL, LOG_VERBOSE };
+/* ---- feltd.c: the server object --------------------------------------------------------- */
 
 struct server {
     struct lws_context *ctx;
     struct table **tables;
     int ntables;
     struct metrics metrics;
-    enum log_level log_level;
     bool shutting_down;
     uint64_t next_uid;
     struct conn *conns_head;   /* every WebSocket connection, for shutdown */
@@ -439,8 +627,5 @@ struct server {
     struct limit_registry addrs; /* client addresses (limit.c) */
     int conns_open;            /* accepted TCP connections still open */
 };
-
-void server_log(const struct server *srv, enum log_level lvl, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 #endif

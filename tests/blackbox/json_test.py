@@ -417,12 +417,16 @@ def scenario_poll(port):
     f.close_stdin()
     while f.next(20) is not None:
         pass
-    # The HTTP API has no leave: felt says so in an error line and still exits cleanly.
-    if not any(m.get("type") == "error" and m["data"]["code"] == "unsupported"
-               for m in f.lines):
-        fail("no error line for the leave that polling cannot send")
+    # EOF leaves the table over HTTP too (POST .../leave): no error, exit 0, the seat is free.
+    if any(m.get("type") == "error" and m["data"]["code"] == "unsupported" for m in f.lines):
+        fail("felt refused to leave over polling")
     if f.exit_code(5) != 0:
         fail("felt --transport poll did not exit 0 at EOF")
+    end = time.monotonic() + 15
+    while any(p["name"] == "pia" for p in lobby(port)["players"]):
+        if time.monotonic() > end:
+            fail("pia still seated after leaving over polling")
+        time.sleep(0.2)
 
 
 def scenario_fallback(port):

@@ -1,0 +1,1019 @@
+/*
+ * test_table.c: unit tests for feltd's tables (server/table.c) and the socket-free layers on top
+ * of them (command.c through conn.c and http.c), without a socket.
+ *
+ * The tests link feltd_core (everything of feltd but net.c and feltd.c), drive the timers from a
+ * fake clock (timer_set_clock, timer_run_due) and deal from a seeded generator, so every run is
+ * the same. What a table did is read back the way a client would see it: the events of its
+ * history (table_event), decoded by the protocol codec; a fake subscriber stands in for a
+ * player's WebSocket, and a fake conn_io for the network layer under conn.c.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "eval.h"
+#include "server.h"
+
+/* ---- a fake clock ------------------------------------------------------------------------ */
+
+static int64_t fake_us;
+
+static int64_t fake_mono(void)
+{
+    return fake_us;
+}
+
+static int64_t fake_wall(void)
+{
+    return INT64_C(1764000000000) + fake_us / 1000;
+}
+
+/* Moves the clock on by ms and runs every timer due by then (those armed for "now" included). */
+static void advance(int64_t ms)
+{
+    fake_us += ms * 1000;
+    timer_run_due(fake_us);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    fake_us = INT64_C(5000000000);
+    timer_set_clock(fake_mono, fake_wall);
+    log_set_level(LOG_QUIET);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    assert_int_equal(timer_next_due_us(), -1); /* every table and connection freed its timers */
+    return 0;
+}
+
+/* ---- fixtures ------------------------------------------------------------------------------ */
+
+static struct server *srv_new(void)
+{
+    struct server *srv = test_calloc(1, sizeof(*srv));
+    srv->limits.hello_secs = 10;
+    return srv;
+}
+
+static void srv_free(struct server *srv)
+{
+    lobby_free(srv);
+    limit_free(&srv->addrs);
+    test_free(srv);
+}
+
+/* A table of 5/10 with a buy-in of 1000, a 30 s action clock, 1 s between hands and the
+ * smallest history (1,024 game events); spectators chat when spectator_chat. */
+static struct table *table_open(struct server *srv, const char *id, int seats,
+                                bool spectator_chat)
+{
+    struct table_config cfg = {.seats = seats, .small_blind = 5, .big_blind = 10, .buy_in = 1000,
+                               .action_timeout_ms = 30000, .hand_delay_ms = 1000,
+                               .bot_delay_ms = 100, .spectator_chat = spectator_chat,
+                               .history = 1024};
+    snprintf(cfg.id, sizeof(cfg.id), "%s", id);
+    struct table *t = table_new(srv, &cfg);
+    table_set_rng_seed(t, 20261204);
+    lobby_add(srv, t);
+    return t;
+}
+
+static struct player *join(struct table *t, const char *name)
+{
+    struct felt_err err;
+    struct player *p = table_join(t, name, 0, false, NULL, NULL, &err);
+    if (!p)
+        fail_msg("join %s: %s", name, err.message);
+    return p;
+}
+
+/* A subscriber that stands in for a player's WebSocket. */
+struct fake_sub {
+    struct table_sub sub; /* first: a table_sub pointer is a fake_sub pointer */
+    int wakes, drops;
+    enum table_drop why;
+    char reason[64];
+};
+
+static void fake_sub_wake(struct table_sub *s)
+{
+    ((struct fake_sub *)s)->wakes++;
+}
+
+static void fake_sub_dropped(struct table_sub *s, enum table_drop why, const char *reason)
+{
+    struct fake_sub *f = (struct fake_sub *)s;
+    f->drops++;
+    f->why = why;
+    snprintf(f->reason, sizeof(f->reason), "%s", reason);
+}
+
+static const struct table_sub_ops fake_sub_ops = {fake_sub_wake, fake_sub_dropped};
+
+/* ---- reading what the table published ------------------------------------------------------ */
+
+/* Decodes a server message with the protocol codec (as a client would); fails the test if it
+ * does not decode. */
+static void decode(const struct msg *m, struct proto_smsg *out)
+{
+    struct felt_err err;
+    memset(out, 0, sizeof(*out));
+    if (proto_decode_server(msg_payload(m), m->len, out, &err) != 0)
+        fail_msg("undecodable server message (%s): %s", err.message, msg_payload(m));
+}
+
+/* The event at seq as the viewer with this uid (0: a spectator) receives it. */
+static void event_at(struct table *t, uint64_t seq, uint64_t uid, struct proto_smsg *out)
+{
+    struct event *ev = table_event(t, seq);
+    if (!ev)
+        fail_msg("no event %llu in the history", (unsigned long long)seq);
+    assert_int_equal(ev->seq, seq);
+    decode(event_msg_for(ev, uid), out);
+    assert_true(out->has_seq);
+    assert_int_equal(out->seq, seq);
+}
+
+static const char *jstr(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+static int64_t jint(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+    if (!o || !json_object_object_get_ex(o, key, &v))
+        return -1;
+    return json_object_get_int64(v);
+}
+
+static bool jbool(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+    return o && json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+}
+
+static bool jis(struct json_object *o, const char *key, const char *want)
+{
+    const char *s = jstr(o, key);
+    return s && strcmp(s, want) == 0;
+}
+
+/* The seq of the first event after `after` of this type whose data has key == val (key NULL:
+ * any) and, when player_id is given, names that player; 0 when there is none. */
+static uint64_t find_event(struct table *t, uint64_t after, enum proto_stype type,
+                           const char *key, const char *val, const char *player_id)
+{
+    for (uint64_t s = after + 1; s <= table_seq(t); s++) {
+        struct proto_smsg m;
+        struct event *ev = table_event(t, s);
+        if (!ev || ev->type != type)
+            continue;
+        decode(ev->pub, &m);
+        bool hit = (!key || jis(m.data, key, val)) &&
+                   (!player_id || jis(m.data, "player_id", player_id));
+        proto_smsg_clear(&m);
+        if (hit)
+            return s;
+    }
+    return 0;
+}
+
+static uint64_t find_note(struct table *t, uint64_t after, const char *kind, const char *pid)
+{
+    return find_event(t, after, PROTO_S_NOTIFICATION, "kind", kind, pid);
+}
+
+/* The first "seat" state_update after `after` with this change for this player (0: none). */
+static uint64_t find_seat(struct table *t, uint64_t after, const char *change, const char *pid)
+{
+    for (uint64_t s = after + 1; s <= table_seq(t); s++) {
+        struct proto_smsg m;
+        struct event *ev = table_event(t, s);
+        if (!ev || ev->type != PROTO_S_STATE_UPDATE)
+            continue;
+        decode(ev->pub, &m);
+        struct json_object *pl = NULL;
+        json_object_object_get_ex(m.data, "player", &pl);
+        bool hit = jis(m.data, "event", "seat") && jis(m.data, "change", change) &&
+                   jis(pl, "player_id", pid);
+        proto_smsg_clear(&m);
+        if (hit)
+            return s;
+    }
+    return 0;
+}
+
+/* How the table shows player pid to a spectator right now (a snapshot's player entry). */
+static bool snapshot_connected(struct table *t, const char *pid)
+{
+    struct proto_smsg m;
+    struct msg *snap = table_snapshot(t, NULL);
+    struct json_object *players = NULL;
+    bool connected = false, found = false;
+    decode(snap, &m);
+    assert_int_equal(m.type, PROTO_S_SNAPSHOT);
+    json_object_object_get_ex(m.data, "players", &players);
+    for (size_t i = 0; players && i < json_object_array_length(players); i++) {
+        struct json_object *p = json_object_array_get_idx(players, i);
+        if (jis(p, "player_id", pid)) {
+            found = true;
+            connected = jbool(p, "connected");
+        }
+    }
+    proto_smsg_clear(&m);
+    msg_unref(snap);
+    assert_true(found);
+    return connected;
+}
+
+/* ---- acting ---------------------------------------------------------------------------------- */
+
+/* An action message as a client sends it, decoded by the codec. */
+static struct proto_cmsg action_msg(const char *action, const char *request_id, int64_t hand_id)
+{
+    char buf[256];
+    struct proto_cmsg m;
+    struct felt_err err;
+    int n = snprintf(buf, sizeof(buf), "{\"type\":\"action\",\"action\":\"%s\"", action);
+    if (request_id)
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, ",\"request_id\":\"%s\"", request_id);
+    if (hand_id >= 0)
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, ",\"hand_id\":%lld", (long long)hand_id);
+    snprintf(buf + n, sizeof(buf) - (size_t)n, "}");
+    if (proto_decode_client(buf, strlen(buf), &m, &err) != 0)
+        fail_msg("bad action message %s: %s", buf, err.message);
+    return m;
+}
+
+/* Acts and returns the ack's status ("accepted", or the rejection code); *ack_out keeps the ack
+ * (a reference) when given. */
+static const char *act(struct table *t, struct player *p, const char *action,
+                       const char *request_id, int64_t hand_id, struct msg **ack_out)
+{
+    static char code[64];
+    struct proto_cmsg m = action_msg(action, request_id, hand_id);
+    struct proto_smsg a;
+    struct msg *ack = table_act(t, p, &m);
+    decode(ack, &a);
+    assert_int_equal(a.type, PROTO_S_ACK);
+    assert_false(a.has_seq);
+    snprintf(code, sizeof(code), "%s",
+             jis(a.data, "status", "accepted") ? "accepted" : jstr(a.data, "code"));
+    proto_smsg_clear(&a);
+    if (ack_out)
+        *ack_out = ack;
+    else
+        msg_unref(ack);
+    return code;
+}
+
+static struct player *to_act(struct table *t)
+{
+    struct engine_options o;
+    if (!t->hand_running)
+        return NULL;
+    engine_options(&t->eng, &o);
+    return o.seat >= 0 ? t->seat[o.seat] : NULL;
+}
+
+/* The player to act checks, or calls when they cannot check. */
+static void passive(struct table *t)
+{
+    struct engine_options o;
+    struct player *p = to_act(t);
+    assert_non_null(p);
+    engine_options(&t->eng, &o);
+    assert_string_equal(act(t, p, o.can_check ? "check" : "call", NULL, t->hand_id, NULL),
+                        "accepted");
+}
+
+/* ---- join ---------------------------------------------------------------------------------- */
+
+static void test_join_seats(void **state)
+{
+    (void)state;
+    struct server *srv = srv_new();
+    struct table *t = table_open(srv, "two", 2, false);
+    struct felt_err err;
+
+    struct player *ann = join(t, "ann");
+    assert_int_equal(ann->seat, 0);
+    assert_int_equal(ann->stack, 1000);
+    assert_int_equal(strlen(ann->id), PLAYER_ID_LEN);
+    assert_int_equal(strlen(ann->token), 2 * PLAYER_TOKEN_BYTES);
+    /* Published: the seat update (the player, not connected: no socket yet), then the notice. */
+    assert_int_equal(table_seq(t), 2);
+    struct proto_smsg m;
+    event_at(t, 1, 0, &m);
+    assert_int_equal(m.type, PROTO_S_STATE_UPDATE);
+    assert_true(jis(m.data, "event", "seat") && jis(m.data, "change", "joined"));
+    struct json_object *pl;
+    assert_true(json_object_object_get_ex(m.data, "player", &pl));
+    assert_true(jis(pl, "player_id", ann->id) && jis(pl, "name", "ann"));
+    assert_false(jbool(pl, "connected"));
+    assert_null(strstr(msg_payload(table_event(t, 1)->pub), ann->token));
+    proto_smsg_clear(&m);
+    assert_int_equal(find_note(t, 0, "player_joined", ann->id), 2);
+
+    /* Names collide on their fold: case and compatibility forms. */
+    assert_null(table_join(t, "ANN", 0, false, NULL, NULL, &err));
+    assert_string_equal(err.code, "name_taken");
+    assert_null(table_join(t, "\xef\xbd\x81nn", 0, false, NULL, NULL, &err)); /* fullwidth a */
+    assert_string_equal(err.code, "name_taken");
+    assert_null(table_join(t, "bob", 5, false, NULL, NULL, &err)); /* below the big blind */
+    assert_string_equal(err.code, "bad_buy_in");
+    assert_null(table_join(t, "bob", 1001, false, NULL, NULL, &err));
+    assert_string_equal(err.code, "bad_buy_in");
+    assert_int_equal(table_seq(t), 2); /* refusals publish nothing */
+
+    struct player *bob = table_join(t, "bob", 500, false, NULL, NULL, &err);
+    assert_non_null(bob);
+    assert_int_equal(bob->seat, 1);
+    assert_int_equal(bob->stack, 500);
+    assert_null(table_join(t, "cy", 0, false, NULL, NULL, &err));
+    assert_string_equal(err.code, "table_full");
+
+    assert_ptr_equal(table_player_by_token(t, bob->token), bob);
+    assert_ptr_equal(table_player_by_id(t, ann->id, strlen(ann->id)), ann);
+    assert_null(table_player_by_token(t, "not a token"));
+    srv_free(srv);
+}
+
+static void test_join_limits(void **state)
+{
+    (void)state;
+    struct server *srv = srv_new();
+    struct felt_err err;
+    srv->limits.joins_per_minute = 2;
+    struct table *t = table_open(srv, "six", 6, false);
+    struct limit_addr *a = limit_addr_get(&srv->addrs, "192.0.2.1");
+    struct limit_addr *b = limit_addr_get(&srv->addrs, "192.0.2.2");
+
+    assert_non_null(table_join(t, "j1", 0, false, a, NULL, &err));
+    assert_non_null(table_join(t, "j2", 0, false, a, NULL, &err));
+    assert_null(table_join(t, "j3", 0, false, a, NULL, &err));
+    assert_string_equal(err.code, "rate_limited");
+    assert_non_null(table_join(t, "b1", 0, false, b, NULL, &err)); /* another address */
+    advance(30000); /* 2 a minute: one token back */
+    assert_non_null(table_join(t, "j3", 0, false, a, NULL, &err));
+    assert_null(table_join(t, "j4", 0, false, a, NULL, &err));
+    assert_string_equal(err.code, "rate_limited");
+
+    /* Seats per address, judged after the join token is spent. */
+    srv->limits.seats_per_address = 3;
+    advance(30000);
+    assert_null(table_join(t, "j4", 0, false, a, NULL, &err));
+    assert_string_equal(err.code, "too_many_seats");
+    assert_non_null(table_join(t, "b2", 0, false, b, NULL, &err));
+    /* Bots and joins without an address are not limited. */
+    assert_non_null(table_join(t, "bot", 0, true, NULL, NULL, &err));
+    srv_free(srv);
+}
+
+/* ---- act ----------------------------------------------------------------------------------- */
+
+static void test_act(void **state)
+{
+    (void)state;
+    struct server *srv = srv_new();
+    struct table *t = table_open(srv, "hu", 2, false);
+    struct player *ann = join(t, "ann"), *bob = join(t, "bob");
+    struct msg *first, *again;
+
+    assert_false(t->hand_running);
+    assert_string_equal(act(t, ann, "check", NULL, -1, NULL), "no_hand");
+    advance(999);
+    assert_false(t->hand_running);
+    advance(1); /* the pause between hands */
+    assert_true(t->hand_running);
+    assert_int_equal(t->hand_id, 1);
+    uint64_t start = find_event(t, 0, PROTO_S_STATE_UPDATE, "event", "hand_start", NULL);
+    assert_true(start > 0);
+
+    /* Hole cards: each player's own in their private rendering, nobody's in the public one. */
+    struct proto_smsg pub, mine;
+    event_at(t, start, 0, &pub);
+    event_at(t, start, ann->uid, &mine);
+    assert_null(strstr(msg_payload(table_event(t, start)->pub), "\"cards\""));
+    assert_non_null(strstr(msg_payload(event_msg_for(table_event(t, start), ann->uid)),
+                           "\"cards\""));
+    proto_smsg_clear(&pub);
+    proto_smsg_clear(&mine);
+
+    struct player *first_to_act = to_act(t), *other = first_to_act == ann ? bob : ann;
+    assert_non_null(first_to_act);
+    /* The turn is announced: "turn" for everyone, "your_turn" privately. */
+    uint64_t turn = find_note(t, start, "turn", first_to_act->id);
+    assert_true(turn > 0);
+    assert_non_null(strstr(msg_payload(event_msg_for(table_event(t, turn), first_to_act->uid)),
+                           "\"your_turn\""));
+
+    uint64_t before = table_seq(t);
+    assert_string_equal(act(t, other, "check", "x1", 1, NULL), "not_your_turn");
+    assert_int_equal(table_seq(t), before);
+    assert_string_equal(act(t, first_to_act, "call", "r1", 1, &first), "accepted");
+    assert_true(table_seq(t) > before);
+    assert_true(find_event(t, before, PROTO_S_STATE_UPDATE, "event", "action", first_to_act->id));
+
+    /* The same request again: the same ack, nothing applied. */
+    before = table_seq(t);
+    assert_string_equal(act(t, first_to_act, "call", "r1", 1, &again), "accepted");
+    assert_ptr_equal(again, first);
+    assert_int_equal(table_seq(t), before);
+    msg_unref(again);
+
+    /* An action for another hand is never applied to this one. */
+    assert_ptr_equal(to_act(t), other);
+    assert_string_equal(act(t, other, "check", "s1", 7, NULL), "stale_hand");
+    assert_int_equal(table_seq(t), before);
+    assert_ptr_equal(to_act(t), other);
+
+    /* The hand ends; the next one starts after the pause. */
+    assert_string_equal(act(t, other, "fold", NULL, 1, NULL), "accepted");
+    assert_false(t->hand_running);
+    assert_true(find_event(t, before, PROTO_S_STATE_UPDATE, "event", "hand_end", NULL));
+    assert_true(find_note(t, before, "hand_won", NULL));
+    assert_int_equal(ann->stack + bob->stack, 2000);
+    advance(1000);
+    assert_int_equal(t->hand_id, 2);
+
+    /* r1 reused for hand 2 is refused, while a resend for hand 1 still gets the first ack. */
+    before = table_seq(t);
+    assert_string_equal(act(t, first_to_act, "call", "r1", 2, NULL), "stale_request");
+    assert_string_equal(act(t, first_to_act, "call", "r1", 1, &again), "accepted");
+    assert_ptr_equal(again, first);
+    assert_int_equal(table_seq(t), before);
+    msg_unref(again);
+    msg_unref(first);
+    assert_int_equal(srv->metrics.actions, 2);
+    srv_free(srv);
+}
+
+/* ---- the action clock ---------------------------------------------------------------------- */
+
+static void test_clock_expiry(void **state)
+{
+    (void)state;
+    struct server *srv = srv_new();
+    struct table *t = table_open(srv, "clock", 2, false);
+    struct player *ann = join(t, "ann"), *bob = join(t, "bob");
+    advance(1000);
+    assert_true(t->hand_running);
+
+    int timeouts = 0;
+    for (int guard = 0; timeouts < 3 && guard < 100; guard++) {
+        if (!t->hand_running) {
+            advance(1000);
+            continue;
+        }
+        if (to_act(t) == bob) {
+            passive(t);
+            continue;
+        }
+        assert_ptr_equal(to_act(t), ann);
+        uint64_t mark = table_seq(t);
+        int64_t deadline = t->deadline_ms;
+        assert_int_equal(deadline, timer_wall_ms() + 30000);
+        advance(19999);
+        assert_int_equal(find_note(t, mark, "timer_warning", ann->id), 0);
+        advance(1); /* 10 s before the deadline */
+        uint64_t warn = find_note(t, mark, "timer_warning", ann->id);
+        assert_true(warn > 0);
+        struct proto_smsg m;
+        event_at(t, warn, 0, &m);
+        assert_int_equal(jint(m.data, "seconds_left"), 10);
+        assert_int_equal(jint(m.data, "deadline"), deadline);
+        proto_smsg_clear(&m);
+        assert_int_equal(find_note(t, mark, "timeout", ann->id), 0);
+        advance(10000);
+        uint64_t to = find_note(t, mark, "timeout", ann->id);
+        assert_true(to > 0);
+        timeouts++;
+        assert_int_equal(ann->timeouts, timeouts);
+        /* ... and the clock acted for her: checked, or folded facing a bet. */
+        uint64_t acted = find_event(t, to, PROTO_S_STATE_UPDATE, "event", "action", ann->id);
+        assert_true(acted > 0);
+        event_at(t, acted, 0, &m);
+        assert_true(jis(m.data, "action", "check") || jis(m.data, "action", "fold"));
+        proto_smsg_clear(&m);
+        if (timeouts < 3) {
+            assert_false(ann->sitting_out);
+            assert_int_equal(find_note(t, mark, "player_sat_out", ann->id), 0);
+        }
+    }
+    assert_int_equal(timeouts, 3);
+    /* After three in a row she is sat out. */
+    assert_true(ann->sitting_out);
+    uint64_t sat = find_note(t, 0, "player_sat_out", ann->id);
+    assert_true(sat > 0);
+    assert_true(find_seat(t, 0, "sat_out", ann->id) > 0);
+    srv_free(srv);
+}
+
+/* ---- leaving ------------------------------------------------------------------------------- */
+
+static void test_leave_mid_hand(void **state)
+{
+    (void)state;
+    struct server *srv = srv_new();
+    struct table *t = table_open(srv, "three", 3, false);
+    struct felt_err err;
+    join(t, "ann");
+    join(t, "bob");
+    join(t, "cy");
+    advance(1000);
+    assert_true(t->hand_running);
+
+    /* Someone in the hand who is not to act leaves; their socket is a fake subscriber. */
+    struct player *l = NULL;
+    for (int s = 0; s < 3 && !l; s++)
+        if (t->seat[s] != to_act(t))
+            l = t->seat[s];
+    char id[PLAYER_ID_LEN + 1], token[sizeof(l->token)];
+    snprintf(id, sizeof(id), "%s", l->id);
+    snprintf(token, sizeof(token), "%s", l->token);
+    int seat = l->seat;
+    struct fake_sub fs = {.sub.ops = &fake_sub_ops};
+    uint64_t mark = table_seq(t);
+    table_attach(t, l, &fs.sub);
+    assert_true(find_note(t, mark, "player_connected", id) > 0);
+    assert_true(snapshot_connected(t, id));
+
+    mark = table_seq(t);
+    assert_int_equal(table_leave(t, l, NULL, &err), 0);
+    assert_true(find_seat(t, mark, "leaving", id) > 0);
+    /* Still seated while the hand goes on. */
+    assert_ptr_equal(table_player_by_id(t, id, strlen(id)), l);
+    assert_int_equal(fs.drops, 0);
+
+    int64_t hand = t->hand_id;
+    for (int guard = 0; t->hand_running && guard < 100; guard++) {
+        if (to_act(t) == l)
+            advance(0); /* the table folds for a leaving player at once */
+        else
+            passive(t);
+    }
+    assert_false(t->hand_running);
+    assert_int_equal(t->hand_id, hand);
+    uint64_t fold = find_event(t, mark, PROTO_S_STATE_UPDATE, "event", "action", id);
+    assert_true(fold > 0);
+    struct proto_smsg m;
+    event_at(t, fold, 0, &m);
+    assert_true(jis(m.data, "action", "fold"));
+    assert_int_equal(jint(m.data, "seat"), seat);
+    proto_smsg_clear(&m);
+
+    /* Cashed out at the end of the hand: told why, with the chips left with. */
+    uint64_t left = find_note(t, mark, "player_left", id);
+    assert_true(left > fold);
+    event_at(t, left, 0, &m);
+    assert_true(jis(m.data, "reason", "left"));
+    assert_true(jint(m.data, "stack") >= 0);
+    proto_smsg_clear(&m);
+    assert_true(find_seat(t, mark, "left", id) > 0);
+    assert_int_equal(fs.drops, 1);
+    assert_int_equal(fs.why, TABLE_DROP_LEFT);
+    assert_string_equal(fs.reason, "left the table");
+    assert_null(table_player_by_id(t, id, strlen(id)));
+    assert_null(table_player_by_token(t, token));
+    assert_null(t->seat[seat]);
+    assert_int_equal(t->nplayers, 2);
+    srv_free(srv);
+}
+
+/* ---- presence ------------------------------------------------------------------------------ */
+
+static void test_presence(void **state)
+{
+    (void)state;
+    struct server *srv = srv_new();
+    struct table *t = table_open(srv, "away", 2, false);
+    srv->limits.idle_seat_secs = 60;
+    struct player *ann = join(t, "ann");
+    char id[PLAYER_ID_LEN + 1];
+    snprintf(id, sizeof(id), "%s", ann->id);
+    assert_false(snapshot_connected(t, id));
+
+    /* Polling: present from the first request, gone TABLE_POLL_PRESENCE_MS after the last. */
+    uint64_t mark = table_seq(t);
+    table_seen(t, ann);
+    assert_int_equal(find_note(t, mark, "player_connected", id), mark + 1);
+    assert_true(snapshot_connected(t, id));
+    advance(2000);
+    table_seen(t, ann);
+    assert_int_equal(table_seq(t), mark + 1); /* no second notification */
+    advance(TABLE_POLL_PRESENCE_MS - 1);
+    table_sweep(t, timer_wall_ms());
+    assert_int_equal(table_seq(t), mark + 1);
+    advance(1);
+    table_sweep(t, timer_wall_ms());
+    assert_int_equal(find_note(t, mark, "player_disconnected", id), mark + 2);
+    assert_false(snapshot_connected(t, id));
+
+    /* A poller who opens a WebSocket stays connected (one notification in all); the socket
+     * going away is a disconnect. */
+    struct fake_sub ws1 = {.sub.ops = &fake_sub_ops}, ws2 = {.sub.ops = &fake_sub_ops};
+    mark = table_seq(t);
+    table_seen(t, ann);
+    table_attach(t, ann, &ws1.sub);
+    assert_int_equal(table_seq(t), mark + 1);
+    assert_true(snapshot_connected(t, id));
+    /* A newer socket replaces it, without a presence change. */
+    table_attach(t, ann, &ws2.sub);
+    assert_int_equal(ws1.drops, 1);
+    assert_int_equal(ws1.why, TABLE_DROP_REPLACED);
+    assert_int_equal(table_seq(t), mark + 1);
+    table_detach(t, ann, &ws1.sub); /* the replaced socket closing changes nothing */
+    assert_int_equal(table_seq(t), mark + 1);
+    advance(TABLE_POLL_PRESENCE_MS * 2);
+    table_sweep(t, timer_wall_ms()); /* the socket, not polls, keeps her: no timeout */
+    assert_true(snapshot_connected(t, id));
+    table_detach(t, ann, &ws2.sub);
+    assert_int_equal(find_note(t, mark, "player_disconnected", id), mark + 2);
+    assert_false(snapshot_connected(t, id));
+
+    /* Away (no socket, no request) for idle_seat_secs: stood up. */
+    mark = table_seq(t);
+    advance(59000);
+    table_sweep(t, timer_wall_ms());
+    assert_int_equal(table_seq(t), mark);
+    advance(1000);
+    table_sweep(t, timer_wall_ms());
+    uint64_t left = find_note(t, mark, "player_left", id);
+    assert_true(left > 0);
+    struct proto_smsg m;
+    event_at(t, left, 0, &m);
+    assert_true(jis(m.data, "reason", "idle"));
+    proto_smsg_clear(&m);
+    assert_int_equal(t->nplayers, 0);
+    srv_free(srv);
+}
+
+/* ---- history and resume -------------------------------------------------------------------- */
+
+static void test_history(void **state)
+{
+    (void)state;
+    struct server *srv = srv_new();
+    /* Spectators' chat has no sender limit (no socket's window here): a flood. */
+    struct table *t = table_open(srv, "hist", 2, true);
+    struct felt_err err;
+    struct player *ann = join(t, "ann");
+    uint64_t first_chat = table_seq(t) + 1;
+    for (int i = 0; i < HISTORY_CHAT_CAP + 44; i++) {
+        char text[32];
+        snprintf(text, sizeof(text), "m%d", i);
+        assert_int_equal(table_chat(t, NULL, NULL, NULL, text, &err), 0);
+    }
+    uint64_t last = table_seq(t);
+    assert_int_equal(last, first_chat + HISTORY_CHAT_CAP + 43);
+
+    /* Every seq is there, in order, game events untouched by the flood... */
+    for (uint64_t s = 1; s <= last; s++)
+        assert_int_equal(table_event(t, s)->seq, s);
+    struct proto_smsg m;
+    event_at(t, 1, 0, &m);
+    assert_true(jis(m.data, "event", "seat"));
+    proto_smsg_clear(&m);
+    /* ... the oldest chat replaced by expired placeholders, the newest kept. */
+    event_at(t, first_chat, 0, &m);
+    assert_int_equal(m.type, PROTO_S_CHAT);
+    assert_true(jbool(m.data, "expired"));
+    assert_true(jis(m.data, "text", ""));
+    proto_smsg_clear(&m);
+    event_at(t, last - HISTORY_CHAT_CAP, 0, &m);
+    assert_true(jbool(m.data, "expired"));
+    proto_smsg_clear(&m);
+    event_at(t, last - HISTORY_CHAT_CAP + 1, 0, &m);
+    assert_false(jbool(m.data, "expired"));
+    assert_true(jis(m.data, "text", "m44"));
+    proto_smsg_clear(&m);
+    event_at(t, last, 0, &m);
+    assert_true(jis(m.data, "text", "m299"));
+    assert_true(jis(m.data, "name", "spectator"));
+    proto_smsg_clear(&m);
+
+    /* Past the history's cap of game events the oldest are gone: a reader from before them
+     * needs a snapshot (table_event says NULL), even for a seq that was chat. */
+    while (table_seq(t) - last < 1100) {
+        assert_int_equal(table_sit_out(t, ann, &err), 0);
+        assert_int_equal(table_sit_in(t, ann, &err), 0);
+    }
+    uint64_t now = table_seq(t);
+    assert_null(table_event(t, 1));
+    assert_null(table_event(t, first_chat));
+    assert_null(table_event(t, now - 1024));
+    assert_non_null(table_event(t, now - 1023));
+    assert_non_null(table_event(t, now));
+    assert_null(table_event(t, now + 1));
+    srv_free(srv);
+}
+
+/* A network layer that only counts what conn.c asks of it. */
+static int fake_io_wakes;
+static void fake_io_wake(struct conn *c)
+{
+    (void)c;
+    fake_io_wakes++;
+}
+static void fake_io_rx_pause(struct conn *c, bool pause)
+{
+    (void)c;
+    (void)pause;
+}
+static const struct conn_io fake_io = {fake_io_wake, fake_io_rx_pause};
+
+struct pulled {
+    int n, snapshots;
+    enum proto_stype type[512];
+    uint64_t seq[512];
+    char code[64]; /* of the last error */
+};
+
+/* Writes out everything the connection has, as the network layer would. */
+static void pull(struct conn *c, struct pulled *out)
+{
+    const struct msg *m;
+    memset(out, 0, sizeof(*out));
+    while ((m = conn_next(c)) != NULL) {
+        struct proto_smsg sm;
+        decode(m, &sm);
+        assert_true(out->n < 512);
+        out->type[out->n] = sm.type;
+        out->seq[out->n] = sm.has_seq ? sm.seq : 0;
+        out->snapshots += sm.type == PROTO_S_SNAPSHOT;
+        if (sm.type == PROTO_S_ERROR)
+            snprintf(out->code, sizeof(out->code), "%s", jstr(sm.data, "code"));
+        out->n++;
+        proto_smsg_clear(&sm);
+        conn_sent(c);
+    }
+}
+
+static void say(struct conn *c, const char *json)
+{
+    conn_on_message(c, json, strlen(json));
+}
+
+static void hello(struct conn *c, const char *token, bool resume, uint64_t last_seq)
+{
+    char buf[256];
+    if (resume)
+        snprintf(buf, sizeof(buf), "{\"type\":\"hello\",\"token\":\"%s\",\"last_seq\":%llu}",
+                 token, (unsigned long long)last_seq);
+    else
+        snprintf(buf, sizeof(buf), "{\"type\":\"hello\",\"token\":\"%s\"}", token);
+    say(c, buf);
+}
+
+static void test_resume(void **state)
+{
+    (void)state;
+    struct server *srv = srv_new();
+    struct table *t = table_open(srv, "res", 2, true);
+    struct felt_err err;
+    struct player *ann = join(t, "ann");
+    struct pulled got;
+
+    /* A fresh hello: a snapshot, then the stream. */
+    struct conn *c1 = conn_new(srv, &fake_io, NULL, CONN_PENDING, t, ann->id, NULL);
+    say(c1, "{\"type\":\"chat\",\"text\":\"too early\"}");
+    pull(c1, &got);
+    assert_int_equal(got.n, 1);
+    assert_int_equal(got.type[0], PROTO_S_ERROR);
+    assert_string_equal(got.code, "hello_required");
+    hello(c1, ann->token, false, 0);
+    assert_int_equal(c1->role, CONN_PLAYER);
+    assert_ptr_equal(ann->sub, &c1->sub);
+    pull(c1, &got);
+    assert_int_equal(got.snapshots, 1);
+    assert_int_equal(got.type[0], PROTO_S_SNAPSHOT);
+    assert_int_equal(got.seq[0], table_seq(t)); /* it includes the player_connected */
+    uint64_t last = table_seq(t);
+
+    /* The socket goes; the table goes on; a hello with last_seq replays exactly the gap. */
+    conn_free(c1);
+    assert_true(find_note(t, last, "player_disconnected", ann->id) > 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(table_chat(t, NULL, NULL, NULL, "meanwhile", &err), 0);
+    struct conn *c2 = conn_new(srv, &fake_io, NULL, CONN_PENDING, t, ann->id, NULL);
+    hello(c2, ann->token, true, last);
+    pull(c2, &got);
+    assert_int_equal(got.snapshots, 0);
+    assert_int_equal(got.n, (int)(table_seq(t) - last)); /* disconnected, 3 chats, connected */
+    assert_int_equal(got.n, 5);
+    for (int i = 0; i < got.n; i++)
+        assert_int_equal(got.seq[i], last + 1 + (uint64_t)i);
+    assert_int_equal(srv->metrics.resumes, 1);
+
+    /* A wrong token is closed with 4401; a newer socket replaces this one (4409), and the seat
+     * never looks disconnected. */
+    struct conn *bad = conn_new(srv, &fake_io, NULL, CONN_PENDING, t, ann->id, NULL);
+    hello(bad, "0000", false, 0);
+    assert_int_equal(bad->close_code, 4401);
+    assert_int_equal(srv->metrics.hellos_rejected, 1);
+    uint64_t before = table_seq(t);
+    struct conn *c3 = conn_new(srv, &fake_io, NULL, CONN_PENDING, t, ann->id, NULL);
+    hello(c3, ann->token, true, before + 10); /* from the future: a snapshot */
+    assert_int_equal(c2->close_code, 4409);
+    assert_null(c2->player);
+    assert_int_equal(table_seq(t), before);
+    pull(c3, &got);
+    assert_int_equal(got.snapshots, 1);
+    assert_int_equal(srv->metrics.resume_snapshots, 1);
+    conn_free(c2);
+    assert_int_equal(table_seq(t), before);
+
+    /* A second hello is refused without closing. */
+    say(c3, "{\"type\":\"hello\",\"token\":\"x\"}");
+    pull(c3, &got);
+    assert_int_equal(got.n, 1);
+    assert_int_equal(got.type[0], PROTO_S_ERROR);
+    assert_string_equal(got.code, "already_authenticated");
+    assert_int_equal(c3->close_code, 0);
+
+    /* A player's socket that never says hello is closed after hello_secs. */
+    struct conn *mute = conn_new(srv, &fake_io, NULL, CONN_PENDING, t, ann->id, NULL);
+    advance(9999);
+    assert_int_equal(mute->close_code, 0);
+    advance(1);
+    assert_int_equal(mute->close_code, 4408);
+
+    /* Leaving over the socket: the seat goes (no hand), and the socket is closed with 1000. */
+    say(c3, "{\"type\":\"leave\"}");
+    assert_int_equal(c3->close_code, 1000);
+    assert_null(c3->player);
+    assert_int_equal(t->nplayers, 0);
+    conn_free(mute);
+    conn_free(bad);
+    conn_free(c3);
+    srv_free(srv);
+}
+
+/* ---- one command table for WebSocket and HTTP ---------------------------------------------- */
+
+struct http_answer {
+    int status;
+    struct proto_smsg env;     /* when the body is an envelope (ack, error) */
+    struct json_object *json;  /* the body */
+};
+
+static void http_do(struct server *srv, enum http_method method, const char *path,
+                    const char *bearer, const char *body, struct http_answer *a)
+{
+    struct http_response resp;
+    struct http_request req = {.method = method, .path = path, .query = "", .bearer = bearer,
+                               .body = body ? body : "", .body_len = body ? strlen(body) : 0};
+    http_handle(srv, &req, &resp);
+    memset(a, 0, sizeof(*a));
+    a->status = resp.status;
+    a->json = json_tokener_parse(msg_payload(resp.body));
+    assert_non_null(a->json);
+    struct felt_err err;
+    if (json_object_object_get_ex(a->json, "type", NULL))
+        assert_int_equal(proto_decode_server(msg_payload(resp.body), resp.body->len, &a->env,
+                                             &err), 0);
+    msg_unref(resp.body);
+}
+
+static void http_answer_free(struct http_answer *a)
+{
+    json_object_put(a->json);
+    proto_smsg_clear(&a->env);
+}
+
+static void test_http_commands(void **state)
+{
+    (void)state;
+    struct server *srv = srv_new();
+    struct table *t = table_open(srv, "web", 2, false);
+    struct http_answer a;
+    char token[PLAYER_TOKEN_BYTES * 2 + 1];
+
+    http_do(srv, HTTP_POST, "/api/games/web/join", NULL, "{\"name\":\"ann\"}", &a);
+    assert_int_equal(a.status, 200);
+    snprintf(token, sizeof(token), "%s", jstr(a.json, "token"));
+    struct player *ann = table_player_by_token(t, token);
+    assert_non_null(ann);
+    assert_true(jis(a.json, "player_id", ann->id));
+    http_answer_free(&a);
+    char id[PLAYER_ID_LEN + 1];
+    snprintf(id, sizeof(id), "%s", ann->id);
+
+    /* sit_out, sit_in: {"ok": true}, and the same refusals as on the socket, as 409s. */
+    uint64_t mark = table_seq(t);
+    http_do(srv, HTTP_POST, "/api/games/web/sit_out", token, "{}", &a);
+    assert_int_equal(a.status, 200);
+    assert_true(jbool(a.json, "ok"));
+    http_answer_free(&a);
+    assert_true(ann->sitting_out);
+    assert_true(find_note(t, mark, "player_sat_out", id) > 0);
+    /* The request was a sign of life: she shows connected. */
+    assert_true(find_note(t, mark, "player_connected", id) > 0);
+    http_do(srv, HTTP_POST, "/api/games/web/sit_out", token, "{\"type\":\"sit_out\"}", &a);
+    assert_int_equal(a.status, 409);
+    assert_int_equal(a.env.type, PROTO_S_ERROR);
+    assert_true(jis(a.env.data, "code", "already_sitting_out"));
+    http_answer_free(&a);
+    http_do(srv, HTTP_POST, "/api/games/web/sit_in", token, "{}", &a);
+    assert_int_equal(a.status, 200);
+    http_answer_free(&a);
+    assert_false(ann->sitting_out);
+    http_do(srv, HTTP_POST, "/api/games/web/sit_in", token, "{}", &a);
+    assert_int_equal(a.status, 409);
+    assert_true(jis(a.env.data, "code", "not_sitting_out"));
+    http_answer_free(&a);
+
+    /* Token first, then the body; the method is checked per path. */
+    http_do(srv, HTTP_POST, "/api/games/web/sit_out", NULL, "{}", &a);
+    assert_int_equal(a.status, 401);
+    http_answer_free(&a);
+    http_do(srv, HTTP_POST, "/api/games/web/sit_out", token, "{\"type\":\"sit_in\"}", &a);
+    assert_int_equal(a.status, 400);
+    assert_true(jis(a.env.data, "code", "bad_type"));
+    http_answer_free(&a);
+    http_do(srv, HTTP_GET, "/api/games/web/leave", token, NULL, &a);
+    assert_int_equal(a.status, 405);
+    http_answer_free(&a);
+    http_do(srv, HTTP_POST, "/api/games/web/hello", token, "{}", &a);
+    assert_int_equal(a.status, 404);
+    http_answer_free(&a);
+
+    /* Chat: five per 10 s per player, whatever the transport: two over a WebSocket, three over
+     * HTTP, and the sixth is refused on either. */
+    struct conn *c = conn_new(srv, &fake_io, NULL, CONN_PENDING, t, id, NULL);
+    hello(c, token, false, 0);
+    assert_int_equal(c->role, CONN_PLAYER);
+    say(c, "{\"type\":\"chat\",\"text\":\"ws one\"}");
+    say(c, "{\"type\":\"chat\",\"text\":\"ws two\"}");
+    for (int i = 0; i < 3; i++) {
+        http_do(srv, HTTP_POST, "/api/games/web/chat", token, "{\"text\":\"http\"}", &a);
+        assert_int_equal(a.status, 200);
+        http_answer_free(&a);
+    }
+    http_do(srv, HTTP_POST, "/api/games/web/chat", token, "{\"text\":\"six\"}", &a);
+    assert_int_equal(a.status, 429);
+    assert_true(jis(a.env.data, "code", "rate_limited"));
+    http_answer_free(&a);
+    struct pulled got;
+    pull(c, &got);
+    say(c, "{\"type\":\"chat\",\"text\":\"seven\"}");
+    pull(c, &got);
+    assert_int_equal(got.n, 1);
+    assert_int_equal(got.type[0], PROTO_S_ERROR);
+    assert_string_equal(got.code, "rate_limited");
+    assert_int_equal(find_event(t, 0, PROTO_S_CHAT, "text", "six", NULL), 0);
+    assert_int_equal(find_event(t, 0, PROTO_S_CHAT, "text", "seven", NULL), 0);
+    assert_true(find_event(t, 0, PROTO_S_CHAT, "text", "ws two", id) > 0);
+    advance(LIMIT_SENDER_WINDOW_MS);
+    http_do(srv, HTTP_POST, "/api/games/web/chat", token, "{\"text\":\"later\"}", &a);
+    assert_int_equal(a.status, 200);
+    http_answer_free(&a);
+
+    /* leave: {"ok": true}; with no hand running she is stood up at once, her token dead and
+     * her socket closed. */
+    http_do(srv, HTTP_POST, "/api/games/web/leave", token, "{}", &a);
+    assert_int_equal(a.status, 200);
+    assert_true(jbool(a.json, "ok"));
+    http_answer_free(&a);
+    assert_null(table_player_by_token(t, token));
+    assert_int_equal(c->close_code, 1000);
+    http_do(srv, HTTP_POST, "/api/games/web/sit_in", token, "{}", &a);
+    assert_int_equal(a.status, 401);
+    http_answer_free(&a);
+    conn_free(c);
+    srv_free(srv);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_join_seats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_join_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_act, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clock_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leave_mid_hand, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_presence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_commands, setup, teardown),
+    };
+    eval_init();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
