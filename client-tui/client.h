@@ -18,7 +18,7 @@
  *   tui*.c, layout*.c   the ncurses table (another engineer's files; entry point tui_run).
  *   replay.c   `felt replay` (entry point replay_main, in replay.h).
  *
- * Threading: none. Everything runs on the one wsloop (common/wsclient.h); callbacks into the UI
+ * Threading: none. Everything runs on the one wsloop (wsclient/wsclient.h); callbacks into the UI
  * come from inside wsloop_run(). Nothing here includes libwebsockets.h.
  *
  * Text safety: every string in the model that came from the network (names, chat, log lines
