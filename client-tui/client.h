@@ -2,8 +2,8 @@
  * client.h: felt's one internal header, organised by file like a table of contents.
  *
  * The layers, from the wire inwards:
- *   felt.c     the entry point: command line, then the TUI (tui_run) or the bot mode (json_run),
- *              or `felt replay` (replay_main).
+ *   felt.c     the entry point: command line, then the TUI (tui_run) or the bot mode
+ *              (jsonmode_run), or `felt replay` (replay_main).
  *   session.c  one seat (or one spectator view) at one table: join or resume with a stored
  *              token, the connection and its state, ping/pong round-trip time, the bounded
  *              outgoing queue that survives reconnects, refusals. Owns the model.
@@ -14,7 +14,7 @@
  *   token.c    the token store under $XDG_STATE_HOME/felt/, so a restarted felt keeps its seat.
  *   model.c    the table as this client knows it, built only from server messages
  *              (model_apply), plus the hand log, the chat list and the all-in equity.
- *   json.c     --json mode: server messages out as JSON lines, commands in from stdin.
+ *   jsonmode.c --json mode: server messages out as JSON lines, commands in from stdin.
  *   tui*.c, layout*.c   the ncurses table (another engineer's files; entry point tui_run).
  *   replay.c   `felt replay` (entry point replay_main, in replay.h).
  *
@@ -448,11 +448,11 @@ void poll_free(struct poll *p);
 /* Frees the bookkeeping of answers that never came (after wsloop_free()). */
 void poll_reap(void);
 
-/* ---- json.c ----------------------------------------------------------------------------- */
+/* ---- jsonmode.c ------------------------------------------------------------------------- */
 
 /* --json mode: runs the loop until stdin EOF (leaves the table, waits until the leave is
  * delivered, bounded) or the session ends. Returns the exit status (0 after a clean EOF). */
-int json_run(struct wsloop *loop, struct session *s);
+int jsonmode_run(struct wsloop *loop, struct session *s);
 
 /* ---- tui.c (the TUI engineer's) --------------------------------------------------------- */
 

@@ -6,7 +6,7 @@
  *   felt replay [--json] FILE|-      (replay.c)
  *
  * It reads the command line, creates the event loop and the session, and hands them to the
- * terminal UI (tui_run) or to the bot mode (json_run). Failures are one line on stderr, never a
+ * terminal UI (tui_run) or to the bot mode (jsonmode_run). Failures are one line on stderr, never a
  * library's log: exit 2 for a usage error (bad option, bad URL, bad name), 1 when the table
  * could not be joined or reached, or the session ended badly.
  */
@@ -215,7 +215,7 @@ int main(int argc, char **argv)
 
     int rc;
     if (json) {
-        rc = json_run(felt_loop, s); /* each mode handles its own signals */
+        rc = jsonmode_run(felt_loop, s); /* each mode handles its own signals */
     } else {
 #ifdef FELT_NO_TUI
         rc = 2;

@@ -1,12 +1,12 @@
 /*
- * json.c: felt --json, the mode for scripts and bots.
+ * jsonmode.c: felt --json, the mode for scripts and bots.
  *
  * Out (stdout, one JSON object per line, flushed per line): every server message exactly as it
  * was received, plus felt's own lines: {"type":"connection","state":...} whenever the connection
  * state, attempt or transport changes, and {"type":"error","data":{"code","message"}} for a
  * stdin line felt could not use. In (stdin, one JSON object per line): the client messages of
  * the protocol that a player types (action, chat, sit_out, sit_in, leave, ping; dispatched
- * through json_commands[]) plus felt's own "rejoin" (after a rejected token). An action without
+ * through jsonmode_commands[]) plus felt's own "rejoin" (after a rejected token). An action without
  * request_id or hand_id gets them here; everything else is checked by the protocol codec, and
  * the server decides whether an action is legal (its ack is printed like any message).
  *
@@ -29,7 +29,7 @@
 #define JSON_LINE_MAX PROTO_MAX_FRAME /* a longer stdin line is refused as a whole */
 #define JSON_LEAVE_WAIT_MS 10000
 
-struct json_ctx {
+struct jsonmode_ctx {
     struct wsloop *loop;
     struct session *s;
     char line[JSON_LINE_MAX + 1];
@@ -50,26 +50,26 @@ struct json_ctx {
 
 #define JSON_CLOSE_GRACE_MS 200 /* lets a clean close frame go out before the loop stops */
 
-static void json_stop_fire(void *arg)
+static void jsonmode_stop_fire(void *arg)
 {
-    struct json_ctx *c = arg;
+    struct jsonmode_ctx *c = arg;
     wsloop_stop(c->loop);
 }
 
-/* The handler only records the signal and stops the loop (async-signal-safe); json_run then
+/* The handler only records the signal and stops the loop (async-signal-safe); jsonmode_run then
  * leaves the table from the loop. */
-static struct wsloop *json_signal_loop;
-static volatile sig_atomic_t json_signals, json_last_signal;
+static struct wsloop *jsonmode_signal_loop;
+static volatile sig_atomic_t jsonmode_signals, jsonmode_last_signal;
 
-static void json_on_signal(int sig)
+static void jsonmode_on_signal(int sig)
 {
-    json_last_signal = sig;
-    json_signals++;
-    if (json_signals > 1) _exit(128 + sig);
-    if (json_signal_loop) wsloop_stop(json_signal_loop);
+    jsonmode_last_signal = sig;
+    jsonmode_signals++;
+    if (jsonmode_signals > 1) _exit(128 + sig);
+    if (jsonmode_signal_loop) wsloop_stop(jsonmode_signal_loop);
 }
 
-static void json_finish(struct json_ctx *c, int status)
+static void jsonmode_finish(struct jsonmode_ctx *c, int status)
 {
     if (c->done) return;
     c->done = true;
@@ -79,21 +79,21 @@ static void json_finish(struct json_ctx *c, int status)
 }
 
 /* Writes one line; a closed stdout ends the session (nobody is listening). */
-static void json_write(struct json_ctx *c, const char *buf, size_t len)
+static void jsonmode_write(struct jsonmode_ctx *c, const char *buf, size_t len)
 {
     if (fwrite(buf, 1, len, stdout) != len || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
-        json_finish(c, 1);
+        jsonmode_finish(c, 1);
 }
 
-static void json_write_obj(struct json_ctx *c, struct json_object *o)
+static void jsonmode_write_obj(struct jsonmode_ctx *c, struct json_object *o)
 {
     size_t len;
     const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
-    json_write(c, s, len);
+    jsonmode_write(c, s, len);
     json_object_put(o);
 }
 
-static void json_error(struct json_ctx *c, const char *code, const char *message)
+static void jsonmode_error(struct jsonmode_ctx *c, const char *code, const char *message)
 {
     struct json_object *o = json_object_new_object(), *d = json_object_new_object();
     json_object_object_add(o, "type", json_object_new_string("error"));
@@ -101,18 +101,18 @@ static void json_error(struct json_ctx *c, const char *code, const char *message
     json_object_object_add(d, "code", json_object_new_string(code));
     json_object_object_add(d, "message", json_object_new_string(message));
     json_object_object_add(o, "data", d);
-    json_write_obj(c, o);
+    jsonmode_write_obj(c, o);
 }
 
 /* ---- session callbacks ----------------------------------------------------------------- */
 
-static void json_on_message(void *user, const struct proto_smsg *m, const char *raw, size_t len)
+static void jsonmode_on_message(void *user, const struct proto_smsg *m, const char *raw, size_t len)
 {
     (void)m;
-    json_write(user, raw, len);
+    jsonmode_write(user, raw, len);
 }
 
-static void json_connection_line(struct json_ctx *c, const struct session_status *st)
+static void jsonmode_connection_line(struct jsonmode_ctx *c, const struct session_status *st)
 {
     const struct model *m = session_model(c->s);
     struct json_object *o = json_object_new_object();
@@ -130,12 +130,12 @@ static void json_connection_line(struct json_ctx *c, const struct session_status
     if (st->state != SESSION_CONNECTED && st->reason[0])
         json_object_object_add(o, "reason", json_object_new_string(st->reason));
     json_object_object_add(o, "queued", json_object_new_int64((int64_t)st->queued));
-    json_write_obj(c, o);
+    jsonmode_write_obj(c, o);
 }
 
-static void json_on_state(void *user, const struct session_status *st)
+static void jsonmode_on_state(void *user, const struct session_status *st)
 {
-    struct json_ctx *c = user;
+    struct jsonmode_ctx *c = user;
     if (c->done) return;
     if (!c->printed || st->state != c->last_state || st->attempt != c->last_attempt ||
         st->transport != c->last_transport) {
@@ -143,28 +143,28 @@ static void json_on_state(void *user, const struct session_status *st)
         c->last_state = st->state;
         c->last_attempt = st->attempt;
         c->last_transport = st->transport;
-        json_connection_line(c, st);
+        jsonmode_connection_line(c, st);
     }
     switch (st->state) {
     case SESSION_FAILED:
-        json_finish(c, 1);
+        jsonmode_finish(c, 1);
         break;
     case SESSION_OFFLINE:
         /* After our own leave the server closes the seat: that is the clean end. */
-        json_finish(c, c->leave_sent ? 0 : 1);
+        jsonmode_finish(c, c->leave_sent ? 0 : 1);
         break;
     case SESSION_REJECTED:
         /* After our own leave, a forgotten token is the leave having taken effect while the
          * connection was down (the server freed the seat before we heard the close): a clean
          * end. Otherwise a bot may send {"type":"rejoin"}; with stdin gone nobody can. */
         if (c->leave_sent)
-            json_finish(c, 0);
+            jsonmode_finish(c, 0);
         else if (c->eof)
-            json_finish(c, 1);
+            jsonmode_finish(c, 1);
         break;
     default:
         if (c->eof && c->leave_sent && st->queued == 0) {
-            json_finish(c, 0);
+            jsonmode_finish(c, 0);
             session_close(c->s); /* the leave went through */
         }
         break;
@@ -173,25 +173,25 @@ static void json_on_state(void *user, const struct session_status *st)
 
 /* ---- stdin commands -------------------------------------------------------------------- */
 
-static int json_cmd_protocol(struct json_ctx *c, const char *line, size_t len)
+static int jsonmode_cmd_protocol(struct jsonmode_ctx *c, const char *line, size_t len)
 {
     struct proto_cmsg m;
     struct felt_err err;
     if (proto_decode_client(line, len, &m, &err) != 0 || session_send(c->s, &m, &err) != 0) {
-        json_error(c, err.code, err.message);
+        jsonmode_error(c, err.code, err.message);
         return -1;
     }
     if (m.type == PROTO_C_LEAVE) c->leave_sent = true;
     return 0;
 }
 
-static int json_cmd_rejoin(struct json_ctx *c, const char *line, size_t len)
+static int jsonmode_cmd_rejoin(struct jsonmode_ctx *c, const char *line, size_t len)
 {
     struct felt_err err;
     (void)line;
     (void)len;
     if (session_rejoin(c->s, &err) != 0) {
-        json_error(c, err.code, err.message);
+        jsonmode_error(c, err.code, err.message);
         return -1;
     }
     return 0;
@@ -199,14 +199,15 @@ static int json_cmd_rejoin(struct json_ctx *c, const char *line, size_t len)
 
 static const struct {
     const char *type;
-    int (*fn)(struct json_ctx *c, const char *line, size_t len);
-} json_commands[] = {
-    {"action", json_cmd_protocol}, {"chat", json_cmd_protocol},  {"sit_out", json_cmd_protocol},
-    {"sit_in", json_cmd_protocol}, {"leave", json_cmd_protocol}, {"ping", json_cmd_protocol},
-    {"rejoin", json_cmd_rejoin},
+    int (*fn)(struct jsonmode_ctx *c, const char *line, size_t len);
+} jsonmode_commands[] = {
+    {"action", jsonmode_cmd_protocol},  {"chat", jsonmode_cmd_protocol},
+    {"sit_out", jsonmode_cmd_protocol}, {"sit_in", jsonmode_cmd_protocol},
+    {"leave", jsonmode_cmd_protocol},   {"ping", jsonmode_cmd_protocol},
+    {"rejoin", jsonmode_cmd_rejoin},
 };
 
-static void json_line(struct json_ctx *c, char *line, size_t len)
+static void jsonmode_line(struct jsonmode_ctx *c, char *line, size_t len)
 {
     while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
         len--;
@@ -221,52 +222,53 @@ static void json_line(struct json_ctx *c, char *line, size_t len)
     bool ok = j && json_tokener_get_error(tok) == json_tokener_success;
     json_tokener_free(tok);
     if (!ok || !json_object_is_type(j, json_type_object)) {
-        json_error(c, "bad_json", "each line must be one JSON object");
+        jsonmode_error(c, "bad_json", "each line must be one JSON object");
         goto out;
     }
     if (!json_object_object_get_ex(j, "type", &t) || !json_object_is_type(t, json_type_string)) {
-        json_error(c, "bad_type", "the object needs a string \"type\"");
+        jsonmode_error(c, "bad_type", "the object needs a string \"type\"");
         goto out;
     }
-    for (size_t i = 0; i < FELT_ARRAY_LEN(json_commands); i++)
-        if (strcmp(json_object_get_string(t), json_commands[i].type) == 0) {
-            json_commands[i].fn(c, line, len);
+    for (size_t i = 0; i < FELT_ARRAY_LEN(jsonmode_commands); i++)
+        if (strcmp(json_object_get_string(t), jsonmode_commands[i].type) == 0) {
+            jsonmode_commands[i].fn(c, line, len);
             goto out;
         }
-    json_error(c, "bad_type", "type must be action, chat, sit_out, sit_in, leave, ping or rejoin");
+    jsonmode_error(c, "bad_type",
+                   "type must be action, chat, sit_out, sit_in, leave, ping or rejoin");
 out:
     json_object_put(j);
 }
 
-static void json_leave_timeout(void *arg)
+static void jsonmode_leave_timeout(void *arg)
 {
-    struct json_ctx *c = arg;
-    json_error(c, "leave_timeout", "the leave could not be delivered in time");
-    json_finish(c, 1);
+    struct jsonmode_ctx *c = arg;
+    jsonmode_error(c, "leave_timeout", "the leave could not be delivered in time");
+    jsonmode_finish(c, 1);
 }
 
 /* stdin is gone: leave the table (players), then stop. */
-static void json_eof(struct json_ctx *c)
+static void jsonmode_eof(struct jsonmode_ctx *c)
 {
     struct session_status st;
     struct felt_err err;
     c->eof = true;
     wsloop_forget_fd(c->loop, STDIN_FILENO);
     session_status(c->s, &st);
-    /* json_finish before session_close: closing reports OFFLINE, which must not decide. */
+    /* jsonmode_finish before session_close: closing reports OFFLINE, which must not decide. */
     if (st.spectator || st.state == SESSION_FAILED || st.state == SESSION_OFFLINE) {
-        json_finish(c, st.state == SESSION_FAILED ? 1 : 0);
+        jsonmode_finish(c, st.state == SESSION_FAILED ? 1 : 0);
         session_close(c->s);
         return;
     }
     if (st.state == SESSION_REJECTED) {
-        json_finish(c, 1);
+        jsonmode_finish(c, 1);
         return;
     }
     if (!c->leave_sent) {
         if (session_leave(c->s, &err) != 0) {
-            json_error(c, err.code, err.message);
-            json_finish(c, 0);
+            jsonmode_error(c, err.code, err.message);
+            jsonmode_finish(c, 0);
             session_close(c->s);
             return;
         }
@@ -274,28 +276,28 @@ static void json_eof(struct json_ctx *c)
     }
     wstimer_arm(c->leave_timer, JSON_LEAVE_WAIT_MS);
     session_status(c->s, &st);
-    json_on_state(c, &st); /* already delivered (nothing queued)? */
+    jsonmode_on_state(c, &st); /* already delivered (nothing queued)? */
 }
 
-static void json_on_stdin(void *arg)
+static void jsonmode_on_stdin(void *arg)
 {
-    struct json_ctx *c = arg;
+    struct jsonmode_ctx *c = arg;
     char buf[4096];
     ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
     if (n <= 0) {
         if (c->len > 0 && !c->overlong)
-            json_line(c, c->line, c->len); /* a last line without its newline */
+            jsonmode_line(c, c->line, c->len); /* a last line without its newline */
         c->len = 0;
-        json_eof(c);
+        jsonmode_eof(c);
         return;
     }
     for (ssize_t i = 0; i < n && !c->done; i++) {
         if (buf[i] == '\n') {
             if (c->overlong)
-                json_error(c, "too_long", "a line may hold at most 16384 bytes");
+                jsonmode_error(c, "too_long", "a line may hold at most 16384 bytes");
             else
-                json_line(c, c->line, c->len);
+                jsonmode_line(c, c->line, c->len);
             c->len = 0;
             c->overlong = false;
         } else if (c->len < JSON_LINE_MAX) {
@@ -306,45 +308,46 @@ static void json_on_stdin(void *arg)
     }
 }
 
-int json_run(struct wsloop *loop, struct session *s)
+int jsonmode_run(struct wsloop *loop, struct session *s)
 {
-    static struct json_ctx ctx; /* one per process; large line buffer kept off the stack */
+    static struct jsonmode_ctx ctx; /* one per process; large line buffer kept off the stack */
     struct session_callbacks cb = {0};
     memset(&ctx, 0, sizeof(ctx));
     ctx.loop = loop;
     ctx.s = s;
-    ctx.leave_timer = wstimer_new(loop, json_leave_timeout, &ctx);
-    ctx.stop_timer = wstimer_new(loop, json_stop_fire, &ctx);
+    ctx.leave_timer = wstimer_new(loop, jsonmode_leave_timeout, &ctx);
+    ctx.stop_timer = wstimer_new(loop, jsonmode_stop_fire, &ctx);
     setvbuf(stdout, NULL, _IOLBF, 0);
     cb.user = &ctx;
-    cb.on_message = json_on_message;
-    cb.on_state = json_on_state;
+    cb.on_message = jsonmode_on_message;
+    cb.on_state = jsonmode_on_state;
     session_set_callbacks(s, &cb);
-    if (wsloop_adopt_fd(loop, STDIN_FILENO, json_on_stdin, &ctx) != 0) {
-        json_error(&ctx, "stdin", "cannot read stdin");
+    if (wsloop_adopt_fd(loop, STDIN_FILENO, jsonmode_on_stdin, &ctx) != 0) {
+        jsonmode_error(&ctx, "stdin", "cannot read stdin");
         session_set_callbacks(s, NULL);
         wstimer_free(ctx.leave_timer);
         wstimer_free(ctx.stop_timer);
         return 1;
     }
-    json_signal_loop = loop;
-    signal(SIGINT, json_on_signal);
-    signal(SIGTERM, json_on_signal);
+    jsonmode_signal_loop = loop;
+    signal(SIGINT, jsonmode_on_signal);
+    signal(SIGTERM, jsonmode_on_signal);
     bool handled = false;
     for (;;) {
         if (wsloop_run(loop) != 0 && !ctx.done) {
             ctx.status = 1;
             break;
         }
-        if (ctx.done || !json_signals || handled) break;
+        if (ctx.done || !jsonmode_signals || handled) break;
         /* Stopped by a signal: leave as at EOF, then run until that is done. */
         handled = true;
-        if (!ctx.eof) json_eof(&ctx);
+        if (!ctx.eof) jsonmode_eof(&ctx);
     }
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
-    json_signal_loop = NULL;
-    if (json_signals && ctx.status == 0 && !ctx.leave_sent) ctx.status = 128 + json_last_signal;
+    jsonmode_signal_loop = NULL;
+    if (jsonmode_signals && ctx.status == 0 && !ctx.leave_sent)
+        ctx.status = 128 + jsonmode_last_signal;
     session_set_callbacks(s, NULL);
     wstimer_free(ctx.leave_timer);
     wstimer_free(ctx.stop_timer);
