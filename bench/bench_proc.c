@@ -1,25 +1,21 @@
 /*
  * bench_proc.c: /proc sampling and the feltd child of felt-bench (contract in bench_proc.h).
  */
-#define _GNU_SOURCE
+#define _GNU_SOURCE /* strcasestr */
 #include "bench_proc.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "listenproc.h"
 #include "util.h"
 
 double bench_proc_cpu_s(pid_t pid)
@@ -63,7 +59,7 @@ double bench_proc_loadavg(void)
     return l;
 }
 
-int bench_http_header_base(int port)
+int bench_proc_http_header_base(int port)
 {
     static const char req[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     char buf[2048];
@@ -97,85 +93,23 @@ out:
     return rc;
 }
 
-pid_t bench_feltd_start(const char *path, char *const extra[], int nextra, int *port)
+int bench_proc_feltd_start(struct listenproc *p, const char *path, char *const extra[], int nextra)
 {
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) != 0) {
-        perror("felt-bench: pipe");
-        return -1;
-    }
-    char **argv = xcalloc((size_t)nextra + 4, sizeof(*argv));
-    argv[0] = (char *)path;
+    const char **argv = xcalloc((size_t)nextra + 4, sizeof(*argv));
+    argv[0] = path;
     argv[1] = "--port";
     argv[2] = "0";
     for (int i = 0; i < nextra; i++)
         argv[3 + i] = extra[i];
-    pid_t pid = fork();
-    if (pid < 0) {
-        perror("felt-bench: fork");
-        free(argv);
-        close(pfd[0]);
-        close(pfd[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        /* feltd goes when felt-bench goes, even if felt-bench is killed outright. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        dup2(pfd[1], STDOUT_FILENO); /* dup2 clears CLOEXEC on the copy */
-        execv(path, argv);
-        fprintf(stderr, "felt-bench: cannot run %s: %s\n", path, strerror(errno));
-        _exit(127);
-    }
+    /* feltd goes when felt-bench goes (SIGTERM: a clean stop), even if felt-bench is killed. */
+    int rc = listenproc_start(p, argv, -1, SIGTERM, 10000);
     free(argv);
-    close(pfd[1]);
-
-    /* Read stdout line by line until the listening line, for at most 10 s. */
-    char buf[512];
-    size_t len = 0;
-    int rc = -1;
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long left =
-            10000 - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
-        struct pollfd p = {.fd = pfd[0], .events = POLLIN};
-        if (left <= 0 || poll(&p, 1, (int)left) <= 0) break;
-        ssize_t n = read(pfd[0], buf + len, sizeof(buf) - 1 - len);
-        if (n <= 0) break;
-        len += (size_t)n;
-        buf[len] = '\0';
-        char *hit = strstr(buf, "listening on http://");
-        char *colon = hit ? strchr(hit + 20, ':') : NULL;
-        if (colon && strchr(colon, '\n')) {
-            *port = atoi(colon + 1);
-            rc = *port > 0 ? 0 : -1;
-            break;
-        }
-        if (len == sizeof(buf) - 1) break;
-    }
-    /* Nothing else is read from feltd's stdout; it writes nothing after that line. */
-    close(pfd[0]);
-    if (rc != 0) {
-        fprintf(stderr, "felt-bench: %s did not report a listening port within 10 s\n", path);
-        bench_feltd_stop(pid);
-        return -1;
-    }
-    return pid;
+    if (rc != 0) fprintf(stderr, "felt-bench: %s did not start\n", path);
+    return rc;
 }
 
-int bench_feltd_stop(pid_t pid)
+int bench_proc_feltd_stop(struct listenproc *p)
 {
-    int status;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 500; i++) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        if (r < 0) return -1;
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return -1;
+    int st = listenproc_stop(p, SIGTERM, NULL, 0, 5000);
+    return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

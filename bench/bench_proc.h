@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "listenproc.h"
+
 /* utime + stime of pid in seconds, or -1. */
 double bench_proc_cpu_s(pid_t pid);
 /* VmRSS of pid in KiB, or -1. */
@@ -23,14 +25,14 @@ double bench_proc_loadavg(void);
  * felt-bench's HTTP requests go through wsclient, which reports bodies only; every answer of
  * feltd carries the same header lines, so a poll answer with a body of B bytes takes this many
  * + digits(B) + B bytes on the wire. Returns -1 if the probe fails. */
-int bench_http_header_base(int port);
+int bench_proc_http_header_base(int port);
 
-/* Starts feltd (path) with argv extra[0..nextra) after "--port 0", waits up to 10 s for its
- * "listening on http://HOST:PORT" line on stdout and returns its pid with the port; -1 (with a
- * message on stderr) when it does not start. feltd's stderr is inherited. */
-pid_t bench_feltd_start(const char *path, char *const extra[], int nextra, int *port);
-/* SIGTERM, then waits up to 5 s (sleeping, not spinning) before SIGKILL. Returns feltd's exit
- * status (0 for a clean exit), or -1 if it had to be killed or could not be reaped. */
-int bench_feltd_stop(pid_t pid);
+/* Starts feltd (path) with argv extra[0..nextra) after "--port 0" (tests/tools/listenproc.h),
+ * waits up to 10 s for the line saying where it listens, and fills p (pid, port). Returns 0, or
+ * -1 with a message on stderr. feltd's stderr is inherited; it gets SIGTERM if felt-bench dies. */
+int bench_proc_feltd_start(struct listenproc *p, const char *path, char *const extra[], int nextra);
+/* SIGTERM, then waits up to 5 s before SIGKILL. Returns feltd's exit status (0 for a clean
+ * exit), or -1 if it had to be killed or could not be reaped. */
+int bench_proc_feltd_stop(struct listenproc *p);
 
 #endif

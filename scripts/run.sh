@@ -5,22 +5,17 @@ set -eu
 BUILD=${1:-build}
 FELTD="$BUILD/server/feltd"
 FELT="$BUILD/client-tui/felt"
+. "$(dirname "$0")/feltd-port.sh"
 LOG=$(mktemp "${TMPDIR:-/tmp}/feltd.XXXXXX")
-"$FELTD" --port 0 --bots 3 -q >"$LOG" 2>"$LOG.err" &
-PID=$!
-trap 'kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; rm -f "$LOG" "$LOG.err"' EXIT INT TERM
-# feltd prints "feltd: listening on http://127.0.0.1:PORT" once it accepts connections.
-i=0
-while ! grep -q "listening on" "$LOG"; do
-    i=$((i + 1))
-    if [ "$i" -gt 100 ] || ! kill -0 "$PID" 2>/dev/null; then
-        echo "make run: feltd did not start:" >&2
-        cat "$LOG.err" >&2
-        exit 1
-    fi
-    sleep 0.05
-done
-PORT=$(sed -n 's/.*listening on http:\/\/[0-9.]*:\([0-9]*\).*/\1/p' "$LOG")
-echo "feltd is serving table 'main' with 3 bots on 127.0.0.1:$PORT"
+FELTD_PID=""
+# (|| : because set -e also stops a trap's commands at the first failure.)
+trap 'kill "$FELTD_PID" 2>/dev/null || :; wait "$FELTD_PID" 2>/dev/null || :; rm -f "$LOG" "$LOG.err"' \
+    EXIT INT TERM
+if ! feltd_start "$LOG" "$LOG.err" "$FELTD" --port 0 --bots 3 -q; then
+    echo "make run: feltd did not start:" >&2
+    cat "$LOG.err" >&2
+    exit 1
+fi
+echo "feltd is serving table 'main' with 3 bots on 127.0.0.1:$FELTD_PORT"
 shift 2>/dev/null || true
-"$FELT" --server "ws://127.0.0.1:$PORT" --game main "$@"
+"$FELT" --server "ws://127.0.0.1:$FELTD_PORT" --game main "$@"

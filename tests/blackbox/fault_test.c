@@ -30,10 +30,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
+#include "bb_main.h"
 #include "fleet.h"
 #include "harness.h"
+#include "listenproc.h"
 #include "util.h"
 
 static const char *feltd_path, *proxy_path, *felt_path;
@@ -49,19 +49,19 @@ struct fault_opts {
 };
 
 static struct fault_opts fault_cli; /* command-line overrides (0: the case's default) */
-static struct fleet_proc fault_srv, fault_proxy;
+static struct feltd fault_srv;
+static struct listenproc fault_proxy;
 
-static int teardown(void **state)
+/* After every case: what a failed assertion left running. */
+static void fault_cleanup(void)
 {
-    (void)state;
-    if (fault_proxy.pid > 0) fleet_proc_stop(&fault_proxy, SIGKILL, NULL, 0, 5000);
-    if (fault_srv.pid > 0) fleet_proc_stop(&fault_srv, SIGKILL, NULL, 0, 5000);
-    return 0;
+    if (fault_proxy.pid > 0) listenproc_stop(&fault_proxy, SIGKILL, NULL, 0, 5000);
+    if (fault_srv.pid > 0) feltd_stop(&fault_srv, SIGKILL);
 }
 
 static void fault_calm(void *arg)
 {
-    struct fleet_proc *p = arg;
+    struct listenproc *p = arg;
     if (p->pid > 0) kill(p->pid, SIGUSR1);
 }
 
@@ -96,7 +96,7 @@ static void fault_run(struct fault_opts *o, const char *title)
 {
     char port[16], every[16], seed[16], duration[24], delay[16], history[16], stats[1024];
     char state_dir[] = "/tmp/felt-fault-XXXXXX";
-    const char *argv[32 + 2 * 1024];
+    const char *args[16 + 2 * 1024];
     size_t n = 0;
     struct fleet_report rep;
     static char tables[1024][48];
@@ -104,30 +104,20 @@ static void fault_run(struct fault_opts *o, const char *title)
     assert_true(o->tables <= 1024);
     snprintf(delay, sizeof(delay), "%d", o->hand_delay_ms);
     snprintf(history, sizeof(history), "%d", o->history);
-    argv[n++] = feltd_path;
-    argv[n++] = "--host";
-    argv[n++] = "127.0.0.1";
-    argv[n++] = "--port";
-    argv[n++] = "0";
-    argv[n++] = "--hand-delay";
-    argv[n++] = delay;
-    argv[n++] = "--history";
-    argv[n++] = history;
-    argv[n++] = "-q";
-    /* Every bot is 127.0.0.1: the per-address limits (docs/security.md) are turned off. */
-    static const char *const limits_off[] = {
-        "--joins-per-minute", "0", "--seats-per-address", "0", "--max-conns-per-address", "0",
-        "--chat-per-address", "0", "--chat-per-table", "0", "--sitout-hands", "0"};
-    for (size_t i = 0; i < FELT_ARRAY_LEN(limits_off); i++)
-        argv[n++] = limits_off[i];
+    args[n++] = "--hand-delay";
+    args[n++] = delay;
+    args[n++] = "--history";
+    args[n++] = history;
+    args[n++] = "-q";
     for (int i = 0; i < o->tables; i++) {
         /* Deep stacks and tiny blinds: nobody busts, so the chips brought never change. */
         snprintf(tables[i], sizeof(tables[i]), "f%d:10:1/2:100000", i);
-        argv[n++] = "--table";
-        argv[n++] = tables[i];
+        args[n++] = "--table";
+        args[n++] = tables[i];
     }
-    argv[n] = NULL;
-    assert_int_equal(fleet_proc_start(&fault_srv, argv, BB_TIMEOUT_MS), 0);
+    args[n] = NULL;
+    /* Every bot is 127.0.0.1: the harness turns the per-address limits off (docs/security.md). */
+    assert_int_equal(feltd_start(&fault_srv, feltd_path, args), 0);
 
     snprintf(port, sizeof(port), "%d", fault_srv.port);
     snprintf(every, sizeof(every), "%d", o->every_ms);
@@ -136,7 +126,7 @@ static void fault_run(struct fault_opts *o, const char *title)
     const char *pargv[] = {proxy_path, "--target",   port,      "--seed",   seed,
                            "--every",  every,        "--stall", "300:2500", "--min-age",
                            "1000",     "--duration", duration,  NULL};
-    assert_int_equal(fleet_proc_start(&fault_proxy, pargv, BB_TIMEOUT_MS), 0);
+    assert_int_equal(listenproc_start(&fault_proxy, pargv, -1, SIGKILL, BB_TIMEOUT_MS), 0);
     assert_non_null(mkdtemp(state_dir));
 
     struct fleet_opts fo = {
@@ -166,9 +156,9 @@ static void fault_run(struct fault_opts *o, const char *title)
     int rc = fleet_run(&fo, &rep);
     fleet_report_print(&rep, title);
 
-    int pst = fleet_proc_stop(&fault_proxy, SIGTERM, stats, sizeof(stats), BB_TIMEOUT_MS);
+    int pst = listenproc_stop(&fault_proxy, SIGTERM, stats, sizeof(stats), BB_TIMEOUT_MS);
     fprintf(stderr, "%s: proxy %s", title, stats);
-    int sst = fleet_proc_stop(&fault_srv, SIGTERM, NULL, 0, BB_TIMEOUT_MS);
+    int sst = feltd_stop(&fault_srv, SIGTERM);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state_dir);
     if (system(cmd) != 0) fprintf(stderr, "%s: could not remove %s\n", title, state_dir);
@@ -251,13 +241,15 @@ static long long fault_num(const char *opt, const char *s, long long lo, long lo
     return v;
 }
 
+/* The cases; ctest registers one per row (bb_main.h). */
+static const struct bb_test fault_tests[] = {
+    BB_TEST(scenario),
+    BB_TEST(ordering),
+    BB_TEST(soak),
+};
+
 int main(int argc, char **argv)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_scenario, teardown),
-        cmocka_unit_test_teardown(test_ordering, teardown),
-        cmocka_unit_test_teardown(test_soak, teardown),
-    };
     if (argc < 5) {
         fprintf(stderr, "usage: %s FELTD FAULTPROXY FELT scenario|ordering|soak [options]\n",
                 argv[0]);
@@ -294,9 +286,5 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    signal(SIGPIPE, SIG_IGN);
-    char pattern[64];
-    snprintf(pattern, sizeof(pattern), "test_%s", argv[4]);
-    cmocka_set_test_filter(pattern);
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return bb_run("fault_test", fault_tests, FELT_ARRAY_LEN(fault_tests), argv[4], fault_cleanup);
 }

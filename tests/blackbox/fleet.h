@@ -36,7 +36,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 struct fleet_opts {
     const char *felt_path;    /* bots are `felt --json` processes; NULL: in-process bots */
@@ -75,21 +74,5 @@ struct fleet_report {
  * are also printed on stderr (the first few of each bot). */
 int fleet_run(const struct fleet_opts *opts, struct fleet_report *rep);
 void fleet_report_print(const struct fleet_report *rep, const char *title);
-
-/* ---- helper processes ------------------------------------------------------------------- */
-
-/* A child process whose first stdout line says where it listens ("...:PORT"). */
-struct fleet_proc {
-    pid_t pid;
-    int out_fd;
-    int port;
-};
-
-/* Starts argv[0] with argv (NULL-terminated), reads its first stdout line and the port at its
- * end. The child dies with the test (PR_SET_PDEATHSIG). Returns 0 or -1. */
-int fleet_proc_start(struct fleet_proc *p, const char *const *argv, int timeout_ms);
-/* Sends sig, collects what it still prints (into out, NUL-terminated, if non-NULL), waits for
- * it (SIGKILL after timeout_ms) and returns its wait status, or -1. */
-int fleet_proc_stop(struct fleet_proc *p, int sig, char *out, size_t outsz, int timeout_ms);
 
 #endif

@@ -2,32 +2,21 @@
  * harness.c: the black-box harness for feltd (see harness.h): the server process, the
  * deadline-bounded event loop, synchronous HTTP and recording WebSocket clients.
  */
-#define _GNU_SOURCE /* pipe2 */
 #include "harness.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "listenproc.h"
 #include "util.h"
 
 /* ---- the server process ------------------------------------------------------------------ */
-
-static int64_t bb_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The limits against abusive clients (docs/security.md) count every client of a test as one
  * address, 127.0.0.1; tests that are not about those limits turn them off (0), so that a dozen
@@ -45,17 +34,17 @@ int feltd_start(struct feltd *f, const char *path, const char *const *args)
 
 int feltd_start_ex(struct feltd *f, const char *path, const char *const *args, bool test_limits)
 {
-    const char *argv[64];
-    char buf[1024];
-    size_t n = 0, len = 0;
-    int fds[2], rc = -1;
-    pid_t parent = getpid();
+    size_t n = 0, nargs = 0;
+    struct listenproc p;
 
     memset(f, 0, sizeof(*f));
     f->out_fd = -1;
     snprintf(f->log, sizeof(f->log), "/tmp/feltd-log-XXXXXX");
     int log_fd = mkstemp(f->log);
     if (log_fd < 0) return -1;
+    while (args && args[nargs])
+        nargs++;
+    const char **argv = xcalloc(6 + FELT_ARRAY_LEN(feltd_test_limits) + nargs, sizeof(*argv));
     argv[n++] = path;
     argv[n++] = "--host";
     argv[n++] = "127.0.0.1";
@@ -63,83 +52,30 @@ int feltd_start_ex(struct feltd *f, const char *path, const char *const *args, b
     argv[n++] = "0";
     for (size_t i = 0; test_limits && feltd_test_limits[i]; i++)
         argv[n++] = feltd_test_limits[i];
-    for (size_t i = 0; args && args[i] && n < FELT_ARRAY_LEN(argv) - 1; i++)
+    for (size_t i = 0; i < nargs; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        close(log_fd);
-        unlink(f->log);
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        close(log_fd);
-        unlink(f->log);
-        return -1;
-    }
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(126);
-        dup2(fds[1], STDOUT_FILENO);
-        dup2(log_fd, STDERR_FILENO);
-        execv(path, (char *const *)argv);
-        _exit(127);
-    }
-    close(fds[1]);
+    int rc = listenproc_start(&p, argv, log_fd, SIGKILL, BB_TIMEOUT_MS);
+    free(argv);
     close(log_fd);
-    f->pid = pid;
-    f->out_fd = fds[0];
-
-    /* "feltd: listening on http://127.0.0.1:PORT\n" */
-    int64_t deadline = bb_now_ms() + BB_TIMEOUT_MS;
-    while (rc != 0) {
-        int64_t left = deadline - bb_now_ms();
-        struct pollfd p = {.fd = f->out_fd, .events = POLLIN};
-        if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
-            fprintf(stderr, "harness: feltd did not print its port in time\n");
-            break;
-        }
-        ssize_t r = read(f->out_fd, buf + len, sizeof(buf) - 1 - len);
-        if (r <= 0) {
-            fprintf(stderr, "harness: feltd exited before listening\n");
-            break;
-        }
-        len += (size_t)r;
-        buf[len] = '\0';
-        const char *at = strstr(buf, "listening on http://127.0.0.1:");
-        if (at && strchr(at, '\n')) {
-            f->port = atoi(at + strlen("listening on http://127.0.0.1:"));
-            rc = f->port > 0 ? 0 : -1;
-            if (rc) break;
-        }
-        if (len == sizeof(buf) - 1) break;
+    if (rc != 0) {
+        char *log = feltd_log(f); /* why it did not come up */
+        fputs(log, stderr);
+        free(log);
+        unlink(f->log);
+        return -1;
     }
-    if (rc != 0) feltd_stop(f, SIGKILL);
-    return rc;
+    f->pid = p.pid;
+    f->out_fd = p.out_fd;
+    f->port = p.port;
+    return 0;
 }
 
 int feltd_stop(struct feltd *f, int sig)
 {
-    int st = -1;
-    char buf[256];
+    struct listenproc p = {.pid = f->pid, .out_fd = f->out_fd, .port = f->port};
     if (f->pid <= 0) return -1;
-    kill(f->pid, sig);
-    int64_t deadline = bb_now_ms() + BB_TIMEOUT_MS;
-    for (;;) {
-        int64_t left = deadline - bb_now_ms();
-        struct pollfd p = {.fd = f->out_fd, .events = POLLIN};
-        if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
-            fprintf(stderr, "harness: feltd did not exit in time; killing it\n");
-            kill(f->pid, SIGKILL);
-            break;
-        }
-        if (read(f->out_fd, buf, sizeof(buf)) <= 0) break; /* EOF: the process is gone */
-    }
-    while (waitpid(f->pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    close(f->out_fd);
+    int st = listenproc_stop(&p, sig, NULL, 0, BB_TIMEOUT_MS);
     f->out_fd = -1;
     f->pid = 0;
     char *log = feltd_log(f); /* into this test's output, as if feltd had shared our stderr */

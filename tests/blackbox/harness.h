@@ -1,6 +1,6 @@
 /*
  * harness.h: the black-box test harness for feltd: starts the real server binary on a free
- * loopback port, drives it with real WebSocket and HTTP clients (common/wsclient), records every
+ * loopback port, drives it with real WebSocket and HTTP clients (wsclient/), records every
  * byte each client receives, and stops the server at the end. Every wait runs the client event
  * loop against a deadline, so a test blocks only on events and fails (never hangs) when an
  * expected event does not come.
@@ -34,8 +34,8 @@ struct feltd {
 };
 
 /* Starts `path --host 127.0.0.1 --port 0 args...` (args NULL-terminated) and reads the port it
- * prints. Returns 0, or -1 (message on stderr) if it did not come up within the timeout. The
- * child dies with the test process (PR_SET_PDEATHSIG). */
+ * prints (tests/tools/listenproc.h). Returns 0, or -1 (message and feltd's log on stderr) if it
+ * did not come up within the timeout. The child dies with the test process (PR_SET_PDEATHSIG). */
 int feltd_start(struct feltd *f, const char *path, const char *const *args);
 /* The same; test_limits false keeps feltd's own defaults for the limits against abusive clients
  * (feltd_start turns them off, as a dozen clients of one test share one address). */

@@ -28,22 +28,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
+#include "bb_main.h"
 #include "harness.h"
 #include "rawws.h"
 #include "util.h"
 
 static const char *feltd_path;
-static struct bb *running_bb;
-
-static int teardown(void **state)
-{
-    (void)state;
-    if (running_bb) bb_stop(running_bb);
-    running_bb = NULL;
-    return 0;
-}
 
 /* ---- the environment: two tables, bots at main, a rail watching them -------------------- */
 
@@ -62,7 +52,7 @@ static void env_start_args(struct env *e, const char *const *extra)
     args[n] = NULL;
     memset(e, 0, sizeof(*e));
     assert_int_equal(bb_start(&e->bb, feltd_path, args), 0);
-    running_bb = &e->bb;
+    bb_running = &e->bb;
     e->rail = tc_spectator(&e->bb, "rail", "main", false);
     assert_true(BB_WAIT(&e->bb, tc_count(e->rail, PROTO_S_SNAPSHOT) == 1, BB_TIMEOUT_MS));
 }
@@ -70,13 +60,6 @@ static void env_start_args(struct env *e, const char *const *extra)
 static void env_start(struct env *e)
 {
     env_start_args(e, NULL);
-}
-
-static void assert_tc_ok(const struct tc *t)
-{
-    assert_non_null(t);
-    if (t->bad) print_error("client %s: %d problem(s), first: %s\n", t->name, t->bad, t->bad_text);
-    assert_int_equal(t->bad, 0);
 }
 
 /* The rail's events of main keep coming (n more from now). */
@@ -102,12 +85,9 @@ static void healthz(struct env *e)
 static void env_finish(struct env *e)
 {
     rail_moves(e, 5);
-    assert_tc_ok(e->rail);
+    bb_assert_tc_ok(e->rail);
     healthz(e);
-    running_bb = NULL;
-    int st = bb_stop(&e->bb);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
+    bb_stop_clean(&e->bb);
 }
 
 /* ---- replies ------------------------------------------------------------------------------ */
@@ -612,7 +592,7 @@ static void test_escapes(void **state)
     for (size_t i = from; i < watch->n; i++)
         if (watch->msgs[i].type == PROTO_S_CHAT)
             assert_false(has_controls(jstr(watch->msgs[i].data, "text")));
-    assert_tc_ok(watch);
+    bb_assert_tc_ok(watch);
     env_finish(&e);
 }
 
@@ -799,7 +779,7 @@ static void test_slow_consumer(void **state)
         "0",       "--hand-delay",     "0",       "--history",         "1024",   NULL};
     memset(&e, 0, sizeof(e));
     assert_int_equal(bb_start(&e.bb, feltd_path, args), 0);
-    running_bb = &e.bb;
+    bb_running = &e.bb;
     e.rail = tc_spectator(&e.bb, "rail", "main", false);
     assert_true(BB_WAIT(&e.bb, tc_count(e.rail, PROTO_S_SNAPSHOT) == 1, BB_TIMEOUT_MS));
 
@@ -884,8 +864,8 @@ static void test_slow_consumer(void **state)
                   SLOW_PINGS);
     assert_true(flooded >= 0);
     assert_true(flooded < SLOW_PINGS / 2);
-    assert_tc_ok(a);
-    assert_tc_ok(b);
+    bb_assert_tc_ok(a);
+    bb_assert_tc_ok(b);
     for (int i = 0; i < SLOW_READERS; i++)
         close(fds[i]);
     close(flood);
@@ -952,30 +932,14 @@ static void test_session(void **state)
     env_finish(&e);
 }
 
+/* The cases, in the order they run without a name; ctest registers one per row (bb_main.h). */
+static const struct bb_test hostile_tests[] = {
+    BB_TEST(impersonation), BB_TEST(spectator_actions), BB_TEST(huge_json), BB_TEST(nested_json),
+    BB_TEST(big_numbers),   BB_TEST(invalid_utf8),      BB_TEST(escapes),   BB_TEST(flood),
+    BB_TEST(slow_consumer), BB_TEST(session),
+};
+
 int main(int argc, char **argv)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_impersonation, teardown),
-        cmocka_unit_test_teardown(test_spectator_actions, teardown),
-        cmocka_unit_test_teardown(test_huge_json, teardown),
-        cmocka_unit_test_teardown(test_nested_json, teardown),
-        cmocka_unit_test_teardown(test_big_numbers, teardown),
-        cmocka_unit_test_teardown(test_invalid_utf8, teardown),
-        cmocka_unit_test_teardown(test_escapes, teardown),
-        cmocka_unit_test_teardown(test_flood, teardown),
-        cmocka_unit_test_teardown(test_slow_consumer, teardown),
-        cmocka_unit_test_teardown(test_session, teardown),
-    };
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s FELTD_PATH [TEST_NAME]\n", argv[0]);
-        return 2;
-    }
-    feltd_path = argv[1];
-    signal(SIGPIPE, SIG_IGN);
-    if (argc > 2) {
-        char pattern[128];
-        snprintf(pattern, sizeof(pattern), "test_%s", argv[2]);
-        cmocka_set_test_filter(pattern);
-    }
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return bb_main(argc, argv, &feltd_path, hostile_tests, FELT_ARRAY_LEN(hostile_tests), NULL);
 }

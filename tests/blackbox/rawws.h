@@ -1,6 +1,6 @@
 /*
  * rawws.h: a raw WebSocket client over a plain blocking socket, for the hostile-client and
- * slow-consumer tests only: it does what a well-behaved client (common/wsclient) never does -
+ * slow-consumer tests only: it does what a well-behaved client (wsclient/) never does -
  * stop reading entirely, flood the server, send invalid UTF-8, oversized or binary frames - so
  * the test controls every byte. The handshake is written by hand (RFC 6455 section 4.1),
  * frames from us are masked, frames from the server are parsed without extensions (no

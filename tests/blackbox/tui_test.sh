@@ -13,6 +13,7 @@
 # Everything listens on 127.0.0.1; every wait is bounded; the trap kills the tmux server (a
 # private socket), the proxy and feltd, whatever happens.
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/feltd-port.sh" # feltd_start
 
 FELTD=$1
 FELT=$2
@@ -126,15 +127,12 @@ PYTHON=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 does n
 # Every client here is 127.0.0.1: the per-address limits (docs/security.md) are turned off;
 # the spectator chats too.
 LIMITS_OFF="--spectator-chat --joins-per-minute 0 --seats-per-address 0 --max-conns-per-address 0 --chat-per-address 0 --chat-per-table 0 --sitout-hands 0"
-timeout "$LIFETIME" "$FELTD" --port 0 --bots 2 --bot-delay 150 --hand-delay 600 --action-timeout 60 $LIMITS_OFF \
-    > "$WORK/feltd.out" 2> "$WORK/feltd.err" &
-FELTD_PID=$!
-for _ in $(seq 50); do
-    FELTD_PORT=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/feltd.out")
-    [ -n "$FELTD_PORT" ] && break
-    sleep 0.1
-done
-[ -n "$FELTD_PORT" ] || fail "feltd did not start"
+# start_feltd PORT: feltd for this test on PORT (0: a free one), under timeout(1).
+start_feltd() {
+    feltd_start "$WORK/feltd.out" "$WORK/feltd.err" timeout "$LIFETIME" "$FELTD" --port "$1" \
+        --bots 2 --bot-delay 150 --hand-delay 600 --action-timeout 60 $LIMITS_OFF
+}
+start_feltd 0 || fail "feltd did not start"
 start_proxy
 
 ENV="env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME=$WORK/state"
@@ -212,8 +210,12 @@ wait_for '^say:' 5 "the chat prompt once more"
 keys -l 'never sent'
 keys Escape
 wait_gone '^say:' 5 "Esc leaves the chat line"
-sleep 0.5
-screen
+# A line sent after it arrives after it would have: once it is shown, the other is not coming.
+keys /
+wait_for '^say:' 5 "the chat prompt after Esc"
+keys -l 'after escape'
+keys Enter
+wait_for 'tester: after escape' 10 "the chat line sent after Esc"
 grep -q 'never sent' "$WORK/screen.txt" && fail "a chat line left with Esc was sent"
 
 # ---- the connection is cut, typing goes on, the connection comes back -----------------------
@@ -269,15 +271,8 @@ wait_for '^icanon echo' 5 "the terminal back in canonical mode with echo after C
 # ---- feltd restarts without its data: the seat is gone, and j joins again -------------------
 stop "$FELTD_PID"
 FELTD_PID=""
-: > "$WORK/feltd.out"
-timeout "$LIFETIME" "$FELTD" --port "$FELTD_PORT" --bots 2 --bot-delay 150 --hand-delay 600 --action-timeout 60 $LIMITS_OFF \
-    > "$WORK/feltd.out" 2>> "$WORK/feltd.err" &
-FELTD_PID=$!
-for _ in $(seq 50); do
-    grep -q 'listening on' "$WORK/feltd.out" && break
-    sleep 0.1
-done
-grep -q 'listening on' "$WORK/feltd.out" || fail "feltd did not restart on port $FELTD_PORT"
+OLD_PORT=$FELTD_PORT
+start_feltd "$OLD_PORT" && [ "$FELTD_PORT" = "$OLD_PORT" ] || fail "feltd did not restart on port $OLD_PORT"
 wait_for 'Your seat is gone \(server restarted\)\. Press j to join again, q to quit' 30 \
     "the plain message when the server no longer knows our token"
 keys j
@@ -286,9 +281,9 @@ wait_for '\* connected' 15 "connected after joining again"
 wait_for 'tester' 10 "our new seat"
 
 # ---- q leaves the table cleanly ---------------------------------------------------------------
+# In a hand, q asks first (y leaves); between hands it quits at once.
 keys q
-sleep 0.5
-screen
+wait_for 'Leave the table\?|FELT-EXIT=' 10 "the leave question or the exit after q"
 if grep -q 'Leave the table?' "$WORK/screen.txt"; then
     keys y
 fi

@@ -1,0 +1,321 @@
+/*
+ * server_test_wsclient.c: the shared client module (wsclient/) against the real feltd
+ * (server_test.h): opens, messages, closes from inside a callback, reconnect backoff, adopted
+ * descriptors, timers and HTTP requests on the same loop.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "server_test.h"
+
+struct wc_probe {
+    struct bb *bb;
+    int opens, messages, closes, states, reconnecting;
+    int last_code, max_attempt;
+    int64_t max_next_in;
+    bool close_on_message;
+    struct wsconn *c;
+};
+
+static void wc_open(struct wsconn *c, void *user)
+{
+    struct wc_probe *p = user;
+    (void)c;
+    p->opens++;
+    wsloop_stop(p->bb->loop);
+}
+
+static void wc_message(struct wsconn *c, void *user, const char *buf, size_t len)
+{
+    struct wc_probe *p = user;
+    (void)buf;
+    (void)len;
+    p->messages++;
+    if (p->close_on_message) {
+        wsconn_close(c, 1000, "done"); /* from inside its own callback */
+        p->c = NULL;
+    }
+    wsloop_stop(p->bb->loop);
+}
+
+static void wc_close(struct wsconn *c, void *user, int code, const char *reason)
+{
+    struct wc_probe *p = user;
+    (void)c;
+    (void)reason;
+    p->closes++;
+    p->last_code = code;
+    wsloop_stop(p->bb->loop);
+}
+
+static void wc_state(struct wsconn *c, void *user, enum wsconn_state st)
+{
+    struct wc_probe *p = user;
+    p->states++;
+    if (st == WSCONN_RECONNECTING) {
+        int attempt;
+        int64_t next;
+        wsconn_retry_info(c, &attempt, &next);
+        p->reconnecting++;
+        if (attempt > p->max_attempt) p->max_attempt = attempt;
+        if (next > p->max_next_in) p->max_next_in = next;
+        if (attempt != p->reconnecting)
+            p->last_code = -1000 - attempt; /* attempts must count 1, 2, 3, ... */
+    }
+    wsloop_stop(p->bb->loop);
+}
+
+static struct wsconn *wc_new(struct bb *bb, struct wc_probe *p, const char *path, bool deflate,
+                             bool reconnect)
+{
+    char url[128];
+    struct wsconn_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    snprintf(url, sizeof(url), "%s%s", bb->ws, path);
+    cfg.url = url;
+    cfg.subprotocol = PROTO_SUBPROTOCOL;
+    cfg.deflate = deflate;
+    cfg.reconnect = reconnect;
+    cfg.user = p;
+    cfg.on_open = wc_open;
+    cfg.on_message = wc_message;
+    cfg.on_close = wc_close;
+    cfg.on_state = wc_state;
+    p->bb = bb;
+    p->c = wsconn_new(bb->loop, &cfg, NULL, 0);
+    return p->c;
+}
+
+struct fd_probe {
+    struct bb *bb;
+    int fd, calls, eof;
+    char got[16];
+    size_t len;
+    bool forgotten;
+};
+
+static void fd_readable(void *arg)
+{
+    struct fd_probe *f = arg;
+    char buf[16];
+    f->calls++;
+    ssize_t n = read(f->fd, buf, sizeof(buf));
+    if (n > 0 && f->len + (size_t)n < sizeof(f->got)) {
+        memcpy(f->got + f->len, buf, (size_t)n);
+        f->len += (size_t)n;
+    }
+    if (n == 0) {
+        f->eof++;
+        wsloop_forget_fd(f->bb->loop, f->fd);
+        f->forgotten = true;
+    }
+    wsloop_stop(f->bb->loop);
+}
+
+struct timer_probe {
+    struct bb *bb;
+    int fired;
+    int order;
+};
+
+static int timer_seq;
+static void timer_fire(void *arg)
+{
+    struct timer_probe *t = arg;
+    t->fired++;
+    t->order = ++timer_seq;
+    wsloop_stop(t->bb->loop);
+}
+
+struct http_probe {
+    struct bb *bb;
+    int status;
+    bool done, error;
+};
+
+static void http_probe_done(void *arg, const struct wshttp_result *res)
+{
+    struct http_probe *h = arg;
+    h->done = true;
+    h->status = res->status;
+    h->error = res->error != NULL;
+    wsloop_stop(h->bb->loop);
+}
+
+void test_wsclient(void **state)
+{
+    static struct bb bb; /* outlives a failed assertion, for the teardown */
+    struct http_reply r;
+    (void)state;
+    START(&bb, "--hand-delay", "600000");
+
+    /* permessage-deflate is negotiated when offered, not otherwise. */
+    struct wc_probe z = {0}, plain = {0};
+    struct wsconn *cz = wc_new(&bb, &z, "/ws/spectate/main", true, false);
+    struct wsconn *cp = wc_new(&bb, &plain, "/ws/spectate/main", false, false);
+    assert_true(BB_WAIT(&bb, z.messages > 0 && plain.messages > 0, BB_TIMEOUT_MS));
+    assert_true(wsconn_compressed(cz));
+    assert_false(wsconn_compressed(cp));
+    assert_int_equal(wsconn_state(cz), WSCONN_OPEN);
+    uint64_t wire, payload;
+    wsconn_bytes(cp, &wire, &payload);
+    assert_true(payload > 0 && wire > payload); /* framing and the upgrade on top */
+
+    /* With deflate, a message that compresses to more than lws's buffers (random text) and the
+     * message queued right behind it both arrive whole and in order. */
+    struct tc *zc = tc_spectator(&bb, "zc", "main", false);
+    wait_snapshot(&bb, zc);
+    assert_true(wsconn_compressed(zc->ws));
+    size_t zlen = 12000;
+    char *rnd = xmalloc(zlen + 64);
+    int off = snprintf(rnd, zlen + 64, "{\"type\": \"chat\", \"text\": \"");
+    uint32_t x = 2463534242u;
+    for (size_t i = 0; i < zlen; i++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        rnd[off + (int)i] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[x & 63];
+    }
+    snprintf(rnd + off + zlen, 64, "\"}");
+    for (int i = 0; i < 3; i++) {
+        tc_send(zc, rnd);
+        tc_send(zc, "{\"type\": \"ping\", \"id\": 5}");
+    }
+    free(rnd);
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(jstr(wait_reply(&bb, zc, PROTO_S_ERROR, i), "code"), "too_long");
+        assert_int_equal(jint(wait_reply(&bb, zc, PROTO_S_PONG, i), "id", -1), 5);
+    }
+    assert_int_equal(zc->closes, 0);
+
+    /* Closing from inside on_message: no callback afterwards (and nothing freed early). */
+    struct wc_probe once = {.close_on_message = true};
+    wc_new(&bb, &once, "/ws/spectate/main", true, false);
+    assert_true(BB_WAIT(&bb, once.messages > 0, BB_TIMEOUT_MS));
+    struct tc *ann = tc_join(&bb, "ann", "main", false); /* events every spectator would get */
+    wait_snapshot(&bb, ann);
+    assert_true(BB_WAIT(&bb, z.messages >= 4, BB_TIMEOUT_MS));
+    assert_int_equal(once.messages, 1);
+    assert_int_equal(once.closes, 0);
+    assert_int_equal(metric_value(&bb, "felt_connections{role=\"spectator\"} "),
+                     3); /* z, plain, zc */
+
+    /* More connections at once than the loop runs handshakes at once: they wait their turn. */
+    struct tc *crowd[150];
+    for (size_t i = 0; i < FELT_ARRAY_LEN(crowd); i++)
+        crowd[i] = tc_spectator(&bb, "crowd", "main", false);
+    for (size_t i = 0; i < FELT_ARRAY_LEN(crowd); i++) {
+        wait_snapshot(&bb, crowd[i]);
+        assert_int_equal(crowd[i]->closes, 0);
+    }
+    assert_int_equal(metric_value(&bb, "felt_connections{role=\"spectator\"} "),
+                     3 + FELT_ARRAY_LEN(crowd));
+    for (size_t i = 0; i < FELT_ARRAY_LEN(crowd); i++)
+        tc_free(crowd[i]);
+
+    /* The queue is bounded. */
+    struct wc_probe q = {0};
+    char url[128];
+    struct wsconn_config qc;
+    memset(&qc, 0, sizeof(qc));
+    snprintf(url, sizeof(url), "%s/ws/spectate/main", bb.ws);
+    qc.url = url;
+    qc.max_queue = 3;
+    qc.user = &q;
+    q.bb = &bb;
+    struct wsconn *cq = wsconn_new(bb.loop, &qc, NULL, 0);
+    assert_non_null(cq);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(wsconn_send(cq, "{}", 2), 0);
+    assert_int_equal(wsconn_send(cq, "{}", 2), -1);
+    assert_int_equal(wsconn_send_first(cq, "{}", 2), -1);
+    assert_int_equal(wsconn_queued(cq), 3);
+    wsconn_clear_queue(cq);
+    assert_int_equal(wsconn_queued(cq), 0);
+    wsconn_close(cq, 1000, "bye");
+    char err[128];
+    struct wsconn_config bad = qc;
+    bad.url = "http://127.0.0.1:1/x";
+    assert_null(wsconn_new(bb.loop, &bad, err, sizeof(err)));
+    assert_true(strlen(err) > 0);
+    assert_int_equal(wshttp_request(bb.loop, "ws://127.0.0.1:1/", NULL, NULL, NULL, NULL), -1);
+
+    /* Timers fire in order; a cancelled one does not. */
+    struct timer_probe t1 = {&bb, 0, 0}, t2 = {&bb, 0, 0}, t3 = {&bb, 0, 0};
+    struct wstimer *w1 = wstimer_new(bb.loop, timer_fire, &t1);
+    struct wstimer *w2 = wstimer_new(bb.loop, timer_fire, &t2);
+    struct wstimer *w3 = wstimer_new(bb.loop, timer_fire, &t3);
+    wstimer_arm(w1, 30);
+    wstimer_arm(w2, 10);
+    wstimer_arm(w3, 20);
+    wstimer_cancel(w3);
+    assert_true(BB_WAIT(&bb, t1.fired > 0, BB_TIMEOUT_MS));
+    assert_int_equal(t2.fired, 1);
+    assert_int_equal(t3.fired, 0);
+    assert_true(t2.order < t1.order);
+    wstimer_free(w1);
+    wstimer_free(w2);
+    wstimer_free(w3);
+
+    /* An adopted descriptor: data, then EOF, in the same loop. */
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    struct fd_probe f = {.bb = &bb, .fd = pfd[0]};
+    assert_int_equal(wsloop_adopt_fd(bb.loop, pfd[0], fd_readable, &f), 0);
+    assert_int_equal(write(pfd[1], "hi", 2), 2);
+    assert_true(BB_WAIT(&bb, f.len == 2, BB_TIMEOUT_MS));
+    assert_memory_equal(f.got, "hi", 2);
+    close(pfd[1]);
+    assert_true(BB_WAIT(&bb, f.eof > 0, BB_TIMEOUT_MS));
+    assert_true(f.forgotten);
+    assert_int_equal(fcntl(pfd[0], F_GETFD), 0); /* still the caller's, still open */
+    close(pfd[0]);
+
+    /* Reconnects back off and count attempts; HTTP to nowhere fails cleanly. "Nowhere" is a
+     * port we hold bound but never listen on, so nothing else can take it meanwhile. */
+    int dead_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    assert_true(dead_fd >= 0);
+    assert_int_equal(bind(dead_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(dead_fd, (struct sockaddr *)&sa, &sl), 0);
+    int dead_port = ntohs(sa.sin_port);
+    struct wc_probe rc = {0};
+    snprintf(url, sizeof(url), "ws://127.0.0.1:%d/ws/spectate/main", dead_port);
+    struct wsconn_config rcfg = qc;
+    rcfg.url = url;
+    rcfg.reconnect = true;
+    rcfg.user = &rc;
+    rcfg.on_close = wc_close;
+    rcfg.on_state = wc_state;
+    rc.bb = &bb;
+    struct wsconn *crc = wsconn_new(bb.loop, &rcfg, NULL, 0);
+    assert_true(BB_WAIT(&bb, rc.reconnecting >= 3, BB_TIMEOUT_MS));
+    assert_int_equal(rc.max_attempt, 3);
+    assert_int_equal(rc.closes, 3);
+    assert_int_equal(rc.last_code, 0);
+    assert_int_equal(rc.opens, 0);
+    assert_true(rc.max_next_in <= 2400); /* 2 s and its jitter at the third attempt */
+    assert_int_equal(wsconn_state(crc), WSCONN_RECONNECTING);
+    wsconn_close(crc, 1000, "bye");
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", dead_port);
+    struct http_probe hp = {.bb = &bb, .status = -1};
+    assert_int_equal(wshttp_request(bb.loop, url, NULL, NULL, http_probe_done, &hp), 0);
+    assert_true(BB_WAIT(&bb, hp.done, BB_TIMEOUT_MS));
+    assert_int_equal(hp.status, 0);
+    assert_true(hp.error);
+    bb_http(&bb, "/healthz", NULL, NULL, &r); /* the live one answers */
+    assert_int_equal(r.status, 200);
+    http_reply_free(&r);
+    assert_int_equal(rc.closes, 3); /* nothing after wsconn_close */
+    close(dead_fd);
+    bb_stop_clean(&bb);
+}
