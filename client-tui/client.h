@@ -405,8 +405,8 @@ const struct outbox_item *session_queue_get(const struct session *s, size_t i);
 int session_rejoin(struct session *s, struct felt_err *err);
 /* Closes the connection cleanly (no reconnect); state becomes OFFLINE. */
 void session_close(struct session *s);
-/* Frees the session. Call it after wsloop_free(): the loop owns (and frees) the connections
- * and drops unanswered HTTP requests without calling back, whose bookkeeping is freed here. */
+/* Frees the session. Call it after wsloop_free(): the loop owns (and frees) the connections;
+ * the session's HTTP requests still pending are inert by then, and are cancelled (freed) here. */
 void session_free(struct session *s);
 
 const char *session_state_name(enum session_state st);        /* "connecting", ... */
@@ -443,10 +443,9 @@ bool poll_busy(const struct poll *p);
 /* ms until the next poll (for the status line while polls fail). */
 int64_t poll_next_ms(const struct poll *p);
 void poll_stop(struct poll *p);
-/* Frees p; an answer still in flight is dropped when it comes. */
+/* Frees p and cancels its requests in flight (their answers are never delivered). Valid also
+ * after wsloop_free(). */
 void poll_free(struct poll *p);
-/* Frees the bookkeeping of answers that never came (after wsloop_free()). */
-void poll_reap(void);
 
 /* ---- jsonmode.c ------------------------------------------------------------------------- */
 

@@ -27,17 +27,6 @@
 #define POLL_FAIL_MAX_MS 10000
 #define POLL_URL_MAX 1024
 
-/* A request in flight: the poll may be freed before its answer comes. */
-struct poll_ticket {
-    struct poll *p;
-    struct poll_ticket *next;
-    bool post;
-    int64_t started_us;
-};
-
-/* Tickets of freed polls, until their answer comes (or poll_reap after the loop is gone). */
-static struct poll_ticket *poll_orphans;
-
 struct poll {
     struct wsloop *loop;
     struct poll_callbacks cb;
@@ -52,8 +41,9 @@ struct poll {
     int64_t due_us; /* monotonic time the timer is armed for */
     int fast_left;
     int fails;
-    bool get_busy, post_busy;
-    struct poll_ticket *tickets;
+    /* The requests in flight (NULL: none); poll_free cancels them, so no answer outlives p. */
+    struct wshttp *get_req, *post_req;
+    int64_t get_started_us;
 };
 
 static void poll_arm(struct poll *p, int64_t ms)
@@ -190,7 +180,6 @@ static void poll_forward(void *arg, const char *raw, size_t len)
 static void poll_get_done(struct poll *p, const struct wshttp_result *r, int64_t rtt_ms)
 {
     uint64_t seq;
-    p->get_busy = false;
     if (!p->running) return;
     if (r->status == 200) {
         int n = poll_split_events(r->body, r->body_len, &seq, poll_forward, p);
@@ -220,56 +209,39 @@ static void poll_get_done(struct poll *p, const struct wshttp_result *r, int64_t
     poll_arm(p, p->interval_ms);
 }
 
-static void poll_http_done(void *arg, const struct wshttp_result *r)
+static void poll_get_http_done(void *arg, const struct wshttp_result *r)
 {
-    struct poll_ticket *t = arg;
-    struct poll *p = t->p;
-    for (struct poll_ticket **pp = p ? &p->tickets : &poll_orphans; *pp; pp = &(*pp)->next)
-        if (*pp == t) {
-            *pp = t->next;
-            break;
-        }
-    if (p) {
-        if (t->post) {
-            p->post_busy = false;
-            if (p->cb.on_posted)
-                p->cb.on_posted(p->cb.user, r->status, r->body, r->body ? r->body_len : 0);
-        } else {
-            poll_get_done(p, r, (felt_mono_us() - t->started_us + 500) / 1000);
-        }
-    }
-    free(t);
+    struct poll *p = arg;
+    p->get_req = NULL;
+    poll_get_done(p, r, (felt_mono_us() - p->get_started_us + 500) / 1000);
 }
 
-static int poll_request(struct poll *p, const char *url, const char *body, bool post)
+static void poll_post_http_done(void *arg, const struct wshttp_result *r)
 {
-    struct poll_ticket *t = xcalloc(1, sizeof(*t));
-    t->p = p;
-    t->post = post;
-    t->started_us = felt_mono_us();
-    if (wshttp_request(p->loop, url, body, p->bearer[0] ? p->bearer : NULL, poll_http_done, t) !=
-        0) {
-        free(t);
-        return -1;
-    }
-    t->next = p->tickets;
-    p->tickets = t;
-    return 0;
+    struct poll *p = arg;
+    p->post_req = NULL;
+    if (p->cb.on_posted) p->cb.on_posted(p->cb.user, r->status, r->body, r->body ? r->body_len : 0);
+}
+
+static struct wshttp *poll_request(struct poll *p, const char *url, const char *body,
+                                   void (*done)(void *arg, const struct wshttp_result *r))
+{
+    return wshttp_start(p->loop, url, body, p->bearer[0] ? p->bearer : NULL, done, p);
 }
 
 static void poll_fire(void *arg)
 {
     struct poll *p = arg;
     char url[POLL_URL_MAX * 2];
-    if (!p->running || p->get_busy) return;
+    if (!p->running || p->get_req) return;
     if (p->has_since)
         snprintf(url, sizeof(url), "%s/api/games/%s/state?since=%llu", p->base, p->game,
                  (unsigned long long)p->since);
     else
         snprintf(url, sizeof(url), "%s/api/games/%s/state", p->base, p->game);
-    if (poll_request(p, url, NULL, false) == 0) {
-        p->get_busy = true;
-    } else {
+    p->get_started_us = felt_mono_us();
+    p->get_req = poll_request(p, url, NULL, poll_get_http_done);
+    if (!p->get_req) {
         struct wshttp_result r = {.status = 0, .error = "bad URL"};
         poll_get_done(p, &r, 0);
     }
@@ -298,14 +270,14 @@ void poll_start(struct poll *p, bool has_since, uint64_t since)
     p->since = since;
     p->fast_left = POLL_FAST_POLLS;
     p->interval_ms = POLL_MIN_MS;
-    if (!p->get_busy) poll_arm(p, 0);
+    if (!p->get_req) poll_arm(p, 0);
 }
 
 void poll_hurry(struct poll *p)
 {
     p->fast_left = POLL_FAST_POLLS;
     p->interval_ms = POLL_MIN_MS;
-    if (p->running && !p->get_busy && p->due_us - felt_mono_us() > POLL_MIN_MS * 1000)
+    if (p->running && !p->get_req && p->due_us - felt_mono_us() > POLL_MIN_MS * 1000)
         poll_arm(p, POLL_MIN_MS);
 }
 
@@ -319,7 +291,7 @@ int poll_post(struct poll *p, const struct outbox_item *it)
 {
     char url[POLL_URL_MAX * 2];
     char *body;
-    if (p->post_busy || !p->running || p->bearer[0] == '\0') return -1;
+    if (p->post_req || !p->running || p->bearer[0] == '\0') return -1;
     switch (it->type) {
     case PROTO_C_ACTION:
     case PROTO_C_CHAT:
@@ -333,23 +305,22 @@ int poll_post(struct poll *p, const struct outbox_item *it)
         return -1;
     }
     body = outbox_item_encode(it);
-    int rc = poll_request(p, url, body, true);
+    p->post_req = poll_request(p, url, body, poll_post_http_done);
     free(body);
-    if (rc != 0) return -1;
-    p->post_busy = true;
+    if (!p->post_req) return -1;
     poll_hurry(p);
     return 0;
 }
 
 bool poll_busy(const struct poll *p)
 {
-    return p->post_busy;
+    return p->post_req != NULL;
 }
 
 int64_t poll_next_ms(const struct poll *p)
 {
     int64_t left = (p->due_us - felt_mono_us()) / 1000;
-    return p->get_busy || left < 0 ? 0 : left;
+    return p->get_req || left < 0 ? 0 : left;
 }
 
 void poll_stop(struct poll *p)
@@ -363,22 +334,8 @@ void poll_free(struct poll *p)
     if (!p) return;
     poll_stop(p);
     wstimer_free(p->timer);
-    while (p->tickets) {
-        struct poll_ticket *t = p->tickets;
-        p->tickets = t->next;
-        t->p = NULL;
-        t->next = poll_orphans;
-        poll_orphans = t;
-    }
+    wshttp_cancel(p->get_req); /* their callbacks never run now */
+    wshttp_cancel(p->post_req);
     explicit_bzero(p->bearer, sizeof(p->bearer));
     free(p);
-}
-
-void poll_reap(void)
-{
-    while (poll_orphans) {
-        struct poll_ticket *t = poll_orphans;
-        poll_orphans = t->next;
-        free(t);
-    }
 }

@@ -47,13 +47,6 @@
 #define SESSION_URL_MAX 512
 #define SESSION_RETRY_MS 1000 /* after the server said rate_limited */
 
-/* An HTTP request in flight: the session may be freed before its answer comes. */
-struct session_ticket {
-    struct session *s;
-    struct session_ticket *next;
-    void (*fn)(struct session *s, const struct wshttp_result *r);
-};
-
 struct session {
     struct wsloop *loop;
     struct session_callbacks cb;
@@ -88,7 +81,7 @@ struct session {
     struct wstimer *retry_timer; /* writes actions again after a rate_limited error */
     bool ws_open;
     int ws_failures; /* consecutive failed upgrades while HTTP answered */
-    bool probing;
+    struct wshttp *probe_req; /* the HTTP probe after a failed upgrade, while in flight */
     int64_t hello_ping; /* ping sent right after hello (0: none outstanding) */
 
     struct poll *poll;
@@ -104,7 +97,7 @@ struct session {
 
     struct outbox ob;
 
-    struct session_ticket *tickets;
+    struct wshttp *join_req; /* POST .../join, while in flight */
 };
 
 static void session_connect(struct session *s);
@@ -225,96 +218,33 @@ static void session_ws_retire(struct session *s)
     wstimer_arm(s->retire_timer, 0);
 }
 
-/* Splits a server URL into ws_base and http_base. Accepts ws, wss, http, https; HOST is a name,
- * an IPv4 address or a bracketed IPv6 address; the path must be empty or "/". */
+/* Splits a server URL into ws_base and http_base (wsurl_parse, the one URL parser, checks the
+ * scheme, host and port); the path must be empty or "/". */
 static int session_parse_url(struct session *s, const char *url, struct felt_err *err)
 {
-    static const struct {
-        const char *scheme, *ws, *http;
-    } schemes[] = {{"ws://", "ws://", "http://"},
-                   {"wss://", "wss://", "https://"},
-                   {"http://", "ws://", "http://"},
-                   {"https://", "wss://", "https://"}};
-    const char *rest = NULL;
-    size_t i;
-    for (i = 0; i < FELT_ARRAY_LEN(schemes); i++)
-        if (strncmp(url, schemes[i].scheme, strlen(schemes[i].scheme)) == 0) {
-            rest = url + strlen(schemes[i].scheme);
-            break;
-        }
-    if (!rest) return felt_err_set(err, "bad_url", "'%.60s' is not a ws:// or wss:// URL", url);
-    size_t hl = strcspn(rest, "/?#");
-    if (rest[hl] && strcmp(rest + hl, "/") != 0)
+    struct wsurl u;
+    char why[sizeof(err->message)];
+    if (wsurl_parse(&u, url, why, sizeof(why)) != 0)
+        return felt_err_set(err, "bad_url", "%s", why);
+    if (u.path[0] && strcmp(u.path, "/") != 0)
         return felt_err_set(err, "bad_url", "'%.60s': give only ws://HOST:PORT, no path", url);
-    if (hl == 0 || hl > 255) return felt_err_set(err, "bad_url", "'%.60s' has no host", url);
-    const char *port = NULL;
-    if (rest[0] == '[') {
-        const char *close = memchr(rest, ']', hl);
-        if (!close) return felt_err_set(err, "bad_url", "'%.60s': unterminated [IPv6] host", url);
-        for (const char *c = rest + 1; c < close; c++)
-            if (!strchr("0123456789abcdefABCDEF:.", *c))
-                return felt_err_set(err, "bad_url", "'%.60s': bad IPv6 address", url);
-        if (close + 1 < rest + hl) {
-            if (close[1] != ':') return felt_err_set(err, "bad_url", "'%.60s': bad host", url);
-            port = close + 2;
-        }
-    } else {
-        const char *colon = memchr(rest, ':', hl);
-        const char *end = colon ? colon : rest + hl;
-        if (end == rest) return felt_err_set(err, "bad_url", "'%.60s' has no host", url);
-        for (const char *c = rest; c < end; c++)
-            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                  (*c >= '0' && *c <= '9') || *c == '.' || *c == '-'))
-                return felt_err_set(err, "bad_url", "'%.60s': bad host name", url);
-        if (colon) port = colon + 1;
-    }
-    if (port) {
-        long v = 0;
-        const char *c = port;
-        for (; c < rest + hl && *c >= '0' && *c <= '9' && v <= 65535; c++)
-            v = v * 10 + (*c - '0');
-        if (c != rest + hl || c == port || v < 1 || v > 65535)
-            return felt_err_set(err, "bad_url", "'%.60s': bad port", url);
-    }
-    snprintf(s->ws_base, sizeof(s->ws_base), "%s%.*s", schemes[i].ws, (int)hl, rest);
-    snprintf(s->http_base, sizeof(s->http_base), "%s%.*s", schemes[i].http, (int)hl, rest);
+    snprintf(s->ws_base, sizeof(s->ws_base), "%s%.*s", u.tls ? "wss://" : "ws://",
+             (int)u.authority_len, u.authority);
+    snprintf(s->http_base, sizeof(s->http_base), "%s%.*s", u.tls ? "https://" : "http://",
+             (int)u.authority_len, u.authority);
     snprintf(s->server, sizeof(s->server), "%s", s->ws_base);
     return 0;
 }
 
-/* ---- HTTP requests that survive session_free ------------------------------------------- */
+/* ---- HTTP requests (cancelled by session_close and session_free) ----------------------- */
 
-static void session_http_done(void *arg, const struct wshttp_result *r)
-{
-    struct session_ticket *t = arg;
-    struct session *s = t->s;
-    if (s) {
-        for (struct session_ticket **pp = &s->tickets; *pp; pp = &(*pp)->next)
-            if (*pp == t) {
-                *pp = t->next;
-                break;
-            }
-        t->fn(s, r);
-    }
-    free(t);
-}
-
-static int session_http(struct session *s, const char *path, const char *body, bool auth,
-                        void (*fn)(struct session *s, const struct wshttp_result *r))
+/* Starts a request to http_base + path; the session keeps the handle and forgets it in done. */
+static struct wshttp *session_http(struct session *s, const char *path, const char *body,
+                                   bool auth, void (*done)(void *arg, const struct wshttp_result *r))
 {
     char url[SESSION_URL_MAX * 2];
     snprintf(url, sizeof(url), "%s%s", s->http_base, path);
-    struct session_ticket *t = xcalloc(1, sizeof(*t));
-    t->s = s;
-    t->fn = fn;
-    if (wshttp_request(s->loop, url, body, auth && s->have_token ? s->tok.token : NULL,
-                       session_http_done, t) != 0) {
-        free(t);
-        return -1;
-    }
-    t->next = s->tickets;
-    s->tickets = t;
-    return 0;
+    return wshttp_start(s->loop, url, body, auth && s->have_token ? s->tok.token : NULL, done, s);
 }
 
 /* The "message" of an error envelope in an HTTP answer, or a fallback. */
@@ -740,9 +670,10 @@ static void session_ws_message(struct wsconn *c, void *user, const char *buf, si
     if (c == s->ws) session_message(s, buf, len);
 }
 
-static void session_probe_done(struct session *s, const struct wshttp_result *r)
+static void session_probe_done(void *arg, const struct wshttp_result *r)
 {
-    s->probing = false;
+    struct session *s = arg;
+    s->probe_req = NULL;
     if (session_terminal(s) || s->tp != &session_ws_transport || !s->ws || s->ws_open) return;
     if (r->status == 401) {
         session_ws_retire(s);
@@ -814,14 +745,14 @@ static void session_ws_close(struct wsconn *c, void *user, int code, const char 
     }
     snprintf(s->reason, sizeof(s->reason), "%s", code ? "connection closed" : "connection failed");
     if (code) snprintf(s->reason, sizeof(s->reason), "connection closed (%d)", code);
-    if (!was_open && !s->probing) {
+    if (!was_open && !s->probe_req) {
         const char *since = s->model.has_seq ? "?since=" : "";
         char path[128];
         snprintf(path, sizeof(path), "/api/games/%s/state%s", s->game, since);
         if (s->model.has_seq)
             snprintf(path + strlen(path), sizeof(path) - strlen(path), "%llu",
                      (unsigned long long)s->model.last_seq);
-        if (session_http(s, path, NULL, !s->spectate, session_probe_done) == 0) s->probing = true;
+        s->probe_req = session_http(s, path, NULL, !s->spectate, session_probe_done);
     }
 }
 
@@ -922,12 +853,14 @@ static void session_connect(struct session *s)
 
 /* ---- joining --------------------------------------------------------------------------- */
 
-static void session_join_done(struct session *s, const struct wshttp_result *r)
+static void session_join_done(void *arg, const struct wshttp_result *r)
 {
+    struct session *s = arg;
     struct json_object *j = NULL, *v;
     struct felt_err err;
     char why[160];
 
+    s->join_req = NULL;
     if (session_terminal(s) && s->state != SESSION_REJECTED) return;
     if (r->status == 0) {
         session_set_state(s, SESSION_FAILED, "cannot reach the server at %s: %s", s->http_base,
@@ -982,8 +915,10 @@ static int session_join(struct session *s)
     json_object_object_add(b, "name", json_object_new_string(s->name));
     if (s->buy_in > 0) json_object_object_add(b, "buy_in", json_object_new_int64(s->buy_in));
     snprintf(path, sizeof(path), "/api/games/%s/join", s->game);
-    int rc = session_http(s, path, json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN), false,
-                          session_join_done);
+    wshttp_cancel(s->join_req);
+    s->join_req = session_http(s, path, json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN),
+                               false, session_join_done);
+    int rc = s->join_req ? 0 : -1;
     json_object_put(b);
     if (rc != 0) session_set_state(s, SESSION_FAILED, "bad server URL %s", s->http_base);
     return rc;
@@ -1276,6 +1211,10 @@ void session_close(struct session *s)
         session_ws_retire(s);
     }
     if (s->poll) poll_stop(s->poll);
+    wshttp_cancel(s->join_req); /* no answer reaches a closed session */
+    s->join_req = NULL;
+    wshttp_cancel(s->probe_req);
+    s->probe_req = NULL;
     wstimer_cancel(s->ping_timer);
     wstimer_cancel(s->start_timer);
     if (!session_terminal(s)) session_set_state(s, SESSION_OFFLINE, "closed");
@@ -1284,18 +1223,15 @@ void session_close(struct session *s)
 void session_free(struct session *s)
 {
     if (!s) return;
-    /* The loop is gone: s->ws went with it, and no request will be answered any more. */
+    /* The loop is gone: s->ws went with it; the requests still held are inert, and cancelling
+     * frees them. */
     poll_free(s->poll);
-    poll_reap();
+    wshttp_cancel(s->join_req);
+    wshttp_cancel(s->probe_req);
     wstimer_free(s->ping_timer);
     wstimer_free(s->start_timer);
     wstimer_free(s->retire_timer);
     wstimer_free(s->retry_timer);
-    while (s->tickets) {
-        struct session_ticket *t = s->tickets;
-        s->tickets = t->next;
-        free(t);
-    }
     explicit_bzero(&s->tok, sizeof(s->tok));
     free(s);
 }

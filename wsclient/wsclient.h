@@ -12,7 +12,9 @@
  * (lws_sul), and performs one-shot HTTP requests (the polling fallback), so a client has a
  * single event loop and no busy waiting: an idle client sleeps in poll().
  *
- * All callbacks run on the loop's thread, from inside wsloop_run().
+ * All callbacks run on the loop's thread, from inside wsloop_run(). The library is split by
+ * subsystem: wsloop.c (the loop, timers, adopted descriptors), wsconn.c (WebSockets), wshttp.c
+ * (HTTP requests) and wsurl.c (the one URL parser), sharing wsclient_internal.h.
  */
 #ifndef FELT_WSCLIENT_H
 #define FELT_WSCLIENT_H
@@ -24,6 +26,27 @@
 struct wsloop;
 struct wsconn;
 struct wstimer;
+struct wshttp;
+
+/* ---- URLs ------------------------------------------------------------------------------ */
+
+/* The one URL parser of felt's client side (wsconn_new, wshttp_request and the session's
+ * --server all use it). */
+struct wsurl {
+    bool tls;              /* wss:// or https:// */
+    bool http;             /* http(s):// rather than ws(s):// */
+    char host[256];        /* a name, an IPv4 address, or an IPv6 address without brackets */
+    int port;              /* as given, else 80 (ws, http) or 443 (wss, https) */
+    const char *authority; /* into the URL: HOST[:PORT] as written (IPv6 brackets kept) */
+    size_t authority_len;
+    const char *path;      /* into the URL from the first '/', '?' or '#' ("" if none) */
+};
+
+/* Parses SCHEME://HOST[:PORT][PATH], SCHEME one of ws, wss, http, https; HOST a name (letters,
+ * digits, '.', '-'), an IPv4 address or a bracketed IPv6 address; PORT 1..65535. Returns 0, or -1
+ * with a one-line reason quoting the URL in errbuf (u is then unspecified). u points into url,
+ * which must outlive it. */
+int wsurl_parse(struct wsurl *u, const char *url, char *errbuf, size_t errlen);
 
 /* ---- the loop -------------------------------------------------------------------------- */
 
@@ -139,7 +162,19 @@ struct wshttp_result {
 
 /* GET (body NULL) or POST (body JSON) to an http:// or https:// URL, with an optional bearer
  * token. cb runs once, on the loop (never from inside this call); the result and its body are
- * valid only during cb. Returns 0 or -1 for a malformed URL. */
+ * valid only during cb. Returns a handle for wshttp_cancel, or NULL for a malformed URL. The
+ * handle is the caller's until cb has returned (it is freed then: forget it in cb) or until
+ * wshttp_cancel. After wsloop_free a pending handle is inert: cb never runs, and wshttp_cancel
+ * still frees it (as wstimer_free does a timer's). */
+struct wshttp *wshttp_start(struct wsloop *loop, const char *url, const char *body,
+                            const char *bearer,
+                            void (*cb)(void *arg, const struct wshttp_result *r), void *arg);
+/* Withdraws a request: cb is never called, the socket (if any) is dropped, and the memory is
+ * freed (lws keeps no pointer to it). NULL is allowed; so is a call from inside the request's own
+ * cb (then nothing changes: the request is over anyway). */
+void wshttp_cancel(struct wshttp *h);
+/* wshttp_start without a handle (fire and forget: cb always runs, unless the loop is freed
+ * first). Returns 0 or -1 for a malformed URL. */
 int wshttp_request(struct wsloop *loop, const char *url, const char *body, const char *bearer,
                    void (*cb)(void *arg, const struct wshttp_result *r), void *arg);
 
