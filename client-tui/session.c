@@ -265,14 +265,26 @@ static void session_http_reason(const struct wshttp_result *r, char *out, size_t
 
 /* ---- pings ----------------------------------------------------------------------------- */
 
+/* Queues {"type":"ping","id":id} on the socket. Returns 0, or -1 when its queue is full. */
+static int session_ping_write(struct session *s, int64_t id)
+{
+    struct proto_cmsg m;
+    memset(&m, 0, sizeof(m));
+    m.type = PROTO_C_PING;
+    m.has_ping_id = true;
+    m.ping_id = id;
+    char *msg = proto_encode_client(&m);
+    int rc = wsconn_send(s->ws, msg, strlen(msg));
+    free(msg);
+    return rc;
+}
+
 /* Writes a ping now (behind what is already queued on the socket). Returns its id or 0. */
 static int64_t session_ping_send(struct session *s)
 {
-    char buf[64];
     if (!s->ws || !s->ws_open) return 0;
     int64_t id = SESSION_PING_ID_BASE + ++s->next_ping;
-    int n = snprintf(buf, sizeof(buf), "{\"type\":\"ping\",\"id\":%lld}", (long long)id);
-    if (wsconn_send(s->ws, buf, (size_t)n) != 0) return 0;
+    if (session_ping_write(s, id) != 0) return 0;
     s->pings[s->ping_next].id = id;
     s->pings[s->ping_next].sent_us = felt_mono_us();
     s->ping_next = (s->ping_next + 1) % SESSION_PINGS;
@@ -784,10 +796,8 @@ static void session_ws_tick(struct session *s)
 
 static int session_ws_ping(struct session *s, int64_t id, struct felt_err *err)
 {
-    char buf[64];
     if (!s->ws || !s->resumed) return felt_err_set(err, "offline", "not connected; ping not sent");
-    int n = snprintf(buf, sizeof(buf), "{\"type\":\"ping\",\"id\":%lld}", (long long)id);
-    if (wsconn_send(s->ws, buf, (size_t)n) != 0)
+    if (session_ping_write(s, id) != 0)
         return felt_err_set(err, "queue_full", "the connection's queue is full");
     return 0;
 }

@@ -670,6 +670,22 @@ char *proto_encode_pong(int64_t id, size_t *len_out)
     return proto_encode_server(PROTO_S_PONG, 0, felt_now_ms(), d, len_out);
 }
 
+char *proto_encode_seat(bool as_ack, const char *player_id, const char *token, int seat,
+                        const char *name, size_t *len_out)
+{
+    struct json_object *d = proto_jnew(json_object_new_object());
+    if (as_ack) {
+        proto_jadd_str(d, "request_id", "", 0);
+        proto_jadd_str(d, "status", "accepted", 8);
+    }
+    proto_jadd_str(d, "player_id", player_id, strlen(player_id));
+    proto_jadd_str(d, "token", token, strlen(token));
+    proto_jadd_int(d, "seat", seat);
+    proto_jadd_str(d, "name", name, strlen(name));
+    if (as_ack) return proto_encode_server(PROTO_S_ACK, 0, felt_now_ms(), d, len_out);
+    return proto_serialize(d, len_out);
+}
+
 bool proto_game_id_valid(const char *s, size_t len)
 {
     if (!s || len < 1 || len > PROTO_GAME_ID_MAX) return false;

@@ -173,6 +173,11 @@ char *proto_encode_error(const char *code, const char *message, size_t *len_out)
 char *proto_encode_ack(const char *request_id, bool accepted, const char *code,
                        const char *message, int64_t hand_id, size_t *len_out);
 char *proto_encode_pong(int64_t id, size_t *len_out);
+/* The seat a join gave: {"player_id","token","seat","name"}, the answer to POST .../join; with
+ * as_ack, the data of an accepted ack (request_id "", status "accepted"), the answer to a join on
+ * a spectator's socket. The token goes to its owner only: callers send this to the joiner. */
+char *proto_encode_seat(bool as_ack, const char *player_id, const char *token, int seat,
+                        const char *name, size_t *len_out);
 
 /* Game ids: 1..PROTO_GAME_ID_MAX bytes of [A-Za-z0-9_-]. */
 bool proto_game_id_valid(const char *s, size_t len);

@@ -221,15 +221,8 @@ static void conn_cmd_seated(struct command_ctx *x, struct player *p)
     table_unsubscribe(c->table, &c->sub);
     conn_set_role(c, CONN_PLAYER);
     c->player = p;
-    struct json_object *d = json_object_new_object();
-    json_object_object_add(d, "request_id", json_object_new_string(""));
-    json_object_object_add(d, "status", json_object_new_string("accepted"));
-    json_object_object_add(d, "player_id", json_object_new_string(p->id));
-    json_object_object_add(d, "token", json_object_new_string(p->token));
-    json_object_object_add(d, "seat", json_object_new_int(p->seat));
-    json_object_object_add(d, "name", json_object_new_string(p->name));
     size_t len;
-    char *s = proto_encode_server(PROTO_S_ACK, 0, timer_wall_ms(), d, &len);
+    char *s = proto_encode_seat(true, p->id, p->token, p->seat, p->name, &len);
     conn_reply(c, msg_from_string(s, len));
     conn_start_stream(c, false, 0);
 }

@@ -201,12 +201,9 @@ static void http_cmd_done(struct command_ctx *x)
 
 static void http_cmd_seated(struct command_ctx *x, struct player *p)
 {
-    struct json_object *j = json_object_new_object();
-    json_object_object_add(j, "player_id", json_object_new_string(p->id));
-    json_object_object_add(j, "token", json_object_new_string(p->token));
-    json_object_object_add(j, "seat", json_object_new_int(p->seat));
-    json_object_object_add(j, "name", json_object_new_string(p->name));
-    http_json(x->owner, 200, j);
+    size_t len;
+    char *s = proto_encode_seat(false, p->id, p->token, p->seat, p->name, &len);
+    http_text(x->owner, 200, "application/json", s, len);
 }
 
 static const struct command_ops http_command_ops = {
