@@ -555,19 +555,22 @@ struct json_object *handrec_result_json(const struct handrec *h, const struct ha
 
     struct engine_options o;
     engine_options(e, &o);
-    struct json_object *ta = NULL;
-    if (o.seat >= 0) {
-        ta = json_object_new_object();
-        json_object_object_add(ta, "name", json_object_new_string(seat_name(h, o.seat)));
-        json_object_object_add(ta, "call", json_object_new_int64(o.call));
-        json_object_object_add(ta, "can_check", json_object_new_boolean(o.can_check));
-        json_object_object_add(ta, "min_raise_to",
-                               o.can_raise ? json_object_new_int64(o.min_raise_to) : NULL);
-        json_object_object_add(ta, "max_raise_to",
-                               o.can_raise ? json_object_new_int64(o.max_raise_to) : NULL);
-    }
-    json_object_object_add(root, "to_act", ta);
+    json_object_object_add(root, "to_act",
+                           o.seat >= 0 ? handrec_to_act_json(&o, seat_name(h, o.seat)) : NULL);
     return root;
+}
+
+struct json_object *handrec_to_act_json(const struct engine_options *o, const char *name)
+{
+    struct json_object *ta = json_object_new_object();
+    json_object_object_add(ta, "name", json_object_new_string(name));
+    json_object_object_add(ta, "call", json_object_new_int64(o->call));
+    json_object_object_add(ta, "can_check", json_object_new_boolean(o->can_check));
+    json_object_object_add(ta, "min_raise_to",
+                           o->can_raise ? json_object_new_int64(o->min_raise_to) : NULL);
+    json_object_object_add(ta, "max_raise_to",
+                           o->can_raise ? json_object_new_int64(o->max_raise_to) : NULL);
+    return ta;
 }
 
 /* ---- the text rendering ---- */

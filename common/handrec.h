@@ -116,5 +116,9 @@ void handrec_finish(struct handrec *h, const struct engine *e);
 /* The record as JSON text (malloc'd). Hole cards are written only for seats in `reveal` (a
  * bitmask of seat numbers: e->shown for a public history, all seats for the server's own log). */
 char *handrec_to_json(const struct handrec *h, uint16_t reveal);
+/* The to_act object of `felt replay --json` (name, call, can_check, min_raise_to, max_raise_to:
+ * null when raising is not possible) for the options o of the player named name. The server's
+ * to_act is this object plus player_id, seat and deadline. A new reference. */
+struct json_object *handrec_to_act_json(const struct engine_options *o, const char *name);
 
 #endif

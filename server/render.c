@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "eval.h"
+#include "handrec.h"
 #include "server.h"
 
 static struct json_object *render_cards(const card_t *cards, int n)
@@ -80,16 +81,9 @@ static struct json_object *render_to_act(const struct table *t)
     engine_options(&t->eng, &o);
     if (o.seat < 0 || !t->seat[o.seat])
         return NULL;
-    struct json_object *j = json_object_new_object();
+    struct json_object *j = handrec_to_act_json(&o, t->seat[o.seat]->name);
     json_object_object_add(j, "player_id", json_object_new_string(t->seat[o.seat]->id));
-    json_object_object_add(j, "name", json_object_new_string(t->seat[o.seat]->name));
     json_object_object_add(j, "seat", json_object_new_int(o.seat));
-    json_object_object_add(j, "call", json_object_new_int64(o.call));
-    json_object_object_add(j, "can_check", json_object_new_boolean(o.can_check));
-    json_object_object_add(j, "min_raise_to",
-                           o.can_raise ? json_object_new_int64(o.min_raise_to) : NULL);
-    json_object_object_add(j, "max_raise_to",
-                           o.can_raise ? json_object_new_int64(o.max_raise_to) : NULL);
     /* While a batch announces a new turn, its clock has not started yet: give the deadline
      * it will have, so to_act and the turn notification agree. */
     json_object_object_add(j, "deadline", json_object_new_int64(t->next_deadline_ms
