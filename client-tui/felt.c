@@ -93,7 +93,31 @@ static const char *felt_default_name(void)
     return pw && pw->pw_name && *pw->pw_name ? pw->pw_name : NULL;
 }
 
-int main(int argc, char **argv)
+/* --buy-in's value: a whole number of chips from 1 to PROTO_AMOUNT_MAX; false for anything else. */
+static bool felt_parse_buy_in(const char *arg, int64_t *out)
+{
+    char *end;
+    long long v = strtoll(arg, &end, 10);
+    if (*arg == '\0' || *end != '\0' || v < 1 || v > PROTO_AMOUNT_MAX) return false;
+    *out = v;
+    return true;
+}
+
+/* --transport's value, by name from felt_transports; false for an unknown name. */
+static bool felt_parse_transport(const char *arg, enum session_transport *out)
+{
+    for (size_t i = 0; i < FELT_ARRAY_LEN(felt_transports); i++)
+        if (strcmp(arg, felt_transports[i].name) == 0) {
+            *out = felt_transports[i].t;
+            return true;
+        }
+    return false;
+}
+
+/* Reads the options (and $NO_COLOR) into so, to and json. Returns -1 to go on, or the exit code
+ * to end with: 0 after --help or --version, 2 after a usage error (already reported). */
+static int felt_parse_args(int argc, char **argv, struct session_options *so,
+                           struct tui_options *to, bool *json)
 {
     static const struct option longopts[] = {
         {"server", required_argument, NULL, O_SERVER},
@@ -111,66 +135,47 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
     };
-    struct session_options so = {
-        .server = "ws://127.0.0.1:8000",
-        .game = "main",
-        .name = felt_default_name(),
-        .transport = SESSION_TRANSPORT_AUTO,
-    };
-    struct tui_options to = {0};
-    bool json = false;
     int opt;
-
-    if (argc >= 2 && strcmp(argv[1], "replay") == 0) return replay_main(argc - 1, argv + 1);
 
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case O_SERVER:
-            so.server = optarg;
+            so->server = optarg;
             break;
         case O_GAME:
-            so.game = optarg;
+            so->game = optarg;
             break;
         case O_NAME:
-            so.name = optarg;
+            so->name = optarg;
             break;
-        case O_BUY_IN: {
-            char *end;
-            long long v = strtoll(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || v < 1 || v > PROTO_AMOUNT_MAX)
+        case O_BUY_IN:
+            if (!felt_parse_buy_in(optarg, &so->buy_in))
                 return felt_usage_error("--buy-in wants a positive whole number of chips, not "
                                         "'%s'",
                                         optarg);
-            so.buy_in = v;
             break;
-        }
         case O_SPECTATE:
-            so.spectate = to.spectate = true;
+            so->spectate = to->spectate = true;
             break;
         case O_JSON:
-            json = true;
+            *json = true;
             break;
-        case O_TRANSPORT: {
-            size_t i;
-            for (i = 0; i < FELT_ARRAY_LEN(felt_transports); i++)
-                if (strcmp(optarg, felt_transports[i].name) == 0) break;
-            if (i == FELT_ARRAY_LEN(felt_transports))
+        case O_TRANSPORT:
+            if (!felt_parse_transport(optarg, &so->transport))
                 return felt_usage_error("--transport is auto, ws or poll, not '%s'", optarg);
-            so.transport = felt_transports[i].t;
             break;
-        }
         case O_ASCII:
-            to.ascii = true;
+            to->ascii = true;
             break;
         case O_NO_COLOR:
-            to.no_color = true;
+            to->no_color = true;
             break;
         case O_QUIET:
-            to.quiet = true;
+            to->quiet = true;
             break;
         case O_FOUR_COLOR:
-            to.four_color = true;
+            to->four_color = true;
             break;
         case 'h':
             fputs(felt_usage, stdout);
@@ -184,20 +189,17 @@ int main(int argc, char **argv)
         }
     }
     if (optind < argc) return felt_usage_error("unexpected argument '%s'", argv[optind]);
-    if (!so.spectate && (!so.name || !so.name[0]))
+    if (!so->spectate && (!so->name || !so->name[0]))
         return felt_usage_error("%s", "give your name with --name (or set $USER)");
     const char *nc = getenv("NO_COLOR");
-    if (nc && nc[0]) to.no_color = true;
-#ifdef FELT_NO_TUI
-    if (!json) {
-        fprintf(stderr, "felt: this build has no terminal UI (client-tui/tui.c is missing); "
-                        "use --json\n");
-        return 2;
-    }
-#endif
-    setlocale(LC_ALL, "");
-    signal(SIGPIPE, SIG_IGN);
+    if (nc && nc[0]) to->no_color = true;
+    return -1;
+}
 
+/* Creates the loop and the session, runs the terminal UI or the bot mode until the session
+ * ends, reports a failed or rejected session on stderr, and returns the exit code. */
+static int felt_run(const struct session_options *so, const struct tui_options *to, bool json)
+{
     struct wsloop_config lc = {.quiet = true};
     struct felt_err err;
     struct wsloop *felt_loop = wsloop_new(&lc);
@@ -205,7 +207,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "felt: cannot start the network layer\n");
         return 1;
     }
-    struct session *s = session_new(felt_loop, &so, &err);
+    struct session *s = session_new(felt_loop, so, &err);
     if (!s) {
         wsloop_free(felt_loop);
         fprintf(stderr, "felt: %s\n", err.message);
@@ -218,9 +220,10 @@ int main(int argc, char **argv)
         rc = jsonmode_run(felt_loop, s); /* each mode handles its own signals */
     } else {
 #ifdef FELT_NO_TUI
+        (void)to;
         rc = 2;
 #else
-        rc = tui_run(felt_loop, s, &to);
+        rc = tui_run(felt_loop, s, to);
 #endif
     }
 
@@ -233,4 +236,30 @@ int main(int argc, char **argv)
     wsloop_free(felt_loop);
     session_free(s);
     return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct session_options so = {
+        .server = "ws://127.0.0.1:8000",
+        .game = "main",
+        .name = felt_default_name(),
+        .transport = SESSION_TRANSPORT_AUTO,
+    };
+    struct tui_options to = {0};
+    bool json = false;
+
+    if (argc >= 2 && strcmp(argv[1], "replay") == 0) return replay_main(argc - 1, argv + 1);
+    int rc = felt_parse_args(argc, argv, &so, &to, &json);
+    if (rc >= 0) return rc;
+#ifdef FELT_NO_TUI
+    if (!json) {
+        fprintf(stderr, "felt: this build has no terminal UI (client-tui/tui.c is missing); "
+                        "use --json\n");
+        return 2;
+    }
+#endif
+    setlocale(LC_ALL, "");
+    signal(SIGPIPE, SIG_IGN);
+    return felt_run(&so, &to, json);
 }

@@ -278,55 +278,47 @@ static const struct outbox_item *tui_pending_action(const struct session *s, con
     return NULL;
 }
 
-static void tui_view(struct tui *t, struct layout_view *v)
+/* The seats ring, from the snapshot; none (nseats 0) until a usable snapshot has come. */
+static void tui_view_seats(const struct tui *t, const struct model *m, struct layout_view *v)
 {
-    const struct model *m = session_model(t->s);
-    struct session_status st;
-    session_status(t->s, &st);
-    memset(v, 0, sizeof(*v));
-    v->ascii = t->o.ascii || !t->utf8;
-    v->four_color = t->o.four_color;
-    v->table_name = m->table.id;
-    v->small_blind = m->table.small_blind;
-    v->big_blind = m->table.big_blind;
-    v->hand_id = m->hand_id;
-    v->hand_running = m->hand_running;
-    v->my_seat = -1;
-
-    if (m->have_snapshot && m->table.seats >= 2 && m->table.seats <= LAYOUT_MAX_SEATS) {
-        v->nseats = m->table.seats;
-        v->my_seat = m->me_seat >= 0 && m->me_seat < v->nseats ? m->me_seat : -1;
-        for (int s = 0; s < v->nseats; s++) {
-            const struct model_player *p = &m->players[s];
-            struct layout_seat *ls = &v->seat[s];
-            ls->status = tui_seat_status(p);
-            ls->win_pct = -1;
-            ls->clock_s = -1;
-            if (!p->present) continue;
-            ls->name = p->name;
-            ls->stack = p->stack;
-            ls->bet = p->bet;
-            ls->disconnected = !p->connected && !p->bot;
-            ls->bot = p->bot;
-            ls->dealer = m->button == s;
-            ls->me = s == v->my_seat;
-            ls->to_act = m->to_act.active && m->to_act.seat == s;
-            if (ls->to_act && m->to_act.deadline > 0)
-                ls->clock_s = tui_secs_left(m->to_act.deadline);
-            if (p->ncards == 2) {
-                ls->ncards = 2;
-                ls->cards[0] = p->cards[0];
-                ls->cards[1] = p->cards[1];
-            } else if (m->hand_running && p->in_hand && p->status != MODEL_FOLDED) {
-                ls->ncards = 2; /* face down */
-                ls->cards[0] = ls->cards[1] = CARD_NONE;
-            }
-            if (p->shown && p->hand[0]) ls->hand_name = p->hand;
-            if (p->has_equity) ls->win_pct = (int)lround(p->equity * 100.0);
-            ls->flash = (t->flash_seats >> s) & 1;
-            ls->won = m->hand_running ? 0 : p->won;
+    if (!(m->have_snapshot && m->table.seats >= 2 && m->table.seats <= LAYOUT_MAX_SEATS)) return;
+    v->nseats = m->table.seats;
+    v->my_seat = m->me_seat >= 0 && m->me_seat < v->nseats ? m->me_seat : -1;
+    for (int s = 0; s < v->nseats; s++) {
+        const struct model_player *p = &m->players[s];
+        struct layout_seat *ls = &v->seat[s];
+        ls->status = tui_seat_status(p);
+        ls->win_pct = -1;
+        ls->clock_s = -1;
+        if (!p->present) continue;
+        ls->name = p->name;
+        ls->stack = p->stack;
+        ls->bet = p->bet;
+        ls->disconnected = !p->connected && !p->bot;
+        ls->bot = p->bot;
+        ls->dealer = m->button == s;
+        ls->me = s == v->my_seat;
+        ls->to_act = m->to_act.active && m->to_act.seat == s;
+        if (ls->to_act && m->to_act.deadline > 0) ls->clock_s = tui_secs_left(m->to_act.deadline);
+        if (p->ncards == 2) {
+            ls->ncards = 2;
+            ls->cards[0] = p->cards[0];
+            ls->cards[1] = p->cards[1];
+        } else if (m->hand_running && p->in_hand && p->status != MODEL_FOLDED) {
+            ls->ncards = 2; /* face down */
+            ls->cards[0] = ls->cards[1] = CARD_NONE;
         }
+        if (p->shown && p->hand[0]) ls->hand_name = p->hand;
+        if (p->has_equity) ls->win_pct = (int)lround(p->equity * 100.0);
+        ls->flash = (t->flash_seats >> s) & 1;
+        ls->won = m->hand_running ? 0 : p->won;
     }
+}
+
+/* The board and the pots, clamped to what the layout holds; before the first pot is formed, the
+ * bets of a running hand show as one pot. */
+static void tui_view_pots(const struct model *m, struct layout_view *v)
+{
     v->nboard = m->nboard < 0 ? 0 : m->nboard > 5 ? 5 : m->nboard;
     memcpy(v->board, m->board, sizeof(v->board));
     v->npots = m->npots < 0 ? 0 : m->npots > LAYOUT_MAX_POTS ? LAYOUT_MAX_POTS : m->npots;
@@ -339,17 +331,20 @@ static void tui_view(struct tui *t, struct layout_view *v)
             v->npots = 1;
         }
     }
-    tui_banner(t, m);
-    v->banner = t->banner[0] ? t->banner : NULL;
+}
 
-    /* The bar. An action of ours still in the queue (sent, or waiting for the connection)
-     * stands for the action: the bar says so instead of offering the actions again. */
+/* The bar: its mode, the turn's choices, messages and whom we wait for. An action of ours still
+ * in the queue (sent, or waiting for the connection) stands for the action: the bar says so
+ * instead of offering the actions again. Closes the raise prompt when it is not our turn. */
+static void tui_view_bar(struct tui *t, const struct model *m, const struct session_status *st,
+                         struct layout_view *v)
+{
     bool my_turn = !t->o.spectate && model_my_turn(m);
     const struct model_player *me = model_me(m);
     const struct outbox_item *pending = tui_pending_action(t->s, m);
     if (pending) {
         snprintf(t->pending_msg, sizeof(t->pending_msg), "%s: %s%s",
-                 st.state == SESSION_CONNECTED ? "sent" : "queued until reconnected",
+                 st->state == SESSION_CONNECTED ? "sent" : "queued until reconnected",
                  engine_action_name(pending->action), pending->has_amount ? " to " : "");
         if (pending->has_amount) {
             char chips[32];
@@ -370,7 +365,7 @@ static void tui_view(struct tui *t, struct layout_view *v)
     } else {
         t->raise_open = false;
     }
-    if (st.state == SESSION_REJECTED)
+    if (st->state == SESSION_REJECTED)
         v->mode = LAYOUT_MODE_SEAT_GONE;
     else if (t->confirm_quit)
         v->mode = LAYOUT_MODE_CONFIRM_QUIT;
@@ -390,10 +385,14 @@ static void tui_view(struct tui *t, struct layout_view *v)
         v->waiting_clock_s = m->to_act.deadline > 0 ? tui_secs_left(m->to_act.deadline) : -1;
     }
     v->chatting = chat_is_open();
-    v->chat_allowed = !st.spectator || m->table.spectator_chat;
-    v->sit_key = st.spectator ? 0 : m->me_sitting_out ? 2 : 1;
+    v->chat_allowed = !st->spectator || m->table.spectator_chat;
+    v->sit_key = st->spectator ? 0 : m->me_sitting_out ? 2 : 1;
+}
 
-    /* The panes: the newest lines, as many as can ever fit. */
+/* The log and chat panes: the newest TUI_LOG_LINES lines of each (more never fit), pointing
+ * into t's buffers, which stay valid until the next tui_view. */
+static void tui_view_panes(struct tui *t, const struct model *m, struct layout_view *v)
+{
     int first = m->log_count > TUI_LOG_LINES ? m->log_count - TUI_LOG_LINES : 0;
     for (int i = first; i < m->log_count; i++) {
         const struct model_log_line *l = model_log_get(m, i);
@@ -413,8 +412,12 @@ static void tui_view(struct tui *t, struct layout_view *v)
         v->nchat++;
     }
     v->chat = t->chat;
+}
 
-    /* The status line. */
+/* The status line: the connection, its transport and retries, the round trip and the queue. */
+static void tui_view_status(const struct model *m, const struct session_status *st,
+                            struct layout_view *v)
+{
     static const enum layout_conn conn[] = {
         [SESSION_CONNECTING] = LAYOUT_CONN_CONNECTING,
         [SESSION_CONNECTED] = LAYOUT_CONN_CONNECTED,
@@ -424,14 +427,38 @@ static void tui_view(struct tui *t, struct layout_view *v)
         [SESSION_FAILED] = LAYOUT_CONN_OFFLINE,
     };
     v->status.conn =
-        (unsigned)st.state < FELT_ARRAY_LEN(conn) ? conn[st.state] : LAYOUT_CONN_OFFLINE;
-    v->status.polling = st.transport == SESSION_TRANSPORT_POLL;
-    v->status.attempt = st.attempt;
-    v->status.next_in_s = st.next_try_ms > 0 ? (int)((st.next_try_ms + 999) / 1000) : 0;
-    v->status.rtt_ms = st.rtt_ms >= 0 && st.rtt_ms < 1000000 ? (int)st.rtt_ms : -1;
-    v->status.queued = (int)(st.queued > 9999 ? 9999 : st.queued);
+        (unsigned)st->state < FELT_ARRAY_LEN(conn) ? conn[st->state] : LAYOUT_CONN_OFFLINE;
+    v->status.polling = st->transport == SESSION_TRANSPORT_POLL;
+    v->status.attempt = st->attempt;
+    v->status.next_in_s = st->next_try_ms > 0 ? (int)((st->next_try_ms + 999) / 1000) : 0;
+    v->status.rtt_ms = st->rtt_ms >= 0 && st->rtt_ms < 1000000 ? (int)st->rtt_ms : -1;
+    v->status.queued = (int)(st->queued > 9999 ? 9999 : st->queued);
     v->status.spectators = m->spectators;
-    v->status.spectating = st.spectator;
+    v->status.spectating = st->spectator;
+}
+
+/* Rebuilds *v from the model and the session's status; v points into t's buffers. */
+static void tui_view(struct tui *t, struct layout_view *v)
+{
+    const struct model *m = session_model(t->s);
+    struct session_status st;
+    session_status(t->s, &st);
+    memset(v, 0, sizeof(*v));
+    v->ascii = t->o.ascii || !t->utf8;
+    v->four_color = t->o.four_color;
+    v->table_name = m->table.id;
+    v->small_blind = m->table.small_blind;
+    v->big_blind = m->table.big_blind;
+    v->hand_id = m->hand_id;
+    v->hand_running = m->hand_running;
+    v->my_seat = -1;
+    tui_view_seats(t, m, v);
+    tui_view_pots(m, v);
+    tui_banner(t, m);
+    v->banner = t->banner[0] ? t->banner : NULL;
+    tui_view_bar(t, m, &st, v);
+    tui_view_panes(t, m, v);
+    tui_view_status(m, &st, v);
 }
 
 /* ---- drawing ------------------------------------------------------------------------------ */
