@@ -96,19 +96,6 @@ void wait_snapshot(struct bb *bb, struct tc *t)
     assert_true(tc_count(t, PROTO_S_SNAPSHOT) >= 1);
 }
 
-/* The index of the notification kind (for player_id, if given) from index from, or -1. */
-long find_note(const struct tc *t, size_t from, const char *kind, const char *player_id)
-{
-    for (size_t i = from; i < t->n; i++) {
-        const struct rmsg *m = &t->msgs[i];
-        const char *k = jstr(m->data, "kind"), *p = jstr(m->data, "player_id");
-        if (m->type == PROTO_S_NOTIFICATION && k && strcmp(k, kind) == 0 &&
-            (!player_id || (p && strcmp(p, player_id) == 0)))
-            return (long)i;
-    }
-    return -1;
-}
-
 /* The index of the seat state_update with this change for player_id from index from, or -1. */
 long find_seat(const struct tc *t, size_t from, const char *change, const char *player_id)
 {
@@ -188,19 +175,6 @@ double proc_cpu_s(pid_t pid)
     if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
         return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-long vm_rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    long kib = -1;
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
-    fclose(f);
-    return kib;
 }
 
 /* Lets ms pass (no event is awaited: the test samples what the server does meanwhile). */

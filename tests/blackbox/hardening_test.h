@@ -65,8 +65,6 @@ void start_path(struct bb *bb, const char *path, const char *const *extra);
 bool wait_exit(struct feltd *f, int ms);
 /* Waits for t's first snapshot; t must not have closed. */
 void wait_snapshot(struct bb *bb, struct tc *t);
-/* The index of the notification kind (for player_id, if given) from index from, or -1. */
-long find_note(const struct tc *t, size_t from, const char *kind, const char *player_id);
 /* The index of the seat state_update with this change for player_id from index from, or -1. */
 long find_seat(const struct tc *t, size_t from, const char *change, const char *player_id);
 /* Chats (with this text; NULL: any) and errors (with this code; NULL: any) t received. */
@@ -78,8 +76,6 @@ json_object *expect_error(struct bb *bb, struct tc *t, const char *json, const c
 void expect_alive(struct bb *bb, struct tc *t);
 /* utime + stime of pid in seconds (from /proc/PID/stat), or -1. */
 double proc_cpu_s(pid_t pid);
-/* VmRSS of pid in KiB (from /proc/PID/status), or -1. */
-long vm_rss_kib(pid_t pid);
 /* Lets ms pass (no event is awaited: the test samples what the server does meanwhile). */
 void let_time_pass(int ms);
 /* Connects to 127.0.0.1:port within ms; returns a blocking socket or -1. */

@@ -181,7 +181,7 @@ void test_chat_history(void **state)
     tc_free(p);
     /* Gone for the server too before the chat starts. */
     assert_true(BB_WAIT(&bb,
-                        find_note(rail, rail_from, "player_disconnected", id) >= 0 || rail->closes,
+                        tc_find_note(rail, rail_from, "player_disconnected", id) >= 0 || rail->closes,
                         BB_TIMEOUT_MS));
     assert_int_equal(rail->closes, 0);
 

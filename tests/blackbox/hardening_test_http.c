@@ -29,7 +29,7 @@ void test_http_body_loop(void **state)
     /* A POST with one byte past its body: one answer (405), then the server closes; and it does
      * not keep working on the leftover byte (lws re-reporting the completion would spin). */
     double cpu0 = proc_cpu_s(bb.srv.pid);
-    long rss0 = vm_rss_kib(bb.srv.pid);
+    long rss0 = bb_rss_kib(bb.srv.pid);
     assert_true(cpu0 >= 0 && rss0 > 0);
     raw_http(bb.srv.port, req, sizeof(req) - 1, NULL, 0, BB_TIMEOUT_MS, &x);
     const struct hresp *r = expect_one_then_close(&x, "POST /healthz with a byte past its body");
@@ -39,7 +39,7 @@ void test_http_body_loop(void **state)
     hx_free(&x);
     let_time_pass(2000); /* what the server does after the answer: the CPU and memory it uses */
     double cpu1 = proc_cpu_s(bb.srv.pid);
-    long rss1 = vm_rss_kib(bb.srv.pid);
+    long rss1 = bb_rss_kib(bb.srv.pid);
     print_message("body loop: feltd used %.2f CPU s and %+ld KiB from the request to 2 s after "
                   "the answer\n",
                   cpu1 - cpu0, rss1 - rss0);
@@ -48,13 +48,13 @@ void test_http_body_loop(void **state)
 
     /* The same from a client that never reads (its answer waits in the socket). */
     cpu0 = proc_cpu_s(bb.srv.pid);
-    rss0 = vm_rss_kib(bb.srv.pid);
+    rss0 = bb_rss_kib(bb.srv.pid);
     int fd = tcp_connect(bb.srv.port, BB_TIMEOUT_MS);
     assert_true(fd >= 0);
     assert_int_equal(tcp_write_all(fd, req, sizeof(req) - 1), 0);
     let_time_pass(2000); /* not reading, on purpose: the server's CPU meanwhile is the point */
     cpu1 = proc_cpu_s(bb.srv.pid);
-    rss1 = vm_rss_kib(bb.srv.pid);
+    rss1 = bb_rss_kib(bb.srv.pid);
     print_message("body loop, reader asleep: %.2f CPU s and %+ld KiB over 2 s\n", cpu1 - cpu0,
                   rss1 - rss0);
     assert_true(cpu1 - cpu0 < CPU_IDLE_BOUND_S);

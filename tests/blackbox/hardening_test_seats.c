@@ -32,9 +32,9 @@ void test_seat_idle(void **state)
      * waited on for real: the idle limit is seconds. */
     int64_t gone_at = 0;
     while (now_ms() - t0 < 12000) {
-        if (!gone_at && find_note(spec, 0, "player_left", idle.id) >= 0) gone_at = now_ms();
+        if (!gone_at && tc_find_note(spec, 0, "player_left", idle.id) >= 0) gone_at = now_ms();
         if (gone_at && now_ms() - gone_at >= 3000) break; /* a sweep and more after it */
-        (void)BB_WAIT(&bb, !gone_at && find_note(spec, 0, "player_left", idle.id) >= 0, 1000);
+        (void)BB_WAIT(&bb, !gone_at && tc_find_note(spec, 0, "player_left", idle.id) >= 0, 1000);
         bb_http(&bb, "/api/games/other/state", NULL, poller.token, &r);
         assert_int_equal(r.status, 200);
         http_reply_free(&r);
@@ -44,11 +44,11 @@ void test_seat_idle(void **state)
     print_message("seat_idle: the idle player was stood up %.1f s after joining\n",
                   (double)(gone_at - t0) / 1000.0);
     assert_true(gone_at - t0 >= 2900); /* not before its 3 s were up */
-    long left = find_note(spec, 0, "player_left", idle.id);
+    long left = tc_find_note(spec, 0, "player_left", idle.id);
     assert_string_equal(jstr(spec->msgs[left].data, "reason"), "idle");
     assert_true(find_seat(spec, 0, "left", idle.id) >= 0);
     /* The poller, unseen by no socket but polling, kept its seat. */
-    assert_int_equal(find_note(spec, 0, "player_left", poller.id), -1);
+    assert_int_equal(tc_find_note(spec, 0, "player_left", poller.id), -1);
     assert_int_equal(find_seat(spec, 0, "left", poller.id), -1);
     assert_int_equal(seats_taken(&bb, "other"), 1);
 
@@ -86,11 +86,11 @@ void test_seat_sitout(void **state)
     long sat = find_seat(rail, 0, "sat_out", p->player_id);
     assert_true(sat >= 0);
     if (!BB_WAIT(&bb,
-                 find_note(rail, (size_t)sat, "player_left", p->player_id) >= 0 || rail->closes,
+                 tc_find_note(rail, (size_t)sat, "player_left", p->player_id) >= 0 || rail->closes,
                  3 * BB_TIMEOUT_MS))
         print_error("napper was not stood up; %zu hand_end(s) since sitting out\n",
                     tc_count_updates(rail, "hand_end", NULL));
-    long left = find_note(rail, (size_t)sat, "player_left", p->player_id);
+    long left = tc_find_note(rail, (size_t)sat, "player_left", p->player_id);
     assert_true(left >= 0);
     assert_string_equal(jstr(rail->msgs[left].data, "reason"), "sitting_out");
     /* Exactly two hands ended between sitting out and being stood up. */

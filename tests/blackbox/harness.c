@@ -555,3 +555,28 @@ size_t tc_count_updates(const struct tc *t, const char *event, const char *playe
     }
     return n;
 }
+
+long tc_find_note(const struct tc *t, size_t from, const char *kind, const char *player_id)
+{
+    for (size_t i = from; i < t->n; i++) {
+        const struct rmsg *m = &t->msgs[i];
+        const char *k = jstr(m->data, "kind"), *p = jstr(m->data, "player_id");
+        if (m->type == PROTO_S_NOTIFICATION && k && strcmp(k, kind) == 0 &&
+            (!player_id || (p && strcmp(p, player_id) == 0)))
+            return (long)i;
+    }
+    return -1;
+}
+
+long bb_rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    long kib = -1;
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+    fclose(f);
+    return kib;
+}

@@ -61,6 +61,9 @@ struct bb {
     bool no_deflate; /* clients opened from now on do not offer permessage-deflate */
 };
 
+/* The resident memory of a process in KiB (VmRSS), or -1. */
+long bb_rss_kib(pid_t pid);
+
 /* Starts feltd with args and a client loop. Returns 0 or -1. */
 int bb_start(struct bb *bb, const char *feltd_path, const char *const *args);
 int bb_start_ex(struct bb *bb, const char *feltd_path, const char *const *args, bool test_limits);
@@ -160,6 +163,9 @@ long tc_find(const struct tc *t, size_t from, enum proto_stype type, const char 
              const char *val);
 /* The data of the last message of type (key/val as in tc_find), or NULL. */
 json_object *tc_last(const struct tc *t, enum proto_stype type, const char *key, const char *val);
+/* Index of the first notification of this kind (for player_id, if given) at or after from, or
+ * -1. */
+long tc_find_note(const struct tc *t, size_t from, const char *kind, const char *player_id);
 /* Number of state_updates with data.event == event (and, if player_id, data.player_id). */
 size_t tc_count_updates(const struct tc *t, const char *event, const char *player_id);
 

@@ -749,19 +749,6 @@ static void test_flood(void **state)
 
 /* ---- slow consumers ----------------------------------------------------------------------- */
 
-static long vm_rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    long kib = -1;
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
-    fclose(f);
-    return kib;
-}
-
 #define SLOW_READERS 24
 #define SLOW_HISTORY 1024
 #define SLOW_BOUND_KIB (8 * 1024)
@@ -819,7 +806,7 @@ static void test_slow_consumer(void **state)
     uint64_t h0 = e.rail->max_seq;
     assert_true(
         BB_WAIT(&e.bb, e.rail->max_seq >= h0 + 2 * SLOW_HISTORY || e.rail->closes, BB_TIMEOUT_MS));
-    long base = vm_rss_kib(e.bb.srv.pid), peak = base;
+    long base = bb_rss_kib(e.bb.srv.pid), peak = base;
     assert_true(base > 0);
     size_t other_a = a->n, other_b = b->n;
     /* Then ten more history lengths of events, sampling the server's memory after each, and
@@ -837,7 +824,7 @@ static void test_slow_consumer(void **state)
         assert_int_equal(a->closes + b->closes, 0);
         other_a = a->n;
         other_b = b->n;
-        long now = vm_rss_kib(e.bb.srv.pid);
+        long now = bb_rss_kib(e.bb.srv.pid);
         if (now > peak) peak = now;
     }
     print_message("slow consumers: %d readers stopped; server RSS %ld KiB after the history "

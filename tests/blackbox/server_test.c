@@ -94,19 +94,6 @@ long find_update(const struct tc *t, size_t from, const char *event, int64_t han
     return -1;
 }
 
-/* The index of the notification kind (for player_id, if given) from index from, or -1. */
-long find_note(const struct tc *t, size_t from, const char *kind, const char *player_id)
-{
-    for (size_t i = from; i < t->n; i++) {
-        const struct rmsg *m = &t->msgs[i];
-        const char *k = jstr(m->data, "kind"), *p = jstr(m->data, "player_id");
-        if (m->type == PROTO_S_NOTIFICATION && k && strcmp(k, kind) == 0 &&
-            (!player_id || (p && strcmp(p, player_id) == 0)))
-            return (long)i;
-    }
-    return -1;
-}
-
 long find_chat(const struct tc *t, size_t from, const char *text)
 {
     return tc_find(t, from, PROTO_S_CHAT, "text", text);

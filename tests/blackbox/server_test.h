@@ -48,8 +48,6 @@ bool raw_contains(const struct tc *t, const char *needle);
 /* The index of the state_update `event` of hand_id in t, from index from, or -1. */
 long find_update(const struct tc *t, size_t from, const char *event, int64_t hand_id);
 
-/* The index of the notification kind (for player_id, if given) from index from, or -1. */
-long find_note(const struct tc *t, size_t from, const char *kind, const char *player_id);
 
 /* The index of the chat with this text from index from, or -1. */
 long find_chat(const struct tc *t, size_t from, const char *text);

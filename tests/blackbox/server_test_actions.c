@@ -178,7 +178,7 @@ void test_heads_up_turns(void **state)
                          strcmp(jstr(spec->msgs[k].data, "event"), "action") == 0);
     }
     assert_int_equal(actions, 8);
-    assert_int_equal(find_note(spec, (size_t)hs, "timeout", NULL), -1);
+    assert_int_equal(tc_find_note(spec, (size_t)hs, "timeout", NULL), -1);
     bb_stop_clean(&bb);
 }
 
@@ -200,7 +200,7 @@ void test_action_clock(void **state)
     assert_non_null(x);
     bool can_check = jbool(ta, "can_check", true);
     /* Nobody acts: a warning, then the timeout, then the server acts for x. */
-    long turn = find_note(spec, (size_t)hs, "turn", x->player_id);
+    long turn = tc_find_note(spec, (size_t)hs, "turn", x->player_id);
     if (turn < 0) turn = wait_msg(&bb, spec, (size_t)hs, PROTO_S_NOTIFICATION, "kind", "turn");
     long warn = wait_msg(&bb, spec, (size_t)turn, PROTO_S_NOTIFICATION, "kind", "timer_warning");
     long to = wait_msg(&bb, spec, (size_t)warn, PROTO_S_NOTIFICATION, "kind", "timeout");
@@ -212,7 +212,7 @@ void test_action_clock(void **state)
     assert_string_equal(jstr(spec->msgs[act].data, "player_id"), x->player_id);
     assert_string_equal(jstr(spec->msgs[act].data, "action"), can_check ? "check" : "fold");
     /* x's own socket saw the same. */
-    assert_true(BB_WAIT(&bb, find_note(x, 0, "timeout", x->player_id) >= 0, BB_TIMEOUT_MS));
+    assert_true(BB_WAIT(&bb, tc_find_note(x, 0, "timeout", x->player_id) >= 0, BB_TIMEOUT_MS));
     bb_assert_tc_ok(x);
     bb_stop_clean(&bb);
 }

@@ -92,10 +92,10 @@ void test_http_fallback(void **state)
     json_object *cat_view = json_object_new_array(); /* every event cat polled */
     for (;;) {
         BB_WAIT(&bb,
-                find_note(spec, from, "turn", cat_id) >= 0 ||
+                tc_find_note(spec, from, "turn", cat_id) >= 0 ||
                     find_update(spec, 0, "hand_end", hand) >= 0,
                 BB_TIMEOUT_MS);
-        long turn = find_note(spec, from, "turn", cat_id);
+        long turn = tc_find_note(spec, from, "turn", cat_id);
         json_object *j = poll_state(&bb, since, cat_token, NULL);
         json_object *evs = jget(j, "events");
         assert_int_equal(jint(j, "seq", -1) - (int64_t)since,

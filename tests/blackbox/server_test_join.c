@@ -235,8 +235,8 @@ void test_replace_4409(void **state)
     tc_send(second, "{\"type\": \"chat\", \"text\": \"still here\"}");
     wait_msg(&bb, second, 0, PROTO_S_CHAT, "text", "still here");
     wait_msg(&bb, spec, (size_t)c1, PROTO_S_CHAT, "text", "still here");
-    assert_int_equal(find_note(spec, 0, "player_disconnected", NULL), -1);
-    assert_int_equal(find_note(spec, (size_t)c1 + 1, "player_connected", NULL), -1);
+    assert_int_equal(tc_find_note(spec, 0, "player_disconnected", NULL), -1);
+    assert_int_equal(tc_find_note(spec, (size_t)c1 + 1, "player_connected", NULL), -1);
     bb_assert_tc_ok(first);
     bb_assert_tc_ok(second);
     bb_assert_tc_ok(spec);

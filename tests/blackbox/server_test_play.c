@@ -138,7 +138,7 @@ void test_full_hand(void **state)
                             json_object_to_json_string(stacks));
     }
     /* The hand_won notification follows. */
-    assert_true(find_note(rail, (size_t)he, "hand_won", NULL) > he);
+    assert_true(tc_find_note(rail, (size_t)he, "hand_won", NULL) > he);
     bb_stop_clean(&g.bb);
 }
 

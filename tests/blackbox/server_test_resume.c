@@ -53,7 +53,7 @@ void test_resume(void **state)
     assert_true(BB_WAIT(&bb, ann->opens == 2 || ann->bad, BB_TIMEOUT_MS));
     assert_int_equal(ann->closes, 1);
     assert_int_equal(ann->close_code, 0); /* no close frame: a network failure */
-    long back = find_note(spec, spec_mark, "player_connected", ann->player_id);
+    long back = tc_find_note(spec, spec_mark, "player_connected", ann->player_id);
     if (back < 0)
         back = wait_msg(&bb, spec, spec_mark, PROTO_S_NOTIFICATION, "kind", "player_connected");
     uint64_t upto = spec->msgs[back].seq;
@@ -77,7 +77,7 @@ void test_resume(void **state)
     assert_true(replayed >= 5); /* disconnected, m1..m3, connected */
     for (size_t i = 0; i < 3; i++)
         assert_true(find_chat(ann, (size_t)s2, texts[i]) >= 0);
-    assert_true(find_note(ann, (size_t)s2, "player_disconnected", ann->player_id) >= 0);
+    assert_true(tc_find_note(ann, (size_t)s2, "player_disconnected", ann->player_id) >= 0);
 
     /* A resume with nothing missed: no snapshot, no replay; the next event is last_seq + 1. */
     uint64_t now = ann->max_seq;
