@@ -416,9 +416,10 @@ static void check_invariants(const char *out)
     }
 }
 
-static void test_sanitize_random_invariants(void **state)
+/* 20,000 random concatenations of fragments: the result's length is its code points, check()
+ * holds for it, and sanitizing it again changes nothing. */
+static void sanitize_random(const char *const *frags, size_t nfrags, void (*check)(const char *))
 {
-    (void)state;
     for (int iter = 0; iter < 20000; iter++) {
         char in[512], out[512], again[512];
         struct felt_err err = {0};
@@ -426,18 +427,24 @@ static void test_sanitize_random_invariants(void **state)
         int pieces = (int)(rnd() % 40);
 
         for (int p = 0; p < pieces; p++) {
-            const char *f = fragments[rnd() % FELT_ARRAY_LEN(fragments)];
+            const char *f = frags[rnd() % nfrags];
             size_t fl = strlen(f);
             memcpy(in + n, f, fl);
             n += fl;
         }
         int rc = text_sanitize(in, n, out, sizeof(out), 1000, &err);
         assert_int_equal(rc, (int)text_utf8_len(out, strlen(out)));
-        check_invariants(out);
+        check(out);
         /* sanitizing is idempotent */
         assert_int_equal(text_sanitize(out, strlen(out), again, sizeof(again), 1000, &err), rc);
         assert_string_equal(again, out);
     }
+}
+
+static void test_sanitize_random_invariants(void **state)
+{
+    (void)state;
+    sanitize_random(fragments, FELT_ARRAY_LEN(fragments), check_invariants);
 }
 
 /* ---- default-ignorable, private-use and blank-looking code points ---- */
@@ -586,24 +593,7 @@ static void check_unicode_invariants(const char *out)
 static void test_sanitize_random_unicode(void **state)
 {
     (void)state;
-    for (int iter = 0; iter < 20000; iter++) {
-        char in[512], out[512], again[512];
-        struct felt_err err = {0};
-        size_t n = 0;
-        int pieces = (int)(rnd() % 40);
-
-        for (int p = 0; p < pieces; p++) {
-            const char *f = unicode_fragments[rnd() % FELT_ARRAY_LEN(unicode_fragments)];
-            size_t fl = strlen(f);
-            memcpy(in + n, f, fl);
-            n += fl;
-        }
-        int rc = text_sanitize(in, n, out, sizeof(out), 1000, &err);
-        assert_int_equal(rc, (int)text_utf8_len(out, strlen(out)));
-        check_unicode_invariants(out);
-        assert_int_equal(text_sanitize(out, strlen(out), again, sizeof(again), 1000, &err), rc);
-        assert_string_equal(again, out);
-    }
+    sanitize_random(unicode_fragments, FELT_ARRAY_LEN(unicode_fragments), check_unicode_invariants);
 }
 
 /* ---- names ---- */
