@@ -14,8 +14,10 @@
  * moves past it, it gets a snapshot. When the reply queue is full we stop reading from the
  * socket (flow control), so a client that floods without reading cannot grow our memory either.
  *
- * The network layer is reached only through the struct conn_io it passed in, and the table
- * reaches a connection only through its table_sub (conn_sub_ops).
+ * The network layer is reached only through the struct conn_io it passed in, with the opaque
+ * handle (link) it passed along, which is never read here: the socket, the joining of
+ * fragmented messages and an HTTP request's reading and writing are net.c's. The table reaches
+ * a connection only through its table_sub (conn_sub_ops).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +41,7 @@ static struct conn *conn_of_sub(struct table_sub *s)
 /* A new event or reply is available: ask the network layer for a write. */
 static void conn_wake(struct conn *c)
 {
-    c->io->wake(c);
+    c->io->wake(c->link);
 }
 
 static void conn_sub_wake(struct table_sub *s)
@@ -89,14 +91,14 @@ static void conn_hello_late(void *arg)
         conn_close(c, 4408, "no hello in time");
 }
 
-struct conn *conn_new(struct server *srv, const struct conn_io *io, struct lws *wsi,
+struct conn *conn_new(struct server *srv, const struct conn_io *io, void *link,
                       enum conn_role role, struct table *t, const char *claim,
                       struct limit_addr *addr)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
     c->srv = srv;
     c->io = io;
-    c->wsi = wsi;
+    c->link = link;
     c->role = role;
     c->table = t;
     c->addr = addr;
@@ -147,12 +149,6 @@ void conn_free(struct conn *c)
         c->reply_count--;
     }
     msg_unref(c->snap);
-    free(c->rx);
-    if (c->http) {
-        free(c->http->body);
-        msg_unref(c->http->resp.body);
-        free(c->http);
-    }
     free(c);
 }
 
@@ -167,7 +163,7 @@ void conn_reply(struct conn *c, struct msg *m)
     c->reply_count++;
     if (c->reply_count >= CONN_MAX_REPLIES - 1 && !c->rx_paused) {
         c->rx_paused = true;
-        c->io->rx_pause(c, true);
+        c->io->rx_pause(c->link, true);
     }
     conn_wake(c);
 }
@@ -334,7 +330,7 @@ void conn_sent(struct conn *c)
         c->reply_count--;
         if (c->rx_paused && c->reply_count <= CONN_MAX_REPLIES / 2) {
             c->rx_paused = false;
-            c->io->rx_pause(c, false);
+            c->io->rx_pause(c->link, false);
         }
         break;
     case OUT_SNAPSHOT:

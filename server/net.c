@@ -2,9 +2,12 @@
  * net.c: feltd's libwebsockets layer, and the only server file that includes libwebsockets.h.
  *
  * One vhost serves HTTP and WebSocket on one port from one event loop. One protocol callback
- * handles both; its per-session data is a single pointer to our own struct conn, so everything
- * but the framing lives in conn.c and http.c and the layers below them. conn.c reaches back here
- * only through the struct conn_io given to it (net_conn_io).
+ * handles both; its per-session data is a single pointer to our own struct net_link, the
+ * transport's state of one socket: its wsi, a fragmented message being joined, an HTTP request
+ * being read and answered (struct net_http), and the struct conn it carries. net.c allocates and
+ * frees both. Everything but the framing lives in conn.c and http.c and the layers below them:
+ * conn.c reaches back here only through the struct conn_io given to it (net_conn_io), with the
+ * link as an opaque handle; http.c sees a request only as the values http_handle() is given.
  *
  * Rules kept here: we write only from WRITEABLE callbacks, exactly one lws_write per callback,
  * from messages that already carry LWS_PRE headroom (struct msg), and ask for another callback
@@ -49,9 +52,38 @@ static volatile sig_atomic_t net_signalled; /* SIGINT/SIGTERM seen */
 static struct lws_context *net_signal_ctx;
 static int net_stop;                         /* leave the service loop */
 
+/* One HTTP request on its socket, as it comes in and as its answer goes out. */
+struct net_http {
+    char path[256];
+    char query[128];
+    char bearer[PROTO_TOKEN_MAX + 1];
+    bool has_bearer;
+    enum http_method method;
+    bool too_large;
+    bool answered;          /* the request was handled: later body completions are ignored */
+    bool refuse;            /* net.c filled the answer (resp) itself */
+    bool close_after;       /* Connection: close, and close once the answer is written */
+    char *body;
+    size_t body_len;
+    struct http_response resp;
+    int phase;              /* 0: nothing to send, 1: headers next, 2: body next */
+};
+
+/* The transport's state of one socket (WebSocket or HTTP), from the callback that makes its
+ * connection (ESTABLISHED, HTTP) to the one that closes it. conn.c holds it as an opaque
+ * handle (conn->link) and only passes it back to net_conn_io. */
+struct net_link {
+    struct lws *wsi;        /* NULL once lws has closed it */
+    struct conn *conn;
+    char *rx;               /* WebSocket: a fragmented message being joined */
+    size_t rx_len;
+    size_t rx_dropped;      /* bytes of an over-16-KiB message read and dropped so far */
+    struct net_http *http;  /* HTTP only */
+};
+
 /* Per-session data: only a pointer to our own object. */
 struct net_pss {
-    struct conn *conn;
+    struct net_link *link;
 };
 
 /* The one lws timer that runs timer.c's heap. It is re-armed only when the earliest deadline
@@ -103,22 +135,46 @@ static int64_t net_now_us(void)
     return lws_now_usecs();
 }
 
-static void net_wake(struct conn *c)
+static void net_wake(void *link)
 {
-    if (c->wsi)
-        lws_callback_on_writable(c->wsi);
+    struct net_link *l = link;
+    if (l->wsi)
+        lws_callback_on_writable(l->wsi);
 }
 
-static void net_rx_pause(struct conn *c, bool pause)
+static void net_rx_pause(void *link, bool pause)
 {
-    if (c->wsi)
-        lws_rx_flow_control(c->wsi, pause ? 0 : 1);
+    struct net_link *l = link;
+    if (l->wsi)
+        lws_rx_flow_control(l->wsi, pause ? 0 : 1);
 }
 
 static const struct conn_io net_conn_io = {
     .wake = net_wake,
     .rx_pause = net_rx_pause,
 };
+
+static struct net_link *net_link_new(struct lws *wsi)
+{
+    struct net_link *l = xcalloc(1, sizeof(*l));
+    l->wsi = wsi;
+    return l;
+}
+
+/* lws has closed the socket: the connection goes first (with wsi cleared, so nothing it does
+ * while going asks lws for anything), then the transport's state. */
+static void net_link_free(struct net_link *l)
+{
+    l->wsi = NULL;
+    conn_free(l->conn);
+    free(l->rx);
+    if (l->http) {
+        free(l->http->body);
+        msg_unref(l->http->resp.body);
+        free(l->http);
+    }
+    free(l);
+}
 
 /* ---- WebSocket paths ------------------------------------------------------------------- */
 
@@ -180,14 +236,17 @@ static int net_ws_established(struct lws *wsi, struct server *srv, struct net_ps
     if (role < 0)
         return -1;
     net_ws_deflate_options(wsi);
-    pss->conn = conn_new(srv, &net_conn_io, wsi, (enum conn_role)role, t, p ? p->id : NULL,
-                         lws_get_opaque_user_data(wsi));
+    struct net_link *l = net_link_new(wsi);
+    l->conn = conn_new(srv, &net_conn_io, l, (enum conn_role)role, t, p ? p->id : NULL,
+                       lws_get_opaque_user_data(wsi));
+    pss->link = l;
     return 0;
 }
 
 /* Assembles fragments into one message, bounded by PROTO_MAX_FRAME. Returns -1 to close. */
-static int net_ws_receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
+static int net_ws_receive(struct lws *wsi, struct net_link *l, const char *in, size_t len)
 {
+    struct conn *c = l->conn;
     if (lws_frame_is_binary(wsi)) {
         if (lws_is_final_fragment(wsi))
             conn_reply_error(c, "binary_frame", "felt.v1 messages are JSON text frames");
@@ -195,21 +254,21 @@ static int net_ws_receive(struct lws *wsi, struct conn *c, const char *in, size_
     }
     if (c->close_code)
         return 0; /* closing: what still arrives is dropped unread */
-    if (c->rx_dropped || c->rx_len + len + lws_remaining_packet_payload(wsi) > PROTO_MAX_FRAME) {
+    if (l->rx_dropped || l->rx_len + len + lws_remaining_packet_payload(wsi) > PROTO_MAX_FRAME) {
         /* Closed from the WRITEABLE callback like any close: lws 4.1 ignores -1 returned here
          * while it drains an inflated (permessage-deflate) message, which left the socket open
          * and silent when a compressed message inflated just past the limit. The rest of the
          * message is read and dropped first (up to 1 MiB): a socket closed with unread input
          * answers with a reset, which can destroy the close frame before the client reads it
          * (seen with a 1 KiB rx buffer). */
-        free(c->rx);
-        c->rx = NULL;
-        c->rx_len = 0;
-        c->rx_dropped += len;
+        free(l->rx);
+        l->rx = NULL;
+        l->rx_len = 0;
+        l->rx_dropped += len;
         /* A message whose declared rest is beyond that allowance is closed at once: waiting for
          * bytes a hostile client never sends would leave the 1009 unsent. */
         if (lws_is_final_fragment(wsi) ||
-            c->rx_dropped + lws_remaining_packet_payload(wsi) > (1u << 20))
+            l->rx_dropped + lws_remaining_packet_payload(wsi) > (1u << 20))
             conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message over 16 KiB");
         return 0;
     }
@@ -217,14 +276,14 @@ static int net_ws_receive(struct lws *wsi, struct conn *c, const char *in, size_
         conn_on_message(c, in, len);
         return 0;
     }
-    c->rx = xrealloc(c->rx, c->rx_len + len + 1);
-    memcpy(c->rx + c->rx_len, in, len);
-    c->rx_len += len;
+    l->rx = xrealloc(l->rx, l->rx_len + len + 1);
+    memcpy(l->rx + l->rx_len, in, len);
+    l->rx_len += len;
     if (lws_is_final_fragment(wsi)) {
-        conn_on_message(c, c->rx, c->rx_len);
-        free(c->rx);
-        c->rx = NULL;
-        c->rx_len = 0;
+        conn_on_message(c, l->rx, l->rx_len);
+        free(l->rx);
+        l->rx = NULL;
+        l->rx_len = 0;
     }
     return 0;
 }
@@ -369,7 +428,7 @@ static enum http_method net_http_method(struct lws *wsi)
 }
 
 /* Answers without routing (refusals decided by the network layer). */
-static void net_http_refuse(struct conn_http *h, int status, const char *code, const char *message)
+static void net_http_refuse(struct net_http *h, int status, const char *code, const char *message)
 {
     char *s = proto_encode_error(code, message, NULL);
     msg_unref(h->resp.body);
@@ -381,9 +440,9 @@ static void net_http_refuse(struct conn_http *h, int status, const char *code, c
 }
 
 /* Produces the answer, once: later completions of the same request are ignored. */
-static void net_http_respond(struct lws *wsi, struct conn *c)
+static void net_http_respond(struct lws *wsi, struct net_link *l)
 {
-    struct conn_http *h = c->http;
+    struct net_http *h = l->http;
     if (h->answered)
         return;
     h->answered = true;
@@ -394,14 +453,14 @@ static void net_http_respond(struct lws *wsi, struct conn *c)
         .bearer = h->has_bearer ? h->bearer : NULL,
         .body = h->body ? h->body : "",
         .body_len = h->body_len,
-        .addr = c->addr,
+        .addr = l->conn->addr,
     };
     if (h->refuse) {
         /* already filled by net_http_refuse */
     } else if (h->too_large) {
         net_http_refuse(h, 413, "too_large", "request body over 16 KiB");
     } else {
-        http_handle(c->srv, &req, &h->resp);
+        http_handle(l->conn->srv, &req, &h->resp);
     }
     /* Every request ends its connection (see the file comment), so bytes after it are never
      * parsed as a request. Until the answer is written lws may report the completion again for
@@ -416,13 +475,13 @@ static int net_http_start(struct lws *wsi, struct server *srv, struct net_pss *p
                           const char *path)
 {
     char auth[PROTO_TOKEN_MAX + 16];
-    if (pss->conn) /* a second request on one connection: never served (see above) */
+    if (pss->link) /* a second request on one connection: never served (see above) */
         return -1;
-    struct conn *c = conn_new(srv, &net_conn_io, wsi, CONN_HTTP, NULL, NULL,
-                              net_client_addr(srv, wsi));
-    struct conn_http *h = xcalloc(1, sizeof(*h));
-    c->http = h;
-    pss->conn = c;
+    struct net_link *l = net_link_new(wsi);
+    struct net_http *h = xcalloc(1, sizeof(*h));
+    l->http = h;
+    l->conn = conn_new(srv, &net_conn_io, l, CONN_HTTP, NULL, NULL, net_client_addr(srv, wsi));
+    pss->link = l;
     srv->metrics.http_requests++;
     snprintf(h->path, sizeof(h->path), "%s", path);
     if (lws_hdr_copy(wsi, h->query, sizeof(h->query), WSI_TOKEN_HTTP_URI_ARGS) < 0)
@@ -437,7 +496,7 @@ static int net_http_start(struct lws *wsi, struct server *srv, struct net_pss *p
     }
     h->method = net_http_method(wsi);
     bool has_length = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
-    int admit = net_admit(srv, c->addr, h->path);
+    int admit = net_admit(srv, l->conn->addr, h->path);
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
         /* RFC 9112 6.1: with both, the message is not to be trusted; bodies here are small JSON
          * objects with a length, so chunked ones are not taken either. */
@@ -454,13 +513,13 @@ static int net_http_start(struct lws *wsi, struct server *srv, struct net_pss *p
                                      : "the server is full; try again later");
     }
     if (h->refuse || h->method != HTTP_POST)
-        net_http_respond(wsi, c);
+        net_http_respond(wsi, l);
     return 0; /* a POST is answered once its body is complete */
 }
 
-static int net_http_body(struct conn *c, const char *in, size_t len)
+static int net_http_body(struct net_link *l, const char *in, size_t len)
 {
-    struct conn_http *h = c->http;
+    struct net_http *h = l->http;
     if (h->answered)
         return 0;
     if (h->too_large || h->body_len + len > HTTP_MAX_BODY) {
@@ -474,9 +533,9 @@ static int net_http_body(struct conn *c, const char *in, size_t len)
     return 0;
 }
 
-static int net_http_writeable(struct lws *wsi, struct conn *c)
+static int net_http_writeable(struct lws *wsi, struct net_link *l)
 {
-    struct conn_http *h = c->http;
+    struct net_http *h = l->http;
     if (h->phase == 1) {
         unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
                                          *end = hdr + sizeof(hdr) - 1;
@@ -511,7 +570,7 @@ static int net_http_writeable(struct lws *wsi, struct conn *c)
             (int)m->len)
             return -1;
         h->phase = 0;
-        c->srv->metrics.bytes_out += m->len;
+        l->conn->srv->metrics.bytes_out += m->len;
         if (h->close_after || lws_http_transaction_completed(wsi))
             return -1;
     }
@@ -558,17 +617,18 @@ static void net_shutdown_begin(struct server *srv);
 static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                         size_t len)
 {
-    struct net_pss *pss = user;
     struct lws_context *ctx = lws_get_context(wsi);
     struct server *srv = ctx ? lws_context_user(ctx) : NULL;
-    struct conn *c = pss ? pss->conn : NULL;
 
-    if (srv && net_pending_addr && reason != LWS_CALLBACK_FILTER_NETWORK_CONNECTION)
+    /* Here `user` is the accept's arguments, not per-session data. */
+    if (reason == LWS_CALLBACK_FILTER_NETWORK_CONNECTION)
+        return net_filter_connection(srv, user);
+    if (srv && net_pending_addr)
         net_attach_pending(srv, wsi);
 
+    struct net_pss *pss = user;
+    struct net_link *l = pss ? pss->link : NULL; /* dereferenced only by per-session cases */
     switch (reason) {
-    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-        return net_filter_connection(srv, user);
     case LWS_CALLBACK_WSI_DESTROY:
         if (srv)
             net_detach(srv, wsi);
@@ -593,33 +653,31 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     case LWS_CALLBACK_ESTABLISHED:
         return net_ws_established(wsi, srv, pss);
     case LWS_CALLBACK_RECEIVE:
-        return c ? net_ws_receive(wsi, c, in, len) : -1;
+        return l ? net_ws_receive(wsi, l, in, len) : -1;
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return c ? net_ws_writeable(wsi, c) : 0;
+        return l ? net_ws_writeable(wsi, l->conn) : 0;
     case LWS_CALLBACK_CLOSED:
-        if (c) {
-            c->wsi = NULL;
-            conn_free(c);
-            pss->conn = NULL;
+        if (l) {
+            net_link_free(l);
+            pss->link = NULL;
         }
         return 0;
 
     case LWS_CALLBACK_HTTP:
         return net_http_start(wsi, srv, pss, in ? (const char *)in : "/");
     case LWS_CALLBACK_HTTP_BODY:
-        return c && c->http ? net_http_body(c, in, len) : -1;
+        return l && l->http ? net_http_body(l, in, len) : -1;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (c && c->http)
-            net_http_respond(wsi, c);
+        if (l && l->http)
+            net_http_respond(wsi, l);
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        return c && c->http ? net_http_writeable(wsi, c) : 0;
+        return l && l->http ? net_http_writeable(wsi, l) : 0;
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        if (c && c->role == CONN_HTTP) {
-            c->wsi = NULL;
-            conn_free(c);
-            pss->conn = NULL;
+        if (l && l->http) { /* an HTTP request's link; a WebSocket's is freed at CLOSED */
+            net_link_free(l);
+            pss->link = NULL;
         }
         return 0;
 

@@ -47,7 +47,6 @@
 #include "util.h"
 
 struct json_object;
-struct lws;
 struct conn;
 struct table;
 struct player;
@@ -498,18 +497,22 @@ void command_run(struct command_ctx *x, const struct proto_cmsg *m);
 
 #define CONN_MAX_REPLIES 32   /* unsent acks/errors/pongs; beyond it we stop reading */
 
-/* What the network layer does for a connection (net.c provides it). */
+/* What the network layer does for a connection (net.c provides it). Each op gets the
+ * connection's `link`, the network layer's own handle, which only the network layer reads. */
 struct conn_io {
     /* Asks for a write callback: conn_next() has something. */
-    void (*wake)(struct conn *c);
+    void (*wake)(void *link);
     /* Stops or resumes reading (flow control for unread replies). */
-    void (*rx_pause)(struct conn *c, bool pause);
+    void (*rx_pause)(void *link, bool pause);
 };
 
+/* A connection as the layers below the network see it. The transport's own state (the socket,
+ * a fragmented message being joined, an HTTP request being read and answered) is net.c's,
+ * behind `link`. */
 struct conn {
     struct server *srv;
     const struct conn_io *io;
-    struct lws *wsi;            /* the network layer's handle (NULL once it is gone) */
+    void *link;                 /* the network layer's handle: opaque here, passed to io */
     enum conn_role role;
     struct table *table;
     struct player *player;      /* CONN_PLAYER: the owner (NULL once they left) */
@@ -522,15 +525,11 @@ struct conn {
     struct msg *replies[CONN_MAX_REPLIES];
     int reply_head, reply_count;
     bool rx_paused;             /* reading stopped until replies drain */
-    char *rx;                   /* a fragmented message being assembled (net.c) */
-    size_t rx_len;
-    size_t rx_dropped;          /* bytes of an over-16-KiB message read and dropped so far */
     struct limit_window chat;   /* a spectator's chat limit (a player's is the player's) */
     int out_kind;               /* what conn_next() returned: see conn.c */
     struct msg *snap;           /* a snapshot being sent */
     double flood_tokens;        /* token bucket for all messages */
     int64_t flood_ms;
-    struct conn_http *http;     /* CONN_HTTP only (http.c's request state, filled by net.c) */
     struct limit_addr *addr;    /* the client's address (lives as long as the socket), or NULL */
     struct timer *hello_timer;  /* CONN_PENDING: closes the socket if no hello comes */
     int close_code;             /* non-zero: close with this code on the next write */
@@ -538,9 +537,10 @@ struct conn {
     int64_t bad_messages;
 };
 
-/* A connection of `role` on the network layer's handle wsi; for WebSockets, at table t (a
- * CONN_PENDING socket claims to be player `claim`). A spectator starts its stream at once. */
-struct conn *conn_new(struct server *srv, const struct conn_io *io, struct lws *wsi,
+/* A connection of `role` on the network layer's handle `link` (given back to io's ops, never
+ * read here; it must outlive the connection); for WebSockets, at table t (a CONN_PENDING socket
+ * claims to be player `claim`). A spectator starts its stream at once. */
+struct conn *conn_new(struct server *srv, const struct conn_io *io, void *link,
                       enum conn_role role, struct table *t, const char *claim,
                       struct limit_addr *addr);
 void conn_free(struct conn *c);
@@ -578,26 +578,12 @@ struct http_response {
     const char *allow;      /* the Allow header of a 405 (static), or NULL */
 };
 
-/* The state of one HTTP request on its connection (net.c fills it as the request comes in). */
-struct conn_http {
-    char path[256];
-    char query[128];
-    char bearer[PROTO_TOKEN_MAX + 1];
-    bool has_bearer;
-    enum http_method method;
-    bool too_large;
-    bool answered;          /* the request was handled: later body completions are ignored */
-    bool refuse;            /* the network layer filled the answer (resp) itself */
-    bool close_after;       /* Connection: close, and close once the answer is written */
-    char *body;
-    size_t body_len;
-    struct http_response resp;
-    int phase;              /* 0: nothing to send, 1: headers next, 2: body next */
-};
-
+/* The largest request body the network layer reads (a longer one is answered with 413). */
 #define HTTP_MAX_BODY PROTO_MAX_FRAME
 
-/* Routes one request through the route table; always fills resp. */
+/* Routes one request through the route table; always fills resp. This is all http.c sees of a
+ * request: net.c reads it off the socket (into its own per-request state), passes it here as
+ * values and writes resp out. */
 void http_handle(struct server *srv, const struct http_request *req, struct http_response *resp);
 
 /* ---- net.c ------------------------------------------------------------------------------ */

@@ -727,14 +727,14 @@ static void test_history(void **state)
 
 /* A network layer that only counts what conn.c asks of it. */
 static int fake_io_wakes;
-static void fake_io_wake(struct conn *c)
+static void fake_io_wake(void *link)
 {
-    (void)c;
+    (void)link;
     fake_io_wakes++;
 }
-static void fake_io_rx_pause(struct conn *c, bool pause)
+static void fake_io_rx_pause(void *link, bool pause)
 {
-    (void)c;
+    (void)link;
     (void)pause;
 }
 static const struct conn_io fake_io = {fake_io_wake, fake_io_rx_pause};
