@@ -554,24 +554,27 @@ struct json_object *handrec_result_json(const struct handrec *h, const struct ha
     json_object_object_add(root, "pots", pa);
 
     struct engine_options o;
+    struct wire_to_act ta = {.present = false};
     engine_options(e, &o);
-    json_object_object_add(root, "to_act",
-                           o.seat >= 0 ? handrec_to_act_json(&o, seat_name(h, o.seat)) : NULL);
+    if (o.seat >= 0)
+        handrec_to_act_fill(&o, seat_name(h, o.seat), &ta);
+    json_object_object_add(root, "to_act", wire_encode_to_act(&ta));
     return root;
 }
 
-struct json_object *handrec_to_act_json(const struct engine_options *o, const char *name)
+void handrec_to_act_fill(const struct engine_options *o, const char *name, struct wire_to_act *out)
 {
-    struct json_object *ta = json_object_new_object();
-    json_object_object_add(ta, "name", json_object_new_string(name));
-    json_object_object_add(ta, "call", json_object_new_int64(o->call));
-    json_object_object_add(ta, "can_check", json_object_new_boolean(o->can_check));
-    json_object_object_add(ta, "min_raise_to",
-                           o->can_raise ? json_object_new_int64(o->min_raise_to) : NULL);
-    json_object_object_add(ta, "max_raise_to",
-                           o->can_raise ? json_object_new_int64(o->max_raise_to) : NULL);
-    return ta;
+    memset(out, 0, sizeof(*out));
+    out->present = true;
+    out->seat = -1;
+    snprintf(out->name, sizeof(out->name), "%s", name);
+    out->call = o->call;
+    out->can_check = o->can_check;
+    out->can_raise = o->can_raise;
+    out->min_raise_to = o->can_raise ? o->min_raise_to : 0;
+    out->max_raise_to = o->can_raise ? o->max_raise_to : 0;
 }
+
 
 /* ---- the text rendering ---- */
 

@@ -22,6 +22,7 @@
 #include "card.h"
 #include "engine.h"
 #include "proto.h"
+#include "wire.h"
 
 struct json_object;
 struct felt_err;
@@ -116,9 +117,9 @@ void handrec_finish(struct handrec *h, const struct engine *e);
 /* The record as JSON text (malloc'd). Hole cards are written only for seats in `reveal` (a
  * bitmask of seat numbers: e->shown for a public history, all seats for the server's own log). */
 char *handrec_to_json(const struct handrec *h, uint16_t reveal);
-/* The to_act object of `felt replay --json` (name, call, can_check, min_raise_to, max_raise_to:
- * null when raising is not possible) for the options o of the player named name. The server's
- * to_act is this object plus player_id, seat and deadline. A new reference. */
-struct json_object *handrec_to_act_json(const struct engine_options *o, const char *name);
+/* The to_act of `felt replay --json` (name, call, can_check, min_raise_to, max_raise_to: null
+ * when raising is not possible) for the options o of the player named name, without player_id,
+ * seat and deadline (the server adds those to its own to_act). Encoded by wire_encode_to_act. */
+void handrec_to_act_fill(const struct engine_options *o, const char *name, struct wire_to_act *out);
 
 #endif

@@ -74,7 +74,7 @@ static int feltd_parse_table(const char *spec, struct table_config *cfg)
                 spec, ENGINE_MAX_SEATS);
         return -1;
     }
-    snprintf(cfg->id, sizeof(cfg->id), "%s", name);
+    snprintf(cfg->id, sizeof(cfg->id), "%.*s", PROTO_GAME_ID_MAX, name);
     cfg->seats = (int)seats;
     cfg->small_blind = sb;
     cfg->big_blind = bb;

@@ -105,14 +105,11 @@ static struct event *history_stub(struct history *h, uint64_t seq)
     if (h->stub && h->stub->seq == seq)
         return h->stub;
     event_unref(h->stub);
-    struct json_object *d = json_object_new_object();
-    json_object_object_add(d, "player_id", NULL);
-    json_object_object_add(d, "name", json_object_new_string(""));
-    json_object_object_add(d, "spectator", json_object_new_boolean(0));
-    json_object_object_add(d, "text", json_object_new_string(""));
-    json_object_object_add(d, "expired", json_object_new_boolean(1));
+    struct wire_event w;
+    wire_init(&w, WIRE_CHAT);
+    w.u.chat.expired = true;
     h->stub = event_new(seq, PROTO_S_CHAT);
-    event_set_public(h->stub, felt_now_ms(), d);
+    event_set_public(h->stub, felt_now_ms(), wire_encode_data(&w));
     return h->stub;
 }
 

@@ -10,6 +10,7 @@
  * it (SHOW event, after which table.c marks it in t->shown). Mucked and folded cards never
  * appear in any rendering.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,169 +19,163 @@
 #include "eval.h"
 #include "handrec.h"
 #include "server.h"
+#include "wire.h"
 
-static struct json_object *render_cards(const card_t *cards, int n)
+static void render_id(const struct table *t, int seat, char out[WIRE_ID_MAX + 1])
 {
-    struct json_object *a = json_object_new_array();
-    char buf[3];
-    for (int i = 0; i < n; i++)
-        if (card_valid(cards[i]))
-            json_object_array_add(a, json_object_new_string(card_str(cards[i], buf)));
-    return a;
+    const char *id = seat >= 0 && seat < ENGINE_MAX_SEATS && t->seat[seat] ? t->seat[seat]->id : "";
+    snprintf(out, WIRE_ID_MAX + 1, "%s", id);
 }
 
-static struct json_object *render_id(const struct table *t, int seat)
-{
-    if (seat < 0 || seat >= ENGINE_MAX_SEATS || !t->seat[seat])
-        return NULL;
-    return json_object_new_string(t->seat[seat]->id);
-}
-
-static const char *render_player_status(const struct table *t, const struct player *p)
+static enum wire_status render_player_status(const struct table *t, const struct player *p)
 {
     if (t->hand_running && p->in_hand) {
         const struct engine_player *ep = &t->eng.p[p->seat];
         if (ep->folded)
-            return "folded";
+            return WIRE_FOLDED;
         if (ep->all_in)
-            return "all_in";
-        return "active";
+            return WIRE_ALL_IN;
+        return WIRE_ACTIVE;
     }
     if (p->sitting_out)
-        return "sitting_out";
-    return "waiting";
+        return WIRE_SITTING_OUT;
+    return WIRE_WAITING;
 }
 
-static struct json_object *render_pots(const struct table *t)
+/* The pots with the players eligible for each; none between hands. Returns how many. */
+static int render_pots(const struct table *t, struct wire_pot *out)
 {
     struct engine_pot pots[ENGINE_MAX_POTS];
-    struct json_object *a = json_object_new_array();
     if (!t->hand_running)
-        return a;
+        return 0;
     int n = engine_pots(&t->eng, pots);
     for (int i = 0; i < n; i++) {
-        struct json_object *o = json_object_new_object();
-        struct json_object *el = json_object_new_array();
-        json_object_object_add(o, "amount", json_object_new_int64(pots[i].amount));
+        out[i].amount = pots[i].amount;
+        out[i].neligible = 0;
         for (int s = 0; s < t->cfg.seats; s++)
             if ((pots[i].eligible >> s) & 1 && t->seat[s])
-                json_object_array_add(el, json_object_new_string(t->seat[s]->id));
-        json_object_object_add(o, "eligible", el);
-        json_object_array_add(a, o);
+                render_id(t, s, out[i].eligible[out[i].neligible++]);
     }
-    return a;
+    return n;
 }
 
 /* The player to act with their legal options: the shape of `felt replay`'s to_act plus
- * player_id, seat and deadline; NULL (JSON null) when nobody is to act. */
-static struct json_object *render_to_act(const struct table *t)
+ * player_id, seat and deadline; not present (JSON null) when nobody is to act. */
+static void render_to_act(const struct table *t, struct wire_to_act *ta)
 {
     struct engine_options o;
+    memset(ta, 0, sizeof(*ta));
+    ta->seat = -1;
     if (!t->hand_running)
-        return NULL;
+        return;
     engine_options(&t->eng, &o);
     if (o.seat < 0 || !t->seat[o.seat])
-        return NULL;
-    struct json_object *j = handrec_to_act_json(&o, t->seat[o.seat]->name);
-    json_object_object_add(j, "player_id", json_object_new_string(t->seat[o.seat]->id));
-    json_object_object_add(j, "seat", json_object_new_int(o.seat));
+        return;
+    handrec_to_act_fill(&o, t->seat[o.seat]->name, ta);
+    ta->has_player = true;
+    render_id(t, o.seat, ta->player_id);
+    ta->seat = o.seat;
     /* While a batch announces a new turn, its clock has not started yet: give the deadline
      * it will have, so to_act and the turn notification agree. */
-    json_object_object_add(j, "deadline", json_object_new_int64(t->next_deadline_ms
-                                                                    ? t->next_deadline_ms
-                                                                    : t->deadline_ms));
-    return j;
+    ta->has_deadline = true;
+    ta->deadline = t->next_deadline_ms ? t->next_deadline_ms : t->deadline_ms;
 }
 
-static struct json_object *render_player(const struct table *t, const struct player *p,
-                                         const struct player *viewer)
+/* p as viewer may see it: cards only for their owner, or once shown. */
+static void render_player(const struct table *t, const struct player *p,
+                          const struct player *viewer, struct wire_player *out)
 {
-    struct json_object *j = json_object_new_object();
     bool dealt = t->hand_running && p->in_hand;
-    json_object_object_add(j, "player_id", json_object_new_string(p->id));
-    json_object_object_add(j, "name", json_object_new_string(p->name));
-    json_object_object_add(j, "seat", json_object_new_int(p->seat));
-    json_object_object_add(j, "stack", json_object_new_int64(p->stack));
-    json_object_object_add(j, "bet", json_object_new_int64(dealt ? t->eng.p[p->seat].bet : 0));
-    json_object_object_add(j, "status", json_object_new_string(render_player_status(t, p)));
-    json_object_object_add(j, "connected",
-                           json_object_new_boolean(p->bot || p->sub != NULL || p->polling));
-    json_object_object_add(j, "bot", json_object_new_boolean(p->bot));
-    if (dealt && !t->eng.p[p->seat].folded && (p == viewer || t->shown[p->seat]))
-        json_object_object_add(j, "cards", render_cards(t->eng.p[p->seat].hole, 2));
-    return j;
+    memset(out, 0, sizeof(*out));
+    render_id(t, p->seat, out->id);
+    snprintf(out->name, sizeof(out->name), "%s", p->name);
+    out->seat = p->seat;
+    out->stack = p->stack;
+    out->bet = dealt ? t->eng.p[p->seat].bet : 0;
+    out->status = render_player_status(t, p);
+    out->connected = p->bot || p->sub != NULL || p->polling;
+    out->bot = p->bot;
+    if (dealt && !t->eng.p[p->seat].folded && (p == viewer || t->shown[p->seat])) {
+        out->ncards = 2;
+        memcpy(out->cards, t->eng.p[p->seat].hole, sizeof(out->cards));
+    }
 }
 
-/* Starts the data object every state_update carries: event name, hand_id and to_act. to_act is
- * only filled by the caller for the last update of a batch (earlier ones describe a moment when
- * nobody was to act yet). */
-static struct json_object *render_update_data(const struct table *t, const char *what)
+/* Starts a state_update of kind: its hand_id set, to_act null. to_act is only filled by the
+ * caller for the last update of a batch (earlier ones describe a moment when nobody was to act
+ * yet). */
+static struct wire_event *render_update(const struct table *t, enum wire_kind kind)
 {
-    struct json_object *d = json_object_new_object();
-    json_object_object_add(d, "event", json_object_new_string(what));
-    json_object_object_add(d, "hand_id", json_object_new_int64(t->hand_id));
-    json_object_object_add(d, "to_act", NULL);
-    return d;
-}
-
-static struct event *render_public(uint64_t seq, enum proto_stype type, int64_t now_ms,
-                                   struct json_object *data)
-{
-    struct event *ev = event_new(seq, type);
-    event_set_public(ev, now_ms, data);
+    struct wire_event *ev = xmalloc(sizeof(*ev));
+    wire_init(ev, kind);
+    ev->hand_id = t->hand_id;
     return ev;
 }
 
-struct event *render_notification(uint64_t seq, int64_t now_ms, const char *kind,
-                                  const struct player *p, struct json_object *extra)
+static struct event *render_public(uint64_t seq, int64_t now_ms, const struct wire_event *w)
 {
-    struct json_object *d = extra ? extra : json_object_new_object();
-    json_object_object_add(d, "kind", json_object_new_string(kind));
+    struct event *ev = event_new(seq, wire_stype(w->kind));
+    event_set_public(ev, now_ms, wire_encode_data(w));
+    return ev;
+}
+
+struct event *render_notification(uint64_t seq, int64_t now_ms, const struct player *p,
+                                  const struct wire_notification *n)
+{
+    struct wire_event *w = xmalloc(sizeof(*w));
+    wire_init(w, WIRE_NOTIFICATION);
+    w->u.note = *n;
+    w->u.note.has_player = p != NULL;
     if (p) {
-        json_object_object_add(d, "player_id", json_object_new_string(p->id));
-        json_object_object_add(d, "name", json_object_new_string(p->name));
+        snprintf(w->u.note.player_id, sizeof(w->u.note.player_id), "%s", p->id);
+        snprintf(w->u.note.player_name, sizeof(w->u.note.player_name), "%s", p->name);
     }
-    return render_public(seq, PROTO_S_NOTIFICATION, now_ms, d);
+    struct event *ev = render_public(seq, now_ms, w);
+    free(w);
+    return ev;
 }
 
 struct event *render_seat_update(const struct table *t, uint64_t seq, int64_t now_ms,
-                                 const struct player *p, const char *what)
+                                 const struct player *p, enum wire_seat_change what)
 {
-    struct json_object *d = render_update_data(t, "seat");
-    json_object_object_add(d, "change", json_object_new_string(what));
-    json_object_object_add(d, "player", render_player(t, p, NULL));
-    json_object_object_add(d, "to_act", render_to_act(t));
-    return render_public(seq, PROTO_S_STATE_UPDATE, now_ms, d);
+    struct wire_event *w = render_update(t, WIRE_SEAT);
+    w->u.seat.change = what;
+    render_player(t, p, NULL, &w->u.seat.player);
+    render_to_act(t, &w->to_act);
+    struct event *ev = render_public(seq, now_ms, w);
+    free(w);
+    return ev;
 }
 
 struct event *render_turn(const struct table *t, uint64_t seq, int64_t now_ms,
                           const struct player *p)
 {
     struct event *ev = event_new(seq, PROTO_S_NOTIFICATION);
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass == 1 && p->bot)
-            break;
-        struct json_object *d = json_object_new_object();
-        json_object_object_add(d, "kind", json_object_new_string(pass ? "your_turn" : "turn"));
-        json_object_object_add(d, "player_id", json_object_new_string(p->id));
-        json_object_object_add(d, "name", json_object_new_string(p->name));
-        json_object_object_add(d, "deadline", json_object_new_int64(t->deadline_ms));
-        if (pass)
-            event_set_private(ev, p->uid, now_ms, d);
-        else
-            event_set_public(ev, now_ms, d);
+    struct wire_event w;
+    wire_init(&w, WIRE_NOTIFICATION);
+    w.u.note.has_player = true;
+    snprintf(w.u.note.player_id, sizeof(w.u.note.player_id), "%s", p->id);
+    snprintf(w.u.note.player_name, sizeof(w.u.note.player_name), "%s", p->name);
+    w.u.note.deadline = t->deadline_ms;
+    w.u.note.kind = WIRE_NOTE_TURN;
+    event_set_public(ev, now_ms, wire_encode_data(&w));
+    if (!p->bot) {
+        w.u.note.kind = WIRE_NOTE_YOUR_TURN;
+        event_set_private(ev, p->uid, now_ms, wire_encode_data(&w));
     }
     return ev;
 }
 
 struct event *render_chat(uint64_t seq, int64_t now_ms, const struct player *p, const char *text)
 {
-    struct json_object *d = json_object_new_object();
-    json_object_object_add(d, "player_id", p ? json_object_new_string(p->id) : NULL);
-    json_object_object_add(d, "name", json_object_new_string(p ? p->name : "spectator"));
-    json_object_object_add(d, "spectator", json_object_new_boolean(p == NULL));
-    json_object_object_add(d, "text", json_object_new_string(text));
-    return render_public(seq, PROTO_S_CHAT, now_ms, d);
+    struct wire_event w;
+    wire_init(&w, WIRE_CHAT);
+    w.u.chat.has_player = p != NULL;
+    w.u.chat.spectator = p == NULL;
+    snprintf(w.u.chat.player_id, sizeof(w.u.chat.player_id), "%s", p ? p->id : "");
+    snprintf(w.u.chat.name, sizeof(w.u.chat.name), "%s", p ? p->name : "spectator");
+    snprintf(w.u.chat.text, sizeof(w.u.chat.text), "%s", text);
+    return render_public(seq, now_ms, &w);
 }
 
 void render_list_free(struct render_list *l)
@@ -199,10 +194,9 @@ struct render_batch {
     uint64_t next_seq;
     int64_t now;
     int64_t stack[ENGINE_MAX_SEATS]; /* stacks as of the event being rendered */
-    struct json_object *last_data;
-    struct json_object *shows;       /* pending "showdown" update */
-    struct json_object *mucks;
-    struct json_object *awards;      /* pots won, for hand_end */
+    struct wire_event *last;         /* the update held back (see render_batch_update) */
+    struct wire_event *showdown;     /* pending "showdown" update */
+    struct wire_event *hand_end;     /* pots won so far, for hand_end */
     bool from_action;
 };
 
@@ -219,69 +213,68 @@ static void render_batch_add(struct render_batch *b, struct event *ev)
     l->ev[l->n++] = ev;
 }
 
-static void render_batch_public(struct render_batch *b, enum proto_stype type,
-                                struct json_object *data)
+static void render_batch_public(struct render_batch *b, const struct wire_event *w)
 {
-    render_batch_add(b, render_public(b->next_seq, type, b->now, data));
+    render_batch_add(b, render_public(b->next_seq, b->now, w));
 }
 
 /* State updates are appended in order; the last one of the batch is held back so that it can
- * carry the final to_act. */
-static void render_batch_update(struct render_batch *b, struct json_object *data)
+ * carry the final to_act. Takes w (NULL: just flush the one held). */
+static void render_batch_update(struct render_batch *b, struct wire_event *w)
 {
-    if (b->last_data) {
+    if (b->last) {
         struct event *ev = event_new(b->next_seq, PROTO_S_STATE_UPDATE);
         ev->from_action = b->from_action;
-        event_set_public(ev, b->now, b->last_data);
+        event_set_public(ev, b->now, wire_encode_data(b->last));
         render_batch_add(b, ev);
+        free(b->last);
     }
-    b->last_data = data;
+    b->last = w;
 }
 
-static void render_batch_animation(struct render_batch *b, struct json_object *data)
+static void render_batch_animation(struct render_batch *b, const struct wire_event *w)
 {
     /* Animations follow the update they illustrate. */
     render_batch_update(b, NULL);
-    render_batch_public(b, PROTO_S_ANIMATION, data);
+    render_batch_public(b, w);
 }
 
-static struct json_object *render_batch_stack(struct render_batch *b, int seat)
+static void render_batch_stack(struct render_batch *b, int seat, struct wire_stacks *st)
 {
-    struct json_object *s = json_object_new_object();
-    if (b->t->seat[seat])
-        json_object_object_add(s, b->t->seat[seat]->id, json_object_new_int64(b->stack[seat]));
-    return s;
+    st->n = 0;
+    if (b->t->seat[seat]) {
+        render_id(b->t, seat, st->s[0].player_id);
+        st->s[0].amount = b->stack[seat];
+        st->n = 1;
+    }
 }
 
 static void render_batch_flush_showdown(struct render_batch *b)
 {
-    if (!b->shows)
+    struct wire_event *sd = b->showdown;
+    if (!sd)
         return;
-    struct json_object *d = render_update_data(b->t, "showdown");
-    struct json_object *shows = b->shows;
-    json_object_object_add(d, "shows", json_object_get(shows));
-    json_object_object_add(d, "mucks", b->mucks);
-    b->shows = b->mucks = NULL;
-    render_batch_update(b, d);
+    b->showdown = NULL;
+    struct wire_showdown shows = sd->u.showdown;
+    render_batch_update(b, sd);
     /* Then one reveal animation per hand shown, after the update that makes them public. */
-    for (size_t i = 0; i < json_object_array_length(shows); i++) {
-        struct json_object *o = json_object_array_get_idx(shows, i), *v;
-        struct json_object *a = json_object_new_object();
-        json_object_object_add(a, "kind", json_object_new_string("reveal"));
-        json_object_object_get_ex(o, "player_id", &v);
-        json_object_object_add(a, "player_id", json_object_get(v));
-        json_object_object_get_ex(o, "cards", &v);
-        json_object_object_add(a, "cards", json_object_get(v));
-        render_batch_animation(b, a);
+    for (int i = 0; i < shows.nshows; i++) {
+        struct wire_event a;
+        wire_init(&a, WIRE_ANIMATION);
+        a.u.animation.kind = WIRE_ANIM_REVEAL;
+        memcpy(a.u.animation.player_id, shows.shows[i].player_id, WIRE_ID_MAX + 1);
+        a.u.animation.ncards = 2;
+        memcpy(a.u.animation.cards, shows.shows[i].cards, 2);
+        render_batch_animation(b, &a);
     }
-    json_object_put(shows);
 }
 
 static void render_batch_hand_start(struct render_batch *b, const struct engine_events *evs)
 {
     const struct table *t = b->t;
     struct event *ev = event_new(b->next_seq, PROTO_S_STATE_UPDATE);
-    struct json_object *posts = json_object_new_array();
+    struct wire_event *w = render_update(t, WIRE_HAND_START);
+    struct wire_hand_start *hs = &w->u.hand_start;
     /* hand_start carries to_act unless later updates of this batch (an all-in run-out) do. */
     bool hand_start_is_last = !engine_over(&t->eng);
 
@@ -290,63 +283,171 @@ static void render_batch_hand_start(struct render_batch *b, const struct engine_
         if (e->kind != ENGINE_EV_ANTE && e->kind != ENGINE_EV_BLIND &&
             e->kind != ENGINE_EV_DEAL_HOLE)
             hand_start_is_last = false;
-        if (e->kind != ENGINE_EV_ANTE && e->kind != ENGINE_EV_BLIND)
+        if ((e->kind != ENGINE_EV_ANTE && e->kind != ENGINE_EV_BLIND) ||
+            hs->nposts == (int)FELT_ARRAY_LEN(hs->posts))
             continue;
         b->stack[e->seat] -= e->amount;
-        struct json_object *o = json_object_new_object();
-        json_object_object_add(o, "player_id", render_id(t, e->seat));
-        json_object_object_add(o, "kind", json_object_new_string(
-            e->kind == ENGINE_EV_ANTE ? "ante" : e->blind_big ? "big_blind" : "small_blind"));
-        json_object_object_add(o, "amount", json_object_new_int64(e->amount));
-        json_object_array_add(posts, o);
+        render_id(t, e->seat, hs->posts[hs->nposts].player_id);
+        hs->posts[hs->nposts].kind = e->kind == ENGINE_EV_ANTE ? WIRE_POST_ANTE
+                                     : e->blind_big             ? WIRE_POST_BIG_BLIND
+                                                                : WIRE_POST_SMALL_BLIND;
+        hs->posts[hs->nposts++].amount = e->amount;
     }
+    hs->button = t->button;
+    hs->small_blind_seat = t->eng.sb_seat;
+    hs->big_blind_seat = t->eng.bb_seat;
+    hs->npots = render_pots(t, hs->pots);
+    if (hand_start_is_last)
+        render_to_act(t, &w->to_act);
 
     /* One public rendering without hole cards, one private per dealt player with theirs. */
     for (int pass = -1; pass < t->cfg.seats; pass++) {
         const struct player *viewer = pass >= 0 ? t->seat[pass] : NULL;
         if (pass >= 0 && (!viewer || !viewer->in_hand || viewer->bot))
             continue;
-        struct json_object *d = render_update_data(t, "hand_start");
-        struct json_object *players = json_object_new_array();
-        json_object_object_add(d, "button", json_object_new_int(t->button));
-        json_object_object_add(d, "small_blind_seat", json_object_new_int(t->eng.sb_seat));
-        json_object_object_add(d, "big_blind_seat", json_object_new_int(t->eng.bb_seat));
-        json_object_object_add(d, "posts", json_object_get(posts));
+        hs->nplayers = 0;
         for (int s = 0; s < t->cfg.seats; s++) {
             if (!t->seat[s])
                 continue;
             /* Chips behind after the posts (p->stack is updated only after the batch). */
-            struct json_object *pj = render_player(t, t->seat[s], viewer);
-            json_object_object_add(pj, "stack", json_object_new_int64(b->stack[s]));
-            json_object_array_add(players, pj);
+            struct wire_player *wp = &hs->players[hs->nplayers++];
+            render_player(t, t->seat[s], viewer, wp);
+            wp->stack = b->stack[s];
         }
-        json_object_object_add(d, "players", players);
-        json_object_object_add(d, "pots", render_pots(t));
-        if (hand_start_is_last)
-            json_object_object_add(d, "to_act", render_to_act(t));
         if (viewer)
-            event_set_private(ev, viewer->uid, b->now, d);
+            event_set_private(ev, viewer->uid, b->now, wire_encode_data(w));
         else
-            event_set_public(ev, b->now, d);
+            event_set_public(ev, b->now, wire_encode_data(w));
     }
-    json_object_put(posts);
     render_batch_add(b, ev);
 
-    struct json_object *a = json_object_new_object();
-    struct json_object *seats = json_object_new_array();
-    json_object_object_add(a, "kind", json_object_new_string("deal"));
+    wire_init(w, WIRE_ANIMATION);
+    w->u.animation.kind = WIRE_ANIM_DEAL;
     for (int s = 0; s < t->cfg.seats; s++)
         if (t->seat[s] && t->seat[s]->in_hand)
-            json_object_array_add(seats, json_object_new_string(t->seat[s]->id));
-    json_object_object_add(a, "players", seats);
-    render_batch_public(b, PROTO_S_ANIMATION, a);
+            render_id(t, s, w->u.animation.players[w->u.animation.nplayers++]);
+    render_batch_public(b, w);
+    free(w);
+}
+
+static void render_batch_action(struct render_batch *b, const struct engine_event *e)
+{
+    struct wire_event *w = render_update(b->t, WIRE_ACTION);
+    struct wire_action *a = &w->u.action;
+    b->stack[e->seat] -= e->amount;
+    render_id(b->t, e->seat, a->player_id);
+    a->seat = e->seat;
+    a->action = e->action;
+    a->amount = e->amount;
+    a->to = e->to;
+    a->all_in = e->all_in;
+    render_batch_stack(b, e->seat, &a->stacks);
+    a->npots = render_pots(b->t, a->pots);
+    if (e->amount > 0) {
+        struct wire_event an;
+        wire_init(&an, WIRE_ANIMATION);
+        an.u.animation.kind = WIRE_ANIM_CHIPS_TO_POT;
+        memcpy(an.u.animation.player_id, a->player_id, WIRE_ID_MAX + 1);
+        an.u.animation.amount = e->amount;
+        render_batch_animation(b, &an);
+    }
+    render_batch_update(b, w);
+}
+
+static void render_batch_street(struct render_batch *b, const struct engine_event *e)
+{
+    struct wire_event *w = render_update(b->t, WIRE_STREET);
+    struct wire_event an;
+    int n = e->ncards < 5 ? e->ncards : 5;
+    w->u.street.street = e->street;
+    w->u.street.ncards = n;
+    memcpy(w->u.street.cards, e->cards, (size_t)n);
+    w->u.street.npots = render_pots(b->t, w->u.street.pots);
+    wire_init(&an, WIRE_ANIMATION);
+    an.u.animation.kind = WIRE_ANIM_DEAL_BOARD;
+    an.u.animation.street = e->street;
+    an.u.animation.ncards = n;
+    memcpy(an.u.animation.cards, e->cards, (size_t)n);
+    render_batch_animation(b, &an);
+    render_batch_update(b, w);
+}
+
+static void render_batch_uncalled(struct render_batch *b, const struct engine_event *e)
+{
+    struct wire_event *w = render_update(b->t, WIRE_UNCALLED);
+    b->stack[e->seat] += e->amount;
+    render_id(b->t, e->seat, w->u.uncalled.player_id);
+    w->u.uncalled.amount = e->amount;
+    render_batch_stack(b, e->seat, &w->u.uncalled.stacks);
+    render_batch_update(b, w);
+}
+
+/* A hand shown or mucked: gathered into one showdown update, flushed by the next other event. */
+static void render_batch_show(struct render_batch *b, const struct engine_event *e)
+{
+    if (!b->showdown)
+        b->showdown = render_update(b->t, WIRE_SHOWDOWN);
+    struct wire_showdown *sd = &b->showdown->u.showdown;
+    if (e->kind == ENGINE_EV_MUCK) {
+        if (sd->nmucks < ENGINE_MAX_SEATS)
+            render_id(b->t, e->seat, sd->mucks[sd->nmucks++]);
+        return;
+    }
+    if (sd->nshows == ENGINE_MAX_SEATS)
+        return;
+    render_id(b->t, e->seat, sd->shows[sd->nshows].player_id);
+    memcpy(sd->shows[sd->nshows].cards, e->cards, 2);
+    snprintf(sd->shows[sd->nshows].hand, sizeof(sd->shows[0].hand), "%s",
+             e->rank ? eval_category_name(eval_category(e->rank)) : "");
+    sd->nshows++;
+}
+
+static void render_batch_pot(struct render_batch *b, const struct engine_event *e)
+{
+    if (!b->hand_end)
+        b->hand_end = render_update(b->t, WIRE_HAND_END);
+    struct wire_hand_end *he = &b->hand_end->u.hand_end;
+    struct wire_event an;
+    wire_init(&an, WIRE_ANIMATION);
+    an.u.animation.kind = WIRE_ANIM_AWARD;
+    struct wire_award *aw = &an.u.animation.award;
+    aw->pot = e->pot;
+    aw->amount = e->amount;
+    for (int s = 0; s < b->t->cfg.seats; s++) {
+        if (!((e->winners >> s) & 1))
+            continue;
+        b->stack[s] += e->share[s];
+        render_id(b->t, s, aw->winners[aw->nwinners].player_id);
+        aw->winners[aw->nwinners++].amount = e->share[s];
+    }
+    if (he->nawards < ENGINE_MAX_POTS)
+        he->awards[he->nawards++] = *aw;
+    render_batch_animation(b, &an);
+}
+
+static void render_batch_hand_end(struct render_batch *b)
+{
+    const struct table *t = b->t;
+    struct wire_event *w = b->hand_end ? b->hand_end : render_update(t, WIRE_HAND_END);
+    struct wire_hand_end *he = &w->u.hand_end;
+    struct wire_notification won = {.kind = WIRE_NOTE_HAND_WON};
+    b->hand_end = NULL;
+    w->hand_id = t->hand_id;
+    he->stacks.n = 0;
+    for (int s = 0; s < t->cfg.seats; s++)
+        if (t->seat[s] && t->seat[s]->in_hand) {
+            render_id(t, s, he->stacks.s[he->stacks.n].player_id);
+            he->stacks.s[he->stacks.n++].amount = b->stack[s];
+        }
+    won.nawards = he->nawards;
+    memcpy(won.awards, he->awards, sizeof(won.awards));
+    render_batch_update(b, w);
+    render_batch_update(b, NULL);
+    render_batch_add(b, render_notification(b->next_seq, b->now, NULL, &won));
 }
 
 static void render_batch_event(struct render_batch *b, const struct engine_event *e)
 {
-    const struct table *t = b->t;
-    struct json_object *d, *a;
-
     if (e->kind != ENGINE_EV_SHOW && e->kind != ENGINE_EV_MUCK)
         render_batch_flush_showdown(b);
 
@@ -356,104 +457,24 @@ static void render_batch_event(struct render_batch *b, const struct engine_event
     case ENGINE_EV_DEAL_HOLE:
         break; /* rendered together by render_batch_hand_start */
     case ENGINE_EV_ACTION:
-        b->stack[e->seat] -= e->amount;
-        d = render_update_data(t, "action");
-        json_object_object_add(d, "player_id", render_id(t, e->seat));
-        json_object_object_add(d, "seat", json_object_new_int(e->seat));
-        json_object_object_add(d, "action", json_object_new_string(engine_action_name(e->action)));
-        json_object_object_add(d, "amount", json_object_new_int64(e->amount));
-        json_object_object_add(d, "to", json_object_new_int64(e->to));
-        json_object_object_add(d, "all_in", json_object_new_boolean(e->all_in));
-        json_object_object_add(d, "stacks", render_batch_stack(b, e->seat));
-        json_object_object_add(d, "pots", render_pots(t));
-        if (e->amount > 0) {
-            a = json_object_new_object();
-            json_object_object_add(a, "kind", json_object_new_string("chips_to_pot"));
-            json_object_object_add(a, "player_id", render_id(t, e->seat));
-            json_object_object_add(a, "amount", json_object_new_int64(e->amount));
-            render_batch_animation(b, a);
-        }
-        render_batch_update(b, d);
+        render_batch_action(b, e);
         break;
     case ENGINE_EV_STREET:
-        d = render_update_data(t, "street");
-        json_object_object_add(d, "street", json_object_new_string(engine_street_name(e->street)));
-        json_object_object_add(d, "cards", render_cards(e->cards, e->ncards));
-        json_object_object_add(d, "pots", render_pots(t));
-        a = json_object_new_object();
-        json_object_object_add(a, "kind", json_object_new_string("deal_board"));
-        json_object_object_add(a, "street", json_object_new_string(engine_street_name(e->street)));
-        json_object_object_add(a, "cards", render_cards(e->cards, e->ncards));
-        render_batch_animation(b, a);
-        render_batch_update(b, d);
+        render_batch_street(b, e);
         break;
     case ENGINE_EV_UNCALLED:
-        b->stack[e->seat] += e->amount;
-        d = render_update_data(t, "uncalled");
-        json_object_object_add(d, "player_id", render_id(t, e->seat));
-        json_object_object_add(d, "amount", json_object_new_int64(e->amount));
-        json_object_object_add(d, "stacks", render_batch_stack(b, e->seat));
-        render_batch_update(b, d);
+        render_batch_uncalled(b, e);
         break;
-    case ENGINE_EV_SHOW: {
-        if (!b->shows) {
-            b->shows = json_object_new_array();
-            b->mucks = json_object_new_array();
-        }
-        struct json_object *o = json_object_new_object();
-        json_object_object_add(o, "player_id", render_id(t, e->seat));
-        json_object_object_add(o, "cards", render_cards(e->cards, 2));
-        json_object_object_add(o, "hand", e->rank ? json_object_new_string(eval_category_name(
-                                                        eval_category(e->rank)))
-                                                  : NULL);
-        json_object_array_add(b->shows, o);
-        break;
-    }
+    case ENGINE_EV_SHOW:
     case ENGINE_EV_MUCK:
-        if (!b->shows) {
-            b->shows = json_object_new_array();
-            b->mucks = json_object_new_array();
-        }
-        json_object_array_add(b->mucks, render_id(t, e->seat));
+        render_batch_show(b, e);
         break;
-    case ENGINE_EV_POT: {
-        struct json_object *winners = json_object_new_array();
-        for (int s = 0; s < t->cfg.seats; s++) {
-            if (!((e->winners >> s) & 1))
-                continue;
-            b->stack[s] += e->share[s];
-            struct json_object *w = json_object_new_object();
-            json_object_object_add(w, "player_id", render_id(t, s));
-            json_object_object_add(w, "amount", json_object_new_int64(e->share[s]));
-            json_object_array_add(winners, w);
-        }
-        struct json_object *pot = json_object_new_object();
-        json_object_object_add(pot, "pot", json_object_new_int(e->pot));
-        json_object_object_add(pot, "amount", json_object_new_int64(e->amount));
-        json_object_object_add(pot, "winners", winners);
-        if (!b->awards)
-            b->awards = json_object_new_array();
-        json_object_array_add(b->awards, json_object_get(pot));
-        json_object_object_add(pot, "kind", json_object_new_string("award"));
-        render_batch_animation(b, pot);
+    case ENGINE_EV_POT:
+        render_batch_pot(b, e);
         break;
-    }
-    case ENGINE_EV_HAND_END: {
-        d = render_update_data(t, "hand_end");
-        struct json_object *stacks = json_object_new_object();
-        for (int s = 0; s < t->cfg.seats; s++)
-            if (t->seat[s] && t->seat[s]->in_hand)
-                json_object_object_add(stacks, t->seat[s]->id, json_object_new_int64(b->stack[s]));
-        json_object_object_add(d, "pots", b->awards ? b->awards : json_object_new_array());
-        json_object_object_add(d, "stacks", stacks);
-        struct json_object *won = json_object_new_object();
-        json_object_object_add(won, "pots", json_object_get(b->awards));
-        b->awards = NULL;
-        render_batch_update(b, d);
-        render_batch_update(b, NULL);
-        render_batch_add(b, render_notification(b->next_seq, b->now, "hand_won", NULL, won));
+    case ENGINE_EV_HAND_END:
+        render_batch_hand_end(b);
         break;
-    }
     }
 }
 
@@ -473,14 +494,15 @@ void render_engine_events(const struct table *t, const struct engine_events *evs
     for (int i = 0; i < evs->n; i++)
         render_batch_event(&b, &evs->ev[i]);
     render_batch_flush_showdown(&b);
-    json_object_put(b.awards); /* only non-NULL if the engine reported pots without an end */
-    if (b.last_data) {
+    free(b.hand_end); /* only non-NULL if the engine reported pots without an end */
+    if (b.last) {
         struct event *ev = event_new(b.next_seq, PROTO_S_STATE_UPDATE);
         ev->from_action = from_action;
         if (!engine_over(&t->eng))
-            json_object_object_add(b.last_data, "to_act", render_to_act(t));
-        event_set_public(ev, b.now, b.last_data);
+            render_to_act(t, &b.last->to_act);
+        event_set_public(ev, b.now, wire_encode_data(b.last));
         render_batch_add(&b, ev);
+        free(b.last);
     }
 }
 
@@ -488,48 +510,41 @@ void render_engine_events(const struct table *t, const struct engine_events *evs
 
 struct msg *render_snapshot(const struct table *t, const struct player *viewer, int64_t now_ms)
 {
-    struct json_object *d = json_object_new_object();
-    struct json_object *cfg = json_object_new_object();
-    struct json_object *players = json_object_new_array();
+    struct wire_event *w = xmalloc(sizeof(*w));
+    struct wire_snapshot *s = &w->u.snapshot;
     size_t len;
 
-    json_object_object_add(cfg, "id", json_object_new_string(t->cfg.id));
-    json_object_object_add(cfg, "seats", json_object_new_int(t->cfg.seats));
-    json_object_object_add(cfg, "small_blind", json_object_new_int64(t->cfg.small_blind));
-    json_object_object_add(cfg, "big_blind", json_object_new_int64(t->cfg.big_blind));
-    json_object_object_add(cfg, "ante", json_object_new_int64(t->cfg.ante));
-    json_object_object_add(cfg, "buy_in", json_object_new_int64(t->cfg.buy_in));
-    json_object_object_add(cfg, "action_timeout_ms",
-                           json_object_new_int64(t->cfg.action_timeout_ms));
-    json_object_object_add(cfg, "spectator_chat", json_object_new_boolean(t->cfg.spectator_chat));
-    json_object_object_add(d, "table", cfg);
-    json_object_object_add(d, "hand_id", json_object_new_int64(t->hand_id));
-    json_object_object_add(d, "hand_running", json_object_new_boolean(t->hand_running));
-    json_object_object_add(d, "button", t->button >= 0 ? json_object_new_int(t->button) : NULL);
-    json_object_object_add(d, "street", t->hand_running ? json_object_new_string(
-                                                              engine_street_name(t->eng.street))
-                                                        : NULL);
-    json_object_object_add(d, "board", render_cards(t->eng.board,
-                                                    t->hand_running ? t->eng.board_dealt : 0));
-    json_object_object_add(d, "pots", render_pots(t));
-    for (int s = 0; s < t->cfg.seats; s++)
-        if (t->seat[s])
-            json_object_array_add(players, render_player(t, t->seat[s], viewer));
-    json_object_object_add(d, "players", players);
-    json_object_object_add(d, "to_act", render_to_act(t));
+    wire_init(w, WIRE_SNAPSHOT);
+    snprintf(s->table.id, sizeof(s->table.id), "%s", t->cfg.id);
+    s->table.seats = t->cfg.seats;
+    s->table.small_blind = t->cfg.small_blind;
+    s->table.big_blind = t->cfg.big_blind;
+    s->table.ante = t->cfg.ante;
+    s->table.buy_in = t->cfg.buy_in;
+    s->table.action_timeout_ms = t->cfg.action_timeout_ms;
+    s->table.spectator_chat = t->cfg.spectator_chat;
+    w->hand_id = t->hand_id;
+    s->hand_running = t->hand_running;
+    s->button = t->button >= 0 ? t->button : -1;
+    s->street = t->hand_running ? (int)t->eng.street : -1;
+    s->nboard = t->hand_running ? t->eng.board_dealt : 0;
+    memcpy(s->board, t->eng.board, (size_t)s->nboard);
+    s->npots = render_pots(t, s->pots);
+    for (int i = 0; i < t->cfg.seats; i++)
+        if (t->seat[i])
+            render_player(t, t->seat[i], viewer, &s->players[s->nplayers++]);
+    render_to_act(t, &w->to_act);
+    s->has_you = viewer != NULL;
     if (viewer) {
-        struct json_object *you = json_object_new_object();
-        json_object_object_add(you, "player_id", json_object_new_string(viewer->id));
-        json_object_object_add(you, "name", json_object_new_string(viewer->name));
-        json_object_object_add(you, "seat", json_object_new_int(viewer->seat));
-        json_object_object_add(you, "sitting_out", json_object_new_boolean(viewer->sitting_out));
-        json_object_object_add(d, "you", you);
-    } else {
-        json_object_object_add(d, "you", NULL);
+        snprintf(s->you.player_id, sizeof(s->you.player_id), "%s", viewer->id);
+        snprintf(s->you.name, sizeof(s->you.name), "%s", viewer->name);
+        s->you.seat = viewer->seat;
+        s->you.sitting_out = viewer->sitting_out;
     }
-    json_object_object_add(d, "spectators", json_object_new_int(t->nspectators));
-    char *s = proto_encode_server(PROTO_S_SNAPSHOT, t->seq, now_ms, d, &len);
-    return msg_from_string(s, len);
+    s->spectators = t->nspectators;
+    char *str = wire_encode(w, t->seq, now_ms, &len);
+    free(w);
+    return msg_from_string(str, len);
 }
 
 struct json_object *render_lobby(const struct table *t)

@@ -45,6 +45,7 @@
 #include "proto.h"
 #include "rng.h"
 #include "util.h"
+#include "wire.h"
 
 struct json_object;
 struct conn;
@@ -370,13 +371,13 @@ struct render_list {
  * next turn's deadline) with the player stacks of before it. */
 void render_engine_events(const struct table *t, const struct engine_events *evs,
                           bool from_action, int64_t now_ms, struct render_list *out);
-/* A "seat" state_update: p's seat changed (what: joined, left, sat_out, ...). */
+/* A "seat" state_update: p's seat changed (joined, left, sat_out, ...). */
 struct event *render_seat_update(const struct table *t, uint64_t seq, int64_t now_ms,
-                                 const struct player *p, const char *what);
-/* A notification of `kind`, naming p (may be NULL), with extra fields (reference taken; may be
- * NULL). */
-struct event *render_notification(uint64_t seq, int64_t now_ms, const char *kind,
-                                  const struct player *p, struct json_object *extra);
+                                 const struct player *p, enum wire_seat_change what);
+/* A notification of n->kind with the fields that kind carries, naming p (NULL: nobody; n's
+ * player fields are ignored). */
+struct event *render_notification(uint64_t seq, int64_t now_ms, const struct player *p,
+                                  const struct wire_notification *n);
 /* The turn notification for the player to act: "turn" for everyone, "your_turn" for them. */
 struct event *render_turn(const struct table *t, uint64_t seq, int64_t now_ms,
                           const struct player *p);

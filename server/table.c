@@ -37,13 +37,21 @@ static void table_publish(struct table *t, struct event *ev)
         s->ops->wake(s);
 }
 
-static void table_notify(struct table *t, const char *kind, const struct player *p,
-                         struct json_object *extra)
+/* A notification naming p (NULL: nobody), with the fields of n that its kind carries. */
+static void table_notify_with(struct table *t, const struct player *p,
+                              const struct wire_notification *n)
 {
-    table_publish(t, render_notification(t->seq + 1, timer_wall_ms(), kind, p, extra));
+    table_publish(t, render_notification(t->seq + 1, timer_wall_ms(), p, n));
 }
 
-static void table_seat_update(struct table *t, const struct player *p, const char *what)
+static void table_notify(struct table *t, enum wire_note_kind kind, const struct player *p)
+{
+    struct wire_notification n = {.kind = kind};
+    table_notify_with(t, p, &n);
+}
+
+static void table_seat_update(struct table *t, const struct player *p,
+                              enum wire_seat_change what)
 {
     table_publish(t, render_seat_update(t, t->seq + 1, timer_wall_ms(), p, what));
 }
@@ -161,13 +169,12 @@ static void table_remove_player(struct table *t, struct player *p, const char *r
     const char *why = strcmp(reason, "left") == 0   ? "left the table"
                       : strcmp(reason, "idle") == 0 ? "stood up: away too long"
                                                     : "stood up: sat out too many hands";
-    struct json_object *d = json_object_new_object();
-    json_object_object_add(d, "reason", json_object_new_string(reason));
-    json_object_object_add(d, "stack", json_object_new_int64(p->stack));
+    struct wire_notification n = {.kind = WIRE_NOTE_PLAYER_LEFT, .stack = p->stack};
+    snprintf(n.reason, sizeof(n.reason), "%s", reason);
     log_line(LOG_NORMAL, "table %s: %s (%s) %s with %lld", t->cfg.id, p->name, p->id, why,
              (long long)p->stack);
-    table_seat_update(t, p, "left");
-    table_notify(t, "player_left", p, d);
+    table_seat_update(t, p, WIRE_SEAT_LEFT);
+    table_notify_with(t, p, &n);
     t->seat[p->seat] = NULL;
     t->nplayers--;
     p->sub = NULL;
@@ -197,11 +204,11 @@ static void table_end_hand(struct table *t)
             table_remove_player(t, p, "sitting_out");
         } else if (p->stack == 0 && p->bot) {
             p->stack = t->cfg.buy_in; /* bots re-buy so a table with bots keeps playing */
-            table_seat_update(t, p, "rebuy");
+            table_seat_update(t, p, WIRE_SEAT_REBUY);
         } else if (p->stack == 0 && !p->sitting_out) {
             p->sitting_out = true;
-            table_seat_update(t, p, "busted");
-            table_notify(t, "busted", p, NULL);
+            table_seat_update(t, p, WIRE_SEAT_BUSTED);
+            table_notify(t, WIRE_NOTE_BUSTED, p);
         }
     }
     table_maybe_schedule_hand(t);
@@ -271,21 +278,21 @@ static void table_clock_fire(void *arg)
     struct player *p = t->seat[o.seat];
     if (!t->warned) {
         int64_t left = t->deadline_ms - timer_wall_ms();
-        struct json_object *d = json_object_new_object();
+        struct wire_notification n = {.kind = WIRE_NOTE_TIMER_WARNING,
+                                      .seconds_left = (left + 999) / 1000,
+                                      .deadline = t->deadline_ms};
         t->warned = true;
-        json_object_object_add(d, "seconds_left", json_object_new_int64((left + 999) / 1000));
-        json_object_object_add(d, "deadline", json_object_new_int64(t->deadline_ms));
-        table_notify(t, "timer_warning", p, d);
+        table_notify_with(t, p, &n);
         timer_arm(t->clock, left > 0 ? left : 0);
         return;
     }
     p->timeouts++;
     log_line(LOG_VERBOSE, "table %s: %s timed out", t->cfg.id, p->id);
-    table_notify(t, "timeout", p, NULL);
+    table_notify(t, WIRE_NOTE_TIMEOUT, p);
     if (p->timeouts >= 3 && !p->sitting_out) {
         p->sitting_out = true;
-        table_seat_update(t, p, "sat_out");
-        table_notify(t, "player_sat_out", p, NULL);
+        table_seat_update(t, p, WIRE_SEAT_SAT_OUT);
+        table_notify(t, WIRE_NOTE_PLAYER_SAT_OUT, p);
     }
     table_act_for(t, o.seat, o.can_check ? ENGINE_CHECK : ENGINE_FOLD, 0);
 }
@@ -325,9 +332,8 @@ static void table_spectators_fire(void *arg)
     if (t->srv->shutting_down || t->nspectators == t->spectators_told)
         return;
     t->spectators_told = t->nspectators;
-    struct json_object *d = json_object_new_object();
-    json_object_object_add(d, "count", json_object_new_int(t->nspectators));
-    table_notify(t, "spectators", NULL, d);
+    struct wire_notification n = {.kind = WIRE_NOTE_SPECTATORS, .count = t->nspectators};
+    table_notify_with(t, NULL, &n);
 }
 
 static void table_spectators_changed(struct table *t)
@@ -452,8 +458,8 @@ struct player *table_join(struct table *t, const char *name, int64_t buy_in, boo
     t->seat[seat] = p;
     t->nplayers++;
     log_line(LOG_NORMAL, "table %s: %s joined seat %d as %s", t->cfg.id, p->name, seat, p->id);
-    table_seat_update(t, p, "joined");
-    table_notify(t, "player_joined", p, NULL);
+    table_seat_update(t, p, WIRE_SEAT_JOINED);
+    table_notify(t, WIRE_NOTE_PLAYER_JOINED, p);
     table_maybe_schedule_hand(t);
     return p;
 }
@@ -492,8 +498,8 @@ int table_sit_out(struct table *t, struct player *p, struct felt_err *err)
     if (p->sitting_out)
         return felt_err_set(err, "already_sitting_out", "you are already sitting out");
     p->sitting_out = true;
-    table_seat_update(t, p, "sat_out");
-    table_notify(t, "player_sat_out", p, NULL);
+    table_seat_update(t, p, WIRE_SEAT_SAT_OUT);
+    table_notify(t, WIRE_NOTE_PLAYER_SAT_OUT, p);
     if (t->hand_running && p->in_hand && t->eng.to_act == p->seat)
         timer_arm(t->bot_turn, 0);
     return 0;
@@ -508,8 +514,8 @@ int table_sit_in(struct table *t, struct player *p, struct felt_err *err)
     p->sitting_out = false;
     p->sitout_hands = 0;
     p->timeouts = 0;
-    table_seat_update(t, p, "sat_in");
-    table_notify(t, "player_sat_in", p, NULL);
+    table_seat_update(t, p, WIRE_SEAT_SAT_IN);
+    table_notify(t, WIRE_NOTE_PLAYER_SAT_IN, p);
     table_maybe_schedule_hand(t);
     return 0;
 }
@@ -522,7 +528,7 @@ static void table_stand_up(struct table *t, struct player *p, const char *reason
             return;
         p->leaving = true; /* folds when it is their turn, cashes out at the end of the hand */
         snprintf(p->leave_reason, sizeof(p->leave_reason), "%s", reason);
-        table_seat_update(t, p, "leaving");
+        table_seat_update(t, p, WIRE_SEAT_LEAVING);
         if (t->eng.to_act == p->seat)
             timer_arm(t->bot_turn, 0);
         return;
@@ -550,7 +556,7 @@ void table_attach(struct table *t, struct player *p, struct table_sub *s)
     if (old)
         old->ops->dropped(old, TABLE_DROP_REPLACED, "replaced by a newer connection");
     if (!was_present)
-        table_notify(t, "player_connected", p, NULL);
+        table_notify(t, WIRE_NOTE_PLAYER_CONNECTED, p);
 }
 
 void table_detach(struct table *t, struct player *p, struct table_sub *s)
@@ -560,7 +566,7 @@ void table_detach(struct table *t, struct player *p, struct table_sub *s)
     p->sub = NULL;
     p->last_seen_ms = timer_wall_ms();
     if (!t->srv->shutting_down)
-        table_notify(t, "player_disconnected", p, NULL);
+        table_notify(t, WIRE_NOTE_PLAYER_DISCONNECTED, p);
 }
 
 void table_seen(struct table *t, struct player *p)
@@ -569,7 +575,7 @@ void table_seen(struct table *t, struct player *p)
     if (p->sub || p->polling)
         return;
     p->polling = true;
-    table_notify(t, "player_connected", p, NULL);
+    table_notify(t, WIRE_NOTE_PLAYER_CONNECTED, p);
 }
 
 void table_sweep(struct table *t, int64_t now_ms)
@@ -579,7 +585,7 @@ void table_sweep(struct table *t, int64_t now_ms)
         struct player *p = t->seat[s];
         if (p && p->polling && now_ms - p->last_seen_ms >= TABLE_POLL_PRESENCE_MS) {
             p->polling = false;
-            table_notify(t, "player_disconnected", p, NULL);
+            table_notify(t, WIRE_NOTE_PLAYER_DISCONNECTED, p);
         }
     }
     if (idle_ms <= 0)

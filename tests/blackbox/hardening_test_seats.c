@@ -187,15 +187,14 @@ void test_trust_proxy(void **state)
 static int64_t wait_my_turn(struct bb *bb, struct tc *p, int64_t after)
 {
 #define MY_TURN()                                                                                  \
-    (p->to_act && jstr(p->to_act, "player_id") &&                                                  \
-     strcmp(jstr(p->to_act, "player_id"), p->player_id) == 0 &&                                    \
-     jint(p->to_act, "hand_id", -1) > after)
+    (p->to_act.present && strcmp(p->to_act.player_id, p->player_id) == 0 &&                      \
+     p->to_act_hand > after)
     if (!BB_WAIT(bb, MY_TURN() || p->closes || p->bad, 3 * BB_TIMEOUT_MS))
         print_error("%s: no turn in a hand after %lld\n", p->name, (long long)after);
     bb_assert_tc_ok(p);
     assert_true(MY_TURN());
 #undef MY_TURN
-    return jint(p->to_act, "hand_id", -1);
+    return p->to_act_hand;
 }
 
 /* The k-th ack (0-based) p received, waiting for it; returns its index in p->msgs. */
@@ -263,8 +262,8 @@ void test_stale_request(void **state)
     tc_send(p, "{\"type\":\"chat\",\"text\":\"marker\"}");
     assert_true(BB_WAIT(&bb, count_chats(p, "marker") == 1 || p->closes, BB_TIMEOUT_MS));
     assert_int_equal(actions_in_hand(p, from, p->player_id, m), 0);
-    assert_string_equal(jstr(p->to_act, "player_id"), p->player_id);
-    assert_int_equal(jint(p->to_act, "hand_id", -1), m);
+    assert_string_equal(p->to_act.player_id, p->player_id);
+    assert_int_equal(p->to_act_hand, m);
     /* A fresh id is taken. */
     tc_act(p, "fold", 0, m, "f2");
     long a4 = wait_ack(&bb, p, 4);

@@ -301,18 +301,16 @@ static void tc_on_open(struct wsconn *c, void *user)
 }
 
 /* Autoplay: our turn, with the options from the last to_act. */
-static void tc_autoplay(struct tc *t, json_object *note)
+static void tc_autoplay(struct tc *t, const struct wire_notification *note)
 {
-    json_object *ta = t->to_act;
-    const char *pid = jstr(ta, "player_id");
-    if (!ta || !pid || strcmp(pid, t->player_id) != 0 ||
-        jint(ta, "deadline", -1) != jint(note, "deadline", -2)) {
+    const struct wire_to_act *ta = &t->to_act;
+    if (!ta->present || strcmp(ta->player_id, t->player_id) != 0 ||
+        ta->deadline != note->deadline) {
         t->turns_without_options++;
         return;
     }
-    bool can_check = jbool(ta, "can_check", false);
-    const char *a = can_check ? "check" : t->play == TC_PLAY_FOLD ? "fold" : "call";
-    tc_act(t, a, 0, jint(ta, "hand_id", -1), NULL);
+    const char *a = ta->can_check ? "check" : t->play == TC_PLAY_FOLD ? "fold" : "call";
+    tc_act(t, a, 0, t->to_act_hand, NULL);
     t->actions_sent++;
 }
 
@@ -342,28 +340,22 @@ static void tc_on_message(struct wsconn *c, void *user, const char *buf, size_t 
     m->session = t->opens;
     if (m->has_seq) t->max_seq = m->seq;
 
-    if (m->type == PROTO_S_SNAPSHOT || m->type == PROTO_S_STATE_UPDATE) {
-        json_object *ta = jget(m->data, "to_act");
-        json_object_put(t->to_act);
-        t->to_act = NULL;
-        if (ta && json_object_is_type(ta, json_type_object)) {
-            /* Remember the hand it belongs to, for the action's hand_id. */
-            t->to_act = json_object_new_object();
-            json_object_object_foreach(ta, k, v)
-                json_object_object_add(t->to_act, k, json_object_get(v));
-            json_object_object_add(t->to_act, "hand_id",
-                                   json_object_new_int64(jint(m->data, "hand_id", -1)));
-        }
+    /* Every message must satisfy the one decoder felt uses (common/wire.c): what the server
+     * sends and what its clients read are checked against each other in every black-box test. */
+    struct wire_event *ev = xmalloc(sizeof(*ev));
+    if (wire_decode(&sm, ev, &err) != 0) {
+        tc_bad(t, "the wire decoder refuses a server message (%s): %.300s", err.message, buf);
+    } else if (ev->kind == WIRE_SNAPSHOT || wire_stype(ev->kind) == PROTO_S_STATE_UPDATE) {
+        t->to_act = ev->to_act; /* with the hand it belongs to, for the action's hand_id */
+        t->to_act_hand = ev->hand_id;
+    } else if (ev->kind == WIRE_NOTIFICATION && ev->u.note.kind == WIRE_NOTE_YOUR_TURN &&
+               t->play != TC_PLAY_NONE) {
+        tc_autoplay(t, &ev->u.note);
+    } else if (ev->kind == WIRE_ACK && t->play != TC_PLAY_NONE && !ev->u.ack.accepted &&
+               ev->u.ack.has_request_id) {
+        tc_bad(t, "autoplay action rejected: %.200s", buf);
     }
-    if (m->type == PROTO_S_NOTIFICATION && t->play != TC_PLAY_NONE) {
-        const char *kind = jstr(m->data, "kind");
-        if (kind && strcmp(kind, "your_turn") == 0) tc_autoplay(t, m->data);
-    }
-    if (m->type == PROTO_S_ACK && t->play != TC_PLAY_NONE) {
-        const char *st = jstr(m->data, "status");
-        if (st && strcmp(st, "accepted") != 0 && jstr(m->data, "request_id"))
-            tc_bad(t, "autoplay action rejected: %.200s", buf);
-    }
+    free(ev);
     wsloop_stop(t->bb->loop);
 }
 
@@ -466,7 +458,6 @@ void tc_free(struct tc *t)
         json_object_put(t->msgs[i].data);
     }
     free(t->msgs);
-    json_object_put(t->to_act);
     free(t);
 }
 

@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "proto.h"
+#include "wire.h"
 #include "wsclient.h"
 
 /* Upper bound of any single wait: an expected event that takes longer is a failure. */
@@ -137,7 +138,8 @@ struct tc {
     enum tc_play play;
     int actions_sent;
     int request_counter;
-    json_object *to_act;       /* the last non-null to_act seen (owned) */
+    struct wire_to_act to_act; /* of the last snapshot or state_update (present: not null) */
+    int64_t to_act_hand;       /* the hand_id of that message */
     int turns_without_options; /* your_turn with no matching to_act before it */
 };
 

@@ -22,6 +22,7 @@
 #include "engine.h"
 #include "eval.h"
 #include "handrec.h"
+#include "jval.h"
 #include "rng.h"
 #include "util.h"
 
@@ -46,26 +47,27 @@ static struct json_object *replay_json(const char *text, struct handrec *h,
     return handrec_result_json(h, r);
 }
 
+/* The value at key, which must be there (JSON null reads as NULL). */
 static struct json_object *get(struct json_object *o, const char *key)
 {
-    struct json_object *v = NULL;
-    if (!json_object_object_get_ex(o, key, &v))
+    if (!json_object_object_get_ex(o, key, NULL))
         fail_msg("missing key %s in %s", key, json_object_to_json_string(o));
-    return v;
+    return jval_get(o, key);
 }
 
+/* The integer (boolean) at key, which must be there with that type. */
 static int64_t get_i(struct json_object *o, const char *key)
 {
-    struct json_object *v = get(o, key);
-    assert_true(json_object_is_type(v, json_type_int));
-    return json_object_get_int64(v);
+    int64_t v = 0;
+    if (!jval_int_ok(o, key, &v)) fail_msg("%s is not an integer in %s", key, json_object_to_json_string(o));
+    return v;
 }
 
 static bool get_b(struct json_object *o, const char *key)
 {
-    struct json_object *v = get(o, key);
-    assert_true(json_object_is_type(v, json_type_boolean));
-    return json_object_get_boolean(v);
+    if (!jval_typed(o, key, json_type_boolean))
+        fail_msg("%s is not a boolean in %s", key, json_object_to_json_string(o));
+    return jval_bool(o, key, false);
 }
 
 static size_t nkeys(struct json_object *o)

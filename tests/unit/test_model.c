@@ -310,7 +310,8 @@ static void test_malformed_data(void **state)
     /* Unknown player, seat out of range, wrong types: nothing about the seats changes. */
     apply(&m, "{\"type\":\"state_update\",\"seq\":12,\"timestamp\":7,\"data\":{"
               "\"event\":\"action\",\"hand_id\":4,\"player_id\":\"zzzz\",\"seat\":0,"
-              "\"action\":\"fold\",\"amount\":0,\"to\":0,\"all_in\":false,\"to_act\":null}}");
+              "\"action\":\"fold\",\"amount\":0,\"to\":0,\"all_in\":false,\"stacks\":{},"
+              "\"pots\":[],\"to_act\":null}}");
     apply(&m, "{\"type\":\"state_update\",\"seq\":13,\"timestamp\":7,\"data\":{"
               "\"event\":\"seat\",\"hand_id\":4,\"change\":\"joined\",\"to_act\":null,"
               "\"player\":{\"player_id\":\"" CY "\",\"name\":\"cy\",\"seat\":99,"
@@ -337,7 +338,8 @@ static void test_malformed_data(void **state)
     /* A player who leaves frees the seat. */
     apply(&m, "{\"type\":\"state_update\",\"seq\":18,\"timestamp\":7,\"data\":{"
               "\"event\":\"seat\",\"hand_id\":4,\"change\":\"left\",\"to_act\":null,"
-              "\"player\":{\"player_id\":\"" BOB "\",\"name\":\"bob\",\"seat\":1}}}");
+              "\"player\":{\"player_id\":\"" BOB "\",\"name\":\"bob\",\"seat\":1,\"stack\":795,"
+              "\"bet\":0,\"status\":\"waiting\",\"connected\":true,\"bot\":true}}}");
     assert_true(before.players[1].present);
     assert_false(m.players[1].present);
 }
@@ -354,7 +356,7 @@ static void test_equity_all_in(void **state)
     apply(&m, "{\"type\":\"state_update\",\"seq\":12,\"timestamp\":7,\"data\":{"
               "\"event\":\"action\",\"hand_id\":4,\"player_id\":\"" BOB "\",\"seat\":1,"
               "\"action\":\"raise\",\"amount\":795,\"to\":800,\"all_in\":true,"
-              "\"stacks\":{\"" BOB "\":0},\"to_act\":{\"player_id\":\"" ANN "\",\"name\":"
+              "\"stacks\":{\"" BOB "\":0}," "\"pots\":[{\"amount\":810,\"eligible\":[\"" ANN "\",\"" BOB "\"]}],\"to_act\":{\"player_id\":\"" ANN "\",\"name\":"
               "\"ann\",\"seat\":0,\"call\":790,\"can_check\":false,\"min_raise_to\":null,"
               "\"max_raise_to\":null,\"deadline\":1}}}");
     /* Only Bob is all-in and it is our turn: no equity yet. */
@@ -363,7 +365,7 @@ static void test_equity_all_in(void **state)
     apply(&m, "{\"type\":\"state_update\",\"seq\":13,\"timestamp\":7,\"data\":{"
               "\"event\":\"action\",\"hand_id\":4,\"player_id\":\"" ANN "\",\"seat\":0,"
               "\"action\":\"call\",\"amount\":790,\"to\":800,\"all_in\":false,"
-              "\"stacks\":{\"" ANN "\":200},\"to_act\":null}}");
+              "\"stacks\":{\"" ANN "\":200}," "\"pots\":[{\"amount\":1600,\"eligible\":[\"" ANN "\",\"" BOB "\"]}],\"to_act\":null}}");
     /* Bob's cards are not known yet: still nothing. */
     assert_false(m.equity_shown);
     apply(&m, "{\"type\":\"state_update\",\"seq\":14,\"timestamp\":7,\"data\":{"
@@ -378,10 +380,10 @@ static void test_equity_all_in(void **state)
     assert_true(log_has(&m, "bob shows Kh Kd"));
     apply(&m, "{\"type\":\"state_update\",\"seq\":15,\"timestamp\":7,\"data\":{"
               "\"event\":\"street\",\"hand_id\":4,\"street\":\"flop\","
-              "\"cards\":[\"2c\",\"7d\",\"9h\"],\"to_act\":null}}");
+              "\"cards\":[\"2c\",\"7d\",\"9h\"]," "\"pots\":[{\"amount\":1600,\"eligible\":[\"" ANN "\",\"" BOB "\"]}],\"to_act\":null}}");
     apply(&m, "{\"type\":\"state_update\",\"seq\":16,\"timestamp\":7,\"data\":{"
               "\"event\":\"street\",\"hand_id\":4,\"street\":\"turn\","
-              "\"cards\":[\"Jc\"],\"to_act\":null}}");
+              "\"cards\":[\"Jc\"]," "\"pots\":[{\"amount\":1600,\"eligible\":[\"" ANN "\",\"" BOB "\"]}],\"to_act\":null}}");
     assert_int_equal(m.nboard, 4);
     assert_true(m.equity_shown);
     assert_float_equal(m.players[1].equity, 2.0 / 44.0, 1e-9);
@@ -389,7 +391,7 @@ static void test_equity_all_in(void **state)
     /* The hand ends: the numbers go. */
     apply(&m, "{\"type\":\"state_update\",\"seq\":17,\"timestamp\":7,\"data\":{"
               "\"event\":\"street\",\"hand_id\":4,\"street\":\"river\","
-              "\"cards\":[\"3s\"],\"to_act\":null}}");
+              "\"cards\":[\"3s\"]," "\"pots\":[{\"amount\":1600,\"eligible\":[\"" ANN "\",\"" BOB "\"]}],\"to_act\":null}}");
     assert_float_equal(m.players[0].equity, 1.0, 1e-9);
     apply(&m, "{\"type\":\"state_update\",\"seq\":18,\"timestamp\":7,\"data\":{"
               "\"event\":\"hand_end\",\"hand_id\":4,\"to_act\":null,"
