@@ -34,8 +34,7 @@ int64_t jval_int(struct json_object *o, const char *key, int64_t dflt)
 bool jval_int_ok(struct json_object *o, const char *key, int64_t *out)
 {
     struct json_object *v = jval_typed(o, key, json_type_int);
-    if (!v)
-        return false;
+    if (!v) return false;
     *out = json_object_get_int64(v);
     return true;
 }
@@ -48,8 +47,7 @@ bool jval_bool(struct json_object *o, const char *key, bool dflt)
 
 struct json_object *jval_parse(const char *s, size_t len)
 {
-    if (len > INT_MAX)
-        return NULL;
+    if (len > INT_MAX) return NULL;
     json_tokener *tok = json_tokener_new();
     struct json_object *o = json_tokener_parse_ex(tok, s, (int)len);
     if (o && (json_tokener_get_error(tok) != json_tokener_success ||

@@ -24,14 +24,16 @@ static const char *const wire_status_names[] = {
 };
 
 static const char *const wire_seat_names[] = {
-    [WIRE_SEAT_JOINED] = "joined",   [WIRE_SEAT_LEFT] = "left",   [WIRE_SEAT_LEAVING] = "leaving",
+    [WIRE_SEAT_JOINED] = "joined",   [WIRE_SEAT_LEFT] = "left",     [WIRE_SEAT_LEAVING] = "leaving",
     [WIRE_SEAT_SAT_OUT] = "sat_out", [WIRE_SEAT_SAT_IN] = "sat_in", [WIRE_SEAT_BUSTED] = "busted",
     [WIRE_SEAT_REBUY] = "rebuy",
 };
 
 static const char *const wire_anim_names[] = {
-    [WIRE_ANIM_DEAL] = "deal",         [WIRE_ANIM_CHIPS_TO_POT] = "chips_to_pot",
-    [WIRE_ANIM_DEAL_BOARD] = "deal_board", [WIRE_ANIM_REVEAL] = "reveal",
+    [WIRE_ANIM_DEAL] = "deal",
+    [WIRE_ANIM_CHIPS_TO_POT] = "chips_to_pot",
+    [WIRE_ANIM_DEAL_BOARD] = "deal_board",
+    [WIRE_ANIM_REVEAL] = "reveal",
     [WIRE_ANIM_AWARD] = "award",
 };
 
@@ -57,20 +59,31 @@ static const char *const wire_post_names[] = {
     [WIRE_POST_BIG_BLIND] = "big_blind",
 };
 
-#define WIRE_NAME(table, i)                                                                    \
+#define WIRE_NAME(table, i)                                                                        \
     ((unsigned)(i) < FELT_ARRAY_LEN(table) && (table)[i] ? (table)[i] : "unknown")
 
-const char *wire_status_name(enum wire_status s) { return WIRE_NAME(wire_status_names, s); }
-const char *wire_seat_change_name(enum wire_seat_change c) { return WIRE_NAME(wire_seat_names, c); }
-const char *wire_anim_name(enum wire_anim_kind k) { return WIRE_NAME(wire_anim_names, k); }
-const char *wire_note_name(enum wire_note_kind k) { return WIRE_NAME(wire_note_names, k); }
+const char *wire_status_name(enum wire_status s)
+{
+    return WIRE_NAME(wire_status_names, s);
+}
+const char *wire_seat_change_name(enum wire_seat_change c)
+{
+    return WIRE_NAME(wire_seat_names, c);
+}
+const char *wire_anim_name(enum wire_anim_kind k)
+{
+    return WIRE_NAME(wire_anim_names, k);
+}
+const char *wire_note_name(enum wire_note_kind k)
+{
+    return WIRE_NAME(wire_note_names, k);
+}
 
 /* Index of s in names[0..n), or -1. */
 static int wire_lookup(const char *const *names, size_t n, const char *s)
 {
     for (size_t i = 0; s && i < n; i++)
-        if (names[i] && strcmp(names[i], s) == 0)
-            return (int)i;
+        if (names[i] && strcmp(names[i], s) == 0) return (int)i;
     return -1;
 }
 #define WIRE_LOOKUP(table, s) wire_lookup(table, FELT_ARRAY_LEN(table), s)
@@ -82,10 +95,19 @@ static void we_add(struct json_object *o, const char *key, struct json_object *v
     json_object_object_add(o, key, v);
 }
 
-static struct json_object *we_str(const char *s) { return json_object_new_string(s); }
-static struct json_object *we_int(int64_t v) { return json_object_new_int64(v); }
+static struct json_object *we_str(const char *s)
+{
+    return json_object_new_string(s);
+}
+static struct json_object *we_int(int64_t v)
+{
+    return json_object_new_int64(v);
+}
 /* A player id, or null when "" (a seat whose player is gone). */
-static struct json_object *we_id(const char *id) { return id[0] ? we_str(id) : NULL; }
+static struct json_object *we_id(const char *id)
+{
+    return id[0] ? we_str(id) : NULL;
+}
 
 static struct json_object *we_cards(const card_t *cards, int n)
 {
@@ -107,8 +129,7 @@ static struct json_object *we_player(const struct wire_player *p)
     we_add(j, "status", we_str(wire_status_name(p->status)));
     we_add(j, "connected", json_object_new_boolean(p->connected));
     we_add(j, "bot", json_object_new_boolean(p->bot));
-    if (p->ncards == 2)
-        we_add(j, "cards", we_cards(p->cards, 2));
+    if (p->ncards == 2) we_add(j, "cards", we_cards(p->cards, 2));
     return j;
 }
 
@@ -122,20 +143,16 @@ static struct json_object *we_players(const struct wire_player *p, int n)
 
 struct json_object *wire_encode_to_act(const struct wire_to_act *t)
 {
-    if (!t->present)
-        return NULL;
+    if (!t->present) return NULL;
     struct json_object *j = json_object_new_object();
-    if (t->has_player)
-        we_add(j, "player_id", we_str(t->player_id));
+    if (t->has_player) we_add(j, "player_id", we_str(t->player_id));
     we_add(j, "name", we_str(t->name));
-    if (t->has_player)
-        we_add(j, "seat", json_object_new_int(t->seat));
+    if (t->has_player) we_add(j, "seat", json_object_new_int(t->seat));
     we_add(j, "call", we_int(t->call));
     we_add(j, "can_check", json_object_new_boolean(t->can_check));
     we_add(j, "min_raise_to", t->can_raise ? we_int(t->min_raise_to) : NULL);
     we_add(j, "max_raise_to", t->can_raise ? we_int(t->max_raise_to) : NULL);
-    if (t->has_deadline)
-        we_add(j, "deadline", we_int(t->deadline));
+    if (t->has_deadline) we_add(j, "deadline", we_int(t->deadline));
     return j;
 }
 
@@ -189,8 +206,7 @@ static struct json_object *we_stacks(const struct wire_stacks *st)
 {
     struct json_object *o = json_object_new_object();
     for (int i = 0; i < st->n; i++)
-        if (st->s[i].player_id[0])
-            we_add(o, st->s[i].player_id, we_int(st->s[i].amount));
+        if (st->s[i].player_id[0]) we_add(o, st->s[i].player_id, we_int(st->s[i].amount));
     return o;
 }
 
@@ -379,8 +395,7 @@ static void we_chat(const struct wire_event *ev, struct json_object *d)
     we_add(d, "name", we_str(c->name));
     we_add(d, "spectator", json_object_new_boolean(c->spectator));
     we_add(d, "text", we_str(c->text));
-    if (c->expired)
-        we_add(d, "expired", json_object_new_boolean(1));
+    if (c->expired) we_add(d, "expired", json_object_new_boolean(1));
 }
 
 /* ---- decoding: field readers ------------------------------------------------------------- */
@@ -391,13 +406,11 @@ static bool wd_fail(struct felt_err *err, const char *key, const char *what)
     return false;
 }
 
-static bool wd_int(struct json_object *o, const char *key, int64_t min, int64_t max,
-                   int64_t *out, struct felt_err *err)
+static bool wd_int(struct json_object *o, const char *key, int64_t min, int64_t max, int64_t *out,
+                   struct felt_err *err)
 {
-    if (!jval_int_ok(o, key, out))
-        return wd_fail(err, key, "must be an integer");
-    if (*out < min || *out > max)
-        return wd_fail(err, key, "is out of range");
+    if (!jval_int_ok(o, key, out)) return wd_fail(err, key, "must be an integer");
+    if (*out < min || *out > max) return wd_fail(err, key, "is out of range");
     return true;
 }
 
@@ -406,8 +419,7 @@ static bool wd_small(struct json_object *o, const char *key, int min, int max, i
                      struct felt_err *err)
 {
     int64_t v;
-    if (!wd_int(o, key, min, max, &v, err))
-        return false;
+    if (!wd_int(o, key, min, max, &v, err)) return false;
     *out = (int)v;
     return true;
 }
@@ -429,8 +441,7 @@ static bool wd_seat(struct json_object *o, const char *key, int *out, struct fel
 }
 
 /* An integer or null (-1) field, like button. */
-static bool wd_seat_or_null(struct json_object *o, const char *key, int *out,
-                            struct felt_err *err)
+static bool wd_seat_or_null(struct json_object *o, const char *key, int *out, struct felt_err *err)
 {
     struct json_object *v;
     if (json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, key, &v) && !v) {
@@ -443,8 +454,7 @@ static bool wd_seat_or_null(struct json_object *o, const char *key, int *out,
 static bool wd_bool(struct json_object *o, const char *key, bool *out, struct felt_err *err)
 {
     struct json_object *v = jval_typed(o, key, json_type_boolean);
-    if (!v)
-        return wd_fail(err, key, "must be true or false");
+    if (!v) return wd_fail(err, key, "must be true or false");
     *out = json_object_get_boolean(v);
     return true;
 }
@@ -452,8 +462,7 @@ static bool wd_bool(struct json_object *o, const char *key, bool *out, struct fe
 static bool wd_copy(const char *s, const char *key, char *out, size_t outsz, struct felt_err *err)
 {
     size_t n = strlen(s);
-    if (n >= outsz)
-        return wd_fail(err, key, "is too long");
+    if (n >= outsz) return wd_fail(err, key, "is too long");
     memcpy(out, s, n + 1);
     return true;
 }
@@ -462,8 +471,7 @@ static bool wd_str(struct json_object *o, const char *key, char *out, size_t out
                    struct felt_err *err)
 {
     const char *s = jval_str(o, key);
-    if (!s)
-        return wd_fail(err, key, "must be a string");
+    if (!s) return wd_fail(err, key, "must be a string");
     return wd_copy(s, key, out, outsz, err);
 }
 
@@ -525,16 +533,14 @@ static bool wd_cards(struct json_object *o, const char *key, card_t *out, int ma
                      struct felt_err *err)
 {
     struct json_object *a = wd_array(o, key, max, n, err);
-    if (!a)
-        return false;
+    if (!a) return false;
     for (int i = 0; i < *n; i++) {
         struct json_object *c = json_object_array_get_idx(a, (size_t)i);
         if (!json_object_is_type(c, json_type_string) ||
             card_parse(json_object_get_string(c), &out[i], NULL) != 0)
             return wd_fail(err, key, "holds something that is not a card");
         for (int j = 0; j < i; j++)
-            if (out[j] == out[i])
-                return wd_fail(err, key, "holds a card twice");
+            if (out[j] == out[i]) return wd_fail(err, key, "holds a card twice");
     }
     return true;
 }
@@ -543,8 +549,7 @@ static bool wd_cards_exact(struct json_object *o, const char *key, card_t *out, 
                            struct felt_err *err)
 {
     int n;
-    if (!wd_cards(o, key, out, count, &n, err))
-        return false;
+    if (!wd_cards(o, key, out, count, &n, err)) return false;
     return n == count || wd_fail(err, key, "has the wrong number of cards");
 }
 
@@ -553,12 +558,11 @@ static bool wd_enum(struct json_object *o, const char *key, const char *const *n
 {
     const char *s = jval_str(o, key);
     int i = wire_lookup(names, n, s);
-    if (i < 0)
-        return wd_fail(err, key, "is not one of the known values");
+    if (i < 0) return wd_fail(err, key, "is not one of the known values");
     *out = i;
     return true;
 }
-#define WD_ENUM(o, key, table, out, err)                                                       \
+#define WD_ENUM(o, key, table, out, err)                                                           \
     wd_enum(o, key, table, FELT_ARRAY_LEN(table), (int *)(out), err)
 
 static bool wd_street(struct json_object *o, const char *key, enum engine_street *out,
@@ -601,8 +605,7 @@ static bool wd_player(struct json_object *o, struct wire_player *p, struct felt_
         return false;
     p->ncards = 0;
     if (jval_get(o, "cards")) {
-        if (!wd_cards_exact(o, "cards", p->cards, 2, err))
-            return false;
+        if (!wd_cards_exact(o, "cards", p->cards, 2, err)) return false;
         p->ncards = 2;
     }
     return true;
@@ -613,8 +616,7 @@ static bool wd_players(struct json_object *o, const char *key, struct wire_playe
 {
     struct json_object *a = wd_array(o, key, ENGINE_MAX_SEATS, n, err);
     for (int i = 0; a && i < *n; i++)
-        if (!wd_player(json_object_array_get_idx(a, (size_t)i), &p[i], err))
-            return false;
+        if (!wd_player(json_object_array_get_idx(a, (size_t)i), &p[i], err)) return false;
     return a != NULL;
 }
 
@@ -623,10 +625,8 @@ static bool wd_to_act(struct json_object *d, struct wire_to_act *t, struct felt_
     struct json_object *o;
     memset(t, 0, sizeof(*t));
     t->seat = -1;
-    if (!json_object_object_get_ex(d, "to_act", &o))
-        return wd_fail(err, "to_act", "is missing");
-    if (!o)
-        return true;
+    if (!json_object_object_get_ex(d, "to_act", &o)) return wd_fail(err, "to_act", "is missing");
+    if (!o) return true;
     if (!json_object_is_type(o, json_type_object))
         return wd_fail(err, "to_act", "must be an object or null");
     if (!wd_str(o, "player_id", t->player_id, sizeof(t->player_id), err) ||
@@ -680,8 +680,7 @@ static bool wd_awards(struct json_object *o, const char *key, struct wire_award 
 {
     struct json_object *a = wd_array(o, key, ENGINE_MAX_POTS, n, err);
     for (int i = 0; a && i < *n; i++)
-        if (!wd_award(json_object_array_get_idx(a, (size_t)i), &aw[i], err))
-            return false;
+        if (!wd_award(json_object_array_get_idx(a, (size_t)i), &aw[i], err)) return false;
     return a != NULL;
 }
 
@@ -690,18 +689,15 @@ static bool wd_stacks(struct json_object *o, struct wire_stacks *st, struct felt
 {
     struct json_object *m = jval_typed(o, "stacks", json_type_object);
     st->n = 0;
-    if (!m)
-        return wd_fail(err, "stacks", "must be an object");
+    if (!m) return wd_fail(err, "stacks", "must be an object");
     json_object_object_foreach(m, key, val)
     {
-        if (st->n == ENGINE_MAX_SEATS)
-            return wd_fail(err, "stacks", "has too many entries");
+        if (st->n == ENGINE_MAX_SEATS) return wd_fail(err, "stacks", "has too many entries");
         struct wire_share *s = &st->s[st->n++];
         if (!json_object_is_type(val, json_type_int) || json_object_get_int64(val) < 0 ||
             json_object_get_int64(val) > PROTO_AMOUNT_MAX)
             return wd_fail(err, "stacks", "must map player ids to amounts");
-        if (!wd_copy(key, "stacks", s->player_id, sizeof(s->player_id), err))
-            return false;
+        if (!wd_copy(key, "stacks", s->player_id, sizeof(s->player_id), err)) return false;
         s->amount = json_object_get_int64(val);
     }
     return true;
@@ -713,8 +709,7 @@ static bool wd_snapshot(struct json_object *d, struct wire_event *ev, struct fel
 {
     struct wire_snapshot *s = &ev->u.snapshot;
     struct json_object *t = jval_typed(d, "table", json_type_object), *you;
-    if (!t)
-        return wd_fail(err, "table", "must be an object");
+    if (!t) return wd_fail(err, "table", "must be an object");
     if (!wd_str(t, "id", s->table.id, sizeof(s->table.id), err) ||
         !wd_small(t, "seats", 2, ENGINE_MAX_SEATS, &s->table.seats, err) ||
         !wd_amount(t, "small_blind", &s->table.small_blind, err) ||
@@ -734,15 +729,15 @@ static bool wd_snapshot(struct json_object *d, struct wire_event *ev, struct fel
     s->street = -1;
     if (jval_get(d, "street")) {
         enum engine_street st;
-        if (!wd_street(d, "street", &st, err))
-            return false;
+        if (!wd_street(d, "street", &st, err)) return false;
         s->street = (int)st;
     }
     you = jval_get(d, "you");
     s->has_you = you != NULL;
-    if (you && (!wd_str(you, "player_id", s->you.player_id, sizeof(s->you.player_id), err) ||
-                !wd_name(you, "name", s->you.name, err) || !wd_seat(you, "seat", &s->you.seat, err) ||
-                !wd_bool(you, "sitting_out", &s->you.sitting_out, err)))
+    if (you &&
+        (!wd_str(you, "player_id", s->you.player_id, sizeof(s->you.player_id), err) ||
+         !wd_name(you, "name", s->you.name, err) || !wd_seat(you, "seat", &s->you.seat, err) ||
+         !wd_bool(you, "sitting_out", &s->you.sitting_out, err)))
         return false;
     return wd_to_act(d, &ev->to_act, err);
 }
@@ -799,8 +794,7 @@ static bool wd_showdown(struct json_object *d, struct wire_event *ev, struct fel
 {
     struct wire_showdown *s = &ev->u.showdown;
     struct json_object *shows = wd_array(d, "shows", ENGINE_MAX_SEATS, &s->nshows, err);
-    if (!shows || !wd_ids(d, "mucks", s->mucks, &s->nmucks, err))
-        return false;
+    if (!shows || !wd_ids(d, "mucks", s->mucks, &s->nmucks, err)) return false;
     for (int i = 0; i < s->nshows; i++) {
         struct json_object *o = json_object_array_get_idx(shows, (size_t)i);
         if (!wd_id(o, "player_id", s->shows[i].player_id, err) ||
@@ -826,8 +820,7 @@ static bool wd_seat_ev(struct json_object *d, struct wire_event *ev, struct felt
 static bool wd_animation(struct json_object *d, struct wire_event *ev, struct felt_err *err)
 {
     struct wire_animation *a = &ev->u.animation;
-    if (!wd_str(d, "kind", a->name, sizeof(a->name), err))
-        return false;
+    if (!wd_str(d, "kind", a->name, sizeof(a->name), err)) return false;
     int k = WIRE_LOOKUP(wire_anim_names, a->name);
     a->kind = k < 0 ? WIRE_ANIM_OTHER : (enum wire_anim_kind)k;
     switch (a->kind) {
@@ -853,8 +846,7 @@ static bool wd_animation(struct json_object *d, struct wire_event *ev, struct fe
 static bool wd_notification(struct json_object *d, struct wire_event *ev, struct felt_err *err)
 {
     struct wire_notification *n = &ev->u.note;
-    if (!wd_str(d, "kind", n->name, sizeof(n->name), err))
-        return false;
+    if (!wd_str(d, "kind", n->name, sizeof(n->name), err)) return false;
     int k = WIRE_LOOKUP(wire_note_names, n->name);
     n->kind = k < 0 ? WIRE_NOTE_OTHER : (enum wire_note_kind)k;
     n->has_player = jval_get(d, "player_id") != NULL;
@@ -863,8 +855,7 @@ static bool wd_notification(struct json_object *d, struct wire_event *ev, struct
         return false;
     switch (n->kind) {
     case WIRE_NOTE_TIMER_WARNING:
-        if (!wd_int(d, "seconds_left", 0, INT32_MAX, &n->seconds_left, err))
-            return false;
+        if (!wd_int(d, "seconds_left", 0, INT32_MAX, &n->seconds_left, err)) return false;
         /* fall through */
     case WIRE_NOTE_TURN:
     case WIRE_NOTE_YOUR_TURN:
@@ -901,24 +892,20 @@ static bool wd_ack(struct json_object *d, struct wire_event *ev, struct felt_err
         return wd_fail(err, "status", "must be \"accepted\" or \"rejected\"");
     a->accepted = strcmp(status, "accepted") == 0;
     a->has_request_id = jval_get(d, "request_id") != NULL;
-    if (!wd_str_or_null(d, "request_id", a->request_id, sizeof(a->request_id), err))
-        return false;
+    if (!wd_str_or_null(d, "request_id", a->request_id, sizeof(a->request_id), err)) return false;
     wd_text(d, "code", a->code, sizeof(a->code));
     wd_text(d, "message", a->message, sizeof(a->message));
     a->has_hand_id = jval_get(d, "hand_id") != NULL;
-    if (a->has_hand_id && !wd_count(d, "hand_id", &a->hand_id, err))
-        return false;
+    if (a->has_hand_id && !wd_count(d, "hand_id", &a->hand_id, err)) return false;
     a->has_seat = jval_get(d, "token") != NULL;
-    return !a->has_seat ||
-           (wd_str(d, "player_id", a->player_id, sizeof(a->player_id), err) &&
-            wd_str(d, "token", a->token, sizeof(a->token), err) &&
-            wd_seat(d, "seat", &a->seat, err) && wd_name(d, "name", a->name, err));
+    return !a->has_seat || (wd_str(d, "player_id", a->player_id, sizeof(a->player_id), err) &&
+                            wd_str(d, "token", a->token, sizeof(a->token), err) &&
+                            wd_seat(d, "seat", &a->seat, err) && wd_name(d, "name", a->name, err));
 }
 
 static bool wd_error(struct json_object *d, struct wire_event *ev, struct felt_err *err)
 {
-    if (!wd_str(d, "code", ev->u.error.code, sizeof(ev->u.error.code), err))
-        return false;
+    if (!wd_str(d, "code", ev->u.error.code, sizeof(ev->u.error.code), err)) return false;
     wd_text(d, "message", ev->u.error.message, sizeof(ev->u.error.message));
     return true;
 }
@@ -931,7 +918,7 @@ static bool wd_pong(struct json_object *d, struct wire_event *ev, struct felt_er
 /* ---- the table of kinds ------------------------------------------------------------------ */
 
 static const struct {
-    const char *name;           /* the update's "event", else the envelope type */
+    const char *name; /* the update's "event", else the envelope type */
     enum proto_stype stype;
     void (*encode)(const struct wire_event *ev, struct json_object *d);
     bool (*decode)(struct json_object *d, struct wire_event *ev, struct felt_err *err);
@@ -945,8 +932,7 @@ static const struct {
     [WIRE_HAND_END] = {"hand_end", PROTO_S_STATE_UPDATE, we_hand_end, wd_hand_end},
     [WIRE_SEAT] = {"seat", PROTO_S_STATE_UPDATE, we_seat, wd_seat_ev},
     [WIRE_ANIMATION] = {"animation", PROTO_S_ANIMATION, we_animation, wd_animation},
-    [WIRE_NOTIFICATION] = {"notification", PROTO_S_NOTIFICATION, we_notification,
-                           wd_notification},
+    [WIRE_NOTIFICATION] = {"notification", PROTO_S_NOTIFICATION, we_notification, wd_notification},
     [WIRE_CHAT] = {"chat", PROTO_S_CHAT, we_chat, wd_chat},
     [WIRE_ACK] = {"ack", PROTO_S_ACK, NULL, wd_ack},
     [WIRE_ERROR] = {"error", PROTO_S_ERROR, NULL, wd_error},
@@ -969,8 +955,7 @@ void wire_init(struct wire_event *ev, enum wire_kind kind)
     memset(ev, 0, sizeof(*ev));
     ev->kind = kind;
     ev->to_act.seat = -1;
-    if (kind == WIRE_SNAPSHOT)
-        ev->u.snapshot.button = ev->u.snapshot.street = -1;
+    if (kind == WIRE_SNAPSHOT) ev->u.snapshot.button = ev->u.snapshot.street = -1;
 }
 
 struct json_object *wire_encode_data(const struct wire_event *ev)
@@ -986,11 +971,10 @@ struct json_object *wire_encode_data(const struct wire_event *ev)
     return d;
 }
 
-char *wire_encode(const struct wire_event *ev, uint64_t seq, int64_t timestamp_ms,
-                  size_t *len_out)
+char *wire_encode(const struct wire_event *ev, uint64_t seq, int64_t timestamp_ms, size_t *len_out)
 {
-    return proto_encode_server(wire_kinds[ev->kind].stype, seq, timestamp_ms,
-                               wire_encode_data(ev), len_out);
+    return proto_encode_server(wire_kinds[ev->kind].stype, seq, timestamp_ms, wire_encode_data(ev),
+                               len_out);
 }
 
 /* The kind of a decoded envelope: the update's event for state_update, else by type. */
@@ -998,13 +982,11 @@ static int wire_kind_of(const struct proto_smsg *m, struct felt_err *err)
 {
     if (m->type != PROTO_S_STATE_UPDATE) {
         for (int k = 0; k < WIRE_KIND_COUNT; k++)
-            if (wire_kinds[k].stype == m->type)
-                return k;
+            if (wire_kinds[k].stype == m->type) return k;
         return felt_err_set(err, "bad_type", "unknown message type");
     }
     const char *event = jval_str(m->data, "event");
-    if (!event)
-        return felt_err_set(err, "bad_field", "event must be a string");
+    if (!event) return felt_err_set(err, "bad_field", "event must be a string");
     for (int k = 0; k < WIRE_KIND_COUNT; k++)
         if (wire_kinds[k].stype == PROTO_S_STATE_UPDATE && strcmp(wire_kinds[k].name, event) == 0)
             return k;
@@ -1015,8 +997,7 @@ int wire_decode(const struct proto_smsg *m, struct wire_event *ev, struct felt_e
 {
     int k = wire_kind_of(m, err);
     wire_init(ev, k < 0 ? WIRE_SNAPSHOT : (enum wire_kind)k);
-    if (k < 0)
-        return -1;
+    if (k < 0) return -1;
     ev->has_seq = m->has_seq;
     ev->seq = m->seq;
     ev->timestamp = m->timestamp;
