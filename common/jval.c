@@ -5,6 +5,8 @@
 
 #include <limits.h>
 
+#include "util.h"
+
 struct json_object *jval_get(struct json_object *o, const char *key)
 {
     struct json_object *v = NULL;
@@ -49,9 +51,17 @@ struct json_object *jval_parse(const char *s, size_t len)
 {
     if (len > INT_MAX) return NULL;
     json_tokener *tok = json_tokener_new();
+    if (!tok) felt_fatal("out of memory");
     struct json_object *o = json_tokener_parse_ex(tok, s, (int)len);
-    if (o && (json_tokener_get_error(tok) != json_tokener_success ||
-              json_tokener_get_parse_end(tok) != len)) {
+    enum json_tokener_error e = json_tokener_get_error(tok);
+    size_t end = json_tokener_get_parse_end(tok);
+    /* A bare number or literal that ends the input leaves json-c waiting for more: a NUL byte
+     * is how json-c is told the input is over. */
+    if (!o && e == json_tokener_continue && end == len) {
+        o = json_tokener_parse_ex(tok, "", 1);
+        e = json_tokener_get_error(tok);
+    }
+    if (o && (e != json_tokener_success || end != len)) {
         json_object_put(o);
         o = NULL;
     }

@@ -97,6 +97,7 @@ failed=0
 run_target proto 4096 || failed=1
 run_target handrec 8192 || failed=1
 run_target engine 1024 || failed=1
+run_target wire 8192 || failed=1
 if [ "$failed" -ne 0 ]; then
     echo "fuzz: FAILED: at least one target found a bug (see above)"
     exit 1
