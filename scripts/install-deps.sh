@@ -3,7 +3,8 @@
 # Runs apt-get as root, or through sudo when not root.
 set -eu
 PKGS="build-essential cmake pkg-config libwebsockets-dev libjson-c-dev libncurses-dev
-libreadline-dev libcmocka-dev libicu-dev tmux jq python3 clang libclang-rt-dev valgrind openssl"
+libreadline-dev libcmocka-dev libicu-dev libsqlite3-dev tmux jq python3 clang libclang-rt-dev
+valgrind openssl"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

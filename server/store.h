@@ -1,0 +1,205 @@
+/*
+ * store.h: feltd's durable storage, the one interface between the game and its database.
+ *
+ * Everything feltd keeps across a restart goes through here: tables and their settings, seats
+ * (with stacks and token hashes), every hand (begun, completed or voided) and a chip ledger.
+ * The backend is SQLite (store.c); another one (PostgreSQL, for several nodes) implements these
+ * same functions, so table.c never changes with it. This header includes only common/ headers:
+ * the store sits below table.c and knows nothing of feltd's other modules.
+ *
+ * Threads: every function here is called on one thread, the event loop's ("the loop thread").
+ * Writes never wait on the disk: they copy their arguments into a job and queue it for the
+ * store's own writer thread, which runs everything queued in one transaction (the hands of many
+ * tables finishing together share one commit), then reports completions back through an eventfd
+ * (store_event_fd, store_dispatch). Reads run synchronously on the loop thread through a second,
+ * read-only connection, which WAL lets read while the writer writes.
+ */
+#ifndef FELT_STORE_H
+#define FELT_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto.h"
+#include "util.h"
+
+/* Jobs in flight (queued, being written, or waiting for store_dispatch) at most: a write past
+ * this returns -1, so a stalled disk never grows memory without bound. */
+#define STORE_QUEUE_MAX 65536
+#define STORE_PLAYER_ID_LEN 16  /* player ids are 16 hex characters */
+#define STORE_TOKEN_HASH_LEN 32 /* SHA-256 */
+#define STORE_HAND_PLAYERS_MAX 10
+
+struct store;
+
+/*
+ * Opens (creating if needed) the database in folder dir, or a private in-memory database when
+ * dir is ":memory:" (benchmarks and tests; nothing survives store_close). dir is created like
+ * mkdir -p (mode 0700); the database is dir/felt.db, and dir/felt.lock (held with flock) keeps a
+ * second feltd off the same folder. Runs the schema's forward migrations, then starts the writer
+ * thread. On success *out is the store and 0 is returned.
+ *
+ * On failure returns -1 with err->code and a one-line message naming the path:
+ *   "store_newer"    the file was written by a newer feltd (its schema version is above ours);
+ *   "store_not_felt" not a SQLite file, another application's database, or a damaged one
+ *                    (PRAGMA quick_check runs at every open);
+ *   "store_readonly" the folder or the file is not writable;
+ *   "store_io"       anything else (disk full, I/O error, folder in use by another feltd).
+ * A file that is not ours is never written to: it is identified with reads only.
+ */
+int store_open(const char *dir, struct store **out, struct felt_err *err);
+
+/* Commits everything queued (the writer drains its queue), joins the writer thread and closes.
+ * Completions not yet dispatched are dropped without their callbacks: call store_flush and
+ * store_dispatch first if they matter. NULL is a no-op. */
+void store_close(struct store *s);
+
+struct store_table {
+    char id[PROTO_GAME_ID_MAX + 1]; /* the game id */
+    int seats;
+    int64_t small_blind, big_blind, ante, buy_in, action_timeout_ms;
+    int64_t last_hand_id; /* the highest hand id ever begun at this table (never reused) */
+};
+
+struct store_seat {
+    char table_id[PROTO_GAME_ID_MAX + 1];
+    char player_id[STORE_PLAYER_ID_LEN + 1];
+    char name[PROTO_NAME_MAX_BYTES + 1];
+    int seat;
+    int64_t stack; /* as of the last completed hand */
+    bool sitting_out;
+    bool bot;
+    unsigned char token_hash[STORE_TOKEN_HASH_LEN]; /* SHA-256 of the token; zeros for a bot */
+};
+
+/* What store_load reports. Every callback may be NULL; the pointers are valid only during the
+ * call. */
+struct store_load_ops {
+    void (*table)(void *user, const struct store_table *t);
+    void (*seat)(void *user, const struct store_seat *s);
+    /* A hand that was begun (store_hand_begin) and never committed: feltd stopped during it.
+     * The load marks it "voided" (keeping its partial record; the stacks, written only by
+     * store_hand_commit, are still those from before it, so every chip bet in it is back with
+     * its owner) and reports it here, after every table and seat. */
+    void (*voided)(void *user, const char *table_id, int64_t hand_id);
+};
+
+/* Reports every stored table, then every seat (by table, then seat number), then the hands it
+ * voided. Call it once, after store_open and before any write (it runs on the loop thread and
+ * waits for its own voiding to be committed). Returns 0, or -1 with err ("store_io", or
+ * "store_not_felt" for a row that cannot be ours). */
+int store_load(struct store *s, const struct store_load_ops *ops, void *user, struct felt_err *err);
+
+/*
+ * Writes. Each copies its arguments, queues a job and returns 0 at once; it returns -1 without
+ * queueing when the queue is full (STORE_QUEUE_MAX) or an argument is malformed (a table id
+ * not 1..PROTO_GAME_ID_MAX bytes, a player id not 16 bytes, a NULL record, more than 10
+ * players): the caller treats that like a failed write. Jobs are applied in the order they were
+ * queued. A job that fails alone (a constraint: a second seat for a player, a hand id reused,
+ * a seat that is not there) is rolled back alone; an I/O failure (disk full) rolls back its
+ * whole transaction.
+ * Either way nothing committed earlier is lost; failures are counted (store_stats), reported to
+ * store_flush, to the hand's done() and to the error hook (store_set_error_hook).
+ */
+
+/* Inserts or updates a table's settings; last_hand_id only ever grows. */
+int store_table_put(struct store *s, const struct store_table *t);
+/* A player sits down: the seat row (stack = seat->stack) and a ledger row "buy_in" of buy_in.
+ * The table must have been put first. */
+int store_seat_join(struct store *s, const struct store_seat *seat, int64_t buy_in);
+int store_seat_update(struct store *s, const char *table_id, const char *player_id,
+                      bool sitting_out);
+/* A player leaves: the seat row is deleted and a ledger row "cash_out" of cash_out added. */
+int store_seat_leave(struct store *s, const char *table_id, const char *player_id,
+                     int64_t cash_out);
+/* A hand starts: reserves its id (the table's last_hand_id = max(last_hand_id, hand_id); an id
+ * already used at this table fails the job) and stores a "running" hand row with the record so
+ * far, which a restart reports as voided. */
+int store_hand_begin(struct store *s, const char *table_id, int64_t hand_id, int64_t started_ms,
+                     const char *partial_record_json);
+
+struct store_hand_player {
+    char player_id[STORE_PLAYER_ID_LEN + 1];
+    int seat;
+    int64_t stack_after; /* the player's stack once the hand is settled */
+    int64_t net;         /* chips won (> 0) or lost (< 0) in the hand */
+};
+
+struct store_hand {
+    char table_id[PROTO_GAME_ID_MAX + 1];
+    int64_t hand_id;
+    int64_t started_ms, ended_ms;
+    const char *record_json;  /* the full hand record, every hole card in it (the reader applies
+                                 privacy when serving it); copied */
+    const char *results_json; /* the pot results; copied; NULL stores "[]" */
+    uint16_t shown_mask;      /* bit i: seat i's cards were shown at showdown */
+    int nplayers;
+    struct store_hand_player players[STORE_HAND_PLAYERS_MAX];
+};
+
+/* Called on the loop thread by store_dispatch. why is NULL when ok, else a one-line reason. */
+typedef void (*store_done_fn)(void *arg, bool ok, const char *why);
+
+/*
+ * A hand completes. In one transaction (with the rest of its batch): the hand row becomes
+ * "complete" with its record, results, shown mask and ended_at (it is inserted if it was never
+ * begun; a hand already complete or voided fails the job), the table's last_hand_id grows to
+ * hand_id, each player's seat stack becomes stack_after (a player who already left keeps no
+ * seat), and each player gets a ledger row "hand" of net and a hand_players row. done (may be
+ * NULL) runs later on the loop thread, from store_dispatch, with ok=false and a reason when the
+ * transaction failed; the transaction is then rolled back and nothing stored before is lost.
+ */
+int store_hand_commit(struct store *s, const struct store_hand *h, store_done_fn done, void *arg);
+
+/* Failed writes other than hand commits with a done() of their own are reported to fn (on the
+ * loop thread, from store_dispatch) with ok=false and the reason; NULL stops reporting them. */
+void store_set_error_hook(struct store *s, store_done_fn fn, void *arg);
+
+/* An eventfd (non-blocking) that becomes readable when completions are pending: the network
+ * layer adopts it into the loop and calls store_dispatch when it is. Owned by the store. */
+int store_event_fd(const struct store *s);
+/* Runs the pending done() callbacks and error hooks on the caller's thread and clears the
+ * eventfd. Callbacks may queue new writes. */
+void store_dispatch(struct store *s);
+/* Blocks until every job queued so far is committed or failed (tests, shutdown). Returns -1 if
+ * any job failed since the previous store_flush, else 0. Runs no callbacks (store_dispatch
+ * does). */
+int store_flush(struct store *s);
+
+/* A stored hand as store_hands reports it; every pointer is valid only during the callback. */
+struct store_hand_row {
+    int64_t hand_id;
+    int64_t started_ms, ended_ms;
+    const char *state; /* "complete" | "voided" */
+    const char *record_json;
+    const char *results_json; /* "[]" for a voided hand */
+    uint16_t shown_mask;
+    int nplayers; /* 0 for a voided hand */
+    struct store_hand_player players[STORE_HAND_PLAYERS_MAX];
+};
+typedef int (*store_hand_fn)(void *user, const struct store_hand_row *h); /* non-zero stops */
+
+/* Reports the table's complete and voided hands with hand_id > since, oldest first, at most
+ * limit of them (clamped to 1..100); hands still running are not reported. Returns 0, or -1 with
+ * err ("store_io"). Reads what is committed; writes still queued are not seen. */
+int store_hands(struct store *s, const char *table_id, int64_t since, int limit, store_hand_fn cb,
+                void *user, struct felt_err *err);
+
+struct store_ledger {
+    int64_t buy_ins, cash_outs, hand_net;
+    int64_t on_table; /* the sum of the seats' stacks */
+};
+/* The table's ledger totals, from one snapshot. The books balance when
+ * buy_ins - cash_outs + hand_net == on_table; hand_net is 0 as long as hands only move chips
+ * between players. Returns 0, or -1 with err ("store_io"). */
+int store_ledger(struct store *s, const char *table_id, struct store_ledger *out,
+                 struct felt_err *err);
+
+struct store_stats {
+    uint64_t jobs;         /* jobs the writer has finished, ok or not */
+    uint64_t transactions; /* transactions committed */
+    uint64_t failures;     /* jobs that failed */
+};
+void store_stats(const struct store *s, struct store_stats *out);
+
+#endif

@@ -1,0 +1,1058 @@
+/*
+ * test_store.c: unit tests for feltd's storage (server/store.c), on real SQLite files.
+ *
+ * Each test works in its own temporary folder under /tmp (removed at the end) and reads back
+ * what it wrote the way feltd would: through store_load, store_hands and store_ledger, after
+ * closing and reopening the store. The failure cases build the bad files by hand (with SQLite
+ * directly where a valid database of another kind is needed). Two cases run in a forked child:
+ * the read-only folder (the child drops to nobody when the test runs as root, since root ignores
+ * permissions) and the full disk (the child sets RLIMIT_FSIZE, then the parent reopens the file
+ * and checks that nothing reported stored was lost). A writer held up behind a lock taken with
+ * a second SQLite connection makes the grouping and the full queue deterministic.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store.h"
+
+#define TABLE "t1"
+#define FELT_APP_ID 0x46454c54 /* what store.c stamps into application_id ("FELT") */
+
+/* ---- folders and files -------------------------------------------------------------------- */
+
+struct tmp {
+    char base[64]; /* the temporary folder */
+    char dir[96];  /* base/data: the store's folder */
+    char db[128];  /* dir/felt.db */
+};
+
+static void tmp_new(struct tmp *t)
+{
+    snprintf(t->base, sizeof(t->base), "/tmp/felt-store-XXXXXX");
+    assert_non_null(mkdtemp(t->base));
+    snprintf(t->dir, sizeof(t->dir), "%s/data", t->base);
+    snprintf(t->db, sizeof(t->db), "%s/felt.db", t->dir);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static void tmp_free(struct tmp *t)
+{
+    assert_int_equal(nftw(t->base, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+static char *file_read(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    assert_true(n >= 0);
+    rewind(f);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static void file_write(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void sql(const char *path, const char *text)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, text, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static int64_t sql_int(const char *path, const char *query)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, query, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    return v;
+}
+
+/* Holds the database's write lock from a second connection, so the store's writer waits (in
+ * its busy handler) at its next BEGIN while the test queues jobs behind it. */
+static sqlite3 *lock_writer(const char *path)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_busy_timeout(db, 10000), SQLITE_OK); /* the writer may be busy */
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    return db;
+}
+
+static void unlock_writer(sqlite3 *db)
+{
+    assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+/* ---- tables, players, hands --------------------------------------------------------------- */
+
+static struct store *open_ok(const char *dir)
+{
+    struct store *s = NULL;
+    struct felt_err err = {0};
+    int rc = store_open(dir, &s, &err);
+    if (rc != 0) print_error("store_open(%s): %s: %s\n", dir, err.code, err.message);
+    assert_int_equal(rc, 0);
+    assert_non_null(s);
+    return s;
+}
+
+/* Opens dir expecting failure; returns the error code, and the message in msg. */
+static const char *open_fails(const char *dir, char *msg, size_t size)
+{
+    struct store *s = NULL;
+    struct felt_err err = {0};
+    assert_int_equal(store_open(dir, &s, &err), -1);
+    assert_null(s);
+    assert_non_null(err.code);
+    assert_null(strchr(err.message, '\n'));
+    snprintf(msg, size, "%s", err.message);
+    return err.code;
+}
+
+static struct store_table table_make(const char *id)
+{
+    struct store_table t = {.seats = 6,
+                            .small_blind = 5,
+                            .big_blind = 10,
+                            .ante = 1,
+                            .buy_in = 1000,
+                            .action_timeout_ms = 15000,
+                            .last_hand_id = 0};
+    snprintf(t.id, sizeof(t.id), "%s", id);
+    return t;
+}
+
+static void player_id(int i, char out[STORE_PLAYER_ID_LEN + 1])
+{
+    snprintf(out, STORE_PLAYER_ID_LEN + 1, "%016llx", 0xfe170000ULL + (unsigned)i);
+}
+
+static struct store_seat seat_make(const char *table, int i, int64_t stack)
+{
+    struct store_seat e = {.seat = i, .stack = stack, .sitting_out = i == 2, .bot = i == 1};
+    snprintf(e.table_id, sizeof(e.table_id), "%s", table);
+    player_id(i, e.player_id);
+    snprintf(e.name, sizeof(e.name), "Player ü%d", i);
+    for (int k = 0; k < STORE_TOKEN_HASH_LEN; k++)
+        e.token_hash[k] = (unsigned char)(i * 31 + k);
+    return e;
+}
+
+/* The chips of n players, as the test expects the store to hold them. */
+struct chips {
+    int n;
+    int64_t stack[STORE_HAND_PLAYERS_MAX];
+};
+
+static void seat_players(struct store *s, const char *table, struct chips *c, int n, int64_t buy_in)
+{
+    c->n = n;
+    for (int i = 0; i < n; i++) {
+        struct store_seat e = seat_make(table, i, buy_in);
+        assert_int_equal(store_seat_join(s, &e, buy_in), 0);
+        c->stack[i] = buy_in;
+    }
+}
+
+/* A hand record of about len bytes: JSON text, different per hand. */
+static char *record_make(int64_t hand_id, size_t len)
+{
+    char *r = malloc(len + 64);
+    if (!r) abort();
+    int n = snprintf(r, len + 64, "{\"hand_id\":%lld,\"log\":\"", (long long)hand_id);
+    for (size_t i = (size_t)n; i < len; i++)
+        r[i] = (char)('a' + (hand_id * 7 + (int64_t)i) % 26);
+    snprintf(r + (len > (size_t)n ? len : (size_t)n), 64, "\"}");
+    return r;
+}
+
+/* Fills h with hand hand_id at table, moving chips by net[] (summing to 0) and updating c. */
+static void hand_make(struct store_hand *h, const char *table, int64_t hand_id, struct chips *c,
+                      const int64_t *net, const char *record)
+{
+    memset(h, 0, sizeof(*h));
+    snprintf(h->table_id, sizeof(h->table_id), "%s", table);
+    h->hand_id = hand_id;
+    h->started_ms = INT64_C(1796410573000) + hand_id * 60000;
+    h->ended_ms = h->started_ms + 42123;
+    h->record_json = record;
+    h->results_json = "[{\"pot\":0,\"winners\":[0]}]";
+    h->shown_mask = (uint16_t)(hand_id & 3);
+    h->nplayers = c->n;
+    for (int i = 0; i < c->n; i++) {
+        c->stack[i] += net[i];
+        player_id(i, h->players[i].player_id);
+        h->players[i].seat = i;
+        h->players[i].stack_after = c->stack[i];
+        h->players[i].net = net[i];
+    }
+}
+
+/* What done() reported, in order. */
+static struct {
+    int ok, failed, bad; /* bad: a why with ok, or none without (checked by teardown) */
+    int64_t ids[8192];
+    int nids;
+    char why[160];
+} done_log;
+
+static void on_done(void *arg, bool ok, const char *why)
+{
+    done_log.bad += ok != (why == NULL);
+    if (ok) {
+        if (done_log.nids < (int)FELT_ARRAY_LEN(done_log.ids))
+            done_log.ids[done_log.nids++] = (int64_t)(intptr_t)arg;
+        done_log.ok++;
+    } else {
+        snprintf(done_log.why, sizeof(done_log.why), "%s", why ? why : "");
+        done_log.failed++;
+    }
+}
+
+/* Queues hand hand_id (begun, then committed), where seat (hand_id % n) wins `pot` from the
+ * next seat. No cmocka assertion: the disk-full child calls it. 0, or -1 if a push failed. */
+static int hand_push(struct store *s, const char *table, int64_t hand_id, struct chips *c,
+                     int64_t pot, size_t record_len)
+{
+    int64_t net[STORE_HAND_PLAYERS_MAX] = {0};
+    int w = (int)(hand_id % c->n), l = (w + 1) % c->n;
+    pot = pot < c->stack[l] ? pot : c->stack[l];
+    net[w] = pot;
+    net[l] = -pot;
+    char *record = record_make(hand_id, record_len);
+    struct store_hand h;
+    int rc = store_hand_begin(s, table, hand_id, INT64_C(1796410573000), "{\"partial\":1}");
+    hand_make(&h, table, hand_id, c, net, record);
+    if (rc == 0) rc = store_hand_commit(s, &h, on_done, (void *)(intptr_t)hand_id);
+    free(record);
+    return rc;
+}
+
+static void play_hand(struct store *s, const char *table, int64_t hand_id, struct chips *c,
+                      int64_t pot, size_t record_len)
+{
+    assert_int_equal(hand_push(s, table, hand_id, c, pot, record_len), 0);
+}
+
+/* What store_load reported. */
+struct loaded {
+    int ntables, nseats, nvoided;
+    struct store_table tables[8];
+    struct store_seat seats[32];
+    char voided_table[8][PROTO_GAME_ID_MAX + 1];
+    int64_t voided_hand[8];
+};
+
+static void on_table(void *user, const struct store_table *t)
+{
+    struct loaded *l = user;
+    assert_true(l->ntables < 8);
+    l->tables[l->ntables++] = *t;
+}
+
+static void on_seat(void *user, const struct store_seat *e)
+{
+    struct loaded *l = user;
+    assert_true(l->nseats < 32);
+    l->seats[l->nseats++] = *e;
+}
+
+static void on_voided(void *user, const char *table_id, int64_t hand_id)
+{
+    struct loaded *l = user;
+    assert_true(l->nvoided < 8);
+    snprintf(l->voided_table[l->nvoided], PROTO_GAME_ID_MAX + 1, "%s", table_id);
+    l->voided_hand[l->nvoided++] = hand_id;
+}
+
+static const struct store_load_ops load_ops = {on_table, on_seat, on_voided};
+
+static void load_ok(struct store *s, struct loaded *l)
+{
+    struct felt_err err = {0};
+    memset(l, 0, sizeof(*l));
+    assert_int_equal(store_load(s, &load_ops, l, &err), 0);
+}
+
+static void assert_balanced(struct store *s, const char *table, int64_t on_table)
+{
+    struct store_ledger lg;
+    struct felt_err err = {0};
+    assert_int_equal(store_ledger(s, table, &lg, &err), 0);
+    assert_int_equal(lg.buy_ins - lg.cash_outs + lg.hand_net, lg.on_table);
+    assert_int_equal(lg.hand_net, 0);
+    assert_int_equal(lg.on_table, on_table);
+}
+
+/* What store_hands reported. */
+struct hands_seen {
+    int n, stop_after;
+    int64_t ids[128];
+    char state[128][16];
+    char record[128][32]; /* the start of each record */
+    int nplayers[128];
+};
+
+static int on_hand(void *user, const struct store_hand_row *h)
+{
+    struct hands_seen *seen = user;
+    assert_true(seen->n < 128);
+    seen->ids[seen->n] = h->hand_id;
+    snprintf(seen->state[seen->n], sizeof(seen->state[0]), "%s", h->state);
+    snprintf(seen->record[seen->n], sizeof(seen->record[0]), "%s", h->record_json);
+    seen->nplayers[seen->n] = h->nplayers;
+    seen->n++;
+    return seen->stop_after && seen->n >= seen->stop_after;
+}
+
+static void hands_ok(struct store *s, int64_t since, int limit, struct hands_seen *seen)
+{
+    struct felt_err err = {0};
+    int stop = seen->stop_after;
+    memset(seen, 0, sizeof(*seen));
+    seen->stop_after = stop;
+    assert_int_equal(store_hands(s, TABLE, since, limit, on_hand, seen, &err), 0);
+}
+
+static int64_t chips_sum(const struct chips *c)
+{
+    int64_t sum = 0;
+    for (int i = 0; i < c->n; i++)
+        sum += c->stack[i];
+    return sum;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&done_log, 0, sizeof(done_log));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    assert_int_equal(done_log.bad, 0);
+    return 0;
+}
+
+/* ---- the tests ---------------------------------------------------------------------------- */
+
+/* A new folder is created (with its parents), stamped as felt's, and everything written comes
+ * back on the next open: tables, seats (token hash, sitting out, bot), stacks, hand ids. */
+static void test_open_reopen_load(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    struct chips c;
+    char deep[160], msg[160];
+    tmp_new(&t);
+    snprintf(deep, sizeof(deep), "%s/a/b/data", t.base);
+    struct store *s = open_ok(deep);
+    store_close(s);
+
+    s = open_ok(t.dir);
+    assert_string_equal(open_fails(t.dir, msg, sizeof(msg)), "store_io"); /* one feltd a folder */
+    assert_non_null(strstr(msg, t.dir));
+    load_ok(s, &l);
+    assert_int_equal(l.ntables + l.nseats + l.nvoided, 0);
+    struct store_table t1 = table_make(TABLE), t2 = table_make("table-2_B");
+    t2.seats = 9;
+    t2.last_hand_id = 40;
+    assert_int_equal(store_table_put(s, &t1), 0);
+    assert_int_equal(store_table_put(s, &t2), 0);
+    seat_players(s, TABLE, &c, 3, 1000);
+    struct store_seat other = seat_make("table-2_B", 5, 700);
+    assert_int_equal(store_seat_join(s, &other, 700), 0);
+    assert_int_equal(store_seat_update(s, TABLE, "short", true), -1); /* malformed: not queued */
+    assert_int_equal(store_table_put(s, &(struct store_table){.id = ""}), -1);
+    char p0[STORE_PLAYER_ID_LEN + 1];
+    player_id(0, p0);
+    assert_int_equal(store_seat_update(s, TABLE, p0, true), 0);
+    play_hand(s, TABLE, 7, &c, 120, 300);
+    t2.last_hand_id = 3; /* a put never lowers it */
+    assert_int_equal(store_table_put(s, &t2), 0);
+    assert_int_equal(store_flush(s), 0);
+    store_close(s);
+
+    assert_int_equal(sql_int(t.db, "PRAGMA application_id"), FELT_APP_ID);
+    assert_true(sql_int(t.db, "PRAGMA user_version") >= 1);
+    s = open_ok(t.dir);
+    load_ok(s, &l);
+    assert_int_equal(l.ntables, 2);
+    assert_int_equal(l.nvoided, 0);
+    assert_string_equal(l.tables[0].id, TABLE);
+    assert_int_equal(l.tables[0].last_hand_id, 7);
+    assert_int_equal(l.tables[0].seats, 6);
+    assert_int_equal(l.tables[0].small_blind, 5);
+    assert_int_equal(l.tables[0].big_blind, 10);
+    assert_int_equal(l.tables[0].ante, 1);
+    assert_int_equal(l.tables[0].buy_in, 1000);
+    assert_int_equal(l.tables[0].action_timeout_ms, 15000);
+    assert_string_equal(l.tables[1].id, "table-2_B");
+    assert_int_equal(l.tables[1].seats, 9);
+    assert_int_equal(l.tables[1].last_hand_id, 40);
+    assert_int_equal(l.nseats, 4);
+    for (int i = 0; i < 3; i++) {
+        struct store_seat want = seat_make(TABLE, i, c.stack[i]);
+        const struct store_seat *got = &l.seats[i];
+        assert_string_equal(got->table_id, TABLE);
+        assert_string_equal(got->player_id, want.player_id);
+        assert_string_equal(got->name, want.name);
+        assert_int_equal(got->seat, i);
+        assert_int_equal(got->stack, c.stack[i]);
+        assert_int_equal(got->sitting_out, i == 0 || i == 2);
+        assert_int_equal(got->bot, i == 1);
+        assert_memory_equal(got->token_hash, want.token_hash, STORE_TOKEN_HASH_LEN);
+    }
+    assert_int_equal(c.stack[1], 1120); /* hand 7 (seat 7 % 3 won) moved chips: stored */
+    assert_string_equal(l.seats[3].table_id, "table-2_B");
+    assert_int_equal(l.seats[3].stack, 700);
+    assert_balanced(s, TABLE, 3000);
+    assert_balanced(s, "table-2_B", 700);
+    store_close(s);
+    tmp_free(&t);
+}
+
+/* Over many hands and a cash-out the books balance, every done() says ok, and the stacks a
+ * reopened store loads are the ones the hands left. */
+static void test_ledger_many_hands(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    struct chips c;
+    tmp_new(&t);
+    struct store *s = open_ok(t.dir);
+    load_ok(s, &l);
+    struct store_table tb = table_make(TABLE);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    seat_players(s, TABLE, &c, 4, 1000);
+    for (int64_t id = 1; id <= 300; id++) {
+        play_hand(s, TABLE, id, &c, 10 + (id * 37) % 150, 200);
+        if (id % 50 == 0) { /* half of them land while others are still being written */
+            assert_int_equal(store_flush(s), 0);
+            store_dispatch(s);
+        }
+    }
+    assert_int_equal(store_flush(s), 0);
+    store_dispatch(s);
+    assert_int_equal(done_log.ok, 300);
+    assert_int_equal(done_log.failed, 0);
+    for (int i = 0; i < 300; i++)
+        assert_int_equal(done_log.ids[i], i + 1); /* completions come in order */
+    assert_balanced(s, TABLE, 4000);
+
+    char p3[STORE_PLAYER_ID_LEN + 1];
+    player_id(3, p3);
+    int64_t cash_out = c.stack[3];
+    assert_int_equal(store_seat_leave(s, TABLE, p3, cash_out), 0);
+    c.n = 3;
+    assert_int_equal(store_flush(s), 0);
+    struct store_ledger lg;
+    struct felt_err err = {0};
+    assert_int_equal(store_ledger(s, TABLE, &lg, &err), 0);
+    assert_int_equal(lg.buy_ins, 4000);
+    assert_int_equal(lg.cash_outs, cash_out);
+    assert_balanced(s, TABLE, 4000 - cash_out);
+    store_close(s);
+
+    s = open_ok(t.dir);
+    load_ok(s, &l);
+    assert_int_equal(l.nseats, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(l.seats[i].stack, c.stack[i]);
+    assert_int_equal(l.tables[0].last_hand_id, 300);
+    assert_balanced(s, TABLE, chips_sum(&c));
+    store_close(s);
+    tmp_free(&t);
+}
+
+static struct {
+    int calls;
+    char why[160];
+} hook_log;
+
+static void on_error(void *arg, bool ok, const char *why)
+{
+    assert_ptr_equal(arg, &hook_log);
+    assert_false(ok);
+    hook_log.calls++;
+    snprintf(hook_log.why, sizeof(hook_log.why), "%s", why);
+}
+
+/* A job that fails alone (a seat that is not there, a hand id used twice) is rolled back alone:
+ * the hands queued with it are stored, and the failure is reported. */
+static void test_job_fails_alone(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    struct chips c;
+    tmp_new(&t);
+    struct store *s = open_ok(t.dir);
+    load_ok(s, &l);
+    store_set_error_hook(s, on_error, &hook_log);
+    memset(&hook_log, 0, sizeof(hook_log));
+    struct store_table tb = table_make(TABLE);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    seat_players(s, TABLE, &c, 2, 500);
+    assert_int_equal(store_flush(s), 0);
+    sqlite3 *lock = lock_writer(t.db); /* what follows lands in one or two transactions */
+    play_hand(s, TABLE, 1, &c, 50, 100);
+    assert_int_equal(store_seat_update(s, TABLE, "00000000deadbeef", true), 0);
+    assert_int_equal(store_hand_begin(s, TABLE, 1, 0, "{}"), 0); /* id 1 is taken */
+    play_hand(s, TABLE, 2, &c, 70, 100);
+    unlock_writer(lock);
+    assert_int_equal(store_flush(s), -1);
+    assert_int_equal(store_flush(s), 0); /* reported once */
+    store_dispatch(s);
+    assert_int_equal(done_log.ok, 2);
+    assert_int_equal(hook_log.calls, 2);
+    assert_non_null(strstr(hook_log.why, "UNIQUE")); /* the last failure: hand 1 again */
+    struct store_stats st;
+    store_stats(s, &st);
+    assert_int_equal(st.failures, 2);
+    assert_balanced(s, TABLE, 1000);
+
+    /* A commit of a hand already complete fails its done(), and changes nothing. */
+    int64_t net[2] = {-500, 500};
+    struct chips copy = c;
+    struct store_hand h;
+    hand_make(&h, TABLE, 2, &copy, net, "{}");
+    assert_int_equal(store_hand_commit(s, &h, on_done, (void *)(intptr_t)2), 0);
+    assert_int_equal(store_flush(s), -1);
+    store_dispatch(s);
+    assert_int_equal(done_log.failed, 1);
+    assert_non_null(strstr(done_log.why, "already complete"));
+    assert_int_equal(hook_log.calls, 2); /* it had its own done() */
+    store_close(s);
+
+    s = open_ok(t.dir);
+    load_ok(s, &l);
+    assert_int_equal(l.seats[0].stack, c.stack[0]);
+    assert_int_equal(l.seats[1].stack, c.stack[1]);
+    assert_false(l.seats[0].sitting_out);
+    store_close(s);
+    tmp_free(&t);
+}
+
+/* A hand begun and never committed (feltd stopped during it) is voided by the next load, with
+ * its partial record; the stacks are those from before it; its id is never used again. */
+static void test_voided(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    struct chips c;
+    struct hands_seen seen = {0};
+    tmp_new(&t);
+    struct store *s = open_ok(t.dir);
+    load_ok(s, &l);
+    struct store_table tb = table_make(TABLE);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    seat_players(s, TABLE, &c, 3, 800);
+    play_hand(s, TABLE, 4, &c, 100, 100);
+    assert_int_equal(store_hand_begin(s, TABLE, 5, INT64_C(1796410573123), "{\"partial\":5}"), 0);
+    store_close(s); /* drains the queue: hand 5 is stored running */
+
+    s = open_ok(t.dir);
+    load_ok(s, &l);
+    assert_int_equal(l.nvoided, 1);
+    assert_string_equal(l.voided_table[0], TABLE);
+    assert_int_equal(l.voided_hand[0], 5);
+    assert_int_equal(l.tables[0].last_hand_id, 5);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(l.seats[i].stack, c.stack[i]);
+    hands_ok(s, 0, 10, &seen);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.ids[1], 5);
+    assert_string_equal(seen.state[0], "complete");
+    assert_string_equal(seen.state[1], "voided");
+    assert_string_equal(seen.record[1], "{\"partial\":5}"); /* the record so far, kept */
+    assert_int_equal(seen.nplayers[1], 0);
+    assert_int_equal(seen.nplayers[0], 3);
+    assert_balanced(s, TABLE, 2400);
+
+    assert_int_equal(store_hand_begin(s, TABLE, 5, 0, "{}"), 0);
+    assert_int_equal(store_flush(s), -1); /* never reused */
+    assert_int_equal(store_hand_begin(s, TABLE, 6, 0, "{}"), 0);
+    assert_int_equal(store_flush(s), 0);
+    store_close(s);
+
+    s = open_ok(t.dir);
+    load_ok(s, &l);
+    assert_int_equal(l.nvoided, 1); /* hand 6 only: 5 was voided once */
+    assert_int_equal(l.voided_hand[0], 6);
+    assert_int_equal(l.tables[0].last_hand_id, 6);
+    store_close(s);
+    tmp_free(&t);
+}
+
+/* Hands queued while the writer is busy share one transaction, and their completions wake the
+ * loop through the eventfd. */
+static void test_grouping(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    struct chips c;
+    struct store_stats before, after;
+    tmp_new(&t);
+    struct store *s = open_ok(t.dir);
+    load_ok(s, &l);
+    struct store_table tb = table_make(TABLE);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    seat_players(s, TABLE, &c, 6, 2000);
+    assert_int_equal(store_flush(s), 0);
+    store_stats(s, &before);
+
+    sqlite3 *lock = lock_writer(t.db);
+    for (int64_t id = 1; id <= 100; id++)
+        play_hand(s, TABLE, id, &c, 25, 400);
+    unlock_writer(lock);
+    assert_int_equal(store_flush(s), 0);
+    struct pollfd pfd = {.fd = store_event_fd(s), .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, 0), 1);
+    store_dispatch(s);
+    assert_int_equal(poll(&pfd, 1, 0), 0);
+    assert_int_equal(done_log.ok, 100);
+
+    store_stats(s, &after);
+    assert_int_equal(after.jobs - before.jobs, 200);
+    /* The writer took what was queued when it started waiting, then all the rest at once. */
+    assert_in_range(after.transactions - before.transactions, 1, 2);
+    assert_int_equal(after.failures, 0);
+    assert_balanced(s, TABLE, 12000);
+    store_close(s);
+    tmp_free(&t);
+}
+
+/* A push onto a full queue fails at once instead of growing memory. */
+static void test_queue_full(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    tmp_new(&t);
+    struct store *s = open_ok(t.dir);
+    load_ok(s, &l);
+    struct store_table tb = table_make(TABLE);
+    sqlite3 *lock = lock_writer(t.db);
+    int pushed = 0;
+    while (pushed <= STORE_QUEUE_MAX && store_table_put(s, &tb) == 0)
+        pushed++;
+    assert_int_equal(pushed, STORE_QUEUE_MAX);
+    unlock_writer(lock);
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(store_table_put(s, &tb), 0); /* room again */
+    assert_int_equal(store_flush(s), 0);
+    store_close(s);
+    tmp_free(&t);
+}
+
+static struct {
+    struct chips chips; /* the stacks after hand 57 */
+    int seen;
+} hand57;
+
+static int check_hand57(void *user, const struct store_hand_row *h)
+{
+    (void)user;
+    char *record = record_make(57, 150);
+    assert_int_equal(h->hand_id, 57);
+    assert_string_equal(h->state, "complete");
+    assert_string_equal(h->record_json, record);
+    assert_string_equal(h->results_json, "[{\"pot\":0,\"winners\":[0]}]");
+    assert_int_equal(h->started_ms, INT64_C(1796410573000)); /* from store_hand_begin */
+    assert_int_equal(h->ended_ms, INT64_C(1796410573000) + 57 * 60000 + 42123);
+    assert_int_equal(h->shown_mask, 57 & 3);
+    assert_int_equal(h->nplayers, 3);
+    for (int i = 0; i < 3; i++) {
+        char id[STORE_PLAYER_ID_LEN + 1];
+        player_id(i, id);
+        assert_string_equal(h->players[i].player_id, id);
+        assert_int_equal(h->players[i].seat, i);
+        assert_int_equal(h->players[i].stack_after, hand57.chips.stack[i]);
+        assert_int_equal(h->players[i].net, i == 0 ? 40 : i == 1 ? -40 : 0); /* 57 % 3 won */
+    }
+    free(record);
+    hand57.seen++;
+    return 0;
+}
+
+/* store_hands: since, limit (clamped to 1..100), oldest first, every field back as written. */
+static void test_hands_query(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    struct chips c;
+    struct hands_seen seen = {0};
+    tmp_new(&t);
+    struct store *s = open_ok(t.dir);
+    load_ok(s, &l);
+    struct store_table tb = table_make(TABLE), other = table_make("other");
+    assert_int_equal(store_table_put(s, &tb), 0);
+    assert_int_equal(store_table_put(s, &other), 0);
+    seat_players(s, TABLE, &c, 3, 5000);
+    for (int64_t id = 1; id <= 120; id++) {
+        play_hand(s, TABLE, id, &c, 40, 150);
+        if (id == 57) hand57.chips = c;
+    }
+    struct chips oc;
+    seat_players(s, "other", &oc, 2, 100);
+    play_hand(s, "other", 500, &oc, 10, 50);
+    assert_int_equal(store_hand_begin(s, TABLE, 121, 0, "{}"), 0); /* running: not listed */
+    assert_int_equal(store_flush(s), 0);
+
+    hands_ok(s, 0, 10, &seen);
+    assert_int_equal(seen.n, 10);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(seen.ids[i], i + 1);
+    hands_ok(s, 115, 100, &seen);
+    assert_int_equal(seen.n, 5);
+    assert_int_equal(seen.ids[0], 116);
+    assert_int_equal(seen.ids[4], 120);
+    hands_ok(s, 0, 1000, &seen);
+    assert_int_equal(seen.n, 100);
+    assert_int_equal(seen.ids[99], 100);
+    hands_ok(s, 50, 0, &seen);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(seen.ids[0], 51);
+    hands_ok(s, 120, 10, &seen);
+    assert_int_equal(seen.n, 0);
+    seen.stop_after = 3;
+    hands_ok(s, 0, 50, &seen);
+    assert_int_equal(seen.n, 3);
+
+    /* Hand 57, field by field, against what was committed. */
+    hand57.seen = 0;
+    assert_int_equal(store_hands(s, TABLE, 56, 1, check_hand57, NULL, &(struct felt_err){0}), 0);
+    assert_int_equal(hand57.seen, 1);
+    store_close(s);
+    tmp_free(&t);
+}
+
+/* ":memory:": the same interface with nothing on disk. */
+static void test_memory(void **state)
+{
+    (void)state;
+    struct loaded l;
+    struct chips c;
+    struct hands_seen seen = {0};
+    struct store *s = open_ok(":memory:");
+    assert_true(store_event_fd(s) >= 0);
+    load_ok(s, &l);
+    assert_int_equal(l.ntables + l.nseats + l.nvoided, 0);
+    struct store_table tb = table_make(TABLE);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    seat_players(s, TABLE, &c, 2, 300);
+    for (int64_t id = 1; id <= 20; id++)
+        play_hand(s, TABLE, id, &c, 30, 100);
+    assert_int_equal(store_flush(s), 0);
+    store_dispatch(s);
+    assert_int_equal(done_log.ok, 20);
+    assert_balanced(s, TABLE, 600);
+    hands_ok(s, 0, 100, &seen);
+    assert_int_equal(seen.n, 20);
+    store_close(s);
+}
+
+/* A database from a newer feltd stops the open, and is left as it was. */
+static void test_newer(void **state)
+{
+    (void)state;
+    struct tmp t;
+    char msg[160];
+    tmp_new(&t);
+    store_close(open_ok(t.dir));
+    sql(t.db, "PRAGMA user_version = 99");
+    assert_string_equal(open_fails(t.dir, msg, sizeof(msg)), "store_newer");
+    assert_non_null(strstr(msg, t.db));
+    assert_non_null(strstr(msg, "newer feltd"));
+    assert_int_equal(sql_int(t.db, "PRAGMA user_version"), 99);
+    assert_int_equal(sql_int(t.db, "PRAGMA application_id"), FELT_APP_ID);
+    tmp_free(&t);
+}
+
+/* Opens dir expecting store_not_felt and checks that felt.db was not touched. */
+static void assert_not_felt_untouched(const struct tmp *t)
+{
+    char msg[160], wal[160];
+    size_t before_len, after_len;
+    char *before = file_read(t->db, &before_len);
+    assert_string_equal(open_fails(t->dir, msg, sizeof(msg)), "store_not_felt");
+    assert_non_null(strstr(msg, t->db));
+    char *after = file_read(t->db, &after_len);
+    assert_int_equal(before_len, after_len);
+    assert_memory_equal(before, after, before_len);
+    snprintf(wal, sizeof(wal), "%s-wal", t->db);
+    assert_int_not_equal(access(wal, F_OK), 0); /* not switched to WAL either */
+    free(before);
+    free(after);
+}
+
+/* Not a database at all, or another application's: refused, never written to. */
+static void test_not_felt(void **state)
+{
+    (void)state;
+    struct tmp t;
+    char text[4096];
+    tmp_new(&t);
+    assert_int_equal(mkdir(t.dir, 0700), 0);
+    for (size_t i = 0; i < sizeof(text); i++)
+        text[i] = "this is not a database\n"[i % 23];
+    file_write(t.db, text, sizeof(text));
+    assert_not_felt_untouched(&t);
+
+    assert_int_equal(unlink(t.db), 0);
+    sql(t.db, "PRAGMA application_id = 305419896; CREATE TABLE users (name TEXT);"
+              "INSERT INTO users VALUES ('x')");
+    assert_not_felt_untouched(&t);
+
+    assert_int_equal(unlink(t.db), 0); /* no application id, but tables: not ours either */
+    sql(t.db, "CREATE TABLE tables (id TEXT)");
+    assert_not_felt_untouched(&t);
+    tmp_free(&t);
+}
+
+/* A felt database with pages overwritten in the middle: a clear error, never a crash. */
+static void test_damaged(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    struct chips c;
+    char msg[160];
+    size_t len;
+    tmp_new(&t);
+    struct store *s = open_ok(t.dir);
+    load_ok(s, &l);
+    struct store_table tb = table_make(TABLE);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    seat_players(s, TABLE, &c, 4, 1000);
+    for (int64_t id = 1; id <= 400; id++)
+        play_hand(s, TABLE, id, &c, 20, 500); /* records fit in a page: no overflow pages */
+    assert_int_equal(store_flush(s), 0);
+    store_close(s); /* the last connection checkpoints: everything is in felt.db */
+
+    char *db = file_read(t.db, &len);
+    size_t page = (size_t)sql_int(t.db, "PRAGMA page_size"), pages = len / page;
+    assert_true(pages > 40);
+    memset(db + (pages / 2) * page, 0x5a, 4 * page);
+    file_write(t.db, db, len);
+    free(db);
+    const char *code = open_fails(t.dir, msg, sizeof(msg));
+    if (strcmp(code, "store_not_felt") != 0) assert_string_equal(code, "store_io");
+    assert_non_null(strstr(msg, t.db));
+    tmp_free(&t);
+}
+
+/* In the child: every read-only case gives store_readonly. Exit status: 0, or which case
+ * failed (its error on stderr). */
+static int readonly_child(const struct tmp *t)
+{
+    static const char *const subdirs[] = {"ro", "ro/missing", "rw"};
+    if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0))
+        return 10; /* nobody */
+    for (size_t i = 0; i < FELT_ARRAY_LEN(subdirs); i++) {
+        char dir[160];
+        struct store *s = NULL;
+        struct felt_err err = {0};
+        snprintf(dir, sizeof(dir), "%s/%s", t->base, subdirs[i]);
+        int rc = store_open(dir, &s, &err);
+        if (rc != -1 || strcmp(err.code, "store_readonly") != 0 || !strstr(err.message, dir)) {
+            fprintf(stderr, "readonly case %s: rc %d %s: %s\n", subdirs[i], rc, rc ? err.code : "",
+                    rc ? err.message : "");
+            store_close(s);
+            return 1 + (int)i;
+        }
+    }
+    return 0;
+}
+
+/* A folder (or a database file) that is not writable: store_readonly, checked in a child that
+ * runs as nobody when the test runs as root (root ignores permissions). */
+static void test_readonly(void **state)
+{
+    (void)state;
+    struct tmp t;
+    char ro[96], rw[96], rwdb[128];
+    int status;
+    tmp_new(&t);
+    snprintf(ro, sizeof(ro), "%s/ro", t.base);
+    snprintf(rw, sizeof(rw), "%s/rw", t.base);
+    snprintf(rwdb, sizeof(rwdb), "%s/felt.db", rw);
+    store_close(open_ok(ro));
+    store_close(open_ok(rw));
+    assert_int_equal(chmod(t.base, 0755), 0);
+    assert_int_equal(chmod(ro, 0555), 0);   /* a read-only folder with a database in it */
+    assert_int_equal(chmod(rw, 0777), 0);   /* a writable folder ... */
+    assert_int_equal(chmod(rwdb, 0444), 0); /* ... with a read-only database */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) _exit(readonly_child(&t));
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(chmod(ro, 0755), 0);
+    tmp_free(&t);
+}
+
+/* Disk full, in the child: the store's file size is capped (RLIMIT_FSIZE, SIGXFSZ ignored) and
+ * hands are committed one by one until one fails. The id of each hand reported stored goes down
+ * the pipe. Exit status 0 when a commit failed with a reason, as it must. */
+static int disk_full_child(const char *dir, int out)
+{
+    struct chips c = {.n = 2, .stack = {1000, 1000}};
+    struct rlimit rl = {.rlim_cur = 1 << 20, .rlim_max = 1 << 20};
+    struct store *s = NULL;
+    struct felt_err err = {0};
+    struct loaded l;
+    signal(SIGXFSZ, SIG_IGN);
+    if (store_open(dir, &s, &err) != 0) return 10;
+    memset(&l, 0, sizeof(l));
+    if (store_load(s, &load_ops, &l, &err) != 0 || setrlimit(RLIMIT_FSIZE, &rl) != 0) return 11;
+    int rc = 12;
+    for (int64_t id = 1; id <= 5000 && rc == 12; id++) {
+        if (hand_push(s, TABLE, id, &c, 10, 3000) != 0) rc = 15;
+        store_flush(s);
+        store_dispatch(s);
+        if (done_log.bad > 0)
+            rc = 16;
+        else if (done_log.failed > 0)
+            rc = done_log.why[0] ? 0 : 13;
+        else if (done_log.nids > 0 && done_log.ids[done_log.nids - 1] == id &&
+                 write(out, &id, sizeof(id)) != (ssize_t)sizeof(id))
+            rc = 14;
+    }
+    if (rc == 0) fprintf(stderr, "disk full as expected: %s\n", done_log.why);
+    store_close(s);
+    return rc;
+}
+
+static void test_disk_full(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    struct chips c;
+    struct hands_seen seen = {0};
+    int fds[2], status;
+    int64_t ok_ids[5000], id;
+    size_t nok = 0;
+    tmp_new(&t);
+    struct store *s = open_ok(t.dir);
+    load_ok(s, &l);
+    struct store_table tb = table_make(TABLE);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    seat_players(s, TABLE, &c, 2, 1000);
+    assert_int_equal(store_flush(s), 0);
+    store_close(s);
+
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        _exit(disk_full_child(t.dir, fds[1]));
+    }
+    close(fds[1]);
+    while (read(fds[0], &id, sizeof(id)) == (ssize_t)sizeof(id) && nok < 5000)
+        ok_ids[nok++] = id;
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_true(nok > 0);
+
+    /* Every hand reported stored is there, complete; the stacks are those of the last one. */
+    s = open_ok(t.dir);
+    load_ok(s, &l);
+    for (size_t i = 0; i < nok; i++) {
+        seen.stop_after = 0;
+        hands_ok(s, ok_ids[i] - 1, 1, &seen);
+        assert_int_equal(seen.n, 1);
+        assert_int_equal(seen.ids[0], ok_ids[i]);
+        assert_string_equal(seen.state[0], "complete");
+    }
+    for (int64_t h = 1; h <= ok_ids[nok - 1]; h++) {
+        int64_t net[2] = {0};
+        int w = (int)(h % 2);
+        net[w] = 10;
+        net[1 - w] = -10;
+        c.stack[0] += net[0];
+        c.stack[1] += net[1];
+    }
+    assert_int_equal(l.nseats, 2);
+    assert_int_equal(l.seats[0].stack, c.stack[0]);
+    assert_int_equal(l.seats[1].stack, c.stack[1]);
+    assert_balanced(s, TABLE, 2000);
+    store_close(s);
+    tmp_free(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_reopen_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ledger_many_hands, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_fails_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_voided, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grouping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hands_query, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_felt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
