@@ -71,6 +71,7 @@ struct model_player {
     int64_t bet;   /* chips in front of the seat this betting round */
     enum model_status status;
     bool leaving; /* asked to leave: cashes out after the hand */
+    bool sits_out; /* sat out (or busted) during the hand: sitting out once it ends */
     bool connected;
     bool bot;
     bool in_hand;    /* dealt into the current hand */
@@ -186,6 +187,7 @@ struct model {
     int spectators;
     bool has_seq;
     uint64_t last_seq; /* seq of the last event applied: hello's last_seq */
+    char epoch[PROTO_EPOCH_MAX + 1]; /* the server run last_seq belongs to: hello's epoch */
     bool equity_shown; /* some player has_equity */
     uint8_t equity_sig[2 * EQUITY_MAX_HANDS + 5]; /* private: the hands and board last computed */
     uint64_t version; /* increases with every change (cheap "redraw?" check) */
@@ -342,6 +344,8 @@ struct session_options {
     int64_t buy_in; /* 0: the table's default */
     bool spectate;
     enum session_transport transport;
+    bool no_deflate; /* offer no permessage-deflate (felt always offers it; the fault tests'
+                      * fleet runs half its bots without, as other clients may) */
 };
 
 enum session_notice_kind {
@@ -356,6 +360,12 @@ struct session_callbacks {
     /* Every server message, as received (raw, len bytes, not NUL-terminated), after the model
      * has applied it. In poll mode, raw is each event envelope of the HTTP answer. */
     void (*on_message)(void *user, const struct proto_smsg *m, const char *raw, size_t len);
+    /* Every decoded server message and what the model made of it, before the session reacts
+     * to it (on_message, replies, a resync). Unlike on_message it also sees an event the model
+     * refused because of a gap in seq (MODEL_GAP: the session then resumes from its last seq),
+     * so a client that checks the stream itself (the fault tests' fleet) misses nothing. m is
+     * the session's: read it, do not change it. */
+    void (*on_received)(void *user, const struct proto_smsg *m, enum model_result r);
     /* The connection state, the queue or the round-trip time changed. */
     void (*on_state)(void *user, const struct session_status *st);
     /* Something the user should be told (also written to the model's log). */
@@ -431,12 +441,13 @@ struct poll_callbacks {
 /* base_url is http(s)://HOST:PORT; bearer may be NULL (spectator). Copies its arguments. */
 struct poll *poll_new(struct wsloop *loop, const char *base_url, const char *game,
                       const char *bearer, const struct poll_callbacks *cb);
-/* Starts polling from since (has_since false: ask for a snapshot). */
-void poll_start(struct poll *p, bool has_since, uint64_t since);
+/* Starts polling from since (has_since false: ask for a snapshot) of the server run epoch ("":
+ * unknown; a poll from another run gets a snapshot). */
+void poll_start(struct poll *p, bool has_since, uint64_t since, const char *epoch);
 /* Polls soon (POLL_MIN_MS) and keeps the fast period for a while (it is our turn, we acted). */
 void poll_hurry(struct poll *p);
-/* Advances the cursor (the session applies events and tells poll.c the last seq). */
-void poll_set_since(struct poll *p, uint64_t since);
+/* Advances the cursor (the session applies events and tells poll.c the last seq and its epoch). */
+void poll_set_since(struct poll *p, uint64_t since, const char *epoch);
 /* POSTs one action or chat item; at most one POST is in flight (returns -1 if busy). */
 int poll_post(struct poll *p, const struct outbox_item *it);
 bool poll_busy(const struct poll *p);

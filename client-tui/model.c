@@ -355,6 +355,7 @@ static void model_up_hand_start(struct model *m, const struct wire_event *ev)
         if (p) {
             seen[p->seat] = true;
             p->in_hand = p->status == MODEL_ACTIVE || p->status == MODEL_ALL_IN;
+            p->sits_out = false; /* the status is the server's again */
         }
     }
     for (int s = 0; s < MODEL_MAX_SEATS; s++)
@@ -493,6 +494,7 @@ static void model_up_hand_end(struct model *m, const struct wire_event *ev)
         struct model_player *p = &m->players[s];
         p->bet = 0;
         p->has_equity = false;
+        if (p->present && p->sits_out) p->status = MODEL_SITTING_OUT;
         if (p->present && p->status != MODEL_SITTING_OUT) p->status = MODEL_WAITING;
     }
     m->equity_shown = false;
@@ -522,6 +524,10 @@ static void model_up_seat(struct model *m, const struct wire_event *ev)
     if (!p) return;
     if (change == WIRE_SEAT_LEAVING) p->leaving = true;
     if (change == WIRE_SEAT_JOINED) p->in_hand = false;
+    /* Sitting out during a hand leaves the player in it (the update says "active"): the seat
+     * sits out when the hand ends. */
+    if (change == WIRE_SEAT_SAT_OUT || change == WIRE_SEAT_BUSTED) p->sits_out = true;
+    if (change == WIRE_SEAT_SAT_IN || change == WIRE_SEAT_REBUY) p->sits_out = false;
     if (strcmp(p->id, m->me_id) == 0) {
         if (change == WIRE_SEAT_SAT_OUT || change == WIRE_SEAT_BUSTED)
             m->me_sitting_out = true;
@@ -610,6 +616,7 @@ static void model_on_snapshot(struct model *m, const struct wire_event *ev)
     c->buy_in = s->table.buy_in;
     c->action_timeout_ms = s->table.action_timeout_ms;
     c->spectator_chat = s->table.spectator_chat;
+    snprintf(m->epoch, sizeof(m->epoch), "%s", s->epoch);
     model_clear_hand(m);
     memset(m->players, 0, sizeof(m->players));
     m->hand_id = ev->hand_id;

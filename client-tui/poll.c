@@ -36,6 +36,7 @@ struct poll {
     bool running;
     bool has_since;
     uint64_t since;
+    char epoch[PROTO_EPOCH_MAX + 1]; /* the run since belongs to ("" unknown) */
     struct wstimer *timer;
     int64_t interval_ms;
     int64_t due_us; /* monotonic time the timer is armed for */
@@ -235,8 +236,8 @@ static void poll_fire(void *arg)
     char url[POLL_URL_MAX * 2];
     if (!p->running || p->get_req) return;
     if (p->has_since)
-        snprintf(url, sizeof(url), "%s/api/games/%s/state?since=%llu", p->base, p->game,
-                 (unsigned long long)p->since);
+        snprintf(url, sizeof(url), "%s/api/games/%s/state?since=%llu%s%s", p->base, p->game,
+                 (unsigned long long)p->since, p->epoch[0] ? "&epoch=" : "", p->epoch);
     else
         snprintf(url, sizeof(url), "%s/api/games/%s/state", p->base, p->game);
     p->get_started_us = felt_mono_us();
@@ -263,8 +264,18 @@ struct poll *poll_new(struct wsloop *loop, const char *base_url, const char *gam
     return p;
 }
 
-void poll_start(struct poll *p, bool has_since, uint64_t since)
+/* Keeps the epoch only when it is safe in a query string as it is (feltd's are hex). */
+static void poll_epoch(struct poll *p, const char *epoch)
 {
+    size_t n = strlen(epoch);
+    p->epoch[0] = '\0';
+    if (n >= sizeof(p->epoch) || strspn(epoch, "0123456789abcdefABCDEF") != n) return;
+    memcpy(p->epoch, epoch, n + 1);
+}
+
+void poll_start(struct poll *p, bool has_since, uint64_t since, const char *epoch)
+{
+    poll_epoch(p, epoch);
     p->running = true;
     p->has_since = has_since;
     p->since = since;
@@ -281,10 +292,11 @@ void poll_hurry(struct poll *p)
         poll_arm(p, POLL_MIN_MS);
 }
 
-void poll_set_since(struct poll *p, uint64_t since)
+void poll_set_since(struct poll *p, uint64_t since, const char *epoch)
 {
     p->has_since = true;
     p->since = since;
+    poll_epoch(p, epoch);
 }
 
 int poll_post(struct poll *p, const struct outbox_item *it)

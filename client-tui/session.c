@@ -37,8 +37,10 @@
 #include <json-c/json.h>
 
 #include "client.h"
+#include "jval.h"
 #include "rng.h"
 #include "text.h"
+#include "wire.h"
 #include "wsclient.h"
 
 #define SESSION_PINGS 16                /* pings whose send time is remembered, for the rtt */
@@ -60,6 +62,7 @@ struct session {
     char name[PROTO_NAME_MAX_BYTES + 1];
     int64_t buy_in;
     bool spectate;
+    bool deflate; /* offer permessage-deflate */
     enum session_transport want;
 
     /* state */
@@ -253,13 +256,10 @@ static void session_http_reason(const struct wshttp_result *r, char *out, size_t
     struct proto_smsg m = {0};
     struct felt_err err;
     snprintf(out, outsz, "HTTP %d", r->status);
+    struct wire_event ev;
     if (r->body && proto_decode_server(r->body, r->body_len, &m, &err) == 0 &&
-        m.type == PROTO_S_ERROR) {
-        struct json_object *v;
-        if (json_object_object_get_ex(m.data, "message", &v) &&
-            json_object_is_type(v, json_type_string))
-            snprintf(out, outsz, "%s", json_object_get_string(v));
-    }
+        m.type == PROTO_S_ERROR && wire_decode(&m, &ev, &err) == 0 && ev.u.error.message[0])
+        snprintf(out, outsz, "%.*s", (int)(outsz > 0 ? outsz - 1 : 0), ev.u.error.message);
     proto_smsg_clear(&m);
 }
 
@@ -360,20 +360,21 @@ static void session_queued_changed(struct session *s)
 
 /* ---- replies (ack, error, pong), by type ----------------------------------------------- */
 
+/* A reply decoded by the one decoder (common/wire.c); false (and nothing done) when the server
+ * sent one it refuses. */
+static bool session_reply(const struct proto_smsg *m, struct wire_event *ev)
+{
+    struct felt_err err;
+    return wire_decode(m, ev, &err) == 0;
+}
+
 static void session_on_ack(struct session *s, const struct proto_smsg *m)
 {
-    struct json_object *v;
-    const char *rid = json_object_object_get_ex(m->data, "request_id", &v) &&
-                              json_object_is_type(v, json_type_string)
-                          ? json_object_get_string(v)
-                          : NULL;
-    bool accepted = json_object_object_get_ex(m->data, "status", &v) &&
-                    json_object_is_type(v, json_type_string) &&
-                    strcmp(json_object_get_string(v), "accepted") == 0;
-    const char *msg = json_object_object_get_ex(m->data, "message", &v) &&
-                              json_object_is_type(v, json_type_string)
-                          ? json_object_get_string(v)
-                          : "refused";
+    struct wire_event ev;
+    if (!session_reply(m, &ev)) return;
+    const char *rid = ev.u.ack.has_request_id ? ev.u.ack.request_id : NULL;
+    bool accepted = ev.u.ack.accepted;
+    const char *msg = ev.u.ack.message[0] ? ev.u.ack.message : "refused";
     for (size_t i = 0; rid && rid[0] && i < s->ob.n; i++) {
         if (s->ob.e[i].it.type != PROTO_C_ACTION || strcmp(s->ob.e[i].it.request_id, rid) != 0) continue;
         char what[48];
@@ -390,15 +391,10 @@ static void session_on_ack(struct session *s, const struct proto_smsg *m)
 
 static void session_on_error(struct session *s, const struct proto_smsg *m)
 {
-    struct json_object *v;
-    const char *msg = json_object_object_get_ex(m->data, "message", &v) &&
-                              json_object_is_type(v, json_type_string)
-                          ? json_object_get_string(v)
-                          : "error";
-    const char *code =
-        json_object_object_get_ex(m->data, "code", &v) && json_object_is_type(v, json_type_string)
-            ? json_object_get_string(v)
-            : "";
+    struct wire_event ev;
+    if (!session_reply(m, &ev)) return;
+    const char *msg = ev.u.error.message[0] ? ev.u.error.message : "error";
+    const char *code = ev.u.error.code;
     session_notice(s, SESSION_NOTICE_ERROR, "Server: %s", msg);
     if (strcmp(code, "rate_limited") == 0) {
         /* The server dropped something of ours. Errors do not say what, so every action not
@@ -416,10 +412,9 @@ static void session_on_error(struct session *s, const struct proto_smsg *m)
 
 static void session_on_pong(struct session *s, const struct proto_smsg *m)
 {
-    struct json_object *v;
-    if (!json_object_object_get_ex(m->data, "id", &v) || !json_object_is_type(v, json_type_int))
-        return;
-    int64_t id = json_object_get_int64(v);
+    struct wire_event ev;
+    if (!session_reply(m, &ev)) return;
+    int64_t id = ev.u.pong_id;
     bool ours = false;
     for (int i = 0; i < SESSION_PINGS; i++)
         if (s->pings[i].id == id && id != 0) {
@@ -476,6 +471,7 @@ static void session_message(struct session *s, const char *raw, size_t len)
         return;
     }
     enum model_result r = model_apply(&s->model, &m);
+    if (s->cb.on_received) s->cb.on_received(s->cb.user, &m, r);
     if (r == MODEL_GAP) {
         /* Missed an event: resume from the last one we have (the server replays the rest). */
         session_notice(s, SESSION_NOTICE_INFO, "Missed events; resynchronising");
@@ -576,13 +572,13 @@ static void session_poll_flush(struct session *s)
 
 static void session_poll_resync(struct session *s)
 {
-    poll_start(s->poll, s->model.has_seq, s->model.last_seq);
+    poll_start(s->poll, s->model.has_seq, s->model.last_seq, s->model.epoch);
 }
 
 /* The next poll asks from the last event applied; on our turn, soon. */
 static void session_poll_received(struct session *s)
 {
-    if (s->model.has_seq) poll_set_since(s->poll, s->model.last_seq);
+    if (s->model.has_seq) poll_set_since(s->poll, s->model.last_seq, s->model.epoch);
     if (model_my_turn(&s->model)) poll_hurry(s->poll);
 }
 
@@ -649,7 +645,7 @@ static void session_poll_begin(struct session *s)
                        proto_ctype_name(t));
         outbox_remove(&s->ob, i);
     }
-    poll_start(s->poll, s->model.has_seq, s->model.last_seq);
+    poll_start(s->poll, s->model.has_seq, s->model.last_seq, s->model.epoch);
 }
 
 /* ---- WebSocket transport --------------------------------------------------------------- */
@@ -667,6 +663,7 @@ static void session_ws_open(struct wsconn *c, void *user)
         snprintf(m.token, sizeof(m.token), "%s", s->tok.token);
         m.has_last_seq = s->model.has_seq;
         m.last_seq = s->model.last_seq;
+        snprintf(m.epoch, sizeof(m.epoch), "%s", s->model.epoch); /* a restart: a snapshot */
         char *hello = proto_encode_client(&m);
         wsconn_send_first(c, hello, strlen(hello));
         explicit_bzero(hello, strlen(hello));
@@ -837,7 +834,7 @@ static void session_ws_begin(struct session *s)
     memset(&cfg, 0, sizeof(cfg));
     cfg.url = url;
     cfg.subprotocol = PROTO_SUBPROTOCOL;
-    cfg.deflate = true;
+    cfg.deflate = s->deflate;
     cfg.reconnect = true;
     cfg.max_queue = OUTBOX_MAX * 2 + 16; /* our items, their barrier pings, rtt pings */
     cfg.user = s;
@@ -866,7 +863,7 @@ static void session_connect(struct session *s)
 static void session_join_done(void *arg, const struct wshttp_result *r)
 {
     struct session *s = arg;
-    struct json_object *j = NULL, *v;
+    struct json_object *j = NULL;
     struct felt_err err;
     char why[160];
 
@@ -887,14 +884,8 @@ static void session_join_done(void *arg, const struct wshttp_result *r)
     }
     j = r->body ? json_tokener_parse(r->body) : NULL;
     memset(&s->tok, 0, sizeof(s->tok));
-    const char *id = j && json_object_object_get_ex(j, "player_id", &v) &&
-                             json_object_is_type(v, json_type_string)
-                         ? json_object_get_string(v)
-                         : NULL;
-    const char *token =
-        j && json_object_object_get_ex(j, "token", &v) && json_object_is_type(v, json_type_string)
-            ? json_object_get_string(v)
-            : NULL;
+    const char *id = jval_str(j, "player_id");
+    const char *token = jval_str(j, "token");
     if (!id || !token || !id[0] || strlen(id) > MODEL_ID_MAX || !token[0] ||
         strlen(token) > PROTO_TOKEN_MAX || strchr(id, '/')) {
         session_set_state(s, SESSION_FAILED, "the server's answer to join was malformed");
@@ -902,10 +893,8 @@ static void session_join_done(void *arg, const struct wshttp_result *r)
     }
     snprintf(s->tok.player_id, sizeof(s->tok.player_id), "%s", id);
     snprintf(s->tok.token, sizeof(s->tok.token), "%s", token);
-    s->tok.seat =
-        j && json_object_object_get_ex(j, "seat", &v) && json_object_is_type(v, json_type_int)
-            ? json_object_get_int(v)
-            : -1;
+    int64_t seat = jval_int(j, "seat", -1);
+    s->tok.seat = seat >= 0 && seat < MODEL_MAX_SEATS ? (int)seat : -1;
     s->have_token = true;
     if (token_save(s->server, s->game, s->name, &s->tok, &err) != 0)
         session_notice(s, SESSION_NOTICE_ERROR,
@@ -968,6 +957,7 @@ struct session *session_new(struct wsloop *loop, const struct session_options *o
     s->loop = loop;
     s->buy_in = o->buy_in;
     s->spectate = o->spectate;
+    s->deflate = !o->no_deflate;
     s->want = o->transport;
     s->tp = o->transport == SESSION_TRANSPORT_POLL ? &session_poll_transport : &session_ws_transport;
     s->rtt_ms = -1;

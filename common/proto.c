@@ -336,7 +336,8 @@ static int proto_dec_hello(struct json_object *o, struct proto_cmsg *m, struct f
     int64_t seq = 0;
 
     if (proto_get_ascii(o, "token", PROTO_TOKEN_MAX, true, m->token, sizeof(m->token), err) < 0 ||
-        proto_get_int(o, "last_seq", 0, PROTO_INT_MAX, false, &m->has_last_seq, &seq, err) < 0)
+        proto_get_int(o, "last_seq", 0, PROTO_INT_MAX, false, &m->has_last_seq, &seq, err) < 0 ||
+        proto_get_ascii(o, "epoch", PROTO_EPOCH_MAX, false, m->epoch, sizeof(m->epoch), err) < 0)
         return -1;
     m->last_seq = (uint64_t)seq;
     return 0;
@@ -346,6 +347,7 @@ static void proto_enc_hello(const struct proto_cmsg *m, struct json_object *o)
 {
     proto_jadd_str(o, "token", m->token, strnlen(m->token, sizeof(m->token)));
     if (m->has_last_seq) proto_jadd(o, "last_seq", proto_jnew(json_object_new_uint64(m->last_seq)));
+    if (m->epoch[0]) proto_jadd_str(o, "epoch", m->epoch, strnlen(m->epoch, sizeof(m->epoch)));
 }
 
 static int proto_dec_join(struct json_object *o, struct proto_cmsg *m, struct felt_err *err)

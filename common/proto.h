@@ -14,7 +14,8 @@
  * Client messages (one JSON object per text frame; "?" marks an optional field; an optional
  * field given as JSON null counts as absent; unknown extra fields are ignored, so a newer
  * client can add fields without breaking an older server):
- *   {"type": "hello",   "token": STR(1..128 bytes printable ASCII), "last_seq"?: INT(>= 0)}
+ *   {"type": "hello",   "token": STR(1..128 bytes printable ASCII), "last_seq"?: INT(>= 0),
+ *                       "epoch"?: STR(1..32 bytes printable ASCII: the snapshot's epoch)}
  *   {"type": "join",    "name": STR(1..24 code points after sanitizing),
  *                       "buy_in"?: INT(1..PROTO_AMOUNT_MAX)}
  *   {"type": "action",  "action": "fold"|"check"|"call"|"raise"|"all_in",
@@ -61,6 +62,7 @@ struct felt_err;
 #define PROTO_NAME_MAX_CHARS 24     /* code points, after sanitizing */
 #define PROTO_NAME_MAX_BYTES (PROTO_NAME_MAX_CHARS * 4)
 #define PROTO_GAME_ID_MAX 32        /* bytes, [A-Za-z0-9_-] */
+#define PROTO_EPOCH_MAX 32          /* bytes of a server run's epoch (feltd's are 32 hex) */
 #define PROTO_AMOUNT_MAX 1000000000000LL /* no amount, stack or buy-in may exceed this */
 #define PROTO_MAX_DEPTH 16          /* JSON nesting levels accepted in a client message */
 /* The widest integers any field accepts. json-c saturates literals beyond int64 to INT64_MAX /
@@ -87,6 +89,7 @@ struct proto_cmsg {
     char token[PROTO_TOKEN_MAX + 1];
     bool has_last_seq;
     uint64_t last_seq;
+    char epoch[PROTO_EPOCH_MAX + 1];     /* "" when absent */
     /* join (also the HTTP join body) */
     char name[PROTO_NAME_MAX_BYTES + 1]; /* sanitized, 1..PROTO_NAME_MAX_CHARS code points */
     int64_t buy_in;                      /* 0 when absent: the table's default */

@@ -232,6 +232,7 @@ static void we_snapshot(const struct wire_event *ev, struct json_object *d)
     we_add(cfg, "buy_in", we_int(s->table.buy_in));
     we_add(cfg, "action_timeout_ms", we_int(s->table.action_timeout_ms));
     we_add(cfg, "spectator_chat", json_object_new_boolean(s->table.spectator_chat));
+    we_add(d, "epoch", we_str(s->epoch));
     we_add(d, "table", cfg);
     we_add(d, "hand_id", we_int(ev->hand_id));
     we_add(d, "hand_running", json_object_new_boolean(s->hand_running));
@@ -710,6 +711,7 @@ static bool wd_snapshot(struct json_object *d, struct wire_event *ev, struct fel
     struct wire_snapshot *s = &ev->u.snapshot;
     struct json_object *t = jval_typed(d, "table", json_type_object), *you;
     if (!t) return wd_fail(err, "table", "must be an object");
+    if (jval_get(d, "epoch") && !wd_str(d, "epoch", s->epoch, sizeof(s->epoch), err)) return false;
     if (!wd_str(t, "id", s->table.id, sizeof(s->table.id), err) ||
         !wd_small(t, "seats", 2, ENGINE_MAX_SEATS, &s->table.seats, err) ||
         !wd_amount(t, "small_blind", &s->table.small_blind, err) ||

@@ -115,6 +115,7 @@ struct wire_table {
 };
 
 struct wire_snapshot {
+    char epoch[PROTO_EPOCH_MAX + 1]; /* the server run's id ("" from a server without one) */
     struct wire_table table;
     bool hand_running;
     int button; /* -1: null (before the first hand) */

@@ -234,7 +234,9 @@ static void conn_cmd_hello(struct command_ctx *x, struct player *p, const struct
     c->hello_timer = NULL;
     conn_set_role(c, CONN_PLAYER);
     c->player = p;
-    conn_start_stream(c, m->has_last_seq, m->last_seq);
+    /* A last_seq from another run of the server counts for nothing: its seqs started again. */
+    bool same_run = !m->epoch[0] || strcmp(m->epoch, c->srv->epoch) == 0;
+    conn_start_stream(c, m->has_last_seq && same_run, m->last_seq);
 }
 
 static const struct command_ops conn_command_ops = {

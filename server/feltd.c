@@ -365,6 +365,7 @@ static int feltd_open_tables(struct server *srv, const struct feltd_args *a)
 int main(int argc, char **argv)
 {
     struct server *srv = &feltd_server;
+    rng_token_hex(srv->epoch, SERVER_EPOCH_BYTES);
     struct feltd_args a = {
         .net = {.host = "127.0.0.1",
                 .port = 8000,

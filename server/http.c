@@ -99,27 +99,44 @@ static void http_metrics(struct server *srv, struct table *t, const struct http_
     http_text(resp, 200, "text/plain; version=0.0.4", s, len);
 }
 
+/* The value of name=VALUE in the query string, copied into out (at most outsz - 1 bytes);
+ * false when absent, empty or longer. */
+static bool http_query(const char *query, const char *name, char *out, size_t outsz)
+{
+    size_t nlen = strlen(name);
+    for (const char *q = query; q && *q; q = strchr(q, '&') ? strchr(q, '&') + 1 : NULL) {
+        if (strncmp(q, name, nlen) != 0 || q[nlen] != '=')
+            continue;
+        const char *v = q + nlen + 1;
+        size_t vlen = strcspn(v, "&");
+        if (vlen == 0 || vlen >= outsz)
+            return false;
+        memcpy(out, v, vlen);
+        out[vlen] = '\0';
+        return true;
+    }
+    return false;
+}
+
 /* Parses since=N from the query string; false when absent or malformed. */
 static bool http_since(const char *query, uint64_t *since)
 {
-    const char *q = query;
-    while (q && *q) {
-        if (strncmp(q, "since=", 6) == 0) {
-            char *end;
-            const char *v = q + 6;
-            if (*v < '0' || *v > '9')
-                return false;
-            unsigned long long n = strtoull(v, &end, 10);
-            if ((*end != '\0' && *end != '&') || n > (1ULL << 62))
-                return false;
-            *since = n;
-            return true;
-        }
-        q = strchr(q, '&');
-        if (q)
-            q++;
-    }
-    return false;
+    char v[24], *end;
+    if (!http_query(query, "since", v, sizeof(v)) || v[0] < '0' || v[0] > '9')
+        return false;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (*end != '\0' || n > (1ULL << 62))
+        return false;
+    *since = n;
+    return true;
+}
+
+/* A poll may name the epoch its since belongs to (epoch=E); one from another run of the server
+ * gets a snapshot, since seqs started again. */
+static bool http_same_run(const struct server *srv, const char *query)
+{
+    char epoch[PROTO_EPOCH_MAX + 1];
+    return !http_query(query, "epoch", epoch, sizeof(epoch)) || strcmp(epoch, srv->epoch) == 0;
 }
 
 static void http_state(struct server *srv, struct table *t, const struct http_request *req,
@@ -135,7 +152,7 @@ static void http_state(struct server *srv, struct table *t, const struct http_re
     len += (size_t)snprintf(out, cap, "{\"seq\":%llu,\"events\":[", (unsigned long long)now);
     /* A poll further behind than poll_max_events gets a snapshot, not the whole history: one
      * cheap request must not cost a megabyte of answer. */
-    bool resume = http_since(req->query, &since) && since <= now &&
+    bool resume = http_since(req->query, &since) && http_same_run(srv, req->query) && since <= now &&
                   (since == now || table_event(t, since + 1)) &&
                   (srv->limits.poll_max_events <= 0 ||
                    now - since <= (uint64_t)srv->limits.poll_max_events);

@@ -471,6 +471,29 @@ static void net_http_respond(struct lws *wsi, struct net_link *l)
     lws_callback_on_writable(wsi);
 }
 
+
+/* The query string as the client sent it (a=1&b=2). lws keeps each argument as a fragment and
+ * lws_hdr_copy would join them with ','; a query too long for out is dropped whole. */
+static void net_http_query(struct lws *wsi, char *out, size_t outsz)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0;; i++) {
+        char frag[128];
+        int n = lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n <= 0)
+            return;
+        if (len + (size_t)n + 2 > outsz) {
+            out[0] = '\0';
+            return;
+        }
+        if (len)
+            out[len++] = '&';
+        memcpy(out + len, frag, (size_t)n + 1);
+        len += (size_t)n;
+    }
+}
+
 static int net_http_start(struct lws *wsi, struct server *srv, struct net_pss *pss,
                           const char *path)
 {
@@ -484,8 +507,7 @@ static int net_http_start(struct lws *wsi, struct server *srv, struct net_pss *p
     pss->link = l;
     srv->metrics.http_requests++;
     snprintf(h->path, sizeof(h->path), "%s", path);
-    if (lws_hdr_copy(wsi, h->query, sizeof(h->query), WSI_TOKEN_HTTP_URI_ARGS) < 0)
-        h->query[0] = '\0';
+    net_http_query(wsi, h->query, sizeof(h->query));
     int n = lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION);
     if (n > 7 && strncasecmp(auth, "Bearer ", 7) == 0) {
         /* An over-long token cannot be anyone's: keep it empty so it matches nobody. */

@@ -515,6 +515,7 @@ struct msg *render_snapshot(const struct table *t, const struct player *viewer, 
     size_t len;
 
     wire_init(w, WIRE_SNAPSHOT);
+    snprintf(s->epoch, sizeof(s->epoch), "%s", t->srv->epoch);
     snprintf(s->table.id, sizeof(s->table.id), "%s", t->cfg.id);
     s->table.seats = t->cfg.seats;
     s->table.small_blind = t->cfg.small_blind;

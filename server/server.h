@@ -602,8 +602,13 @@ int net_run(struct server *srv, const struct net_options *o);
 
 /* ---- feltd.c: the server object --------------------------------------------------------- */
 
+#define SERVER_EPOCH_BYTES 16 /* random bytes of a run's epoch (32 hex characters) */
+
 struct server {
     struct lws_context *ctx;
+    /* This run's id, random: in every snapshot, and a hello or poll from another epoch gets a
+     * snapshot instead of a replay, since seqs start again after a restart. */
+    char epoch[2 * SERVER_EPOCH_BYTES + 1];
     struct table **tables;
     int ntables;
     struct metrics metrics;

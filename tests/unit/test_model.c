@@ -431,12 +431,35 @@ static void test_log_bounded(void **state)
     assert_int_equal(strlen(model_log_get(&m, MODEL_LOG_MAX - 1)->text), MODEL_LOG_LINE - 1);
 }
 
+/* A player who sits out during a hand is still in it (the seat update says "active"); once the
+ * hand ends they show as sitting out, as the server has them. */
+static void test_sit_out_mid_hand(void **state)
+{
+    struct model m;
+    (void)state;
+    model_init(&m);
+    apply(&m, snapshot_idle);
+    apply(&m, hand_start);
+    apply(&m, "{\"type\":\"state_update\",\"seq\":12,\"timestamp\":7,\"data\":{"
+              "\"event\":\"seat\",\"hand_id\":4,\"change\":\"sat_out\",\"to_act\":null,"
+              "\"player\":{\"player_id\":\"" BOB "\",\"name\":\"bob\",\"seat\":1,\"stack\":795,"
+              "\"bet\":5,\"status\":\"active\",\"connected\":true,\"bot\":true}}}");
+    assert_int_equal(m.players[1].status, MODEL_ACTIVE);
+    apply(&m, "{\"type\":\"state_update\",\"seq\":13,\"timestamp\":7,\"data\":{"
+              "\"event\":\"hand_end\",\"hand_id\":4,\"to_act\":null,"
+              "\"pots\":[{\"pot\":0,\"amount\":15,\"winners\":[{\"player_id\":\"" ANN "\","
+              "\"amount\":15}]}],\"stacks\":{\"" ANN "\":1005,\"" BOB "\":795}}}");
+    assert_int_equal(m.players[1].status, MODEL_SITTING_OUT);
+    assert_int_equal(m.players[0].status, MODEL_WAITING);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_snapshot),       cmocka_unit_test(test_hand_flow),
         cmocka_unit_test(test_seq_order),      cmocka_unit_test(test_sanitized_text),
-        cmocka_unit_test(test_malformed_data), cmocka_unit_test(test_equity_all_in),
+        cmocka_unit_test(test_malformed_data),
+        cmocka_unit_test(test_sit_out_mid_hand), cmocka_unit_test(test_equity_all_in),
         cmocka_unit_test(test_log_bounded),    cmocka_unit_test(test_spectators_notification),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

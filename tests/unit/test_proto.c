@@ -25,6 +25,7 @@ static void assert_cmsg_equal(const struct proto_cmsg *a, const struct proto_cms
     assert_string_equal(a->token, b->token);
     assert_int_equal(a->has_last_seq, b->has_last_seq);
     assert_true(a->last_seq == b->last_seq);
+    assert_string_equal(a->epoch, b->epoch);
     assert_string_equal(a->name, b->name);
     assert_true(a->buy_in == b->buy_in);
     assert_int_equal(a->action, b->action);
@@ -73,6 +74,8 @@ static void test_round_trip_every_type(void **state)
     round_trip(&m, (const char *const[]){"type", "token", "last_seq", NULL});
     m.last_seq = 0;
     round_trip(&m, (const char *const[]){"type", "token", "last_seq", NULL});
+    strcpy(m.epoch, "5d41402abc4b2a76b9719d911017c592");
+    round_trip(&m, (const char *const[]){"type", "token", "last_seq", "epoch", NULL});
 
     memset(&m, 0, sizeof(m));
     m.type = PROTO_C_JOIN;
@@ -151,6 +154,9 @@ static void test_decode_accepts(void **state)
     assert_int_equal(m.type, PROTO_C_HELLO);
     assert_string_equal(m.token, "abc");
     assert_true(m.has_last_seq && m.last_seq == 317);
+    assert_string_equal(m.epoch, "");
+    m = decode_ok("{\"type\": \"hello\", \"token\": \"abc\", \"last_seq\": 3, \"epoch\": \"e1\"}");
+    assert_string_equal(m.epoch, "e1");
 
     m = decode_ok("{\"type\": \"chat\", \"text\": \"nice hand\"}");
     assert_string_equal(m.text, "nice hand");
@@ -308,6 +314,10 @@ static const struct reject rejects[] = {
     {"{\"type\":\"hello\",\"token\":\"a\\u0000b\"}", "bad_field", "token"},
     {"{\"type\":\"hello\",\"token\":\"\xc3\xa9\"}", "bad_field", "token"},
     {"{\"type\":\"hello\",\"token\":\"a\",\"last_seq\":-1}", "bad_field", "last_seq"},
+    {"{\"type\":\"hello\",\"token\":\"a\",\"epoch\":7}", "bad_field", "epoch"},
+    {"{\"type\":\"hello\",\"token\":\"a\",\"epoch\":\"\"}", "bad_field", "epoch"},
+    {"{\"type\":\"hello\",\"token\":\"a\",\"epoch\":\"0123456789abcdef0123456789abcdef0\"}",
+     "bad_field", "epoch"},
     {"{\"type\":\"hello\",\"token\":\"a\",\"last_seq\":\"3\"}", "bad_field", "last_seq"},
     {"{\"type\":\"hello\",\"token\":\"a\",\"last_seq\":1.5}", "bad_field", "last_seq"},
     {"{\"type\":\"hello\",\"token\":\"a\",\"last_seq\":true}", "bad_field", "last_seq"},
