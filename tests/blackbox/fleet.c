@@ -2,9 +2,9 @@
  * fleet.c: the bot fleet of the fault, ordering and soak tests (see fleet.h for what it checks):
  * the run's phases (join, play, sit out, calm, final checks) and the report.
  *
- * The fleet's state and its other files are in fleet_internal.h: the table model and the checks
- * made on it (fleet_model.c), one bot's handling of server messages, shared by both kinds of bots
- * (fleet_bot.c), and the two transports: in-process wsclient connections (fleet_ws.c) and
+ * The fleet's state and its other files are in fleet_internal.h: the fleet's own model and the
+ * checks (fleet_model.c), one bot's handling of server messages, shared by both kinds of bots
+ * (fleet_bot.c), and the two kinds: felt's session in this process (fleet_session.c) and
  * felt --json processes (fleet_felt.c).
  *
  * Problems seen inside callbacks are recorded on the bot (fl_bad) and counted at the end; the
@@ -53,7 +53,7 @@ void fl_fail(struct fleet *f, const char *fmt, ...)
 
 bool fl_is_str(json_object *o, const char *key, const char *val)
 {
-    const char *s = jstr(o, key);
+    const char *s = jval_str(o, key);
     return s && strcmp(s, val) == 0;
 }
 
@@ -93,8 +93,8 @@ static void fl_state_done(void *arg, const struct wshttp_result *r)
 {
     struct fl_table *t = arg;
     struct fleet *f = t->bots[0]->f;
-    json_object *j = r->status == 200 ? jparse(r->body, r->body_len) : NULL;
-    json_object *evs = jget(j, "events");
+    json_object *j = r->status == 200 ? jval_parse(r->body, r->body_len) : NULL;
+    json_object *evs = jval_get(j, "events");
     json_object *snap =
         evs && json_object_is_type(evs, json_type_array) && json_object_array_length(evs) == 1
             ? json_object_array_get_idx(evs, 0)
@@ -104,8 +104,8 @@ static void fl_state_done(void *arg, const struct wshttp_result *r)
         fl_fail(f, "table %s: GET state answered %d without a snapshot", t->id, r->status);
     } else {
         json_object_put(t->final);
-        t->final = json_object_get(jget(snap, "data"));
-        t->final_seq = (uint64_t)jint(snap, "seq", 0);
+        t->final = json_object_get(jval_get(snap, "data"));
+        t->final_seq = (uint64_t)jval_int(snap, "seq", 0);
     }
     json_object_put(j);
     fl_poke(f);
@@ -161,10 +161,10 @@ static void fl_final_phase(struct fleet *f)
             if (behind) continue;
             for (int k = 0; k < t->nbots; k++)
                 fl_model_compare(f, t, t->bots[k]);
-            json_object *players = jget(t->final, "players");
-            int64_t sum = fl_model_sum_pots(jget(t->final, "pots"));
+            json_object *players = jval_get(t->final, "players");
+            int64_t sum = fl_model_sum_pots(jval_get(t->final, "pots"));
             for (size_t p = 0; players && p < json_object_array_length(players); p++)
-                sum += jint(json_object_array_get_idx(players, p), "stack", 0);
+                sum += jval_int(json_object_array_get_idx(players, p), "stack", 0);
             if (sum != (int64_t)f->o->bots * f->o->buy_in)
                 fl_fail(f,
                         "table %s: the server's final snapshot holds %lld chips, %lld were "
@@ -206,7 +206,7 @@ static int fl_setup(struct fleet *f, const struct fleet_opts *o)
     int per_table = o->bots + o->spectators;
     memset(f, 0, sizeof(*f));
     f->o = o;
-    lc.max_conns = o->tables * per_table + 64;
+    lc.max_conns = 2 * o->tables * per_table + 64; /* a socket and an HTTP request each */
     f->loop = wsloop_new(&lc);
     if (!f->loop) return -1;
     f->deadline = wstimer_new(f->loop, fl_deadline_fire, f);
@@ -244,7 +244,7 @@ static void fl_totals(struct fleet *f, struct fleet_report *rep)
     int64_t span = 0, up = 0;
     for (int i = 0; i < f->o->tables; i++) {
         struct fl_table *t = &f->tables[i];
-        rep->hands += (uint64_t)(t->final ? jint(t->final, "hand_id", 0) : 0);
+        rep->hands += (uint64_t)(t->final ? jval_int(t->final, "hand_id", 0) : 0);
     }
     for (int i = 0; i < f->nbots; i++) {
         struct fl_bot *b = &f->bots[i];
@@ -270,23 +270,20 @@ static void fl_totals(struct fleet *f, struct fleet_report *rep)
     rep->connected_pct = span > 0 ? 100.0 * (double)up / (double)span : 0.0;
 }
 
-/* Shuts down: felt processes leave (and must exit 0), in-process sockets close; then frees. */
+/* Shuts down: felt processes leave (and must exit 0), in-process sessions go with the loop; then
+ * frees. */
 static void fl_shutdown(struct fleet *f)
 {
     fl_felt_finish(f);
-    for (int i = 0; i < f->nbots; i++) {
-        struct fl_bot *b = &f->bots[i];
-        if (b->ws) wsconn_close(b->ws, 1000, "done");
-        b->ws = NULL;
-    }
     wstimer_free(f->deadline);
     wstimer_free(f->play_timer);
     for (int i = 0; i < f->nbots; i++)
         wstimer_free(f->bots[i].think);
     wsloop_free(f->loop);
+    fl_session_free_all(f);
     for (int i = 0; i < f->nbots; i++) {
         struct fl_bot *b = &f->bots[i];
-        json_object_put(b->to_act);
+        free(b->own);
         free(b->acts);
         free(b->hands);
         free(b->line);
@@ -311,12 +308,17 @@ int fleet_run(const struct fleet_opts *o, struct fleet_report *rep)
         return -1;
     }
 
-    /* Join: felt processes join by themselves (through the proxy), in-process players over
-     * HTTP straight to feltd; spectators just connect. */
+    /* Join: felt processes and in-process sessions join by themselves, through the proxy (the
+     * loop opens a few connections at a time); spectators just connect. The sessions keep their
+     * tokens in felt's token store: the test's directory, not the user's. */
     for (int i = 0; i < f->nbots; i++)
         if (f->bots[i].felt && fl_felt_spawn(&f->bots[i]) != 0)
             fl_bad(&f->bots[i], "cannot start felt");
-    fl_ws_join_next(f);
+    if (!o->state_dir || setenv("XDG_STATE_HOME", o->state_dir, 1) != 0 ||
+        fl_session_start_all(f) != 0) {
+        fl_fail(f, "cannot start the in-process bots");
+        f->timed_out = true; /* nothing to wait for */
+    }
     if (o->hands == 0) wstimer_arm(f->play_timer, o->seconds * 1000);
 
     /* Play until every table has finished its hands (or the time is up). */

@@ -16,17 +16,20 @@
  *     nothing applied twice;
  *   - the chips at the table (stacks plus pots) equal the chips brought to it at every
  *     consistent point of the stream (the end of each batch of updates, every snapshot);
- *   - its final view (a table model built only from the events it received) equals the
- *     server's final snapshot (GET /api/games/{id}/state): hand id, board, pots, and every
- *     player's seat, name, stack, status and presence.
+ *   - its final view (felt's model, built only from the events it received) equals the
+ *     server's final snapshot (GET /api/games/{id}/state): hand id, button, board, pots, and
+ *     every player's seat, name, stack, bet, status and presence.
  *
- * Bots are either `felt --json` processes (the real client: its session does the joining,
- * queueing and resuming; the fleet reads its stdout and writes actions to its stdin, with its
- * own request_id and hand_id), or in-process clients on the shared wsclient module that resume
- * exactly as felt does (hello with last_seq and a ping; once the pong confirms the hello, every
- * unconfirmed action is written again with its original request_id and hand_id). Spectators
- * (in-process) add more observers for the ordering check; they cannot resume (by protocol), so
- * they are checked gap-free per socket.
+ * Every bot is felt's client core, so these checks test felt's own joining, queueing and
+ * resuming: either a `felt --json` process (the fleet reads its stdout and writes actions to its
+ * stdin, with its own request_id and hand_id), or, in this process, felt's session (struct
+ * session of the felt_client library: hello with last_seq and a ping on every new socket, and
+ * once the hello is confirmed every unacknowledged action written again, with its original
+ * request_id and hand_id), to which the fleet gives actions the same way. The bots act from
+ * felt's model of the table, and its final state is the "final view" above; the fleet keeps its
+ * own model only for the independent checks (fleet_model.c). Spectators (in-process sessions)
+ * add more observers for the ordering check; they cannot resume (by protocol), so they are
+ * checked gap-free per socket.
  *
  * Everything runs on one wsloop; nothing sleeps. The run is bounded by opts.deadline_ms: when
  * it passes the fleet stops and reports what did not finish as failures.
@@ -51,7 +54,8 @@ struct fleet_opts {
     int server_port;         /* feltd: joins of in-process bots, final snapshots */
     int client_port;         /* where the bots' WebSockets go (the fault proxy) */
     int64_t deadline_ms;     /* bound of the whole run (a failure bound, not a measurement) */
-    const char *state_dir;   /* XDG_STATE_HOME for felt processes (their token stores) */
+    const char *state_dir;   /* required: XDG_STATE_HOME of the bots' token stores (felt's,
+                              * in each felt process and in this one: fleet_run sets it) */
     void (*calm)(void *arg); /* stop injecting faults: called before the final checks */
     void *calm_arg;
     bool verbose;

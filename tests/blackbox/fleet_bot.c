@@ -1,7 +1,8 @@
 /*
- * fleet_bot.c: one bot, whatever its transport (fleet_internal.h): the server's messages and
- * events it receives (gap-free, one snapshot), the actions it chooses and the acks they get,
- * sitting out, its connected time, and the checks on it that need the whole run.
+ * fleet_bot.c: one bot, whichever kind (fleet_internal.h): the server's messages and events it
+ * receives (gap-free, one snapshot), the actions it chooses (from felt's model of the table) and
+ * the acks they get, sitting out, its connected time, and the checks on it that need the whole
+ * run.
  */
 #include "fleet_internal.h"
 
@@ -38,8 +39,8 @@ static struct fl_action *fl_bot_action_by_rid(struct fl_bot *b, const char *rid)
 
 static void fl_bot_on_ack(struct fl_bot *b, json_object *d)
 {
-    const char *rid = jstr(d, "request_id"), *status = jstr(d, "status");
-    const char *code = jstr(d, "code") ? jstr(d, "code") : "";
+    const char *rid = jval_str(d, "request_id"), *status = jval_str(d, "status");
+    const char *code = jval_str(d, "code") ? jval_str(d, "code") : "";
     struct fl_action *a = fl_bot_action_by_rid(b, rid);
     if (!a || !status) {
         fl_bad(b, "ack for an unknown request %s", rid ? rid : "(none)");
@@ -61,33 +62,35 @@ static void fl_bot_on_ack(struct fl_bot *b, json_object *d)
                a->accepted ? "accepted" : "rejected", a->code[0] ? " " : "", a->code, status,
                code[0] ? " " : "", code);
     }
-    if (jint(d, "hand_id", -1) != a->hand_id && strcmp(code, "stale_hand") != 0)
+    if (jval_int(d, "hand_id", -1) != a->hand_id && strcmp(code, "stale_hand") != 0)
         fl_bad(b, "ack of %s names hand %lld, the action was for hand %lld", rid,
-               (long long)jint(d, "hand_id", -1), (long long)a->hand_id);
+               (long long)jval_int(d, "hand_id", -1), (long long)a->hand_id);
     a->acks++;
 }
 
+static bool fl_bot_my_turn(const struct fl_bot *b)
+{
+    return b->view && model_my_turn(b->view) && !b->acted && !b->sit_out_sent;
+}
+
+/* Chooses an action from felt's model of the turn (seeded) and gives it to felt: its session
+ * queues it with the fleet's request_id and hand_id and writes it when connected. */
 static void fl_bot_act(struct fl_bot *b)
 {
-    json_object *ta = b->to_act;
+    const struct model_to_act *ta = &b->view->to_act;
     enum engine_action a;
     int64_t amount = 0;
-    bool can_check = jbool(ta, "can_check", false);
-    json_object *minr = jget(ta, "min_raise_to"), *maxr = jget(ta, "max_raise_to");
-    bool can_raise = minr && maxr && json_object_is_type(minr, json_type_int);
     uint64_t r = rng_bounded(&b->rng, 100);
-    if (can_check)
-        a = r < 75 || !can_raise ? ENGINE_CHECK : ENGINE_RAISE;
+    if (ta->can_check)
+        a = r < 75 || !ta->can_raise ? ENGINE_CHECK : ENGINE_RAISE;
     else if (r < 65)
         a = ENGINE_CALL;
-    else if (r < 85 || !can_raise)
+    else if (r < 85 || !ta->can_raise)
         a = ENGINE_FOLD;
     else
         a = ENGINE_RAISE;
-    if (a == ENGINE_RAISE) {
-        amount = json_object_get_int64(minr);
-        if (amount > json_object_get_int64(maxr)) amount = json_object_get_int64(maxr);
-    }
+    if (a == ENGINE_RAISE)
+        amount = ta->min_raise_to < ta->max_raise_to ? ta->min_raise_to : ta->max_raise_to;
     if (b->nacts == b->acts_cap) {
         b->acts_cap = b->acts_cap ? b->acts_cap * 2 : 64;
         b->acts = xrealloc(b->acts, b->acts_cap * sizeof(*b->acts));
@@ -95,7 +98,7 @@ static void fl_bot_act(struct fl_bot *b)
     struct fl_action *act = &b->acts[b->nacts++];
     memset(act, 0, sizeof(*act));
     snprintf(act->rid, sizeof(act->rid), "b%d-%zu", b->idx, b->nacts);
-    act->hand_id = b->to_act_hand;
+    act->hand_id = b->view->hand_id;
     act->action = a;
     act->amount = amount;
     act->first_session = b->sessions;
@@ -114,14 +117,8 @@ static void fl_bot_act(struct fl_bot *b)
                      engine_action_name(a), act->rid, (long long)act->hand_id);
         fl_felt_write(b, line);
     } else {
-        fl_ws_send_action(b, act);
+        fl_session_act(b, act);
     }
-}
-
-static bool fl_bot_my_turn(const struct fl_bot *b)
-{
-    return b->to_act && fl_is_str(b->to_act, "player_id", b->player_id) && !b->acted &&
-           !b->sit_out_sent;
 }
 
 void fl_bot_think_fire(void *arg)
@@ -138,7 +135,7 @@ void fl_bot_sit_out(struct fl_bot *b)
     if (b->felt)
         fl_felt_write(b, "{\"type\":\"sit_out\"}");
     else
-        fl_ws_sit_out(b);
+        fl_session_sit_out(b);
 }
 
 /* ---- one server message ---------------------------------------------------------------- */
@@ -148,6 +145,7 @@ void fl_bot_connected(struct fl_bot *b)
     int64_t now = fl_now_ms();
     if (b->connected) return;
     b->connected = true;
+    b->sessions++;
     b->connected_since_ms = now;
     if (b->first_connected_ms == 0) {
         b->first_connected_ms = now;
@@ -174,10 +172,11 @@ void fl_bot_disconnected(struct fl_bot *b)
     b->connected = false;
     b->disconnected_at_ms = now;
     b->disconnects++;
+    b->need_snapshot = b->spectator;
     fl_poke(b->f);
 }
 
-static void fl_bot_event(struct fl_bot *b, const struct proto_smsg *sm)
+static void fl_bot_event(struct fl_bot *b, const struct proto_smsg *sm, enum model_result r)
 {
     json_object *d = sm->data;
     b->events++;
@@ -192,24 +191,27 @@ static void fl_bot_event(struct fl_bot *b, const struct proto_smsg *sm)
         fl_model_check_chips(b, "snapshot", sm->seq);
         b->have_seq = true;
         b->last_seq = sm->seq;
-        b->session_of_seq = b->sessions;
-        json_object *you = jget(d, "you");
-        if (!b->spectator && jstr(you, "player_id"))
-            snprintf(b->player_id, sizeof(b->player_id), "%s", jstr(you, "player_id"));
+        b->need_snapshot = false;
+        json_object *you = jval_get(d, "you");
+        if (!b->spectator && jval_str(you, "player_id"))
+            snprintf(b->player_id, sizeof(b->player_id), "%s", jval_str(you, "player_id"));
     } else {
         if (!b->have_seq) {
             fl_bad(b, "event seq %" PRIu64 " before any snapshot", sm->seq);
             return;
         }
         if (sm->seq != b->last_seq + 1) {
-            fl_bad(b, "gap: seq %" PRIu64 " after %" PRIu64 " (socket %d)", sm->seq, b->last_seq,
-                   b->sessions);
+            fl_bad(b, "gap: seq %" PRIu64 " after %" PRIu64 " (connection %d)", sm->seq,
+                   b->last_seq, b->sessions);
             return;
         }
-        if (b->spectator && b->session_of_seq != b->sessions) {
+        if (b->need_snapshot) {
             fl_bad(b, "a spectator's new socket started without a snapshot");
             return;
         }
+        /* The fleet's own count says this is the next event: felt's model must agree. */
+        if (r != MODEL_APPLIED)
+            fl_bad(b, "felt's model did not apply seq %" PRIu64 " (result %d)", sm->seq, (int)r);
         b->last_seq = sm->seq;
         fl_model_check_order(b, sm);
         if (sm->type == PROTO_S_STATE_UPDATE) {
@@ -217,7 +219,7 @@ static void fl_bot_event(struct fl_bot *b, const struct proto_smsg *sm)
             if (fl_is_str(d, "event", "hand_start")) b->acted = false;
             if (fl_is_str(d, "event", "action") && mine) {
                 b->acted = false;
-                struct fl_hand *h = fl_bot_hand(b, jint(d, "hand_id", -1));
+                struct fl_hand *h = fl_bot_hand(b, jval_int(d, "hand_id", -1));
                 if (!h) {
                     fl_bad(b, "action event without a hand id");
                 } else if (b->server_pending > 0) {
@@ -234,20 +236,12 @@ static void fl_bot_event(struct fl_bot *b, const struct proto_smsg *sm)
             if (fl_is_str(d, "kind", "timeout") && !b->spectator &&
                 fl_is_str(d, "player_id", b->player_id))
                 b->server_pending++;
-            fl_model_notification(b, d);
         }
     }
     if (b->f->calm) fl_poke(b->f); /* the final phase waits for every client to catch up */
     if (sm->type == PROTO_S_SNAPSHOT || sm->type == PROTO_S_STATE_UPDATE) {
-        json_object *ta = jget(d, "to_act");
-        json_object_put(b->to_act);
-        b->to_act = NULL;
-        if (ta && json_object_is_type(ta, json_type_object)) {
-            b->to_act = json_object_get(ta);
-            b->to_act_hand = jint(d, "hand_id", -1);
-        }
         if (sm->type == PROTO_S_STATE_UPDATE && fl_is_str(d, "event", "hand_start") &&
-            b->f->o->hands > 0 && jint(d, "hand_id", 0) >= b->f->o->hands)
+            b->f->o->hands > 0 && jval_int(d, "hand_id", 0) >= b->f->o->hands)
             fl_bot_sit_out(b);
         if (!b->spectator && fl_bot_my_turn(b)) {
             if (b->think)
@@ -259,48 +253,25 @@ static void fl_bot_event(struct fl_bot *b, const struct proto_smsg *sm)
     }
 }
 
-/* One message from the server (either transport). */
-void fl_bot_message(struct fl_bot *b, const char *buf, size_t len)
+/* One decoded server message (either kind of bot), after felt's model made r of it. */
+void fl_bot_receive(struct fl_bot *b, const struct proto_smsg *sm, enum model_result r)
 {
-    struct proto_smsg sm;
-    struct felt_err err;
-    memset(&sm, 0, sizeof(sm));
-    if (proto_decode_server(buf, len, &sm, &err) != 0) {
-        fl_bad(b, "undecodable server message (%s): %.120s", err.message, buf);
-        return;
-    }
-    switch (sm.type) {
+    switch (sm->type) {
     case PROTO_S_ACK:
-        fl_bot_on_ack(b, sm.data);
+        fl_bot_on_ack(b, sm->data);
         break;
     case PROTO_S_ERROR:
-        if (b->sit_out_sent && fl_is_str(sm.data, "code", "already_sitting_out")) {
-            b->sit_out_confirmed = true; /* a resent sit_out the server had already applied */
-        } else {
-            const char *code = jstr(sm.data, "code");
-            fl_bad(b, "error reply: %s: %s", code ? code : "?",
-                   jstr(sm.data, "message") ? jstr(sm.data, "message") : "");
-        }
+        /* A sit_out felt wrote again after a resume, which the server had already applied. */
+        if (b->sit_out_sent && fl_is_str(sm->data, "code", "already_sitting_out")) break;
+        fl_bad(b, "error reply: %s: %s", jval_str(sm->data, "code") ? jval_str(sm->data, "code") : "?",
+               jval_str(sm->data, "message") ? jval_str(sm->data, "message") : "");
         break;
     case PROTO_S_PONG:
-        if (!b->felt && jint(sm.data, "id", -1) == b->hello_ping && b->hello_ping != 0) {
-            b->hello_ping = 0;
-            b->resumed = true;
-            fl_bot_connected(b);
-            /* Exactly like felt: once the hello is confirmed, write again what is unconfirmed. */
-            for (size_t i = 0; i < b->nacts; i++)
-                if (b->acts[i].acks == 0 && b->acts[i].sent_session != b->sessions)
-                    fl_ws_send_action(b, &b->acts[i]);
-            if (b->sit_out_sent && !b->sat_out_seen && !b->sit_out_confirmed && !b->sit_out_session)
-                fl_ws_sit_out(b);
-        }
-        break;
+        break; /* felt's own pings (the hello's confirmation, round trips) */
     default:
-        if (b->spectator && sm.type == PROTO_S_SNAPSHOT) fl_bot_connected(b);
-        fl_bot_event(b, &sm);
+        fl_bot_event(b, sm, r);
         break;
     }
-    proto_smsg_clear(&sm);
 }
 
 /* A table is finished when every client at it sees no hand running and every player sitting

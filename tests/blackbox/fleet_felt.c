@@ -2,7 +2,8 @@
  * fleet_felt.c: bots that are `felt --json` processes (fleet_internal.h): the real client joins,
  * queues and resumes by itself; the fleet starts it, reads its stdout (on the fleet's loop) and
  * writes actions to its stdin, and at the end closes its stdin and checks that it leaves and
- * exits 0.
+ * exits 0. What felt prints is every server message it received; applied to felt's model
+ * (model.c) here, it gives the bot the same view of the table the process has.
  */
 #define _GNU_SOURCE /* pipe2 */
 #include "fleet_internal.h"
@@ -30,32 +31,41 @@ void fl_felt_write(struct fl_bot *b, const char *line)
 
 static void fl_felt_connection(struct fl_bot *b, json_object *j)
 {
-    const char *st = jstr(j, "state");
+    const char *st = jval_str(j, "state");
     if (!st) return;
-    if (jstr(j, "player_id") && !b->player_id[0])
-        snprintf(b->player_id, sizeof(b->player_id), "%s", jstr(j, "player_id"));
+    if (jval_str(j, "player_id") && !b->player_id[0])
+        snprintf(b->player_id, sizeof(b->player_id), "%s", jval_str(j, "player_id"));
     if (strcmp(st, "connected") == 0) {
-        b->sessions++;
         fl_bot_connected(b);
     } else if (strcmp(st, "reconnecting") == 0 || strcmp(st, "connecting") == 0) {
         fl_bot_disconnected(b);
     } else if (!b->f->leaving || strcmp(st, "offline") != 0) {
-        fl_bad(b, "felt's session is %s: %s", st, jstr(j, "reason") ? jstr(j, "reason") : "");
+        fl_bad(b, "felt's session is %s: %s", st, jval_str(j, "reason") ? jval_str(j, "reason") : "");
         fl_bot_disconnected(b);
     }
 }
 
 static void fl_felt_line(struct fl_bot *b, const char *line, size_t len)
 {
-    json_object *j = jparse(line, len);
+    json_object *j = jval_parse(line, len);
     if (!j) {
         fl_bad(b, "felt printed a line that is not JSON: %.120s", line);
         return;
     }
-    if (fl_is_str(j, "type", "connection"))
+    if (fl_is_str(j, "type", "connection")) {
         fl_felt_connection(b, j);
-    else
-        fl_bot_message(b, line, len);
+    } else {
+        struct proto_smsg sm;
+        struct felt_err err;
+        memset(&sm, 0, sizeof(sm));
+        if (proto_decode_server(line, len, &sm, &err) != 0) {
+            fl_bad(b, "felt printed an undecodable server message (%s): %.120s", err.message, line);
+        } else {
+            enum model_result r = model_apply(b->own, &sm);
+            fl_bot_receive(b, &sm, r);
+        }
+        proto_smsg_clear(&sm);
+    }
     json_object_put(j);
 }
 
@@ -118,6 +128,9 @@ int fl_felt_spawn(struct fl_bot *b)
     }
     close(in[0]);
     close(out[1]);
+    b->own = xmalloc(sizeof(*b->own));
+    model_init(b->own);
+    b->view = b->own;
     b->pid = pid;
     b->in_fd = in[1];
     b->out_fd = out[0];

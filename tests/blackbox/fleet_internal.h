@@ -1,8 +1,9 @@
 /*
  * fleet_internal.h: the fleet's state and what its files share (fleet.h is the interface the
- * tests use). One bot (struct fl_bot) is a player or a spectator at one table, on either
- * transport; every bot and table lives in one struct fleet, on one wsloop. Functions are
- * grouped by the file that defines them.
+ * tests use). One bot (struct fl_bot) is a player or a spectator at one table, either a felt
+ * session in this process (felt_client's struct session) or a `felt --json` process; every bot
+ * and table lives in one struct fleet, on one wsloop. Functions are grouped by the file that
+ * defines them.
  */
 #ifndef FELT_BB_FLEET_INTERNAL_H
 #define FELT_BB_FLEET_INTERNAL_H
@@ -14,6 +15,7 @@
 
 #include <json-c/json.h>
 
+#include "client.h"
 #include "engine.h"
 #include "fleet.h"
 #include "harness.h"
@@ -22,29 +24,25 @@
 #include "util.h"
 #include "wsclient.h"
 
-#define FL_PING_BASE 500000000LL /* our ping ids */
-#define FL_JOINS_IN_FLIGHT 32
 #define FL_BAD_KEPT 3
 #define FL_STATE_ROUNDS 50 /* final snapshot fetches per table before giving up */
 
 /* ---- the state ------------------------------------------------------------------------------- */
 
+/* One seat as the fleet's own model keeps it (fleet_model.c says why it keeps any). */
 struct fl_player {
     bool present;
     char id[PROTO_NAME_MAX_BYTES + 1];
-    char name[PROTO_NAME_MAX_BYTES + 1];
-    int64_t stack, bet;
-    bool sitting_out, connected;
+    int64_t stack;
+    bool sitting_out;
 };
 
-/* The table as one client knows it from its events. */
+/* The chips at the table and who sits out, from one client's events, independently of felt's
+ * model (struct model): what the chip-conservation check and the end of the run need. */
 struct fl_model {
     bool have;
     int64_t hand_id;
     bool hand_running;
-    int button;
-    char board[5][3];
-    int nboard;
     int64_t pots; /* sum of the pots' amounts */
     struct fl_player p[ENGINE_MAX_SEATS];
     int64_t chips; /* chips brought to the table (joins, rebuys, leaves) */
@@ -58,8 +56,7 @@ struct fl_action {
     int acks;
     bool accepted;
     char code[40];
-    int sent_session;  /* in-process: the socket it was last written on */
-    int first_session; /* the socket (or felt session) it was first sent on */
+    int first_session; /* the connection (fl_bot.sessions) it was first sent on */
     bool resent;       /* its first ack came on a later socket */
 };
 
@@ -80,23 +77,23 @@ struct fl_bot {
     bool felt;
     char name[32];
     char player_id[PROTO_NAME_MAX_BYTES + 1];
-    char token[PROTO_TOKEN_MAX + 1];
     struct rng rng;
 
-    /* in-process transport */
-    struct wsconn *ws;
-    int64_t hello_ping;
-    int64_t next_ping;
-    bool resumed; /* the hello of the current socket was accepted */
-    /* felt transport */
+    /* in-process: felt's session (join, hello with last_seq, resume, the outbox) */
+    struct session *s;
+    bool gave_up; /* the session ended (offline, rejected, failed) */
+    /* felt process */
     pid_t pid;
     int in_fd, out_fd;
     char *line;
     size_t line_len, line_cap;
     bool out_eof;
+    struct model *own; /* felt's model (model.c) fed with what the process printed */
+    /* felt's model of the table: the session's, or own */
+    const struct model *view;
 
     /* connection bookkeeping */
-    int sessions;
+    int sessions; /* connections accepted so far (each resume starts one) */
     bool connected;
     int64_t first_connected_ms, connected_since_ms, connected_ms, disconnected_at_ms;
     uint64_t disconnects, reconnects;
@@ -106,11 +103,9 @@ struct fl_bot {
     bool have_seq;
     uint64_t last_seq;
     int snapshots;
-    int session_of_seq; /* spectators: the socket the last seq came on */
+    bool need_snapshot; /* spectators: lost the socket, so the next event is a snapshot */
     uint64_t events;
     struct fl_model m;
-    json_object *to_act; /* the last to_act seen (owned), or NULL */
-    int64_t to_act_hand;
     bool acted; /* acted on the current turn; cleared by our next
                  * action event (applied, or made by the server) */
     struct wstimer *think;
@@ -121,8 +116,7 @@ struct fl_bot {
     struct fl_hand *hands;
     size_t nhands;
     int server_pending; /* timeouts announced whose action has not come yet */
-    bool sit_out_sent, sat_out_seen, sit_out_confirmed;
-    bool sit_out_session; /* in-process: sit_out written on this socket */
+    bool sit_out_sent, sat_out_seen;
     uint64_t rejected;
 
     int bad;
@@ -149,7 +143,6 @@ struct fleet {
     struct fl_table *tables;
     struct fl_bot *bots;
     int nbots;
-    int next_join, joins_in_flight, joined, join_failed;
     bool stop_play; /* time is up: sit out now */
     bool calm;
     bool leaving; /* felt processes were told to leave */
@@ -179,27 +172,25 @@ void fl_model_snapshot(struct fl_bot *b, json_object *d);
 /* Applies a state_update; at a consistent point (the batch's last update, which carries to_act,
  * or a hand's start and end) the chips are checked. */
 void fl_model_update(struct fl_bot *b, json_object *d, uint64_t seq);
-/* Presence (player_connected, player_disconnected). */
-void fl_model_notification(struct fl_bot *b, json_object *d);
 /* At a consistent point of the stream the chips on the table equal the chips brought to it. */
 void fl_model_check_chips(struct fl_bot *b, const char *where, uint64_t seq);
 /* Event sm (seq) has the same public content as every other client at the table received, and
  * nothing private of anyone else. */
 void fl_model_check_order(struct fl_bot *b, const struct proto_smsg *sm);
-/* Compares a client's final model with the server's final snapshot. */
+/* Compares a client's final view (felt's model) with the server's final snapshot. */
 void fl_model_compare(struct fleet *f, struct fl_table *t, struct fl_bot *b);
 /* The sum of the amounts of a pots array. */
 int64_t fl_model_sum_pots(json_object *pots);
 
 /* ---- fleet_bot.c ----------------------------------------------------------------------------- */
 
-/* One message from the server (either transport). */
-void fl_bot_message(struct fl_bot *b, const char *buf, size_t len);
+/* One decoded server message (either kind of bot), after felt's model made r of it. */
+void fl_bot_receive(struct fl_bot *b, const struct proto_smsg *sm, enum model_result r);
 /* The think timer: acts if it is still the bot's turn. */
 void fl_bot_think_fire(void *arg);
 /* Sits the bot out (once; players only). */
 void fl_bot_sit_out(struct fl_bot *b);
-/* Connection bookkeeping: a socket (or felt's session) up, or lost; connected time counted up to
+/* Connection bookkeeping: a connection accepted (a resume), or lost; connected time counted up to
  * now (until the calm). */
 void fl_bot_connected(struct fl_bot *b);
 void fl_bot_disconnected(struct fl_bot *b);
@@ -211,15 +202,16 @@ void fl_bot_check_finished(struct fl_bot *b);
 /* Every check of one bot that needs the whole run. */
 void fl_bot_final(struct fleet *f, struct fl_bot *b);
 
-/* ---- fleet_ws.c ------------------------------------------------------------------------------ */
+/* ---- fleet_session.c ------------------------------------------------------------------------- */
 
-/* Writes an action (again) on the current socket, once its hello is confirmed. */
-void fl_ws_send_action(struct fl_bot *b, struct fl_action *a);
-/* Writes sit_out on the current socket, once its hello is confirmed. */
-void fl_ws_sit_out(struct fl_bot *b);
-/* Joins in-process players over HTTP, straight to feltd, a few at a time, and connects them
- * (spectators just connect). */
-void fl_ws_join_next(struct fleet *f);
+/* Creates and starts the felt session of every in-process bot (players join over HTTP through
+ * the proxy, like felt). Returns 0, or -1 when a session cannot be created. */
+int fl_session_start_all(struct fleet *f);
+/* Queues an action (with the fleet's request_id and hand_id) or sit_out on the bot's session. */
+void fl_session_act(struct fl_bot *b, const struct fl_action *a);
+void fl_session_sit_out(struct fl_bot *b);
+/* Frees the sessions (after wsloop_free). */
+void fl_session_free_all(struct fleet *f);
 
 /* ---- fleet_felt.c ---------------------------------------------------------------------------- */
 

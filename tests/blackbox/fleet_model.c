@@ -1,9 +1,24 @@
 /*
- * fleet_model.c: the table as one bot knows it from its events (fl_model_*), and the checks made
- * on it and on the stream (fleet_internal.h): the chips on the table equal the chips brought to
- * it at every consistent point, every seq has the same public content for every client at the
- * table (and nothing private of anyone else), and the final model equals the server's final
- * snapshot.
+ * fleet_model.c: the fleet's own model of the table (fl_model_*), and the checks made on it, on
+ * the stream and on felt's model (fleet_internal.h).
+ *
+ * The bots' view of the table is felt's: the model (client-tui/model.c) inside each in-process
+ * bot's session, or, for a felt process, felt's model fed with the messages it printed. The
+ * bots act from it, and at the end it must equal the server's final snapshot (fl_model_compare):
+ * hand id, button, board, pots, and every player's id, name, stack, bet and presence.
+ *
+ * What the fleet keeps itself, from the same events, is only what an independent check needs,
+ * which felt's model must not be trusted for, or does not keep:
+ *   - the chips: every seat's stack, the pots, and the chips brought to the table (joins,
+ *     rebuys, leaves), so that at every consistent point of the stream (every snapshot, every
+ *     update that carries to_act, every hand_start and hand_end, seat changes between hands)
+ *     the stacks plus the pots equal the chips brought (felt's model copies what it is told and
+ *     checks no sums);
+ *   - who sits out, from the seat changes, which the fleet needs to see when a table has
+ *     finished (the final check compares felt's model's statuses with the server's);
+ *   - every seq's public content, per table, so that every client at a table is checked to
+ *     receive the same events and nothing private of anyone else (fl_model_check_order).
+ * The seq-gap check (fleet_bot.c) counts the seqs itself, too.
  */
 #include "fleet_internal.h"
 
@@ -35,7 +50,7 @@ int64_t fl_model_sum_pots(json_object *pots)
     for (size_t i = 0;
          pots && json_object_is_type(pots, json_type_array) && i < json_object_array_length(pots);
          i++)
-        sum += jint(json_object_array_get_idx(pots, i), "amount", 0);
+        sum += jval_int(json_object_array_get_idx(pots, i), "amount", 0);
     return sum;
 }
 
@@ -43,9 +58,9 @@ int64_t fl_model_sum_pots(json_object *pots)
 static int fl_model_player(struct fl_bot *b, json_object *pj)
 {
     struct fl_model *m = &b->m;
-    int seat = (int)jint(pj, "seat", -1);
-    const char *id = jstr(pj, "player_id"), *name = jstr(pj, "name"), *st = jstr(pj, "status");
-    if (seat < 0 || seat >= ENGINE_MAX_SEATS || !id || !name || !st) {
+    int seat = (int)jval_int(pj, "seat", -1);
+    const char *id = jval_str(pj, "player_id"), *st = jval_str(pj, "status");
+    if (seat < 0 || seat >= ENGINE_MAX_SEATS || !id || !jval_str(pj, "name") || !st) {
         fl_bad(b, "malformed player object");
         return -1;
     }
@@ -54,10 +69,7 @@ static int fl_model_player(struct fl_bot *b, json_object *pj)
         fl_bad(b, "seat %d holds %s, player object says %s", seat, p->id, id);
     p->present = true;
     snprintf(p->id, sizeof(p->id), "%s", id);
-    snprintf(p->name, sizeof(p->name), "%s", name);
-    p->stack = jint(pj, "stack", -1);
-    p->bet = jint(pj, "bet", 0);
-    p->connected = jbool(pj, "connected", false);
+    p->stack = jval_int(pj, "stack", -1);
     if (strcmp(st, "sitting_out") == 0)
         p->sitting_out = true;
     else if (strcmp(st, "waiting") == 0)
@@ -68,16 +80,12 @@ static int fl_model_player(struct fl_bot *b, json_object *pj)
 void fl_model_snapshot(struct fl_bot *b, json_object *d)
 {
     struct fl_model *m = &b->m;
-    json_object *players = jget(d, "players"), *board = jget(d, "board");
+    json_object *players = jval_get(d, "players");
     memset(m, 0, sizeof(*m));
     m->have = true;
-    m->hand_id = jint(d, "hand_id", -1);
-    m->hand_running = jbool(d, "hand_running", false);
-    m->button = (int)jint(d, "button", -1);
-    for (size_t i = 0; board && i < json_object_array_length(board) && i < 5; i++)
-        snprintf(m->board[m->nboard++], 3, "%s",
-                 json_object_get_string(json_object_array_get_idx(board, i)));
-    m->pots = fl_model_sum_pots(jget(d, "pots"));
+    m->hand_id = jval_int(d, "hand_id", -1);
+    m->hand_running = jval_bool(d, "hand_running", false);
+    m->pots = fl_model_sum_pots(jval_get(d, "pots"));
     for (size_t i = 0; players && i < json_object_array_length(players); i++)
         fl_model_player(b, json_object_array_get_idx(players, i));
     m->chips = fl_model_sum_stacks(m) + m->pots;
@@ -109,9 +117,9 @@ static void fl_model_stacks(struct fl_bot *b, json_object *stacks)
 static void fl_model_seat(struct fl_bot *b, json_object *d, uint64_t seq)
 {
     struct fl_model *m = &b->m;
-    const char *change = jstr(d, "change");
-    json_object *pj = jget(d, "player");
-    const char *id = jstr(pj, "player_id");
+    const char *change = jval_str(d, "change");
+    json_object *pj = jval_get(d, "player");
+    const char *id = jval_str(pj, "player_id");
     int old = fl_model_seat_of(m, id);
     int64_t old_stack = old >= 0 ? m->p[old].stack : 0;
     if (!change || !id) {
@@ -153,56 +161,41 @@ enum fl_up { FL_UP_STOP, FL_UP_APPLIED, FL_UP_CONSISTENT };
 static enum fl_up fl_up_hand_start(struct fl_bot *b, json_object *d, uint64_t seq)
 {
     struct fl_model *m = &b->m;
-    json_object *players = jget(d, "players");
+    json_object *players = jval_get(d, "players");
     (void)seq;
-    m->hand_id = jint(d, "hand_id", -1);
+    m->hand_id = jval_int(d, "hand_id", -1);
     m->hand_running = true;
-    m->button = (int)jint(d, "button", -1);
-    m->nboard = 0;
     for (size_t i = 0; players && i < json_object_array_length(players); i++)
         fl_model_player(b, json_object_array_get_idx(players, i));
-    m->pots = fl_model_sum_pots(jget(d, "pots"));
+    m->pots = fl_model_sum_pots(jval_get(d, "pots"));
     return FL_UP_CONSISTENT;
 }
 
 static enum fl_up fl_up_action(struct fl_bot *b, json_object *d, uint64_t seq)
 {
     struct fl_model *m = &b->m;
-    int s = fl_model_seat_of(m, jstr(d, "player_id"));
+    int s = fl_model_seat_of(m, jval_str(d, "player_id"));
     if (s < 0) {
         fl_bad(b, "action of an unknown player at seq %" PRIu64, seq);
         return FL_UP_STOP;
     }
-    fl_model_stacks(b, jget(d, "stacks"));
-    m->p[s].bet = jint(d, "to", 0);
-    m->pots = fl_model_sum_pots(jget(d, "pots"));
+    fl_model_stacks(b, jval_get(d, "stacks"));
+    m->pots = fl_model_sum_pots(jval_get(d, "pots"));
     return FL_UP_APPLIED;
 }
 
 static enum fl_up fl_up_street(struct fl_bot *b, json_object *d, uint64_t seq)
 {
-    struct fl_model *m = &b->m;
-    json_object *cards = jget(d, "cards");
     (void)seq;
-    for (size_t i = 0; cards && i < json_object_array_length(cards); i++) {
-        if (m->nboard >= 5) {
-            fl_bad(b, "more than five board cards");
-            break;
-        }
-        snprintf(m->board[m->nboard++], 3, "%s",
-                 json_object_get_string(json_object_array_get_idx(cards, i)));
-    }
-    for (int s = 0; s < ENGINE_MAX_SEATS; s++)
-        m->p[s].bet = 0;
-    m->pots = fl_model_sum_pots(jget(d, "pots"));
+    b->m.pots = fl_model_sum_pots(jval_get(d, "pots"));
     return FL_UP_APPLIED;
 }
 
 static enum fl_up fl_up_uncalled(struct fl_bot *b, json_object *d, uint64_t seq)
 {
     (void)seq;
-    fl_model_stacks(b, jget(d, "stacks"));
-    b->m.pots -= jint(d, "amount", 0); /* the update names no pots: the bet left them */
+    fl_model_stacks(b, jval_get(d, "stacks"));
+    b->m.pots -= jval_int(d, "amount", 0); /* the update names no pots: the bet left them */
     return FL_UP_APPLIED;
 }
 
@@ -216,11 +209,9 @@ static enum fl_up fl_up_hand_end(struct fl_bot *b, json_object *d, uint64_t seq)
 {
     struct fl_model *m = &b->m;
     (void)seq;
-    fl_model_stacks(b, jget(d, "stacks"));
+    fl_model_stacks(b, jval_get(d, "stacks"));
     m->pots = 0;
     m->hand_running = false;
-    for (int s = 0; s < ENGINE_MAX_SEATS; s++)
-        m->p[s].bet = 0;
     return FL_UP_CONSISTENT;
 }
 
@@ -247,8 +238,8 @@ static const struct {
  * or a hand's start and end) the chips are checked. */
 void fl_model_update(struct fl_bot *b, json_object *d, uint64_t seq)
 {
-    const char *ev = jstr(d, "event");
-    json_object *to_act = jget(d, "to_act");
+    const char *ev = jval_str(d, "event");
+    json_object *to_act = jval_get(d, "to_act");
     for (size_t i = 0; ev && i < FELT_ARRAY_LEN(fl_updates); i++) {
         if (strcmp(ev, fl_updates[i].event) != 0) continue;
         enum fl_up r = fl_updates[i].fn(b, d, seq);
@@ -258,17 +249,6 @@ void fl_model_update(struct fl_bot *b, json_object *d, uint64_t seq)
         return;
     }
     fl_bad(b, "state_update with unknown event '%s' at seq %" PRIu64, ev ? ev : "(none)", seq);
-}
-
-void fl_model_notification(struct fl_bot *b, json_object *d)
-{
-    const char *kind = jstr(d, "kind");
-    int s = fl_model_seat_of(&b->m, jstr(d, "player_id"));
-    if (!kind || s < 0) return;
-    if (strcmp(kind, "player_connected") == 0)
-        b->m.p[s].connected = true;
-    else if (strcmp(kind, "player_disconnected") == 0)
-        b->m.p[s].connected = false;
 }
 
 /* ---- ordering and privacy -------------------------------------------------------------- */
@@ -285,22 +265,29 @@ static uint64_t fl_model_fnv(uint64_t h, const void *buf, size_t len)
 }
 
 /* Removes what may differ between viewers (their own cards, your_turn) and checks that nothing
- * private of anyone else is there. Returns the hash of the public content. */
+ * private of anyone else is there. Returns the hash of the public content. sm may be felt's (a
+ * session's message): what is removed is removed from a copy. */
 static uint64_t fl_model_public_hash(struct fl_bot *b, const struct proto_smsg *sm)
 {
-    json_object *d = sm->data;
-    if (sm->type == PROTO_S_STATE_UPDATE && fl_is_str(d, "event", "hand_start")) {
-        json_object *players = jget(d, "players");
+    json_object *d = sm->data, *copy = NULL;
+    bool hand_start = sm->type == PROTO_S_STATE_UPDATE && fl_is_str(d, "event", "hand_start");
+    bool your_turn = sm->type == PROTO_S_NOTIFICATION && fl_is_str(d, "kind", "your_turn");
+    if (hand_start || your_turn) {
+        if (json_object_deep_copy(sm->data, &copy, NULL) != 0) felt_fatal("out of memory");
+        d = copy;
+    }
+    if (hand_start) {
+        json_object *players = jval_get(d, "players");
         for (size_t i = 0; players && i < json_object_array_length(players); i++) {
             json_object *p = json_object_array_get_idx(players, i);
-            if (!jget(p, "cards")) continue;
+            if (!jval_get(p, "cards")) continue;
             if (b->spectator || !fl_is_str(p, "player_id", b->player_id))
-                fl_bad(b, "hand %lld: saw the hole cards of %s", (long long)jint(d, "hand_id", 0),
-                       jstr(p, "player_id") ? jstr(p, "player_id") : "?");
+                fl_bad(b, "hand %lld: saw the hole cards of %s", (long long)jval_int(d, "hand_id", 0),
+                       jval_str(p, "player_id") ? jval_str(p, "player_id") : "?");
             json_object_object_del(p, "cards");
         }
     }
-    if (sm->type == PROTO_S_NOTIFICATION && fl_is_str(d, "kind", "your_turn")) {
+    if (your_turn) {
         if (b->spectator || !fl_is_str(d, "player_id", b->player_id))
             fl_bad(b, "received someone else's your_turn at seq %" PRIu64, sm->seq);
         json_object_object_add(d, "kind", json_object_new_string("turn"));
@@ -311,6 +298,7 @@ static uint64_t fl_model_public_hash(struct fl_bot *b, const struct proto_smsg *
     size_t len;
     const char *s = json_object_to_json_string_length(d, JSON_C_TO_STRING_PLAIN, &len);
     uint64_t h = fl_model_fnv(fl_model_fnv(0xcbf29ce484222325ULL, head, (size_t)n), s, len);
+    json_object_put(copy);
     return h ? h : 1;
 }
 
@@ -333,55 +321,65 @@ void fl_model_check_order(struct fl_bot *b, const struct proto_smsg *sm)
                t->id);
 }
 
-/* Compares a client's final model with the server's final snapshot. */
+/* Compares a client's final view (felt's model) with the server's final snapshot; who sits out
+ * is compared from the fleet's own model (the comment at the top says why). */
 void fl_model_compare(struct fleet *f, struct fl_table *t, struct fl_bot *b)
 {
     json_object *d = t->final;
-    const struct fl_model *m = &b->m;
+    const struct model *m = b->view;
     char who[80];
     snprintf(who, sizeof(who), "table %s, %s's view", t->id, b->name);
-    if (jint(d, "hand_id", -2) != m->hand_id)
+    if (!m || !m->have_snapshot) {
+        fl_fail(f, "%s: felt has no model of the table", who);
+        return;
+    }
+    if (jval_int(d, "hand_id", -2) != m->hand_id)
         fl_fail(f, "%s: hand %lld, server %lld", who, (long long)m->hand_id,
-                (long long)jint(d, "hand_id", -2));
-    if (jbool(d, "hand_running", true) != m->hand_running)
+                (long long)jval_int(d, "hand_id", -2));
+    if (jval_bool(d, "hand_running", true) != m->hand_running)
         fl_fail(f, "%s: hand_running %d, server %d", who, m->hand_running,
-                jbool(d, "hand_running", true));
-    if (jint(d, "button", -2) != m->button)
-        fl_fail(f, "%s: button %d, server %lld", who, m->button, (long long)jint(d, "button", -2));
-    json_object *board = jget(d, "board");
+                jval_bool(d, "hand_running", true));
+    if (jval_int(d, "button", -2) != m->button)
+        fl_fail(f, "%s: button %d, server %lld", who, m->button, (long long)jval_int(d, "button", -2));
+    json_object *board = jval_get(d, "board");
     int nboard = m->hand_running ? m->nboard : 0;
     if (!board || (int)json_object_array_length(board) != nboard)
         fl_fail(f, "%s: board of %d cards, server's differs", who, nboard);
-    for (int i = 0; board && i < nboard && i < (int)json_object_array_length(board); i++)
+    for (int i = 0; board && i < nboard && i < (int)json_object_array_length(board); i++) {
+        char card[3];
         if (strcmp(json_object_get_string(json_object_array_get_idx(board, (size_t)i)),
-                   m->board[i]) != 0)
-            fl_fail(f, "%s: board card %d is %s, server's differs", who, i, m->board[i]);
-    if (fl_model_sum_pots(jget(d, "pots")) != m->pots)
-        fl_fail(f, "%s: pots %lld, server %lld", who, (long long)m->pots,
-                (long long)fl_model_sum_pots(jget(d, "pots")));
-    json_object *players = jget(d, "players");
+                   card_str(m->board[i], card)) != 0)
+            fl_fail(f, "%s: board card %d is %s, server's differs", who, i, card);
+    }
+    int64_t pots = 0;
+    for (int i = 0; i < m->npots; i++)
+        pots += m->pots[i].amount;
+    if (fl_model_sum_pots(jval_get(d, "pots")) != pots)
+        fl_fail(f, "%s: pots %lld, server %lld", who, (long long)pots,
+                (long long)fl_model_sum_pots(jval_get(d, "pots")));
+    json_object *players = jval_get(d, "players");
     int seen = 0;
     for (size_t i = 0; players && i < json_object_array_length(players); i++) {
         json_object *p = json_object_array_get_idx(players, i);
-        int seat = (int)jint(p, "seat", -1);
-        if (seat < 0 || seat >= ENGINE_MAX_SEATS || !m->p[seat].present) {
+        int seat = (int)jval_int(p, "seat", -1);
+        if (seat < 0 || seat >= MODEL_MAX_SEATS || !m->players[seat].present) {
             fl_fail(f, "%s: server has a player at seat %d the client does not know", who, seat);
             continue;
         }
-        const struct fl_player *mp = &m->p[seat];
-        const char *status = mp->sitting_out ? "sitting_out" : "waiting";
+        const struct model_player *mp = &m->players[seat];
+        const char *status = model_status_name(mp->status);
         seen++;
         if (!fl_is_str(p, "player_id", mp->id) || !fl_is_str(p, "name", mp->name) ||
-            jint(p, "stack", -1) != mp->stack || jint(p, "bet", -1) != mp->bet ||
+            jval_int(p, "stack", -1) != mp->stack || jval_int(p, "bet", -1) != mp->bet ||
             (!m->hand_running && !fl_is_str(p, "status", status)) ||
-            jbool(p, "connected", !mp->connected) != mp->connected)
+            jval_bool(p, "connected", !mp->connected) != mp->connected)
             fl_fail(f, "%s: seat %d is %s/%s stack %lld bet %lld %s %s; server: %s", who, seat,
                     mp->id, mp->name, (long long)mp->stack, (long long)mp->bet, status,
                     mp->connected ? "connected" : "disconnected",
                     json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
     }
     int known = 0;
-    for (int s = 0; s < ENGINE_MAX_SEATS; s++)
-        known += m->p[s].present;
+    for (int s = 0; s < MODEL_MAX_SEATS; s++)
+        known += m->players[s].present;
     if (known != seen) fl_fail(f, "%s: %d players, server %d", who, known, seen);
 }

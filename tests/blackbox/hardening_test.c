@@ -101,8 +101,8 @@ long find_seat(const struct tc *t, size_t from, const char *change, const char *
 {
     for (size_t i = from; i < t->n; i++) {
         const struct rmsg *m = &t->msgs[i];
-        const char *ev = jstr(m->data, "event"), *ch = jstr(m->data, "change");
-        const char *pid = jstr(jget(m->data, "player"), "player_id");
+        const char *ev = jval_str(m->data, "event"), *ch = jval_str(m->data, "change");
+        const char *pid = jval_str(jval_get(m->data, "player"), "player_id");
         if (m->type == PROTO_S_STATE_UPDATE && ev && strcmp(ev, "seat") == 0 && ch &&
             strcmp(ch, change) == 0 && pid && strcmp(pid, player_id) == 0)
             return (long)i;
@@ -114,7 +114,7 @@ size_t count_chats(const struct tc *t, const char *text)
 {
     size_t n = 0;
     for (size_t i = 0; i < t->n; i++) {
-        const char *s = jstr(t->msgs[i].data, "text");
+        const char *s = jval_str(t->msgs[i].data, "text");
         n += t->msgs[i].type == PROTO_S_CHAT && (!text || (s && strcmp(s, text) == 0));
     }
     return n;
@@ -124,7 +124,7 @@ size_t count_errors(const struct tc *t, const char *code)
 {
     size_t n = 0;
     for (size_t i = 0; i < t->n; i++) {
-        const char *c = jstr(t->msgs[i].data, "code");
+        const char *c = jval_str(t->msgs[i].data, "code");
         n += t->msgs[i].type == PROTO_S_ERROR && (!code || (c && strcmp(c, code) == 0));
     }
     return n;
@@ -140,7 +140,7 @@ json_object *expect_error(struct bb *bb, struct tc *t, const char *json, const c
         print_error("%s: no error after %.200s\n", t->name, json);
     long i = tc_find(t, from, PROTO_S_ERROR, NULL, NULL);
     assert_true(i >= 0);
-    const char *got = jstr(t->msgs[i].data, "code");
+    const char *got = jval_str(t->msgs[i].data, "code");
     if (code && (!got || strcmp(got, code) != 0))
         print_error("%s: %.200s -> error %s, want %s\n", t->name, json, got ? got : "?", code);
     assert_non_null(got);
@@ -284,7 +284,7 @@ static void hx_parse(struct hx *x, const char *heads)
         if (off + hlen + blen > x->len) break;
         r->body = xstrndup(start + hlen, blen);
         r->body_len = blen;
-        r->json = jparse(r->body, blen);
+        r->json = jval_parse(r->body, blen);
         off += hlen + blen;
         x->n++;
     }
@@ -347,7 +347,7 @@ void hx_dump(const struct hx *x, const char *what)
 /* The code of an HTTP error answer ({"type":"error","data":{"code":...}}), or NULL. */
 const char *err_code(json_object *json)
 {
-    return jstr(jget(json, "data"), "code");
+    return jval_str(jval_get(json, "data"), "code");
 }
 
 /* A POST request with a JSON body and optional extra header lines (each ending in \r\n). */
@@ -392,8 +392,8 @@ static void joined_from(struct joined *j, int status, json_object *json)
     memset(j, 0, sizeof(*j));
     j->status = status;
     snprintf(j->code, sizeof(j->code), "%s", err_code(json) ? err_code(json) : "");
-    snprintf(j->id, sizeof(j->id), "%s", jstr(json, "player_id") ? jstr(json, "player_id") : "");
-    snprintf(j->token, sizeof(j->token), "%s", jstr(json, "token") ? jstr(json, "token") : "");
+    snprintf(j->id, sizeof(j->id), "%s", jval_str(json, "player_id") ? jval_str(json, "player_id") : "");
+    snprintf(j->token, sizeof(j->token), "%s", jval_str(json, "token") ? jval_str(json, "token") : "");
 }
 
 /* Joins game over HTTP with the name as JSON string content (escapes allowed). */
@@ -450,10 +450,10 @@ static json_object *lobby_game(struct bb *bb, const char *game)
     json_object *found = NULL;
     bb_http(bb, "/api/games", NULL, NULL, &r);
     assert_int_equal(r.status, 200);
-    json_object *games = jget(r.json, "games");
+    json_object *games = jval_get(r.json, "games");
     for (size_t i = 0; games && i < json_object_array_length(games); i++) {
         json_object *g = json_object_array_get_idx(games, i);
-        if (jstr(g, "id") && strcmp(jstr(g, "id"), game) == 0) found = json_object_get(g);
+        if (jval_str(g, "id") && strcmp(jval_str(g, "id"), game) == 0) found = json_object_get(g);
     }
     http_reply_free(&r);
     assert_non_null(found);
@@ -463,7 +463,7 @@ static json_object *lobby_game(struct bb *bb, const char *game)
 int64_t seats_taken(struct bb *bb, const char *game)
 {
     json_object *g = lobby_game(bb, game);
-    int64_t n = jint(g, "seats_taken", -1);
+    int64_t n = jval_int(g, "seats_taken", -1);
     json_object_put(g);
     return n;
 }
@@ -471,10 +471,10 @@ int64_t seats_taken(struct bb *bb, const char *game)
 /* How many players named name (exactly) sit at game. */
 int players_named(struct bb *bb, const char *game, const char *name)
 {
-    json_object *g = lobby_game(bb, game), *ps = jget(g, "players");
+    json_object *g = lobby_game(bb, game), *ps = jval_get(g, "players");
     int n = 0;
     for (size_t i = 0; ps && i < json_object_array_length(ps); i++) {
-        const char *s = jstr(json_object_array_get_idx(ps, i), "name");
+        const char *s = jval_str(json_object_array_get_idx(ps, i), "name");
         n += s && strcmp(s, name) == 0;
     }
     json_object_put(g);
@@ -486,7 +486,7 @@ void healthz(struct bb *bb)
     struct http_reply r;
     bb_http(bb, "/healthz", NULL, NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_true(jbool(r.json, "ok", false));
+    assert_true(jval_bool(r.json, "ok", false));
     http_reply_free(&r);
 }
 

@@ -39,7 +39,7 @@ void test_spectator_chat_default(void **state)
     tc_send(a, "{\"type\":\"chat\",\"text\":\"psst\"}");
     assert_true(BB_WAIT(&bb, count_chats(b, "psst") == 1 || b->closes, BB_TIMEOUT_MS));
     json_object *c = tc_last(b, PROTO_S_CHAT, "text", "psst");
-    assert_true(jbool(c, "spectator", false));
+    assert_true(jval_bool(c, "spectator", false));
     assert_int_equal(count_errors(a, NULL), 0);
     bb_stop_clean(&bb);
 }
@@ -196,7 +196,7 @@ void test_chat_history(void **state)
     }
     assert_int_equal(errors, 0);
     json_object *j = poll_state(&bb, "main", -1, NULL);
-    uint64_t target = (uint64_t)jint(j, "seq", 0);
+    uint64_t target = (uint64_t)jval_int(j, "seq", 0);
     json_object_put(j);
     print_message("chat_history: %d chats pushed in %.1f s; away from seq %llu to %llu\n",
                   CHAT_SOCKETS * CHAT_PER_SOCKET, (double)(now_ms() - t0) / 1000.0,
@@ -226,7 +226,7 @@ void test_chat_history(void **state)
         want++;
         if (m->type == PROTO_S_CHAT) {
             chats++;
-            expired += jbool(m->data, "expired", false);
+            expired += jval_bool(m->data, "expired", false);
         } else {
             game++;
         }

@@ -150,7 +150,7 @@ void test_fd_exhaustion(void **state)
     if (x.n != 1) hx_dump(&x, "/healthz with the descriptors in use");
     assert_int_equal(x.n, 1);
     expect_code(&x.r[0], 200, NULL);
-    assert_true(jbool(x.r[0].json, "ok", false));
+    assert_true(jval_bool(x.r[0].json, "ok", false));
     hx_free(&x);
 
     /* The spectator connected before keeps receiving main's events. */
@@ -277,35 +277,35 @@ void test_poll_far_behind(void **state)
     wait_snapshot(&bb, rail);
     assert_true(BB_WAIT(&bb, rail->max_seq > 300 || rail->closes, BB_TIMEOUT_MS));
     json_object *j = poll_state(&bb, "main", -1, NULL);
-    int64_t seq = jint(j, "seq", -1);
+    int64_t seq = jval_int(j, "seq", -1);
     json_object_put(j);
     assert_true(seq > 300);
 
     /* since=1: event 2 is still in the history (4,096 game events by default)... */
     j = poll_state(&bb, "main", 1, NULL);
-    int64_t now = jint(j, "seq", -1);
-    json_object *evs = jget(j, "events");
+    int64_t now = jval_int(j, "seq", -1);
+    json_object *evs = jval_get(j, "events");
     print_message("poll_far_behind: seq %lld; since=1 answered with %zu event(s)\n", (long long)now,
                   evs ? json_object_array_length(evs) : 0);
     assert_true(now < 4000);
     /* ... yet a poll that far behind gets one snapshot, not hundreds of events. */
     assert_non_null(evs);
     assert_int_equal(json_object_array_length(evs), 1);
-    assert_string_equal(jstr(json_object_array_get_idx(evs, 0), "type"), "snapshot");
+    assert_string_equal(jval_str(json_object_array_get_idx(evs, 0), "type"), "snapshot");
     json_object_put(j);
 
     /* A few events behind: exactly those events, in order, no snapshot. */
     int64_t since = now - 5;
     j = poll_state(&bb, "main", since, NULL);
-    now = jint(j, "seq", -1);
-    evs = jget(j, "events");
+    now = jval_int(j, "seq", -1);
+    evs = jval_get(j, "events");
     assert_non_null(evs);
     assert_true(now - since >= 5);
     assert_int_equal((int64_t)json_object_array_length(evs), now - since);
     for (size_t i = 0; i < json_object_array_length(evs); i++) {
         json_object *e = json_object_array_get_idx(evs, i);
-        assert_string_not_equal(jstr(e, "type"), "snapshot");
-        assert_int_equal(jint(e, "seq", -1), since + 1 + (int64_t)i);
+        assert_string_not_equal(jval_str(e, "type"), "snapshot");
+        assert_int_equal(jval_int(e, "seq", -1), since + 1 + (int64_t)i);
     }
     json_object_put(j);
     bb_stop_clean(&bb);

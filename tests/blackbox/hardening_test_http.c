@@ -80,7 +80,7 @@ void test_http_body_loop(void **state)
     raw_http_s(bb.srv.port, both, 0, &x);
     r = expect_one_then_close(&x, "chat POST + pipelined GET");
     expect_code(r, 200, NULL);
-    assert_true(jbool(r->json, "ok", false));
+    assert_true(jval_bool(r->json, "ok", false));
     hx_free(&x);
     free(chat);
     free(both);
@@ -123,8 +123,8 @@ void test_http_pipelining(void **state)
     r = expect_one_then_close(&x, "GET+GET");
     expect_code(r, 200, NULL);
     expect_closing(r);
-    assert_true(jbool(r->json, "ok", false));
-    assert_null(jget(r->json, "games"));
+    assert_true(jval_bool(r->json, "ok", false));
+    assert_null(jval_get(r->json, "games"));
     hx_free(&x);
 
     /* (b) A GET, then a POST join: the GET is answered, the POST is never read, let alone
@@ -136,7 +136,7 @@ void test_http_pipelining(void **state)
     r = expect_one_then_close(&x, "GET+POST");
     expect_code(r, 200, NULL);
     expect_closing(r);
-    assert_true(jbool(r->json, "ok", false));
+    assert_true(jval_bool(r->json, "ok", false));
     hx_free(&x);
     free(join);
     free(both);
@@ -155,7 +155,7 @@ void test_http_pipelining(void **state)
     r = expect_one_then_close(&x, "POST+GET");
     expect_code(r, 200, NULL);
     expect_closing(r);
-    assert_non_null(jstr(r->json, "token"));
+    assert_non_null(jval_str(r->json, "token"));
     hx_free(&x);
     free(join);
     free(both);
@@ -169,7 +169,7 @@ void test_http_pipelining(void **state)
     raw_http_s(bb.srv.port, both, 0, &x);
     r = expect_one_then_close(&x, "POST+POST");
     expect_code(r, 200, NULL);
-    assert_string_equal(jstr(r->json, "name"), "dan");
+    assert_string_equal(jval_str(r->json, "name"), "dan");
     hx_free(&x);
     free(join);
     free(join2);
@@ -298,7 +298,7 @@ void test_http_strict_body(void **state)
     assert_int_equal(seats_taken(&bb, "other"), 0);
     bb_http(&bb, "/api/games/other/join", "{\"name\":\"bob\"}", NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_string_equal(jstr(r.json, "name"), "bob");
+    assert_string_equal(jval_str(r.json, "name"), "bob");
     http_reply_free(&r);
     assert_int_equal(seats_taken(&bb, "other"), 1);
     bb_stop_clean(&bb);

@@ -45,7 +45,7 @@ void test_seat_idle(void **state)
                   (double)(gone_at - t0) / 1000.0);
     assert_true(gone_at - t0 >= 2900); /* not before its 3 s were up */
     long left = tc_find_note(spec, 0, "player_left", idle.id);
-    assert_string_equal(jstr(spec->msgs[left].data, "reason"), "idle");
+    assert_string_equal(jval_str(spec->msgs[left].data, "reason"), "idle");
     assert_true(find_seat(spec, 0, "left", idle.id) >= 0);
     /* The poller, unseen by no socket but polling, kept its seat. */
     assert_int_equal(tc_find_note(spec, 0, "player_left", poller.id), -1);
@@ -92,11 +92,11 @@ void test_seat_sitout(void **state)
                     tc_count_updates(rail, "hand_end", NULL));
     long left = tc_find_note(rail, (size_t)sat, "player_left", p->player_id);
     assert_true(left >= 0);
-    assert_string_equal(jstr(rail->msgs[left].data, "reason"), "sitting_out");
+    assert_string_equal(jval_str(rail->msgs[left].data, "reason"), "sitting_out");
     /* Exactly two hands ended between sitting out and being stood up. */
     size_t ends = 0;
     for (long i = sat; i < left; i++) {
-        const char *ev = jstr(rail->msgs[i].data, "event");
+        const char *ev = jval_str(rail->msgs[i].data, "event");
         ends += rail->msgs[i].type == PROTO_S_STATE_UPDATE && ev && strcmp(ev, "hand_end") == 0;
     }
     assert_int_equal(ends, 2);
@@ -214,9 +214,9 @@ static size_t actions_in_hand(const struct tc *t, size_t from, const char *playe
     size_t n = 0;
     for (size_t i = from; i < t->n; i++) {
         const struct rmsg *m = &t->msgs[i];
-        const char *ev = jstr(m->data, "event"), *pid = jstr(m->data, "player_id");
+        const char *ev = jval_str(m->data, "event"), *pid = jval_str(m->data, "player_id");
         n += m->type == PROTO_S_STATE_UPDATE && ev && strcmp(ev, "action") == 0 && pid &&
-             strcmp(pid, player_id) == 0 && jint(m->data, "hand_id", -1) == hand;
+             strcmp(pid, player_id) == 0 && jval_int(m->data, "hand_id", -1) == hand;
     }
     return n;
 }
@@ -235,14 +235,14 @@ void test_stale_request(void **state)
     int64_t n = wait_my_turn(&bb, p, 0);
     tc_act(p, "raise", 1, n, "r1");
     long a0 = wait_ack(&bb, p, 0);
-    assert_string_equal(jstr(p->msgs[a0].data, "status"), "rejected");
+    assert_string_equal(jval_str(p->msgs[a0].data, "status"), "rejected");
     tc_act(p, "raise", 1, n, "r1");
     long a1 = wait_ack(&bb, p, 1);
     assert_string_equal(p->msgs[a1].raw, p->msgs[a0].raw);
     /* Fold (a fresh id) to end hand N. */
     tc_act(p, "fold", 0, n, "f1");
     long a2 = wait_ack(&bb, p, 2);
-    assert_string_equal(jstr(p->msgs[a2].data, "status"), "accepted");
+    assert_string_equal(jval_str(p->msgs[a2].data, "status"), "accepted");
 
     /* A later hand, our turn: r1 again, a legal fold this time, is stale: refused, not
      * applied, and not answered with hand N's ack. */
@@ -253,10 +253,10 @@ void test_stale_request(void **state)
     json_object *ack = p->msgs[a3].data;
     print_message("stale_request: hand %lld's r1 resent in hand %lld: %s\n", (long long)n,
                   (long long)m, p->msgs[a3].raw);
-    assert_string_equal(jstr(ack, "request_id"), "r1");
-    assert_string_equal(jstr(ack, "status"), "rejected");
-    assert_non_null(jstr(ack, "code"));
-    assert_string_equal(jstr(ack, "code"), "stale_request");
+    assert_string_equal(jval_str(ack, "request_id"), "r1");
+    assert_string_equal(jval_str(ack, "status"), "rejected");
+    assert_non_null(jval_str(ack, "code"));
+    assert_string_equal(jval_str(ack, "code"), "stale_request");
     /* Nothing applied: a chat marker sent after it comes back with no action of ours before
      * it in hand m, and it is still our turn. */
     tc_send(p, "{\"type\":\"chat\",\"text\":\"marker\"}");
@@ -267,7 +267,7 @@ void test_stale_request(void **state)
     /* A fresh id is taken. */
     tc_act(p, "fold", 0, m, "f2");
     long a4 = wait_ack(&bb, p, 4);
-    assert_string_equal(jstr(p->msgs[a4].data, "status"), "accepted");
+    assert_string_equal(jval_str(p->msgs[a4].data, "status"), "accepted");
     bb_assert_tc_ok(p);
     bb_stop_clean(&bb);
 }
@@ -326,7 +326,7 @@ void test_names(void **state)
     http_reply_free(&r);
     free(body);
     assert_true(BB_WAIT(&bb, count_chats(spec, NULL) >= 1 || spec->closes, BB_TIMEOUT_MS));
-    const char *text = jstr(tc_last(spec, PROTO_S_CHAT, NULL, NULL), "text");
+    const char *text = jval_str(tc_last(spec, PROTO_S_CHAT, NULL, NULL), "text");
     assert_non_null(text);
     int marks = 0;
     for (const char *s = text; (s = strstr(s, "\xcc\x81")); s += 2)

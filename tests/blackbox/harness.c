@@ -187,47 +187,6 @@ void bb_deadline_stop(struct bb *bb)
     wstimer_cancel(bb->deadline);
 }
 
-/* ---- JSON helpers ------------------------------------------------------------------------ */
-
-json_object *jget(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
-        return NULL;
-    return v;
-}
-
-const char *jstr(json_object *o, const char *key)
-{
-    json_object *v = jget(o, key);
-    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-int64_t jint(json_object *o, const char *key, int64_t dflt)
-{
-    json_object *v = jget(o, key);
-    return v && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : dflt;
-}
-
-bool jbool(json_object *o, const char *key, bool dflt)
-{
-    json_object *v = jget(o, key);
-    return v && json_object_is_type(v, json_type_boolean) ? json_object_get_boolean(v) : dflt;
-}
-
-json_object *jparse(const char *s, size_t len)
-{
-    json_tokener *tok = json_tokener_new();
-    json_object *o = json_tokener_parse_ex(tok, s, (int)len);
-    if (o && (json_tokener_get_error(tok) != json_tokener_success ||
-              json_tokener_get_parse_end(tok) != len)) {
-        json_object_put(o);
-        o = NULL;
-    }
-    json_tokener_free(tok);
-    return o;
-}
-
 /* ---- synchronous HTTP -------------------------------------------------------------------- */
 
 static void bb_http_done(void *arg, const struct wshttp_result *res)
@@ -256,7 +215,7 @@ void bb_http(struct bb *bb, const char *path, const char *body, const char *bear
     if (!BB_WAIT(bb, w->done, BB_TIMEOUT_MS)) return;
     *r = w->r;
     memset(&w->r, 0, sizeof(w->r));
-    r->json = jparse(r->body, r->len);
+    r->json = jval_parse(r->body, r->len);
 }
 
 void http_reply_free(struct http_reply *r)
@@ -293,6 +252,7 @@ static void tc_on_open(struct wsconn *c, void *user)
             m.has_last_seq = true;
             m.last_seq = t->max_seq;
         }
+        snprintf(m.epoch, sizeof(m.epoch), "%s", t->epoch);
         char *s = proto_encode_client(&m);
         if (wsconn_send_first(c, s, strlen(s)) != 0) tc_bad(t, "hello did not fit in the queue");
         free(s);
@@ -431,8 +391,8 @@ struct tc *tc_join(struct bb *bb, const char *name, const char *game, bool recon
     snprintf(path, sizeof(path), "/api/games/%s/join", game);
     snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
     bb_http(bb, path, body, NULL, &r);
-    if (r.status == 200 && jstr(r.json, "player_id") && jstr(r.json, "token"))
-        t = tc_player(bb, name, game, jstr(r.json, "player_id"), jstr(r.json, "token"), reconnect);
+    if (r.status == 200 && jval_str(r.json, "player_id") && jval_str(r.json, "token"))
+        t = tc_player(bb, name, game, jval_str(r.json, "player_id"), jval_str(r.json, "token"), reconnect);
     else
         fprintf(stderr, "harness: join of %s failed: %d %s\n", name, r.status,
                 r.body ? r.body : "");
@@ -518,7 +478,7 @@ long tc_find(const struct tc *t, size_t from, enum proto_stype type, const char 
     for (size_t i = from; i < t->n; i++) {
         if (t->msgs[i].type != type) continue;
         if (!key) return (long)i;
-        const char *s = jstr(t->msgs[i].data, key);
+        const char *s = jval_str(t->msgs[i].data, key);
         if (s && strcmp(s, val) == 0) return (long)i;
     }
     return -1;
@@ -528,7 +488,7 @@ json_object *tc_last(const struct tc *t, enum proto_stype type, const char *key,
 {
     for (size_t i = t->n; i-- > 0;) {
         if (t->msgs[i].type != type) continue;
-        const char *s = key ? jstr(t->msgs[i].data, key) : NULL;
+        const char *s = key ? jval_str(t->msgs[i].data, key) : NULL;
         if (!key || (s && strcmp(s, val) == 0)) return t->msgs[i].data;
     }
     return NULL;
@@ -539,7 +499,7 @@ size_t tc_count_updates(const struct tc *t, const char *event, const char *playe
     size_t n = 0;
     for (size_t i = 0; i < t->n; i++) {
         const struct rmsg *m = &t->msgs[i];
-        const char *ev = jstr(m->data, "event"), *pid = jstr(m->data, "player_id");
+        const char *ev = jval_str(m->data, "event"), *pid = jval_str(m->data, "player_id");
         if (m->type != PROTO_S_STATE_UPDATE || !ev || strcmp(ev, event) != 0) continue;
         if (player_id && (!pid || strcmp(pid, player_id) != 0)) continue;
         n++;
@@ -551,7 +511,7 @@ long tc_find_note(const struct tc *t, size_t from, const char *kind, const char 
 {
     for (size_t i = from; i < t->n; i++) {
         const struct rmsg *m = &t->msgs[i];
-        const char *k = jstr(m->data, "kind"), *p = jstr(m->data, "player_id");
+        const char *k = jval_str(m->data, "kind"), *p = jval_str(m->data, "player_id");
         if (m->type == PROTO_S_NOTIFICATION && k && strcmp(k, kind) == 0 &&
             (!player_id || (p && strcmp(p, player_id) == 0)))
             return (long)i;

@@ -18,6 +18,7 @@
 
 #include <json-c/json.h>
 
+#include "jval.h"
 #include "proto.h"
 #include "wire.h"
 #include "wsclient.h"
@@ -125,6 +126,7 @@ struct tc {
     char token[160];
     bool hello_on_open;
     bool resume; /* hello carries last_seq = highest seq received so far */
+    char epoch[PROTO_EPOCH_MAX + 1]; /* sent with hello when not "" */
     struct rmsg *msgs;
     size_t n, cap;
     int opens;      /* sockets opened */
@@ -171,13 +173,7 @@ long tc_find_note(const struct tc *t, size_t from, const char *kind, const char 
 /* Number of state_updates with data.event == event (and, if player_id, data.player_id). */
 size_t tc_count_updates(const struct tc *t, const char *event, const char *player_id);
 
-/* ---- JSON helpers ------------------------------------------------------------------------ */
-
-json_object *jget(json_object *o, const char *key); /* NULL if absent or o is NULL */
-const char *jstr(json_object *o, const char *key);  /* NULL if absent or not a string */
-int64_t jint(json_object *o, const char *key, int64_t dflt);
-bool jbool(json_object *o, const char *key, bool dflt);
-/* Parses JSON text (NULL if it is not). */
-json_object *jparse(const char *s, size_t len);
+/* JSON: the lenient getters of common/jval.h (jval_get, jval_str, jval_int, jval_bool,
+ * jval_parse) are the one set the tests use. */
 
 #endif

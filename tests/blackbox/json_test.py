@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 
 FELT, FELTD = sys.argv[1], sys.argv[2]
@@ -48,16 +49,26 @@ LIMITS_OFF = ["--joins-per-minute", "0", "--seats-per-address", "0", "--max-conn
               "--chat-per-address", "0", "--chat-per-table", "0", "--sitout-hands", "0"]
 
 
+# feltd is started, and its port read, by scripts/feltd-port.sh (feltd_run), the one place
+# that knows feltd's listening line: it prints feltd's URL and then stands in for feltd. It runs
+# in a session of its own so that the cleanup can kill feltd with it (os.killpg).
+FELTD_PORT_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir,
+                             "scripts", "feltd-port.sh")
+SERVERS = []  # the feltd_run shells, each the leader of its feltd's process group
+
+
 def start_feltd():
     # A short action clock keeps the table moving if anyone stalls; our bot answers in ms.
-    p = subprocess.Popen([FELTD, "--port", "0", "--bots", "2", "--bot-delay", "20",
+    p = subprocess.Popen(["sh", "-c", '. "$0" && feltd_run "$@"', FELTD_PORT_SH,
+                          FELTD, "--port", "0", "--bots", "2", "--bot-delay", "20",
                           "--hand-delay", "100", "--action-timeout", "6", "-q"] + LIMITS_OFF,
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    CHILDREN.append(p)
-    line = p.stdout.readline()
-    if "127.0.0.1:" not in line:
-        fail("feltd did not say where it listens: %r" % line)
-    return p, int(line.rsplit(":", 1)[1])
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                         start_new_session=True)
+    SERVERS.append(p)
+    url = urllib.parse.urlsplit(p.stdout.readline().strip())
+    if url.hostname != "127.0.0.1" or not url.port:
+        fail("feltd did not say where it listens: %r" % url.geturl())
+    return p, url.port
 
 
 def lobby(port):
@@ -482,6 +493,12 @@ def main():
             if p.poll() is None:
                 p.kill()
                 p.wait()
+        for p in SERVERS:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)  # feltd and the shell standing in for it
+            except ProcessLookupError:
+                pass
+            p.wait()
         shutil.rmtree(TMP, ignore_errors=True)
 
 

@@ -86,9 +86,9 @@ long find_update(const struct tc *t, size_t from, const char *event, int64_t han
 {
     for (size_t i = from; i < t->n; i++) {
         const struct rmsg *m = &t->msgs[i];
-        const char *ev = jstr(m->data, "event");
+        const char *ev = jval_str(m->data, "event");
         if (m->type == PROTO_S_STATE_UPDATE && ev && strcmp(ev, event) == 0 &&
-            (hand_id < 0 || jint(m->data, "hand_id", -1) == hand_id))
+            (hand_id < 0 || jval_int(m->data, "hand_id", -1) == hand_id))
             return (long)i;
     }
     return -1;
@@ -110,10 +110,10 @@ const struct rmsg *msg_at_seq(const struct tc *t, uint64_t seq)
 
 size_t count_players_in_hand(json_object *hand_start)
 {
-    json_object *ps = jget(hand_start, "players");
+    json_object *ps = jval_get(hand_start, "players");
     size_t n = 0;
     for (size_t i = 0; ps && i < json_object_array_length(ps); i++) {
-        const char *st = jstr(json_object_array_get_idx(ps, i), "status");
+        const char *st = jval_str(json_object_array_get_idx(ps, i), "status");
         n += st && (strcmp(st, "active") == 0 || strcmp(st, "all_in") == 0);
     }
     return n;
@@ -124,7 +124,7 @@ json_object *entry_of(json_object *arr, const char *player_id)
 {
     for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
         json_object *e = json_object_array_get_idx(arr, i);
-        const char *p = jstr(e, "player_id");
+        const char *p = jval_str(e, "player_id");
         if (p && strcmp(p, player_id) == 0) return e;
     }
     return NULL;
@@ -135,7 +135,7 @@ int hole_cards(const struct tc *p, int64_t hand, char needles[2][8])
 {
     long hs = find_update(p, 0, "hand_start", hand);
     if (hs < 0) return 0;
-    json_object *cards = jget(entry_of(jget(p->msgs[hs].data, "players"), p->player_id), "cards");
+    json_object *cards = jval_get(entry_of(jval_get(p->msgs[hs].data, "players"), p->player_id), "cards");
     int n = cards ? (int)json_object_array_length(cards) : 0;
     for (int i = 0; i < n && i < 2; i++)
         snprintf(needles[i], sizeof(needles[i]), "\"%s\"",
@@ -146,7 +146,7 @@ int hole_cards(const struct tc *p, int64_t hand, char needles[2][8])
 /* The player whose id is to_act.player_id in data (one of ps, n), or NULL. */
 struct tc *to_act_player(json_object *data, struct tc **ps, size_t n)
 {
-    const char *id = jstr(jget(data, "to_act"), "player_id");
+    const char *id = jval_str(jval_get(data, "to_act"), "player_id");
     for (size_t i = 0; id && i < n; i++)
         if (strcmp(ps[i]->player_id, id) == 0) return ps[i];
     return NULL;
@@ -198,6 +198,7 @@ static const struct bb_test server_tests[] = {
     BB_TEST(heads_up_turns),
     BB_TEST(resume),
     BB_TEST(resume_snapshot),
+    BB_TEST(resume_epoch),
     BB_TEST(action_clock),
     BB_TEST(malformed),
     BB_TEST(http_fallback),

@@ -104,6 +104,7 @@ void test_spectators_count(void **state);
 
 void test_resume(void **state);
 void test_resume_snapshot(void **state);
+void test_resume_epoch(void **state);
 
 /* ---- server_test_input.c ---------------------------------------------------------------- */
 

@@ -28,16 +28,16 @@ void test_duplicate_request_id(void **state)
     for (int i = 0; i < 3; i++)
         wait_snapshot(&bb, ps[i]);
     long hs = wait_full_hand_start(&bb, spec, 3);
-    int64_t hand = jint(spec->msgs[hs].data, "hand_id", -1);
+    int64_t hand = jval_int(spec->msgs[hs].data, "hand_id", -1);
     struct tc *x = to_act_player(spec->msgs[hs].data, ps, 3);
     assert_non_null(x);
 
     /* x calls the big blind; the identical resend gets the identical ack. */
     tc_act(x, "call", 0, hand, "dup-1");
     json_object *a0 = wait_reply(&bb, x, PROTO_S_ACK, 0);
-    assert_string_equal(jstr(a0, "status"), "accepted");
-    assert_string_equal(jstr(a0, "request_id"), "dup-1");
-    assert_int_equal(jint(a0, "hand_id", -1), hand);
+    assert_string_equal(jval_str(a0, "status"), "accepted");
+    assert_string_equal(jval_str(a0, "request_id"), "dup-1");
+    assert_int_equal(jval_int(a0, "hand_id", -1), hand);
     tc_act(x, "call", 0, hand, "dup-1");
     wait_reply(&bb, x, PROTO_S_ACK, 1);
     assert_string_equal(raw_of_reply(x, PROTO_S_ACK, 1), raw_of_reply(x, PROTO_S_ACK, 0));
@@ -61,8 +61,8 @@ void test_duplicate_request_id(void **state)
         if (ps[i] != x && ps[i] != next) idle = ps[i];
     tc_act(idle, "check", 0, hand, "dup-2");
     json_object *r0 = wait_reply(&bb, idle, PROTO_S_ACK, 0);
-    assert_string_equal(jstr(r0, "status"), "rejected");
-    assert_string_equal(jstr(r0, "code"), "not_your_turn");
+    assert_string_equal(jval_str(r0, "status"), "rejected");
+    assert_string_equal(jval_str(r0, "code"), "not_your_turn");
     tc_act(idle, "check", 0, hand, "dup-2");
     wait_reply(&bb, idle, PROTO_S_ACK, 1);
     assert_string_equal(raw_of_reply(idle, PROTO_S_ACK, 1), raw_of_reply(idle, PROTO_S_ACK, 0));
@@ -74,7 +74,7 @@ void test_duplicate_request_id(void **state)
     assert_int_equal(tc_count_updates(spec, "action", NULL), 1);
     size_t turns = 0;
     for (long i = find_update(spec, 0, "action", hand); i >= 0 && (size_t)i < spec->n; i++) {
-        const char *kind = jstr(spec->msgs[i].data, "kind");
+        const char *kind = jval_str(spec->msgs[i].data, "kind");
         turns += spec->msgs[i].type == PROTO_S_NOTIFICATION && kind && strcmp(kind, "turn") == 0;
     }
     assert_int_equal(turns, 1);
@@ -92,7 +92,7 @@ void test_stale_hand(void **state)
     wait_snapshot(&bb, ps[0]);
     wait_snapshot(&bb, ps[1]);
     long hs = wait_full_hand_start(&bb, spec, 2);
-    int64_t hand = jint(spec->msgs[hs].data, "hand_id", -1);
+    int64_t hand = jval_int(spec->msgs[hs].data, "hand_id", -1);
     struct tc *x = to_act_player(spec->msgs[hs].data, ps, 2);
     struct tc *other = x == ps[0] ? ps[1] : ps[0];
     assert_non_null(x);
@@ -104,20 +104,20 @@ void test_stale_hand(void **state)
     for (size_t i = 0; i < 3; i++) {
         struct tc *who = want[i][1][0] == 'x' ? x : other;
         json_object *ack = wait_reply(&bb, who, PROTO_S_ACK, who == x ? i : 0);
-        assert_string_equal(jstr(ack, "status"), "rejected");
-        assert_string_equal(jstr(ack, "code"), want[i][0]);
-        assert_non_null(jstr(ack, "message"));
-        assert_int_equal(jint(ack, "hand_id", -1), hand);
+        assert_string_equal(jval_str(ack, "status"), "rejected");
+        assert_string_equal(jval_str(ack, "code"), want[i][0]);
+        assert_non_null(jval_str(ack, "message"));
+        assert_int_equal(jval_int(ack, "hand_id", -1), hand);
     }
     tc_send(x, "{\"type\": \"chat\", \"text\": \"marker\"}");
     wait_msg(&bb, spec, 0, PROTO_S_CHAT, "text", "marker");
     assert_int_equal(tc_count_updates(spec, "action", NULL), 0);
     /* The right hand at the right turn is applied. */
     tc_act(x, "call", 0, hand, NULL);
-    assert_string_equal(jstr(wait_reply(&bb, x, PROTO_S_ACK, 2), "status"), "accepted");
+    assert_string_equal(jval_str(wait_reply(&bb, x, PROTO_S_ACK, 2), "status"), "accepted");
     long u = wait_msg(&bb, spec, 0, PROTO_S_STATE_UPDATE, "event", "action");
-    assert_string_equal(jstr(spec->msgs[u].data, "player_id"), x->player_id);
-    assert_int_equal(jint(spec->msgs[u].data, "hand_id", -1), hand);
+    assert_string_equal(jval_str(spec->msgs[u].data, "player_id"), x->player_id);
+    assert_int_equal(jval_int(spec->msgs[u].data, "hand_id", -1), hand);
     bb_stop_clean(&bb);
 
     /* Before any hand: no_hand. */
@@ -128,8 +128,8 @@ void test_stale_hand(void **state)
     wait_snapshot(&bb, bob);
     tc_act(ann, "check", 0, 1, NULL);
     json_object *ack = wait_reply(&bb, ann, PROTO_S_ACK, 0);
-    assert_string_equal(jstr(ack, "status"), "rejected");
-    assert_string_equal(jstr(ack, "code"), "no_hand");
+    assert_string_equal(jval_str(ack, "status"), "rejected");
+    assert_string_equal(jval_str(ack, "code"), "no_hand");
     bb_stop_clean(&bb);
 }
 
@@ -148,7 +148,7 @@ void test_heads_up_turns(void **state)
         wait_snapshot(&bb, ps[i]);
     }
     long hs = wait_full_hand_start(&bb, spec, 2);
-    int64_t hand = jint(spec->msgs[hs].data, "hand_id", -1);
+    int64_t hand = jval_int(spec->msgs[hs].data, "hand_id", -1);
     if (!BB_WAIT(&bb, find_update(spec, 0, "hand_end", hand) >= 0 || ps[0]->bad || ps[1]->bad,
                  BB_TIMEOUT_MS))
         print_error("hand %lld stalled; turns without options: %d %d\n", (long long)hand,
@@ -161,21 +161,21 @@ void test_heads_up_turns(void **state)
     size_t actions = 0;
     for (long i = hs; i < he; i++) {
         const struct rmsg *m = &spec->msgs[i];
-        const char *ev = jstr(m->data, "event");
+        const char *ev = jval_str(m->data, "event");
         if (m->type != PROTO_S_STATE_UPDATE || !ev || strcmp(ev, "action") != 0) continue;
         actions++;
         long t = -1;
         for (long k = i - 1; k >= hs && t < 0; k--) {
-            const char *kind = jstr(spec->msgs[k].data, "kind");
+            const char *kind = jval_str(spec->msgs[k].data, "kind");
             if (spec->msgs[k].type == PROTO_S_NOTIFICATION && kind && strcmp(kind, "turn") == 0)
                 t = k;
         }
         assert_true(t >= 0);
-        assert_string_equal(jstr(spec->msgs[t].data, "player_id"), jstr(m->data, "player_id"));
+        assert_string_equal(jval_str(spec->msgs[t].data, "player_id"), jval_str(m->data, "player_id"));
         /* nothing else acted between that turn and this action */
         for (long k = t + 1; k < i; k++)
             assert_false(spec->msgs[k].type == PROTO_S_STATE_UPDATE &&
-                         strcmp(jstr(spec->msgs[k].data, "event"), "action") == 0);
+                         strcmp(jval_str(spec->msgs[k].data, "event"), "action") == 0);
     }
     assert_int_equal(actions, 8);
     assert_int_equal(tc_find_note(spec, (size_t)hs, "timeout", NULL), -1);
@@ -195,22 +195,22 @@ void test_action_clock(void **state)
     wait_snapshot(&bb, ps[0]);
     wait_snapshot(&bb, ps[1]);
     long hs = wait_full_hand_start(&bb, spec, 2);
-    json_object *ta = jget(spec->msgs[hs].data, "to_act");
+    json_object *ta = jval_get(spec->msgs[hs].data, "to_act");
     struct tc *x = to_act_player(spec->msgs[hs].data, ps, 2);
     assert_non_null(x);
-    bool can_check = jbool(ta, "can_check", true);
+    bool can_check = jval_bool(ta, "can_check", true);
     /* Nobody acts: a warning, then the timeout, then the server acts for x. */
     long turn = tc_find_note(spec, (size_t)hs, "turn", x->player_id);
     if (turn < 0) turn = wait_msg(&bb, spec, (size_t)hs, PROTO_S_NOTIFICATION, "kind", "turn");
     long warn = wait_msg(&bb, spec, (size_t)turn, PROTO_S_NOTIFICATION, "kind", "timer_warning");
     long to = wait_msg(&bb, spec, (size_t)warn, PROTO_S_NOTIFICATION, "kind", "timeout");
     long act = wait_msg(&bb, spec, (size_t)to, PROTO_S_STATE_UPDATE, "event", "action");
-    assert_string_equal(jstr(spec->msgs[warn].data, "player_id"), x->player_id);
-    assert_true(jint(spec->msgs[warn].data, "seconds_left", -1) >= 0);
-    assert_int_equal(jint(spec->msgs[warn].data, "deadline", -1), jint(ta, "deadline", -2));
-    assert_string_equal(jstr(spec->msgs[to].data, "player_id"), x->player_id);
-    assert_string_equal(jstr(spec->msgs[act].data, "player_id"), x->player_id);
-    assert_string_equal(jstr(spec->msgs[act].data, "action"), can_check ? "check" : "fold");
+    assert_string_equal(jval_str(spec->msgs[warn].data, "player_id"), x->player_id);
+    assert_true(jval_int(spec->msgs[warn].data, "seconds_left", -1) >= 0);
+    assert_int_equal(jval_int(spec->msgs[warn].data, "deadline", -1), jval_int(ta, "deadline", -2));
+    assert_string_equal(jval_str(spec->msgs[to].data, "player_id"), x->player_id);
+    assert_string_equal(jval_str(spec->msgs[act].data, "player_id"), x->player_id);
+    assert_string_equal(jval_str(spec->msgs[act].data, "action"), can_check ? "check" : "fold");
     /* x's own socket saw the same. */
     assert_true(BB_WAIT(&bb, tc_find_note(x, 0, "timeout", x->player_id) >= 0, BB_TIMEOUT_MS));
     bb_assert_tc_ok(x);

@@ -63,7 +63,7 @@ static void game_play(struct game *g)
     for (;;) {
         long hs = wait_msg(bb, g->rail, from, PROTO_S_STATE_UPDATE, "event", "hand_start");
         if (count_players_in_hand(g->rail->msgs[hs].data) == 3) {
-            g->h1 = jint(g->rail->msgs[hs].data, "hand_id", -1);
+            g->h1 = jval_int(g->rail->msgs[hs].data, "hand_id", -1);
             break;
         }
         from = (size_t)hs + 1;
@@ -102,39 +102,39 @@ void test_full_hand(void **state)
     for (int i = 0; i < 3; i++) {
         at = tc_find(rail, (size_t)at + 1, PROTO_S_STATE_UPDATE, "street", streets[i]);
         assert_true(at > hs && at < he);
-        assert_int_equal(json_object_array_length(jget(rail->msgs[at].data, "cards")), ncards[i]);
+        assert_int_equal(json_object_array_length(jval_get(rail->msgs[at].data, "cards")), ncards[i]);
     }
     long sd = find_update(rail, (size_t)hs, "showdown", g.h1);
     assert_true(sd > at && sd < he);
-    json_object *shows = jget(rail->msgs[sd].data, "shows");
+    json_object *shows = jval_get(rail->msgs[sd].data, "shows");
     assert_true(json_object_array_length(shows) >= 1);
     assert_int_equal(json_object_array_length(shows) +
-                         json_object_array_length(jget(rail->msgs[sd].data, "mucks")),
+                         json_object_array_length(jval_get(rail->msgs[sd].data, "mucks")),
                      3);
     /* Each player acted in every round: 3 preflop (call, call, check) + 3 per street. */
     size_t actions = 0;
     for (long i = hs; i < he; i++) {
-        const char *ev = jstr(rail->msgs[i].data, "event");
+        const char *ev = jval_str(rail->msgs[i].data, "event");
         actions += rail->msgs[i].type == PROTO_S_STATE_UPDATE && ev && strcmp(ev, "action") == 0;
     }
     assert_int_equal(actions, 12);
     /* Chips are conserved and the pots were all awarded. */
     json_object *end = rail->msgs[he].data;
-    json_object *stacks = jget(end, "stacks");
+    json_object *stacks = jval_get(end, "stacks");
     int64_t total = 0, awarded = 0;
     for (int i = 0; i < 3; i++)
-        total += jint(stacks, game_player(&g, i)->player_id, -100000);
+        total += jval_int(stacks, game_player(&g, i)->player_id, -100000);
     assert_int_equal(total, 3000);
-    json_object *pots = jget(end, "pots");
+    json_object *pots = jval_get(end, "pots");
     for (size_t i = 0; i < json_object_array_length(pots); i++)
-        awarded += jint(json_object_array_get_idx(pots, i), "amount", 0);
+        awarded += jval_int(json_object_array_get_idx(pots, i), "amount", 0);
     assert_int_equal(awarded, 30); /* three big blinds, checked down */
     /* Every player saw its own actions acknowledged and the same result. */
     for (int i = 0; i < 3; i++) {
         struct tc *p = game_player(&g, i);
         assert_true(p->actions_sent >= 4);
         long phe = find_update(p, 0, "hand_end", g.h1);
-        assert_string_equal(json_object_to_json_string(jget(p->msgs[phe].data, "stacks")),
+        assert_string_equal(json_object_to_json_string(jval_get(p->msgs[phe].data, "stacks")),
                             json_object_to_json_string(stacks));
     }
     /* The hand_won notification follows. */
@@ -145,13 +145,13 @@ void test_full_hand(void **state)
 /* True if m is a private rendering meant for player t (its own hand_start, its your_turn). */
 static bool private_for(const struct rmsg *m, const struct tc *t)
 {
-    const char *ev = jstr(m->data, "event"), *kind = jstr(m->data, "kind");
+    const char *ev = jval_str(m->data, "event"), *kind = jval_str(m->data, "kind");
     if (!t->player) return false;
     if (m->type == PROTO_S_STATE_UPDATE && ev && strcmp(ev, "hand_start") == 0)
-        return entry_of(jget(m->data, "players"), t->player_id) &&
-               jget(entry_of(jget(m->data, "players"), t->player_id), "cards");
+        return entry_of(jval_get(m->data, "players"), t->player_id) &&
+               jval_get(entry_of(jval_get(m->data, "players"), t->player_id), "cards");
     return m->type == PROTO_S_NOTIFICATION && kind && strcmp(kind, "your_turn") == 0 &&
-           strcmp(jstr(m->data, "player_id"), t->player_id) == 0;
+           strcmp(jval_str(m->data, "player_id"), t->player_id) == 0;
 }
 
 /* The event sequence of t: gap-free after each snapshot, identical to the reference (ref)
@@ -179,10 +179,10 @@ static void check_sequence(const struct tc *t, const struct tc *ref)
         if (!o) continue;
         compared++;
         assert_int_equal(m->type, o->type);
-        const char *e1 = jstr(m->data, "event"), *e2 = jstr(o->data, "event");
+        const char *e1 = jval_str(m->data, "event"), *e2 = jval_str(o->data, "event");
         if (e1 || e2) assert_string_equal(e1 ? e1 : "-", e2 ? e2 : "-");
         if (private_for(m, t) || private_for(o, ref)) {
-            const char *k1 = jstr(m->data, "kind"), *k2 = jstr(o->data, "kind");
+            const char *k1 = jval_str(m->data, "kind"), *k2 = jval_str(o->data, "kind");
             if (k1 && k2) /* your_turn for the player, turn for everyone else */
                 assert_true(strcmp(k1, k2) == 0 ||
                             (strcmp(k1, "your_turn") == 0 && strcmp(k2, "turn") == 0) ||
@@ -210,24 +210,24 @@ void test_event_sequence(void **state)
             check_sequence(all[i], all[k]);
     /* The late spectator started with a snapshot in the middle of h1 and then followed. */
     assert_int_equal(g.late->msgs[0].type, PROTO_S_SNAPSHOT);
-    assert_int_equal(jint(g.late->msgs[0].data, "hand_id", -1), g.h1);
-    assert_true(jbool(g.late->msgs[0].data, "hand_running", false));
+    assert_int_equal(jval_int(g.late->msgs[0].data, "hand_id", -1), g.h1);
+    assert_true(jval_bool(g.late->msgs[0].data, "hand_running", false));
     /* Each turn's deadline is the one its last state_update announced in to_act. */
     for (size_t i = 0; i < g.rail->n; i++) {
         const struct rmsg *m = &g.rail->msgs[i];
-        const char *kind = jstr(m->data, "kind");
+        const char *kind = jval_str(m->data, "kind");
         if (m->type != PROTO_S_NOTIFICATION || !kind || strcmp(kind, "turn") != 0) continue;
         long u = -1;
         for (long k = (long)i - 1; k >= 0 && u < 0; k--)
             if (g.rail->msgs[k].type == PROTO_S_STATE_UPDATE) u = k;
         assert_true(u >= 0);
-        json_object *ta = jget(g.rail->msgs[u].data, "to_act");
+        json_object *ta = jval_get(g.rail->msgs[u].data, "to_act");
         if (!ta || !json_object_is_type(ta, json_type_object))
             print_error("turn at seq %llu follows a state_update without to_act: %s\n",
                         (unsigned long long)m->seq, g.rail->msgs[u].raw);
         assert_true(ta && json_object_is_type(ta, json_type_object));
-        assert_string_equal(jstr(ta, "player_id"), jstr(m->data, "player_id"));
-        assert_int_equal(jint(ta, "deadline", -1), jint(m->data, "deadline", -2));
+        assert_string_equal(jval_str(ta, "player_id"), jval_str(m->data, "player_id"));
+        assert_int_equal(jval_int(ta, "deadline", -1), jval_int(m->data, "deadline", -2));
     }
     bb_stop_clean(&g.bb);
 }
@@ -248,7 +248,7 @@ void test_hole_card_privacy(void **state)
         long sd = find_update(g.rail, 0, "showdown", hand);
         uint64_t lo = g.rail->msgs[hs].seq;
         uint64_t hi = next >= 0 ? g.rail->msgs[next].seq : UINT64_MAX;
-        json_object *shows = sd >= 0 ? jget(g.rail->msgs[sd].data, "shows") : NULL;
+        json_object *shows = sd >= 0 ? jval_get(g.rail->msgs[sd].data, "shows") : NULL;
         for (int i = 0; i < 3; i++) {
             struct tc *p = game_player(&g, i);
             char cards[2][8];
@@ -256,7 +256,7 @@ void test_hole_card_privacy(void **state)
             json_object *shown = entry_of(shows, p->player_id);
             uint64_t public_from = shown ? g.rail->msgs[sd].seq : UINT64_MAX;
             if (shown) { /* what was shown is what was dealt */
-                json_object *sc = jget(shown, "cards");
+                json_object *sc = jval_get(shown, "cards");
                 for (int c = 0; c < 2; c++) {
                     char want[8];
                     snprintf(want, sizeof(want), "\"%s\"",

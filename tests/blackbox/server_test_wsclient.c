@@ -151,29 +151,27 @@ static void http_probe_done(void *arg, const struct wshttp_result *res)
     wsloop_stop(h->bb->loop);
 }
 
-void test_wsclient(void **state)
+/* permessage-deflate is negotiated when offered (z), not otherwise (plain); the byte counters
+ * include the framing and the upgrade. Both probes go on receiving the table's events. */
+static void check_deflate_negotiated(struct bb *bb, struct wc_probe *z, struct wc_probe *plain)
 {
-    static struct bb bb; /* outlives a failed assertion, for the teardown */
-    struct http_reply r;
-    (void)state;
-    START(&bb, "--hand-delay", "600000");
-
-    /* permessage-deflate is negotiated when offered, not otherwise. */
-    struct wc_probe z = {0}, plain = {0};
-    struct wsconn *cz = wc_new(&bb, &z, "/ws/spectate/main", true, false);
-    struct wsconn *cp = wc_new(&bb, &plain, "/ws/spectate/main", false, false);
-    assert_true(BB_WAIT(&bb, z.messages > 0 && plain.messages > 0, BB_TIMEOUT_MS));
+    struct wsconn *cz = wc_new(bb, z, "/ws/spectate/main", true, false);
+    struct wsconn *cp = wc_new(bb, plain, "/ws/spectate/main", false, false);
+    assert_true(BB_WAIT(bb, z->messages > 0 && plain->messages > 0, BB_TIMEOUT_MS));
     assert_true(wsconn_compressed(cz));
     assert_false(wsconn_compressed(cp));
     assert_int_equal(wsconn_state(cz), WSCONN_OPEN);
     uint64_t wire, payload;
     wsconn_bytes(cp, &wire, &payload);
     assert_true(payload > 0 && wire > payload); /* framing and the upgrade on top */
+}
 
-    /* With deflate, a message that compresses to more than lws's buffers (random text) and the
-     * message queued right behind it both arrive whole and in order. */
-    struct tc *zc = tc_spectator(&bb, "zc", "main", false);
-    wait_snapshot(&bb, zc);
+/* With deflate, a message that compresses to more than lws's buffers (random text) and the
+ * message queued right behind it both arrive whole and in order. */
+static void check_deflate_big_messages(struct bb *bb)
+{
+    struct tc *zc = tc_spectator(bb, "zc", "main", false);
+    wait_snapshot(bb, zc);
     assert_true(wsconn_compressed(zc->ws));
     size_t zlen = 12000;
     char *rnd = xmalloc(zlen + 64);
@@ -191,47 +189,59 @@ void test_wsclient(void **state)
     }
     free(rnd);
     for (size_t i = 0; i < 3; i++) {
-        assert_string_equal(jstr(wait_reply(&bb, zc, PROTO_S_ERROR, i), "code"), "too_long");
-        assert_int_equal(jint(wait_reply(&bb, zc, PROTO_S_PONG, i), "id", -1), 5);
+        assert_string_equal(jval_str(wait_reply(bb, zc, PROTO_S_ERROR, i), "code"), "too_long");
+        assert_int_equal(jval_int(wait_reply(bb, zc, PROTO_S_PONG, i), "id", -1), 5);
     }
     assert_int_equal(zc->closes, 0);
+}
 
-    /* Closing from inside on_message: no callback afterwards (and nothing freed early). */
-    struct wc_probe once = {.close_on_message = true};
-    wc_new(&bb, &once, "/ws/spectate/main", true, false);
-    assert_true(BB_WAIT(&bb, once.messages > 0, BB_TIMEOUT_MS));
-    struct tc *ann = tc_join(&bb, "ann", "main", false); /* events every spectator would get */
-    wait_snapshot(&bb, ann);
-    assert_true(BB_WAIT(&bb, z.messages >= 4, BB_TIMEOUT_MS));
+/* Closing from inside on_message: no callback afterwards (and nothing freed early), while z, a
+ * spectator left open, goes on receiving. */
+static void check_close_in_callback(struct bb *bb, struct wc_probe *z)
+{
+    /* static: it is the connection's user data, and the loop runs on after this step */
+    static struct wc_probe once = {.close_on_message = true};
+    wc_new(bb, &once, "/ws/spectate/main", true, false);
+    assert_true(BB_WAIT(bb, once.messages > 0, BB_TIMEOUT_MS));
+    struct tc *ann = tc_join(bb, "ann", "main", false); /* events every spectator would get */
+    wait_snapshot(bb, ann);
+    assert_true(BB_WAIT(bb, z->messages >= 4, BB_TIMEOUT_MS));
     assert_int_equal(once.messages, 1);
     assert_int_equal(once.closes, 0);
-    assert_int_equal(metric_value(&bb, "felt_connections{role=\"spectator\"} "),
+    assert_int_equal(metric_value(bb, "felt_connections{role=\"spectator\"} "),
                      3); /* z, plain, zc */
+}
 
-    /* More connections at once than the loop runs handshakes at once: they wait their turn. */
+/* More connections at once than the loop runs handshakes at once: they wait their turn. The
+ * server already has `before` spectators. */
+static void check_crowd(struct bb *bb, uint64_t before)
+{
     struct tc *crowd[150];
     for (size_t i = 0; i < FELT_ARRAY_LEN(crowd); i++)
-        crowd[i] = tc_spectator(&bb, "crowd", "main", false);
+        crowd[i] = tc_spectator(bb, "crowd", "main", false);
     for (size_t i = 0; i < FELT_ARRAY_LEN(crowd); i++) {
-        wait_snapshot(&bb, crowd[i]);
+        wait_snapshot(bb, crowd[i]);
         assert_int_equal(crowd[i]->closes, 0);
     }
-    assert_int_equal(metric_value(&bb, "felt_connections{role=\"spectator\"} "),
-                     3 + FELT_ARRAY_LEN(crowd));
+    assert_int_equal(metric_value(bb, "felt_connections{role=\"spectator\"} "),
+                     before + FELT_ARRAY_LEN(crowd));
     for (size_t i = 0; i < FELT_ARRAY_LEN(crowd); i++)
         tc_free(crowd[i]);
+}
 
-    /* The queue is bounded. */
-    struct wc_probe q = {0};
-    char url[128];
+/* The queue is bounded; a URL that is not ws:// is refused at once, with a reason. */
+static void check_queue_bound(struct bb *bb)
+{
+    static struct wc_probe q; /* static: the connection's user data, as above */
+    q.bb = bb;
+    char url[128], err[128];
     struct wsconn_config qc;
     memset(&qc, 0, sizeof(qc));
-    snprintf(url, sizeof(url), "%s/ws/spectate/main", bb.ws);
+    snprintf(url, sizeof(url), "%s/ws/spectate/main", bb->ws);
     qc.url = url;
     qc.max_queue = 3;
     qc.user = &q;
-    q.bb = &bb;
-    struct wsconn *cq = wsconn_new(bb.loop, &qc, NULL, 0);
+    struct wsconn *cq = wsconn_new(bb->loop, &qc, NULL, 0);
     assert_non_null(cq);
     for (int i = 0; i < 3; i++)
         assert_int_equal(wsconn_send(cq, "{}", 2), 0);
@@ -241,64 +251,78 @@ void test_wsclient(void **state)
     wsconn_clear_queue(cq);
     assert_int_equal(wsconn_queued(cq), 0);
     wsconn_close(cq, 1000, "bye");
-    char err[128];
     struct wsconn_config bad = qc;
     bad.url = "http://127.0.0.1:1/x";
-    assert_null(wsconn_new(bb.loop, &bad, err, sizeof(err)));
+    assert_null(wsconn_new(bb->loop, &bad, err, sizeof(err)));
     assert_true(strlen(err) > 0);
-    assert_int_equal(wshttp_request(bb.loop, "ws://127.0.0.1:1/", NULL, NULL, NULL, NULL), -1);
+    assert_int_equal(wshttp_request(bb->loop, "ws://127.0.0.1:1/", NULL, NULL, NULL, NULL), -1);
+}
 
-    /* Timers fire in order; a cancelled one does not. */
-    struct timer_probe t1 = {&bb, 0, 0}, t2 = {&bb, 0, 0}, t3 = {&bb, 0, 0};
-    struct wstimer *w1 = wstimer_new(bb.loop, timer_fire, &t1);
-    struct wstimer *w2 = wstimer_new(bb.loop, timer_fire, &t2);
-    struct wstimer *w3 = wstimer_new(bb.loop, timer_fire, &t3);
+/* Timers fire in order; a cancelled one does not. */
+static void check_timers(struct bb *bb)
+{
+    struct timer_probe t1 = {bb, 0, 0}, t2 = {bb, 0, 0}, t3 = {bb, 0, 0};
+    struct wstimer *w1 = wstimer_new(bb->loop, timer_fire, &t1);
+    struct wstimer *w2 = wstimer_new(bb->loop, timer_fire, &t2);
+    struct wstimer *w3 = wstimer_new(bb->loop, timer_fire, &t3);
     wstimer_arm(w1, 30);
     wstimer_arm(w2, 10);
     wstimer_arm(w3, 20);
     wstimer_cancel(w3);
-    assert_true(BB_WAIT(&bb, t1.fired > 0, BB_TIMEOUT_MS));
+    assert_true(BB_WAIT(bb, t1.fired > 0, BB_TIMEOUT_MS));
     assert_int_equal(t2.fired, 1);
     assert_int_equal(t3.fired, 0);
     assert_true(t2.order < t1.order);
     wstimer_free(w1);
     wstimer_free(w2);
     wstimer_free(w3);
+}
 
-    /* An adopted descriptor: data, then EOF, in the same loop. */
+/* An adopted descriptor: data, then EOF, in the same loop. */
+static void check_adopted_fd(struct bb *bb)
+{
     int pfd[2];
     assert_int_equal(pipe(pfd), 0);
-    struct fd_probe f = {.bb = &bb, .fd = pfd[0]};
-    assert_int_equal(wsloop_adopt_fd(bb.loop, pfd[0], fd_readable, &f), 0);
+    struct fd_probe f = {.bb = bb, .fd = pfd[0]};
+    assert_int_equal(wsloop_adopt_fd(bb->loop, pfd[0], fd_readable, &f), 0);
     assert_int_equal(write(pfd[1], "hi", 2), 2);
-    assert_true(BB_WAIT(&bb, f.len == 2, BB_TIMEOUT_MS));
+    assert_true(BB_WAIT(bb, f.len == 2, BB_TIMEOUT_MS));
     assert_memory_equal(f.got, "hi", 2);
     close(pfd[1]);
-    assert_true(BB_WAIT(&bb, f.eof > 0, BB_TIMEOUT_MS));
+    assert_true(BB_WAIT(bb, f.eof > 0, BB_TIMEOUT_MS));
     assert_true(f.forgotten);
     assert_int_equal(fcntl(pfd[0], F_GETFD), 0); /* still the caller's, still open */
     close(pfd[0]);
+}
 
-    /* Reconnects back off and count attempts; HTTP to nowhere fails cleanly. "Nowhere" is a
-     * port we hold bound but never listen on, so nothing else can take it meanwhile. */
-    int dead_fd = socket(AF_INET, SOCK_STREAM, 0);
+/* "Nowhere": a loopback port held bound but never listened on, so nothing else can take it
+ * meanwhile. Returns the socket holding it (to close) and sets *port. */
+static int bind_dead_port(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t sl = sizeof(sa);
-    assert_true(dead_fd >= 0);
-    assert_int_equal(bind(dead_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(dead_fd, (struct sockaddr *)&sa, &sl), 0);
-    int dead_port = ntohs(sa.sin_port);
-    struct wc_probe rc = {0};
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* Reconnects to nowhere back off and count attempts; HTTP to nowhere fails cleanly while the
+ * live server still answers; nothing is called back after wsconn_close. */
+static void check_reconnect_to_nowhere(struct bb *bb)
+{
+    struct http_reply r;
+    char url[128];
+    int dead_port, dead_fd = bind_dead_port(&dead_port);
+    static struct wc_probe rc; /* static: the connection's user data, as above */
+    rc.bb = bb;
     snprintf(url, sizeof(url), "ws://127.0.0.1:%d/ws/spectate/main", dead_port);
-    struct wsconn_config rcfg = qc;
-    rcfg.url = url;
-    rcfg.reconnect = true;
-    rcfg.user = &rc;
-    rcfg.on_close = wc_close;
-    rcfg.on_state = wc_state;
-    rc.bb = &bb;
-    struct wsconn *crc = wsconn_new(bb.loop, &rcfg, NULL, 0);
-    assert_true(BB_WAIT(&bb, rc.reconnecting >= 3, BB_TIMEOUT_MS));
+    struct wsconn_config rcfg = {
+        .url = url, .reconnect = true, .user = &rc, .on_close = wc_close, .on_state = wc_state};
+    struct wsconn *crc = wsconn_new(bb->loop, &rcfg, NULL, 0);
+    assert_true(BB_WAIT(bb, rc.reconnecting >= 3, BB_TIMEOUT_MS));
     assert_int_equal(rc.max_attempt, 3);
     assert_int_equal(rc.closes, 3);
     assert_int_equal(rc.last_code, 0);
@@ -307,15 +331,31 @@ void test_wsclient(void **state)
     assert_int_equal(wsconn_state(crc), WSCONN_RECONNECTING);
     wsconn_close(crc, 1000, "bye");
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", dead_port);
-    struct http_probe hp = {.bb = &bb, .status = -1};
-    assert_int_equal(wshttp_request(bb.loop, url, NULL, NULL, http_probe_done, &hp), 0);
-    assert_true(BB_WAIT(&bb, hp.done, BB_TIMEOUT_MS));
+    struct http_probe hp = {.bb = bb, .status = -1};
+    assert_int_equal(wshttp_request(bb->loop, url, NULL, NULL, http_probe_done, &hp), 0);
+    assert_true(BB_WAIT(bb, hp.done, BB_TIMEOUT_MS));
     assert_int_equal(hp.status, 0);
     assert_true(hp.error);
-    bb_http(&bb, "/healthz", NULL, NULL, &r); /* the live one answers */
+    bb_http(bb, "/healthz", NULL, NULL, &r); /* the live one answers */
     assert_int_equal(r.status, 200);
     http_reply_free(&r);
     assert_int_equal(rc.closes, 3); /* nothing after wsconn_close */
     close(dead_fd);
+}
+
+void test_wsclient(void **state)
+{
+    static struct bb bb; /* outlives a failed assertion, for the teardown */
+    struct wc_probe z = {0}, plain = {0};
+    (void)state;
+    START(&bb, "--hand-delay", "600000");
+    check_deflate_negotiated(&bb, &z, &plain);
+    check_deflate_big_messages(&bb);
+    check_close_in_callback(&bb, &z);
+    check_crowd(&bb, 3);
+    check_queue_bound(&bb);
+    check_timers(&bb);
+    check_adopted_fd(&bb);
+    check_reconnect_to_nowhere(&bb);
     bb_stop_clean(&bb);
 }

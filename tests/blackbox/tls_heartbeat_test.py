@@ -9,7 +9,8 @@
 
 Usage: tls_heartbeat_test.py FELTD. Loopback only, bounded in time, cleans up after itself.
 """
-import base64, json, os, re, socket, ssl, subprocess, sys, tempfile, time, urllib.request
+import base64, json, os, signal, socket, ssl, subprocess, sys, tempfile, time
+import urllib.error, urllib.parse, urllib.request
 
 
 # Every client here is 127.0.0.1: the per-address limits (docs/security.md) are turned off.
@@ -17,15 +18,31 @@ LIMITS_OFF = ["--joins-per-minute", "0", "--seats-per-address", "0", "--max-conn
               "--chat-per-address", "0", "--chat-per-table", "0", "--sitout-hands", "0"]
 
 
+# feltd is started, and its URL read, by scripts/feltd-port.sh (feltd_run), the one place that
+# knows feltd's listening line: it prints the URL and then stands in for feltd (SIGTERM passed
+# on, feltd's exit status returned). It runs in a session of its own so that a feltd that does
+# not stop can be killed with it (os.killpg).
+FELTD_PORT_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir,
+                             "scripts", "feltd-port.sh")
+
+
 def start_feltd(feltd, args):
-    p = subprocess.Popen([feltd, "--port", "0", "-q"] + LIMITS_OFF + args, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    line = p.stdout.readline()
-    m = re.search(r"listening on (https?)://127\.0\.0\.1:(\d+)", line)
-    if not m:
-        p.kill()
-        sys.exit("feltd did not start: %r %s" % (line, p.stderr.read()))
-    return p, m.group(1), int(m.group(2))
+    p = subprocess.Popen(["sh", "-c", '. "$0" && feltd_run "$@"', FELTD_PORT_SH, feltd,
+                          "--port", "0", "-q"] + LIMITS_OFF + args, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    url = urllib.parse.urlsplit(p.stdout.readline().strip())
+    if url.hostname != "127.0.0.1" or not url.port:
+        kill_feltd(p)
+        sys.exit("feltd did not start: %r %s" % (url.geturl(), p.stderr.read()))
+    return p, url.scheme, url.port
+
+
+def kill_feltd(p):
+    try:
+        os.killpg(p.pid, signal.SIGKILL)  # feltd and the shell standing in for it
+    except ProcessLookupError:
+        pass
+    p.wait()
 
 
 def stop_feltd(p):
@@ -33,7 +50,7 @@ def stop_feltd(p):
     try:
         return p.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        p.kill()
+        kill_feltd(p)
         return -1
 
 

@@ -34,6 +34,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,17 +74,18 @@ struct fp_pair {
     struct fp_dir up, down;  /* up: client -> server; down: server -> client */
 };
 
+/* The command line. The whole numbers are all int64_t, so that one table sets them all. */
 struct fp_opts {
-    int port;
-    int target_port;
+    int64_t port;
+    int64_t target_port;
     const char *target_host;
-    uint64_t seed;
+    int64_t seed;     /* 0..INT64_MAX */
     int64_t every_ms; /* mean interval between faults; 0: never */
     bool enabled[FP_NFAULTS];
     int64_t stall_min_ms, stall_max_ms;
     int64_t min_age_ms;
     int64_t duration_s;
-    int max_conns;
+    int64_t max_conns;
     bool verbose;
 };
 
@@ -144,112 +146,127 @@ static long long fp_number(const char *opt, const char *s, long long lo, long lo
     return v;
 }
 
+/* --faults LIST: only the faults named (comma-separated) are enabled. */
+static void fp_parse_faults(const char *arg, struct fp_opts *o)
+{
+    char list[128], *save = NULL;
+    snprintf(list, sizeof(list), "%s", arg);
+    memset(o->enabled, 0, sizeof(o->enabled));
+    for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int k = 0;
+        while (k < FP_NFAULTS && strcmp(tok, fp_fault_names[k]) != 0)
+            k++;
+        if (k == FP_NFAULTS) {
+            fprintf(stderr, "faultproxy: unknown fault '%s' (rst, close, stall, cut, lose)\n", tok);
+            exit(2);
+        }
+        o->enabled[k] = true;
+    }
+}
+
+/* --stall MIN:MAX in ms. */
+static void fp_parse_stall(const char *arg, struct fp_opts *o)
+{
+    long long lo, hi;
+    int n = 0;
+    if (sscanf(arg, "%lld:%lld%n", &lo, &hi, &n) != 2 || arg[n] != '\0' || lo < 0 || hi < lo ||
+        hi > 3600000) {
+        fprintf(stderr, "faultproxy: --stall wants MIN:MAX in ms\n");
+        exit(2);
+    }
+    o->stall_min_ms = lo;
+    o->stall_max_ms = hi;
+}
+
+/* The options, one row each (fp_usage describes them), named as typed. A row's index is its
+ * getopt value (from FP_OPT_BASE, above every short option's character). */
+enum fp_opt_kind {
+    FP_OPT_NUMBER, /* a whole number from lo to hi, into the int64_t at offset in fp_opts */
+    FP_OPT_HOST,
+    FP_OPT_FAULTS,
+    FP_OPT_STALL,
+    FP_OPT_VERBOSE,
+    FP_OPT_HELP,
+};
+#define FP_OPT_BASE 256
+static const struct fp_opt {
+    const char *name;
+    enum fp_opt_kind kind;
+    size_t offset;
+    long long lo, hi;
+} fp_opt_table[] = {
+    {"--target", FP_OPT_NUMBER, offsetof(struct fp_opts, target_port), 1, 65535},
+    {"--target-host", FP_OPT_HOST, 0, 0, 0},
+    {"--port", FP_OPT_NUMBER, offsetof(struct fp_opts, port), 0, 65535},
+    {"--seed", FP_OPT_NUMBER, offsetof(struct fp_opts, seed), 0, INT64_MAX},
+    {"--every", FP_OPT_NUMBER, offsetof(struct fp_opts, every_ms), 0, 3600000},
+    {"--faults", FP_OPT_FAULTS, 0, 0, 0},
+    {"--stall", FP_OPT_STALL, 0, 0, 0},
+    {"--min-age", FP_OPT_NUMBER, offsetof(struct fp_opts, min_age_ms), 0, 3600000},
+    {"--duration", FP_OPT_NUMBER, offsetof(struct fp_opts, duration_s), 1, FP_MAX_DURATION_S},
+    {"--max-conns", FP_OPT_NUMBER, offsetof(struct fp_opts, max_conns), 1, 100000},
+    {"--verbose", FP_OPT_VERBOSE, 0, 0, 0},
+    {"--help", FP_OPT_HELP, 0, 0, 0},
+};
+#define FP_NOPTS FELT_ARRAY_LEN(fp_opt_table)
+
+/* Applies one row of fp_opt_table with its argument. */
+static void fp_option(const struct fp_opt *opt, const char *arg, struct fp_opts *o)
+{
+    switch (opt->kind) {
+    case FP_OPT_NUMBER:
+        *(int64_t *)((char *)o + opt->offset) = fp_number(opt->name, arg, opt->lo, opt->hi);
+        break;
+    case FP_OPT_HOST:
+        o->target_host = arg;
+        break;
+    case FP_OPT_FAULTS:
+        fp_parse_faults(arg, o);
+        break;
+    case FP_OPT_STALL:
+        fp_parse_stall(arg, o);
+        break;
+    case FP_OPT_VERBOSE:
+        o->verbose = true;
+        break;
+    case FP_OPT_HELP:
+        fp_usage(stdout);
+        exit(0);
+    }
+}
+
+/* Parses the command line into o, from the defaults fp_usage lists; exits 0 after --help and 2
+ * on a bad command line (with the reason, or the usage, on stderr). */
 static void fp_parse(int argc, char **argv, struct fp_opts *o)
 {
-    enum {
-        O_TARGET = 256,
-        O_THOST,
-        O_PORT,
-        O_SEED,
-        O_EVERY,
-        O_FAULTS,
-        O_STALL,
-        O_MINAGE,
-        O_DURATION,
-        O_MAXCONNS,
-        O_VERBOSE,
-        O_HELP
-    };
-    static const struct option opts[] = {
-        {"target", required_argument, NULL, O_TARGET},
-        {"target-host", required_argument, NULL, O_THOST},
-        {"port", required_argument, NULL, O_PORT},
-        {"seed", required_argument, NULL, O_SEED},
-        {"every", required_argument, NULL, O_EVERY},
-        {"faults", required_argument, NULL, O_FAULTS},
-        {"stall", required_argument, NULL, O_STALL},
-        {"min-age", required_argument, NULL, O_MINAGE},
-        {"duration", required_argument, NULL, O_DURATION},
-        {"max-conns", required_argument, NULL, O_MAXCONNS},
-        {"verbose", no_argument, NULL, O_VERBOSE},
-        {"help", no_argument, NULL, O_HELP},
-        {NULL, 0, NULL, 0},
-    };
+    struct option longopts[FP_NOPTS + 1];
     int c;
-    memset(o, 0, sizeof(*o));
-    o->target_host = "127.0.0.1";
-    o->seed = 1;
-    o->every_ms = 3000;
+    for (size_t i = 0; i < FP_NOPTS; i++) {
+        bool flag = fp_opt_table[i].kind == FP_OPT_VERBOSE || fp_opt_table[i].kind == FP_OPT_HELP;
+        longopts[i] =
+            (struct option){fp_opt_table[i].name + 2, /* without "--" */
+                            flag ? no_argument : required_argument, NULL, FP_OPT_BASE + (int)i};
+    }
+    longopts[FP_NOPTS] = (struct option){NULL, 0, NULL, 0};
+    *o = (struct fp_opts){
+        .target_host = "127.0.0.1",
+        .seed = 1,
+        .every_ms = 3000,
+        .stall_min_ms = 500,
+        .stall_max_ms = 3000,
+        .min_age_ms = 1000,
+        .duration_s = 600,
+        .max_conns = 4096,
+    };
     for (int i = 0; i < FP_NFAULTS; i++)
         o->enabled[i] = true;
-    o->stall_min_ms = 500;
-    o->stall_max_ms = 3000;
-    o->min_age_ms = 1000;
-    o->duration_s = 600;
-    o->max_conns = 4096;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case O_TARGET:
-            o->target_port = (int)fp_number("--target", optarg, 1, 65535);
-            break;
-        case O_THOST:
-            o->target_host = optarg;
-            break;
-        case O_PORT:
-            o->port = (int)fp_number("--port", optarg, 0, 65535);
-            break;
-        case O_SEED:
-            o->seed = (uint64_t)fp_number("--seed", optarg, 0, INT64_MAX);
-            break;
-        case O_EVERY:
-            o->every_ms = fp_number("--every", optarg, 0, 3600000);
-            break;
-        case O_FAULTS: {
-            char list[128], *save = NULL;
-            snprintf(list, sizeof(list), "%s", optarg);
-            memset(o->enabled, 0, sizeof(o->enabled));
-            for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                int k = 0;
-                while (k < FP_NFAULTS && strcmp(tok, fp_fault_names[k]) != 0)
-                    k++;
-                if (k == FP_NFAULTS) {
-                    fprintf(stderr,
-                            "faultproxy: unknown fault '%s' (rst, close, stall, cut, lose)\n", tok);
-                    exit(2);
-                }
-                o->enabled[k] = true;
-            }
-            break;
-        }
-        case O_STALL: {
-            long long lo, hi;
-            int n = 0;
-            if (sscanf(optarg, "%lld:%lld%n", &lo, &hi, &n) != 2 || optarg[n] != '\0' || lo < 0 ||
-                hi < lo || hi > 3600000) {
-                fprintf(stderr, "faultproxy: --stall wants MIN:MAX in ms\n");
-                exit(2);
-            }
-            o->stall_min_ms = lo;
-            o->stall_max_ms = hi;
-            break;
-        }
-        case O_MINAGE:
-            o->min_age_ms = fp_number("--min-age", optarg, 0, 3600000);
-            break;
-        case O_DURATION:
-            o->duration_s = fp_number("--duration", optarg, 1, FP_MAX_DURATION_S);
-            break;
-        case O_MAXCONNS:
-            o->max_conns = (int)fp_number("--max-conns", optarg, 1, 100000);
-            break;
-        case O_VERBOSE:
-            o->verbose = true;
-            break;
-        case 'h':
-        case O_HELP:
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c >= FP_OPT_BASE && c < FP_OPT_BASE + (int)FP_NOPTS) {
+            fp_option(&fp_opt_table[c - FP_OPT_BASE], optarg, o);
+        } else if (c == 'h') {
             fp_usage(stdout);
             exit(0);
-        default:
+        } else {
             fp_usage(stderr);
             exit(2);
         }
@@ -574,7 +591,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "faultproxy: --target-host must be a loopback IPv4 address\n");
         return 2;
     }
-    rng_init_seeded(&r, o.seed);
+    rng_init_seeded(&r, (uint64_t)o.seed);
     fp_raise_nofile();
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa;
@@ -587,7 +604,8 @@ int main(int argc, char **argv)
 
     int lfd = fp_listen(&o, &port);
     if (lfd < 0) {
-        fprintf(stderr, "faultproxy: cannot listen on 127.0.0.1:%d: %s\n", o.port, strerror(errno));
+        fprintf(stderr, "faultproxy: cannot listen on 127.0.0.1:%lld: %s\n", (long long)o.port,
+                strerror(errno));
         return 1;
     }
     printf("faultproxy: listening on 127.0.0.1:%d\n", port);

@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "eval.h"
+#include "jval.h"
 #include "server.h"
 
 /* ---- a fake clock ------------------------------------------------------------------------ */
@@ -146,31 +147,9 @@ static void event_at(struct table *t, uint64_t seq, uint64_t uid, struct proto_s
     assert_int_equal(out->seq, seq);
 }
 
-static const char *jstr(struct json_object *o, const char *key)
-{
-    struct json_object *v;
-    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
-static int64_t jint(struct json_object *o, const char *key)
-{
-    struct json_object *v;
-    if (!o || !json_object_object_get_ex(o, key, &v))
-        return -1;
-    return json_object_get_int64(v);
-}
-
-static bool jbool(struct json_object *o, const char *key)
-{
-    struct json_object *v;
-    return o && json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
-}
-
 static bool jis(struct json_object *o, const char *key, const char *want)
 {
-    const char *s = jstr(o, key);
+    const char *s = jval_str(o, key);
     return s && strcmp(s, want) == 0;
 }
 
@@ -233,7 +212,7 @@ static bool snapshot_connected(struct table *t, const char *pid)
         struct json_object *p = json_object_array_get_idx(players, i);
         if (jis(p, "player_id", pid)) {
             found = true;
-            connected = jbool(p, "connected");
+            connected = jval_bool(p, "connected", false);
         }
     }
     proto_smsg_clear(&m);
@@ -274,7 +253,7 @@ static const char *act(struct table *t, struct player *p, const char *action,
     assert_int_equal(a.type, PROTO_S_ACK);
     assert_false(a.has_seq);
     snprintf(code, sizeof(code), "%s",
-             jis(a.data, "status", "accepted") ? "accepted" : jstr(a.data, "code"));
+             jis(a.data, "status", "accepted") ? "accepted" : jval_str(a.data, "code"));
     proto_smsg_clear(&a);
     if (ack_out)
         *ack_out = ack;
@@ -326,7 +305,7 @@ static void test_join_seats(void **state)
     struct json_object *pl;
     assert_true(json_object_object_get_ex(m.data, "player", &pl));
     assert_true(jis(pl, "player_id", ann->id) && jis(pl, "name", "ann"));
-    assert_false(jbool(pl, "connected"));
+    assert_false(jval_bool(pl, "connected", false));
     assert_null(strstr(msg_payload(table_event(t, 1)->pub), ann->token));
     proto_smsg_clear(&m);
     assert_int_equal(find_note(t, 0, "player_joined", ann->id), 2);
@@ -497,8 +476,8 @@ static void test_clock_expiry(void **state)
         assert_true(warn > 0);
         struct proto_smsg m;
         event_at(t, warn, 0, &m);
-        assert_int_equal(jint(m.data, "seconds_left"), 10);
-        assert_int_equal(jint(m.data, "deadline"), deadline);
+        assert_int_equal(jval_int(m.data, "seconds_left", -1), 10);
+        assert_int_equal(jval_int(m.data, "deadline", -1), deadline);
         proto_smsg_clear(&m);
         assert_int_equal(find_note(t, mark, "timeout", ann->id), 0);
         advance(10000);
@@ -576,7 +555,7 @@ static void test_leave_mid_hand(void **state)
     struct proto_smsg m;
     event_at(t, fold, 0, &m);
     assert_true(jis(m.data, "action", "fold"));
-    assert_int_equal(jint(m.data, "seat"), seat);
+    assert_int_equal(jval_int(m.data, "seat", -1), seat);
     proto_smsg_clear(&m);
 
     /* Cashed out at the end of the hand: told why, with the chips left with. */
@@ -584,7 +563,7 @@ static void test_leave_mid_hand(void **state)
     assert_true(left > fold);
     event_at(t, left, 0, &m);
     assert_true(jis(m.data, "reason", "left"));
-    assert_true(jint(m.data, "stack") >= 0);
+    assert_true(jval_int(m.data, "stack", -1) >= 0);
     proto_smsg_clear(&m);
     assert_true(find_seat(t, mark, "left", id) > 0);
     assert_int_equal(fs.drops, 1);
@@ -694,14 +673,14 @@ static void test_history(void **state)
     /* ... the oldest chat replaced by expired placeholders, the newest kept. */
     event_at(t, first_chat, 0, &m);
     assert_int_equal(m.type, PROTO_S_CHAT);
-    assert_true(jbool(m.data, "expired"));
+    assert_true(jval_bool(m.data, "expired", false));
     assert_true(jis(m.data, "text", ""));
     proto_smsg_clear(&m);
     event_at(t, last - HISTORY_CHAT_CAP, 0, &m);
-    assert_true(jbool(m.data, "expired"));
+    assert_true(jval_bool(m.data, "expired", false));
     proto_smsg_clear(&m);
     event_at(t, last - HISTORY_CHAT_CAP + 1, 0, &m);
-    assert_false(jbool(m.data, "expired"));
+    assert_false(jval_bool(m.data, "expired", false));
     assert_true(jis(m.data, "text", "m44"));
     proto_smsg_clear(&m);
     event_at(t, last, 0, &m);
@@ -759,7 +738,7 @@ static void pull(struct conn *c, struct pulled *out)
         out->seq[out->n] = sm.has_seq ? sm.seq : 0;
         out->snapshots += sm.type == PROTO_S_SNAPSHOT;
         if (sm.type == PROTO_S_ERROR)
-            snprintf(out->code, sizeof(out->code), "%s", jstr(sm.data, "code"));
+            snprintf(out->code, sizeof(out->code), "%s", jval_str(sm.data, "code"));
         out->n++;
         proto_smsg_clear(&sm);
         conn_sent(c);
@@ -908,7 +887,7 @@ static void test_http_commands(void **state)
 
     http_do(srv, HTTP_POST, "/api/games/web/join", NULL, "{\"name\":\"ann\"}", &a);
     assert_int_equal(a.status, 200);
-    snprintf(token, sizeof(token), "%s", jstr(a.json, "token"));
+    snprintf(token, sizeof(token), "%s", jval_str(a.json, "token"));
     struct player *ann = table_player_by_token(t, token);
     assert_non_null(ann);
     assert_true(jis(a.json, "player_id", ann->id));
@@ -920,7 +899,7 @@ static void test_http_commands(void **state)
     uint64_t mark = table_seq(t);
     http_do(srv, HTTP_POST, "/api/games/web/sit_out", token, "{}", &a);
     assert_int_equal(a.status, 200);
-    assert_true(jbool(a.json, "ok"));
+    assert_true(jval_bool(a.json, "ok", false));
     http_answer_free(&a);
     assert_true(ann->sitting_out);
     assert_true(find_note(t, mark, "player_sat_out", id) > 0);
@@ -990,7 +969,7 @@ static void test_http_commands(void **state)
      * her socket closed. */
     http_do(srv, HTTP_POST, "/api/games/web/leave", token, "{}", &a);
     assert_int_equal(a.status, 200);
-    assert_true(jbool(a.json, "ok"));
+    assert_true(jval_bool(a.json, "ok", false));
     http_answer_free(&a);
     assert_null(table_player_by_token(t, token));
     assert_int_equal(c->close_code, 1000);
