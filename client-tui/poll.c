@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "client.h"
+#include "jval.h"
 #include "wsclient.h"
 
 #define POLL_FAST_POLLS 8 /* polls at POLL_MIN_MS after something happened */
@@ -114,19 +115,16 @@ static int poll_split_events(const char *body, size_t len, uint64_t *seq,
 {
     struct json_tokener *tok = json_tokener_new();
     struct json_object *j = len <= INT32_MAX ? json_tokener_parse_ex(tok, body, (int)len) : NULL;
-    struct json_object *v, *events;
+    struct json_object *events = jval_typed(j, "events", json_type_array);
+    int64_t first = jval_int(j, "seq", -1);
     int n = -1;
     size_t i = 0;
 
-    if (!j || json_tokener_get_error(tok) != json_tokener_success ||
-        !json_object_is_type(j, json_type_object) || !json_object_object_get_ex(j, "seq", &v) ||
-        !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
-        !json_object_object_get_ex(j, "events", &events) ||
-        !json_object_is_type(events, json_type_array))
+    if (!j || json_tokener_get_error(tok) != json_tokener_success || first < 0 || !events)
         goto out;
     for (size_t k = 0; k < json_object_array_length(events); k++)
         if (!json_object_is_type(json_object_array_get_idx(events, k), json_type_object)) goto out;
-    *seq = (uint64_t)json_object_get_int64(v);
+    *seq = (uint64_t)first;
 
     /* Walk the top-level object to the "events" array and hand out each element's bytes. */
     poll_skip_ws(body, len, &i);

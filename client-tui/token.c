@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "client.h"
+#include "jval.h"
 
 #define TOKEN_FILE_MAX 4096
 
@@ -120,14 +121,11 @@ int token_load(const char *server, const char *game, const char *name, struct to
     }
     buf[n] = '\0';
     j = json_tokener_parse(buf);
-    struct json_object *id, *tok, *seat;
-    if (!j || !json_object_object_get_ex(j, "player_id", &id) ||
-        !json_object_object_get_ex(j, "token", &tok) ||
-        !json_object_is_type(id, json_type_string) || !json_object_is_type(tok, json_type_string)) {
+    const char *ids = jval_str(j, "player_id"), *toks = jval_str(j, "token");
+    if (!ids || !toks) {
         felt_err_set(err, "bad_token_file", "%s is not a felt token file", path);
         goto out;
     }
-    const char *ids = json_object_get_string(id), *toks = json_object_get_string(tok);
     size_t idl = strlen(ids), tokl = strlen(toks);
     if (idl == 0 || idl > MODEL_ID_MAX || tokl == 0 || tokl > PROTO_TOKEN_MAX) {
         felt_err_set(err, "bad_token_file", "%s holds a malformed token", path);
@@ -146,10 +144,8 @@ int token_load(const char *server, const char *game, const char *name, struct to
         }
     memcpy(rec->player_id, ids, idl + 1);
     memcpy(rec->token, toks, tokl + 1);
-    rec->seat =
-        json_object_object_get_ex(j, "seat", &seat) && json_object_is_type(seat, json_type_int)
-            ? json_object_get_int(seat)
-            : -1;
+    int64_t seat = jval_int(j, "seat", -1);
+    rec->seat = seat >= 0 && seat < MODEL_MAX_SEATS ? (int)seat : -1;
     rc = 1;
 out:
     json_object_put(j);
