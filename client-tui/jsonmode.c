@@ -24,6 +24,7 @@
 #include <json-c/json.h>
 
 #include "client.h"
+#include "jval.h"
 #include "wsclient.h"
 
 #define JSON_LINE_MAX PROTO_MAX_FRAME /* a longer stdin line is refused as a whole */
@@ -217,20 +218,18 @@ static void jsonmode_line(struct jsonmode_ctx *c, char *line, size_t len)
     len -= skip;
     line[len] = '\0';
 
-    struct json_tokener *tok = json_tokener_new();
-    struct json_object *j = json_tokener_parse_ex(tok, line, (int)len), *t;
-    bool ok = j && json_tokener_get_error(tok) == json_tokener_success;
-    json_tokener_free(tok);
-    if (!ok || !json_object_is_type(j, json_type_object)) {
+    struct json_object *j = jval_parse(line, len);
+    const char *type = jval_str(j, "type");
+    if (!j || !json_object_is_type(j, json_type_object)) {
         jsonmode_error(c, "bad_json", "each line must be one JSON object");
         goto out;
     }
-    if (!json_object_object_get_ex(j, "type", &t) || !json_object_is_type(t, json_type_string)) {
+    if (!type) {
         jsonmode_error(c, "bad_type", "the object needs a string \"type\"");
         goto out;
     }
     for (size_t i = 0; i < FELT_ARRAY_LEN(jsonmode_commands); i++)
-        if (strcmp(json_object_get_string(t), jsonmode_commands[i].type) == 0) {
+        if (strcmp(type, jsonmode_commands[i].type) == 0) {
             jsonmode_commands[i].fn(c, line, len);
             goto out;
         }

@@ -205,16 +205,14 @@ struct store {
 __attribute__((format(printf, 3, 4))) static int store_fail(struct felt_err *err, const char *code,
                                                             const char *fmt, ...)
 {
-    if (err) {
-        va_list ap;
-        err->code = code;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof(err->message), fmt, ap);
-        va_end(ap);
-        for (char *c = err->message; *c; c++)
-            if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
-    }
-    return -1;
+    char msg[sizeof(err->message)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    for (char *c = msg; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
+    return felt_err_set(err, code, "%s", msg);
 }
 
 static const char *store_errno_code(int e)
