@@ -65,7 +65,7 @@ int card_parse_list(const char *s, card_t *out, int max, struct felt_err *err)
             s++;
         if (!*s) break;
         size_t len = strcspn(s, " ");
-        card_t c;
+        card_t c = CARD_NONE;
         if (card_parse_n(s, len, &c, err) < 0) return -1;
         if (seen & (UINT64_C(1) << c)) {
             char buf[3];

@@ -298,8 +298,8 @@ static int proto_get_text(struct json_object *obj, const char *key, size_t max_c
                           size_t dstsz, struct felt_err *err)
 {
     struct felt_err serr = {0};
-    const char *s;
-    size_t len;
+    const char *s = NULL;
+    size_t len = 0;
     int n;
 
     if (proto_get_str(obj, key, &s, &len, err) < 0) return -1;
