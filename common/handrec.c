@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -251,11 +252,192 @@ out:
     return rc;
 }
 
+/* ---- times ---- */
+
+#define HANDREC_EPOCH_MS_MAX 253402300799999LL /* 9999-12-31T23:59:59.999Z */
+
+int handrec_format_time(int64_t epoch_ms, char out[HANDREC_TIME_MAX + 1])
+{
+    struct tm tm;
+    out[0] = '\0';
+    if (epoch_ms < 0 || epoch_ms > HANDREC_EPOCH_MS_MAX) return -1;
+    time_t secs = (time_t)(epoch_ms / 1000);
+    if (!gmtime_r(&secs, &tm)) return -1;
+    char buf[80]; /* room for any int the compiler cannot bound; the result is 24 bytes */
+    int n = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (int)(epoch_ms % 1000));
+    FELT_ASSERT(n == 24);
+    memcpy(out, buf, (size_t)n + 1);
+    return 0;
+}
+
+/* Reads exactly n ASCII digits at s. */
+static bool time_digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+int handrec_parse_time(const char *s, int64_t *epoch_ms)
+{
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, hh, mi, ss, ms = 0;
+    size_t len = strnlen(s, HANDREC_TIME_MAX + 1);
+    struct tm tm;
+
+    if (len != 20 && len != 24) return -1;
+    if (!time_digits(s, 4, &y) || s[4] != '-' || !time_digits(s + 5, 2, &mo) || s[7] != '-' ||
+        !time_digits(s + 8, 2, &d) || s[10] != 'T' || !time_digits(s + 11, 2, &hh) ||
+        s[13] != ':' || !time_digits(s + 14, 2, &mi) || s[16] != ':' ||
+        !time_digits(s + 17, 2, &ss))
+        return -1;
+    if (len == 24 && (s[19] != '.' || !time_digits(s + 20, 3, &ms) || s[23] != 'Z')) return -1;
+    if (len == 20 && s[19] != 'Z') return -1;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap ? 1 : 0) ||
+        hh > 23 || mi > 59 || ss > 59)
+        return -1;
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = hh;
+    tm.tm_min = mi;
+    tm.tm_sec = ss;
+    time_t t = timegm(&tm);
+    if (t < 0) return -1;
+    *epoch_ms = (int64_t)t * 1000 + ms;
+    return 0;
+}
+
+/* ---- parsing the metadata ---- */
+
+/* An optional time field: a string handrec_parse_time accepts, copied to out. */
+static int parse_time_field(struct json_object *root, const char *key,
+                            char out[HANDREC_TIME_MAX + 1], struct felt_err *err)
+{
+    size_t len = 0;
+    int64_t ms;
+    if (!json_object_object_get_ex(root, key, NULL)) return 0;
+    const char *s = get_str(root, key, "", &len, err);
+    if (!s) return -1;
+    if (len > HANDREC_TIME_MAX || strlen(s) != len || handrec_parse_time(s, &ms) < 0)
+        return felt_err_set(err, "bad_field",
+                            "%s: expected a UTC time like \"2026-12-05T05:20:01.123Z\"", key);
+    memcpy(out, s, len + 1);
+    return 0;
+}
+
+static int parse_status(struct json_object *root, struct handrec *h, struct felt_err *err)
+{
+    size_t len = 0;
+    if (!json_object_object_get_ex(root, "status", NULL)) return 0;
+    const char *s = get_str(root, "status", "", &len, err);
+    if (!s) return -1;
+    if (strlen(s) != len || (strcmp(s, "complete") != 0 && strcmp(s, "voided") != 0))
+        return felt_err_set(err, "bad_field", "status: must be \"complete\" or \"voided\"");
+    memcpy(h->status, s, len + 1);
+    return 0;
+}
+
+static int parse_winner(struct json_object *o, const char *ctx, struct handrec_pot *p,
+                        const struct handrec *h, struct felt_err *err)
+{
+    static const char *const keys[] = {"seat", "name", "amount", NULL};
+    int64_t seat, amount;
+    size_t len = 0;
+
+    if (!json_object_is_type(o, json_type_object))
+        return felt_err_set(err, "bad_field", "%s: expected an object", ctx);
+    char sub[64];
+    snprintf(sub, sizeof(sub), "%s.", ctx);
+    if (check_keys(o, keys, sub, err) < 0 ||
+        get_int(o, "seat", sub, true, 0, ENGINE_MAX_SEATS - 1, 0, &seat, err) < 0)
+        return -1;
+    int k = -1;
+    for (int i = 0; i < h->nseats && k < 0; i++)
+        if (h->seat[i].seat == seat) k = i;
+    if (k < 0)
+        return felt_err_set(err, "bad_field", "%sseat: seat %d is not listed", sub, (int)seat);
+    for (int w = 0; w < p->nwinners; w++)
+        if (p->winners[w].seat == seat)
+            return felt_err_set(err, "bad_field", "%sseat: seat %d wins this pot twice", sub,
+                                (int)seat);
+    const char *name = get_str(o, "name", sub, &len, err);
+    if (!name) return -1;
+    if (strlen(name) != len || strcmp(name, h->seat[k].name) != 0)
+        return felt_err_set(err, "bad_field", "%sname: is not the name of seat %d", sub, (int)seat);
+    if (get_int(o, "amount", sub, true, 0, ENGINE_CHIPS_MAX, 0, &amount, err) < 0) return -1;
+    p->winners[p->nwinners].seat = (int)seat;
+    p->winners[p->nwinners].amount = amount;
+    p->nwinners++;
+    return 0;
+}
+
+static int parse_pot(struct json_object *o, int idx, struct handrec *h, struct felt_err *err)
+{
+    static const char *const keys[] = {"pot", "amount", "winners", NULL};
+    struct handrec_pot *p = &h->results[idx];
+    struct json_object *w = NULL;
+    char ctx[24];
+    int64_t x;
+
+    memset(p, 0, sizeof(*p));
+    snprintf(ctx, sizeof(ctx), "results[%d].", idx);
+    if (!json_object_is_type(o, json_type_object))
+        return felt_err_set(err, "bad_field", "results[%d]: expected an object", idx);
+    if (check_keys(o, keys, ctx, err) < 0 ||
+        get_int(o, "pot", ctx, true, 0, ENGINE_MAX_POTS - 1, 0, &x, err) < 0)
+        return -1;
+    if (x != idx)
+        return felt_err_set(err, "bad_field",
+                            "%spot: must be %d (pots are listed in order, the main pot first)", ctx,
+                            idx);
+    p->pot = (int)x;
+    if (get_int(o, "amount", ctx, true, 0, ENGINE_CHIPS_MAX, 0, &p->amount, err) < 0) return -1;
+    if (!json_object_object_get_ex(o, "winners", &w) || !json_object_is_type(w, json_type_array) ||
+        json_object_array_length(w) < 1 || json_object_array_length(w) > ENGINE_MAX_SEATS)
+        return felt_err_set(err, "bad_field", "%swinners: expected an array of 1..%d winners", ctx,
+                            ENGINE_MAX_SEATS);
+    int64_t sum = 0;
+    for (size_t i = 0; i < json_object_array_length(w); i++) {
+        char wctx[48];
+        snprintf(wctx, sizeof(wctx), "%swinners[%d]", ctx, (int)i);
+        if (parse_winner(json_object_array_get_idx(w, i), wctx, p, h, err) < 0) return -1;
+        sum += p->winners[p->nwinners - 1].amount;
+    }
+    if (sum != p->amount)
+        return felt_err_set(err, "bad_field",
+                            "%swinners: the amounts add up to %" PRId64 ", not the pot's %" PRId64,
+                            ctx, sum, p->amount);
+    return 0;
+}
+
+static int parse_results(struct json_object *root, struct handrec *h, struct felt_err *err)
+{
+    struct json_object *v = NULL;
+    if (!json_object_object_get_ex(root, "results", &v)) return 0;
+    if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > ENGINE_MAX_POTS)
+        return felt_err_set(err, "bad_field", "results: expected an array of at most %d pots",
+                            ENGINE_MAX_POTS);
+    h->has_results = true;
+    h->nresults = (int)json_object_array_length(v);
+    for (int i = 0; i < h->nresults; i++)
+        if (parse_pot(json_object_array_get_idx(v, (size_t)i), i, h, err) < 0) return -1;
+    return 0;
+}
+
 static int parse_root(struct json_object *root, struct handrec *h, struct felt_err *err)
 {
-    static const char *const keys[] = {"variant", "small_blind", "big_blind", "ante",
-                                       "button",  "seats",       "board",     "actions",
-                                       "hand_id", "game_id",     NULL};
+    static const char *const keys[] = {
+        "variant", "small_blind", "big_blind",  "ante",     "button", "seats",   "board", "actions",
+        "hand_id", "game_id",     "started_at", "ended_at", "status", "results", NULL};
     bool used[CARD_COUNT] = {false};
     struct json_object *v = NULL;
     int64_t x;
@@ -297,6 +479,9 @@ static int parse_root(struct json_object *root, struct handrec *h, struct felt_e
         }
         memcpy(h->game_id, gid, len + 1);
     }
+    if (parse_time_field(root, "started_at", h->started_at, err) < 0 ||
+        parse_time_field(root, "ended_at", h->ended_at, err) < 0 || parse_status(root, h, err) < 0)
+        goto out;
 
     if (!json_object_object_get_ex(root, "seats", &v) || !json_object_is_type(v, json_type_array) ||
         json_object_array_length(v) < 2 || json_object_array_length(v) > ENGINE_MAX_SEATS) {
@@ -333,6 +518,7 @@ static int parse_root(struct json_object *root, struct handrec *h, struct felt_e
     }
     for (size_t i = 0; i < json_object_array_length(v); i++)
         if (parse_action(json_object_array_get_idx(v, i), (int)i, h, err) < 0) goto out;
+    if (parse_results(root, h, err) < 0) goto out;
     rc = 0;
 out:
     return rc;
@@ -556,8 +742,7 @@ struct json_object *handrec_result_json(const struct handrec *h, const struct ha
     struct engine_options o;
     struct wire_to_act ta = {.present = false};
     engine_options(e, &o);
-    if (o.seat >= 0)
-        handrec_to_act_fill(&o, seat_name(h, o.seat), &ta);
+    if (o.seat >= 0) handrec_to_act_fill(&o, seat_name(h, o.seat), &ta);
     json_object_object_add(root, "to_act", wire_encode_to_act(&ta));
     return root;
 }
@@ -574,7 +759,6 @@ void handrec_to_act_fill(const struct engine_options *o, const char *name, struc
     out->min_raise_to = o->can_raise ? o->min_raise_to : 0;
     out->max_raise_to = o->can_raise ? o->max_raise_to : 0;
 }
-
 
 /* ---- the text rendering ---- */
 
@@ -806,6 +990,26 @@ void handrec_finish(struct handrec *h, const struct engine *e)
     if (e->board_dealt < h->nboard) h->nboard = e->board_dealt;
 }
 
+void handrec_set_results(struct handrec *h, const struct engine *e)
+{
+    h->has_results = true;
+    h->nresults = 0;
+    if (!engine_over(e)) return;
+    for (int k = 0; k < e->npots && k < ENGINE_MAX_POTS; k++) {
+        const struct engine_pot *ep = &e->pots[k];
+        struct handrec_pot *p = &h->results[h->nresults++];
+        memset(p, 0, sizeof(*p));
+        p->pot = k;
+        p->amount = ep->amount;
+        for (int s = 0; s < ENGINE_MAX_SEATS; s++)
+            if (ep->winners >> s & 1) {
+                p->winners[p->nwinners].seat = s;
+                p->winners[p->nwinners].amount = ep->share[s];
+                p->nwinners++;
+            }
+    }
+}
+
 static struct json_object *cards_json(const card_t *c, int n)
 {
     char buf[3];
@@ -821,6 +1025,11 @@ char *handrec_to_json(const struct handrec *h, uint16_t reveal)
     json_object_object_add(root, "variant", json_object_new_string("nlhe"));
     if (h->has_hand_id) json_object_object_add(root, "hand_id", json_object_new_int64(h->hand_id));
     if (h->game_id[0]) json_object_object_add(root, "game_id", json_object_new_string(h->game_id));
+    if (h->status[0]) json_object_object_add(root, "status", json_object_new_string(h->status));
+    if (h->started_at[0])
+        json_object_object_add(root, "started_at", json_object_new_string(h->started_at));
+    if (h->ended_at[0])
+        json_object_object_add(root, "ended_at", json_object_new_string(h->ended_at));
     json_object_object_add(root, "small_blind", json_object_new_int64(h->small_blind));
     json_object_object_add(root, "big_blind", json_object_new_int64(h->big_blind));
     json_object_object_add(root, "ante", json_object_new_int64(h->ante));
@@ -848,6 +1057,27 @@ char *handrec_to_json(const struct handrec *h, uint16_t reveal)
         json_object_array_add(actions, o);
     }
     json_object_object_add(root, "actions", actions);
+    if (h->has_results) {
+        struct json_object *results = json_object_new_array();
+        for (int k = 0; k < h->nresults; k++) {
+            const struct handrec_pot *p = &h->results[k];
+            struct json_object *o = json_object_new_object();
+            struct json_object *winners = json_object_new_array();
+            json_object_object_add(o, "pot", json_object_new_int(p->pot));
+            json_object_object_add(o, "amount", json_object_new_int64(p->amount));
+            for (int w = 0; w < p->nwinners; w++) {
+                struct json_object *x = json_object_new_object();
+                json_object_object_add(x, "seat", json_object_new_int(p->winners[w].seat));
+                json_object_object_add(x, "name",
+                                       json_object_new_string(seat_name(h, p->winners[w].seat)));
+                json_object_object_add(x, "amount", json_object_new_int64(p->winners[w].amount));
+                json_object_array_add(winners, x);
+            }
+            json_object_object_add(o, "winners", winners);
+            json_object_array_add(results, o);
+        }
+        json_object_object_add(root, "results", results);
+    }
     char *out = xstrdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_SPACED |
                                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(root);

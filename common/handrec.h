@@ -1,7 +1,8 @@
 /*
  * handrec.h: hand records: the JSON form of one hand (docs/hand-format.md), replayed through the
  * engine for `felt replay`; the writer (handrec_to_json) is for the server's hand histories, which
- * it does not store yet.
+ * it writes into its database and serves at GET /api/games/{id}/hands (with the metadata of
+ * "Server histories": hand_id, game_id, status, started_at, ended_at, results).
  *
  * Reading: handrec_parse() validates a record strictly (types, ranges, names, seats, cards,
  * actions) and never crashes on any input; handrec_replay() feeds it to the engine and keeps
@@ -9,8 +10,10 @@
  * `felt replay --json` object and the street-by-street text for a person.
  *
  * Writing: handrec_begin() from the engine setup and the players' names, handrec_add_action()
- * for each accepted action, handrec_finish() when the hand is over, handrec_to_json() with the
- * seats whose hole cards may be published (mucked cards never leave the server).
+ * for each accepted action, handrec_finish() when the hand is over, handrec_set_results() for the
+ * pots awarded, handrec_to_json() with the seats whose hole cards may be published (mucked cards
+ * never leave the server). The caller fills hand_id, game_id, status, started_at and ended_at
+ * into the struct itself (handrec_format_time() makes the times).
  */
 #ifndef FELT_HANDREC_H
 #define FELT_HANDREC_H
@@ -37,6 +40,21 @@ struct handrec_seat {
     card_t cards[2];                     /* CARD_NONE when not recorded */
 };
 
+#define HANDREC_TIME_MAX 32 /* longest started_at / ended_at accepted */
+
+/* A pot as awarded at the end of a hand: its number (0 the main pot, then the side pots), its
+ * size, and each winner's seat and share. Winners are named by seat; the JSON form carries the
+ * seat's name too. */
+struct handrec_pot {
+    int pot;
+    int64_t amount;
+    int nwinners;
+    struct {
+        int seat;
+        int64_t amount;
+    } winners[ENGINE_MAX_SEATS];
+};
+
 struct handrec_action {
     int seat; /* the engine seat, resolved from the name */
     enum engine_action action;
@@ -53,10 +71,16 @@ struct handrec {
     card_t board[5];
     int nactions, cap;
     struct handrec_action *actions; /* owned: handrec_free() */
-    /* Optional metadata, for server hand histories. */
+    /* Optional metadata, for server hand histories (docs/hand-format.md, "Server histories"). */
     bool has_hand_id;
     int64_t hand_id;
     char game_id[PROTO_GAME_ID_MAX + 1]; /* "" when absent */
+    char started_at[HANDREC_TIME_MAX + 1]; /* ISO 8601 UTC "2026-12-05T05:20:01.123Z"; "" absent */
+    char ended_at[HANDREC_TIME_MAX + 1];   /* likewise; for a voided hand, when it was voided */
+    char status[16];                       /* "" (absent), "complete" or "voided" */
+    bool has_results;                      /* "results" present (an empty array counts) */
+    int nresults;
+    struct handrec_pot results[ENGINE_MAX_POTS]; /* pots awarded, main pot first */
 };
 
 void handrec_init(struct handrec *h);
@@ -64,9 +88,17 @@ void handrec_free(struct handrec *h);
 
 /* Parses and validates one record from buf[0..len). Returns 0, or -1 with err set (h is then
  * freed and empty). Codes: "too_large", "bad_json", "bad_field" (missing, wrong type or out of
- * range: the message names the field), "duplicate_seat", "duplicate_name", "duplicate_card",
+ * range: the message names the field; also a result whose winner is not a listed seat, whose name
+ * is not that seat's, or whose winners' amounts do not add up to the pot), "duplicate_seat", "duplicate_name", "duplicate_card",
  * "unknown_name", "unknown_action", "too_many_actions". */
 int handrec_parse(const char *buf, size_t len, struct handrec *h, struct felt_err *err);
+
+/* Times of server histories: "YYYY-MM-DDTHH:MM:SS.mmmZ" in UTC. handrec_format_time writes the
+ * time of epoch_ms (0 .. 9999-12-31T23:59:59.999Z; -1 and "" outside); handrec_parse_time reads
+ * "YYYY-MM-DDTHH:MM:SS[.mmm]Z" strictly (year from 1970, real calendar dates, no leap second,
+ * exactly three fraction digits when present) and returns 0, or -1 for anything else. */
+int handrec_format_time(int64_t epoch_ms, char out[HANDREC_TIME_MAX + 1]);
+int handrec_parse_time(const char *s, int64_t *epoch_ms);
 
 /* Index into h->seat[] of the player with this name, or -1. */
 int handrec_find_name(const struct handrec *h, const char *name);
@@ -114,6 +146,10 @@ int handrec_begin(struct handrec *h, const struct engine_setup *s,
 void handrec_add_action(struct handrec *h, int seat, enum engine_action a, int64_t amount);
 /* Keeps only the board cards the hand actually dealt. */
 void handrec_finish(struct handrec *h, const struct engine *e);
+/* Sets "results" (has_results) to the pots as the engine awarded them (e->pots: main pot first,
+ * each winner's seat and share) when the hand is over; for a hand that is not over (a voided
+ * hand) to no pots, which writes "results": []. Call it after the last action. */
+void handrec_set_results(struct handrec *h, const struct engine *e);
 /* The record as JSON text (malloc'd). Hole cards are written only for seats in `reveal` (a
  * bitmask of seat numbers: e->shown for a public history, all seats for the server's own log). */
 char *handrec_to_json(const struct handrec *h, uint16_t reveal);

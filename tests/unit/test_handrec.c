@@ -59,7 +59,8 @@ static struct json_object *get(struct json_object *o, const char *key)
 static int64_t get_i(struct json_object *o, const char *key)
 {
     int64_t v = 0;
-    if (!jval_int_ok(o, key, &v)) fail_msg("%s is not an integer in %s", key, json_object_to_json_string(o));
+    if (!jval_int_ok(o, key, &v))
+        fail_msg("%s is not an integer in %s", key, json_object_to_json_string(o));
     return v;
 }
 
@@ -97,18 +98,21 @@ static size_t nkeys(struct json_object *o)
 /* dan (button) calls, eve calls, fay checks; flop and turn checked; river: fay bets 50, both
  * call. eve's aces beat fay's queens; dan's 3-4 mucks. Pot 3 x 60 = 180. */
 static const char good_hand[] = HEAD3 SEATS3
-    ", \"actions\": [" A("dan", "call") "," A("eve", "call") "," A("fay", "check") "," A("eve", "ch"
-                                                                                                "ec"
-                                                                                                "k") "," A("fay", "check") "," A(
-        "dan",
-        "check") "," A("eve",
-                       "check") "," A("fay",
-                                      "check") "," A("dan",
-                                                     "check") "," A("eve",
-                                                                    "check") "," R("fay",
-                                                                                   50) "," A("dan",
-                                                                                             "call") "," A("eve",
-                                                                                                           "call") "]}";
+    ", \"actions\": [" A("dan", "call") "," A("eve", "call") "," A("fay", "check") "," A(
+        "eve",
+        "ch"
+        "ec"
+        "k") "," A("fay",
+                   "check") "," A("dan",
+                                  "check") "," A("eve",
+                                                 "check") "," A("fay",
+                                                                "check") "," A("dan",
+                                                                               "check") "," A("eve",
+                                                                                              "chec"
+                                                                                              "k") "," R("fay",
+                                                                                                         50) "," A("dan",
+                                                                                                                   "call") "," A("eve",
+                                                                                                                                 "call") "]}";
 
 /* ---- good records ---- */
 
@@ -738,14 +742,460 @@ static void test_random_round_trip(void **state)
     assert_true(complete > 1000 && unfinished > 100 && illegal > 50);
 }
 
+/* ---- server history metadata ---- */
+
+static void test_times(void **state)
+{
+    (void)state;
+    char out[HANDREC_TIME_MAX + 1];
+    int64_t ms = -1;
+    static const struct {
+        int64_t ms;
+        const char *text;
+    } known[] = {
+        {0, "1970-01-01T00:00:00.000Z"},
+        {1796448001123LL, "2026-12-05T05:20:01.123Z"},
+        {951868799999LL, "2000-02-29T23:59:59.999Z"},
+        {1709208000000LL, "2024-02-29T12:00:00.000Z"},
+        {253402300799999LL, "9999-12-31T23:59:59.999Z"},
+    };
+    for (size_t i = 0; i < FELT_ARRAY_LEN(known); i++) {
+        assert_int_equal(handrec_format_time(known[i].ms, out), 0);
+        assert_string_equal(out, known[i].text);
+        assert_int_equal(handrec_parse_time(known[i].text, &ms), 0);
+        assert_int_equal(ms, known[i].ms);
+    }
+    /* Without the fraction: whole seconds. */
+    assert_int_equal(handrec_parse_time("2026-12-05T05:20:01Z", &ms), 0);
+    assert_int_equal(ms, 1796448001000LL);
+    assert_int_equal(handrec_format_time(-1, out), -1);
+    assert_string_equal(out, "");
+    assert_int_equal(handrec_format_time(253402300800000LL, out), -1);
+    static const char *const bad[] = {
+        "",
+        "2026-12-05",
+        "2026-12-05T05:20:01",       /* no Z */
+        "2026-12-05T05:20:01.123",   /* no Z */
+        "2026-12-05T05:20:01.12Z",   /* two fraction digits */
+        "2026-12-05T05:20:01.1234Z", /* four */
+        "2026-12-05 05:20:01Z",      /* space */
+        "2026-12-05T05:20:01+00:00", /* offset */
+        "2026-12-05t05:20:01Z",      /* lower case */
+        "2026-13-05T05:20:01Z",      /* month */
+        "2026-00-05T05:20:01Z",
+        "2026-04-31T05:20:01Z", /* April has 30 days */
+        "2023-02-29T00:00:00Z", /* not a leap year */
+        "2100-02-29T00:00:00Z", /* nor is 2100 */
+        "2026-12-05T24:00:00Z", /* hour */
+        "2026-12-05T05:60:00Z", /* minute */
+        "2026-12-05T05:20:60Z", /* no leap second */
+        "1969-12-31T23:59:59Z", /* before 1970 */
+        "+026-12-05T05:20:01Z",
+        "2026-12-05T05:20:01.123Z ",
+        "2026-12-05T05:20:01.12aZ",
+        "2026-1-05T05:20:01.123Z",
+    };
+    for (size_t i = 0; i < FELT_ARRAY_LEN(bad); i++)
+        if (handrec_parse_time(bad[i], &ms) == 0) fail_msg("accepted \"%s\"", bad[i]);
+    /* Random round trips. */
+    struct rng rng;
+    rng_init_seeded(&rng, 99);
+    for (int i = 0; i < 20000; i++) {
+        int64_t t = (int64_t)rng_bounded(&rng, 253402300800000ULL);
+        assert_int_equal(handrec_format_time(t, out), 0);
+        assert_int_equal(strlen(out), 24);
+        assert_int_equal(handrec_parse_time(out, &ms), 0);
+        assert_int_equal(ms, t);
+    }
+}
+
+/* A complete stored record: every metadata field. */
+#define META_HEAD                                                                                  \
+    "{\"variant\": \"nlhe\", \"hand_id\": 17, \"game_id\": \"main-1\", \"status\": \"complete\", " \
+    "\"started_at\": \"2026-12-05T05:20:01.123Z\", \"ended_at\": \"2026-12-05T05:21:44.907Z\", "   \
+    "\"small_blind\": 5, \"big_blind\": 10, \"ante\": 0, \"button\": 0, "
+#define META_RESULTS                                                                               \
+    ", \"results\": [{\"pot\": 0, \"amount\": 180, \"winners\": [{\"seat\": 1, \"name\": "         \
+    "\"eve\", \"amount\": 180}]}]}"
+
+static const char meta_hand[] = META_HEAD SEATS3
+    ", \"actions\": [" A("dan", "call") "," A("eve", "call") "," A("fay", "check") "," A("eve", "ch"
+                                                                                                "ec"
+                                                                                                "k") "," A("fay", "check") "," A(
+        "dan",
+        "check") "," A("eve",
+                       "check") "," A("fay",
+                                      "check") "," A("dan",
+                                                     "check") "," A("eve",
+                                                                    "check") "," R("fay",
+                                                                                   50) "," A("dan",
+                                                                                             "call") "," A("eve",
+                                                                                                           "call") "]" META_RESULTS;
+
+/* The fields of two records are the same. */
+static void assert_same_record(const struct handrec *a, const struct handrec *b)
+{
+    assert_int_equal(a->small_blind, b->small_blind);
+    assert_int_equal(a->big_blind, b->big_blind);
+    assert_int_equal(a->ante, b->ante);
+    assert_int_equal(a->button, b->button);
+    assert_int_equal(a->nseats, b->nseats);
+    for (int i = 0; i < a->nseats; i++) {
+        assert_int_equal(a->seat[i].seat, b->seat[i].seat);
+        assert_string_equal(a->seat[i].name, b->seat[i].name);
+        assert_int_equal(a->seat[i].stack, b->seat[i].stack);
+        assert_int_equal(a->seat[i].cards[0], b->seat[i].cards[0]);
+        assert_int_equal(a->seat[i].cards[1], b->seat[i].cards[1]);
+    }
+    assert_int_equal(a->nboard, b->nboard);
+    assert_memory_equal(a->board, b->board, sizeof(a->board));
+    assert_int_equal(a->nactions, b->nactions);
+    for (int i = 0; i < a->nactions; i++) {
+        assert_int_equal(a->actions[i].seat, b->actions[i].seat);
+        assert_int_equal(a->actions[i].action, b->actions[i].action);
+        assert_int_equal(a->actions[i].has_amount, b->actions[i].has_amount);
+        assert_int_equal(a->actions[i].amount, b->actions[i].amount);
+    }
+    assert_int_equal(a->has_hand_id, b->has_hand_id);
+    if (a->has_hand_id) assert_int_equal(a->hand_id, b->hand_id);
+    assert_string_equal(a->game_id, b->game_id);
+    assert_string_equal(a->started_at, b->started_at);
+    assert_string_equal(a->ended_at, b->ended_at);
+    assert_string_equal(a->status, b->status);
+    assert_int_equal(a->has_results, b->has_results);
+    assert_int_equal(a->nresults, b->nresults);
+    for (int k = 0; k < a->nresults; k++) {
+        const struct handrec_pot *p = &a->results[k], *q = &b->results[k];
+        assert_int_equal(p->pot, q->pot);
+        assert_int_equal(p->amount, q->amount);
+        assert_int_equal(p->nwinners, q->nwinners);
+        for (int w = 0; w < p->nwinners; w++) {
+            assert_int_equal(p->winners[w].seat, q->winners[w].seat);
+            assert_int_equal(p->winners[w].amount, q->winners[w].amount);
+        }
+    }
+}
+
+static void test_metadata_round_trip(void **state)
+{
+    (void)state;
+    struct handrec h, back, plain;
+    struct handrec_result r, r2;
+    struct felt_err err = {0};
+
+    assert_int_equal(parse(meta_hand, &h, &err), 0);
+    assert_true(h.has_hand_id);
+    assert_int_equal(h.hand_id, 17);
+    assert_string_equal(h.game_id, "main-1");
+    assert_string_equal(h.status, "complete");
+    assert_string_equal(h.started_at, "2026-12-05T05:20:01.123Z");
+    assert_string_equal(h.ended_at, "2026-12-05T05:21:44.907Z");
+    assert_true(h.has_results);
+    assert_int_equal(h.nresults, 1);
+    assert_int_equal(h.results[0].amount, 180);
+    assert_int_equal(h.results[0].nwinners, 1);
+    assert_int_equal(h.results[0].winners[0].seat, 1);
+
+    /* Written and read back: the same record, and the same text again. */
+    char *text = handrec_to_json(&h, 0xffff);
+    assert_int_equal(parse(text, &back, &err), 0);
+    assert_same_record(&h, &back);
+    char *again = handrec_to_json(&back, 0xffff);
+    assert_string_equal(text, again);
+    /* The keys in their documented order. */
+    static const char *const order[] = {
+        "\"variant\"",  "\"hand_id\"",     "\"game_id\"",   "\"status\"", "\"started_at\"",
+        "\"ended_at\"", "\"small_blind\"", "\"big_blind\"", "\"ante\"",   "\"button\"",
+        "\"seats\"",    "\"board\"",       "\"actions\"",   "\"results\""};
+    const char *prev = text;
+    for (size_t i = 0; i < FELT_ARRAY_LEN(order); i++) {
+        const char *at = strstr(text, order[i]);
+        if (!at || at < prev) fail_msg("%s out of order in %s", order[i], text);
+        prev = at;
+    }
+    assert_non_null(strstr(text, "\"results\": [ { \"pot\": 0, \"amount\": 180, \"winners\": [ { "
+                                 "\"seat\": 1, \"name\": \"eve\", \"amount\": 180 } ] } ]"));
+
+    handrec_free(&back);
+
+    /* The metadata changes nothing in the replay: felt replay gives the same result. */
+    struct json_object *o1 = replay_json(good_hand, &plain, &r);
+    struct json_object *o2 = replay_json(meta_hand, &back, &r2);
+    assert_string_equal(json_object_to_json_string(o1), json_object_to_json_string(o2));
+    char *t1 = handrec_result_text(&plain, &r), *t2 = handrec_result_text(&back, &r2);
+    assert_string_equal(t1, t2);
+    free(t1);
+    free(t2);
+    json_object_put(o1);
+    json_object_put(o2);
+    handrec_result_free(&r);
+    handrec_result_free(&r2);
+    handrec_free(&plain);
+    handrec_free(&back);
+
+    /* Without metadata nothing new is written; an empty results array is kept. */
+    assert_int_equal(parse(good_hand, &plain, &err), 0);
+    char *bare = handrec_to_json(&plain, 0xffff);
+    assert_null(strstr(bare, "status"));
+    assert_null(strstr(bare, "_at\""));
+    assert_null(strstr(bare, "results"));
+    free(bare);
+    plain.has_results = true;
+    strcpy(plain.status, "voided");
+    bare = handrec_to_json(&plain, 0xffff);
+    assert_non_null(strstr(bare, "\"results\": [ ]"));
+    assert_int_equal(parse(bare, &back, &err), 0);
+    assert_same_record(&plain, &back);
+    handrec_free(&back);
+    handrec_free(&plain);
+    free(bare);
+    free(again);
+    free(text);
+    handrec_free(&h);
+}
+
+static void test_metadata_malformed(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *insert; /* keys added after "ante": 0, */
+        const char *code;
+        const char *field; /* the message names it */
+    } cases[] = {
+        {"\"started_at\": 5,", "bad_field", "started_at"},
+        {"\"started_at\": \"yesterday\",", "bad_field", "started_at"},
+        {"\"ended_at\": \"2026-02-30T00:00:00Z\",", "bad_field", "ended_at"},
+        {"\"ended_at\": \"2026-12-05T05:20:01.123Z2026-12-05T05:20:01.123Z\",", "bad_field",
+         "ended_at"},
+        {"\"status\": \"done\",", "bad_field", "status"},
+        {"\"status\": null,", "bad_field", "status"},
+        {"\"results\": {},", "bad_field", "results"},
+        {"\"results\": [1],", "bad_field", "results[0]"},
+        {"\"results\": [{\"pot\": 0, \"amount\": 10}],", "bad_field", "results[0].winners"},
+        {"\"results\": [{\"pot\": 1, \"amount\": 10, \"winners\": [{\"seat\": 0, \"name\": "
+         "\"dan\", \"amount\": 10}]}],",
+         "bad_field", "results[0].pot"},
+        {"\"results\": [{\"pot\": 0, \"amount\": 10, \"winners\": []}],", "bad_field",
+         "results[0].winners"},
+        {"\"results\": [{\"pot\": 0, \"amount\": 10, \"winners\": [{\"seat\": 5, \"name\": "
+         "\"dan\", \"amount\": 10}]}],",
+         "bad_field", "results[0].winners[0].seat"},
+        {"\"results\": [{\"pot\": 0, \"amount\": 10, \"winners\": [{\"seat\": 0, \"name\": "
+         "\"eve\", \"amount\": 10}]}],",
+         "bad_field", "results[0].winners[0].name"},
+        {"\"results\": [{\"pot\": 0, \"amount\": 10, \"winners\": [{\"seat\": 0, \"name\": "
+         "\"dan\", \"amount\": 9}]}],",
+         "bad_field", "results[0].winners"},
+        {"\"results\": [{\"pot\": 0, \"amount\": 20, \"winners\": [{\"seat\": 0, \"name\": "
+         "\"dan\", \"amount\": 10}, {\"seat\": 0, \"name\": \"dan\", \"amount\": 10}]}],",
+         "bad_field", "results[0].winners[1].seat"},
+        {"\"results\": [{\"pot\": 0, \"amount\": 1000000000001, \"winners\": [{\"seat\": 0, "
+         "\"name\": \"dan\", \"amount\": 1000000000001}]}],",
+         "bad_field", "results[0].amount"},
+        {"\"results\": [{\"pot\": 0, \"amount\": 10, \"winners\": [{\"seat\": 0, \"name\": "
+         "\"dan\", \"amount\": -1}]}],",
+         "bad_field", "results[0].winners[0].amount"},
+        {"\"results\": [{\"pot\": 0, \"amount\": 10, \"share\": 1, \"winners\": [{\"seat\": 0, "
+         "\"name\": \"dan\", \"amount\": 10}]}],",
+         "bad_field", "share"},
+        {"\"results\": [{\"pot\": 0, \"amount\": 10, \"winners\": [{\"seat\": 0, \"name\": "
+         "\"dan\", \"amount\": 10, \"hand\": \"x\"}]}],",
+         "bad_field", "hand"},
+        {"\"results\": [{\"pot\": 0, \"amount\": 10, \"winners\": [\"dan\"]}],", "bad_field",
+         "results[0].winners[0]"},
+        {"\"rake\": 0,", "bad_field", "rake"},
+    };
+    for (size_t i = 0; i < FELT_ARRAY_LEN(cases); i++) {
+        char text[4096];
+        struct handrec h;
+        struct felt_err err = {0};
+        snprintf(text, sizeof(text),
+                 "{\"small_blind\": 5, \"big_blind\": 10, \"ante\": 0, %s \"button\": 0, " SEATS3
+                 ", \"actions\": []}",
+                 cases[i].insert);
+        if (parse(text, &h, &err) == 0) fail_msg("case %zu accepted: %s", i, cases[i].insert);
+        if (strcmp(err.code, cases[i].code) != 0 || !strstr(err.message, cases[i].field))
+            fail_msg("case %zu: got %s: %s, want %s naming %s", i, err.code, err.message,
+                     cases[i].code, cases[i].field);
+        assert_int_equal(h.nseats, 0); /* freed and empty */
+    }
+    /* Eleven pots are more than a hand can make. */
+    char text[8192];
+    int n = snprintf(text, sizeof(text),
+                     "{\"small_blind\": 5, \"big_blind\": 10, \"button\": 0, " SEATS3
+                     ", \"actions\": [], \"results\": [");
+    for (int k = 0; k <= ENGINE_MAX_POTS; k++)
+        n += snprintf(text + n, sizeof(text) - (size_t)n,
+                      "%s{\"pot\": %d, \"amount\": 1, \"winners\": [{\"seat\": 0, \"name\": "
+                      "\"dan\", \"amount\": 1}]}",
+                      k ? "," : "", k);
+    snprintf(text + n, sizeof(text) - (size_t)n, "]}");
+    struct handrec h;
+    struct felt_err err = {0};
+    assert_int_equal(parse(text, &h, &err), -1);
+    assert_string_equal(err.code, "bad_field");
+    assert_non_null(strstr(err.message, "results"));
+}
+
+/* handrec_set_results copies the engine's awards; a hand that is not over has none. */
+static void test_set_results(void **state)
+{
+    (void)state;
+    struct handrec h, w, back;
+    struct handrec_result r;
+    struct felt_err err = {0};
+    const char *side =
+        "{\"variant\": \"nlhe\", \"small_blind\": 50, \"big_blind\": 100, "
+        "\"ante\": 10, \"button\": 7, \"seats\": ["
+        "{\"seat\": 1, \"name\": \"gus\", \"stack\": 400, \"cards\": [\"Ac\", \"Kd\"]},"
+        "{\"seat\": 3, \"name\": \"hal\", \"stack\": 35, \"cards\": [\"9c\", \"9d\"]},"
+        "{\"seat\": 4, \"name\": \"ivy\", \"stack\": 1200, \"cards\": [\"Ah\", \"Qd\"]},"
+        "{\"seat\": 7, \"name\": \"jon\", \"stack\": 250, \"cards\": [\"Jh\", \"Jd\"]}],"
+        "\"board\": [\"2c\", \"5d\", \"9h\", \"8c\", \"3s\"], \"actions\": ["
+        "{\"name\": \"ivy\", \"action\": \"raise\", \"amount\": 300},"
+        "{\"name\": \"jon\", \"action\": \"all_in\"},"
+        "{\"name\": \"gus\", \"action\": \"all_in\"},"
+        "{\"name\": \"ivy\", \"action\": \"call\"}]}";
+    struct json_object *o = replay_json(side, &h, &r);
+    json_object_put(o);
+    assert_true(r.complete);
+    struct engine_setup s;
+    handrec_setup(&h, &s);
+    const char *names[ENGINE_MAX_SEATS] = {NULL, "gus", NULL, "hal", "ivy", NULL, NULL, "jon"};
+    assert_int_equal(handrec_begin(&w, &s, names, &err), 0);
+    for (int i = 0; i < h.nactions; i++)
+        handrec_add_action(&w, h.actions[i].seat, h.actions[i].action, h.actions[i].amount);
+    handrec_finish(&w, &r.e);
+    handrec_set_results(&w, &r.e);
+    assert_true(w.has_results);
+    assert_int_equal(w.nresults, 3);
+    static const int64_t amounts[3] = {140, 645, 300};
+    static const int winner[3] = {3, 7, 1};
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(w.results[k].pot, k);
+        assert_int_equal(w.results[k].amount, amounts[k]);
+        assert_int_equal(w.results[k].nwinners, 1);
+        assert_int_equal(w.results[k].winners[0].seat, winner[k]);
+        assert_int_equal(w.results[k].winners[0].amount, amounts[k]);
+    }
+    char *text = handrec_to_json(&w, r.e.shown);
+    assert_non_null(strstr(text, "{ \"seat\": 7, \"name\": \"jon\", \"amount\": 645 }"));
+    assert_int_equal(parse(text, &back, &err), 0);
+    assert_same_record(&w, &back);
+    handrec_free(&back);
+    free(text);
+
+    /* A split pot: two winners with their shares (odd chip to the first left of the button). */
+    handrec_free(&w);
+    handrec_result_free(&r);
+    handrec_free(&h);
+    const char *split =
+        "{\"small_blind\": 5, \"big_blind\": 10, \"button\": 0, \"seats\": ["
+        "{\"seat\": 0, \"name\": \"oli\", \"stack\": 1000, \"cards\": [\"2c\", \"3c\"]},"
+        "{\"seat\": 1, \"name\": \"pam\", \"stack\": 1000, \"cards\": [\"2d\", \"3d\"]},"
+        "{\"seat\": 2, \"name\": \"quy\", \"stack\": 1000, \"cards\": [\"2h\", \"3h\"]}],"
+        "\"board\": [\"As\", \"Ks\", \"Qs\", \"Js\", \"Ts\"], \"actions\": ["
+        "{\"name\": \"oli\", \"action\": \"call\"}, {\"name\": \"pam\", \"action\": \"fold\"},"
+        "{\"name\": \"quy\", \"action\": \"check\"},"
+        "{\"name\": \"quy\", \"action\": \"check\"}, {\"name\": \"oli\", \"action\": \"check\"},"
+        "{\"name\": \"quy\", \"action\": \"check\"}, {\"name\": \"oli\", \"action\": \"check\"},"
+        "{\"name\": \"quy\", \"action\": \"check\"}, {\"name\": \"oli\", \"action\": \"check\"}]}";
+    o = replay_json(split, &h, &r);
+    json_object_put(o);
+    handrec_set_results(&h, &r.e);
+    assert_int_equal(h.nresults, 1);
+    assert_int_equal(h.results[0].amount, 25);
+    assert_int_equal(h.results[0].nwinners, 2);
+    assert_int_equal(h.results[0].winners[0].seat, 0);
+    assert_int_equal(h.results[0].winners[0].amount, 12);
+    assert_int_equal(h.results[0].winners[1].seat, 2);
+    assert_int_equal(h.results[0].winners[1].amount, 13);
+    text = handrec_to_json(&h, 0xffff);
+    assert_int_equal(parse(text, &back, &err), 0);
+    assert_same_record(&h, &back);
+    handrec_free(&back);
+    free(text);
+    handrec_result_free(&r);
+    handrec_free(&h);
+
+    /* A voided hand (not over): "results": []. */
+    o = replay_json(HEAD3 SEATS3 ", \"actions\": [" A("dan", "call") "]}", &h, &r);
+    json_object_put(o);
+    assert_false(r.complete);
+    h.nresults = 3; /* overwritten */
+    handrec_set_results(&h, &r.e);
+    assert_true(h.has_results);
+    assert_int_equal(h.nresults, 0);
+    text = handrec_to_json(&h, 0);
+    assert_non_null(strstr(text, "\"results\": [ ]"));
+    free(text);
+    handrec_result_free(&r);
+    handrec_free(&h);
+}
+
+/* The two server examples in docs/examples/hands/ parse and replay as documented. */
+static void test_server_examples(void **state)
+{
+    (void)state;
+    char dir[4096];
+    const char *slash = strrchr(__FILE__, '/');
+    snprintf(dir, sizeof(dir), "%.*s/../../docs/examples/hands",
+             slash ? (int)(slash - __FILE__) : 1, slash ? __FILE__ : ".");
+    static const char *const files[] = {"server-complete.json", "server-voided.json"};
+    for (size_t i = 0; i < FELT_ARRAY_LEN(files); i++) {
+        char path[8192];
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        FILE *f = fopen(path, "rb");
+        if (!f) fail_msg("cannot open %s", path);
+        static char buf[65536];
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        struct handrec h;
+        struct handrec_result r;
+        struct felt_err err = {0};
+        if (handrec_parse(buf, n, &h, &err) < 0)
+            fail_msg("%s: %s: %s", path, err.code, err.message);
+        assert_true(h.has_hand_id && h.game_id[0] && h.started_at[0] && h.ended_at[0]);
+        assert_true(h.has_results);
+        assert_int_equal(handrec_replay(&h, &r, &err), 0);
+        if (i == 0) {
+            assert_string_equal(h.status, "complete");
+            assert_true(r.complete);
+            /* The stored results are the engine's awards. */
+            assert_int_equal(h.nresults, r.e.npots);
+            for (int k = 0; k < h.nresults; k++)
+                assert_int_equal(h.results[k].amount, r.e.pots[k].amount);
+            assert_int_equal(h.results[0].winners[0].seat, 0);
+            assert_int_equal(r.e.pots[0].winners, 1u << 0);
+        } else {
+            assert_string_equal(h.status, "voided");
+            assert_false(r.complete);
+            assert_int_equal(h.nresults, 0);
+            assert_int_equal(h.nactions, 0);
+        }
+        handrec_result_free(&r);
+        handrec_free(&h);
+    }
+}
+
 int main(void)
 {
     eval_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_hand),       cmocka_unit_test(test_unfinished_hand),
-        cmocka_unit_test(test_illegal_actions), cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_unreplayable),    cmocka_unit_test(test_mutations),
-        cmocka_unit_test(test_writer_privacy),  cmocka_unit_test(test_random_round_trip),
+        cmocka_unit_test(test_good_hand),
+        cmocka_unit_test(test_unfinished_hand),
+        cmocka_unit_test(test_illegal_actions),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_unreplayable),
+        cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_writer_privacy),
+        cmocka_unit_test(test_random_round_trip),
+        cmocka_unit_test(test_times),
+        cmocka_unit_test(test_metadata_round_trip),
+        cmocka_unit_test(test_metadata_malformed),
+        cmocka_unit_test(test_set_results),
+        cmocka_unit_test(test_server_examples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
