@@ -51,6 +51,7 @@ static const char *const wire_note_names[] = {
     [WIRE_NOTE_PLAYER_DISCONNECTED] = "player_disconnected",
     [WIRE_NOTE_HAND_WON] = "hand_won",
     [WIRE_NOTE_SPECTATORS] = "spectators",
+    [WIRE_NOTE_HAND_VOIDED] = "hand_voided",
 };
 
 static const char *const wire_post_names[] = {
@@ -253,6 +254,12 @@ static void we_snapshot(const struct wire_event *ev, struct json_object *d)
     }
     we_add(d, "you", you);
     we_add(d, "spectators", json_object_new_int(s->spectators));
+    if (s->nvoided > 0) {
+        struct json_object *v = json_object_new_array();
+        for (int i = 0; i < s->nvoided; i++)
+            json_object_array_add(v, we_int(s->voided[i]));
+        we_add(d, "voided_hands", v);
+    }
 }
 
 static void we_hand_start(const struct wire_event *ev, struct json_object *d)
@@ -383,6 +390,9 @@ static void we_notification(const struct wire_event *ev, struct json_object *d)
         break;
     case WIRE_NOTE_SPECTATORS:
         we_add(d, "count", we_int(n->count));
+        break;
+    case WIRE_NOTE_HAND_VOIDED:
+        we_add(d, "hand_id", we_int(n->hand_id));
         break;
     default:
         break;
@@ -869,6 +879,8 @@ static bool wd_notification(struct json_object *d, struct wire_event *ev, struct
         return wd_awards(d, "pots", n->awards, &n->nawards, err);
     case WIRE_NOTE_SPECTATORS:
         return wd_int(d, "count", 0, INT32_MAX, &n->count, err);
+    case WIRE_NOTE_HAND_VOIDED:
+        return wd_count(d, "hand_id", &n->hand_id, err);
     default:
         return true;
     }

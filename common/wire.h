@@ -114,6 +114,8 @@ struct wire_table {
     bool spectator_chat;
 };
 
+#define WIRE_VOIDED_MAX 8
+
 struct wire_snapshot {
     char epoch[PROTO_EPOCH_MAX + 1]; /* the server run's id ("" from a server without one) */
     struct wire_table table;
@@ -134,6 +136,10 @@ struct wire_snapshot {
         bool sitting_out;
     } you;
     int spectators;
+    /* Hands at this table that the server voided when it restarted during them (their chips
+     * went back to their owners), newest last; "voided_hands", omitted when there are none. */
+    int nvoided;
+    int64_t voided[WIRE_VOIDED_MAX];
 };
 
 enum wire_post_kind { WIRE_POST_ANTE, WIRE_POST_SMALL_BLIND, WIRE_POST_BIG_BLIND };
@@ -250,6 +256,7 @@ enum wire_note_kind {
     WIRE_NOTE_PLAYER_DISCONNECTED,
     WIRE_NOTE_HAND_WON,            /* pots (no player) */
     WIRE_NOTE_SPECTATORS,          /* count (no player) */
+    WIRE_NOTE_HAND_VOIDED,         /* hand_id (no player): the server restarted during it */
     WIRE_NOTE_OTHER                /* decoded only: a kind this build does not know (name) */
 };
 
@@ -259,7 +266,7 @@ struct wire_notification {
     bool has_player;              /* player_id and player_name are given */
     char player_id[WIRE_ID_MAX + 1];
     char player_name[PROTO_NAME_MAX_BYTES + 1];
-    int64_t deadline, seconds_left, stack, count;
+    int64_t deadline, seconds_left, stack, count, hand_id;
     char reason[WIRE_WORD_MAX + 1];
     int nawards;
     struct wire_award awards[ENGINE_MAX_POTS];

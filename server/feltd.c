@@ -2,7 +2,13 @@
  * feltd.c: the felt game server's entry point: command line, tables, bots, the sweeps.
  *
  * feltd serves No-Limit Hold'em tables over WebSocket (server push, resume, heartbeats) and the
- * HTTP polling fallback, on one port from one libwebsockets event loop (net.c); no threads.
+ * HTTP polling fallback, on one port from one libwebsockets event loop (net.c). The game runs on
+ * that one thread; the store (store.h) writes to disk on a thread of its own.
+ *
+ * At start the data folder (--data) is opened and loaded before anything listens: every stored
+ * table comes back (with the command line's settings where it names the table), then every
+ * stored seat, then the hands the last run was playing when it stopped are voided. --bots tops
+ * the bot table up to N bots, counting the bots already back in their seats.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -22,7 +28,12 @@ static const char feltd_usage[] =
     "  --port N               port (default 8000; 0 picks a free one, printed on stdout)\n"
     "  --table NAME:SEATS:SB/BB:BUYIN[:ANTE]\n"
     "                         serve a table (repeatable; default main:6:5/10:1000)\n"
-    "  --bots N               seat N built-in bots at 'main' (or the first table)\n"
+    "  --bots [TABLE:]N       keep N built-in bots at TABLE (default 'main', or the first\n"
+    "                         table); repeatable\n"
+    "  --data DIR             keep tables, seats, chips and hand histories in DIR\n"
+    "                         (default $FELT_DATA, else $XDG_DATA_HOME/felt, i.e.\n"
+    "                         ~/.local/share/felt);\n"
+    "                         ':memory:' keeps nothing after feltd stops\n"
     "  --action-timeout S     seconds a player has to act (default 30)\n"
     "  --hand-delay MS        pause between hands in ms (default 3000)\n"
     "  --bot-delay MS         bots' thinking time in ms (default 800)\n"
@@ -51,8 +62,12 @@ static const char feltd_usage[] =
 
 static struct server feltd_server;
 static void feltd_seat_bots(struct server *srv);
-static const char *feltd_bot_table;
-static int feltd_bots;
+/* --bots [TABLE:]N, in the order given; "" is the default table ('main', else the first). */
+static struct feltd_bots {
+    char table[PROTO_GAME_ID_MAX + 1];
+    int n;
+} feltd_bots[16];
+static int feltd_nbots;
 
 /* NAME:SEATS:SB/BB:BUYIN[:ANTE]. Returns 0 or -1 with a message on stderr. */
 static int feltd_parse_table(const char *spec, struct table_config *cfg)
@@ -116,19 +131,47 @@ static void feltd_ready(struct server *srv)
     feltd_seat_bots(srv);
 }
 
+/* Tops each --bots table up to its number of bots: bots restored from the data folder count,
+ * and a name already taken is passed over. */
 static void feltd_seat_bots(struct server *srv)
 {
-    static const char *names[] = {"ada", "bo", "cy", "di", "ed", "flo", "gus", "hal", "ivy"};
-    struct table *t = lobby_find(srv, feltd_bot_table, strlen(feltd_bot_table));
+    static const char *names[] = {"ada", "bo", "cy", "di", "ed", "flo", "gus", "hal", "ivy", "jo"};
     struct felt_err err;
-    for (int i = 0; i < feltd_bots; i++) {
-        char name[32];
-        snprintf(name, sizeof(name), "%s-bot", names[i % FELT_ARRAY_LEN(names)]);
-        if (!table_join(t, name, 0, true, NULL, NULL, &err)) {
-            fprintf(stderr, "feltd: cannot seat bot %s: %s\n", name, err.message);
-            break;
+    for (int b = 0; b < feltd_nbots; b++) {
+        struct table *t = lobby_find(srv, feltd_bots[b].table, strlen(feltd_bots[b].table));
+        for (size_t i = 0; table_bots(t) < feltd_bots[b].n && i < FELT_ARRAY_LEN(names); i++) {
+            char name[32];
+            snprintf(name, sizeof(name), "%s-bot", names[i]);
+            if (!table_join(t, name, 0, true, NULL, NULL, &err) &&
+                strcmp(err.code, "name_taken") != 0) {
+                fprintf(stderr, "feltd: cannot seat bot %s: %s\n", name, err.message);
+                break;
+            }
         }
     }
+}
+
+/* --bots N or --bots TABLE:N. Returns 0 or 2. */
+static int feltd_parse_bots(const char *arg)
+{
+    const char *colon = strrchr(arg, ':');
+    struct feltd_bots *b = &feltd_bots[feltd_nbots];
+    if (feltd_nbots == (int)FELT_ARRAY_LEN(feltd_bots)) {
+        fprintf(stderr, "feltd: too many --bots\n");
+        return 2;
+    }
+    b->table[0] = '\0';
+    if (colon) {
+        if (!proto_game_id_valid(arg, (size_t)(colon - arg))) {
+            fprintf(stderr, "feltd: bad --bots '%s' (want N or TABLE:N)\n", arg);
+            return 2;
+        }
+        snprintf(b->table, sizeof(b->table), "%.*s", (int)(colon - arg), arg);
+        arg = colon + 1;
+    }
+    b->n = (int)feltd_number("--bots", arg, 0, ENGINE_MAX_SEATS);
+    feltd_nbots++;
+    return 0;
 }
 
 enum {
@@ -157,7 +200,8 @@ enum {
     O_CHAT_ADDR,
     O_CHAT_TABLE,
     O_POLL_MAX,
-    O_TRUST_PROXY
+    O_TRUST_PROXY,
+    O_DATA
 };
 
 static const struct option feltd_opts[] = {
@@ -182,6 +226,7 @@ static const struct option feltd_opts[] = {
     {"chat-per-table", required_argument, NULL, O_CHAT_TABLE},
     {"poll-max-events", required_argument, NULL, O_POLL_MAX},
     {"trust-proxy", required_argument, NULL, O_TRUST_PROXY},
+    {"data", required_argument, NULL, O_DATA},
     {"ping-secs", required_argument, NULL, O_PING},
     {"hangup-secs", required_argument, NULL, O_HANGUP},
     {"tls-cert", required_argument, NULL, O_CERT},
@@ -220,6 +265,7 @@ struct feltd_args {
     struct table_config defaults; /* every table's settings but its own spec */
     struct table_config *tables;  /* the --table specs (id, seats, blinds, buy-in, ante) */
     int ntables;
+    const char *data;             /* --data, or NULL for the default folder */
 };
 
 /* Sets a limit option; false if c is not one. */
@@ -254,7 +300,7 @@ static int feltd_option(struct server *srv, struct feltd_args *a, int c, const c
         a->ntables++;
         break;
     case O_BOTS:
-        feltd_bots = (int)feltd_number("--bots", arg, 0, ENGINE_MAX_SEATS);
+        if (feltd_parse_bots(arg) != 0) return 2;
         break;
     case O_TIMEOUT:
         a->defaults.action_timeout_ms = feltd_number("--action-timeout", arg, 1, 3600) * 1000;
@@ -280,6 +326,9 @@ static int feltd_option(struct server *srv, struct feltd_args *a, int c, const c
             return 2;
         }
         srv->limits.trust_proxy = arg;
+        break;
+    case O_DATA:
+        a->data = arg;
         break;
     case O_PING:
         a->net.ping_secs = (int)feltd_number("--ping-secs", arg, 1, 3600);
@@ -335,30 +384,163 @@ static int feltd_parse_args(struct server *srv, struct feltd_args *a, int argc, 
     return -1;
 }
 
-/* Opens the tables, each with the defaults and its own spec. Returns 0 or 2. */
-static int feltd_open_tables(struct server *srv, const struct feltd_args *a)
+/* What the data folder held, collected by store_load's callbacks: tables come back first, so
+ * their seats and voided hands wait here until every table exists. */
+struct feltd_loaded {
+    struct store_table *tables;
+    int ntables;
+    struct store_seat *seats;
+    int nseats;
+    struct {
+        char table_id[PROTO_GAME_ID_MAX + 1];
+        int64_t hand_id;
+    } *voided;
+    int nvoided;
+};
+
+static void feltd_load_table(void *user, const struct store_table *t)
 {
-    for (int i = 0; i < a->ntables; i++) {
+    struct feltd_loaded *l = user;
+    l->tables = xrealloc(l->tables, sizeof(*l->tables) * (size_t)(l->ntables + 1));
+    l->tables[l->ntables++] = *t;
+}
+
+static void feltd_load_seat(void *user, const struct store_seat *s)
+{
+    struct feltd_loaded *l = user;
+    l->seats = xrealloc(l->seats, sizeof(*l->seats) * (size_t)(l->nseats + 1));
+    l->seats[l->nseats++] = *s;
+}
+
+static void feltd_load_voided(void *user, const char *table_id, int64_t hand_id)
+{
+    struct feltd_loaded *l = user;
+    l->voided = xrealloc(l->voided, sizeof(*l->voided) * (size_t)(l->nvoided + 1));
+    snprintf(l->voided[l->nvoided].table_id, sizeof(l->voided[0].table_id), "%s", table_id);
+    l->voided[l->nvoided++].hand_id = hand_id;
+}
+
+static const struct store_load_ops feltd_load_ops = {
+    .table = feltd_load_table,
+    .seat = feltd_load_seat,
+    .voided = feltd_load_voided,
+};
+
+/* The stored table named id, or NULL. */
+static const struct store_table *feltd_loaded_table(const struct feltd_loaded *l, const char *id)
+{
+    for (int i = 0; i < l->ntables; i++)
+        if (strcmp(l->tables[i].id, id) == 0)
+            return &l->tables[i];
+    return NULL;
+}
+
+/* Opens the tables: each --table with the defaults and its own spec, then every stored table
+ * the command line does not name, with its stored settings (its players' chips are there). A
+ * table keeps its hand numbers; its seat count never shrinks below what was stored, so every
+ * stored seat fits. Then the seats and the voided hands. Returns 0 or 2. */
+static int feltd_open_tables(struct server *srv, const struct feltd_args *a,
+                             const struct feltd_loaded *l)
+{
+    for (int i = 0; i < a->ntables + l->ntables; i++) {
         struct table_config cfg = a->defaults;
-        memcpy(cfg.id, a->tables[i].id, sizeof(cfg.id));
-        cfg.seats = a->tables[i].seats;
-        cfg.small_blind = a->tables[i].small_blind;
-        cfg.big_blind = a->tables[i].big_blind;
-        cfg.ante = a->tables[i].ante;
-        cfg.buy_in = a->tables[i].buy_in;
-        if (lobby_find(srv, cfg.id, strlen(cfg.id))) {
-            fprintf(stderr, "feltd: table '%s' is defined twice\n", cfg.id);
-            return 2;
+        const struct store_table *st;
+        if (i < a->ntables) {
+            memcpy(cfg.id, a->tables[i].id, sizeof(cfg.id));
+            cfg.seats = a->tables[i].seats;
+            cfg.small_blind = a->tables[i].small_blind;
+            cfg.big_blind = a->tables[i].big_blind;
+            cfg.ante = a->tables[i].ante;
+            cfg.buy_in = a->tables[i].buy_in;
+            if (lobby_find(srv, cfg.id, strlen(cfg.id))) {
+                fprintf(stderr, "feltd: table '%s' is defined twice\n", cfg.id);
+                return 2;
+            }
+            st = feltd_loaded_table(l, cfg.id);
+            if (st && st->seats > cfg.seats)
+                cfg.seats = st->seats;
+        } else {
+            st = &l->tables[i - a->ntables];
+            if (lobby_find(srv, st->id, strlen(st->id)))
+                continue;
+            snprintf(cfg.id, sizeof(cfg.id), "%s", st->id);
+            cfg.seats = st->seats;
+            cfg.small_blind = st->small_blind;
+            cfg.big_blind = st->big_blind;
+            cfg.ante = st->ante;
+            cfg.buy_in = st->buy_in;
+            cfg.action_timeout_ms = st->action_timeout_ms;
         }
-        lobby_add(srv, table_new(srv, &cfg));
+        struct table *t = table_new(srv, &cfg);
+        if (st)
+            table_set_last_hand_id(t, st->last_hand_id);
+        lobby_add(srv, t);
+    }
+    for (int i = 0; i < l->nseats; i++) {
+        struct table *t = lobby_find(srv, l->seats[i].table_id, strlen(l->seats[i].table_id));
+        if (t)
+            table_restore(t, &l->seats[i]);
+    }
+    for (int i = 0; i < l->nvoided; i++) {
+        struct table *t = lobby_find(srv, l->voided[i].table_id, strlen(l->voided[i].table_id));
+        if (t)
+            table_voided(t, l->voided[i].hand_id);
     }
     /* The table's own config outlives a->tables, so the name points there. */
-    feltd_bot_table = lobby_find(srv, "main", 4) ? "main" : table_config(srv->tables[0])->id;
-    if (feltd_bots >
-        table_config(lobby_find(srv, feltd_bot_table, strlen(feltd_bot_table)))->seats) {
-        fprintf(stderr, "feltd: --bots %d does not fit at table %s\n", feltd_bots, feltd_bot_table);
-        return 2;
+    for (int b = 0; b < feltd_nbots; b++) {
+        struct feltd_bots *bt = &feltd_bots[b];
+        if (!bt->table[0])
+            snprintf(bt->table, sizeof(bt->table), "%s",
+                     lobby_find(srv, "main", 4) ? "main" : table_config(srv->tables[0])->id);
+        const struct table *t = lobby_find(srv, bt->table, strlen(bt->table));
+        if (!t || bt->n > table_config(t)->seats) {
+            fprintf(stderr, "feltd: --bots %d does not fit at table %s\n", bt->n, bt->table);
+            return 2;
+        }
     }
+    return 0;
+}
+
+/* The data folder: --data, else $FELT_DATA (a service's setting; the tests set ":memory:"), else
+ * $XDG_DATA_HOME/felt, else ~/.local/share/felt. */
+static int feltd_data_dir(const char *arg, char *out, size_t size)
+{
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    const char *env = getenv("FELT_DATA");
+    int n;
+    if (!arg && env && env[0])
+        arg = env;
+    if (arg)
+        n = snprintf(out, size, "%s", arg);
+    else if (xdg && xdg[0] == '/')
+        n = snprintf(out, size, "%s/felt", xdg);
+    else if (home && home[0])
+        n = snprintf(out, size, "%s/.local/share/felt", home);
+    else {
+        fprintf(stderr, "feltd: no data folder: set HOME or XDG_DATA_HOME, or give --data DIR\n");
+        return -1;
+    }
+    if (n < 0 || (size_t)n >= size || out[0] == '\0') {
+        fprintf(stderr, "feltd: the data folder's path is too long or empty\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens and loads the data folder. Returns 0, or 1 with a one-line error on stderr. */
+static int feltd_open_store(struct server *srv, const char *arg, struct feltd_loaded *l)
+{
+    char dir[4096];
+    struct felt_err err = {0};
+    if (feltd_data_dir(arg, dir, sizeof(dir)) != 0)
+        return 1;
+    if (store_open(dir, &srv->store, &err) != 0 ||
+        store_load(srv->store, &feltd_load_ops, l, &err) != 0) {
+        fprintf(stderr, "feltd: %s\n", err.message);
+        return 1;
+    }
+    log_line(LOG_NORMAL, "data in %s: %d table%s, %d seat%s", dir, l->ntables,
+             l->ntables == 1 ? "" : "s", l->nseats, l->nseats == 1 ? "" : "s");
     return 0;
 }
 
@@ -391,11 +573,25 @@ int main(int argc, char **argv)
     int rc = feltd_parse_args(srv, &a, argc, argv);
     if (rc >= 0) return rc;
     eval_init();
-    rc = feltd_open_tables(srv, &a);
+    struct feltd_loaded loaded = {0};
+    rc = feltd_open_store(srv, a.data, &loaded);
+    if (rc == 0)
+        rc = feltd_open_tables(srv, &a, &loaded);
     free(a.tables);
-    if (rc != 0) return rc;
+    free(loaded.tables);
+    free(loaded.seats);
+    free(loaded.voided);
+    if (rc != 0) {
+        store_close(srv->store);
+        lobby_free(srv);
+        return rc;
+    }
     rc = net_run(srv, &a.net);
     timer_free(feltd_sweep_timer);
+    /* Everything queued is written before feltd exits (a hand cut short by the shutdown stays
+     * "running" and is voided by the next start). */
+    store_close(srv->store);
+    srv->store = NULL;
     lobby_free(srv);
     limit_free(&srv->addrs);
     log_line(LOG_NORMAL, "stopped");

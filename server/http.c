@@ -10,7 +10,7 @@
  * presence while polling, and their seat kept from the idle sweep). GET .../state?since=SEQ
  * answers with the events after SEQ from the table's history, rendered for the caller (a
  * player's own view with Authorization: Bearer TOKEN), or a snapshot when SEQ is absent or too
- * old.
+ * old. GET .../hands serves the stored hand histories (store.h), with the same privacy.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,6 +261,97 @@ static void http_command(struct server *srv, struct table *t, const struct http_
     command_run(&x, &m);
 }
 
+/* The hands being gathered for one GET .../hands answer. */
+struct http_hands {
+    const struct player *viewer;
+    char *buf;
+    size_t len, cap;
+    int n;
+    struct felt_err err;
+    bool failed;
+};
+
+static void http_hands_put(struct http_hands *h, const char *s, size_t len)
+{
+    if (h->len + len + 1 > h->cap) {
+        h->cap = (h->len + len + 1) * 2;
+        h->buf = xrealloc(h->buf, h->cap);
+    }
+    memcpy(h->buf + h->len, s, len);
+    h->len += len;
+    h->buf[h->len] = '\0';
+}
+
+static int http_hands_row(void *user, const struct store_hand_row *row)
+{
+    struct http_hands *h = user;
+    char *json = render_hand(row, h->viewer, &h->err);
+    if (!json) {
+        h->failed = true;
+        return 1;
+    }
+    if (h->n++ > 0)
+        http_hands_put(h, ",", 1);
+    http_hands_put(h, json, strlen(json));
+    free(json);
+    return 0;
+}
+
+/* A whole number 0..max from name=VALUE in the query, def when name is absent, or -2 when it
+ * is there but not such a number (empty, signed, too long, too large). */
+static int64_t http_query_number(const char *query, const char *name, int64_t def, int64_t max)
+{
+    char v[24], *end;
+    size_t nlen = strlen(name);
+    bool present = false;
+    for (const char *q = query; q && *q; q = strchr(q, '&') ? strchr(q, '&') + 1 : NULL)
+        present |= strncmp(q, name, nlen) == 0 && q[nlen] == '=';
+    if (!present)
+        return def;
+    if (!http_query(query, name, v, sizeof(v)) || v[0] < '0' || v[0] > '9')
+        return -2;
+    long long n = strtoll(v, &end, 10);
+    return *end || n > max ? -2 : n;
+}
+
+/* GET /api/games/{id}/hands?since=HAND_ID&limit=N: the stored hands after since (without it,
+ * the newest), oldest first, at most limit (1..100, default 20). With a player's bearer token
+ * the answer also shows that player's own hole cards. */
+static void http_hands(struct server *srv, struct table *t, const struct http_request *req,
+                       struct http_response *resp)
+{
+    struct http_hands h = {0};
+    int64_t since = http_query_number(req->query, "since", -1, PROTO_INT_MAX);
+    int64_t limit = http_query_number(req->query, "limit", 20, 100);
+    if (since == -2 || limit < 1) {
+        http_error(resp, 400, "bad_request",
+                   "since must be a hand id (a whole number) and limit 1 to 100");
+        return;
+    }
+    if (!srv->store) {
+        http_error(resp, 404, "no_histories", "this server keeps no hand histories");
+        return;
+    }
+    if (req->bearer && (h.viewer = table_player_by_token(t, req->bearer)))
+        table_seen(t, (struct player *)h.viewer);
+    http_hands_put(&h, "{\"game_id\":\"", 12);
+    http_hands_put(&h, table_config(t)->id, strlen(table_config(t)->id));
+    http_hands_put(&h, "\",\"hands\":[", 11);
+    if (store_hands(srv->store, table_config(t)->id, since, (int)limit,
+                    http_hands_row, &h, &h.err) != 0 ||
+        h.failed) {
+        log_line(LOG_QUIET, "table %s: hand histories unreadable: %s", table_config(t)->id,
+                 h.err.message);
+        free(h.buf);
+        http_error(resp, 500, "store_error", "the hand histories cannot be read right now");
+        return;
+    }
+    http_hands_put(&h, "]}", 2);
+    resp->status = 200;
+    resp->content_type = "application/json";
+    resp->body = msg_from_string(h.buf, h.len);
+}
+
 static const struct {
     bool post;           /* POST; otherwise GET (and HEAD) */
     const char *pattern; /* a "*" segment stands for the game id */
@@ -270,6 +361,7 @@ static const struct {
 } http_routes[] = {
     {false, "/api/games", http_lobby, 0, false},
     {false, "/api/games/*/state", http_state, 0, false},
+    {false, "/api/games/*/hands", http_hands, 0, false},
     {true, "/api/games/*/join", NULL, PROTO_C_JOIN, false},
     {true, "/api/games/*/action", NULL, PROTO_C_ACTION, true},
     {true, "/api/games/*/chat", NULL, PROTO_C_CHAT, true},

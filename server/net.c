@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <libwebsockets.h>
 
@@ -703,6 +704,15 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         }
         return 0;
 
+    /* The store's completions (its eventfd, adopted in net_run): the done() callbacks run
+     * here, on the loop thread. */
+    case LWS_CALLBACK_RAW_RX_FILE:
+        if (srv && srv->store)
+            store_dispatch(srv->store);
+        return 0;
+    case LWS_CALLBACK_RAW_CLOSE_FILE:
+        return 0;
+
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         if (srv && net_signalled && !srv->shutting_down)
             net_shutdown_begin(srv);
@@ -830,6 +840,23 @@ int net_run(struct server *srv, const struct net_options *o)
     sigaction(SIGHUP, &sa, NULL); /* the terminal or the supervisor went away: the same */
     signal(SIGUSR1, SIG_IGN);     /* no meaning here; ignored rather than fatal */
     signal(SIGUSR2, SIG_IGN);
+
+    /* The store's writer thread signals completed commits on an eventfd: it joins the loop
+     * like a socket. lws closes what it adopts, so it gets a duplicate; the store keeps its own
+     * descriptor (both name the same eventfd). */
+    if (srv->store) {
+        lws_sock_file_fd_type fd = {.filefd = dup(store_event_fd(srv->store))};
+        if (fd.filefd < 0 ||
+            !lws_adopt_descriptor_vhost(lws_get_vhost_by_name(srv->ctx, "feltd"),
+                                        LWS_ADOPT_RAW_FILE_DESC, fd, PROTO_SUBPROTOCOL, NULL)) {
+            fprintf(stderr, "feltd: cannot watch the storage thread's descriptor\n");
+            if (fd.filefd >= 0)
+                close(fd.filefd);
+            lws_context_destroy(srv->ctx);
+            srv->ctx = NULL;
+            return 1;
+        }
+    }
 
     int port = lws_get_vhost_listen_port(lws_get_vhost_by_name(srv->ctx, "feltd"));
     printf("feltd: listening on %s://%s:%d\n", o->tls_cert ? "https" : "http", o->host, port);

@@ -543,6 +543,8 @@ struct msg *render_snapshot(const struct table *t, const struct player *viewer, 
         s->you.sitting_out = viewer->sitting_out;
     }
     s->spectators = t->nspectators;
+    s->nvoided = t->nvoided;
+    memcpy(s->voided, t->voided, sizeof(s->voided));
     char *str = wire_encode(w, t->seq, now_ms, &len);
     free(w);
     return msg_from_string(str, len);
@@ -575,3 +577,32 @@ struct json_object *render_lobby(const struct table *t)
     json_object_object_add(j, "hand_id", json_object_new_int64(t->hand_id));
     return j;
 }
+
+/* A stored hand as GET /api/games/{id}/hands serves it: the record with its status and times,
+ * and only the hole cards this viewer may see: those shown at showdown, and the viewer's own
+ * (viewer: the requesting player, or NULL for a spectator or a stranger). The viewer's seat in
+ * the hand comes from the hand's players (by id); a voided hand has none stored, so there it is
+ * the seat that still holds the viewer's name. malloc'd JSON, or NULL when the stored record
+ * cannot be read (err says why). */
+char *render_hand(const struct store_hand_row *row, const struct player *viewer,
+                  struct felt_err *err)
+{
+    struct handrec h;
+    uint16_t reveal = row->shown_mask;
+    if (handrec_parse(row->record_json, strlen(row->record_json), &h, err) != 0)
+        return NULL;
+    snprintf(h.status, sizeof(h.status), "%s", row->state);
+    handrec_format_time(row->started_ms, h.started_at);
+    if (row->ended_ms > 0)
+        handrec_format_time(row->ended_ms, h.ended_at);
+    for (int i = 0; viewer && i < row->nplayers; i++)
+        if (strcmp(row->players[i].player_id, viewer->id) == 0)
+            reveal |= (uint16_t)(1u << row->players[i].seat);
+    for (int i = 0; viewer && row->nplayers == 0 && i < h.nseats; i++)
+        if (h.seat[i].seat == viewer->seat && strcmp(h.seat[i].name, viewer->name) == 0)
+            reveal |= (uint16_t)(1u << viewer->seat);
+    char *json = handrec_to_json(&h, reveal);
+    handrec_free(&h);
+    return json;
+}
+

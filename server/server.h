@@ -42,8 +42,10 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "handrec.h"
 #include "proto.h"
 #include "rng.h"
+#include "store.h"
 #include "util.h"
 #include "wire.h"
 
@@ -300,7 +302,10 @@ struct table_sub {
 struct player {
     uint64_t uid;                          /* server-unique, never reused */
     char id[PLAYER_ID_LEN + 1];            /* public, appears in URLs and events */
-    char token[PLAYER_TOKEN_BYTES * 2 + 1];/* secret: never logged, only ever sent to its owner */
+    char token[PLAYER_TOKEN_BYTES * 2 + 1];/* secret: never logged, only ever sent to its owner;
+                                            * "" for a player restored after a restart (only
+                                            * the hash survives) */
+    unsigned char token_hash[STORE_TOKEN_HASH_LEN]; /* SHA-256 of the token: what is checked */
     char name[PROTO_NAME_MAX_BYTES + 1];   /* sanitized */
     char *fold;                            /* text_name_fold(name): what uniqueness is judged on */
     struct table *table;
@@ -348,6 +353,19 @@ struct table {
     struct timer *next_hand;       /* pause between hands */
     struct timer *bot_turn;        /* a bot's (or absent player's) turn */
     struct timer *spectators;      /* coalesces spectator-count notifications */
+
+    /* Durability (NULL store: nothing is kept, as in the unit tests). The hand being played is
+     * recorded as it goes; when it ends its commit (record, stacks, ledger) must be written
+     * before the next hand is dealt: commit_pending holds the deal back until it is. */
+    struct handrec rec;            /* the hand in progress (valid while hand_running) */
+    int64_t hand_started_ms;
+    int64_t stack_before[ENGINE_MAX_SEATS];
+    bool commit_pending;           /* a hand's commit is queued and not yet written */
+    struct store_hand commit;      /* that commit, kept for a retry after a failed write */
+    char *commit_record;           /* its record (commit.record_json points here) */
+    struct timer *commit_retry;    /* a failed commit is retried after a pause */
+    int nvoided;                   /* hands voided by this run's restart (wire snapshot) */
+    int64_t voided[WIRE_VOIDED_MAX];
     int spectators_told;           /* the count last published */
     bool spectators_pending;
 
@@ -388,11 +406,32 @@ struct event *render_chat(uint64_t seq, int64_t now_ms, const struct player *p,
 struct msg *render_snapshot(const struct table *t, const struct player *viewer, int64_t now_ms);
 /* The lobby entry for GET /api/games. */
 struct json_object *render_lobby(const struct table *t);
+/* A stored hand for GET /api/games/{id}/hands, with the hole cards viewer (NULL: anyone) may
+ * see. malloc'd JSON, or NULL with err for a record that cannot be read. */
+char *render_hand(const struct store_hand_row *row, const struct player *viewer,
+                  struct felt_err *err);
 void render_list_free(struct render_list *l);
 
 /* ---- table.c ---------------------------------------------------------------------------- */
 
+/* A new, empty table. With a store (srv->store), its settings are stored at once and every
+ * later change (seats, stacks, hands) is written through the store; last_hand_id is the
+ * highest hand id ever used here (0 for a new table): the next hand is last_hand_id + 1. */
 struct table *table_new(struct server *srv, const struct table_config *cfg);
+void table_set_last_hand_id(struct table *t, int64_t last_hand_id);
+/* Puts back a stored seat after a restart: the player, their stack as of the last completed
+ * hand and their sitting-out state; their token is checked against the stored hash. Publishes
+ * nothing (a snapshot shows it). Returns the player, or NULL (with a log line) if the seat
+ * does not fit this table (a seat number past its size, a seat taken). */
+struct player *table_restore(struct table *t, const struct store_seat *s);
+/* A hand this table was playing when the server stopped was voided by the load (its chips are
+ * back with their owners): remembered for snapshots and acks, and a hand_voided notification is
+ * published. */
+void table_voided(struct table *t, int64_t hand_id);
+/* The bots seated at the table. */
+int table_bots(const struct table *t);
+/* SHA-256 of a token (OpenSSL's libcrypto), as stored and compared. */
+void table_token_hash(const char *token, unsigned char out[STORE_TOKEN_HASH_LEN]);
 void table_free(struct table *t);
 const struct table_config *table_config(const struct table *t);
 /* Deals from a seeded generator instead of the OS CSPRNG: for tests only, never in feltd. */
@@ -617,6 +656,7 @@ struct server {
     struct conn *conns_head;   /* every WebSocket connection, for shutdown */
     struct limits limits;
     struct limit_registry addrs; /* client addresses (limit.c) */
+    struct store *store;       /* durable storage (store.h), or NULL: nothing kept */
     int conns_open;            /* accepted TCP connections still open */
 };
 

@@ -76,7 +76,8 @@ static const char *const store_migrations[] = {
 /* clang-format off */
 enum {
     W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVEPOINT, W_RELEASE, W_ROLLBACK_TO,
-    W_TABLE_PUT, W_TABLE_HAND_ID, W_SEAT_ADD, W_SEAT_SIT, W_SEAT_STACK, W_SEAT_DEL, W_LEDGER,
+    W_TABLE_PUT, W_TABLE_HAND_ID, W_SEAT_ADD, W_SEAT_SIT, W_SEAT_STACK, W_SEAT_ADD_CHIPS,
+    W_SEAT_DEL, W_LEDGER,
     W_HAND_BEGIN, W_HAND_COMPLETE, W_HAND_PLAYER, W_VOID, W_COUNT
 };
 /* clang-format on */
@@ -99,6 +100,7 @@ static const char *const store_wsql[W_COUNT] = {
                    " token_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [W_SEAT_SIT] = "UPDATE seats SET sitting_out = ?3 WHERE table_id = ?1 AND player_id = ?2",
     [W_SEAT_STACK] = "UPDATE seats SET stack = ?3 WHERE table_id = ?1 AND player_id = ?2",
+    [W_SEAT_ADD_CHIPS] = "UPDATE seats SET stack = stack + ?3 WHERE table_id = ?1 AND player_id = ?2",
     [W_SEAT_DEL] = "DELETE FROM seats WHERE table_id = ?1 AND player_id = ?2",
     [W_LEDGER] = "INSERT INTO ledger (table_id, player_id, kind, amount, hand_id, at)"
                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -117,7 +119,12 @@ static const char *const store_wsql[W_COUNT] = {
 };
 
 /* The reader's statements. */
-enum { R_BEGIN, R_END, R_TABLES, R_SEATS, R_RUNNING, R_HANDS, R_HAND_PLAYERS, R_LEDGER, R_COUNT };
+/* clang-format off */
+enum {
+    R_BEGIN, R_END, R_TABLES, R_SEATS, R_RUNNING, R_HANDS, R_HANDS_LAST, R_HAND_PLAYERS, R_LEDGER,
+    R_COUNT
+};
+/* clang-format on */
 static const char *const store_rsql[R_COUNT] = {
     [R_BEGIN] = "BEGIN",
     [R_END] = "COMMIT",
@@ -130,6 +137,9 @@ static const char *const store_rsql[R_COUNT] = {
     [R_HANDS] = "SELECT hand_id, started_at, ended_at, state, record, results, shown_mask"
                 " FROM hands WHERE table_id = ?1 AND hand_id > ?2 AND state <> 'running'"
                 " ORDER BY hand_id LIMIT ?3",
+    [R_HANDS_LAST] = "SELECT * FROM (SELECT hand_id, started_at, ended_at, state, record, results,"
+                     " shown_mask FROM hands WHERE table_id = ?1 AND hand_id > ?2"
+                     " AND state <> 'running' ORDER BY hand_id DESC LIMIT ?3) ORDER BY hand_id",
     [R_HAND_PLAYERS] = "SELECT player_id, seat, stack_after, net FROM hand_players"
                        " WHERE table_id = ?1 AND hand_id = ?2 ORDER BY seat",
     [R_LEDGER] = "SELECT (SELECT coalesce(sum(amount), 0) FROM ledger"
@@ -153,7 +163,7 @@ struct store_conn {
 
 /* clang-format off */
 enum store_job_kind {
-    JOB_TABLE_PUT, JOB_SEAT_JOIN, JOB_SEAT_UPDATE, JOB_SEAT_LEAVE,
+    JOB_TABLE_PUT, JOB_SEAT_JOIN, JOB_SEAT_UPDATE, JOB_SEAT_LEAVE, JOB_SEAT_REBUY,
     JOB_HAND_BEGIN, JOB_HAND_COMMIT, JOB_VOID_RUNNING
 };
 /* clang-format on */
@@ -599,6 +609,18 @@ static int store_run_seat_leave(struct store *s, struct store_job *j)
     return rc;
 }
 
+static int store_run_seat_rebuy(struct store *s, struct store_job *j)
+{
+    const struct store_seat *e = &j->u.seat;
+    int rc = store_exec(s->w.st[W_SEAT_ADD_CHIPS], "tti", e->table_id, e->player_id, j->amount);
+    if (rc == SQLITE_OK && sqlite3_changes(s->w.db) != 1)
+        rc = store_reject(j, "no seat for player %s at table %s", e->player_id, e->table_id);
+    if (rc == SQLITE_OK)
+        rc = store_exec(s->w.st[W_LEDGER], "tttint", e->table_id, e->player_id, "buy_in",
+                        j->amount, j->at);
+    return rc;
+}
+
 static int store_run_hand_begin(struct store *s, struct store_job *j)
 {
     const struct store_hand *h = &j->u.hand;
@@ -646,6 +668,7 @@ static int store_run_void(struct store *s, struct store_job *j)
 static int (*const store_job_run[])(struct store *, struct store_job *) = {
     [JOB_TABLE_PUT] = store_run_table_put,     [JOB_SEAT_JOIN] = store_run_seat_join,
     [JOB_SEAT_UPDATE] = store_run_seat_update, [JOB_SEAT_LEAVE] = store_run_seat_leave,
+    [JOB_SEAT_REBUY] = store_run_seat_rebuy,
     [JOB_HAND_BEGIN] = store_run_hand_begin,   [JOB_HAND_COMMIT] = store_run_hand_commit,
     [JOB_VOID_RUNNING] = store_run_void,
 };
@@ -913,6 +936,14 @@ int store_seat_leave(struct store *s, const char *table_id, const char *player_i
     struct store_job *j = store_seat_job(JOB_SEAT_LEAVE, table_id, player_id);
     if (!j) return -1;
     j->amount = cash_out;
+    return store_push(s, j);
+}
+
+int store_seat_rebuy(struct store *s, const char *table_id, const char *player_id, int64_t amount)
+{
+    struct store_job *j = store_seat_job(JOB_SEAT_REBUY, table_id, player_id);
+    if (!j) return -1;
+    j->amount = amount;
     return store_push(s, j);
 }
 
@@ -1189,8 +1220,8 @@ static int store_read_hand_players(struct store *s, const char *table_id,
 static int store_read_hands(struct store *s, void *arg)
 {
     const struct store_hands_ctx *c = arg;
-    sqlite3_stmt *st = s->r.st[R_HANDS];
-    int rc = store_bind_args(st, "tid", c->table_id, c->since, c->limit);
+    sqlite3_stmt *st = s->r.st[c->since < 0 ? R_HANDS_LAST : R_HANDS];
+    int rc = store_bind_args(st, "tid", c->table_id, c->since < 0 ? -1 : c->since, c->limit);
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_hand_row row = {
             .hand_id = sqlite3_column_int64(st, 0),

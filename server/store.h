@@ -112,6 +112,10 @@ int store_seat_update(struct store *s, const char *table_id, const char *player_
 /* A player leaves: the seat row is deleted and a ledger row "cash_out" of cash_out added. */
 int store_seat_leave(struct store *s, const char *table_id, const char *player_id,
                      int64_t cash_out);
+/* A player buys chips again without leaving (a bust bot's re-buy, a busted player sitting in):
+ * the seat's stack grows by amount and a ledger row "buy_in" of amount is added. */
+int store_seat_rebuy(struct store *s, const char *table_id, const char *player_id,
+                     int64_t amount);
 /* A hand starts: reserves its id (the table's last_hand_id = max(last_hand_id, hand_id); an id
  * already used at this table fails the job) and stores a "running" hand row with the record so
  * far, which a restart reports as voided. */
@@ -180,7 +184,8 @@ struct store_hand_row {
 typedef int (*store_hand_fn)(void *user, const struct store_hand_row *h); /* non-zero stops */
 
 /* Reports the table's complete and voided hands with hand_id > since, oldest first, at most
- * limit of them (clamped to 1..100); hands still running are not reported. Returns 0, or -1 with
+ * limit of them (clamped to 1..100): the first limit after since, or, when since < 0, the newest
+ * limit hands (still reported oldest first). Hands still running are not reported. Returns 0, or -1 with
  * err ("store_io"). Reads what is committed; writes still queued are not seen. */
 int store_hands(struct store *s, const char *table_id, int64_t since, int limit, store_hand_fn cb,
                 void *user, struct felt_err *err);

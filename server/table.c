@@ -10,6 +10,13 @@
  * narrow interface is where persistence and several nodes would attach: the state and its event
  * history have one writer.
  *
+ * Durability goes through store.h alone (srv->store; NULL keeps nothing): a seat change is queued
+ * as it happens, each hand is recorded (handrec) as it is played, stored as "running" when it is
+ * dealt and committed with the new stacks and ledger rows when it ends; the next hand is dealt
+ * only once that commit is written (commit_pending), so a crash loses at most the hand in play,
+ * which the next start voids with every chip back where it was. Writes never wait on the disk:
+ * the store's writer thread reports back through store_dispatch.
+ *
  * Time comes from timer.c (timer_wall_ms and the timers), so a test drives a table on a fake
  * clock without a socket.
  */
@@ -18,12 +25,138 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "server.h"
 #include "text.h"
 
 static void table_after_change(struct table *t);
 static void table_remove_player(struct table *t, struct player *p, const char *reason);
+static void table_maybe_schedule_hand(struct table *t);
+
+/* ---- durability ------------------------------------------------------------------------ */
+
+#define TABLE_COMMIT_RETRY_MS 5000
+
+/* A write the store refused to queue (its queue is full: the disk stalls): said loudly, since
+ * what it carried is not stored; the game goes on. */
+static void table_store_check(const struct table *t, int rc, const char *what)
+{
+    if (rc != 0)
+        log_line(LOG_QUIET, "table %s: storage queue full: %s not stored", t->cfg.id, what);
+}
+
+static void table_store_seat_update(struct table *t, const struct player *p)
+{
+    if (t->srv->store)
+        table_store_check(t, store_seat_update(t->srv->store, t->cfg.id, p->id, p->sitting_out),
+                          "a sit-out change");
+}
+
+static void table_store_rebuy(struct table *t, const struct player *p, int64_t amount)
+{
+    if (t->srv->store)
+        table_store_check(t, store_seat_rebuy(t->srv->store, t->cfg.id, p->id, amount), "a re-buy");
+}
+
+static void table_commit_done(void *arg, bool ok, const char *why);
+
+static void table_commit_push(struct table *t)
+{
+    if (store_hand_commit(t->srv->store, &t->commit, table_commit_done, t) != 0)
+        table_commit_done(t, false, "the storage queue is full");
+}
+
+/* The hand's commit was written (ok) or failed: the next hand may be dealt, or the commit is
+ * tried again after a pause while the table waits (nothing is dealt on an unstored hand). */
+static void table_commit_done(void *arg, bool ok, const char *why)
+{
+    struct table *t = arg;
+    if (!ok) {
+        log_line(LOG_QUIET, "table %s: hand %lld not stored (%s); trying again in %d s",
+                 t->cfg.id, (long long)t->commit.hand_id, why ? why : "unknown error",
+                 TABLE_COMMIT_RETRY_MS / 1000);
+        timer_arm(t->commit_retry, TABLE_COMMIT_RETRY_MS);
+        return;
+    }
+    t->commit_pending = false;
+    free(t->commit_record);
+    t->commit_record = NULL;
+    t->commit.record_json = NULL;
+    table_maybe_schedule_hand(t);
+}
+
+static void table_commit_retry_fire(void *arg)
+{
+    struct table *t = arg;
+    if (t->commit_pending && !t->srv->shutting_down)
+        table_commit_push(t);
+}
+
+/* The hand just dealt: its record starts, and it is stored as running (voided if the server
+ * stops before it ends). */
+static void table_record_begin(struct table *t, const struct engine_setup *setup)
+{
+    const char *names[ENGINE_MAX_SEATS] = {0};
+    struct felt_err err;
+    for (int s = 0; s < t->cfg.seats; s++) {
+        struct player *p = t->seat[s];
+        names[s] = p && p->in_hand ? p->name : NULL;
+        t->stack_before[s] = p && p->in_hand ? p->stack : 0;
+    }
+    handrec_free(&t->rec);
+    if (handrec_begin(&t->rec, setup, names, &err) != 0)
+        felt_fatal("table %s: hand record refused a dealt hand: %s", t->cfg.id, err.message);
+    t->hand_started_ms = timer_wall_ms();
+    t->rec.has_hand_id = true;
+    t->rec.hand_id = t->hand_id;
+    snprintf(t->rec.game_id, sizeof(t->rec.game_id), "%s", t->cfg.id);
+    handrec_format_time(t->hand_started_ms, t->rec.started_at);
+    if (!t->srv->store)
+        return;
+    char *json = handrec_to_json(&t->rec, 0xFFFF);
+    table_store_check(t, store_hand_begin(t->srv->store, t->cfg.id, t->hand_id,
+                                          t->hand_started_ms, json),
+                      "a hand's start");
+    free(json);
+}
+
+/* The hand is over (stacks settled, before anyone stands up): its commit is queued, and the
+ * next hand waits for it. Every player dealt in is in it, even one who has left since. */
+static void table_record_end(struct table *t)
+{
+    if (!t->srv->store)
+        return;
+    struct store_hand *h = &t->commit;
+    handrec_finish(&t->rec, &t->eng);
+    handrec_set_results(&t->rec, &t->eng);
+    snprintf(t->rec.status, sizeof(t->rec.status), "complete");
+    int64_t ended = timer_wall_ms();
+    handrec_format_time(ended, t->rec.ended_at);
+    memset(h, 0, sizeof(*h));
+    snprintf(h->table_id, sizeof(h->table_id), "%s", t->cfg.id);
+    h->hand_id = t->hand_id;
+    h->started_ms = t->hand_started_ms;
+    h->ended_ms = ended;
+    free(t->commit_record);
+    t->commit_record = handrec_to_json(&t->rec, 0xFFFF);
+    h->record_json = t->commit_record;
+    for (int s = 0; s < t->cfg.seats; s++) {
+        struct player *p = t->seat[s];
+        if (t->shown[s])
+            h->shown_mask |= (uint16_t)(1u << s);
+        if (!p || !p->in_hand)
+            continue;
+        struct store_hand_player *hp = &h->players[h->nplayers++];
+        snprintf(hp->player_id, sizeof(hp->player_id), "%s", p->id);
+        hp->seat = s;
+        hp->stack_after = p->stack;
+        hp->net = p->stack - t->stack_before[s];
+    }
+    t->commit_pending = true;
+    table_commit_push(t);
+}
 
 /* ---- publishing ------------------------------------------------------------------------ */
 
@@ -65,9 +198,10 @@ static void table_emit(struct table *t, const struct engine_events *evs, bool fr
     t->next_deadline_ms = timer_wall_ms() + t->cfg.action_timeout_ms;
     render_engine_events(t, evs, from_action, timer_wall_ms(), &l);
     /* Shown cards are public from now on (in snapshots, not in what was just rendered). */
-    for (int i = 0; i < evs->n; i++)
+    for (int i = 0; i < evs->n; i++) {
         if (evs->ev[i].kind == ENGINE_EV_SHOW)
             t->shown[evs->ev[i].seat] = true;
+    }
     /* The engine is the authority for the stacks of the players in the hand. */
     for (int s = 0; s < t->cfg.seats; s++)
         if (t->seat[s] && t->seat[s]->in_hand)
@@ -97,7 +231,8 @@ static int table_eligible_count(const struct table *t)
 
 static void table_maybe_schedule_hand(struct table *t)
 {
-    if (!t->hand_running && !t->srv->shutting_down && table_eligible_count(t) >= 2)
+    if (!t->hand_running && !t->commit_pending && !t->srv->shutting_down &&
+        table_eligible_count(t) >= 2)
         timer_arm(t->next_hand, t->cfg.hand_delay_ms);
 }
 
@@ -109,7 +244,7 @@ static void table_start_hand(struct table *t)
     card_t deck[CARD_COUNT];
     int next = 0;
 
-    if (t->hand_running || table_eligible_count(t) < 2)
+    if (t->hand_running || t->commit_pending || table_eligible_count(t) < 2)
         return;
     memset(&setup, 0, sizeof(setup));
     setup.small_blind = t->cfg.small_blind;
@@ -147,6 +282,7 @@ static void table_start_hand(struct table *t)
     t->hand_id++;
     t->hand_running = true;
     log_line(LOG_VERBOSE, "table %s: hand %lld starts", t->cfg.id, (long long)t->hand_id);
+    table_record_begin(t, &setup);
     table_emit(t, &evs, false);
     table_after_change(t);
 }
@@ -173,6 +309,9 @@ static void table_remove_player(struct table *t, struct player *p, const char *r
     snprintf(n.reason, sizeof(n.reason), "%s", reason);
     log_line(LOG_NORMAL, "table %s: %s (%s) %s with %lld", t->cfg.id, p->name, p->id, why,
              (long long)p->stack);
+    if (t->srv->store)
+        table_store_check(t, store_seat_leave(t->srv->store, t->cfg.id, p->id, p->stack),
+                          "a cash-out");
     table_seat_update(t, p, WIRE_SEAT_LEFT);
     table_notify_with(t, p, &n);
     t->seat[p->seat] = NULL;
@@ -185,6 +324,7 @@ static void table_remove_player(struct table *t, struct player *p, const char *r
 
 static void table_end_hand(struct table *t)
 {
+    table_record_end(t);
     t->hand_running = false;
     t->clock_seat = -1;
     t->next_deadline_ms = 0;
@@ -204,9 +344,11 @@ static void table_end_hand(struct table *t)
             table_remove_player(t, p, "sitting_out");
         } else if (p->stack == 0 && p->bot) {
             p->stack = t->cfg.buy_in; /* bots re-buy so a table with bots keeps playing */
+            table_store_rebuy(t, p, p->stack);
             table_seat_update(t, p, WIRE_SEAT_REBUY);
         } else if (p->stack == 0 && !p->sitting_out) {
             p->sitting_out = true;
+            table_store_seat_update(t, p);
             table_seat_update(t, p, WIRE_SEAT_BUSTED);
             table_notify(t, WIRE_NOTE_BUSTED, p);
         }
@@ -259,10 +401,13 @@ static void table_act_for(struct table *t, int seat, enum engine_action a, int64
         struct engine_options o;
         engine_options(&t->eng, &o);
         evs.n = 0;
-        st = engine_act(&t->eng, seat, o.can_check ? ENGINE_CHECK : ENGINE_FOLD, 0, &evs);
+        a = o.can_check ? ENGINE_CHECK : ENGINE_FOLD;
+        amount = 0;
+        st = engine_act(&t->eng, seat, a, 0, &evs);
         if (st != ENGINE_OK)
             felt_fatal("table %s: check/fold refused: %s", t->cfg.id, engine_status_code(st));
     }
+    handrec_add_action(&t->rec, seat, a, amount);
     t->srv->metrics.actions++;
     table_emit(t, &evs, true);
     table_after_change(t);
@@ -291,6 +436,7 @@ static void table_clock_fire(void *arg)
     table_notify(t, WIRE_NOTE_TIMEOUT, p);
     if (p->timeouts >= 3 && !p->sitting_out) {
         p->sitting_out = true;
+        table_store_seat_update(t, p);
         table_seat_update(t, p, WIRE_SEAT_SAT_OUT);
         table_notify(t, WIRE_NOTE_PLAYER_SAT_OUT, p);
     }
@@ -359,7 +505,55 @@ struct table *table_new(struct server *srv, const struct table_config *cfg)
     t->next_hand = timer_new(table_next_hand_fire, t);
     t->bot_turn = timer_new(table_auto_turn_fire, t);
     t->spectators = timer_new(table_spectators_fire, t);
+    t->commit_retry = timer_new(table_commit_retry_fire, t);
+    handrec_init(&t->rec);
+    if (srv->store) {
+        struct store_table st = {.seats = cfg->seats,
+                                 .small_blind = cfg->small_blind,
+                                 .big_blind = cfg->big_blind,
+                                 .ante = cfg->ante,
+                                 .buy_in = cfg->buy_in,
+                                 .action_timeout_ms = cfg->action_timeout_ms};
+        snprintf(st.id, sizeof(st.id), "%s", cfg->id);
+        table_store_check(t, store_table_put(srv->store, &st), "the table's settings");
+    }
     return t;
+}
+
+void table_set_last_hand_id(struct table *t, int64_t last_hand_id)
+{
+    if (last_hand_id > t->hand_id)
+        t->hand_id = last_hand_id;
+}
+
+int table_bots(const struct table *t)
+{
+    int n = 0;
+    for (int s = 0; s < t->cfg.seats; s++)
+        n += t->seat[s] && t->seat[s]->bot;
+    return n;
+}
+
+void table_token_hash(const char *token, unsigned char out[STORE_TOKEN_HASH_LEN])
+{
+    unsigned int len = 0;
+    if (EVP_Digest(token, strlen(token), out, &len, EVP_sha256(), NULL) != 1 ||
+        len != STORE_TOKEN_HASH_LEN)
+        felt_fatal("SHA-256 failed (libcrypto)");
+}
+
+void table_voided(struct table *t, int64_t hand_id)
+{
+    if (t->nvoided == WIRE_VOIDED_MAX) {
+        memmove(t->voided, t->voided + 1, sizeof(t->voided[0]) * (WIRE_VOIDED_MAX - 1));
+        t->nvoided--;
+    }
+    t->voided[t->nvoided++] = hand_id;
+    table_set_last_hand_id(t, hand_id);
+    log_line(LOG_NORMAL, "table %s: hand %lld was voided (the server stopped during it)",
+             t->cfg.id, (long long)hand_id);
+    struct wire_notification n = {.kind = WIRE_NOTE_HAND_VOIDED, .hand_id = hand_id};
+    table_notify_with(t, NULL, &n);
 }
 
 void table_set_rng_seed(struct table *t, uint64_t seed)
@@ -373,6 +567,7 @@ void table_shutdown(struct table *t)
     timer_cancel(t->clock);
     timer_cancel(t->next_hand);
     timer_cancel(t->bot_turn);
+    timer_cancel(t->commit_retry);
 }
 
 void table_free(struct table *t)
@@ -384,6 +579,9 @@ void table_free(struct table *t)
     timer_free(t->next_hand);
     timer_free(t->bot_turn);
     timer_free(t->spectators);
+    timer_free(t->commit_retry);
+    handrec_free(&t->rec);
+    free(t->commit_record);
     for (int s = 0; s < ENGINE_MAX_SEATS; s++)
         if (t->seat[s])
             table_player_free(t->seat[s]);
@@ -445,6 +643,7 @@ struct player *table_join(struct table *t, const char *name, int64_t buy_in, boo
     for (size_t i = 0; i < sizeof(idbytes); i++)
         snprintf(p->id + 2 * i, 3, "%02x", idbytes[i]);
     rng_token_hex(p->token, PLAYER_TOKEN_BYTES);
+    table_token_hash(p->token, p->token_hash);
     snprintf(p->name, sizeof(p->name), "%s", name);
     p->fold = xstrdup(fold);
     p->table = t;
@@ -458,6 +657,15 @@ struct player *table_join(struct table *t, const char *name, int64_t buy_in, boo
     t->seat[seat] = p;
     t->nplayers++;
     log_line(LOG_NORMAL, "table %s: %s joined seat %d as %s", t->cfg.id, p->name, seat, p->id);
+    if (t->srv->store) {
+        struct store_seat ss = {.seat = seat, .stack = buy_in, .bot = bot};
+        snprintf(ss.table_id, sizeof(ss.table_id), "%s", t->cfg.id);
+        snprintf(ss.player_id, sizeof(ss.player_id), "%s", p->id);
+        snprintf(ss.name, sizeof(ss.name), "%s", p->name);
+        if (!bot)
+            memcpy(ss.token_hash, p->token_hash, sizeof(ss.token_hash));
+        table_store_check(t, store_seat_join(t->srv->store, &ss, buy_in), "a buy-in");
+    }
     table_seat_update(t, p, WIRE_SEAT_JOINED);
     table_notify(t, WIRE_NOTE_PLAYER_JOINED, p);
     table_maybe_schedule_hand(t);
@@ -474,23 +682,47 @@ struct player *table_player_by_id(struct table *t, const char *player_id, size_t
     return NULL;
 }
 
-/* Compares in time independent of where the strings differ. */
-static bool table_token_equal(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned char diff = la != lb;
-    for (size_t i = 0; i < la && i < lb; i++)
-        diff |= (unsigned char)(a[i] ^ b[i]);
-    return diff == 0;
-}
-
+/* The token's hash is compared, in constant time, with every human player's: what is kept (and
+ * stored) is the hash, so a token works again after a restart and a stolen database holds none. */
 struct player *table_player_by_token(struct table *t, const char *token)
 {
     struct player *found = NULL;
+    unsigned char h[STORE_TOKEN_HASH_LEN];
+    table_token_hash(token, h);
     for (int s = 0; s < t->cfg.seats; s++)
-        if (t->seat[s] && !t->seat[s]->bot && table_token_equal(t->seat[s]->token, token))
+        if (t->seat[s] && !t->seat[s]->bot &&
+            CRYPTO_memcmp(t->seat[s]->token_hash, h, sizeof(h)) == 0)
             found = t->seat[s];
     return found;
+}
+
+struct player *table_restore(struct table *t, const struct store_seat *s)
+{
+    char fold[TEXT_FOLD_MAX];
+    if (s->seat < 0 || s->seat >= t->cfg.seats || t->seat[s->seat] ||
+        text_name_fold(s->name, fold, sizeof(fold)) < 0) {
+        log_line(LOG_QUIET, "table %s: stored seat %d of %s does not fit this table; left out",
+                 t->cfg.id, s->seat, s->player_id);
+        return NULL;
+    }
+    struct player *p = xcalloc(1, sizeof(*p));
+    p->uid = ++t->srv->next_uid;
+    snprintf(p->id, sizeof(p->id), "%s", s->player_id);
+    memcpy(p->token_hash, s->token_hash, sizeof(p->token_hash));
+    snprintf(p->name, sizeof(p->name), "%s", s->name);
+    p->fold = xstrdup(fold);
+    p->table = t;
+    p->seat = s->seat;
+    p->stack = s->stack;
+    p->bot = s->bot;
+    p->sitting_out = s->sitting_out;
+    p->last_seen_ms = timer_wall_ms(); /* the idle clock starts again: time to come back */
+    t->seat[s->seat] = p;
+    t->nplayers++;
+    log_line(LOG_VERBOSE, "table %s: %s back in seat %d with %lld", t->cfg.id, p->name, p->seat,
+             (long long)p->stack);
+    table_maybe_schedule_hand(t);
+    return p;
 }
 
 int table_sit_out(struct table *t, struct player *p, struct felt_err *err)
@@ -498,6 +730,7 @@ int table_sit_out(struct table *t, struct player *p, struct felt_err *err)
     if (p->sitting_out)
         return felt_err_set(err, "already_sitting_out", "you are already sitting out");
     p->sitting_out = true;
+    table_store_seat_update(t, p);
     table_seat_update(t, p, WIRE_SEAT_SAT_OUT);
     table_notify(t, WIRE_NOTE_PLAYER_SAT_OUT, p);
     if (t->hand_running && p->in_hand && t->eng.to_act == p->seat)
@@ -509,9 +742,12 @@ int table_sit_in(struct table *t, struct player *p, struct felt_err *err)
 {
     if (!p->sitting_out)
         return felt_err_set(err, "not_sitting_out", "you are not sitting out");
-    if (p->stack == 0 && !(t->hand_running && p->in_hand))
+    if (p->stack == 0 && !(t->hand_running && p->in_hand)) {
         p->stack = t->cfg.buy_in; /* play money: a busted player re-buys on sitting in */
+        table_store_rebuy(t, p, p->stack);
+    }
     p->sitting_out = false;
+    table_store_seat_update(t, p);
     p->sitout_hands = 0;
     p->timeouts = 0;
     table_seat_update(t, p, WIRE_SEAT_SAT_IN);
@@ -521,15 +757,18 @@ int table_sit_in(struct table *t, struct player *p, struct felt_err *err)
 }
 
 /* Leaves now, or at the end of the hand when still in it (folding when it is their turn). */
+/* A player dealt into the hand stays seated, even folded, until it ends: their chips are
+ * settled, and stored, with the hand (a hand voided by a crash gives them back to a seat that
+ * is still there). */
 static void table_stand_up(struct table *t, struct player *p, const char *reason)
 {
-    if (t->hand_running && p->in_hand && !t->eng.p[p->seat].folded) {
+    if (t->hand_running && p->in_hand) {
         if (p->leaving)
             return;
         p->leaving = true; /* folds when it is their turn, cashes out at the end of the hand */
         snprintf(p->leave_reason, sizeof(p->leave_reason), "%s", reason);
         table_seat_update(t, p, WIRE_SEAT_LEAVING);
-        if (t->eng.to_act == p->seat)
+        if (!t->eng.p[p->seat].folded && t->eng.to_act == p->seat)
             timer_arm(t->bot_turn, 0);
         return;
     }
@@ -628,7 +867,14 @@ struct msg *table_act(struct table *t, struct player *p, const struct proto_cmsg
                              "that request_id was used in an earlier hand; use a new one");
         }
     }
-    if (!t->hand_running) {
+    bool voided = false;
+    for (int i = 0; m->has_hand_id && i < t->nvoided; i++)
+        voided |= t->voided[i] == m->hand_id;
+    if (voided) {
+        st = ENGINE_E_HAND_OVER;
+        code = "hand_voided";
+        message = "that hand was voided when the server restarted; its chips went back";
+    } else if (!t->hand_running) {
         st = ENGINE_E_HAND_OVER;
         code = "no_hand";
         message = "no hand is in progress";
@@ -646,6 +892,8 @@ struct msg *table_act(struct table *t, struct player *p, const struct proto_cmsg
         if (st != ENGINE_OK) {
             code = engine_status_code(st);
             message = engine_status_message(st);
+        } else {
+            handrec_add_action(&t->rec, p->seat, m->action, m->has_amount ? m->amount : 0);
         }
     }
     ack = table_ack(t, m, st, code, message);

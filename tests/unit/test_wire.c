@@ -432,6 +432,7 @@ static void test_snapshot_round_trip(void **state)
         s->npots = 2;
         set_to_act(&ev->to_act, true);
         s->has_you = true, s->you.seat = 0, s->you.sitting_out = true;
+        s->nvoided = 2, s->voided[0] = 40, s->voided[1] = 41; /* after restarts */
         SET(s->you.player_id, ID_A);
         SET(s->you.name, "ann");
         round_trip(ev);
@@ -548,13 +549,15 @@ static void test_notifications_round_trip(void **state)
         struct wire_notification *n = &ev->u.note;
         n->kind = (enum wire_note_kind)k;
         SET(n->name, wire_note_name(n->kind));
-        n->has_player = k != WIRE_NOTE_HAND_WON && k != WIRE_NOTE_SPECTATORS;
+        n->has_player =
+            k != WIRE_NOTE_HAND_WON && k != WIRE_NOTE_SPECTATORS && k != WIRE_NOTE_HAND_VOIDED;
         if (n->has_player) SET(n->player_id, ID_B), SET(n->player_name, "bo-bot");
         if (k == WIRE_NOTE_TURN || k == WIRE_NOTE_YOUR_TURN || k == WIRE_NOTE_TIMER_WARNING)
             n->deadline = 1764120031000 + k;
         if (k == WIRE_NOTE_TIMER_WARNING) n->seconds_left = 10;
         if (k == WIRE_NOTE_PLAYER_LEFT) SET(n->reason, "idle"), n->stack = 980;
         if (k == WIRE_NOTE_SPECTATORS) n->count = 3;
+        if (k == WIRE_NOTE_HAND_VOIDED) n->hand_id = 41;
         if (k == WIRE_NOTE_HAND_WON) {
             set_award(&n->awards[0], 0, 120, 2);
             set_award(&n->awards[1], 1, 60, 1);
