@@ -406,6 +406,12 @@ int session_sit_out(struct session *s, struct felt_err *err);
 int session_sit_in(struct session *s, struct felt_err *err);
 int session_leave(struct session *s, struct felt_err *err);
 
+/* What a request of the caller's own needs to reach this table (the TUI's hand history): the
+ * server URL (ws(s)://HOST:PORT), the game id, and the seat's token (NULL for a spectator or
+ * before the join; never print it). The strings stay valid while the session lives. */
+void session_endpoint(const struct session *s, const char **server, const char **game,
+                      const char **bearer);
+
 /* The queue, oldest first (what the UI shows as "queued"). */
 size_t session_queue_count(const struct session *s);
 const struct outbox_item *session_queue_get(const struct session *s, size_t i);

@@ -4,6 +4,8 @@
  *   felt [--server URL] [--game ID] [--name NAME] [--buy-in N] [--spectate] [--json]
  *        [--transport auto|ws|poll] [--ascii] [--no-color] [--quiet] [--four-color]
  *   felt replay [--json] FILE|-      (replay.c)
+ *   felt replay [--json] --hand N [--server URL] [--game ID]
+ *   felt history [--server URL] [--game ID] [--since ID] [--limit N] [--format F]   (history.c)
  *
  * It reads the command line, creates the event loop and the session, and hands them to the
  * terminal UI (tui_run) or to the bot mode (jsonmode_run). Failures are one line on stderr, never a
@@ -21,12 +23,16 @@
 #include <string.h>
 
 #include "client.h"
+#include "hands.h"
 #include "replay.h"
 #include "wsclient.h"
 
 static const char felt_usage[] =
     "usage: felt [options]\n"
     "       felt replay [--json] FILE|-\n"
+    "       felt replay [--json] --hand N [--server URL] [--game ID] [--name NAME]\n"
+    "       felt history [--server URL] [--game ID] [--name NAME] [--since ID] [--limit N]\n"
+    "                    [--format text|json|pokerstars]\n"
     "\n"
     "Play No-Limit Hold'em at a feltd table in the terminal.\n"
     "\n"
@@ -250,6 +256,7 @@ int main(int argc, char **argv)
     bool json = false;
 
     if (argc >= 2 && strcmp(argv[1], "replay") == 0) return replay_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "history") == 0) return history_main(argc - 1, argv + 1);
     int rc = felt_parse_args(argc, argv, &so, &to, &json);
     if (rc >= 0) return rc;
 #ifdef FELT_NO_TUI

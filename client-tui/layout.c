@@ -837,20 +837,125 @@ static int layout_flow(struct layout_grid *g, struct layout_rect r, int y0,
     return row + 1;
 }
 
-/* Draws lines[] newest at the bottom of r, as many as fit. */
-static void layout_draw_lines(struct layout_grid *g, struct layout_rect r,
-                              const struct layout_line *lines, int n)
+/* ---- the panes' scrollback ------------------------------------------------------------ */
+
+/* A line's rows as the callback measures them, never less than 1 nor more than a screen. */
+static int layout_scroll_rows(layout_rows_fn rows, void *ctx, int i)
 {
-    int bottom = r.y + r.h;
-    for (int i = n - 1; i >= 0 && bottom > r.y; i--) {
-        int rows = layout_flow(g, r, 0, &lines[i], false);
-        bottom -= rows;
-        layout_flow(g, r, bottom, &lines[i], true);
+    int r = rows(ctx, i);
+    return r < 1 ? 1 : r > LAYOUT_MAX_ROWS ? LAYOUT_MAX_ROWS : r;
+}
+
+/* Line b at the bottom of `height` rows, older lines above it until the rows are full. */
+static void layout_scroll_bottom(int b, int height, layout_rows_fn rows, void *ctx,
+                                 struct layout_scroll *out)
+{
+    int sum = 0, first = 0;
+    for (int i = b; i >= 0; i--) {
+        sum += layout_scroll_rows(rows, ctx, i);
+        first = i;
+        if (sum >= height) break;
+    }
+    out->first = first;
+    out->last = b;
+    out->rows = height;
+    out->y0 = height - sum;
+    out->page = b - first + 1 - (out->y0 < 0 ? 1 : 0);
+}
+
+void layout_scroll_compute(int n, int height, int offset, layout_rows_fn rows, void *ctx,
+                           struct layout_scroll *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->first = out->last = -1;
+    out->rows = height > 0 ? height : 0;
+    out->page = 1;
+    if (n <= 0 || height <= 0) return;
+    if (offset > n - 1) offset = n - 1;
+    if (offset > 0 && height >= 2) {
+        /* From the top: top, the first line that fills the rows above the marker, and whether
+         * every line fits in the pane anyway (then there is nothing to scroll). */
+        int avail = height - 1, sum = 0, top = -1, i;
+        for (i = 0; i < n && sum <= height; i++) {
+            sum += layout_scroll_rows(rows, ctx, i);
+            if (top < 0 && sum >= avail) top = i;
+        }
+        int max = top < 0 || (i == n && sum <= height) ? 0 : n - 1 - top;
+        if (max > 0) {
+            out->marker = true;
+            if (offset >= max) {
+                /* The oldest page: line 0 at the top, the bottom line possibly cut. */
+                int whole = 0;
+                sum = 0;
+                for (i = 0; i <= top; i++) {
+                    sum += layout_scroll_rows(rows, ctx, i);
+                    if (sum <= avail) whole++;
+                }
+                out->first = 0;
+                out->last = top;
+                out->rows = avail;
+                out->y0 = 0;
+                out->page = whole;
+                offset = max;
+            } else {
+                layout_scroll_bottom(n - 1 - offset, avail, rows, ctx, out);
+            }
+            out->offset = out->below = offset;
+            if (out->page < 1) out->page = 1;
+            return;
+        }
+    }
+    layout_scroll_bottom(n - 1, height, rows, ctx, out);
+    if (out->page < 1) out->page = 1;
+}
+
+struct layout_measure {
+    struct layout_grid *g;
+    struct layout_rect r;
+    const struct layout_line *lines;
+};
+
+static int layout_measure_rows(void *ctx, int i)
+{
+    struct layout_measure *m = ctx;
+    return layout_flow(m->g, m->r, 0, &m->lines[i], false);
+}
+
+/* The "more below" marker on the pane's last row, as long a form as fits. */
+static void layout_draw_marker(struct layout_grid *g, struct layout_rect r, int below)
+{
+    char forms[4][64];
+    int y = r.y + r.h - 1;
+    snprintf(forms[0], sizeof(forms[0]), "-- %d more below, End to return --", below);
+    snprintf(forms[1], sizeof(forms[1]), "-- %d more below, End --", below);
+    snprintf(forms[2], sizeof(forms[2]), "-- %d below --", below);
+    snprintf(forms[3], sizeof(forms[3]), "%d v", below);
+    layout_fill(g, (struct layout_rect){r.x, y, r.w, 1}, LAYOUT_S_KEY);
+    for (size_t i = 0; i < FELT_ARRAY_LEN(forms); i++) {
+        if (layout_text_cols(forms[i]) <= r.w || i + 1 == FELT_ARRAY_LEN(forms)) {
+            layout_put(g, r.x, y, r.w, LAYOUT_S_KEY, forms[i]);
+            return;
+        }
     }
 }
 
+/* Draws lines[] into r scrolled back by offset lines (0: the newest at the bottom), with the
+ * marker when scrolled back; *sc says what was shown. */
+static void layout_draw_pane(struct layout_grid *g, struct layout_rect r,
+                             const struct layout_line *lines, int n, int offset,
+                             struct layout_scroll *sc)
+{
+    struct layout_measure m = {g, r, lines};
+    layout_scroll_compute(lines ? n : 0, r.w > 0 ? r.h : 0, offset, layout_measure_rows, &m, sc);
+    struct layout_rect area = {r.x, r.y, r.w, sc->rows};
+    int y = r.y + sc->y0;
+    for (int i = sc->first; i >= 0 && i <= sc->last && y < area.y + area.h; i++)
+        y += layout_flow(g, area, y, &lines[i], true);
+    if (sc->marker) layout_draw_marker(g, r, sc->below);
+}
+
 static void layout_draw_strip(struct layout_grid *g, const struct layout_view *v,
-                              const struct layout_geometry *geo)
+                              struct layout_geometry *geo)
 {
     const struct layout_rect h = geo->hand;
     const struct layout_seat *me =
@@ -889,8 +994,9 @@ static void layout_draw_strip(struct layout_grid *g, const struct layout_view *v
         int w = layout_text_cols(msg);
         layout_put(g, h.x + (h.w - w) / 2, h.y + h.h / 2, h.w, LAYOUT_S_DIM, msg);
     }
-    layout_draw_lines(g, geo->log, v->log, v->nlog);
-    layout_draw_lines(g, geo->chat, v->chat, v->nchat);
+    layout_draw_pane(g, geo->log, v->log, v->nlog, v->log_scroll, &geo->log_scroll);
+    struct layout_scroll chat;
+    layout_draw_pane(g, geo->chat, v->chat, v->nchat, 0, &chat);
 }
 
 /* ---- the bottom rows ----------------------------------------------------------------------- */
@@ -1037,6 +1143,10 @@ static void layout_draw_input(struct layout_grid *g, const struct layout_view *v
         layout_pen_put(&p, LAYOUT_S_KEY, " s");
         layout_pen_put(&p, LAYOUT_S_DIM, v->sit_key == 1 ? " sit out  " : " sit in  ");
     }
+    layout_pen_put(&p, LAYOUT_S_KEY, " PgUp/PgDn");
+    layout_pen_put(&p, LAYOUT_S_DIM, " log  ");
+    layout_pen_put(&p, LAYOUT_S_KEY, " h");
+    layout_pen_put(&p, LAYOUT_S_DIM, " hands  ");
     layout_pen_put(&p, LAYOUT_S_KEY, " q");
     layout_pen_put(&p, LAYOUT_S_DIM, " quit");
 }

@@ -175,12 +175,28 @@ struct layout_view {
     bool chat_allowed; /* false for spectators at tables without spectator chat */
     int sit_key;       /* the hint for s: 0 none (spectators), 1 "sit out", 2 "sit in" */
 
-    const struct layout_line *log; /* oldest first */
+    const struct layout_line *log; /* oldest first: the whole scrollback */
     int nlog;
+    int log_scroll; /* lines between the newest and the bottom line shown; 0 follows the newest
+                     * (clamped by the layout: layout_geometry.log_scroll.offset) */
     const struct layout_line *chat; /* oldest first */
     int nchat;
 
     struct layout_status status;
+};
+
+/* Which lines of a pane show for a scroll offset: the pure arithmetic of the log's scrollback
+ * (layout_scroll_compute). Lines wrap, so each takes one or more rows. */
+struct layout_scroll {
+    int offset;  /* the offset used: the one asked for, clamped to 0..the oldest page */
+    int first;   /* the first line drawn (-1: none) */
+    int last;    /* the last line drawn (-1: none); below = n - 1 - last lines are newer */
+    int y0;      /* the row of the pane where line `first` starts: < 0 when its top rows are cut
+                  * off, > 0 when the lines do not fill the pane (blank rows above) */
+    int rows;    /* rows the lines may use: the pane's height, less the marker's row */
+    int page;    /* lines drawn whole (at least 1): what PgUp/PgDn move by */
+    int below;   /* lines newer than `last` (== offset) */
+    bool marker; /* scrolled back: the pane's last row says how many lines are below */
 };
 
 /* Where layout_draw put things, for tui.c (the chat line) and the tests. */
@@ -195,6 +211,7 @@ struct layout_geometry {
     struct layout_rect bar;                    /* the action bar row */
     struct layout_rect input;                  /* the chat input row */
     struct layout_rect status;                 /* the status line row */
+    struct layout_scroll log_scroll;           /* what the log pane shows (tui.c keeps offset) */
 };
 
 /* ---- the grid ----------------------------------------------------------------------------- */
@@ -219,6 +236,18 @@ const struct layout_cell *layout_cell_at(const struct layout_grid *g, int x, int
 
 /* Lays out and draws v onto g (cleared first), filling geo. */
 void layout_draw(struct layout_grid *g, const struct layout_view *v, struct layout_geometry *geo);
+
+/* The rows line i of a pane takes (>= 1), measured for layout_scroll_compute. */
+typedef int (*layout_rows_fn)(void *ctx, int i);
+
+/* Which of n lines show in a pane of height rows for offset (lines between the newest and the
+ * bottom line shown). Offset 0: the newest line at the bottom, older ones above as far as they
+ * fit (the top one possibly cut). Offset > 0 (scrolled back): the last row is kept for a marker
+ * and line n - 1 - offset is at the bottom of the rest; an offset past the oldest page is
+ * clamped to it, which shows line 0 at the top (the bottom one possibly cut). When all lines
+ * fit in the pane, the offset is 0. Measures only the lines it needs (about height of them). */
+void layout_scroll_compute(int n, int height, int offset, layout_rows_fn rows, void *ctx,
+                           struct layout_scroll *out);
 
 /* The compact text of a card: "A♥" (or "Ah" in ASCII), "▒▒" ("##") when face down. Returns the
  * style it is drawn in. buf holds at least 8 bytes. */

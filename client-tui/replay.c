@@ -1,13 +1,19 @@
 /*
- * replay.c: `felt replay [--json] FILE|-` (see replay.h for the exit statuses and
- * docs/hand-format.md for the record and the result).
+ * replay.c: `felt replay [--json] FILE|-` and `felt replay [--json] --hand N [--server URL]
+ * [--game ID] [--name NAME]` (see replay.h for the exit statuses and docs/hand-format.md for the
+ * record and the result).
  *
- * Reads at most HANDREC_MAX_BYTES from the file or stdin, parses and replays the record with
- * common/handrec, and prints either the text rendering or the one-line JSON result.
+ * Reads at most HANDREC_MAX_BYTES from the file or stdin, or fetches hand N from feltd's history
+ * (hands.c: since=N-1, limit=1), parses and replays the record with common/handrec (through
+ * hands_replay, which also takes a server record whose mucked cards are missing when its
+ * "results" confirm the replay), and prints either the text rendering or the one-line JSON
+ * result. Both sources go through the same parse and replay, so a hand fetched from the server
+ * prints exactly what its record saved to a file prints.
  */
 #include "replay.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +23,12 @@
 
 #include "eval.h"
 #include "handrec.h"
+#include "hands.h"
 #include "util.h"
 
-#define REPLAY_USAGE "usage: felt replay [--json] FILE|-"
+#define REPLAY_USAGE                                                                               \
+    "usage: felt replay [--json] FILE|-  or  felt replay [--json] --hand N [--server URL] "        \
+    "[--game ID] [--name NAME]"
 
 /* Reads the whole stream into a malloc'd buffer (NUL-terminated). Returns the length, or -1
  * with err ("io" or "too_large"). */
@@ -55,12 +64,10 @@ out:
     return rc;
 }
 
-int replay_main(int argc, char **argv)
+/* Parses, replays and prints one record (label names it in error lines). Returns the exit
+ * status: 0, 1 for an illegal action, 2 for a malformed or unplayable record. */
+static int replay_record(const char *buf, size_t len, bool json, const char *label)
 {
-    const char *path = NULL;
-    bool json = false;
-    char *buf = NULL;
-    FILE *f = NULL;
     struct felt_err err = {0};
     struct handrec h;
     struct handrec_result r;
@@ -68,43 +75,13 @@ int replay_main(int argc, char **argv)
 
     handrec_init(&h);
     memset(&r, 0, sizeof(r));
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("%s\n  Replays a hand record (docs/hand-format.md) street by street, or prints "
-                   "the result as JSON.\n  FILE '-' reads standard input. Exit: 0 ok, 1 illegal "
-                   "action, 2 malformed record or usage.\n",
-                   REPLAY_USAGE);
-            status = 0;
-            goto out;
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            fprintf(stderr, "felt replay: unknown option '%.40s' (%s)\n", argv[i], REPLAY_USAGE);
-            goto out;
-        } else if (path) {
-            fprintf(stderr, "felt replay: one file only (%s)\n", REPLAY_USAGE);
-            goto out;
-        } else {
-            path = argv[i];
-        }
-    }
-    if (!path) {
-        fprintf(stderr, "felt replay: no file given (%s)\n", REPLAY_USAGE);
-        goto out;
-    }
-    f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "felt replay: %s: %s\n", path, strerror(errno));
-        goto out;
-    }
-    long len = replay_read(f, &buf, &err);
-    if (len < 0 || handrec_parse(buf, (size_t)len, &h, &err) < 0) {
-        fprintf(stderr, "felt replay: %s: %s: %s\n", path, err.code, err.message);
+    if (handrec_parse(buf, len, &h, &err) < 0) {
+        fprintf(stderr, "felt replay: %s: %s: %s\n", label, err.code, err.message);
         goto out;
     }
     eval_init();
-    if (handrec_replay(&h, &r, &err) < 0) {
-        fprintf(stderr, "felt replay: %s: %s: %s\n", path, err.code, err.message);
+    if (hands_replay(&h, &r, &err) < 0) {
+        fprintf(stderr, "felt replay: %s: %s: %s\n", label, err.code, err.message);
         goto out;
     }
     if (json) {
@@ -125,6 +102,136 @@ int replay_main(int argc, char **argv)
 out:
     handrec_result_free(&r);
     handrec_free(&h);
+    return status;
+}
+
+/* Hand n of a server's history, replayed. Returns the exit status: replay_record's, or 1 when
+ * the server cannot be reached, refuses, or has no hand n (2 for a bad URL or game id). */
+static int replay_remote(struct hands_query *q, const char *name, int64_t n, bool json)
+{
+    char token[PROTO_TOKEN_MAX + 1];
+    struct hands_page page = {0};
+    struct felt_err err = {0};
+    char label[64];
+    int status;
+
+    q->has_since = true;
+    q->since = n - 1;
+    q->limit = 1;
+    if (hands_token(q->server, q->game, name, token, sizeof(token)) == 1) q->bearer = token;
+    int rc = hands_get(q, &page, &err);
+    explicit_bzero(token, sizeof(token));
+    if (rc != 0) {
+        fprintf(stderr, "felt replay: %s\n", err.message);
+        return hands_exit_status(&err);
+    }
+    if (page.n < 1 || !page.hand[0].rec.has_hand_id || page.hand[0].rec.hand_id != n) {
+        fprintf(stderr, "felt replay: hand %lld not found in game %s\n", (long long)n, q->game);
+        status = 1;
+    } else {
+        snprintf(label, sizeof(label), "hand %lld", (long long)n);
+        status = replay_record(page.hand[0].json, page.hand[0].json_len, json, label);
+    }
+    hands_page_free(&page);
+    return status;
+}
+
+/* The value of option argv[*i] (advancing *i), or NULL when it is the last argument. */
+static const char *replay_value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) return NULL;
+    return argv[++*i];
+}
+
+int replay_main(int argc, char **argv)
+{
+    const char *path = NULL, *name = hands_default_name();
+    bool json = false, remote = false, have_hand = false;
+    char *buf = NULL;
+    FILE *f = NULL;
+    struct felt_err err = {0};
+    struct hands_query q = {.server = HANDS_DEFAULT_SERVER, .game = HANDS_DEFAULT_GAME};
+    long long hand = 0;
+    int status = 2;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--json") == 0) {
+            json = true;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            printf("%s\n  Replays a hand record (docs/hand-format.md) street by street, or prints "
+                   "the result as JSON.\n  FILE '-' reads standard input; --hand N fetches hand N "
+                   "of the table's history from the\n  server (default %s, game %s; with your "
+                   "stored seat token, your own cards).\n  Exit: 0 ok, 1 illegal action (or the "
+                   "server unreachable, or no hand N), 2 malformed\n  record or usage.\n",
+                   REPLAY_USAGE, HANDS_DEFAULT_SERVER, HANDS_DEFAULT_GAME);
+            status = 0;
+            goto out;
+        } else if (strcmp(a, "--server") == 0 || strcmp(a, "--game") == 0 ||
+                   strcmp(a, "--name") == 0 || strcmp(a, "--hand") == 0) {
+            const char *v = replay_value(argc, argv, &i);
+            if (!v) {
+                fprintf(stderr, "felt replay: %s wants a value (%s)\n", a, REPLAY_USAGE);
+                goto out;
+            }
+            remote = true;
+            if (strcmp(a, "--server") == 0) {
+                q.server = v;
+            } else if (strcmp(a, "--game") == 0) {
+                q.game = v;
+            } else if (strcmp(a, "--name") == 0) {
+                name = v;
+            } else {
+                char *end;
+                errno = 0;
+                hand = strtoll(v, &end, 10);
+                if (*v == '\0' || *end != '\0' || errno != 0 || hand < 1 ||
+                    hand > PROTO_AMOUNT_MAX) {
+                    fprintf(stderr,
+                            "felt replay: --hand wants a hand number (1 or more), not "
+                            "'%.40s'\n",
+                            v);
+                    goto out;
+                }
+                have_hand = true;
+            }
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "felt replay: unknown option '%.40s' (%s)\n", a, REPLAY_USAGE);
+            goto out;
+        } else if (path) {
+            fprintf(stderr, "felt replay: one file only (%s)\n", REPLAY_USAGE);
+            goto out;
+        } else {
+            path = a;
+        }
+    }
+    if (remote) {
+        if (path) {
+            fprintf(stderr, "felt replay: a FILE or --hand, not both (%s)\n", REPLAY_USAGE);
+        } else if (!have_hand) {
+            fprintf(stderr, "felt replay: --server and --game need --hand N (%s)\n", REPLAY_USAGE);
+        } else {
+            signal(SIGPIPE, SIG_IGN);
+            status = replay_remote(&q, name, hand, json);
+        }
+        goto out;
+    }
+    if (!path) {
+        fprintf(stderr, "felt replay: no file given (%s)\n", REPLAY_USAGE);
+        goto out;
+    }
+    f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "felt replay: %s: %s\n", path, strerror(errno));
+        goto out;
+    }
+    long len = replay_read(f, &buf, &err);
+    if (len < 0) {
+        fprintf(stderr, "felt replay: %s: %s: %s\n", path, err.code, err.message);
+        goto out;
+    }
+    status = replay_record(buf, (size_t)len, json, path);
+out:
     free(buf);
     if (f && f != stdin) fclose(f);
     return status;

@@ -1,9 +1,12 @@
 /*
- * replay.h: `felt replay [--json] FILE|-`, the hand-record replayer of the felt command.
+ * replay.h: `felt replay [--json] FILE|-`, the hand-record replayer of the felt command, and
+ * `felt replay [--json] --hand N [--server URL] [--game ID] [--name NAME]`, the same for hand N
+ * of a server's history.
  *
  * The contract (docs/hand-format.md): exit 0 after printing the hand (text) or the result object
  * (--json); exit 1 when an action is illegal, with the error object (--json) or the hand up to it
  * and the reason (text); exit 2 for a usage error or a malformed record, with one line on stderr.
+ * With --hand, also exit 1 when the server cannot be reached, refuses, or has no hand N.
  */
 #ifndef FELT_REPLAY_H
 #define FELT_REPLAY_H

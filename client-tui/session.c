@@ -1012,6 +1012,14 @@ int session_start(struct session *s)
     return 0;
 }
 
+void session_endpoint(const struct session *s, const char **server, const char **game,
+                      const char **bearer)
+{
+    *server = s->server;
+    *game = s->game;
+    *bearer = !s->spectate && s->have_token ? s->tok.token : NULL;
+}
+
 const struct model *session_model(const struct session *s)
 {
     return &s->model;

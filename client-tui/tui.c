@@ -17,6 +17,17 @@
  * Keys go through const tables keyed by key, one per input mode (table, raise prompt, quit
  * confirmation, seat gone, chat line), after a small table of keys every mode shares.
  *
+ * The log pane keeps a scrollback of its own: the model keeps the last MODEL_LOG_MAX lines, and
+ * every redraw first copies the lines added since the last one into a ring of TUI_SCROLLBACK
+ * lines (memory bounded, allocated once). PgUp/PgDn (every mode: the chat line ignores them)
+ * move the view a page, Home/End (not while the chat line is open: readline's) to the oldest
+ * and the newest. While scrolled back, new lines add to the offset so the view stays put, and
+ * the layout draws a "more below" marker.
+ *
+ * h opens the table's hand history over the table (tuihist.c: the list of the last hands, and a
+ * step-through replay of one). It has its own input mode; the session keeps running underneath,
+ * and when it becomes the player's turn the view shows a banner (the view never acts).
+ *
  * The terminal is restored on every way out: a normal quit, SESSION_FAILED, exit() (atexit),
  * and crash signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT), whose handler ends curses and
  * re-raises the signal with its default action so the crash still happens (and dumps core).
@@ -38,13 +49,20 @@
 #include "chat.h"
 #include "client.h"
 #include "layout.h"
+#include "tuihist.h"
 #include "wsclient.h"
 
 #define TUI_FLASH_MS 400        /* a seat highlighted by an animation */
 #define TUI_AWARD_FLASH_MS 1200 /* winners stay highlighted a little longer */
 #define TUI_MESSAGE_MS 5000     /* a refusal or notice on the bar */
 #define TUI_LEAVE_WAIT_MS 2000  /* how long a quit waits for "leave" to go out */
-#define TUI_LOG_LINES 64        /* log and chat lines handed to the layout (more never fit) */
+#define TUI_LOG_LINES 64        /* chat lines handed to the layout (more never fit) */
+#define TUI_SCROLLBACK 2000     /* log lines kept for PgUp: a ring of about 400 KB */
+
+struct tui_logline {
+    enum model_log_kind kind;
+    char text[MODEL_LOG_LINE];
+};
 
 enum tui_input {
     TUI_IN_TABLE,
@@ -52,6 +70,7 @@ enum tui_input {
     TUI_IN_CONFIRM,
     TUI_IN_GONE,
     TUI_IN_CHAT,
+    TUI_IN_HIST,
     TUI_IN_COUNT
 };
 
@@ -83,7 +102,17 @@ struct tui {
     struct wstimer *leave_wait;
     bool tick_armed;
 
-    struct layout_line log[TUI_LOG_LINES], chat[TUI_LOG_LINES];
+    /* The log's scrollback: entry i (0 the oldest) at (sb_head + i) % TUI_SCROLLBACK. */
+    struct tui_logline *sb;
+    int sb_head, sb_count;
+    int seen_log_head, seen_log_count; /* the model's log ring as last copied */
+    int log_scroll;                    /* lines back from the newest; 0 follows the newest */
+    int log_page;                      /* whole lines the log pane showed at the last draw */
+    struct layout_line *log;           /* TUI_SCROLLBACK: the view's lines, oldest first */
+
+    struct tuihist *hist; /* the hand history view (h) */
+
+    struct layout_line chat[TUI_LOG_LINES];
     char chat_who[TUI_LOG_LINES][MODEL_NAME_MAX + 16];
 };
 
@@ -389,19 +418,57 @@ static void tui_view_bar(struct tui *t, const struct model *m, const struct sess
     v->sit_key = st->spectator ? 0 : m->me_sitting_out ? 2 : 1;
 }
 
-/* The log and chat panes: the newest TUI_LOG_LINES lines of each (more never fit), pointing
- * into t's buffers, which stay valid until the next tui_view. */
+/* Copies the model's log lines added since the last call into the scrollback. The model's log
+ * is a ring of MODEL_LOG_MAX lines with no running count, so what was added is read from how
+ * its head and count moved; this holds as long as fewer than MODEL_LOG_MAX lines come between
+ * two redraws (the session redraws after every message; a message adds a handful). While
+ * scrolled back the offset grows with the new lines, so the view does not move. */
+static void tui_scrollback_sync(struct tui *t, const struct model *m)
+{
+    int added;
+    if (m->log_count < t->seen_log_count) /* a fresh model: take all it has */
+        added = m->log_count;
+    else
+        added = m->log_count - t->seen_log_count +
+                (m->log_head - t->seen_log_head + MODEL_LOG_MAX) % MODEL_LOG_MAX;
+    if (added > m->log_count) added = m->log_count;
+    for (int i = m->log_count - added; i < m->log_count; i++) {
+        const struct model_log_line *l = model_log_get(m, i);
+        struct tui_logline *d;
+        if (!l) continue;
+        if (t->sb_count == TUI_SCROLLBACK) {
+            d = &t->sb[t->sb_head];
+            t->sb_head = (t->sb_head + 1) % TUI_SCROLLBACK;
+        } else {
+            d = &t->sb[(t->sb_head + t->sb_count) % TUI_SCROLLBACK];
+            t->sb_count++;
+        }
+        d->kind = l->kind;
+        memcpy(d->text, l->text, sizeof(d->text)); /* sanitized by the model */
+        d->text[sizeof(d->text) - 1] = '\0';
+    }
+    if (t->log_scroll > 0) {
+        t->log_scroll += added;
+        if (t->log_scroll > t->sb_count) t->log_scroll = t->sb_count;
+    }
+    t->seen_log_head = m->log_head;
+    t->seen_log_count = m->log_count;
+}
+
+/* The log pane (the whole scrollback and the offset) and the chat pane (its newest
+ * TUI_LOG_LINES lines: more never fit), pointing into t's buffers, which stay valid until the
+ * next tui_view. */
 static void tui_view_panes(struct tui *t, const struct model *m, struct layout_view *v)
 {
-    int first = m->log_count > TUI_LOG_LINES ? m->log_count - TUI_LOG_LINES : 0;
-    for (int i = first; i < m->log_count; i++) {
-        const struct model_log_line *l = model_log_get(m, i);
-        if (!l) continue;
-        t->log[v->nlog] = (struct layout_line){NULL, l->text, tui_log_style(l->kind)};
-        v->nlog++;
+    tui_scrollback_sync(t, m);
+    for (int i = 0; i < t->sb_count; i++) {
+        const struct tui_logline *l = &t->sb[(t->sb_head + i) % TUI_SCROLLBACK];
+        t->log[i] = (struct layout_line){NULL, l->text, tui_log_style(l->kind)};
     }
     v->log = t->log;
-    first = m->chat_count > TUI_LOG_LINES ? m->chat_count - TUI_LOG_LINES : 0;
+    v->nlog = t->sb_count;
+    v->log_scroll = t->log_scroll;
+    int first = m->chat_count > TUI_LOG_LINES ? m->chat_count - TUI_LOG_LINES : 0;
     for (int i = first; i < m->chat_count; i++) {
         const struct model_chat *c = model_chat_get(m, i);
         if (!c) continue;
@@ -511,8 +578,22 @@ static void tui_redraw(struct tui *t)
     t->grid.utf8 = t->utf8;
     layout_grid_resize(&t->grid, COLS, LINES);
     layout_draw(&t->grid, &v, &t->geo);
+    if (!t->geo.too_small) {
+        t->log_scroll = t->geo.log_scroll.offset; /* clamped to what there is */
+        t->log_page = t->geo.log_scroll.page;
+    }
     int cx = -1;
-    if (chat_is_open() && !t->geo.too_small) cx = chat_render(&t->grid, t->geo.input);
+    if (tuihist_is_open(t->hist) && !t->geo.too_small) {
+        /* Over everything but the status line; the bar's turn becomes the view's banner. */
+        struct layout_rect r = {0, 0, t->grid.cols, t->geo.status.y};
+        tuihist_draw(t->hist, &t->grid, r,
+                     v.mode == LAYOUT_MODE_TURN || v.mode == LAYOUT_MODE_RAISE
+                         ? "YOUR TURN at the table: Esc to return"
+                         : NULL,
+                     v.ascii);
+    } else if (chat_is_open() && !t->geo.too_small) {
+        cx = chat_render(&t->grid, t->geo.input);
+    }
     tui_blit(t);
     if (cx >= 0) {
         move(t->geo.input.y, cx);
@@ -828,16 +909,86 @@ static void tui_k_chat_other(struct tui *t, int key)
     chat_key(key);
 }
 
-/* Keys every mode shares, looked up first. */
+/* The log's scrollback: a page is the whole lines last shown, less one kept for context. */
+static int tui_log_step(const struct tui *t)
+{
+    return t->log_page > 2 ? t->log_page - 1 : 1;
+}
+
+static void tui_k_log_up(struct tui *t, int key)
+{
+    (void)key;
+    t->log_scroll += tui_log_step(t); /* the layout clamps it at the oldest page */
+    if (t->log_scroll > t->sb_count) t->log_scroll = t->sb_count;
+}
+
+static void tui_k_log_down(struct tui *t, int key)
+{
+    (void)key;
+    t->log_scroll -= tui_log_step(t);
+    if (t->log_scroll < 0) t->log_scroll = 0;
+}
+
+static void tui_k_log_oldest(struct tui *t, int key)
+{
+    (void)key;
+    t->log_scroll = t->sb_count;
+}
+
+static void tui_k_log_newest(struct tui *t, int key)
+{
+    (void)key;
+    t->log_scroll = 0;
+}
+
+/* The hand history. */
+
+static void tui_k_hist(struct tui *t, int key)
+{
+    const char *server = NULL, *game = NULL, *bearer = NULL;
+    (void)key;
+    session_endpoint(t->s, &server, &game, &bearer);
+    tuihist_open(t->hist, server, game, t->o.spectate ? NULL : bearer);
+}
+
+static void tui_hist_cmd(struct tui *t, int key)
+{
+    static const struct {
+        int key;
+        enum tuihist_cmd cmd;
+    } map[] = {
+        {KEY_UP, TUIHIST_UP},     {KEY_DOWN, TUIHIST_DOWN},   {'\r', TUIHIST_ENTER},
+        {'\n', TUIHIST_ENTER},    {KEY_ENTER, TUIHIST_ENTER}, {27, TUIHIST_BACK},
+        {'q', TUIHIST_BACK},      {KEY_RIGHT, TUIHIST_NEXT},  {'n', TUIHIST_NEXT},
+        {KEY_LEFT, TUIHIST_PREV}, {'p', TUIHIST_PREV},        {KEY_HOME, TUIHIST_FIRST},
+        {KEY_END, TUIHIST_LAST},  {'r', TUIHIST_RELOAD},
+    };
+    for (size_t i = 0; i < FELT_ARRAY_LEN(map); i++)
+        if (map[i].key == key) {
+            tuihist_command(t->hist, map[i].cmd);
+            return;
+        }
+}
+
+static void tui_on_hist_changed(void *arg)
+{
+    tui_redraw(arg);
+}
+
+/* Keys every mode shares, looked up first. PgUp/PgDn mean nothing to the chat line. */
 static const struct tui_key tui_keys_global[] = {
     {KEY_RESIZE, tui_k_resize},
     {'L' & 0x1f, tui_k_redraw},
+    {KEY_PPAGE, tui_k_log_up},
+    {KEY_NPAGE, tui_k_log_down},
 };
 
 static const struct tui_key tui_keys_table[] = {
-    {'f', tui_k_fold},       {'c', tui_k_call}, {'k', tui_k_call},  {'r', tui_k_raise},
-    {'a', tui_k_all_in},     {'q', tui_k_quit}, {'\r', tui_k_chat}, {'\n', tui_k_chat},
-    {KEY_ENTER, tui_k_chat}, {'/', tui_k_chat}, {'s', tui_k_sit},
+    {'f', tui_k_fold},           {'c', tui_k_call},   {'k', tui_k_call},
+    {'r', tui_k_raise},          {'a', tui_k_all_in}, {'q', tui_k_quit},
+    {'\r', tui_k_chat},          {'\n', tui_k_chat},  {KEY_ENTER, tui_k_chat},
+    {'/', tui_k_chat},           {'s', tui_k_sit},    {KEY_HOME, tui_k_log_oldest},
+    {KEY_END, tui_k_log_newest}, {'h', tui_k_hist},
 };
 
 static const struct tui_key tui_keys_raise[] = {
@@ -847,6 +998,7 @@ static const struct tui_key tui_keys_raise[] = {
     {'h', tui_k_raise_half},           {'p', tui_k_raise_pot},        {'a', tui_k_raise_max},
     {'\r', tui_k_raise_send},          {'\n', tui_k_raise_send},      {KEY_ENTER, tui_k_raise_send},
     {27, tui_k_raise_cancel},          {'q', tui_k_raise_cancel},     {'f', tui_k_fold},
+    {KEY_HOME, tui_k_log_oldest},      {KEY_END, tui_k_log_newest},
 };
 
 static const struct tui_key tui_keys_confirm[] = {
@@ -855,10 +1007,8 @@ static const struct tui_key tui_keys_confirm[] = {
 };
 
 static const struct tui_key tui_keys_gone[] = {
-    {'j', tui_k_rejoin},
-    {'J', tui_k_rejoin},
-    {'q', tui_k_quit_now},
-    {'Q', tui_k_quit_now},
+    {'j', tui_k_rejoin},   {'J', tui_k_rejoin},          {'q', tui_k_quit_now},
+    {'Q', tui_k_quit_now}, {KEY_HOME, tui_k_log_oldest}, {KEY_END, tui_k_log_newest},
 };
 
 static const struct tui_key tui_keys_chat[] = {
@@ -871,6 +1021,7 @@ static const struct tui_keymap tui_keymaps[TUI_IN_COUNT] = {
     [TUI_IN_CONFIRM] = {tui_keys_confirm, FELT_ARRAY_LEN(tui_keys_confirm), NULL},
     [TUI_IN_GONE] = {tui_keys_gone, FELT_ARRAY_LEN(tui_keys_gone), NULL},
     [TUI_IN_CHAT] = {tui_keys_chat, FELT_ARRAY_LEN(tui_keys_chat), tui_k_chat_other},
+    [TUI_IN_HIST] = {NULL, 0, tui_hist_cmd},
 };
 
 static enum tui_input tui_input_mode(struct tui *t)
@@ -878,6 +1029,7 @@ static enum tui_input tui_input_mode(struct tui *t)
     struct session_status st;
     session_status(t->s, &st);
     if (chat_is_open()) return TUI_IN_CHAT;
+    if (tuihist_is_open(t->hist)) return TUI_IN_HIST;
     if (st.state == SESSION_REJECTED) return TUI_IN_GONE;
     if (t->confirm_quit) return TUI_IN_CONFIRM;
     if (t->raise_open && model_my_turn(session_model(t->s))) return TUI_IN_RAISE;
@@ -1075,6 +1227,13 @@ static bool tui_locale_utf8(void)
     return cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
 }
 
+static void tui_free(struct tui *t)
+{
+    free(t->sb);
+    free(t->log);
+    free(t);
+}
+
 int tui_run(struct wsloop *loop, struct session *s, const struct tui_options *o)
 {
     static bool atexit_done;
@@ -1084,6 +1243,8 @@ int tui_run(struct wsloop *loop, struct session *s, const struct tui_options *o)
     t->loop = loop;
     t->s = s;
     t->o = *o;
+    t->sb = xcalloc(TUI_SCROLLBACK, sizeof(*t->sb));
+    t->log = xcalloc(TUI_SCROLLBACK, sizeof(*t->log));
     struct session_status st0;
     session_status(s, &st0);
     t->o.spectate = t->o.spectate || st0.spectator; /* read-only whoever asked for it */
@@ -1091,12 +1252,12 @@ int tui_run(struct wsloop *loop, struct session *s, const struct tui_options *o)
     t->utf8 = tui_locale_utf8();
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
         fprintf(stderr, "felt: the table needs a terminal (use --json for scripts)\n");
-        free(t);
+        tui_free(t);
         return 2;
     }
     if (tui_sigpipe_open() != 0) {
         fprintf(stderr, "felt: cannot create a pipe: %s\n", strerror(errno));
-        free(t);
+        tui_free(t);
         return 1;
     }
     if (!atexit_done) {
@@ -1123,6 +1284,7 @@ int tui_run(struct wsloop *loop, struct session *s, const struct tui_options *o)
     t->flash_end = wstimer_new(loop, tui_on_flash_end, t);
     t->msg_end = wstimer_new(loop, tui_on_msg_end, t);
     t->leave_wait = wstimer_new(loop, tui_on_leave_wait, t);
+    t->hist = tuihist_new(loop, tui_on_hist_changed, t);
     chat_init(&(struct chat_callbacks){t, tui_on_chat_line, tui_on_chat_redisplay});
     const struct model *m = session_model(s);
     t->seen_turn_serial = m->your_turn_serial;
@@ -1151,10 +1313,12 @@ teardown:
     wstimer_free(t->flash_end);
     wstimer_free(t->msg_end);
     wstimer_free(t->leave_wait);
+    tuihist_free(t->hist);
+    t->hist = NULL;
     layout_grid_free(&t->grid);
 out:
     tui_signals_restore();
     tui_sigpipe_close();
-    free(t);
+    tui_free(t);
     return rc;
 }

@@ -3,11 +3,16 @@
 # feltd with two bots, through a loopback TCP proxy the test can kill; keys go in with
 # send-keys and the screen comes back with capture-pane. It checks what a person sees: the
 # seats with names, our two cards, the action bar on our turn, a call/check and a fold taking
-# effect, chat sent with "/text<Enter>" and with "<Enter>text<Enter>", the status line going to
+# effect, chat sent with "/text<Enter>" and with "<Enter>text<Enter>", the log's scrollback
+# (PgUp shows older lines under a "more below" marker that new lines do not move, Home the
+# oldest, End back to the newest), the hand history (h: the list of the last hands, Enter a
+# step-through replay, Esc back), the status line going to
 # "reconnecting" when the connection is cut and back to "connected" (with a chat line typed
 # while offline shown as queued, then delivered), re-layout on resize and the "too small"
 # message, a spectator's read-only view, the "seat is gone" offer after feltd restarts without
 # its data (and j joining again), a clean quit, and a terminal restored after a crash signal.
+# feltd keeps its data in a fresh folder under the test's own temporary folder (--data), and
+# its restart "without its data" gets another fresh one.
 #
 # usage: tui_test.sh FELTD FELT PROXY_PY
 # Everything listens on 127.0.0.1; every wait is bounded; the trap kills the tmux server (a
@@ -98,6 +103,11 @@ bar_line() { screen "${1:-felt:0}"; tail -n 3 "$WORK/screen.txt" | head -n 1; }
 
 keys() { "${TMUX_CMD[@]}" send-keys -t felt:0 "$@"; }
 
+# The log pane's rows (between the strip's title row and the action bar, between the first two
+# dividers) of the last capture, and the number its "more below" marker gives (empty: none).
+log_rows() { awk '/\+-- log -/ { on = 1; next } on' "$WORK/screen.txt" | head -n -3 | awk -F'|' '{ print $2 }'; }
+below_count() { sed -n 's/.*-- \([0-9][0-9]*\) more below.*/\1/p' "$WORK/screen.txt" | head -n 1; }
+
 start_proxy() {
     # Emptied here, not by the background job's redirection, which may happen after the wait
     # below has already read the previous proxy's port.
@@ -127,12 +137,14 @@ PYTHON=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 does n
 # Every client here is 127.0.0.1: the per-address limits (docs/security.md) are turned off;
 # the spectator chats too.
 LIMITS_OFF="--spectator-chat --joins-per-minute 0 --seats-per-address 0 --max-conns-per-address 0 --chat-per-address 0 --chat-per-table 0 --sitout-hands 0"
-# start_feltd PORT: feltd for this test on PORT (0: a free one), under timeout(1).
+# start_feltd PORT DATA: feltd for this test on PORT (0: a free one) with its data in the new
+# folder DATA, under timeout(1).
 start_feltd() {
+    mkdir -p "$2" || return 1
     feltd_start "$WORK/feltd.out" "$WORK/feltd.err" timeout "$LIFETIME" "$FELTD" --port "$1" \
-        --bots 2 --bot-delay 150 --hand-delay 600 --action-timeout 60 $LIMITS_OFF
+        --data "$2" --bots 2 --bot-delay 150 --hand-delay 600 --action-timeout 60 $LIMITS_OFF
 }
-start_feltd 0 || fail "feltd did not start"
+start_feltd 0 "$WORK/data" || fail "feltd did not start"
 start_proxy
 
 ENV="env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME=$WORK/state"
@@ -218,6 +230,75 @@ keys Enter
 wait_for 'tester: after escape' 10 "the chat line sent after Esc"
 grep -q 'never sent' "$WORK/screen.txt" && fail "a chat line left with Esc was sent"
 
+# ---- the log's scrollback -------------------------------------------------------------------
+# A few hands in, the log holds more than its pane shows. PgUp goes back a page under the
+# marker; new lines (the bots play on; on our turn we fold) only raise the marker's count, the
+# lines shown stay put; Home goes back further, to the oldest; PgDn comes forward; End returns.
+wait_for 'hand #([3-9]|[1-9][0-9]+) *$' 60 "a third hand for the log to grow"
+keys PPage
+wait_for '\|-- [0-9]+ more below, End to return -- *\|' 5 "the scrolled-back marker after PgUp"
+back=$(below_count)
+[ -n "$back" ] && [ "$back" -gt 0 ] || fail "PgUp: no count in the marker"
+log_rows | grep -v 'more below' > "$WORK/log-before.txt"
+grep -q '[a-z]' "$WORK/log-before.txt" || fail "PgUp: the log pane is empty"
+i=0
+while [ $i -lt 300 ]; do
+    screen
+    now=$(below_count)
+    [ -n "$now" ] && [ "$now" -gt "$back" ] && break
+    if tail -n 3 "$WORK/screen.txt" | head -n 1 | grep -q 'f fold'; then keys f; sleep 0.5; fi
+    sleep 0.2
+    i=$((i + 1))
+done
+[ -n "$now" ] && [ "$now" -gt "$back" ] || fail "no new log lines under the marker in 60 s"
+log_rows | grep -v 'more below' > "$WORK/log-after.txt"
+cmp -s "$WORK/log-before.txt" "$WORK/log-after.txt" ||
+    fail "new log lines moved the scrolled-back view: $(diff "$WORK/log-before.txt" "$WORK/log-after.txt")"
+keys Home
+i=0
+while [ $i -lt 25 ]; do
+    screen
+    oldest=$(below_count)
+    [ -n "$oldest" ] && [ "$oldest" -gt "$now" ] && break
+    sleep 0.2
+    i=$((i + 1))
+done
+[ -n "$oldest" ] && [ "$oldest" -gt "$now" ] || fail "Home did not go back further than PgUp"
+keys NPage
+i=0
+while [ $i -lt 25 ]; do
+    screen
+    fwd=$(below_count)
+    [ -n "$fwd" ] && [ "$fwd" -lt "$oldest" ] && break
+    sleep 0.2
+    i=$((i + 1))
+done
+[ -n "$fwd" ] && [ "$fwd" -lt "$oldest" ] || fail "PgDn did not come forward from the oldest page"
+keys End
+wait_gone 'more below' 5 "End returns to the newest lines"
+
+# ---- the hand history ------------------------------------------------------------------------
+# h lists the table's last hands (newest first, selected); Enter replays one step by step
+# (Right/n and Left/p); Esc goes back to the list, then to the table.
+keys h
+wait_for 'Hand history: main' 10 "the hand history after h"
+wait_for '^ > #[0-9]+ +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} ' 15 "the newest hand in the list, selected"
+grep -q 'could not load' "$WORK/screen.txt" && fail "the hand history could not be loaded"
+keys Enter
+wait_for 'Hand #[0-9]+ .*step 1/[0-9]+' 5 "the replay's first step"
+wait_for 'The deal:' 5 "the deal in the replay"
+grep -Eq 'posts the (small|big) blind' "$WORK/screen.txt" || fail "the deal shows no blinds"
+keys Right
+wait_for 'step 2/[0-9]+' 5 "the next step with Right"
+grep -Eq '(folds|checks|calls|raises to)' "$WORK/screen.txt" || fail "the step shows no action"
+keys p
+wait_for 'step 1/[0-9]+' 5 "the previous step with p"
+keys Escape
+wait_for '^ > #[0-9]+ ' 5 "Esc back to the list"
+keys Escape
+wait_gone 'Hand history' 5 "Esc back to the table"
+wait_for 'ada-bot' 5 "the table after the hand history"
+
 # ---- the connection is cut, typing goes on, the connection comes back -----------------------
 stop_proxy
 wait_for 'reconnecting #[0-9]+ in [0-9]+s' 15 "the status line while the connection is cut"
@@ -272,7 +353,7 @@ wait_for '^icanon echo' 5 "the terminal back in canonical mode with echo after C
 stop "$FELTD_PID"
 FELTD_PID=""
 OLD_PORT=$FELTD_PORT
-start_feltd "$OLD_PORT" && [ "$FELTD_PORT" = "$OLD_PORT" ] || fail "feltd did not restart on port $OLD_PORT"
+start_feltd "$OLD_PORT" "$WORK/data-after-restart" && [ "$FELTD_PORT" = "$OLD_PORT" ] || fail "feltd did not restart on port $OLD_PORT"
 wait_for 'Your seat is gone \(server restarted\)\. Press j to join again, q to quit' 30 \
     "the plain message when the server no longer knows our token"
 keys j

@@ -6,7 +6,9 @@
  * every seat's name inside its box, boxes that never overlap and stay on the table, our own seat
  * at the bottom centre with the others clockwise, own cards drawn large, the legal actions only,
  * the status line's states, the "terminal too small" message, and text that can never carry a
- * control character to the terminal whatever the view holds.
+ * control character to the terminal whatever the view holds. The log's scrollback: which lines
+ * show for an offset (layout_scroll_compute on lines of known heights), the "more below"
+ * marker, and the clamping at the oldest page.
  */
 #include <locale.h>
 #include <setjmp.h>
@@ -647,6 +649,219 @@ static void test_before_snapshot(void **state)
     layout_grid_free(&g);
 }
 
+/* ---- the log's scrollback ------------------------------------------------------------------ */
+
+struct heights {
+    const int *rows; /* NULL: every line one row */
+    int calls;
+};
+
+static int heights_rows(void *ctx, int i)
+{
+    struct heights *h = ctx;
+    h->calls++;
+    return h->rows ? h->rows[i] : 1;
+}
+
+static void test_scroll_follows_newest(void **state)
+{
+    struct heights h = {NULL, 0};
+    struct layout_scroll sc;
+    (void)state;
+    layout_scroll_compute(10, 5, 0, heights_rows, &h, &sc);
+    assert_int_equal(sc.first, 5);
+    assert_int_equal(sc.last, 9);
+    assert_int_equal(sc.y0, 0);
+    assert_int_equal(sc.rows, 5);
+    assert_int_equal(sc.page, 5);
+    assert_int_equal(sc.offset, 0);
+    assert_int_equal(sc.below, 0);
+    assert_false(sc.marker);
+    /* Fewer lines than rows: the newest at the bottom, blank rows above. */
+    layout_scroll_compute(3, 5, 0, heights_rows, &h, &sc);
+    assert_int_equal(sc.first, 0);
+    assert_int_equal(sc.last, 2);
+    assert_int_equal(sc.y0, 2);
+    assert_false(sc.marker);
+    /* Nothing to show. */
+    layout_scroll_compute(0, 5, 7, heights_rows, &h, &sc);
+    assert_int_equal(sc.first, -1);
+    assert_int_equal(sc.last, -1);
+    assert_int_equal(sc.offset, 0);
+    assert_false(sc.marker);
+}
+
+static void test_scroll_back_and_marker(void **state)
+{
+    struct heights h = {NULL, 0};
+    struct layout_scroll sc;
+    (void)state;
+    /* 20 lines, 5 rows, 3 back: the marker takes the last row, line 16 is at the bottom of the
+     * other four. */
+    layout_scroll_compute(20, 5, 3, heights_rows, &h, &sc);
+    assert_true(sc.marker);
+    assert_int_equal(sc.rows, 4);
+    assert_int_equal(sc.last, 16);
+    assert_int_equal(sc.first, 13);
+    assert_int_equal(sc.y0, 0);
+    assert_int_equal(sc.page, 4);
+    assert_int_equal(sc.offset, 3);
+    assert_int_equal(sc.below, 3);
+    /* One line back from the oldest page is still bottom-anchored. */
+    layout_scroll_compute(20, 5, 15, heights_rows, &h, &sc);
+    assert_int_equal(sc.last, 4);
+    assert_int_equal(sc.first, 1);
+    assert_int_equal(sc.offset, 15);
+}
+
+static void test_scroll_clamps_at_oldest(void **state)
+{
+    struct heights h = {NULL, 0};
+    struct layout_scroll sc;
+    (void)state;
+    /* Far past the top (Home asks for "everything"): line 0 at the top of the rows above the
+     * marker, the offset clamped to that page. */
+    layout_scroll_compute(20, 5, 1000, heights_rows, &h, &sc);
+    assert_true(sc.marker);
+    assert_int_equal(sc.first, 0);
+    assert_int_equal(sc.y0, 0);
+    assert_int_equal(sc.last, 3);
+    assert_int_equal(sc.offset, 16);
+    assert_int_equal(sc.below, 16);
+    assert_int_equal(sc.page, 4);
+    /* Everything fits in the pane: there is nothing to scroll, whatever was asked. */
+    layout_scroll_compute(5, 5, 3, heights_rows, &h, &sc);
+    assert_int_equal(sc.offset, 0);
+    assert_false(sc.marker);
+    assert_int_equal(sc.first, 0);
+    assert_int_equal(sc.last, 4);
+    layout_scroll_compute(4, 5, 100, heights_rows, &h, &sc);
+    assert_int_equal(sc.offset, 0);
+    assert_false(sc.marker);
+    assert_int_equal(sc.y0, 1);
+    /* A negative offset is the newest. */
+    layout_scroll_compute(20, 5, -4, heights_rows, &h, &sc);
+    assert_int_equal(sc.offset, 0);
+    assert_int_equal(sc.last, 19);
+}
+
+static void test_scroll_wrapped_lines(void **state)
+{
+    static const int rows[] = {1, 3, 1, 2, 1, 1};
+    struct heights h = {rows, 0};
+    struct layout_scroll sc;
+    (void)state;
+    /* Newest at the bottom: lines 5, 4 and the two rows of 3 fill four rows. */
+    layout_scroll_compute(6, 4, 0, heights_rows, &h, &sc);
+    assert_int_equal(sc.first, 3);
+    assert_int_equal(sc.last, 5);
+    assert_int_equal(sc.y0, 0);
+    assert_int_equal(sc.page, 3);
+    /* Back 3: line 2 at the bottom of three rows; line 1 (three rows) is cut by one at the top,
+     * so only line 2 counts as a whole line for paging. */
+    layout_scroll_compute(6, 4, 3, heights_rows, &h, &sc);
+    assert_true(sc.marker);
+    assert_int_equal(sc.last, 2);
+    assert_int_equal(sc.first, 1);
+    assert_int_equal(sc.y0, -1);
+    assert_int_equal(sc.page, 1);
+    /* The oldest page: lines 0 and 1 from the top, line 1 cut at the bottom. */
+    layout_scroll_compute(6, 4, 99, heights_rows, &h, &sc);
+    assert_int_equal(sc.offset, 4);
+    assert_int_equal(sc.first, 0);
+    assert_int_equal(sc.last, 1);
+    assert_int_equal(sc.y0, 0);
+    assert_int_equal(sc.page, 1);
+}
+
+/* Only the lines near the view are measured, however long the scrollback. */
+static void test_scroll_measures_little(void **state)
+{
+    struct heights h = {NULL, 0};
+    struct layout_scroll sc;
+    (void)state;
+    layout_scroll_compute(100000, 10, 0, heights_rows, &h, &sc);
+    assert_true(h.calls <= 12);
+    h.calls = 0;
+    layout_scroll_compute(100000, 10, 50000, heights_rows, &h, &sc);
+    assert_int_equal(sc.last, 49999);
+    assert_true(h.calls <= 30);
+    h.calls = 0;
+    layout_scroll_compute(100000, 10, 1 << 30, heights_rows, &h, &sc);
+    assert_int_equal(sc.first, 0);
+    assert_int_equal(sc.offset, 100000 - 1 - 8);
+    assert_true(h.calls <= 30);
+}
+
+/* The log pane drawn scrolled back: older lines, the marker on its last row, the clamped
+ * offset reported; the chat pane is not moved. */
+static void test_log_pane_scrolled(void **state)
+{
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    struct layout_line lines[40];
+    char text[40][16], buf[512];
+    (void)state;
+    for (int i = 0; i < 40; i++) {
+        snprintf(text[i], sizeof(text[i]), "line %02d", i);
+        lines[i] = (struct layout_line){NULL, text[i], LAYOUT_S_NORMAL};
+    }
+    view_init(&v, 6, 0);
+    v.log = lines;
+    v.nlog = 40;
+    draw(&g, 100, 30, &v, &geo);
+    struct layout_rect last = {geo.log.x, geo.log.y + geo.log.h - 1, geo.log.w, 1};
+    assert_true(rect_has(&g, last, "line 39"));
+    assert_false(rect_has(&g, geo.log, "more below"));
+    assert_int_equal(geo.log_scroll.offset, 0);
+
+    v.log_scroll = 10;
+    draw(&g, 100, 30, &v, &geo);
+    assert_true(rect_has(&g, last, "-- 10 more below, End to return --"));
+    assert_int_equal(layout_cell_at(&g, last.x, last.y)->style, LAYOUT_S_KEY);
+    struct layout_rect above = {geo.log.x, last.y - 1, geo.log.w, 1};
+    assert_true(rect_has(&g, above, "line 29"));
+    assert_false(rect_has(&g, geo.log, "line 30"));
+    assert_int_equal(geo.log_scroll.offset, 10);
+    assert_true(rect_has(&g, geo.chat, "alice: hello there")); /* the chat pane stays */
+
+    v.log_scroll = 100000;
+    draw(&g, 100, 30, &v, &geo);
+    struct layout_rect first = {geo.log.x, geo.log.y, geo.log.w, 1};
+    assert_true(rect_has(&g, first, "line 00"));
+    assert_int_equal(geo.log_scroll.offset, 40 - (geo.log.h - 1));
+    snprintf(buf, sizeof(buf), "-- %d more below", geo.log_scroll.offset);
+    assert_true(rect_has(&g, last, buf));
+
+    /* At 80x24 the pane is narrower: a shorter marker, still within the pane. */
+    v.log_scroll = 5;
+    draw(&g, 80, 24, &v, &geo);
+    last = (struct layout_rect){geo.log.x, geo.log.y + geo.log.h - 1, geo.log.w, 1};
+    assert_true(rect_has(&g, last, "-- 5 more below"));
+    layout_row_text(&g, geo.log.x + geo.log.w, last.y, 1, buf, sizeof(buf));
+    assert_string_equal(buf, "\u2502"); /* the divider is intact */
+    layout_grid_free(&g);
+}
+
+/* The key legend names the scrollback and the hand history. */
+static void test_legend_names_log_and_hands(void **state)
+{
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    (void)state;
+    view_init(&v, 6, 0);
+    v.mode = LAYOUT_MODE_IDLE;
+    draw(&g, 100, 30, &v, &geo);
+    assert_true(rect_has(&g, geo.input, "PgUp/PgDn log"));
+    assert_true(rect_has(&g, geo.input, "h hands"));
+    assert_true(rect_has(&g, geo.input, "q quit"));
+    draw(&g, 80, 24, &v, &geo);
+    assert_true(rect_has(&g, geo.input, "q quit"));
+    layout_grid_free(&g);
+}
+
 int main(void)
 {
     /* Column widths come from wcwidth, which needs a UTF-8 LC_CTYPE. */
@@ -664,7 +879,8 @@ int main(void)
         cmocka_unit_test(test_raise_prompt),
         cmocka_unit_test(test_modes_seat_gone_and_confirm),
         cmocka_unit_test(test_status_line_states),
-        cmocka_unit_test(test_sit_hint), cmocka_unit_test(test_spectator_view),
+        cmocka_unit_test(test_sit_hint),
+        cmocka_unit_test(test_spectator_view),
         cmocka_unit_test(test_never_draws_control_characters),
         cmocka_unit_test(test_wide_characters),
         cmocka_unit_test(test_ascii_and_non_utf8),
@@ -673,6 +889,13 @@ int main(void)
         cmocka_unit_test(test_seat_details),
         cmocka_unit_test(test_chips),
         cmocka_unit_test(test_before_snapshot),
+        cmocka_unit_test(test_scroll_follows_newest),
+        cmocka_unit_test(test_scroll_back_and_marker),
+        cmocka_unit_test(test_scroll_clamps_at_oldest),
+        cmocka_unit_test(test_scroll_wrapped_lines),
+        cmocka_unit_test(test_scroll_measures_little),
+        cmocka_unit_test(test_log_pane_scrolled),
+        cmocka_unit_test(test_legend_names_log_and_hands),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

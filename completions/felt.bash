@@ -1,0 +1,61 @@
+# felt.bash: bash completion for felt (the terminal client): its options, the `replay` and
+# `history` subcommands and their options, and the values with a fixed set (--transport,
+# --format). Load it with `. completions/felt.bash`, or install it as
+# /usr/share/bash-completion/completions/felt.
+
+_felt()
+{
+    local cur prev words cword
+    if declare -F _init_completion >/dev/null 2>&1; then
+        _init_completion || return
+    else
+        cur=${COMP_WORDS[COMP_CWORD]}
+        prev=${COMP_WORDS[COMP_CWORD - 1]}
+        words=("${COMP_WORDS[@]}")
+        cword=$COMP_CWORD
+    fi
+
+    local sub=""
+    [ "$cword" -gt 1 ] && case ${words[1]} in replay | history) sub=${words[1]} ;; esac
+
+    case $prev in
+    --transport)
+        COMPREPLY=($(compgen -W "auto ws poll" -- "$cur"))
+        return
+        ;;
+    --format)
+        COMPREPLY=($(compgen -W "text json pokerstars" -- "$cur"))
+        return
+        ;;
+    --server)
+        COMPREPLY=($(compgen -W "ws://127.0.0.1:8000 http://127.0.0.1:8000" -- "$cur"))
+        return
+        ;;
+    --game | --name | --buy-in | --since | --limit | --hand)
+        return # a value of the user's own
+        ;;
+    esac
+
+    case $sub in
+    replay)
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "--json --hand --server --game --name --help" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -f -- "$cur"))
+        fi
+        ;;
+    history)
+        COMPREPLY=($(compgen -W "--server --game --name --since --limit --format --help" \
+            -- "$cur"))
+        ;;
+    *)
+        if [ "$cword" -eq 1 ] && [[ $cur != -* ]]; then
+            COMPREPLY=($(compgen -W "replay history" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "--server --game --name --buy-in --spectate --json
+                --transport --ascii --no-color --four-color --quiet --help --version" -- "$cur"))
+        fi
+        ;;
+    esac
+}
+complete -F _felt felt
