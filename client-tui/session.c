@@ -379,7 +379,13 @@ static void session_on_ack(struct session *s, const struct proto_smsg *m)
         if (s->ob.e[i].it.type != PROTO_C_ACTION || strcmp(s->ob.e[i].it.request_id, rid) != 0) continue;
         char what[48];
         outbox_item_what(&s->ob.e[i].it, what, sizeof(what));
-        if (!accepted)
+        /* An action queued for a hand that a server restart voided: said in plain words
+         * ("your check was for hand 41, which was voided"), since the player did nothing wrong. */
+        if (!accepted && strcmp(ev.u.ack.code, "hand_voided") == 0 && s->ob.e[i].it.has_hand_id)
+            session_notice(s, SESSION_NOTICE_REFUSED,
+                           "Your %s was for hand %lld, which was voided (server restart)", what,
+                           (long long)s->ob.e[i].it.hand_id);
+        else if (!accepted)
             session_notice(s, SESSION_NOTICE_REFUSED, "Your %s was refused: %s", what, msg);
         outbox_remove(&s->ob, i);
         session_queued_changed(s);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# make run: starts feltd with three bots on a free loopback port, opens felt at its table, and
+# make run: starts feltd with three bots on loopback port 8000 (or a free one), opens felt at its table, and
 # stops the server when felt exits (however it exits).
 set -eu
 BUILD=${1:-build}
@@ -11,7 +11,10 @@ FELTD_PID=""
 # (|| : because set -e also stops a trap's commands at the first failure.)
 trap 'kill "$FELTD_PID" 2>/dev/null || :; wait "$FELTD_PID" 2>/dev/null || :; rm -f "$LOG" "$LOG.err"' \
     EXIT INT TERM
-if ! feltd_start "$LOG" "$LOG.err" "$FELTD" --port 0 --bots 3 -q; then
+# Port 8000 when it is free, so felt finds the seat it stored for this server last time (feltd
+# keeps tables and chips in ~/.local/share/felt); any free port otherwise.
+if ! feltd_start "$LOG" "$LOG.err" "$FELTD" --port 8000 --bots 3 -q &&
+    ! feltd_start "$LOG" "$LOG.err" "$FELTD" --port 0 --bots 3 -q; then
     echo "make run: feltd did not start:" >&2
     cat "$LOG.err" >&2
     exit 1
