@@ -762,38 +762,13 @@ void handrec_to_act_fill(const struct engine_options *o, const char *name, struc
 
 /* ---- the text rendering ---- */
 
-struct strbuf {
-    char *p;
-    size_t n, cap;
-};
-
-static void sb_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct strbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        size_t room = b->cap - b->n;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, room, fmt, ap);
-        va_end(ap);
-        FELT_ASSERT(k >= 0);
-        if ((size_t)k < room) {
-            b->n += (size_t)k;
-            return;
-        }
-        b->cap = b->cap ? 2 * b->cap + (size_t)k : 1024 + (size_t)k;
-        b->p = xrealloc(b->p, b->cap);
-    }
-}
-
-static void sb_cards(struct strbuf *b, const card_t *c, int n)
+static void sb_cards(struct felt_buf *b, const card_t *c, int n)
 {
     char buf[3];
-    sb_printf(b, "[");
+    felt_buf_printf(b, "[");
     for (int i = 0; i < n; i++)
-        sb_printf(b, "%s%s", i ? " " : "", card_str(c[i], buf));
-    sb_printf(b, "]");
+        felt_buf_printf(b, "%s%s", i ? " " : "", card_str(c[i], buf));
+    felt_buf_printf(b, "]");
 }
 
 /* What the text rendering remembers between events. */
@@ -803,17 +778,17 @@ struct text_state {
     int64_t round_to; /* the largest bet of the current round */
 };
 
-static void text_event(struct strbuf *b, const struct handrec *h, const struct engine_event *x,
+static void text_event(struct felt_buf *b, const struct handrec *h, const struct engine_event *x,
                        struct text_state *ts)
 {
     const char *who = x->seat >= 0 ? seat_name(h, x->seat) : "";
     const char *allin = x->all_in ? " and is all-in" : "";
     switch (x->kind) {
     case ENGINE_EV_ANTE:
-        sb_printf(b, "%s posts an ante of %" PRId64 "%s\n", who, x->amount, allin);
+        felt_buf_printf(b, "%s posts an ante of %" PRId64 "%s\n", who, x->amount, allin);
         break;
     case ENGINE_EV_BLIND:
-        sb_printf(b, "%s posts the %s blind of %" PRId64 "%s\n", who,
+        felt_buf_printf(b, "%s posts the %s blind of %" PRId64 "%s\n", who,
                   x->blind_big ? "big" : "small", x->amount, allin);
         if (x->to > ts->round_to) ts->round_to = x->to;
         break;
@@ -822,58 +797,58 @@ static void text_event(struct strbuf *b, const struct handrec *h, const struct e
     case ENGINE_EV_ACTION:
         switch (x->action) {
         case ENGINE_FOLD:
-            sb_printf(b, "%s folds\n", who);
+            felt_buf_printf(b, "%s folds\n", who);
             break;
         case ENGINE_CHECK:
-            sb_printf(b, "%s checks\n", who);
+            felt_buf_printf(b, "%s checks\n", who);
             break;
         case ENGINE_CALL:
-            sb_printf(b, "%s calls %" PRId64 "%s\n", who, x->amount, allin);
+            felt_buf_printf(b, "%s calls %" PRId64 "%s\n", who, x->amount, allin);
             break;
         default:
-            sb_printf(b, "%s %s %" PRId64 "%s\n", who, ts->round_to == 0 ? "bets" : "raises to",
+            felt_buf_printf(b, "%s %s %" PRId64 "%s\n", who, ts->round_to == 0 ? "bets" : "raises to",
                       x->to, allin);
         }
         if (x->to > ts->round_to) ts->round_to = x->to;
         break;
     case ENGINE_EV_STREET:
-        sb_printf(b, "*** %s *** ",
+        felt_buf_printf(b, "*** %s *** ",
                   x->street == ENGINE_FLOP   ? "FLOP"
                   : x->street == ENGINE_TURN ? "TURN"
                                              : "RIVER");
         sb_cards(b, x->cards, x->ncards);
-        sb_printf(b, "\n");
+        felt_buf_printf(b, "\n");
         ts->board += x->ncards;
         ts->round_to = 0;
         break;
     case ENGINE_EV_UNCALLED:
-        sb_printf(b, "%" PRId64 " uncalled returned to %s\n", x->amount, who);
+        felt_buf_printf(b, "%" PRId64 " uncalled returned to %s\n", x->amount, who);
         break;
     case ENGINE_EV_SHOW:
     case ENGINE_EV_MUCK:
         if (!ts->header) {
-            sb_printf(b, ts->board < 5 ? "*** ALL-IN: HANDS SHOWN, BOARD RUN OUT ***\n"
+            felt_buf_printf(b, ts->board < 5 ? "*** ALL-IN: HANDS SHOWN, BOARD RUN OUT ***\n"
                                        : "*** SHOWDOWN ***\n");
             ts->header = true;
         }
         if (x->kind == ENGINE_EV_MUCK) {
-            sb_printf(b, "%s mucks\n", who);
+            felt_buf_printf(b, "%s mucks\n", who);
             break;
         }
-        sb_printf(b, "%s shows ", who);
+        felt_buf_printf(b, "%s shows ", who);
         sb_cards(b, x->cards, 2);
-        if (x->rank) sb_printf(b, " (%s)", eval_category_name(eval_category(x->rank)));
-        sb_printf(b, "\n");
+        if (x->rank) felt_buf_printf(b, " (%s)", eval_category_name(eval_category(x->rank)));
+        felt_buf_printf(b, "\n");
         break;
     case ENGINE_EV_POT:
         if (x->pot == 0)
-            sb_printf(b, "Main pot (%" PRId64 "):", x->amount);
+            felt_buf_printf(b, "Main pot (%" PRId64 "):", x->amount);
         else
-            sb_printf(b, "Side pot %d (%" PRId64 "):", x->pot, x->amount);
+            felt_buf_printf(b, "Side pot %d (%" PRId64 "):", x->pot, x->amount);
         for (int s = 0; s < ENGINE_MAX_SEATS; s++)
             if (x->winners >> s & 1)
-                sb_printf(b, " %s wins %" PRId64, seat_name(h, s), x->share[s]);
-        sb_printf(b, "\n");
+                felt_buf_printf(b, " %s wins %" PRId64, seat_name(h, s), x->share[s]);
+        felt_buf_printf(b, "\n");
         break;
     case ENGINE_EV_HAND_END:
         break;
@@ -882,56 +857,56 @@ static void text_event(struct strbuf *b, const struct handrec *h, const struct e
 
 char *handrec_result_text(const struct handrec *h, const struct handrec_result *r)
 {
-    struct strbuf b = {0};
+    struct felt_buf b = {0};
     const struct engine *e = &r->e;
     struct text_state ts = {0};
 
-    sb_printf(&b, "No-Limit Hold'em, blinds %" PRId64 "/%" PRId64, h->small_blind, h->big_blind);
-    if (h->ante) sb_printf(&b, ", ante %" PRId64, h->ante);
-    sb_printf(&b, ", button on seat %d\n", h->button);
+    felt_buf_printf(&b, "No-Limit Hold'em, blinds %" PRId64 "/%" PRId64, h->small_blind, h->big_blind);
+    if (h->ante) felt_buf_printf(&b, ", ante %" PRId64, h->ante);
+    felt_buf_printf(&b, ", button on seat %d\n", h->button);
     for (int i = 0; i < h->nseats; i++) {
         const struct handrec_seat *st = &h->seat[i];
-        sb_printf(&b, "  seat %d: %s (%" PRId64 ")", st->seat, st->name, st->stack);
+        felt_buf_printf(&b, "  seat %d: %s (%" PRId64 ")", st->seat, st->name, st->stack);
         if (card_valid(st->cards[0]) || card_valid(st->cards[1])) {
-            sb_printf(&b, " ");
+            felt_buf_printf(&b, " ");
             sb_cards(&b, st->cards, 2);
         }
-        if (st->seat == e->button) sb_printf(&b, " button");
-        if (!e->p[st->seat].dealt) sb_printf(&b, " (not dealt in)");
-        sb_printf(&b, "\n");
+        if (st->seat == e->button) felt_buf_printf(&b, " button");
+        if (!e->p[st->seat].dealt) felt_buf_printf(&b, " (not dealt in)");
+        felt_buf_printf(&b, "\n");
     }
-    sb_printf(&b, "*** PREFLOP ***\n");
+    felt_buf_printf(&b, "*** PREFLOP ***\n");
     for (int i = 0; i < r->nlog; i++)
         text_event(&b, h, &r->log[i].ev, &ts);
 
     if (r->error_index >= 0) {
         const struct handrec_action *a = &h->actions[r->error_index];
-        sb_printf(&b, "Action %d (%s %s", r->error_index, seat_name(h, a->seat),
+        felt_buf_printf(&b, "Action %d (%s %s", r->error_index, seat_name(h, a->seat),
                   engine_action_name(a->action));
-        if (a->has_amount) sb_printf(&b, " %" PRId64, a->amount);
-        sb_printf(&b, ") is illegal: %s: %s\n", engine_status_code(r->error), r->error_message);
+        if (a->has_amount) felt_buf_printf(&b, " %" PRId64, a->amount);
+        felt_buf_printf(&b, ") is illegal: %s: %s\n", engine_status_code(r->error), r->error_message);
         return b.p;
     }
     if (r->complete) {
-        sb_printf(&b, "Final stacks:");
+        felt_buf_printf(&b, "Final stacks:");
     } else {
         struct engine_options o;
         engine_options(e, &o);
-        sb_printf(&b, "The record stops here. %s to act: ", seat_name(h, o.seat));
+        felt_buf_printf(&b, "The record stops here. %s to act: ", seat_name(h, o.seat));
         if (o.can_check)
-            sb_printf(&b, "check");
+            felt_buf_printf(&b, "check");
         else
-            sb_printf(&b, "call %" PRId64, o.call);
+            felt_buf_printf(&b, "call %" PRId64, o.call);
         if (o.can_raise)
-            sb_printf(&b, ", raise to %" PRId64 "..%" PRId64, o.min_raise_to, o.max_raise_to);
-        sb_printf(&b, " or fold\nStacks now:");
+            felt_buf_printf(&b, ", raise to %" PRId64 "..%" PRId64, o.min_raise_to, o.max_raise_to);
+        felt_buf_printf(&b, " or fold\nStacks now:");
     }
     for (int i = 0; i < h->nseats; i++) {
         const struct handrec_seat *st = &h->seat[i];
-        sb_printf(&b, " %s %" PRId64, st->name,
+        felt_buf_printf(&b, " %s %" PRId64, st->name,
                   e->p[st->seat].dealt ? e->p[st->seat].stack : st->stack);
     }
-    sb_printf(&b, "\n");
+    felt_buf_printf(&b, "\n");
     return b.p;
 }
 

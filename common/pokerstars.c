@@ -21,40 +21,14 @@
 #include "eval.h"
 #include "util.h"
 
-struct pokerstars_buf {
-    char *p;
-    size_t n, cap;
-};
-
-static void pokerstars_printf(struct pokerstars_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void pokerstars_printf(struct pokerstars_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        size_t room = b->cap - b->n;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, room, fmt, ap);
-        va_end(ap);
-        FELT_ASSERT(k >= 0);
-        if ((size_t)k < room) {
-            b->n += (size_t)k;
-            return;
-        }
-        b->cap = b->cap ? 2 * b->cap + (size_t)k : 2048 + (size_t)k;
-        b->p = xrealloc(b->p, b->cap);
-    }
-}
-
 /* "[Ah Kd Tc]" of n cards. */
-static void pokerstars_cards(struct pokerstars_buf *b, const card_t *c, int n)
+static void pokerstars_cards(struct felt_buf *b, const card_t *c, int n)
 {
     char buf[3];
-    pokerstars_printf(b, "[");
+    felt_buf_printf(b, "[");
     for (int i = 0; i < n; i++)
-        pokerstars_printf(b, "%s%s", i ? " " : "", card_str(c[i], buf));
-    pokerstars_printf(b, "]");
+        felt_buf_printf(b, "%s%s", i ? " " : "", card_str(c[i], buf));
+    felt_buf_printf(b, "]");
 }
 
 static const char *const pokerstars_rank_one[13] = {"Deuce", "Three", "Four", "Five", "Six",
@@ -143,26 +117,26 @@ static const char *pokerstars_name(const struct handrec *h, int seat)
 
 /* The antes, in seat order as PokerStars lists them (the engine posts them from the small
  * blind round), before the first line that is not an ante. */
-static void pokerstars_antes(struct pokerstars_buf *b, const struct handrec *h,
+static void pokerstars_antes(struct felt_buf *b, const struct handrec *h,
                              struct pokerstars_walk *w)
 {
     if (w->antes_done) return;
     w->antes_done = true;
     for (int s = 0; s < ENGINE_MAX_SEATS; s++)
         if (w->ante[s] > 0)
-            pokerstars_printf(b, "%s: posts the ante %" PRId64 "%s\n", pokerstars_name(h, s),
+            felt_buf_printf(b, "%s: posts the ante %" PRId64 "%s\n", pokerstars_name(h, s),
                               w->ante[s], w->ante_all_in[s] ? " and is all-in" : "");
 }
 
-static void pokerstars_hole_header(struct pokerstars_buf *b, struct pokerstars_walk *w)
+static void pokerstars_hole_header(struct felt_buf *b, struct pokerstars_walk *w)
 {
     if (w->hole_header) return;
-    pokerstars_printf(b, "*** HOLE CARDS ***\n");
+    felt_buf_printf(b, "*** HOLE CARDS ***\n");
     w->hole_header = true;
 }
 
 /* One event of the log, as the lines of the action part (shows are kept for the show down). */
-static void pokerstars_event(struct pokerstars_buf *b, const struct handrec *h,
+static void pokerstars_event(struct felt_buf *b, const struct handrec *h,
                              const struct engine *e, const struct engine_event *x,
                              struct pokerstars_walk *w)
 {
@@ -177,7 +151,7 @@ static void pokerstars_event(struct pokerstars_buf *b, const struct handrec *h,
         }
         break;
     case ENGINE_EV_BLIND:
-        pokerstars_printf(b, "%s: posts %s blind %" PRId64 "%s\n", who,
+        felt_buf_printf(b, "%s: posts %s blind %" PRId64 "%s\n", who,
                           x->blind_big ? "big" : "small", x->amount, allin);
         if (x->blind_big)
             w->bb_seat = x->seat;
@@ -193,20 +167,20 @@ static void pokerstars_event(struct pokerstars_buf *b, const struct handrec *h,
         pokerstars_hole_header(b, w);
         switch (x->action) {
         case ENGINE_FOLD:
-            pokerstars_printf(b, "%s: folds\n", who);
+            felt_buf_printf(b, "%s: folds\n", who);
             w->folded_on[x->seat] = (int)w->street + 1;
             break;
         case ENGINE_CHECK:
-            pokerstars_printf(b, "%s: checks\n", who);
+            felt_buf_printf(b, "%s: checks\n", who);
             break;
         case ENGINE_CALL:
-            pokerstars_printf(b, "%s: calls %" PRId64 "%s\n", who, x->amount, allin);
+            felt_buf_printf(b, "%s: calls %" PRId64 "%s\n", who, x->amount, allin);
             break;
         default:
             if (w->round_to == 0)
-                pokerstars_printf(b, "%s: bets %" PRId64 "%s\n", who, x->to, allin);
+                felt_buf_printf(b, "%s: bets %" PRId64 "%s\n", who, x->to, allin);
             else
-                pokerstars_printf(b, "%s: raises %" PRId64 " to %" PRId64 "%s\n", who,
+                felt_buf_printf(b, "%s: raises %" PRId64 " to %" PRId64 "%s\n", who,
                                   x->to - w->round_to, x->to, allin);
         }
         if (w->street == ENGINE_PREFLOP && x->amount > 0) w->put_in[x->seat] = true;
@@ -215,22 +189,22 @@ static void pokerstars_event(struct pokerstars_buf *b, const struct handrec *h,
     case ENGINE_EV_STREET: {
         int before = x->street == ENGINE_RIVER ? 4 : x->street == ENGINE_TURN ? 3 : 0;
         pokerstars_hole_header(b, w);
-        pokerstars_printf(b, "*** %s *** ",
+        felt_buf_printf(b, "*** %s *** ",
                           x->street == ENGINE_FLOP   ? "FLOP"
                           : x->street == ENGINE_TURN ? "TURN"
                                                      : "RIVER");
         if (before > 0) {
             pokerstars_cards(b, e->board, before);
-            pokerstars_printf(b, " ");
+            felt_buf_printf(b, " ");
         }
         pokerstars_cards(b, x->cards, x->ncards);
-        pokerstars_printf(b, "\n");
+        felt_buf_printf(b, "\n");
         w->street = x->street;
         w->round_to = 0;
         break;
     }
     case ENGINE_EV_UNCALLED:
-        pokerstars_printf(b, "Uncalled bet (%" PRId64 ") returned to %s\n", x->amount, who);
+        felt_buf_printf(b, "Uncalled bet (%" PRId64 ") returned to %s\n", x->amount, who);
         break;
     case ENGINE_EV_SHOW:
     case ENGINE_EV_MUCK:
@@ -332,22 +306,22 @@ static int pokerstars_table_size(const struct handrec *h)
     return top < 2 ? 2 : top < 6 ? 6 : top < 9 ? 9 : 10;
 }
 
-static void pokerstars_collected(struct pokerstars_buf *b, const struct handrec *h,
+static void pokerstars_collected(struct felt_buf *b, const struct handrec *h,
                                  const struct pokerstars_pot *pots, int npots)
 {
     for (int k = npots - 1; k >= 0; k--)
         for (int i = 0; i < pots[k].nwinners; i++) {
             const char *who = pokerstars_name(h, pots[k].seat[i]);
             if (npots == 1)
-                pokerstars_printf(b, "%s collected %" PRId64 " from pot\n", who, pots[k].share[i]);
+                felt_buf_printf(b, "%s collected %" PRId64 " from pot\n", who, pots[k].share[i]);
             else if (k == 0)
-                pokerstars_printf(b, "%s collected %" PRId64 " from main pot\n", who,
+                felt_buf_printf(b, "%s collected %" PRId64 " from main pot\n", who,
                                   pots[k].share[i]);
             else if (npots == 2)
-                pokerstars_printf(b, "%s collected %" PRId64 " from side pot\n", who,
+                felt_buf_printf(b, "%s collected %" PRId64 " from side pot\n", who,
                                   pots[k].share[i]);
             else
-                pokerstars_printf(b, "%s collected %" PRId64 " from side pot-%d\n", who,
+                felt_buf_printf(b, "%s collected %" PRId64 " from side pot-%d\n", who,
                                   pots[k].share[i], k);
         }
 }
@@ -362,7 +336,7 @@ static const struct engine_event *pokerstars_shown(const struct pokerstars_walk 
     return NULL;
 }
 
-static void pokerstars_summary(struct pokerstars_buf *b, const struct handrec *h,
+static void pokerstars_summary(struct felt_buf *b, const struct handrec *h,
                                const struct engine *e, const struct pokerstars_walk *w,
                                const struct pokerstars_pot *pots, int npots, bool showdown)
 {
@@ -374,47 +348,47 @@ static void pokerstars_summary(struct pokerstars_buf *b, const struct handrec *h
         for (int i = 0; i < pots[k].nwinners; i++)
             won[pots[k].seat[i]] += pots[k].share[i];
     }
-    pokerstars_printf(b, "*** SUMMARY ***\n");
-    pokerstars_printf(b, "Total pot %" PRId64, total);
+    felt_buf_printf(b, "*** SUMMARY ***\n");
+    felt_buf_printf(b, "Total pot %" PRId64, total);
     if (npots > 1) {
-        pokerstars_printf(b, " Main pot %" PRId64 ".", pots[0].amount);
+        felt_buf_printf(b, " Main pot %" PRId64 ".", pots[0].amount);
         for (int k = 1; k < npots; k++) {
             if (npots == 2)
-                pokerstars_printf(b, " Side pot %" PRId64 ".", pots[k].amount);
+                felt_buf_printf(b, " Side pot %" PRId64 ".", pots[k].amount);
             else
-                pokerstars_printf(b, " Side pot-%d %" PRId64 ".", k, pots[k].amount);
+                felt_buf_printf(b, " Side pot-%d %" PRId64 ".", k, pots[k].amount);
         }
     }
-    pokerstars_printf(b, " | Rake 0\n");
+    felt_buf_printf(b, " | Rake 0\n");
     if (e->board_dealt > 0) {
-        pokerstars_printf(b, "Board ");
+        felt_buf_printf(b, "Board ");
         pokerstars_cards(b, e->board, e->board_dealt);
-        pokerstars_printf(b, "\n");
+        felt_buf_printf(b, "\n");
     }
     for (int s = 0; s < e->nseats; s++) {
         if (!e->p[s].dealt) continue;
-        pokerstars_printf(b, "Seat %d: %s", s + 1, pokerstars_name(h, s));
-        if (s == e->button) pokerstars_printf(b, " (button)");
-        if (s == w->sb_seat) pokerstars_printf(b, " (small blind)");
-        if (s == w->bb_seat) pokerstars_printf(b, " (big blind)");
+        felt_buf_printf(b, "Seat %d: %s", s + 1, pokerstars_name(h, s));
+        if (s == e->button) felt_buf_printf(b, " (button)");
+        if (s == w->sb_seat) felt_buf_printf(b, " (small blind)");
+        if (s == w->bb_seat) felt_buf_printf(b, " (big blind)");
         const struct engine_event *shown = showdown ? pokerstars_shown(w, s) : NULL;
         char desc[64];
         if (w->folded_on[s] > 0) {
             int st = w->folded_on[s] - 1;
-            pokerstars_printf(b, " folded %s%s\n", streets[st >= 0 && st <= 3 ? st : 0],
+            felt_buf_printf(b, " folded %s%s\n", streets[st >= 0 && st <= 3 ? st : 0],
                               st == 0 && !w->put_in[s] ? " (didn't bet)" : "");
         } else if (shown) {
-            pokerstars_printf(b, " showed ");
+            felt_buf_printf(b, " showed ");
             pokerstars_cards(b, shown->cards, 2);
             pokerstars_describe(shown->cards, e->board, desc, sizeof(desc));
             if (won[s] > 0)
-                pokerstars_printf(b, " and won (%" PRId64 ") with %s\n", won[s], desc);
+                felt_buf_printf(b, " and won (%" PRId64 ") with %s\n", won[s], desc);
             else
-                pokerstars_printf(b, " and lost with %s\n", desc);
+                felt_buf_printf(b, " and lost with %s\n", desc);
         } else if (won[s] > 0) {
-            pokerstars_printf(b, " collected (%" PRId64 ")\n", won[s]);
+            felt_buf_printf(b, " collected (%" PRId64 ")\n", won[s]);
         } else {
-            pokerstars_printf(b, " mucked\n");
+            felt_buf_printf(b, " mucked\n");
         }
     }
 }
@@ -423,7 +397,7 @@ char *pokerstars_format(const struct handrec *h, struct felt_err *err)
 {
     struct handrec_result r;
     struct felt_err rerr = {0};
-    struct pokerstars_buf b = {0};
+    struct felt_buf b = {0};
     struct pokerstars_walk w;
     struct pokerstars_pot pots[ENGINE_MAX_POTS];
     int npots = 0;
@@ -456,16 +430,16 @@ char *pokerstars_format(const struct handrec *h, struct felt_err *err)
     w.street = ENGINE_PREFLOP;
     char date[48];
     pokerstars_date(h, date, sizeof(date));
-    pokerstars_printf(
+    felt_buf_printf(
         &b, "PokerStars Hand #%" PRId64 ":  Hold'em No Limit (%" PRId64 "/%" PRId64 ") - %s\n",
         h->has_hand_id ? h->hand_id : 0, h->small_blind, h->big_blind, date);
-    pokerstars_printf(&b, "Table '%s' %d-max (Play Money) Seat #%d is the button\n",
+    felt_buf_printf(&b, "Table '%s' %d-max (Play Money) Seat #%d is the button\n",
                       h->game_id[0] ? h->game_id : "felt", pokerstars_table_size(h), h->button + 1);
     for (int s = 0; s < e->nseats; s++) {
         if (!e->p[s].dealt) continue;
         for (int i = 0; i < h->nseats; i++)
             if (h->seat[i].seat == s)
-                pokerstars_printf(&b, "Seat %d: %s (%" PRId64 " in chips)\n", s + 1,
+                felt_buf_printf(&b, "Seat %d: %s (%" PRId64 " in chips)\n", s + 1,
                                   h->seat[i].name, h->seat[i].stack);
     }
     for (int i = 0; i < r.nlog; i++)
@@ -491,23 +465,23 @@ char *pokerstars_format(const struct handrec *h, struct felt_err *err)
         }
     if (showdown) {
         char desc[64];
-        pokerstars_printf(&b, "*** SHOW DOWN ***\n");
+        felt_buf_printf(&b, "*** SHOW DOWN ***\n");
         for (int i = 0; i < w.nshow; i++) {
             const struct engine_event *x = &w.show[i];
             const char *who = pokerstars_name(h, x->seat);
             if (x->kind == ENGINE_EV_SHOW && card_valid(x->cards[0]) && card_valid(x->cards[1])) {
                 pokerstars_describe(x->cards, e->board, desc, sizeof(desc));
-                pokerstars_printf(&b, "%s: shows ", who);
+                felt_buf_printf(&b, "%s: shows ", who);
                 pokerstars_cards(&b, x->cards, 2);
-                pokerstars_printf(&b, " (%s)\n", desc);
+                felt_buf_printf(&b, " (%s)\n", desc);
             } else {
-                pokerstars_printf(&b, "%s: mucks hand\n", who);
+                felt_buf_printf(&b, "%s: mucks hand\n", who);
             }
         }
         pokerstars_collected(&b, h, pots, npots);
     } else {
         pokerstars_collected(&b, h, pots, npots);
-        if (last >= 0) pokerstars_printf(&b, "%s: doesn't show hand\n", pokerstars_name(h, last));
+        if (last >= 0) felt_buf_printf(&b, "%s: doesn't show hand\n", pokerstars_name(h, last));
     }
     pokerstars_summary(&b, h, e, &w, pots, npots, showdown);
     out = b.p;

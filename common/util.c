@@ -82,3 +82,21 @@ int64_t felt_mono_us(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+void felt_buf_printf(struct felt_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        size_t room = b->cap - b->n;
+        va_start(ap, fmt);
+        int k = vsnprintf(b->p ? b->p + b->n : NULL, room, fmt, ap);
+        va_end(ap);
+        FELT_ASSERT(k >= 0);
+        if ((size_t)k < room) {
+            b->n += (size_t)k;
+            return;
+        }
+        b->cap = b->cap ? 2 * b->cap + (size_t)k : 1024 + (size_t)k;
+        b->p = xrealloc(b->p, b->cap);
+    }
+}

@@ -37,6 +37,14 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
+/* A growing text buffer: felt_buf_printf appends (p is malloc'd, NUL-terminated once anything
+ * was written; the owner frees p). Out of memory stops loudly, like xmalloc. */
+struct felt_buf {
+    char *p;
+    size_t n, cap;
+};
+void felt_buf_printf(struct felt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Milliseconds since the epoch (wall clock, for message timestamps and deadlines). */
 int64_t felt_now_ms(void);
 /* Microseconds from a monotonic clock (for measuring intervals). */

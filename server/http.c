@@ -264,23 +264,11 @@ static void http_command(struct server *srv, struct table *t, const struct http_
 /* The hands being gathered for one GET .../hands answer. */
 struct http_hands {
     const struct player *viewer;
-    char *buf;
-    size_t len, cap;
+    struct felt_buf out;
     int n;
     struct felt_err err;
     bool failed;
 };
-
-static void http_hands_put(struct http_hands *h, const char *s, size_t len)
-{
-    if (h->len + len + 1 > h->cap) {
-        h->cap = (h->len + len + 1) * 2;
-        h->buf = xrealloc(h->buf, h->cap);
-    }
-    memcpy(h->buf + h->len, s, len);
-    h->len += len;
-    h->buf[h->len] = '\0';
-}
 
 static int http_hands_row(void *user, const struct store_hand_row *row)
 {
@@ -290,9 +278,7 @@ static int http_hands_row(void *user, const struct store_hand_row *row)
         h->failed = true;
         return 1;
     }
-    if (h->n++ > 0)
-        http_hands_put(h, ",", 1);
-    http_hands_put(h, json, strlen(json));
+    felt_buf_printf(&h->out, "%s%s", h->n++ > 0 ? "," : "", json);
     free(json);
     return 0;
 }
@@ -334,22 +320,21 @@ static void http_hands(struct server *srv, struct table *t, const struct http_re
     }
     if (req->bearer && (h.viewer = table_player_by_token(t, req->bearer)))
         table_seen(t, (struct player *)h.viewer);
-    http_hands_put(&h, "{\"game_id\":\"", 12);
-    http_hands_put(&h, table_config(t)->id, strlen(table_config(t)->id));
-    http_hands_put(&h, "\",\"hands\":[", 11);
+    /* A game id is [A-Za-z0-9_-]: nothing in it needs escaping. */
+    felt_buf_printf(&h.out, "{\"game_id\":\"%s\",\"hands\":[", table_config(t)->id);
     if (store_hands(srv->store, table_config(t)->id, since, (int)limit,
                     http_hands_row, &h, &h.err) != 0 ||
         h.failed) {
         log_line(LOG_QUIET, "table %s: hand histories unreadable: %s", table_config(t)->id,
                  h.err.message);
-        free(h.buf);
+        free(h.out.p);
         http_error(resp, 500, "store_error", "the hand histories cannot be read right now");
         return;
     }
-    http_hands_put(&h, "]}", 2);
+    felt_buf_printf(&h.out, "]}");
     resp->status = 200;
     resp->content_type = "application/json";
-    resp->body = msg_from_string(h.buf, h.len);
+    resp->body = msg_from_string(h.out.p, h.out.n);
 }
 
 static const struct {
