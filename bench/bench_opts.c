@@ -265,11 +265,15 @@ int bench_opts_idle_tables(const struct bench_opts *o)
 /* The --table arguments of a feltd serving this run (ws tables, polling tables, idle tables). */
 char **bench_opts_feltd_argv(const struct bench_opts *o, int *n)
 {
-    int cap = 24 + 2 * (o->tables + o->npoll * o->poll_tables + bench_opts_idle_tables(o)) +
+    int cap = 26 + 2 * (o->tables + o->npoll * o->poll_tables + bench_opts_idle_tables(o)) +
               o->nfeltd_args,
         k = 0;
     char **v = xcalloc((size_t)cap, sizeof(*v));
     char spec[96];
+    /* Nothing kept by default (never the user's own data folder); --feltd-arg --data DIR comes
+     * later on the command line and wins, to measure with storage. */
+    v[k++] = xstrdup("--data");
+    v[k++] = xstrdup(":memory:");
     v[k++] = xstrdup("--hand-delay");
     v[k++] = xstrdup("0");
     v[k++] = xstrdup("--action-timeout");
