@@ -616,6 +616,13 @@ static void model_on_snapshot(struct model *m, const struct wire_event *ev)
     c->buy_in = s->table.buy_in;
     c->action_timeout_ms = s->table.action_timeout_ms;
     c->spectator_chat = s->table.spectator_chat;
+    /* The hand this model was following, voided by a server restart: said once, in the log
+     * (the server gave every chip in it back). */
+    for (int i = 0; m->hand_running && i < s->nvoided; i++)
+        if (s->voided[i] == m->hand_id)
+            model_log_add(m, MODEL_LOG_TABLE,
+                          "Hand #%lld was voided (server restart): its chips went back",
+                          (long long)m->hand_id);
     snprintf(m->epoch, sizeof(m->epoch), "%s", s->epoch);
     model_clear_hand(m);
     memset(m->players, 0, sizeof(m->players));

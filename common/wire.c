@@ -722,6 +722,19 @@ static bool wd_snapshot(struct json_object *d, struct wire_event *ev, struct fel
     struct json_object *t = jval_typed(d, "table", json_type_object), *you;
     if (!t) return wd_fail(err, "table", "must be an object");
     if (jval_get(d, "epoch") && !wd_str(d, "epoch", s->epoch, sizeof(s->epoch), err)) return false;
+    if (jval_get(d, "voided_hands")) {
+        struct json_object *v = jval_typed(d, "voided_hands", json_type_array);
+        size_t n = v ? json_object_array_length(v) : 0;
+        if (!v || n > WIRE_VOIDED_MAX)
+            return wd_fail(err, "voided_hands", "must be an array of at most 8 hand ids");
+        for (size_t i = 0; i < n; i++) {
+            struct json_object *h = json_object_array_get_idx(v, i);
+            if (!json_object_is_type(h, json_type_int) || json_object_get_int64(h) < 0 ||
+                json_object_get_int64(h) > PROTO_INT_MAX)
+                return wd_fail(err, "voided_hands", "must be an array of at most 8 hand ids");
+            s->voided[s->nvoided++] = json_object_get_int64(h);
+        }
+    }
     if (!wd_str(t, "id", s->table.id, sizeof(s->table.id), err) ||
         !wd_small(t, "seats", 2, ENGINE_MAX_SEATS, &s->table.seats, err) ||
         !wd_amount(t, "small_blind", &s->table.small_blind, err) ||

@@ -431,6 +431,30 @@ static void test_log_bounded(void **state)
     assert_int_equal(strlen(model_log_get(&m, MODEL_LOG_MAX - 1)->text), MODEL_LOG_LINE - 1);
 }
 
+/* The server restarted during hand 4 and voided it: the snapshot of its new run lists it in
+ * voided_hands, and the log says so once; a snapshot that does not list it says nothing. */
+static void test_voided_hand(void **state)
+{
+    struct model m;
+    char snap[sizeof(snapshot_idle) + 64];
+    const char *tail = "\"spectators\":2}}";
+    (void)state;
+    model_init(&m);
+    apply(&m, snapshot_idle);
+    apply(&m, hand_start);
+    assert_true(m.hand_running);
+    assert_int_equal(apply(&m, snapshot_idle), MODEL_APPLIED); /* no void listed */
+    assert_false(log_has(&m, "voided"));
+    apply(&m, hand_start);
+    size_t keep = strlen(snapshot_idle) - strlen(tail);
+    assert_string_equal(snapshot_idle + keep, tail);
+    snprintf(snap, sizeof(snap), "%.*s\"spectators\":2,\"voided_hands\":[3,4]}}", (int)keep,
+             snapshot_idle);
+    assert_int_equal(apply(&m, snap), MODEL_APPLIED);
+    assert_true(log_has(&m, "Hand #4 was voided (server restart)"));
+    assert_false(m.hand_running);
+}
+
 /* A player who sits out during a hand is still in it (the seat update says "active"); once the
  * hand ends they show as sitting out, as the server has them. */
 static void test_sit_out_mid_hand(void **state)
@@ -457,6 +481,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_snapshot),       cmocka_unit_test(test_hand_flow),
+        cmocka_unit_test(test_voided_hand),
         cmocka_unit_test(test_seq_order),      cmocka_unit_test(test_sanitized_text),
         cmocka_unit_test(test_malformed_data),
         cmocka_unit_test(test_sit_out_mid_hand), cmocka_unit_test(test_equity_all_in),

@@ -288,6 +288,9 @@ static void eq_snapshot(const struct wire_snapshot *a, const struct wire_snapsho
     for (int i = 0; i < a->nplayers; i++)
         eq_player(&a->players[i], &b->players[i]);
     EQ(has_you), EQS(you.player_id), EQS(you.name), EQ(you.seat), EQ(you.sitting_out);
+    EQ(nvoided);
+    for (int i = 0; i < a->nvoided; i++)
+        EQ(voided[i]);
 }
 
 static void eq_hand_start(const struct wire_hand_start *a, const struct wire_hand_start *b)
@@ -323,7 +326,7 @@ static void eq_animation(const struct wire_animation *a, const struct wire_anima
 static void eq_note(const struct wire_notification *a, const struct wire_notification *b)
 {
     EQ(kind), EQS(name), EQ(has_player), EQS(player_id), EQS(player_name), EQ(deadline);
-    EQ(seconds_left), EQ(stack), EQ(count), EQS(reason), EQ(nawards);
+    EQ(seconds_left), EQ(stack), EQ(count), EQ(hand_id), EQS(reason), EQ(nawards);
     for (int i = 0; i < a->nawards; i++)
         eq_award(&a->awards[i], &b->awards[i]);
 }
