@@ -30,6 +30,9 @@
  * the differences of partial sums). Their only job is to be collision-free, and eval_init()
  * checks exactly that while it places the sums: it stops loudly if two collide.
  *
+ * Naming: eval_describe() turns the best five (eval_best5, deciding ranks first) into the words
+ * every screen uses ("two pair, Nines and Fours"), so no caller spells a hand on its own.
+ *
  * Memory is eval_table_bytes() = sizeof(eval_tab_), about 202 KiB: 4 KiB of per-card keys,
  * 16 KiB of flush ranks, 26 KiB of row offsets and 156 KiB of rank values.
  */
@@ -37,6 +40,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -592,4 +596,62 @@ uint16_t eval_best5(const card_t *c, int n, card_t out[5])
     }
     memcpy(out, h, 5);
     return best;
+}
+
+static const char *const eval_rank_one[13] = {"Two",   "Three", "Four", "Five", "Six",
+                                              "Seven", "Eight", "Nine", "Ten",  "Jack",
+                                              "Queen", "King",  "Ace"};
+static const char *const eval_rank_many[13] = {"Twos",   "Threes", "Fours", "Fives", "Sixes",
+                                               "Sevens", "Eights", "Nines", "Tens",  "Jacks",
+                                               "Queens", "Kings",  "Aces"};
+
+uint16_t eval_describe(const card_t *c, int n, char *out, size_t outsz)
+{
+    card_t best[5];
+    uint64_t seen = 0;
+    if (outsz == 0) return 0;
+    out[0] = '\0';
+    if (!c || n < 5 || n > 7) return 0;
+    for (int i = 0; i < n; i++) {
+        if (!card_valid(c[i]) || (seen >> c[i] & 1)) return 0;
+        seen |= UINT64_C(1) << c[i];
+    }
+    /* best[] puts the deciding ranks first: the group(s), then the top of a straight or flush
+     * (a wheel's five leads). */
+    uint16_t rank = eval_best5(c, n, best);
+    const char *one = eval_rank_one[card_rank(best[0])];
+    const char *many = eval_rank_many[card_rank(best[0])];
+    switch (eval_category(rank)) {
+    case EVAL_HIGH_CARD:
+        snprintf(out, outsz, "high card, %s", one);
+        break;
+    case EVAL_PAIR:
+        snprintf(out, outsz, "pair of %s", many);
+        break;
+    case EVAL_TWO_PAIR:
+        snprintf(out, outsz, "two pair, %s and %s", many, eval_rank_many[card_rank(best[2])]);
+        break;
+    case EVAL_TRIPS:
+        snprintf(out, outsz, "three of a kind, %s", many);
+        break;
+    case EVAL_STRAIGHT:
+        snprintf(out, outsz, "straight, %s high", one);
+        break;
+    case EVAL_FLUSH:
+        snprintf(out, outsz, "flush, %s high", one);
+        break;
+    case EVAL_FULL_HOUSE:
+        snprintf(out, outsz, "full house, %s full of %s", many, eval_rank_many[card_rank(best[3])]);
+        break;
+    case EVAL_QUADS:
+        snprintf(out, outsz, "four of a kind, %s", many);
+        break;
+    case EVAL_STRAIGHT_FLUSH:
+        if (card_rank(best[0]) == 12)
+            snprintf(out, outsz, "royal flush");
+        else
+            snprintf(out, outsz, "straight flush, %s high", one);
+        break;
+    }
+    return rank;
 }

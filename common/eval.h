@@ -53,6 +53,17 @@ const char *eval_category_code(enum eval_category cat);
  * Returns the rank, as eval_n; checks its cards like eval_n. */
 uint16_t eval_best5(const card_t *c, int n, card_t out[5]);
 
+/* The name of the best five of n (5..7) cards with its ranks, as a poker room says it, into
+ * out (NUL-terminated, cut if outsz is too small; EVAL_DESCRIBE_MAX always suffices):
+ * "high card, Ace", "pair of Jacks", "two pair, Nines and Fours", "three of a kind, Sevens",
+ * "straight, Five high" (a wheel), "flush, Ace high", "full house, Kings full of Twos",
+ * "four of a kind, Aces", "straight flush, Nine high", "royal flush". Kickers are not named.
+ * The one wording for every screen and log. Unlike eval_n it checks rather than trusts: n out
+ * of range or an invalid or repeated card (cards from the network) gives 0 and out "".
+ * Otherwise returns the rank, as eval_n. */
+#define EVAL_DESCRIBE_MAX 40
+uint16_t eval_describe(const card_t *c, int n, char *out, size_t outsz);
+
 /* Bytes of lookup tables eval_init() builds (all of them; for the benchmark and docs). */
 size_t eval_table_bytes(void);
 

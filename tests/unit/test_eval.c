@@ -7,12 +7,15 @@
  * order is exactly poker's order. The category counts must match the known totals. Six- and
  * seven-card evaluation is checked against the best 5-card subset on seeded random hands, the
  * incremental key API against eval_N, and hand-picked cases cover wheels, kickers and
- * eval_best5's ordering. The exhaustive 7-card counts are in test_eval7.c (label "slow").
+ * eval_best5's ordering. eval_describe's names are checked by example for every category, against
+ * bad input from the network, and over random hands (category first, the leading ranks named,
+ * one name per rank). The exhaustive 7-card counts are in test_eval7.c (label "slow").
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -407,6 +410,122 @@ static void test_best5_sample(void **state)
     }
 }
 
+/* The name of a hand of 5..7 cards written as text. */
+static const char *describe(const char *hand)
+{
+    static char out[EVAL_DESCRIBE_MAX];
+    card_t c[7];
+    struct felt_err err = {0};
+    int n = card_parse_list(hand, c, 7, &err);
+    assert_in_range(n, 5, 7);
+    uint16_t v = eval_describe(c, n, out, sizeof(out));
+    assert_int_equal(v, eval_n(c, n));
+    return out;
+}
+
+/* Every category with its ranks, as the issue (#11) spells them; seven cards where the board
+ * plays, the wheel and the steel wheel (the five leads), a sixth card that changes nothing. */
+static void test_describe_examples(void **state)
+{
+    (void)state;
+    assert_string_equal(describe("9c 9d 4h 4s Kc"), "two pair, Nines and Fours");
+    assert_string_equal(describe("4c 9d 4h Kc 9s 2d 3h"), "two pair, Nines and Fours");
+    assert_string_equal(describe("Ac Ad Kc Kd Qc Qd 2h"), "two pair, Aces and Kings");
+    assert_string_equal(describe("Ah 9h 5h 4h 2h Kc Kd"), "flush, Ace high");
+    assert_string_equal(describe("Ah 2c 3d 4h 5s Kd Qc"), "straight, Five high");
+    assert_string_equal(describe("Ts Jd Qc Kh Ah"), "straight, Ace high");
+    assert_string_equal(describe("Kc Kd Kh 2c 2d"), "full house, Kings full of Twos");
+    assert_string_equal(describe("9c 9d 9h 5c 5d 5h 2c"), "full house, Nines full of Fives");
+    assert_string_equal(describe("7c 7d 7h Ac Qd"), "three of a kind, Sevens");
+    assert_string_equal(describe("Jc Jd 2h 5c 8d 9s Kh"), "pair of Jacks");
+    assert_string_equal(describe("6c 6d 2h 5c 8d"), "pair of Sixes");
+    assert_string_equal(describe("Ac Jd 2h 5c 8d 9s 3h"), "high card, Ace");
+    assert_string_equal(describe("5h 6h 7h 8h 9h"), "straight flush, Nine high");
+    assert_string_equal(describe("Ah 2h 3h 4h 5h 9c"), "straight flush, Five high");
+    assert_string_equal(describe("Ts Js Qs Ks As 2c 2d"), "royal flush");
+    assert_string_equal(describe("Qc Qd Qh Qs 3c"), "four of a kind, Queens");
+    assert_string_equal(describe("Tc Td Th Ts 3c 3d 3h"), "four of a kind, Tens");
+    assert_string_equal(describe("3c 3d 3h 8s 8c 2d Kh"), "full house, Threes full of Eights");
+}
+
+/* Cards that may come from the network: a wrong count, an invalid or a repeated card give 0 and
+ * "", never a crash; a small buffer is cut, never overrun; every name fits EVAL_DESCRIBE_MAX. */
+static void test_describe_checks(void **state)
+{
+    (void)state;
+    char out[EVAL_DESCRIBE_MAX];
+    card_t c[8];
+    cards("Ac Kd Qh Js 9c 2d 3h", c, 7);
+    c[7] = card_make(4, 0);
+    for (int n = -1; n <= 8; n++) {
+        snprintf(out, sizeof(out), "x");
+        uint16_t v = eval_describe(c, n, out, sizeof(out));
+        if (n >= 5 && n <= 7) {
+            assert_int_equal(v, eval_n(c, n));
+            assert_string_equal(out, "high card, Ace");
+        } else {
+            assert_int_equal(v, 0);
+            assert_string_equal(out, "");
+        }
+    }
+    assert_int_equal(eval_describe(NULL, 5, out, sizeof(out)), 0);
+    assert_string_equal(out, "");
+    card_t bad[5];
+    cards("Ac Kd Qh Js 9c", bad, 5);
+    bad[3] = bad[0]; /* repeated */
+    assert_int_equal(eval_describe(bad, 5, out, sizeof(out)), 0);
+    assert_string_equal(out, "");
+    bad[3] = (card_t)52; /* not a card */
+    assert_int_equal(eval_describe(bad, 5, out, sizeof(out)), 0);
+    bad[3] = CARD_NONE;
+    assert_int_equal(eval_describe(bad, 5, out, sizeof(out)), 0);
+    char tiny[6];
+    memset(tiny, '#', sizeof(tiny));
+    assert_true(eval_describe(c, 5, tiny, sizeof(tiny)) > 0);
+    assert_string_equal(tiny, "high ");
+    assert_int_equal(eval_describe(c, 5, tiny, 0), 0);
+    assert_int_equal(tiny[0], 'h'); /* outsz 0: nothing written */
+}
+
+/* Over random hands: the name starts with the category's name (a royal flush is the ace-high
+ * straight flush), fits EVAL_DESCRIBE_MAX with room to spare, names the ranks of best5's leading
+ * cards, and equal ranks always get the same name. */
+static void test_describe_sample(void **state)
+{
+    (void)state;
+    static const char *const many[13] = {"Twos",   "Threes", "Fours", "Fives", "Sixes",
+                                         "Sevens", "Eights", "Nines", "Tens",  "Jacks",
+                                         "Queens", "Kings",  "Aces"};
+    static char seen[EVAL_RANK_MAX + 1][EVAL_DESCRIBE_MAX];
+    struct rng r;
+    rng_init_seeded(&r, 77);
+    memset(seen, 0, sizeof(seen));
+    for (int i = 0; i < 60000; i++) {
+        int n = 5 + (int)rng_bounded(&r, 3);
+        card_t c[7], best[5];
+        char out[EVAL_DESCRIBE_MAX + 8];
+        random_hand(&r, c, n);
+        uint16_t v = eval_describe(c, n, out, sizeof(out));
+        assert_int_equal(v, eval_best5(c, n, best));
+        assert_true(strlen(out) < EVAL_DESCRIBE_MAX);
+        enum eval_category cat = eval_category(v);
+        if (cat == EVAL_STRAIGHT_FLUSH && card_rank(best[0]) == 12)
+            assert_string_equal(out, "royal flush");
+        else
+            assert_memory_equal(out, eval_category_name(cat), strlen(eval_category_name(cat)));
+        if (cat == EVAL_PAIR || cat == EVAL_TWO_PAIR || cat == EVAL_TRIPS || cat == EVAL_QUADS ||
+            cat == EVAL_FULL_HOUSE)
+            assert_non_null(strstr(out, many[card_rank(best[0])]));
+        if (seen[v][0])
+            assert_string_equal(out, seen[v]);
+        else
+            snprintf(seen[v], sizeof(seen[v]), "%s", out);
+    }
+    /* The longest names there are. */
+    assert_string_equal(describe("Qc Qd Qh 7c 7d"), "full house, Queens full of Sevens");
+    assert_true(strlen("full house, Queens full of Sevens") < EVAL_DESCRIBE_MAX);
+}
+
 /* The hot paths trust their callers, but a broken caller (repeated cards, values that are not
  * cards) must get some rank, not a crash: every lookup stays inside the tables. */
 static void test_garbage_no_crash(void **state)
@@ -444,6 +563,9 @@ int main(void)
         cmocka_unit_test(test_best5_examples),
         cmocka_unit_test(test_best5_sample),
         cmocka_unit_test(test_garbage_no_crash),
+        cmocka_unit_test(test_describe_examples),
+        cmocka_unit_test(test_describe_checks),
+        cmocka_unit_test(test_describe_sample),
     };
     eval_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
