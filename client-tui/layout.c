@@ -21,6 +21,7 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "text.h"
 #include "util.h"
 
 #define LAYOUT_SEAT_H 3
@@ -287,7 +288,6 @@ static void layout_pen_putf(struct layout_pen *p, enum layout_style style, const
 
 /* ---- cards and chips --------------------------------------------------------------------- */
 
-static const char *const layout_suit_utf8[4] = {"\u2663", "\u2666", "\u2665", "\u2660"};
 
 static enum layout_style layout_suit_style(int suit, bool four_color)
 {
@@ -304,29 +304,13 @@ enum layout_style layout_card_text(card_t c, bool ascii, bool four_color, char *
         snprintf(buf, bufsz, "%s", ascii ? "##" : "\u2592\u2592");
         return LAYOUT_S_CARD_BACK;
     }
-    int r = card_rank(c), s = card_suit(c);
-    if (ascii)
-        snprintf(buf, bufsz, "%c%c", CARD_RANKS[r], CARD_SUITS[s]);
-    else
-        snprintf(buf, bufsz, "%c%s", CARD_RANKS[r], layout_suit_utf8[s]);
-    return layout_suit_style(s, four_color);
+    text_card(c, ascii, buf, bufsz);
+    return layout_suit_style(card_suit(c), four_color);
 }
 
 const char *layout_chips(int64_t n, char *buf, size_t bufsz)
 {
-    char digits[32];
-    int nd, out = 0;
-    bool neg = n < 0;
-    uint64_t u = neg ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
-    nd = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)u);
-    if (bufsz == 0) return buf;
-    if (neg && (size_t)out + 1 < bufsz) buf[out++] = '-';
-    for (int i = 0; i < nd && (size_t)out + 1 < bufsz; i++) {
-        if (i > 0 && (nd - i) % 3 == 0 && (size_t)out + 2 < bufsz) buf[out++] = ',';
-        buf[out++] = digits[i];
-    }
-    buf[out] = '\0';
-    return buf;
+    return text_chips(n, buf, bufsz);
 }
 
 /* A card drawn as a box w=5 columns by h=3..5 rows at (x, y); face down when c is CARD_NONE,
@@ -349,7 +333,7 @@ static void layout_draw_big_card(struct layout_grid *g, int x, int y, int h, car
             snprintf(rank, sizeof(rank), "10");
         else
             snprintf(rank, sizeof(rank), "%c", CARD_RANKS[r]);
-        snprintf(suit, sizeof(suit), "%s", a ? (char[]){CARD_SUITS[s], 0} : layout_suit_utf8[s]);
+        snprintf(suit, sizeof(suit), "%s", a ? (char[]){CARD_SUITS[s], 0} : text_suit_symbols[s]);
     } else if (!placeholder) {
         face = edge = LAYOUT_S_CARD_BACK;
     }

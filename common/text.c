@@ -22,6 +22,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <wchar.h>
 
@@ -462,4 +463,40 @@ int text_name_check(const char *name, struct felt_err *err)
         if (strcmp(fold, text_reserved_fold[k]) == 0)
             return felt_err_set(err, "reserved_name", "name is reserved");
     return 0;
+}
+
+/* ---- amounts and cards --------------------------------------------------------------------- */
+
+const char *text_chips(int64_t n, char *buf, size_t bufsz)
+{
+    char digits[24];
+    size_t out = 0;
+    uint64_t u = n < 0 ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
+    int nd = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)u);
+    if (bufsz == 0) return buf;
+    if (n < 0 && out + 1 < bufsz) buf[out++] = '-';
+    /* A separator goes only with the digit after it, so a cut never ends on a comma. */
+    for (int i = 0; i < nd; i++) {
+        bool sep = i > 0 && (nd - i) % 3 == 0;
+        if (out + (sep ? 2 : 1) >= bufsz) break;
+        if (sep) buf[out++] = ',';
+        buf[out++] = digits[i];
+    }
+    buf[out] = '\0';
+    return buf;
+}
+
+const char *const text_suit_symbols[4] = {"\u2663", "\u2666", "\u2665", "\u2660"};
+
+const char *text_card(card_t card, bool ascii, char *buf, size_t bufsz)
+{
+    if (bufsz == 0) return buf;
+    if (!card_valid(card))
+        snprintf(buf, bufsz, "??");
+    else if (ascii)
+        snprintf(buf, bufsz, "%c%c", CARD_RANKS[card_rank(card)], CARD_SUITS[card_suit(card)]);
+    else
+        snprintf(buf, bufsz, "%c%s", CARD_RANKS[card_rank(card)],
+                 text_suit_symbols[card_suit(card)]);
+    return buf;
 }

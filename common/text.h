@@ -38,6 +38,9 @@
  * more than TEXT_MAX_MARKS combining marks in a row or two spaces in a row, and never starts or
  * ends with a space. Sanitizing is idempotent.
  *
+ * Amounts and cards (text_chips, text_card) are written the same way everywhere: "1,250" and
+ * "A\u2665", the forms the table draws, so the log and the table always agree.
+ *
  * Names (text_name_check, text_name_fold): a name must contain a letter or a digit; names are
  * compared on a folded form so that look-alikes collide: NFKC_Casefold ("Ann" = "ann", fullwidth
  * = ASCII), then the Unicode confusables skeleton of UTS #39 (Cyrillic U+0430 or Greek U+0391
@@ -54,6 +57,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "card.h"
 
 struct felt_err;
 
@@ -80,6 +86,22 @@ int text_sanitize(const char *in, size_t len, char *out, size_t outsz, size_t ma
  * point counts 0. An ill-formed byte counts 1 column (a terminal draws one replacement character
  * for it). Saturates at INT_MAX. */
 int text_width(const char *s, size_t len);
+
+/* ---- the one way amounts and cards are written on every screen and in every log ---------- */
+
+/* Chips with thousands separators, as the table shows them: "12,500", "-1,000", "0". Writes at
+ * most bufsz-1 bytes and a NUL (TEXT_CHIPS_MAX always suffices); returns buf. */
+#define TEXT_CHIPS_MAX 32
+const char *text_chips(int64_t n, char *buf, size_t bufsz);
+
+/* The four suit symbols in card.h's suit order (clubs, diamonds, hearts, spades): U+2663 U+2666
+ * U+2665 U+2660. */
+extern const char *const text_suit_symbols[4];
+/* A card's compact text as the table draws it: rank and suit symbol ("A\u2665", "T\u2660"), or
+ * with ascii the two-character form ("Ah"); "??" for CARD_NONE or an invalid card. buf holds at
+ * least TEXT_CARD_MAX bytes (cut otherwise); returns buf. */
+#define TEXT_CARD_MAX 8
+const char *text_card(card_t card, bool ascii, char *buf, size_t bufsz);
 
 /* Combining marks kept after one base character by text_sanitize (the excess is dropped). */
 #define TEXT_MAX_MARKS 2

@@ -7,6 +7,8 @@
  * (case, compatibility forms, Cyrillic and Greek letters) must fold equal, blank and
  * punctuation-only names are refused, reserved names are refused whatever their disguise, and
  * names in other scripts pass; every code point's fold is checked against TEXT_FOLD_FACTOR.
+ * Amounts (text_chips: separators, signs, extremes, short buffers) and cards (text_card: both
+ * forms, one column per suit symbol).
  */
 #include <locale.h>
 #include <setjmp.h>
@@ -807,6 +809,46 @@ static void test_name_sanitize_then_check(void **state)
     }
 }
 
+/* Amounts with thousands separators, signs and the extremes; a short buffer is cut at a digit,
+ * never after a separator, and never overrun. */
+static void test_chips(void **state)
+{
+    (void)state;
+    char b[TEXT_CHIPS_MAX];
+    assert_string_equal(text_chips(0, b, sizeof(b)), "0");
+    assert_string_equal(text_chips(999, b, sizeof(b)), "999");
+    assert_string_equal(text_chips(1000, b, sizeof(b)), "1,000");
+    assert_string_equal(text_chips(12500, b, sizeof(b)), "12,500");
+    assert_string_equal(text_chips(1234567, b, sizeof(b)), "1,234,567");
+    assert_string_equal(text_chips(-1000, b, sizeof(b)), "-1,000");
+    assert_string_equal(text_chips(INT64_MAX, b, sizeof(b)), "9,223,372,036,854,775,807");
+    assert_string_equal(text_chips(INT64_MIN, b, sizeof(b)), "-9,223,372,036,854,775,808");
+    char s[6];
+    memset(s, '#', sizeof(s));
+    assert_string_equal(text_chips(1234567, s, sizeof(s)), "1,234");
+    char t[3];
+    assert_string_equal(text_chips(1234, t, sizeof(t)), "1");
+    assert_ptr_equal(text_chips(5, t, 0), t);
+}
+
+/* A card as the table draws it, in both forms, and what is not a card. */
+static void test_card(void **state)
+{
+    (void)state;
+    char b[TEXT_CARD_MAX];
+    assert_non_null(setlocale(LC_CTYPE, "C.UTF-8"));
+    assert_string_equal(text_card(card_make(12, 2), false, b, sizeof(b)), "A\u2665");
+    assert_string_equal(text_card(card_make(8, 3), false, b, sizeof(b)), "T\u2660");
+    assert_string_equal(text_card(card_make(0, 0), false, b, sizeof(b)), "2\u2663");
+    assert_string_equal(text_card(card_make(11, 1), false, b, sizeof(b)), "K\u2666");
+    assert_string_equal(text_card(card_make(12, 2), true, b, sizeof(b)), "Ah");
+    assert_string_equal(text_card(card_make(0, 1), true, b, sizeof(b)), "2d");
+    assert_string_equal(text_card(CARD_NONE, false, b, sizeof(b)), "??");
+    assert_string_equal(text_card((card_t)52, true, b, sizeof(b)), "??");
+    for (int s = 0; s < 4; s++)
+        assert_int_equal(text_width(text_suit_symbols[s], strlen(text_suit_symbols[s])), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -828,6 +870,8 @@ int main(void)
         cmocka_unit_test(test_name_fold_bound),
         cmocka_unit_test(test_name_check),
         cmocka_unit_test(test_name_sanitize_then_check),
+        cmocka_unit_test(test_chips),
+        cmocka_unit_test(test_card),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
