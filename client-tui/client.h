@@ -35,6 +35,7 @@
 #include "card.h"
 #include "engine.h"
 #include "equity.h"
+#include "eval.h"
 #include "proto.h"
 #include "util.h"
 
@@ -78,7 +79,8 @@ struct model_player {
     int ncards;      /* 0 or 2: hole cards this client may see */
     card_t cards[2]; /* own cards, or cards shown at showdown */
     bool shown;      /* cards were shown (public), not just our own */
-    char hand[32];   /* category of a shown hand ("Two Pair"), "" if none */
+    char hand[EVAL_DESCRIBE_MAX]; /* a shown hand named with its ranks ("two pair, Nines and
+                                   * Fours", eval_describe), "" if none */
     int64_t won;     /* chips won in the last finished hand (0 when none) */
     bool has_equity; /* see model_equity_update */
     double equity;   /* share of the pot 0..1 when all-in and shown */

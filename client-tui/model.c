@@ -4,8 +4,16 @@
  * model_apply() takes every server message, dispatched by type through model_handlers[] (and
  * state updates, animations and notifications by their event or kind through smaller const
  * tables). The server is the authority: the model never computes game rules, it copies stacks,
- * bets, pots and to_act from the messages. Two things are derived here: the hand log (one human
- * line per action, street and result) and the all-in equity shown next to each seat.
+ * bets, pots and to_act from the messages. Three things are derived here: the hand log (one human
+ * line per action, street and result), the names of shown hands and the all-in equity shown next
+ * to each seat.
+ *
+ * The log reads like a poker room's, in one vocabulary: "bets" when nobody has bet on the street
+ * yet, "raises to" after (the blinds count as bets); amounts as the table shows them ("1,250",
+ * text_chips); cards with the table's suit symbols ("A\u2665", text_card; the layout turns them
+ * into letters for --ascii); shown hands named with their ranks from the cards and the board
+ * (eval_describe), renamed as the board runs out, so an all-in's winner is named too. Each hand
+ * opens with a separator line, and nothing of an earlier hand is removed from the log.
  *
  * Robustness contract: the server is trusted for the rules but not for the shapes. Every message
  * is decoded by wire_decode() (common/wire.c), which refuses a message with a missing, mistyped
@@ -34,14 +42,28 @@ static void model_text(const char *in, char *out, size_t outsz, size_t max_chars
         snprintf(out, outsz, "?");
 }
 
+/* Cards as the table draws them, space-separated ("2\u2663 7\u2665 T\u2660"). */
 static void model_cards_str(const card_t *cards, int n, char *out, size_t outsz)
 {
-    char buf[3];
+    char buf[TEXT_CARD_MAX];
     size_t len = 0;
     out[0] = '\0';
-    for (int i = 0; i < n && len + 4 < outsz; i++)
-        len +=
-            (size_t)snprintf(out + len, outsz - len, "%s%s", i ? " " : "", card_str(cards[i], buf));
+    for (int i = 0; i < n && len + TEXT_CARD_MAX + 1 < outsz; i++)
+        len += (size_t)snprintf(out + len, outsz - len, "%s%s", i ? " " : "",
+                                text_card(cards[i], false, buf, sizeof(buf)));
+}
+
+/* Names p's shown hand with the board dealt so far (eval_describe); keeps the server's word
+ * (its category) when there are fewer than five cards to name. */
+static void model_name_hand(struct model *m, struct model_player *p)
+{
+    card_t c[7];
+    char name[EVAL_DESCRIBE_MAX];
+    if (p->ncards != 2 || m->nboard < 3 || m->nboard > 5) return;
+    memcpy(c, p->cards, 2);
+    memcpy(c + 2, m->board, (size_t)m->nboard);
+    if (eval_describe(c, 2 + m->nboard, name, sizeof(name)) > 0)
+        snprintf(p->hand, sizeof(p->hand), "%s", name);
 }
 
 /* ---- lookups --------------------------------------------------------------------------- */
@@ -97,8 +119,8 @@ const char *model_status_name(enum model_status s)
 static enum model_status model_status_of(enum wire_status s)
 {
     static const enum model_status map[] = {
-        [WIRE_WAITING] = MODEL_WAITING, [WIRE_ACTIVE] = MODEL_ACTIVE,
-        [WIRE_FOLDED] = MODEL_FOLDED,   [WIRE_ALL_IN] = MODEL_ALL_IN,
+        [WIRE_WAITING] = MODEL_WAITING,         [WIRE_ACTIVE] = MODEL_ACTIVE,
+        [WIRE_FOLDED] = MODEL_FOLDED,           [WIRE_ALL_IN] = MODEL_ALL_IN,
         [WIRE_SITTING_OUT] = MODEL_SITTING_OUT,
     };
     return (unsigned)s < FELT_ARRAY_LEN(map) ? map[s] : MODEL_WAITING;
@@ -177,8 +199,7 @@ static struct model_chat *model_chat_push(struct model *m)
  * when the object carries none (a seat update is rendered without anyone's cards). */
 static struct model_player *model_player_read(struct model *m, const struct wire_player *o)
 {
-    if (m->table.seats > 0 && o->seat >= m->table.seats)
-        return NULL;
+    if (m->table.seats > 0 && o->seat >= m->table.seats) return NULL;
     /* Same id at the same seat: update in place, keeping what this object does not carry
      * (cards). A new player: start from zero. A player who moved (never happens today): carry
      * the old entry over and free the old seat. */
@@ -341,6 +362,7 @@ static void model_up_hand_start(struct model *m, const struct wire_event *ev)
     static const char *const posts[] = {[WIRE_POST_ANTE] = "an ante of",
                                         [WIRE_POST_SMALL_BLIND] = "the small blind",
                                         [WIRE_POST_BIG_BLIND] = "the big blind"};
+    char chips[TEXT_CHIPS_MAX];
     model_clear_hand(m);
     m->hand_running = true;
     m->street = ENGINE_PREFLOP;
@@ -363,8 +385,8 @@ static void model_up_hand_start(struct model *m, const struct wire_event *ev)
     for (int i = 0; i < h->nposts; i++) {
         struct model_player *p = model_find(m, h->posts[i].player_id);
         if (p)
-            model_log_add(m, MODEL_LOG_HAND, "%s posts %s %lld", p->name, posts[h->posts[i].kind],
-                          (long long)h->posts[i].amount);
+            model_log_add(m, MODEL_LOG_HAND, "%s posts %s %s", p->name, posts[h->posts[i].kind],
+                          text_chips(h->posts[i].amount, chips, sizeof(chips)));
     }
     model_pots_read(m, h->pots, h->npots);
 }
@@ -373,7 +395,12 @@ static void model_up_action(struct model *m, const struct wire_event *ev)
 {
     const struct wire_action *a = &ev->u.action;
     struct model_player *p = model_find(m, a->player_id);
+    char chips[TEXT_CHIPS_MAX];
     if (!p) return;
+    /* The largest bet on the street before this action: none means this raise opens it. */
+    int64_t bet_before = 0;
+    for (int s = 0; s < MODEL_MAX_SEATS; s++)
+        if (m->players[s].present && m->players[s].bet > bet_before) bet_before = m->players[s].bet;
     p->bet = a->to;
     if (a->action == ENGINE_FOLD)
         p->status = MODEL_FOLDED;
@@ -390,11 +417,13 @@ static void model_up_action(struct model *m, const struct wire_event *ev)
         model_log_add(m, MODEL_LOG_ACTION, "%s checks", p->name);
         break;
     case ENGINE_CALL:
-        model_log_add(m, MODEL_LOG_ACTION, "%s calls %lld%s", p->name, (long long)a->amount, tail);
+        model_log_add(m, MODEL_LOG_ACTION, "%s calls %s%s", p->name,
+                      text_chips(a->amount, chips, sizeof(chips)), tail);
         break;
     case ENGINE_RAISE:
     case ENGINE_ALL_IN:
-        model_log_add(m, MODEL_LOG_ACTION, "%s raises to %lld%s", p->name, (long long)a->to, tail);
+        model_log_add(m, MODEL_LOG_ACTION, bet_before > 0 ? "%s raises to %s%s" : "%s bets %s%s",
+                      p->name, text_chips(a->to, chips, sizeof(chips)), tail);
         break;
     }
 }
@@ -402,7 +431,7 @@ static void model_up_action(struct model *m, const struct wire_event *ev)
 static void model_up_street(struct model *m, const struct wire_event *ev)
 {
     const struct wire_street *st = &ev->u.street;
-    char buf[20];
+    char buf[5 * (TEXT_CARD_MAX + 1)];
     if (m->nboard + st->ncards > 5) return;
     m->street = (int)st->street;
     memcpy(m->board + m->nboard, st->cards, (size_t)st->ncards);
@@ -415,6 +444,9 @@ static void model_up_street(struct model *m, const struct wire_event *ev)
     snprintf(name, sizeof(name), "%s", engine_street_name(st->street));
     name[0] = (char)(name[0] - 'a' + 'A');
     model_log_add(m, MODEL_LOG_BOARD, "%s: %s", name, buf);
+    /* Hands shown before the run-out (all-in) take their name from the board as it comes. */
+    for (int s = 0; s < MODEL_MAX_SEATS; s++)
+        if (m->players[s].present && m->players[s].shown) model_name_hand(m, &m->players[s]);
 }
 
 static void model_up_uncalled(struct model *m, const struct wire_event *ev)
@@ -424,14 +456,15 @@ static void model_up_uncalled(struct model *m, const struct wire_event *ev)
     if (!p) return;
     p->bet = p->bet > u->amount ? p->bet - u->amount : 0;
     model_stacks_read(m, &u->stacks);
-    model_log_add(m, MODEL_LOG_ACTION, "%lld returned to %s (uncalled)", (long long)u->amount,
-                  p->name);
+    char chips[TEXT_CHIPS_MAX];
+    model_log_add(m, MODEL_LOG_ACTION, "%s returned to %s (uncalled)",
+                  text_chips(u->amount, chips, sizeof(chips)), p->name);
 }
 
 static void model_up_showdown(struct model *m, const struct wire_event *ev)
 {
     const struct wire_showdown *sd = &ev->u.showdown;
-    char buf[8];
+    char buf[2 * (TEXT_CARD_MAX + 1)];
     for (int i = 0; i < sd->nshows; i++) {
         struct model_player *p = model_find(m, sd->shows[i].player_id);
         if (!p) continue;
@@ -442,6 +475,7 @@ static void model_up_showdown(struct model *m, const struct wire_event *ev)
         if (sd->shows[i].hand[0])
             model_text(sd->shows[i].hand, p->hand, sizeof(p->hand), sizeof(p->hand) - 1);
         if (strcmp(p->hand, "?") == 0) p->hand[0] = '\0';
+        model_name_hand(m, p);
         model_cards_str(p->cards, 2, buf, sizeof(buf));
         if (p->hand[0])
             model_log_add(m, MODEL_LOG_RESULT, "%s shows %s (%s)", p->name, buf, p->hand);
@@ -473,17 +507,17 @@ static void model_up_hand_end(struct model *m, const struct wire_event *ev)
             aw->winners |= (uint16_t)(1u << p->seat);
             aw->share[p->seat] = v;
             p->won += v;
-            char pot[24];
+            char pot[24], chips[TEXT_CHIPS_MAX];
+            text_chips(v, chips, sizeof(chips));
             if (aw->pot == 0)
                 snprintf(pot, sizeof(pot), "the pot");
             else
                 snprintf(pot, sizeof(pot), "side pot %d", aw->pot);
-            if (p->hand[0])
-                model_log_add(m, MODEL_LOG_RESULT, "%s wins %lld from %s with %s", p->name,
-                              (long long)v, pot, p->hand);
+            if (p->shown && p->hand[0])
+                model_log_add(m, MODEL_LOG_RESULT, "%s wins %s from %s with %s", p->name, chips,
+                              pot, p->hand);
             else
-                model_log_add(m, MODEL_LOG_RESULT, "%s wins %lld from %s", p->name, (long long)v,
-                              pot);
+                model_log_add(m, MODEL_LOG_RESULT, "%s wins %s from %s", p->name, chips, pot);
         }
     }
     model_stacks_read(m, &he->stacks);
@@ -502,9 +536,9 @@ static void model_up_hand_end(struct model *m, const struct wire_event *ev)
 
 /* What follows the player's name in the log, by seat change. */
 static const char *const model_seat_changes[] = {
-    [WIRE_SEAT_JOINED] = "sits down", [WIRE_SEAT_LEFT] = "leaves the table",
-    [WIRE_SEAT_LEAVING] = "is leaving", [WIRE_SEAT_SAT_OUT] = "sits out",
-    [WIRE_SEAT_SAT_IN] = "is back",   [WIRE_SEAT_BUSTED] = "is busted",
+    [WIRE_SEAT_JOINED] = "sits down",    [WIRE_SEAT_LEFT] = "leaves the table",
+    [WIRE_SEAT_LEAVING] = "is leaving",  [WIRE_SEAT_SAT_OUT] = "sits out",
+    [WIRE_SEAT_SAT_IN] = "is back",      [WIRE_SEAT_BUSTED] = "is busted",
     [WIRE_SEAT_REBUY] = "buys in again",
 };
 
@@ -577,8 +611,10 @@ static void model_on_notification(struct model *m, const struct wire_event *ev)
 static void model_on_animation(struct model *m, const struct wire_event *ev)
 {
     static const enum model_anim_kind kinds[] = {
-        [WIRE_ANIM_DEAL] = MODEL_ANIM_DEAL,           [WIRE_ANIM_CHIPS_TO_POT] = MODEL_ANIM_CHIPS_TO_POT,
-        [WIRE_ANIM_DEAL_BOARD] = MODEL_ANIM_DEAL_BOARD, [WIRE_ANIM_REVEAL] = MODEL_ANIM_REVEAL,
+        [WIRE_ANIM_DEAL] = MODEL_ANIM_DEAL,
+        [WIRE_ANIM_CHIPS_TO_POT] = MODEL_ANIM_CHIPS_TO_POT,
+        [WIRE_ANIM_DEAL_BOARD] = MODEL_ANIM_DEAL_BOARD,
+        [WIRE_ANIM_REVEAL] = MODEL_ANIM_REVEAL,
         [WIRE_ANIM_AWARD] = MODEL_ANIM_AWARD,
     };
     const struct wire_animation *w = &ev->u.animation;
@@ -655,8 +691,8 @@ static void model_on_chat(struct model *m, const struct wire_event *ev)
     const struct wire_chat *w = &ev->u.chat;
     char clean[MODEL_CHAT_TEXT];
     struct felt_err err;
-    if (w->expired ||
-        text_sanitize(w->text, strlen(w->text), clean, sizeof(clean), PROTO_CHAT_MAX_CHARS, &err) <= 0)
+    if (w->expired || text_sanitize(w->text, strlen(w->text), clean, sizeof(clean),
+                                    PROTO_CHAT_MAX_CHARS, &err) <= 0)
         return;
     struct model_chat *c = model_chat_push(m);
     snprintf(c->text, sizeof(c->text), "%s", clean);
@@ -674,13 +710,13 @@ static void model_on_reply(struct model *m, const struct wire_event *ev)
 
 static void (*const model_handlers[WIRE_KIND_COUNT])(struct model *m,
                                                      const struct wire_event *ev) = {
-    [WIRE_SNAPSHOT] = model_on_snapshot,     [WIRE_HAND_START] = model_up_hand_start,
-    [WIRE_ACTION] = model_up_action,         [WIRE_STREET] = model_up_street,
-    [WIRE_UNCALLED] = model_up_uncalled,     [WIRE_SHOWDOWN] = model_up_showdown,
-    [WIRE_HAND_END] = model_up_hand_end,     [WIRE_SEAT] = model_up_seat,
-    [WIRE_ANIMATION] = model_on_animation,   [WIRE_NOTIFICATION] = model_on_notification,
-    [WIRE_CHAT] = model_on_chat,             [WIRE_ACK] = model_on_reply,
-    [WIRE_ERROR] = model_on_reply,           [WIRE_PONG] = model_on_reply,
+    [WIRE_SNAPSHOT] = model_on_snapshot,   [WIRE_HAND_START] = model_up_hand_start,
+    [WIRE_ACTION] = model_up_action,       [WIRE_STREET] = model_up_street,
+    [WIRE_UNCALLED] = model_up_uncalled,   [WIRE_SHOWDOWN] = model_up_showdown,
+    [WIRE_HAND_END] = model_up_hand_end,   [WIRE_SEAT] = model_up_seat,
+    [WIRE_ANIMATION] = model_on_animation, [WIRE_NOTIFICATION] = model_on_notification,
+    [WIRE_CHAT] = model_on_chat,           [WIRE_ACK] = model_on_reply,
+    [WIRE_ERROR] = model_on_reply,         [WIRE_PONG] = model_on_reply,
 };
 
 void model_init(struct model *m)

@@ -3,7 +3,8 @@
  *
  * Each test decodes envelopes in the shapes feltd sends (docs/protocol.md) with the real codec
  * and applies them in order, then checks what a UI would draw: seats, stacks, bets, cards, pots,
- * to_act, the hand log, chat, results; that events are applied once and in seq order; that
+ * to_act, the hand log (its vocabulary: bets and raises, amounts, card symbols, named hands), chat,
+ * results; that events are applied once and in seq order; that
  * names and chat are sanitized; that malformed data changes nothing; and the all-in equity.
  */
 #include <setjmp.h>
@@ -200,7 +201,8 @@ static void test_hand_flow(void **state)
     assert_int_equal(m.players[0].stack, 970);
     assert_true(m.to_act.can_check);
     assert_true(log_has(&m, "ann calls 20"));
-    assert_true(log_has(&m, "Flop: 2c 7h Ts"));
+    /* Cards in the log with the table's suit symbols. */
+    assert_true(log_has(&m, "Flop: 2\u2663 7\u2665 T\u2660"));
 
     /* Bob folds to our bet: uncalled bet back, hand over, pot to us. */
     apply(&m, "{\"type\":\"state_update\",\"seq\":17,\"timestamp\":5,\"data\":{"
@@ -212,6 +214,11 @@ static void test_hand_flow(void **state)
               "\"action\":\"fold\",\"amount\":0,\"to\":0,\"all_in\":false,"
               "\"stacks\":{\"" BOB "\":770},\"pots\":[],\"to_act\":null}}");
     assert_int_equal(m.players[1].status, MODEL_FOLDED);
+    /* Nobody had bet on the flop: ann's raise to 40 opens it, a bet. Preflop the blinds were
+     * the bet, so bob raised. */
+    assert_true(log_has(&m, "ann bets 40"));
+    assert_false(log_has(&m, "ann raises to 40"));
+    assert_false(log_has(&m, "bob bets"));
     apply(&m, "{\"type\":\"state_update\",\"seq\":19,\"timestamp\":5,\"data\":{"
               "\"event\":\"uncalled\",\"hand_id\":4,\"player_id\":\"" ANN "\",\"amount\":40,"
               "\"stacks\":{\"" ANN "\":970},\"to_act\":null}}");
@@ -377,7 +384,10 @@ static void test_equity_all_in(void **state)
     assert_true(m.equity_shown);
     assert_true(m.players[0].has_equity && m.players[1].has_equity);
     assert_true(m.players[0].equity > 0.8 && m.players[1].equity < 0.2);
-    assert_true(log_has(&m, "bob shows Kh Kd"));
+    assert_true(log_has(&m, "bob shows K\u2665 K\u2666"));
+    /* Before the flop there is no five-card hand to name: the log says only the cards. */
+    assert_false(log_has(&m, "bob shows K\u2665 K\u2666 ("));
+    assert_string_equal(m.players[1].hand, "");
     apply(&m, "{\"type\":\"state_update\",\"seq\":15,\"timestamp\":7,\"data\":{"
               "\"event\":\"street\",\"hand_id\":4,\"street\":\"flop\","
               "\"cards\":[\"2c\",\"7d\",\"9h\"]," "\"pots\":[{\"amount\":1600,\"eligible\":[\"" ANN "\",\"" BOB "\"]}],\"to_act\":null}}");
@@ -385,6 +395,9 @@ static void test_equity_all_in(void **state)
               "\"event\":\"street\",\"hand_id\":4,\"street\":\"turn\","
               "\"cards\":[\"Jc\"]," "\"pots\":[{\"amount\":1600,\"eligible\":[\"" ANN "\",\"" BOB "\"]}],\"to_act\":null}}");
     assert_int_equal(m.nboard, 4);
+    /* The shown hands are named as the board runs out. */
+    assert_string_equal(m.players[0].hand, "pair of Aces");
+    assert_string_equal(m.players[1].hand, "pair of Kings");
     assert_true(m.equity_shown);
     assert_float_equal(m.players[1].equity, 2.0 / 44.0, 1e-9);
     assert_float_equal(m.players[0].equity, 42.0 / 44.0, 1e-9);
@@ -399,6 +412,10 @@ static void test_equity_all_in(void **state)
               "\"amount\":1600}]}],\"stacks\":{\"" ANN "\":1800,\"" BOB "\":0}}}");
     assert_false(m.equity_shown);
     assert_false(m.players[0].has_equity);
+    /* The all-in's winner is named with the final board; amounts with the table's separators. */
+    assert_true(log_has(&m, "ann wins 1,600 from the pot with pair of Aces"));
+    assert_true(log_has(&m, "bob raises to 800 (all-in)"));
+    assert_true(log_has(&m, "ann calls 790"));
     /* The shown cards stay visible until the next hand. */
     assert_int_equal(m.players[1].ncards, 2);
     apply(&m, "{\"type\":\"state_update\",\"seq\":19,\"timestamp\":7,\"data\":{"
@@ -477,6 +494,88 @@ static void test_sit_out_mid_hand(void **state)
     assert_int_equal(m.players[0].status, MODEL_WAITING);
 }
 
+/* One action of hand 4 at seq: who, what, chips moved and the bet it makes. */
+static void act(struct model *m, int seq, const char *id, const char *what, long amount, long to)
+{
+    char buf[1024];
+    snprintf(buf, sizeof(buf),
+             "{\"type\":\"state_update\",\"seq\":%d,\"timestamp\":5,\"data\":{"
+             "\"event\":\"action\",\"hand_id\":4,\"player_id\":\"%s\",\"seat\":%d,"
+             "\"action\":\"%s\",\"amount\":%ld,\"to\":%ld,\"all_in\":false,\"stacks\":{},"
+             "\"pots\":[],\"to_act\":null}}",
+             seq, id, id[0] == 'a' ? 0 : 1, what, amount, to);
+    assert_int_equal(apply(m, buf), MODEL_APPLIED);
+}
+
+static void street(struct model *m, int seq, const char *name, const char *cards)
+{
+    char buf[512];
+    snprintf(buf, sizeof(buf),
+             "{\"type\":\"state_update\",\"seq\":%d,\"timestamp\":5,\"data\":{"
+             "\"event\":\"street\",\"hand_id\":4,\"street\":\"%s\",\"cards\":[%s],"
+             "\"pots\":[],\"to_act\":null}}",
+             seq, name, cards);
+    assert_int_equal(apply(m, buf), MODEL_APPLIED);
+}
+
+/* The vocabulary of a hand played to a showdown on the river: "bets" opens a street, "raises to"
+ * follows a bet, every amount has the table's separators, the board and the shown cards carry
+ * the table's suit symbols, and the shown hands and the winner's are named with their ranks
+ * (the server's category word is replaced). */
+static void test_log_vocabulary(void **state)
+{
+    struct model m;
+    (void)state;
+    model_init(&m);
+    apply(&m, snapshot_idle);
+    apply(&m, hand_start);
+    act(&m, 12, BOB, "call", 5, 10);
+    act(&m, 13, ANN, "check", 0, 10);
+    street(&m, 14, "flop", "\"9c\",\"4d\",\"2s\"");
+    act(&m, 15, ANN, "check", 0, 0);
+    act(&m, 16, BOB, "raise", 20, 20);
+    act(&m, 17, ANN, "raise", 60, 60);
+    act(&m, 18, BOB, "call", 40, 60);
+    street(&m, 19, "turn", "\"Kh\"");
+    act(&m, 20, ANN, "raise", 1250, 1250);
+    act(&m, 21, BOB, "call", 725, 725);
+    street(&m, 22, "river", "\"4s\"");
+    assert_true(log_has(&m, "bob calls 5"));
+    assert_true(log_has(&m, "ann checks"));
+    assert_true(log_has(&m, "bob bets 20"));
+    assert_true(log_has(&m, "ann raises to 60"));
+    assert_true(log_has(&m, "ann bets 1,250"));
+    assert_true(log_has(&m, "Turn: 9\u2663 4\u2666 2\u2660 K\u2665"));
+    assert_true(log_has(&m, "River: 9\u2663 4\u2666 2\u2660 K\u2665 4\u2660"));
+    assert_false(log_has(&m, "raises to 20"));
+    assert_false(log_has(&m, "bets 60"));
+    apply(&m, "{\"type\":\"state_update\",\"seq\":23,\"timestamp\":7,\"data\":{"
+              "\"event\":\"showdown\",\"hand_id\":4,\"to_act\":null,"
+              "\"shows\":[{\"player_id\":\"" BOB "\",\"cards\":[\"9h\",\"2d\"],"
+              "\"hand\":\"two pair\"},"
+              "{\"player_id\":\"" ANN "\",\"cards\":[\"Ah\",\"Ad\"],\"hand\":\"two pair\"}],"
+              "\"mucks\":[]}}");
+    assert_true(log_has(&m, "bob shows 9\u2665 2\u2666 (two pair, Nines and Fours)"));
+    assert_true(log_has(&m, "ann shows A\u2665 A\u2666 (two pair, Aces and Fours)"));
+    assert_string_equal(m.players[1].hand, "two pair, Nines and Fours");
+    apply(&m, "{\"type\":\"state_update\",\"seq\":24,\"timestamp\":7,\"data\":{"
+              "\"event\":\"hand_end\",\"hand_id\":4,\"to_act\":null,"
+              "\"pots\":[{\"pot\":0,\"amount\":1590,\"winners\":[{\"player_id\":\"" ANN "\","
+              "\"amount\":1590}]}],\"stacks\":{\"" ANN "\":1795,\"" BOB "\":0}}}");
+    assert_true(log_has(&m, "ann wins 1,590 from the pot with two pair, Aces and Fours"));
+    /* The next hand starts below a separator; the showdown's lines stay in the log. */
+    int before = m.log_count;
+    apply(&m, "{\"type\":\"state_update\",\"seq\":25,\"timestamp\":7,\"data\":{"
+              "\"event\":\"hand_start\",\"hand_id\":5,\"to_act\":null,\"button\":0,"
+              "\"small_blind_seat\":0,\"big_blind_seat\":1,\"posts\":[],\"players\":["
+              "{\"player_id\":\"" ANN "\",\"name\":\"ann\",\"seat\":0,\"stack\":1795,"
+              "\"bet\":0,\"status\":\"active\",\"connected\":true,\"bot\":false}],"
+              "\"pots\":[]}}");
+    assert_int_equal(m.log_count, before + 1);
+    assert_string_equal(model_log_get(&m, before)->text, "-- Hand #5 --");
+    assert_true(log_has(&m, "bob shows 9\u2665 2\u2666 (two pair, Nines and Fours)"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +585,7 @@ int main(void)
         cmocka_unit_test(test_malformed_data),
         cmocka_unit_test(test_sit_out_mid_hand), cmocka_unit_test(test_equity_all_in),
         cmocka_unit_test(test_log_bounded),    cmocka_unit_test(test_spectators_notification),
+        cmocka_unit_test(test_log_vocabulary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
