@@ -7,6 +7,14 @@
  * its own innermost loop that counts with comparisons instead of branches. Pot shares of split
  * boards are counted exactly in sixtieths (60 is divisible by every tie size from 2 to 6), so
  * the equities are exact ratios of integers until the final division.
+ *
+ * The same walk runs in steps (equity_start/equity_step/equity_finish) for a caller that must
+ * not stop for the whole enumeration (feltd's event loop): with three or more board cards to
+ * deal, the work is cut by the first two of them, a "prefix" (i0 < i1 among the unseen cards),
+ * and each step finishes whole prefixes until it has done its budget of hand evaluations. One
+ * prefix is at most C(46,3) = 15,180 boards, so a step overshoots its budget by at most that
+ * many boards times the number of hands. The order of the boards does not change the counts,
+ * so a stepped run gives exactly equity_exact()'s result.
  */
 #include "equity.h"
 
@@ -18,16 +26,6 @@
 /* Every tie of 2..6 hands splits the pot into a whole number of sixtieths. */
 #define EQUITY_SHARE_UNITS 60
 
-struct equity_walk {
-    int nhands;
-    struct eval_key hand[EQUITY_MAX_HANDS]; /* hole cards plus the known board */
-    int nunseen;
-    card_t unseen[CARD_COUNT];
-    uint64_t boards;
-    uint64_t wins[EQUITY_MAX_HANDS];
-    uint64_t ties[EQUITY_MAX_HANDS];
-    uint64_t shares[EQUITY_MAX_HANDS]; /* sixtieths of a pot won, ties included */
-};
 
 /* The last board card, heads-up: every remaining unseen card from `from` on. */
 static void equity_leaf2(struct equity_walk *w, int from, struct eval_key board)
@@ -91,19 +89,31 @@ static void equity_deal(struct equity_walk *w, int left, int from, struct eval_k
         equity_deal(w, left - 1, i + 1, eval_key_add(board, w->unseen[i]));
 }
 
-int equity_exact(const card_t hands[][2], int nhands, const card_t *board, int nboard,
-                 struct equity_result *out, struct felt_err *err)
+/* Boards still to deal times hands: C(unseen, left) * nhands (0 when left > unseen). */
+uint64_t equity_cost(int nhands, int nboard)
+{
+    int unseen = CARD_COUNT - 2 * nhands - nboard, left = 5 - nboard;
+    uint64_t c = 1;
+    if (nhands < 1 || left < 0 || left > unseen) return 0;
+    for (int i = 1; i <= left; i++)
+        c = c * (uint64_t)(unseen - left + i) / (uint64_t)i;
+    return c * (uint64_t)nhands;
+}
+
+int equity_start(struct equity_walk *w, const card_t hands[][2], int nhands, const card_t *board,
+                 int nboard, struct felt_err *err)
 {
     uint64_t used = 0;
     char buf[3];
 
+    memset(w, 0, sizeof(*w));
     if (nhands < 2 || nhands > EQUITY_MAX_HANDS)
         return felt_err_set(err, "bad_hand_count", "%d hands: equity needs 2 to %d", nhands,
                             EQUITY_MAX_HANDS);
     if (nboard < 0 || nboard > 5)
         return felt_err_set(err, "bad_board", "%d board cards: at most 5", nboard);
-    if (!hands || (nboard > 0 && !board) || !out)
-        return felt_err_set(err, "bad_argument", "missing hands, board or result");
+    if (!hands || (nboard > 0 && !board))
+        return felt_err_set(err, "bad_argument", "missing hands or board");
     for (int i = 0; i < 2 * nhands + nboard; i++) {
         card_t c = i < 2 * nhands ? hands[i / 2][i % 2] : board[i - 2 * nhands];
         if (!card_valid(c)) return felt_err_set(err, "bad_card", "card value %d is not a card", c);
@@ -113,26 +123,65 @@ int equity_exact(const card_t hands[][2], int nhands, const card_t *board, int n
     }
 
     eval_init();
-    struct equity_walk w;
-    memset(&w, 0, sizeof(w));
-    w.nhands = nhands;
+    w->nhands = nhands;
+    w->left = 5 - nboard;
     struct eval_key known = eval_key_empty();
     for (int i = 0; i < nboard; i++)
         known = eval_key_add(known, board[i]);
     for (int h = 0; h < nhands; h++)
-        w.hand[h] = eval_key_add(eval_key_add(known, hands[h][0]), hands[h][1]);
+        w->hand[h] = eval_key_add(eval_key_add(known, hands[h][0]), hands[h][1]);
     for (int c = 0; c < CARD_COUNT; c++)
-        if (!(used >> c & 1)) w.unseen[w.nunseen++] = (card_t)c;
+        if (!(used >> c & 1)) w->unseen[w->nunseen++] = (card_t)c;
+    w->i0 = 0;
+    w->i1 = 1;
+    return 0;
+}
 
-    equity_deal(&w, 5 - nboard, 0, eval_key_empty());
-
-    memset(out, 0, sizeof(*out));
-    out->nhands = nhands;
-    out->boards = w.boards;
-    for (int h = 0; h < nhands; h++) {
-        out->wins[h] = w.wins[h];
-        out->ties[h] = w.ties[h];
-        out->equity[h] = (double)w.shares[h] / ((double)w.boards * EQUITY_SHARE_UNITS);
+bool equity_step(struct equity_walk *w, uint64_t budget)
+{
+    if (w->done) return true;
+    if (w->left < 3) {
+        equity_deal(w, w->left, 0, eval_key_empty());
+        w->done = true;
+        return true;
     }
+    uint64_t start = w->boards;
+    while (w->i0 <= w->nunseen - w->left) {
+        if (w->boards > start && (w->boards - start) * (uint64_t)w->nhands >= budget)
+            return false; /* at least one prefix per step, so a step always progresses */
+        struct eval_key b =
+            eval_key_add(eval_key_add(eval_key_empty(), w->unseen[w->i0]), w->unseen[w->i1]);
+        equity_deal(w, w->left - 2, w->i1 + 1, b);
+        /* The next prefix: i1 moves on while left-2 cards still fit after it. */
+        if (++w->i1 > w->nunseen - (w->left - 1)) {
+            w->i0++;
+            w->i1 = w->i0 + 1;
+        }
+    }
+    w->done = true;
+    return true;
+}
+
+void equity_finish(const struct equity_walk *w, struct equity_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->nhands = w->nhands;
+    out->boards = w->boards;
+    for (int h = 0; h < w->nhands; h++) {
+        out->wins[h] = w->wins[h];
+        out->ties[h] = w->ties[h];
+        out->equity[h] =
+            w->boards ? (double)w->shares[h] / ((double)w->boards * EQUITY_SHARE_UNITS) : 0;
+    }
+}
+
+int equity_exact(const card_t hands[][2], int nhands, const card_t *board, int nboard,
+                 struct equity_result *out, struct felt_err *err)
+{
+    struct equity_walk w;
+    if (!out) return felt_err_set(err, "bad_argument", "missing result");
+    if (equity_start(&w, hands, nhands, board, nboard, err) != 0) return -1;
+    equity_step(&w, UINT64_MAX);
+    equity_finish(&w, out);
     return 0;
 }

@@ -4,7 +4,8 @@
  * The issue's range check (every AA combination against every KK combination over every
  * board), a brute-force reference written here with plain loops and eval_7 that must agree
  * count for count for 2, 3 and 6 hands on various boards, edge cases (a known river, a hand
- * drawing dead, symmetry) and every rejection.
+ * drawing dead, symmetry), every rejection, and the stepped walk (equity_start/step/finish),
+ * which must give equity_exact()'s counts exactly whatever its budget, and equity_cost.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -260,12 +261,63 @@ static void test_rejections(void **state)
     assert_string_equal(err.code, "bad_card");
 }
 
+/* A walk in small steps counts exactly what one call counts, and the steps are bounded. */
+static void check_stepped(const char *hands_text, const char *board_text, uint64_t budget,
+                          int min_steps)
+{
+    card_t hands[EQUITY_MAX_HANDS][2], board[5];
+    int nhands = parse_hands(hands_text, hands);
+    int nboard = parse_board(board_text, board);
+    struct equity_result one, stepped;
+    struct equity_walk w;
+    struct felt_err err = {0};
+    assert_int_equal(equity_exact(hands, nhands, board, nboard, &one, &err), 0);
+    assert_int_equal(equity_start(&w, hands, nhands, board, nboard, &err), 0);
+    int steps = 0;
+    uint64_t before = 0, most = 0;
+    while (!equity_step(&w, budget)) {
+        steps++;
+        if ((w.boards - before) * (uint64_t)nhands > most) most = (w.boards - before) * nhands;
+        before = w.boards;
+        assert_true(steps < 1000000);
+    }
+    steps++;
+    equity_finish(&w, &stepped);
+    assert_true(steps >= min_steps);
+    /* A step stops at the first prefix past its budget: at most one prefix (C(46,3) boards)
+     * over it. */
+    assert_true(most <= budget + 15180u * (uint64_t)nhands);
+    assert_true(stepped.boards == one.boards);
+    assert_true(one.boards * (uint64_t)nhands == equity_cost(nhands, nboard));
+    for (int h = 0; h < nhands; h++) {
+        assert_true(stepped.wins[h] == one.wins[h]);
+        assert_true(stepped.ties[h] == one.ties[h]);
+        assert_true(stepped.equity[h] == one.equity[h]);
+    }
+}
+
+static void test_stepped(void **state)
+{
+    (void)state;
+    check_stepped("As Ad Kc Kd", "", 100000, 20);          /* 1,712,304 boards */
+    check_stepped("Ah Kh Qs Qd 7c 2d", "", 1, 903); /* one prefix per step: C(43,2) prefixes */
+    check_stepped("Ah Kh Qs Qd 7c 2d Jc Tc 9s 9h 5d 4d", "", 200000, 10);
+    check_stepped("Ah Kh Qs Qd", "2c 7d 9s", 1, 1);         /* two to deal: one step */
+    check_stepped("Ah Kh Qs Qd 5c 5d", "2c 7d 9s Js Ts", 0, 1); /* nothing to deal */
+    check_stepped("Ah Kh Qs Qd 5c 5d", "2c", 50, 100);
+    assert_true(equity_cost(2, 0) == 1712304u * 2);
+    assert_true(equity_cost(6, 0) == 658008u * 6);
+    assert_true(equity_cost(4, 0) == 1086008u * 4);
+    assert_true(equity_cost(2, 5) == 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_aa_vs_kk_range), cmocka_unit_test(test_matches_reference),
         cmocka_unit_test(test_known_river),    cmocka_unit_test(test_drawing_dead),
         cmocka_unit_test(test_symmetry),       cmocka_unit_test(test_rejections),
+        cmocka_unit_test(test_stepped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
