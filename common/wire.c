@@ -9,6 +9,8 @@
  */
 #include "wire.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -142,6 +144,14 @@ static struct json_object *we_players(const struct wire_player *p, int n)
     return a;
 }
 
+unsigned wire_to_act_legal(const struct wire_to_act *t)
+{
+    unsigned m = 1u << ENGINE_FOLD;
+    m |= t->can_check ? 1u << ENGINE_CHECK : 1u << ENGINE_CALL;
+    if (t->can_raise) m |= 1u << ENGINE_RAISE | 1u << ENGINE_ALL_IN;
+    return m;
+}
+
 struct json_object *wire_encode_to_act(const struct wire_to_act *t)
 {
     if (!t->present) return NULL;
@@ -154,7 +164,37 @@ struct json_object *wire_encode_to_act(const struct wire_to_act *t)
     we_add(j, "min_raise_to", t->can_raise ? we_int(t->min_raise_to) : NULL);
     we_add(j, "max_raise_to", t->can_raise ? we_int(t->max_raise_to) : NULL);
     if (t->has_deadline) we_add(j, "deadline", we_int(t->deadline));
+    struct json_object *legal = json_object_new_array();
+    unsigned m = wire_to_act_legal(t);
+    for (int a = ENGINE_FOLD; a <= ENGINE_ALL_IN; a++)
+        if (m >> a & 1)
+            json_object_array_add(legal, we_str(engine_action_name((enum engine_action)a)));
+    we_add(j, "legal", legal);
     return j;
+}
+
+/* A probability, rounded to 4 decimals and written without trailing zeros ("0.6214", "0.5",
+ * "1"), so the wire carries what a person reads, not 17 digits of binary noise. */
+static struct json_object *we_prob(double p)
+{
+    char buf[16];
+    int n = snprintf(buf, sizeof(buf), "%.4f", p < 0 ? 0 : p > 1 ? 1 : p);
+    while (n > 1 && buf[n - 1] == '0')
+        buf[--n] = '\0';
+    if (n > 0 && buf[n - 1] == '.') buf[--n] = '\0';
+    return json_object_new_double_s(strtod(buf, NULL), buf);
+}
+
+static struct json_object *we_equity(const struct wire_equity *e, int n)
+{
+    struct json_object *o = json_object_new_object();
+    for (int i = 0; i < n; i++) {
+        struct json_object *h = json_object_new_object();
+        we_add(h, "win", we_prob(e[i].win));
+        we_add(h, "tie", we_prob(e[i].tie));
+        we_add(o, e[i].player_id, h);
+    }
+    return o;
 }
 
 static struct json_object *we_pots(const struct wire_pot *pots, int n)
@@ -631,6 +671,37 @@ static bool wd_players(struct json_object *o, const char *key, struct wire_playe
     return a != NULL;
 }
 
+/* "legal": distinct action names, into a bitmask of (1u << enum engine_action). */
+static bool wd_legal(struct json_object *o, unsigned *out, struct felt_err *err)
+{
+    int n;
+    struct json_object *a = wd_array(o, "legal", ENGINE_ALL_IN + 1, &n, err);
+    enum engine_action act;
+    if (!a) return false;
+    *out = 0;
+    for (int i = 0; i < n; i++) {
+        struct json_object *v = json_object_array_get_idx(a, (size_t)i);
+        if (!json_object_is_type(v, json_type_string) ||
+            engine_action_parse(json_object_get_string(v), &act) != 0)
+            return wd_fail(err, "legal", "holds something that is not an action");
+        if (*out >> act & 1) return wd_fail(err, "legal", "holds an action twice");
+        *out |= 1u << act;
+    }
+    return true;
+}
+
+/* A number 0..1 (an integer 0 or 1 too). */
+static bool wd_prob(struct json_object *o, const char *key, double *out, struct felt_err *err)
+{
+    struct json_object *v;
+    if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v) ||
+        !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
+        return wd_fail(err, key, "must be a number");
+    *out = json_object_get_double(v);
+    if (!(*out >= 0 && *out <= 1)) return wd_fail(err, key, "must be between 0 and 1");
+    return true;
+}
+
 static bool wd_to_act(struct json_object *d, struct wire_to_act *t, struct felt_err *err)
 {
     struct json_object *o;
@@ -650,6 +721,26 @@ static bool wd_to_act(struct json_object *d, struct wire_to_act *t, struct felt_
     if (t->can_raise && (!wd_amount(o, "min_raise_to", &t->min_raise_to, err) ||
                          !wd_amount(o, "max_raise_to", &t->max_raise_to, err)))
         return false;
+    t->legal = wire_to_act_legal(t); /* a server from before "legal" */
+    return !jval_get(o, "legal") || wd_legal(o, &t->legal, err);
+}
+
+/* "equity": {player_id: {"win": p, "tie": p}}, at most one entry per seat. */
+static bool wd_equity(struct json_object *d, struct wire_event *ev, struct felt_err *err)
+{
+    struct json_object *m;
+    if (!json_object_object_get_ex(d, "equity", &m)) return true;
+    if (!json_object_is_type(m, json_type_object))
+        return wd_fail(err, "equity", "must be an object");
+    json_object_object_foreach(m, key, val)
+    {
+        if (ev->nequity == ENGINE_MAX_SEATS) return wd_fail(err, "equity", "has too many entries");
+        struct wire_equity *e = &ev->equity[ev->nequity++];
+        if (!wd_copy(key, "equity", e->player_id, sizeof(e->player_id), err) ||
+            !wd_prob(val, "win", &e->win, err) || !wd_prob(val, "tie", &e->tie, err))
+            return false;
+        if (e->win + e->tie > 1.001) return wd_fail(err, "equity", "win + tie is above 1");
+    }
     return true;
 }
 
@@ -995,6 +1086,9 @@ struct json_object *wire_encode_data(const struct wire_event *ev)
         we_add(d, "to_act", wire_encode_to_act(&ev->to_act));
     }
     wire_kinds[ev->kind].encode(ev, d);
+    if (ev->nequity > 0 && (ev->kind == WIRE_SNAPSHOT || wire_kinds[ev->kind].stype ==
+                                                              PROTO_S_STATE_UPDATE))
+        we_add(d, "equity", we_equity(ev->equity, ev->nequity));
     return d;
 }
 
@@ -1030,6 +1124,9 @@ int wire_decode(const struct proto_smsg *m, struct wire_event *ev, struct felt_e
     ev->timestamp = m->timestamp;
     if (wire_kinds[k].stype == PROTO_S_STATE_UPDATE &&
         (!wd_count(m->data, "hand_id", &ev->hand_id, err) || !wd_to_act(m->data, &ev->to_act, err)))
+        return -1;
+    if ((k == WIRE_SNAPSHOT || wire_kinds[k].stype == PROTO_S_STATE_UPDATE) &&
+        !wd_equity(m->data, ev, err))
         return -1;
     return wire_kinds[k].decode(m->data, ev, err) ? 0 : -1;
 }

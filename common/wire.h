@@ -73,7 +73,9 @@ struct wire_player {
 };
 
 /* to_act; present false is JSON null. A replay's to_act (handrec.c) has no player_id, seat or
- * deadline: has_player and has_deadline say which of those the struct carries. */
+ * deadline: has_player and has_deadline say which of those the struct carries. "legal", the
+ * moves the server accepts now, is derived from call, can_check and can_raise by the encoder
+ * (wire_to_act_legal); the decoder stores the list as sent in `legal`. */
 struct wire_to_act {
     bool present;
     bool has_player;
@@ -86,6 +88,19 @@ struct wire_to_act {
     int64_t min_raise_to, max_raise_to;
     bool has_deadline;
     int64_t deadline; /* ms since the epoch */
+    unsigned legal;   /* decoded: bit (1u << enum engine_action) per action listed in "legal" */
+};
+
+/* The legal moves of t as a bitmask of (1u << enum engine_action): fold always; check when
+ * can_check, else call; raise and all_in when can_raise. (The engine also takes a call when
+ * checking is free, as a check, and an all_in that raises nothing, as the call.) */
+unsigned wire_to_act_legal(const struct wire_to_act *t);
+
+/* A tabled hand's chance to win outright and to tie (split the pot) over every completion of
+ * the board ("equity": {player_id: {"win", "tie"}}). Sent rounded to 4 decimals. */
+struct wire_equity {
+    char player_id[WIRE_ID_MAX + 1];
+    double win, tie; /* 0..1 */
 };
 
 struct wire_pot {
@@ -308,6 +323,10 @@ struct wire_event {
     int64_t timestamp;
     int64_t hand_id;           /* snapshot and state_update */
     struct wire_to_act to_act; /* snapshot and state_update */
+    /* snapshot and state_update: the equity of the hands tabled (shown to everyone) when two or
+     * more are and the board is still to come or just completed; "equity", omitted when 0. */
+    int nequity;
+    struct wire_equity equity[ENGINE_MAX_SEATS];
     union {
         struct wire_snapshot snapshot;
         struct wire_hand_start hand_start;

@@ -67,7 +67,8 @@ check '.stacks == {"oli": 1002, "pam": 995, "quy": 1003}' "split pot"
 run 0 replay --json "$EX/unfinished.json"
 check '.complete == false and .to_act.name == "max" and .to_act.call == 0' "unfinished"
 check '.to_act.can_check == true and .to_act.min_raise_to == 20' "unfinished raise"
-check '.to_act.max_raise_to == 1940 and (.to_act | keys | length) == 5' "unfinished shape"
+check '.to_act.max_raise_to == 1940 and (.to_act | keys | length) == 6' "unfinished shape"
+check '.to_act.legal == ["fold", "check", "raise", "all_in"]' "unfinished legal"
 
 # An illegal action: exit 1 with the error object.
 run 1 replay --json "$EX/illegal-raise.json"

@@ -184,8 +184,10 @@ static void test_unfinished_hand(void **state)
     assert_int_equal(json_object_array_length(get(json_object_array_get_idx(pots, 0), "winners")),
                      0);
     struct json_object *ta = get(o, "to_act");
-    assert_int_equal(nkeys(ta), 5);
+    assert_int_equal(nkeys(ta), 6);
     assert_string_equal(json_object_get_string(get(ta, "name")), "max");
+    assert_string_equal(json_object_to_json_string_ext(get(ta, "legal"), JSON_C_TO_STRING_PLAIN),
+                        "[\"fold\",\"call\",\"raise\",\"all_in\"]");
     assert_int_equal(get_i(ta, "call"), 100);
     assert_false(get_b(ta, "can_check"));
     assert_int_equal(get_i(ta, "min_raise_to"), 200);
@@ -203,6 +205,8 @@ static void test_unfinished_hand(void **state)
     assert_int_equal(get_i(ta, "call"), 280);
     assert_true(json_object_is_type(get(ta, "min_raise_to"), json_type_null));
     assert_true(json_object_is_type(get(ta, "max_raise_to"), json_type_null));
+    assert_string_equal(json_object_to_json_string_ext(get(ta, "legal"), JSON_C_TO_STRING_PLAIN),
+                        "[\"fold\",\"call\"]");
     json_object_put(o);
     handrec_result_free(&r);
     handrec_free(&h);
@@ -717,8 +721,32 @@ static void test_random_round_trip(void **state)
                 assert_int_equal(sum + pots, total);
                 struct engine_options eo;
                 engine_options(&e, &eo);
-                assert_int_equal(nkeys(ta), 5);
+                assert_int_equal(nkeys(ta), 6);
                 assert_string_equal(json_object_get_string(get(ta, "name")), names[eo.seat]);
+                /* Every action "legal" lists, the engine takes; every other one it refuses,
+                 * but an all_in that only calls and a call when checking is free (the engine
+                 * takes them as the call and the check "legal" lists). */
+                struct json_object *legal = get(ta, "legal");
+                unsigned listed = 0;
+                for (size_t k = 0; k < json_object_array_length(legal); k++) {
+                    enum engine_action la;
+                    assert_int_equal(engine_action_parse(
+                                         json_object_get_string(json_object_array_get_idx(legal, k)), &la),
+                                     0);
+                    listed |= 1u << la;
+                }
+                for (int la = ENGINE_FOLD; la <= ENGINE_ALL_IN; la++) {
+                    struct engine copy = e;
+                    enum engine_status st = engine_act(&copy, eo.seat, (enum engine_action)la,
+                                                       la == ENGINE_RAISE ? eo.min_raise_to : 0, NULL);
+                    if (listed >> la & 1)
+                        assert_int_equal(st, ENGINE_OK);
+                    else if (!(la == ENGINE_ALL_IN && eo.call == e.p[eo.seat].stack) &&
+                             !(la == ENGINE_CALL && eo.can_check)) {
+                        if (st == ENGINE_OK) print_error("action %d accepted, not listed\n", la);
+                        assert_int_not_equal(st, ENGINE_OK);
+                    }
+                }
                 assert_int_equal(get_i(ta, "call"), eo.call);
                 assert_int_equal(get_b(ta, "can_check"), eo.can_check);
                 if (eo.can_raise) {

@@ -10,8 +10,11 @@
  * nothing of what it held before; an unknown update event is refused, while unknown animation
  * and notification kinds and unknown extra fields are not. The replies built by proto.c (ack,
  * the join's ack, error, pong) decode, a message over WIRE_TEXT_MAX is cut at a code point
- * boundary, and an update's keys come in the documented order. Last, jval's getters on absent,
- * mistyped and non-object input, and jval_parse's "exactly one value".
+ * boundary, and an update's keys come in the documented order. to_act's "legal" follows
+ * call, can_check and can_raise in every case, is decoded as sent, and a bad list is refused;
+ * "equity" round-trips at 4 decimals on snapshots and updates, the run-out example decodes, and
+ * a probability outside 0..1, a win + tie above 1 or a non-object entry is refused. Last, jval's
+ * getters on absent, mistyped and non-object input, and jval_parse's "exactly one value".
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -62,7 +65,8 @@ static const char DOC_SNAPSHOT[] =
     "  \"to_act\": {\"player_id\": \"4be0a1c2d3e4f506\", \"name\": \"ann\", \"seat\": 0, \"call\": "
     "0,\n"
     "             \"can_check\": true, \"min_raise_to\": 10, \"max_raise_to\": 970,\n"
-    "             \"deadline\": 1764120030123},\n"
+    "             \"deadline\": 1764120030123, \"legal\": [\"fold\", \"check\", \"raise\", "
+    "\"all_in\"]},\n"
     "  \"you\": {\"player_id\": \"4be0a1c2d3e4f506\", \"name\": \"ann\", \"seat\": 0, "
     "\"sitting_out\": false},\n"
     "  \"spectators\": 1}}";
@@ -76,7 +80,17 @@ static const char DOC_ACTION[] =
     "  \"to_act\": {\"player_id\": \"77c1d2e3f4a5b6c7\", \"name\": \"bo-bot\", \"seat\": 1, "
     "\"call\": 20,\n"
     "             \"can_check\": false, \"min_raise_to\": 50, \"max_raise_to\": 1000,\n"
-    "             \"deadline\": 1764120031000}}}";
+    "             \"deadline\": 1764120031000, \"legal\": [\"fold\", \"call\", \"raise\", "
+    "\"all_in\"]}}}";
+
+static const char DOC_RUNOUT[] =
+    "{\"type\": \"state_update\", \"seq\": 310, \"timestamp\": 1764120002000, \"data\": {\n"
+    "  \"event\": \"street\", \"hand_id\": 43, \"to_act\": null, \"street\": \"turn\", "
+    "\"cards\": [\"9d\"],\n"
+    "  \"pots\": [{\"amount\": 2000, \"eligible\": [\"4be0a1c2d3e4f506\", "
+    "\"77c1d2e3f4a5b6c7\"]}],\n"
+    "  \"equity\": {\"4be0a1c2d3e4f506\": {\"win\": 0.1364, \"tie\": 0},\n"
+    "             \"77c1d2e3f4a5b6c7\": {\"win\": 0.8636, \"tie\": 0}}}}";
 
 static const char DOC_SHOWDOWN[] =
     "{\"type\": \"state_update\", \"seq\": 314, \"timestamp\": 1764120004000, \"data\": {\n"
@@ -251,6 +265,29 @@ static void eq_to_act(const struct wire_to_act *a, const struct wire_to_act *b)
 {
     EQ(present), EQ(has_player), EQS(player_id), EQ(seat), EQS(name), EQ(call), EQ(can_check);
     EQ(can_raise), EQ(min_raise_to), EQ(max_raise_to), EQ(has_deadline), EQ(deadline);
+    if (a->present) assert_int_equal(b->legal, wire_to_act_legal(a));
+}
+
+/* Equity goes out rounded to 4 decimals. */
+static void eq_equity(const struct wire_event *a, const struct wire_event *b)
+{
+    EQ(nequity);
+    for (int i = 0; i < a->nequity; i++) {
+        EQS(equity[i].player_id);
+        assert_float_equal(a->equity[i].win, b->equity[i].win, 0.00005);
+        assert_float_equal(a->equity[i].tie, b->equity[i].tie, 0.00005);
+    }
+}
+
+static void set_equity(struct wire_event *ev)
+{
+    ev->nequity = 3;
+    SET(ev->equity[0].player_id, ID_A);
+    SET(ev->equity[1].player_id, ID_B);
+    SET(ev->equity[2].player_id, ID_C);
+    ev->equity[0].win = 0.62141234, ev->equity[0].tie = 0.0123;
+    ev->equity[1].win = 1.0 / 3, ev->equity[1].tie = 0.0123;
+    ev->equity[2].win = 0, ev->equity[2].tie = 0.0;
 }
 
 static void eq_pots(const struct wire_pot *pa, int na, const struct wire_pot *pb, int nb)
@@ -352,6 +389,7 @@ static void round_trip(const struct wire_event *in)
     if (in->kind == WIRE_SNAPSHOT || wire_stype(in->kind) == PROTO_S_STATE_UPDATE) {
         EQ(hand_id);
         eq_to_act(&a->to_act, &b->to_act);
+        eq_equity(a, b);
     }
     switch (in->kind) {
     case WIRE_SNAPSHOT:
@@ -439,6 +477,8 @@ static void test_snapshot_round_trip(void **state)
         SET(s->you.player_id, ID_A);
         SET(s->you.name, "ann");
         round_trip(ev);
+        set_equity(ev); /* a snapshot taken during a run-out */
+        round_trip(ev);
     }
     free(ev);
 }
@@ -481,6 +521,8 @@ static void test_updates_round_trip(void **state)
     set_pot(&ev->u.street.pots[0], 80, 3);
     set_pot(&ev->u.street.pots[1], 30, 2);
     round_trip(ev);
+    set_equity(ev);
+    round_trip(ev);
 
     wire_init(ev, WIRE_UNCALLED);
     SET(ev->u.uncalled.player_id, ID_B);
@@ -497,6 +539,8 @@ static void test_updates_round_trip(void **state)
     sd->shows[1].cards[0] = card("Qc"), sd->shows[1].cards[1] = card("Qs");
     SET(sd->mucks[0], ID_C);
     sd->nshows = 2, sd->nmucks = 1;
+    round_trip(ev);
+    set_equity(ev);
     round_trip(ev);
 
     wire_init(ev, WIRE_HAND_END);
@@ -612,6 +656,9 @@ static void test_doc_examples(void **state)
     assert_true(s->players[0].ncards == 2 && s->players[0].cards[1] == card("Kd"));
     assert_true(ev->to_act.present && ev->to_act.can_check && ev->to_act.can_raise);
     assert_true(ev->to_act.max_raise_to == 970 && ev->to_act.deadline == 1764120030123);
+    assert_int_equal(ev->to_act.legal,
+                     1u << ENGINE_FOLD | 1u << ENGINE_CHECK | 1u << ENGINE_RAISE | 1u << ENGINE_ALL_IN);
+    assert_int_equal(ev->nequity, 0);
     assert_true(s->has_you && !s->you.sitting_out && s->spectators == 1);
     assert_string_equal(s->you.player_id, ID_A);
 
@@ -622,6 +669,16 @@ static void test_doc_examples(void **state)
     assert_true(ev->u.action.stacks.n == 1 && ev->u.action.stacks.s[0].amount == 970);
     assert_string_equal(ev->to_act.name, "bo-bot");
     assert_int_equal(ev->to_act.min_raise_to, 50);
+    assert_int_equal(ev->to_act.legal,
+                     1u << ENGINE_FOLD | 1u << ENGINE_CALL | 1u << ENGINE_RAISE | 1u << ENGINE_ALL_IN);
+
+    decode_ok(DOC_RUNOUT, ev);
+    assert_true(ev->kind == WIRE_STREET && ev->u.street.street == ENGINE_TURN);
+    assert_int_equal(ev->nequity, 2);
+    assert_string_equal(ev->equity[0].player_id, ID_A);
+    assert_float_equal(ev->equity[0].win, 0.1364, 1e-12);
+    assert_float_equal(ev->equity[1].win, 0.8636, 1e-12);
+    assert_true(ev->equity[0].tie == 0 && ev->equity[1].tie == 0);
 
     decode_ok(DOC_SHOWDOWN, ev);
     assert_int_equal(ev->kind, WIRE_SHOWDOWN);
@@ -697,6 +754,19 @@ static void test_refused_fields(void **state)
         {DOC_SNAPSHOT, "\"7h\"", "\"2c\"", "board"},
         {DOC_SNAPSHOT, "[\"Ah\", \"Kd\"]", "[\"Ah\", \"Ah\"]", "cards"},
         {DOC_SHOWDOWN, "[\"Ah\", \"Kd\"]", "[\"Ah\"]", "cards"},
+        /* legal: not an array, not an action, twice the same, too many */
+        {DOC_ACTION, "\"legal\": [", "\"legal\": \"fold\", \"x\": [", "legal"},
+        {DOC_ACTION, "\"fold\", \"call\"", "\"fold\", \"dance\"", "legal"},
+        {DOC_ACTION, "\"fold\", \"call\"", "\"fold\", \"fold\"", "legal"},
+        {DOC_ACTION, "\"fold\", \"call\"", "\"fold\", \"call\", \"check\", \"all_in\"", "legal"},
+        /* equity: not an object, a probability out of range or not a number, win + tie > 1 */
+        {DOC_RUNOUT, "\"equity\": {", "\"equity\": [], \"x\": {", "equity"},
+        {DOC_RUNOUT, "\"win\": 0.1364", "\"win\": 1.1364", "win"},
+        {DOC_RUNOUT, "\"win\": 0.1364", "\"win\": -0.1", "win"},
+        {DOC_RUNOUT, "\"win\": 0.1364", "\"win\": \"0.1\"", "win"},
+        {DOC_RUNOUT, "\"tie\": 0}", "\"tie\": 0.9}", "equity"},
+        {DOC_RUNOUT, "{\"win\": 0.1364, \"tie\": 0}", "0.1364", "win"},
+        {DOC_RUNOUT, ", \"tie\": 0}", "}", "tie"},
     };
     (void)state;
     for (size_t i = 0; i < FELT_ARRAY_LEN(edits); i++) {
@@ -900,6 +970,38 @@ static void test_key_order(void **state)
     free(ev);
 }
 
+/* legal follows can_check, call and can_raise, in the documented order, on every to_act. */
+static void test_to_act_legal(void **state)
+{
+    static const struct {
+        bool can_check, can_raise;
+        const char *want;
+    } cases[] = {
+        {true, true, "[\"fold\",\"check\",\"raise\",\"all_in\"]"},
+        {false, true, "[\"fold\",\"call\",\"raise\",\"all_in\"]"},
+        {true, false, "[\"fold\",\"check\"]"},  /* nobody left who could call a raise */
+        {false, false, "[\"fold\",\"call\"]"}, /* covered: call (all-in) or fold */
+    };
+    (void)state;
+    for (size_t i = 0; i < FELT_ARRAY_LEN(cases); i++) {
+        struct wire_to_act t;
+        memset(&t, 0, sizeof(t));
+        t.present = true; /* a replay's to_act: no player, no deadline */
+        SET(t.name, "ann");
+        t.can_check = cases[i].can_check;
+        t.call = t.can_check ? 0 : 20;
+        t.can_raise = cases[i].can_raise;
+        t.min_raise_to = 40, t.max_raise_to = 1000;
+        struct json_object *o = wire_encode_to_act(&t);
+        const char *legal = json_object_to_json_string_ext(jval_get(o, "legal"),
+                                                           JSON_C_TO_STRING_PLAIN);
+        assert_string_equal(legal, cases[i].want);
+        json_object_put(o);
+    }
+    struct wire_to_act none = {.present = false};
+    assert_null(wire_encode_to_act(&none));
+}
+
 /* ---- 6. jval ------------------------------------------------------------------------------- */
 
 static void test_jval_getters(void **state)
@@ -999,6 +1101,7 @@ int main(void)
         cmocka_unit_test(test_replies),
         cmocka_unit_test(test_long_message_cut),
         cmocka_unit_test(test_key_order),
+        cmocka_unit_test(test_to_act_legal),
         cmocka_unit_test(test_jval_getters),
         cmocka_unit_test(test_jval_parse),
     };
