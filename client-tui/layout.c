@@ -3,13 +3,18 @@
  *
  * See layout.h for the screen's parts. Geometry first (layout_geometry_compute: pure arithmetic
  * on the grid size and the number of seats), then drawing (layout_draw_*: text and styles into
- * cells). Seats sit on an ellipse around the felt, the player's own seat (or seat 0 for a
+ * cells). Seats sit on an ellipse around the table, the player's own seat (or seat 0 for a
  * spectator) at the bottom centre and the others clockwise from it, the direction the action
  * moves; if two seat boxes would overlap on a cramped screen the boxes shrink until they do
- * not. Bets sit on a smaller ellipse in front of their seats when there is room there, else in
- * the seat box. Every string goes through layout_put, which refuses control characters and
- * invalid UTF-8 whatever the model did, and measures columns with wcwidth (the caller sets the
- * locale).
+ * not. The rail is then the largest stadium inside the ring that no box touches, so a label
+ * never cuts through it. A bet chip sits on the cloth at the point nearest its seat (or as near
+ * as a free place is that is still nearer its own seat than any other), else in the seat box.
+ * Names too long for their box end in an ellipsis (layout_fit). Every string goes through
+ * layout_put, which refuses control characters and invalid UTF-8 whatever the model did, and
+ * measures columns with wcwidth (the caller sets the locale), so a wide character takes two
+ * cells and everything right of it, the rail included, stays in its column. Cards in the log
+ * ("A\u2665", as the model writes them) are drawn as on the table: suit colours, letters for
+ * --ascii.
  */
 #define _GNU_SOURCE /* wcwidth */
 #include "layout.h"
@@ -27,7 +32,6 @@
 #define LAYOUT_SEAT_H 3
 #define LAYOUT_SEAT_W_MIN 10
 #define LAYOUT_HAND_W 13 /* the own-cards panel: two 5-column cards, a gap and margins */
-#define LAYOUT_BET_SCALE 0.55
 
 /* ---- UTF-8 and the grid ---------------------------------------------------------------- */
 
@@ -238,6 +242,57 @@ int layout_next_char(const char *s, bool utf8, int *cols)
     return n;
 }
 
+int layout_fit(const char *text, int maxw, bool utf8, bool ascii, char *out, size_t outsz)
+{
+    const char *ell = ascii || !utf8 ? "..." : "\u2026";
+    const int ellw = ascii || !utf8 ? 3 : 1;
+    const char *s = text ? text : "";
+    size_t len = 0;
+    int cols = 0, keep = -1, keep_cols = 0;
+    if (outsz == 0) return 0;
+    out[0] = '\0';
+    if (maxw <= 0) return 0;
+    /* Up to the last character that leaves room for the ellipsis (keep), then on to the end if
+     * the whole text fits after all. */
+    for (;;) {
+        int w, n = layout_next_char(s + len, utf8, &w);
+        if (n == 0) break;
+        if (w < 0) w = 0;
+        if (cols + w > maxw) {
+            if (keep < 0 || maxw < ellw + 1) {
+                keep = (int)len;
+                keep_cols = cols;
+                ell = "";
+            }
+            len = (size_t)keep;
+            cols = keep_cols;
+            if (len + strlen(ell) + 1 > outsz) break;
+            memcpy(out, s, len);
+            memcpy(out + len, ell, strlen(ell) + 1);
+            return cols + (ell[0] ? ellw : 0);
+        }
+        if (cols + w <= maxw - ellw) {
+            keep = (int)len + n;
+            keep_cols = cols + w;
+        }
+        cols += w;
+        len += (size_t)n;
+    }
+    /* It all fits (or out is too small: cut at a character boundary). */
+    size_t n = 0, cut = 0;
+    int c = 0, w;
+    while (n < len) {
+        int k = layout_next_char(s + n, utf8, &w);
+        if (n + (size_t)k + 1 > outsz) break;
+        n += (size_t)k;
+        cut = n;
+        c += w > 0 ? w : 0;
+    }
+    memcpy(out, s, cut);
+    out[cut] = '\0';
+    return c;
+}
+
 char *layout_row_text(const struct layout_grid *g, int x, int y, int w, char *buf, size_t bufsz)
 {
     size_t len = 0;
@@ -287,7 +342,6 @@ static void layout_pen_putf(struct layout_pen *p, enum layout_style style, const
 }
 
 /* ---- cards and chips --------------------------------------------------------------------- */
-
 
 static enum layout_style layout_suit_style(int suit, bool four_color)
 {
@@ -418,6 +472,32 @@ static bool layout_seats_overlap(const struct layout_rect *r, int n)
     return false;
 }
 
+/* The rail: the largest stadium centred in the table that no seat box touches, so that a label
+ * never cuts through it, big enough for the board's row, a pot and the banner (20 x 6); w == 0
+ * when the seats leave no such room. A box keeps a column of air on each side from the rail. For
+ * each inset from the top and bottom the narrowest side
+ * inset that clears every box is the widest felt (a smaller rectangle never overlaps more). */
+static struct layout_rect layout_felt_rect(const struct layout_view *v, struct layout_rect t,
+                                           const struct layout_rect *seat)
+{
+    struct layout_rect best = {0, 0, 0, 0};
+    int n = v->nseats >= 2 && v->nseats <= LAYOUT_MAX_SEATS ? v->nseats : 0;
+    for (int dy = 0; t.h - 2 * dy >= 6; dy++) {
+        for (int dx = 1; t.w - 2 * dx >= 20; dx++) {
+            struct layout_rect f = {t.x + dx, t.y + dy, t.w - 2 * dx, t.h - 2 * dy};
+            bool hit = false;
+            /* A column of air between a box and the rail, so a name never runs into it. */
+            for (int s = 0; s < n && !hit; s++)
+                hit = layout_rect_overlap(
+                    f, (struct layout_rect){seat[s].x - 1, seat[s].y, seat[s].w + 2, seat[s].h});
+            if (hit) continue;
+            if (f.w * f.h > best.w * best.h) best = f;
+            break;
+        }
+    }
+    return best;
+}
+
 /* The pure arithmetic: regions for a cols x rows screen and the view's seat count. */
 static void layout_geometry_compute(int cols, int rows, const struct layout_view *v,
                                     struct layout_geometry *geo)
@@ -451,9 +531,25 @@ static void layout_geometry_compute(int cols, int rows, const struct layout_view
             sw--;
         }
     }
-    int half = sw / 2;
-    geo->felt = (struct layout_rect){geo->table.x + half, geo->table.y + 1, geo->table.w - 2 * half,
-                                     geo->table.h - 2};
+    if (v->nseats >= 2 && v->nseats <= LAYOUT_MAX_SEATS) {
+        geo->felt = layout_felt_rect(v, geo->table, geo->seat);
+    } else {
+        int half = sw / 2;
+        geo->felt = (struct layout_rect){geo->table.x + half, geo->table.y + 1,
+                                         geo->table.w - 2 * half, geo->table.h - 2};
+    }
+}
+
+/* The cloth inside the rail: where the board, the pots and the bets go. Without a rail, the
+ * middle of the table between the seats. */
+static struct layout_rect layout_cloth(const struct layout_geometry *geo)
+{
+    struct layout_rect f = geo->felt;
+    if (f.w == 0) {
+        const struct layout_rect t = geo->table;
+        return (struct layout_rect){t.x + t.w / 4, t.y + 3, t.w / 2, t.h - 6 > 1 ? t.h - 6 : 1};
+    }
+    return (struct layout_rect){f.x + 2, f.y + 1, f.w - 4, f.h - 2};
 }
 
 /* ---- the table --------------------------------------------------------------------------- */
@@ -496,14 +592,16 @@ static void layout_draw_felt(struct layout_grid *g, struct layout_rect f, bool a
 static struct layout_rect layout_draw_centre(struct layout_grid *g, const struct layout_view *v,
                                              const struct layout_geometry *geo)
 {
-    const struct layout_rect t = geo->table, f = geo->felt;
-    const bool big = t.h >= 18;
-    const int cardh = big ? 3 : 1;
+    const struct layout_rect t = geo->table, cloth = layout_cloth(geo);
     const int showboard = v->nboard > 0 || v->hand_running;
-    int lines = (showboard ? cardh : 0) + (v->npots > 0 ? 1 : 0) + (v->npots > 1 ? 1 : 0) +
-                (v->banner && v->banner[0] ? 1 : 0);
+    const int text =
+        (v->npots > 0 ? 1 : 0) + (v->npots > 1 ? 1 : 0) + (v->banner && v->banner[0] ? 1 : 0);
+    /* Board cards drawn as boxes when the cloth has room for them and the lines below. */
+    const bool big = t.h >= 18 && cloth.w >= 5 * 4 + 4 + 2 && cloth.h >= 3 + text;
+    const int cardh = big ? 3 : 1;
+    int lines = (showboard ? cardh : 0) + text;
     int cy = t.y + (t.h - 1) / 2, y = cy - (lines - 1) / 2;
-    int inner = f.w - 6;
+    int inner = cloth.w - 2;
     char buf[64];
     struct layout_rect used = {0, y, 0, lines};
     int minx = g->cols, maxx = 0;
@@ -577,24 +675,51 @@ static struct layout_rect layout_draw_centre(struct layout_grid *g, const struct
     return used;
 }
 
-/* Where a seat's bet goes on the cloth, or w == 0 if there is no free place for it. */
+/* How far apart two rectangles are, in cells between them, a row counted as two columns (a
+ * terminal cell is about twice as tall as wide); 0 when they touch or overlap. */
+static int layout_rect_gap(struct layout_rect a, struct layout_rect b)
+{
+    int gx = b.x - (a.x + a.w), gy = b.y - (a.y + a.h);
+    if (a.x - (b.x + b.w) > gx) gx = a.x - (b.x + b.w);
+    if (a.y - (b.y + b.h) > gy) gy = a.y - (b.y + b.h);
+    return (gx > 0 ? gx : 0) + 2 * (gy > 0 ? gy : 0);
+}
+
+/* Where a seat's bet chip (w columns) goes: on the cloth at the point nearest its seat box, or as
+ * near there as a free place is (clear of the board, the other chips and the boxes) that is
+ * still nearer its own seat than any other; w == 0 when there is none. */
 static struct layout_rect layout_bet_rect(const struct layout_view *v,
                                           const struct layout_geometry *geo, int seat, int w,
-                                          struct layout_rect centre)
+                                          struct layout_rect centre,
+                                          const struct layout_rect *placed, int nplaced)
 {
-    static const double scales[] = {LAYOUT_BET_SCALE, 0.45, 0.65, 0.35};
-    const struct layout_rect t = geo->table;
-    double cx = t.x + t.w / 2.0, cy = t.y + (t.h - 1) / 2.0;
-    double rx = (t.w - geo->seat[seat].w) / 2.0, ry = (t.h - LAYOUT_SEAT_H) / 2.0;
-    double th = layout_seat_angle(v, seat);
-    for (size_t i = 0; i < FELT_ARRAY_LEN(scales); i++) {
-        struct layout_rect r = {(int)lround(cx + scales[i] * rx * cos(th) - w / 2.0),
-                                (int)lround(cy + scales[i] * ry * sin(th)), w, 1};
-        bool ok = r.x > geo->felt.x && r.x + r.w < geo->felt.x + geo->felt.w && r.y > geo->felt.y &&
-                  r.y < geo->felt.y + geo->felt.h - 1 && !layout_rect_overlap(r, centre);
-        for (int s = 0; ok && s < v->nseats; s++)
-            if (layout_rect_overlap(r, geo->seat[s])) ok = false;
-        if (ok) return r;
+    /* The cloth less a column each side, clear of the rail's rounded corners. */
+    const struct layout_rect cl = layout_cloth(geo), own = geo->seat[seat];
+    const struct layout_rect c = {cl.x + 1, cl.y, cl.w - 2, cl.h};
+    if (w > c.w || c.h < 1) return (struct layout_rect){0, 0, 0, 0};
+    int bx = own.x + own.w / 2 - w / 2, by = own.y + own.h / 2;
+    bx = bx < c.x ? c.x : bx > c.x + c.w - w ? c.x + c.w - w : bx;
+    by = by < c.y ? c.y : by > c.y + c.h - 1 ? c.y + c.h - 1 : by;
+    /* Candidates by growing distance from the nearest point, rows counting double. */
+    for (int d = 0; d <= c.w + 2 * c.h; d++) {
+        for (int dy = -(d / 2); dy <= d / 2; dy++) {
+            for (int sign = -1; sign <= 1; sign += 2) {
+                int dx = sign * (d - 2 * (dy < 0 ? -dy : dy));
+                if (dx == 0 && sign > 0) continue;
+                struct layout_rect r = {bx + dx, by + dy, w, 1};
+                if (r.x < c.x || r.x + r.w > c.x + c.w || r.y < c.y || r.y >= c.y + c.h) continue;
+                bool ok = !layout_rect_overlap(r, centre);
+                struct layout_rect pad = {r.x - 1, r.y, r.w + 2, 1};
+                for (int i = 0; ok && i < nplaced; i++)
+                    ok = !layout_rect_overlap(pad, placed[i]);
+                int mine = layout_rect_gap(r, own);
+                for (int s = 0; ok && s < v->nseats; s++)
+                    if (s != seat && geo->seat[s].w > 0)
+                        ok = !layout_rect_overlap(r, geo->seat[s]) &&
+                             layout_rect_gap(r, geo->seat[s]) > mine;
+                if (ok) return r;
+            }
+        }
     }
     return (struct layout_rect){0, 0, 0, 0};
 }
@@ -650,7 +775,8 @@ static void layout_draw_seat(struct layout_grid *g, const struct layout_view *v,
     if (r.w <= 0) return;
     if (s->status == LAYOUT_SEAT_EMPTY) {
         layout_fill(g, r, LAYOUT_S_NORMAL);
-        snprintf(buf, sizeof(buf), "seat %d: empty", seat + 1);
+        /* Numbered from 0, as feltd's log and docs/protocol.md number them. */
+        snprintf(buf, sizeof(buf), "seat %d: empty", seat);
         int w = layout_text_cols(buf);
         layout_put(g, r.x + (r.w > w ? (r.w - w) / 2 : 0), r.y + 1, r.w, LAYOUT_S_DIM, buf);
         return;
@@ -677,7 +803,10 @@ static void layout_draw_seat(struct layout_grid *g, const struct layout_view *v,
                            : s->status == LAYOUT_SEAT_SITTING_OUT ? LAYOUT_S_DIM
                            : s->me                                ? LAYOUT_S_ME
                                                                   : LAYOUT_S_BOLD;
-    layout_pen_put(&p, ns, s->name ? s->name : "?");
+    /* A long name ends in an ellipsis rather than at the box's edge. */
+    char name[4 * 64];
+    layout_fit(s->name ? s->name : "?", p.end - p.x, g->utf8, v->ascii, name, sizeof(name));
+    layout_pen_put(&p, ns, name);
 
     /* Row 1: stack, cards at the right. */
     int cardsw = s->ncards == 2 ? 5 : 0;
@@ -693,9 +822,11 @@ static void layout_draw_seat(struct layout_grid *g, const struct layout_view *v,
 
     /* Row 2: status, the clock, or the bet when it has no room on the cloth. */
     enum layout_style st;
+    char fit[sizeof(buf) + 8];
     layout_seat_status_text(v, s, bet_in_box, buf, sizeof(buf), &st);
     if (base != LAYOUT_S_NORMAL) st = base;
-    layout_put(g, r.x, r.y + 2, r.w, st, buf);
+    layout_fit(buf, r.w, g->utf8, v->ascii, fit, sizeof(fit));
+    layout_put(g, r.x, r.y + 2, r.w, st, fit);
 }
 
 static void layout_draw_table(struct layout_grid *g, const struct layout_view *v,
@@ -713,17 +844,21 @@ static void layout_draw_table(struct layout_grid *g, const struct layout_view *v
     }
     centre = layout_draw_centre(g, v, geo);
     geo->board = centre;
+    struct layout_rect placed[LAYOUT_MAX_SEATS];
+    int nplaced = 0;
     for (int s = 0; s < v->nseats; s++) {
         const struct layout_seat *st = &v->seat[s];
         char chips[32], label[48];
         if (st->status == LAYOUT_SEAT_EMPTY || st->bet <= 0) continue;
         snprintf(label, sizeof(label), "%s%s", v->ascii ? "o" : "\u25cf",
                  layout_chips(st->bet, chips, sizeof(chips)));
-        struct layout_rect r = layout_bet_rect(v, geo, s, layout_text_cols(label), centre);
+        struct layout_rect r =
+            layout_bet_rect(v, geo, s, layout_text_cols(label), centre, placed, nplaced);
         if (r.w == 0) {
             bet_in_box[s] = true;
             continue;
         }
+        geo->bet[s] = placed[nplaced++] = r;
         layout_put(g, r.x, r.y, r.w, LAYOUT_S_FELT_TEXT, label);
     }
     for (int s = 0; s < v->nseats; s++)
@@ -746,11 +881,28 @@ static void layout_draw_title(struct layout_grid *g, int x, int y, int w, const 
     }
 }
 
+/* The suit (0..3) of a card written as the log writes it, a rank then a suit symbol
+ * (text_card), at the start of s; -1 when s does not start with one. */
+static int layout_card_word(const unsigned char *s)
+{
+    uint32_t cp;
+    if (!*s || !strchr(CARD_RANKS, *s) || layout_utf8_decode(s + 1, &cp) < 0) return -1;
+    for (int suit = 0; suit < 4; suit++) {
+        uint32_t sym;
+        layout_utf8_decode((const unsigned char *)text_suit_symbols[suit], &sym);
+        if (cp == sym) return suit;
+    }
+    return -1;
+}
+
 /* Flows one line (an optional "who: " prefix, then the text) into rows of r.w columns,
  * breaking at spaces where it can, starting at row y0 (which may lie above r: rows outside r
- * are measured, not drawn). Returns the number of rows the line takes. */
+ * are measured, not drawn). With cards (the log pane), a word that is a card ("A\u2665") is
+ * drawn as the table draws cards: in its suit's colour, and with a letter for the suit under
+ * cards->ascii (the columns are the same either way). Returns the number of rows the line
+ * takes. */
 static int layout_flow(struct layout_grid *g, struct layout_rect r, int y0,
-                       const struct layout_line *ln, bool draw)
+                       const struct layout_line *ln, bool draw, const struct layout_view *cards)
 {
     struct {
         const char *text;
@@ -792,6 +944,7 @@ static int layout_flow(struct layout_grid *g, struct layout_rect r, int y0,
                 row++;
                 col = 0;
             }
+            int suit = cards && !space ? layout_card_word(s) : -1, card_chars = suit >= 0 ? 2 : 0;
             /* Draw (or measure) the word character by character, wrapping inside it when it
              * is wider than the pane. */
             while (s < e) {
@@ -810,9 +963,15 @@ static int layout_flow(struct layout_grid *g, struct layout_rect r, int y0,
                 }
                 memcpy(ch, s, len);
                 ch[len] = '\0';
+                enum layout_style style = seg[k].style;
+                if (card_chars > 0) {
+                    style = layout_suit_style(suit, cards->four_color);
+                    if (card_chars-- == 1 && cards->ascii)
+                        snprintf(ch, sizeof(ch), "%c", CARD_SUITS[suit]);
+                }
                 int y = y0 + row;
                 if (draw && y >= r.y && y < r.y + r.h)
-                    layout_put(g, r.x + col, y, r.w - col, seg[k].style, ch);
+                    layout_put(g, r.x + col, y, r.w - col, style, ch);
                 col += w;
                 s += len;
             }
@@ -902,7 +1061,7 @@ struct layout_measure {
 static int layout_measure_rows(void *ctx, int i)
 {
     struct layout_measure *m = ctx;
-    return layout_flow(m->g, m->r, 0, &m->lines[i], false);
+    return layout_flow(m->g, m->r, 0, &m->lines[i], false, NULL);
 }
 
 /* The "more below" marker on the pane's last row, as long a form as fits. */
@@ -927,14 +1086,14 @@ static void layout_draw_marker(struct layout_grid *g, struct layout_rect r, int 
  * marker when scrolled back; *sc says what was shown. */
 static void layout_draw_pane(struct layout_grid *g, struct layout_rect r,
                              const struct layout_line *lines, int n, int offset,
-                             struct layout_scroll *sc)
+                             struct layout_scroll *sc, const struct layout_view *cards)
 {
     struct layout_measure m = {g, r, lines};
     layout_scroll_compute(lines ? n : 0, r.w > 0 ? r.h : 0, offset, layout_measure_rows, &m, sc);
     struct layout_rect area = {r.x, r.y, r.w, sc->rows};
     int y = r.y + sc->y0;
     for (int i = sc->first; i >= 0 && i <= sc->last && y < area.y + area.h; i++)
-        y += layout_flow(g, area, y, &lines[i], true);
+        y += layout_flow(g, area, y, &lines[i], true, cards);
     if (sc->marker) layout_draw_marker(g, r, sc->below);
 }
 
@@ -978,9 +1137,9 @@ static void layout_draw_strip(struct layout_grid *g, const struct layout_view *v
         int w = layout_text_cols(msg);
         layout_put(g, h.x + (h.w - w) / 2, h.y + h.h / 2, h.w, LAYOUT_S_DIM, msg);
     }
-    layout_draw_pane(g, geo->log, v->log, v->nlog, v->log_scroll, &geo->log_scroll);
+    layout_draw_pane(g, geo->log, v->log, v->nlog, v->log_scroll, &geo->log_scroll, v);
     struct layout_scroll chat;
-    layout_draw_pane(g, geo->chat, v->chat, v->nchat, 0, &chat);
+    layout_draw_pane(g, geo->chat, v->chat, v->nchat, 0, &chat, NULL);
 }
 
 /* ---- the bottom rows ----------------------------------------------------------------------- */
@@ -1184,8 +1343,8 @@ static void layout_draw_too_small(struct layout_grid *g)
     struct layout_line lines[2] = {{NULL, l1, LAYOUT_S_ERROR}, {NULL, l2, LAYOUT_S_NORMAL}};
     int y = g->rows / 2 - 1;
     struct layout_rect r = {1, y < 0 ? 0 : y, g->cols - 2 > 0 ? g->cols - 2 : g->cols, g->rows};
-    int used = layout_flow(g, r, r.y, &lines[0], true);
-    layout_flow(g, r, r.y + used, &lines[1], true);
+    int used = layout_flow(g, r, r.y, &lines[0], true, NULL);
+    layout_flow(g, r, r.y + used, &lines[1], true, NULL);
 }
 
 void layout_draw(struct layout_grid *g, const struct layout_view *v, struct layout_geometry *geo)

@@ -202,16 +202,20 @@ struct layout_scroll {
 /* Where layout_draw put things, for tui.c (the chat line) and the tests. */
 struct layout_geometry {
     bool too_small;
-    struct layout_rect table;                  /* the table region (seats, felt) */
-    struct layout_rect felt;                   /* the oval */
+    struct layout_rect table; /* the table region (seats, felt) */
+    /* The rail's outline: the largest stadium no seat box touches (w == 0: the seats leave no
+     * room for one, and none is drawn). */
+    struct layout_rect felt;
     struct layout_rect seat[LAYOUT_MAX_SEATS]; /* by seat number; w == 0 if not drawn */
-    struct layout_rect board;                  /* the board cards */
-    struct layout_rect hand;                   /* the own-cards panel */
-    struct layout_rect log, chat;              /* the panes' text areas (without titles) */
-    struct layout_rect bar;                    /* the action bar row */
-    struct layout_rect input;                  /* the chat input row */
-    struct layout_rect status;                 /* the status line row */
-    struct layout_scroll log_scroll;           /* what the log pane shows (tui.c keeps offset) */
+    /* A seat's bet chip on the cloth, next to the seat; w == 0: no bet, or in the seat box. */
+    struct layout_rect bet[LAYOUT_MAX_SEATS];
+    struct layout_rect board;        /* the board cards */
+    struct layout_rect hand;         /* the own-cards panel */
+    struct layout_rect log, chat;    /* the panes' text areas (without titles) */
+    struct layout_rect bar;          /* the action bar row */
+    struct layout_rect input;        /* the chat input row */
+    struct layout_rect status;       /* the status line row */
+    struct layout_scroll log_scroll; /* what the log pane shows (tui.c keeps offset) */
 };
 
 /* ---- the grid ----------------------------------------------------------------------------- */
@@ -264,3 +268,10 @@ int layout_text_cols(const char *text);
 int layout_next_char(const char *s, bool utf8, int *cols);
 
 #endif
+/* text cut to at most maxw columns (as layout_put counts them on a grid with this utf8) with an
+ * ellipsis at the end when it had to be cut: "\u2026", or "..." when ascii (or !utf8), or no
+ * ellipsis when maxw is too small for one and a character. Never splits a character; a wide
+ * one that does not fit goes whole. Writes a NUL-terminated string into out (cut at a character
+ * if outsz is too small); returns its columns. */
+int layout_fit(const char *text, int maxw, bool utf8, bool ascii, char *out, size_t outsz);
+

@@ -862,6 +862,276 @@ static void test_legend_names_log_and_hands(void **state)
     layout_grid_free(&g);
 }
 
+/* ---- reads like a poker room: the rail, names, bets, seat numbers, cards in the log ---- */
+
+/* layout_fit: whole when it fits, else cut at a character with an ellipsis that fits too; wide
+ * characters go whole; "..." in ASCII and on terminals without UTF-8 (where every non-ASCII
+ * character is one '?'); no ellipsis when there is no room for one and a character. */
+static void test_fit(void **state)
+{
+    char out[64];
+    (void)state;
+    assert_int_equal(layout_fit("alice", 10, true, false, out, sizeof(out)), 5);
+    assert_string_equal(out, "alice");
+    assert_int_equal(layout_fit("alice", 5, true, false, out, sizeof(out)), 5);
+    assert_string_equal(out, "alice");
+    assert_int_equal(layout_fit("averyveryverylongname", 10, true, false, out, sizeof(out)), 10);
+    assert_string_equal(out, "averyvery\u2026");
+    assert_int_equal(layout_fit("averyveryverylongname", 10, true, true, out, sizeof(out)), 10);
+    assert_string_equal(out, "averyve...");
+    assert_int_equal(layout_fit("averyveryverylongname", 10, false, false, out, sizeof(out)), 10);
+    assert_string_equal(out, "averyve...");
+    /* 名前が長い名前: 14 columns. */
+    const char *cjk = "\u540d\u524d\u304c\u9577\u3044\u540d\u524d";
+    assert_int_equal(layout_fit(cjk, 14, true, false, out, sizeof(out)), 14);
+    assert_string_equal(out, cjk);
+    assert_int_equal(layout_fit(cjk, 7, true, false, out, sizeof(out)), 7);
+    assert_string_equal(out, "\u540d\u524d\u304c\u2026");
+    assert_int_equal(layout_fit(cjk, 8, true, false, out, sizeof(out)), 7);
+    assert_string_equal(out, "\u540d\u524d\u304c\u2026");
+    /* Without UTF-8 each is one '?' column. */
+    assert_int_equal(layout_fit(cjk, 7, false, false, out, sizeof(out)), 7);
+    assert_string_equal(out, cjk);
+    assert_int_equal(layout_fit(cjk, 5, false, false, out, sizeof(out)), 5);
+    assert_string_equal(out, "\u540d\u524d...");
+    /* Emoji are two columns. */
+    assert_int_equal(
+        layout_fit("\U0001F600\U0001F600\U0001F600x", 6, true, false, out, sizeof(out)), 5);
+    assert_string_equal(out, "\U0001F600\U0001F600\u2026");
+    /* No room for an ellipsis and a character: just cut. */
+    assert_int_equal(layout_fit("abc", 1, true, false, out, sizeof(out)), 1);
+    assert_string_equal(out, "a");
+    assert_int_equal(layout_fit("abcdef", 3, true, true, out, sizeof(out)), 3);
+    assert_string_equal(out, "abc");
+    assert_int_equal(layout_fit("abc", 0, true, false, out, sizeof(out)), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(layout_fit(NULL, 5, true, false, out, sizeof(out)), 0);
+    assert_string_equal(out, "");
+    /* A small buffer is never overrun and never split inside a character. */
+    char tiny[5];
+    layout_fit(cjk, 14, true, false, tiny, sizeof(tiny));
+    assert_string_equal(tiny, "\u540d");
+    /* The result never draws wider than asked, whatever the text. */
+    for (int w = 0; w < 20; w++) {
+        layout_fit(cjk, w, true, false, out, sizeof(out));
+        assert_true(layout_text_cols(out) <= w);
+        layout_fit("averyveryverylongname", w, true, true, out, sizeof(out));
+        assert_true(layout_text_cols(out) <= w);
+    }
+}
+
+/* Columns the cells of row y take before column x: x itself when every wide character to the
+ * left is whole (its cell of width 2 and the cell of width 0 after it). A terminal draws the
+ * cell at x at that column, so this is what keeps the rail straight. */
+static int cols_before(const struct layout_grid *g, int x, int y)
+{
+    int cols = 0;
+    for (int i = 0; i < x; i++)
+        cols += layout_cell_at(g, i, y)->width;
+    return cols;
+}
+
+static const char *const long_names[LAYOUT_MAX_SEATS] = {
+    "alice",
+    "\u540d\u524d\u304c\u9577\u3044\u540d\u524d\u304c\u9577\u3044\u540d\u524d",    /* CJK */
+    "\U0001F600\U0001F3B2party\U0001F600\U0001F600\U0001F600\U0001F600\U0001F600", /* emoji */
+    "averyveryverylongname_xx",
+    "\u00e9\u0301lo\u00efse-bot",
+    "\uff21\uff22\uff23\uff24\uff25\uff26\uff27\uff28\uff29\uff2a", /* fullwidth */
+    "ed-bot",
+    "\u0645\u0631\u062d\u0628\u0627",
+    "hal-bot",
+    "ivy",
+};
+
+/* On every screen size and seat count, with long, CJK, emoji and fullwidth names: no seat box
+ * touches the rail, the rail's outline is whole (every cell of it holds its line character),
+ * and on every row it crosses, its left and right sides sit at their own column whatever wide
+ * characters stand left of them. */
+static void test_rail_never_cut(void **state)
+{
+    static const int sizes[][2] = {{80, 24}, {100, 30}, {120, 40}, {132, 43}, {200, 60}, {80, 60}};
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    (void)state;
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        for (int n = 2; n <= LAYOUT_MAX_SEATS; n++) {
+            view_init(&v, n, 0);
+            for (int s = 0; s < n; s++) {
+                v.seat[s].name = long_names[s];
+                v.seat[s].bet = 20 * s;
+            }
+            v.banner = "alice wins 1,200";
+            draw(&g, sizes[i][0], sizes[i][1], &v, &geo);
+            struct layout_rect f = geo.felt;
+            assert_true(f.w >= 20 && f.h >= 6);
+            assert_true(inside(f, geo.table));
+            for (int s = 0; s < n; s++)
+                assert_false(overlap(geo.seat[s], f));
+            for (int x = f.x + 3; x < f.x + f.w - 3; x++) {
+                assert_string_equal(layout_cell_at(&g, x, f.y)->text, "\u2500");
+                assert_string_equal(layout_cell_at(&g, x, f.y + f.h - 1)->text, "\u2500");
+            }
+            for (int y = f.y + 2; y < f.y + f.h - 2; y++) {
+                assert_string_equal(layout_cell_at(&g, f.x, y)->text, "\u2502");
+                assert_string_equal(layout_cell_at(&g, f.x + f.w - 1, y)->text, "\u2502");
+            }
+            for (int y = f.y; y < f.y + f.h; y++) {
+                assert_int_equal(cols_before(&g, f.x + 2, y), f.x + 2);
+                assert_int_equal(cols_before(&g, f.x + f.w - 1, y), f.x + f.w - 1);
+            }
+            /* The board and the pot stay inside the rail. */
+            assert_true(geo.board.w > 0);
+            assert_true(geo.board.x > f.x && geo.board.x + geo.board.w < f.x + f.w);
+            assert_true(geo.board.y > f.y && geo.board.y + geo.board.h < f.y + f.h);
+            /* Every name shows, cut with an ellipsis when it is too long for its box. */
+            for (int s = 0; s < n; s++) {
+                char buf[512];
+                struct layout_rect r = geo.seat[s];
+                layout_row_text(&g, r.x, r.y, r.w, buf, sizeof(buf));
+                if (layout_text_cols(long_names[s]) <= r.w)
+                    assert_non_null(strstr(buf, long_names[s]));
+                else
+                    assert_non_null(strstr(buf, "\u2026"));
+                assert_int_equal(cols_before(&g, r.x + r.w, r.y), r.x + r.w);
+            }
+        }
+    }
+    layout_grid_free(&g);
+}
+
+static int gap(struct layout_rect a, struct layout_rect b)
+{
+    int gx = b.x - (a.x + a.w), gy = b.y - (a.y + a.h);
+    if (a.x - (b.x + b.w) > gx) gx = a.x - (b.x + b.w);
+    if (a.y - (b.y + b.h) > gy) gy = a.y - (b.y + b.h);
+    return (gx > 0 ? gx : 0) + 2 * (gy > 0 ? gy : 0);
+}
+
+/* A bet chip sits next to its owner: on the cloth, inside the rail, nearer its own seat box than
+ * any other, clear of the board and of the other chips; a bet with no such place is written in
+ * its seat box. Every bet shows, one way or the other. */
+static void test_bets_next_to_owner(void **state)
+{
+    static const int sizes[][2] = {{80, 24}, {100, 30}, {120, 40}, {200, 60}};
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    (void)state;
+    int on_cloth = 0;
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        for (int n = 2; n <= LAYOUT_MAX_SEATS; n++) {
+            view_init(&v, n, n / 2);
+            for (int s = 0; s < n; s++)
+                v.seat[s].bet = 1000 + 10 * s;
+            draw(&g, sizes[i][0], sizes[i][1], &v, &geo);
+            struct layout_rect f = geo.felt;
+            struct layout_rect cloth = {f.x + 1, f.y + 1, f.w - 2, f.h - 2};
+            for (int s = 0; s < n; s++) {
+                char chip[32];
+                snprintf(chip, sizeof(chip), "\u25cf1,%03d", 10 * s);
+                struct layout_rect b = geo.bet[s];
+                if (b.w == 0) {
+                    snprintf(chip, sizeof(chip), "bet 1,%03d", 10 * s);
+                    assert_true(rect_has(&g, geo.seat[s], chip));
+                    continue;
+                }
+                on_cloth++;
+                assert_true(rect_has(&g, b, chip));
+                assert_true(inside(b, cloth));
+                assert_false(overlap(b, geo.board));
+                for (int o = 0; o < n; o++) {
+                    assert_false(overlap(b, geo.seat[o]));
+                    if (o != s) {
+                        assert_true(gap(b, geo.seat[s]) < gap(b, geo.seat[o]));
+                        if (geo.bet[o].w) assert_false(overlap(b, geo.bet[o]));
+                    }
+                }
+            }
+        }
+    }
+    /* Most chips find a place on the cloth. */
+    assert_true(on_cloth > 150);
+    layout_grid_free(&g);
+}
+
+/* Seats are numbered from 0, as feltd's log and docs/protocol.md number them. */
+static void test_seat_numbers(void **state)
+{
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    (void)state;
+    view_init(&v, 6, 0);
+    v.seat[3].status = LAYOUT_SEAT_EMPTY;
+    v.seat[5].status = LAYOUT_SEAT_EMPTY;
+    draw(&g, 100, 30, &v, &geo);
+    assert_true(rect_has(&g, geo.seat[3], "seat 3: empty"));
+    assert_true(rect_has(&g, geo.seat[5], "seat 5: empty"));
+    assert_false(screen_has(&g, "seat 6"));
+    layout_grid_free(&g);
+}
+
+/* Cards in the log look as on the table: the suit symbol in its colour, and under --ascii the
+ * suit's letter, the same columns either way; words that only look a bit like cards do not. */
+static void test_log_cards(void **state)
+{
+    struct layout_grid g = {0};
+    struct layout_geometry geo;
+    struct layout_view v;
+    char buf[512];
+    (void)state;
+    static struct layout_line lines[] = {
+        {NULL, "Flop: 2\u2663 7\u2665 T\u2660", LAYOUT_S_BOLD},
+        {NULL, "bob shows K\u2666 K\u2665 (pair of Kings)", LAYOUT_S_WIN},
+    };
+    view_init(&v, 6, 0);
+    v.log = lines;
+    v.nlog = 2;
+    draw(&g, 100, 30, &v, &geo);
+    assert_true(rect_has(&g, geo.log, "Flop: 2\u2663 7\u2665 T\u2660"));
+    int found = 0;
+    for (int y = geo.log.y; y < geo.log.y + geo.log.h; y++)
+        for (int x = geo.log.x; x < geo.log.x + geo.log.w; x++) {
+            const struct layout_cell *c = layout_cell_at(&g, x, y);
+            if (strcmp(c->text, "\u2665") == 0) {
+                assert_int_equal(c->style, LAYOUT_S_CARD_RED);
+                assert_int_equal(layout_cell_at(&g, x - 1, y)->style, LAYOUT_S_CARD_RED);
+                found++;
+            }
+            if (strcmp(c->text, "\u2663") == 0) {
+                assert_int_equal(c->style, LAYOUT_S_CARD_BLACK);
+                found++;
+            }
+            if (strcmp(c->text, "(") == 0) assert_int_equal(c->style, LAYOUT_S_WIN);
+            if (strcmp(c->text, ":") == 0) assert_int_equal(c->style, LAYOUT_S_BOLD);
+        }
+    assert_int_equal(found, 3);
+    v.ascii = true;
+    v.four_color = true;
+    draw(&g, 100, 30, &v, &geo);
+    assert_true(rect_has(&g, geo.log, "Flop: 2c 7h Ts"));
+    assert_true(rect_has(&g, geo.log, "bob shows Kd Kh (pair of Kings)"));
+    assert_false(rect_has(&g, geo.log, "\u2665"));
+    for (int x = geo.log.x; x < geo.log.x + geo.log.w; x++) {
+        layout_row_text(&g, x, geo.log.y + geo.log.h - 1, 2, buf, sizeof(buf));
+        if (strcmp(buf, "Kd") == 0) {
+            assert_int_equal(layout_cell_at(&g, x, geo.log.y + geo.log.h - 1)->style,
+                             LAYOUT_S_CARD_BLUE);
+            found++;
+        }
+    }
+    assert_int_equal(found, 4);
+    /* The chat pane draws what people typed as they typed it. */
+    static struct layout_line chat[] = {{"bob", "A\u2665 ok", LAYOUT_S_NORMAL}};
+    v.chat = chat;
+    v.nchat = 1;
+    draw(&g, 100, 30, &v, &geo);
+    assert_true(rect_has(&g, geo.chat, "bob: A\u2665 ok"));
+    layout_grid_free(&g);
+}
+
 int main(void)
 {
     /* Column widths come from wcwidth, which needs a UTF-8 LC_CTYPE. */
@@ -896,6 +1166,11 @@ int main(void)
         cmocka_unit_test(test_scroll_measures_little),
         cmocka_unit_test(test_log_pane_scrolled),
         cmocka_unit_test(test_legend_names_log_and_hands),
+        cmocka_unit_test(test_fit),
+        cmocka_unit_test(test_rail_never_cut),
+        cmocka_unit_test(test_bets_next_to_owner),
+        cmocka_unit_test(test_seat_numbers),
+        cmocka_unit_test(test_log_cards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
