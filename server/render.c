@@ -9,6 +9,11 @@
  * Privacy rule: a card appears only in a private rendering for its owner, until the engine shows
  * it (SHOW event, after which table.c marks it in t->shown). Mucked and folded cards never
  * appear in any rendering.
+ *
+ * Equity (render_equity) is computed from the tabled hands alone, the hands shown face up to
+ * everyone (in t->shown, or shown earlier in the batch being rendered), and the board as it
+ * stands in the update that carries it: it is public like them, and rendered once for everyone.
+ * The numbers come from equity_job.c (its cache, or counted on the spot when cheap).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +21,7 @@
 
 #include <json-c/json.h>
 
+#include "equity_job.h"
 #include "eval.h"
 #include "handrec.h"
 #include "server.h"
@@ -79,6 +85,35 @@ static void render_to_act(const struct table *t, struct wire_to_act *ta)
      * it will have, so to_act and the turn notification agree. */
     ta->has_deadline = true;
     ta->deadline = t->next_deadline_ms ? t->next_deadline_ms : t->deadline_ms;
+}
+
+/* The equity of the tabled seats (a mask) with board[0..nboard) into w; nothing when fewer than
+ * two or more than EQUITY_MAX_HANDS are tabled, or when the count is not at hand (a hand dealt
+ * with everyone all-in: see equity_job.h). */
+static void render_equity(const struct table *t, uint16_t tabled, const card_t *board, int nboard,
+                          struct wire_event *w)
+{
+    card_t hands[EQUITY_MAX_HANDS][2];
+    int seats[EQUITY_MAX_HANDS], n = 0;
+    struct equity_result r;
+    w->nequity = 0;
+    for (int s = 0; s < t->eng.nseats; s++) {
+        if (!(tabled >> s & 1) || t->eng.p[s].folded)
+            continue;
+        if (n == EQUITY_MAX_HANDS)
+            return;
+        memcpy(hands[n], t->eng.p[s].hole, 2);
+        seats[n++] = s;
+    }
+    if (n < 2 || !equity_job_result(t, (const card_t(*)[2])hands, n, board, nboard, &r) ||
+        r.boards == 0)
+        return;
+    for (int i = 0; i < n; i++) {
+        struct wire_equity *e = &w->equity[w->nequity++];
+        render_id(t, seats[i], e->player_id);
+        e->win = (double)r.wins[i] / (double)r.boards;
+        e->tie = (double)r.ties[i] / (double)r.boards;
+    }
 }
 
 /* p as viewer may see it: cards only for their owner, or once shown. */
@@ -198,6 +233,8 @@ struct render_batch {
     struct wire_event *showdown;     /* pending "showdown" update */
     struct wire_event *hand_end;     /* pots won so far, for hand_end */
     bool from_action;
+    uint16_t tabled; /* seats whose hands are face up as of the event being rendered */
+    int nboard;      /* board cards dealt as of the event being rendered */
 };
 
 /* Appends ev; its seq must be the batch's next. */
@@ -256,6 +293,7 @@ static void render_batch_flush_showdown(struct render_batch *b)
         return;
     b->showdown = NULL;
     struct wire_showdown shows = sd->u.showdown;
+    render_equity(b->t, b->tabled, b->t->eng.board, b->nboard, sd);
     render_batch_update(b, sd);
     /* Then one reveal animation per hand shown, after the update that makes them public. */
     for (int i = 0; i < shows.nshows; i++) {
@@ -363,6 +401,8 @@ static void render_batch_street(struct render_batch *b, const struct engine_even
     w->u.street.ncards = n;
     memcpy(w->u.street.cards, e->cards, (size_t)n);
     w->u.street.npots = render_pots(b->t, w->u.street.pots);
+    b->nboard += n;
+    render_equity(b->t, b->tabled, b->t->eng.board, b->nboard, w);
     wire_init(&an, WIRE_ANIMATION);
     an.u.animation.kind = WIRE_ANIM_DEAL_BOARD;
     an.u.animation.street = e->street;
@@ -395,6 +435,7 @@ static void render_batch_show(struct render_batch *b, const struct engine_event 
     }
     if (sd->nshows == ENGINE_MAX_SEATS)
         return;
+    b->tabled |= (uint16_t)(1u << e->seat);
     render_id(b->t, e->seat, sd->shows[sd->nshows].player_id);
     memcpy(sd->shows[sd->nshows].cards, e->cards, 2);
     snprintf(sd->shows[sd->nshows].hand, sizeof(sd->shows[0].hand), "%s",
@@ -484,11 +525,20 @@ void render_engine_events(const struct table *t, const struct engine_events *evs
     struct render_batch b = {.t = t, .out = out, .next_seq = t->seq + 1, .now = now_ms,
                              .from_action = from_action};
     bool start = false;
-    for (int s = 0; s < ENGINE_MAX_SEATS; s++)
+    for (int s = 0; s < ENGINE_MAX_SEATS; s++) {
         b.stack[s] = t->seat[s] ? t->seat[s]->stack : 0;
-    for (int i = 0; i < evs->n; i++)
+        if (t->shown[s])
+            b.tabled |= (uint16_t)(1u << s);
+    }
+    /* The board as the batch found it: the engine's, less the streets this batch deals. */
+    b.nboard = t->eng.board_dealt;
+    for (int i = 0; i < evs->n; i++) {
         if (evs->ev[i].kind == ENGINE_EV_DEAL_HOLE)
             start = true;
+        if (evs->ev[i].kind == ENGINE_EV_STREET)
+            b.nboard -= evs->ev[i].ncards < 5 ? evs->ev[i].ncards : 5;
+    }
+
     if (start)
         render_batch_hand_start(&b, evs);
     for (int i = 0; i < evs->n; i++)
@@ -535,6 +585,13 @@ struct msg *render_snapshot(const struct table *t, const struct player *viewer, 
         if (t->seat[i])
             render_player(t, t->seat[i], viewer, &s->players[s->nplayers++]);
     render_to_act(t, &w->to_act);
+    if (t->hand_running) {
+        uint16_t tabled = 0;
+        for (int i = 0; i < t->cfg.seats; i++)
+            if (t->shown[i])
+                tabled |= (uint16_t)(1u << i);
+        render_equity(t, tabled, t->eng.board, t->eng.board_dealt, w);
+    }
     s->has_you = viewer != NULL;
     if (viewer) {
         snprintf(s->you.player_id, sizeof(s->you.player_id), "%s", viewer->id);

@@ -374,6 +374,7 @@ struct table {
     struct limit_bucket chat_bucket; /* chat messages per 10 s at this table */
     struct table_sub *subs;        /* subscribers */
     int nspectators;
+    struct equity_job *eq;         /* equity of tabled hands (equity_job.c; NULL until needed) */
 };
 
 /* ---- render.c --------------------------------------------------------------------------- */

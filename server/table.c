@@ -19,6 +19,10 @@
  *
  * Time comes from timer.c (timer_wall_ms and the timers), so a test drives a table on a fake
  * clock without a socket.
+ *
+ * A batch that tables hands before the flop waits a few milliseconds for their equity
+ * (equity_job.c counts it in slices between other work): table_emit hands it over, the table
+ * takes no action meanwhile (equity_job_held), and table_resume publishes it afterwards.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +32,12 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "equity_job.h"
 #include "server.h"
 #include "text.h"
 
 static void table_after_change(struct table *t);
+static void table_resume(struct table *t, const struct engine_events *evs, bool from_action);
 static void table_remove_player(struct table *t, struct player *p, const char *reason);
 static void table_maybe_schedule_hand(struct table *t);
 
@@ -194,6 +200,9 @@ static void table_seat_update(struct table *t, const struct player *p,
 static void table_emit(struct table *t, const struct engine_events *evs, bool from_action)
 {
     struct render_list l = {0};
+    /* Hands tabled preflop: equity_job counts their equity first, then calls table_resume. */
+    if (equity_job_hold(t, evs, from_action, table_resume))
+        return;
     /* Every batch ends a turn; the next one (if any) starts its clock in table_after_change. */
     t->next_deadline_ms = timer_wall_ms() + t->cfg.action_timeout_ms;
     render_engine_events(t, evs, from_action, timer_wall_ms(), &l);
@@ -212,6 +221,14 @@ static void table_emit(struct table *t, const struct engine_events *evs, bool fr
     }
     l.n = 0;
     render_list_free(&l);
+    equity_job_settled(t);
+}
+
+/* A batch equity_job held, published now that its equity is counted. */
+static void table_resume(struct table *t, const struct engine_events *evs, bool from_action)
+{
+    table_emit(t, evs, from_action);
+    table_after_change(t);
 }
 
 /* ---- hands ----------------------------------------------------------------------------- */
@@ -361,8 +378,8 @@ static void table_end_hand(struct table *t)
 static void table_after_change(struct table *t)
 {
     struct engine_options o;
-    if (!t->hand_running)
-        return;
+    if (!t->hand_running || equity_job_held(t))
+        return; /* a held batch: table_resume comes back here */
     if (engine_over(&t->eng)) {
         table_end_hand(t);
         return;
@@ -395,6 +412,8 @@ static void table_act_for(struct table *t, int seat, enum engine_action a, int64
 {
     struct engine_events evs;
     evs.n = 0;
+    if (equity_job_held(t))
+        return; /* the hand's last batch is waiting for its equity: nobody is to act */
     enum engine_status st = engine_act(&t->eng, seat, a, amount, &evs);
     if (st != ENGINE_OK) {
         /* Fall back to the always-legal choice rather than stall the table. */
@@ -580,6 +599,7 @@ void table_free(struct table *t)
     timer_free(t->bot_turn);
     timer_free(t->spectators);
     timer_free(t->commit_retry);
+    equity_job_free(t);
     handrec_free(&t->rec);
     free(t->commit_record);
     for (int s = 0; s < ENGINE_MAX_SEATS; s++)
@@ -886,6 +906,10 @@ struct msg *table_act(struct table *t, struct player *p, const struct proto_cmsg
         st = ENGINE_E_NOT_YOUR_TURN;
         code = "not_in_hand";
         message = "you are not in this hand";
+    } else if (equity_job_held(t)) {
+        st = ENGINE_E_NOT_YOUR_TURN; /* the betting is over; the run-out is being published */
+        code = engine_status_code(st);
+        message = engine_status_message(st);
     } else {
         evs.n = 0;
         st = engine_act(&t->eng, p->seat, m->action, m->has_amount ? m->amount : 0, &evs);
