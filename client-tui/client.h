@@ -266,6 +266,15 @@ int token_save(const char *server, const char *game, const char *name,
                const struct token_record *rec, struct felt_err *err);
 /* Removes the record (a missing file is not an error). Returns 0 or -1. */
 int token_remove(const char *server, const char *game, const char *name, struct felt_err *err);
+/* Days after which a server's tokens are forgotten (felt prunes at startup). */
+#define TOKEN_PRUNE_DAYS 30
+/* Forgets servers not seen for `days`: removes every token file (and leftover temporary file)
+ * of each server whose newest file is older than now_s (seconds since the epoch) - days
+ * (token_load marks a file seen by setting its mtime). keep_server's files are never removed;
+ * nor is anything that is not a regular file named like ours. Sets *removed (if non-NULL).
+ * Returns 0 (also when the directory does not exist) or -1 with err. */
+int token_prune(const char *keep_server, int64_t now_s, int days, int *removed,
+                struct felt_err *err);
 
 /* ---- outbox.c --------------------------------------------------------------------------- */
 

@@ -6,7 +6,11 @@
  * the directory is created 0700, the file is written 0600 through a temporary file and rename()
  * (a crash never leaves half a token), and nothing here ever prints it. A file that is not
  * ours (wrong shape, too big) is reported, and the caller joins afresh rather than trusting it.
+ * A file's mtime says when felt last used it (token_load sets it), and token_prune forgets the
+ * servers not seen for TOKEN_PRUNE_DAYS, a server at a time, so seats at servers long gone do
+ * not pile up secrets on disk.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -114,6 +118,9 @@ int token_load(const char *server, const char *game, const char *name, struct to
         return felt_err_set(err, "io", "cannot read %s: %s", path, strerror(errno));
     }
     n = read(fd, buf, sizeof(buf));
+    /* Seen now: token_prune keeps a server whose files were used within TOKEN_PRUNE_DAYS. A
+     * failure only means the file may be pruned a little early, so it is not reported. */
+    if (n > 0) (void)futimens(fd, NULL);
     close(fd);
     if (n < 0 || n > TOKEN_FILE_MAX) {
         felt_err_set(err, "bad_token_file", "%s is unreadable or too large", path);
@@ -206,4 +213,110 @@ int token_remove(const char *server, const char *game, const char *name, struct 
     if (unlink(path) != 0 && errno != ENOENT)
         return felt_err_set(err, "io", "cannot remove %s: %s", path, strerror(errno));
     return 0;
+}
+
+/* ---- pruning ---------------------------------------------------------------------------- */
+
+#define TOKEN_PRUNE_MAX 4096 /* files looked at per run; more are left for the next start */
+
+struct token_entry {
+    char *name;
+    size_t prefix; /* the escaped server: name[0..prefix) */
+    int64_t mtime;
+};
+
+/* A name token_path or token_save produces: SERVER+GAME+NAME.json, or that followed by
+ * .PID.tmp (a save cut short); *prefix gets the length of SERVER. */
+static bool token_name_ours(const char *name, size_t *prefix)
+{
+    const char *plus = strchr(name, '+');
+    if (!plus || plus == name || !strchr(plus + 1, '+')) return false;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '-' || *p == '_' || *p == '+'))
+            return false;
+    size_t len = strlen(name);
+    if (len > 4 && strcmp(name + len - 4, ".tmp") == 0) { /* drop ".PID.tmp" */
+        size_t i = len - 4;
+        while (i > 0 && name[i - 1] >= '0' && name[i - 1] <= '9')
+            i--;
+        if (i == len - 4 || i == 0 || name[i - 1] != '.') return false;
+        len = i - 1;
+    }
+    if (len <= 5 || memcmp(name + len - 5, ".json", 5) != 0) return false;
+    *prefix = (size_t)(plus - name);
+    return true;
+}
+
+static int token_entry_cmp(const void *a, const void *b)
+{
+    const struct token_entry *x = a, *y = b;
+    size_t n = x->prefix < y->prefix ? x->prefix : y->prefix;
+    int c = memcmp(x->name, y->name, n);
+    if (c) return c;
+    return x->prefix < y->prefix ? -1 : x->prefix > y->prefix;
+}
+
+int token_prune(const char *keep_server, int64_t now_s, int days, int *removed,
+                struct felt_err *err)
+{
+    char dir[4096], keep[4096];
+    size_t keep_len = 0;
+    struct token_entry *e = NULL;
+    size_t ne = 0;
+    int rc = -1, gone = 0;
+    DIR *d = NULL;
+
+    if (removed) *removed = 0;
+    if (token_dir(dir, sizeof(dir), err) != 0) return -1;
+    keep[0] = '\0';
+    if (keep_server && token_escape(keep_server, keep, sizeof(keep), &keep_len) != 0)
+        return felt_err_set(err, "too_long", "the server URL is too long");
+    d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT) return 0;
+        return felt_err_set(err, "io", "cannot read %s: %s", dir, strerror(errno));
+    }
+    int dfd = dirfd(d);
+    e = xcalloc(TOKEN_PRUNE_MAX, sizeof(*e));
+    struct dirent *de;
+    struct stat st;
+    size_t prefix;
+    while (ne < TOKEN_PRUNE_MAX && (de = readdir(d)) != NULL) {
+        if (!token_name_ours(de->d_name, &prefix)) continue;
+        if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        e[ne].name = xstrdup(de->d_name);
+        e[ne].prefix = prefix;
+        e[ne].mtime = (int64_t)st.st_mtime;
+        ne++;
+    }
+    qsort(e, ne, sizeof(*e), token_entry_cmp);
+    const int64_t cutoff = now_s - (int64_t)days * 86400;
+    rc = 0;
+    for (size_t i = 0, j; i < ne; i = j) {
+        int64_t newest = e[i].mtime;
+        for (j = i + 1; j < ne && token_entry_cmp(&e[i], &e[j]) == 0; j++)
+            if (e[j].mtime > newest) newest = e[j].mtime;
+        if (newest >= cutoff) continue;
+        if (keep_server && e[i].prefix == keep_len && memcmp(e[i].name, keep, keep_len) == 0)
+            continue;
+        for (size_t k = i; k < j; k++) {
+            /* Looked at again just before: a felt started meanwhile may have used it. */
+            if (fstatat(dfd, e[k].name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+                (int64_t)st.st_mtime >= cutoff)
+                continue;
+            if (unlinkat(dfd, e[k].name, 0) == 0)
+                gone++;
+            else if (errno != ENOENT && rc == 0)
+                rc = felt_err_set(err, "io", "cannot remove %s/%s: %s", dir, e[k].name,
+                                  strerror(errno));
+        }
+    }
+    for (size_t i = 0; i < ne; i++)
+        free(e[i].name);
+    free(e);
+    closedir(d);
+    if (removed) *removed = gone;
+    return rc;
 }
