@@ -82,8 +82,10 @@ struct model_player {
     char hand[EVAL_DESCRIBE_MAX]; /* a shown hand named with its ranks ("two pair, Nines and
                                    * Fours", eval_describe), "" if none */
     int64_t won;     /* chips won in the last finished hand (0 when none) */
-    bool has_equity; /* see model_equity_update */
-    double equity;   /* share of the pot 0..1 when all-in and shown */
+    bool has_equity; /* the server sent this hand's equity (see model_equity_read) */
+    double equity;   /* chance 0..1 to win outright, as the server counted it */
+    double tie;      /* chance 0..1 to split the pot */
+    double equity_tabled, tie_tabled; /* the same when the hands were tabled (kept after the end) */
 };
 
 /* The player to act and their legal options; active false between hands or during a run-out. */
@@ -191,7 +193,6 @@ struct model {
     uint64_t last_seq; /* seq of the last event applied: hello's last_seq */
     char epoch[PROTO_EPOCH_MAX + 1]; /* the server run last_seq belongs to: hello's epoch */
     bool equity_shown; /* some player has_equity */
-    uint8_t equity_sig[2 * EQUITY_MAX_HANDS + 5]; /* private: the hands and board last computed */
     uint64_t version; /* increases with every change (cheap "redraw?" check) */
     struct model_anim anim;
 
@@ -217,7 +218,7 @@ void model_set_me(struct model *m, const char *player_id);
 /* Applies one decoded server message of any type (dispatch by type through a const table).
  * Missing or wrong-typed fields in data are skipped, never trusted: no message can crash the
  * client or break the model's invariants (seats in range, ncards 0 or 2, bounded strings).
- * Recomputes the all-in equity when cards or statuses changed. */
+ * Takes the all-in equity from the updates that carry it (the server counts it). */
 enum model_result model_apply(struct model *m, const struct proto_smsg *msg);
 
 /* Forgets the seq so that the next snapshot is taken whatever its seq (after a rejoin). */

@@ -4,9 +4,9 @@
  * model_apply() takes every server message, dispatched by type through model_handlers[] (and
  * state updates, animations and notifications by their event or kind through smaller const
  * tables). The server is the authority: the model never computes game rules, it copies stacks,
- * bets, pots and to_act from the messages. Three things are derived here: the hand log (one human
- * line per action, street and result), the names of shown hands and the all-in equity shown next
- * to each seat.
+ * bets, pots, to_act and the all-in equity (counted by the server) from the messages. Two things
+ * are derived here: the hand log (one human line per action, street and result) and the names of
+ * shown hands.
  *
  * The log reads like a poker room's, in one vocabulary: "bets" when nobody has bet on the street
  * yet, "raises to" after (the blinds count as bets); amounts as the table shows them ("1,250",
@@ -30,7 +30,6 @@
 #include <json-c/json.h>
 
 #include "client.h"
-#include "equity.h"
 #include "text.h"
 #include "wire.h"
 
@@ -293,65 +292,36 @@ static void model_clear_hand(struct model *m)
         p->hand[0] = '\0';
         p->won = 0;
         p->has_equity = false;
-        p->equity = 0;
+        p->equity = p->tie = p->equity_tabled = p->tie_tabled = 0;
     }
 }
 
 /* ---- equity ---------------------------------------------------------------------------- */
 
-/* When every player still in the hand is all-in (or all but one, with nobody left to act) and
- * every one of their hands is known, sets has_equity/equity of each with equity_exact() over
- * the remaining boards; otherwise clears them. model_apply calls it after every event. */
-static void model_equity_update(struct model *m)
+/* The server's "equity" of a snapshot or state_update: the tabled hands' chances, street by
+ * street of the run-out. An update without it leaves the numbers standing (they change only
+ * with the board); a snapshot replaces them. The first numbers of a hand, from when the hands
+ * were tabled, are kept too: hand_end puts them back, so the all-in equity stays beside the
+ * hands until the next one is dealt (the run-out is dealt at once, its streets never linger). */
+static void model_equity_read(struct model *m, const struct wire_event *ev)
 {
-    card_t hands[EQUITY_MAX_HANDS][2];
-    int seats[EQUITY_MAX_HANDS];
-    int n = 0, not_all_in = 0;
-    bool ok = m->hand_running && !m->to_act.active;
-
-    for (int s = 0; ok && s < MODEL_MAX_SEATS; s++) {
-        const struct model_player *p = &m->players[s];
-        if (!p->present || !p->in_hand || p->status == MODEL_FOLDED) continue;
-        if (p->ncards != 2 || n == EQUITY_MAX_HANDS) {
-            ok = false;
-            break;
-        }
-        if (p->status != MODEL_ALL_IN) not_all_in++;
-        memcpy(hands[n], p->cards, 2);
-        seats[n++] = s;
-    }
-    /* Everyone in the hand is all-in, or all but one who has nobody left to bet against. */
-    ok = ok && n >= 2 && not_all_in <= 1;
-
-    uint8_t sig[sizeof(m->equity_sig)];
-    memset(sig, 0xff, sizeof(sig));
-    if (ok) {
-        for (int i = 0; i < n; i++) {
-            sig[2 * i] = hands[i][0];
-            sig[2 * i + 1] = hands[i][1];
-        }
-        for (int i = 0; i < m->nboard; i++)
-            sig[2 * EQUITY_MAX_HANDS + i] = m->board[i];
-        if (m->equity_shown && memcmp(sig, m->equity_sig, sizeof(sig)) == 0)
-            return; /* same hands, same board: the numbers stand */
-    }
-    for (int s = 0; s < MODEL_MAX_SEATS; s++) {
+    if (ev->nequity == 0 && ev->kind != WIRE_SNAPSHOT) return;
+    bool first = !m->equity_shown;
+    for (int s = 0; s < MODEL_MAX_SEATS; s++)
         m->players[s].has_equity = false;
-        m->players[s].equity = 0;
-    }
     m->equity_shown = false;
-    if (!ok) return;
-
-    struct equity_result r;
-    struct felt_err err;
-    if (equity_exact((const card_t(*)[2])hands, n, m->board, m->nboard, &r, &err) != 0)
-        return; /* duplicate cards from a broken server: show nothing rather than nonsense */
-    for (int i = 0; i < n; i++) {
-        m->players[seats[i]].has_equity = true;
-        m->players[seats[i]].equity = r.equity[i];
+    for (int i = 0; i < ev->nequity; i++) {
+        struct model_player *p = model_find(m, ev->equity[i].player_id);
+        if (!p) continue;
+        p->has_equity = true;
+        p->equity = ev->equity[i].win;
+        p->tie = ev->equity[i].tie;
+        if (first) {
+            p->equity_tabled = p->equity;
+            p->tie_tabled = p->tie;
+        }
+        m->equity_shown = true;
     }
-    memcpy(m->equity_sig, sig, sizeof(sig));
-    m->equity_shown = true;
 }
 
 /* ---- state_update events --------------------------------------------------------------- */
@@ -527,11 +497,11 @@ static void model_up_hand_end(struct model *m, const struct wire_event *ev)
     for (int s = 0; s < MODEL_MAX_SEATS; s++) {
         struct model_player *p = &m->players[s];
         p->bet = 0;
-        p->has_equity = false;
+        p->equity = p->equity_tabled; /* the all-in equity, shown until the next hand */
+        p->tie = p->tie_tabled;
         if (p->present && p->sits_out) p->status = MODEL_SITTING_OUT;
         if (p->present && p->status != MODEL_SITTING_OUT) p->status = MODEL_WAITING;
     }
-    m->equity_shown = false;
 }
 
 /* What follows the player's name in the log, by seat change. */
@@ -762,6 +732,7 @@ enum model_result model_apply(struct model *m, const struct proto_smsg *msg)
             if (ev->kind != WIRE_SNAPSHOT) m->hand_id = ev->hand_id;
             model_handlers[ev->kind](m, ev);
             model_to_act_read(m, &ev->to_act);
+            model_equity_read(m, ev);
         } else {
             model_handlers[ev->kind](m, ev);
         }
@@ -771,7 +742,6 @@ enum model_result model_apply(struct model *m, const struct proto_smsg *msg)
         m->has_seq = true;
         m->last_seq = msg->seq;
     }
-    model_equity_update(m);
     m->version++;
     return MODEL_APPLIED;
 }

@@ -352,7 +352,9 @@ static void test_malformed_data(void **state)
 }
 
 /* Two players all-in on the turn, both hands shown: AA against KK, one card to come. KK wins
- * only with one of the two kings left among 44 unseen cards. */
+ * only with one of the two kings left among 44 unseen cards. The numbers are the server's (its
+ * "equity"): the model copies them, keeps them through updates without any, and after the hand
+ * shows the equity the hands had when they were tabled, until the next hand. */
 static void test_equity_all_in(void **state)
 {
     struct model m;
@@ -379,11 +381,14 @@ static void test_equity_all_in(void **state)
               "\"event\":\"showdown\",\"hand_id\":4,\"to_act\":null,"
               "\"shows\":[{\"player_id\":\"" ANN "\",\"cards\":[\"Ah\",\"Ad\"],\"hand\":null},"
               "{\"player_id\":\"" BOB "\",\"cards\":[\"Kh\",\"Kd\"],\"hand\":null}],"
-              "\"mucks\":[]}}");
+              "\"mucks\":[],\"equity\":{\"" ANN "\":{\"win\":0.8236,\"tie\":0.0046},"
+              "\"" BOB "\":{\"win\":0.1718,\"tie\":0.0046}}}}");
     assert_true(m.players[1].shown);
     assert_true(m.equity_shown);
     assert_true(m.players[0].has_equity && m.players[1].has_equity);
-    assert_true(m.players[0].equity > 0.8 && m.players[1].equity < 0.2);
+    assert_float_equal(m.players[0].equity, 0.8236, 1e-12);
+    assert_float_equal(m.players[1].equity, 0.1718, 1e-12);
+    assert_float_equal(m.players[1].tie, 0.0046, 1e-12);
     assert_true(log_has(&m, "bob shows K\u2665 K\u2666"));
     /* Before the flop there is no five-card hand to name: the log says only the cards. */
     assert_false(log_has(&m, "bob shows K\u2665 K\u2666 ("));
@@ -393,25 +398,30 @@ static void test_equity_all_in(void **state)
               "\"cards\":[\"2c\",\"7d\",\"9h\"]," "\"pots\":[{\"amount\":1600,\"eligible\":[\"" ANN "\",\"" BOB "\"]}],\"to_act\":null}}");
     apply(&m, "{\"type\":\"state_update\",\"seq\":16,\"timestamp\":7,\"data\":{"
               "\"event\":\"street\",\"hand_id\":4,\"street\":\"turn\","
-              "\"cards\":[\"Jc\"]," "\"pots\":[{\"amount\":1600,\"eligible\":[\"" ANN "\",\"" BOB "\"]}],\"to_act\":null}}");
+              "\"cards\":[\"Jc\"]," "\"pots\":[{\"amount\":1600,\"eligible\":[\"" ANN "\",\"" BOB "\"]}],\"to_act\":null,"
+              "\"equity\":{\"" ANN "\":{\"win\":0.9545,\"tie\":0},\"" BOB "\":{\"win\":0.0455,"
+              "\"tie\":0}}}}");
     assert_int_equal(m.nboard, 4);
     /* The shown hands are named as the board runs out. */
     assert_string_equal(m.players[0].hand, "pair of Aces");
     assert_string_equal(m.players[1].hand, "pair of Kings");
     assert_true(m.equity_shown);
-    assert_float_equal(m.players[1].equity, 2.0 / 44.0, 1e-9);
-    assert_float_equal(m.players[0].equity, 42.0 / 44.0, 1e-9);
-    /* The hand ends: the numbers go. */
+    assert_float_equal(m.players[1].equity, 0.0455, 1e-12);
+    assert_float_equal(m.players[0].equity, 0.9545, 1e-12);
     apply(&m, "{\"type\":\"state_update\",\"seq\":17,\"timestamp\":7,\"data\":{"
               "\"event\":\"street\",\"hand_id\":4,\"street\":\"river\","
-              "\"cards\":[\"3s\"]," "\"pots\":[{\"amount\":1600,\"eligible\":[\"" ANN "\",\"" BOB "\"]}],\"to_act\":null}}");
+              "\"cards\":[\"3s\"]," "\"pots\":[{\"amount\":1600,\"eligible\":[\"" ANN "\",\"" BOB "\"]}],\"to_act\":null,"
+              "\"equity\":{\"" ANN "\":{\"win\":1,\"tie\":0},\"" BOB "\":{\"win\":0,\"tie\":0}}}}");
     assert_float_equal(m.players[0].equity, 1.0, 1e-9);
+    assert_float_equal(m.players[1].equity, 0.0, 1e-9);
+    /* The hand ends: the equity of the all-in (when the hands were tabled) stays beside them. */
     apply(&m, "{\"type\":\"state_update\",\"seq\":18,\"timestamp\":7,\"data\":{"
               "\"event\":\"hand_end\",\"hand_id\":4,\"to_act\":null,"
               "\"pots\":[{\"pot\":0,\"amount\":1600,\"winners\":[{\"player_id\":\"" ANN "\","
               "\"amount\":1600}]}],\"stacks\":{\"" ANN "\":1800,\"" BOB "\":0}}}");
-    assert_false(m.equity_shown);
-    assert_false(m.players[0].has_equity);
+    assert_true(m.equity_shown && m.players[0].has_equity && m.players[1].has_equity);
+    assert_float_equal(m.players[0].equity, 0.8236, 1e-12);
+    assert_float_equal(m.players[1].equity, 0.1718, 1e-12);
     /* The all-in's winner is named with the final board; amounts with the table's separators. */
     assert_true(log_has(&m, "ann wins 1,600 from the pot with pair of Aces"));
     assert_true(log_has(&m, "bob raises to 800 (all-in)"));
@@ -425,6 +435,7 @@ static void test_equity_all_in(void **state)
               "\"status\":\"active\",\"connected\":true,\"bot\":false}],\"pots\":[]}}");
     assert_int_equal(m.players[0].ncards, 0);
     assert_false(m.players[1].present); /* not in the list: gone */
+    assert_false(m.equity_shown || m.players[0].has_equity); /* a new hand: no numbers */
 }
 
 static void test_log_bounded(void **state)
