@@ -51,7 +51,11 @@ static const char felt_usage[] =
     "  -h, --help             this help;  --version  print the version\n"
     "\n"
     "Your seat's token is kept under $XDG_STATE_HOME/felt/, so running felt again with the same\n"
-    "server, game and name takes back the same seat.\n";
+    "server, game and name takes back the same seat.\n"
+    "\n"
+    "At the table: f fold, c check/call, r raise (type the amount), a all-in; F, K, C choose\n"
+    "check/fold, check or call any before your turn; Enter or / chat until Esc or an empty\n"
+    "Enter (the input row says CHAT or TABLE); s sit out/in, h hands, q quit; ? lists every key.\n";
 
 static int felt_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int felt_usage_error(const char *fmt, ...)

@@ -1213,6 +1213,40 @@ static void layout_draw_raise(struct layout_grid *g, const struct layout_view *v
     layout_bar_key(&p, "Esc", "back");
 }
 
+/* A question before an action that is easy to regret, and its answers. */
+static void layout_draw_ask(struct layout_grid *g, const struct layout_view *v,
+                            struct layout_rect r)
+{
+    struct layout_pen p = {g, r.x, r.y, r.x + r.w};
+    layout_fill(g, r, LAYOUT_S_BAR);
+    layout_pen_put(&p, LAYOUT_S_BAR, " ");
+    layout_pen_put(&p, LAYOUT_S_BAR, v->ask ? v->ask : "");
+    layout_pen_put(&p, LAYOUT_S_BAR, " ");
+    for (int i = 0; v->ask_keys && i < v->nask_keys; i++)
+        layout_bar_key(&p, v->ask_keys[i].key ? v->ask_keys[i].key : "", v->ask_keys[i].what);
+}
+
+/* The pre-actions as check boxes, the armed one ticked: "F [x] check/fold  K [ ] check ...". */
+static void layout_draw_pre(struct layout_pen *p, const struct layout_view *v)
+{
+    static const struct {
+        enum layout_pre pre;
+        const char *key, *what;
+    } row[] = {
+        {LAYOUT_PRE_CHECK_FOLD, "F", "check/fold"},
+        {LAYOUT_PRE_CHECK, "K", "check"},
+        {LAYOUT_PRE_CALL_ANY, "C", "call any"},
+    };
+    layout_pen_put(p, LAYOUT_S_NORMAL, " ");
+    for (size_t i = 0; i < FELT_ARRAY_LEN(row); i++) {
+        bool on = v->pre_armed == row[i].pre;
+        layout_pen_put(p, LAYOUT_S_KEY, row[i].key);
+        layout_pen_put(p, on ? LAYOUT_S_WIN : LAYOUT_S_DIM, on ? " [x] " : " [ ] ");
+        layout_pen_put(p, on ? LAYOUT_S_WIN : LAYOUT_S_DIM, row[i].what);
+        layout_pen_put(p, LAYOUT_S_NORMAL, "  ");
+    }
+}
+
 static void layout_draw_bar(struct layout_grid *g, const struct layout_view *v,
                             struct layout_rect r)
 {
@@ -1245,6 +1279,9 @@ static void layout_draw_bar(struct layout_grid *g, const struct layout_view *v,
                            : "Your seat is gone (server restarted). Press j to join again, "
                              "q to quit");
         return;
+    case LAYOUT_MODE_ASK:
+        layout_draw_ask(g, v, r);
+        return;
     case LAYOUT_MODE_IDLE:
         break;
     }
@@ -1258,6 +1295,7 @@ static void layout_draw_bar(struct layout_grid *g, const struct layout_view *v,
         layout_pen_put(&p, LAYOUT_S_BOLD, v->bar_notice);
         layout_pen_put(&p, LAYOUT_S_NORMAL, "  ");
     }
+    if (v->pre_offer) layout_draw_pre(&p, v);
     if (v->waiting_for) {
         layout_pen_put(&p, LAYOUT_S_DIM, " waiting for ");
         layout_pen_put(&p, LAYOUT_S_BOLD, v->waiting_for);
@@ -1274,8 +1312,9 @@ static void layout_draw_bar(struct layout_grid *g, const struct layout_view *v,
 static void layout_draw_input(struct layout_grid *g, const struct layout_view *v,
                               struct layout_rect r)
 {
+    r = layout_draw_input_mode(g, r, v->chatting);
+    if (v->chatting) return; /* chat.c draws the line being edited in the rest */
     struct layout_pen p = {g, r.x, r.y, r.x + r.w};
-    if (v->chatting) return; /* chat.c draws the line being edited */
     if (v->chat_allowed) {
         layout_pen_put(&p, LAYOUT_S_KEY, " Enter");
         layout_pen_put(&p, LAYOUT_S_DIM, " or ");
@@ -1291,7 +1330,9 @@ static void layout_draw_input(struct layout_grid *g, const struct layout_view *v
     layout_pen_put(&p, LAYOUT_S_KEY, " h");
     layout_pen_put(&p, LAYOUT_S_DIM, " hands  ");
     layout_pen_put(&p, LAYOUT_S_KEY, " q");
-    layout_pen_put(&p, LAYOUT_S_DIM, " quit");
+    layout_pen_put(&p, LAYOUT_S_DIM, " quit  ");
+    layout_pen_put(&p, LAYOUT_S_KEY, " ?");
+    layout_pen_put(&p, LAYOUT_S_DIM, " help");
 }
 
 static void layout_draw_status(struct layout_grid *g, const struct layout_view *v,
@@ -1331,6 +1372,96 @@ static void layout_draw_status(struct layout_grid *g, const struct layout_view *
         snprintf(right + n, sizeof(right) - (size_t)n, " hand #%lld ", (long long)v->hand_id);
     int w = layout_text_cols(right);
     if (p.x + 2 + w <= r.x + r.w) layout_put(g, r.x + r.w - w, r.y, w, LAYOUT_S_STATUS, right);
+}
+
+/* ---- the input mode and the help overlay --------------------------------------------------- */
+
+struct layout_rect layout_draw_input_mode(struct layout_grid *g, struct layout_rect r,
+                                          bool chatting)
+{
+    /* Both tags as wide, so that the rest of the row does not move when the mode changes. */
+    int w = layout_put(g, r.x, r.y, r.w, chatting ? LAYOUT_S_TO_ACT : LAYOUT_S_STATUS,
+                       chatting ? " CHAT  " : " TABLE ");
+    w += layout_put(g, r.x + w, r.y, r.w - w, LAYOUT_S_NORMAL, " ");
+    r.x += w;
+    r.w -= w;
+    if (chatting) {
+        static const char back[] = " Esc or empty Enter: table ";
+        int bw = layout_text_cols(back);
+        if (r.w >= bw + 30) {
+            layout_put(g, r.x + r.w - bw, r.y, bw, LAYOUT_S_DIM, back);
+            r.w -= bw;
+        }
+    }
+    return r;
+}
+
+void layout_draw_help(struct layout_grid *g, struct layout_rect area, const char *title,
+                      const struct layout_keyhint *rows, int n, bool ascii)
+{
+    static const char foot[] = "any key closes this help";
+    int kw = 0, ww = 0, hw = layout_text_cols(foot); /* keys, what they do, whole rows */
+    for (int i = 0; i < n; i++) {
+        int t = layout_text_cols(rows[i].what ? rows[i].what : "");
+        if (!rows[i].key) {
+            if (t > hw) hw = t;
+            continue;
+        }
+        int k = layout_text_cols(rows[i].key);
+        if (k > kw) kw = k;
+        if (t > ww) ww = t;
+    }
+    if (kw + 2 + ww > hw) hw = kw + 2 + ww;
+    /* "| key  what |": borders, a space inside each, two columns between key and what. */
+    int w = hw + 4, h = n + 4; /* top edge, rows, a blank row, the footer, bottom edge */
+    if (w > area.w) w = area.w;
+    if (h > area.h) h = area.h;
+    if (w < 10 || h < 4) return;
+    struct layout_rect b = {area.x + (area.w - w) / 2, area.y + (area.h - h) / 2, w, h};
+    const char *hz = ascii ? "-" : "\u2500", *vt = ascii ? "|" : "\u2502";
+    const char *corner[4] = {"+", "+", "+", "+"};
+    if (!ascii) {
+        corner[0] = "\u250c";
+        corner[1] = "\u2510";
+        corner[2] = "\u2514";
+        corner[3] = "\u2518";
+    }
+    layout_fill(g, b, LAYOUT_S_NORMAL);
+    for (int x = b.x + 1; x < b.x + w - 1; x++) {
+        layout_put(g, x, b.y, 1, LAYOUT_S_BOLD, hz);
+        layout_put(g, x, b.y + h - 1, 1, LAYOUT_S_BOLD, hz);
+    }
+    for (int y = b.y + 1; y < b.y + h - 1; y++) {
+        layout_put(g, b.x, y, 1, LAYOUT_S_BOLD, vt);
+        layout_put(g, b.x + w - 1, y, 1, LAYOUT_S_BOLD, vt);
+    }
+    layout_put(g, b.x, b.y, 1, LAYOUT_S_BOLD, corner[0]);
+    layout_put(g, b.x + w - 1, b.y, 1, LAYOUT_S_BOLD, corner[1]);
+    layout_put(g, b.x, b.y + h - 1, 1, LAYOUT_S_BOLD, corner[2]);
+    layout_put(g, b.x + w - 1, b.y + h - 1, 1, LAYOUT_S_BOLD, corner[3]);
+    if (title) {
+        int tx = b.x + 2;
+        tx += layout_put(g, tx, b.y, w - 4, LAYOUT_S_BOLD, " ");
+        tx += layout_put(g, tx, b.y, b.x + w - 2 - tx, LAYOUT_S_BOLD, title);
+        layout_put(g, tx, b.y, b.x + w - 2 - tx, LAYOUT_S_BOLD, " ");
+    }
+    int inner = w - 4, fit = h - 4;
+    for (int i = 0; i < n && i < fit; i++) {
+        int y = b.y + 1 + i, x = b.x + 2;
+        if (i == fit - 1 && fit < n) {
+            layout_put(g, x, y, inner, LAYOUT_S_DIM, "(more: a taller terminal shows them)");
+            break;
+        }
+        if (!rows[i].key) {
+            layout_put(g, x, y, inner, LAYOUT_S_BOLD, rows[i].what ? rows[i].what : "");
+            continue;
+        }
+        layout_put(g, x, y, inner < kw ? inner : kw, LAYOUT_S_KEY, rows[i].key);
+        if (inner > kw + 2)
+            layout_put(g, x + kw + 2, y, inner - kw - 2, LAYOUT_S_NORMAL,
+                       rows[i].what ? rows[i].what : "");
+    }
+    layout_put(g, b.x + 2, b.y + h - 2, inner, LAYOUT_S_DIM, foot);
 }
 
 static void layout_draw_too_small(struct layout_grid *g)

@@ -108,6 +108,21 @@ enum layout_mode {
     LAYOUT_MODE_RAISE,        /* typing a raise amount */
     LAYOUT_MODE_CONFIRM_QUIT, /* "leave in the middle of a hand?" */
     LAYOUT_MODE_SEAT_GONE,    /* the server no longer knows our token */
+    LAYOUT_MODE_ASK,          /* a question before an action easy to regret (ask, ask_keys) */
+};
+
+/* A key and what it does: the keys of a question on the bar, the rows of the help overlay. */
+struct layout_keyhint {
+    const char *key; /* NULL: what is a heading (help) */
+    const char *what;
+};
+
+/* Pre-actions: chosen before the player's turn, sent when it comes (tui.c decides). */
+enum layout_pre {
+    LAYOUT_PRE_NONE,
+    LAYOUT_PRE_CHECK_FOLD,
+    LAYOUT_PRE_CHECK,
+    LAYOUT_PRE_CALL_ANY,
 };
 
 struct layout_turn {
@@ -175,6 +190,12 @@ struct layout_view {
     bool chat_allowed; /* false for spectators at tables without spectator chat */
     int sit_key;       /* the hint for s: 0 none (spectators), 1 "sit out", 2 "sit in" */
 
+    const char *ask;                       /* ASK: the question ("Fold when you can check?") */
+    const struct layout_keyhint *ask_keys; /* ASK: the answers, drawn after it */
+    int nask_keys;
+    bool pre_offer;            /* IDLE: in the hand before our turn: the pre-action keys show */
+    enum layout_pre pre_armed; /* the pre-action chosen (drawn checked), or NONE */
+
     const struct layout_line *log; /* oldest first: the whole scrollback */
     int nlog;
     int log_scroll; /* lines between the newest and the bottom line shown; 0 follows the newest
@@ -240,6 +261,17 @@ const struct layout_cell *layout_cell_at(const struct layout_grid *g, int x, int
 
 /* Lays out and draws v onto g (cleared first), filling geo. */
 void layout_draw(struct layout_grid *g, const struct layout_view *v, struct layout_geometry *geo);
+
+/* The input mode's tag at the left of row r, " TABLE " (keys act) or " CHAT " (keys type),
+ * and in chat mode how to get back at the right. Returns what is left of r for the rest of the
+ * row (the hints, or the chat line that chat.c draws). */
+struct layout_rect layout_draw_input_mode(struct layout_grid *g, struct layout_rect r,
+                                          bool chatting);
+/* A framed box centred in area, over whatever is drawn there: the title in its top edge, one
+ * row per key (a NULL key makes what a heading), and "any key closes" at the bottom. Rows that
+ * do not fit are left out, the last one shown saying so. */
+void layout_draw_help(struct layout_grid *g, struct layout_rect area, const char *title,
+                      const struct layout_keyhint *rows, int n, bool ascii);
 
 /* The rows line i of a pane takes (>= 1), measured for layout_scroll_compute. */
 typedef int (*layout_rows_fn)(void *ctx, int i);

@@ -15,7 +15,22 @@
  * the attributes for colour or monochrome; ncurses sends only what changed.
  *
  * Keys go through const tables keyed by key, one per input mode (table, raise prompt, quit
- * confirmation, seat gone, chat line), after a small table of keys every mode shares.
+ * confirmation, the other questions, seat gone, chat line, help), after a small table of keys
+ * every mode shares.
+ *
+ * Never a mis-click: the input row always says which mode the keys are in (TABLE: they act;
+ * CHAT: they type), and the chat line stays open after a message is sent, until Esc or an
+ * empty Enter, so the words typed after one message never become actions. Folding when a check
+ * is free and going all-in ask for the same key again (any other key answers no); leaving in
+ * the middle of a hand asks for y, never the q that asked. A raise amount put in by a key (the
+ * minimum, half pot, the arrows) is selected: typing digits replaces it. ? shows every key over
+ * the table; any key closes it and does nothing else.
+ *
+ * Pre-actions (F check/fold, K check, C call any, the same key again or Esc to cancel) are
+ * chosen before our turn and sent when it comes, from a zero-delay timer rather than inside
+ * the session's callback. Each remembers the hand, the street and the highest bet when it was
+ * chosen: a new street or hand drops it, and check and check/fold are also dropped (with a
+ * message) when the highest bet changes, while call any stays for the street.
  *
  * The log pane keeps a scrollback of its own: the model keeps the last MODEL_LOG_MAX lines, and
  * every redraw first copies the lines added since the last one into a ring of TUI_SCROLLBACK
@@ -58,6 +73,7 @@
 #define TUI_LEAVE_WAIT_MS 2000  /* how long a quit waits for "leave" to go out */
 #define TUI_LOG_LINES 64        /* chat lines handed to the layout (more never fit) */
 #define TUI_SCROLLBACK 2000     /* log lines kept for PgUp: a ring of about 400 KB */
+#define TUI_CHAT_PROMPT "say: "
 
 struct tui_logline {
     enum model_log_kind kind;
@@ -68,10 +84,20 @@ enum tui_input {
     TUI_IN_TABLE,
     TUI_IN_RAISE,
     TUI_IN_CONFIRM,
+    TUI_IN_ASK_FOLD,
+    TUI_IN_ASK_ALL_IN,
     TUI_IN_GONE,
     TUI_IN_CHAT,
     TUI_IN_HIST,
+    TUI_IN_HELP,
     TUI_IN_COUNT
+};
+
+/* A question asked before an action that is easy to regret, on our turn. */
+enum tui_ask {
+    TUI_ASK_NONE,
+    TUI_ASK_FOLD,   /* f when checking is free */
+    TUI_ASK_ALL_IN, /* a */
 };
 
 struct tui {
@@ -85,7 +111,17 @@ struct tui {
 
     bool raise_open;
     char raise_buf[24];
+    bool raise_fresh; /* raise_buf was put in by a key, not typed: a digit replaces it */
     bool confirm_quit;
+    enum tui_ask ask;
+    char ask_text[96];
+    bool help_open;
+
+    /* The pre-action chosen, and the hand, street and highest bet when it was chosen. */
+    enum layout_pre pre;
+    int64_t pre_hand, pre_bet;
+    int pre_street;
+    struct wstimer *pre_fire; /* 0 ms: sends the pre-action outside the session's callback */
     bool quitting;
     bool done;
     int exit_code;
@@ -307,6 +343,34 @@ static const struct outbox_item *tui_pending_action(const struct session *s, con
     return NULL;
 }
 
+/* The highest bet in front of a seat this betting round: what a pre-action is checked against. */
+static int64_t tui_high_bet(const struct model *m)
+{
+    int64_t high = 0;
+    for (int s = 0; s < MODEL_MAX_SEATS; s++)
+        if (m->players[s].present && m->players[s].bet > high) high = m->players[s].bet;
+    return high;
+}
+
+/* We are seated in the running hand's betting with chips behind: a pre-action can be chosen. */
+static bool tui_pre_possible(const struct tui *t, const struct model *m)
+{
+    const struct model_player *me = model_me(m);
+    return !t->o.spectate && me && m->hand_running && m->to_act.active && me->in_hand &&
+           me->status == MODEL_ACTIVE;
+}
+
+static const char *tui_pre_name(enum layout_pre p)
+{
+    static const char *const names[] = {
+        [LAYOUT_PRE_NONE] = "pre-action",
+        [LAYOUT_PRE_CHECK_FOLD] = "check/fold",
+        [LAYOUT_PRE_CHECK] = "check",
+        [LAYOUT_PRE_CALL_ANY] = "call any",
+    };
+    return (unsigned)p < FELT_ARRAY_LEN(names) ? names[p] : names[0];
+}
+
 /* The seats ring, from the snapshot; none (nseats 0) until a usable snapshot has come. */
 static void tui_view_seats(const struct tui *t, const struct model *m, struct layout_view *v)
 {
@@ -362,6 +426,29 @@ static void tui_view_pots(const struct model *m, struct layout_view *v)
     }
 }
 
+/* The question on the bar: what it asks and the keys that answer it. */
+static void tui_view_ask(struct tui *t, const struct model *m, struct layout_view *v)
+{
+    static const struct layout_keyhint fold_keys[] = {
+        {"f", "again to fold,"}, {"c", "to check"}, {"Esc", "neither"}};
+    static const struct layout_keyhint all_in_keys[] = {{"a", "again to go all-in,"},
+                                                        {"Esc", "no"}};
+    const struct model_player *me = model_me(m);
+    char chips[32];
+    v->mode = LAYOUT_MODE_ASK;
+    if (t->ask == TUI_ASK_FOLD) {
+        snprintf(t->ask_text, sizeof(t->ask_text), "Fold when you can check?");
+        v->ask_keys = fold_keys;
+        v->nask_keys = (int)FELT_ARRAY_LEN(fold_keys);
+    } else {
+        snprintf(t->ask_text, sizeof(t->ask_text), "All-in for %s?",
+                 layout_chips(me ? me->bet + me->stack : 0, chips, sizeof(chips)));
+        v->ask_keys = all_in_keys;
+        v->nask_keys = (int)FELT_ARRAY_LEN(all_in_keys);
+    }
+    v->ask = t->ask_text;
+}
+
 /* The bar: its mode, the turn's choices, messages and whom we wait for. An action of ours still
  * in the queue (sent, or waiting for the connection) stands for the action: the bar says so
  * instead of offering the actions again. Closes the raise prompt when it is not our turn. */
@@ -393,11 +480,14 @@ static void tui_view_bar(struct tui *t, const struct model *m, const struct sess
         v->turn.clock_s = m->to_act.deadline > 0 ? tui_secs_left(m->to_act.deadline) : -1;
     } else {
         t->raise_open = false;
+        t->ask = TUI_ASK_NONE; /* the turn has gone: there is nothing left to ask */
     }
     if (st->state == SESSION_REJECTED)
         v->mode = LAYOUT_MODE_SEAT_GONE;
     else if (t->confirm_quit)
         v->mode = LAYOUT_MODE_CONFIRM_QUIT;
+    else if (t->ask != TUI_ASK_NONE)
+        tui_view_ask(t, m, v);
     else if (t->raise_open)
         v->mode = LAYOUT_MODE_RAISE;
     else if (my_turn)
@@ -413,6 +503,8 @@ static void tui_view_bar(struct tui *t, const struct model *m, const struct sess
         v->waiting_for = m->players[m->to_act.seat].name;
         v->waiting_clock_s = m->to_act.deadline > 0 ? tui_secs_left(m->to_act.deadline) : -1;
     }
+    v->pre_offer = !pending && !my_turn && tui_pre_possible(t, m);
+    v->pre_armed = v->pre_offer ? t->pre : LAYOUT_PRE_NONE;
     v->chatting = chat_is_open();
     v->chat_allowed = !st->spectator || m->table.spectator_chat;
     v->sit_key = st->spectator ? 0 : m->me_sitting_out ? 2 : 1;
@@ -570,6 +662,29 @@ static void tui_tick_schedule(struct tui *t)
     t->tick_armed = true;
 }
 
+/* Every key, for the help overlay (?). At most 19 rows, so that it fits at 80x24. */
+static const struct layout_keyhint tui_help_rows[] = {
+    {NULL, "At the table (TABLE on the input row)"},
+    {"f", "fold (asks first when you could check)"},
+    {"c  k", "check or call"},
+    {"r", "raise: type the amount, Enter sends"},
+    {"a", "all-in (asks for a second a)"},
+    {"F  K  C", "before your turn: check/fold, check, call any"},
+    {"", "(the same key again, or Esc, cancels it)"},
+    {"Enter  /", "chat (CHAT) until Esc or an empty Enter"},
+    {"s", "sit out from the next hand, or sit back in"},
+    {"h", "the table's last hands, with a replay"},
+    {"PgUp/PgDn", "scroll the log; Home/End: oldest, newest"},
+    {"q", "quit (in a hand it asks first: y leaves)"},
+    {"?  Ctrl-L", "this help; redraw the screen"},
+    {NULL, "Raising (after r)"},
+    {"0-9  Bksp", "the amount to raise to (replaces the one shown)"},
+    {"h  p  a", "half the pot, the pot, all-in"},
+    {"arrows + -", "a big blind more or less"},
+    {"Enter Esc f", "raise, back, fold"},
+    {NULL, "Hand history (h): arrows, Enter, n/p, r reload, Esc back"},
+};
+
 static void tui_redraw(struct tui *t)
 {
     struct layout_view v;
@@ -592,7 +707,13 @@ static void tui_redraw(struct tui *t)
                          : NULL,
                      v.ascii);
     } else if (chat_is_open() && !t->geo.too_small) {
-        cx = chat_render(&t->grid, t->geo.input);
+        /* The mode's tag (layout_draw_input drew it) keeps its place; the line gets the rest. */
+        cx = chat_render(&t->grid, layout_draw_input_mode(&t->grid, t->geo.input, true));
+    }
+    if (t->help_open && !t->geo.too_small) {
+        layout_draw_help(&t->grid, (struct layout_rect){0, 0, t->grid.cols, t->geo.status.y},
+                         "Keys", tui_help_rows, (int)FELT_ARRAY_LEN(tui_help_rows), v.ascii);
+        cx = -1;
     }
     tui_blit(t);
     if (cx >= 0) {
@@ -684,9 +805,16 @@ static void tui_act(struct tui *t, enum engine_action a, int64_t amount)
     t->bar_msg[0] = '\0';
 }
 
+/* f: a fold when checking is free is asked about first. */
 static void tui_k_fold(struct tui *t, int key)
 {
+    const struct model *m = session_model(t->s);
     (void)key;
+    if (!t->o.spectate && model_my_turn(m) && m->to_act.can_check) {
+        t->ask = TUI_ASK_FOLD;
+        t->bar_msg[0] = '\0';
+        return;
+    }
     tui_act(t, ENGINE_FOLD, 0);
 }
 
@@ -713,10 +841,158 @@ static void tui_k_call(struct tui *t, int key)
     tui_act(t, model_my_turn(m) && m->to_act.can_check ? ENGINE_CHECK : ENGINE_CALL, 0);
 }
 
+/* a: all-in on our turn only after a second a. */
 static void tui_k_all_in(struct tui *t, int key)
 {
     (void)key;
+    if (!t->o.spectate && model_my_turn(session_model(t->s))) {
+        t->ask = TUI_ASK_ALL_IN;
+        t->bar_msg[0] = '\0';
+        return;
+    }
+    tui_act(t, ENGINE_ALL_IN, 0); /* refused with the reason (not our turn, watching) */
+}
+
+/* The answers to the questions: yes acts, and anything else only closes the question. */
+static void tui_k_ask_fold(struct tui *t, int key)
+{
+    (void)key;
+    t->ask = TUI_ASK_NONE;
+    tui_act(t, ENGINE_FOLD, 0);
+}
+
+static void tui_k_ask_check(struct tui *t, int key)
+{
+    (void)key;
+    t->ask = TUI_ASK_NONE;
+    tui_act(t, ENGINE_CHECK, 0);
+}
+
+static void tui_k_ask_all_in(struct tui *t, int key)
+{
+    (void)key;
+    t->ask = TUI_ASK_NONE;
     tui_act(t, ENGINE_ALL_IN, 0);
+}
+
+static void tui_k_ask_no(struct tui *t, int key)
+{
+    (void)key;
+    t->ask = TUI_ASK_NONE;
+}
+
+/* ---- pre-actions ---- */
+
+static void tui_pre_cancel(struct tui *t, const char *why)
+{
+    char msg[96];
+    if (t->pre == LAYOUT_PRE_NONE) return;
+    snprintf(msg, sizeof(msg), "%s cancelled%s%s", tui_pre_name(t->pre), why ? ": " : "",
+             why ? why : "");
+    t->pre = LAYOUT_PRE_NONE;
+    tui_message(t, msg);
+}
+
+/* Drops a pre-action that no longer holds (silently when the hand is over for us, with a
+ * message when the street or, for check and check/fold, the highest bet changed). True when
+ * one is left and it is our turn to send it. */
+static bool tui_pre_check(struct tui *t, const struct model *m)
+{
+    const struct model_player *me = model_me(m);
+    if (t->pre == LAYOUT_PRE_NONE) return false;
+    if (!me || !m->hand_running || m->hand_id != t->pre_hand || !me->in_hand ||
+        me->status != MODEL_ACTIVE) {
+        t->pre = LAYOUT_PRE_NONE;
+        return false;
+    }
+    if (m->street != t->pre_street) {
+        tui_pre_cancel(t, "a new street");
+        return false;
+    }
+    if (t->pre != LAYOUT_PRE_CALL_ANY && tui_high_bet(m) != t->pre_bet) {
+        tui_pre_cancel(t, "the bet changed");
+        return false;
+    }
+    return model_my_turn(m) && !tui_pending_action(t->s, m);
+}
+
+/* F, K, C: choose (or, the same key again, cancel) a pre-action; on our turn they act now. */
+static void tui_k_pre(struct tui *t, int key)
+{
+    static const struct {
+        int key;
+        enum layout_pre pre;
+    } map[] = {{'F', LAYOUT_PRE_CHECK_FOLD}, {'K', LAYOUT_PRE_CHECK}, {'C', LAYOUT_PRE_CALL_ANY}};
+    const struct model *m = session_model(t->s);
+    const struct model_player *me = model_me(m);
+    enum layout_pre pre = LAYOUT_PRE_NONE;
+    for (size_t i = 0; i < FELT_ARRAY_LEN(map); i++)
+        if (map[i].key == key) pre = map[i].pre;
+    if (pre == LAYOUT_PRE_NONE) return;
+    if (model_my_turn(m) || t->o.spectate) {
+        tui_act(t,
+                pre == LAYOUT_PRE_CALL_ANY                       ? ENGINE_CALL
+                : pre == LAYOUT_PRE_CHECK || m->to_act.can_check ? ENGINE_CHECK
+                                                                 : ENGINE_FOLD,
+                0);
+        return;
+    }
+    if (!tui_pre_possible(t, m) || !me) {
+        tui_message(t, "pre-actions are for a hand you are in, before your turn");
+        return;
+    }
+    if (t->pre == pre) {
+        tui_pre_cancel(t, NULL);
+        return;
+    }
+    if (pre == LAYOUT_PRE_CHECK && tui_high_bet(m) > me->bet) {
+        tui_message(t, "there is a bet to call: F check/fold or C call any");
+        return;
+    }
+    t->pre = pre;
+    t->pre_hand = m->hand_id;
+    t->pre_street = m->street;
+    t->pre_bet = tui_high_bet(m);
+    t->bar_msg[0] = '\0';
+}
+
+/* Esc at the table: cancels the pre-action chosen, if any. */
+static void tui_k_escape(struct tui *t, int key)
+{
+    (void)key;
+    tui_pre_cancel(t, NULL);
+}
+
+static void tui_on_pre_fire(void *arg)
+{
+    struct tui *t = arg;
+    const struct model *m = session_model(t->s);
+    if (tui_pre_check(t, m)) {
+        enum layout_pre pre = t->pre;
+        t->pre = LAYOUT_PRE_NONE;
+        if (pre == LAYOUT_PRE_CHECK && !m->to_act.can_check)
+            tui_message(t, "check cancelled: there is a bet to call"); /* not reached */
+        else
+            tui_act(t,
+                    pre == LAYOUT_PRE_CALL_ANY ? ENGINE_CALL
+                    : m->to_act.can_check      ? ENGINE_CHECK
+                                               : ENGINE_FOLD,
+                    0);
+    }
+    tui_redraw(t);
+}
+
+/* ? shows every key; any key closes it (and does nothing else). */
+static void tui_k_help(struct tui *t, int key)
+{
+    (void)key;
+    t->help_open = true;
+}
+
+static void tui_k_help_close(struct tui *t, int key)
+{
+    (void)key;
+    t->help_open = false;
 }
 
 static void tui_raise_set(struct tui *t, int64_t amount)
@@ -725,6 +1001,7 @@ static void tui_raise_set(struct tui *t, int64_t amount)
     if (amount < m->to_act.min_raise_to) amount = m->to_act.min_raise_to;
     if (amount > m->to_act.max_raise_to) amount = m->to_act.max_raise_to;
     snprintf(t->raise_buf, sizeof(t->raise_buf), "%lld", (long long)amount);
+    t->raise_fresh = true;
     t->bar_msg[0] = '\0';
 }
 
@@ -763,7 +1040,7 @@ static void tui_k_chat(struct tui *t, int key)
         tui_message(t, "spectators may not chat at this table");
         return;
     }
-    chat_open("say: ");
+    chat_open(TUI_CHAT_PROMPT);
 }
 
 static void tui_k_quit(struct tui *t, int key)
@@ -795,6 +1072,8 @@ static void tui_k_raise_digit(struct tui *t, int key)
 {
     size_t n = strlen(t->raise_buf);
     if (key < '0' || key > '9') return;
+    if (t->raise_fresh) n = 0; /* the amount a key put in is replaced, not extended */
+    t->raise_fresh = false;
     if (n == 1 && t->raise_buf[0] == '0') n = 0;
     if (n + 1 < sizeof(t->raise_buf) && n < 13) {
         t->raise_buf[n] = (char)key;
@@ -807,6 +1086,8 @@ static void tui_k_raise_back(struct tui *t, int key)
 {
     size_t n = strlen(t->raise_buf);
     (void)key;
+    if (t->raise_fresh) n = 1; /* a selected amount goes whole */
+    t->raise_fresh = false;
     if (n > 0) t->raise_buf[n - 1] = '\0';
     t->bar_msg[0] = '\0';
 }
@@ -984,11 +1265,25 @@ static const struct tui_key tui_keys_global[] = {
 };
 
 static const struct tui_key tui_keys_table[] = {
-    {'f', tui_k_fold},           {'c', tui_k_call},   {'k', tui_k_call},
-    {'r', tui_k_raise},          {'a', tui_k_all_in}, {'q', tui_k_quit},
-    {'\r', tui_k_chat},          {'\n', tui_k_chat},  {KEY_ENTER, tui_k_chat},
-    {'/', tui_k_chat},           {'s', tui_k_sit},    {KEY_HOME, tui_k_log_oldest},
-    {KEY_END, tui_k_log_newest}, {'h', tui_k_hist},
+    {'f', tui_k_fold},
+    {'c', tui_k_call},
+    {'k', tui_k_call},
+    {'r', tui_k_raise},
+    {'a', tui_k_all_in},
+    {'q', tui_k_quit},
+    {'\r', tui_k_chat},
+    {'\n', tui_k_chat},
+    {KEY_ENTER, tui_k_chat},
+    {'/', tui_k_chat},
+    {'s', tui_k_sit},
+    {KEY_HOME, tui_k_log_oldest},
+    {KEY_END, tui_k_log_newest},
+    {'h', tui_k_hist},
+    {'?', tui_k_help},
+    {'F', tui_k_pre},
+    {'K', tui_k_pre},
+    {'C', tui_k_pre},
+    {27, tui_k_escape},
 };
 
 static const struct tui_key tui_keys_raise[] = {
@@ -998,17 +1293,33 @@ static const struct tui_key tui_keys_raise[] = {
     {'h', tui_k_raise_half},           {'p', tui_k_raise_pot},        {'a', tui_k_raise_max},
     {'\r', tui_k_raise_send},          {'\n', tui_k_raise_send},      {KEY_ENTER, tui_k_raise_send},
     {27, tui_k_raise_cancel},          {'q', tui_k_raise_cancel},     {'f', tui_k_fold},
-    {KEY_HOME, tui_k_log_oldest},      {KEY_END, tui_k_log_newest},
+    {KEY_HOME, tui_k_log_oldest},      {KEY_END, tui_k_log_newest},   {'?', tui_k_help},
 };
 
+/* Leaving mid-hand takes y: q, which asked, answers no, as does any other key. */
 static const struct tui_key tui_keys_confirm[] = {
-    {'y', tui_k_confirm_yes}, {'Y', tui_k_confirm_yes}, {'q', tui_k_confirm_yes},
-    {'n', tui_k_confirm_no},  {'N', tui_k_confirm_no},  {27, tui_k_confirm_no},
+    {'y', tui_k_confirm_yes},
+    {'Y', tui_k_confirm_yes},
+};
+
+static const struct tui_key tui_keys_ask_fold[] = {
+    {'f', tui_k_ask_fold},
+    {'c', tui_k_ask_check},
+    {'k', tui_k_ask_check},
+};
+
+static const struct tui_key tui_keys_ask_all_in[] = {
+    {'a', tui_k_ask_all_in},
+};
+
+static const struct tui_key tui_keys_help[] = {
+    {KEY_RESIZE, tui_k_resize},
 };
 
 static const struct tui_key tui_keys_gone[] = {
     {'j', tui_k_rejoin},   {'J', tui_k_rejoin},          {'q', tui_k_quit_now},
     {'Q', tui_k_quit_now}, {KEY_HOME, tui_k_log_oldest}, {KEY_END, tui_k_log_newest},
+    {'?', tui_k_help},
 };
 
 static const struct tui_key tui_keys_chat[] = {
@@ -1018,21 +1329,29 @@ static const struct tui_key tui_keys_chat[] = {
 static const struct tui_keymap tui_keymaps[TUI_IN_COUNT] = {
     [TUI_IN_TABLE] = {tui_keys_table, FELT_ARRAY_LEN(tui_keys_table), NULL},
     [TUI_IN_RAISE] = {tui_keys_raise, FELT_ARRAY_LEN(tui_keys_raise), tui_k_raise_digit},
-    [TUI_IN_CONFIRM] = {tui_keys_confirm, FELT_ARRAY_LEN(tui_keys_confirm), NULL},
+    [TUI_IN_CONFIRM] = {tui_keys_confirm, FELT_ARRAY_LEN(tui_keys_confirm), tui_k_confirm_no},
+    [TUI_IN_ASK_FOLD] = {tui_keys_ask_fold, FELT_ARRAY_LEN(tui_keys_ask_fold), tui_k_ask_no},
+    [TUI_IN_ASK_ALL_IN] = {tui_keys_ask_all_in, FELT_ARRAY_LEN(tui_keys_ask_all_in), tui_k_ask_no},
     [TUI_IN_GONE] = {tui_keys_gone, FELT_ARRAY_LEN(tui_keys_gone), NULL},
     [TUI_IN_CHAT] = {tui_keys_chat, FELT_ARRAY_LEN(tui_keys_chat), tui_k_chat_other},
     [TUI_IN_HIST] = {NULL, 0, tui_hist_cmd},
+    [TUI_IN_HELP] = {tui_keys_help, FELT_ARRAY_LEN(tui_keys_help), tui_k_help_close},
 };
 
 static enum tui_input tui_input_mode(struct tui *t)
 {
     struct session_status st;
+    bool my_turn = model_my_turn(session_model(t->s));
     session_status(t->s, &st);
+    if (t->help_open) return TUI_IN_HELP;
     if (chat_is_open()) return TUI_IN_CHAT;
     if (tuihist_is_open(t->hist)) return TUI_IN_HIST;
     if (st.state == SESSION_REJECTED) return TUI_IN_GONE;
     if (t->confirm_quit) return TUI_IN_CONFIRM;
-    if (t->raise_open && model_my_turn(session_model(t->s))) return TUI_IN_RAISE;
+    if (t->ask != TUI_ASK_NONE && my_turn)
+        return t->ask == TUI_ASK_FOLD ? TUI_IN_ASK_FOLD : TUI_IN_ASK_ALL_IN;
+    t->ask = TUI_ASK_NONE;
+    if (t->raise_open && my_turn) return TUI_IN_RAISE;
     t->raise_open = false;
     return TUI_IN_TABLE;
 }
@@ -1049,8 +1368,12 @@ static bool tui_key_lookup(const struct tui_key *keys, size_t n, int key, struct
 
 static void tui_key(struct tui *t, int key)
 {
-    if (tui_key_lookup(tui_keys_global, FELT_ARRAY_LEN(tui_keys_global), key, t)) return;
-    const struct tui_keymap *km = &tui_keymaps[tui_input_mode(t)];
+    enum tui_input mode = tui_input_mode(t);
+    /* The help takes every key, the shared ones too: any key closes it and does nothing else. */
+    if (mode != TUI_IN_HELP &&
+        tui_key_lookup(tui_keys_global, FELT_ARRAY_LEN(tui_keys_global), key, t))
+        return;
+    const struct tui_keymap *km = &tui_keymaps[mode];
     if (!tui_key_lookup(km->keys, km->n, key, t) && km->other) km->other(t, key);
 }
 
@@ -1157,6 +1480,7 @@ static void tui_on_change(void *user)
         }
     }
     tui_animate(t, m);
+    if (tui_pre_check(t, m)) wstimer_arm(t->pre_fire, 0);
     tui_redraw(t);
 }
 
@@ -1188,6 +1512,9 @@ static void tui_on_chat_line(void *arg, const char *line)
     struct tui *t = arg;
     struct felt_err err;
     if (session_chat(t->s, line, &err) != 0) tui_message(t, err.message);
+    /* The line stays open for the next message: only Esc or an empty Enter give the keys back
+     * to the table, so words typed after a message never become actions. */
+    if (!t->done) chat_open(TUI_CHAT_PROMPT);
 }
 
 static void tui_on_chat_redisplay(void *arg)
@@ -1284,6 +1611,7 @@ int tui_run(struct wsloop *loop, struct session *s, const struct tui_options *o)
     t->flash_end = wstimer_new(loop, tui_on_flash_end, t);
     t->msg_end = wstimer_new(loop, tui_on_msg_end, t);
     t->leave_wait = wstimer_new(loop, tui_on_leave_wait, t);
+    t->pre_fire = wstimer_new(loop, tui_on_pre_fire, t);
     t->hist = tuihist_new(loop, tui_on_hist_changed, t);
     chat_init(&(struct chat_callbacks){t, tui_on_chat_line, tui_on_chat_redisplay});
     const struct model *m = session_model(s);
@@ -1313,6 +1641,7 @@ teardown:
     wstimer_free(t->flash_end);
     wstimer_free(t->msg_end);
     wstimer_free(t->leave_wait);
+    wstimer_free(t->pre_fire);
     tuihist_free(t->hist);
     t->hist = NULL;
     layout_grid_free(&t->grid);

@@ -3,7 +3,8 @@
 # feltd with two bots, through a loopback TCP proxy the test can kill; keys go in with
 # send-keys and the screen comes back with capture-pane. It checks what a person sees: the
 # seats with names, our two cards, the action bar on our turn, a call/check and a fold taking
-# effect, chat sent with "/text<Enter>" and with "<Enter>text<Enter>", the log's scrollback
+# effect, chat sent with "/text<Enter>" and with "<Enter>text<Enter>" (the line staying open
+# until Esc or an empty Enter), the log's scrollback
 # (PgUp shows older lines under a "more below" marker that new lines do not move, Home the
 # oldest, End back to the newest), the hand history (h: the list of the last hands, Enter a
 # step-through replay, Esc back), the status line going to
@@ -193,6 +194,11 @@ for turn in 1 2 3 4 5 6 7 8 9 10; do
         did_call=1
     else
         keys f
+        # With a free check, f asks first (tui_safety_test.sh covers the question): f again.
+        if echo "$bar" | grep -q 'c check'; then
+            wait_for 'Fold when you can check\?' 5 "the fold question"
+            keys f
+        fi
         [ $did_fold = 0 ] && wait_for 'tester folds' 15 "our fold in the log"
         did_fold=1
         # Out of the hand: no action bar until the next one (the log line above, or this, shows
@@ -207,28 +213,31 @@ done
 
 # ---- chat ----------------------------------------------------------------------------------
 keys /
-wait_for '^say:' 5 "the chat prompt after /"
+wait_for '^ CHAT +say:' 5 "the chat prompt after /"
 keys -l 'hello from tmux'
 keys Enter
 wait_for 'tester: hello from tmux' 10 "our chat line in the chat pane"
-wait_gone '^say:' 5 "the chat prompt closes after Enter"
+wait_for '^ CHAT +say:' 5 "the chat line stays open after a message"
 keys Enter
-wait_for '^say:' 5 "the chat prompt after Enter"
+wait_gone '^ CHAT' 5 "an empty Enter closes the chat line"
+keys Enter
+wait_for '^ CHAT +say:' 5 "the chat prompt after Enter"
 keys -l 'second line'
 keys Enter
 wait_for 'tester: second line' 10 "a chat line started with Enter"
-keys Enter
-wait_for '^say:' 5 "the chat prompt once more"
+wait_for '^ CHAT +say:' 5 "the chat prompt once more"
 keys -l 'never sent'
 keys Escape
-wait_gone '^say:' 5 "Esc leaves the chat line"
+wait_gone '^ CHAT +say:' 5 "Esc leaves the chat line"
 # A line sent after it arrives after it would have: once it is shown, the other is not coming.
 keys /
-wait_for '^say:' 5 "the chat prompt after Esc"
+wait_for '^ CHAT +say:' 5 "the chat prompt after Esc"
 keys -l 'after escape'
 keys Enter
 wait_for 'tester: after escape' 10 "the chat line sent after Esc"
 grep -q 'never sent' "$WORK/screen.txt" && fail "a chat line left with Esc was sent"
+keys Escape
+wait_gone '^ CHAT' 5 "Esc gives the keys back to the table"
 
 # ---- the log's scrollback -------------------------------------------------------------------
 # A few hands in, the log holds more than its pane shows. PgUp goes back a page under the
@@ -246,7 +255,8 @@ while [ $i -lt 300 ]; do
     screen
     now=$(below_count)
     [ -n "$now" ] && [ "$now" -gt "$back" ] && break
-    if tail -n 3 "$WORK/screen.txt" | head -n 1 | grep -q 'f fold'; then keys f; sleep 0.5; fi
+    # F: check when it is free, else fold (one key, no question).
+    if tail -n 3 "$WORK/screen.txt" | head -n 1 | grep -q 'f fold'; then keys F; sleep 0.5; fi
     sleep 0.2
     i=$((i + 1))
 done
@@ -303,10 +313,12 @@ wait_for 'ada-bot' 5 "the table after the hand history"
 stop_proxy
 wait_for 'reconnecting #[0-9]+ in [0-9]+s' 15 "the status line while the connection is cut"
 keys /
-wait_for '^say:' 5 "chat while offline"
+wait_for '^ CHAT +say:' 5 "chat while offline"
 keys -l 'typed offline'
 keys Enter
 wait_for 'queued: 1' 10 "the chat line shown as queued while offline"
+keys Enter
+wait_gone '^ CHAT' 5 "an empty Enter closes the chat line while offline"
 start_proxy
 wait_for '\* connected' 30 "the status line back to connected"
 wait_for 'tester: typed offline' 15 "the queued chat line delivered after the resume"
@@ -339,7 +351,7 @@ grep -q 'f fold' "$WORK/screen.txt" && fail "the spectator has an action bar"
 wait_for 'spectators: 1' 5 "the spectator counted in its status line" felt:1
 # Spectators may chat at this table.
 "${TMUX_CMD[@]}" send-keys -t felt:1 /
-wait_for '^say:' 5 "the spectator's chat prompt" felt:1
+wait_for '^ CHAT +say:' 5 "the spectator's chat prompt" felt:1
 "${TMUX_CMD[@]}" send-keys -t felt:1 -l 'hi from the rail'
 "${TMUX_CMD[@]}" send-keys -t felt:1 Enter
 wait_for 'hi from the rail' 10 "the spectator's chat line" felt:1

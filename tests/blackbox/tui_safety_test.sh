@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# tui_safety_test.sh: felt never acts on a key the player did not mean as an action (issue 11,
+# "Never a mis-click"). Two felt tables in tmux (110x32, --ascii), "tester" and "villain", sit
+# heads-up at a real feltd on a free loopback port with no bots, so every action is the test's
+# own and each hand's record can be checked action by action. Keys go in with send-keys, the
+# screens come back with capture-pane, and the effects are read from the server: the other
+# player's screen (what feltd broadcast) and, after each hand, its record from
+# `felt history --format json` (GET /api/games/main/hands), whose action list must be exactly
+# what was meant, so a stray key that became an action fails the test.
+#
+# Hand 1 (P acts first, Q second; who is who is read from the screens):
+#   chat  P opens the chat line (CHAT on the input row), sends "hello", and the line stays open,
+#         so "gl all, nice raise bot" (which as keys would be an all-in: g l space a) is chat;
+#         an empty Enter gives the keys back (TABLE); Esc leaves a line unsent.
+#   a     asks "All-in for N?"; any other key (x) and Esc answer no: nothing is sent.
+#   r     the minimum is put in; typing 120 replaces it (120, not 20120); Enter raises to 120.
+#   q     Q's q mid-hand asks "Leave the table?"; a second q answers no (Q stays).
+#   K     P's pre-action check, chosen while Q acts on the flop, is sent by itself when Q checks;
+#         on the turn it is cancelled (with a message) when Q bets, and nothing is sent for P.
+#   C     call any, chosen on the river, stays when Q bets and calls by itself.
+#   record: P raise 120, Q call | Q check, P check | Q raise 10, P call | Q raise 50, P call.
+# Hand 2 (Q acts first preflop, P is the big blind and acts first after the flop):
+#   F     P's check/fold, chosen while Q acts, checks by itself when Q only calls.
+#   f     with a free check asks "Fold when you can check?": Esc answers no, c checks.
+#   ?     Q's help overlay lists the keys; the f that closes it does nothing else; f f folds.
+#   record: Q call, P check | P check, Q fold.
+# Hand 3: P's a a goes all-in; Q's q then y leaves, which folds (felt exits 0).
+#   record: P all_in, Q fold.
+#
+# usage: tui_safety_test.sh FELTD FELT
+# Everything listens on 127.0.0.1; every wait is bounded; the trap kills the tmux server (a
+# private socket) and feltd, whatever happens.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/feltd-port.sh" # feltd_start
+
+FELTD=$1
+FELT=$2
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/felt-tui-safety.XXXXXX")
+SOCK="felt-tui-safety-$$"
+TMUX_CMD=(tmux -L "$SOCK" -f /dev/null)
+FELTD_PID=""
+# feltd dies on its own after this many seconds even if the test is killed before its trap runs;
+# the tmux panes end with a bounded sleep.
+LIFETIME=290
+NAME=(tester villain)
+
+cleanup() {
+    "${TMUX_CMD[@]}" kill-server 2>/dev/null
+    if [ -n "$FELTD_PID" ]; then
+        kill "$FELTD_PID" 2>/dev/null
+        wait "$FELTD_PID" 2>/dev/null
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() {
+    echo "FAIL: $*"
+    for w in 0 1; do
+        if "${TMUX_CMD[@]}" capture-pane -p -t "felt:$w" > "$WORK/last.txt" 2>/dev/null; then
+            echo "---- ${NAME[$w]}'s screen ----"
+            cat "$WORK/last.txt"
+        fi
+    done
+    echo "------------------------"
+    [ -f "$WORK/feltd.err" ] && { echo "---- feltd stderr (tail) ----"; tail -n 20 "$WORK/feltd.err"; }
+    exit 1
+}
+
+# screen W: the visible text of window W (0 tester, 1 villain) into $WORK/screen.txt.
+screen() {
+    "${TMUX_CMD[@]}" capture-pane -p -t "felt:$1" > "$WORK/screen.txt" 2>/dev/null
+}
+
+# The bottom rows: the action bar, then the input row (the mode's tag), then the status line.
+bar() { screen "$1"; tail -n 3 "$WORK/screen.txt" | head -n 1; }
+input_row() { screen "$1"; tail -n 2 "$WORK/screen.txt" | head -n 1; }
+
+# wait_for W REGEX SECONDS WHAT: until window W shows REGEX (extended), else fail.
+wait_for() {
+    local i=0 n=$(($3 * 5))
+    while [ $i -lt $n ]; do
+        screen "$1"
+        grep -Eq -- "$2" "$WORK/screen.txt" && return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
+    fail "$4: /$2/ not on ${NAME[$1]}'s screen within $3 s"
+}
+
+# wait_row W ROW REGEX SECONDS WHAT: the same for one bottom row (bar or input_row).
+wait_row() {
+    local i=0 n=$(($4 * 5)) line
+    while [ $i -lt $n ]; do
+        line=$("$2" "$1")
+        echo "$line" | grep -Eq -- "$3" && return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
+    fail "$5: /$3/ not on ${NAME[$1]}'s $2 within $4 s (it shows: $line)"
+}
+
+# absent W REGEX WHAT: window W does not show REGEX now.
+absent() {
+    screen "$1"
+    if grep -Eq -- "$2" "$WORK/screen.txt"; then fail "$3: /$2/ on ${NAME[$1]}'s screen"; fi
+}
+
+keys() { "${TMUX_CMD[@]}" send-keys -t "felt:$1" "${@:2}"; }
+
+# first_to_act: the window whose bar offers the actions (the other waits), within 30 s.
+first_to_act() {
+    local i=0
+    while [ $i -lt 150 ]; do
+        for w in 0 1; do
+            bar "$w" | grep -q 'f fold' && { echo "$w"; return 0; }
+        done
+        sleep 0.2
+        i=$((i + 1))
+    done
+    return 1
+}
+
+# hand_actions N: hand N's actions in feltd's record as "name action [amount]" joined by ", ".
+hand_actions() {
+    local i=0
+    while [ $i -lt 50 ]; do
+        if env XDG_STATE_HOME="$WORK/nobody" "$FELT" history --server "ws://127.0.0.1:$FELTD_PORT" \
+            --game main --limit 20 --format json > "$WORK/history.json" 2> "$WORK/history.err" &&
+            jq -r --argjson id "$1" 'select(.hand_id == $id) | [.actions[] |
+                [.name, .action, (.amount // empty | tostring)] | join(" ")] | join(", ")' \
+                "$WORK/history.json" > "$WORK/actions.txt" && [ -s "$WORK/actions.txt" ]; then
+            cat "$WORK/actions.txt"
+            return 0
+        fi
+        sleep 0.2
+        i=$((i + 1))
+    done
+    echo "(no record of hand $1: $(cat "$WORK/history.err"))"
+}
+
+# check_hand N EXPECTED: hand N's record has exactly these actions.
+check_hand() {
+    local got
+    got=$(hand_actions "$1")
+    [ "$got" = "$2" ] || fail "hand $1's record: expected \"$2\", got \"$got\""
+}
+
+command -v tmux > /dev/null || fail "tmux is not installed (scripts/install-deps.sh installs it)"
+command -v jq > /dev/null || fail "jq is not installed (scripts/install-deps.sh installs it)"
+
+# ---- feltd and two players ------------------------------------------------------------------
+# No bots; a long clock, so that no action is the server's; a short pause between hands.
+LIMITS_OFF="--joins-per-minute 0 --seats-per-address 0 --max-conns-per-address 0 --chat-per-address 0 --chat-per-table 0 --sitout-hands 0"
+feltd_start "$WORK/feltd.out" "$WORK/feltd.err" timeout "$LIFETIME" "$FELTD" --port 0 \
+    --data :memory: --hand-delay 300 --action-timeout 120 $LIMITS_OFF ||
+    fail "feltd did not start"
+
+ENV="env LANG=C.UTF-8 LC_ALL=C.UTF-8"
+felt_cmd() {
+    echo "$ENV XDG_STATE_HOME=$WORK/state-$1 $FELT --server ws://127.0.0.1:$FELTD_PORT --name $1 --ascii --quiet 2> $WORK/$1.err; echo FELT-EXIT=\$?; sleep 120"
+}
+"${TMUX_CMD[@]}" new-session -d -s felt -x 110 -y 32 "$(felt_cmd tester)" || fail "tmux did not start"
+"${TMUX_CMD[@]}" set-option -t felt -g status off > /dev/null
+wait_for 0 'tester' 15 "tester's seat"
+"${TMUX_CMD[@]}" new-window -d -t felt:1 "$(felt_cmd villain)" || fail "tmux: no second window"
+wait_for 1 'villain' 15 "villain's seat"
+wait_for 1 'Hand #1' 15 "the first hand"
+wait_row 0 input_row '^ TABLE ' 5 "the TABLE tag on the input row"
+
+P=$(first_to_act) || fail "nobody's bar offers an action in hand 1"
+Q=$((1 - P))
+PN=${NAME[$P]}
+QN=${NAME[$Q]}
+echo "hand 1: $PN acts first, $QN second"
+
+# ---- hand 1: chat stays chat ----------------------------------------------------------------
+keys $P Enter
+wait_row $P input_row '^ CHAT +say:' 5 "the CHAT tag after Enter"
+keys $P -l 'hello'
+keys $P Enter
+wait_for $P "$PN: hello" 10 "the first chat line in the chat pane"
+wait_row $P input_row '^ CHAT +say:' 5 "the chat line still open after a message"
+# Typed as keys, these words would be an all-in (g, l, space, a) and more: they must be chat.
+keys $P -l 'gl all, nice raise bot'
+keys $P Enter
+wait_for $Q "$PN: gl all, nice raise bot" 10 "the second chat line at the other seat"
+sleep 1
+wait_row $P bar 'f fold' 1 "still our turn after the chat (nothing was sent)"
+absent $Q "$PN (folds|checks|calls|bets|raises)" "an action from the chat words"
+bar $Q | grep -q 'f fold' && fail "the other player's turn came: the chat became an action"
+keys $P Enter # an empty line gives the keys back to the table
+wait_row $P input_row '^ TABLE ' 5 "the TABLE tag after an empty Enter"
+keys $P /
+wait_row $P input_row '^ CHAT +say:' 5 "the CHAT tag after /"
+keys $P -l 'never sent'
+keys $P Escape
+wait_row $P input_row '^ TABLE ' 5 "the TABLE tag after Esc"
+
+# ---- hand 1: all-in asks, raise replaces ----------------------------------------------------
+keys $P a
+wait_row $P bar 'All-in for [0-9,]+\?  a again' 5 "the all-in question"
+keys $P x
+wait_row $P bar 'f fold' 5 "any other key answers no to the all-in"
+keys $P a
+wait_row $P bar 'All-in for' 5 "the all-in question again"
+keys $P Escape
+wait_row $P bar 'f fold' 5 "Esc answers no to the all-in"
+keys $P r
+wait_row $P bar 'raise to: 20_' 5 "the raise prompt with the minimum put in"
+keys $P 1 2 0
+wait_row $P bar 'raise to: 120_' 5 "typing replaces the amount put in"
+keys $P Enter
+wait_for $Q "$PN raises to 120" 10 "the raise to 120 at the other seat"
+absent $Q "never sent" "a chat line left with Esc"
+absent $Q '\(all-in\)' "an all-in"
+
+# ---- hand 1: q mid-hand asks for y, q answers no ----------------------------------------------
+wait_row $Q bar 'f fold' 10 "the second player's turn"
+keys $Q q
+wait_row $Q bar 'Leave the table\?' 5 "the leave question"
+keys $Q q
+wait_row $Q bar 'f fold' 5 "q answers no to the leave question"
+absent $Q 'FELT-EXIT' "felt quit on q q"
+keys $Q c
+wait_for $P "$QN calls 110" 10 "the call"
+
+# ---- hand 1: pre-actions ------------------------------------------------------------------------
+# Flop: Q (the big blind) acts first. P chooses check; Q checks; P's check goes by itself.
+wait_row $Q bar 'f fold' 10 "the second player first on the flop"
+wait_for $P "Flop: " 10 "the flop at the first seat"
+wait_row $P bar 'F \[ \] check/fold  K \[ \] check  C \[ \] call any' 5 "the pre-actions offered"
+keys $P K
+wait_row $P bar 'K \[x\] check' 5 "check chosen, shown while armed"
+keys $Q c
+wait_for $Q "Turn: " 10 "the turn card after both checked"
+wait_row $Q bar 'f fold' 10 "the second player first on the turn"
+wait_for $P "Turn: " 10 "the turn card at the first seat"
+# Turn: P chooses check again; Q bets; the check is cancelled and nothing is sent.
+keys $P K
+wait_row $P bar 'K \[x\] check' 5 "check chosen on the turn"
+keys $Q r
+wait_row $Q bar 'raise to: 10_' 5 "the bet prompt"
+keys $Q Enter
+wait_row $P bar 'check cancelled: the bet changed' 10 "the check cancelled by the bet"
+wait_row $P bar 'f fold  c call 10' 5 "our turn, facing the bet, nothing sent"
+sleep 1
+wait_row $P bar 'f fold  c call 10' 1 "still our turn a second later"
+keys $P c
+# River: P chooses call any; Q bets 50; the call goes by itself.
+wait_for $Q "River: " 10 "the river"
+wait_row $Q bar 'f fold' 10 "the second player first on the river"
+wait_for $P "River: " 10 "the river at the first seat"
+keys $P C
+wait_row $P bar 'C \[x\] call any' 5 "call any chosen"
+keys $Q r 5 0 Enter
+wait_for $Q "$PN calls 50" 10 "call any sent by itself after the bet"
+wait_for $P "Hand #2" 15 "the second hand"
+check_hand 1 "$PN raise 120, $QN call, $QN check, $PN check, $QN raise 10, $PN call, $QN raise 50, $PN call"
+
+# ---- hand 2: check/fold, the fold question, the help ---------------------------------------------
+# The button moved: Q acts first preflop, P is the big blind.
+wait_row $Q bar 'f fold' 10 "the second player first in hand 2"
+keys $P F
+wait_row $P bar 'F \[x\] check/fold' 5 "check/fold chosen"
+keys $Q c
+# Q only called: the bet did not change, so P's check/fold checks by itself; P is first on the flop.
+# (Preflop the big blind's smallest raise is to 20; a bet of 10 is offered only on the flop.)
+wait_row $P bar 'f fold  c check  r raise 10-' 10 "our turn on the flop of hand 2, a free check"
+keys $P f
+wait_row $P bar 'Fold when you can check\?  f again to fold,  c to check' 5 "the fold question"
+keys $P Escape
+wait_row $P bar 'f fold  c check' 5 "Esc answers no to the fold question"
+absent $Q "$PN folds" "a fold after Esc"
+keys $P f
+wait_row $P bar 'Fold when you can check\?' 5 "the fold question again"
+keys $P c
+wait_row $Q bar 'f fold  c check' 10 "the second player's turn after our check"
+keys $Q '?'
+wait_for $Q 'any key closes this help' 5 "the help overlay"
+for want in 'check/fold, check, call any' 'Enter  /' 'PgUp/PgDn' 'all-in \(asks' 'Raising'; do
+    grep -Eq -- "$want" "$WORK/screen.txt" || fail "the help does not list /$want/"
+done
+keys $Q f # closes the help and does nothing else
+wait_gone_help() {
+    local i=0
+    while [ $i -lt 25 ]; do
+        screen $Q
+        grep -q 'any key closes this help' "$WORK/screen.txt" || return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
+    fail "the help still open after a key"
+}
+wait_gone_help
+sleep 0.5
+wait_row $Q bar 'f fold  c check' 1 "the key that closed the help did not act or ask"
+keys $Q f
+wait_row $Q bar 'Fold when you can check\?' 5 "the fold question at the second seat"
+keys $Q f
+wait_for $P "$QN folds" 10 "f again folds"
+wait_for $P "Hand #3" 15 "the third hand"
+check_hand 2 "$QN call, $PN check, $PN check, $QN fold"
+
+# ---- hand 3: a a goes all-in; q then y leaves -------------------------------------------------
+wait_row $P bar 'f fold' 15 "the first player's turn in hand 3"
+keys $P a
+wait_row $P bar 'All-in for' 5 "the all-in question in hand 3"
+keys $P a
+wait_for $Q "$PN raises to [0-9,]+ \(all-in\)" 10 "a a goes all-in"
+wait_row $Q bar 'f fold' 10 "the second player's turn facing the all-in"
+keys $Q q
+wait_row $Q bar 'Leave the table\? +y leave' 5 "the leave question in hand 3"
+keys $Q y
+wait_for $Q 'FELT-EXIT=0' 10 "y leaves and felt exits 0"
+check_hand 3 "$PN all_in, $QN fold"
+
+echo "PASS: tui_safety_test"
+exit 0
