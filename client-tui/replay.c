@@ -9,6 +9,15 @@
  * "results" confirm the replay), and prints either the text rendering or the one-line JSON
  * result. Both sources go through the same parse and replay, so a hand fetched from the server
  * prints exactly what its record saved to a file prints.
+ *
+ * --json --steps prints the state after every action instead, one line each, for testing a bot
+ * against recorded hands: line k is what --json prints for the record cut after its first k
+ * actions (line 0: after the blinds), plus "step" (k), "action" (the k-th action, null on line
+ * 0), "street", "board" (the cards dealt so far) and "cards" (the recorded hole cards of the
+ * player to act, null when nobody is or the record has none). Each line replays the record from
+ * the start (a hand has a few dozen actions: quadratic is nothing here, and every line is exactly
+ * what a record of that length gives). An illegal action ends the lines with --json's error
+ * object (exit 1).
  */
 #include "replay.h"
 
@@ -27,8 +36,8 @@
 #include "util.h"
 
 #define REPLAY_USAGE                                                                               \
-    "usage: felt replay [--json] FILE|-  or  felt replay [--json] --hand N [--server URL] "        \
-    "[--game ID] [--name NAME]"
+    "usage: felt replay [--json [--steps]] FILE|-  or  felt replay [--json [--steps]] --hand N "   \
+    "[--server URL] [--game ID] [--name NAME]"
 
 /* Reads the whole stream into a malloc'd buffer (NUL-terminated). Returns the length, or -1
  * with err ("io" or "too_large"). */
@@ -64,9 +73,77 @@ out:
     return rc;
 }
 
+static void replay_print(struct json_object *o)
+{
+    puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static struct json_object *replay_cards_json(const card_t *c, int n)
+{
+    struct json_object *a = json_object_new_array();
+    char buf[3];
+    for (int i = 0; i < n; i++)
+        json_object_array_add(a, json_object_new_string(card_str(c[i], buf)));
+    return a;
+}
+
+/* The --steps lines of a parsed record (see the top of the file). Returns the exit status:
+ * 0, 1 at an illegal action, 2 when a prefix cannot be replayed (err printed with label). */
+static int replay_steps(const struct handrec *h, const char *label)
+{
+    int status = 0;
+    for (int k = 0; k <= h->nactions && status == 0; k++) {
+        struct handrec cut = *h; /* shares h's actions: never freed */
+        struct handrec_result r;
+        struct felt_err err = {0};
+        cut.nactions = k;
+        if (hands_replay(&cut, &r, &err) < 0) {
+            fprintf(stderr, "felt replay: %s: %s: %s\n", label, err.code, err.message);
+            handrec_result_free(&r);
+            return 2;
+        }
+        struct json_object *o = handrec_result_json(&cut, &r);
+        if (r.error_index >= 0) {
+            status = 1;
+        } else {
+            struct json_object *act = NULL;
+            struct engine_options eo;
+            struct json_object *cards = NULL;
+            if (k > 0) {
+                const struct handrec_action *a = &h->actions[k - 1];
+                int i = 0;
+                while (i < h->nseats && h->seat[i].seat != a->seat)
+                    i++;
+                act = json_object_new_object();
+                json_object_object_add(act, "name",
+                                       json_object_new_string(i < h->nseats ? h->seat[i].name : ""));
+                json_object_object_add(act, "action",
+                                       json_object_new_string(engine_action_name(a->action)));
+                if (a->has_amount)
+                    json_object_object_add(act, "amount", json_object_new_int64(a->amount));
+            }
+            engine_options(&r.e, &eo);
+            for (int i = 0; eo.seat >= 0 && i < h->nseats; i++)
+                if (h->seat[i].seat == eo.seat && card_valid(h->seat[i].cards[0]) &&
+                    card_valid(h->seat[i].cards[1]))
+                    cards = replay_cards_json(h->seat[i].cards, 2);
+            json_object_object_add(o, "step", json_object_new_int(k));
+            json_object_object_add(o, "action", act);
+            json_object_object_add(o, "street",
+                                   json_object_new_string(engine_street_name(r.e.street)));
+            json_object_object_add(o, "board", replay_cards_json(r.e.board, r.e.board_dealt));
+            json_object_object_add(o, "cards", cards);
+        }
+        replay_print(o);
+        json_object_put(o);
+        handrec_result_free(&r);
+    }
+    return status;
+}
+
 /* Parses, replays and prints one record (label names it in error lines). Returns the exit
  * status: 0, 1 for an illegal action, 2 for a malformed or unplayable record. */
-static int replay_record(const char *buf, size_t len, bool json, const char *label)
+static int replay_record(const char *buf, size_t len, bool json, bool steps, const char *label)
 {
     struct felt_err err = {0};
     struct handrec h;
@@ -80,14 +157,21 @@ static int replay_record(const char *buf, size_t len, bool json, const char *lab
         goto out;
     }
     eval_init();
+    if (steps) {
+        status = replay_steps(&h, label);
+        if (fflush(stdout) != 0) {
+            fprintf(stderr, "felt replay: cannot write the output: %s\n", strerror(errno));
+            status = 2;
+        }
+        goto out;
+    }
     if (hands_replay(&h, &r, &err) < 0) {
         fprintf(stderr, "felt replay: %s: %s: %s\n", label, err.code, err.message);
         goto out;
     }
     if (json) {
         struct json_object *o = handrec_result_json(&h, &r);
-        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
+        replay_print(o);
         json_object_put(o);
     } else {
         char *text = handrec_result_text(&h, &r);
@@ -107,7 +191,8 @@ out:
 
 /* Hand n of a server's history, replayed. Returns the exit status: replay_record's, or 1 when
  * the server cannot be reached, refuses, or has no hand n (2 for a bad URL or game id). */
-static int replay_remote(struct hands_query *q, const char *name, int64_t n, bool json)
+static int replay_remote(struct hands_query *q, const char *name, int64_t n, bool json,
+                         bool steps)
 {
     char token[PROTO_TOKEN_MAX + 1];
     struct hands_page page = {0};
@@ -130,7 +215,7 @@ static int replay_remote(struct hands_query *q, const char *name, int64_t n, boo
         status = 1;
     } else {
         snprintf(label, sizeof(label), "hand %lld", (long long)n);
-        status = replay_record(page.hand[0].json, page.hand[0].json_len, json, label);
+        status = replay_record(page.hand[0].json, page.hand[0].json_len, json, steps, label);
     }
     hands_page_free(&page);
     return status;
@@ -146,7 +231,7 @@ static const char *replay_value(int argc, char **argv, int *i)
 int replay_main(int argc, char **argv)
 {
     const char *path = NULL, *name = hands_default_name();
-    bool json = false, remote = false, have_hand = false;
+    bool json = false, steps = false, remote = false, have_hand = false;
     char *buf = NULL;
     FILE *f = NULL;
     struct felt_err err = {0};
@@ -158,9 +243,13 @@ int replay_main(int argc, char **argv)
         const char *a = argv[i];
         if (strcmp(a, "--json") == 0) {
             json = true;
+        } else if (strcmp(a, "--steps") == 0) {
+            steps = true;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             printf("%s\n  Replays a hand record (docs/hand-format.md) street by street, or prints "
-                   "the result as JSON.\n  FILE '-' reads standard input; --hand N fetches hand N "
+                   "the result as JSON;\n  --json --steps prints the state after every action, one "
+                   "JSON line each (to test a bot).\n  FILE '-' reads standard input; --hand N "
+                   "fetches hand N "
                    "of the table's history from the\n  server (default %s, game %s; with your "
                    "stored seat token, your own cards).\n  Exit: 0 ok, 1 illegal action (or the "
                    "server unreachable, or no hand N), 2 malformed\n  record or usage.\n",
@@ -205,6 +294,10 @@ int replay_main(int argc, char **argv)
             path = a;
         }
     }
+    if (steps && !json) {
+        fprintf(stderr, "felt replay: --steps goes with --json (%s)\n", REPLAY_USAGE);
+        goto out;
+    }
     if (remote) {
         if (path) {
             fprintf(stderr, "felt replay: a FILE or --hand, not both (%s)\n", REPLAY_USAGE);
@@ -212,7 +305,7 @@ int replay_main(int argc, char **argv)
             fprintf(stderr, "felt replay: --server and --game need --hand N (%s)\n", REPLAY_USAGE);
         } else {
             signal(SIGPIPE, SIG_IGN);
-            status = replay_remote(&q, name, hand, json);
+            status = replay_remote(&q, name, hand, json, steps);
         }
         goto out;
     }
@@ -230,7 +323,7 @@ int replay_main(int argc, char **argv)
         fprintf(stderr, "felt replay: %s: %s: %s\n", path, err.code, err.message);
         goto out;
     }
-    status = replay_record(buf, (size_t)len, json, path);
+    status = replay_record(buf, (size_t)len, json, steps, path);
 out:
     free(buf);
     if (f && f != stdin) fclose(f);

@@ -70,6 +70,26 @@ check '.to_act.can_check == true and .to_act.min_raise_to == 20' "unfinished rai
 check '.to_act.max_raise_to == 1940 and (.to_act | keys | length) == 6' "unfinished shape"
 check '.to_act.legal == ["fold", "check", "raise", "all_in"]' "unfinished legal"
 
+# --json --steps: one line per action (and one before the first), each the state then; the
+# last is --json's result plus the step fields.
+n=$(jq '.actions | length' "$EX/issue-example-legal.json")
+run 0 replay --json --steps "$EX/issue-example-legal.json"
+[ "$(wc -l <"$TMP/out")" -eq $((n + 1)) ] || fail "steps: $(wc -l <"$TMP/out") lines for $n actions"
+r=$(jq -s -e --argjson n "$n" '[.[].step] == [range(0; $n + 1)]
+    and .[0].action == null and .[0].street == "preflop" and .[0].board == []
+    and all(.[1:][]; .action.name != null and .action.action != null)
+    and all(.[:-1][]; .complete == false and (.to_act.legal | length) >= 2 and (.cards | length) == 2)
+    and .[-1].complete == true and .[-1].to_act == null and .[-1].cards == null' "$TMP/out" 2>&1) ||
+    fail "steps shape: $r"
+jq -c 'del(.step, .action, .street, .board, .cards)' "$TMP/out" | tail -n 1 >"$TMP/last"
+"$FELT" replay --json "$EX/issue-example-legal.json" | jq -c . >"$TMP/whole"
+cmp -s "$TMP/last" "$TMP/whole" || fail "steps: the last line is not replay --json's result"
+run 1 replay --json --steps "$EX/illegal-raise.json"
+r=$(jq -s -e '(.[-1].ok == false and .[-1].error.code == "raise_too_small")
+    and ([.[:-1][].step] == [0, 1])' "$TMP/out" 2>&1) || fail "steps illegal: $r"
+run 2 replay --steps "$EX/issue-example-legal.json"
+one_line_error "steps without --json"
+
 # An illegal action: exit 1 with the error object.
 run 1 replay --json "$EX/illegal-raise.json"
 check '.ok == false and .error.index == 1 and .error.code == "raise_too_small"' "illegal json"
