@@ -11,9 +11,9 @@
  * The same walk runs in steps (equity_start/equity_step/equity_finish) for a caller that must
  * not stop for the whole enumeration (feltd's event loop): with three or more board cards to
  * deal, the work is cut by the first two of them, a "prefix" (i0 < i1 among the unseen cards),
- * and each step finishes whole prefixes until it has done its budget of hand evaluations. One
- * prefix is at most C(46,3) = 15,180 boards, so a step overshoots its budget by at most that
- * many boards times the number of hands. The order of the boards does not change the counts,
+ * and each step finishes whole prefixes while the next one still fits in its budget of hand
+ * evaluations (and always at least one). One prefix is at most C(46,3) = 15,180 boards, so a
+ * step does at most the larger of its budget and one prefix's boards times the hands. The order of the boards does not change the counts,
  * so a stepped run gives exactly equity_exact()'s result.
  */
 #include "equity.h"
@@ -89,15 +89,21 @@ static void equity_deal(struct equity_walk *w, int left, int from, struct eval_k
         equity_deal(w, left - 1, i + 1, eval_key_add(board, w->unseen[i]));
 }
 
+/* C(n, k); 0 when k > n or k < 0. */
+static uint64_t equity_binom(int n, int k)
+{
+    uint64_t c = 1;
+    if (k < 0 || k > n) return 0;
+    for (int i = 1; i <= k; i++)
+        c = c * (uint64_t)(n - k + i) / (uint64_t)i;
+    return c;
+}
+
 /* Boards still to deal times hands: C(unseen, left) * nhands (0 when left > unseen). */
 uint64_t equity_cost(int nhands, int nboard)
 {
-    int unseen = CARD_COUNT - 2 * nhands - nboard, left = 5 - nboard;
-    uint64_t c = 1;
-    if (nhands < 1 || left < 0 || left > unseen) return 0;
-    for (int i = 1; i <= left; i++)
-        c = c * (uint64_t)(unseen - left + i) / (uint64_t)i;
-    return c * (uint64_t)nhands;
+    if (nhands < 1 || nboard < 0 || nboard > 5) return 0;
+    return equity_binom(CARD_COUNT - 2 * nhands - nboard, 5 - nboard) * (uint64_t)nhands;
 }
 
 int equity_start(struct equity_walk *w, const card_t hands[][2], int nhands, const card_t *board,
@@ -147,7 +153,9 @@ bool equity_step(struct equity_walk *w, uint64_t budget)
     }
     uint64_t start = w->boards;
     while (w->i0 <= w->nunseen - w->left) {
-        if (w->boards > start && (w->boards - start) * (uint64_t)w->nhands >= budget)
+        /* The prefix's boards: the left-2 cards still to deal, from those after i1. */
+        uint64_t next = equity_binom(w->nunseen - w->i1 - 1, w->left - 2) * (uint64_t)w->nhands;
+        if (w->boards > start && (w->boards - start) * (uint64_t)w->nhands + next > budget)
             return false; /* at least one prefix per step, so a step always progresses */
         struct eval_key b =
             eval_key_add(eval_key_add(eval_key_empty(), w->unseen[w->i0]), w->unseen[w->i1]);

@@ -49,7 +49,7 @@ bool equity_job_held(const struct table *t);
 void equity_job_free(struct table *t);
 
 /* The slice and the on-the-spot limit, in hand evaluations (docs/performance.md). */
-#define EQUITY_JOB_SLICE_EVALS 100000
+#define EQUITY_JOB_SLICE_EVALS 50000
 #define EQUITY_JOB_INLINE_EVALS 60000
 
 #endif
