@@ -33,6 +33,7 @@
 #define BENCH_SETUP_SECS 180.0     /* joining and connecting must finish within this */
 #define BENCH_TEARDOWN_SECS 15.0
 #define BENCH_MAX_POLL 4
+#define BENCH_STORE_THREAD "feltd-store" /* feltd's store writer: STORE_THREAD_NAME, server/store.h */
 #define BENCH_BUY_IN 100000
 #define BENCH_BIG_BLIND 10
 
@@ -173,6 +174,9 @@ struct bench_phase {
     struct bench_hist lat;
     struct bench_hist ack; /* an actor's own round trip: action sent to its ack */
     double srv_cpu_s, bench_cpu_s;
+    /* Of srv_cpu_s, feltd's store writer thread (-1: no such thread, e.g. an older feltd);
+     * store_cpu0 is its reading when the window opened. */
+    double store_cpu_s, store_cpu0;
     int64_t rss_before_kib, rss_end_kib;
     uint64_t wire_in, payload_in; /* ws: sums of wsconn_bytes over the window */
     int compressed;               /* sockets that negotiated permessage-deflate */

@@ -113,6 +113,12 @@ static struct json_object *bench_json_phase(const struct bench_phase *ph)
         j, "server_cpu_s_per_1000_actions",
         json_object_new_double(
             ph->srv_cpu_s < 0 ? -1 : bench_report_div(ph->srv_cpu_s * 1000, (double)k->accepted)));
+    json_object_object_add(j, "server_store_cpu_s", json_object_new_double(ph->store_cpu_s));
+    json_object_object_add(
+        j, "server_store_cpu_s_per_1000_actions",
+        json_object_new_double(ph->store_cpu_s < 0 ? -1
+                                                   : bench_report_div(ph->store_cpu_s * 1000,
+                                                                      (double)k->accepted)));
     json_object_object_add(j, "bench_cpu_s", json_object_new_double(ph->bench_cpu_s));
     bench_json_traffic(j, ph);
     if (!ph->poll)

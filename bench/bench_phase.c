@@ -97,6 +97,7 @@ static void bench_phase_window_open(struct bench *b, struct bench_phase *ph, int
     }
     ph->load_start = bench_proc_loadavg();
     *cpu0 = b->pid ? bench_proc_cpu_s(b->pid) : -1;
+    ph->store_cpu0 = b->pid ? bench_proc_thread_cpu_s(b->pid, BENCH_STORE_THREAD) : -1;
     *self0 = bench_self_cpu_s();
     *t0 = bench_now_ns();
     b->recording = true;
@@ -109,6 +110,8 @@ static void bench_phase_window_close(struct bench *b, struct bench_phase *ph, in
     ph->seconds = (double)(bench_now_ns() - t0) / 1e9;
     double cpu1 = b->pid ? bench_proc_cpu_s(b->pid) : -1;
     ph->srv_cpu_s = cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1;
+    double store1 = b->pid ? bench_proc_thread_cpu_s(b->pid, BENCH_STORE_THREAD) : -1;
+    ph->store_cpu_s = ph->store_cpu0 >= 0 && store1 >= 0 ? store1 - ph->store_cpu0 : -1;
     ph->bench_cpu_s = bench_self_cpu_s() - self0;
     ph->rss_end_kib = b->pid ? bench_proc_rss_kib(b->pid) : -1;
     ph->load_end = bench_proc_loadavg();

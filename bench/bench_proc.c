@@ -5,8 +5,10 @@
 #include "bench_proc.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +20,10 @@
 #include "listenproc.h"
 #include "util.h"
 
-double bench_proc_cpu_s(pid_t pid)
+/* utime + stime in seconds from a /proc .../stat file, or -1. */
+static double bench_proc_stat_cpu_s(const char *path)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    char buf[1024];
     FILE *f = fopen(path, "r");
     if (!f) return -1;
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -34,6 +36,38 @@ double bench_proc_cpu_s(pid_t pid)
         return -1;
     long hz = sysconf(_SC_CLK_TCK);
     return (double)(ut + st) / (double)(hz > 0 ? hz : 100);
+}
+
+double bench_proc_cpu_s(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    return bench_proc_stat_cpu_s(path);
+}
+
+double bench_proc_thread_cpu_s(pid_t pid, const char *comm)
+{
+    char path[320], name[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d) return -1;
+    double sum = -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        snprintf(path, sizeof(path), "/proc/%d/task/%.32s/comm", (int)pid, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        bool match = fgets(name, sizeof(name), f) && (name[strcspn(name, "\n")] = '\0', 1) &&
+                     strcmp(name, comm) == 0;
+        fclose(f);
+        if (!match) continue;
+        snprintf(path, sizeof(path), "/proc/%d/task/%.32s/stat", (int)pid, e->d_name);
+        double c = bench_proc_stat_cpu_s(path);
+        if (c >= 0) sum = (sum < 0 ? 0 : sum) + c;
+    }
+    closedir(d);
+    return sum;
 }
 
 int64_t bench_proc_rss_kib(pid_t pid)

@@ -15,6 +15,9 @@
 
 /* utime + stime of pid in seconds, or -1. */
 double bench_proc_cpu_s(pid_t pid);
+/* utime + stime, in seconds, of pid's threads named comm (/proc/PID/task/TID/comm), or -1 when
+ * it has none: how felt-bench tells feltd's store writer ("feltd-store") from its loop. */
+double bench_proc_thread_cpu_s(pid_t pid, const char *comm);
 /* VmRSS of pid in KiB, or -1. */
 int64_t bench_proc_rss_kib(pid_t pid);
 /* The 1-minute load average, or -1. */

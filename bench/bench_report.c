@@ -181,6 +181,10 @@ static double bench_report_g_cpuk(const struct bench_phase *p)
 {
     return bench_report_div(p->srv_cpu_s * 1000, (double)p->ctr.accepted);
 }
+static double bench_report_g_store_cpuk(const struct bench_phase *p)
+{
+    return p->store_cpu_s < 0 ? -1 : bench_report_div(p->store_cpu_s * 1000, (double)p->ctr.accepted);
+}
 static double bench_report_g_bcpu(const struct bench_phase *p)
 {
     return p->bench_cpu_s;
@@ -250,6 +254,7 @@ void bench_report_print(const struct bench *b)
     bench_report_row(b, "actor's ack p99 (us)", 1, bench_report_g_ack99);
     bench_report_row(b, "server CPU s", 2, bench_report_g_cpu);
     bench_report_row(b, "server CPU s / 1000 actions", 3, bench_report_g_cpuk);
+    bench_report_row(b, "  of which the store thread", 3, bench_report_g_store_cpuk);
     bench_report_row(b, "felt-bench CPU s", 2, bench_report_g_bcpu);
     bench_report_row(b, "bytes/action/client payload", 0, bench_report_g_bpa_pay);
     bench_report_row(b, "bytes/action/client wire", 0, bench_report_g_bpa_wire);

@@ -26,6 +26,8 @@
 /* Jobs in flight (queued, being written, or waiting for store_dispatch) at most: a write past
  * this returns -1, so a stalled disk never grows memory without bound. */
 #define STORE_QUEUE_MAX 65536
+/* The writer thread's name (/proc/PID/task/TID/comm), for profilers and felt-bench. */
+#define STORE_THREAD_NAME "feltd-store"
 #define STORE_PLAYER_ID_LEN 16  /* player ids are 16 hex characters */
 #define STORE_TOKEN_HASH_LEN 32 /* SHA-256 */
 #define STORE_HAND_PLAYERS_MAX 10
