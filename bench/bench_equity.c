@@ -94,8 +94,8 @@ static void bench_eq_case(const char *label, const char *hands_text, const char 
            (unsigned long long)equity_cost(n, nb), (double)r.wins[0] / (double)r.boards);
     printf("  whole count  %8.2f ms best, %8.2f median (%d runs)\n", whole[0],
            whole[BENCH_EQ_ROUNDS / 2], BENCH_EQ_ROUNDS);
-    printf("  sliced count %8.2f ms best, %8.2f median; %d slices of %d evaluations\n",
-           sliced[0], sliced[BENCH_EQ_ROUNDS / 2], nslices, EQUITY_JOB_SLICE_EVALS);
+    printf("  sliced count %8.2f ms best, %8.2f median; %d slices of %d evaluations\n", sliced[0],
+           sliced[BENCH_EQ_ROUNDS / 2], nslices, EQUITY_JOB_SLICE_EVALS);
     printf("  one slice    %8.3f ms median, %.3f p99, %.3f longest (wall); CPU %.3f median, "
            "%.3f longest\n",
            slice_us[total_slices / 2] / 1000.0, slice_us[total_slices * 99 / 100] / 1000.0,

@@ -75,7 +75,8 @@ out:
 
 static void replay_print(struct json_object *o)
 {
-    puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    puts(
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 static struct json_object *replay_cards_json(const card_t *c, int n)
@@ -115,8 +116,8 @@ static int replay_steps(const struct handrec *h, const char *label)
                 while (i < h->nseats && h->seat[i].seat != a->seat)
                     i++;
                 act = json_object_new_object();
-                json_object_object_add(act, "name",
-                                       json_object_new_string(i < h->nseats ? h->seat[i].name : ""));
+                json_object_object_add(
+                    act, "name", json_object_new_string(i < h->nseats ? h->seat[i].name : ""));
                 json_object_object_add(act, "action",
                                        json_object_new_string(engine_action_name(a->action)));
                 if (a->has_amount)
@@ -191,8 +192,7 @@ out:
 
 /* Hand n of a server's history, replayed. Returns the exit status: replay_record's, or 1 when
  * the server cannot be reached, refuses, or has no hand n (2 for a bad URL or game id). */
-static int replay_remote(struct hands_query *q, const char *name, int64_t n, bool json,
-                         bool steps)
+static int replay_remote(struct hands_query *q, const char *name, int64_t n, bool json, bool steps)
 {
     char token[PROTO_TOKEN_MAX + 1];
     struct hands_page page = {0};

@@ -13,8 +13,8 @@
  * deal, the work is cut by the first two of them, a "prefix" (i0 < i1 among the unseen cards),
  * and each step finishes whole prefixes while the next one still fits in its budget of hand
  * evaluations (and always at least one). One prefix is at most C(46,3) = 15,180 boards, so a
- * step does at most the larger of its budget and one prefix's boards times the hands. The order of the boards does not change the counts,
- * so a stepped run gives exactly equity_exact()'s result.
+ * step does at most the larger of its budget and one prefix's boards times the hands. The order of
+ * the boards does not change the counts, so a stepped run gives exactly equity_exact()'s result.
  */
 #include "equity.h"
 
@@ -25,7 +25,6 @@
 
 /* Every tie of 2..6 hands splits the pot into a whole number of sixtieths. */
 #define EQUITY_SHARE_UNITS 60
-
 
 /* The last board card, heads-up: every remaining unseen card from `from` on. */
 static void equity_leaf2(struct equity_walk *w, int from, struct eval_key board)

@@ -1086,8 +1086,8 @@ struct json_object *wire_encode_data(const struct wire_event *ev)
         we_add(d, "to_act", wire_encode_to_act(&ev->to_act));
     }
     wire_kinds[ev->kind].encode(ev, d);
-    if (ev->nequity > 0 && (ev->kind == WIRE_SNAPSHOT || wire_kinds[ev->kind].stype ==
-                                                              PROTO_S_STATE_UPDATE))
+    if (ev->nequity > 0 &&
+        (ev->kind == WIRE_SNAPSHOT || wire_kinds[ev->kind].stype == PROTO_S_STATE_UPDATE))
         we_add(d, "equity", we_equity(ev->equity, ev->nequity));
     return d;
 }

@@ -12,13 +12,13 @@
  *    does), the table must still wait for it, and a table freed meanwhile must be fenced off;
  *  - a cache: a hand class table covers heads-up only (and takes minutes to fill); 3 to 6 hands
  *    never repeat;
- *  - slices on the loop (chosen): equity_step() counts about EQUITY_JOB_SLICE_EVALS evaluations
- *    (0.1 to 0.2 ms measured, 0.45 ms at worst under load) per timer run, and the loop serves every other table and socket
- *    between two slices. No thread, no lock, and test_table's fake clock drives it like any
- *    timer. The cost: the held table waits for the whole count on one core (5 to 30 ms
- *    measured, by hands and load), a short pause in a run-out the engine deals at once anyway.
- * Each table keeps the last few results (the streets of the hand in progress), so a snapshot or
- * a resumed batch never counts twice.
+ *  - slices on the loop (chosen): equity_step() counts at most EQUITY_JOB_SLICE_EVALS
+ *    evaluations (0.1 to 0.2 ms measured, 0.45 ms of CPU at worst under load) per timer run,
+ *    and the loop serves every other table and socket between two slices. No thread, no lock,
+ *    and test_table's fake clock drives it like any timer. The cost: the held table waits for the
+ * whole count on one core (5 to 30 ms measured, by hands and load), a short pause in a run-out the
+ * engine deals at once anyway. Each table keeps the last few results (the streets of the hand in
+ * progress), so a snapshot or a resumed batch never counts twice.
  */
 #include "equity_job.h"
 
@@ -190,10 +190,11 @@ static void equity_job_step_fire(void *arg)
     }
     equity_finish(&j->walk, &res);
     equity_job_store(j, &j->counting, &res);
-    log_line(LOG_VERBOSE, "table %s: equity of %d hands on %d board cards: %llu boards in %d "
-             "slices, %lld us", t->cfg.id, j->counting.nhands, j->counting.nboard,
-             (unsigned long long)res.boards, j->slices,
-             (long long)(timer_now_us() - j->started_us));
+    log_line(LOG_VERBOSE,
+             "table %s: equity of %d hands on %d board cards: %llu boards in %d "
+             "slices, %lld us",
+             t->cfg.id, j->counting.nhands, j->counting.nboard, (unsigned long long)res.boards,
+             j->slices, (long long)(timer_now_us() - j->started_us));
     j->held = false;
     t->eng = j->after;
     j->resume(t, &j->evs, j->from_action);

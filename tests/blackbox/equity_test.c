@@ -67,9 +67,8 @@ static int eq_check_legal(const struct tc *t)
         const char *prev = NULL;
         for (size_t k = 0; k < json_object_array_length(legal); k++) {
             enum engine_action a, p;
-            assert_int_equal(engine_action_parse(json_object_get_string(
-                                                     json_object_array_get_idx(legal, k)),
-                                                 &a),
+            assert_int_equal(engine_action_parse(
+                                 json_object_get_string(json_object_array_get_idx(legal, k)), &a),
                              0);
             if (prev) {
                 assert_int_equal(engine_action_parse(prev, &p), 0);
@@ -126,9 +125,9 @@ static void eq_all_in(int n)
     int64_t hand = -1;
     size_t from = 0;
     while (hand < 0) {
-        assert_true(BB_WAIT(
-            &bb, tc_find(rail, from, PROTO_S_STATE_UPDATE, "event", "hand_start") >= 0,
-            BB_TIMEOUT_MS));
+        assert_true(BB_WAIT(&bb,
+                            tc_find(rail, from, PROTO_S_STATE_UPDATE, "event", "hand_start") >= 0,
+                            BB_TIMEOUT_MS));
         long hs = tc_find(rail, from, PROTO_S_STATE_UPDATE, "event", "hand_start");
         json_object *players = jval_get(rail->msgs[hs].data, "players");
         int dealt = 0;
@@ -142,14 +141,14 @@ static void eq_all_in(int n)
     for (;;) {
         int who = -1;
         BB_WAIT(&bb, (eq_find_update(rail, 0, "hand_end", hand) >= 0) || ({
-                    who = -1;
-                    for (int i = 0; i < n; i++)
-                        if (p[i]->to_act.present && p[i]->to_act_hand == hand &&
-                            strcmp(p[i]->to_act.player_id, p[i]->player_id) == 0 &&
-                            p[i]->max_seq > acted_at[i])
-                            who = i;
-                    who >= 0;
-                }),
+                         who = -1;
+                         for (int i = 0; i < n; i++)
+                             if (p[i]->to_act.present && p[i]->to_act_hand == hand &&
+                                 strcmp(p[i]->to_act.player_id, p[i]->player_id) == 0 &&
+                                 p[i]->max_seq > acted_at[i])
+                                 who = i;
+                         who >= 0;
+                     }),
                 BB_TIMEOUT_MS);
         if (eq_find_update(rail, 0, "hand_end", hand) >= 0) break;
         assert_true(who >= 0);
@@ -198,16 +197,14 @@ static void eq_all_in(int n)
     for (size_t k = 0; k < nw; k++) {
         json_object *e = jval_get(jval_get(last, "equity"),
                                   jval_str(json_object_array_get_idx(winners, k), "player_id"));
-        assert_float_equal(json_object_get_double(jval_get(e, nw == 1 ? "win" : "tie")), 1.0,
-                           1e-9);
+        assert_float_equal(json_object_get_double(jval_get(e, nw == 1 ? "win" : "tie")), 1.0, 1e-9);
     }
     /* The players saw the same equity as the spectator (it is public). */
     for (int i = 0; i < n; i++) {
         long psd = eq_find_update(p[i], 0, "showdown", hand);
         assert_true(psd >= 0);
-        assert_string_equal(
-            json_object_to_json_string(jval_get(p[i]->msgs[psd].data, "equity")),
-            json_object_to_json_string(jval_get(rail->msgs[sd].data, "equity")));
+        assert_string_equal(json_object_to_json_string(jval_get(p[i]->msgs[psd].data, "equity")),
+                            json_object_to_json_string(jval_get(rail->msgs[sd].data, "equity")));
         assert_true(eq_check_legal(p[i]) > 0);
         bb_assert_tc_ok(p[i]);
     }
@@ -229,7 +226,8 @@ static void test_three_way(void **state)
 }
 
 static const struct bb_test equity_tests[] = {
-    BB_TEST(heads_up), BB_TEST(three_way),
+    BB_TEST(heads_up),
+    BB_TEST(three_way),
 };
 
 int main(int argc, char **argv)

@@ -300,10 +300,10 @@ static void check_stepped(const char *hands_text, const char *board_text, uint64
 static void test_stepped(void **state)
 {
     (void)state;
-    check_stepped("As Ad Kc Kd", "", 100000, 20);          /* 1,712,304 boards */
+    check_stepped("As Ad Kc Kd", "", 100000, 20);   /* 1,712,304 boards */
     check_stepped("Ah Kh Qs Qd 7c 2d", "", 1, 903); /* one prefix per step: C(43,2) prefixes */
     check_stepped("Ah Kh Qs Qd 7c 2d Jc Tc 9s 9h 5d 4d", "", 200000, 10);
-    check_stepped("Ah Kh Qs Qd", "2c 7d 9s", 1, 1);         /* two to deal: one step */
+    check_stepped("Ah Kh Qs Qd", "2c 7d 9s", 1, 1);             /* two to deal: one step */
     check_stepped("Ah Kh Qs Qd 5c 5d", "2c 7d 9s Js Ts", 0, 1); /* nothing to deal */
     check_stepped("Ah Kh Qs Qd 5c 5d", "2c", 50, 100);
     assert_true(equity_cost(2, 0) == 1712304u * 2);

@@ -656,8 +656,8 @@ static void test_doc_examples(void **state)
     assert_true(s->players[0].ncards == 2 && s->players[0].cards[1] == card("Kd"));
     assert_true(ev->to_act.present && ev->to_act.can_check && ev->to_act.can_raise);
     assert_true(ev->to_act.max_raise_to == 970 && ev->to_act.deadline == 1764120030123);
-    assert_int_equal(ev->to_act.legal,
-                     1u << ENGINE_FOLD | 1u << ENGINE_CHECK | 1u << ENGINE_RAISE | 1u << ENGINE_ALL_IN);
+    assert_int_equal(ev->to_act.legal, 1u << ENGINE_FOLD | 1u << ENGINE_CHECK | 1u << ENGINE_RAISE |
+                                           1u << ENGINE_ALL_IN);
     assert_int_equal(ev->nequity, 0);
     assert_true(s->has_you && !s->you.sitting_out && s->spectators == 1);
     assert_string_equal(s->you.player_id, ID_A);
@@ -669,8 +669,8 @@ static void test_doc_examples(void **state)
     assert_true(ev->u.action.stacks.n == 1 && ev->u.action.stacks.s[0].amount == 970);
     assert_string_equal(ev->to_act.name, "bo-bot");
     assert_int_equal(ev->to_act.min_raise_to, 50);
-    assert_int_equal(ev->to_act.legal,
-                     1u << ENGINE_FOLD | 1u << ENGINE_CALL | 1u << ENGINE_RAISE | 1u << ENGINE_ALL_IN);
+    assert_int_equal(ev->to_act.legal, 1u << ENGINE_FOLD | 1u << ENGINE_CALL | 1u << ENGINE_RAISE |
+                                           1u << ENGINE_ALL_IN);
 
     decode_ok(DOC_RUNOUT, ev);
     assert_true(ev->kind == WIRE_STREET && ev->u.street.street == ENGINE_TURN);
@@ -979,7 +979,7 @@ static void test_to_act_legal(void **state)
     } cases[] = {
         {true, true, "[\"fold\",\"check\",\"raise\",\"all_in\"]"},
         {false, true, "[\"fold\",\"call\",\"raise\",\"all_in\"]"},
-        {true, false, "[\"fold\",\"check\"]"},  /* nobody left who could call a raise */
+        {true, false, "[\"fold\",\"check\"]"}, /* nobody left who could call a raise */
         {false, false, "[\"fold\",\"call\"]"}, /* covered: call (all-in) or fold */
     };
     (void)state;
@@ -993,8 +993,8 @@ static void test_to_act_legal(void **state)
         t.can_raise = cases[i].can_raise;
         t.min_raise_to = 40, t.max_raise_to = 1000;
         struct json_object *o = wire_encode_to_act(&t);
-        const char *legal = json_object_to_json_string_ext(jval_get(o, "legal"),
-                                                           JSON_C_TO_STRING_PLAIN);
+        const char *legal =
+            json_object_to_json_string_ext(jval_get(o, "legal"), JSON_C_TO_STRING_PLAIN);
         assert_string_equal(legal, cases[i].want);
         json_object_put(o);
     }
