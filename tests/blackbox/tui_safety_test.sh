@@ -25,7 +25,8 @@
 #   ?     Q's help overlay lists the keys; the f that closes it does nothing else; f f folds.
 #   record: Q call, P check | P check, Q fold.
 # Hand 3: P's a a goes all-in; Q's q then y leaves, which folds (felt exits 0).
-#   record: P all_in, Q fold.
+#   record: P all_in, Q fold. Then P, alone, quits with q at once; neither felt wrote a
+#   sanitizer report (ASan/UBSan builds) on stderr.
 #
 # usage: tui_safety_test.sh FELTD FELT
 # Everything listens on 127.0.0.1; every wait is bounded; the trap kills the tmux server (a
@@ -315,6 +316,16 @@ wait_row $Q bar 'Leave the table\? +y leave' 5 "the leave question in hand 3"
 keys $Q y
 wait_for $Q 'FELT-EXIT=0' 10 "y leaves and felt exits 0"
 check_hand 3 "$PN all_in, $QN fold"
+
+# ---- the end: alone at the table, q quits at once; nothing on either felt's stderr ----------------
+wait_row $P bar 'waiting for the next hand' 15 "the first player alone after the other left"
+keys $P q
+wait_for $P 'FELT-EXIT=0' 10 "q between hands quits at once"
+for n in tester villain; do
+    if grep -Eq 'Sanitizer|runtime error' "$WORK/$n.err"; then
+        fail "$n's felt reported: $(head -n 5 "$WORK/$n.err")"
+    fi
+done
 
 echo "PASS: tui_safety_test"
 exit 0
