@@ -481,6 +481,12 @@ void poll_free(struct poll *p);
 /* --json mode: runs the loop until stdin EOF (leaves the table, waits until the leave is
  * delivered, bounded) or the session ends. Returns the exit status (0 after a clean EOF). */
 int jsonmode_run(struct wsloop *loop, struct session *s);
+/* --json-events: print only the lines of these comma-separated types: a message type
+ * (snapshot, state_update, animation, notification, chat, ack, error, pong), felt's own
+ * "connection", a state_update's event (hand_start, action, ...) or a notification's or an
+ * animation's kind (your_turn, deal_board, ...). Returns 0, or -1 with err ("bad_events") for an
+ * unknown name or an empty list. Without it every line is printed. */
+int jsonmode_set_events(const char *list, struct felt_err *err);
 
 /* ---- tui.c (the TUI engineer's) --------------------------------------------------------- */
 

@@ -2,6 +2,7 @@
  * felt.c: the entry point of the felt command.
  *
  *   felt [--server URL] [--game ID] [--name NAME] [--buy-in N] [--spectate] [--json]
+ *        [--json-events TYPES]
  *        [--transport auto|ws|poll] [--ascii] [--no-color] [--quiet] [--four-color]
  *   felt replay [--json] FILE|-      (replay.c)
  *   felt replay [--json] --hand N [--server URL] [--game ID]
@@ -43,6 +44,11 @@ static const char felt_usage[] =
     "  --spectate             watch without a seat\n"
     "  --json                 no screen: server messages as JSON lines on stdout, commands as\n"
     "                         JSON lines on stdin (for bots; see docs/examples/)\n"
+    "  --json-events TYPES    with --json, print only these comma-separated types: message\n"
+    "                         types (snapshot, state_update, notification, ack, pong, ...),\n"
+    "                         connection, update events (action, street, ...) or notification\n"
+    "                         and animation kinds (your_turn, ...); felt's own keep-alive pongs\n"
+    "                         are never printed, a ping you send always gets its pong\n"
     "  --transport T          auto (default: WebSocket, HTTP polling if that fails), ws, poll\n"
     "  --ascii                cards as text (Ah Kd) instead of suit symbols\n"
     "  --no-color             no colours (also when $NO_COLOR is set)\n"
@@ -76,6 +82,7 @@ enum {
     O_BUY_IN,
     O_SPECTATE,
     O_JSON,
+    O_JSON_EVENTS,
     O_TRANSPORT,
     O_ASCII,
     O_NO_COLOR,
@@ -136,6 +143,7 @@ static int felt_parse_args(int argc, char **argv, struct session_options *so,
         {"buy-in", required_argument, NULL, O_BUY_IN},
         {"spectate", no_argument, NULL, O_SPECTATE},
         {"json", no_argument, NULL, O_JSON},
+        {"json-events", required_argument, NULL, O_JSON_EVENTS},
         {"transport", required_argument, NULL, O_TRANSPORT},
         {"ascii", no_argument, NULL, O_ASCII},
         {"no-color", no_argument, NULL, O_NO_COLOR},
@@ -146,6 +154,7 @@ static int felt_parse_args(int argc, char **argv, struct session_options *so,
         {NULL, 0, NULL, 0},
     };
     int opt;
+    bool json_events = false;
 
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -171,6 +180,12 @@ static int felt_parse_args(int argc, char **argv, struct session_options *so,
         case O_JSON:
             *json = true;
             break;
+        case O_JSON_EVENTS: {
+            struct felt_err err;
+            if (jsonmode_set_events(optarg, &err) != 0) return felt_usage_error("%s", err.message);
+            json_events = true;
+            break;
+        }
         case O_TRANSPORT:
             if (!felt_parse_transport(optarg, &so->transport))
                 return felt_usage_error("--transport is auto, ws or poll, not '%s'", optarg);
@@ -199,6 +214,7 @@ static int felt_parse_args(int argc, char **argv, struct session_options *so,
         }
     }
     if (optind < argc) return felt_usage_error("unexpected argument '%s'", argv[optind]);
+    if (json_events && !*json) return felt_usage_error("%s", "--json-events goes with --json");
     if (!so->spectate && (!so->name || !so->name[0]))
         return felt_usage_error("%s", "give your name with --name (or set $USER)");
     const char *nc = getenv("NO_COLOR");

@@ -4,11 +4,14 @@
  * Out (stdout, one JSON object per line, flushed per line): every server message exactly as it
  * was received, plus felt's own lines: {"type":"connection","state":...} whenever the connection
  * state, attempt or transport changes, and {"type":"error","data":{"code","message"}} for a
- * stdin line felt could not use. In (stdin, one JSON object per line): the client messages of
- * the protocol that a player types (action, chat, sit_out, sit_in, leave, ping; dispatched
- * through jsonmode_commands[]) plus felt's own "rejoin" (after a rejected token). An action without
- * request_id or hand_id gets them here; everything else is checked by the protocol codec, and
- * the server decides whether an action is legal (its ack is printed like any message).
+ * stdin line felt could not use. Not printed: the pongs of felt's own keep-alive pings (a pong
+ * is printed only for a ping the bot sent, matched by id), and, with --json-events, every line
+ * whose type, update event or kind is not in the list (jsonmode_set_events). In (stdin, one JSON
+ * object per line): the client messages of the protocol that a player types (action, chat, sit_out,
+ * sit_in, leave, ping; dispatched through jsonmode_commands[]) plus felt's own "rejoin" (after a
+ * rejected token). An action without request_id or hand_id gets them here; everything else is
+ * checked by the protocol codec, and the server decides whether an action is legal (its ack is
+ * printed like any message).
  *
  * Queueing and reconnecting are the session's, exactly as in the TUI. EOF on stdin leaves the
  * table: a leave is queued, and felt exits 0 once the server has confirmed it (or closed the
@@ -25,9 +28,12 @@
 
 #include "client.h"
 #include "jval.h"
+#include "wire.h"
 #include "wsclient.h"
 
 #define JSON_LINE_MAX PROTO_MAX_FRAME /* a longer stdin line is refused as a whole */
+#define JSON_PINGS 32                 /* the bot's pings awaiting their pong, at most */
+#define JSON_EVENTS_MAX 64            /* names in --json-events */
 #define JSON_LEAVE_WAIT_MS 10000
 
 struct jsonmode_ctx {
@@ -47,7 +53,68 @@ struct jsonmode_ctx {
     enum session_state last_state;
     int last_attempt;
     enum session_transport last_transport;
+    /* the bot's own pings (their pongs are printed; felt's keep-alive pongs are not) */
+    int64_t pings[JSON_PINGS];
+    int npings;
 };
+
+/* --json-events: the names printed (none: everything). Set once before jsonmode_run. */
+static char jsonmode_events[JSON_EVENTS_MAX][WIRE_WORD_MAX + 1];
+static int jsonmode_nevents;
+
+/* A name --json-events accepts: a message type, "connection", an update's event, a
+ * notification's or an animation's kind. */
+static bool jsonmode_event_known(const char *name)
+{
+    if (strcmp(name, "connection") == 0) return true;
+    for (int t = 0; t < PROTO_S_COUNT; t++)
+        if (strcmp(name, proto_stype_name((enum proto_stype)t)) == 0) return true;
+    for (int k = 0; k < WIRE_KIND_COUNT; k++)
+        if (strcmp(name, wire_kind_name((enum wire_kind)k)) == 0) return true;
+    for (int k = 0; k < WIRE_NOTE_OTHER; k++)
+        if (strcmp(name, wire_note_name((enum wire_note_kind)k)) == 0) return true;
+    for (int k = 0; k < WIRE_ANIM_OTHER; k++)
+        if (strcmp(name, wire_anim_name((enum wire_anim_kind)k)) == 0) return true;
+    return false;
+}
+
+int jsonmode_set_events(const char *list, struct felt_err *err)
+{
+    jsonmode_nevents = 0;
+    for (const char *p = list;;) {
+        size_t n = strcspn(p, ",");
+        char name[WIRE_WORD_MAX + 1];
+        if (n == 0 || n > WIRE_WORD_MAX || jsonmode_nevents == JSON_EVENTS_MAX) {
+            jsonmode_nevents = 0;
+            return felt_err_set(err, "bad_events",
+                                "--json-events wants event types separated by commas, like "
+                                "snapshot,state_update,your_turn");
+        }
+        memcpy(name, p, n);
+        name[n] = '\0';
+        if (!jsonmode_event_known(name)) {
+            jsonmode_nevents = 0;
+            return felt_err_set(err, "bad_events",
+                                "--json-events: unknown event type '%s' (message types, "
+                                "connection, update events, notification and animation kinds)",
+                                name);
+        }
+        memcpy(jsonmode_events[jsonmode_nevents++], name, n + 1);
+        if (p[n] == '\0') break;
+        p += n + 1;
+    }
+    return 0;
+}
+
+/* Whether a line of this type (and update event or kind, NULL when none) is printed. */
+static bool jsonmode_wanted(const char *type, const char *sub)
+{
+    if (jsonmode_nevents == 0) return true;
+    for (int i = 0; i < jsonmode_nevents; i++)
+        if (strcmp(jsonmode_events[i], type) == 0 || (sub && strcmp(jsonmode_events[i], sub) == 0))
+            return true;
+    return false;
+}
 
 #define JSON_CLOSE_GRACE_MS 200 /* lets a clean close frame go out before the loop stops */
 
@@ -89,6 +156,10 @@ static void jsonmode_write(struct jsonmode_ctx *c, const char *buf, size_t len)
 static void jsonmode_write_obj(struct jsonmode_ctx *c, struct json_object *o)
 {
     size_t len;
+    if (!jsonmode_wanted(jval_str(o, "type"), NULL)) {
+        json_object_put(o);
+        return;
+    }
     const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
     jsonmode_write(c, s, len);
     json_object_put(o);
@@ -109,8 +180,22 @@ static void jsonmode_error(struct jsonmode_ctx *c, const char *code, const char 
 
 static void jsonmode_on_message(void *user, const struct proto_smsg *m, const char *raw, size_t len)
 {
-    (void)m;
-    jsonmode_write(user, raw, len);
+    struct jsonmode_ctx *c = user;
+    if (m->type == PROTO_S_PONG) {
+        /* Only the pong of a ping the bot sent; felt's own keep-alive pongs are its business. */
+        int64_t id = jval_int(m->data, "id", -1);
+        int i = 0;
+        while (i < c->npings && c->pings[i] != id)
+            i++;
+        if (i == c->npings) return;
+        c->pings[i] = c->pings[--c->npings];
+    }
+    const char *sub = m->type == PROTO_S_STATE_UPDATE ? jval_str(m->data, "event")
+                      : m->type == PROTO_S_NOTIFICATION || m->type == PROTO_S_ANIMATION
+                          ? jval_str(m->data, "kind")
+                          : NULL;
+    if (!jsonmode_wanted(proto_stype_name(m->type), sub)) return;
+    jsonmode_write(c, raw, len);
 }
 
 static void jsonmode_connection_line(struct jsonmode_ctx *c, const struct session_status *st)
@@ -183,6 +268,12 @@ static int jsonmode_cmd_protocol(struct jsonmode_ctx *c, const char *line, size_
         return -1;
     }
     if (m.type == PROTO_C_LEAVE) c->leave_sent = true;
+    if (m.type == PROTO_C_PING) {
+        /* Remembered for its pong; the oldest is forgotten when too many are outstanding. */
+        if (c->npings == JSON_PINGS)
+            memmove(c->pings, c->pings + 1, sizeof(c->pings[0]) * --c->npings);
+        c->pings[c->npings++] = m.has_ping_id ? m.ping_id : 0;
+    }
     return 0;
 }
 

@@ -31,6 +31,14 @@ _felt()
         COMPREPLY=($(compgen -W "ws://127.0.0.1:8000 http://127.0.0.1:8000" -- "$cur"))
         return
         ;;
+    --json-events)
+        # a comma-separated list: complete the name after the last comma
+        local before=${cur%"${cur##*,}"}
+        COMPREPLY=($(compgen -P "$before" -W "connection snapshot state_update animation
+            notification chat ack error pong hand_start action street uncalled showdown
+            hand_end seat turn your_turn timer_warning" -- "${cur##*,}"))
+        return
+        ;;
     --game | --name | --buy-in | --since | --limit | --hand)
         return # a value of the user's own
         ;;
@@ -39,7 +47,8 @@ _felt()
     case $sub in
     replay)
         if [[ $cur == -* ]]; then
-            COMPREPLY=($(compgen -W "--json --hand --server --game --name --help" -- "$cur"))
+            COMPREPLY=($(compgen -W "--json --steps --hand --server --game --name --help" \
+                -- "$cur"))
         else
             COMPREPLY=($(compgen -f -- "$cur"))
         fi
@@ -52,7 +61,7 @@ _felt()
         if [ "$cword" -eq 1 ] && [[ $cur != -* ]]; then
             COMPREPLY=($(compgen -W "replay history" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "--server --game --name --buy-in --spectate --json
+            COMPREPLY=($(compgen -W "--server --game --name --buy-in --spectate --json --json-events
                 --transport --ascii --no-color --four-color --quiet --help --version" -- "$cur"))
         fi
         ;;
