@@ -492,7 +492,7 @@ int jsonmode_set_events(const char *list, struct felt_err *err);
 
 struct tui_options {
     bool ascii;      /* "Ah Kd" text cards instead of Unicode suits */
-    bool no_color;   /* also set when $NO_COLOR is non-empty */
+    bool no_color;   /* $NO_COLOR, then the config file's color, then --no-color/--color */
     bool quiet;      /* no terminal bell */
     bool four_color; /* four-colour deck */
     bool spectate;   /* read-only: no action bar */

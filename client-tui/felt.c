@@ -4,14 +4,16 @@
  *   felt [--server URL] [--game ID] [--name NAME] [--buy-in N] [--spectate] [--json]
  *        [--json-events TYPES]
  *        [--transport auto|ws|poll] [--ascii] [--no-color] [--quiet] [--four-color]
+ *        [--color] [--no-ascii] [--two-color] [--bell] [--config FILE | --no-config]
  *   felt replay [--json] FILE|-      (replay.c)
  *   felt replay [--json] --hand N [--server URL] [--game ID]
  *   felt history [--server URL] [--game ID] [--since ID] [--limit N] [--format F]   (history.c)
  *
- * It reads the command line, creates the event loop and the session, and hands them to the
- * terminal UI (tui_run) or to the bot mode (jsonmode_run). Failures are one line on stderr, never a
- * library's log: exit 2 for a usage error (bad option, bad URL, bad name), 1 when the table
- * could not be joined or reached, or the session ended badly.
+ * It lays the config file over felt's defaults, then reads the command line (which wins), creates
+ * the event loop and the session, and hands them to the terminal UI (tui_run) or to the bot mode
+ * (jsonmode_run). Failures are one line on stderr, never a library's log: exit 2 for a usage error
+ * (bad option, bad URL, bad name), 1 when the table could not be joined or reached, or the session
+ * ended badly.
  */
 #include <getopt.h>
 #include <pwd.h>
@@ -22,8 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "client.h"
+#include "config.h"
 #include "hands.h"
 #include "replay.h"
 #include "wsclient.h"
@@ -54,7 +58,16 @@ static const char felt_usage[] =
     "  --no-color             no colours (also when $NO_COLOR is set)\n"
     "  --four-color           a four-colour deck\n"
     "  --quiet                no terminal bell on your turn\n"
+    "  --color, --no-ascii, --two-color, --bell\n"
+    "                         undo color = off, ascii, four-color or quiet from the config file\n"
+    "  --config FILE          settings from FILE instead of $XDG_CONFIG_HOME/felt/config\n"
+    "                         (default ~/.config/felt/config)\n"
+    "  --no-config            read no config file\n"
     "  -h, --help             this help;  --version  print the version\n"
+    "\n"
+    "The config file holds defaults for these options, one `key = value` a line (lines starting\n"
+    "with # are comments): server, game, name, and color, ascii, four-color, quiet as on or off.\n"
+    "An option on the command line wins over the file.\n"
     "\n"
     "Your seat's token is kept under $XDG_STATE_HOME/felt/, so running felt again with the same\n"
     "server, game and name takes back the same seat.\n"
@@ -88,6 +101,12 @@ enum {
     O_NO_COLOR,
     O_QUIET,
     O_FOUR_COLOR,
+    O_CONFIG,
+    O_NO_CONFIG,
+    O_COLOR,
+    O_NO_ASCII,
+    O_TWO_COLOR,
+    O_BELL,
     O_VERSION,
 };
 
@@ -131,8 +150,30 @@ static bool felt_parse_transport(const char *arg, enum session_transport *out)
     return false;
 }
 
-/* Reads the options (and $NO_COLOR) into so, to and json. Returns -1 to go on, or the exit code
- * to end with: 0 after --help or --version, 2 after a usage error (already reported). */
+/* Lays the config file over so and to: path is --config's FILE (which must exist), or NULL for
+ * the default file (read when it exists). Returns 0, or 2 after reporting the file's error in
+ * one line (FILE:LINE: reason). */
+static int felt_config(const char *path, struct session_options *so, struct tui_options *to)
+{
+    static struct config cfg; /* so and to point into it until felt exits */
+    char def[CONFIG_PATH_MAX];
+    struct felt_err err;
+    bool must_exist = path != NULL;
+    if (!path) {
+        if (config_default_path(def, sizeof(def), &err) != 0) return 0; /* no home, no file */
+        path = def;
+    }
+    if (config_load(&cfg, path, must_exist, &err) < 0) {
+        fprintf(stderr, "felt: %s\n", err.message);
+        return 2;
+    }
+    config_apply(&cfg, so, to);
+    return 0;
+}
+
+/* Reads the config file (felt_config), the options and $NO_COLOR into so, to and json. Returns -1
+ * to go on, or the exit code to end with: 0 after --help or --version, 2 after a usage error
+ * (already reported). */
 static int felt_parse_args(int argc, char **argv, struct session_options *so,
                            struct tui_options *to, bool *json)
 {
@@ -149,14 +190,39 @@ static int felt_parse_args(int argc, char **argv, struct session_options *so,
         {"no-color", no_argument, NULL, O_NO_COLOR},
         {"quiet", no_argument, NULL, O_QUIET},
         {"four-color", no_argument, NULL, O_FOUR_COLOR},
+        {"config", required_argument, NULL, O_CONFIG},
+        {"no-config", no_argument, NULL, O_NO_CONFIG},
+        {"color", no_argument, NULL, O_COLOR},
+        {"no-ascii", no_argument, NULL, O_NO_ASCII},
+        {"two-color", no_argument, NULL, O_TWO_COLOR},
+        {"bell", no_argument, NULL, O_BELL},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
     };
     int opt;
     bool json_events = false;
+    const char *config_path = NULL;
+    bool no_config = false, skip_config = false;
 
+    /* Precedence: felt's defaults, then $NO_COLOR, then the config file, then the command line.
+     * A first pass finds the file to read (--help, --version and a usage error need none, so a
+     * broken file never hides them); the second reads the options over it. */
+    const char *nc = getenv("NO_COLOR");
+    if (nc && nc[0]) to->no_color = true;
     opterr = 0;
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (opt == O_CONFIG) {
+            config_path = optarg;
+            no_config = false;
+        } else if (opt == O_NO_CONFIG) {
+            no_config = true;
+        } else if (opt == 'h' || opt == O_VERSION || opt == '?') {
+            skip_config = true;
+        }
+    }
+    if (!skip_config && !no_config && felt_config(config_path, so, to) != 0) return 2;
+    optind = 0; /* glibc: start the scan afresh */
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case O_SERVER:
@@ -202,6 +268,21 @@ static int felt_parse_args(int argc, char **argv, struct session_options *so,
         case O_FOUR_COLOR:
             to->four_color = true;
             break;
+        case O_CONFIG:
+        case O_NO_CONFIG:
+            break; /* read by the first pass */
+        case O_COLOR:
+            to->no_color = false;
+            break;
+        case O_NO_ASCII:
+            to->ascii = false;
+            break;
+        case O_TWO_COLOR:
+            to->four_color = false;
+            break;
+        case O_BELL:
+            to->quiet = false;
+            break;
         case 'h':
             fputs(felt_usage, stdout);
             return 0;
@@ -217,8 +298,6 @@ static int felt_parse_args(int argc, char **argv, struct session_options *so,
     if (json_events && !*json) return felt_usage_error("%s", "--json-events goes with --json");
     if (!so->spectate && (!so->name || !so->name[0]))
         return felt_usage_error("%s", "give your name with --name (or set $USER)");
-    const char *nc = getenv("NO_COLOR");
-    if (nc && nc[0]) to->no_color = true;
     return -1;
 }
 
@@ -240,6 +319,11 @@ static int felt_run(const struct session_options *so, const struct tui_options *
         return 2;
     }
     session_start(s);
+    /* Forget the servers not seen for TOKEN_PRUNE_DAYS, never this one. A failure only leaves
+     * old files for the next start, so it is not reported. */
+    const char *key, *game, *bearer;
+    session_endpoint(s, &key, &game, &bearer);
+    token_prune(key, (int64_t)time(NULL), TOKEN_PRUNE_DAYS, NULL, NULL);
 
     int rc;
     if (json) {

@@ -256,9 +256,9 @@ static const struct {
 
 static void tui_colors_init(struct tui *t)
 {
-    const char *nc = getenv("NO_COLOR");
-    t->color = !t->o.no_color && !(nc && nc[0]) && has_colors() && start_color() == OK &&
-               COLORS >= 8 && COLOR_PAIRS > LAYOUT_S_COUNT;
+    /* felt.c folds $NO_COLOR into no_color, below the config file's color and --color. */
+    t->color = !t->o.no_color && has_colors() && start_color() == OK && COLORS >= 8 &&
+               COLOR_PAIRS > LAYOUT_S_COUNT;
     if (t->color) use_default_colors();
     for (int s = 0; s < LAYOUT_S_COUNT; s++) {
         if (!t->color) {

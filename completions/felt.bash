@@ -1,6 +1,6 @@
 # felt.bash: bash completion for felt (the terminal client): its options, the `replay` and
-# `history` subcommands and their options, and the values with a fixed set (--transport,
-# --format). Load it with `. completions/felt.bash`, or install it as
+# `history` subcommands and their options, the values with a fixed set (--transport,
+# --format) and files for --config. Load it with `. completions/felt.bash`, or install it as
 # /usr/share/bash-completion/completions/felt.
 
 _felt()
@@ -29,6 +29,10 @@ _felt()
         ;;
     --server)
         COMPREPLY=($(compgen -W "ws://127.0.0.1:8000 http://127.0.0.1:8000" -- "$cur"))
+        return
+        ;;
+    --config)
+        COMPREPLY=($(compgen -f -- "$cur"))
         return
         ;;
     --json-events)
@@ -62,7 +66,8 @@ _felt()
             COMPREPLY=($(compgen -W "replay history" -- "$cur"))
         else
             COMPREPLY=($(compgen -W "--server --game --name --buy-in --spectate --json --json-events
-                --transport --ascii --no-color --four-color --quiet --help --version" -- "$cur"))
+                --transport --ascii --no-color --four-color --quiet --color --no-ascii --two-color
+                --bell --config --no-config --help --version" -- "$cur"))
         fi
         ;;
     esac

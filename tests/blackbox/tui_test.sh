@@ -148,7 +148,7 @@ start_feltd() {
 start_feltd 0 "$WORK/data" || fail "feltd did not start"
 start_proxy
 
-ENV="env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME=$WORK/state"
+ENV="env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME=$WORK/state XDG_CONFIG_HOME=$WORK/config"
 # Run in a pane after felt exits: prints "icanon echo" when the terminal was restored (and
 # "-icanon -echo" when felt left it in curses' raw mode).
 STTY_FLAGS="stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo)\$' | tr '\n' ' '; echo"
