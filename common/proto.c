@@ -355,7 +355,8 @@ static int proto_dec_join(struct json_object *o, struct proto_cmsg *m, struct fe
     bool has_buy_in;
 
     if (proto_get_name(o, "name", m->name, sizeof(m->name), err) < 0 ||
-        proto_get_int(o, "buy_in", 1, PROTO_AMOUNT_MAX, false, &has_buy_in, &m->buy_in, err) < 0)
+        proto_get_int(o, "buy_in", 1, PROTO_AMOUNT_MAX, false, &has_buy_in, &m->buy_in, err) < 0 ||
+        proto_get_ascii(o, "token", PROTO_TOKEN_MAX, false, m->token, sizeof(m->token), err) < 0)
         return -1;
     return 0;
 }
@@ -364,6 +365,7 @@ static void proto_enc_join(const struct proto_cmsg *m, struct json_object *o)
 {
     proto_jadd_str(o, "name", m->name, strnlen(m->name, sizeof(m->name)));
     if (m->buy_in != 0) proto_jadd_int(o, "buy_in", m->buy_in);
+    if (m->token[0]) proto_jadd_str(o, "token", m->token, strnlen(m->token, sizeof(m->token)));
 }
 
 static int proto_dec_action(struct json_object *o, struct proto_cmsg *m, struct felt_err *err)

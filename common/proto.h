@@ -17,7 +17,9 @@
  *   {"type": "hello",   "token": STR(1..128 bytes printable ASCII), "last_seq"?: INT(>= 0),
  *                       "epoch"?: STR(1..32 bytes printable ASCII: the snapshot's epoch)}
  *   {"type": "join",    "name": STR(1..24 code points after sanitizing),
- *                       "buy_in"?: INT(1..PROTO_AMOUNT_MAX)}
+ *                       "buy_in"?: INT(1..PROTO_AMOUNT_MAX),
+ *                       "token"?: STR(as hello's: the token of a seat left at this table, so
+ *                       the player sits down again with the chips they left with)}
  *   {"type": "action",  "action": "fold"|"check"|"call"|"raise"|"all_in",
  *                       "amount"?: INT(0..PROTO_AMOUNT_MAX, "raise to"; required for raise),
  *                       "request_id"?: STR(1..64 bytes printable ASCII), "hand_id"?: INT(>= 0)}
@@ -85,7 +87,7 @@ enum proto_ctype {
 
 struct proto_cmsg {
     enum proto_ctype type;
-    /* hello */
+    /* hello; join's optional token ("" when absent) */
     char token[PROTO_TOKEN_MAX + 1];
     bool has_last_seq;
     uint64_t last_seq;

@@ -34,7 +34,8 @@ static void command_hello(struct command_ctx *x, const struct proto_cmsg *m)
 static void command_join(struct command_ctx *x, const struct proto_cmsg *m)
 {
     struct felt_err err;
-    struct player *p = table_join(x->table, m->name, m->buy_in, false, x->addr, x->sub, &err);
+    struct player *p = table_join(x->table, m->name, m->buy_in, false,
+                                  m->token[0] ? m->token : NULL, x->addr, x->sub, &err);
     if (!p)
         x->ops->refuse(x, err.code, err.message);
     else

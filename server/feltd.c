@@ -142,7 +142,7 @@ static void feltd_seat_bots(struct server *srv)
         for (size_t i = 0; table_bots(t) < feltd_bots[b].n && i < FELT_ARRAY_LEN(names); i++) {
             char name[32];
             snprintf(name, sizeof(name), "%s-bot", names[i]);
-            if (!table_join(t, name, 0, true, NULL, NULL, &err) &&
+            if (!table_join(t, name, 0, true, NULL, NULL, NULL, &err) &&
                 strcmp(err.code, "name_taken") != 0) {
                 fprintf(stderr, "feltd: cannot seat bot %s: %s\n", name, err.message);
                 break;
@@ -391,6 +391,8 @@ struct feltd_loaded {
     int ntables;
     struct store_seat *seats;
     int nseats;
+    struct store_departure *departed;
+    int ndeparted;
     struct {
         char table_id[PROTO_GAME_ID_MAX + 1];
         int64_t hand_id;
@@ -412,6 +414,13 @@ static void feltd_load_seat(void *user, const struct store_seat *s)
     l->seats[l->nseats++] = *s;
 }
 
+static void feltd_load_departure(void *user, const struct store_departure *d)
+{
+    struct feltd_loaded *l = user;
+    l->departed = xrealloc(l->departed, sizeof(*l->departed) * (size_t)(l->ndeparted + 1));
+    l->departed[l->ndeparted++] = *d;
+}
+
 static void feltd_load_voided(void *user, const char *table_id, int64_t hand_id)
 {
     struct feltd_loaded *l = user;
@@ -423,6 +432,7 @@ static void feltd_load_voided(void *user, const char *table_id, int64_t hand_id)
 static const struct store_load_ops feltd_load_ops = {
     .table = feltd_load_table,
     .seat = feltd_load_seat,
+    .departure = feltd_load_departure,
     .voided = feltd_load_voided,
 };
 
@@ -438,7 +448,7 @@ static const struct store_table *feltd_loaded_table(const struct feltd_loaded *l
 /* Opens the tables: each --table with the defaults and its own spec, then every stored table
  * the command line does not name, with its stored settings (its players' chips are there). A
  * table keeps its hand numbers; its seat count never shrinks below what was stored, so every
- * stored seat fits. Then the seats and the voided hands. Returns 0 or 2. */
+ * stored seat fits. Then the seats, the departures and the voided hands. Returns 0 or 2. */
 static int feltd_open_tables(struct server *srv, const struct feltd_args *a,
                              const struct feltd_loaded *l)
 {
@@ -480,6 +490,12 @@ static int feltd_open_tables(struct server *srv, const struct feltd_args *a,
         struct table *t = lobby_find(srv, l->seats[i].table_id, strlen(l->seats[i].table_id));
         if (t)
             table_restore(t, &l->seats[i]);
+    }
+    for (int i = 0; i < l->ndeparted; i++) { /* oldest first: a table keeps the newest */
+        const struct store_departure *d = &l->departed[i];
+        struct table *t = lobby_find(srv, d->table_id, strlen(d->table_id));
+        if (t)
+            table_departed(t, d->player_id, d->token_hash, d->stack);
     }
     for (int i = 0; i < l->nvoided; i++) {
         struct table *t = lobby_find(srv, l->voided[i].table_id, strlen(l->voided[i].table_id));
@@ -580,6 +596,7 @@ int main(int argc, char **argv)
     free(a.tables);
     free(loaded.tables);
     free(loaded.seats);
+    free(loaded.departed);
     free(loaded.voided);
     if (rc != 0) {
         store_close(srv->store);

@@ -266,6 +266,7 @@ struct table_config {
 };
 
 #define PLAYER_ID_LEN 16       /* hex characters of a public player id */
+#define TABLE_DEPARTED_MAX 64   /* departures a table remembers (struct table) */
 #define PLAYER_TOKEN_BYTES 32  /* 256 random bits per token */
 #define PLAYER_ACK_CACHE 64    /* request_ids remembered per player for exactly-once actions */
 /* A player without a WebSocket counts as connected while their HTTP requests (polls) come at
@@ -366,6 +367,14 @@ struct table {
     struct timer *commit_retry;    /* a failed commit is retried after a pause */
     int nvoided;                   /* hands voided by this run's restart (wire snapshot) */
     int64_t voided[WIRE_VOIDED_MAX];
+    /* Players who left with chips, newest last (a ring: the oldest is forgotten first). A join
+     * with one's token seats that player again, same id and token, with the chips they left. */
+    struct table_departed {
+        char id[PLAYER_ID_LEN + 1];
+        unsigned char token_hash[STORE_TOKEN_HASH_LEN];
+        int64_t stack;              /* 0: an empty slot */
+    } departed[TABLE_DEPARTED_MAX];
+    int departed_next;
     int spectators_told;           /* the count last published */
     bool spectators_pending;
 
@@ -440,9 +449,16 @@ void table_set_rng_seed(struct table *t, uint64_t seed);
 
 /* Seats a player. A human's join (bot false) from addr spends one of its join tokens and is
  * refused ("rate_limited", "too_many_seats") past the limits; addr may be NULL (no limits). sub
- * is the WebSocket the player joined through, which becomes theirs (NULL over HTTP). */
+ * is the WebSocket the player joined through, which becomes theirs (NULL over HTTP). token (may
+ * be NULL) is the token of a seat its holder left at this table: they sit down again as that
+ * player (same id, same token) with the chips they left with, or buy_in if that is more (the
+ * departure is then forgotten); a token the table does not know is ignored (a new player). */
 struct player *table_join(struct table *t, const char *name, int64_t buy_in, bool bot,
-                          struct limit_addr *addr, struct table_sub *sub, struct felt_err *err);
+                          const char *token, struct limit_addr *addr, struct table_sub *sub,
+                          struct felt_err *err);
+/* Remembers a stored departure after a restart (store_load_ops.departure). */
+void table_departed(struct table *t, const char *player_id,
+                    const unsigned char token_hash[STORE_TOKEN_HASH_LEN], int64_t stack);
 struct player *table_player_by_id(struct table *t, const char *player_id, size_t len);
 /* Constant-time token check; NULL when no player at this table has it. */
 struct player *table_player_by_token(struct table *t, const char *token);

@@ -70,6 +70,11 @@ static const char *const store_migrations[] = {
     " player_id TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('buy_in', 'cash_out', 'hand')),"
     " amount INTEGER NOT NULL, hand_id INTEGER, at TEXT NOT NULL) STRICT;"
     "CREATE INDEX ledger_by_table ON ledger (table_id, kind);",
+    /* 2: players who left a table with chips, so that their token seats them again with them. */
+    "CREATE TABLE departures (table_id TEXT NOT NULL REFERENCES tables (id),"
+    " player_id TEXT NOT NULL CHECK (length(player_id) = 16), name TEXT NOT NULL,"
+    " token_hash BLOB NOT NULL CHECK (length(token_hash) = 32), stack INTEGER NOT NULL,"
+    " left_at TEXT NOT NULL, PRIMARY KEY (table_id, player_id)) STRICT;",
 };
 #define STORE_SCHEMA_VERSION ((int64_t)FELT_ARRAY_LEN(store_migrations))
 
@@ -78,7 +83,7 @@ static const char *const store_migrations[] = {
 enum {
     W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVEPOINT, W_RELEASE, W_ROLLBACK_TO,
     W_TABLE_PUT, W_TABLE_HAND_ID, W_SEAT_ADD, W_SEAT_SIT, W_SEAT_STACK, W_SEAT_ADD_CHIPS,
-    W_SEAT_DEL, W_LEDGER,
+    W_SEAT_DEL, W_LEDGER, W_DEPART_ADD, W_DEPART_DEL,
     W_HAND_BEGIN, W_HAND_COMPLETE, W_HAND_PLAYER, W_VOID, W_COUNT
 };
 /* clang-format on */
@@ -103,6 +108,10 @@ static const char *const store_wsql[W_COUNT] = {
     [W_SEAT_STACK] = "UPDATE seats SET stack = ?3 WHERE table_id = ?1 AND player_id = ?2",
     [W_SEAT_ADD_CHIPS] = "UPDATE seats SET stack = stack + ?3 WHERE table_id = ?1 AND player_id = ?2",
     [W_SEAT_DEL] = "DELETE FROM seats WHERE table_id = ?1 AND player_id = ?2",
+    [W_DEPART_ADD] = "INSERT OR REPLACE INTO departures (table_id, player_id, name, token_hash,"
+                     " stack, left_at) SELECT table_id, player_id, name, token_hash, ?3, ?4"
+                     " FROM seats WHERE table_id = ?1 AND player_id = ?2 AND bot = 0 AND ?3 > 0",
+    [W_DEPART_DEL] = "DELETE FROM departures WHERE table_id = ?1 AND player_id = ?2",
     [W_LEDGER] = "INSERT INTO ledger (table_id, player_id, kind, amount, hand_id, at)"
                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [W_HAND_BEGIN] = "INSERT INTO hands (table_id, hand_id, state, started_at, record)"
@@ -123,7 +132,7 @@ static const char *const store_wsql[W_COUNT] = {
 /* clang-format off */
 enum {
     R_BEGIN, R_END, R_TABLES, R_SEATS, R_RUNNING, R_HANDS, R_HANDS_LAST, R_HAND_PLAYERS, R_LEDGER,
-    R_COUNT
+    R_DEPARTURES, R_COUNT
 };
 /* clang-format on */
 static const char *const store_rsql[R_COUNT] = {
@@ -133,6 +142,8 @@ static const char *const store_rsql[R_COUNT] = {
                  " last_hand_id FROM tables ORDER BY id",
     [R_SEATS] = "SELECT table_id, player_id, name, seat, stack, sitting_out, bot, token_hash"
                 " FROM seats ORDER BY table_id, seat",
+    [R_DEPARTURES] = "SELECT table_id, player_id, name, token_hash, stack FROM departures"
+                     " ORDER BY table_id, left_at, player_id",
     [R_RUNNING] = "SELECT table_id, hand_id FROM hands WHERE state = 'running'"
                   " ORDER BY table_id, hand_id",
     [R_HANDS] = "SELECT hand_id, started_at, ended_at, state, record, results, shown_mask"
@@ -583,6 +594,7 @@ static int store_run_seat_join(struct store *s, struct store_job *j)
     const struct store_seat *e = &j->u.seat;
     int rc = store_exec(s->w.st[W_SEAT_ADD], "tttdiddh", e->table_id, e->player_id, e->name,
                         e->seat, e->stack, (int)e->sitting_out, (int)e->bot, e->token_hash);
+    if (rc == SQLITE_OK) rc = store_exec(s->w.st[W_DEPART_DEL], "tt", e->table_id, e->player_id);
     if (rc == SQLITE_OK)
         rc = store_exec(s->w.st[W_LEDGER], "tttint", e->table_id, e->player_id, "buy_in", j->amount,
                         j->at);
@@ -601,7 +613,9 @@ static int store_run_seat_update(struct store *s, struct store_job *j)
 static int store_run_seat_leave(struct store *s, struct store_job *j)
 {
     const struct store_seat *e = &j->u.seat;
-    int rc = store_exec(s->w.st[W_SEAT_DEL], "tt", e->table_id, e->player_id);
+    /* A human leaving with chips is remembered (store_load_ops.departure); a bot is not. */
+    int rc = store_exec(s->w.st[W_DEPART_ADD], "ttit", e->table_id, e->player_id, j->amount, j->at);
+    if (rc == SQLITE_OK) rc = store_exec(s->w.st[W_SEAT_DEL], "tt", e->table_id, e->player_id);
     if (rc == SQLITE_OK && sqlite3_changes(s->w.db) != 1)
         rc = store_reject(j, "no seat for player %s at table %s", e->player_id, e->table_id);
     if (rc == SQLITE_OK)
@@ -1107,7 +1121,28 @@ static int store_load_running(struct store *s, void *arg)
     return store_rows_end(st, rc);
 }
 
-/* Reports the tables, then the seats. */
+/* Reports the departures, oldest first. */
+static int store_load_departures(struct store *s, const struct store_load_ctx *c)
+{
+    sqlite3_stmt *e = s->r.st[R_DEPARTURES];
+    int rc;
+    while ((rc = sqlite3_step(e)) == SQLITE_ROW) {
+        struct store_departure d = {.stack = sqlite3_column_int64(e, 4)};
+        const void *hash = sqlite3_column_blob(e, 3);
+        if (!store_col_text(e, 0, d.table_id, sizeof(d.table_id), 1) ||
+            !store_col_text(e, 1, d.player_id, sizeof(d.player_id), STORE_PLAYER_ID_LEN) ||
+            !store_col_text(e, 2, d.name, sizeof(d.name), 0) || !hash ||
+            sqlite3_column_bytes(e, 3) != STORE_TOKEN_HASH_LEN) {
+            rc = STORE_REJECTED;
+            break;
+        }
+        memcpy(d.token_hash, hash, STORE_TOKEN_HASH_LEN);
+        if (c->ops->departure) c->ops->departure(c->user, &d);
+    }
+    return store_rows_end(e, rc);
+}
+
+/* Reports the tables, then the seats, then the departures. */
 static int store_load_rows(struct store *s, void *arg)
 {
     const struct store_load_ctx *c = arg;
@@ -1148,7 +1183,8 @@ static int store_load_rows(struct store *s, void *arg)
         memcpy(st.token_hash, hash, STORE_TOKEN_HASH_LEN);
         if (c->ops->seat) c->ops->seat(c->user, &st);
     }
-    return store_rows_end(e, rc);
+    if ((rc = store_rows_end(e, rc)) != SQLITE_OK) return rc;
+    return store_load_departures(s, c);
 }
 
 static void store_void_done(void *arg, bool ok, const char *why)

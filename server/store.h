@@ -74,11 +74,23 @@ struct store_seat {
     unsigned char token_hash[STORE_TOKEN_HASH_LEN]; /* SHA-256 of the token; zeros for a bot */
 };
 
+/* A human player who left a table with chips (store_seat_leave): the token they held (its hash)
+ * seats them again with them (a join carrying that token). Kept until they sit down again. */
+struct store_departure {
+    char table_id[PROTO_GAME_ID_MAX + 1];
+    char player_id[STORE_PLAYER_ID_LEN + 1];
+    char name[PROTO_NAME_MAX_BYTES + 1];
+    int64_t stack; /* what they left with */
+    unsigned char token_hash[STORE_TOKEN_HASH_LEN];
+};
+
 /* What store_load reports. Every callback may be NULL; the pointers are valid only during the
  * call. */
 struct store_load_ops {
     void (*table)(void *user, const struct store_table *t);
     void (*seat)(void *user, const struct store_seat *s);
+    /* After the seats: each table's departures, oldest first. */
+    void (*departure)(void *user, const struct store_departure *d);
     /* A hand that was begun (store_hand_begin) and never committed: feltd stopped during it.
      * The load marks it "voided" (keeping its partial record; the stacks, written only by
      * store_hand_commit, are still those from before it, so every chip bet in it is back with
@@ -86,8 +98,8 @@ struct store_load_ops {
     void (*voided)(void *user, const char *table_id, int64_t hand_id);
 };
 
-/* Reports every stored table, then every seat (by table, then seat number), then the hands it
- * voided. Call it once, after store_open and before any write (it runs on the loop thread and
+/* Reports every stored table, then every seat (by table, then seat number), then the
+ * departures, then the hands it voided. Call it once, after store_open and before any write (it runs on the loop thread and
  * waits for its own voiding to be committed). Returns 0, or -1 with err ("store_io", or
  * "store_not_felt" for a row that cannot be ours). */
 int store_load(struct store *s, const struct store_load_ops *ops, void *user, struct felt_err *err);
@@ -106,12 +118,14 @@ int store_load(struct store *s, const struct store_load_ops *ops, void *user, st
 
 /* Inserts or updates a table's settings; last_hand_id only ever grows. */
 int store_table_put(struct store *s, const struct store_table *t);
-/* A player sits down: the seat row (stack = seat->stack) and a ledger row "buy_in" of buy_in.
- * The table must have been put first. */
+/* A player sits down: the seat row (stack = seat->stack) and a ledger row "buy_in" of buy_in;
+ * a departure of the same player id at the table is forgotten (they are back). The table must
+ * have been put first. */
 int store_seat_join(struct store *s, const struct store_seat *seat, int64_t buy_in);
 int store_seat_update(struct store *s, const char *table_id, const char *player_id,
                       bool sitting_out);
-/* A player leaves: the seat row is deleted and a ledger row "cash_out" of cash_out added. */
+/* A player leaves: the seat row is deleted and a ledger row "cash_out" of cash_out added; a
+ * human leaving with chips (cash_out > 0) becomes a departure (store_load_ops.departure). */
 int store_seat_leave(struct store *s, const char *table_id, const char *player_id,
                      int64_t cash_out);
 /* A player buys chips again without leaving (a bust bot's re-buy, a busted player sitting in):

@@ -329,6 +329,8 @@ static void table_remove_player(struct table *t, struct player *p, const char *r
     if (t->srv->store)
         table_store_check(t, store_seat_leave(t->srv->store, t->cfg.id, p->id, p->stack),
                           "a cash-out");
+    if (!p->bot && p->stack > 0)
+        table_departed(t, p->id, p->token_hash, p->stack);
     table_seat_update(t, p, WIRE_SEAT_LEFT);
     table_notify_with(t, p, &n);
     t->seat[p->seat] = NULL;
@@ -614,11 +616,39 @@ const struct table_config *table_config(const struct table *t)
     return &t->cfg;
 }
 
+void table_departed(struct table *t, const char *player_id,
+                    const unsigned char token_hash[STORE_TOKEN_HASH_LEN], int64_t stack)
+{
+    struct table_departed *d = &t->departed[t->departed_next];
+    for (int i = 0; i < TABLE_DEPARTED_MAX; i++) /* one entry per player: the last departure */
+        if (t->departed[i].stack > 0 && strcmp(t->departed[i].id, player_id) == 0)
+            t->departed[i].stack = 0;
+    snprintf(d->id, sizeof(d->id), "%s", player_id);
+    memcpy(d->token_hash, token_hash, sizeof(d->token_hash));
+    d->stack = stack;
+    t->departed_next = (t->departed_next + 1) % TABLE_DEPARTED_MAX;
+}
+
+/* The departure whose token this is, or NULL; compared in constant time, every slot. */
+static struct table_departed *table_departed_find(struct table *t, const char *token)
+{
+    struct table_departed *found = NULL;
+    unsigned char h[STORE_TOKEN_HASH_LEN];
+    table_token_hash(token, h);
+    for (int i = 0; i < TABLE_DEPARTED_MAX; i++)
+        if (t->departed[i].stack > 0 &&
+            CRYPTO_memcmp(t->departed[i].token_hash, h, sizeof(h)) == 0)
+            found = &t->departed[i];
+    return found;
+}
+
 struct player *table_join(struct table *t, const char *name, int64_t buy_in, bool bot,
-                          struct limit_addr *addr, struct table_sub *sub, struct felt_err *err)
+                          const char *token, struct limit_addr *addr, struct table_sub *sub,
+                          struct felt_err *err)
 {
     int seat = -1, from_addr = 0;
     unsigned char idbytes[PLAYER_ID_LEN / 2];
+    struct table_departed *back = NULL;
     const struct limits *l = &t->srv->limits;
     /* Every attempt from an address spends a join token, refused ones included. */
     if (!bot && addr && !limit_join_allowed(addr, l, timer_wall_ms())) {
@@ -659,10 +689,20 @@ struct player *table_join(struct table *t, const char *name, int64_t buy_in, boo
     }
     struct player *p = xcalloc(1, sizeof(*p));
     p->uid = ++t->srv->next_uid;
-    rng_os_bytes(idbytes, sizeof(idbytes));
-    for (size_t i = 0; i < sizeof(idbytes); i++)
-        snprintf(p->id + 2 * i, 3, "%02x", idbytes[i]);
-    rng_token_hex(p->token, PLAYER_TOKEN_BYTES);
+    if (!bot && token && strlen(token) < sizeof(p->token))
+        back = table_departed_find(t, token);
+    if (back) { /* the player who left comes back: same id, same token, their chips */
+        snprintf(p->id, sizeof(p->id), "%s", back->id);
+        snprintf(p->token, sizeof(p->token), "%s", token);
+        if (back->stack > buy_in)
+            buy_in = back->stack;
+        back->stack = 0;
+    } else {
+        rng_os_bytes(idbytes, sizeof(idbytes));
+        for (size_t i = 0; i < sizeof(idbytes); i++)
+            snprintf(p->id + 2 * i, 3, "%02x", idbytes[i]);
+        rng_token_hex(p->token, PLAYER_TOKEN_BYTES);
+    }
     table_token_hash(p->token, p->token_hash);
     snprintf(p->name, sizeof(p->name), "%s", name);
     p->fold = xstrdup(fold);
@@ -676,7 +716,8 @@ struct player *table_join(struct table *t, const char *name, int64_t buy_in, boo
         snprintf(p->addr, sizeof(p->addr), "%s", addr->ip);
     t->seat[seat] = p;
     t->nplayers++;
-    log_line(LOG_NORMAL, "table %s: %s joined seat %d as %s", t->cfg.id, p->name, seat, p->id);
+    log_line(LOG_NORMAL, "table %s: %s %s seat %d as %s with %lld", t->cfg.id, p->name,
+             back ? "came back to" : "joined", seat, p->id, (long long)buy_in);
     if (t->srv->store) {
         struct store_seat ss = {.seat = seat, .stack = buy_in, .bot = bot};
         snprintf(ss.table_id, sizeof(ss.table_id), "%s", t->cfg.id);

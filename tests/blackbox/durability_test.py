@@ -15,7 +15,10 @@ notes every hand it sees end (the hand_end update). Then, KILLS times: wait a ra
   - each human's old token still works (their own snapshot names them, in their seat);
   - hand ids continue: every hand seen after a restart is above every hand stored before it,
     and hands the kill cut short are voided, never completed.
-At the end a last SIGTERM, and the same checks once more.
+At the end a last SIGTERM, and the same checks once more. Then the human at table a leaves,
+feltd restarts, and a join carrying their old token seats them again, same player id, with the
+chips they left with (not the 10 they asked for), while a stranger's made-up token is a new
+player; the books still balance.
 
 Usage: durability_test.py FELTD [KILLS]. Only 127.0.0.1; bounded in time (DEADLINE).
 """
@@ -162,6 +165,54 @@ class Spectator:
                     self.seen[t].add(hid)
 
 
+# ---- coming back after a leave -----------------------------------------------------------
+
+def check_rejoin(server, humans):
+    """kim leaves table a, feltd restarts, kim's token brings her back with her chips."""
+    h = humans["a"]
+    status, body = http(server, "POST", "/api/games/a/leave", {}, token=h["token"])
+    check(status == 200, "leave: %d %s" % (status, body))
+    server.stop()
+    con = db()
+    try:
+        left = con.execute("SELECT stack FROM departures WHERE table_id = 'a' AND player_id = ?",
+                           (h["player_id"],)).fetchone()
+        check(left == (h["stack"],), "kim left with %d, the departure says %s"
+              % (h["stack"], left))
+    finally:
+        con.close()
+    server = Server()
+    status, body = http(server, "POST", "/api/games/a/join",
+                        {"name": "stranger", "buy_in": 10, "token": "made-up-token"})
+    check(status == 200, "a join with an unknown token: %d %s" % (status, body))
+    check(body["player_id"] != h["player_id"] and body["token"] != "made-up-token",
+          "an unknown token took over a departed player: %s" % body)
+    stranger = body
+    status, body = http(server, "POST", "/api/games/a/join",
+                        {"name": "kim", "buy_in": 10, "token": h["token"]})
+    check(status == 200, "kim's join with her old token: %d %s" % (status, body))
+    check(body["player_id"] == h["player_id"] and body["token"] == h["token"],
+          "kim came back as someone else: %s (was %s)" % (body, h["player_id"]))
+    status, body = http(server, "GET", "/api/games/a/state", token=h["token"])
+    players = {p["player_id"]: p["stack"] for p in body["events"][0]["data"]["players"]}
+    check(players.get(h["player_id"]) == h["stack"] and players.get(stranger["player_id"]) == 10,
+          "stacks after coming back: %s (kim left with %d)" % (players, h["stack"]))
+    for who in (h["token"], stranger["token"]):  # sit out: the bots need not wait
+        http(server, "POST", "/api/games/a/sit_out", {}, token=who)
+    server.stop()
+    con = db()
+    try:
+        check_books(con, "a")
+        check(con.execute("SELECT count(*) FROM departures WHERE player_id = ?",
+                          (h["player_id"],)).fetchone()[0] == 0,
+              "kim is seated again but still listed as departed")
+    finally:
+        con.close()
+    print("rejoin: kim left with %d and came back with it as %s"
+          % (h["stack"], h["player_id"]))
+    return Server()
+
+
 # ---- the checks after a restart ----------------------------------------------------------
 
 def check_restart(server, humans, spectator, snapshot_checks):
@@ -237,6 +288,7 @@ def main():
         spectator.reset()
         after_ids = check_restart(server, humans, spectator, snapshot_checks)
         spectator.poll(server)  # the snapshot, and the cursor
+    server = check_rejoin(server, humans)
     server.stop()
     con = db()
     total = sum(1 for _ in con.execute("SELECT 1 FROM hands WHERE state = 'complete'"))

@@ -279,7 +279,8 @@ static void play_hand(struct store *s, const char *table, int64_t hand_id, struc
 
 /* What store_load reported. */
 struct loaded {
-    int ntables, nseats, nvoided;
+    int ntables, nseats, nvoided, ndeparted;
+    struct store_departure departed[8];
     struct store_table tables[8];
     struct store_seat seats[32];
     char voided_table[8][PROTO_GAME_ID_MAX + 1];
@@ -308,7 +309,15 @@ static void on_voided(void *user, const char *table_id, int64_t hand_id)
     l->voided_hand[l->nvoided++] = hand_id;
 }
 
-static const struct store_load_ops load_ops = {on_table, on_seat, on_voided};
+static void on_departure(void *user, const struct store_departure *d)
+{
+    struct loaded *l = user;
+    assert_true(l->ndeparted < 8);
+    l->departed[l->ndeparted++] = *d;
+}
+
+static const struct store_load_ops load_ops = {
+    .table = on_table, .seat = on_seat, .departure = on_departure, .voided = on_voided};
 
 static void load_ok(struct store *s, struct loaded *l)
 {
@@ -454,6 +463,58 @@ static void test_open_reopen_load(void **state)
     assert_int_equal(l.seats[3].stack, 700);
     assert_balanced(s, TABLE, 3000);
     assert_balanced(s, "table-2_B", 700);
+    store_close(s);
+    tmp_free(&t);
+}
+
+/* A human who leaves with chips is remembered (id, name, token hash, stack) across a reopen; a
+ * bot and a player who leaves with nothing are not; sitting down again with the same player id
+ * forgets the departure, and the books balance throughout. */
+static void test_departures(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    struct chips c;
+    char p[3][STORE_PLAYER_ID_LEN + 1];
+    tmp_new(&t);
+    struct store *s = open_ok(t.dir);
+    load_ok(s, &l);
+    struct store_table t1 = table_make(TABLE);
+    assert_int_equal(store_table_put(s, &t1), 0);
+    seat_players(s, TABLE, &c, 2, 800); /* seat 1 is a bot */
+    struct store_seat broke = seat_make(TABLE, 2, 0); /* a human with nothing left */
+    assert_int_equal(store_seat_join(s, &broke, 0), 0);
+    for (int i = 0; i < 3; i++)
+        player_id(i, p[i]);
+    assert_int_equal(store_seat_leave(s, TABLE, p[0], 800), 0);
+    assert_int_equal(store_seat_leave(s, TABLE, p[1], 800), 0);
+    assert_int_equal(store_seat_leave(s, TABLE, p[2], 0), 0);
+    assert_int_equal(store_flush(s), 0);
+    store_close(s);
+
+    s = open_ok(t.dir);
+    load_ok(s, &l);
+    assert_int_equal(l.nseats, 0);
+    assert_int_equal(l.ndeparted, 1);
+    struct store_seat want = seat_make(TABLE, 0, 800);
+    assert_string_equal(l.departed[0].table_id, TABLE);
+    assert_string_equal(l.departed[0].player_id, p[0]);
+    assert_string_equal(l.departed[0].name, want.name);
+    assert_int_equal(l.departed[0].stack, 800);
+    assert_memory_equal(l.departed[0].token_hash, want.token_hash, STORE_TOKEN_HASH_LEN);
+    assert_balanced(s, TABLE, 0);
+
+    want.stack = 800; /* back with what they left with */
+    assert_int_equal(store_seat_join(s, &want, 800), 0);
+    assert_int_equal(store_flush(s), 0);
+    store_close(s);
+    s = open_ok(t.dir);
+    load_ok(s, &l);
+    assert_int_equal(l.nseats, 1);
+    assert_int_equal(l.seats[0].stack, 800);
+    assert_int_equal(l.ndeparted, 0);
+    assert_balanced(s, TABLE, 800);
     store_close(s);
     tmp_free(&t);
 }
@@ -1042,6 +1103,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_reopen_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ledger_many_hands, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_departures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_fails_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_voided, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grouping, setup, teardown),

@@ -94,7 +94,7 @@ static struct table *table_open(struct server *srv, const char *id, int seats,
 static struct player *join(struct table *t, const char *name)
 {
     struct felt_err err;
-    struct player *p = table_join(t, name, 0, false, NULL, NULL, &err);
+    struct player *p = table_join(t, name, 0, false, NULL, NULL, NULL, &err);
     if (!p)
         fail_msg("join %s: %s", name, err.message);
     return p;
@@ -311,26 +311,69 @@ static void test_join_seats(void **state)
     assert_int_equal(find_note(t, 0, "player_joined", ann->id), 2);
 
     /* Names collide on their fold: case and compatibility forms. */
-    assert_null(table_join(t, "ANN", 0, false, NULL, NULL, &err));
+    assert_null(table_join(t, "ANN", 0, false, NULL, NULL, NULL, &err));
     assert_string_equal(err.code, "name_taken");
-    assert_null(table_join(t, "\xef\xbd\x81nn", 0, false, NULL, NULL, &err)); /* fullwidth a */
+    assert_null(table_join(t, "\xef\xbd\x81nn", 0, false, NULL, NULL, NULL, &err)); /* fullwidth a */
     assert_string_equal(err.code, "name_taken");
-    assert_null(table_join(t, "bob", 5, false, NULL, NULL, &err)); /* below the big blind */
+    assert_null(table_join(t, "bob", 5, false, NULL, NULL, NULL, &err)); /* below the big blind */
     assert_string_equal(err.code, "bad_buy_in");
-    assert_null(table_join(t, "bob", 1001, false, NULL, NULL, &err));
+    assert_null(table_join(t, "bob", 1001, false, NULL, NULL, NULL, &err));
     assert_string_equal(err.code, "bad_buy_in");
     assert_int_equal(table_seq(t), 2); /* refusals publish nothing */
 
-    struct player *bob = table_join(t, "bob", 500, false, NULL, NULL, &err);
+    struct player *bob = table_join(t, "bob", 500, false, NULL, NULL, NULL, &err);
     assert_non_null(bob);
     assert_int_equal(bob->seat, 1);
     assert_int_equal(bob->stack, 500);
-    assert_null(table_join(t, "cy", 0, false, NULL, NULL, &err));
+    assert_null(table_join(t, "cy", 0, false, NULL, NULL, NULL, &err));
     assert_string_equal(err.code, "table_full");
 
     assert_ptr_equal(table_player_by_token(t, bob->token), bob);
     assert_ptr_equal(table_player_by_id(t, ann->id, strlen(ann->id)), ann);
     assert_null(table_player_by_token(t, "not a token"));
+    srv_free(srv);
+}
+
+/* A player who left with chips sits down again with them when their join carries the token
+ * they held: same id, same token; the table's buy-in if that is more; once only. A token the
+ * table does not know seats a new player. */
+static void test_rejoin_with_token(void **state)
+{
+    (void)state;
+    struct server *srv = srv_new();
+    struct felt_err err;
+    struct table *t = table_open(srv, "two", 2, false);
+    char tok[sizeof(((struct player *)0)->token)], id[PLAYER_ID_LEN + 1];
+    struct player *ann = join(t, "ann");
+    snprintf(tok, sizeof(tok), "%s", ann->token);
+    snprintf(id, sizeof(id), "%s", ann->id);
+    ann->stack = 1340; /* as if she had won 340 */
+    assert_int_equal(table_leave(t, ann, NULL, &err), 0);
+    assert_null(table_player_by_token(t, tok));
+
+    struct player *other = table_join(t, "ann", 0, false, "not her token", NULL, NULL, &err);
+    assert_non_null(other);
+    assert_string_not_equal(other->id, id);
+    assert_int_equal(other->stack, 1000);
+    assert_int_equal(table_leave(t, other, NULL, &err), 0);
+
+    struct player *back = table_join(t, "ann", 0, false, tok, NULL, NULL, &err);
+    assert_non_null(back);
+    assert_string_equal(back->id, id);
+    assert_string_equal(back->token, tok);
+    assert_int_equal(back->stack, 1340);
+    assert_ptr_equal(table_player_by_token(t, tok), back);
+
+    back->stack = 300; /* leaves short: comes back with the table's buy-in */
+    assert_int_equal(table_leave(t, back, NULL, &err), 0);
+    back = table_join(t, "ann", 0, false, tok, NULL, NULL, &err);
+    assert_non_null(back);
+    assert_string_equal(back->id, id);
+    assert_int_equal(back->stack, 1000);
+    struct player *again = table_join(t, "bob", 0, false, tok, NULL, NULL, &err);
+    assert_non_null(again); /* the departure was used: a new player */
+    assert_string_not_equal(again->id, id);
+    assert_string_not_equal(again->token, tok);
     srv_free(srv);
 }
 
@@ -344,24 +387,24 @@ static void test_join_limits(void **state)
     struct limit_addr *a = limit_addr_get(&srv->addrs, "192.0.2.1");
     struct limit_addr *b = limit_addr_get(&srv->addrs, "192.0.2.2");
 
-    assert_non_null(table_join(t, "j1", 0, false, a, NULL, &err));
-    assert_non_null(table_join(t, "j2", 0, false, a, NULL, &err));
-    assert_null(table_join(t, "j3", 0, false, a, NULL, &err));
+    assert_non_null(table_join(t, "j1", 0, false, NULL, a, NULL, &err));
+    assert_non_null(table_join(t, "j2", 0, false, NULL, a, NULL, &err));
+    assert_null(table_join(t, "j3", 0, false, NULL, a, NULL, &err));
     assert_string_equal(err.code, "rate_limited");
-    assert_non_null(table_join(t, "b1", 0, false, b, NULL, &err)); /* another address */
+    assert_non_null(table_join(t, "b1", 0, false, NULL, b, NULL, &err)); /* another address */
     advance(30000); /* 2 a minute: one token back */
-    assert_non_null(table_join(t, "j3", 0, false, a, NULL, &err));
-    assert_null(table_join(t, "j4", 0, false, a, NULL, &err));
+    assert_non_null(table_join(t, "j3", 0, false, NULL, a, NULL, &err));
+    assert_null(table_join(t, "j4", 0, false, NULL, a, NULL, &err));
     assert_string_equal(err.code, "rate_limited");
 
     /* Seats per address, judged after the join token is spent. */
     srv->limits.seats_per_address = 3;
     advance(30000);
-    assert_null(table_join(t, "j4", 0, false, a, NULL, &err));
+    assert_null(table_join(t, "j4", 0, false, NULL, a, NULL, &err));
     assert_string_equal(err.code, "too_many_seats");
-    assert_non_null(table_join(t, "b2", 0, false, b, NULL, &err));
+    assert_non_null(table_join(t, "b2", 0, false, NULL, b, NULL, &err));
     /* Bots and joins without an address are not limited. */
-    assert_non_null(table_join(t, "bot", 0, true, NULL, NULL, &err));
+    assert_non_null(table_join(t, "bot", 0, true, NULL, NULL, NULL, &err));
     srv_free(srv);
 }
 
@@ -985,6 +1028,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_join_seats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_join_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejoin_with_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_act, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leave_mid_hand, setup, teardown),
