@@ -291,6 +291,13 @@ enum layout_style layout_card_text(card_t c, bool ascii, bool four_color, char *
 /* Chips with thousands separators ("12,500"). buf holds at least 32 bytes. */
 const char *layout_chips(int64_t n, char *buf, size_t bufsz);
 
+/* text cut to at most maxw columns (as layout_put counts them on a grid with this utf8) with an
+ * ellipsis at the end when it had to be cut: "\u2026", or "..." when ascii (or !utf8), or no
+ * ellipsis when maxw is too small for one and a character. Never splits a character; a wide
+ * one that does not fit goes whole. Writes a NUL-terminated string into out (cut at a character
+ * if outsz is too small); returns its columns. */
+int layout_fit(const char *text, int maxw, bool utf8, bool ascii, char *out, size_t outsz);
+
 /* Display columns of UTF-8 text as layout_put would draw it (controls 0, invalid bytes 1). */
 int layout_text_cols(const char *text);
 /* Steps over one character of NUL-terminated s: returns its length in bytes (0 at the end, 1
@@ -300,10 +307,3 @@ int layout_text_cols(const char *text);
 int layout_next_char(const char *s, bool utf8, int *cols);
 
 #endif
-/* text cut to at most maxw columns (as layout_put counts them on a grid with this utf8) with an
- * ellipsis at the end when it had to be cut: "\u2026", or "..." when ascii (or !utf8), or no
- * ellipsis when maxw is too small for one and a character. Never splits a character; a wide
- * one that does not fit goes whole. Writes a NUL-terminated string into out (cut at a character
- * if outsz is too small); returns its columns. */
-int layout_fit(const char *text, int maxw, bool utf8, bool ascii, char *out, size_t outsz);
-
