@@ -10,13 +10,18 @@
  * table can be kept waiting by an equity count, and its CPU time is that wait without the time
  * the machine gave to other processes meanwhile (on a busy machine the wall maximum is a
  * preemption, which delays every table alike, equity or not).
- * The hands are fixed (printed), so runs compare. Results feed a printed checksum so the
+ * Then feltd's schedule as server/equity_job.c runs it: timer runs of slices until
+ * EQUITY_JOB_RUN_US have passed (or EQUITY_JOB_RUN_SLICES are done), EQUITY_JOB_PAUSE_MS apart
+ * (slept here): the number of runs, the longest run (wall and CPU: what another table may wait)
+ * and the whole wait of the table whose hands are tabled. The hands are fixed (printed), so
+ * runs compare. Results feed a printed checksum so the
  * compiler cannot drop the work. docs/performance.md records what it printed; nothing here is
  * asserted.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "card.h"
 #include "equity.h"
@@ -39,6 +44,9 @@ static int bench_eq_cmp(const void *a, const void *b)
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
+
+static void bench_eq_schedule(const card_t hands[][2], int n, const card_t *board, int nb,
+                              double *checksum);
 
 /* One case: hands (as text, two cards each) and a board (text, may be ""). */
 static void bench_eq_case(const char *label, const char *hands_text, const char *board_text,
@@ -96,11 +104,43 @@ static void bench_eq_case(const char *label, const char *hands_text, const char 
            whole[BENCH_EQ_ROUNDS / 2], BENCH_EQ_ROUNDS);
     printf("  sliced count %8.2f ms best, %8.2f median; %d slices of %d evaluations\n", sliced[0],
            sliced[BENCH_EQ_ROUNDS / 2], nslices, EQUITY_JOB_SLICE_EVALS);
+    bench_eq_schedule((const card_t(*)[2])hands, n, board, nb, checksum);
     printf("  one slice    %8.3f ms median, %.3f p99, %.3f longest (wall); CPU %.3f median, "
            "%.3f longest\n",
            slice_us[total_slices / 2] / 1000.0, slice_us[total_slices * 99 / 100] / 1000.0,
            slice_us[total_slices - 1] / 1000.0, slice_cpu[total_slices / 2] / 1000.0,
            slice_cpu[total_slices - 1] / 1000.0);
+}
+
+/* feltd's schedule for one count (see the top); prints one line. */
+static void bench_eq_schedule(const card_t hands[][2], int n, const card_t *board, int nb,
+                              double *checksum)
+{
+    struct equity_walk w;
+    struct equity_result r;
+    struct felt_err err;
+    double longest = 0, longest_cpu = 0;
+    int runs = 0;
+    if (equity_start(&w, hands, n, board, nb, &err) != 0) felt_fatal("bench: %s", err.message);
+    int64_t t0 = felt_mono_us();
+    for (bool done = false; !done;) {
+        int64_t a = felt_mono_us();
+        double ac = bench_eq_cpu_us();
+        for (int i = 0; i < EQUITY_JOB_RUN_SLICES && !done; i++) {
+            done = equity_step(&w, EQUITY_JOB_SLICE_EVALS);
+            if (felt_mono_us() - a >= EQUITY_JOB_RUN_US) break;
+        }
+        double us = (double)(felt_mono_us() - a), cpu = bench_eq_cpu_us() - ac;
+        longest = us > longest ? us : longest;
+        longest_cpu = cpu > longest_cpu ? cpu : longest_cpu;
+        runs++;
+        if (!done) usleep(EQUITY_JOB_PAUSE_MS * 1000);
+    }
+    double held = (double)(felt_mono_us() - t0) / 1000.0;
+    equity_finish(&w, &r);
+    *checksum += r.equity[0];
+    printf("  feltd's runs %5d runs, longest %.3f ms (wall), %.3f ms (CPU); table held %.1f ms\n",
+           runs, longest / 1000.0, longest_cpu / 1000.0, held);
 }
 
 int main(void)

@@ -13,12 +13,16 @@
  *  - a cache: a hand class table covers heads-up only (and takes minutes to fill); 3 to 6 hands
  *    never repeat;
  *  - slices on the loop (chosen): equity_step() counts at most EQUITY_JOB_SLICE_EVALS
- *    evaluations (0.1 to 0.2 ms measured, 0.45 ms of CPU at worst under load) per timer run,
- *    and the loop serves every other table and socket between two slices. No thread, no lock,
- *    and test_table's fake clock drives it like any timer. The cost: the held table waits for the
- * whole count on one core (5 to 30 ms measured, by hands and load), a short pause in a run-out the
- * engine deals at once anyway. Each table keeps the last few results (the streets of the hand in
- * progress), so a snapshot or a resumed batch never counts twice.
+ *    evaluations a slice (0.1 to 0.2 ms measured, 0.45 ms of CPU at worst under load); a timer
+ *    run does slices until EQUITY_JOB_RUN_US have passed (so at most about 0.75 ms), then the
+ *    count goes on EQUITY_JOB_PAUSE_MS later, and the loop serves every other table and socket
+ *    in between. (The pause cannot be 0: timer_run_due runs a timer due "now" again within the
+ *    same run, so the loop would never get its turn.) No thread, no lock, and a fake clock
+ *    drives it like any timer (EQUITY_JOB_RUN_SLICES bounds a run whose clock does not move). The
+ * cost: the held table waits for the whole count on one core (5 to 30 ms measured, by hands and
+ * load), a short pause in a run-out the engine deals at once anyway. Each table keeps the last few
+ * results (the streets of the hand in progress), so a snapshot or a resumed batch never counts
+ * twice.
  */
 #include "equity_job.h"
 
@@ -172,21 +176,25 @@ bool equity_job_hold(struct table *t, const struct engine_events *evs, bool from
     j->started_us = timer_now_us();
     timer_cancel(t->clock);
     timer_cancel(t->bot_turn);
-    timer_arm(j->step, 0);
+    timer_arm(j->step, EQUITY_JOB_PAUSE_MS);
     return true;
 }
 
-/* One slice; the last one hands the batch back to table.c. */
+/* A few slices (see the top); the last one hands the batch back to table.c. */
 static void equity_job_step_fire(void *arg)
 {
     struct table *t = arg;
     struct equity_job *j = t->eq;
     struct equity_result res;
     if (!j || !j->held) return;
-    j->slices++;
-    if (!equity_step(&j->walk, EQUITY_JOB_SLICE_EVALS)) {
-        timer_arm(j->step, 0);
-        return;
+    int64_t run_start = timer_now_us();
+    for (int i = 0;; i++) {
+        j->slices++;
+        if (equity_step(&j->walk, EQUITY_JOB_SLICE_EVALS)) break;
+        if (i + 1 == EQUITY_JOB_RUN_SLICES || timer_now_us() - run_start >= EQUITY_JOB_RUN_US) {
+            timer_arm(j->step, EQUITY_JOB_PAUSE_MS);
+            return;
+        }
     }
     equity_finish(&j->walk, &res);
     equity_job_store(j, &j->counting, &res);

@@ -9,7 +9,7 @@
  * rendered: table.c offers every batch to equity_job_hold(), which, when the batch tables
  * hands preflop, keeps the batch, puts the table's engine back as it was when the last batch was
  * published (so snapshots, to_act and every reader see the table as its subscribers last heard
- * of it), counts the boards in slices on the event loop (timer.c, one slice per timer run), and
+ * of it), counts the boards in slices on the event loop (timer.c: a few slices per timer run), and
  * then gives the engine and the batch back to table.c's resume callback, which publishes it with
  * the equity now in the cache. While a batch is held the table takes no action
  * (equity_job_held): its clock and bot timers are cancelled, and the hand ends on resume.
@@ -48,8 +48,13 @@ bool equity_job_held(const struct table *t);
 /* Drops the job (a held batch is lost: only at table_free). */
 void equity_job_free(struct table *t);
 
-/* The slice and the on-the-spot limit, in hand evaluations (docs/performance.md). */
+/* The slice and the on-the-spot limit, in hand evaluations; a timer run counts slices until
+ * EQUITY_JOB_RUN_US have passed or it has done EQUITY_JOB_RUN_SLICES, then the count goes on
+ * EQUITY_JOB_PAUSE_MS later (docs/performance.md). */
 #define EQUITY_JOB_SLICE_EVALS 50000
 #define EQUITY_JOB_INLINE_EVALS 60000
+#define EQUITY_JOB_RUN_US 300
+#define EQUITY_JOB_RUN_SLICES 8
+#define EQUITY_JOB_PAUSE_MS 1
 
 #endif
