@@ -4,11 +4,15 @@
  * Parsing accepts exactly one rank character from CARD_RANKS followed by one suit character from
  * CARD_SUITS, case-sensitive; "as", "AS", "10h" and "A s" are all rejected. Error messages quote
  * the offending text, made safe for a terminal and shortened, so they can be shown to a user.
+ * Lists of cards (card_list) take each card's text from text_card, so a list reads as the table
+ * draws its cards.
  */
 #include "card.h"
 
+#include <stdio.h>
 #include <string.h>
 
+#include "text.h"
 #include "util.h"
 
 /* Longest stretch of user text quoted back in an error message. */
@@ -90,4 +94,22 @@ const char *card_str(card_t c, char buf[3])
     }
     buf[2] = '\0';
     return buf;
+}
+
+const char *card_list(const card_t *c, int n, bool ascii, char *out, size_t outsz)
+{
+    size_t len = 0;
+    if (outsz == 0) felt_fatal("card_list: no room");
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        char one[TEXT_CARD_MAX];
+        text_card(c[i], ascii, one, sizeof(one));
+        int k = snprintf(out + len, outsz - len, "%s%s", i ? " " : "", one);
+        if (k < 0 || (size_t)k >= outsz - len) {
+            out[len] = '\0'; /* the cards that fit, never half a card */
+            break;
+        }
+        len += (size_t)k;
+    }
+    return out;
 }

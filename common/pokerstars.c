@@ -21,14 +21,11 @@
 #include "eval.h"
 #include "util.h"
 
-/* "[Ah Kd Tc]" of n cards. */
+/* "[Ah Kd Tc]" of n cards (PokerStars writes the two-character form). */
 static void pokerstars_cards(struct felt_buf *b, const card_t *c, int n)
 {
-    char buf[3];
-    felt_buf_printf(b, "[");
-    for (int i = 0; i < n; i++)
-        felt_buf_printf(b, "%s%s", i ? " " : "", card_str(c[i], buf));
-    felt_buf_printf(b, "]");
+    char buf[CARD_LIST_MAX];
+    felt_buf_printf(b, "[%s]", card_list(c, n, true, buf, sizeof(buf)));
 }
 
 static const char *const pokerstars_rank_one[13] = {"Deuce", "Three", "Four", "Five", "Six",

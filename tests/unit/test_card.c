@@ -145,13 +145,36 @@ static void test_list_rejects(void **state)
     assert_string_equal(err.code, "bad_card");
 }
 
+/* card_list: both forms, unknown cards, no cards, and a buffer too small for the list. */
+static void test_card_list(void **state)
+{
+    (void)state;
+    card_t c[7] = {card_make(12, 2), card_make(11, 1), card_make(8, 0), CARD_NONE,
+                   card_make(0, 3),  card_make(1, 0),  card_make(2, 1)};
+    char out[CARD_LIST_MAX];
+    assert_string_equal(card_list(c, 3, true, out, sizeof(out)), "Ah Kd Tc");
+    assert_string_equal(card_list(c, 3, false, out, sizeof(out)),
+                        "A\u2665 K\u2666 T\u2663");
+    assert_string_equal(card_list(c + 3, 2, true, out, sizeof(out)), "?? 2s");
+    assert_string_equal(card_list(c + 4, 1, false, out, sizeof(out)), "2\u2660");
+    assert_string_equal(card_list(c, 0, false, out, sizeof(out)), "");
+    /* Seven cards in the symbol form fit CARD_LIST_MAX. */
+    assert_string_equal(card_list(c, 7, false, out, sizeof(out)),
+                        "A\u2665 K\u2666 T\u2663 ?? 2\u2660 3\u2663 4\u2666");
+    /* Too small: the cards that fit, never a cut symbol. */
+    char small[10];
+    assert_string_equal(card_list(c, 3, false, small, sizeof(small)), "A\u2665 K\u2666");
+    assert_string_equal(card_list(c, 3, true, small, 3), "Ah");
+    assert_string_equal(card_list(c, 3, true, small, 2), "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout),           cmocka_unit_test(test_round_trip_all),
         cmocka_unit_test(test_card_str_invalid), cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_parse_message),    cmocka_unit_test(test_list),
-        cmocka_unit_test(test_list_rejects),
+        cmocka_unit_test(test_list_rejects),     cmocka_unit_test(test_card_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
