@@ -19,7 +19,7 @@
  *    in between. (The pause cannot be 0: timer_run_due runs a timer due "now" again within the
  *    same run, so the loop would never get its turn.) No thread, no lock, and a fake clock
  *    drives it like any timer (EQUITY_JOB_RUN_SLICES bounds a run whose clock does not move). The
- * cost: the held table waits for the whole count on one core (5 to 30 ms measured, by hands and
+ * cost: the held table waits for the whole count on one core (20 to 80 ms measured, by hands and
  * load), a short pause in a run-out the engine deals at once anyway. Each table keeps the last few
  * results (the streets of the hand in progress), so a snapshot or a resumed batch never counts
  * twice.
