@@ -5,8 +5,9 @@
  *
  * A struct wsloop owns one lws context and its event loop; many connections (thousands, for the
  * benchmark) share one loop. Each struct wsconn is one WebSocket to one URL that, when asked,
- * reconnects forever with exponential backoff and jitter (lws_retry_bo_t: 500 ms doubling to a
- * 10 s cap). Outgoing messages wait in a bounded per-connection queue and are written one per
+ * reconnects forever with exponential backoff and jitter (lws_retry_bo_t: 500 ms doubling, never
+ * more than 10 s between attempts, jitter included); every attempt, the WebSocket upgrade
+ * included, ends within 10 s, a hung one counting as failed. Outgoing messages wait in a bounded per-connection queue and are written one per
  * WRITEABLE callback with LWS_PRE headroom; a full queue refuses new messages (the caller decides
  * what to tell the user). The loop also adopts file descriptors (stdin) and runs timers
  * (lws_sul), and performs one-shot HTTP requests (the polling fallback), so a client has a
@@ -112,8 +113,9 @@ struct wsconn_config {
     void (*on_open)(struct wsconn *c, void *user);
     /* One complete text message (fragments reassembled; at most 1 MiB, larger closes). */
     void (*on_message)(struct wsconn *c, void *user, const char *buf, size_t len);
-    /* The socket closed or a connection attempt failed. code is the peer's close code (e.g.
-     * 4401, 1001) or 0 when there was none (refused, reset, timeout); reason may be "". If
+    /* The socket closed or a connection attempt failed (also one that timed out: connect or
+     * upgrade unanswered). code is the peer's close code (e.g. 4401, 1001) or 0 when there was
+     * none (refused, reset, timeout); reason may be "". If
      * reconnecting, on_state follows with WSCONN_RECONNECTING. */
     void (*on_close)(struct wsconn *c, void *user, int code, const char *reason);
     /* The state changed (also each new reconnect attempt). */

@@ -9,6 +9,14 @@
  * fragments are joined up to 1 MiB. Attempts start from an lws_sul timer, never inside the API
  * call; a connection closed by its user goes to the loop's dead list and is freed from a timer,
  * never under a callback that may still use it.
+ *
+ * Every attempt ends, one way or the other: each has its own deadline (WSCONN_ATTEMPT_MS, from
+ * the connect to the end of the upgrade), after which the socket is let go and the attempt counts
+ * as failed, whatever lws does or does not report. lws 4.1 reports an upgrade that got no answer
+ * (a server that accepts the TCP connection and then says nothing: stopped, overloaded or behind
+ * a black hole) as LWS_CALLBACK_CLOSED_CLIENT_HTTP, the plain HTTP client's close, and never as a
+ * connection error; that callback is handled too. Before both, such an attempt kept its dead wsi
+ * forever and no further attempt was ever made.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +31,9 @@
 #define WSCONN_MAX_MESSAGE (1u << 20) /* largest message we assemble */
 #define WSCONN_DEFAULT_QUEUE 64
 #define WSCONN_CLOSE_WAIT_SECS 5 /* a clean close that gets no WRITEABLE is killed */
+/* An attempt (TCP connect, TLS, the upgrade) not open by then failed. lws's own timeouts
+ * (5 s for the server's answer, 20 s for the connect) usually end it first. */
+#define WSCONN_ATTEMPT_MS 10000
 
 /* An outgoing message: LWS_PRE bytes of headroom, then the payload. */
 struct wsmsg {
@@ -41,6 +52,7 @@ struct wsconn {
     struct lws *wsi; /* the current socket, NULL between attempts */
     enum wsconn_state state;
     lws_sorted_usec_list_t sul; /* the next connection attempt */
+    lws_sorted_usec_list_t deadline_sul; /* the current attempt's WSCONN_ATTEMPT_MS */
     struct wsslot slot;
     uint16_t retry_count;   /* lws's backoff counter; 0 after a successful open */
     int64_t retry_at_us;    /* lws_now_usecs() of the next attempt */
@@ -109,6 +121,7 @@ static void wsconn_reap(struct wsconn *c)
     struct wsloop *loop = c->loop;
     FELT_ASSERT(c->wsi == NULL && c->closing);
     lws_sul_cancel(&c->sul);
+    lws_sul_cancel(&c->deadline_sul);
     wsloop_slot_release(loop, &c->slot);
     WS_UNLINK(loop->conns, c);
     WS_LINK(loop->dead, c);
@@ -145,6 +158,7 @@ static void wsconn_gone(struct wsconn *c, struct lws *wsi, int code, const char 
         lws_set_opaque_user_data(c->wsi, NULL);
     }
     c->wsi = NULL;
+    lws_sul_cancel(&c->deadline_sul);
     if (c->in_connect) c->failed_in_connect = true;
     wsloop_slot_release(c->loop, &c->slot);
     c->established = false;
@@ -169,11 +183,27 @@ static void wsconn_gone(struct wsconn *c, struct lws *wsi, int code, const char 
         wsconn_set_state(c, WSCONN_CLOSED);
 }
 
+/* The attempt is not open after WSCONN_ATTEMPT_MS: let its socket go (its callbacks find no
+ * connection from now on) and count the attempt as failed. */
+static void wsconn_deadline_cb(lws_sorted_usec_list_t *sul)
+{
+    struct wsconn *c = lws_container_of(sul, struct wsconn, deadline_sul);
+    struct lws *wsi = c->wsi;
+    if (c->closing || !wsi || c->established) return;
+    lws_set_opaque_user_data(wsi, NULL);
+    c->wsi = NULL;
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    wsconn_gone(c, NULL, 0, "no answer to the connection attempt (timed out)");
+}
+
 static void wsconn_connect_cb(lws_sorted_usec_list_t *sul)
 {
     struct wsconn *c = lws_container_of(sul, struct wsconn, sul);
 
     if (c->closing || c->wsi || !wsloop_slot_acquire(c->loop, &c->slot)) return;
+    /* Armed first: callbacks from inside the connect call may already end the attempt. */
+    lws_sul_schedule(c->loop->ctx, 0, &c->deadline_sul, wsconn_deadline_cb,
+                     (lws_usec_t)WSCONN_ATTEMPT_MS * LWS_US_PER_MS);
     if (!wsloop_connect(c->loop, &c->u, NULL, c->subprotocol, c, &c->wsi, &c->in_connect,
                         &c->failed_in_connect) &&
         !c->failed_in_connect)
@@ -264,6 +294,7 @@ static int wsconn_receive(struct lws *wsi, struct wsconn *c, const char *in, siz
 static void wsconn_established(struct lws *wsi, struct wsconn *c)
 {
     (void)wsi;
+    lws_sul_cancel(&c->deadline_sul);
     wsloop_slot_release(c->loop, &c->slot); /* the handshake is over */
     c->established = true;
     c->retry_count = 0;
@@ -312,6 +343,11 @@ int wsconn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             wsloop_in_text(why, sizeof(why), in, len);
             wsconn_gone(c, wsi, 0, why[0] ? why : "connection failed");
         }
+        return 0;
+    case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+        /* lws 4.1's report of an upgrade that timed out waiting for the server's answer (the
+         * wsi still has the HTTP client's role then); after CLIENT_ESTABLISHED it never comes. */
+        if (c && !c->established) wsconn_gone(c, wsi, 0, "no answer to the WebSocket upgrade");
         return 0;
     case LWS_CALLBACK_CLIENT_CLOSED:
         if (c) {
@@ -428,6 +464,7 @@ void wsconn_close(struct wsconn *c, int code, const char *reason)
     c->close_code = code ? code : LWS_CLOSE_STATUS_NORMAL;
     snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
     lws_sul_cancel(&c->sul);
+    lws_sul_cancel(&c->deadline_sul);
     wsconn_clear_queue(c);
     c->state = WSCONN_CLOSED;
     if (!c->wsi) {
@@ -458,6 +495,7 @@ void wsconn_loop_freeing(struct wsloop *loop)
     for (struct wsconn *c = loop->conns; c; c = c->next) {
         c->closing = true; /* silent from now on */
         lws_sul_cancel(&c->sul);
+        lws_sul_cancel(&c->deadline_sul);
     }
     lws_sul_cancel(&loop->reap_sul);
 }

@@ -4,7 +4,9 @@
  * an lws_sul timer (never inside wshttp_start), waits for one of the loop's slots, connects
  * through the loop's one connect helper (wsloop_connect), writes its POST body in one lws_write
  * from the WRITEABLE callback (the body was copied with LWS_PRE headroom up front), and collects
- * at most 4 MiB of answer.
+ * at most 4 MiB of answer. Every request ends: besides lws's own timeouts (connect, the
+ * server's first answer), a whole request has WSHTTP_DEADLINE_MS from its connect to its last
+ * byte, so an answer that stops halfway (a stalled server or network) fails too.
  *
  * Requests are cancellable: the caller holds the struct wshttp until its callback has run or it
  * calls wshttp_cancel. Cancelling detaches the object from its wsi (lws callbacks that find no
@@ -19,6 +21,7 @@
 #include "wsclient_internal.h"
 
 #define WSHTTP_MAX_BODY (4u << 20) /* largest HTTP response body */
+#define WSHTTP_DEADLINE_MS 30000   /* a whole request, from the connect to the last byte */
 
 struct wshttp {
     struct wsloop *loop; /* NULL once the loop is gone (an inert handle) */
@@ -27,6 +30,7 @@ struct wshttp {
     struct wsurl u; /* points into url */
     struct lws *wsi;
     lws_sorted_usec_list_t sul; /* starts the request from the loop */
+    lws_sorted_usec_list_t deadline_sul; /* WSHTTP_DEADLINE_MS after the connect */
     struct wsslot slot;
     bool post;
     unsigned char *body; /* LWS_PRE + body_len */
@@ -46,6 +50,7 @@ static void wshttp_free(struct wshttp *h)
 {
     if (h->loop) {
         lws_sul_cancel(&h->sul);
+        lws_sul_cancel(&h->deadline_sul);
         wsloop_slot_release(h->loop, &h->slot);
         WS_UNLINK(h->loop->https, h);
     }
@@ -174,11 +179,22 @@ int wshttp_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     return 0;
 }
 
+/* The request is not over after WSHTTP_DEADLINE_MS: its socket is let go and it fails. */
+static void wshttp_deadline_cb(lws_sorted_usec_list_t *sul)
+{
+    struct wshttp *h = lws_container_of(sul, struct wshttp, deadline_sul);
+    struct lws *wsi = h->wsi;
+    wshttp_finish(h, "timed out"); /* detaches (and frees) h */
+    if (wsi) lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
 static void wshttp_start_cb(lws_sorted_usec_list_t *sul)
 {
     struct wshttp *h = lws_container_of(sul, struct wshttp, sul);
 
     if (!wsloop_slot_acquire(h->loop, &h->slot)) return;
+    lws_sul_schedule(h->loop->ctx, 0, &h->deadline_sul, wshttp_deadline_cb,
+                     (lws_usec_t)WSHTTP_DEADLINE_MS * LWS_US_PER_MS);
     struct lws *wsi = wsloop_connect(h->loop, &h->u, h->post ? "POST" : "GET", NULL, h, &h->wsi,
                                      &h->in_connect, &h->failed_in_connect);
     if (h->failed_in_connect) {
@@ -240,8 +256,10 @@ void wshttp_cancel(struct wshttp *h)
 
 void wshttp_loop_freeing(struct wsloop *loop)
 {
-    for (struct wshttp *h = loop->https; h; h = h->next)
+    for (struct wshttp *h = loop->https; h; h = h->next) {
         lws_sul_cancel(&h->sul);
+        lws_sul_cancel(&h->deadline_sul);
+    }
 }
 
 void wshttp_loop_freed(struct wsloop *loop)

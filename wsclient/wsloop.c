@@ -8,7 +8,8 @@
  * which extensions a client may offer), HTTP requests and adopted descriptors; each wsi carries
  * only a pointer to our object. wsloop_run() sleeps in lws_service() until a socket or a timer is
  * due: no busy loop. Reconnect backoff and the WebSocket heartbeat are one lws_retry_bo_t (500 ms
- * doubling to a 10 s cap, plus up to 20 % jitter, forever), kept here and used by wsconn.c.
+ * doubling to 8 s, plus up to 25 % jitter, so never more than 10 s between attempts, forever),
+ * kept here and used by wsconn.c.
  *
  * User callbacks are never called from inside the API call that caused them (connection attempts
  * and HTTP requests start from a timer), so callers need not be re-entrant.
@@ -23,8 +24,10 @@
 
 #define WSLOOP_DEFAULT_CONNECTING 64 /* connection attempts and HTTP requests in flight */
 
-/* 500 ms doubling to 10 s; the last entry repeats forever (conceal_count never runs out). */
-static const uint32_t wsloop_backoff_ms[] = {500, 1000, 2000, 4000, 8000, 10000};
+/* 500 ms doubling to 8 s; the last entry repeats forever (conceal_count never runs out). lws adds
+ * up to jitter_percent on top, so the cap, jitter included, is 8 s * 1.25 = 10 s. */
+#define WSLOOP_JITTER_PERCENT 25
+static const uint32_t wsloop_backoff_ms[] = {500, 1000, 2000, 4000, 8000};
 
 struct wstimer {
     lws_sorted_usec_list_t sul; /* first: lws_container_of works either way */
@@ -311,7 +314,7 @@ struct wsloop *wsloop_new(const struct wsloop_config *cfg)
         loop->policy.secs_since_valid_hangup =
             (uint16_t)(cfg && cfg->hangup_secs > 0 ? cfg->hangup_secs : 60);
     }
-    loop->policy.jitter_percent = 20;
+    loop->policy.jitter_percent = WSLOOP_JITTER_PERCENT;
     loop->max_connecting =
         cfg && cfg->max_connecting > 0 ? cfg->max_connecting : WSLOOP_DEFAULT_CONNECTING;
 
