@@ -11,6 +11,13 @@
  *   lose   the next connection to send something has it delivered, but everything the server
  *          sends back is thrown away and both sides are closed shortly after: a request that
  *          was applied but whose answer never came (what exactly-once resending is for).
+ * Apart from those random faults, --blackhole up|down|both makes a black hole that SIGHUP turns
+ * on and off (stdout says "faultproxy: blackhole on" / "off"): while it is on, every connection,
+ * old or new, is still accepted and connected, but nothing is forwarded in the chosen directions
+ * (up: client to server, down: server to client). The bytes are not lost: they wait in the
+ * kernel's buffers, as behind a network that drops every segment and has TCP resend them, and
+ * flow again when the hole closes (if the peers are still there). That is a server that is up
+ * but never answers, or a client whose words never arrive: what only timeouts can notice.
  * Choices come from a seeded PRNG (--seed), so a run's sequence of decisions is reproducible
  * (which connection is hit still depends on timing). Only connections older than --min-age ms
  * are harmed, so short HTTP requests (a join) and fresh upgrades get through.
@@ -92,11 +99,18 @@ struct fp_opts {
 static struct {
     uint64_t accepted, refused, connect_failed, closed_clean;
     uint64_t faults[FP_NFAULTS];
+    uint64_t blackholes; /* times the black hole was switched on */
     uint64_t bytes_up, bytes_down;
 } fp_stats;
 
-static volatile sig_atomic_t fp_quit, fp_calm_req, fp_storm_req;
+static volatile sig_atomic_t fp_quit, fp_calm_req, fp_storm_req, fp_hole_req;
 static bool fp_lose_armed; /* the next eligible connection that sends something is "lost" */
+
+/* --blackhole: the directions named (FP_HOLE_UP | FP_HOLE_DOWN), and those black-holed now
+ * (the same, or 0 while the hole is off; SIGHUP switches). */
+#define FP_HOLE_UP 1u
+#define FP_HOLE_DOWN 2u
+static unsigned fp_hole_dirs, fp_hole;
 
 static void fp_on_signal(int sig)
 {
@@ -104,6 +118,8 @@ static void fp_on_signal(int sig)
         fp_calm_req = 1;
     else if (sig == SIGUSR2)
         fp_storm_req = 1;
+    else if (sig == SIGHUP)
+        fp_hole_req = 1;
     else
         fp_quit = 1;
 }
@@ -129,8 +145,11 @@ static void fp_usage(FILE *f)
           "  --min-age MS           harm only connections at least this old (default 1000)\n"
           "  --duration S           exit after S seconds (default 600, at most 86400)\n"
           "  --max-conns N          refuse connections beyond N pairs (default 4096)\n"
+          "  --blackhole DIR        up, down or both: SIGHUP turns a black hole on and off\n"
+          "                         (connections accepted, nothing forwarded that way)\n"
           "  --verbose              log every fault on stderr\n"
-          "Signals: SIGUSR1 stops injecting faults, SIGUSR2 resumes, SIGTERM exits.\n",
+          "Signals: SIGUSR1 stops injecting faults, SIGUSR2 resumes, SIGHUP switches the\n"
+          "black hole (with --blackhole), SIGTERM exits.\n",
           f);
 }
 
@@ -185,6 +204,7 @@ enum fp_opt_kind {
     FP_OPT_HOST,
     FP_OPT_FAULTS,
     FP_OPT_STALL,
+    FP_OPT_BLACKHOLE,
     FP_OPT_VERBOSE,
     FP_OPT_HELP,
 };
@@ -205,6 +225,7 @@ static const struct fp_opt {
     {"--min-age", FP_OPT_NUMBER, offsetof(struct fp_opts, min_age_ms), 0, 3600000},
     {"--duration", FP_OPT_NUMBER, offsetof(struct fp_opts, duration_s), 1, FP_MAX_DURATION_S},
     {"--max-conns", FP_OPT_NUMBER, offsetof(struct fp_opts, max_conns), 1, 100000},
+    {"--blackhole", FP_OPT_BLACKHOLE, 0, 0, 0},
     {"--verbose", FP_OPT_VERBOSE, 0, 0, 0},
     {"--help", FP_OPT_HELP, 0, 0, 0},
 };
@@ -225,6 +246,16 @@ static void fp_option(const struct fp_opt *opt, const char *arg, struct fp_opts 
         break;
     case FP_OPT_STALL:
         fp_parse_stall(arg, o);
+        break;
+    case FP_OPT_BLACKHOLE:
+        fp_hole_dirs = strcmp(arg, "up") == 0     ? FP_HOLE_UP
+                       : strcmp(arg, "down") == 0 ? FP_HOLE_DOWN
+                       : strcmp(arg, "both") == 0 ? FP_HOLE_UP | FP_HOLE_DOWN
+                                                  : 0;
+        if (!fp_hole_dirs) {
+            fprintf(stderr, "faultproxy: --blackhole wants up, down or both\n");
+            exit(2);
+        }
         break;
     case FP_OPT_VERBOSE:
         o->verbose = true;
@@ -518,7 +549,8 @@ static bool fp_service(const struct fp_opts *o, int i, const struct pollfd *pc,
     if (stalled) return true;
     if ((pc->revents & POLLERR) || (ps->revents & POLLERR)) goto reset;
     size_t up_before = p->up.len;
-    if ((pc->revents & (POLLIN | POLLHUP)) && fp_read_into(p->cfd, &p->up, &fp_stats.bytes_up) != 0)
+    if (!(fp_hole & FP_HOLE_UP) && (pc->revents & (POLLIN | POLLHUP)) &&
+        fp_read_into(p->cfd, &p->up, &fp_stats.bytes_up) != 0)
         goto reset;
     if (fp_lose_armed && p->up.len > up_before && fp_eligible(o, p, now)) {
         fp_lose_armed = false;
@@ -529,7 +561,7 @@ static bool fp_service(const struct fp_opts *o, int i, const struct pollfd *pc,
             fprintf(stderr, "faultproxy: lose on connection %d (age %lld ms)\n", p->cfd,
                     (long long)(now - p->born_ms));
     }
-    if ((ps->revents & (POLLIN | POLLHUP)) &&
+    if (!(fp_hole & FP_HOLE_DOWN) && (ps->revents & (POLLIN | POLLHUP)) &&
         fp_read_into(p->sfd, &p->down, &fp_stats.bytes_down) != 0)
         goto reset;
     if (p->lose_close_ms > 0) {
@@ -601,6 +633,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGUSR2, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 
     int lfd = fp_listen(&o, &port);
     if (lfd < 0) {
@@ -632,6 +665,15 @@ int main(int argc, char **argv)
         if (fp_storm_req) {
             fp_storm_req = 0;
             calm = false;
+        }
+        if (fp_hole_req) {
+            fp_hole_req = 0;
+            if (fp_hole_dirs) {
+                fp_hole = fp_hole ? 0 : fp_hole_dirs;
+                fp_stats.blackholes += fp_hole != 0;
+                printf("faultproxy: blackhole %s\n", fp_hole ? "on" : "off");
+                fflush(stdout);
+            }
         }
         if (now >= next_fault) {
             if (!calm) fp_inject(&o, &r, now);
@@ -665,8 +707,13 @@ int main(int argc, char **argv)
             }
             if (p->cut_deadline_ms > 0 && p->cut_deadline_ms < wake) wake = p->cut_deadline_ms;
             if (p->lose_close_ms > 0 && p->lose_close_ms < wake) wake = p->lose_close_ms;
-            if (!p->up.eof && p->up.len < FP_BUF && !p->close_after_flush) pc->events |= POLLIN;
-            if (!p->down.eof && p->down.len < FP_BUF && !p->close_after_flush) ps->events |= POLLIN;
+            /* A black-holed direction is not read: its bytes wait in the kernel. */
+            if (!p->up.eof && p->up.len < FP_BUF && !p->close_after_flush &&
+                !(fp_hole & FP_HOLE_UP))
+                pc->events |= POLLIN;
+            if (!p->down.eof && p->down.len < FP_BUF && !p->close_after_flush &&
+                !(fp_hole & FP_HOLE_DOWN))
+                ps->events |= POLLIN;
             if (p->up.len > 0) ps->events |= POLLOUT;
             if (p->down.len > 0) pc->events |= POLLOUT;
             /* A side we neither read nor write any more would only report its hang-up. */
@@ -699,13 +746,14 @@ int main(int argc, char **argv)
     printf(
         "{\"faultproxy\": \"stats\", \"accepted\": %llu, \"refused\": %llu, "
         "\"connect_failed\": %llu, \"closed_clean\": %llu, \"rst\": %llu, \"close\": %llu, "
-        "\"stall\": %llu, \"cut\": %llu, \"lose\": %llu, \"bytes_up\": %llu, "
-        "\"bytes_down\": %llu}\n",
+        "\"stall\": %llu, \"cut\": %llu, \"lose\": %llu, \"blackholes\": %llu, "
+        "\"bytes_up\": %llu, \"bytes_down\": %llu}\n",
         (unsigned long long)fp_stats.accepted, (unsigned long long)fp_stats.refused,
         (unsigned long long)fp_stats.connect_failed, (unsigned long long)fp_stats.closed_clean,
         (unsigned long long)fp_stats.faults[FP_RST], (unsigned long long)fp_stats.faults[FP_CLOSE],
         (unsigned long long)fp_stats.faults[FP_STALL], (unsigned long long)fp_stats.faults[FP_CUT],
-        (unsigned long long)fp_stats.faults[FP_LOSE], (unsigned long long)fp_stats.bytes_up,
+        (unsigned long long)fp_stats.faults[FP_LOSE], (unsigned long long)fp_stats.blackholes,
+        (unsigned long long)fp_stats.bytes_up,
         (unsigned long long)fp_stats.bytes_down);
     return 0;
 }
