@@ -8,7 +8,7 @@
  * which extensions a client may offer), HTTP requests and adopted descriptors; each wsi carries
  * only a pointer to our object. wsloop_run() sleeps in lws_service() until a socket or a timer is
  * due: no busy loop. Reconnect backoff and the WebSocket heartbeat are one lws_retry_bo_t (500 ms
- * doubling to 8 s, plus up to 25 % jitter, so never more than 10 s between attempts, forever),
+ * doubling to 8 s, plus up to 20 % jitter, so never more than 10 s between attempts, forever),
  * kept here and used by wsconn.c.
  *
  * User callbacks are never called from inside the API call that caused them (connection attempts
@@ -25,8 +25,8 @@
 #define WSLOOP_DEFAULT_CONNECTING 64 /* connection attempts and HTTP requests in flight */
 
 /* 500 ms doubling to 8 s; the last entry repeats forever (conceal_count never runs out). lws adds
- * up to jitter_percent on top, so the cap, jitter included, is 8 s * 1.25 = 10 s. */
-#define WSLOOP_JITTER_PERCENT 25
+ * up to jitter_percent on top, so the cap, jitter included, is 8 s * 1.2 = 9.6 s: under 10 s. */
+#define WSLOOP_JITTER_PERCENT 20
 static const uint32_t wsloop_backoff_ms[] = {500, 1000, 2000, 4000, 8000};
 
 struct wstimer {
