@@ -248,6 +248,9 @@ const char *model_status_name(enum model_status s); /* "active", "folded", "all_
 struct token_record {
     char player_id[MODEL_ID_MAX + 1];
     char token[PROTO_TOKEN_MAX + 1];
+    /* The seat joined, or -1 once the seat was given up: the session saves -1 when the server
+     * closes the seat's socket for a leave or a stand-up (1000), so that a later start told
+     * "invalid token" can say the player left rather than that the server forgot the seat. */
     int seat;
 };
 
@@ -319,6 +322,11 @@ void outbox_clear(struct outbox *o);
 /* ---- session.c -------------------------------------------------------------------------- */
 
 #define SESSION_PING_MS 5000 /* ping period for the round-trip time */
+/* A ping of ours unanswered this long: the server is silent (session_status.silent_ms, "no
+ * answer" on the status line, "no_answer" in --json). */
+#define SESSION_SILENT_MS 2000
+/* ... and this long: the connection is dead, dropped and made again (two ping periods). */
+#define SESSION_DEAD_MS (2 * SESSION_PING_MS)
 
 enum session_transport {
     SESSION_TRANSPORT_AUTO, /* WebSocket, falling back to polling if it cannot be used */
@@ -343,9 +351,17 @@ struct session_status {
     bool fell_back;                   /* auto switched from WebSocket to polling */
     int attempt;                      /* reconnect attempt number (1 = first retry) */
     int64_t next_try_ms;              /* ms until that attempt, while RECONNECTING */
-    int64_t rtt_ms;                   /* last ping/pong round trip, -1 before the first */
+    /* The last ping/pong round trip, -1 before the first; while the server is silent, how long
+     * our oldest ping has waited (the round trip is at least that): silent_ms. */
+    int64_t rtt_ms;
+    /* 0, or how long our oldest unanswered ping has waited once that is SESSION_SILENT_MS or
+     * more, while CONNECTED (or saying hello) over a WebSocket. At SESSION_DEAD_MS the socket
+     * is dropped and the session goes RECONNECTING. */
+    int64_t silent_ms;
     size_t queued;                    /* outgoing items not yet confirmed by the server */
     bool spectator;
+    bool left; /* REJECTED: this seat's token was given up when the player left the table (or
+                * was stood up) before, as the token file says; not a server restart */
     char reason[160]; /* why, for RECONNECTING/OFFLINE/REJECTED/FAILED (sanitized) */
 };
 

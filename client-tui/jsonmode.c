@@ -51,6 +51,7 @@ struct jsonmode_ctx {
     /* the last connection line printed, to print only changes */
     bool printed;
     enum session_state last_state;
+    bool last_silent; /* printed as "no_answer" */
     int last_attempt;
     enum session_transport last_transport;
     /* the bot's own pings (their pongs are printed; felt's keep-alive pongs are not) */
@@ -203,7 +204,12 @@ static void jsonmode_connection_line(struct jsonmode_ctx *c, const struct sessio
     const struct model *m = session_model(c->s);
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "type", json_object_new_string("connection"));
-    json_object_object_add(o, "state", json_object_new_string(session_state_name(st->state)));
+    /* A silent server is its own state for a bot, though the session is still CONNECTED. */
+    bool silent = st->silent_ms > 0 && st->state == SESSION_CONNECTED;
+    const char *state = silent ? "no_answer" : session_state_name(st->state);
+    json_object_object_add(o, "state", json_object_new_string(state));
+    if (silent) json_object_object_add(o, "silent_ms", json_object_new_int64(st->silent_ms));
+    if (st->left) json_object_object_add(o, "left", json_object_new_boolean(true));
     json_object_object_add(o, "attempt", json_object_new_int(st->attempt));
     json_object_object_add(o, "transport",
                            json_object_new_string(session_transport_name(st->transport)));
@@ -223,10 +229,12 @@ static void jsonmode_on_state(void *user, const struct session_status *st)
 {
     struct jsonmode_ctx *c = user;
     if (c->done) return;
+    bool silent = st->silent_ms > 0 && st->state == SESSION_CONNECTED;
     if (!c->printed || st->state != c->last_state || st->attempt != c->last_attempt ||
-        st->transport != c->last_transport) {
+        st->transport != c->last_transport || silent != c->last_silent) {
         c->printed = true;
         c->last_state = st->state;
+        c->last_silent = silent;
         c->last_attempt = st->attempt;
         c->last_transport = st->transport;
         jsonmode_connection_line(c, st);

@@ -1344,7 +1344,12 @@ static void layout_draw_status(struct layout_grid *g, const struct layout_view *
     char a[32], b[32], right[128];
     layout_fill(g, r, LAYOUT_S_STATUS);
     layout_pen_put(&p, LAYOUT_S_STATUS, " ");
-    switch (s->conn) {
+    /* A round trip of 2 s or more is a ping still waiting (session.c reports how long it has
+     * waited, SESSION_SILENT_MS): the server does not answer, whatever the socket says. */
+    bool no_answer = s->conn != LAYOUT_CONN_OFFLINE && !s->polling && s->rtt_ms >= 2000;
+    if (no_answer)
+        layout_pen_putf(&p, LAYOUT_S_STATUS_BAD, "%s no answer %ds", dot, s->rtt_ms / 1000);
+    else switch (s->conn) {
     case LAYOUT_CONN_CONNECTED:
         layout_pen_putf(&p, LAYOUT_S_STATUS_OK, "%s %s", dot, s->polling ? "polling" : "connected");
         break;
@@ -1359,7 +1364,8 @@ static void layout_draw_status(struct layout_grid *g, const struct layout_view *
         layout_pen_putf(&p, LAYOUT_S_STATUS_BAD, "%s offline", dot);
         break;
     }
-    if (s->rtt_ms >= 0) layout_pen_putf(&p, LAYOUT_S_STATUS, "  rtt %d ms", s->rtt_ms);
+    if (s->rtt_ms >= 0 && !no_answer)
+        layout_pen_putf(&p, LAYOUT_S_STATUS, "  rtt %d ms", s->rtt_ms);
     layout_pen_putf(&p, s->queued > 0 ? LAYOUT_S_STATUS_BAD : LAYOUT_S_STATUS, "  queued: %d",
                     s->queued);
     layout_pen_putf(&p, LAYOUT_S_STATUS, "  spectators: %d", s->spectators);

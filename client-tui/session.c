@@ -24,6 +24,18 @@
  * them. Trade-off: such an item whose connection died after the server read it but before the
  * pong came back is sent again (for actions this cannot double anything).
  *
+ * Liveness: the session pings every SESSION_PING_MS and times its own pings. A ping unanswered
+ * for SESSION_SILENT_MS makes the server "silent" (session_status.silent_ms: the status line's
+ * "no answer 12s"), checked every second; at SESSION_DEAD_MS the socket is dropped and made again,
+ * as if the network had failed (the outbox is written again after the resume). wsconn bounds each
+ * attempt and its upgrade, so every failure leads to the next try, forever, backoff capped at
+ * 10 s. Trade-off: a server that answers nothing for 10 s while its TCP connection stands (it is
+ * stopped, or a middlebox swallows the traffic) costs a reconnect and a resume.
+ *
+ * A seat given up (the server closes with 1000 after a leave or a stand-up) is written to the
+ * token file as seat -1, so a later start whose token the server refuses says "You left this
+ * table" rather than blaming a server restart.
+ *
  * Fallback (--transport auto): when a WebSocket attempt fails without ever opening, the session
  * asks the same server over HTTP (GET state, with the token). Unreachable: keep trying (or, before
  * the first success, fail with one clear line). 401: the token is unknown (REJECTED). 200 twice
@@ -48,6 +60,9 @@
 #define SESSION_FALLBACK_AFTER 2        /* failed upgrades with HTTP answering, then poll */
 #define SESSION_URL_MAX 512
 #define SESSION_RETRY_MS 1000 /* after the server said rate_limited */
+#define SESSION_TICK_MS 1000  /* the liveness check (pings go every SESSION_PING_MS) */
+#define SESSION_LEFT_MSG "You left this table. Press j to join again."
+#define SESSION_UNKNOWN_MSG "the server no longer knows this seat (token rejected)"
 
 struct session {
     struct wsloop *loop;
@@ -90,7 +105,11 @@ struct session {
     struct poll *poll;
 
     struct wstimer *start_timer;
-    struct wstimer *ping_timer;
+    struct wstimer *ping_timer; /* every SESSION_TICK_MS: pings and the liveness check */
+    int64_t ping_due_us;        /* when the next periodic ping goes */
+    bool silent;                /* a ping of ours has waited SESSION_SILENT_MS (last emitted) */
+    bool silence_drop;          /* the socket was dropped for silence: the reason says so */
+    bool left;                  /* REJECTED, and the token file says the seat was given up */
     int64_t next_ping;
     struct {
         int64_t id, sent_us;
@@ -221,6 +240,28 @@ static void session_ws_retire(struct session *s)
     wstimer_arm(s->retire_timer, 0);
 }
 
+/* The server refused our token (4401, HTTP 401). If the token file says the seat was given up
+ * (seat -1: we left, or were stood up), that is what the player is told; otherwise the server
+ * forgot the seat (a restart without its data). Either way session_rejoin() joins afresh. */
+static void session_rejected(struct session *s)
+{
+    s->left = s->have_token && s->tok.seat < 0;
+    session_set_state(s, SESSION_REJECTED, "%s", s->left ? SESSION_LEFT_MSG : SESSION_UNKNOWN_MSG);
+    if (s->left) session_notice(s, SESSION_NOTICE_INFO, "%s", SESSION_LEFT_MSG);
+}
+
+/* The server closed the seat's socket for good after a leave or a stand-up: the token no longer
+ * holds a seat, and the token file says so (seat -1) for the next start. */
+static void session_seat_given_up(struct session *s)
+{
+    struct felt_err err;
+    if (s->spectate || !s->have_token || s->tok.seat < 0) return;
+    s->tok.seat = -1;
+    if (token_save(s->server, s->game, s->name, &s->tok, &err) != 0)
+        session_notice(s, SESSION_NOTICE_ERROR, "Could not update the seat's token file (%s)",
+                       err.message);
+}
+
 /* Splits a server URL into ws_base and http_base (wsurl_parse, the one URL parser, checks the
  * scheme, host and port); the path must be empty or "/". */
 static int session_parse_url(struct session *s, const char *url, struct felt_err *err)
@@ -302,11 +343,46 @@ static void session_barrier(struct session *s)
             s->ob.e[i].barrier = id;
 }
 
+/* How long our oldest unanswered ping on the current socket has waited (0: none waiting). */
+static int64_t session_ping_age_ms(const struct session *s)
+{
+    int64_t oldest = 0, now = felt_mono_us();
+    if (s->tp != &session_ws_transport || !s->ws || !s->ws_open) return 0;
+    for (int i = 0; i < SESSION_PINGS; i++)
+        if (s->pings[i].id != 0 && (oldest == 0 || s->pings[i].sent_us < oldest))
+            oldest = s->pings[i].sent_us;
+    return oldest ? (now - oldest) / 1000 : 0;
+}
+
+/* The socket is gone: its pings will never be answered. */
+static void session_pings_forget(struct session *s)
+{
+    for (int i = 0; i < SESSION_PINGS; i++)
+        s->pings[i].id = 0;
+    s->silent = false;
+}
+
+/* Every SESSION_TICK_MS: a silent server is shown (each second, so the count goes up), a dead
+ * one dropped; every SESSION_PING_MS while resumed, the transport's tick (a ping). */
 static void session_ping_fire(void *arg)
 {
     struct session *s = arg;
-    if (s->resumed) s->tp->tick(s);
-    if (!session_terminal(s)) wstimer_arm(s->ping_timer, SESSION_PING_MS);
+    int64_t age = session_ping_age_ms(s);
+    if (age >= SESSION_DEAD_MS) {
+        session_notice(s, SESSION_NOTICE_ERROR,
+                       "No answer from the server for %lld s; reconnecting",
+                       (long long)(age / 1000));
+        s->silence_drop = true;
+        wsconn_drop(s->ws); /* on_close follows from the loop: RECONNECTING */
+    } else if (age >= SESSION_SILENT_MS || s->silent) {
+        s->silent = age >= SESSION_SILENT_MS;
+        session_emit_state(s);
+    }
+    if (s->resumed && felt_mono_us() >= s->ping_due_us) {
+        s->ping_due_us = felt_mono_us() + (int64_t)SESSION_PING_MS * 1000;
+        s->tp->tick(s);
+    }
+    if (!session_terminal(s)) wstimer_arm(s->ping_timer, SESSION_TICK_MS);
 }
 
 /* ---- resume and flushing --------------------------------------------------------------- */
@@ -316,6 +392,7 @@ static void session_resumed(struct session *s)
     if (s->resumed) return;
     s->resumed = true;
     s->ever_connected = true;
+    s->ping_due_us = felt_mono_us() + (int64_t)SESSION_PING_MS * 1000; /* hello's ping just went */
     s->ws_failures = 0;
     s->attempt = 0;
     session_set_state(s, SESSION_CONNECTED, NULL);
@@ -425,9 +502,15 @@ static void session_on_pong(struct session *s, const struct proto_smsg *m)
     for (int i = 0; i < SESSION_PINGS; i++)
         if (s->pings[i].id == id && id != 0) {
             s->rtt_ms = (felt_mono_us() - s->pings[i].sent_us + 500) / 1000;
-            s->pings[i].id = 0;
             ours = true;
         }
+    /* Replies come in order: every ping of ours up to this one has been answered. */
+    for (int i = 0; ours && i < SESSION_PINGS; i++)
+        if (s->pings[i].id != 0 && s->pings[i].id <= id) s->pings[i].id = 0;
+    if (ours && s->silent) {
+        s->silent = false;
+        session_notice(s, SESSION_NOTICE_INFO, "The server answers again");
+    }
     if (!ours) return; /* a --json user's own ping */
     if (id == s->hello_ping) {
         s->hello_ping = 0;
@@ -513,8 +596,7 @@ static void session_poll_result(void *user, int status, const char *error, int64
     s->resumed = false;
     if (status == 401) {
         poll_stop(s->poll);
-        session_set_state(s, SESSION_REJECTED,
-                          "the server no longer knows this seat (token rejected)");
+        session_rejected(s);
         return;
     }
     if (!s->ever_connected) {
@@ -692,8 +774,7 @@ static void session_probe_done(void *arg, const struct wshttp_result *r)
     if (session_terminal(s) || s->tp != &session_ws_transport || !s->ws || s->ws_open) return;
     if (r->status == 401) {
         session_ws_retire(s);
-        session_set_state(s, SESSION_REJECTED,
-                          "the server no longer knows this seat (token rejected)");
+        session_rejected(s);
         return;
     }
     if (r->status == 0 || r->status >= 500) {
@@ -702,6 +783,8 @@ static void session_probe_done(void *arg, const struct wshttp_result *r)
             session_ws_retire(s);
             session_set_state(s, SESSION_FAILED, "cannot reach the server at %s: %s", s->ws_base,
                               r->error ? r->error : "no answer");
+        } else {
+            session_emit_state(s);
         }
         return;
     }
@@ -710,7 +793,10 @@ static void session_probe_done(void *arg, const struct wshttp_result *r)
         session_set_state(s, SESSION_FAILED, "the server has no game '%s'", s->game);
         return;
     }
-    if (r->status != 200) return;
+    if (r->status != 200) {
+        session_emit_state(s);
+        return;
+    }
     /* HTTP works and knows us; the WebSocket does not get through. */
     if (++s->ws_failures < SESSION_FALLBACK_AFTER || s->want != SESSION_TRANSPORT_AUTO) {
         if (s->want == SESSION_TRANSPORT_WS && !s->ever_connected) {
@@ -719,6 +805,8 @@ static void session_probe_done(void *arg, const struct wshttp_result *r)
                               "the server at %s refuses WebSocket connections (try "
                               "--transport poll)",
                               s->ws_base);
+        } else {
+            session_emit_state(s);
         }
         return;
     }
@@ -734,16 +822,18 @@ static void session_ws_close(struct wsconn *c, void *user, int code, const char 
     struct session *s = user;
     bool was_open = s->ws_open;
     if (c != s->ws) return;
+    bool silence = s->silence_drop;
     s->ws_open = false;
     s->resumed = false;
     s->hello_ping = 0;
+    s->silence_drop = false;
+    session_pings_forget(s);
     wsconn_clear_queue(s->ws);
     outbox_unsend(&s->ob);
     if (session_terminal(s)) return;
     if (code == 4401) {
         session_ws_retire(s);
-        session_set_state(s, SESSION_REJECTED,
-                          "the server no longer knows this seat (token rejected)");
+        session_rejected(s);
         return;
     }
     if (code == 4409) {
@@ -754,12 +844,20 @@ static void session_ws_close(struct wsconn *c, void *user, int code, const char 
     }
     if (code == 1000) {
         session_ws_retire(s);
+        session_seat_given_up(s);
         session_set_state(s, SESSION_OFFLINE, "%s",
                           reason && reason[0] ? reason : "the server closed");
         return;
     }
-    snprintf(s->reason, sizeof(s->reason), "%s", code ? "connection closed" : "connection failed");
-    if (code) snprintf(s->reason, sizeof(s->reason), "connection closed (%d)", code);
+    /* The state line follows from session_ws_state (RECONNECTING); this is its reason. */
+    if (silence)
+        snprintf(s->reason, sizeof(s->reason), "no answer from the server for %d s",
+                 SESSION_DEAD_MS / 1000);
+    else if (code)
+        snprintf(s->reason, sizeof(s->reason), "connection closed (%d)", code);
+    else
+        snprintf(s->reason, sizeof(s->reason), "%s",
+                 reason && reason[0] ? reason : "connection failed");
     if (!was_open && !s->probe_req) {
         const char *since = s->model.has_seq ? "?since=" : "";
         char path[128];
@@ -777,6 +875,9 @@ static void session_ws_state(struct wsconn *c, void *user, enum wsconn_state st)
     if (c != s->ws || session_terminal(s) || s->tp != &session_ws_transport) return;
     if (st == WSCONN_RECONNECTING)
         s->state = s->ever_connected ? SESSION_RECONNECTING : SESSION_CONNECTING;
+    /* A first connection refused before it opened waits for the probe's verdict (a refused
+     * token is REJECTED, not one more failed attempt); session_probe_done says what it is. */
+    if (st == WSCONN_RECONNECTING && !s->ever_connected && s->probe_req) return;
     session_emit_state(s);
 }
 
@@ -992,7 +1093,7 @@ static void session_start_fire(void *arg)
     struct session *s = arg;
     struct felt_err err;
     if (session_terminal(s)) return;
-    wstimer_arm(s->ping_timer, SESSION_PING_MS);
+    wstimer_arm(s->ping_timer, SESSION_TICK_MS);
     session_emit_state(s);
     if (s->spectate) {
         session_connect(s);
@@ -1038,8 +1139,16 @@ void session_status(const struct session *s, struct session_status *out)
     out->transport = s->tp->kind;
     out->fell_back = s->fell_back;
     out->rtt_ms = s->rtt_ms;
+    int64_t age = s->state == SESSION_CONNECTED || s->state == SESSION_CONNECTING
+                      ? session_ping_age_ms(s)
+                      : 0;
+    if (age >= SESSION_SILENT_MS) {
+        out->silent_ms = age;
+        out->rtt_ms = age;
+    }
     out->queued = s->ob.n;
     out->spectator = s->spectate;
+    out->left = s->state == SESSION_REJECTED && s->left;
     snprintf(out->reason, sizeof(out->reason), "%s", s->reason);
     s->tp->retry_info(s, &out->attempt, &out->next_try_ms);
 }
@@ -1213,6 +1322,7 @@ int session_rejoin(struct session *s, struct felt_err *err)
     s->fell_back = false;
     s->ws_failures = 0;
     s->attempt = 0;
+    s->left = false;
     model_set_me(&s->model, "");
     model_reset_seq(&s->model);
     session_set_state(s, SESSION_CONNECTING, NULL);
