@@ -186,7 +186,9 @@ static void equity_job_step_fire(void *arg)
     struct table *t = arg;
     struct equity_job *j = t->eq;
     struct equity_result res;
-    if (!j || !j->held) return;
+    /* Shutting down: like the table's own timers (table_shutdown), the count stops; the hand
+     * stays unfinished and is voided at the next start, as any hand in play at shutdown. */
+    if (!j || !j->held || t->srv->shutting_down) return;
     int64_t run_start = timer_now_us();
     for (int i = 0;; i++) {
         j->slices++;
