@@ -5,7 +5,7 @@
  *        [--json-events TYPES]
  *        [--transport auto|ws|poll] [--ascii] [--no-color] [--quiet] [--four-color]
  *        [--color] [--no-ascii] [--two-color] [--bell] [--config FILE | --no-config]
- *   felt replay [--json] FILE|-      (replay.c)
+ *   felt replay [--json [--steps]] FILE|-      (replay.c)
  *   felt replay [--json] --hand N [--server URL] [--game ID]
  *   felt history [--server URL] [--game ID] [--since ID] [--limit N] [--format F]   (history.c)
  *
@@ -34,8 +34,8 @@
 
 static const char felt_usage[] =
     "usage: felt [options]\n"
-    "       felt replay [--json] FILE|-\n"
-    "       felt replay [--json] --hand N [--server URL] [--game ID] [--name NAME]\n"
+    "       felt replay [--json [--steps]] FILE|-\n"
+    "       felt replay [--json [--steps]] --hand N [--server URL] [--game ID] [--name NAME]\n"
     "       felt history [--server URL] [--game ID] [--name NAME] [--since ID] [--limit N]\n"
     "                    [--format text|json|pokerstars]\n"
     "\n"
