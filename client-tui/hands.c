@@ -301,36 +301,9 @@ out:
     return rc;
 }
 
-/* True when the engine's pots after a replay are exactly the record's results. */
-static bool hands_results_match(const struct handrec *h, const struct engine *e)
-{
-    if (!h->has_results || h->nresults != e->npots) return false;
-    for (int k = 0; k < e->npots; k++) {
-        const struct handrec_pot *want = &h->results[k];
-        const struct engine_pot *got = &e->pots[k];
-        if (want->pot != k || want->amount != got->amount) return false;
-        uint16_t seen = 0;
-        for (int i = 0; i < want->nwinners; i++) {
-            int s = want->winners[i].seat;
-            if (s < 0 || s >= ENGINE_MAX_SEATS || !(got->winners >> s & 1) ||
-                got->share[s] != want->winners[i].amount)
-                return false;
-            seen |= (uint16_t)(1u << s);
-        }
-        if (seen != got->winners) return false;
-    }
-    return true;
-}
-
 int hands_replay(const struct handrec *h, struct handrec_result *r, struct felt_err *err)
 {
-    struct felt_err rerr = {0};
-    if (handrec_replay(h, r, &rerr) == 0) return 0;
-    if (rerr.code && strcmp(rerr.code, "missing_cards") == 0 && r->complete && r->error_index < 0 &&
-        hands_results_match(h, &r->e))
-        return 0;
-    if (err) *err = rerr;
-    return -1;
+    return handrec_replay_published(h, r, err);
 }
 
 int hands_exit_status(const struct felt_err *err)

@@ -91,11 +91,8 @@ struct hands_req *hands_fetch(struct wsloop *loop, const struct hands_query *q, 
  * nothing happens). */
 void hands_cancel(struct hands_req *r);
 
-/* handrec_replay for a hand from a server's history. A public record lacks the cards of players
- * who mucked at the showdown, and handrec_replay then refuses it ("missing_cards") although the
- * engine, given those hands as unknown, mucks them just as the table did. When the record has
- * "results" and the engine's pots (sizes, winners and shares) are exactly those, the replay is
- * accepted (0, r usable as after a normal replay); otherwise handrec_replay's answer stands. */
+/* handrec_replay for a hand from a server's history: handrec_replay_published (handrec.h), which
+ * accepts the replay of a record whose mucked cards are unknown when its results match. */
 int hands_replay(const struct handrec *h, struct handrec_result *r, struct felt_err *err);
 
 /* Blocking: a private loop, HANDS_TIMEOUT_MS at most. Returns 0 with page filled (free it), or

@@ -8,7 +8,10 @@
  *
  * A replay step is rebuilt from the start of handrec_replay's event log every time (a hand has
  * at most a few hundred events): step 0 is everything before the first action (antes, blinds,
- * the deal), step k everything up to and including the events action k - 1 caused. Text from
+ * the deal), step k everything up to and including the events action k - 1 caused. What a step
+ * did is told by handrec_narrate, in the words of felt's live log and `felt replay` ("bets" or
+ * "raises to", "1,250", the table's card symbols or letters with --ascii, "two pair, Nines and
+ * Fours"). Text from
  * the server (names, times, messages) is drawn through layout_put, which never lets a control
  * character or an escape sequence reach the terminal; hands.c sanitized the messages already.
  */
@@ -20,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval.h"
 #include "util.h"
 
 #define TUIHIST_WHAT_MAX 12 /* lines telling what one step did (more are summed up) */
@@ -201,91 +203,15 @@ static const char *tuihist_name(const struct handrec *rec, int seat)
     return "?";
 }
 
-static void tuihist_cards_text(const card_t *c, int n, bool ascii, char *buf, size_t bufsz)
+/* handrec_line_fn: a line of the step being shown (arg the view). */
+static void tuihist_what(void *arg, const char *line)
 {
-    size_t len = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < n; i++) {
-        char one[16];
-        layout_card_text(c[i], ascii, false, one, sizeof(one));
-        int k = snprintf(buf + len, bufsz - len, "%s%s", i ? " " : "", one);
-        if (k < 0 || (size_t)k >= bufsz - len) return;
-        len += (size_t)k;
-    }
-}
-
-static void tuihist_what(struct tuihist_view *v, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void tuihist_what(struct tuihist_view *v, const char *fmt, ...)
-{
-    va_list ap;
+    struct tuihist_view *v = arg;
     if (v->nwhat == TUIHIST_WHAT_MAX) {
         v->more++;
         return;
     }
-    va_start(ap, fmt);
-    vsnprintf(v->what[v->nwhat++], TUIHIST_WHAT_LEN, fmt, ap);
-    va_end(ap);
-}
-
-/* One event's line for the step that caused it. */
-static void tuihist_describe(const struct handrec *rec, const struct engine_event *e, bool ascii,
-                             struct tuihist_view *v)
-{
-    static const char *const streets[] = {"Preflop", "Flop", "Turn", "River", "Showdown"};
-    const char *who = tuihist_name(rec, e->seat);
-    const char *allin = e->all_in ? " (all-in)" : "";
-    char cards[64], a[32];
-    switch (e->kind) {
-    case ENGINE_EV_ANTE:
-        tuihist_what(v, "%s posts an ante of %s%s", who, layout_chips(e->amount, a, sizeof(a)),
-                     allin);
-        break;
-    case ENGINE_EV_BLIND:
-        tuihist_what(v, "%s posts the %s blind %s%s", who, e->blind_big ? "big" : "small",
-                     layout_chips(e->amount, a, sizeof(a)), allin);
-        break;
-    case ENGINE_EV_ACTION:
-        if (e->action == ENGINE_FOLD)
-            tuihist_what(v, "%s folds", who);
-        else if (e->action == ENGINE_CHECK)
-            tuihist_what(v, "%s checks", who);
-        else if (e->action == ENGINE_CALL)
-            tuihist_what(v, "%s calls %s%s", who, layout_chips(e->amount, a, sizeof(a)), allin);
-        else
-            tuihist_what(v, "%s raises to %s%s", who, layout_chips(e->to, a, sizeof(a)), allin);
-        break;
-    case ENGINE_EV_STREET:
-        tuihist_cards_text(v->board, v->nboard, ascii, cards, sizeof(cards));
-        tuihist_what(v, "%s: %s",
-                     (unsigned)e->street < FELT_ARRAY_LEN(streets) ? streets[e->street] : "Board",
-                     cards);
-        break;
-    case ENGINE_EV_UNCALLED:
-        tuihist_what(v, "%s returned to %s (uncalled)", layout_chips(e->amount, a, sizeof(a)), who);
-        break;
-    case ENGINE_EV_SHOW:
-        tuihist_cards_text(e->cards, 2, ascii, cards, sizeof(cards));
-        if (e->rank)
-            tuihist_what(v, "%s shows %s (%s)", who, cards,
-                         eval_category_name(eval_category(e->rank)));
-        else
-            tuihist_what(v, "%s shows %s", who, cards);
-        break;
-    case ENGINE_EV_MUCK:
-        tuihist_what(v, "%s mucks", who);
-        break;
-    case ENGINE_EV_POT:
-        for (int s = 0; s < ENGINE_MAX_SEATS; s++)
-            if ((e->winners >> s) & 1)
-                tuihist_what(v, "%s wins %s%s", tuihist_name(rec, s),
-                             layout_chips(e->share[s], a, sizeof(a)),
-                             e->pot > 0 ? " (side pot)" : "");
-        break;
-    case ENGINE_EV_DEAL_HOLE:
-    case ENGINE_EV_HAND_END:
-        break;
-    }
+    snprintf(v->what[v->nwhat++], TUIHIST_WHAT_LEN, "%s", line);
 }
 
 /* The table after `step` (see the file comment), and what that step did. */
@@ -302,9 +228,12 @@ static void tuihist_view_at(const struct tuihist *h, bool ascii, struct tuihist_
                                            .stack = rec->seat[i].stack,
                                            .cards = {rec->seat[i].cards[0], rec->seat[i].cards[1]}};
     }
+    struct handrec_narrator n;
+    handrec_narrator_init(&n, rec, ascii);
     for (int i = 0; i < h->res.nlog && h->res.log[i].action < h->step; i++) {
         const struct engine_event *e = &h->res.log[i].ev;
         bool mine = h->res.log[i].action == h->step - 1;
+        handrec_narrate(&n, e, mine ? tuihist_what : NULL, v);
         struct tuihist_seat *p =
             e->seat >= 0 && e->seat < ENGINE_MAX_SEATS ? &v->seat[e->seat] : NULL;
         switch (e->kind) {
@@ -354,7 +283,6 @@ static void tuihist_view_at(const struct tuihist *h, bool ascii, struct tuihist_
             break;
         }
         if (v->pot < 0) v->pot = 0;
-        if (mine) tuihist_describe(rec, e, ascii, v);
     }
 }
 

@@ -12,8 +12,9 @@
  *
  * A replay step is the state after the deal (step 0) or after each action of the record (step
  * k: after action k - 1), rebuilt from handrec_replay's log of engine events: the board, the
- * pot, each seat's stack, bet and cards, and what the step did ("ada raises to 40", "Flop: ...",
- * "bo wins 300").
+ * pot, each seat's stack, bet and cards, and what the step did, in the live log's words
+ * (handrec_narrate: "ada bets 40", "bo raises to 1,250", "Flop: ...", "bo wins 300 from the pot
+ * with pair of Aces").
  */
 #ifndef FELT_TUIHIST_H
 #define FELT_TUIHIST_H

@@ -613,21 +613,23 @@ static void describe_refusal(const struct handrec *h, struct handrec_result *r,
     char *m = r->error_message;
     size_t n = sizeof(r->error_message);
 
+    char c1[TEXT_CHIPS_MAX], c2[TEXT_CHIPS_MAX];
     engine_options(e, &o);
     switch (r->error) {
     case ENGINE_E_NOT_YOUR_TURN:
         snprintf(m, n, "%s acted, but it is %s's turn", who, seat_name(h, e->to_act));
         break;
     case ENGINE_E_RAISE_TOO_SMALL:
-        snprintf(m, n, "%s: raise to %" PRId64 " is below the minimum raise to %" PRId64, who,
-                 a->amount, o.min_raise_to);
+        snprintf(m, n, "%s: raise to %s is below the minimum raise to %s", who,
+                 text_chips(a->amount, c1, sizeof(c1)), text_chips(o.min_raise_to, c2, sizeof(c2)));
         break;
     case ENGINE_E_ABOVE_STACK:
-        snprintf(m, n, "%s: raise to %" PRId64 " is more than the %" PRId64 " they have", who,
-                 a->amount, e->p[a->seat].bet + e->p[a->seat].stack);
+        snprintf(m, n, "%s: raise to %s is more than the %s they have", who,
+                 text_chips(a->amount, c1, sizeof(c1)),
+                 text_chips(e->p[a->seat].bet + e->p[a->seat].stack, c2, sizeof(c2)));
         break;
     case ENGINE_E_CANNOT_CHECK:
-        snprintf(m, n, "%s cannot check: %" PRId64 " to call", who, o.call);
+        snprintf(m, n, "%s cannot check: %s to call", who, text_chips(o.call, c1, sizeof(c1)));
         break;
     case ENGINE_E_CANNOT_RAISE:
         snprintf(m, n, "%s cannot raise: %s", who,
@@ -684,6 +686,39 @@ int handrec_replay(const struct handrec *h, struct handrec_result *r, struct fel
     rc = 0;
 out:
     return rc;
+}
+
+/* True when the engine's pots after a replay are exactly the record's results. */
+static bool handrec_results_match(const struct handrec *h, const struct engine *e)
+{
+    if (!h->has_results || h->nresults != e->npots) return false;
+    for (int k = 0; k < e->npots; k++) {
+        const struct handrec_pot *want = &h->results[k];
+        const struct engine_pot *got = &e->pots[k];
+        if (want->pot != k || want->amount != got->amount) return false;
+        uint16_t seen = 0;
+        for (int i = 0; i < want->nwinners; i++) {
+            int s = want->winners[i].seat;
+            if (s < 0 || s >= ENGINE_MAX_SEATS || !(got->winners >> s & 1) ||
+                got->share[s] != want->winners[i].amount)
+                return false;
+            seen |= (uint16_t)(1u << s);
+        }
+        if (seen != got->winners) return false;
+    }
+    return true;
+}
+
+int handrec_replay_published(const struct handrec *h, struct handrec_result *r,
+                             struct felt_err *err)
+{
+    struct felt_err rerr = {0};
+    if (handrec_replay(h, r, &rerr) == 0) return 0;
+    if (rerr.code && strcmp(rerr.code, "missing_cards") == 0 && r->complete &&
+        r->error_index < 0 && handrec_results_match(h, &r->e))
+        return 0;
+    if (err) *err = rerr;
+    return -1;
 }
 
 void handrec_result_free(struct handrec_result *r)
@@ -760,131 +795,228 @@ void handrec_to_act_fill(const struct engine_options *o, const char *name, struc
     out->max_raise_to = o->can_raise ? o->max_raise_to : 0;
 }
 
-/* ---- the text rendering ---- */
+/* ---- telling a hand ---- */
 
-static void sb_cards(struct felt_buf *b, const card_t *c, int n)
+const char *handrec_say_post(char *out, size_t outsz, const char *who, enum handrec_post kind,
+                             int64_t amount, bool all_in)
 {
-    char buf[3];
-    felt_buf_printf(b, "[");
-    for (int i = 0; i < n; i++)
-        felt_buf_printf(b, "%s%s", i ? " " : "", card_str(c[i], buf));
-    felt_buf_printf(b, "]");
+    static const char *const posts[] = {[HANDREC_POST_ANTE] = "an ante of",
+                                        [HANDREC_POST_SMALL_BLIND] = "the small blind",
+                                        [HANDREC_POST_BIG_BLIND] = "the big blind"};
+    char chips[TEXT_CHIPS_MAX];
+    snprintf(out, outsz, "%s posts %s %s%s", who,
+             (unsigned)kind < FELT_ARRAY_LEN(posts) ? posts[kind] : "?",
+             text_chips(amount, chips, sizeof(chips)), all_in ? " (all-in)" : "");
+    return out;
 }
 
-/* What the text rendering remembers between events. */
-struct text_state {
-    bool header;      /* the showdown header was printed */
-    int board;        /* board cards dealt so far */
-    int64_t round_to; /* the largest bet of the current round */
-};
-
-static void text_event(struct felt_buf *b, const struct handrec *h, const struct engine_event *x,
-                       struct text_state *ts)
+const char *handrec_say_action(char *out, size_t outsz, const char *who, enum engine_action a,
+                               int64_t amount, int64_t to, bool all_in, int64_t bet_before)
 {
-    const char *who = x->seat >= 0 ? seat_name(h, x->seat) : "";
-    const char *allin = x->all_in ? " and is all-in" : "";
+    char chips[TEXT_CHIPS_MAX];
+    const char *tail = all_in ? " (all-in)" : "";
+    switch (a) {
+    case ENGINE_FOLD:
+        snprintf(out, outsz, "%s folds", who);
+        break;
+    case ENGINE_CHECK:
+        snprintf(out, outsz, "%s checks", who);
+        break;
+    case ENGINE_CALL:
+        snprintf(out, outsz, "%s calls %s%s", who, text_chips(amount, chips, sizeof(chips)), tail);
+        break;
+    default: /* a raise, or an all-in that raised */
+        snprintf(out, outsz, "%s %s %s%s", who, bet_before > 0 ? "raises to" : "bets",
+                 text_chips(to, chips, sizeof(chips)), tail);
+        break;
+    }
+    return out;
+}
+
+const char *handrec_say_street(char *out, size_t outsz, enum engine_street street,
+                               const card_t *board, int nboard, bool ascii)
+{
+    static const char *const names[] = {[ENGINE_PREFLOP] = "Preflop", [ENGINE_FLOP] = "Flop",
+                                        [ENGINE_TURN] = "Turn",       [ENGINE_RIVER] = "River",
+                                        [ENGINE_SHOWDOWN] = "Showdown"};
+    char cards[CARD_LIST_MAX];
+    snprintf(out, outsz, "%s: %s",
+             (unsigned)street < FELT_ARRAY_LEN(names) ? names[street] : "Board",
+             card_list(board, nboard, ascii, cards, sizeof(cards)));
+    return out;
+}
+
+const char *handrec_say_uncalled(char *out, size_t outsz, const char *who, int64_t amount)
+{
+    char chips[TEXT_CHIPS_MAX];
+    snprintf(out, outsz, "%s returned to %s (uncalled)", text_chips(amount, chips, sizeof(chips)),
+             who);
+    return out;
+}
+
+const char *handrec_say_show(char *out, size_t outsz, const char *who, const card_t hole[2],
+                             const char *hand, bool ascii)
+{
+    char cards[CARD_LIST_MAX];
+    card_list(hole, 2, ascii, cards, sizeof(cards));
+    if (hand && hand[0])
+        snprintf(out, outsz, "%s shows %s (%s)", who, cards, hand);
+    else
+        snprintf(out, outsz, "%s shows %s", who, cards);
+    return out;
+}
+
+const char *handrec_say_win(char *out, size_t outsz, const char *who, int64_t amount, int pot,
+                            const char *hand)
+{
+    char chips[TEXT_CHIPS_MAX], from[24];
+    if (pot == 0)
+        snprintf(from, sizeof(from), "the pot");
+    else
+        snprintf(from, sizeof(from), "side pot %d", pot);
+    snprintf(out, outsz, "%s wins %s from %s%s%s", who, text_chips(amount, chips, sizeof(chips)),
+             from, hand && hand[0] ? " with " : "", hand && hand[0] ? hand : "");
+    return out;
+}
+
+bool handrec_name_hand(const card_t hole[2], const card_t *board, int nboard,
+                       char out[EVAL_DESCRIBE_MAX])
+{
+    card_t c[7];
+    out[0] = '\0';
+    if (nboard < 3 || nboard > 5) return false;
+    memcpy(c, hole, 2);
+    memcpy(c + 2, board, (size_t)nboard);
+    return eval_describe(c, 2 + nboard, out, EVAL_DESCRIBE_MAX) > 0;
+}
+
+void handrec_narrator_init(struct handrec_narrator *n, const struct handrec *h, bool ascii)
+{
+    memset(n, 0, sizeof(*n));
+    n->h = h;
+    n->ascii = ascii;
+    memset(n->board, CARD_NONE, sizeof(n->board));
+    memset(n->hole, CARD_NONE, sizeof(n->hole));
+}
+
+/* The largest bet on the current street. */
+static int64_t handrec_narrator_bet(const struct handrec_narrator *n)
+{
+    int64_t top = 0;
+    for (int s = 0; s < ENGINE_MAX_SEATS; s++)
+        if (n->bet[s] > top) top = n->bet[s];
+    return top;
+}
+
+void handrec_narrate(struct handrec_narrator *n, const struct engine_event *x, handrec_line_fn line,
+                     void *arg)
+{
+    char buf[HANDREC_LINE_MAX];
+    bool seat_ok = x->seat >= 0 && x->seat < ENGINE_MAX_SEATS;
+    const char *who = seat_ok ? seat_name(n->h, x->seat) : "?";
+    buf[0] = '\0';
     switch (x->kind) {
     case ENGINE_EV_ANTE:
-        felt_buf_printf(b, "%s posts an ante of %" PRId64 "%s\n", who, x->amount, allin);
+        handrec_say_post(buf, sizeof(buf), who, HANDREC_POST_ANTE, x->amount, x->all_in);
         break;
     case ENGINE_EV_BLIND:
-        felt_buf_printf(b, "%s posts the %s blind of %" PRId64 "%s\n", who,
-                  x->blind_big ? "big" : "small", x->amount, allin);
-        if (x->to > ts->round_to) ts->round_to = x->to;
+        handrec_say_post(buf, sizeof(buf), who,
+                         x->blind_big ? HANDREC_POST_BIG_BLIND : HANDREC_POST_SMALL_BLIND,
+                         x->amount, x->all_in);
+        if (seat_ok) n->bet[x->seat] = x->to;
         break;
-    case ENGINE_EV_DEAL_HOLE:
-        break; /* the seat list shows the hole cards */
     case ENGINE_EV_ACTION:
-        switch (x->action) {
-        case ENGINE_FOLD:
-            felt_buf_printf(b, "%s folds\n", who);
-            break;
-        case ENGINE_CHECK:
-            felt_buf_printf(b, "%s checks\n", who);
-            break;
-        case ENGINE_CALL:
-            felt_buf_printf(b, "%s calls %" PRId64 "%s\n", who, x->amount, allin);
-            break;
-        default:
-            felt_buf_printf(b, "%s %s %" PRId64 "%s\n", who, ts->round_to == 0 ? "bets" : "raises to",
-                      x->to, allin);
-        }
-        if (x->to > ts->round_to) ts->round_to = x->to;
+        handrec_say_action(buf, sizeof(buf), who, x->action, x->amount, x->to, x->all_in,
+                           handrec_narrator_bet(n));
+        if (seat_ok) n->bet[x->seat] = x->to;
         break;
     case ENGINE_EV_STREET:
-        felt_buf_printf(b, "*** %s *** ",
-                  x->street == ENGINE_FLOP   ? "FLOP"
-                  : x->street == ENGINE_TURN ? "TURN"
-                                             : "RIVER");
-        sb_cards(b, x->cards, x->ncards);
-        felt_buf_printf(b, "\n");
-        ts->board += x->ncards;
-        ts->round_to = 0;
+        for (int i = 0; i < x->ncards && n->nboard < 5; i++)
+            n->board[n->nboard++] = x->cards[i];
+        memset(n->bet, 0, sizeof(n->bet));
+        handrec_say_street(buf, sizeof(buf), x->street, n->board, n->nboard, n->ascii);
+        /* Hands shown before the run-out take their name from the board as it comes. */
+        for (int s = 0; s < ENGINE_MAX_SEATS; s++)
+            if (n->shown >> s & 1) handrec_name_hand(n->hole[s], n->board, n->nboard, n->hand[s]);
         break;
     case ENGINE_EV_UNCALLED:
-        felt_buf_printf(b, "%" PRId64 " uncalled returned to %s\n", x->amount, who);
+        handrec_say_uncalled(buf, sizeof(buf), who, x->amount);
+        if (seat_ok) n->bet[x->seat] = n->bet[x->seat] > x->amount ? n->bet[x->seat] - x->amount : 0;
         break;
     case ENGINE_EV_SHOW:
+        if (!seat_ok) break;
+        n->shown |= (uint16_t)(1u << x->seat);
+        memcpy(n->hole[x->seat], x->cards, 2);
+        handrec_name_hand(n->hole[x->seat], n->board, n->nboard, n->hand[x->seat]);
+        handrec_say_show(buf, sizeof(buf), who, n->hole[x->seat], n->hand[x->seat], n->ascii);
+        break;
     case ENGINE_EV_MUCK:
-        if (!ts->header) {
-            felt_buf_printf(b, ts->board < 5 ? "*** ALL-IN: HANDS SHOWN, BOARD RUN OUT ***\n"
-                                       : "*** SHOWDOWN ***\n");
-            ts->header = true;
-        }
-        if (x->kind == ENGINE_EV_MUCK) {
-            felt_buf_printf(b, "%s mucks\n", who);
-            break;
-        }
-        felt_buf_printf(b, "%s shows ", who);
-        sb_cards(b, x->cards, 2);
-        if (x->rank) felt_buf_printf(b, " (%s)", eval_category_name(eval_category(x->rank)));
-        felt_buf_printf(b, "\n");
+        snprintf(buf, sizeof(buf), "%s mucks", who);
         break;
     case ENGINE_EV_POT:
-        if (x->pot == 0)
-            felt_buf_printf(b, "Main pot (%" PRId64 "):", x->amount);
-        else
-            felt_buf_printf(b, "Side pot %d (%" PRId64 "):", x->pot, x->amount);
         for (int s = 0; s < ENGINE_MAX_SEATS; s++)
-            if (x->winners >> s & 1)
-                felt_buf_printf(b, " %s wins %" PRId64, seat_name(h, s), x->share[s]);
-        felt_buf_printf(b, "\n");
+            if (x->winners >> s & 1) {
+                handrec_say_win(buf, sizeof(buf), seat_name(n->h, s), x->share[s], x->pot,
+                                n->shown >> s & 1 ? n->hand[s] : NULL);
+                if (line) line(arg, buf);
+            }
+        buf[0] = '\0';
         break;
+    case ENGINE_EV_DEAL_HOLE:
     case ENGINE_EV_HAND_END:
         break;
     }
+    if (buf[0] && line) line(arg, buf);
+}
+
+/* ---- the text rendering ---- */
+
+/* handrec_line_fn for the text: one line into a felt_buf. */
+static void handrec_text_line(void *arg, const char *line)
+{
+    felt_buf_printf(arg, "%s\n", line);
 }
 
 char *handrec_result_text(const struct handrec *h, const struct handrec_result *r)
 {
     struct felt_buf b = {0};
     const struct engine *e = &r->e;
-    struct text_state ts = {0};
+    struct handrec_narrator n;
+    bool header = false;
+    char c1[TEXT_CHIPS_MAX], c2[TEXT_CHIPS_MAX], cards[CARD_LIST_MAX];
 
-    felt_buf_printf(&b, "No-Limit Hold'em, blinds %" PRId64 "/%" PRId64, h->small_blind, h->big_blind);
-    if (h->ante) felt_buf_printf(&b, ", ante %" PRId64, h->ante);
+    felt_buf_printf(&b, "No-Limit Hold'em, blinds %s/%s", text_chips(h->small_blind, c1, sizeof(c1)),
+                    text_chips(h->big_blind, c2, sizeof(c2)));
+    if (h->ante) felt_buf_printf(&b, ", ante %s", text_chips(h->ante, c1, sizeof(c1)));
     felt_buf_printf(&b, ", button on seat %d\n", h->button);
     for (int i = 0; i < h->nseats; i++) {
         const struct handrec_seat *st = &h->seat[i];
-        felt_buf_printf(&b, "  seat %d: %s (%" PRId64 ")", st->seat, st->name, st->stack);
-        if (card_valid(st->cards[0]) || card_valid(st->cards[1])) {
-            felt_buf_printf(&b, " ");
-            sb_cards(&b, st->cards, 2);
-        }
+        felt_buf_printf(&b, "  seat %d: %s (%s)", st->seat, st->name,
+                        text_chips(st->stack, c1, sizeof(c1)));
+        if (card_valid(st->cards[0]) || card_valid(st->cards[1]))
+            felt_buf_printf(&b, " [%s]", card_list(st->cards, 2, false, cards, sizeof(cards)));
         if (st->seat == e->button) felt_buf_printf(&b, " button");
         if (!e->p[st->seat].dealt) felt_buf_printf(&b, " (not dealt in)");
         felt_buf_printf(&b, "\n");
     }
-    felt_buf_printf(&b, "*** PREFLOP ***\n");
-    for (int i = 0; i < r->nlog; i++)
-        text_event(&b, h, &r->log[i].ev, &ts);
+    handrec_narrator_init(&n, h, false);
+    for (int i = 0; i < r->nlog; i++) {
+        const struct engine_event *x = &r->log[i].ev;
+        if (!header && (x->kind == ENGINE_EV_SHOW || x->kind == ENGINE_EV_MUCK)) {
+            felt_buf_printf(&b, n.nboard < 5 ? "*** ALL-IN: HANDS SHOWN, BOARD RUN OUT ***\n"
+                                             : "*** SHOWDOWN ***\n");
+            header = true;
+        }
+        handrec_narrate(&n, x, handrec_text_line, &b);
+    }
 
     if (r->error_index >= 0) {
         const struct handrec_action *a = &h->actions[r->error_index];
         felt_buf_printf(&b, "Action %d (%s %s", r->error_index, seat_name(h, a->seat),
-                  engine_action_name(a->action));
-        if (a->has_amount) felt_buf_printf(&b, " %" PRId64, a->amount);
-        felt_buf_printf(&b, ") is illegal: %s: %s\n", engine_status_code(r->error), r->error_message);
+                        engine_action_name(a->action));
+        if (a->has_amount) felt_buf_printf(&b, " %s", text_chips(a->amount, c1, sizeof(c1)));
+        felt_buf_printf(&b, ") is illegal: %s: %s\n", engine_status_code(r->error),
+                        r->error_message);
         return b.p;
     }
     if (r->complete) {
@@ -896,15 +1028,18 @@ char *handrec_result_text(const struct handrec *h, const struct handrec_result *
         if (o.can_check)
             felt_buf_printf(&b, "check");
         else
-            felt_buf_printf(&b, "call %" PRId64, o.call);
+            felt_buf_printf(&b, "call %s", text_chips(o.call, c1, sizeof(c1)));
         if (o.can_raise)
-            felt_buf_printf(&b, ", raise to %" PRId64 "..%" PRId64, o.min_raise_to, o.max_raise_to);
+            felt_buf_printf(&b, ", %s %s..%s", handrec_narrator_bet(&n) > 0 ? "raise to" : "bet",
+                            text_chips(o.min_raise_to, c1, sizeof(c1)),
+                            text_chips(o.max_raise_to, c2, sizeof(c2)));
         felt_buf_printf(&b, " or fold\nStacks now:");
     }
     for (int i = 0; i < h->nseats; i++) {
         const struct handrec_seat *st = &h->seat[i];
-        felt_buf_printf(&b, " %s %" PRId64, st->name,
-                  e->p[st->seat].dealt ? e->p[st->seat].stack : st->stack);
+        felt_buf_printf(&b, " %s %s", st->name,
+                        text_chips(e->p[st->seat].dealt ? e->p[st->seat].stack : st->stack, c1,
+                                   sizeof(c1)));
     }
     felt_buf_printf(&b, "\n");
     return b.p;

@@ -9,6 +9,18 @@
  * every event; handrec_result_json() and handrec_result_text() turn the outcome into the
  * `felt replay --json` object and the street-by-street text for a person.
  *
+ * Telling a hand: the handrec_say_*() functions are the one vocabulary of every screen and log
+ * that tells a hand, as a poker room says it (felt's live log, its hand-history view, `felt
+ * history --format text` and `felt replay`): "bets" when nobody has bet on the street yet and
+ * "raises to" after (the blinds count as bets), amounts as the table writes them (text_chips:
+ * "1,250"), cards as the table draws them (card_list: "A\u2665 K\u2660", or "Ah Ks" for
+ * --ascii), shown hands named with their ranks (eval_describe: "two pair, Nines and Fours").
+ * handrec_narrate() turns a replay's engine events into those lines. (The PokerStars export,
+ * pokerstars.h, keeps PokerStars' own words.)
+ *
+ * Records a server published lack the cards of players who mucked: handrec_replay_published()
+ * accepts their replay when the record's results say the same as the engine.
+ *
  * Writing: handrec_begin() from the engine setup and the players' names, handrec_add_action()
  * for each accepted action, handrec_finish() when the hand is over, handrec_set_results() for the
  * pots awarded, handrec_to_json() with the seats whose hole cards may be published (mucked cards
@@ -24,6 +36,7 @@
 
 #include "card.h"
 #include "engine.h"
+#include "eval.h"
 #include "proto.h"
 #include "wire.h"
 
@@ -130,12 +143,76 @@ struct handrec_result {
 int handrec_replay(const struct handrec *h, struct handrec_result *r, struct felt_err *err);
 void handrec_result_free(struct handrec_result *r);
 
+/* handrec_replay for a record from a server's history. A published record lacks the cards of
+ * players who mucked at the showdown, and handrec_replay refuses it ("missing_cards") although
+ * the engine, given those hands as unknown, mucks them just as the table did. When the record has
+ * "results" and the engine's pots after the replay (sizes, winners and shares) are exactly those,
+ * the replay is accepted (0, r usable as after a normal replay); otherwise handrec_replay's
+ * answer stands (err, and -1). */
+int handrec_replay_published(const struct handrec *h, struct handrec_result *r,
+                             struct felt_err *err);
+
 /* The `felt replay --json` object (docs/hand-format.md). New reference, caller puts it. */
 struct json_object *handrec_result_json(const struct handrec *h, const struct handrec_result *r);
 
 /* The hand street by street for a person, ending with the result or the refused action.
  * malloc'd. */
 char *handrec_result_text(const struct handrec *h, const struct handrec_result *r);
+
+/* ---- telling a hand: one line each, into out (NUL-terminated, cut if outsz is too small;
+ * HANDREC_LINE_MAX always suffices for names of at most PROTO_NAME_MAX_BYTES). Each returns out.
+ * who is a name already safe for a terminal. ---- */
+#define HANDREC_LINE_MAX 256
+
+enum handrec_post { HANDREC_POST_ANTE, HANDREC_POST_SMALL_BLIND, HANDREC_POST_BIG_BLIND };
+/* "ada posts the small blind 5", "bo posts an ante of 1,000 (all-in)". */
+const char *handrec_say_post(char *out, size_t outsz, const char *who, enum handrec_post kind,
+                             int64_t amount, bool all_in);
+/* An action as the engine reports it (engine.h: amount the chips moved, to the seat's bet on the
+ * street after it): "ada folds", "ada checks", "ada calls 1,250", and for a raise (or an
+ * ENGINE_ALL_IN that raised) "ada bets 100" when bet_before, the largest bet on the street
+ * before this action (blinds included), is 0, else "ada raises to 1,250"; " (all-in)" after when
+ * all_in. */
+const char *handrec_say_action(char *out, size_t outsz, const char *who, enum engine_action a,
+                               int64_t amount, int64_t to, bool all_in, int64_t bet_before);
+/* The street and the whole board so far: "Flop: 2\u2663 7\u2665 T\u2660", "Turn: ...". */
+const char *handrec_say_street(char *out, size_t outsz, enum engine_street street,
+                               const card_t *board, int nboard, bool ascii);
+/* "1,000 returned to ada (uncalled)". */
+const char *handrec_say_uncalled(char *out, size_t outsz, const char *who, int64_t amount);
+/* "ada shows A\u2665 K\u2660 (pair of Aces)"; without the parenthesis when hand is NULL or "". */
+const char *handrec_say_show(char *out, size_t outsz, const char *who, const card_t hole[2],
+                             const char *hand, bool ascii);
+/* "ada wins 1,250 from the pot" (pot 0) or "from side pot 2", then " with pair of Aces" when
+ * hand is neither NULL nor "". */
+const char *handrec_say_win(char *out, size_t outsz, const char *who, int64_t amount, int pot,
+                            const char *hand);
+/* Names the best hand of two hole cards and the board dealt so far (eval_describe) into out:
+ * true, or false and out "" when there is nothing to name yet (fewer than three board cards) or a
+ * card is unknown. */
+bool handrec_name_hand(const card_t hole[2], const card_t *board, int nboard,
+                       char out[EVAL_DESCRIBE_MAX]);
+
+/* What the lines of a replay need to remember between its events: each seat's bet on the
+ * street, the board so far, and the hands shown (named again as the board runs out, so that an
+ * all-in's winner is named with the whole board). */
+struct handrec_narrator {
+    const struct handrec *h;
+    bool ascii;
+    int64_t bet[ENGINE_MAX_SEATS];
+    card_t board[5];
+    int nboard;
+    uint16_t shown;
+    card_t hole[ENGINE_MAX_SEATS][2];
+    char hand[ENGINE_MAX_SEATS][EVAL_DESCRIBE_MAX];
+};
+typedef void (*handrec_line_fn)(void *arg, const char *line);
+void handrec_narrator_init(struct handrec_narrator *n, const struct handrec *h, bool ascii);
+/* Feeds one event of handrec_replay's log, in order from the first: calls line() for each line
+ * it adds to the hand's story (none for the deal and the end, one per winner of a pot); line may
+ * be NULL to follow the hand without telling it. */
+void handrec_narrate(struct handrec_narrator *n, const struct engine_event *x, handrec_line_fn line,
+                     void *arg);
 
 /* Writer. Starts a record (h is overwritten, not freed) from a setup and the names of the seats
  * dealt in (names[i] for every seat with a positive stack; others are ignored). Returns 0, or -1

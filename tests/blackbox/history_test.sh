@@ -128,7 +128,24 @@ run_felt "$WORK/nobody" 0 history --server "$SERVER" --since $((first - 1)) --li
 grep -Eq '^Hand #[0-9]+  [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} UTC  main  (complete|voided)$' \
     "$WORK/out" || fail "--format text has no header line: $(head -n 2 "$WORK/out")"
 [ "$(grep -c '^Hand #' "$WORK/out")" -eq "$n" ] || fail "--format text did not print $n hands"
-[ "$(grep -c '^\*\*\* PREFLOP \*\*\*$' "$WORK/out")" -eq "$n" ] || fail "--format text has no streets"
+[ "$(grep -c '^[^ ].* posts the big blind [0-9,]*\( (all-in)\)\{0,1\}$' "$WORK/out")" -eq "$n" ] ||
+    fail "--format text does not post one big blind a hand: $(head -n 20 "$WORK/out")"
+# The live log's vocabulary: on each street the first bet is "bets" (preflop the blinds are the
+# bet: "raises to"); amounts with separators; the table's suit symbols; hands named with ranks.
+awk '/^Hand #/ { street = "preflop"; opened = 1; next }
+     /^(Flop|Turn|River): / { street = $1; opened = 0; next }
+     / (bets|raises to) / { word = ($0 ~ / bets /) ? "bets" : "raises"
+                            if (opened == (word == "bets")) { print street ": " $0; bad = 1 }
+                            opened = 1 }
+     END { exit bad }' "$WORK/out" >"$WORK/bad" ||
+    fail "--format text: a bet where it should raise or a raise where it should bet: $(head -n 5 "$WORK/bad")"
+grep -Eq '^[^ ].* (bets|raises to) [0-9,]+' "$WORK/out" || fail "--format text: no bet or raise in $n hands"
+grep -Eq '(bets|raises to|calls|wins|posts [a-z ]+) [0-9]{4}|[(][0-9]{4}[)]' "$WORK/out" &&
+    fail "--format text: an amount without separators: $(grep -E '[0-9]{4}' "$WORK/out" | head -n 3)"
+grep -Eq '\[[2-9TJQKA][cdhs]|^\*\*\* (FLOP|TURN|RIVER)|[(](pair|two pair|flush)[)]$' "$WORK/out" &&
+    fail "--format text: the old wording: $(grep -E '\[[2-9TJQKA][cdhs]' "$WORK/out" | head -n 3)"
+grep -Eq '^Flop: [2-9TJQKA](♣|♦|♥|♠) [2-9TJQKA](♣|♦|♥|♠) [2-9TJQKA](♣|♦|♥|♠)$' "$WORK/out" ||
+    fail "--format text: no flop with the table's suit symbols"
 run_felt "$WORK/nobody" 0 history --server "$SERVER" --limit 3
 [ "$(grep -c '^Hand #' "$WORK/out")" -eq 3 ] || fail "--limit 3 did not print 3 hands"
 

@@ -35,10 +35,32 @@ one_line_error() {
     [ ! -s "$TMP/out" ] || fail "$1: stdout is not empty"
 }
 
-# A complete hand with side pots, as text and as JSON.
+# A complete hand with side pots, as text and as JSON. The text speaks as felt's live log does:
+# amounts with separators, the table's suit symbols, "raises to" over the blinds, the hands shown
+# at the all-in named once the board is out, the winners named with their hands.
 run 0 replay "$EX/side-pots.json"
-grep -q '^\*\*\* RIVER \*\*\* \[3s\]$' "$TMP/out" || fail "side-pots text: no river line"
-grep -q '^Side pot 1 (645): jon wins 645$' "$TMP/out" || fail "side-pots text: no side pot line"
+# lines LINE...: each is a whole line of $TMP/out, in this order (others may come between).
+lines() {
+    printf '%s\n' "$@" >"$TMP/want"
+    awk 'NR == FNR { want[++n] = $0; next }
+         i < n && $0 == want[i + 1] { i++ }
+         END { exit i < n }' "$TMP/want" "$TMP/out" ||
+        fail "text: want the lines $(cat "$TMP/want") in order, got $(cat "$TMP/out")"
+}
+lines '  seat 4: ivy (1,200) [A♥ Q♦]' 'hal posts the big blind 25 (all-in)' 'ivy raises to 300' \
+    'jon calls 240 (all-in)' 'gus raises to 390 (all-in)' 'gus shows A♣ K♦' \
+    'River: 2♣ 5♦ 9♥ 8♣ 3♠' 'hal wins 140 from the pot with three of a kind, Nines' \
+    'jon wins 645 from side pot 1 with pair of Jacks' 'gus wins 300 from side pot 2 with high card, Ace' \
+    'Final stacks: gus 300 hal 140 ivy 800 jon 645 kim 0'
+grep -Eq '(raises to|bets|calls|wins) [0-9]{4}|[(][0-9]{4}[)]' "$TMP/out" &&
+    fail "side-pots text: an amount without separators: $(cat "$TMP/out")"
+grep -Eq '\[[2-9TJQKA][cdhs]|eval|(pair|flush)\)$' "$TMP/out" &&
+    fail "side-pots text: old wording: $(cat "$TMP/out")"
+# A bet on a street nobody has bet on yet, and the words at a showdown.
+run 0 replay "$EX/server-complete.json"
+lines 'ann raises to 30' 'Flop: K♣ 7♦ 2♥' 'cat checks' 'ann bets 40' 'cat calls 40' 'cat bets 100' \
+    '*** SHOWDOWN ***' 'cat shows Q♠ Q♣ (pair of Queens)' 'ann shows A♥ K♦ (pair of Kings)' \
+    'ann wins 345 from the pot with pair of Kings' 'Final stacks: ann 1,175 bob 595 cat 630'
 run 0 replay --json "$EX/side-pots.json"
 check '.ok == true and .complete == true and .to_act == null' "side-pots json"
 check '.stacks == {"gus": 300, "hal": 140, "ivy": 800, "jon": 645, "kim": 0}' "side-pots stacks"

@@ -142,16 +142,171 @@ static void test_good_hand(void **state)
     assert_true(json_object_is_type(get(o, "to_act"), json_type_null));
 
     /* The text rendering tells the same story. */
+    /* The text rendering tells the same story, in the live log's words: the whole text. The
+     * mucked hand is never described as shown. */
     char *text = handrec_result_text(&h, &r);
-    assert_non_null(strstr(text, "*** RIVER *** [Ks]"));
-    assert_non_null(strstr(text, "fay bets 50"));
-    assert_non_null(strstr(text, "dan mucks"));
-    assert_non_null(strstr(text, "eve shows [Ah Ad] (pair)"));
-    assert_non_null(strstr(text, "Main pot (180): eve wins 180"));
-    assert_non_null(strstr(text, "Final stacks: dan 940 eve 1120 fay 940"));
-    assert_null(strstr(text, "[3h 4d] (")); /* the mucked hand is never described as shown */
+    assert_string_equal(text, "No-Limit Hold'em, blinds 5/10, button on seat 0\n"
+                              "  seat 0: dan (1,000) [3\u2665 4\u2666] button\n"
+                              "  seat 1: eve (1,000) [A\u2665 A\u2666]\n"
+                              "  seat 2: fay (1,000) [Q\u2665 Q\u2666]\n"
+                              "eve posts the small blind 5\n"
+                              "fay posts the big blind 10\n"
+                              "dan calls 10\n"
+                              "eve calls 5\n"
+                              "fay checks\n"
+                              "Flop: 2\u2663 7\u2666 9\u2665\n"
+                              "eve checks\n"
+                              "fay checks\n"
+                              "dan checks\n"
+                              "Turn: 2\u2663 7\u2666 9\u2665 J\u2663\n"
+                              "eve checks\n"
+                              "fay checks\n"
+                              "dan checks\n"
+                              "River: 2\u2663 7\u2666 9\u2665 J\u2663 K\u2660\n"
+                              "eve checks\n"
+                              "fay bets 50\n"
+                              "dan calls 50\n"
+                              "eve calls 50\n"
+                              "*** SHOWDOWN ***\n"
+                              "fay shows Q\u2665 Q\u2666 (pair of Queens)\n"
+                              "dan mucks\n"
+                              "eve shows A\u2665 A\u2666 (pair of Aces)\n"
+                              "eve wins 180 from the pot with pair of Aces\n"
+                              "Final stacks: dan 940 eve 1,120 fay 940\n");
     free(text);
     json_object_put(o);
+    handrec_result_free(&r);
+    handrec_free(&h);
+}
+
+/* ---- telling a hand ---- */
+
+static void test_say(void **state)
+{
+    (void)state;
+    char out[HANDREC_LINE_MAX];
+    /* Nothing bet before on the street: a bet; after anything (a blind counts): a raise. */
+    assert_string_equal(handrec_say_action(out, sizeof(out), "ada", ENGINE_RAISE, 1250, 1250,
+                                           false, 0),
+                        "ada bets 1,250");
+    assert_string_equal(handrec_say_action(out, sizeof(out), "ada", ENGINE_RAISE, 1240, 1250,
+                                           false, 10),
+                        "ada raises to 1,250");
+    assert_string_equal(handrec_say_action(out, sizeof(out), "ada", ENGINE_ALL_IN, 2000000,
+                                           2000000, true, 0),
+                        "ada bets 2,000,000 (all-in)");
+    assert_string_equal(handrec_say_action(out, sizeof(out), "bo", ENGINE_RAISE, 300, 400, true,
+                                           100),
+                        "bo raises to 400 (all-in)");
+    assert_string_equal(handrec_say_action(out, sizeof(out), "bo", ENGINE_CALL, 1500, 2500, true,
+                                           2500),
+                        "bo calls 1,500 (all-in)");
+    assert_string_equal(handrec_say_action(out, sizeof(out), "bo", ENGINE_CHECK, 0, 0, false, 0),
+                        "bo checks");
+    assert_string_equal(handrec_say_action(out, sizeof(out), "bo", ENGINE_FOLD, 0, 0, false, 50),
+                        "bo folds");
+    assert_string_equal(handrec_say_post(out, sizeof(out), "cy", HANDREC_POST_ANTE, 1000, true),
+                        "cy posts an ante of 1,000 (all-in)");
+    assert_string_equal(
+        handrec_say_post(out, sizeof(out), "cy", HANDREC_POST_SMALL_BLIND, 5, false),
+        "cy posts the small blind 5");
+    assert_string_equal(
+        handrec_say_post(out, sizeof(out), "cy", HANDREC_POST_BIG_BLIND, 10000, false),
+        "cy posts the big blind 10,000");
+    assert_string_equal(handrec_say_uncalled(out, sizeof(out), "cy", 1000),
+                        "1,000 returned to cy (uncalled)");
+
+    card_t board[5] = {card_make(0, 0), card_make(5, 2), card_make(8, 3), card_make(2, 1),
+                       card_make(12, 2)};
+    assert_string_equal(
+        handrec_say_street(out, sizeof(out), ENGINE_FLOP, board, 3, false),
+        "Flop: 2\u2663 7\u2665 T\u2660");
+    assert_string_equal(handrec_say_street(out, sizeof(out), ENGINE_RIVER, board, 5, true),
+                        "River: 2c 7h Ts 4d Ah");
+
+    /* Hands named with ranks; nothing to name before the flop or with an unknown card. */
+    card_t nines[2] = {card_make(7, 0), card_make(7, 1)}, fours[2] = {card_make(2, 3),
+                                                                    card_make(7, 3)};
+    char hand[EVAL_DESCRIBE_MAX];
+    assert_false(handrec_name_hand(nines, board, 0, hand));
+    assert_string_equal(hand, "");
+    assert_true(handrec_name_hand(nines, board, 3, hand));
+    assert_string_equal(hand, "pair of Nines");
+    assert_true(handrec_name_hand(fours, board, 4, hand));
+    assert_string_equal(hand, "pair of Fours");
+    card_t unknown[2] = {CARD_NONE, CARD_NONE};
+    assert_false(handrec_name_hand(unknown, board, 5, hand));
+    assert_string_equal(handrec_say_show(out, sizeof(out), "dee", nines, "pair of Nines", false),
+                        "dee shows 9\u2663 9\u2666 (pair of Nines)");
+    assert_string_equal(handrec_say_show(out, sizeof(out), "dee", nines, "", true),
+                        "dee shows 9c 9d");
+    assert_string_equal(handrec_say_show(out, sizeof(out), "dee", unknown, NULL, true),
+                        "dee shows ?? ??");
+    assert_string_equal(handrec_say_win(out, sizeof(out), "dee", 12500, 0, "pair of Nines"),
+                        "dee wins 12,500 from the pot with pair of Nines");
+    assert_string_equal(handrec_say_win(out, sizeof(out), "dee", 7, 2, NULL),
+                        "dee wins 7 from side pot 2");
+    /* Cut, never overrun. */
+    char small[12];
+    assert_string_equal(handrec_say_win(small, sizeof(small), "dee", 12500, 0, NULL),
+                        "dee wins 12");
+}
+
+/* The lines of a narrated replay, joined by newlines. */
+static void collect_line(void *arg, const char *line)
+{
+    felt_buf_printf(arg, "%s\n", line);
+}
+
+static char *narrate(const struct handrec *h, const struct handrec_result *r, bool ascii)
+{
+    struct handrec_narrator n;
+    struct felt_buf b = {0};
+    handrec_narrator_init(&n, h, ascii);
+    for (int i = 0; i < r->nlog; i++)
+        handrec_narrate(&n, &r->log[i].ev, collect_line, &b);
+    felt_buf_printf(&b, "%s", "");
+    return b.p;
+}
+
+/* Heads-up, the button (ann) posts the small blind. Bets and raises street by street (preflop
+ * the blinds are the bet), and an all-in on the flop: the hands are named when shown
+ * with the flop, and the winner with the whole board. The same story with --ascii letters. */
+static void test_narrate(void **state)
+{
+    (void)state;
+    const char *text =
+        "{\"small_blind\": 50, \"big_blind\": 100, \"button\": 0, \"seats\": ["
+        "{\"seat\": 0, \"name\": \"ann\", \"stack\": 5000, \"cards\": [\"9c\", \"9d\"]},"
+        "{\"seat\": 1, \"name\": \"bob\", \"stack\": 3000, \"cards\": [\"Ah\", \"4s\"]}],"
+        "\"board\": [\"4c\", \"7h\", \"Ks\", \"4d\", \"9s\"], \"actions\": [" R("ann", 300) "," A(
+            "bob", "call") "," R("bob", 200) "," R("ann", 1200) "," A("bob", "all_in") "," A(
+            "ann", "call") "]}";
+    struct handrec h;
+    struct handrec_result r;
+    struct json_object *o = replay_json(text, &h, &r);
+    json_object_put(o);
+    char *t = narrate(&h, &r, false);
+    assert_string_equal(t, "ann posts the small blind 50\n"
+                           "bob posts the big blind 100\n"
+                           "ann raises to 300\n"
+                           "bob calls 200\n"
+                           "Flop: 4\u2663 7\u2665 K\u2660\n"
+                           "bob bets 200\n"
+                           "ann raises to 1,200\n"
+                           "bob raises to 2,700 (all-in)\n"
+                           "ann calls 1,500\n"
+                           "bob shows A\u2665 4\u2660 (pair of Fours)\n"
+                           "ann shows 9\u2663 9\u2666 (pair of Nines)\n"
+                           "Turn: 4\u2663 7\u2665 K\u2660 4\u2666\n"
+                           "River: 4\u2663 7\u2665 K\u2660 4\u2666 9\u2660\n"
+                           "ann wins 6,000 from the pot with full house, Nines full of Fours\n");
+    free(t);
+    t = narrate(&h, &r, true);
+    assert_non_null(strstr(t, "\nFlop: 4c 7h Ks\n"));
+    assert_non_null(strstr(t, "\nbob shows Ah 4s (pair of Fours)\n"));
+    assert_null(strstr(t, "\u2660"));
+    free(t);
     handrec_result_free(&r);
     handrec_free(&h);
 }
@@ -588,6 +743,55 @@ static void test_writer_privacy(void **state)
     assert_string_equal(err.code, "missing_cards");
     handrec_result_free(&r2);
     handrec_free(&back);
+    /* With the results the server published, the replay is accepted: the engine mucks dan's
+     * unknown hand as the table did and awards the same pot. Results that differ (an amount, a
+     * winner, a share, a pot more or less) or none at all leave it refused. */
+    handrec_set_results(&w, &r.e);
+    char *pubres = handrec_to_json(&w, r.e.shown);
+    for (int k = 0; k < 6; k++) {
+        assert_int_equal(parse(pubres, &back, &err), 0);
+        switch (k) {
+        case 1:
+            back.results[0].amount++;
+            back.results[0].winners[0].amount++;
+            break;
+        case 2:
+            back.results[0].winners[0].seat = 2; /* fay */
+            break;
+        case 3:
+            back.results[0].nwinners = 2; /* eve and fay share it */
+            back.results[0].winners[0].amount = 90;
+            back.results[0].winners[1].seat = 2;
+            back.results[0].winners[1].amount = 90;
+            break;
+        case 4:
+            back.nresults = 0;
+            break;
+        case 5:
+            back.has_results = false;
+            break;
+        }
+        err = (struct felt_err){0};
+        int rc = handrec_replay_published(&back, &r2, &err);
+        if (k == 0) {
+            assert_int_equal(rc, 0);
+            assert_true(r2.complete);
+            assert_int_equal(r2.error_index, -1);
+            assert_int_equal(r2.e.p[1].stack, 1120);
+            assert_int_equal(r2.e.p[0].stack, 940);
+        } else {
+            assert_int_equal(rc, -1);
+            assert_string_equal(err.code, "missing_cards");
+        }
+        handrec_result_free(&r2);
+        handrec_free(&back);
+    }
+    free(pubres);
+    /* A record that replays on its own is accepted as handrec_replay accepts it, and one that
+     * cannot be replayed for another reason keeps that reason. */
+    assert_int_equal(handrec_replay_published(&h, &r2, &err), 0);
+    assert_int_equal(r2.e.p[1].stack, 1120);
+    handrec_result_free(&r2);
     /* The server's own log, with every card, replays to the same result. */
     char *all = handrec_to_json(&w, 0xffff);
     assert_int_equal(parse(all, &back, &err), 0);
@@ -1212,6 +1416,8 @@ int main(void)
     eval_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_hand),
+        cmocka_unit_test(test_say),
+        cmocka_unit_test(test_narrate),
         cmocka_unit_test(test_unfinished_hand),
         cmocka_unit_test(test_illegal_actions),
         cmocka_unit_test(test_malformed),
