@@ -249,8 +249,9 @@ struct token_record {
     char player_id[MODEL_ID_MAX + 1];
     char token[PROTO_TOKEN_MAX + 1];
     /* The seat joined, or -1 once the seat was given up: the session saves -1 when the server
-     * closes the seat's socket for a leave or a stand-up (1000), so that a later start told
-     * "invalid token" can say the player left rather than that the server forgot the seat. */
+     * confirms our leave or closes the seat's socket for a leave or a stand-up (1000), so that
+     * a later start told "invalid token" can say the player left rather than that the server
+     * forgot the seat. */
     int seat;
 };
 

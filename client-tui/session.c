@@ -32,9 +32,9 @@
  * 10 s. Trade-off: a server that answers nothing for 10 s while its TCP connection stands (it is
  * stopped, or a middlebox swallows the traffic) costs a reconnect and a resume.
  *
- * A seat given up (the server closes with 1000 after a leave or a stand-up) is written to the
- * token file as seat -1, so a later start whose token the server refuses says "You left this
- * table" rather than blaming a server restart.
+ * A seat given up (our leave confirmed, or the server closing with 1000 after a leave or a
+ * stand-up) is written to the token file as seat -1, so a later start whose token the server
+ * refuses says "You left this table" rather than blaming a server restart.
  *
  * Fallback (--transport auto): when a WebSocket attempt fails without ever opening, the session
  * asks the same server over HTTP (GET state, with the token). Unreachable: keep trying (or, before
@@ -250,8 +250,10 @@ static void session_rejected(struct session *s)
     if (s->left) session_notice(s, SESSION_NOTICE_INFO, "%s", SESSION_LEFT_MSG);
 }
 
-/* The server closed the seat's socket for good after a leave or a stand-up: the token no longer
- * holds a seat, and the token file says so (seat -1) for the next start. */
+/* The server read our leave (its barrier pong, or the POST's answer), or closed the seat's socket
+ * for good after a leave or a stand-up: the token no longer holds a seat (a leave mid-hand takes
+ * effect when the hand ends, but cannot be taken back), and the token file says so (seat -1)
+ * for the next start. */
 static void session_seat_given_up(struct session *s)
 {
     struct felt_err err;
@@ -368,13 +370,13 @@ static void session_ping_fire(void *arg)
 {
     struct session *s = arg;
     int64_t age = session_ping_age_ms(s);
-    if (age >= SESSION_DEAD_MS) {
+    if (age >= SESSION_DEAD_MS && !s->silence_drop) { /* once: the drop ends at lws's next turn */
         session_notice(s, SESSION_NOTICE_ERROR,
                        "No answer from the server for %lld s; reconnecting",
                        (long long)(age / 1000));
         s->silence_drop = true;
         wsconn_drop(s->ws); /* on_close follows from the loop: RECONNECTING */
-    } else if (age >= SESSION_SILENT_MS || s->silent) {
+    } else if (age < SESSION_DEAD_MS && (age >= SESSION_SILENT_MS || s->silent)) {
         s->silent = age >= SESSION_SILENT_MS;
         session_emit_state(s);
     }
@@ -521,6 +523,7 @@ static void session_on_pong(struct session *s, const struct proto_smsg *m)
     for (size_t i = 0; i < s->ob.n;) {
         if (s->ob.e[i].it.sent && s->ob.e[i].it.type != PROTO_C_ACTION && s->ob.e[i].barrier != 0 &&
             s->ob.e[i].barrier <= id) {
+            if (s->ob.e[i].it.type == PROTO_C_LEAVE) session_seat_given_up(s);
             outbox_remove(&s->ob, i);
             changed = true;
         } else {
@@ -643,6 +646,7 @@ static void session_poll_posted(void *user, int status, const char *body, size_t
         session_notice(s, SESSION_NOTICE_ERROR, "Your %s failed: HTTP %d",
                        outbox_item_what(&it, what, sizeof(what)), status);
     }
+    if (it.type == PROTO_C_LEAVE && status == 200) session_seat_given_up(s);
     if (s->ob.n > 0 && s->ob.e[0].it.sent && s->ob.e[0].it.type == it.type &&
         strcmp(s->ob.e[0].it.request_id, it.request_id) == 0 && strcmp(s->ob.e[0].it.text, it.text) == 0)
         outbox_remove(&s->ob, 0);
