@@ -714,8 +714,8 @@ int handrec_replay_published(const struct handrec *h, struct handrec_result *r,
 {
     struct felt_err rerr = {0};
     if (handrec_replay(h, r, &rerr) == 0) return 0;
-    if (rerr.code && strcmp(rerr.code, "missing_cards") == 0 && r->complete &&
-        r->error_index < 0 && handrec_results_match(h, &r->e))
+    if (rerr.code && strcmp(rerr.code, "missing_cards") == 0 && r->complete && r->error_index < 0 &&
+        handrec_results_match(h, &r->e))
         return 0;
     if (err) *err = rerr;
     return -1;
@@ -836,8 +836,10 @@ const char *handrec_say_action(char *out, size_t outsz, const char *who, enum en
 const char *handrec_say_street(char *out, size_t outsz, enum engine_street street,
                                const card_t *board, int nboard, bool ascii)
 {
-    static const char *const names[] = {[ENGINE_PREFLOP] = "Preflop", [ENGINE_FLOP] = "Flop",
-                                        [ENGINE_TURN] = "Turn",       [ENGINE_RIVER] = "River",
+    static const char *const names[] = {[ENGINE_PREFLOP] = "Preflop",
+                                        [ENGINE_FLOP] = "Flop",
+                                        [ENGINE_TURN] = "Turn",
+                                        [ENGINE_RIVER] = "River",
                                         [ENGINE_SHOWDOWN] = "Showdown"};
     char cards[CARD_LIST_MAX];
     snprintf(out, outsz, "%s: %s",
@@ -941,7 +943,8 @@ void handrec_narrate(struct handrec_narrator *n, const struct engine_event *x, h
         break;
     case ENGINE_EV_UNCALLED:
         handrec_say_uncalled(buf, sizeof(buf), who, x->amount);
-        if (seat_ok) n->bet[x->seat] = n->bet[x->seat] > x->amount ? n->bet[x->seat] - x->amount : 0;
+        if (seat_ok)
+            n->bet[x->seat] = n->bet[x->seat] > x->amount ? n->bet[x->seat] - x->amount : 0;
         break;
     case ENGINE_EV_SHOW:
         if (!seat_ok) break;
@@ -985,7 +988,8 @@ char *handrec_result_text(const struct handrec *h, const struct handrec_result *
     bool header = false;
     char c1[TEXT_CHIPS_MAX], c2[TEXT_CHIPS_MAX], cards[CARD_LIST_MAX];
 
-    felt_buf_printf(&b, "No-Limit Hold'em, blinds %s/%s", text_chips(h->small_blind, c1, sizeof(c1)),
+    felt_buf_printf(&b, "No-Limit Hold'em, blinds %s/%s",
+                    text_chips(h->small_blind, c1, sizeof(c1)),
                     text_chips(h->big_blind, c2, sizeof(c2)));
     if (h->ante) felt_buf_printf(&b, ", ante %s", text_chips(h->ante, c1, sizeof(c1)));
     felt_buf_printf(&b, ", button on seat %d\n", h->button);
@@ -1037,9 +1041,9 @@ char *handrec_result_text(const struct handrec *h, const struct handrec_result *
     }
     for (int i = 0; i < h->nseats; i++) {
         const struct handrec_seat *st = &h->seat[i];
-        felt_buf_printf(&b, " %s %s", st->name,
-                        text_chips(e->p[st->seat].dealt ? e->p[st->seat].stack : st->stack, c1,
-                                   sizeof(c1)));
+        felt_buf_printf(
+            &b, " %s %s", st->name,
+            text_chips(e->p[st->seat].dealt ? e->p[st->seat].stack : st->stack, c1, sizeof(c1)));
     }
     felt_buf_printf(&b, "\n");
     return b.p;

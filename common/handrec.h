@@ -87,7 +87,7 @@ struct handrec {
     /* Optional metadata, for server hand histories (docs/hand-format.md, "Server histories"). */
     bool has_hand_id;
     int64_t hand_id;
-    char game_id[PROTO_GAME_ID_MAX + 1]; /* "" when absent */
+    char game_id[PROTO_GAME_ID_MAX + 1];   /* "" when absent */
     char started_at[HANDREC_TIME_MAX + 1]; /* ISO 8601 UTC "2026-12-05T05:20:01.123Z"; "" absent */
     char ended_at[HANDREC_TIME_MAX + 1];   /* likewise; for a voided hand, when it was voided */
     char status[16];                       /* "" (absent), "complete" or "voided" */
@@ -102,8 +102,8 @@ void handrec_free(struct handrec *h);
 /* Parses and validates one record from buf[0..len). Returns 0, or -1 with err set (h is then
  * freed and empty). Codes: "too_large", "bad_json", "bad_field" (missing, wrong type or out of
  * range: the message names the field; also a result whose winner is not a listed seat, whose name
- * is not that seat's, or whose winners' amounts do not add up to the pot), "duplicate_seat", "duplicate_name", "duplicate_card",
- * "unknown_name", "unknown_action", "too_many_actions". */
+ * is not that seat's, or whose winners' amounts do not add up to the pot), "duplicate_seat",
+ * "duplicate_name", "duplicate_card", "unknown_name", "unknown_action", "too_many_actions". */
 int handrec_parse(const char *buf, size_t len, struct handrec *h, struct felt_err *err);
 
 /* Times of server histories: "YYYY-MM-DDTHH:MM:SS.mmmZ" in UTC. handrec_format_time writes the

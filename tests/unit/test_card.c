@@ -153,8 +153,7 @@ static void test_card_list(void **state)
                    card_make(0, 3),  card_make(1, 0),  card_make(2, 1)};
     char out[CARD_LIST_MAX];
     assert_string_equal(card_list(c, 3, true, out, sizeof(out)), "Ah Kd Tc");
-    assert_string_equal(card_list(c, 3, false, out, sizeof(out)),
-                        "A\u2665 K\u2666 T\u2663");
+    assert_string_equal(card_list(c, 3, false, out, sizeof(out)), "A\u2665 K\u2666 T\u2663");
     assert_string_equal(card_list(c + 3, 2, true, out, sizeof(out)), "?? 2s");
     assert_string_equal(card_list(c + 4, 1, false, out, sizeof(out)), "2\u2660");
     assert_string_equal(card_list(c, 0, false, out, sizeof(out)), "");

@@ -23,6 +23,7 @@
 #include "eval.h"
 #include "handrec.h"
 #include "jval.h"
+#include "randhand.h"
 #include "rng.h"
 #include "util.h"
 
@@ -186,21 +187,21 @@ static void test_say(void **state)
     (void)state;
     char out[HANDREC_LINE_MAX];
     /* Nothing bet before on the street: a bet; after anything (a blind counts): a raise. */
-    assert_string_equal(handrec_say_action(out, sizeof(out), "ada", ENGINE_RAISE, 1250, 1250,
-                                           false, 0),
-                        "ada bets 1,250");
-    assert_string_equal(handrec_say_action(out, sizeof(out), "ada", ENGINE_RAISE, 1240, 1250,
-                                           false, 10),
-                        "ada raises to 1,250");
-    assert_string_equal(handrec_say_action(out, sizeof(out), "ada", ENGINE_ALL_IN, 2000000,
-                                           2000000, true, 0),
-                        "ada bets 2,000,000 (all-in)");
-    assert_string_equal(handrec_say_action(out, sizeof(out), "bo", ENGINE_RAISE, 300, 400, true,
-                                           100),
-                        "bo raises to 400 (all-in)");
-    assert_string_equal(handrec_say_action(out, sizeof(out), "bo", ENGINE_CALL, 1500, 2500, true,
-                                           2500),
-                        "bo calls 1,500 (all-in)");
+    assert_string_equal(
+        handrec_say_action(out, sizeof(out), "ada", ENGINE_RAISE, 1250, 1250, false, 0),
+        "ada bets 1,250");
+    assert_string_equal(
+        handrec_say_action(out, sizeof(out), "ada", ENGINE_RAISE, 1240, 1250, false, 10),
+        "ada raises to 1,250");
+    assert_string_equal(
+        handrec_say_action(out, sizeof(out), "ada", ENGINE_ALL_IN, 2000000, 2000000, true, 0),
+        "ada bets 2,000,000 (all-in)");
+    assert_string_equal(
+        handrec_say_action(out, sizeof(out), "bo", ENGINE_RAISE, 300, 400, true, 100),
+        "bo raises to 400 (all-in)");
+    assert_string_equal(
+        handrec_say_action(out, sizeof(out), "bo", ENGINE_CALL, 1500, 2500, true, 2500),
+        "bo calls 1,500 (all-in)");
     assert_string_equal(handrec_say_action(out, sizeof(out), "bo", ENGINE_CHECK, 0, 0, false, 0),
                         "bo checks");
     assert_string_equal(handrec_say_action(out, sizeof(out), "bo", ENGINE_FOLD, 0, 0, false, 50),
@@ -218,15 +219,14 @@ static void test_say(void **state)
 
     card_t board[5] = {card_make(0, 0), card_make(5, 2), card_make(8, 3), card_make(2, 1),
                        card_make(12, 2)};
-    assert_string_equal(
-        handrec_say_street(out, sizeof(out), ENGINE_FLOP, board, 3, false),
-        "Flop: 2\u2663 7\u2665 T\u2660");
+    assert_string_equal(handrec_say_street(out, sizeof(out), ENGINE_FLOP, board, 3, false),
+                        "Flop: 2\u2663 7\u2665 T\u2660");
     assert_string_equal(handrec_say_street(out, sizeof(out), ENGINE_RIVER, board, 5, true),
                         "River: 2c 7h Ts 4d Ah");
 
     /* Hands named with ranks; nothing to name before the flop or with an unknown card. */
-    card_t nines[2] = {card_make(7, 0), card_make(7, 1)}, fours[2] = {card_make(2, 3),
-                                                                    card_make(7, 3)};
+    card_t nines[2] = {card_make(7, 0), card_make(7, 1)},
+           fours[2] = {card_make(2, 3), card_make(7, 3)};
     char hand[EVAL_DESCRIBE_MAX];
     assert_false(handrec_name_hand(nines, board, 0, hand));
     assert_string_equal(hand, "");
@@ -280,8 +280,9 @@ static void test_narrate(void **state)
         "{\"seat\": 0, \"name\": \"ann\", \"stack\": 5000, \"cards\": [\"9c\", \"9d\"]},"
         "{\"seat\": 1, \"name\": \"bob\", \"stack\": 3000, \"cards\": [\"Ah\", \"4s\"]}],"
         "\"board\": [\"4c\", \"7h\", \"Ks\", \"4d\", \"9s\"], \"actions\": [" R("ann", 300) "," A(
-            "bob", "call") "," R("bob", 200) "," R("ann", 1200) "," A("bob", "all_in") "," A(
-            "ann", "call") "]}";
+            "bob", "call") "," R("bob", 200) "," R("ann", 1200) "," A("bob",
+                                                                      "all_in") "," A("ann",
+                                                                                      "call") "]}";
     struct handrec h;
     struct handrec_result r;
     struct json_object *o = replay_json(text, &h, &r);
@@ -704,11 +705,6 @@ static void test_mutations(void **state)
 
 /* ---- writer and randomized round trip ---- */
 
-static int64_t pick(struct rng *r, int64_t lo, int64_t hi)
-{
-    return lo + (int64_t)rng_bounded(r, (uint64_t)(hi - lo + 1));
-}
-
 static void test_writer_privacy(void **state)
 {
     (void)state;
@@ -826,55 +822,21 @@ static void test_random_round_trip(void **state)
         struct engine_setup s;
         struct engine e;
         struct felt_err err = {0};
-        card_t deck[CARD_COUNT];
-        char namebuf[ENGINE_MAX_SEATS][8];
+        char namebuf[ENGINE_MAX_SEATS][RANDHAND_NAME_MAX];
         const char *names[ENGINE_MAX_SEATS] = {0};
-
-        memset(&s, 0, sizeof(s));
-        s.nseats = ENGINE_MAX_SEATS;
-        s.big_blind = pick(&rng, 2, 100);
-        s.small_blind = pick(&rng, 1, s.big_blind);
-        s.ante = rng_bounded(&rng, 2) ? pick(&rng, 1, s.big_blind / 2 + 1) : 0;
-        s.button = (int)pick(&rng, 0, ENGINE_MAX_SEATS - 1);
-        rng_deck(&rng, deck);
-        int dealt = 0;
-        int64_t total = 0;
-        for (int i = 0; i < ENGINE_MAX_SEATS; i++) {
-            uint64_t kind = rng_bounded(&rng, 4);
-            s.stack[i] = kind == 0   ? 0
-                         : kind == 1 ? pick(&rng, 1, 3 * s.big_blind) /* short */
-                                     : pick(&rng, 1, 100 * s.big_blind);
-            if (dealt < 2 && i >= ENGINE_MAX_SEATS - 2)
-                s.stack[i] = pick(&rng, 1, 100 * s.big_blind);
-            dealt += s.stack[i] > 0;
-            total += s.stack[i];
-            s.hole[i][0] = deck[2 * i];
-            s.hole[i][1] = deck[2 * i + 1];
-            snprintf(namebuf[i], sizeof(namebuf[i]), "p%d", i);
-            names[i] = namebuf[i];
-        }
-        memcpy(s.board, deck + 2 * ENGINE_MAX_SEATS, 5);
+        int64_t total = randhand_setup(&rng, &s, 1, 1, namebuf, names);
         assert_int_equal(engine_start(&e, &s, NULL, &err), 0);
         struct handrec w;
         assert_int_equal(handrec_begin(&w, &s, names, &err), 0);
 
         /* Random legal actions, biased to all-ins; maybe stop early; maybe one illegal last. */
-        int stop_after = rng_bounded(&rng, 3) == 0 ? (int)pick(&rng, 0, 6) : 1000;
+        int stop_after = rng_bounded(&rng, 3) == 0 ? (int)randhand_pick(&rng, 0, 6) : 1000;
         for (int k = 0; !engine_over(&e) && k < stop_after; k++) {
             struct engine_options o;
             engine_options(&e, &o);
             enum engine_action a;
-            int64_t amount = 0;
-            uint64_t roll = rng_bounded(&rng, 10);
-            if (roll == 0)
-                a = ENGINE_FOLD;
-            else if (roll < 4 && o.can_raise)
-                a = ENGINE_ALL_IN;
-            else if (roll < 6 && o.can_raise) {
-                a = ENGINE_RAISE;
-                amount = pick(&rng, o.min_raise_to, o.max_raise_to);
-            } else
-                a = o.can_check ? ENGINE_CHECK : ENGINE_CALL;
+            int64_t amount;
+            randhand_action(&rng, &o, 2, 8, 12, &a, &amount); /* biased to all-ins */
             assert_int_equal(engine_act(&e, o.seat, a, amount, NULL), ENGINE_OK);
             handrec_add_action(&w, o.seat, a, amount);
         }
@@ -934,15 +896,17 @@ static void test_random_round_trip(void **state)
                 unsigned listed = 0;
                 for (size_t k = 0; k < json_object_array_length(legal); k++) {
                     enum engine_action la;
-                    assert_int_equal(engine_action_parse(
-                                         json_object_get_string(json_object_array_get_idx(legal, k)), &la),
-                                     0);
+                    assert_int_equal(
+                        engine_action_parse(
+                            json_object_get_string(json_object_array_get_idx(legal, k)), &la),
+                        0);
                     listed |= 1u << la;
                 }
                 for (int la = ENGINE_FOLD; la <= ENGINE_ALL_IN; la++) {
                     struct engine copy = e;
-                    enum engine_status st = engine_act(&copy, eo.seat, (enum engine_action)la,
-                                                       la == ENGINE_RAISE ? eo.min_raise_to : 0, NULL);
+                    enum engine_status st =
+                        engine_act(&copy, eo.seat, (enum engine_action)la,
+                                   la == ENGINE_RAISE ? eo.min_raise_to : 0, NULL);
                     if (listed >> la & 1)
                         assert_int_equal(st, ENGINE_OK);
                     else if (!(la == ENGINE_ALL_IN && eo.call == e.p[eo.seat].stack) &&
@@ -1051,18 +1015,21 @@ static void test_times(void **state)
     "\"eve\", \"amount\": 180}]}]}"
 
 static const char meta_hand[] = META_HEAD SEATS3
-    ", \"actions\": [" A("dan", "call") "," A("eve", "call") "," A("fay", "check") "," A("eve", "ch"
-                                                                                                "ec"
-                                                                                                "k") "," A("fay", "check") "," A(
-        "dan",
-        "check") "," A("eve",
-                       "check") "," A("fay",
-                                      "check") "," A("dan",
-                                                     "check") "," A("eve",
-                                                                    "check") "," R("fay",
-                                                                                   50) "," A("dan",
-                                                                                             "call") "," A("eve",
-                                                                                                           "call") "]" META_RESULTS;
+    ", \"actions\": [" A("dan", "call") "," A("eve", "call") "," A("fay", "check") "," A(
+        "eve",
+        "ch"
+        "ec"
+        "k") "," A("fay",
+                   "check") "," A("dan",
+                                  "check") "," A("eve",
+                                                 "check") "," A("fay",
+                                                                "check") "," A("dan",
+                                                                               "check") "," A("eve",
+                                                                                              "chec"
+                                                                                              "k") "," R("fay",
+                                                                                                         50) "," A("dan",
+                                                                                                                   "call") "," A("eve",
+                                                                                                                                 "call") "]" META_RESULTS;
 
 /* The fields of two records are the same. */
 static void assert_same_record(const struct handrec *a, const struct handrec *b)

@@ -28,6 +28,7 @@
 #include "eval.h"
 #include "handrec.h"
 #include "pokerstars.h"
+#include "randhand.h"
 #include "rng.h"
 #include "util.h"
 
@@ -592,12 +593,7 @@ static void test_mutations(void **state)
     assert_true(formatted > 100 && refused > 10);
 }
 
-/* ---- random hands ---- */
-
-static int64_t pick(struct rng *r, int64_t lo, int64_t hi)
-{
-    return lo + (int64_t)rng_bounded(r, (uint64_t)(hi - lo + 1));
-}
+/* ---- random hands (randhand.h) ---- */
 
 static void test_random_hands(void **state)
 {
@@ -609,29 +605,9 @@ static void test_random_hands(void **state)
         struct engine_setup s;
         struct engine e;
         struct felt_err err = {0};
-        card_t deck[CARD_COUNT];
-        char namebuf[ENGINE_MAX_SEATS][16];
+        char namebuf[ENGINE_MAX_SEATS][RANDHAND_NAME_MAX];
         const char *names[ENGINE_MAX_SEATS] = {0};
-
-        memset(&s, 0, sizeof(s));
-        s.nseats = ENGINE_MAX_SEATS;
-        s.big_blind = pick(&rng, 2, 100);
-        s.small_blind = pick(&rng, 1, s.big_blind);
-        s.ante = rng_bounded(&rng, 2) ? pick(&rng, 1, s.big_blind / 2 + 1) : 0;
-        s.button = (int)pick(&rng, 0, ENGINE_MAX_SEATS - 1);
-        rng_deck(&rng, deck);
-        for (int i = 0; i < ENGINE_MAX_SEATS; i++) {
-            uint64_t kind = rng_bounded(&rng, 6);
-            s.stack[i] = kind <= 2   ? 0
-                         : kind == 1 ? pick(&rng, 1, 3 * s.big_blind)
-                                     : pick(&rng, 1, 100 * s.big_blind);
-            if (i >= ENGINE_MAX_SEATS - 2) s.stack[i] = pick(&rng, 1, 100 * s.big_blind);
-            s.hole[i][0] = deck[2 * i];
-            s.hole[i][1] = deck[2 * i + 1];
-            snprintf(namebuf[i], sizeof(namebuf[i]), i % 2 ? "p %d" : "p%d", i);
-            names[i] = namebuf[i];
-        }
-        memcpy(s.board, deck + 2 * ENGINE_MAX_SEATS, 5);
+        randhand_setup(&rng, &s, 2, 0, namebuf, names);
         assert_int_equal(engine_start(&e, &s, NULL, &err), 0);
         struct handrec w;
         assert_int_equal(handrec_begin(&w, &s, names, &err), 0);
@@ -639,17 +615,8 @@ static void test_random_hands(void **state)
             struct engine_options o;
             engine_options(&e, &o);
             enum engine_action a;
-            int64_t amount = 0;
-            uint64_t roll = rng_bounded(&rng, 20);
-            if (roll < 8 && !o.can_check)
-                a = ENGINE_FOLD;
-            else if (roll < 7 && o.can_raise)
-                a = ENGINE_ALL_IN;
-            else if (roll < 10 && o.can_raise) {
-                a = ENGINE_RAISE;
-                amount = pick(&rng, o.min_raise_to, o.max_raise_to);
-            } else
-                a = o.can_check ? ENGINE_CHECK : ENGINE_CALL;
+            int64_t amount;
+            randhand_action(&rng, &o, 8, 7, 10, &a, &amount); /* folds, and mucks */
             assert_int_equal(engine_act(&e, o.seat, a, amount, NULL), ENGINE_OK);
             handrec_add_action(&w, o.seat, a, amount);
         }
