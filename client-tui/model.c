@@ -30,6 +30,7 @@
 #include <json-c/json.h>
 
 #include "client.h"
+#include "handrec.h"
 #include "text.h"
 #include "wire.h"
 
@@ -41,27 +42,12 @@ static void model_text(const char *in, char *out, size_t outsz, size_t max_chars
         snprintf(out, outsz, "?");
 }
 
-/* Cards as the table draws them, space-separated ("2\u2663 7\u2665 T\u2660"). */
-static void model_cards_str(const card_t *cards, int n, char *out, size_t outsz)
-{
-    char buf[TEXT_CARD_MAX];
-    size_t len = 0;
-    out[0] = '\0';
-    for (int i = 0; i < n && len + TEXT_CARD_MAX + 1 < outsz; i++)
-        len += (size_t)snprintf(out + len, outsz - len, "%s%s", i ? " " : "",
-                                text_card(cards[i], false, buf, sizeof(buf)));
-}
-
-/* Names p's shown hand with the board dealt so far (eval_describe); keeps the server's word
- * (its category) when there are fewer than five cards to name. */
+/* Names p's shown hand with the board dealt so far (handrec_name_hand); keeps the server's word
+ * (its category) when there are fewer than three board cards to name it with. */
 static void model_name_hand(struct model *m, struct model_player *p)
 {
-    card_t c[7];
     char name[EVAL_DESCRIBE_MAX];
-    if (p->ncards != 2 || m->nboard < 3 || m->nboard > 5) return;
-    memcpy(c, p->cards, 2);
-    memcpy(c + 2, m->board, (size_t)m->nboard);
-    if (eval_describe(c, 2 + m->nboard, name, sizeof(name)) > 0)
+    if (p->ncards == 2 && handrec_name_hand(p->cards, m->board, m->nboard, name))
         snprintf(p->hand, sizeof(p->hand), "%s", name);
 }
 
@@ -329,10 +315,10 @@ static void model_equity_read(struct model *m, const struct wire_event *ev)
 static void model_up_hand_start(struct model *m, const struct wire_event *ev)
 {
     const struct wire_hand_start *h = &ev->u.hand_start;
-    static const char *const posts[] = {[WIRE_POST_ANTE] = "an ante of",
-                                        [WIRE_POST_SMALL_BLIND] = "the small blind",
-                                        [WIRE_POST_BIG_BLIND] = "the big blind"};
-    char chips[TEXT_CHIPS_MAX];
+    static const enum handrec_post posts[] = {[WIRE_POST_ANTE] = HANDREC_POST_ANTE,
+                                              [WIRE_POST_SMALL_BLIND] = HANDREC_POST_SMALL_BLIND,
+                                              [WIRE_POST_BIG_BLIND] = HANDREC_POST_BIG_BLIND};
+    char line[HANDREC_LINE_MAX];
     model_clear_hand(m);
     m->hand_running = true;
     m->street = ENGINE_PREFLOP;
@@ -354,9 +340,10 @@ static void model_up_hand_start(struct model *m, const struct wire_event *ev)
         if (!seen[s]) memset(&m->players[s], 0, sizeof(m->players[s]));
     for (int i = 0; i < h->nposts; i++) {
         struct model_player *p = model_find(m, h->posts[i].player_id);
-        if (p)
-            model_log_add(m, MODEL_LOG_HAND, "%s posts %s %s", p->name, posts[h->posts[i].kind],
-                          text_chips(h->posts[i].amount, chips, sizeof(chips)));
+        if (p && (unsigned)h->posts[i].kind < FELT_ARRAY_LEN(posts))
+            model_log_add(m, MODEL_LOG_HAND, "%s",
+                          handrec_say_post(line, sizeof(line), p->name, posts[h->posts[i].kind],
+                                           h->posts[i].amount, false));
     }
     model_pots_read(m, h->pots, h->npots);
 }
@@ -365,7 +352,7 @@ static void model_up_action(struct model *m, const struct wire_event *ev)
 {
     const struct wire_action *a = &ev->u.action;
     struct model_player *p = model_find(m, a->player_id);
-    char chips[TEXT_CHIPS_MAX];
+    char line[HANDREC_LINE_MAX];
     if (!p) return;
     /* The largest bet on the street before this action: none means this raise opens it. */
     int64_t bet_before = 0;
@@ -378,30 +365,15 @@ static void model_up_action(struct model *m, const struct wire_event *ev)
         p->status = MODEL_ALL_IN;
     model_stacks_read(m, &a->stacks);
     model_pots_read(m, a->pots, a->npots);
-    const char *tail = a->all_in ? " (all-in)" : "";
-    switch (a->action) {
-    case ENGINE_FOLD:
-        model_log_add(m, MODEL_LOG_ACTION, "%s folds", p->name);
-        break;
-    case ENGINE_CHECK:
-        model_log_add(m, MODEL_LOG_ACTION, "%s checks", p->name);
-        break;
-    case ENGINE_CALL:
-        model_log_add(m, MODEL_LOG_ACTION, "%s calls %s%s", p->name,
-                      text_chips(a->amount, chips, sizeof(chips)), tail);
-        break;
-    case ENGINE_RAISE:
-    case ENGINE_ALL_IN:
-        model_log_add(m, MODEL_LOG_ACTION, bet_before > 0 ? "%s raises to %s%s" : "%s bets %s%s",
-                      p->name, text_chips(a->to, chips, sizeof(chips)), tail);
-        break;
-    }
+    model_log_add(m, MODEL_LOG_ACTION, "%s",
+                  handrec_say_action(line, sizeof(line), p->name, a->action, a->amount, a->to,
+                                     a->all_in, bet_before));
 }
 
 static void model_up_street(struct model *m, const struct wire_event *ev)
 {
     const struct wire_street *st = &ev->u.street;
-    char buf[5 * (TEXT_CARD_MAX + 1)];
+    char line[HANDREC_LINE_MAX];
     if (m->nboard + st->ncards > 5) return;
     m->street = (int)st->street;
     memcpy(m->board + m->nboard, st->cards, (size_t)st->ncards);
@@ -409,11 +381,8 @@ static void model_up_street(struct model *m, const struct wire_event *ev)
     for (int s = 0; s < MODEL_MAX_SEATS; s++)
         m->players[s].bet = 0;
     model_pots_read(m, st->pots, st->npots);
-    model_cards_str(m->board, m->nboard, buf, sizeof(buf));
-    char name[16];
-    snprintf(name, sizeof(name), "%s", engine_street_name(st->street));
-    name[0] = (char)(name[0] - 'a' + 'A');
-    model_log_add(m, MODEL_LOG_BOARD, "%s: %s", name, buf);
+    model_log_add(m, MODEL_LOG_BOARD, "%s",
+                  handrec_say_street(line, sizeof(line), st->street, m->board, m->nboard, false));
     /* Hands shown before the run-out (all-in) take their name from the board as it comes. */
     for (int s = 0; s < MODEL_MAX_SEATS; s++)
         if (m->players[s].present && m->players[s].shown) model_name_hand(m, &m->players[s]);
@@ -426,15 +395,15 @@ static void model_up_uncalled(struct model *m, const struct wire_event *ev)
     if (!p) return;
     p->bet = p->bet > u->amount ? p->bet - u->amount : 0;
     model_stacks_read(m, &u->stacks);
-    char chips[TEXT_CHIPS_MAX];
-    model_log_add(m, MODEL_LOG_ACTION, "%s returned to %s (uncalled)",
-                  text_chips(u->amount, chips, sizeof(chips)), p->name);
+    char line[HANDREC_LINE_MAX];
+    model_log_add(m, MODEL_LOG_ACTION, "%s",
+                  handrec_say_uncalled(line, sizeof(line), p->name, u->amount));
 }
 
 static void model_up_showdown(struct model *m, const struct wire_event *ev)
 {
     const struct wire_showdown *sd = &ev->u.showdown;
-    char buf[2 * (TEXT_CARD_MAX + 1)];
+    char line[HANDREC_LINE_MAX];
     for (int i = 0; i < sd->nshows; i++) {
         struct model_player *p = model_find(m, sd->shows[i].player_id);
         if (!p) continue;
@@ -446,11 +415,8 @@ static void model_up_showdown(struct model *m, const struct wire_event *ev)
             model_text(sd->shows[i].hand, p->hand, sizeof(p->hand), sizeof(p->hand) - 1);
         if (strcmp(p->hand, "?") == 0) p->hand[0] = '\0';
         model_name_hand(m, p);
-        model_cards_str(p->cards, 2, buf, sizeof(buf));
-        if (p->hand[0])
-            model_log_add(m, MODEL_LOG_RESULT, "%s shows %s (%s)", p->name, buf, p->hand);
-        else
-            model_log_add(m, MODEL_LOG_RESULT, "%s shows %s", p->name, buf);
+        model_log_add(m, MODEL_LOG_RESULT, "%s",
+                      handrec_say_show(line, sizeof(line), p->name, p->cards, p->hand, false));
     }
     for (int i = 0; i < sd->nmucks; i++) {
         struct model_player *p = model_find(m, sd->mucks[i]);
@@ -477,17 +443,10 @@ static void model_up_hand_end(struct model *m, const struct wire_event *ev)
             aw->winners |= (uint16_t)(1u << p->seat);
             aw->share[p->seat] = v;
             p->won += v;
-            char pot[24], chips[TEXT_CHIPS_MAX];
-            text_chips(v, chips, sizeof(chips));
-            if (aw->pot == 0)
-                snprintf(pot, sizeof(pot), "the pot");
-            else
-                snprintf(pot, sizeof(pot), "side pot %d", aw->pot);
-            if (p->shown && p->hand[0])
-                model_log_add(m, MODEL_LOG_RESULT, "%s wins %s from %s with %s", p->name, chips,
-                              pot, p->hand);
-            else
-                model_log_add(m, MODEL_LOG_RESULT, "%s wins %s from %s", p->name, chips, pot);
+            char line[HANDREC_LINE_MAX];
+            model_log_add(m, MODEL_LOG_RESULT, "%s",
+                          handrec_say_win(line, sizeof(line), p->name, v, aw->pot,
+                                          p->shown ? p->hand : NULL));
         }
     }
     model_stacks_read(m, &he->stacks);
