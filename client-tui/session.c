@@ -89,6 +89,9 @@ struct session {
     bool resumed;        /* the current connection is accepted (hello went through) */
     char reason[160];
     struct token_record tok;
+    /* The token of the seat given up, sent with the next join (j): the server seats the same
+     * player again with the chips they left with; it ignores a token it does not know. */
+    char rejoin_token[PROTO_TOKEN_MAX + 1];
     bool have_token;
     int attempt; /* poll transport's consecutive failures */
 
@@ -1004,6 +1007,7 @@ static void session_join_done(void *arg, const struct wshttp_result *r)
     }
     snprintf(s->tok.player_id, sizeof(s->tok.player_id), "%s", id);
     snprintf(s->tok.token, sizeof(s->tok.token), "%s", token);
+    memset(s->rejoin_token, 0, sizeof(s->rejoin_token)); /* used, or the server did not know it */
     int64_t seat = jval_int(j, "seat", -1);
     s->tok.seat = seat >= 0 && seat < MODEL_MAX_SEATS ? (int)seat : -1;
     s->have_token = true;
@@ -1024,6 +1028,8 @@ static int session_join(struct session *s)
     char path[96];
     json_object_object_add(b, "name", json_object_new_string(s->name));
     if (s->buy_in > 0) json_object_object_add(b, "buy_in", json_object_new_int64(s->buy_in));
+    if (s->rejoin_token[0])
+        json_object_object_add(b, "token", json_object_new_string(s->rejoin_token));
     snprintf(path, sizeof(path), "/api/games/%s/join", s->game);
     wshttp_cancel(s->join_req);
     s->join_req = session_http(s, path, json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN),
@@ -1313,6 +1319,8 @@ int session_rejoin(struct session *s, struct felt_err *err)
         return felt_err_set(err, "not_rejected", "the seat was not rejected");
     if (s->spectate) return felt_err_set(err, "spectator", "spectators do not join");
     token_remove(s->server, s->game, s->name, NULL);
+    if (s->have_token)
+        snprintf(s->rejoin_token, sizeof(s->rejoin_token), "%s", s->tok.token);
     if (s->ws) {
         session_ws_retire(s);
     }
@@ -1361,5 +1369,6 @@ void session_free(struct session *s)
     wstimer_free(s->retire_timer);
     wstimer_free(s->retry_timer);
     explicit_bzero(&s->tok, sizeof(s->tok));
+    explicit_bzero(s->rejoin_token, sizeof(s->rejoin_token));
     free(s);
 }

@@ -126,6 +126,7 @@ struct tui {
     bool done;
     int exit_code;
     char bar_msg[200];
+    char gone_msg[160];  /* the session's reason for a seat given up (j rejoins) */
     char pending_msg[96];
 
     uint64_t seen_turn_serial, seen_anim_serial;
@@ -498,6 +499,10 @@ static void tui_view_bar(struct tui *t, const struct model *m, const struct sess
     v->bar_message = t->bar_msg[0] ? t->bar_msg : NULL;
     v->bar_notice = pending ? t->pending_msg : NULL;
     if (t->quitting && !v->bar_message) v->bar_message = "leaving the table...";
+    if (st->state == SESSION_REJECTED && st->left && !v->bar_message) {
+        snprintf(t->gone_msg, sizeof(t->gone_msg), "%s", st->reason); /* "You left this table..." */
+        v->bar_message = t->gone_msg;
+    }
     if (v->mode == LAYOUT_MODE_IDLE && m->to_act.active && m->to_act.seat >= 0 &&
         m->to_act.seat < MODEL_MAX_SEATS && m->players[m->to_act.seat].present) {
         v->waiting_for = m->players[m->to_act.seat].name;

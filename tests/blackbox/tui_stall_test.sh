@@ -6,7 +6,8 @@
 # "reconnecting #N" with N going up while feltd is stopped (felt keeps trying); a chat line typed
 # meanwhile shows as queued; after SIGCONT both say "connected" again within 12 s and the chat
 # line is delivered once. Then the player leaves with q, starts felt again and is told "You left
-# this table. Press j to join again." (not that the server restarted), and j seats it again.
+# this table. Press j to join again." (not that the server restarted), and j seats it again:
+# the same player, with the chips it left with.
 #
 # usage: tui_stall_test.sh FELTD FELT
 # Everything listens on 127.0.0.1; every wait is bounded; the trap resumes and kills feltd and
@@ -146,4 +147,13 @@ grep -q 'server restarted' "$WORK/screen.txt" && fail "the restarted felt blames
 "${TMUX_CMD[@]}" send-keys -t felt:2 j
 wait_for '\* connected' 15 "connected after j" felt:2
 wait_for 'tester' 10 "our new seat" felt:2
+# j sent the old token with the join: feltd seats the same player again, with the chips it left
+# with (or the table's buy-in of 1,000 if that is more), as feltd's log says.
+left=$(sed -n 's/.*: tester (\([0-9a-f]*\)) left the table with \([0-9]*\)$/\1 \2/p' "$WORK/feltd.err" | tail -n 1)
+back=$(sed -n 's/.*: tester came back to seat [0-9]* as \([0-9a-f]*\) with \([0-9]*\)$/\1 \2/p' "$WORK/feltd.err" | tail -n 1)
+[ -n "$left" ] || fail "feltd's log does not say tester left: $(tail -n 5 "$WORK/feltd.err")"
+want_stack=${left#* }
+[ "$want_stack" -ge 1000 ] || want_stack=1000
+[ "$back" = "${left% *} $want_stack" ] ||
+    fail "tester left as '$left' (id, chips) but came back as '${back:-a new player}'"
 echo "tui_stall_test: ok"
