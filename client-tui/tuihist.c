@@ -483,7 +483,7 @@ static void tuihist_draw_replay(const struct tuihist *h, struct layout_grid *g,
         p = (struct tuihist_pen){g, r.x, y++, r.x + r.w};
         tuihist_put(&p, base, st->acted ? " >" : "  ");
         tuihist_put(&p, base, rec->button == s ? "(D) " : "    ");
-        tuihist_putf(&p, base, "%-4d  ", s + 1);
+        tuihist_putf(&p, base, "%-4d  ", s);  /* seats from 0, as the table, feltd and protocol.md */
         tuihist_put(&p, base == LAYOUT_S_NORMAL ? LAYOUT_S_BOLD : base, st->name ? st->name : "?");
         tuihist_tab(&p, r.x + 30, base);
         tuihist_putf(&p, base, "%11s", layout_chips(st->stack, a, sizeof(a)));
