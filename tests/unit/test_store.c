@@ -881,6 +881,46 @@ static void test_newer(void **state)
     tmp_free(&t);
 }
 
+/* A database of the first schema (user_version 1: no departures table) written by an older
+ * feltd is migrated forward at open, keeping what it held; departures work afterwards. */
+static void test_migrate_from_v1(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    struct chips c;
+    char p0[STORE_PLAYER_ID_LEN + 1];
+    tmp_new(&t);
+    struct store *s = open_ok(t.dir);
+    load_ok(s, &l);
+    struct store_table t1 = table_make(TABLE);
+    assert_int_equal(store_table_put(s, &t1), 0);
+    seat_players(s, TABLE, &c, 2, 900);
+    assert_int_equal(store_flush(s), 0);
+    store_close(s);
+    sql(t.db, "DROP TABLE departures; PRAGMA user_version = 1");
+    assert_int_equal(sql_int(t.db, "SELECT count(*) FROM sqlite_schema WHERE name = 'departures'"),
+                     0);
+
+    s = open_ok(t.dir);
+    assert_true(sql_int(t.db, "PRAGMA user_version") >= 2);
+    load_ok(s, &l);
+    assert_int_equal(l.nseats, 2);
+    assert_int_equal(l.ndeparted, 0);
+    player_id(0, p0);
+    assert_int_equal(store_seat_leave(s, TABLE, p0, 900), 0);
+    assert_int_equal(store_flush(s), 0);
+    store_close(s);
+    s = open_ok(t.dir);
+    load_ok(s, &l);
+    assert_int_equal(l.nseats, 1);
+    assert_int_equal(l.ndeparted, 1);
+    assert_string_equal(l.departed[0].player_id, p0);
+    assert_balanced(s, TABLE, 900);
+    store_close(s);
+    tmp_free(&t);
+}
+
 /* Opens dir expecting store_not_felt and checks that felt.db was not touched. */
 static void assert_not_felt_untouched(const struct tmp *t)
 {
@@ -1111,6 +1151,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hands_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_felt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
