@@ -48,6 +48,7 @@ struct bench_opts {
     int think_ms;
     double rate;        /* client-side cap on a player's messages per second */
     bool ws_off, ws_on; /* phases: permessage-deflate off / on */
+    bool single;        /* --protocol v1: a message a frame (default felt.v2, several a frame) */
     int poll_ms[BENCH_MAX_POLL];
     int npoll;
     int poll_tables; /* tables of each polling phase */

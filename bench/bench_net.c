@@ -71,7 +71,8 @@ static void bench_net_ws_connect(struct bench_client *c, bool deflate)
         snprintf(url, sizeof(url), "%s/ws/spectate/%s", b->ws_base, c->t->id);
     struct wsconn_config cfg = {
         .url = url,
-        .subprotocol = PROTO_SUBPROTOCOL,
+        .subprotocol = b->o.single ? PROTO_SUBPROTOCOL : PROTO_SUBPROTOCOL_BATCH,
+        .lines = !b->o.single,
         .deflate = deflate,
         .reconnect = false,
         .max_queue = 16,

@@ -82,6 +82,15 @@ static void bench_opts_deflate(struct bench_opts *o, const char *arg)
     }
 }
 
+static void bench_opts_protocol(struct bench_opts *o, const char *arg)
+{
+    o->single = strcmp(arg, "v1") == 0;
+    if (!o->single && strcmp(arg, "v2") != 0) {
+        fprintf(stderr, "felt-bench: --protocol wants v1 or v2\n");
+        exit(2);
+    }
+}
+
 /* --poll LIST: up to BENCH_MAX_POLL distinct intervals in ms ("none" or "": no polling). */
 static void bench_opts_poll(struct bench_opts *o, const char *s)
 {
@@ -132,6 +141,9 @@ static const struct bench_opts_row bench_opts_table[] = {
     {"deflate", 0, BENCH_OPTS_FN, 0, 0, 0, bench_opts_deflate,
      "  --deflate on|off|both|none  WebSocket phases without and/or with permessage-deflate\n"
      "                        (default both; none: no WebSocket phase)\n"},
+    {"protocol", 0, BENCH_OPTS_FN, 0, 0, 0, bench_opts_protocol,
+     "  --protocol v1|v2      WebSocket sub-protocol: felt.v1 (a message a frame) or felt.v2\n"
+     "                        (what is due in one frame; default)\n"},
     {"poll", 0, BENCH_OPTS_FN, 0, 0, 0, bench_opts_poll,
      "  --poll LIST           polling phases, intervals in ms (default 2000,250; none: skip)\n"},
     {"poll-tables", 0, BENCH_OPTS_INT, BENCH_OPTS_AT(poll_tables), 1, 100000, NULL,

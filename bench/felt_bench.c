@@ -203,7 +203,8 @@ static int bench_loop(struct bench *b)
     int conns = b->o.tables * (b->o.players + b->o.spectators);
     struct wsloop_config lc = {.max_conns = conns > b->o.idle ? conns : b->o.idle,
                                .ping_secs = b->o.ping_secs,
-                               .hangup_secs = b->o.ping_secs ? 3 * b->o.ping_secs : 0};
+                               .hangup_secs = b->o.ping_secs ? 3 * b->o.ping_secs : 0,
+                               .libev = true};
     struct sigaction sa;
     b->loop = wsloop_new(&lc);
     if (!b->loop) {

@@ -947,7 +947,8 @@ static void session_ws_begin(struct session *s)
         snprintf(url, sizeof(url), "%s/ws/game/%s/%s", s->ws_base, s->game, s->tok.player_id);
     memset(&cfg, 0, sizeof(cfg));
     cfg.url = url;
-    cfg.subprotocol = PROTO_SUBPROTOCOL;
+    cfg.subprotocol = PROTO_SUBPROTOCOL_BATCH;
+    cfg.lines = true;
     cfg.deflate = s->deflate;
     cfg.reconnect = true;
     cfg.max_queue = OUTBOX_MAX * 2 + 16; /* our items, their barrier pings, rtt pings */

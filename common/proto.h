@@ -55,6 +55,11 @@ struct felt_err;
 
 #define PROTO_VERSION 1
 #define PROTO_SUBPROTOCOL "felt.v1"
+/* felt.v1's messages, several to a frame: a text frame carries one or more messages, each one
+ * JSON object, separated by a newline ('\n'; JSON text as we write it never holds a raw
+ * newline). The server sends what is due to a connection in one frame, so one action reaches
+ * each client in one write; the client sends one message per frame as in felt.v1. */
+#define PROTO_SUBPROTOCOL_BATCH "felt.v2"
 
 #define PROTO_MAX_FRAME 16384       /* bytes of one client message; larger frames close 1009 */
 #define PROTO_TOKEN_MAX 128         /* bytes */

@@ -42,6 +42,7 @@ static const char feltd_usage[] =
     "  --ping-secs S          ping an idle WebSocket after S seconds (default 20)\n"
     "  --hangup-secs S        drop a WebSocket silent for S seconds (default 60)\n"
     "  --tls-cert F --tls-key F   serve wss:// and https:// with this certificate\n"
+    "  --event-lib libev|poll the event loop: libev (epoll; default) or lws's own poll()\n"
     "\n"
     "Limits against abusive clients (docs/security.md; 0 turns a limit off):\n"
     "  --idle-seat-secs S     stand up a player away (no socket, no poll) for S s (default 120)\n"
@@ -184,6 +185,7 @@ enum {
     O_NO_SPEC_CHAT,
     O_PING,
     O_HANGUP,
+    O_EVENT_LIB,
     O_CERT,
     O_KEY,
     O_VERSION,
@@ -229,6 +231,7 @@ static const struct option feltd_opts[] = {
     {"data", required_argument, NULL, O_DATA},
     {"ping-secs", required_argument, NULL, O_PING},
     {"hangup-secs", required_argument, NULL, O_HANGUP},
+    {"event-lib", required_argument, NULL, O_EVENT_LIB},
     {"tls-cert", required_argument, NULL, O_CERT},
     {"tls-key", required_argument, NULL, O_KEY},
     {"verbose", no_argument, NULL, 'v'},
@@ -335,6 +338,16 @@ static int feltd_option(struct server *srv, struct feltd_args *a, int c, const c
         break;
     case O_HANGUP:
         a->net.hangup_secs = (int)feltd_number("--hangup-secs", arg, 2, 7200);
+        break;
+    case O_EVENT_LIB:
+        if (strcmp(arg, "libev") == 0)
+            a->net.event_lib = NET_EVENT_LIBEV;
+        else if (strcmp(arg, "poll") == 0)
+            a->net.event_lib = NET_EVENT_POLL;
+        else {
+            fprintf(stderr, "feltd: --event-lib is libev or poll, not '%s'\n", arg);
+            return 2;
+        }
         break;
     case O_CERT:
         a->net.tls_cert = arg;

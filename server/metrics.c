@@ -75,6 +75,9 @@ char *metrics_text(const struct server *srv, size_t *len_out)
                     "felt_tables %d\n", srv->ntables);
     metrics_counter(&b, "felt_messages_in_total", "WebSocket messages received.", m->msgs_in);
     metrics_counter(&b, "felt_messages_out_total", "WebSocket messages sent.", m->msgs_out);
+    metrics_counter(&b, "felt_frames_out_total",
+                    "WebSocket frames sent (felt.v2 carries several messages in one).",
+                    m->frames_out);
     metrics_counter(&b, "felt_bytes_in_total", "Payload bytes received.", m->bytes_in);
     metrics_counter(&b, "felt_bytes_out_total", "Payload bytes sent.", m->bytes_out);
     metrics_counter(&b, "felt_actions_total", "Actions applied.", m->actions);

@@ -9,9 +9,14 @@
  * conn.c reaches back here only through the struct conn_io given to it (net_conn_io), with the
  * link as an opaque handle; http.c sees a request only as the values http_handle() is given.
  *
+ * The loop is libev's (epoll; lws runs on it through its evlib plugin, net_run lends it our
+ * ev_loop), so a wake-up costs what is ready rather than a walk over every descriptor; lws's own
+ * poll() loop stays behind --event-lib poll.
+ *
  * Rules kept here: we write only from WRITEABLE callbacks, exactly one lws_write per callback,
- * from messages that already carry LWS_PRE headroom (struct msg), and ask for another callback
- * when more is pending. Heartbeats are lws's idle policy (ping after 20 s of silence, hang up
+ * from messages that already carry LWS_PRE headroom (struct msg) or, on felt.v2, from one
+ * shared buffer with that headroom into which everything due to the connection is gathered (one
+ * frame, a message a line), and ask for another callback when more is pending. Heartbeats are lws's idle policy (ping after 20 s of silence, hang up
  * after 60 s without a valid pong). permessage-deflate is offered. One lws_sul runs timer.c's
  * heap of timers.
  *
@@ -43,6 +48,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <ev.h>
 #include <libwebsockets.h>
 
 #include "server.h"
@@ -52,6 +58,7 @@ _Static_assert(MSG_HEADROOM >= LWS_PRE, "message headroom must cover the WebSock
 static volatile sig_atomic_t net_signalled; /* SIGINT/SIGTERM seen */
 static struct lws_context *net_signal_ctx;
 static int net_stop;                         /* leave the service loop */
+static struct ev_loop *net_ev_loop;          /* our libev loop, lent to lws; NULL: lws's poll() */
 
 /* One HTTP request on its socket, as it comes in and as its answer goes out. */
 struct net_http {
@@ -80,7 +87,12 @@ struct net_link {
     size_t rx_len;
     size_t rx_dropped;      /* bytes of an over-16-KiB message read and dropped so far */
     struct net_http *http;  /* HTTP only */
+    bool batch;             /* felt.v2: what is due goes out in one frame, a message a line */
 };
+
+/* The sub-protocols, by their lws_protocols id: felt.v1 (a message a frame) and felt.v2 (what
+ * is due in one frame, a message a line; proto.h). */
+enum { NET_PROTO_SINGLE = 1, NET_PROTO_BATCH = 2 };
 
 /* Per-session data: only a pointer to our own object. */
 struct net_pss {
@@ -238,6 +250,7 @@ static int net_ws_established(struct lws *wsi, struct server *srv, struct net_ps
         return -1;
     net_ws_deflate_options(wsi);
     struct net_link *l = net_link_new(wsi);
+    l->batch = lws_get_protocol(wsi)->id == NET_PROTO_BATCH;
     l->conn = conn_new(srv, &net_conn_io, l, (enum conn_role)role, t, p ? p->id : NULL,
                        lws_get_opaque_user_data(wsi));
     pss->link = l;
@@ -289,8 +302,36 @@ static int net_ws_receive(struct lws *wsi, struct net_link *l, const char *in, s
     return 0;
 }
 
-static int net_ws_writeable(struct lws *wsi, struct conn *c)
+/* One frame of felt.v2, gathered: the messages due to one connection, a line each. Shared by
+ * every connection: lws_write() has sent or copied a frame before it returns (a partial send is
+ * buffered by lws), so the buffer is free again at the next callback, and batching allocates
+ * nothing. A message that does not fit after others waits for the next frame; one longer than
+ * the whole buffer (a large snapshot) goes alone from its own storage. */
+#define NET_BATCH_MAX 16384
+static unsigned char net_batch_buf[LWS_PRE + NET_BATCH_MAX];
+
+/* Copies m and then whatever else is due to c, while it fits, into net_batch_buf, marking each
+ * one sent. Returns the frame's length. */
+static size_t net_ws_gather(struct conn *c, const struct msg *m)
 {
+    unsigned char *out = net_batch_buf + LWS_PRE;
+    size_t len = 0;
+    do {
+        if (len + (len > 0) + m->len > NET_BATCH_MAX)
+            break; /* not marked sent: conn_next() offers it again next time */
+        if (len > 0)
+            out[len++] = '\n';
+        memcpy(out + len, msg_payload(m), m->len);
+        len += m->len;
+        c->srv->metrics.msgs_out++;
+        conn_sent(c);
+    } while (conn_pending(c) && (m = conn_next(c)) != NULL);
+    return len;
+}
+
+static int net_ws_writeable(struct lws *wsi, struct net_link *l)
+{
+    struct conn *c = l->conn;
     const struct msg *m = conn_next(c);
     if (!m) {
         if (c->close_code) {
@@ -300,12 +341,22 @@ static int net_ws_writeable(struct lws *wsi, struct conn *c)
         }
         return 0;
     }
-    int n = lws_write(wsi, (unsigned char *)msg_payload(m), m->len, LWS_WRITE_TEXT);
-    if (n < (int)m->len)
+    unsigned char *frame = (unsigned char *)msg_payload(m);
+    size_t len = m->len;
+    bool gathered = l->batch && m->len <= NET_BATCH_MAX;
+    if (gathered) {
+        len = net_ws_gather(c, m);
+        frame = net_batch_buf + LWS_PRE;
+    }
+    int n = lws_write(wsi, frame, len, LWS_WRITE_TEXT);
+    if (n < (int)len)
         return -1;
-    c->srv->metrics.msgs_out++;
-    c->srv->metrics.bytes_out += m->len;
-    conn_sent(c);
+    if (!gathered) {
+        c->srv->metrics.msgs_out++;
+        conn_sent(c); /* after the write: a reply is freed once sent */
+    }
+    c->srv->metrics.frames_out++;
+    c->srv->metrics.bytes_out += len;
     if (conn_pending(c) || c->close_code)
         lws_callback_on_writable(wsi);
     return 0;
@@ -678,7 +729,7 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     case LWS_CALLBACK_RECEIVE:
         return l ? net_ws_receive(wsi, l, in, len) : -1;
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return l ? net_ws_writeable(wsi, l->conn) : 0;
+        return l ? net_ws_writeable(wsi, l) : 0;
     case LWS_CALLBACK_CLOSED:
         if (l) {
             net_link_free(l);
@@ -730,7 +781,9 @@ static const struct lws_protocols net_protocols[] = {
      * rx buffer 1 KiB: lws allocates it for every WebSocket, and with 4 KiB it was two thirds
      * of an idle socket's memory (felt-bench, 10,000 idle sockets: 6.3 KB each, 3.3 KB with
      * 1 KiB). Longer messages (up to 16 KiB) arrive in pieces that net_ws_receive joins. */
-    {PROTO_SUBPROTOCOL, net_callback, sizeof(struct net_pss), 1024, 0, NULL, 0},
+    {PROTO_SUBPROTOCOL, net_callback, sizeof(struct net_pss), 1024, NET_PROTO_SINGLE, NULL, 0},
+    {PROTO_SUBPROTOCOL_BATCH, net_callback, sizeof(struct net_pss), 1024, NET_PROTO_BATCH, NULL,
+     0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -821,7 +874,25 @@ int net_run(struct server *srv, const struct net_options *o)
     /* Signals are ours: lws must not install handlers of its own. */
     signal(SIGPIPE, SIG_IGN);
 
+    void *foreign_loops[1];
+    if (o->event_lib == NET_EVENT_LIBEV) {
+        net_ev_loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+        if (!net_ev_loop) {
+            fprintf(stderr, "feltd: cannot create the libev event loop\n");
+            return 1;
+        }
+        foreign_loops[0] = net_ev_loop;
+        info.foreign_loops = foreign_loops;
+        info.options |= LWS_SERVER_OPTION_LIBEV;
+    }
     srv->ctx = lws_create_context(&info);
+    if (!srv->ctx && net_ev_loop) {
+        fprintf(stderr, "feltd: libwebsockets cannot run on libev (is the package "
+                        "libwebsockets-evlib-ev installed?); --event-lib poll runs without it\n");
+        ev_loop_destroy(net_ev_loop);
+        net_ev_loop = NULL;
+        return 1;
+    }
     if (!srv->ctx) {
         fprintf(stderr, "feltd: cannot listen on %s:%d (in use, or not an address of this "
                         "machine?)\n", o->host, o->port);
@@ -864,8 +935,15 @@ int net_run(struct server *srv, const struct net_options *o)
     if (o->on_ready)
         o->on_ready(srv);
 
+    /* On libev, lws arms its timer (the one our net_timer_sul and lws's own timeouts ride on)
+     * only after an I/O event or a timer of its own: a timer scheduled before the loop runs
+     * (the bots' first moves, above) would wait for the first client. One wake-up of the loop
+     * makes lws look at its timers. */
+    lws_cancel_service(srv->ctx);
     while (!net_stop) {
-        if (lws_service(srv->ctx, 0) < 0) {
+        if (net_ev_loop)
+            ev_run(net_ev_loop, EVRUN_ONCE);
+        else if (lws_service(srv->ctx, 0) < 0) {
             rc = 1;
             break;
         }
@@ -881,5 +959,9 @@ int net_run(struct server *srv, const struct net_options *o)
     lws_context_destroy(srv->ctx);
     srv->ctx = NULL;
     net_signal_ctx = NULL;
+    if (net_ev_loop) {
+        ev_loop_destroy(net_ev_loop);
+        net_ev_loop = NULL;
+    }
     return rc;
 }

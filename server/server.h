@@ -94,6 +94,7 @@ void timer_run_due(int64_t now_us);
 struct metrics {
     int64_t conns[4];            /* open connections by enum conn_role */
     uint64_t msgs_in, msgs_out, bytes_in, bytes_out;
+    uint64_t frames_out;         /* WebSocket frames sent (felt.v2 puts several messages in one) */
     uint64_t actions, actions_rejected;
     uint64_t resumes, resume_snapshots, hellos_rejected;
     uint64_t http_requests;
@@ -645,8 +646,14 @@ void http_handle(struct server *srv, const struct http_request *req, struct http
 
 /* ---- net.c ------------------------------------------------------------------------------ */
 
+/* The event loop lws runs on: libev (epoll, through lws's evlib plugin; the default) or lws's
+ * own poll() loop, which walks every descriptor on each wake-up (kept for comparison and for a
+ * system without the plugin). */
+enum net_event_lib { NET_EVENT_LIBEV, NET_EVENT_POLL };
+
 struct net_options {
     const char *host;
+    enum net_event_lib event_lib;
     int port;                  /* 0: any free port (printed on stdout) */
     const char *tls_cert, *tls_key;
     int ping_secs, hangup_secs;

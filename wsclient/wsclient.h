@@ -64,6 +64,9 @@ struct wsloop_config {
      * once; more wait their turn in order, so thousands of connections can be opened at once
      * without flooding the server's accept queue. 0: 64. */
     int max_connecting;
+    /* Run lws on libev (epoll, through lws's evlib plugin) instead of its own poll() loop, which
+     * walks every descriptor on each wake-up: for thousands of connections (the benchmark). */
+    bool libev;
 };
 
 /* NULL when lws cannot create its context. With max_conns set, the soft RLIMIT_NOFILE is raised
@@ -106,12 +109,15 @@ struct wsconn_config {
     const char *url;          /* ws://host:port/path or wss://...; copied */
     const char *subprotocol;  /* e.g. "felt.v1"; NULL for none */
     bool deflate;             /* offer permessage-deflate */
+    /* A text message may hold several, one per line (felt.v2): on_message gets each line. */
+    bool lines;
     bool reconnect;           /* retry forever with backoff after a failure or a close */
     size_t max_queue;         /* queued outgoing messages at most (0: 64) */
     void *user;
     /* The socket is open: send hello etc. here (wsconn_send_first puts it ahead of the queue). */
     void (*on_open)(struct wsconn *c, void *user);
-    /* One complete text message (fragments reassembled; at most 1 MiB, larger closes). */
+    /* One complete text message (fragments reassembled; at most 1 MiB, larger closes), or with
+     * lines, one line of it. buf is NUL-terminated. */
     void (*on_message)(struct wsconn *c, void *user, const char *buf, size_t len);
     /* The socket closed or a connection attempt failed (also one that timed out: connect or
      * upgrade unanswered). code is the peer's close code (e.g. 4401, 1001) or 0 when there was
@@ -150,6 +156,9 @@ void wsconn_close(struct wsconn *c, int code, const char *reason);
  * counts TCP payload bytes (WebSocket framing and the HTTP upgrade included) over every socket
  * this connection has had; payload_in the message bytes after inflating. */
 void wsconn_bytes(const struct wsconn *c, uint64_t *wire_in, uint64_t *payload_in);
+/* Text messages (frames, with fragments joined) received over every socket this connection has
+ * had; with lines, several of on_message's calls may come from one. */
+uint64_t wsconn_frames_in(const struct wsconn *c);
 /* True while the current socket negotiated permessage-deflate. */
 bool wsconn_compressed(const struct wsconn *c);
 

@@ -18,6 +18,8 @@
 
 #include <libwebsockets.h>
 
+struct ev_loop;
+
 #include "util.h"
 #include "wsclient.h"
 
@@ -60,6 +62,7 @@ struct wsslot {
 
 struct wsloop {
     struct lws_context *ctx;
+    struct ev_loop *ev;             /* our libev loop lent to lws (wsloop_config.libev), or NULL */
     struct lws_vhost *vhost;
     volatile sig_atomic_t stop;
     bool quiet;

@@ -73,6 +73,7 @@ struct wsconn {
     bool rx_active, rx_binary;
     uint64_t wire_done; /* wire bytes of sockets already closed */
     uint64_t payload_in;
+    uint64_t frames_in;     /* text messages received (wsconn_frames_in) */
 };
 
 /* ---- wire byte counting ------------------------------------------------------------------ */
@@ -257,6 +258,21 @@ static int wsconn_writeable(struct lws *wsi, struct wsconn *c)
     return 0;
 }
 
+/* felt.v2: the message in c->rx holds one or more, a line each; each is handed on alone, NUL
+ * terminated in place. A callback that closes c stops the rest. */
+static void wsconn_deliver_lines(struct wsconn *c)
+{
+    char *p = c->rx, *end = c->rx + c->rx_len;
+    while (p < end && c->cfg.on_message && !c->closing) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *stop = nl ? nl : end;
+        *stop = '\0';
+        if (stop > p)
+            c->cfg.on_message(c, c->cfg.user, p, (size_t)(stop - p));
+        p = stop + 1;
+    }
+}
+
 /* Assembles fragments (and inflated pieces) into one message of at most WSCONN_MAX_MESSAGE
  * bytes. Binary messages are read and dropped. Returns -1 to close. */
 static int wsconn_receive(struct lws *wsi, struct wsconn *c, const char *in, size_t len)
@@ -286,7 +302,11 @@ static int wsconn_receive(struct lws *wsi, struct wsconn *c, const char *in, siz
     c->rx_active = false;
     if (c->rx_binary || !c->rx) return 0;
     c->rx[c->rx_len] = '\0';
-    if (c->cfg.on_message && !c->closing) c->cfg.on_message(c, c->cfg.user, c->rx, c->rx_len);
+    c->frames_in++;
+    if (c->cfg.lines)
+        wsconn_deliver_lines(c);
+    else if (c->cfg.on_message && !c->closing)
+        c->cfg.on_message(c, c->cfg.user, c->rx, c->rx_len);
     c->rx_len = 0;
     return 0;
 }
@@ -475,6 +495,11 @@ void wsconn_close(struct wsconn *c, int code, const char *reason)
     } else {
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
     }
+}
+
+uint64_t wsconn_frames_in(const struct wsconn *c)
+{
+    return c->frames_in;
 }
 
 void wsconn_bytes(const struct wsconn *c, uint64_t *wire_in, uint64_t *payload_in)

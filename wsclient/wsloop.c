@@ -20,6 +20,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <ev.h>
+
 #include "wsclient_internal.h"
 
 #define WSLOOP_DEFAULT_CONNECTING 64 /* connection attempts and HTTP requests in flight */
@@ -324,8 +326,21 @@ struct wsloop *wsloop_new(const struct wsloop_config *cfg)
     info.extensions = wsloop_extensions;
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.user = loop;
+    void *foreign_loops[1];
+    if (cfg && cfg->libev) {
+        loop->ev = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+        if (!loop->ev) {
+            free(loop);
+            return NULL;
+        }
+        foreign_loops[0] = loop->ev;
+        info.foreign_loops = foreign_loops;
+        info.options |= LWS_SERVER_OPTION_LIBEV;
+    }
     loop->ctx = lws_create_context(&info);
     if (!loop->ctx) {
+        if (loop->ev)
+            ev_loop_destroy(loop->ev);
         free(loop);
         return NULL;
     }
@@ -336,8 +351,14 @@ struct wsloop *wsloop_new(const struct wsloop_config *cfg)
 int wsloop_run(struct wsloop *loop)
 {
     int rc = 0;
+    /* On libev, lws looks at its timers only after an I/O event or one of its timers: one
+     * wake-up makes it see those armed outside the loop (before this call). */
+    if (loop->ev)
+        lws_cancel_service(loop->ctx);
     while (!loop->stop) {
-        if (lws_service(loop->ctx, 0) < 0) {
+        if (loop->ev)
+            ev_run(loop->ev, EVRUN_ONCE);
+        else if (lws_service(loop->ctx, 0) < 0) {
             rc = -1;
             break;
         }
@@ -362,6 +383,8 @@ void wsloop_free(struct wsloop *loop)
         lws_sul_cancel(&t->sul);
     /* Closes every wsi; our callbacks detach the objects (closing ones land on the dead list). */
     lws_context_destroy(loop->ctx);
+    if (loop->ev)
+        ev_loop_destroy(loop->ev);
     wsconn_loop_freed(loop);
     wshttp_loop_freed(loop);
     while (loop->fds) {

@@ -199,10 +199,12 @@ static void eq_all_in(int n)
                                   jval_str(json_object_array_get_idx(winners, k), "player_id"));
         assert_float_equal(json_object_get_double(jval_get(e, nw == 1 ? "win" : "tie")), 1.0, 1e-9);
     }
-    /* The players saw the same equity as the spectator (it is public). */
+    /* The players saw the same equity as the spectator (it is public). Each socket is written
+     * on its own turn of the loop: a player's showdown may still be on its way when the
+     * spectator already has the hand's end. */
     for (int i = 0; i < n; i++) {
+        assert_true(BB_WAIT(&bb, eq_find_update(p[i], 0, "showdown", hand) >= 0, BB_TIMEOUT_MS));
         long psd = eq_find_update(p[i], 0, "showdown", hand);
-        assert_true(psd >= 0);
         assert_string_equal(json_object_to_json_string(jval_get(p[i]->msgs[psd].data, "equity")),
                             json_object_to_json_string(jval_get(rail->msgs[sd].data, "equity")));
         assert_true(eq_check_legal(p[i]) > 0);

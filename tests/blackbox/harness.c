@@ -279,7 +279,6 @@ static void tc_on_message(struct wsconn *c, void *user, const char *buf, size_t 
     struct tc *t = user;
     struct proto_smsg sm;
     struct felt_err err;
-    (void)c;
     memset(&sm, 0, sizeof(sm));
     if (proto_decode_server(buf, len, &sm, &err) != 0) {
         tc_bad(t, "undecodable server message (%s): %.100s", err.message, buf);
@@ -298,6 +297,7 @@ static void tc_on_message(struct wsconn *c, void *user, const char *buf, size_t 
     m->seq = sm.seq;
     m->data = sm.data; /* ownership moves to the record */
     m->session = t->opens;
+    m->frame = wsconn_frames_in(c);
     if (m->has_seq) t->max_seq = m->seq;
 
     /* Every message must satisfy the one decoder felt uses (common/wire.c): what the server
@@ -352,7 +352,8 @@ static struct tc *tc_open(struct bb *bb, const char *name, const char *path, boo
     snprintf(url, sizeof(url), "%s%s", bb->ws, path);
     memset(&cfg, 0, sizeof(cfg));
     cfg.url = url;
-    cfg.subprotocol = PROTO_SUBPROTOCOL;
+    cfg.subprotocol = PROTO_SUBPROTOCOL_BATCH;
+    cfg.lines = true;
     cfg.deflate = !bb->no_deflate;
     cfg.reconnect = reconnect;
     cfg.max_queue = 256;

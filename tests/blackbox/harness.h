@@ -113,6 +113,7 @@ struct rmsg {
     uint64_t seq;
     json_object *data; /* owned */
     int session;       /* which socket of the client (1 for the first open) */
+    uint64_t frame;    /* which frame of the client it came in (felt.v2: several share one) */
 };
 
 enum tc_play { TC_PLAY_NONE, TC_PLAY_CALL, TC_PLAY_FOLD };

@@ -206,6 +206,7 @@ static const struct bb_test server_tests[] = {
     BB_TEST(shutdown),
     BB_TEST(wsclient),
     BB_TEST(spectators_count),
+    BB_TEST(frames),
 };
 
 int main(int argc, char **argv)

@@ -120,4 +120,8 @@ void test_shutdown(void **state);
 
 void test_wsclient(void **state);
 
+/* ---- server_test_frames.c --------------------------------------------------------------- */
+
+void test_frames(void **state);
+
 #endif
