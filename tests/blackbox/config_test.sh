@@ -16,27 +16,14 @@
 # Everything listens on 127.0.0.1; every wait is bounded; feltd dies on its own after LIFETIME
 # seconds, and the trap stops it, kills the private tmux server and removes the folder.
 set -u
-. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/feltd-port.sh" # feltd_start
+. "$(dirname "$0")/tmux_lib.sh" # tmux_lib_init, feltd_start
 
 FELTD=$1
 FELT=$2
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/felt-config.XXXXXX")
-SOCK="felt-config-$$"
-TMUX_CMD=(tmux -L "$SOCK" -f /dev/null)
+tmux_lib_init felt-config cfg
 LIFETIME=110
-FELTD_PID=""
 
-cleanup() {
-    "${TMUX_CMD[@]}" kill-server 2>/dev/null
-    if [ -n "$FELTD_PID" ]; then
-        kill "$FELTD_PID" 2>/dev/null
-        wait "$FELTD_PID" 2>/dev/null
-    fi
-    [ -n "${KEEP:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
+# fail (tmux_lib.sh's, redefined): felt's stderr and the screen, if there are any.
 fail() {
     echo "FAIL: $*"
     [ -f "$WORK/err" ] && { echo "---- felt's stderr ----"; head -c 600 "$WORK/err"; echo; }
@@ -153,6 +140,11 @@ command -v tmux >/dev/null || fail "tmux is not installed (scripts/install-deps.
 screen_of() {
     local extra=$1 i=0
     shift
+    # A session of its own holds the server open: killing the server's last session ends the
+    # server, and the new-session just after could reach it while it exits ("server exited
+    # unexpectedly", about one time in 30).
+    "${TMUX_CMD[@]}" has-session -t hold 2>/dev/null ||
+        "${TMUX_CMD[@]}" new-session -d -s hold "sleep 120" || fail "tmux did not start"
     "${TMUX_CMD[@]}" kill-session -t cfg 2>/dev/null
     "${TMUX_CMD[@]}" new-session -d -s cfg -x 100 -y 30 \
         "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color XDG_CONFIG_HOME=$WORK/cfg XDG_STATE_HOME=$WORK/state $extra $FELT --spectate --server $SERVER $* 2>$WORK/err; sleep 60" ||

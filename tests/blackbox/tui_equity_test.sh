@@ -10,40 +10,21 @@
 # Everything listens on 127.0.0.1; every wait is bounded; the trap kills the tmux server (a
 # private socket) and feltd whatever happens.
 set -u
-. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/feltd-port.sh" # feltd_start
+. "$(dirname "$0")/tmux_lib.sh" # tmux_lib_init, wait_for, feltd_start
 
 FELTD=$1
 FELT=$2
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/felt-tui-eq.XXXXXX")
-TMUX_CMD=(tmux -L "felt-tui-eq-$$" -f /dev/null)
-FELTD_PID=""
-cleanup() {
-    "${TMUX_CMD[@]}" kill-server 2>/dev/null
-    if [ -n "$FELTD_PID" ]; then
-        kill "$FELTD_PID" 2>/dev/null
-        wait "$FELTD_PID" 2>/dev/null
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+tmux_lib_init felt-tui-eq eq
+TMUX_LIB_POLL_MS=100
+# fail (tmux_lib.sh's, redefined): on stderr, with the screen as it is now.
 fail() {
     echo "FAIL: $*" >&2
     echo "--- screen:" >&2
     "${TMUX_CMD[@]}" capture-pane -p -t eq >&2 2>/dev/null
     exit 1
 }
-screen() { "${TMUX_CMD[@]}" capture-pane -p -t eq; }
-# wait_for REGEX SECONDS: until the screen matches (grep -E), or fail.
-wait_for() {
-    local i=0
-    while [ $i -lt $(($2 * 10)) ]; do
-        screen | grep -Eq "$1" && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    fail "no '$1' on the screen after $2 s"
-}
+# pane: the screen's text on stdout.
+pane() { "${TMUX_CMD[@]}" capture-pane -p -t eq; }
 
 # A long pause between hands: the finished hand stays on the table that long.
 feltd_start "$WORK/feltd.out" "$WORK/feltd.err" timeout 120 "$FELTD" --port 0 --bots 1 \
@@ -54,19 +35,19 @@ feltd_start "$WORK/feltd.out" "$WORK/feltd.err" timeout 120 "$FELTD" --port 0 --
      $FELT --server ws://127.0.0.1:$FELTD_PORT --name me --ascii; sleep 30"
 
 for hand in $(seq 1 12); do
-    wait_for 'YOUR TURN' 30
+    wait_for 'YOUR TURN' 30 "our turn"
     "${TMUX_CMD[@]}" send-keys -t eq a
-    wait_for 'a again to go all-in' 5
+    wait_for 'a again to go all-in' 5 "the all-in question"
     "${TMUX_CMD[@]}" send-keys -t eq a
     # The bot calls (a run-out: both hands shown) or folds (we win the blinds).
     i=0
     while [ $i -lt 60 ]; do
-        s=$(screen)
+        s=$(pane)
         if grep -q 'waiting for the next hand' <<<"$s"; then break; fi
         sleep 0.1
         i=$((i + 1))
     done
-    s=$(screen)
+    s=$(pane)
     if grep -q 'ada-bot shows' <<<"$s"; then
         # Both name rows carry a percentage: the bot's seat and ours.
         bot=$(grep -E 'ada-bot +[0-9]{1,3}%' <<<"$s" | grep -Eo '[0-9]{1,3}%' | tr -d %)
@@ -76,7 +57,7 @@ for hand in $(seq 1 12); do
         [ $((bot + me)) -le 101 ] || fail "the chances add up to $((bot + me))%"
         [ $((bot + me)) -ge 50 ] || fail "the chances add up to only $((bot + me))%"
         # Folded hands and hands not shown get none: only the two seats here.
-        [ "$(screen | grep -Ec '[0-9]{1,3}%')" -eq 2 ] || fail "percentages elsewhere"
+        [ "$(pane | grep -Ec '[0-9]{1,3}%')" -eq 2 ] || fail "percentages elsewhere"
         echo "tui_equity_test: ok (hand $hand: bot $bot%, me $me%)"
         exit 0
     fi

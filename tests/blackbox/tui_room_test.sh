@@ -17,70 +17,44 @@
 set -u
 # grep's bracket expressions below hold suit symbols: they need a UTF-8 locale.
 export LC_ALL=C.UTF-8
-. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/feltd-port.sh" # feltd_start
+. "$(dirname "$0")/tmux_lib.sh" # tmux_lib_init, wait_for, screen, fail, feltd_start
 
 FELTD=$1
 FELT=$2
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/felt-room.XXXXXX")
-SOCK="felt-room-$$"
-TMUX_CMD=(tmux -L "$SOCK" -f /dev/null)
-FELTD_PID=""
+tmux_lib_init felt-room room
 LIFETIME=280 # feltd dies on its own after this, even if the trap never runs
 
 CJK_NAME="名前が長い名前が長い名前"
 EMOJI_NAME="😀🎲party😀"
 LONG_NAME="averyveryverylongname_xx"
 
-cleanup() {
-    "${TMUX_CMD[@]}" kill-server 2>/dev/null
-    if [ -n "$FELTD_PID" ]; then
-        kill "$FELTD_PID" 2>/dev/null
-        wait "$FELTD_PID" 2>/dev/null
-    fi
-    rm -rf "$WORK"
+# fail also shows what was read from the log pane.
+show_log() {
+    [ -s "$WORK/log.txt" ] || return 0
+    echo "---- the log pane read ----"
+    cat "$WORK/log.txt"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+TMUX_LIB_ON_FAIL=show_log
 
-fail() {
-    echo "FAIL: $*"
-    if [ -f "$WORK/screen.txt" ]; then
-        echo "---- the screen was ----"
-        cat "$WORK/screen.txt"
-        echo "------------------------"
-    fi
-    [ -s "$WORK/log.txt" ] && { echo "---- the log pane read ----"; cat "$WORK/log.txt"; }
-    [ -f "$WORK/feltd.err" ] && { echo "---- feltd stderr (tail) ----"; tail -n 20 "$WORK/feltd.err"; }
-    exit 1
-}
-
-# screen [TARGET]: the visible text of a tmux pane into $WORK/screen.txt.
-screen() {
-    "${TMUX_CMD[@]}" capture-pane -p -t "${1:-room:0}" > "$WORK/screen.txt" 2>/dev/null
-}
-
-# The felt players answer their turns with c (check or call), so that hands reach a showdown.
+# The felt players answer their turns with c (check or call), so that hands reach a showdown:
+# every wait_for plays on, looking every 250 ms. A calling station can lose all its chips (the
+# bot raises its strong hands and now and then goes all-in; when all three are called down and
+# lose, only the bot has chips and no hand would follow): a player sat out (busted) sits in
+# again with s, which buys in again.
 play() {
-    local w
+    local w rows
     for w in 0 1 2; do
-        "${TMUX_CMD[@]}" capture-pane -p -t "room:$w" 2>/dev/null | tail -n 3 | head -n 1 |
-            grep -q 'f fold' && "${TMUX_CMD[@]}" send-keys -t "room:$w" c
+        # The bottom rows: the action bar, the input row (its key hints), the status line.
+        rows=$("${TMUX_CMD[@]}" capture-pane -p -t "room:$w" 2>/dev/null | tail -n 3)
+        if head -n 1 <<< "$rows" | grep -q 'f fold'; then
+            "${TMUX_CMD[@]}" send-keys -t "room:$w" c
+        elif sed -n 2p <<< "$rows" | grep -q ' s sit in '; then
+            "${TMUX_CMD[@]}" send-keys -t "room:$w" s
+        fi
     done
 }
-
-# wait_for REGEX SECONDS WHAT [TARGET]: until the pane shows REGEX (extended), playing on, else
-# fail.
-wait_for() {
-    local i=0 n=$(($2 * 4))
-    while [ $i -lt $n ]; do
-        play
-        screen "${4:-room:0}"
-        grep -Eq -- "$1" "$WORK/screen.txt" && return 0
-        sleep 0.25
-        i=$((i + 1))
-    done
-    fail "$3: /$1/ not on screen within $2 s"
-}
+TMUX_LIB_EACH_POLL=play
+TMUX_LIB_POLL_MS=250
 
 command -v tmux > /dev/null || fail "tmux is not installed (scripts/install-deps.sh installs it)"
 command -v python3 > /dev/null || fail "python3 is not installed"
@@ -93,10 +67,8 @@ feltd_start "$WORK/feltd.out" "$WORK/feltd.err" timeout "$LIFETIME" "$FELTD" --p
 URL="ws://127.0.0.1:$FELTD_PORT"
 ENV="env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME=$WORK/state"
 # The first player's window is wide, so that its log pane holds whole lines (the others 100x30).
-"${TMUX_CMD[@]}" new-session -d -s room -x 160 -y 40 \
-    "$ENV $FELT --server $URL --name '$CJK_NAME' 2> $WORK/felt0.err; sleep 120" ||
-    fail "tmux did not start"
-"${TMUX_CMD[@]}" set-option -t room -g status off > /dev/null
+tmux_lib_new_session 160 40 \
+    "$ENV $FELT --server $URL --name '$CJK_NAME' 2> $WORK/felt0.err; sleep 120"
 wait_for 'connected' 15 "the first player connected"
 "${TMUX_CMD[@]}" new-window -d -t room:1 \
     "$ENV $FELT --server $URL --name '$EMOJI_NAME' 2> $WORK/felt1.err; sleep 120"

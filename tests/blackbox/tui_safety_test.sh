@@ -32,65 +32,36 @@
 # Everything listens on 127.0.0.1; every wait is bounded; the trap kills the tmux server (a
 # private socket) and feltd, whatever happens.
 set -u
-. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/feltd-port.sh" # feltd_start
+. "$(dirname "$0")/tmux_lib.sh" # tmux_lib_init, wait_for, wait_gone, screen, fail, feltd_start
 
 FELTD=$1
 FELT=$2
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/felt-tui-safety.XXXXXX")
-SOCK="felt-tui-safety-$$"
-TMUX_CMD=(tmux -L "$SOCK" -f /dev/null)
-FELTD_PID=""
+tmux_lib_init felt-tui-safety felt
 # feltd dies on its own after this many seconds even if the test is killed before its trap runs;
 # the tmux panes end with a bounded sleep.
 LIFETIME=290
 NAME=(tester villain)
 
-cleanup() {
-    "${TMUX_CMD[@]}" kill-server 2>/dev/null
-    if [ -n "$FELTD_PID" ]; then
-        kill "$FELTD_PID" 2>/dev/null
-        wait "$FELTD_PID" 2>/dev/null
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-    echo "FAIL: $*"
+# fail also shows both players' screens as they are now.
+show_screens() {
+    local w
     for w in 0 1; do
         if "${TMUX_CMD[@]}" capture-pane -p -t "felt:$w" > "$WORK/last.txt" 2>/dev/null; then
-            echo "---- ${NAME[$w]}'s screen ----"
+            echo "---- ${NAME[$w]}'s screen (felt:$w) ----"
             cat "$WORK/last.txt"
         fi
     done
     echo "------------------------"
-    [ -f "$WORK/feltd.err" ] && { echo "---- feltd stderr (tail) ----"; tail -n 20 "$WORK/feltd.err"; }
-    exit 1
 }
+TMUX_LIB_ON_FAIL=show_screens
 
-# screen W: the visible text of window W (0 tester, 1 villain) into $WORK/screen.txt.
-screen() {
-    "${TMUX_CMD[@]}" capture-pane -p -t "felt:$1" > "$WORK/screen.txt" 2>/dev/null
-}
+# Window W (0 tester, 1 villain) is the pane felt:W (wait_for REGEX SECONDS WHAT felt:W).
+# Its bottom rows: the action bar, then the input row (the mode's tag), then the status line.
+bar() { screen "felt:$1"; tail -n 3 "$WORK/screen.txt" | head -n 1; }
+input_row() { screen "felt:$1"; tail -n 2 "$WORK/screen.txt" | head -n 1; }
 
-# The bottom rows: the action bar, then the input row (the mode's tag), then the status line.
-bar() { screen "$1"; tail -n 3 "$WORK/screen.txt" | head -n 1; }
-input_row() { screen "$1"; tail -n 2 "$WORK/screen.txt" | head -n 1; }
-
-# wait_for W REGEX SECONDS WHAT: until window W shows REGEX (extended), else fail.
-wait_for() {
-    local i=0 n=$(($3 * 5))
-    while [ $i -lt $n ]; do
-        screen "$1"
-        grep -Eq -- "$2" "$WORK/screen.txt" && return 0
-        sleep 0.2
-        i=$((i + 1))
-    done
-    fail "$4: /$2/ not on ${NAME[$1]}'s screen within $3 s"
-}
-
-# wait_row W ROW REGEX SECONDS WHAT: the same for one bottom row (bar or input_row).
+# wait_row W ROW REGEX SECONDS WHAT: until window W's bottom row ROW (bar or input_row) shows
+# REGEX (extended), else fail.
 wait_row() {
     local i=0 n=$(($4 * 5)) line
     while [ $i -lt $n ]; do
@@ -104,7 +75,7 @@ wait_row() {
 
 # absent W REGEX WHAT: window W does not show REGEX now.
 absent() {
-    screen "$1"
+    screen "felt:$1"
     if grep -Eq -- "$2" "$WORK/screen.txt"; then fail "$3: /$2/ on ${NAME[$1]}'s screen"; fi
 }
 
@@ -162,12 +133,11 @@ ENV="env LANG=C.UTF-8 LC_ALL=C.UTF-8"
 felt_cmd() {
     echo "$ENV XDG_STATE_HOME=$WORK/state-$1 $FELT --server ws://127.0.0.1:$FELTD_PORT --name $1 --ascii --quiet 2> $WORK/$1.err; echo FELT-EXIT=\$?; sleep 120"
 }
-"${TMUX_CMD[@]}" new-session -d -s felt -x 110 -y 32 "$(felt_cmd tester)" || fail "tmux did not start"
-"${TMUX_CMD[@]}" set-option -t felt -g status off > /dev/null
-wait_for 0 'tester' 15 "tester's seat"
+tmux_lib_new_session 110 32 "$(felt_cmd tester)"
+wait_for 'tester' 15 "tester's seat" felt:0
 "${TMUX_CMD[@]}" new-window -d -t felt:1 "$(felt_cmd villain)" || fail "tmux: no second window"
-wait_for 1 'villain' 15 "villain's seat"
-wait_for 1 'Hand #1' 15 "the first hand"
+wait_for 'villain' 15 "villain's seat" felt:1
+wait_for 'Hand #1' 15 "the first hand" felt:1
 wait_row 0 input_row '^ TABLE ' 5 "the TABLE tag on the input row"
 
 P=$(first_to_act) || fail "nobody's bar offers an action in hand 1"
@@ -181,12 +151,12 @@ keys $P Enter
 wait_row $P input_row '^ CHAT +say:' 5 "the CHAT tag after Enter"
 keys $P -l 'hello'
 keys $P Enter
-wait_for $P "$PN: hello" 10 "the first chat line in the chat pane"
+wait_for "$PN: hello" 10 "the first chat line in the chat pane" felt:$P
 wait_row $P input_row '^ CHAT +say:' 5 "the chat line still open after a message"
 # Typed as keys, these words would be an all-in (g, l, space, a) and more: they must be chat.
 keys $P -l 'gl all, nice raise bot'
 keys $P Enter
-wait_for $Q "$PN: gl all, nice raise bot" 10 "the second chat line at the other seat"
+wait_for "$PN: gl all, nice raise bot" 10 "the second chat line at the other seat" felt:$Q
 sleep 1
 wait_row $P bar 'f fold' 1 "still our turn after the chat (nothing was sent)"
 absent $Q "$PN (folds|checks|calls|bets|raises)" "an action from the chat words"
@@ -213,7 +183,7 @@ wait_row $P bar 'raise to: 20_' 5 "the raise prompt with the minimum put in"
 keys $P 1 2 0
 wait_row $P bar 'raise to: 120_' 5 "typing replaces the amount put in"
 keys $P Enter
-wait_for $Q "$PN raises to 120" 10 "the raise to 120 at the other seat"
+wait_for "$PN raises to 120" 10 "the raise to 120 at the other seat" felt:$Q
 absent $Q "never sent" "a chat line left with Esc"
 absent $Q '\(all-in\)' "an all-in"
 
@@ -225,19 +195,19 @@ keys $Q q
 wait_row $Q bar 'f fold' 5 "q answers no to the leave question"
 absent $Q 'FELT-EXIT' "felt quit on q q"
 keys $Q c
-wait_for $P "$QN calls 110" 10 "the call"
+wait_for "$QN calls 110" 10 "the call" felt:$P
 
 # ---- hand 1: pre-actions ------------------------------------------------------------------------
 # Flop: Q (the big blind) acts first. P chooses check; Q checks; P's check goes by itself.
 wait_row $Q bar 'f fold' 10 "the second player first on the flop"
-wait_for $P "Flop: " 10 "the flop at the first seat"
+wait_for "Flop: " 10 "the flop at the first seat" felt:$P
 wait_row $P bar 'F \[ \] check/fold  K \[ \] check  C \[ \] call any' 5 "the pre-actions offered"
 keys $P K
 wait_row $P bar 'K \[x\] check' 5 "check chosen, shown while armed"
 keys $Q c
-wait_for $Q "Turn: " 10 "the turn card after both checked"
+wait_for "Turn: " 10 "the turn card after both checked" felt:$Q
 wait_row $Q bar 'f fold' 10 "the second player first on the turn"
-wait_for $P "Turn: " 10 "the turn card at the first seat"
+wait_for "Turn: " 10 "the turn card at the first seat" felt:$P
 # Turn: P chooses check again; Q bets; the check is cancelled and nothing is sent.
 keys $P K
 wait_row $P bar 'K \[x\] check' 5 "check chosen on the turn"
@@ -250,14 +220,14 @@ sleep 1
 wait_row $P bar 'f fold  c call 10' 1 "still our turn a second later"
 keys $P c
 # River: P chooses call any; Q bets 50; the call goes by itself.
-wait_for $Q "River: " 10 "the river"
+wait_for "River: " 10 "the river" felt:$Q
 wait_row $Q bar 'f fold' 10 "the second player first on the river"
-wait_for $P "River: " 10 "the river at the first seat"
+wait_for "River: " 10 "the river at the first seat" felt:$P
 keys $P C
 wait_row $P bar 'C \[x\] call any' 5 "call any chosen"
 keys $Q r 5 0 Enter
-wait_for $Q "$PN calls 50" 10 "call any sent by itself after the bet"
-wait_for $P "Hand #2" 15 "the second hand"
+wait_for "$PN calls 50" 10 "call any sent by itself after the bet" felt:$Q
+wait_for "Hand #2" 15 "the second hand" felt:$P
 check_hand 1 "$PN raise 120, $QN call, $QN check, $PN check, $QN raise 10, $PN call, $QN raise 50, $PN call"
 
 # ---- hand 2: check/fold, the fold question, the help ---------------------------------------------
@@ -279,29 +249,19 @@ wait_row $P bar 'Fold when you can check\?' 5 "the fold question again"
 keys $P c
 wait_row $Q bar 'f fold  c check' 10 "the second player's turn after our check"
 keys $Q '?'
-wait_for $Q 'any key closes this help' 5 "the help overlay"
+wait_for 'any key closes this help' 5 "the help overlay" felt:$Q
 for want in 'check/fold, check, call any' 'Enter  /' 'PgUp/PgDn' 'all-in \(asks' 'Raising'; do
     grep -Eq -- "$want" "$WORK/screen.txt" || fail "the help does not list /$want/"
 done
 keys $Q f # closes the help and does nothing else
-wait_gone_help() {
-    local i=0
-    while [ $i -lt 25 ]; do
-        screen $Q
-        grep -q 'any key closes this help' "$WORK/screen.txt" || return 0
-        sleep 0.2
-        i=$((i + 1))
-    done
-    fail "the help still open after a key"
-}
-wait_gone_help
+wait_gone 'any key closes this help' 5 "the help closing after a key" felt:$Q
 sleep 0.5
 wait_row $Q bar 'f fold  c check' 1 "the key that closed the help did not act or ask"
 keys $Q f
 wait_row $Q bar 'Fold when you can check\?' 5 "the fold question at the second seat"
 keys $Q f
-wait_for $P "$QN folds" 10 "f again folds"
-wait_for $P "Hand #3" 15 "the third hand"
+wait_for "$QN folds" 10 "f again folds" felt:$P
+wait_for "Hand #3" 15 "the third hand" felt:$P
 check_hand 2 "$QN call, $PN check, $PN check, $QN fold"
 
 # ---- hand 3: a a goes all-in; q then y leaves -------------------------------------------------
@@ -309,18 +269,18 @@ wait_row $P bar 'f fold' 15 "the first player's turn in hand 3"
 keys $P a
 wait_row $P bar 'All-in for' 5 "the all-in question in hand 3"
 keys $P a
-wait_for $Q "$PN raises to [0-9,]+ \(all-in\)" 10 "a a goes all-in"
+wait_for "$PN raises to [0-9,]+ \(all-in\)" 10 "a a goes all-in" felt:$Q
 wait_row $Q bar 'f fold' 10 "the second player's turn facing the all-in"
 keys $Q q
 wait_row $Q bar 'Leave the table\? +y leave' 5 "the leave question in hand 3"
 keys $Q y
-wait_for $Q 'FELT-EXIT=0' 10 "y leaves and felt exits 0"
+wait_for 'FELT-EXIT=0' 10 "y leaves and felt exits 0" felt:$Q
 check_hand 3 "$PN all_in, $QN fold"
 
 # ---- the end: alone at the table, q quits at once; nothing on either felt's stderr ----------------
 wait_row $P bar 'waiting for the next hand' 15 "the first player alone after the other left"
 keys $P q
-wait_for $P 'FELT-EXIT=0' 10 "q between hands quits at once"
+wait_for 'FELT-EXIT=0' 10 "q between hands quits at once" felt:$P
 for n in tester villain; do
     if grep -Eq 'Sanitizer|runtime error' "$WORK/$n.err"; then
         fail "$n's felt reported: $(head -n 5 "$WORK/$n.err")"

@@ -10,60 +10,17 @@
 # the same player, with the chips it left with.
 #
 # usage: tui_stall_test.sh FELTD FELT
-# Everything listens on 127.0.0.1; every wait is bounded; the trap resumes and kills feltd and
-# kills the tmux server (a private socket), whatever happens.
+# Everything listens on 127.0.0.1; every wait is bounded; the trap kills the tmux server (a
+# private socket) and resumes and stops feltd, whatever happens.
 set -u
-. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/feltd-port.sh" # feltd_start
+. "$(dirname "$0")/tmux_lib.sh" # tmux_lib_init, wait_for, screen, status_line, fail, feltd_start
 
 FELTD=$1
 FELT=$2
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/felt-tui-stall.XXXXXX")
-SOCK="felt-tui-stall-$$"
-TMUX_CMD=(tmux -L "$SOCK" -f /dev/null)
-FELTD_PID=""
+tmux_lib_init felt-tui-stall felt
 STOP_SECS=65
 RECONNECT_BOUND=12
 
-cleanup() {
-    "${TMUX_CMD[@]}" kill-server 2>/dev/null
-    if [ -n "$FELTD_PID" ]; then
-        kill -CONT "$FELTD_PID" 2>/dev/null
-        kill -KILL "$FELTD_PID" 2>/dev/null
-        wait "$FELTD_PID" 2>/dev/null
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-    echo "FAIL: $*"
-    if [ -f "$WORK/screen.txt" ]; then
-        echo "---- the screen was ----"
-        cat "$WORK/screen.txt"
-        echo "------------------------"
-    fi
-    exit 1
-}
-
-# screen [TARGET]: the visible text of a tmux pane.
-screen() {
-    "${TMUX_CMD[@]}" capture-pane -p -t "${1:-felt:0}" > "$WORK/screen.txt" 2>/dev/null
-}
-
-# wait_for REGEX SECONDS WHAT [TARGET]: until the pane shows REGEX (extended), else fail.
-wait_for() {
-    local i=0 n=$(($2 * 5))
-    while [ $i -lt $n ]; do
-        screen "${4:-felt:0}"
-        grep -Eq -- "$1" "$WORK/screen.txt" && return 0
-        sleep 0.2
-        i=$((i + 1))
-    done
-    fail "$3: /$1/ not on screen within $2 s"
-}
-
-status_line() { screen "${1:-felt:0}"; tail -n 1 "$WORK/screen.txt"; }
 keys() { "${TMUX_CMD[@]}" send-keys -t felt:0 "$@"; }
 
 command -v tmux > /dev/null || fail "tmux is not installed (scripts/install-deps.sh installs it)"
@@ -77,10 +34,8 @@ feltd_start "$WORK/feltd.out" "$WORK/feltd.err" "$FELTD" --port 0 --data "$WORK/
 
 ENV="env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME=$WORK/state XDG_CONFIG_HOME=$WORK/config"
 URL="ws://127.0.0.1:$FELTD_PORT"
-"${TMUX_CMD[@]}" new-session -d -s felt -x 100 -y 30 \
-    "$ENV $FELT --server $URL --name tester --ascii 2> $WORK/felt.err; echo FELT-EXIT=\$?; sleep 200" ||
-    fail "tmux did not start"
-"${TMUX_CMD[@]}" set-option -t felt -g status off > /dev/null
+tmux_lib_new_session 100 30 \
+    "$ENV $FELT --server $URL --name tester --ascii 2> $WORK/felt.err; echo FELT-EXIT=\$?; sleep 200"
 "${TMUX_CMD[@]}" new-window -d -t felt:1 \
     "$ENV $FELT --server $URL --spectate --ascii 2> $WORK/spec.err; echo FELT-EXIT=\$?; sleep 200"
 

@@ -19,87 +19,19 @@
 # Everything listens on 127.0.0.1; every wait is bounded; the trap kills the tmux server (a
 # private socket), the proxy and feltd, whatever happens.
 set -u
-. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/feltd-port.sh" # feltd_start
+. "$(dirname "$0")/tmux_lib.sh" # tmux_lib_init, wait_for, wait_gone, screen, fail, feltd_start
 
 FELTD=$1
 FELT=$2
 PROXY=$3
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/felt-tui.XXXXXX")
-SOCK="felt-tui-$$"
-TMUX_CMD=(tmux -L "$SOCK" -f /dev/null)
-FELTD_PID=""
+tmux_lib_init felt-tui felt
 PROXY_PID=""
 # Servers die on their own after this many seconds even if the test is killed before its trap
 # runs (timeout passes our TERM on to them otherwise); the tmux panes end with a bounded sleep.
 LIFETIME=290
 PROXY_PORT=""
 
-# stop PID: a server started under timeout(1) at PID: TERM (which timeout passes on), then, if
-# it has not ended within 5 s, KILL for the server (by its pid, as timeout's child) and timeout.
-stop() {
-    local pid=$1 i=0
-    [ -n "$pid" ] || return 0
-    kill "$pid" 2>/dev/null
-    while [ $i -lt 50 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-    if kill -0 "$pid" 2>/dev/null; then
-        for child in $(ps -o pid= --ppid "$pid" 2>/dev/null); do kill -KILL "$child" 2>/dev/null; done
-        kill -KILL "$pid" 2>/dev/null
-    fi
-    wait "$pid" 2>/dev/null
-}
-
-cleanup() {
-    "${TMUX_CMD[@]}" kill-server 2>/dev/null
-    stop "$PROXY_PID"
-    stop "$FELTD_PID"
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-    echo "FAIL: $*"
-    if [ -f "$WORK/screen.txt" ]; then
-        echo "---- the screen was ----"
-        cat "$WORK/screen.txt"
-        echo "------------------------"
-    fi
-    [ -f "$WORK/feltd.err" ] && { echo "---- feltd stderr (tail) ----"; tail -n 20 "$WORK/feltd.err"; }
-    exit 1
-}
-
-# screen [TARGET]: the visible text of a tmux pane.
-screen() {
-    "${TMUX_CMD[@]}" capture-pane -p -t "${1:-felt:0}" > "$WORK/screen.txt" 2>/dev/null
-}
-
-# wait_for REGEX SECONDS WHAT [TARGET]: until the pane shows REGEX (extended), else fail.
-wait_for() {
-    local i=0 n=$(($2 * 5))
-    while [ $i -lt $n ]; do
-        screen "${4:-felt:0}"
-        grep -Eq -- "$1" "$WORK/screen.txt" && return 0
-        sleep 0.2
-        i=$((i + 1))
-    done
-    fail "$3: /$1/ not on screen within $2 s"
-}
-
-# wait_gone REGEX SECONDS WHAT [TARGET]: until the pane no longer shows REGEX.
-wait_gone() {
-    local i=0 n=$(($2 * 5))
-    while [ $i -lt $n ]; do
-        screen "${4:-felt:0}"
-        grep -Eq -- "$1" "$WORK/screen.txt" || return 0
-        sleep 0.2
-        i=$((i + 1))
-    done
-    fail "$3: /$1/ still on screen after $2 s"
-}
-
-# Lines of the screen matching a region: the status line is the last line, the bar the third
-# from the bottom.
-status_line() { screen "${1:-felt:0}"; tail -n 1 "$WORK/screen.txt"; }
+# The bar is the third line from the bottom (the status line is the last: status_line).
 bar_line() { screen "${1:-felt:0}"; tail -n 3 "$WORK/screen.txt" | head -n 1; }
 
 keys() { "${TMUX_CMD[@]}" send-keys -t felt:0 "$@"; }
@@ -124,9 +56,10 @@ start_proxy() {
 }
 
 stop_proxy() {
-    stop "$PROXY_PID"
+    tmux_lib_stop "$PROXY_PID"
     PROXY_PID=""
 }
+TMUX_LIB_ON_EXIT=stop_proxy
 
 command -v tmux > /dev/null || fail "tmux is not installed (scripts/install-deps.sh installs it)"
 command -v python3 > /dev/null || fail "python3 is not installed"
@@ -152,10 +85,8 @@ ENV="env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME=$WORK/state XDG_CONFIG_HOME=
 # Run in a pane after felt exits: prints "icanon echo" when the terminal was restored (and
 # "-icanon -echo" when felt left it in curses' raw mode).
 STTY_FLAGS="stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo)\$' | tr '\n' ' '; echo"
-"${TMUX_CMD[@]}" new-session -d -s felt -x 100 -y 30 \
-    "$ENV $FELT --server ws://127.0.0.1:$PROXY_PORT --name tester --ascii 2> $WORK/felt.err; echo FELT-EXIT=\$?; sleep 120" ||
-    fail "tmux did not start"
-"${TMUX_CMD[@]}" set-option -t felt -g status off > /dev/null
+tmux_lib_new_session 100 30 \
+    "$ENV $FELT --server ws://127.0.0.1:$PROXY_PORT --name tester --ascii 2> $WORK/felt.err; echo FELT-EXIT=\$?; sleep 120"
 
 # ---- the table: seats, names, status ------------------------------------------------------
 wait_for 'ada-bot' 15 "the first bot's seat"
@@ -362,7 +293,7 @@ wait_for 'FELT-EXIT=0' 10 "the spectator quits with Ctrl-C" felt:1
 wait_for '^icanon echo' 5 "the terminal back in canonical mode with echo after Ctrl-C" felt:1
 
 # ---- feltd restarts without its data: the seat is gone, and j joins again -------------------
-stop "$FELTD_PID"
+tmux_lib_stop "$FELTD_PID"
 FELTD_PID=""
 OLD_PORT=$FELTD_PORT
 start_feltd "$OLD_PORT" "$WORK/data-after-restart" && [ "$FELTD_PORT" = "$OLD_PORT" ] || fail "feltd did not restart on port $OLD_PORT"
