@@ -109,12 +109,16 @@ struct net_pss {
 #define NET_FD_HEALTH 16 /* connections past max_conns, for /healthz */
 
 static lws_sorted_usec_list_t net_timer_sul;
-static lws_usec_t net_timer_armed; /* when net_timer_sul fires; 0: not armed */
+static ev_timer net_timer_ev;      /* net_timer_sul's stand-in on libev */
+static lws_usec_t net_timer_armed; /* when the timer fires; 0: not armed */
 static struct lws_context *net_timer_ctx;
 
-static void net_timer_fire(lws_sorted_usec_list_t *sul);
+static void net_timer_sul_fire(lws_sorted_usec_list_t *sul);
 
-/* Makes the lws timer fire by the earliest deadline (or within a tick). */
+/* Makes the timer fire by the earliest deadline (or within a tick). On libev it is a libev
+ * timer of its own: lws 4.1.6's libev glue moves its one timer earlier with ev_timer_set() on
+ * an active watcher, which libev ignores, so an lws_sul armed while a later one was pending
+ * fired only then, or at the next I/O (a table of bots with nobody connected stalled). */
 static void net_timer_schedule(void)
 {
     int64_t due = timer_next_due_us();
@@ -126,7 +130,14 @@ static void net_timer_schedule(void)
     if (net_timer_armed && net_timer_armed <= due)
         return; /* it fires in time anyway, and looks again then */
     net_timer_armed = due;
-    lws_sul_schedule(net_timer_ctx, 0, &net_timer_sul, net_timer_fire, due > now ? due - now : 1);
+    lws_usec_t in = due > now ? due - now : 1;
+    if (net_ev_loop) {
+        ev_timer_stop(net_ev_loop, &net_timer_ev);
+        ev_now_update(net_ev_loop);
+        ev_timer_set(&net_timer_ev, (double)in / 1e6, 0.);
+        ev_timer_start(net_ev_loop, &net_timer_ev);
+    } else
+        lws_sul_schedule(net_timer_ctx, 0, &net_timer_sul, net_timer_sul_fire, in);
 }
 
 static void net_timer_wakeup(int64_t due_us)
@@ -135,12 +146,25 @@ static void net_timer_wakeup(int64_t due_us)
     net_timer_schedule();
 }
 
-static void net_timer_fire(lws_sorted_usec_list_t *sul)
+static void net_timer_fire(void)
 {
-    (void)sul;
     net_timer_armed = 0;
     timer_run_due(lws_now_usecs());
     net_timer_schedule();
+}
+
+static void net_timer_sul_fire(lws_sorted_usec_list_t *sul)
+{
+    (void)sul;
+    net_timer_fire();
+}
+
+static void net_timer_ev_fire(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+    net_timer_fire();
 }
 
 static int64_t net_now_us(void)
@@ -881,6 +905,7 @@ int net_run(struct server *srv, const struct net_options *o)
             fprintf(stderr, "feltd: cannot create the libev event loop\n");
             return 1;
         }
+        ev_timer_init(&net_timer_ev, net_timer_ev_fire, 0., 0.);
         foreign_loops[0] = net_ev_loop;
         info.foreign_loops = foreign_loops;
         info.options |= LWS_SERVER_OPTION_LIBEV;
@@ -953,6 +978,8 @@ int net_run(struct server *srv, const struct net_options *o)
     timer_free(net_stop_timer);
     net_stop_timer = NULL;
     lws_sul_cancel(&net_timer_sul);
+    if (net_ev_loop)
+        ev_timer_stop(net_ev_loop, &net_timer_ev);
     net_timer_armed = 0;
     net_timer_ctx = NULL; /* timers armed from here on (lws closing sockets) wait for nothing */
     timer_set_wakeup(NULL);
