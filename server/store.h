@@ -114,6 +114,10 @@ int store_load(struct store *s, const struct store_load_ops *ops, void *user, st
  * whole transaction.
  * Either way nothing committed earlier is lost; failures are counted (store_stats), reported to
  * store_flush, to the hand's done() and to the error hook (store_set_error_hook).
+ * Every committed write survives a crash of feltd (kill -9). Those that move chips (a hand's
+ * commit, a join, a leave, a re-buy) are also fsynced before they are reported, so they survive
+ * a power cut; a hand's start, a sit-out flag and a table's settings are fsynced with the next
+ * of those, and a power cut before it can lose them.
  */
 
 /* Inserts or updates a table's settings; last_hand_id only ever grows. */

@@ -8,7 +8,9 @@
  * the read-only folder (the child drops to nobody when the test runs as root, since root ignores
  * permissions) and the full disk (the child sets RLIMIT_FSIZE, then the parent reopens the file
  * and checks that nothing reported stored was lost). A writer held up behind a lock taken with
- * a second SQLite connection makes the grouping and the full queue deterministic.
+ * a second SQLite connection makes the grouping and the full queue deterministic. The test
+ * defines fdatasync and fsync itself (SQLite, a shared library, then calls these), counting the
+ * syncs of the write-ahead log, to check which commits are synced and which are not.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -28,6 +30,7 @@
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -124,6 +127,34 @@ static void unlock_writer(sqlite3 *db)
 {
     assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+/* ---- syncs of the write-ahead log --------------------------------------------------------- */
+
+/* How many times fd was synced while it was a -wal file (any process: the counter is reset and
+ * read in the test's own). */
+static _Atomic int wal_syncs;
+
+static void sync_count(int fd)
+{
+    char link[64], path[512];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof(path) - 1);
+    if (n > 4 && memcmp(path + n - 4, "-wal", 4) == 0) wal_syncs++;
+}
+
+/* These replace libc's for the whole process, SQLite included (the executable's definitions
+ * come first in symbol lookup); the system call is made directly. */
+int fdatasync(int fd)
+{
+    sync_count(fd);
+    return (int)syscall(SYS_fdatasync, fd);
+}
+
+int fsync(int fd)
+{
+    sync_count(fd);
+    return (int)syscall(SYS_fsync, fd);
 }
 
 /* ---- tables, players, hands --------------------------------------------------------------- */
@@ -733,6 +764,145 @@ static void test_grouping(void **state)
     tmp_free(&t);
 }
 
+/* Which commits wait for an fsync of the log: every batch with chips in it (a completed hand, a
+ * buy-in, a re-buy, a cash-out) does; a batch of hand starts and sit-out flags alone does not,
+ * and what it wrote is still there after the next open. */
+static void test_sync_levels(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    struct chips c;
+    tmp_new(&t);
+    struct store *s = open_ok(t.dir);
+    load_ok(s, &l);
+    struct store_table tb = table_make(TABLE);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    seat_players(s, TABLE, &c, 3, 600);
+    assert_int_equal(store_flush(s), 0);
+
+    /* Hand starts and a sit-out flag, in one batch and then one by one: no sync. */
+    wal_syncs = 0;
+    sqlite3 *lock = lock_writer(t.db);
+    assert_int_equal(store_hand_begin(s, TABLE, 1, INT64_C(1796410573000), "{\"partial\":1}"), 0);
+    assert_int_equal(store_seat_update(s, TABLE, "00000000fe170000", true), 0);
+    unlock_writer(lock);
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(store_hand_begin(s, "t2", 1, 0, "{}"), 0); /* no such table: fails alone */
+    assert_int_equal(store_flush(s), -1);
+    assert_int_equal(wal_syncs, 0);
+
+    /* The hand's end: synced before it is reported. */
+    int64_t net[3] = {40, -40, 0};
+    struct store_hand h;
+    hand_make(&h, TABLE, 1, &c, net, "{\"hand\":1}");
+    assert_int_equal(store_hand_commit(s, &h, on_done, (void *)(intptr_t)1), 0);
+    assert_int_equal(store_flush(s), 0);
+    assert_true(wal_syncs >= 1);
+
+    /* Chips coming in or going out: synced. Then a start alone again: not. */
+    int before = wal_syncs;
+    assert_int_equal(store_seat_rebuy(s, TABLE, "00000000fe170001", 40), 0);
+    assert_int_equal(store_flush(s), 0);
+    assert_true(wal_syncs > before);
+    before = wal_syncs;
+    assert_int_equal(store_seat_leave(s, TABLE, "00000000fe170002", 600), 0);
+    assert_int_equal(store_flush(s), 0);
+    assert_true(wal_syncs > before);
+    before = wal_syncs;
+    assert_int_equal(store_hand_begin(s, TABLE, 2, INT64_C(1796410633000), "{\"partial\":2}"), 0);
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(wal_syncs, before);
+    store_dispatch(s);
+    assert_int_equal(done_log.ok, 1);
+    store_close(s);
+
+    s = open_ok(t.dir);
+    load_ok(s, &l);
+    assert_int_equal(l.nseats, 2);
+    assert_true(l.seats[0].sitting_out);
+    assert_int_equal(l.seats[0].stack, 640);
+    assert_int_equal(l.seats[1].stack, 600); /* 560 after the hand, and the re-buy of 40 */
+    assert_int_equal(l.nvoided, 1);
+    assert_int_equal(l.voided_hand[0], 2);
+    assert_int_equal(l.tables[0].last_hand_id, 2);
+    assert_balanced(s, TABLE, 1240);
+    store_close(s);
+    tmp_free(&t);
+}
+
+/* In the child: a hand completed, then the next one started and a player sat out (commits
+ * without a sync of their own), then the process is killed (SIGKILL) without closing the store.
+ * Returns only on failure (the step that failed). */
+static int killed_child(const char *dir)
+{
+    struct chips c = {.n = 2, .stack = {1000, 1000}};
+    int64_t net[2] = {-30, 30};
+    struct store *s = NULL;
+    struct felt_err err = {0};
+    struct loaded l;
+    struct store_hand h;
+    if (store_open(dir, &s, &err) != 0) return 10;
+    memset(&l, 0, sizeof(l));
+    if (store_load(s, &load_ops, &l, &err) != 0) return 11;
+    if (store_hand_begin(s, TABLE, 7, INT64_C(1796410573000), "{\"partial\":7}") != 0) return 12;
+    hand_make(&h, TABLE, 7, &c, net, "{\"hand\":7}");
+    if (store_hand_commit(s, &h, NULL, NULL) != 0 || store_flush(s) != 0) return 13;
+    int before = wal_syncs;
+    if (store_hand_begin(s, TABLE, 8, INT64_C(1796410633000), "{\"partial\":8}") != 0 ||
+        store_seat_update(s, TABLE, "00000000fe170001", true) != 0 || store_flush(s) != 0)
+        return 14;
+    if (wal_syncs != before) return 15; /* they were synced after all: the test proves nothing */
+    raise(SIGKILL);
+    return 16;
+}
+
+/* kill -9 right after commits that were not synced loses none of them: the hand begun is voided
+ * at the next open, the sit-out flag is kept, and the completed hand before them is there. */
+static void test_killed_after_unsynced(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    struct chips c;
+    struct hands_seen seen = {0};
+    int status;
+    tmp_new(&t);
+    struct store *s = open_ok(t.dir);
+    load_ok(s, &l);
+    struct store_table tb = table_make(TABLE);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    seat_players(s, TABLE, &c, 2, 1000);
+    assert_int_equal(store_flush(s), 0);
+    store_close(s);
+
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) _exit(killed_child(t.dir));
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFEXITED(status)) print_error("the child stopped at step %d\n", WEXITSTATUS(status));
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+    s = open_ok(t.dir);
+    load_ok(s, &l);
+    assert_int_equal(l.nvoided, 1);
+    assert_int_equal(l.voided_hand[0], 8);
+    assert_int_equal(l.tables[0].last_hand_id, 8);
+    assert_int_equal(l.nseats, 2);
+    assert_false(l.seats[0].sitting_out);
+    assert_true(l.seats[1].sitting_out);
+    assert_int_equal(l.seats[0].stack, 970);
+    assert_int_equal(l.seats[1].stack, 1030);
+    hands_ok(s, 0, 10, &seen);
+    assert_int_equal(seen.n, 2);
+    assert_string_equal(seen.state[0], "complete");
+    assert_string_equal(seen.state[1], "voided");
+    assert_string_equal(seen.record[1], "{\"partial\":8}");
+    assert_balanced(s, TABLE, 2000);
+    store_close(s);
+    tmp_free(&t);
+}
+
 /* A push onto a full queue fails at once instead of growing memory. */
 static void test_queue_full(void **state)
 {
@@ -1147,6 +1317,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_job_fails_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_voided, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grouping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_levels, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_after_unsynced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hands_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
