@@ -159,6 +159,31 @@ static void net_timer_sul_fire(lws_sorted_usec_list_t *sul)
     net_timer_fire();
 }
 
+/* lws's own timers (each connection's ping and hang-up, handshake and close timeouts) ride on
+ * one libev timer that lws 4.1.6 cannot move earlier (above), so with nothing else happening a
+ * silent peer was never dropped. While connections are open, this wakes lws once a second to
+ * look at them (lws_cancel_service: a write to its pipe); an idle feltd without connections is
+ * not woken. */
+static ev_timer net_lws_tick;
+#define NET_LWS_TICK_S 1.0
+
+static void net_lws_tick_fire(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct server *srv = w->data;
+    (void)revents;
+    if (srv->conns_open > 0)
+        lws_cancel_service(srv->ctx);
+    else
+        ev_timer_stop(loop, w); /* net_attach_pending starts it again */
+}
+
+/* A connection was accepted: lws's timers need looking at from now on. */
+static void net_lws_tick_need(void)
+{
+    if (net_ev_loop && !ev_is_active(&net_lws_tick))
+        ev_timer_again(net_ev_loop, &net_lws_tick);
+}
+
 static void net_timer_ev_fire(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
@@ -425,6 +450,7 @@ static void net_attach_pending(struct server *srv, struct lws *wsi)
     lws_set_opaque_user_data(wsi, net_pending_addr);
     net_pending_addr->conns++;
     srv->conns_open++;
+    net_lws_tick_need();
     net_pending_addr = NULL;
     net_pending_fd = -1;
 }
@@ -906,6 +932,9 @@ int net_run(struct server *srv, const struct net_options *o)
             return 1;
         }
         ev_timer_init(&net_timer_ev, net_timer_ev_fire, 0., 0.);
+        ev_init(&net_lws_tick, net_lws_tick_fire);
+        net_lws_tick.repeat = NET_LWS_TICK_S;
+        net_lws_tick.data = srv;
         foreign_loops[0] = net_ev_loop;
         info.foreign_loops = foreign_loops;
         info.options |= LWS_SERVER_OPTION_LIBEV;
@@ -978,8 +1007,10 @@ int net_run(struct server *srv, const struct net_options *o)
     timer_free(net_stop_timer);
     net_stop_timer = NULL;
     lws_sul_cancel(&net_timer_sul);
-    if (net_ev_loop)
+    if (net_ev_loop) {
         ev_timer_stop(net_ev_loop, &net_timer_ev);
+        ev_timer_stop(net_ev_loop, &net_lws_tick);
+    }
     net_timer_armed = 0;
     net_timer_ctx = NULL; /* timers armed from here on (lws closing sockets) wait for nothing */
     timer_set_wakeup(NULL);
