@@ -90,6 +90,10 @@ char *metrics_text(const struct server *srv, size_t *len_out)
     metrics_counter(&b, "felt_http_requests_total", "HTTP requests.", m->http_requests);
     metrics_counter(&b, "felt_connections_refused_total",
                     "Connections refused by the per-address cap.", m->conns_refused);
+    metrics_counter(&b, "felt_heartbeat_pings_total",
+                    "Pings sent to WebSockets whose peer had gone quiet.", srv->hb.pings);
+    metrics_counter(&b, "felt_heartbeat_hangups_total",
+                    "WebSockets closed because their peer stayed silent.", srv->hb.hangups);
 
     metrics_add(&b, "# HELP felt_action_broadcast_latency_seconds From an applied action to its "
                     "state_update leaving for each connection.\n"

@@ -16,15 +16,26 @@
  * Rules kept here: we write only from WRITEABLE callbacks, exactly one lws_write per callback,
  * from messages that already carry LWS_PRE headroom (struct msg) or, on felt.v2, from one
  * shared buffer with that headroom into which everything due to the connection is gathered (one
- * frame, a message a line), and ask for another callback when more is pending. Heartbeats are lws's idle policy (ping after 20 s of silence, hang up
- * after 60 s without a valid pong). permessage-deflate is offered. One lws_sul runs timer.c's
- * heap of timers.
+ * frame, a message a line), and ask for another callback when more is pending. A ping the
+ * heartbeat asked for is such a write too. permessage-deflate is offered. One lws_sul runs
+ * timer.c's heap of timers.
  *
- * Client addresses (limit.c): every accepted socket is attributed to its peer's address at
- * LWS_CALLBACK_FILTER_NETWORK_CONNECTION, where the per-address and total connection caps are
- * applied before a byte is read; the attribution rides on the wsi's opaque user data until
- * LWS_CALLBACK_WSI_DESTROY, the one callback every wsi gets at the end. Behind --trust-proxy the
- * socket is moved to the address in X-Forwarded-For once the request headers are in.
+ * Heartbeats are heartbeat.c's sweep, not lws's idle policy (switched off): net.c gives it the
+ * kernel's time since the socket last received anything (TCP_INFO), sends its empty pings and
+ * closes what it hangs up on. lws 4.1's policy kept a timer per connection in one sorted list
+ * with O(connections) insertion, re-inserted on every ping and pong: at 10,000 connections the
+ * pings of connections opened together stalled feltd for a second or more every 20 s.
+ *
+ * Listening (listen.c, net_accept): feltd binds and accepts itself and hands each socket to lws
+ * (lws_adopt_descriptor_vhost), so that a host or port it cannot use is one clear error, and so
+ * that it can stop accepting before it runs out of descriptors without lws's fd_limit_per_thread
+ * (which makes lws look every event's wsi up by a linear search).
+ *
+ * Client addresses (limit.c): every accepted socket is attributed to its peer's address in
+ * net_accept, where the per-address cap is applied before a byte is read; the attribution rides
+ * on the wsi's opaque user data until LWS_CALLBACK_WSI_DESTROY, the one callback every wsi gets
+ * at the end. Behind --trust-proxy the socket is moved to the address in X-Forwarded-For once the
+ * request headers are in.
  *
  * HTTP: a request is answered exactly once, and it is the last request of its connection: every
  * answer says Connection: close and the connection is closed once it is written, so bytes after a
@@ -32,25 +43,24 @@
  * given up on purpose: lws 4.1.6 spins at full CPU, never delivering the body, on a POST
  * pipelined behind another request on a kept-alive connection. Transfer-Encoding is refused
  * (400 with Content-Length, 411 without): bodies are small JSON objects with a length.
- *
- * Known cost (docs/performance.md): that policy keeps one timer per connection in lws's sorted
- * timer list, whose insertion is O(connections), so at 10,000 connections each ping and pong
- * costs about half a millisecond (10,000 idle sockets: 9.4 CPU s per 45 s). One sweeping timer
- * of our own cut that to 3.2 s but was reverted: lws 4.1 reports no empty pong to user code,
- * and an lws 4.1 client that answers a non-empty ping while sending its own corrupts its stream
- * under load (feltd closed ~1 % of felt-bench's sockets with 1007 "bad utf8").
  */
+#define _GNU_SOURCE /* accept4 */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <ev.h>
 #include <libwebsockets.h>
 
+#include "listen.h"
 #include "server.h"
 
 _Static_assert(MSG_HEADROOM >= LWS_PRE, "message headroom must cover the WebSocket header");
@@ -88,6 +98,9 @@ struct net_link {
     size_t rx_dropped;      /* bytes of an over-16-KiB message read and dropped so far */
     struct net_http *http;  /* HTTP only */
     bool batch;             /* felt.v2: what is due goes out in one frame, a message a line */
+    struct heartbeat_node hb; /* WebSocket: in the server's heartbeat sweep */
+    bool in_hb;
+    bool ping_due;          /* the heartbeat asked for a ping: the next write sends it */
 };
 
 /* The sub-protocols, by their lws_protocols id: felt.v1 (a message a frame) and felt.v2 (what
@@ -105,7 +118,7 @@ struct net_pss {
  * ours: timer.c). */
 #define NET_TIMER_TICK_US (1000 * LWS_US_PER_MS)
 
-#define NET_FD_FILES 16  /* descriptors lws leaves to the rest of the process */
+#define NET_FD_FILES 16  /* descriptors kept for feltd's own files (12 to 15 in use) */
 #define NET_FD_HEALTH 16 /* connections past max_conns, for /healthz */
 
 static lws_sorted_usec_list_t net_timer_sul;
@@ -216,6 +229,50 @@ static const struct conn_io net_conn_io = {
     .rx_pause = net_rx_pause,
 };
 
+/* ---- heartbeats (heartbeat.c sweeps; these are its hooks) -------------------------------- */
+
+static struct net_link *net_hb_link(struct heartbeat_node *n)
+{
+    return (struct net_link *)((char *)n - offsetof(struct net_link, hb));
+}
+
+/* How long the kernel has received nothing on the socket: every message, ping and pong of the
+ * peer counts, without lws having to report them (lws 4.1 does not report an empty pong). */
+static int64_t net_hb_idle_ms(struct heartbeat_node *n)
+{
+    struct net_link *l = net_hb_link(n);
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    if (!l->wsi || getsockopt(lws_get_socket_fd(l->wsi), IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+        return -1;
+    return ti.tcpi_last_data_recv;
+}
+
+static void net_hb_ping(struct heartbeat_node *n)
+{
+    struct net_link *l = net_hb_link(n);
+    if (!l->wsi || l->ping_due)
+        return;
+    l->ping_due = true;
+    lws_callback_on_writable(l->wsi);
+}
+
+/* A silent peer reads no close frame: the socket is closed at once. */
+static void net_hb_hangup(struct heartbeat_node *n)
+{
+    struct net_link *l = net_hb_link(n);
+    if (!l->wsi)
+        return;
+    log_line(LOG_VERBOSE, "hung up on a connection silent for too long");
+    lws_set_timeout(l->wsi, PENDING_TIMEOUT_WS_PONG_CHECK_GET_PONG, LWS_TO_KILL_ASYNC);
+}
+
+static const struct heartbeat_ops net_hb_ops = {
+    .idle_ms = net_hb_idle_ms,
+    .ping = net_hb_ping,
+    .hangup = net_hb_hangup,
+};
+
 static struct net_link *net_link_new(struct lws *wsi)
 {
     struct net_link *l = xcalloc(1, sizeof(*l));
@@ -228,6 +285,8 @@ static struct net_link *net_link_new(struct lws *wsi)
 static void net_link_free(struct net_link *l)
 {
     l->wsi = NULL;
+    if (l->in_hb)
+        heartbeat_remove(&l->conn->srv->hb, &l->hb);
     conn_free(l->conn);
     free(l->rx);
     if (l->http) {
@@ -303,6 +362,8 @@ static int net_ws_established(struct lws *wsi, struct server *srv, struct net_ps
     l->conn = conn_new(srv, &net_conn_io, l, (enum conn_role)role, t, p ? p->id : NULL,
                        lws_get_opaque_user_data(wsi));
     pss->link = l;
+    heartbeat_add(&srv->hb, &l->hb);
+    l->in_hb = true;
     return 0;
 }
 
@@ -381,6 +442,15 @@ static size_t net_ws_gather(struct conn *c, const struct msg *m)
 static int net_ws_writeable(struct lws *wsi, struct net_link *l)
 {
     struct conn *c = l->conn;
+    if (l->ping_due) {
+        static unsigned char ping[LWS_PRE];
+        l->ping_due = false;
+        if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+            return -1;
+        if (conn_pending(c) || c->close_code)
+            lws_callback_on_writable(wsi);
+        return 0;
+    }
     const struct msg *m = conn_next(c);
     if (!m) {
         if (c->close_code) {
@@ -413,47 +483,43 @@ static int net_ws_writeable(struct lws *wsi, struct net_link *l)
 
 /* ---- client addresses ------------------------------------------------------------------ */
 
-/* The address of the socket being accepted, between FILTER_NETWORK_CONNECTION and the first
- * callback of its new wsi (lws adopts it within the same call, after our filter said yes). */
-static struct limit_addr *net_pending_addr;
-static int net_pending_fd = -1;
+/* The peer's address of an accepted socket, as text (an IPv4 address mapped into IPv6 as the
+ * IPv4 address it is). */
+static void net_peer_ip(const struct sockaddr_storage *ss, char *ip, size_t len)
+{
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+    const void *addr = NULL;
+    int family = ss->ss_family;
+    if (family == AF_INET) {
+        addr = &((const struct sockaddr_in *)ss)->sin_addr;
+    } else if (family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+        family = AF_INET;
+        addr = &s6->sin6_addr.s6_addr[12];
+    } else if (family == AF_INET6) {
+        addr = &s6->sin6_addr;
+    }
+    if (!addr || !inet_ntop(family, addr, ip, (socklen_t)len))
+        snprintf(ip, len, "unknown");
+}
 
-static int64_t net_emfile_log_ms; /* last "out of descriptors" line */
-static unsigned net_emfile_hidden;
-
-/* Accepts or refuses a new TCP connection by its peer's address (before anything is read). */
-static int net_filter_connection(struct server *srv, const struct lws_filter_network_conn_args *f)
+/* Accepts or refuses a new TCP connection by its peer's address (before anything is read).
+ * Returns the address it is attributed to, or NULL: refused. */
+static struct limit_addr *net_filter_peer(struct server *srv, const struct sockaddr_storage *ss)
 {
     char ip[LIMIT_IP_MAX];
-    const struct sockaddr_in *sin = (const struct sockaddr_in *)&f->cli_addr;
     const struct limits *l = &srv->limits;
-    if (f->cli_addr.ss_family != AF_INET || !inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip)))
-        snprintf(ip, sizeof(ip), "unknown");
+    net_peer_ip(ss, ip, sizeof(ip));
     struct limit_addr *a = limit_addr_get(&srv->addrs, ip);
     bool proxy = l->trust_proxy && strcmp(l->trust_proxy, ip) == 0;
     if (!proxy && l->max_conns_per_address && a->conns >= l->max_conns_per_address) {
         srv->metrics.conns_refused++;
         log_line(LOG_VERBOSE, "refused a connection from %s: %d open", ip, a->conns);
-        return 1;
+        return NULL;
     }
-    net_pending_addr = a;
-    net_pending_fd = (int)f->accept_fd;
-    return 0;
+    return a;
 }
 
-/* Attributes a newly adopted wsi to the address its filter saw. */
-static void net_attach_pending(struct server *srv, struct lws *wsi)
-{
-    if (!net_pending_addr || lws_get_opaque_user_data(wsi) ||
-        lws_get_socket_fd(wsi) != net_pending_fd)
-        return;
-    lws_set_opaque_user_data(wsi, net_pending_addr);
-    net_pending_addr->conns++;
-    srv->conns_open++;
-    net_lws_tick_need();
-    net_pending_addr = NULL;
-    net_pending_fd = -1;
-}
+static void net_listen_modulate(struct server *srv);
 
 static void net_detach(struct server *srv, struct lws *wsi)
 {
@@ -463,6 +529,100 @@ static void net_detach(struct server *srv, struct lws *wsi)
     a->conns--;
     srv->conns_open--;
     lws_set_opaque_user_data(wsi, NULL);
+    net_listen_modulate(srv);
+}
+
+/* ---- the listening socket ---------------------------------------------------------------- */
+
+/* feltd listens itself (listen.c) and hands every socket it accepts to lws. It stops watching
+ * the listening socket while it holds net_accept_cap connections (the descriptor limit less
+ * NET_FD_FILES for its own files), so a flood waits in the kernel's backlog instead of running
+ * the process out of descriptors, and lws's descriptor table stays a direct lookup (lws 4.1.6's
+ * own cap, fd_limit_per_thread, makes it a linear search on every event: 53 % of feltd's CPU at
+ * 10,000 connections). If accept() fails for want of descriptors all the same (our own files
+ * past their reserve), accepting pauses for NET_ACCEPT_RETRY_MS, and the log says so once a
+ * second at most. */
+#define NET_ACCEPT_BURST 64      /* accepts per wake-up, so that one flood cannot starve play */
+#define NET_ACCEPT_RETRY_MS 100
+
+static int net_listen_fd = -1;
+static struct lws *net_listen_wsi;  /* the listening socket, adopted into lws's loop */
+static bool net_listen_paused;      /* not watched: full, out of descriptors, or shutting down */
+static bool net_listen_starved;     /* accept() ran out of descriptors: wait for the timer */
+static struct timer *net_listen_retry;
+static int net_accept_cap;
+static bool net_tls;
+
+static int64_t net_emfile_log_ms; /* last "out of descriptors" line */
+static unsigned net_emfile_hidden;
+
+static void net_listen_modulate(struct server *srv)
+{
+    bool pause = srv->shutting_down || net_listen_starved || srv->conns_open >= net_accept_cap;
+    if (!net_listen_wsi || pause == net_listen_paused)
+        return;
+    net_listen_paused = pause;
+    lws_rx_flow_control(net_listen_wsi, pause ? 0 : 1);
+}
+
+static void net_listen_retry_fire(void *arg)
+{
+    net_listen_starved = false;
+    net_listen_modulate(arg);
+}
+
+static void net_accept_emfile(struct server *srv)
+{
+    int64_t now = felt_now_ms();
+    net_listen_starved = true;
+    timer_arm(net_listen_retry, NET_ACCEPT_RETRY_MS);
+    if (now - net_emfile_log_ms < 1000) {
+        net_emfile_hidden++;
+        return;
+    }
+    net_emfile_log_ms = now;
+    log_line(LOG_QUIET, "out of file descriptors, not accepting for a moment (%u more such "
+                        "errors)", net_emfile_hidden);
+    net_emfile_hidden = 0;
+    (void)srv;
+}
+
+/* The listening socket is readable: accept what is waiting (up to a burst), refuse by address,
+ * and give the rest to lws. */
+static void net_accept(struct server *srv)
+{
+    struct lws_vhost *vh = lws_get_vhost_by_name(srv->ctx, "feltd");
+    for (int i = 0; i < NET_ACCEPT_BURST && !net_listen_paused; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(net_listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                net_accept_emfile(srv);
+            else if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            break; /* EAGAIN: nothing more waiting */
+        }
+        struct limit_addr *a = net_filter_peer(srv, &ss);
+        if (!a) {
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        lws_sock_file_fd_type d = {.sockfd = fd};
+        struct lws *wsi = lws_adopt_descriptor_vhost(
+            vh, LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | (net_tls ? LWS_ADOPT_ALLOW_SSL : 0), d, NULL,
+            NULL);
+        if (!wsi)
+            continue; /* lws closed it */
+        lws_set_opaque_user_data(wsi, a);
+        a->conns++;
+        srv->conns_open++;
+        net_lws_tick_need();
+        net_listen_modulate(srv);
+    }
+    net_listen_modulate(srv);
 }
 
 /* The client's address for this request: the peer, or, from the trusted proxy, the last address
@@ -702,9 +862,8 @@ static int net_http_writeable(struct lws *wsi, struct net_link *l)
 }
 
 /* lws's log goes to stderr, at most NET_LOG_BURST lines a second: a client can make lws log a
- * line per refused connection, and the log must not grow at the rate of an attack. Running out
- * of descriptors (lws reports each failed accept) is said once a second. Lines held back are
- * counted in the next one that is written. */
+ * line per refused connection, and the log must not grow at the rate of an attack. Lines held
+ * back are counted in the next one that is written. */
 #define NET_LOG_BURST 20
 
 static void net_log_emit(int level, const char *line)
@@ -713,17 +872,6 @@ static void net_log_emit(int level, const char *line)
     static unsigned hidden;
     (void)level;
     int64_t now = felt_now_ms();
-    if (strstr(line, "accept: errno")) {
-        if (now - net_emfile_log_ms < 1000) {
-            net_emfile_hidden++;
-            return;
-        }
-        net_emfile_log_ms = now;
-        fprintf(stderr, "feltd: out of file descriptors, not accepting (%u more such errors)\n",
-                net_emfile_hidden);
-        net_emfile_hidden = 0;
-        return;
-    }
     if (!limit_bucket_take(&bucket, NET_LOG_BURST, NET_LOG_BURST, 1.0, now)) {
         hidden++;
         return;
@@ -744,11 +892,6 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     struct lws_context *ctx = lws_get_context(wsi);
     struct server *srv = ctx ? lws_context_user(ctx) : NULL;
 
-    /* Here `user` is the accept's arguments, not per-session data. */
-    if (reason == LWS_CALLBACK_FILTER_NETWORK_CONNECTION)
-        return net_filter_connection(srv, user);
-    if (srv && net_pending_addr)
-        net_attach_pending(srv, wsi);
 
     struct net_pss *pss = user;
     struct net_link *l = pss ? pss->link : NULL; /* dereferenced only by per-session cases */
@@ -808,7 +951,9 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     /* The store's completions (its eventfd, adopted in net_run): the done() callbacks run
      * here, on the loop thread. */
     case LWS_CALLBACK_RAW_RX_FILE:
-        if (srv && srv->store)
+        if (srv && wsi == net_listen_wsi)
+            net_accept(srv);
+        else if (srv && srv->store)
             store_dispatch(srv->store);
         return 0;
     case LWS_CALLBACK_RAW_CLOSE_FILE:
@@ -868,11 +1013,39 @@ static void net_shutdown_begin(struct server *srv)
 {
     log_line(LOG_NORMAL, "shutting down");
     srv->shutting_down = true;
+    net_listen_modulate(srv); /* stop accepting */
     for (int i = 0; i < srv->ntables; i++)
         table_shutdown(srv->tables[i]);
     for (struct conn *c = srv->conns_head; c; c = c->all_next)
         conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "going away");
     timer_arm(net_stop_timer, srv->conns_head ? 300 : 0);
+}
+
+/* Everything net_run set up once the context exists, undone (the context with it). */
+static void net_run_cleanup(struct server *srv)
+{
+    timer_free(net_stop_timer);
+    net_stop_timer = NULL;
+    timer_free(net_listen_retry);
+    net_listen_retry = NULL;
+    lws_sul_cancel(&net_timer_sul);
+    if (net_ev_loop) {
+        ev_timer_stop(net_ev_loop, &net_timer_ev);
+        ev_timer_stop(net_ev_loop, &net_lws_tick);
+    }
+    net_timer_armed = 0;
+    net_timer_ctx = NULL; /* timers armed from here on (lws closing sockets) wait for nothing */
+    timer_set_wakeup(NULL);
+    net_listen_wsi = NULL;
+    lws_context_destroy(srv->ctx);
+    srv->ctx = NULL;
+    heartbeat_free(&srv->hb); /* after the context: closing sockets leave the sweep */
+    net_signal_ctx = NULL;
+    net_listen_fd = -1;
+    if (net_ev_loop) {
+        ev_loop_destroy(net_ev_loop);
+        net_ev_loop = NULL;
+    }
 }
 
 int net_run(struct server *srv, const struct net_options *o)
@@ -886,13 +1059,13 @@ int net_run(struct server *srv, const struct net_options *o)
                       : log_get_level() == LOG_QUIET ? LLL_ERR
                                                     : LLL_ERR | LLL_WARN,
                       net_log_emit);
-    idle_policy.secs_since_valid_ping = (uint16_t)o->ping_secs;
-    idle_policy.secs_since_valid_hangup = (uint16_t)o->hangup_secs;
+    /* lws's own heartbeat is off (a hang-up time of 0): heartbeat.c's sweep does it. */
+    idle_policy.secs_since_valid_ping = 0;
+    idle_policy.secs_since_valid_hangup = 0;
 
-    /* Descriptors: lws stops accepting when it holds fd_limit_per_thread of them, before the
-     * process runs out (an accept failing with EMFILE would leave the listening socket readable,
-     * and lws would spin on it); NET_FD_FILES stay free for our own files. Of lws's share, the
-     * last NET_FD_HEALTH are kept for /healthz (net_admit). */
+    /* Descriptors: feltd accepts while it holds fewer than net_accept_cap sockets (the limit
+     * less NET_FD_FILES for its own files; net_accept); of those, the last NET_FD_HEALTH are
+     * kept for /healthz (net_admit). */
     struct rlimit rl;
     unsigned fd_limit = 1024;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
@@ -901,21 +1074,28 @@ int net_run(struct server *srv, const struct net_options *o)
         fprintf(stderr, "feltd: the descriptor limit (%u) is too low; raise ulimit -n\n", fd_limit);
         return 1;
     }
-    fd_limit -= NET_FD_FILES;
-    int conn_cap = (int)(fd_limit - NET_FD_HEALTH);
+    net_accept_cap = (int)(fd_limit - NET_FD_FILES);
+    int conn_cap = net_accept_cap - NET_FD_HEALTH;
     if (srv->limits.max_conns == 0 || srv->limits.max_conns > conn_cap)
         srv->limits.max_conns = conn_cap;
 
+    char why[256];
+    struct listen_info li;
+    net_listen_fd = listen_open(o->host, o->port, 512, &li, why, sizeof(why));
+    if (net_listen_fd < 0) {
+        fprintf(stderr, "feltd: %s\n", why);
+        return 1;
+    }
+    net_tls = o->tls_cert != NULL;
+
     memset(&info, 0, sizeof(info));
-    info.fd_limit_per_thread = fd_limit;
-    info.port = o->port;
-    info.iface = o->host;
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* we listen (listen.c); lws serves what we accept */
     info.protocols = net_protocols;
     info.extensions = net_extensions;
     info.retry_and_idle_policy = &idle_policy;
     info.user = srv;
     info.vhost_name = "feltd";
-    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
     if (o->tls_cert) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = o->tls_cert;
@@ -929,6 +1109,7 @@ int net_run(struct server *srv, const struct net_options *o)
         net_ev_loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
         if (!net_ev_loop) {
             fprintf(stderr, "feltd: cannot create the libev event loop\n");
+            close(net_listen_fd);
             return 1;
         }
         ev_timer_init(&net_timer_ev, net_timer_ev_fire, 0., 0.);
@@ -940,18 +1121,21 @@ int net_run(struct server *srv, const struct net_options *o)
         info.options |= LWS_SERVER_OPTION_LIBEV;
     }
     srv->ctx = lws_create_context(&info);
-    if (!srv->ctx && net_ev_loop) {
-        fprintf(stderr, "feltd: libwebsockets cannot run on libev (is the package "
-                        "libwebsockets-evlib-ev installed?); --event-lib poll runs without it\n");
-        ev_loop_destroy(net_ev_loop);
-        net_ev_loop = NULL;
-        return 1;
-    }
     if (!srv->ctx) {
-        fprintf(stderr, "feltd: cannot listen on %s:%d (in use, or not an address of this "
-                        "machine?)\n", o->host, o->port);
+        if (net_ev_loop)
+            fprintf(stderr, "feltd: libwebsockets cannot run on libev (is the package "
+                            "libwebsockets-evlib-ev installed?); --event-lib poll runs without "
+                            "it\n");
+        else
+            fprintf(stderr, "feltd: cannot start libwebsockets%s\n",
+                    o->tls_cert ? " (are the certificate and key readable and a pair?)" : "");
+        if (net_ev_loop)
+            ev_loop_destroy(net_ev_loop);
+        net_ev_loop = NULL;
+        close(net_listen_fd);
         return 1;
     }
+    heartbeat_init(&srv->hb, &net_hb_ops, o->ping_secs, o->hangup_secs);
     net_signal_ctx = srv->ctx;
     net_timer_ctx = srv->ctx;
     timer_set_wakeup(net_timer_wakeup);
@@ -977,14 +1161,27 @@ int net_run(struct server *srv, const struct net_options *o)
             fprintf(stderr, "feltd: cannot watch the storage thread's descriptor\n");
             if (fd.filefd >= 0)
                 close(fd.filefd);
-            lws_context_destroy(srv->ctx);
-            srv->ctx = NULL;
+            close(net_listen_fd);
+            net_run_cleanup(srv);
             return 1;
         }
     }
 
-    int port = lws_get_vhost_listen_port(lws_get_vhost_by_name(srv->ctx, "feltd"));
-    printf("feltd: listening on %s://%s:%d\n", o->tls_cert ? "https" : "http", o->host, port);
+    /* The listening socket joins the loop like the store's eventfd; lws owns it from here and
+     * closes it with the context. */
+    lws_sock_file_fd_type lfd = {.filefd = net_listen_fd};
+    net_listen_retry = timer_new(net_listen_retry_fire, srv);
+    net_listen_paused = net_listen_starved = false;
+    net_listen_wsi = lws_adopt_descriptor_vhost(lws_get_vhost_by_name(srv->ctx, "feltd"),
+                                                LWS_ADOPT_RAW_FILE_DESC, lfd, PROTO_SUBPROTOCOL,
+                                                NULL);
+    if (!net_listen_wsi) {
+        fprintf(stderr, "feltd: cannot watch the listening socket\n");
+        net_run_cleanup(srv);
+        return 1;
+    }
+    printf("feltd: listening on %s://%s:%d\n", o->tls_cert ? "https" : "http", li.url_host,
+           li.port);
     fflush(stdout);
     if (o->on_ready)
         o->on_ready(srv);
@@ -1004,22 +1201,6 @@ int net_run(struct server *srv, const struct net_options *o)
         if (net_signalled && !srv->shutting_down)
             net_shutdown_begin(srv);
     }
-    timer_free(net_stop_timer);
-    net_stop_timer = NULL;
-    lws_sul_cancel(&net_timer_sul);
-    if (net_ev_loop) {
-        ev_timer_stop(net_ev_loop, &net_timer_ev);
-        ev_timer_stop(net_ev_loop, &net_lws_tick);
-    }
-    net_timer_armed = 0;
-    net_timer_ctx = NULL; /* timers armed from here on (lws closing sockets) wait for nothing */
-    timer_set_wakeup(NULL);
-    lws_context_destroy(srv->ctx);
-    srv->ctx = NULL;
-    net_signal_ctx = NULL;
-    if (net_ev_loop) {
-        ev_loop_destroy(net_ev_loop);
-        net_ev_loop = NULL;
-    }
+    net_run_cleanup(srv);
     return rc;
 }

@@ -89,6 +89,43 @@ int64_t timer_next_due_us(void);
  * timer, itself included. */
 void timer_run_due(int64_t now_us);
 
+/* ---- heartbeat.c ------------------------------------------------------------------------ */
+
+/* A member of the heartbeat's sweep (one WebSocket), embedded in the transport's own object. */
+struct heartbeat_node {
+    struct heartbeat_node *prev, *next;
+};
+
+/* What the sweep asks of the transport about one member. */
+struct heartbeat_ops {
+    /* Milliseconds since anything (a message, a pong) last arrived from the peer, or -1 when
+     * unknown (the member is left alone this time). */
+    int64_t (*idle_ms)(struct heartbeat_node *n);
+    void (*ping)(struct heartbeat_node *n);   /* send one (empty) ping */
+    void (*hangup)(struct heartbeat_node *n); /* close the socket; the member is removed later */
+};
+
+struct heartbeat {
+    const struct heartbeat_ops *ops;
+    int64_t ping_ms, hangup_ms;
+    int64_t cycle_ms;    /* every member is looked at once per cycle */
+    int64_t tick_ms;     /* a slice of the members is looked at every tick */
+    struct heartbeat_node *head, *cursor; /* cursor: the next to look at (NULL: the head) */
+    int count;
+    int64_t carry;       /* slices' rounding, in members x tick_ms */
+    struct timer *timer; /* armed while there are members */
+    uint64_t probes, pings, hangups;
+};
+
+/* ping_secs of silence from a peer earn it a ping, hangup_secs (> ping_secs) a hang-up. */
+void heartbeat_init(struct heartbeat *hb, const struct heartbeat_ops *ops, int ping_secs,
+                    int hangup_secs);
+void heartbeat_add(struct heartbeat *hb, struct heartbeat_node *n);
+void heartbeat_remove(struct heartbeat *hb, struct heartbeat_node *n);
+/* Looks at the next slice of members (the timer calls it; tests may too). */
+void heartbeat_tick(struct heartbeat *hb);
+void heartbeat_free(struct heartbeat *hb);
+
 /* ---- metrics.c -------------------------------------------------------------------------- */
 
 struct metrics {
@@ -682,6 +719,7 @@ struct server {
     struct limit_registry addrs; /* client addresses (limit.c) */
     struct store *store;       /* durable storage (store.h), or NULL: nothing kept */
     int conns_open;            /* accepted TCP connections still open */
+    struct heartbeat hb;       /* pings and hang-ups of silent WebSockets (heartbeat.c) */
 };
 
 #endif
