@@ -63,7 +63,7 @@ static const char felt_usage[] =
     "  --config FILE          settings from FILE instead of $XDG_CONFIG_HOME/felt/config\n"
     "                         (default ~/.config/felt/config)\n"
     "  --no-config            read no config file\n"
-    "  -h, --help             this help;  --version  print the version\n"
+    "  -h, --help             this help;  -V, --version  print the version\n"
     "\n"
     "The config file holds defaults for these options, one `key = value` a line (lines starting\n"
     "with # are comments): server, game, name, and color, ascii, four-color, quiet as on or off.\n"
@@ -211,19 +211,19 @@ static int felt_parse_args(int argc, char **argv, struct session_options *so,
     const char *nc = getenv("NO_COLOR");
     if (nc && nc[0]) to->no_color = true;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
         if (opt == O_CONFIG) {
             config_path = optarg;
             no_config = false;
         } else if (opt == O_NO_CONFIG) {
             no_config = true;
-        } else if (opt == 'h' || opt == O_VERSION || opt == '?') {
+        } else if (opt == 'h' || opt == 'V' || opt == O_VERSION || opt == '?') {
             skip_config = true;
         }
     }
     if (!skip_config && !no_config && felt_config(config_path, so, to) != 0) return 2;
     optind = 0; /* glibc: start the scan afresh */
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
         switch (opt) {
         case O_SERVER:
             so->server = optarg;
@@ -286,6 +286,7 @@ static int felt_parse_args(int argc, char **argv, struct session_options *so,
         case 'h':
             fputs(felt_usage, stdout);
             return 0;
+        case 'V':
         case O_VERSION:
             printf("felt %s\n", FELT_VERSION);
             return 0;

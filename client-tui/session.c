@@ -608,7 +608,7 @@ static void session_poll_result(void *user, int status, const char *error, int64
     if (!s->ever_connected) {
         poll_stop(s->poll);
         if (status == 0)
-            session_set_state(s, SESSION_FAILED, "cannot reach the server at %s: %s", s->http_base,
+            session_set_state(s, SESSION_FAILED, "cannot reach the server at %s: %s", s->server,
                               error ? error : "no answer");
         else if (status == 404)
             session_set_state(s, SESSION_FAILED, "the server has no game '%s'", s->game);
@@ -985,7 +985,8 @@ static void session_join_done(void *arg, const struct wshttp_result *r)
     s->join_req = NULL;
     if (session_terminal(s) && s->state != SESSION_REJECTED) return;
     if (r->status == 0) {
-        session_set_state(s, SESSION_FAILED, "cannot reach the server at %s: %s", s->http_base,
+        /* the server as given (ws://), not the HTTP address the join goes to */
+        session_set_state(s, SESSION_FAILED, "cannot reach the server at %s: %s", s->server,
                           r->error ? r->error : "no answer");
         return;
     }

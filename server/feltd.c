@@ -11,6 +11,7 @@
  * the bot table up to N bots, counting the bots already back in their seats.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,9 +60,10 @@ static const char feltd_usage[] =
     "  --trust-proxy ADDR     take the client address from X-Forwarded-For when the peer is\n"
     "                         this reverse proxy (default: never)\n"
     "  -v, --verbose          log more;  -q, --quiet  log only errors\n"
-    "  -h, --help             this help;  --version  print the version\n";
+    "  -h, --help             this help;  -V, --version  print the version\n";
 
 static struct server feltd_server;
+static const char *feltd_bad_arg; /* the argument getopt_long just read, for its error */
 static void feltd_seat_bots(struct server *srv);
 /* --bots [TABLE:]N, in the order given; "" is the default table ('main', else the first). */
 static struct feltd_bots {
@@ -70,24 +72,84 @@ static struct feltd_bots {
 } feltd_bots[16];
 static int feltd_nbots;
 
-/* NAME:SEATS:SB/BB:BUYIN[:ANTE]. Returns 0 or -1 with a message on stderr. */
-static int feltd_parse_table(const char *spec, struct table_config *cfg)
+/* One whole number of a --table spec, from *p up to the next `stop` character (or the end),
+ * with its field's name for the error. Returns 0 or -1 with a message on stderr. */
+static int feltd_table_number(const char *spec, const char **p, char stop, const char *field,
+                              long long min, long long max, long long *out)
 {
-    char name[64];
-    long long seats, sb, bb, buyin, ante = 0;
-    int n = 0;
-    if (sscanf(spec, "%63[^:]:%lld:%lld/%lld:%lld%n", name, &seats, &sb, &bb, &buyin, &n) != 5 ||
-        (spec[n] != '\0' && (sscanf(spec + n, ":%lld%n", &ante, &n) != 1))) {
-        fprintf(stderr, "feltd: bad --table '%s' (want NAME:SEATS:SB/BB:BUYIN[:ANTE])\n", spec);
+    const char *end = stop ? strchr(*p, stop) : NULL;
+    size_t len = end ? (size_t)(end - *p) : strlen(*p);
+    char buf[32], *tail;
+    if (stop && !end) {
+        fprintf(stderr, "feltd: bad --table '%s': nothing after %s (want "
+                        "NAME:SEATS:SB/BB:BUYIN[:ANTE])\n", spec, field);
         return -1;
     }
-    if (!proto_game_id_valid(name, strlen(name)) || seats < 2 || seats > ENGINE_MAX_SEATS ||
-        sb < 0 || bb < 1 || sb > bb || ante < 0 || buyin < bb || buyin > PROTO_AMOUNT_MAX ||
-        bb > PROTO_AMOUNT_MAX) {
-        fprintf(stderr,
-                "feltd: bad --table '%s': name [A-Za-z0-9_-]{1,32}, 2-%d seats, "
-                "0 <= SB <= BB, BB <= BUYIN\n",
-                spec, ENGINE_MAX_SEATS);
+    if (len == 0 || len >= sizeof(buf)) {
+        fprintf(stderr, "feltd: bad --table '%s': %s is %s\n", spec, field,
+                len == 0 ? "empty" : "too long");
+        return -1;
+    }
+    memcpy(buf, *p, len);
+    buf[len] = '\0';
+    errno = 0;
+    long long v = strtoll(buf, &tail, 10);
+    if (*tail != '\0' || errno != 0 || buf[0] == '+' || buf[0] == ' ') {
+        fprintf(stderr, "feltd: bad --table '%s': %s '%s' is not a whole number\n", spec, field,
+                buf);
+        return -1;
+    }
+    if (v < min || v > max) {
+        fprintf(stderr, "feltd: bad --table '%s': %s %lld is out of range (%lld to %lld)\n",
+                spec, field, v, min, max);
+        return -1;
+    }
+    *out = v;
+    *p += len + (end ? 1 : 0);
+    return 0;
+}
+
+/* NAME:SEATS:SB/BB:BUYIN[:ANTE]. Returns 0 or -1 with a message on stderr naming the field
+ * that is wrong and why. */
+static int feltd_parse_table(const char *spec, struct table_config *cfg)
+{
+    char name[PROTO_GAME_ID_MAX + 1];
+    long long seats, sb, bb, buyin, ante = 0;
+    const char *colon = strchr(spec, ':'), *p;
+    size_t nlen = colon ? (size_t)(colon - spec) : strlen(spec);
+    if (!colon) {
+        fprintf(stderr, "feltd: bad --table '%s': want NAME:SEATS:SB/BB:BUYIN[:ANTE], e.g. "
+                        "main:6:5/10:1000\n", spec);
+        return -1;
+    }
+    if (nlen == 0 || nlen > PROTO_GAME_ID_MAX || !proto_game_id_valid(spec, nlen)) {
+        fprintf(stderr, "feltd: bad --table '%s': the name '%.*s' must be 1 to %d of "
+                        "A-Z a-z 0-9 _ -\n", spec, (int)(nlen > 64 ? 64 : nlen), spec,
+                PROTO_GAME_ID_MAX);
+        return -1;
+    }
+    memcpy(name, spec, nlen);
+    name[nlen] = '\0';
+    p = colon + 1;
+    int colons = 0;
+    for (const char *q = p; *q; q++)
+        colons += *q == ':';
+    bool has_ante = colons >= 3; /* SEATS:SB/BB:BUYIN has two */
+    if (feltd_table_number(spec, &p, ':', "the seat count", 2, ENGINE_MAX_SEATS, &seats) ||
+        feltd_table_number(spec, &p, '/', "the small blind", 0, PROTO_AMOUNT_MAX, &sb) ||
+        feltd_table_number(spec, &p, ':', "the big blind", 1, PROTO_AMOUNT_MAX, &bb) ||
+        feltd_table_number(spec, &p, has_ante ? ':' : '\0', "the buy-in", 1, PROTO_AMOUNT_MAX,
+                           &buyin) ||
+        (has_ante && feltd_table_number(spec, &p, '\0', "the ante", 0, PROTO_AMOUNT_MAX, &ante)))
+        return -1;
+    if (sb > bb) {
+        fprintf(stderr, "feltd: bad --table '%s': the small blind (%lld) is more than the big "
+                        "blind (%lld)\n", spec, sb, bb);
+        return -1;
+    }
+    if (buyin < bb) {
+        fprintf(stderr, "feltd: bad --table '%s': the buy-in (%lld) is less than the big blind "
+                        "(%lld)\n", spec, buyin, bb);
         return -1;
     }
     snprintf(cfg->id, sizeof(cfg->id), "%.*s", PROTO_GAME_ID_MAX, name);
@@ -364,11 +426,13 @@ static int feltd_option(struct server *srv, struct feltd_args *a, int c, const c
     case 'h':
         fputs(feltd_usage, stdout);
         return 0;
+    case 'V':
     case O_VERSION:
         printf("feltd %s (protocol %s)\n", FELT_VERSION, PROTO_SUBPROTOCOL);
         return 0;
-    default:
-        fputs(feltd_usage, stderr);
+    default: /* as felt says it */
+        fprintf(stderr, "feltd: unknown option or missing value: '%s'\n(feltd --help lists the "
+                        "options)\n", optind > 0 && feltd_bad_arg ? feltd_bad_arg : "?");
         return 2;
     }
     return -1;
@@ -379,10 +443,14 @@ static int feltd_option(struct server *srv, struct feltd_args *a, int c, const c
 static int feltd_parse_args(struct server *srv, struct feltd_args *a, int argc, char **argv)
 {
     int c, rc;
-    while ((c = getopt_long(argc, argv, "vqh", feltd_opts, NULL)) != -1)
+    opterr = 0; /* an unknown option is reported in felt's words, not getopt's */
+    while ((c = getopt_long(argc, argv, "vqhV", feltd_opts, NULL)) != -1) {
+        feltd_bad_arg = optind > 0 && optind <= argc ? argv[optind - 1] : NULL;
         if ((rc = feltd_option(srv, a, c, optarg)) >= 0) return rc;
+    }
     if (optind < argc) {
-        fprintf(stderr, "feltd: unexpected argument '%s'\n%s", argv[optind], feltd_usage);
+        fprintf(stderr, "feltd: unexpected argument '%s'\n(feltd --help lists the options)\n",
+                argv[optind]);
         return 2;
     }
     if (!a->net.tls_cert != !a->net.tls_key) {

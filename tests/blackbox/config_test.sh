@@ -107,7 +107,7 @@ run_felt 0 --json --server "$SERVER" --name cliname
 grep -q '"name":"cliname"' "$WORK/out" || fail "the table does not show cliname"
 STDIN_SECS=0
 run_felt 1 --json
-grep -q 'cannot reach the server at http://127.0.0.1:1' "$WORK/err" ||
+grep -q 'cannot reach the server at ws://127.0.0.1:1' "$WORK/err" ||
     fail "the config file's server was not used"
 printf 'name = othername\nserver = %s\n' "$SERVER" >"$WORK/other.conf"
 STDIN_SECS=1
