@@ -113,6 +113,7 @@ static enum model_status model_status_of(enum wire_status s)
 
 /* ---- the log and the chat rings -------------------------------------------------------- */
 
+__attribute__((format(printf, 3, 0)))
 static void model_log_vadd(struct model *m, enum model_log_kind kind, const char *fmt, va_list ap)
 {
     char raw[MODEL_LOG_LINE * 2];

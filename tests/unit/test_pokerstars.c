@@ -335,11 +335,9 @@ static void check_pokerkit(const char *text, const struct handrec *h,
             nshow++;
         }
     }
-    int nactions = 0, nshown = 0;
-    for (int i = 0; i < r->nlog; i++) {
-        nactions += r->log[i].ev.kind == ENGINE_EV_ACTION;
+    int nshown = 0;
+    for (int i = 0; i < r->nlog; i++)
         nshown += r->log[i].ev.kind == ENGINE_EV_SHOW && card_valid(r->log[i].ev.cards[0]);
-    }
     while (next_ev < r->nlog && r->log[next_ev].ev.kind != ENGINE_EV_ACTION)
         next_ev++;
     assert_int_equal(next_ev, r->nlog); /* every action was read */

@@ -775,8 +775,8 @@ static uint64_t rnd(void)
 static void test_mutations(void **state)
 {
     static const char *const seeds[] = {
-        "{\"type\":\"action\",\"action\":\"raise\",\"amount\":100,\"request_id\":\"r1\","
-        "\"hand_id\":42}",
+        ("{\"type\":\"action\",\"action\":\"raise\",\"amount\":100,\"request_id\":\"r1\","
+         "\"hand_id\":42}"), /* one seed on two lines */
         "{\"type\":\"hello\",\"token\":\"abcdef\",\"last_seq\":317}",
         "{\"type\":\"join\",\"name\":\"ann\\u00e9\",\"buy_in\":1000}",
         "{\"type\":\"chat\",\"text\":\"nice \\u001b[31mhand\\ud83d\\ude00\"}",
