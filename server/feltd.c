@@ -25,7 +25,7 @@ static const char feltd_usage[] =
     "\n"
     "The felt No-Limit Hold'em server: WebSocket and HTTP on one port.\n"
     "\n"
-    "  --host ADDR            address to listen on (default 127.0.0.1)\n"
+    "  --host HOST            address or name to listen on (default 127.0.0.1; ::1 for IPv6)\n"
     "  --port N               port (default 8000; 0 picks a free one, printed on stdout)\n"
     "  --table NAME:SEATS:SB/BB:BUYIN[:ANTE]\n"
     "                         serve a table (repeatable; default main:6:5/10:1000)\n"
@@ -668,7 +668,10 @@ int main(int argc, char **argv)
                                   .chat_per_table = 30,
                                   .poll_max_events = 256};
     int rc = feltd_parse_args(srv, &a, argc, argv);
-    if (rc >= 0) return rc;
+    if (rc >= 0) {
+        free(a.tables); /* tables parsed before a bad argument */
+        return rc;
+    }
     eval_init();
     struct feltd_loaded loaded = {0};
     rc = feltd_open_store(srv, a.data, &loaded);
