@@ -39,6 +39,9 @@ static void fl_felt_connection(struct fl_bot *b, json_object *j)
         fl_bot_connected(b);
     } else if (strcmp(st, "reconnecting") == 0 || strcmp(st, "connecting") == 0) {
         fl_bot_disconnected(b);
+    } else if (strcmp(st, "no_answer") == 0) {
+        /* Still connected: a ping of felt's unanswered for 2 s (docs/protocol.md), which the
+         * proxy's stalls of up to 2.5 s cause; a dead link goes on to "reconnecting". */
     } else if (!b->f->leaving || strcmp(st, "offline") != 0) {
         fl_bad(b, "felt's session is %s: %s", st, jval_str(j, "reason") ? jval_str(j, "reason") : "");
         fl_bot_disconnected(b);
