@@ -23,7 +23,7 @@ static void command_hello(struct command_ctx *x, const struct proto_cmsg *m)
     struct player *p = table_player_by_id(x->table, x->claim, strlen(x->claim));
     if (!p || table_player_by_token(x->table, m->token) != p) {
         x->srv->metrics.hellos_rejected++;
-        log_line(LOG_VERBOSE, "rejected a hello for player %s", x->claim);
+        log_line(LOG_DEBUG, "rejected a hello for player %s", x->claim);
         x->ops->hello(x, NULL, m);
         return;
     }

@@ -200,7 +200,7 @@ static void equity_job_step_fire(void *arg)
     }
     equity_finish(&j->walk, &res);
     equity_job_store(j, &j->counting, &res);
-    log_line(LOG_VERBOSE,
+    log_line(LOG_DEBUG,
              "table %s: equity of %d hands on %d board cards: %llu boards in %d "
              "slices, %lld us",
              t->cfg.id, j->counting.nhands, j->counting.nboard, (unsigned long long)res.boards,

@@ -9,16 +9,28 @@
  * table comes back (with the command line's settings where it names the table), then every
  * stored seat, then the hands the last run was playing when it stopped are voided. --bots tops
  * the bot table up to N bots, counting the bots already back in their seats.
+ *
+ * The settings come from a config file first (--config FILE, else FELTD_SYSTEM_CONFIG when it
+ * exists, read by common/conffile.c), then from the command line, which wins: a key is an
+ * option's long name, and a --table or --bots on the command line replaces all of the file's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "conffile.h"
 #include "eval.h"
 #include "server.h"
+
+/* The config file an installed feltd reads when no --config is given (CMake sets it from
+ * GNUInstallDirs: /etc/felt/feltd.conf for a /usr install). */
+#ifndef FELTD_SYSTEM_CONFIG
+#define FELTD_SYSTEM_CONFIG "/etc/felt/feltd.conf"
+#endif
 
 static const char feltd_usage[] =
     "usage: feltd [options]\n"
@@ -59,11 +71,32 @@ static const char feltd_usage[] =
     "  --poll-max-events N    a poll further behind gets a snapshot (default 256)\n"
     "  --trust-proxy ADDR     take the client address from X-Forwarded-For when the peer is\n"
     "                         this reverse proxy (default: never)\n"
-    "  -v, --verbose          log more;  -q, --quiet  log only errors\n"
+    "\n"
+    "  --config FILE          settings from FILE, one `key = value` a line, the keys being\n"
+    "                         these options' names (default " FELTD_SYSTEM_CONFIG ",\n"
+    "                         if it exists); the command line wins\n"
+    "  --no-config            read no config file\n"
+    "  --log-json             log lines as JSON objects (ts, level, msg)\n"
+    "  -v, --verbose          log debug lines too;  -q, --quiet  log only errors and warnings\n"
     "  -h, --help             this help;  -V, --version  print the version\n";
 
 static struct server feltd_server;
 static const char *feltd_bad_arg; /* the argument getopt_long just read, for its error */
+/* Where the setting being read comes from, for its error: "" (the command line) or
+ * "FILE:LINE: " (the config file). */
+static char feltd_where[256];
+
+/* A bad setting: one line on stderr, "feltd: [FILE:LINE: ]message". */
+static void feltd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void feltd_fail(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "feltd: %s", feltd_where);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
 static void feltd_seat_bots(struct server *srv);
 /* --bots [TABLE:]N, in the order given; "" is the default table ('main', else the first). */
 static struct feltd_bots {
@@ -81,12 +114,12 @@ static int feltd_table_number(const char *spec, const char **p, char stop, const
     size_t len = end ? (size_t)(end - *p) : strlen(*p);
     char buf[32], *tail;
     if (stop && !end) {
-        fprintf(stderr, "feltd: bad --table '%s': nothing after %s (want "
-                        "NAME:SEATS:SB/BB:BUYIN[:ANTE])\n", spec, field);
+        feltd_fail("bad --table '%s': nothing after %s (want "
+                        "NAME:SEATS:SB/BB:BUYIN[:ANTE])", spec, field);
         return -1;
     }
     if (len == 0 || len >= sizeof(buf)) {
-        fprintf(stderr, "feltd: bad --table '%s': %s is %s\n", spec, field,
+        feltd_fail("bad --table '%s': %s is %s", spec, field,
                 len == 0 ? "empty" : "too long");
         return -1;
     }
@@ -95,12 +128,12 @@ static int feltd_table_number(const char *spec, const char **p, char stop, const
     errno = 0;
     long long v = strtoll(buf, &tail, 10);
     if (*tail != '\0' || errno != 0 || buf[0] == '+' || buf[0] == ' ') {
-        fprintf(stderr, "feltd: bad --table '%s': %s '%s' is not a whole number\n", spec, field,
+        feltd_fail("bad --table '%s': %s '%s' is not a whole number", spec, field,
                 buf);
         return -1;
     }
     if (v < min || v > max) {
-        fprintf(stderr, "feltd: bad --table '%s': %s %lld is out of range (%lld to %lld)\n",
+        feltd_fail("bad --table '%s': %s %lld is out of range (%lld to %lld)",
                 spec, field, v, min, max);
         return -1;
     }
@@ -118,13 +151,13 @@ static int feltd_parse_table(const char *spec, struct table_config *cfg)
     const char *colon = strchr(spec, ':'), *p;
     size_t nlen = colon ? (size_t)(colon - spec) : strlen(spec);
     if (!colon) {
-        fprintf(stderr, "feltd: bad --table '%s': want NAME:SEATS:SB/BB:BUYIN[:ANTE], e.g. "
-                        "main:6:5/10:1000\n", spec);
+        feltd_fail("bad --table '%s': want NAME:SEATS:SB/BB:BUYIN[:ANTE], e.g. "
+                        "main:6:5/10:1000", spec);
         return -1;
     }
     if (nlen == 0 || nlen > PROTO_GAME_ID_MAX || !proto_game_id_valid(spec, nlen)) {
-        fprintf(stderr, "feltd: bad --table '%s': the name '%.*s' must be 1 to %d of "
-                        "A-Z a-z 0-9 _ -\n", spec, (int)(nlen > 64 ? 64 : nlen), spec,
+        feltd_fail("bad --table '%s': the name '%.*s' must be 1 to %d of "
+                        "A-Z a-z 0-9 _ -", spec, (int)(nlen > 64 ? 64 : nlen), spec,
                 PROTO_GAME_ID_MAX);
         return -1;
     }
@@ -143,13 +176,13 @@ static int feltd_parse_table(const char *spec, struct table_config *cfg)
         (has_ante && feltd_table_number(spec, &p, '\0', "the ante", 0, PROTO_AMOUNT_MAX, &ante)))
         return -1;
     if (sb > bb) {
-        fprintf(stderr, "feltd: bad --table '%s': the small blind (%lld) is more than the big "
-                        "blind (%lld)\n", spec, sb, bb);
+        feltd_fail("bad --table '%s': the small blind (%lld) is more than the big "
+                        "blind (%lld)", spec, sb, bb);
         return -1;
     }
     if (buyin < bb) {
-        fprintf(stderr, "feltd: bad --table '%s': the buy-in (%lld) is less than the big blind "
-                        "(%lld)\n", spec, buyin, bb);
+        feltd_fail("bad --table '%s': the buy-in (%lld) is less than the big blind "
+                        "(%lld)", spec, buyin, bb);
         return -1;
     }
     snprintf(cfg->id, sizeof(cfg->id), "%.*s", PROTO_GAME_ID_MAX, name);
@@ -166,7 +199,7 @@ static long long feltd_number(const char *opt, const char *s, long long lo, long
     char *end;
     long long v = strtoll(s, &end, 10);
     if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
-        fprintf(stderr, "feltd: %s wants a whole number from %lld to %lld\n", opt, lo, hi);
+        feltd_fail("%s wants a whole number from %lld to %lld", opt, lo, hi);
         exit(2);
     }
     return v;
@@ -207,7 +240,7 @@ static void feltd_seat_bots(struct server *srv)
             snprintf(name, sizeof(name), "%s-bot", names[i]);
             if (!table_join(t, name, 0, true, NULL, NULL, NULL, &err) &&
                 strcmp(err.code, "name_taken") != 0) {
-                fprintf(stderr, "feltd: cannot seat bot %s: %s\n", name, err.message);
+                log_line(LOG_ERROR, "cannot seat bot %s: %s", name, err.message);
                 break;
             }
         }
@@ -220,13 +253,13 @@ static int feltd_parse_bots(const char *arg)
     const char *colon = strrchr(arg, ':');
     struct feltd_bots *b = &feltd_bots[feltd_nbots];
     if (feltd_nbots == (int)FELT_ARRAY_LEN(feltd_bots)) {
-        fprintf(stderr, "feltd: too many --bots\n");
+        feltd_fail("too many --bots");
         return 2;
     }
     b->table[0] = '\0';
     if (colon) {
         if (!proto_game_id_valid(arg, (size_t)(colon - arg))) {
-            fprintf(stderr, "feltd: bad --bots '%s' (want N or TABLE:N)\n", arg);
+            feltd_fail("bad --bots '%s' (want N or TABLE:N)", arg);
             return 2;
         }
         snprintf(b->table, sizeof(b->table), "%.*s", (int)(colon - arg), arg);
@@ -265,7 +298,10 @@ enum {
     O_CHAT_TABLE,
     O_POLL_MAX,
     O_TRUST_PROXY,
-    O_DATA
+    O_DATA,
+    O_CONFIG,
+    O_NO_CONFIG,
+    O_LOG_JSON
 };
 
 static const struct option feltd_opts[] = {
@@ -296,6 +332,9 @@ static const struct option feltd_opts[] = {
     {"event-lib", required_argument, NULL, O_EVENT_LIB},
     {"tls-cert", required_argument, NULL, O_CERT},
     {"tls-key", required_argument, NULL, O_KEY},
+    {"config", required_argument, NULL, O_CONFIG},
+    {"no-config", no_argument, NULL, O_NO_CONFIG},
+    {"log-json", no_argument, NULL, O_LOG_JSON},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -331,6 +370,10 @@ struct feltd_args {
     struct table_config *tables;  /* the --table specs (id, seats, blinds, buy-in, ante) */
     int ntables;
     const char *data;             /* --data, or NULL for the default folder */
+    bool log_json;                /* --log-json */
+    /* While the command line is read: the tables and bots still those of the config file,
+     * which the command line's first --table (or --bots) replaces. */
+    bool file_tables, file_bots;
 };
 
 /* Sets a limit option; false if c is not one. */
@@ -359,12 +402,20 @@ static int feltd_option(struct server *srv, struct feltd_args *a, int c, const c
         a->net.port = (int)feltd_number("--port", arg, 0, 65535);
         break;
     case O_TABLE:
+        if (a->file_tables) {
+            a->ntables = 0;
+            a->file_tables = false;
+        }
         a->tables = xrealloc(a->tables, sizeof(*a->tables) * (size_t)(a->ntables + 1));
         memset(&a->tables[a->ntables], 0, sizeof(a->tables[0]));
         if (feltd_parse_table(arg, &a->tables[a->ntables]) != 0) return 2;
         a->ntables++;
         break;
     case O_BOTS:
+        if (a->file_bots) {
+            feltd_nbots = 0;
+            a->file_bots = false;
+        }
         if (feltd_parse_bots(arg) != 0) return 2;
         break;
     case O_TIMEOUT:
@@ -387,7 +438,7 @@ static int feltd_option(struct server *srv, struct feltd_args *a, int c, const c
         break;
     case O_TRUST_PROXY:
         if (inet_pton(AF_INET, arg, &proxy) != 1) {
-            fprintf(stderr, "feltd: --trust-proxy wants the proxy's IPv4 address, not '%s'\n", arg);
+            feltd_fail("--trust-proxy wants the proxy's IPv4 address, not '%s'", arg);
             return 2;
         }
         srv->limits.trust_proxy = arg;
@@ -407,7 +458,7 @@ static int feltd_option(struct server *srv, struct feltd_args *a, int c, const c
         else if (strcmp(arg, "poll") == 0)
             a->net.event_lib = NET_EVENT_POLL;
         else {
-            fprintf(stderr, "feltd: --event-lib is libev or poll, not '%s'\n", arg);
+            feltd_fail("--event-lib is libev or poll, not '%s'", arg);
             return 2;
         }
         break;
@@ -418,10 +469,16 @@ static int feltd_option(struct server *srv, struct feltd_args *a, int c, const c
         a->net.tls_key = arg;
         break;
     case 'v':
-        log_set_level(LOG_VERBOSE);
+        log_set_level(LOG_DEBUG);
         break;
     case 'q':
-        log_set_level(LOG_QUIET);
+        log_set_level(LOG_WARNING);
+        break;
+    case O_LOG_JSON:
+        a->log_json = true;
+        break;
+    case O_CONFIG:
+    case O_NO_CONFIG: /* read before everything else (feltd_parse_args) */
         break;
     case 'h':
         fputs(feltd_usage, stdout);
@@ -438,11 +495,109 @@ static int feltd_option(struct server *srv, struct feltd_args *a, int c, const c
     return -1;
 }
 
-/* Parses the command line into a and the server's limits. Returns -1 to go on, else the exit
- * status (--help, --version, or 2 for a bad command line). */
+/* The config file being read: what its settings go into, and the values they keep. */
+struct feltd_conf {
+    struct server *srv;
+    struct feltd_args *a;
+    const char *path;
+    bool seen[FELT_ARRAY_LEN(feltd_opts)];  /* the keys given, by index in feltd_opts */
+    int status;                             /* feltd_option's exit status once it refused */
+};
+/* The file's values, which the settings point into until feltd exits. */
+static char **feltd_conf_values;
+static size_t feltd_conf_nvalues;
+
+static void feltd_conf_free(void)
+{
+    for (size_t i = 0; i < feltd_conf_nvalues; i++)
+        free(feltd_conf_values[i]);
+    free(feltd_conf_values);
+    feltd_conf_values = NULL;
+    feltd_conf_nvalues = 0;
+}
+
+/* One setting of the config file: the key is an option's long name (not config, no-config,
+ * help or version); an option without a value takes on or off; only table and bots may be
+ * given twice. Errors the option itself finds are printed by it, after "FILE:LINE: ". */
+static int feltd_conf_setting(void *user, int line, const char *key, const char *value,
+                              char *why, size_t whysz)
+{
+    struct feltd_conf *fc = user;
+    size_t i;
+    for (i = 0; feltd_opts[i].name; i++)
+        if (strcmp(key, feltd_opts[i].name) == 0)
+            break;
+    int c = feltd_opts[i].val;
+    if (!feltd_opts[i].name || c == O_CONFIG || c == O_NO_CONFIG || c == 'h' || c == O_VERSION) {
+        snprintf(why, whysz, "unknown setting '%.64s' (the keys are the long options of "
+                             "feltd --help, without the dashes)", key);
+        return -1;
+    }
+    if (fc->seen[i] && c != O_TABLE && c != O_BOTS) {
+        snprintf(why, whysz, "%s is set twice", key);
+        return -1;
+    }
+    fc->seen[i] = true;
+    const char *arg = NULL;
+    if (feltd_opts[i].has_arg == no_argument) {
+        int on = conffile_flag(value);
+        if (on < 0) {
+            snprintf(why, whysz, "%s is on or off, not '%.40s'", key, value);
+            return -1;
+        }
+        if (!on) { /* off: the opposite option where there is one, else the default */
+            if (c == O_SPEC_CHAT) c = O_NO_SPEC_CHAT;
+            else if (c == O_NO_SPEC_CHAT) c = O_SPEC_CHAT;
+            else return 0;
+        }
+    } else {
+        feltd_conf_values = xrealloc(feltd_conf_values,
+                                     sizeof(*feltd_conf_values) * (feltd_conf_nvalues + 1));
+        arg = feltd_conf_values[feltd_conf_nvalues++] = xstrdup(value);
+    }
+    snprintf(feltd_where, sizeof(feltd_where), "%.200s:%d: ", fc->path, line);
+    int rc = feltd_option(fc->srv, fc->a, c, arg);
+    feltd_where[0] = '\0';
+    if (rc >= 0) {
+        fc->status = rc;
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads the config file: --config FILE (which must exist), else FELTD_SYSTEM_CONFIG if it
+ * exists, unless --no-config. Returns -1 to go on, else the exit status (2). */
+static int feltd_read_config(struct server *srv, struct feltd_args *a, int argc, char **argv)
+{
+    const char *path = NULL;
+    bool none = false;
+    int c;
+    struct felt_err err = {0};
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "vqhV", feltd_opts, NULL)) != -1) {
+        if (c == O_CONFIG) path = optarg;
+        if (c == O_NO_CONFIG) none = true;
+    }
+    optind = 0; /* glibc: the next getopt_long starts afresh */
+    if (none) return -1;
+    struct feltd_conf fc = {.srv = srv, .a = a, .path = path ? path : FELTD_SYSTEM_CONFIG};
+    if (conffile_load(fc.path, path != NULL, feltd_conf_setting, &fc, &err) < 0) {
+        if (fc.status > 0) /* the option said why and where */
+            return fc.status;
+        fprintf(stderr, "feltd: %s\n", err.message);
+        return 2;
+    }
+    a->file_tables = a->ntables > 0;
+    a->file_bots = feltd_nbots > 0;
+    return -1;
+}
+
+/* Parses the config file and the command line into a and the server's limits. Returns -1 to
+ * go on, else the exit status (--help, --version, or 2 for a bad setting). */
 static int feltd_parse_args(struct server *srv, struct feltd_args *a, int argc, char **argv)
 {
     int c, rc;
+    if ((rc = feltd_read_config(srv, a, argc, argv)) >= 0) return rc;
     opterr = 0; /* an unknown option is reported in felt's words, not getopt's */
     while ((c = getopt_long(argc, argv, "vqhV", feltd_opts, NULL)) != -1) {
         feltd_bad_arg = optind > 0 && optind <= argc ? argv[optind - 1] : NULL;
@@ -636,7 +791,7 @@ static int feltd_open_store(struct server *srv, const char *arg, struct feltd_lo
         fprintf(stderr, "feltd: %s\n", err.message);
         return 1;
     }
-    log_line(LOG_NORMAL, "data in %s: %d table%s, %d seat%s", dir, l->ntables,
+    log_line(LOG_INFO, "data in %s: %d table%s, %d seat%s", dir, l->ntables,
              l->ntables == 1 ? "" : "s", l->nseats, l->nseats == 1 ? "" : "s");
     return 0;
 }
@@ -670,8 +825,10 @@ int main(int argc, char **argv)
     int rc = feltd_parse_args(srv, &a, argc, argv);
     if (rc >= 0) {
         free(a.tables); /* tables parsed before a bad argument */
+        feltd_conf_free();
         return rc;
     }
+    log_set_format(a.log_json ? LOG_JSON : log_stderr_is_journal() ? LOG_JOURNAL : LOG_TEXT);
     eval_init();
     struct feltd_loaded loaded = {0};
     rc = feltd_open_store(srv, a.data, &loaded);
@@ -685,6 +842,7 @@ int main(int argc, char **argv)
     if (rc != 0) {
         store_close(srv->store);
         lobby_free(srv);
+        feltd_conf_free();
         return rc;
     }
     rc = net_run(srv, &a.net);
@@ -695,6 +853,7 @@ int main(int argc, char **argv)
     srv->store = NULL;
     lobby_free(srv);
     limit_free(&srv->addrs);
-    log_line(LOG_NORMAL, "stopped");
+    log_line(LOG_INFO, "stopped");
+    feltd_conf_free();
     return rc;
 }

@@ -325,7 +325,7 @@ static void http_hands(struct server *srv, struct table *t, const struct http_re
     if (store_hands(srv->store, table_config(t)->id, since, (int)limit,
                     http_hands_row, &h, &h.err) != 0 ||
         h.failed) {
-        log_line(LOG_QUIET, "table %s: hand histories unreadable: %s", table_config(t)->id,
+        log_line(LOG_ERROR, "table %s: hand histories unreadable: %s", table_config(t)->id,
                  h.err.message);
         free(h.out.p);
         http_error(resp, 500, "store_error", "the hand histories cannot be read right now");

@@ -263,7 +263,7 @@ static void net_hb_hangup(struct heartbeat_node *n)
     struct net_link *l = net_hb_link(n);
     if (!l->wsi)
         return;
-    log_line(LOG_VERBOSE, "hung up on a connection silent for too long");
+    log_line(LOG_DEBUG, "hung up on a connection silent for too long");
     lws_set_timeout(l->wsi, PENDING_TIMEOUT_WS_PONG_CHECK_GET_PONG, LWS_TO_KILL_ASYNC);
 }
 
@@ -513,7 +513,7 @@ static struct limit_addr *net_filter_peer(struct server *srv, const struct socka
     bool proxy = l->trust_proxy && strcmp(l->trust_proxy, ip) == 0;
     if (!proxy && l->max_conns_per_address && a->conns >= l->max_conns_per_address) {
         srv->metrics.conns_refused++;
-        log_line(LOG_VERBOSE, "refused a connection from %s: %d open", ip, a->conns);
+        log_line(LOG_DEBUG, "refused a connection from %s: %d open", ip, a->conns);
         return NULL;
     }
     return a;
@@ -581,7 +581,7 @@ static void net_accept_emfile(struct server *srv)
         return;
     }
     net_emfile_log_ms = now;
-    log_line(LOG_QUIET, "out of file descriptors, not accepting for a moment (%u more such "
+    log_line(LOG_WARNING, "out of file descriptors, not accepting for a moment (%u more such "
                         "errors)", net_emfile_hidden);
     net_emfile_hidden = 0;
     (void)srv;
@@ -861,25 +861,29 @@ static int net_http_writeable(struct lws *wsi, struct net_link *l)
     return 0;
 }
 
-/* lws's log goes to stderr, at most NET_LOG_BURST lines a second: a client can make lws log a
- * line per refused connection, and the log must not grow at the rate of an attack. Lines held
- * back are counted in the next one that is written. */
+/* lws's log goes through log.c (its errors as errors, its warnings as warnings, its notices as
+ * debug lines), at most NET_LOG_BURST lines a second: a client can make lws log a line per
+ * refused connection, and the log must not grow at the rate of an attack. Lines held back are
+ * counted in the next one that is written. */
 #define NET_LOG_BURST 20
 
 static void net_log_emit(int level, const char *line)
 {
     static struct limit_bucket bucket;
     static unsigned hidden;
-    (void)level;
+    enum log_level lvl = level & LLL_ERR ? LOG_ERROR : level & LLL_WARN ? LOG_WARNING : LOG_DEBUG;
     int64_t now = felt_now_ms();
+    size_t n = strlen(line);
     if (!limit_bucket_take(&bucket, NET_LOG_BURST, NET_LOG_BURST, 1.0, now)) {
         hidden++;
         return;
     }
     if (hidden)
-        fprintf(stderr, "feltd: lws: (%u lines left out)\n", hidden);
+        log_line(LOG_WARNING, "lws: (%u lines left out)", hidden);
     hidden = 0;
-    fprintf(stderr, "feltd: lws: %s", line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--; /* lws ends its lines with a newline; log_line adds its own */
+    log_line(lvl, "lws: %.*s", (int)n, line);
 }
 
 /* ---- the callback ---------------------------------------------------------------------- */
@@ -1011,7 +1015,7 @@ static void net_stop_fire(void *arg)
  * close frames have had a moment to go out. */
 static void net_shutdown_begin(struct server *srv)
 {
-    log_line(LOG_NORMAL, "shutting down");
+    log_line(LOG_INFO, "shutting down");
     srv->shutting_down = true;
     net_listen_modulate(srv); /* stop accepting */
     for (int i = 0; i < srv->ntables; i++)
@@ -1055,9 +1059,9 @@ int net_run(struct server *srv, const struct net_options *o)
     int rc = 0;
 
     timer_set_clock(net_now_us, NULL); /* the clock lws's own timer runs on */
-    lws_set_log_level(log_get_level() == LOG_VERBOSE ? LLL_ERR | LLL_WARN | LLL_NOTICE
-                      : log_get_level() == LOG_QUIET ? LLL_ERR
-                                                    : LLL_ERR | LLL_WARN,
+    lws_set_log_level(log_get_level() == LOG_DEBUG ? LLL_ERR | LLL_WARN | LLL_NOTICE
+                      : log_get_level() == LOG_ERROR ? LLL_ERR
+                                                     : LLL_ERR | LLL_WARN,
                       net_log_emit);
     /* lws's own heartbeat is off (a hang-up time of 0): heartbeat.c's sweep does it. */
     idle_policy.secs_since_valid_ping = 0;

@@ -57,11 +57,19 @@ struct server;
 
 /* ---- log.c ------------------------------------------------------------------------------ */
 
-enum log_level { LOG_QUIET, LOG_NORMAL, LOG_VERBOSE };
+/* The levels, most severe first: a line is written when its level is at most the one set
+ * (default LOG_INFO; -q sets LOG_WARNING, -v LOG_DEBUG). */
+enum log_level { LOG_ERROR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+/* The line's shape (log.c): text for a terminal, journal when stderr is the systemd journal,
+ * json for --log-json. */
+enum log_format { LOG_TEXT, LOG_JOURNAL, LOG_JSON };
 
 void log_set_level(enum log_level lvl);
 enum log_level log_get_level(void);
-/* One line on stderr, when lvl is within the level set. */
+void log_set_format(enum log_format f);
+/* Whether stderr is the systemd journal: $JOURNAL_STREAM holds stderr's device:inode. */
+bool log_stderr_is_journal(void);
+/* One line on stderr, when lvl is within the level set; a message is cut at 1023 bytes. */
 void log_line(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- timer.c ---------------------------------------------------------------------------- */

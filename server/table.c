@@ -50,7 +50,7 @@ static void table_maybe_schedule_hand(struct table *t);
 static void table_store_check(const struct table *t, int rc, const char *what)
 {
     if (rc != 0)
-        log_line(LOG_QUIET, "table %s: storage queue full: %s not stored", t->cfg.id, what);
+        log_line(LOG_ERROR, "table %s: storage queue full: %s not stored", t->cfg.id, what);
 }
 
 static void table_store_seat_update(struct table *t, const struct player *p)
@@ -80,7 +80,7 @@ static void table_commit_done(void *arg, bool ok, const char *why)
 {
     struct table *t = arg;
     if (!ok) {
-        log_line(LOG_QUIET, "table %s: hand %lld not stored (%s); trying again in %d s",
+        log_line(LOG_WARNING, "table %s: hand %lld not stored (%s); trying again in %d s",
                  t->cfg.id, (long long)t->commit.hand_id, why ? why : "unknown error",
                  TABLE_COMMIT_RETRY_MS / 1000);
         timer_arm(t->commit_retry, TABLE_COMMIT_RETRY_MS);
@@ -298,7 +298,7 @@ static void table_start_hand(struct table *t)
                    err.message);
     t->hand_id++;
     t->hand_running = true;
-    log_line(LOG_VERBOSE, "table %s: hand %lld starts", t->cfg.id, (long long)t->hand_id);
+    log_line(LOG_DEBUG, "table %s: hand %lld starts", t->cfg.id, (long long)t->hand_id);
     table_record_begin(t, &setup);
     table_emit(t, &evs, false);
     table_after_change(t);
@@ -324,7 +324,7 @@ static void table_remove_player(struct table *t, struct player *p, const char *r
                                                     : "stood up: sat out too many hands";
     struct wire_notification n = {.kind = WIRE_NOTE_PLAYER_LEFT, .stack = p->stack};
     snprintf(n.reason, sizeof(n.reason), "%s", reason);
-    log_line(LOG_NORMAL, "table %s: %s (%s) %s with %lld", t->cfg.id, p->name, p->id, why,
+    log_line(LOG_INFO, "table %s: %s (%s) %s with %lld", t->cfg.id, p->name, p->id, why,
              (long long)p->stack);
     if (t->srv->store)
         table_store_check(t, store_seat_leave(t->srv->store, t->cfg.id, p->id, p->stack),
@@ -453,7 +453,7 @@ static void table_clock_fire(void *arg)
         return;
     }
     p->timeouts++;
-    log_line(LOG_VERBOSE, "table %s: %s timed out", t->cfg.id, p->id);
+    log_line(LOG_DEBUG, "table %s: %s timed out", t->cfg.id, p->id);
     table_notify(t, WIRE_NOTE_TIMEOUT, p);
     if (p->timeouts >= 3 && !p->sitting_out) {
         p->sitting_out = true;
@@ -571,7 +571,7 @@ void table_voided(struct table *t, int64_t hand_id)
     }
     t->voided[t->nvoided++] = hand_id;
     table_set_last_hand_id(t, hand_id);
-    log_line(LOG_NORMAL, "table %s: hand %lld was voided (the server stopped during it)",
+    log_line(LOG_INFO, "table %s: hand %lld was voided (the server stopped during it)",
              t->cfg.id, (long long)hand_id);
     struct wire_notification n = {.kind = WIRE_NOTE_HAND_VOIDED, .hand_id = hand_id};
     table_notify_with(t, NULL, &n);
@@ -716,7 +716,7 @@ struct player *table_join(struct table *t, const char *name, int64_t buy_in, boo
         snprintf(p->addr, sizeof(p->addr), "%s", addr->ip);
     t->seat[seat] = p;
     t->nplayers++;
-    log_line(LOG_NORMAL, "table %s: %s %s seat %d as %s with %lld", t->cfg.id, p->name,
+    log_line(LOG_INFO, "table %s: %s %s seat %d as %s with %lld", t->cfg.id, p->name,
              back ? "came back to" : "joined", seat, p->id, (long long)buy_in);
     if (t->srv->store) {
         struct store_seat ss = {.seat = seat, .stack = buy_in, .bot = bot};
@@ -762,7 +762,7 @@ struct player *table_restore(struct table *t, const struct store_seat *s)
     char fold[TEXT_FOLD_MAX];
     if (s->seat < 0 || s->seat >= t->cfg.seats || t->seat[s->seat] ||
         text_name_fold(s->name, fold, sizeof(fold)) < 0) {
-        log_line(LOG_QUIET, "table %s: stored seat %d of %s does not fit this table; left out",
+        log_line(LOG_WARNING, "table %s: stored seat %d of %s does not fit this table; left out",
                  t->cfg.id, s->seat, s->player_id);
         return NULL;
     }
@@ -780,7 +780,7 @@ struct player *table_restore(struct table *t, const struct store_seat *s)
     p->last_seen_ms = timer_wall_ms(); /* the idle clock starts again: time to come back */
     t->seat[s->seat] = p;
     t->nplayers++;
-    log_line(LOG_VERBOSE, "table %s: %s back in seat %d with %lld", t->cfg.id, p->name, p->seat,
+    log_line(LOG_DEBUG, "table %s: %s back in seat %d with %lld", t->cfg.id, p->name, p->seat,
              (long long)p->stack);
     table_maybe_schedule_hand(t);
     return p;

@@ -15,6 +15,7 @@
 set -u
 FELTD=$1
 FELT=$2
+. "$(dirname "$0")/feltd_lib.sh"
 WORK=$(mktemp -d /tmp/felt-cli.XXXXXX)
 PIDS=()
 cleanup() {
@@ -36,7 +37,7 @@ expect() {
     [ "$got" = "$rc" ] || fail "$*: exit $got, want $rc ($(head -c 300 "$WORK/err"))"
     grep -Eq -- "$pat" "$WORK/err" || fail "$*: stderr lacks /$pat/: $(head -c 300 "$WORK/err")"
     local lines
-    lines=$(grep -vc ' feltd: \(data in\|stopped\)' "$WORK/err")
+    lines=$(grep -vc ' feltd: info: \(data in\|stopped\)' "$WORK/err")
     [ "$lines" -le 2 ] || fail "$*: $lines lines on stderr: $(head -c 400 "$WORK/err")"
 }
 
@@ -69,29 +70,17 @@ expect 1 "^felt: cannot reach the server at ws://127\.0\.0\.1:1: " \
     "$FELT" --server ws://127.0.0.1:1 --name cli --json --no-config
 
 # Listening: a free port from a first feltd, then the errors against it.
-"$FELTD" --port 0 > "$WORK/first.out" 2> "$WORK/first.err" &
-PIDS+=($!)
-port=
-for _ in $(seq 50); do
-    port=$(sed -n 's|^feltd: listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$WORK/first.out")
-    [ -n "$port" ] && break
-    sleep 0.1
-done
-[ -n "$port" ] || { fail "the first feltd did not say where it listens"; exit 1; }
+feltd_start "$WORK/first" 'http://127\.0\.0\.1' --port 0 ||
+    { fail "the first feltd did not say where it listens"; exit 1; }
+port=$FELTD_PORT
 expect 1 "^feltd: port $port is in use \(is another feltd running\?\)$" "$FELTD" --port "$port"
 expect 1 "^feltd: cannot resolve the host 'nosuch\.invalid'" "$FELTD" --host nosuch.invalid --port 0
 expect 1 "^feltd: cannot listen on 192\.0\.2\.1: not an address of this machine$" \
     "$FELTD" --host 192.0.2.1 --port 0
 
 # A name is resolved and printed as given, and it really listens there.
-"$FELTD" --host localhost --port 0 > "$WORK/lh.out" 2> "$WORK/lh.err" &
-PIDS+=($!)
-lport=
-for _ in $(seq 50); do
-    lport=$(sed -n 's|^feltd: listening on http://localhost:\([0-9]*\)$|\1|p' "$WORK/lh.out")
-    [ -n "$lport" ] && break
-    sleep 0.1
-done
+feltd_start "$WORK/lh" 'http://localhost' --host localhost --port 0
+lport=$FELTD_PORT
 if [ -z "$lport" ]; then
     fail "feltd --host localhost: $(cat "$WORK/lh.out" "$WORK/lh.err" | head -c 300)"
 else
@@ -101,14 +90,8 @@ fi
 
 # IPv6 in brackets, where the machine has ::1.
 if python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null; then
-    "$FELTD" --host ::1 --port 0 > "$WORK/v6.out" 2> "$WORK/v6.err" &
-    PIDS+=($!)
-    v6=
-    for _ in $(seq 50); do
-        v6=$(sed -n 's|^feltd: listening on http://\[::1\]:\([0-9]*\)$|\1|p' "$WORK/v6.out")
-        [ -n "$v6" ] && break
-        sleep 0.1
-    done
+    feltd_start "$WORK/v6" 'http://\[::1\]' --host ::1 --port 0
+    v6=$FELTD_PORT
     if [ -z "$v6" ]; then
         fail "feltd --host ::1: $(cat "$WORK/v6.out" "$WORK/v6.err" | head -c 300)"
     else

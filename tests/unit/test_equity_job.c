@@ -265,7 +265,7 @@ static int eq_setup(void **state)
     (void)state;
     fake_us = INT64_C(5000000000);
     timer_set_clock(fake_mono, fake_wall);
-    log_set_level(LOG_QUIET);
+    log_set_level(LOG_ERROR);
     return 0;
 }
 

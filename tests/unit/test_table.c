@@ -48,7 +48,7 @@ static int setup(void **state)
     (void)state;
     fake_us = INT64_C(5000000000);
     timer_set_clock(fake_mono, fake_wall);
-    log_set_level(LOG_QUIET);
+    log_set_level(LOG_ERROR);
     return 0;
 }
 
