@@ -375,6 +375,10 @@ struct session_options {
     enum session_transport transport;
     bool no_deflate; /* offer no permessage-deflate (felt always offers it; the fault tests'
                       * fleet runs half its bots without, as other clients may) */
+    /* --ca / the config file's ca: the PEM file to trust for wss:// and https:// instead of the
+     * system's store, or NULL. It belongs to the loop, not the session: felt.c creates the loop
+     * with it (wsloop_config.ca_file), and the session reads the loop's (wsloop_ca_file). */
+    const char *ca_file;
 };
 
 enum session_notice_kind {
@@ -403,8 +407,9 @@ struct session_callbacks {
     void (*on_change)(void *user);
 };
 
-/* Creates a session on loop. Checks the options (server URL scheme/host, game id, name) and
- * returns NULL with err ("bad_url", "bad_game", "bad_name") without touching the network. */
+/* Creates a session on loop. Checks the options (server URL scheme/host, and wsurl_usable's
+ * rule; game id, name) and returns NULL with err ("bad_url", "bad_game", "bad_name") without
+ * touching the network. */
 struct session *session_new(struct wsloop *loop, const struct session_options *o,
                             struct felt_err *err);
 void session_set_callbacks(struct session *s, const struct session_callbacks *cb);
@@ -453,6 +458,14 @@ void session_close(struct session *s);
 /* Frees the session. Call it after wsloop_free(): the loop owns (and frees) the connections;
  * the session's HTTP requests still pending are inert by then, and are cancelled (freed) here. */
 void session_free(struct session *s);
+
+/* The one line felt says when it cannot reach url (the session's FAILED reason, `felt
+ * history`'s error): "cannot reach the server at URL: ERROR"; or, when error is
+ * WSCLIENT_CERT_UNVERIFIED, that the TLS certificate of url could not be verified, with what to
+ * do: --ca FILE when ca_file is NULL (the system's store), else that ca_file did not vouch for
+ * it. error NULL reads "no answer". Cut to outsz. */
+void session_unreachable_text(char *out, size_t outsz, const char *url, const char *error,
+                              const char *ca_file);
 
 const char *session_state_name(enum session_state st);        /* "connecting", ... */
 const char *session_transport_name(enum session_transport t); /* "auto", "ws", "poll" */

@@ -5,15 +5,17 @@
  *        [--json-events TYPES]
  *        [--transport auto|ws|poll] [--ascii] [--no-color] [--quiet] [--four-color]
  *        [--color] [--no-ascii] [--two-color] [--bell] [--config FILE | --no-config]
+ *        [--ca FILE]
  *   felt replay [--json [--steps]] FILE|-      (replay.c)
- *   felt replay [--json] --hand N [--server URL] [--game ID]
- *   felt history [--server URL] [--game ID] [--since ID] [--limit N] [--format F]   (history.c)
+ *   felt replay [--json] --hand N [--server URL] [--game ID] [--ca FILE]
+ *   felt history [--server URL] [--game ID] [--since ID] [--limit N] [--format F] [--ca FILE]
+ *                                                                            (history.c)
  *
  * It lays the config file over felt's defaults, then reads the command line (which wins), creates
  * the event loop and the session, and hands them to the terminal UI (tui_run) or to the bot mode
  * (jsonmode_run). Failures are one line on stderr, never a library's log: exit 2 for a usage error
- * (bad option, bad URL, bad name), 1 when the table could not be joined or reached, or the session
- * ended badly.
+ * (bad option, bad URL, bad name, a --ca file that cannot be used), 1 when the table could not be
+ * joined or reached, or the session ended badly.
  */
 #include <getopt.h>
 #include <pwd.h>
@@ -36,12 +38,17 @@ static const char felt_usage[] =
     "usage: felt [options]\n"
     "       felt replay [--json [--steps]] FILE|-\n"
     "       felt replay [--json [--steps]] --hand N [--server URL] [--game ID] [--name NAME]\n"
+    "                   [--ca FILE]\n"
     "       felt history [--server URL] [--game ID] [--name NAME] [--since ID] [--limit N]\n"
-    "                    [--format text|json|pokerstars]\n"
+    "                    [--format text|json|pokerstars] [--ca FILE]\n"
     "\n"
     "Play No-Limit Hold'em at a feltd table in the terminal.\n"
     "\n"
-    "  --server URL           the server (default ws://127.0.0.1:8000)\n"
+    "  --server URL           the server (default ws://127.0.0.1:8000); wss:// for TLS, whose\n"
+    "                         certificate is checked against the system's trusted CAs\n"
+    "  --ca FILE              trust the certificates in FILE (PEM: the server's CA, or its\n"
+    "                         self-signed certificate) instead of the system's, for wss:// and\n"
+    "                         https:// (also felt replay and felt history)\n"
     "  --game ID              the table (default main)\n"
     "  --name NAME            your name at the table (default $USER, or your login name)\n"
     "  --buy-in N             chips to sit down with (default: the table's buy-in)\n"
@@ -66,8 +73,9 @@ static const char felt_usage[] =
     "  -h, --help             this help;  -V, --version  print the version\n"
     "\n"
     "The config file holds defaults for these options, one `key = value` a line (lines starting\n"
-    "with # are comments): server, game, name, and color, ascii, four-color, quiet as on or off.\n"
-    "An option on the command line wins over the file.\n"
+    "with # are comments): server, game, name, ca (a path relative to the file's folder), and\n"
+    "color, ascii, four-color, quiet as on or off. An option on the command line wins over the\n"
+    "file.\n"
     "\n"
     "Your seat's token is kept under $XDG_STATE_HOME/felt/, so running felt again with the same\n"
     "server, game and name takes back the same seat.\n"
@@ -107,6 +115,7 @@ enum {
     O_NO_ASCII,
     O_TWO_COLOR,
     O_BELL,
+    O_CA,
     O_VERSION,
 };
 
@@ -196,6 +205,7 @@ static int felt_parse_args(int argc, char **argv, struct session_options *so,
         {"no-ascii", no_argument, NULL, O_NO_ASCII},
         {"two-color", no_argument, NULL, O_TWO_COLOR},
         {"bell", no_argument, NULL, O_BELL},
+        {"ca", required_argument, NULL, O_CA},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -283,6 +293,16 @@ static int felt_parse_args(int argc, char **argv, struct session_options *so,
         case O_BELL:
             to->quiet = false;
             break;
+        case O_CA: {
+            /* One line, exit 2, as an unreadable --config file. */
+            char why[256];
+            if (wsloop_ca_check(optarg, why, sizeof(why)) != 0) {
+                fprintf(stderr, "felt: --ca: %s\n", why);
+                return 2;
+            }
+            so->ca_file = optarg;
+            break;
+        }
         case 'h':
             fputs(felt_usage, stdout);
             return 0;
@@ -306,7 +326,7 @@ static int felt_parse_args(int argc, char **argv, struct session_options *so,
  * ends, reports a failed or rejected session on stderr, and returns the exit code. */
 static int felt_run(const struct session_options *so, const struct tui_options *to, bool json)
 {
-    struct wsloop_config lc = {.quiet = true};
+    struct wsloop_config lc = {.quiet = true, .ca_file = so->ca_file};
     struct felt_err err;
     struct wsloop *felt_loop = wsloop_new(&lc);
     if (!felt_loop) {

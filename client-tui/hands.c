@@ -24,6 +24,7 @@
 #include "wsclient.h"
 
 struct hands_req {
+    struct wsloop *loop;
     struct wshttp *http;   /* NULL once answered or cancelled */
     struct wstimer *timer; /* the deadline */
     hands_done_fn done;
@@ -37,7 +38,8 @@ int hands_base(const char *server, char *http_base, char *token_key, size_t outs
 {
     struct wsurl u;
     char why[sizeof(err->message)];
-    if (!server || wsurl_parse(&u, server, why, sizeof(why)) != 0)
+    if (!server || wsurl_parse(&u, server, why, sizeof(why)) != 0 ||
+        wsurl_usable(&u, server, why, sizeof(why)) != 0)
         return felt_err_set(err, "bad_url", "%s", server ? why : "no server URL");
     if (u.path[0] && strcmp(u.path, "/") != 0)
         return felt_err_set(err, "bad_url", "'%.60s': give only ws://HOST:PORT, no path", server);
@@ -197,8 +199,8 @@ static void hands_http_done(void *arg, const struct wshttp_result *r)
 
     req->http = NULL; /* wshttp frees it after this callback */
     if (r->status == 0) {
-        felt_err_set(&err, "unreachable", "cannot reach the server at %.80s: %.60s", req->base,
-                     r->error ? r->error : "no answer");
+        session_unreachable_text(why, sizeof(why), req->base, r->error, wsloop_ca_file(req->loop));
+        felt_err_set(&err, "unreachable", "%s", why);
     } else if (r->status != 200) {
         hands_reason(r, why, sizeof(why));
         felt_err_set(&err, r->status == 404 ? "not_found" : "http", "%s", why);
@@ -232,6 +234,7 @@ struct hands_req *hands_fetch(struct wsloop *loop, const struct hands_query *q, 
         free(req); /* cannot fail after hands_url */
         return NULL;
     }
+    req->loop = loop;
     req->done = done;
     req->arg = arg;
     req->http = wshttp_start(loop, url, NULL, q->bearer, hands_http_done, req);
@@ -272,13 +275,16 @@ static void hands_get_done(void *arg, struct hands_page *page, const struct felt
 
 int hands_get(const struct hands_query *q, struct hands_page *page, struct felt_err *err)
 {
-    struct wsloop_config lc = {.quiet = true};
+    struct wsloop_config lc = {.quiet = true, .ca_file = q->ca_file};
     struct hands_wait w = {0};
+    char why[sizeof(err->message)];
     int rc = -1;
 
     memset(page, 0, sizeof(*page));
     char url[HANDS_URL_MAX];
     if (hands_url(q, url, sizeof(url), err) != 0) return -1; /* before starting lws */
+    if (q->ca_file && wsloop_ca_check(q->ca_file, why, sizeof(why)) != 0)
+        return felt_err_set(err, "bad_ca", "--ca: %s", why);
     w.loop = wsloop_new(&lc);
     if (!w.loop) return felt_err_set(err, "unreachable", "cannot start the network layer");
     struct hands_req *req = hands_fetch(w.loop, q, HANDS_TIMEOUT_MS, hands_get_done, &w, err);
@@ -308,7 +314,7 @@ int hands_replay(const struct handrec *h, struct handrec_result *r, struct felt_
 
 int hands_exit_status(const struct felt_err *err)
 {
-    static const char *const usage[] = {"bad_url", "bad_game", "bad_limit"};
+    static const char *const usage[] = {"bad_url", "bad_game", "bad_limit", "bad_ca"};
     for (size_t i = 0; i < FELT_ARRAY_LEN(usage); i++)
         if (err->code && strcmp(err->code, usage[i]) == 0) return 2;
     return 1;

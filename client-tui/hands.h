@@ -38,6 +38,9 @@ struct hands_query {
     int64_t since;
     int limit;          /* 1..; 0 leaves it to the server (20) */
     const char *bearer; /* a seat's token (the caller's own cards), or NULL */
+    /* hands_get only (hands_fetch uses its loop's): the PEM file to trust for https:// instead
+     * of the system's store (--ca), or NULL. Must pass wsloop_ca_check. */
+    const char *ca_file;
 };
 
 /* One hand as served: the parsed record and its JSON text (compact, one line). */
@@ -53,7 +56,8 @@ struct hands_page {
     struct hands_hand *hand; /* n entries, oldest first (as served) */
 };
 
-/* The bases of a server URL as felt takes it (the path must be empty or "/"): http_base is
+/* The bases of a server URL as felt takes it (the path must be empty or "/", and
+ * wsurl_usable must accept it): http_base is
  * http(s)://AUTHORITY, token_key is ws(s)://AUTHORITY, the key felt's token store files a seat
  * under (session.c keys it the same way). Either output may be NULL. Returns 0, or -1 with err
  * "bad_url". */
@@ -76,7 +80,8 @@ int hands_url(const struct hands_query *q, char *out, size_t outsz, struct felt_
 int hands_parse(const char *body, size_t len, struct hands_page *page, struct felt_err *err);
 void hands_page_free(struct hands_page *page);
 
-/* What a failed request means: "unreachable" (no connection or no answer), "timeout", "http"
+/* What a failed request means: "unreachable" (no connection or no answer, or a TLS certificate
+ * that could not be verified: session_unreachable_text's line), "timeout", "http"
  * (a status other than 200; the message is the server's own, sanitized, else "HTTP N"),
  * "not_found" (404: no such game), "bad_answer". */
 typedef void (*hands_done_fn)(void *arg, struct hands_page *page, const struct felt_err *err);
@@ -95,12 +100,13 @@ void hands_cancel(struct hands_req *r);
  * accepts the replay of a record whose mucked cards are unknown when its results match. */
 int hands_replay(const struct handrec *h, struct handrec_result *r, struct felt_err *err);
 
-/* Blocking: a private loop, HANDS_TIMEOUT_MS at most. Returns 0 with page filled (free it), or
- * -1 with err (hands_url's codes or the request's, above). */
+/* Blocking: a private loop (trusting q->ca_file, if set), HANDS_TIMEOUT_MS at most. Returns 0
+ * with page filled (free it), or -1 with err (hands_url's codes, "bad_ca" when q->ca_file fails
+ * wsloop_ca_check, or the request's, above). */
 int hands_get(const struct hands_query *q, struct hands_page *page, struct felt_err *err);
 
-/* The exit status a command gives for err: 2 for a usage error (bad_url, bad_game, bad_limit),
- * 1 otherwise. */
+/* The exit status a command gives for err: 2 for a usage error (bad_url, bad_game, bad_limit,
+ * bad_ca), 1 otherwise. */
 int hands_exit_status(const struct felt_err *err);
 
 /* `felt history` (history.c): argv[0] is "history". Returns the exit status. */

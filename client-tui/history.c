@@ -4,7 +4,7 @@
  * scripts), or as PokerStars hand histories (for tracking tools).
  *
  *   felt history [--server URL] [--game ID] [--name NAME] [--since ID] [--limit N]
- *                [--format text|json|pokerstars]
+ *                [--format text|json|pokerstars] [--ca FILE]
  *
  * With a token felt keeps for the server, game and name (token.c), the request carries it, so
  * the player sees their own hole cards; otherwise only the cards shown at showdown. Exit 0, 1 when
@@ -35,11 +35,13 @@ static const struct {
 
 static const char history_usage[] =
     "usage: felt history [--server URL] [--game ID] [--name NAME] [--since ID] [--limit N]\n"
-    "                    [--format text|json|pokerstars]\n"
+    "                    [--format text|json|pokerstars] [--ca FILE]\n"
     "\n"
     "Prints a table's past hands, oldest first.\n"
     "\n"
     "  --server URL       the server (default " HANDS_DEFAULT_SERVER ")\n"
+    "  --ca FILE          wss:// and https://: trust the certificates in FILE (PEM: the\n"
+    "                     server's CA or its self-signed certificate), not the system's store\n"
     "  --game ID          the table (default " HANDS_DEFAULT_GAME ")\n"
     "  --name NAME        whose stored seat token to send, to see your own hole cards\n"
     "                     (default $USER); without one, only cards shown at showdown\n"
@@ -178,7 +180,7 @@ static int history_print(const struct hands_page *page, enum history_format f)
     return status;
 }
 
-enum { H_SERVER = 256, H_GAME, H_NAME, H_SINCE, H_LIMIT, H_FORMAT };
+enum { H_SERVER = 256, H_GAME, H_NAME, H_SINCE, H_LIMIT, H_FORMAT, H_CA };
 
 int history_main(int argc, char **argv)
 {
@@ -189,6 +191,7 @@ int history_main(int argc, char **argv)
         {"since", required_argument, NULL, H_SINCE},
         {"limit", required_argument, NULL, H_LIMIT},
         {"format", required_argument, NULL, H_FORMAT},
+        {"ca", required_argument, NULL, H_CA},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -211,6 +214,9 @@ int history_main(int argc, char **argv)
             break;
         case H_GAME:
             q.game = optarg;
+            break;
+        case H_CA:
+            q.ca_file = optarg; /* checked by hands_get: a bad file is a usage error there */
             break;
         case H_NAME:
             name = optarg;

@@ -1,7 +1,7 @@
 /*
  * replay.c: `felt replay [--json] FILE|-` and `felt replay [--json] --hand N [--server URL]
- * [--game ID] [--name NAME]` (see replay.h for the exit statuses and docs/hand-format.md for the
- * record and the result).
+ * [--game ID] [--name NAME] [--ca FILE]` (see replay.h for the exit statuses and
+ * docs/hand-format.md for the record and the result).
  *
  * Reads at most HANDREC_MAX_BYTES from the file or stdin, or fetches hand N from feltd's history
  * (hands.c: since=N-1, limit=1), parses and replays the record with common/handrec (through
@@ -37,7 +37,7 @@
 
 #define REPLAY_USAGE                                                                               \
     "usage: felt replay [--json [--steps]] FILE|-  or  felt replay [--json [--steps]] --hand N "   \
-    "[--server URL] [--game ID] [--name NAME]"
+    "[--server URL] [--game ID] [--name NAME] [--ca FILE]"
 
 /* Reads the whole stream into a malloc'd buffer (NUL-terminated). Returns the length, or -1
  * with err ("io" or "too_large"). */
@@ -251,13 +251,16 @@ int replay_main(int argc, char **argv)
                    "JSON line each (to test a bot).\n  FILE '-' reads standard input; --hand N "
                    "fetches hand N "
                    "of the table's history from the\n  server (default %s, game %s; with your "
-                   "stored seat token, your own cards).\n  Exit: 0 ok, 1 illegal action (or the "
-                   "server unreachable, or no hand N), 2 malformed\n  record or usage.\n",
+                   "stored seat token, your own cards;\n  --ca FILE trusts the certificates in "
+                   "FILE, PEM, for wss:// and https:// instead of the\n  system's store).\n  "
+                   "Exit: 0 ok, 1 illegal action (or the server unreachable, or no hand N), 2 "
+                   "malformed\n  record or usage.\n",
                    REPLAY_USAGE, HANDS_DEFAULT_SERVER, HANDS_DEFAULT_GAME);
             status = 0;
             goto out;
         } else if (strcmp(a, "--server") == 0 || strcmp(a, "--game") == 0 ||
-                   strcmp(a, "--name") == 0 || strcmp(a, "--hand") == 0) {
+                   strcmp(a, "--name") == 0 || strcmp(a, "--hand") == 0 ||
+                   strcmp(a, "--ca") == 0) {
             const char *v = replay_value(argc, argv, &i);
             if (!v) {
                 fprintf(stderr, "felt replay: %s wants a value (%s)\n", a, REPLAY_USAGE);
@@ -270,6 +273,8 @@ int replay_main(int argc, char **argv)
                 q.game = v;
             } else if (strcmp(a, "--name") == 0) {
                 name = v;
+            } else if (strcmp(a, "--ca") == 0) {
+                q.ca_file = v; /* checked by hands_get: a bad file is a usage error there */
             } else {
                 char *end;
                 errno = 0;
@@ -302,7 +307,8 @@ int replay_main(int argc, char **argv)
         if (path) {
             fprintf(stderr, "felt replay: a FILE or --hand, not both (%s)\n", REPLAY_USAGE);
         } else if (!have_hand) {
-            fprintf(stderr, "felt replay: --server and --game need --hand N (%s)\n", REPLAY_USAGE);
+            fprintf(stderr, "felt replay: --server, --game, --name and --ca need --hand N (%s)\n",
+                    REPLAY_USAGE);
         } else {
             signal(SIGPIPE, SIG_IGN);
             status = replay_remote(&q, name, hand, json, steps);

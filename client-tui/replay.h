@@ -1,7 +1,7 @@
 /*
- * replay.h: `felt replay [--json [--steps]] FILE|-`, the hand-record replayer of the felt command, and
- * `felt replay [--json] --hand N [--server URL] [--game ID] [--name NAME]`, the same for hand N
- * of a server's history.
+ * replay.h: `felt replay [--json [--steps]] FILE|-`, the hand-record replayer of the felt command,
+ * and `felt replay [--json] --hand N [--server URL] [--game ID] [--name NAME] [--ca FILE]`, the
+ * same for hand N of a server's history (--ca: the certificates to trust for wss:// and https://).
  *
  * The contract (docs/hand-format.md): exit 0 after printing the hand (text) or the result object
  * (--json); exit 1 when an action is illegal, with the error object (--json) or the hand up to it

@@ -273,7 +273,8 @@ static int session_parse_url(struct session *s, const char *url, struct felt_err
 {
     struct wsurl u;
     char why[sizeof(err->message)];
-    if (wsurl_parse(&u, url, why, sizeof(why)) != 0)
+    if (wsurl_parse(&u, url, why, sizeof(why)) != 0 ||
+        wsurl_usable(&u, url, why, sizeof(why)) != 0)
         return felt_err_set(err, "bad_url", "%s", why);
     if (u.path[0] && strcmp(u.path, "/") != 0)
         return felt_err_set(err, "bad_url", "'%.60s': give only ws://HOST:PORT, no path", url);
@@ -283,6 +284,31 @@ static int session_parse_url(struct session *s, const char *url, struct felt_err
              (int)u.authority_len, u.authority);
     snprintf(s->server, sizeof(s->server), "%s", s->ws_base);
     return 0;
+}
+
+void session_unreachable_text(char *out, size_t outsz, const char *url, const char *error,
+                              const char *ca_file)
+{
+    if (!error || strcmp(error, WSCLIENT_CERT_UNVERIFIED) != 0)
+        snprintf(out, outsz, "cannot reach the server at %s: %s", url, error ? error : "no answer");
+    else if (ca_file)
+        snprintf(out, outsz,
+                 "cannot verify the TLS certificate of %s with the CA file '%.60s' (not signed "
+                 "by it, or for another host)",
+                 url, ca_file);
+    else
+        snprintf(out, outsz,
+                 "cannot verify the TLS certificate of %s (not from a trusted CA, or for another "
+                 "host); if you trust it, use --ca FILE",
+                 url);
+}
+
+/* The first connection failed for good: FAILED with session_unreachable_text's line. */
+static void session_unreachable(struct session *s, const char *url, const char *error)
+{
+    char why[sizeof(s->reason)];
+    session_unreachable_text(why, sizeof(why), url, error, wsloop_ca_file(s->loop));
+    session_set_state(s, SESSION_FAILED, "%s", why);
 }
 
 /* ---- HTTP requests (cancelled by session_close and session_free) ----------------------- */
@@ -608,8 +634,7 @@ static void session_poll_result(void *user, int status, const char *error, int64
     if (!s->ever_connected) {
         poll_stop(s->poll);
         if (status == 0)
-            session_set_state(s, SESSION_FAILED, "cannot reach the server at %s: %s", s->server,
-                              error ? error : "no answer");
+            session_unreachable(s, s->server, error);
         else if (status == 404)
             session_set_state(s, SESSION_FAILED, "the server has no game '%s'", s->game);
         else
@@ -788,8 +813,7 @@ static void session_probe_done(void *arg, const struct wshttp_result *r)
         s->ws_failures = 0;
         if (!s->ever_connected) {
             session_ws_retire(s);
-            session_set_state(s, SESSION_FAILED, "cannot reach the server at %s: %s", s->ws_base,
-                              r->error ? r->error : "no answer");
+            session_unreachable(s, s->ws_base, r->error);
         } else {
             session_emit_state(s);
         }
@@ -986,8 +1010,7 @@ static void session_join_done(void *arg, const struct wshttp_result *r)
     if (session_terminal(s) && s->state != SESSION_REJECTED) return;
     if (r->status == 0) {
         /* the server as given (ws://), not the HTTP address the join goes to */
-        session_set_state(s, SESSION_FAILED, "cannot reach the server at %s: %s", s->server,
-                          r->error ? r->error : "no answer");
+        session_unreachable(s, s->server, r->error);
         return;
     }
     if (r->status != 200) {

@@ -1104,6 +1104,9 @@ int net_run(struct server *srv, const struct net_options *o)
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = o->tls_cert;
         info.ssl_private_key_filepath = o->tls_key;
+        /* HTTP/1.1 only: lws would offer h2 by ALPN, and feltd's HTTP handlers (http.c) and
+         * its adopted sockets speak HTTP/1.1; a client that took h2 (curl does) failed. */
+        info.alpn = "http/1.1";
     }
     /* Signals are ours: lws must not install handlers of its own. */
     signal(SIGPIPE, SIG_IGN);

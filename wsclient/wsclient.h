@@ -13,6 +13,10 @@
  * (lws_sul), and performs one-shot HTTP requests (the polling fallback), so a client has a
  * single event loop and no busy waiting: an idle client sleeps in poll().
  *
+ * TLS (wss://, https://) is always verified: the certificate chain against the system's trust
+ * store or the loop's own CA file, and the URL's host against the certificate; nothing here turns
+ * that off.
+ *
  * All callbacks run on the loop's thread, from inside wsloop_run(). The library is split by
  * subsystem: wsloop.c (the loop, timers, adopted descriptors), wsconn.c (WebSockets), wshttp.c
  * (HTTP requests) and wsurl.c (the one URL parser), sharing wsclient_internal.h.
@@ -49,6 +53,13 @@ struct wsurl {
  * which must outlive it. */
 int wsurl_parse(struct wsurl *u, const char *url, char *errbuf, size_t errlen);
 
+/* Whether a parsed URL can be connected to safely: a TLS URL (wss://, https://) to an IPv6
+ * address cannot, because libwebsockets 4.1 cuts the host it checks against the certificate at
+ * its first ':' (so "::1" would be checked against nothing at all). wsconn_new and wshttp_start
+ * refuse such a URL; a caller that checks its URLs up front (felt's --server) calls this too.
+ * Returns 0, or -1 with a one-line reason quoting url in errbuf. */
+int wsurl_usable(const struct wsurl *u, const char *url, char *errbuf, size_t errlen);
+
 /* ---- the loop -------------------------------------------------------------------------- */
 
 struct wsloop_config {
@@ -67,11 +78,30 @@ struct wsloop_config {
     /* Run lws on libev (epoll, through lws's evlib plugin) instead of its own poll() loop, which
      * walks every descriptor on each wake-up: for thousands of connections (the benchmark). */
     bool libev;
+    /* TLS (wss://, https://): the certificates to trust, a PEM file (a CA, or a self-signed
+     * server certificate itself), instead of the system's trust store; NULL: the system's (what
+     * OpenSSL's default paths hold: /etc/ssl/certs on Debian, or $SSL_CERT_FILE/$SSL_CERT_DIR).
+     * Either way the chain and the host name (or IPv4 address) of the URL are checked. The path
+     * is copied; the file must pass wsloop_ca_check (read when the loop is created). */
+    const char *ca_file;
 };
 
-/* NULL when lws cannot create its context. With max_conns set, the soft RLIMIT_NOFILE is raised
- * (up to the hard limit) to hold that many sockets. */
+/* An attempt that failed because the server's TLS certificate could not be verified (no
+ * trusted chain, or issued for another host) reports exactly this reason: wsconn on_close's
+ * reason, wshttp_result.error. A caller compares with it to give its own advice. */
+#define WSCLIENT_CERT_UNVERIFIED "the server's TLS certificate could not be verified"
+
+/* Whether path can serve as wsloop_config.ca_file: a readable regular file of at most 1 MiB
+ * holding at least one PEM certificate ("-----BEGIN CERTIFICATE-----"; OpenSSL parses it when
+ * the loop is created). Returns 0, or -1 with a one-line reason quoting path in errbuf. */
+int wsloop_ca_check(const char *path, char *errbuf, size_t errlen);
+
+/* NULL when lws cannot create its context, or when cfg->ca_file fails wsloop_ca_check. With
+ * max_conns set, the soft RLIMIT_NOFILE is raised (up to the hard limit) to hold that many
+ * sockets. */
 struct wsloop *wsloop_new(const struct wsloop_config *cfg);
+/* The loop's wsloop_config.ca_file (its copy), or NULL when it trusts the system's store. */
+const char *wsloop_ca_file(const struct wsloop *loop);
 /* Runs until wsloop_stop(). Returns 0, or -1 if the loop failed. */
 int wsloop_run(struct wsloop *loop);
 /* Makes wsloop_run() return after the current callback; safe from a signal handler. */
@@ -128,7 +158,8 @@ struct wsconn_config {
     void (*on_state)(struct wsconn *c, void *user, enum wsconn_state st);
 };
 
-/* Starts connecting. Returns NULL (and err text in errbuf) for a malformed URL. */
+/* Starts connecting. Returns NULL (and err text in errbuf) for a malformed URL or one that
+ * wsurl_usable refuses. */
 struct wsconn *wsconn_new(struct wsloop *loop, const struct wsconn_config *cfg, char *errbuf,
                           size_t errlen);
 /* Queues a text message (copied) to be sent in order while open; messages queued while not open
@@ -173,10 +204,10 @@ struct wshttp_result {
 
 /* GET (body NULL) or POST (body JSON) to an http:// or https:// URL, with an optional bearer
  * token. cb runs once, on the loop (never from inside this call); the result and its body are
- * valid only during cb. Returns a handle for wshttp_cancel, or NULL for a malformed URL. The
- * handle is the caller's until cb has returned (it is freed then: forget it in cb) or until
- * wshttp_cancel. After wsloop_free a pending handle is inert: cb never runs, and wshttp_cancel
- * still frees it (as wstimer_free does a timer's). */
+ * valid only during cb. Returns a handle for wshttp_cancel, or NULL for a malformed URL (or one
+ * that wsurl_usable refuses). The handle is the caller's until cb has returned (it is freed
+ * then: forget it in cb) or until wshttp_cancel. After wsloop_free a pending handle is inert: cb
+ * never runs, and wshttp_cancel still frees it (as wstimer_free does a timer's). */
 struct wshttp *wshttp_start(struct wsloop *loop, const char *url, const char *body,
                             const char *bearer,
                             void (*cb)(void *arg, const struct wshttp_result *r), void *arg);
@@ -185,7 +216,7 @@ struct wshttp *wshttp_start(struct wsloop *loop, const char *url, const char *bo
  * cb (then nothing changes: the request is over anyway). */
 void wshttp_cancel(struct wshttp *h);
 /* wshttp_start without a handle (fire and forget: cb always runs, unless the loop is freed
- * first). Returns 0 or -1 for a malformed URL. */
+ * first). Returns 0 or -1 for a URL wshttp_start refuses. */
 int wshttp_request(struct wsloop *loop, const char *url, const char *body, const char *bearer,
                    void (*cb)(void *arg, const struct wshttp_result *r), void *arg);
 

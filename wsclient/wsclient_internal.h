@@ -68,6 +68,7 @@ struct wsloop {
     bool quiet;
     bool freeing;                   /* inside wsloop_free: no user callback any more */
     lws_retry_bo_t policy;          /* backoff and heartbeat of every WebSocket */
+    char *ca_file;                  /* wsloop_config.ca_file (ours), or NULL: the system's */
     int max_connecting, connecting; /* slots: see struct wsslot */
     struct wsslot *wait_head, *wait_tail;
     struct wsconn *conns, *dead;
@@ -95,10 +96,19 @@ struct lws *wsloop_connect(struct wsloop *loop, const struct wsurl *u, const cha
 /* Copies lws's error text (in, len; len may be 0 for a NUL-terminated string) into out. */
 void wsloop_in_text(char *out, size_t outsz, const void *in, size_t len);
 
+/* LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION, which lws sends to protocols[0] (so to
+ * wsconn_callback) for every certificate of every TLS socket, WebSocket or HTTP, while OpenSSL
+ * checks it: when preverify_ok is 0 (no trusted chain, or another host's certificate), marks the
+ * socket's object, by the protocol the wsi is bound to, so that its failure reads
+ * WSCLIENT_CERT_UNVERIFIED. Never changes OpenSSL's verdict. */
+void wsloop_cert_verify(struct lws *wsi, int preverify_ok);
+
 /* ---- wsconn.c ---------------------------------------------------------------------------- */
 
 int wsconn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len);
+/* wsi's connection (if any) failed the certificate check: its attempt's reason will say so. */
+void wsconn_cert_failed(struct lws *wsi);
 /* For wsloop_free: silences every connection, then frees all once lws closed their sockets. */
 void wsconn_loop_freeing(struct wsloop *loop);
 void wsconn_loop_freed(struct wsloop *loop);
@@ -107,6 +117,8 @@ void wsconn_loop_freed(struct wsloop *loop);
 
 int wshttp_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len);
+/* wsi's request (if any) failed the certificate check: its error will say so. */
+void wshttp_cert_failed(struct lws *wsi);
 /* For wsloop_free: stops requests waiting to start; once lws closed their sockets, frees those
  * nobody holds and makes held ones inert (wshttp_cancel frees them). */
 void wshttp_loop_freeing(struct wsloop *loop);

@@ -61,6 +61,7 @@ struct wsconn {
     bool established;       /* the current socket completed the handshake */
     bool compressed;        /* ... with permessage-deflate */
     bool dropping;          /* wsconn_drop killed the current socket */
+    bool cert_failed;       /* the current attempt's TLS certificate failed the check */
     bool closing;           /* wsconn_close was called: silent from now on */
     int close_code;
     char close_reason[124]; /* a close frame's reason is at most 123 bytes */
@@ -154,6 +155,10 @@ static void wsconn_schedule_retry(struct wsconn *c)
 static void wsconn_gone(struct wsconn *c, struct lws *wsi, int code, const char *reason)
 {
     if (wsi && c->wsi != wsi) return; /* a stale socket: already handled */
+    /* However lws words it ("connect SSL err 1: ..."), an attempt whose certificate failed the
+     * check ends with the one reason a caller can recognise. */
+    if (c->cert_failed && !c->established) reason = WSCLIENT_CERT_UNVERIFIED;
+    c->cert_failed = false;
     if (c->wsi) {
         c->wire_done += wsconn_tcp_bytes_in(c->wsi);
         lws_set_opaque_user_data(c->wsi, NULL);
@@ -202,6 +207,7 @@ static void wsconn_connect_cb(lws_sorted_usec_list_t *sul)
     struct wsconn *c = lws_container_of(sul, struct wsconn, sul);
 
     if (c->closing || c->wsi || !wsloop_slot_acquire(c->loop, &c->slot)) return;
+    c->cert_failed = false;
     /* Armed first: callbacks from inside the connect call may already end the attempt. */
     lws_sul_schedule(c->loop->ctx, 0, &c->deadline_sul, wsconn_deadline_cb,
                      (lws_usec_t)WSCONN_ATTEMPT_MS * LWS_US_PER_MS);
@@ -333,6 +339,12 @@ static void wsconn_peer_close(struct wsconn *c, const unsigned char *in, size_t 
     c->peer_reason[n] = '\0';
 }
 
+void wsconn_cert_failed(struct lws *wsi)
+{
+    struct wsconn *c = lws_get_opaque_user_data(wsi);
+    if (c && c->wsi == wsi) c->cert_failed = true;
+}
+
 int wsconn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
@@ -340,6 +352,12 @@ int wsconn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     char why[128];
 
     switch (reason) {
+    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+        /* For every TLS socket of the context, HTTP ones included (wsi's opaque data may be a
+         * struct wshttp: c is not used here). len is OpenSSL's preverify_ok; 0 keeps its
+         * verdict. */
+        wsloop_cert_verify(wsi, (int)len);
+        return 0;
     case LWS_CALLBACK_CLIENT_CONFIRM_EXTENSION_SUPPORTED:
         /* Asked of protocols[0] for every client socket; nonzero refuses the extension. */
         return c && c->cfg.deflate && in && strcmp(in, "permessage-deflate") == 0 ? 0 : 1;
@@ -399,6 +417,7 @@ struct wsconn *wsconn_new(struct wsloop *loop, const struct wsconn_config *cfg, 
         snprintf(errbuf, errlen, "URL '%.60s' is not ws:// or wss://", cfg->url);
         return NULL;
     }
+    if (wsurl_usable(&u, cfg->url, errbuf, errlen) != 0) return NULL;
     struct wsconn *c = xcalloc(1, sizeof(*c));
     c->loop = loop;
     c->cfg = *cfg;

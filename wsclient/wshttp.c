@@ -41,6 +41,7 @@ struct wshttp {
     bool held;  /* the caller holds the handle (wshttp_start, not wshttp_request) */
     bool in_cb; /* inside cb: wshttp_cancel is then a no-op */
     bool in_connect, failed_in_connect;
+    bool cert_failed; /* the TLS certificate failed the check */
     int status;
     char *resp;
     size_t resp_len, resp_cap;
@@ -77,6 +78,8 @@ static void wshttp_finish(struct wshttp *h, const char *error)
     struct wshttp_result r;
     wshttp_detach(h);
     if (h->loop->freeing) return;
+    /* However lws words it, a certificate that failed the check is the reason. */
+    if (h->cert_failed && error) error = WSCLIENT_CERT_UNVERIFIED;
     if (h->in_connect) h->failed_in_connect = true;
     wsloop_slot_release(h->loop, &h->slot);
     memset(&r, 0, sizeof(r));
@@ -128,6 +131,12 @@ static int wshttp_headers(struct lws *wsi, struct wshttp *h, unsigned char **p, 
     lws_client_http_body_pending(wsi, 1);
     lws_callback_on_writable(wsi);
     return 0;
+}
+
+void wshttp_cert_failed(struct lws *wsi)
+{
+    struct wshttp *h = lws_get_opaque_user_data(wsi);
+    if (h && h->wsi == wsi) h->cert_failed = true;
 }
 
 int wshttp_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -209,7 +218,8 @@ struct wshttp *wshttp_start(struct wsloop *loop, const char *url, const char *bo
                             void (*cb)(void *arg, const struct wshttp_result *r), void *arg)
 {
     struct wsurl u;
-    if (wsurl_parse(&u, url, NULL, 0) != 0 || !u.http) return NULL;
+    if (wsurl_parse(&u, url, NULL, 0) != 0 || !u.http || wsurl_usable(&u, url, NULL, 0) != 0)
+        return NULL;
     struct wshttp *h = xcalloc(1, sizeof(*h));
     h->loop = loop;
     h->url = xstrdup(url);

@@ -13,11 +13,21 @@
  *
  * User callbacks are never called from inside the API call that caused them (connection attempts
  * and HTTP requests start from a timer), so callers need not be re-entrant.
+ *
+ * TLS: the context's client SSL_CTX trusts either the system's store or only the caller's CA
+ * file (wsloop_config.ca_file), and lws checks the chain and the URL's host on every socket
+ * (LCCSCF_USE_SSL without any of the ALLOW_* or SKIP_* flags). A certificate that fails is
+ * reported through LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION (wsloop_cert_verify),
+ * so the attempt's error says so instead of OpenSSL's bare "connect SSL err 1".
  */
+#define _GNU_SOURCE /* memmem */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -25,6 +35,10 @@
 #include "wsclient_internal.h"
 
 #define WSLOOP_DEFAULT_CONNECTING 64 /* connection attempts and HTTP requests in flight */
+#define WSLOOP_CA_MAX (1 << 20)      /* bytes: a larger file is not a CA file */
+/* The system's CA bundle (Debian's ca-certificates), unless $SSL_CERT_FILE names another: see
+ * wsloop_system_ca. */
+#define WSLOOP_SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 
 /* 500 ms doubling to 8 s; the last entry repeats forever (conceal_count never runs out). lws adds
  * up to jitter_percent on top, so the cap, jitter included, is 8 s * 1.2 = 9.6 s: under 10 s. */
@@ -134,6 +148,97 @@ struct lws *wsloop_connect(struct wsloop *loop, const struct wsurl *u, const cha
     *in_connect = false;
     if (!wsi) *pwsi = NULL;
     return wsi;
+}
+
+/* ---- TLS ------------------------------------------------------------------------------- */
+
+int wsloop_ca_check(const char *path, char *errbuf, size_t errlen)
+{
+    static const char marker[] = "-----BEGIN CERTIFICATE-----";
+    char dummy[8];
+    char *buf = NULL;
+    struct stat st;
+    size_t got = 0;
+    ssize_t n;
+    int rc = -1;
+
+    if (!errbuf) {
+        errbuf = dummy;
+        errlen = sizeof(dummy);
+    }
+    if (!path || !path[0]) {
+        snprintf(errbuf, errlen, "no CA file given");
+        return -1;
+    }
+    /* O_NONBLOCK: a FIFO given by mistake is refused below instead of blocking the open. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        snprintf(errbuf, errlen, "cannot read the CA file '%.200s': %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(errbuf, errlen, "the CA file '%.200s' is not a regular file", path);
+        goto out;
+    }
+    if (st.st_size > WSLOOP_CA_MAX) {
+        snprintf(errbuf, errlen, "the CA file '%.200s' is larger than %d bytes", path,
+                 WSLOOP_CA_MAX);
+        goto out;
+    }
+    /* One byte more than the limit: a file that grew since fstat is refused too. */
+    buf = xmalloc(WSLOOP_CA_MAX + 1);
+    while (got <= WSLOOP_CA_MAX && (n = read(fd, buf + got, WSLOOP_CA_MAX + 1 - got)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            snprintf(errbuf, errlen, "cannot read the CA file '%.200s': %s", path, strerror(errno));
+            goto out;
+        }
+        got += (size_t)n;
+    }
+    if (got > WSLOOP_CA_MAX) {
+        snprintf(errbuf, errlen, "the CA file '%.200s' is larger than %d bytes", path,
+                 WSLOOP_CA_MAX);
+        goto out;
+    }
+    if (!memmem(buf, got, marker, sizeof(marker) - 1)) {
+        snprintf(errbuf, errlen, "the CA file '%.200s' holds no PEM certificate (%s)", path,
+                 marker);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+/* The file to name as the context's CA file when the caller gives none. lws 4.1.6 (as Debian
+ * builds it: LWS_OPENSSL_CLIENT_CERTS "../share") trusts, besides OpenSSL's default paths, a
+ * directory ../share relative to the current directory when it is given no CA file: /tmp/share
+ * for a felt started in /tmp/x, which anyone on the machine may create. Naming the system bundle
+ * skips that directory and changes nothing else, since OpenSSL's default paths (which hold the
+ * same bundle, or $SSL_CERT_FILE's) are loaded all the same. It is named even when it does not
+ * exist (a system without ca-certificates): lws then logs that it cannot load it (unless quiet)
+ * and goes on with OpenSSL's default paths, still without ../share. */
+static const char *wsloop_system_ca(void)
+{
+    const char *env = getenv("SSL_CERT_FILE");
+    return env && env[0] ? env : WSLOOP_SYSTEM_CA_FILE;
+}
+
+void wsloop_cert_verify(struct lws *wsi, int preverify_ok)
+{
+    const struct lws_protocols *p = wsi ? lws_get_protocol(wsi) : NULL;
+    if (preverify_ok || !p || !p->name) return;
+    if (strcmp(p->name, WSLOOP_PROTO_WS) == 0)
+        wsconn_cert_failed(wsi);
+    else if (strcmp(p->name, WSLOOP_PROTO_HTTP) == 0)
+        wshttp_cert_failed(wsi);
+}
+
+const char *wsloop_ca_file(const struct wsloop *loop)
+{
+    return loop->ca_file;
 }
 
 /* ---- wire helpers ---------------------------------------------------------------------- */
@@ -328,8 +433,10 @@ static void wsloop_raise_fd_limit(int max_conns)
 struct wsloop *wsloop_new(const struct wsloop_config *cfg)
 {
     struct lws_context_creation_info info;
-    struct wsloop *loop = xcalloc(1, sizeof(*loop));
+    void *foreign_loops[1];
 
+    if (cfg && cfg->ca_file && wsloop_ca_check(cfg->ca_file, NULL, 0) != 0) return NULL;
+    struct wsloop *loop = xcalloc(1, sizeof(*loop));
     loop->quiet = cfg && cfg->quiet;
     if (loop->quiet)
         lws_set_log_level(0, NULL);
@@ -356,26 +463,31 @@ struct wsloop *wsloop_new(const struct wsloop_config *cfg)
     info.extensions = wsloop_extensions;
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.user = loop;
-    void *foreign_loops[1];
+    if (cfg && cfg->ca_file) {
+        /* Only the caller's certificates: lws loads no OS store then. */
+        loop->ca_file = xstrdup(cfg->ca_file);
+        info.client_ssl_ca_filepath = loop->ca_file;
+        info.options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+    } else {
+        info.client_ssl_ca_filepath = wsloop_system_ca();
+    }
     if (cfg && cfg->libev) {
         loop->ev = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
-        if (!loop->ev) {
-            free(loop);
-            return NULL;
-        }
+        if (!loop->ev) goto fail;
         foreign_loops[0] = loop->ev;
         info.foreign_loops = foreign_loops;
         info.options |= LWS_SERVER_OPTION_LIBEV;
     }
     loop->ctx = lws_create_context(&info);
-    if (!loop->ctx) {
-        if (loop->ev)
-            ev_loop_destroy(loop->ev);
-        free(loop);
-        return NULL;
-    }
+    if (!loop->ctx) goto fail;
     loop->vhost = lws_get_vhost_by_name(loop->ctx, "default");
     return loop;
+fail:
+    if (loop->ev)
+        ev_loop_destroy(loop->ev);
+    free(loop->ca_file);
+    free(loop);
+    return NULL;
 }
 
 int wsloop_run(struct wsloop *loop)
@@ -426,5 +538,6 @@ void wsloop_free(struct wsloop *loop)
         WS_UNLINK(loop->timers, t);
         t->loop = NULL;
     }
+    free(loop->ca_file);
     free(loop);
 }

@@ -7,7 +7,8 @@
  * Deliberately strict and small: four schemes, a host that is a DNS name, an IPv4 address or a
  * bracketed IPv6 address, and a decimal port. It does not call lws_parse_uri (which works in place
  * and accepts anything): every reason for a refusal is one line naming the URL, shown to the user
- * as it is. No socket, no allocation.
+ * as it is. No socket, no allocation. wsurl_usable adds the one rule that is about safety rather
+ * than form (no TLS to an IPv6 address: wsclient.h says why).
  */
 #include <stdio.h>
 #include <string.h>
@@ -91,5 +92,15 @@ int wsurl_parse(struct wsurl *u, const char *url, char *errbuf, size_t errlen)
     u->authority = rest;
     u->authority_len = hl;
     u->path = rest + hl;
+    return 0;
+}
+
+int wsurl_usable(const struct wsurl *u, const char *url, char *errbuf, size_t errlen)
+{
+    if (u->tls && strchr(u->host, ':'))
+        return wsurl_fail(errbuf, errlen,
+                          ": TLS to an IPv6 address is not supported (its certificate could "
+                          "not be checked); use a host name",
+                          url);
     return 0;
 }
