@@ -4,7 +4,8 @@
 set -eu
 PKGS="build-essential cmake pkg-config libwebsockets-dev libjson-c-dev libncurses-dev
 libreadline-dev libcmocka-dev libicu-dev libsqlite3-dev libssl-dev libev-dev libwebsockets-evlib-ev tmux jq python3 clang libclang-rt-dev
-valgrind openssl"
+valgrind openssl
+curl mandoc man-db lintian dpkg-dev systemd bash-completion zsh fish"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
