@@ -76,8 +76,8 @@ static const char feltd_usage[] =
     "                         this reverse proxy (default: never)\n"
     "\n"
     "  --config FILE          settings from FILE, one `key = value` a line, the keys being\n"
-    "                         these options' names (default " FELTD_SYSTEM_CONFIG ",\n"
-    "                         if it exists); the command line wins\n"
+    "                         these options' names (default $FELTD_CONFIG, else\n"
+    "                         " FELTD_SYSTEM_CONFIG " if it exists); the command line wins\n"
     "  --no-config            read no config file\n"
     "  --log-json             log lines as JSON objects (ts, level, msg)\n"
     "  -v, --verbose          log debug lines too;  -q, --quiet  log only errors and warnings\n"
@@ -568,8 +568,9 @@ static int feltd_conf_setting(void *user, int line, const char *key, const char 
     return 0;
 }
 
-/* Reads the config file: --config FILE (which must exist), else FELTD_SYSTEM_CONFIG if it
- * exists, unless --no-config. Returns -1 to go on, else the exit status (2). */
+/* Reads the config file: --config FILE, else $FELTD_CONFIG (both must exist; an empty
+ * $FELTD_CONFIG, which the tests set, reads none), else FELTD_SYSTEM_CONFIG if it exists;
+ * none with --no-config. Returns -1 to go on, else the exit status (2). */
 static int feltd_read_config(struct server *srv, struct feltd_args *a, int argc, char **argv)
 {
     const char *path = NULL;
@@ -582,6 +583,11 @@ static int feltd_read_config(struct server *srv, struct feltd_args *a, int argc,
         if (c == O_NO_CONFIG) none = true;
     }
     optind = 0; /* glibc: the next getopt_long starts afresh */
+    const char *env = getenv("FELTD_CONFIG");
+    if (!path && env) {
+        if (!env[0]) return -1;
+        path = env;
+    }
     if (none) return -1;
     struct feltd_conf fc = {.srv = srv, .a = a, .path = path ? path : FELTD_SYSTEM_CONFIG};
     if (conffile_load(fc.path, path != NULL, feltd_conf_setting, &fc, &err) < 0) {

@@ -5,7 +5,8 @@
 #     command line wins over it, and a --table or --bots there replaces all of the file's;
 #   - a bad file is one line naming FILE:LINE and why, exit 2: an unknown key, a key given
 #     twice, a bad value, a flag that is not on/off, a missing --config file; --no-config
-#     reads none; --help names the default file (FELTD_SYSTEM_CONFIG);
+#     reads none; $FELTD_CONFIG names the file when --config does not (empty: none); --help
+#     names the default file (FELTD_SYSTEM_CONFIG);
 #   - the log: "TIME feltd: LEVEL: message" by default; with --log-json every stderr line is a
 #     JSON object with ts, level and msg; -q keeps errors and warnings only; when stderr is the
 #     systemd journal ($JOURNAL_STREAM names it), lines carry their syslog priority, <6>info: ...
@@ -23,6 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 unset FELT_DATA JOURNAL_STREAM
+export FELTD_CONFIG= # no installed /etc/felt/feltd.conf here, except where a case sets one
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 LOCAL='http://127\.0\.0\.1'
@@ -105,7 +107,24 @@ if feltd_start "$WORK/f3" "$LOCAL" --port 0 --data :memory: --config "$WORK/bad.
 else
     fail "--no-config still read the file: $(head -c 300 "$WORK/f3.err")"
 fi
-"$FELTD" --help | grep -q "default /.*/felt/feltd.conf" ||
+# $FELTD_CONFIG: the file when no --config is given (it must exist); --config wins over it.
+if FELTD_CONFIG=$WORK/feltd.conf feltd_start "$WORK/f7" "$LOCAL"; then
+    [ "$(lobby "$FELTD_PORT" | cut -d: -f1 | tr '\n' ' ')" = "alpha beta " ] ||
+        fail "\$FELTD_CONFIG was not read: $(lobby "$FELTD_PORT")"
+else
+    fail "feltd with \$FELTD_CONFIG did not start: $(head -c 300 "$WORK/f7.err")"
+fi
+FELTD_CONFIG=$WORK/absent.conf timeout 10 "$FELTD" > /dev/null 2> "$WORK/env.err"
+rc=$?
+[ $rc = 2 ] && grep -q "cannot read the config file $WORK/absent.conf" "$WORK/env.err" ||
+    fail "a missing \$FELTD_CONFIG file: exit $rc, $(cat "$WORK/env.err")"
+if FELTD_CONFIG=$WORK/absent.conf feltd_start "$WORK/f8" "$LOCAL" --config "$WORK/feltd.conf"; then
+    :
+else
+    fail "--config does not win over \$FELTD_CONFIG: $(head -c 300 "$WORK/f8.err")"
+fi
+stop
+"$FELTD" --help | grep -q " /.*/felt/feltd.conf if it exists" ||
     fail "--help does not name the default config file"
 
 # 4. The log. Text: "TIME feltd: info: data in ...".

@@ -54,7 +54,7 @@ done
 # The installed binaries run, and feltd knows the config file it would read.
 "$ROOT/bin/feltd" --version | grep -Eq '^feltd [0-9]+\.[0-9]+\.[0-9]+' ||
     fail "the installed feltd --version: $("$ROOT/bin/feltd" --version 2>&1)"
-"$ROOT/bin/feltd" --help | grep -q "default ${ETC#"$DEST"}/felt/feltd.conf" ||
+"$ROOT/bin/feltd" --help | grep -q " ${ETC#"$DEST"}/felt/feltd.conf if it exists" ||
     fail "the installed feltd does not name ${ETC#"$DEST"}/felt/feltd.conf as its config file"
 hand=$ROOT/share/doc/felt/examples/hands/river-showdown.json
 if [ ! -s "$hand" ]; then

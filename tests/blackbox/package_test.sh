@@ -50,7 +50,7 @@ dpkg-deb -I "$deb" conffiles | grep -qx /etc/felt/feltd.conf || fail "feltd.conf
 
 # The packaged feltd runs, and reads /etc/felt/feltd.conf by default.
 mkdir "$WORK/x" && dpkg-deb -x "$deb" "$WORK/x"
-"$WORK/x/usr/bin/feltd" --help | grep -q "default /etc/felt/feltd.conf" ||
+"$WORK/x/usr/bin/feltd" --help | grep -q " /etc/felt/feltd.conf if it exists" ||
     fail "the packaged feltd does not read /etc/felt/feltd.conf"
 grep -q '^ExecStart=/usr/bin/feltd$' "$WORK/x/usr/lib/systemd/system/feltd.service" ||
     fail "the packaged unit does not start /usr/bin/feltd"
