@@ -99,6 +99,7 @@ struct model_to_act {
     int64_t min_raise_to; /* "raise to" totals, as in the protocol */
     int64_t max_raise_to; /* the all-in total */
     int64_t deadline;     /* ms since the epoch (compare with felt_now_ms()) */
+    int64_t decision;     /* the server's number of this decision (0: not sent) */
 };
 
 struct model_table {
@@ -296,6 +297,8 @@ struct outbox_item {
     char request_id[PROTO_REQUEST_ID_MAX + 1];
     bool has_hand_id;
     int64_t hand_id;
+    bool has_decision; /* the to_act.decision it answers: refused, not applied, once past */
+    int64_t decision;
     char text[PROTO_CHAT_MAX_BYTES + 1];
     bool sent; /* written at least once on the current connection */
 };

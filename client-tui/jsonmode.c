@@ -9,9 +9,10 @@
  * whose type, update event or kind is not in the list (jsonmode_set_events). In (stdin, one JSON
  * object per line): the client messages of the protocol that a player types (action, chat, sit_out,
  * sit_in, leave, ping; dispatched through jsonmode_commands[]) plus felt's own "rejoin" (after a
- * rejected token). An action without request_id or hand_id gets them here; everything else is
- * checked by the protocol codec, and the server decides whether an action is legal (its ack is
- * printed like any message).
+ * rejected token). An action without request_id, hand_id or decision gets them from the session
+ * (session_send: the hand and the decision open in felt's view, never behind what it printed);
+ * everything else is checked by the protocol codec, and the server decides whether an action is
+ * legal (its ack is printed like any message).
  *
  * Queueing and reconnecting are the session's, exactly as in the TUI. EOF on stdin leaves the
  * table: a leave is queued, and felt exits 0 once the server has confirmed it (or closed the

@@ -232,6 +232,7 @@ static void model_to_act_read(struct model *m, const struct wire_to_act *o)
     t->min_raise_to = o->can_raise ? o->min_raise_to : 0;
     t->max_raise_to = o->can_raise ? o->max_raise_to : 0;
     t->deadline = o->deadline;
+    t->decision = o->decision;
 }
 
 /* Seat mask of a list of player ids (unknown ones left out). */

@@ -4,9 +4,9 @@
  * The outbox is a bounded FIFO (OUTBOX_MAX) of client messages, kept across any number of
  * reconnects and transports. Each item remembers whether it was written on the current connection
  * (sent) and, for items without a request_id (chat, sit_out, sit_in, leave), the id of the
- * "barrier" ping written after it, whose pong confirms it (session.c). An action's request_id and
- * hand_id are fixed when it is typed, so writing it again after a reconnect is applied at most
- * once by the server.
+ * "barrier" ping written after it, whose pong confirms it (session.c). An action's request_id,
+ * hand_id and decision are fixed when it is typed, so writing it again after a reconnect is
+ * applied at most once by the server, and only to the decision it was typed for.
  *
  * Items are encoded here, once, the same for every transport (a WebSocket frame or an HTTP POST
  * body), so the transports depend on the outbox and not on the session. No I/O.
@@ -27,6 +27,8 @@ char *outbox_item_encode(const struct outbox_item *it)
     memcpy(m.request_id, it->request_id, sizeof(m.request_id));
     m.has_hand_id = it->has_hand_id;
     m.hand_id = it->hand_id;
+    m.has_decision = it->has_decision;
+    m.decision = it->decision;
     memcpy(m.text, it->text, sizeof(m.text));
     return proto_encode_client(&m);
 }

@@ -16,10 +16,10 @@
  *
  * The outgoing queue (bounded, OUTBOX_MAX) holds what the user typed until the server has
  * confirmed it, across any number of reconnects. Items are written in order, once per
- * connection, after the resume. An action is confirmed by its ack: it carries a request_id and
- * hand_id fixed when it was typed, so writing it again after a reconnect (or after a
- * rate_limited error) is applied at most once, and refused if its hand is over; the refusal
- * reaches the user. Other items (chat, sit_out, sit_in, leave) have no id: each batch of them is
+ * connection, after the resume. An action is confirmed by its ack: it carries a request_id,
+ * hand_id and decision fixed when it was typed, so writing it again after a reconnect (or after
+ * a rate_limited error) is applied at most once, and refused if its hand is over or the table
+ * has moved past that decision (the clock acted meanwhile); the refusal reaches the user. Other items (chat, sit_out, sit_in, leave) have no id: each batch of them is
  * followed by a "barrier" ping, and the pong of that ping (replies come back in order) confirms
  * them. Trade-off: such an item whose connection died after the server read it but before the
  * pong came back is sent again (for actions this cannot double anything).
@@ -493,6 +493,9 @@ static void session_on_ack(struct session *s, const struct proto_smsg *m)
             session_notice(s, SESSION_NOTICE_REFUSED,
                            "Your %s was for hand %lld, which was voided (server restart)", what,
                            (long long)s->ob.e[i].it.hand_id);
+        else if (!accepted && strcmp(ev.u.ack.code, "stale_decision") == 0)
+            session_notice(s, SESSION_NOTICE_REFUSED,
+                           "Your %s was not made: the table had moved on before it arrived", what);
         else if (!accepted)
             session_notice(s, SESSION_NOTICE_REFUSED, "Your %s was refused: %s", what, msg);
         outbox_remove(&s->ob, i);
@@ -1221,6 +1224,10 @@ int session_send(struct session *s, const struct proto_cmsg *m, struct felt_err 
             rng_token_hex(it.request_id, 16);
         it.has_hand_id = true;
         it.hand_id = m->has_hand_id ? m->hand_id : s->model.hand_id;
+        /* Pinned to the decision open now (as shown to the player or bot) unless the caller
+         * named one: once the table moves past it the server refuses the action. */
+        it.has_decision = m->has_decision || s->model.to_act.decision > 0;
+        it.decision = m->has_decision ? m->decision : s->model.to_act.decision;
         break;
     case PROTO_C_CHAT:
         memcpy(it.text, m->text, sizeof(it.text));
@@ -1287,6 +1294,8 @@ int session_act(struct session *s, enum engine_action a, int64_t amount, struct 
     }
     c.has_hand_id = true;
     c.hand_id = m->hand_id;
+    c.has_decision = t->decision > 0;
+    c.decision = t->decision;
     return session_send(s, &c, err);
 }
 

@@ -385,7 +385,9 @@ static int proto_dec_action(struct json_object *o, struct proto_cmsg *m, struct 
                       &m->amount, err) < 0 ||
         proto_get_ascii(o, "request_id", PROTO_REQUEST_ID_MAX, false, m->request_id,
                         sizeof(m->request_id), err) < 0 ||
-        proto_get_int(o, "hand_id", 0, PROTO_INT_MAX, false, &m->has_hand_id, &m->hand_id, err) < 0)
+        proto_get_int(o, "hand_id", 0, PROTO_INT_MAX, false, &m->has_hand_id, &m->hand_id, err) < 0 ||
+        proto_get_int(o, "decision", 1, PROTO_INT_MAX, false, &m->has_decision, &m->decision,
+                      err) < 0)
         return -1;
     return 0;
 }
@@ -400,6 +402,7 @@ static void proto_enc_action(const struct proto_cmsg *m, struct json_object *o)
     if (m->has_amount) proto_jadd_int(o, "amount", m->amount);
     if (rlen > 0) proto_jadd_str(o, "request_id", m->request_id, rlen);
     if (m->has_hand_id) proto_jadd_int(o, "hand_id", m->hand_id);
+    if (m->has_decision) proto_jadd_int(o, "decision", m->decision);
 }
 
 static int proto_dec_chat(struct json_object *o, struct proto_cmsg *m, struct felt_err *err)

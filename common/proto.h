@@ -22,7 +22,8 @@
  *                       the player sits down again with the chips they left with)}
  *   {"type": "action",  "action": "fold"|"check"|"call"|"raise"|"all_in",
  *                       "amount"?: INT(0..PROTO_AMOUNT_MAX, "raise to"; required for raise),
- *                       "request_id"?: STR(1..64 bytes printable ASCII), "hand_id"?: INT(>= 0)}
+ *                       "request_id"?: STR(1..64 bytes printable ASCII), "hand_id"?: INT(>= 0),
+ *                       "decision"?: INT(>= 1: the to_act.decision this action answers)}
  *   {"type": "chat",    "text": STR(1..280 code points after sanitizing)}
  *   {"type": "sit_out"}  {"type": "sit_in"}  {"type": "leave"}
  *   {"type": "ping",    "id"?: INT}
@@ -107,6 +108,8 @@ struct proto_cmsg {
     char request_id[PROTO_REQUEST_ID_MAX + 1]; /* "" when absent */
     bool has_hand_id;
     int64_t hand_id;
+    bool has_decision;
+    int64_t decision;                    /* to_act.decision answered (>= 1) */
     /* chat */
     char text[PROTO_CHAT_MAX_BYTES + 1]; /* sanitized, 1..PROTO_CHAT_MAX_CHARS code points */
     /* ping */

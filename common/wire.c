@@ -164,6 +164,7 @@ struct json_object *wire_encode_to_act(const struct wire_to_act *t)
     we_add(j, "min_raise_to", t->can_raise ? we_int(t->min_raise_to) : NULL);
     we_add(j, "max_raise_to", t->can_raise ? we_int(t->max_raise_to) : NULL);
     if (t->has_deadline) we_add(j, "deadline", we_int(t->deadline));
+    if (t->decision > 0) we_add(j, "decision", we_int(t->decision));
     struct json_object *legal = json_object_new_array();
     unsigned m = wire_to_act_legal(t);
     for (int a = ENGINE_FOLD; a <= ENGINE_ALL_IN; a++)
@@ -720,6 +721,9 @@ static bool wd_to_act(struct json_object *d, struct wire_to_act *t, struct felt_
     t->can_raise = jval_get(o, "min_raise_to") != NULL;
     if (t->can_raise && (!wd_amount(o, "min_raise_to", &t->min_raise_to, err) ||
                          !wd_amount(o, "max_raise_to", &t->max_raise_to, err)))
+        return false;
+    /* decision: absent from a server from before it (0), else at least 1 */
+    if (jval_get(o, "decision") && !wd_int(o, "decision", 1, PROTO_INT_MAX, &t->decision, err))
         return false;
     t->legal = wire_to_act_legal(t); /* a server from before "legal" */
     return !jval_get(o, "legal") || wd_legal(o, &t->legal, err);

@@ -88,6 +88,9 @@ struct wire_to_act {
     int64_t min_raise_to, max_raise_to;
     bool has_deadline;
     int64_t deadline; /* ms since the epoch */
+    int64_t decision; /* the server's number of this decision in the hand (1, 2, ...): an action
+                       * carrying it is refused ("stale_decision") once the table has moved on;
+                       * 0: not sent (a replay, or a server from before it) */
     unsigned legal;   /* decoded: bit (1u << enum engine_action) per action listed in "legal" */
 };
 

@@ -81,6 +81,7 @@ static void render_to_act(const struct table *t, struct wire_to_act *ta)
     ta->has_player = true;
     render_id(t, o.seat, ta->player_id);
     ta->seat = o.seat;
+    ta->decision = table_decision(t);
     /* While a batch announces a new turn, its clock has not started yet: give the deadline
      * it will have, so to_act and the turn notification agree. */
     ta->has_deadline = true;

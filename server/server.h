@@ -432,6 +432,15 @@ struct table {
     struct equity_job *eq;         /* equity of tabled hands (equity_job.c; NULL until needed) */
 };
 
+/* The number of the decision the running hand waits for: 1 for the first, one more after every
+ * action applied (a player's, the clock's, a bot's, a sitting-out player's: the hand record
+ * counts them all). Sent as to_act.decision; an action naming another one is refused with
+ * "stale_decision", so an action typed for one decision never lands on a later one. */
+static inline int64_t table_decision(const struct table *t)
+{
+    return (int64_t)t->rec.nactions + 1;
+}
+
 /* ---- render.c --------------------------------------------------------------------------- */
 
 /* Events rendered in publishing order, with consecutive seqs (references held). */

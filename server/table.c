@@ -943,6 +943,12 @@ struct msg *table_act(struct table *t, struct player *p, const struct proto_cmsg
         st = ENGINE_E_HAND_OVER;
         code = "stale_hand";
         message = "that action was for another hand";
+    } else if (m->has_decision && m->decision != table_decision(t)) {
+        /* Typed for a decision the table has left behind (the clock acted meanwhile, or the
+         * action waited out a reconnect): never applied to the decision now open. */
+        st = ENGINE_E_NOT_YOUR_TURN;
+        code = "stale_decision";
+        message = "the table moved on since that action was chosen";
     } else if (!p->in_hand) {
         st = ENGINE_E_NOT_YOUR_TURN;
         code = "not_in_hand";

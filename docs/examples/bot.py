@@ -107,6 +107,8 @@ class Bot:
             cmd = {"type": "action", "action": a}
             if amount is not None:
                 cmd["amount"] = amount
+            if "decision" in t:  # answer this decision only: refused if the table moved on
+                cmd["decision"] = t["decision"]
             return cmd
 
         def raise_to(target):

@@ -88,6 +88,8 @@ say "starting $(command -v "$FELT") --json $*"
         fold) say "hand $hand: fold (to call: $call)" ;;
         *) say "hand $hand: $move" ;;
         esac
-        printf '{"type":"action","action":"%s"}\n' "$move" >&3
+        # "decision" pins the move to this to_act: refused, not applied, if the table moved on.
+        printf '%s\n' "$turn" | jq -c --arg move "$move" \
+            '{type: "action", action: $move} + (if .decision then {decision} else {} end)' >&3
     done
 }

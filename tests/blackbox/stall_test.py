@@ -18,6 +18,9 @@ Cases (one per ctest):
   blackhole_down  forwards nothing client to server (up) or server to client (down) for 35 s.
   gone            feltd killed (SIGKILL) and started again 2 minutes later on the same port and
                   data folder: the player's seat and token are still good.
+  moved_on        (never mis-clicks) a check typed while the path is down, whose decision the
+                  clock then took: after the resume the queued check is refused with
+                  stale_decision and not applied to the player's next decision.
 
 Usage: stall_test.py CASE FELT FELTD FAULTPROXY. Everything runs on 127.0.0.1; every wait is
 bounded and the whole case is under DEADLINE seconds; children are killed whatever happens.
@@ -69,10 +72,11 @@ def spawn(argv, **kw):
     return p
 
 
-def start_feltd(port, data):
+def start_feltd(port, data, bots=2, action_timeout=5):
     """feltd on 127.0.0.1:port (0: a free one); returns (process, port)."""
-    p = spawn([FELTD, "--port", str(port), "--data", data, "--bots", "2", "--bot-delay", "50",
-               "--hand-delay", "200", "--action-timeout", "5", "-q"] + LIMITS_OFF,
+    p = spawn([FELTD, "--port", str(port), "--data", data, "--bots", str(bots), "--bot-delay",
+               "50", "--hand-delay", "200", "--action-timeout", str(action_timeout), "-q"] +
+              LIMITS_OFF,
               stdout=subprocess.PIPE, stderr=open(os.path.join(TMP, "feltd.err"), "a"), text=True)
     line = p.stdout.readline().strip()
     if "listening on http://127.0.0.1:" not in line:
@@ -264,9 +268,112 @@ def case_gone():
     outage(felts, kill, restart, 120, silent=False)
 
 
+def to_acts(f, since_key):
+    """(key, to_act) of every decision f has seen after since_key, key = (hand_id, decision)."""
+    out = []
+    for _, o in f.lines:
+        d = o.get("data") or {}
+        ta = d.get("to_act")
+        if o.get("type") in ("snapshot", "state_update") and ta:
+            key = (d.get("hand_id", 0), ta.get("decision", 0))
+            if key > since_key and all(k != key for k, _ in out):
+                out.append((key, ta))
+    return out
+
+
+def next_to_act(f, since_key, secs, what):
+    """The first decision f sees after since_key, within secs."""
+    end = min(time.monotonic() + secs, DEADLINE)
+    while True:
+        found = to_acts(f, since_key)
+        if found:
+            return found[0]
+        if time.monotonic() >= end:
+            fail("%s: no %s within %d s; last lines: %s" %
+                 (f.name, what, secs, [o for _, o in f.lines[-6:]]))
+        f.pump(end - time.monotonic())
+
+
+def passive(ta):
+    return {"type": "action", "action": "check" if ta["can_check"] else "call"}
+
+
+def case_moved_on():
+    """Never mis-clicks: x types a check while their words cannot reach the server; x's clock
+    runs out (the server checks for them), the hand goes on to x's next decision, where a check
+    is legal again. When the path is back felt sends the queued check, pinned to the decision it
+    was typed for, and the server refuses it (stale_decision): nothing applied, x still to act."""
+    timeout = 20  # x's next clock must outlast the reconnect (RECONNECT_BOUND_S) after the mend
+    feltd, port = start_feltd(0, ":memory:", bots=0, action_timeout=timeout)
+    proxy, pport = start_proxy(port, "up")
+    x, y = Felt("x", pport), Felt("y", port)
+    ids = {}
+    for f in (x, y):
+        f.wait(conn("connected"), 20, "first connected line")
+        _, o = f.wait(lambda o: o.get("type") == "snapshot" and (o.get("data") or {}).get("you"),
+                      10, "snapshot with its seat")
+        ids[f.name] = o["data"]["you"]["player_id"]
+    # Play passively until x has a decision where checking is legal; x must see it too.
+    key = (0, 0)
+    while True:
+        key, ta = next_to_act(y, key, 20, "decision to play")
+        if ta["player_id"] == ids["x"] and ta["can_check"]:
+            break
+        (x if ta["player_id"] == ids["x"] else y).send(passive(ta))
+    hand, typed_for = key
+    x.wait(lambda o: any(k == key for k, _ in to_acts(x, (0, 0))), 10, "the decision in x's view")
+    print("x to act with a check: hand %d, decision %d" % key)
+
+    t_break = time.monotonic()
+    proxy_switch(proxy, "on")
+    x.send({"type": "action", "action": "check", "request_id": "moved-on-1"})
+    y.wait(lambda o: o.get("type") == "notification" and o["data"].get("kind") == "timeout" and
+           o["data"].get("player_id") == ids["x"], timeout + 5, "timeout of x", since=t_break)
+    while True:
+        key, ta = next_to_act(y, key, timeout + 5, "decision after x's timeout")
+        if key[0] != hand:
+            fail("the hand ended before x had another decision (%r)" % (key,))
+        if ta["player_id"] == ids["x"]:
+            break
+        y.send(passive(ta))
+    if not ta["can_check"]:
+        fail("x's next decision %r cannot check: the test would prove nothing" % (ta,))
+    print("x's clock ran out; x to act again: hand %d, decision %d" % key)
+
+    t_mend = time.monotonic()
+    proxy_switch(proxy, "off")
+    x.wait(conn("connected"), RECONNECT_BOUND_S + 3, "connected line after the mend", since=t_mend)
+    _, ack = x.wait(lambda o: o.get("type") == "ack" and
+                    (o.get("data") or {}).get("request_id") == "moved-on-1", 10,
+                    "ack of the queued check")
+    if ack["data"].get("status") != "rejected" or ack["data"].get("code") != "stale_decision":
+        fail("the check typed for decision %d was answered %r at decision %d" %
+             (typed_for, ack["data"], key[1]))
+    y.drain(1.5)
+    opened = min(o["seq"] for _, o in y.lines if o.get("type") in ("snapshot", "state_update") and
+                 o["data"].get("hand_id") == hand and o["data"].get("to_act") and
+                 o["data"]["to_act"].get("decision") == typed_for)
+    acted = [o["data"]["action"] for _, o in y.lines if o.get("type") == "state_update" and
+             o["seq"] > opened and o["data"].get("event") == "action" and
+             o["data"].get("hand_id") == hand and o["data"].get("player_id") == ids["x"]]
+    if acted != ["check"]:
+        fail("after decision %d x made %r, not only the clock's check" % (typed_for, acted))
+    later = to_acts(y, key)
+    if later:
+        fail("the table moved past x's open decision %r: %r" % (key, later))
+    # The decision is still x's: a check typed now is applied.
+    x.send({"type": "action", "action": "check", "request_id": "moved-on-2"})
+    _, ack = x.wait(lambda o: o.get("type") == "ack" and
+                    (o.get("data") or {}).get("request_id") == "moved-on-2", 10,
+                    "ack of the check typed after the resume")
+    if ack["data"].get("status") != "accepted":
+        fail("a check for the open decision was refused: %r" % ack["data"])
+
+
 def main():
     cases = {"sigstop": case_sigstop, "blackhole_up": lambda: case_blackhole("up"),
-             "blackhole_down": lambda: case_blackhole("down"), "gone": case_gone}
+             "blackhole_down": lambda: case_blackhole("down"), "gone": case_gone,
+             "moved_on": case_moved_on}
     if CASE not in cases:
         fail("unknown case %r (%s)" % (CASE, ", ".join(sorted(cases))))
     try:

@@ -67,8 +67,8 @@ static const char snapshot_idle[] =
 static const char hand_start[] =
     "{\"type\":\"state_update\",\"seq\":11,\"timestamp\":2,\"data\":{\"event\":\"hand_start\","
     "\"hand_id\":4,\"to_act\":{\"player_id\":\"" BOB "\",\"name\":\"bob\",\"seat\":1,\"call\":5,"
-    "\"can_check\":false,\"min_raise_to\":20,\"max_raise_to\":800,\"deadline\":99},"
-    "\"button\":1,\"small_blind_seat\":1,\"big_blind_seat\":0,"
+    "\"can_check\":false,\"min_raise_to\":20,\"max_raise_to\":800,\"deadline\":99,"
+    "\"decision\":1},\"button\":1,\"small_blind_seat\":1,\"big_blind_seat\":0,"
     "\"posts\":[{\"player_id\":\"" BOB "\",\"kind\":\"small_blind\",\"amount\":5},"
     "{\"player_id\":\"" ANN "\",\"kind\":\"big_blind\",\"amount\":10}],"
     "\"players\":["
@@ -143,6 +143,7 @@ static void test_hand_flow(void **state)
     assert_true(m.to_act.active);
     assert_int_equal(m.to_act.seat, 1);
     assert_int_equal(m.to_act.min_raise_to, 20);
+    assert_int_equal(m.to_act.decision, 1);
     assert_false(model_my_turn(&m));
     assert_int_equal(model_pot_total(&m), 15);
     assert_true(log_has(&m, "Hand #4"));

@@ -34,6 +34,8 @@ static void assert_cmsg_equal(const struct proto_cmsg *a, const struct proto_cms
     assert_string_equal(a->request_id, b->request_id);
     assert_int_equal(a->has_hand_id, b->has_hand_id);
     assert_true(a->hand_id == b->hand_id);
+    assert_int_equal(a->has_decision, b->has_decision);
+    assert_true(a->decision == b->decision);
     assert_string_equal(a->text, b->text);
     assert_int_equal(a->has_ping_id, b->has_ping_id);
     assert_true(a->ping_id == b->ping_id);
@@ -106,6 +108,9 @@ static void test_round_trip_every_type(void **state)
     m.has_hand_id = true;
     m.hand_id = 0;
     round_trip(&m, (const char *const[]){"type", "action", "amount", "hand_id", NULL});
+    m.has_decision = true;
+    m.decision = 3;
+    round_trip(&m, (const char *const[]){"type", "action", "amount", "hand_id", "decision", NULL});
 
     memset(&m, 0, sizeof(m));
     m.type = PROTO_C_CHAT;
@@ -143,12 +148,13 @@ static void test_decode_accepts(void **state)
     (void)state;
 
     m = decode_ok("{\"type\": \"action\", \"action\": \"raise\", \"amount\": 100, "
-                  "\"request_id\": \"uuid\", \"hand_id\": 42}");
+                  "\"request_id\": \"uuid\", \"hand_id\": 42, \"decision\": 3}");
     assert_int_equal(m.type, PROTO_C_ACTION);
     assert_int_equal(m.action, ENGINE_RAISE);
     assert_true(m.has_amount && m.amount == 100);
     assert_string_equal(m.request_id, "uuid");
     assert_true(m.has_hand_id && m.hand_id == 42);
+    assert_true(m.has_decision && m.decision == 3);
 
     m = decode_ok("{\"type\": \"hello\", \"token\": \"abc\", \"last_seq\": 317}");
     assert_int_equal(m.type, PROTO_C_HELLO);
@@ -168,10 +174,11 @@ static void test_decode_accepts(void **state)
 
     /* JSON null optional fields count as absent */
     m = decode_ok("{\"type\":\"action\",\"action\":\"call\",\"request_id\":null,"
-                  "\"hand_id\":null,\"amount\":null}");
+                  "\"hand_id\":null,\"amount\":null,\"decision\":null}");
     assert_int_equal(m.action, ENGINE_CALL);
     assert_false(m.has_amount);
     assert_false(m.has_hand_id);
+    assert_false(m.has_decision);
     assert_string_equal(m.request_id, "");
 
     /* names and chat are sanitized */
@@ -385,6 +392,8 @@ static const struct reject rejects[] = {
     {"{\"type\":\"action\",\"action\":\"fold\",\"hand_id\":-1}", "bad_field", "hand_id"},
     {"{\"type\":\"action\",\"action\":\"fold\",\"hand_id\":\"42\"}", "bad_field", "hand_id"},
     {"{\"type\":\"action\",\"action\":\"fold\",\"hand_id\":4.2e1}", "bad_field", "hand_id"},
+    {"{\"type\":\"action\",\"action\":\"fold\",\"decision\":0}", "bad_field", "decision"},
+    {"{\"type\":\"action\",\"action\":\"fold\",\"decision\":\"3\"}", "bad_field", "decision"},
     /* chat */
     {"{\"type\":\"chat\"}", "bad_field", "text"},
     {"{\"type\":\"chat\",\"text\":5}", "bad_field", "text"},

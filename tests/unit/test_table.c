@@ -224,7 +224,8 @@ static bool snapshot_connected(struct table *t, const char *pid)
 /* ---- acting ---------------------------------------------------------------------------------- */
 
 /* An action message as a client sends it, decoded by the codec. */
-static struct proto_cmsg action_msg(const char *action, const char *request_id, int64_t hand_id)
+static struct proto_cmsg action_msg(const char *action, const char *request_id, int64_t hand_id,
+                                    int64_t decision)
 {
     char buf[256];
     struct proto_cmsg m;
@@ -234,6 +235,8 @@ static struct proto_cmsg action_msg(const char *action, const char *request_id, 
         n += snprintf(buf + n, sizeof(buf) - (size_t)n, ",\"request_id\":\"%s\"", request_id);
     if (hand_id >= 0)
         n += snprintf(buf + n, sizeof(buf) - (size_t)n, ",\"hand_id\":%lld", (long long)hand_id);
+    if (decision > 0)
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, ",\"decision\":%lld", (long long)decision);
     snprintf(buf + n, sizeof(buf) - (size_t)n, "}");
     if (proto_decode_client(buf, strlen(buf), &m, &err) != 0)
         fail_msg("bad action message %s: %s", buf, err.message);
@@ -241,12 +244,13 @@ static struct proto_cmsg action_msg(const char *action, const char *request_id, 
 }
 
 /* Acts and returns the ack's status ("accepted", or the rejection code); *ack_out keeps the ack
- * (a reference) when given. */
-static const char *act(struct table *t, struct player *p, const char *action,
-                       const char *request_id, int64_t hand_id, struct msg **ack_out)
+ * (a reference) when given. decision > 0 pins the action to that decision. */
+static const char *act_pinned(struct table *t, struct player *p, const char *action,
+                              const char *request_id, int64_t hand_id, int64_t decision,
+                              struct msg **ack_out)
 {
     static char code[64];
-    struct proto_cmsg m = action_msg(action, request_id, hand_id);
+    struct proto_cmsg m = action_msg(action, request_id, hand_id, decision);
     struct proto_smsg a;
     struct msg *ack = table_act(t, p, &m);
     decode(ack, &a);
@@ -260,6 +264,12 @@ static const char *act(struct table *t, struct player *p, const char *action,
     else
         msg_unref(ack);
     return code;
+}
+
+static const char *act(struct table *t, struct player *p, const char *action,
+                       const char *request_id, int64_t hand_id, struct msg **ack_out)
+{
+    return act_pinned(t, p, action, request_id, hand_id, 0, ack_out);
 }
 
 static struct player *to_act(struct table *t)
@@ -545,6 +555,95 @@ static void test_clock_expiry(void **state)
     uint64_t sat = find_note(t, 0, "player_sat_out", ann->id);
     assert_true(sat > 0);
     assert_true(find_seat(t, 0, "sat_out", ann->id) > 0);
+    srv_free(srv);
+}
+
+/* The to_act.decision of the newest state_update after `after` (-1: to_act null, 0: none). */
+static int64_t last_decision(struct table *t, uint64_t after)
+{
+    int64_t d = 0;
+    for (uint64_t q = after + 1; q <= table_seq(t); q++) {
+        struct proto_smsg m;
+        event_at(t, q, 0, &m);
+        struct json_object *ta = NULL;
+        if (m.type == PROTO_S_STATE_UPDATE && json_object_object_get_ex(m.data, "to_act", &ta))
+            d = ta ? jval_int(ta, "decision", 0) : -1;
+        proto_smsg_clear(&m);
+    }
+    return d;
+}
+
+/* The to_act.decision of a snapshot as `viewer` gets it (-1: to_act null). */
+static int64_t snapshot_decision(struct table *t, struct player *viewer)
+{
+    struct proto_smsg m;
+    struct msg *snap = table_snapshot(t, viewer);
+    struct json_object *ta = NULL;
+    decode(snap, &m);
+    json_object_object_get_ex(m.data, "to_act", &ta);
+    int64_t d = ta ? jval_int(ta, "decision", 0) : -1;
+    proto_smsg_clear(&m);
+    msg_unref(snap);
+    return d;
+}
+
+/* Every decision of a hand has its number (1, 2, ... whoever acts, the clock included), and an
+ * action pinned to a decision the table has left is refused and changes nothing: the late check
+ * of a player whose clock ran out never lands on their next decision. */
+static void test_decision_pin(void **state)
+{
+    (void)state;
+    struct server *srv = srv_new();
+    struct table *t = table_open(srv, "pin", 2, false);
+    struct player *ann = join(t, "ann"), *bob = join(t, "bob");
+    uint64_t start = table_seq(t);
+    advance(1000);
+    assert_true(t->hand_running);
+    struct player *first = to_act(t), *second = first == ann ? bob : ann;
+    assert_int_equal(last_decision(t, start), 1);
+    assert_int_equal(snapshot_decision(t, first), 1);
+    assert_int_equal(snapshot_decision(t, NULL), 1);
+
+    /* Pinned to a decision not open yet, or to another hand: refused, nothing applied. */
+    uint64_t before = table_seq(t);
+    assert_string_equal(act_pinned(t, first, "call", "p1", t->hand_id, 2, NULL), "stale_decision");
+    assert_string_equal(act_pinned(t, first, "call", "p2", t->hand_id + 1, 1, NULL), "stale_hand");
+    assert_int_equal(table_seq(t), before);
+    assert_ptr_equal(to_act(t), first);
+    /* The open one: applied. The resend of the same request gets the same answer. */
+    assert_string_equal(act_pinned(t, first, "call", "p3", t->hand_id, 1, NULL), "accepted");
+    assert_int_equal(last_decision(t, before), 2);
+    assert_string_equal(act_pinned(t, first, "call", "p3", t->hand_id, 1, NULL), "accepted");
+    assert_int_equal(last_decision(t, before), 2);
+    assert_ptr_equal(to_act(t), second);
+    /* The other player's to_act (decision 2) checks: the flop, decision 3. */
+    before = table_seq(t);
+    assert_string_equal(act_pinned(t, second, "check", "p4", t->hand_id, 2, NULL), "accepted");
+    assert_int_equal(last_decision(t, before), 3);
+    assert_int_equal(t->eng.street, ENGINE_FLOP);
+
+    /* x types a check for decision 3, but their clock runs out first: the server checks for
+     * them (decision 4 goes to y), y checks too: the turn, decision 5, x to act again where a
+     * check is legal. The late check for decision 3 must not become x's turn check. */
+    struct player *x = to_act(t), *y = x == ann ? bob : ann;
+    before = table_seq(t);
+    advance(30000);
+    assert_true(find_note(t, before, "timeout", x->id) > 0);
+    assert_ptr_equal(to_act(t), y);
+    assert_int_equal(last_decision(t, before), 4);
+    assert_string_equal(act_pinned(t, y, "check", "p5", t->hand_id, 4, NULL), "accepted");
+    assert_int_equal(t->eng.street, ENGINE_TURN);
+    assert_ptr_equal(to_act(t), x);
+    assert_int_equal(last_decision(t, before), 5);
+    before = table_seq(t);
+    assert_string_equal(act_pinned(t, x, "check", "late", t->hand_id, 3, NULL), "stale_decision");
+    assert_int_equal(table_seq(t), before);
+    assert_ptr_equal(to_act(t), x);
+    assert_int_equal(t->eng.street, ENGINE_TURN);
+    assert_int_equal(snapshot_decision(t, y), 5);
+    /* Unpinned (an old client), the same check is applied to whatever is open. */
+    assert_string_equal(act_pinned(t, x, "check", "unpinned", t->hand_id, 0, NULL), "accepted");
+    assert_int_equal(last_decision(t, before), 6);
     srv_free(srv);
 }
 
@@ -1031,6 +1130,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rejoin_with_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_act, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decision_pin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leave_mid_hand, setup, teardown),
         cmocka_unit_test_setup_teardown(test_presence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history, setup, teardown),

@@ -65,8 +65,8 @@ static const char DOC_SNAPSHOT[] =
     "  \"to_act\": {\"player_id\": \"4be0a1c2d3e4f506\", \"name\": \"ann\", \"seat\": 0, \"call\": "
     "0,\n"
     "             \"can_check\": true, \"min_raise_to\": 10, \"max_raise_to\": 970,\n"
-    "             \"deadline\": 1764120030123, \"legal\": [\"fold\", \"check\", \"raise\", "
-    "\"all_in\"]},\n"
+    "             \"deadline\": 1764120030123, \"decision\": 5,\n"
+    "             \"legal\": [\"fold\", \"check\", \"raise\", \"all_in\"]},\n"
     "  \"you\": {\"player_id\": \"4be0a1c2d3e4f506\", \"name\": \"ann\", \"seat\": 0, "
     "\"sitting_out\": false},\n"
     "  \"spectators\": 1}}";
@@ -80,8 +80,8 @@ static const char DOC_ACTION[] =
     "  \"to_act\": {\"player_id\": \"77c1d2e3f4a5b6c7\", \"name\": \"bo-bot\", \"seat\": 1, "
     "\"call\": 20,\n"
     "             \"can_check\": false, \"min_raise_to\": 50, \"max_raise_to\": 1000,\n"
-    "             \"deadline\": 1764120031000, \"legal\": [\"fold\", \"call\", \"raise\", "
-    "\"all_in\"]}}}";
+    "             \"deadline\": 1764120031000, \"decision\": 2, \"legal\": [\"fold\", \"call\", "
+    "\"raise\", \"all_in\"]}}}";
 
 static const char DOC_RUNOUT[] =
     "{\"type\": \"state_update\", \"seq\": 310, \"timestamp\": 1764120002000, \"data\": {\n"
@@ -225,6 +225,7 @@ static void set_to_act(struct wire_to_act *t, bool can_raise)
     SET(t->player_id, ID_B);
     SET(t->name, "bo-bot");
     t->seat = 1, t->call = 20, t->can_check = false, t->deadline = 1764120031000;
+    t->decision = 7;
     t->can_raise = can_raise; /* when false, min/max_raise_to go out as null */
     if (can_raise) t->min_raise_to = 50, t->max_raise_to = PROTO_AMOUNT_MAX;
 }
@@ -265,6 +266,7 @@ static void eq_to_act(const struct wire_to_act *a, const struct wire_to_act *b)
 {
     EQ(present), EQ(has_player), EQS(player_id), EQ(seat), EQS(name), EQ(call), EQ(can_check);
     EQ(can_raise), EQ(min_raise_to), EQ(max_raise_to), EQ(has_deadline), EQ(deadline);
+    EQ(decision);
     if (a->present) assert_int_equal(b->legal, wire_to_act_legal(a));
 }
 
@@ -656,6 +658,7 @@ static void test_doc_examples(void **state)
     assert_true(s->players[0].ncards == 2 && s->players[0].cards[1] == card("Kd"));
     assert_true(ev->to_act.present && ev->to_act.can_check && ev->to_act.can_raise);
     assert_true(ev->to_act.max_raise_to == 970 && ev->to_act.deadline == 1764120030123);
+    assert_int_equal(ev->to_act.decision, 5);
     assert_int_equal(ev->to_act.legal, 1u << ENGINE_FOLD | 1u << ENGINE_CHECK | 1u << ENGINE_RAISE |
                                            1u << ENGINE_ALL_IN);
     assert_int_equal(ev->nequity, 0);
@@ -669,6 +672,7 @@ static void test_doc_examples(void **state)
     assert_true(ev->u.action.stacks.n == 1 && ev->u.action.stacks.s[0].amount == 970);
     assert_string_equal(ev->to_act.name, "bo-bot");
     assert_int_equal(ev->to_act.min_raise_to, 50);
+    assert_int_equal(ev->to_act.decision, 2);
     assert_int_equal(ev->to_act.legal, 1u << ENGINE_FOLD | 1u << ENGINE_CALL | 1u << ENGINE_RAISE |
                                            1u << ENGINE_ALL_IN);
 
@@ -746,6 +750,8 @@ static void test_refused_fields(void **state)
         {DOC_HAND_END, "1060", "1000000000001", "stacks"},
         {DOC_ACTION, "\"raise\"", "\"dance\"", "action"},
         {DOC_SNAPSHOT, "\"flop\"", "\"fourth\"", "street"},
+        {DOC_ACTION, "\"decision\": 2", "\"decision\": 0", "decision"},
+        {DOC_ACTION, "\"decision\": 2", "\"decision\": \"2\"", "decision"},
         /* strings over their buffers */
         {DOC_ACTION, "\"player_id\": \"" ID_A "\"", "\"player_id\": \"" ID40 "\"", "player_id"},
         {DOC_SNAPSHOT, "\"name\": \"ann\"", "\"name\": \"" NAME200 "\"", "name"},
