@@ -38,9 +38,10 @@ static struct json_object *proto_jnew(struct json_object *o)
 }
 
 /* Adds val (reference transferred) under key. */
+/* key must be a string literal: json-c keeps the pointer rather than a copy. */
 static void proto_jadd(struct json_object *obj, const char *key, struct json_object *val)
 {
-    if (json_object_object_add(obj, key, val) != 0)
+    if (json_object_object_add_ex(obj, key, val, JSON_C_OBJECT_ADD_CONSTANT_KEY) != 0)
         felt_fatal("json-c: out of memory adding \"%s\"", key);
 }
 

@@ -93,7 +93,15 @@ static int wire_lookup(const char *const *names, size_t n, const char *s)
 
 /* ---- encoding: shared shapes ------------------------------------------------------------ */
 
+/* Adds v under key, a string literal: json-c keeps the pointer instead of a copy (one malloc
+ * and free fewer per field, on the path that renders every event). */
 static void we_add(struct json_object *o, const char *key, struct json_object *v)
+{
+    json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_CONSTANT_KEY);
+}
+
+/* The same for a key that is not a literal (a player id): json-c copies it. */
+static void we_add_copy(struct json_object *o, const char *key, struct json_object *v)
 {
     json_object_object_add(o, key, v);
 }
@@ -193,7 +201,7 @@ static struct json_object *we_equity(const struct wire_equity *e, int n)
         struct json_object *h = json_object_new_object();
         we_add(h, "win", we_prob(e[i].win));
         we_add(h, "tie", we_prob(e[i].tie));
-        we_add(o, e[i].player_id, h);
+        we_add_copy(o, e[i].player_id, h);
     }
     return o;
 }
@@ -248,7 +256,7 @@ static struct json_object *we_stacks(const struct wire_stacks *st)
 {
     struct json_object *o = json_object_new_object();
     for (int i = 0; i < st->n; i++)
-        if (st->s[i].player_id[0]) we_add(o, st->s[i].player_id, we_int(st->s[i].amount));
+        if (st->s[i].player_id[0]) we_add_copy(o, st->s[i].player_id, we_int(st->s[i].amount));
     return o;
 }
 
