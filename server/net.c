@@ -975,14 +975,22 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 
 /* ---- start, run, stop ------------------------------------------------------------------ */
 
+/* The most one send() may carry. Without it lws caps a send at the rx buffer (1 KiB) and
+ * copies the rest of a longer frame into a buffer of its own, to go out at the next WRITEABLE:
+ * two send()s, two loop turns and a malloc for every frame over 1 KiB (most frames that start a
+ * hand or carry an ack). Nothing is allocated at this size; a send the kernel takes only part of
+ * is still buffered by lws. */
+#define NET_TX_PACKET_MAX 65536
+
 static const struct lws_protocols net_protocols[] = {
     /* First, so HTTP requests and WebSocket upgrades without a sub-protocol land here too.
      * rx buffer 1 KiB: lws allocates it for every WebSocket, and with 4 KiB it was two thirds
      * of an idle socket's memory (felt-bench, 10,000 idle sockets: 6.3 KB each, 3.3 KB with
      * 1 KiB). Longer messages (up to 16 KiB) arrive in pieces that net_ws_receive joins. */
-    {PROTO_SUBPROTOCOL, net_callback, sizeof(struct net_pss), 1024, NET_PROTO_SINGLE, NULL, 0},
+    {PROTO_SUBPROTOCOL, net_callback, sizeof(struct net_pss), 1024, NET_PROTO_SINGLE, NULL,
+     NET_TX_PACKET_MAX},
     {PROTO_SUBPROTOCOL_BATCH, net_callback, sizeof(struct net_pss), 1024, NET_PROTO_BATCH, NULL,
-     0},
+     NET_TX_PACKET_MAX},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
