@@ -15,6 +15,7 @@
 
 #include <json-c/json.h>
 
+#include "jbuf.h"
 #include "jval.h"
 #include "util.h"
 
@@ -93,63 +94,51 @@ static int wire_lookup(const char *const *names, size_t n, const char *s)
 
 /* ---- encoding: shared shapes ------------------------------------------------------------ */
 
-/* Adds v under key, a string literal: json-c keeps the pointer instead of a copy (one malloc
- * and free fewer per field, on the path that renders every event). */
-static void we_add(struct json_object *o, const char *key, struct json_object *v)
-{
-    json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_CONSTANT_KEY);
-}
+/* The encoders write JSON text (jbuf.c) rather than json-c objects: every event feltd publishes
+ * passes through here, and a tree of json-c objects costs several allocations per field. Keys
+ * come in the documented order, as the writes do. */
 
-/* The same for a key that is not a literal (a player id): json-c copies it. */
-static void we_add_copy(struct json_object *o, const char *key, struct json_object *v)
-{
-    json_object_object_add(o, key, v);
-}
-
-static struct json_object *we_str(const char *s)
-{
-    return json_object_new_string(s);
-}
-static struct json_object *we_int(int64_t v)
-{
-    return json_object_new_int64(v);
-}
 /* A player id, or null when "" (a seat whose player is gone). */
-static struct json_object *we_id(const char *id)
+static void we_id(struct jbuf *b, const char *key, const char *id)
 {
-    return id[0] ? we_str(id) : NULL;
+    if (id[0])
+        jbuf_key_string(b, key, id);
+    else
+        jbuf_key_null(b, key);
 }
 
-static struct json_object *we_cards(const card_t *cards, int n)
+static void we_cards(struct jbuf *b, const char *key, const card_t *cards, int n)
 {
-    struct json_object *a = json_object_new_array();
     char buf[3];
+    jbuf_key(b, key);
+    jbuf_begin_array(b);
     for (int i = 0; i < n; i++)
-        json_object_array_add(a, we_str(card_str(cards[i], buf)));
-    return a;
+        jbuf_string(b, card_str(cards[i], buf));
+    jbuf_end_array(b);
 }
 
-static struct json_object *we_player(const struct wire_player *p)
+static void we_player(struct jbuf *b, const struct wire_player *p)
 {
-    struct json_object *j = json_object_new_object();
-    we_add(j, "player_id", we_str(p->id));
-    we_add(j, "name", we_str(p->name));
-    we_add(j, "seat", json_object_new_int(p->seat));
-    we_add(j, "stack", we_int(p->stack));
-    we_add(j, "bet", we_int(p->bet));
-    we_add(j, "status", we_str(wire_status_name(p->status)));
-    we_add(j, "connected", json_object_new_boolean(p->connected));
-    we_add(j, "bot", json_object_new_boolean(p->bot));
-    if (p->ncards == 2) we_add(j, "cards", we_cards(p->cards, 2));
-    return j;
+    jbuf_begin_object(b);
+    jbuf_key_string(b, "player_id", p->id);
+    jbuf_key_string(b, "name", p->name);
+    jbuf_key_int(b, "seat", p->seat);
+    jbuf_key_int(b, "stack", p->stack);
+    jbuf_key_int(b, "bet", p->bet);
+    jbuf_key_string(b, "status", wire_status_name(p->status));
+    jbuf_key_bool(b, "connected", p->connected);
+    jbuf_key_bool(b, "bot", p->bot);
+    if (p->ncards == 2) we_cards(b, "cards", p->cards, 2);
+    jbuf_end_object(b);
 }
 
-static struct json_object *we_players(const struct wire_player *p, int n)
+static void we_players(struct jbuf *b, const struct wire_player *p, int n)
 {
-    struct json_object *a = json_object_new_array();
+    jbuf_key(b, "players");
+    jbuf_begin_array(b);
     for (int i = 0; i < n; i++)
-        json_object_array_add(a, we_player(&p[i]));
-    return a;
+        we_player(b, &p[i]);
+    jbuf_end_array(b);
 }
 
 unsigned wire_to_act_legal(const struct wire_to_act *t)
@@ -160,302 +149,359 @@ unsigned wire_to_act_legal(const struct wire_to_act *t)
     return m;
 }
 
+/* to_act's value: the object, or null when nobody is to act. */
+static void we_to_act(struct jbuf *b, const struct wire_to_act *t)
+{
+    if (!t->present) {
+        jbuf_null(b);
+        return;
+    }
+    jbuf_begin_object(b);
+    if (t->has_player) jbuf_key_string(b, "player_id", t->player_id);
+    jbuf_key_string(b, "name", t->name);
+    if (t->has_player) jbuf_key_int(b, "seat", t->seat);
+    jbuf_key_int(b, "call", t->call);
+    jbuf_key_bool(b, "can_check", t->can_check);
+    if (t->can_raise) {
+        jbuf_key_int(b, "min_raise_to", t->min_raise_to);
+        jbuf_key_int(b, "max_raise_to", t->max_raise_to);
+    } else {
+        jbuf_key_null(b, "min_raise_to");
+        jbuf_key_null(b, "max_raise_to");
+    }
+    if (t->has_deadline) jbuf_key_int(b, "deadline", t->deadline);
+    if (t->decision > 0) jbuf_key_int(b, "decision", t->decision);
+    jbuf_key(b, "legal");
+    jbuf_begin_array(b);
+    unsigned m = wire_to_act_legal(t);
+    for (int a = ENGINE_FOLD; a <= ENGINE_ALL_IN; a++)
+        if (m >> a & 1) jbuf_string(b, engine_action_name((enum engine_action)a));
+    jbuf_end_array(b);
+    jbuf_end_object(b);
+}
+
+/* The text written into b, parsed back into json-c (for the callers that want a tree; none is
+ * on the path that renders events). Frees b. */
+static struct json_object *we_parse(struct jbuf *b)
+{
+    size_t len;
+    char *buf = jbuf_finish(b, &len);
+    struct json_object *o = json_tokener_parse(buf);
+    if (!o) felt_fatal("wire: the encoder wrote text json-c cannot parse");
+    free(buf);
+    return o;
+}
+
 struct json_object *wire_encode_to_act(const struct wire_to_act *t)
 {
     if (!t->present) return NULL;
-    struct json_object *j = json_object_new_object();
-    if (t->has_player) we_add(j, "player_id", we_str(t->player_id));
-    we_add(j, "name", we_str(t->name));
-    if (t->has_player) we_add(j, "seat", json_object_new_int(t->seat));
-    we_add(j, "call", we_int(t->call));
-    we_add(j, "can_check", json_object_new_boolean(t->can_check));
-    we_add(j, "min_raise_to", t->can_raise ? we_int(t->min_raise_to) : NULL);
-    we_add(j, "max_raise_to", t->can_raise ? we_int(t->max_raise_to) : NULL);
-    if (t->has_deadline) we_add(j, "deadline", we_int(t->deadline));
-    if (t->decision > 0) we_add(j, "decision", we_int(t->decision));
-    struct json_object *legal = json_object_new_array();
-    unsigned m = wire_to_act_legal(t);
-    for (int a = ENGINE_FOLD; a <= ENGINE_ALL_IN; a++)
-        if (m >> a & 1)
-            json_object_array_add(legal, we_str(engine_action_name((enum engine_action)a)));
-    we_add(j, "legal", legal);
-    return j;
+    struct jbuf b;
+    jbuf_init(&b, 0, 256);
+    we_to_act(&b, t);
+    return we_parse(&b);
 }
 
 /* A probability, rounded to 4 decimals and written without trailing zeros ("0.6214", "0.5",
  * "1"), so the wire carries what a person reads, not 17 digits of binary noise. */
-static struct json_object *we_prob(double p)
+static void we_prob(struct jbuf *b, const char *key, double p)
 {
     char buf[16];
     int n = snprintf(buf, sizeof(buf), "%.4f", p < 0 ? 0 : p > 1 ? 1 : p);
     while (n > 1 && buf[n - 1] == '0')
         buf[--n] = '\0';
     if (n > 0 && buf[n - 1] == '.') buf[--n] = '\0';
-    return json_object_new_double_s(strtod(buf, NULL), buf);
+    jbuf_key(b, key);
+    jbuf_raw(b, buf);
 }
 
-static struct json_object *we_equity(const struct wire_equity *e, int n)
+static void we_equity(struct jbuf *b, const struct wire_equity *e, int n)
 {
-    struct json_object *o = json_object_new_object();
+    jbuf_key(b, "equity");
+    jbuf_begin_object(b);
     for (int i = 0; i < n; i++) {
-        struct json_object *h = json_object_new_object();
-        we_add(h, "win", we_prob(e[i].win));
-        we_add(h, "tie", we_prob(e[i].tie));
-        we_add_copy(o, e[i].player_id, h);
+        jbuf_key(b, e[i].player_id);
+        jbuf_begin_object(b);
+        we_prob(b, "win", e[i].win);
+        we_prob(b, "tie", e[i].tie);
+        jbuf_end_object(b);
     }
-    return o;
+    jbuf_end_object(b);
 }
 
-static struct json_object *we_pots(const struct wire_pot *pots, int n)
+static void we_pots(struct jbuf *b, const struct wire_pot *pots, int n)
 {
-    struct json_object *a = json_object_new_array();
+    jbuf_key(b, "pots");
+    jbuf_begin_array(b);
     for (int i = 0; i < n; i++) {
-        struct json_object *o = json_object_new_object();
-        struct json_object *el = json_object_new_array();
-        we_add(o, "amount", we_int(pots[i].amount));
+        jbuf_begin_object(b);
+        jbuf_key_int(b, "amount", pots[i].amount);
+        jbuf_key(b, "eligible");
+        jbuf_begin_array(b);
         for (int k = 0; k < pots[i].neligible; k++)
-            json_object_array_add(el, we_str(pots[i].eligible[k]));
-        we_add(o, "eligible", el);
-        json_object_array_add(a, o);
+            jbuf_string(b, pots[i].eligible[k]);
+        jbuf_end_array(b);
+        jbuf_end_object(b);
     }
-    return a;
+    jbuf_end_array(b);
 }
 
-static struct json_object *we_shares(const struct wire_share *s, int n)
+/* The fields of an award (hand_end's and hand_won's pots, the award animation). */
+static void we_award_fields(struct jbuf *b, const struct wire_award *aw)
 {
-    struct json_object *a = json_object_new_array();
+    jbuf_key_int(b, "pot", aw->pot);
+    jbuf_key_int(b, "amount", aw->amount);
+    jbuf_key(b, "winners");
+    jbuf_begin_array(b);
+    for (int i = 0; i < aw->nwinners; i++) {
+        jbuf_begin_object(b);
+        we_id(b, "player_id", aw->winners[i].player_id);
+        jbuf_key_int(b, "amount", aw->winners[i].amount);
+        jbuf_end_object(b);
+    }
+    jbuf_end_array(b);
+}
+
+static void we_awards(struct jbuf *b, const struct wire_award *aw, int n)
+{
+    jbuf_key(b, "pots");
+    jbuf_begin_array(b);
     for (int i = 0; i < n; i++) {
-        struct json_object *w = json_object_new_object();
-        we_add(w, "player_id", we_id(s[i].player_id));
-        we_add(w, "amount", we_int(s[i].amount));
-        json_object_array_add(a, w);
+        jbuf_begin_object(b);
+        we_award_fields(b, &aw[i]);
+        jbuf_end_object(b);
     }
-    return a;
+    jbuf_end_array(b);
 }
 
-/* The fields of an award into o (hand_end's and hand_won's pots, the award animation). */
-static void we_award_into(struct json_object *o, const struct wire_award *aw)
+static void we_stacks(struct jbuf *b, const struct wire_stacks *st)
 {
-    we_add(o, "pot", json_object_new_int(aw->pot));
-    we_add(o, "amount", we_int(aw->amount));
-    we_add(o, "winners", we_shares(aw->winners, aw->nwinners));
-}
-
-static struct json_object *we_awards(const struct wire_award *aw, int n)
-{
-    struct json_object *a = json_object_new_array();
-    for (int i = 0; i < n; i++) {
-        struct json_object *o = json_object_new_object();
-        we_award_into(o, &aw[i]);
-        json_object_array_add(a, o);
-    }
-    return a;
-}
-
-static struct json_object *we_stacks(const struct wire_stacks *st)
-{
-    struct json_object *o = json_object_new_object();
+    jbuf_key(b, "stacks");
+    jbuf_begin_object(b);
     for (int i = 0; i < st->n; i++)
-        if (st->s[i].player_id[0]) we_add_copy(o, st->s[i].player_id, we_int(st->s[i].amount));
-    return o;
+        if (st->s[i].player_id[0]) jbuf_key_int(b, st->s[i].player_id, st->s[i].amount);
+    jbuf_end_object(b);
 }
 
-static struct json_object *we_ids(const char (*ids)[WIRE_ID_MAX + 1], int n)
+static void we_ids(struct jbuf *b, const char *key, const char (*ids)[WIRE_ID_MAX + 1], int n)
 {
-    struct json_object *a = json_object_new_array();
-    for (int i = 0; i < n; i++)
-        json_object_array_add(a, we_id(ids[i]));
-    return a;
+    jbuf_key(b, key);
+    jbuf_begin_array(b);
+    for (int i = 0; i < n; i++) {
+        if (ids[i][0])
+            jbuf_string(b, ids[i]);
+        else
+            jbuf_null(b);
+    }
+    jbuf_end_array(b);
 }
 
 /* ---- encoding: per kind ------------------------------------------------------------------ */
 
-static void we_snapshot(const struct wire_event *ev, struct json_object *d)
+static void we_snapshot(const struct wire_event *ev, struct jbuf *b)
 {
     const struct wire_snapshot *s = &ev->u.snapshot;
-    struct json_object *cfg = json_object_new_object();
-    we_add(cfg, "id", we_str(s->table.id));
-    we_add(cfg, "seats", json_object_new_int(s->table.seats));
-    we_add(cfg, "small_blind", we_int(s->table.small_blind));
-    we_add(cfg, "big_blind", we_int(s->table.big_blind));
-    we_add(cfg, "ante", we_int(s->table.ante));
-    we_add(cfg, "buy_in", we_int(s->table.buy_in));
-    we_add(cfg, "action_timeout_ms", we_int(s->table.action_timeout_ms));
-    we_add(cfg, "spectator_chat", json_object_new_boolean(s->table.spectator_chat));
-    we_add(d, "epoch", we_str(s->epoch));
-    we_add(d, "table", cfg);
-    we_add(d, "hand_id", we_int(ev->hand_id));
-    we_add(d, "hand_running", json_object_new_boolean(s->hand_running));
-    we_add(d, "button", s->button >= 0 ? json_object_new_int(s->button) : NULL);
-    we_add(d, "street",
-           s->street >= 0 ? we_str(engine_street_name((enum engine_street)s->street)) : NULL);
-    we_add(d, "board", we_cards(s->board, s->nboard));
-    we_add(d, "pots", we_pots(s->pots, s->npots));
-    we_add(d, "players", we_players(s->players, s->nplayers));
-    we_add(d, "to_act", wire_encode_to_act(&ev->to_act));
-    struct json_object *you = NULL;
+    jbuf_key_string(b, "epoch", s->epoch);
+    jbuf_key(b, "table");
+    jbuf_begin_object(b);
+    jbuf_key_string(b, "id", s->table.id);
+    jbuf_key_int(b, "seats", s->table.seats);
+    jbuf_key_int(b, "small_blind", s->table.small_blind);
+    jbuf_key_int(b, "big_blind", s->table.big_blind);
+    jbuf_key_int(b, "ante", s->table.ante);
+    jbuf_key_int(b, "buy_in", s->table.buy_in);
+    jbuf_key_int(b, "action_timeout_ms", s->table.action_timeout_ms);
+    jbuf_key_bool(b, "spectator_chat", s->table.spectator_chat);
+    jbuf_end_object(b);
+    jbuf_key_int(b, "hand_id", ev->hand_id);
+    jbuf_key_bool(b, "hand_running", s->hand_running);
+    if (s->button >= 0)
+        jbuf_key_int(b, "button", s->button);
+    else
+        jbuf_key_null(b, "button");
+    if (s->street >= 0)
+        jbuf_key_string(b, "street", engine_street_name((enum engine_street)s->street));
+    else
+        jbuf_key_null(b, "street");
+    we_cards(b, "board", s->board, s->nboard);
+    we_pots(b, s->pots, s->npots);
+    we_players(b, s->players, s->nplayers);
+    jbuf_key(b, "to_act");
+    we_to_act(b, &ev->to_act);
+    jbuf_key(b, "you");
     if (s->has_you) {
-        you = json_object_new_object();
-        we_add(you, "player_id", we_str(s->you.player_id));
-        we_add(you, "name", we_str(s->you.name));
-        we_add(you, "seat", json_object_new_int(s->you.seat));
-        we_add(you, "sitting_out", json_object_new_boolean(s->you.sitting_out));
+        jbuf_begin_object(b);
+        jbuf_key_string(b, "player_id", s->you.player_id);
+        jbuf_key_string(b, "name", s->you.name);
+        jbuf_key_int(b, "seat", s->you.seat);
+        jbuf_key_bool(b, "sitting_out", s->you.sitting_out);
+        jbuf_end_object(b);
+    } else {
+        jbuf_null(b);
     }
-    we_add(d, "you", you);
-    we_add(d, "spectators", json_object_new_int(s->spectators));
+    jbuf_key_int(b, "spectators", s->spectators);
     if (s->nvoided > 0) {
-        struct json_object *v = json_object_new_array();
+        jbuf_key(b, "voided_hands");
+        jbuf_begin_array(b);
         for (int i = 0; i < s->nvoided; i++)
-            json_object_array_add(v, we_int(s->voided[i]));
-        we_add(d, "voided_hands", v);
+            jbuf_int(b, s->voided[i]);
+        jbuf_end_array(b);
     }
 }
 
-static void we_hand_start(const struct wire_event *ev, struct json_object *d)
+static void we_hand_start(const struct wire_event *ev, struct jbuf *b)
 {
     const struct wire_hand_start *h = &ev->u.hand_start;
-    struct json_object *posts = json_object_new_array();
-    we_add(d, "button", json_object_new_int(h->button));
-    we_add(d, "small_blind_seat", json_object_new_int(h->small_blind_seat));
-    we_add(d, "big_blind_seat", json_object_new_int(h->big_blind_seat));
+    jbuf_key_int(b, "button", h->button);
+    jbuf_key_int(b, "small_blind_seat", h->small_blind_seat);
+    jbuf_key_int(b, "big_blind_seat", h->big_blind_seat);
+    jbuf_key(b, "posts");
+    jbuf_begin_array(b);
     for (int i = 0; i < h->nposts; i++) {
-        struct json_object *o = json_object_new_object();
-        we_add(o, "player_id", we_id(h->posts[i].player_id));
-        we_add(o, "kind", we_str(WIRE_NAME(wire_post_names, h->posts[i].kind)));
-        we_add(o, "amount", we_int(h->posts[i].amount));
-        json_object_array_add(posts, o);
+        jbuf_begin_object(b);
+        we_id(b, "player_id", h->posts[i].player_id);
+        jbuf_key_string(b, "kind", WIRE_NAME(wire_post_names, h->posts[i].kind));
+        jbuf_key_int(b, "amount", h->posts[i].amount);
+        jbuf_end_object(b);
     }
-    we_add(d, "posts", posts);
-    we_add(d, "players", we_players(h->players, h->nplayers));
-    we_add(d, "pots", we_pots(h->pots, h->npots));
+    jbuf_end_array(b);
+    we_players(b, h->players, h->nplayers);
+    we_pots(b, h->pots, h->npots);
 }
 
-static void we_action(const struct wire_event *ev, struct json_object *d)
+static void we_action(const struct wire_event *ev, struct jbuf *b)
 {
     const struct wire_action *a = &ev->u.action;
-    we_add(d, "player_id", we_id(a->player_id));
-    we_add(d, "seat", json_object_new_int(a->seat));
-    we_add(d, "action", we_str(engine_action_name(a->action)));
-    we_add(d, "amount", we_int(a->amount));
-    we_add(d, "to", we_int(a->to));
-    we_add(d, "all_in", json_object_new_boolean(a->all_in));
-    we_add(d, "stacks", we_stacks(&a->stacks));
-    we_add(d, "pots", we_pots(a->pots, a->npots));
+    we_id(b, "player_id", a->player_id);
+    jbuf_key_int(b, "seat", a->seat);
+    jbuf_key_string(b, "action", engine_action_name(a->action));
+    jbuf_key_int(b, "amount", a->amount);
+    jbuf_key_int(b, "to", a->to);
+    jbuf_key_bool(b, "all_in", a->all_in);
+    we_stacks(b, &a->stacks);
+    we_pots(b, a->pots, a->npots);
 }
 
-static void we_street(const struct wire_event *ev, struct json_object *d)
+static void we_street(const struct wire_event *ev, struct jbuf *b)
 {
     const struct wire_street *s = &ev->u.street;
-    we_add(d, "street", we_str(engine_street_name(s->street)));
-    we_add(d, "cards", we_cards(s->cards, s->ncards));
-    we_add(d, "pots", we_pots(s->pots, s->npots));
+    jbuf_key_string(b, "street", engine_street_name(s->street));
+    we_cards(b, "cards", s->cards, s->ncards);
+    we_pots(b, s->pots, s->npots);
 }
 
-static void we_uncalled(const struct wire_event *ev, struct json_object *d)
+static void we_uncalled(const struct wire_event *ev, struct jbuf *b)
 {
-    we_add(d, "player_id", we_id(ev->u.uncalled.player_id));
-    we_add(d, "amount", we_int(ev->u.uncalled.amount));
-    we_add(d, "stacks", we_stacks(&ev->u.uncalled.stacks));
+    we_id(b, "player_id", ev->u.uncalled.player_id);
+    jbuf_key_int(b, "amount", ev->u.uncalled.amount);
+    we_stacks(b, &ev->u.uncalled.stacks);
 }
 
-static void we_showdown(const struct wire_event *ev, struct json_object *d)
+static void we_showdown(const struct wire_event *ev, struct jbuf *b)
 {
     const struct wire_showdown *s = &ev->u.showdown;
-    struct json_object *shows = json_object_new_array();
+    jbuf_key(b, "shows");
+    jbuf_begin_array(b);
     for (int i = 0; i < s->nshows; i++) {
-        struct json_object *o = json_object_new_object();
-        we_add(o, "player_id", we_id(s->shows[i].player_id));
-        we_add(o, "cards", we_cards(s->shows[i].cards, 2));
-        we_add(o, "hand", s->shows[i].hand[0] ? we_str(s->shows[i].hand) : NULL);
-        json_object_array_add(shows, o);
+        jbuf_begin_object(b);
+        we_id(b, "player_id", s->shows[i].player_id);
+        we_cards(b, "cards", s->shows[i].cards, 2);
+        if (s->shows[i].hand[0])
+            jbuf_key_string(b, "hand", s->shows[i].hand);
+        else
+            jbuf_key_null(b, "hand");
+        jbuf_end_object(b);
     }
-    we_add(d, "shows", shows);
-    we_add(d, "mucks", we_ids(s->mucks, s->nmucks));
+    jbuf_end_array(b);
+    we_ids(b, "mucks", s->mucks, s->nmucks);
 }
 
-static void we_hand_end(const struct wire_event *ev, struct json_object *d)
+static void we_hand_end(const struct wire_event *ev, struct jbuf *b)
 {
-    we_add(d, "pots", we_awards(ev->u.hand_end.awards, ev->u.hand_end.nawards));
-    we_add(d, "stacks", we_stacks(&ev->u.hand_end.stacks));
+    we_awards(b, ev->u.hand_end.awards, ev->u.hand_end.nawards);
+    we_stacks(b, &ev->u.hand_end.stacks);
 }
 
-static void we_seat(const struct wire_event *ev, struct json_object *d)
+static void we_seat(const struct wire_event *ev, struct jbuf *b)
 {
-    we_add(d, "change", we_str(wire_seat_change_name(ev->u.seat.change)));
-    we_add(d, "player", we_player(&ev->u.seat.player));
+    jbuf_key_string(b, "change", wire_seat_change_name(ev->u.seat.change));
+    jbuf_key(b, "player");
+    we_player(b, &ev->u.seat.player);
 }
 
-static void we_animation(const struct wire_event *ev, struct json_object *d)
+static void we_animation(const struct wire_event *ev, struct jbuf *b)
 {
     const struct wire_animation *a = &ev->u.animation;
-    we_add(d, "kind", we_str(wire_anim_name(a->kind)));
+    jbuf_key_string(b, "kind", wire_anim_name(a->kind));
     switch (a->kind) {
     case WIRE_ANIM_DEAL:
-        we_add(d, "players", we_ids(a->players, a->nplayers));
+        we_ids(b, "players", a->players, a->nplayers);
         break;
     case WIRE_ANIM_CHIPS_TO_POT:
-        we_add(d, "player_id", we_id(a->player_id));
-        we_add(d, "amount", we_int(a->amount));
+        we_id(b, "player_id", a->player_id);
+        jbuf_key_int(b, "amount", a->amount);
         break;
     case WIRE_ANIM_DEAL_BOARD:
-        we_add(d, "street", we_str(engine_street_name(a->street)));
-        we_add(d, "cards", we_cards(a->cards, a->ncards));
+        jbuf_key_string(b, "street", engine_street_name(a->street));
+        we_cards(b, "cards", a->cards, a->ncards);
         break;
     case WIRE_ANIM_REVEAL:
-        we_add(d, "player_id", we_id(a->player_id));
-        we_add(d, "cards", we_cards(a->cards, a->ncards));
+        we_id(b, "player_id", a->player_id);
+        we_cards(b, "cards", a->cards, a->ncards);
         break;
     case WIRE_ANIM_AWARD:
-        we_award_into(d, &a->award);
+        we_award_fields(b, &a->award);
         break;
     case WIRE_ANIM_OTHER:
         felt_fatal("wire: an animation of unknown kind cannot be encoded");
     }
 }
 
-static void we_notification(const struct wire_event *ev, struct json_object *d)
+static void we_notification(const struct wire_event *ev, struct jbuf *b)
 {
     const struct wire_notification *n = &ev->u.note;
     FELT_ASSERT(n->kind != WIRE_NOTE_OTHER);
-    we_add(d, "kind", we_str(wire_note_name(n->kind)));
+    jbuf_key_string(b, "kind", wire_note_name(n->kind));
     if (n->has_player) {
-        we_add(d, "player_id", we_str(n->player_id));
-        we_add(d, "name", we_str(n->player_name));
+        jbuf_key_string(b, "player_id", n->player_id);
+        jbuf_key_string(b, "name", n->player_name);
     }
     switch (n->kind) {
     case WIRE_NOTE_TIMER_WARNING:
-        we_add(d, "seconds_left", we_int(n->seconds_left));
+        jbuf_key_int(b, "seconds_left", n->seconds_left);
         /* fall through */
     case WIRE_NOTE_TURN:
     case WIRE_NOTE_YOUR_TURN:
-        we_add(d, "deadline", we_int(n->deadline));
+        jbuf_key_int(b, "deadline", n->deadline);
         break;
     case WIRE_NOTE_PLAYER_LEFT:
-        we_add(d, "reason", we_str(n->reason));
-        we_add(d, "stack", we_int(n->stack));
+        jbuf_key_string(b, "reason", n->reason);
+        jbuf_key_int(b, "stack", n->stack);
         break;
     case WIRE_NOTE_HAND_WON:
-        we_add(d, "pots", we_awards(n->awards, n->nawards));
+        we_awards(b, n->awards, n->nawards);
         break;
     case WIRE_NOTE_SPECTATORS:
-        we_add(d, "count", we_int(n->count));
+        jbuf_key_int(b, "count", n->count);
         break;
     case WIRE_NOTE_HAND_VOIDED:
-        we_add(d, "hand_id", we_int(n->hand_id));
+        jbuf_key_int(b, "hand_id", n->hand_id);
         break;
     default:
         break;
     }
 }
 
-static void we_chat(const struct wire_event *ev, struct json_object *d)
+static void we_chat(const struct wire_event *ev, struct jbuf *b)
 {
     const struct wire_chat *c = &ev->u.chat;
-    we_add(d, "player_id", c->has_player ? we_str(c->player_id) : NULL);
-    we_add(d, "name", we_str(c->name));
-    we_add(d, "spectator", json_object_new_boolean(c->spectator));
-    we_add(d, "text", we_str(c->text));
-    if (c->expired) we_add(d, "expired", json_object_new_boolean(1));
+    if (c->has_player)
+        jbuf_key_string(b, "player_id", c->player_id);
+    else
+        jbuf_key_null(b, "player_id");
+    jbuf_key_string(b, "name", c->name);
+    jbuf_key_bool(b, "spectator", c->spectator);
+    jbuf_key_string(b, "text", c->text);
+    if (c->expired) jbuf_key_bool(b, "expired", true);
 }
 
 /* ---- decoding: field readers ------------------------------------------------------------- */
@@ -1050,7 +1096,7 @@ static bool wd_pong(struct json_object *d, struct wire_event *ev, struct felt_er
 static const struct {
     const char *name; /* the update's "event", else the envelope type */
     enum proto_stype stype;
-    void (*encode)(const struct wire_event *ev, struct json_object *d);
+    void (*encode)(const struct wire_event *ev, struct jbuf *b); /* the kind's own members */
     bool (*decode)(struct json_object *d, struct wire_event *ev, struct felt_err *err);
 } wire_kinds[WIRE_KIND_COUNT] = {
     [WIRE_SNAPSHOT] = {"snapshot", PROTO_S_SNAPSHOT, we_snapshot, wd_snapshot},
@@ -1088,26 +1134,57 @@ void wire_init(struct wire_event *ev, enum wire_kind kind)
     if (kind == WIRE_SNAPSHOT) ev->u.snapshot.button = ev->u.snapshot.street = -1;
 }
 
-struct json_object *wire_encode_data(const struct wire_event *ev)
+/* The members of ev's "data" object into b (the braces are the caller's). */
+static void we_data(struct jbuf *b, const struct wire_event *ev)
 {
     FELT_ASSERT((unsigned)ev->kind < WIRE_KIND_COUNT && wire_kinds[ev->kind].encode);
-    struct json_object *d = json_object_new_object();
     if (wire_kinds[ev->kind].stype == PROTO_S_STATE_UPDATE) {
-        we_add(d, "event", we_str(wire_kinds[ev->kind].name));
-        we_add(d, "hand_id", we_int(ev->hand_id));
-        we_add(d, "to_act", wire_encode_to_act(&ev->to_act));
+        jbuf_key_string(b, "event", wire_kinds[ev->kind].name);
+        jbuf_key_int(b, "hand_id", ev->hand_id);
+        jbuf_key(b, "to_act");
+        we_to_act(b, &ev->to_act);
     }
-    wire_kinds[ev->kind].encode(ev, d);
+    wire_kinds[ev->kind].encode(ev, b);
     if (ev->nequity > 0 &&
         (ev->kind == WIRE_SNAPSHOT || wire_kinds[ev->kind].stype == PROTO_S_STATE_UPDATE))
-        we_add(d, "equity", we_equity(ev->equity, ev->nequity));
-    return d;
+        we_equity(b, ev->equity, ev->nequity);
+}
+
+struct json_object *wire_encode_data(const struct wire_event *ev)
+{
+    struct jbuf b;
+    jbuf_init(&b, 0, 1024);
+    jbuf_begin_object(&b);
+    we_data(&b, ev);
+    jbuf_end_object(&b);
+    return we_parse(&b);
+}
+
+char *wire_encode_into(const struct wire_event *ev, uint64_t seq, int64_t timestamp_ms,
+                       size_t head, size_t *len_out)
+{
+    FELT_ASSERT((unsigned)ev->kind < WIRE_KIND_COUNT);
+    enum proto_stype type = wire_kinds[ev->kind].stype;
+    struct jbuf b;
+    jbuf_init(&b, head, 1024);
+    jbuf_begin_object(&b);
+    jbuf_key_string(&b, "type", proto_stype_name(type));
+    if (proto_stype_is_event(type)) {
+        FELT_ASSERT(seq <= (uint64_t)PROTO_INT_MAX);
+        jbuf_key_int(&b, "seq", (int64_t)seq);
+    }
+    jbuf_key_int(&b, "timestamp", timestamp_ms);
+    jbuf_key(&b, "data");
+    jbuf_begin_object(&b);
+    we_data(&b, ev);
+    jbuf_end_object(&b);
+    jbuf_end_object(&b);
+    return jbuf_finish(&b, len_out);
 }
 
 char *wire_encode(const struct wire_event *ev, uint64_t seq, int64_t timestamp_ms, size_t *len_out)
 {
-    return proto_encode_server(wire_kinds[ev->kind].stype, seq, timestamp_ms, wire_encode_data(ev),
-                               len_out);
+    return wire_encode_into(ev, seq, timestamp_ms, 0, len_out);
 }
 
 /* The kind of a decoded envelope: the update's event for state_update, else by type. */

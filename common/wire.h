@@ -4,8 +4,9 @@
  * read them with. docs/protocol.md shows every message; proto.h holds the envelope and the
  * client messages.
  *
- * Encoding: wire_encode_data() turns a struct into the message's "data" object, with the keys in
- * the order docs/protocol.md shows. It trusts its input (feltd builds it); privacy is decided by
+ * Encoding: wire_encode() and wire_encode_into() write a struct as the whole message's JSON text
+ * (common/jbuf.c, no json-c tree: this is the path every published event takes), with the keys
+ * in the order docs/protocol.md shows. It trusts its input (feltd builds it); privacy is decided by
  * whoever fills the struct (render.c), never here. The per-connection replies (ack, error, pong,
  * the join answer) are encoded by proto.c's proto_encode_* and only decoded here.
  *
@@ -361,13 +362,20 @@ const char *wire_note_name(enum wire_note_kind k);
  * -1): start here when filling one to encode. */
 void wire_init(struct wire_event *ev, enum wire_kind kind);
 
-/* The "data" object of a game event (snapshot, the updates, animation, notification, chat);
- * fatal for the replies (proto_encode_* builds those). The caller owns the result. */
-struct json_object *wire_encode_data(const struct wire_event *ev);
-/* The whole message, enveloped by proto_encode_server with seq and timestamp_ms. Returns a
- * malloc'd string, its length in *len_out if non-NULL. */
+/* The whole message of a game event (snapshot, the updates, animation, notification, chat;
+ * fatal for the replies, which proto_encode_* builds): the envelope (type, seq for the event
+ * types, timestamp_ms) around its data, as proto_encode_server would write it. Written as text
+ * in one buffer (common/jbuf.c), with `head` bytes reserved in front for the caller: the
+ * malloc'd result holds them, then the text (NUL-terminated), its length in *len_out if
+ * non-NULL. */
+char *wire_encode_into(const struct wire_event *ev, uint64_t seq, int64_t timestamp_ms,
+                       size_t head, size_t *len_out);
+/* The same with no head: a malloc'd string. */
 char *wire_encode(const struct wire_event *ev, uint64_t seq, int64_t timestamp_ms,
                   size_t *len_out);
+/* The "data" object alone as a json-c tree (the text above parsed back; not for hot paths).
+ * The caller owns the result. */
+struct json_object *wire_encode_data(const struct wire_event *ev);
 /* to_act alone (NULL when not present), for the replay output of handrec.c. */
 struct json_object *wire_encode_to_act(const struct wire_to_act *t);
 

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
 
 #include "server.h"
 
@@ -21,6 +20,16 @@ struct msg *msg_from_string(char *json, size_t len)
     memcpy(m->buf + MSG_HEADROOM, json, len);
     m->buf[MSG_HEADROOM + len] = '\0';
     free(json);
+    return m;
+}
+
+struct msg *msg_from_wire(const struct wire_event *w, uint64_t seq, int64_t ts)
+{
+    size_t len;
+    struct msg *m = (struct msg *)(void *)wire_encode_into(
+        w, seq, ts, offsetof(struct msg, buf) + MSG_HEADROOM, &len);
+    m->refs = 1;
+    m->len = len;
     return m;
 }
 
@@ -47,24 +56,23 @@ struct event *event_new(uint64_t seq, enum proto_stype type)
     return ev;
 }
 
-static struct msg *event_render(const struct event *ev, int64_t ts, struct json_object *data)
+static struct msg *event_render(const struct event *ev, int64_t ts, const struct wire_event *w)
 {
-    size_t len;
-    char *s = proto_encode_server(ev->type, ev->seq, ts, data, &len);
-    return msg_from_string(s, len);
+    FELT_ASSERT(wire_stype(w->kind) == ev->type);
+    return msg_from_wire(w, ev->seq, ts);
 }
 
-void event_set_public(struct event *ev, int64_t ts, struct json_object *data)
+void event_set_public(struct event *ev, int64_t ts, const struct wire_event *w)
 {
     FELT_ASSERT(ev->pub == NULL);
-    ev->pub = event_render(ev, ts, data);
+    ev->pub = event_render(ev, ts, w);
 }
 
-void event_set_private(struct event *ev, uint64_t uid, int64_t ts, struct json_object *data)
+void event_set_private(struct event *ev, uint64_t uid, int64_t ts, const struct wire_event *w)
 {
     FELT_ASSERT(ev->npriv < ENGINE_MAX_SEATS && uid != 0);
     ev->priv[ev->npriv].uid = uid;
-    ev->priv[ev->npriv].m = event_render(ev, ts, data);
+    ev->priv[ev->npriv].m = event_render(ev, ts, w);
     ev->npriv++;
 }
 

@@ -109,7 +109,7 @@ static struct event *history_stub(struct history *h, uint64_t seq)
     wire_init(&w, WIRE_CHAT);
     w.u.chat.expired = true;
     h->stub = event_new(seq, PROTO_S_CHAT);
-    event_set_public(h->stub, felt_now_ms(), wire_encode_data(&w));
+    event_set_public(h->stub, felt_now_ms(), &w);
     return h->stub;
 }
 

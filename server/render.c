@@ -151,7 +151,7 @@ static struct wire_event *render_update(const struct table *t, enum wire_kind ki
 static struct event *render_public(uint64_t seq, int64_t now_ms, const struct wire_event *w)
 {
     struct event *ev = event_new(seq, wire_stype(w->kind));
-    event_set_public(ev, now_ms, wire_encode_data(w));
+    event_set_public(ev, now_ms, w);
     return ev;
 }
 
@@ -194,10 +194,10 @@ struct event *render_turn(const struct table *t, uint64_t seq, int64_t now_ms,
     snprintf(w.u.note.player_name, sizeof(w.u.note.player_name), "%s", p->name);
     w.u.note.deadline = t->deadline_ms;
     w.u.note.kind = WIRE_NOTE_TURN;
-    event_set_public(ev, now_ms, wire_encode_data(&w));
+    event_set_public(ev, now_ms, &w);
     if (!p->bot) {
         w.u.note.kind = WIRE_NOTE_YOUR_TURN;
-        event_set_private(ev, p->uid, now_ms, wire_encode_data(&w));
+        event_set_private(ev, p->uid, now_ms, &w);
     }
     return ev;
 }
@@ -263,7 +263,7 @@ static void render_batch_update(struct render_batch *b, struct wire_event *w)
     if (b->last) {
         struct event *ev = event_new(b->next_seq, PROTO_S_STATE_UPDATE);
         ev->from_action = b->from_action;
-        event_set_public(ev, b->now, wire_encode_data(b->last));
+        event_set_public(ev, b->now, b->last);
         render_batch_add(b, ev);
         free(b->last);
     }
@@ -354,9 +354,9 @@ static void render_batch_hand_start(struct render_batch *b, const struct engine_
             wp->stack = b->stack[s];
         }
         if (viewer)
-            event_set_private(ev, viewer->uid, b->now, wire_encode_data(w));
+            event_set_private(ev, viewer->uid, b->now, w);
         else
-            event_set_public(ev, b->now, wire_encode_data(w));
+            event_set_public(ev, b->now, w);
     }
     render_batch_add(b, ev);
 
@@ -551,7 +551,7 @@ void render_engine_events(const struct table *t, const struct engine_events *evs
         ev->from_action = from_action;
         if (!engine_over(&t->eng))
             render_to_act(t, &b.last->to_act);
-        event_set_public(ev, b.now, wire_encode_data(b.last));
+        event_set_public(ev, b.now, b.last);
         render_batch_add(&b, ev);
         free(b.last);
     }
@@ -563,7 +563,6 @@ struct msg *render_snapshot(const struct table *t, const struct player *viewer, 
 {
     struct wire_event *w = xmalloc(sizeof(*w));
     struct wire_snapshot *s = &w->u.snapshot;
-    size_t len;
 
     wire_init(w, WIRE_SNAPSHOT);
     snprintf(s->epoch, sizeof(s->epoch), "%s", t->srv->epoch);
@@ -603,9 +602,9 @@ struct msg *render_snapshot(const struct table *t, const struct player *viewer, 
     s->spectators = t->nspectators;
     s->nvoided = t->nvoided;
     memcpy(s->voided, t->voided, sizeof(s->voided));
-    char *str = wire_encode(w, t->seq, now_ms, &len);
+    struct msg *m = msg_from_wire(w, t->seq, now_ms);
     free(w);
-    return msg_from_string(str, len);
+    return m;
 }
 
 struct json_object *render_lobby(const struct table *t)

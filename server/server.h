@@ -232,6 +232,9 @@ struct msg {
 
 /* Takes a malloc'd JSON string (freed here) and returns a message holding one reference. */
 struct msg *msg_from_string(char *json, size_t len);
+/* A game event's message (wire_encode_into), written in place after the headroom: no copy.
+ * One reference. */
+struct msg *msg_from_wire(const struct wire_event *w, uint64_t seq, int64_t ts);
 struct msg *msg_ref(struct msg *m);
 void msg_unref(struct msg *m);
 static inline char *msg_payload(const struct msg *m)
@@ -256,10 +259,10 @@ struct event {
 };
 
 struct event *event_new(uint64_t seq, enum proto_stype type);
-/* Serializes data (reference taken) as the public rendering. */
-void event_set_public(struct event *ev, int64_t ts, struct json_object *data);
-/* Serializes data (reference taken) as uid's private rendering. */
-void event_set_private(struct event *ev, uint64_t uid, int64_t ts, struct json_object *data);
+/* Renders w (of ev's type) as the public rendering. */
+void event_set_public(struct event *ev, int64_t ts, const struct wire_event *w);
+/* Renders w (of ev's type) as uid's private rendering. */
+void event_set_private(struct event *ev, uint64_t uid, int64_t ts, const struct wire_event *w);
 const struct msg *event_msg_for(const struct event *ev, uint64_t uid);
 void event_unref(struct event *ev);
 
