@@ -19,10 +19,11 @@
  * connection, after the resume. An action is confirmed by its ack: it carries a request_id,
  * hand_id and decision fixed when it was typed, so writing it again after a reconnect (or after
  * a rate_limited error) is applied at most once, and refused if its hand is over or the table
- * has moved past that decision (the clock acted meanwhile); the refusal reaches the user. Other items (chat, sit_out, sit_in, leave) have no id: each batch of them is
- * followed by a "barrier" ping, and the pong of that ping (replies come back in order) confirms
- * them. Trade-off: such an item whose connection died after the server read it but before the
- * pong came back is sent again (for actions this cannot double anything).
+ * has moved past that decision (the clock acted meanwhile); the refusal reaches the user. Other
+ * items (chat, sit_out, sit_in, leave) have no id: each batch of them is followed by a
+ * "barrier" ping, and the pong of that ping (replies come back in order) confirms them.
+ * Trade-off: such an item whose connection died after the server read it but before the pong
+ * came back is sent again (for actions this cannot double anything).
  *
  * Liveness: the session pings every SESSION_PING_MS and times its own pings. A ping unanswered
  * for SESSION_SILENT_MS makes the server "silent" (session_status.silent_ms: the status line's
@@ -1294,9 +1295,7 @@ int session_act(struct session *s, enum engine_action a, int64_t amount, struct 
     }
     c.has_hand_id = true;
     c.hand_id = m->hand_id;
-    c.has_decision = t->decision > 0;
-    c.decision = t->decision;
-    return session_send(s, &c, err);
+    return session_send(s, &c, err); /* which pins it to the decision open now */
 }
 
 int session_chat(struct session *s, const char *text, struct felt_err *err)
