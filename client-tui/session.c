@@ -494,6 +494,11 @@ static void session_on_ack(struct session *s, const struct proto_smsg *m)
             session_notice(s, SESSION_NOTICE_REFUSED,
                            "Your %s was for hand %lld, which was voided (server restart)", what,
                            (long long)s->ob.e[i].it.hand_id);
+        else if (!accepted && strcmp(ev.u.ack.code, "stale_hand") == 0 &&
+                 s->ob.e[i].it.has_hand_id && s->ob.e[i].it.hand_id <= s->model.hand_id)
+            session_notice(s, SESSION_NOTICE_REFUSED,
+                           "Your %s was not made: hand %lld was over before it arrived", what,
+                           (long long)s->ob.e[i].it.hand_id);
         else if (!accepted && strcmp(ev.u.ack.code, "stale_decision") == 0)
             session_notice(s, SESSION_NOTICE_REFUSED,
                            "Your %s was not made: the table had moved on before it arrived", what);

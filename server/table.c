@@ -935,6 +935,14 @@ struct msg *table_act(struct table *t, struct player *p, const struct proto_cmsg
         st = ENGINE_E_HAND_OVER;
         code = "hand_voided";
         message = "that hand was voided when the server restarted; its chips went back";
+    } else if (m->has_hand_id && m->hand_id >= 1 && m->hand_id <= t->hand_id &&
+               !(t->hand_running && m->hand_id == t->hand_id)) {
+        /* Before no_hand: an action for a hand that was dealt and has ended is answered as
+         * such even in the pause before the next one (a queued action arriving after a
+         * reconnect), not as if nothing had been played. */
+        st = ENGINE_E_HAND_OVER;
+        code = "stale_hand";
+        message = "that hand is over";
     } else if (!t->hand_running) {
         st = ENGINE_E_HAND_OVER;
         code = "no_hand";

@@ -479,6 +479,10 @@ static void test_act(void **state)
     /* The hand ends; the next one starts after the pause. */
     assert_string_equal(act(t, other, "fold", NULL, 1, NULL), "accepted");
     assert_false(t->hand_running);
+    /* In the pause before hand 2: an action for hand 1 is told that hand is over; one naming
+     * no hand, that none is in progress. */
+    assert_string_equal(act(t, other, "check", "late1", 1, NULL), "stale_hand");
+    assert_string_equal(act(t, other, "check", "late2", -1, NULL), "no_hand");
     assert_true(find_event(t, before, PROTO_S_STATE_UPDATE, "event", "hand_end", NULL));
     assert_true(find_note(t, before, "hand_won", NULL));
     assert_int_equal(ann->stack + bob->stack, 2000);
