@@ -23,8 +23,11 @@
  * empty Enter, so the words typed after one message never become actions. Folding when a check
  * is free and going all-in ask for the same key again (any other key answers no); leaving in
  * the middle of a hand asks for y, never the q that asked. A raise amount put in by a key (the
- * minimum, half pot, the arrows) is selected: typing digits replaces it. ? shows every key over
- * the table; any key closes it and does nothing else.
+ * minimum, half pot, the arrows) is selected: typing digits replaces it. The raise prompt and
+ * those questions belong to the decision they were opened for: when the table moves on (the
+ * clock acted, and the turn came back with the next street) they close with a message instead
+ * of answering the new decision. ? shows every key over the table; any key closes it and does
+ * nothing else.
  *
  * Pre-actions (F check/fold, K check, C call any, the same key again or Esc to cancel) are
  * chosen before our turn and sent when it comes, from a zero-delay timer rather than inside
@@ -115,6 +118,7 @@ struct tui {
     bool confirm_quit;
     enum tui_ask ask;
     char ask_text[96];
+    int64_t open_hand, open_decision; /* the decision the raise prompt or question is for */
     bool help_open;
 
     /* The pre-action chosen, and the hand, street and highest bet when it was chosen. */
@@ -450,9 +454,33 @@ static void tui_view_ask(struct tui *t, const struct model *m, struct layout_vie
     v->ask = t->ask_text;
 }
 
+static void tui_message(struct tui *t, const char *msg);
+
+/* Remembers the decision the raise prompt or a question is opened for. */
+static void tui_open_for(struct tui *t, const struct model *m)
+{
+    t->open_hand = m->hand_id;
+    t->open_decision = m->to_act.decision;
+}
+
+/* Closes the raise prompt and the question once the decision they were opened for is gone (the
+ * clock acted for us, the hand ended; a key of ours closes them itself): when it is no longer
+ * our turn, and when it is our turn again at a later decision (the next street came back to
+ * us), so that the Enter, f or a meant for the old decision is not taken for the new one. Said
+ * on the bar either way: the player was in the middle of choosing. */
+static void tui_close_stale(struct tui *t, const struct model *m, bool my_turn)
+{
+    if (!t->raise_open && t->ask == TUI_ASK_NONE) return;
+    if (my_turn && m->hand_id == t->open_hand && m->to_act.decision == t->open_decision) return;
+    tui_message(t, "the table moved on while you chose");
+    t->raise_open = false;
+    t->ask = TUI_ASK_NONE;
+}
+
 /* The bar: its mode, the turn's choices, messages and whom we wait for. An action of ours still
  * in the queue (sent, or waiting for the connection) stands for the action: the bar says so
- * instead of offering the actions again. Closes the raise prompt when it is not our turn. */
+ * instead of offering the actions again. Closes the raise prompt and the question whose
+ * decision is gone (tui_close_stale). */
 static void tui_view_bar(struct tui *t, const struct model *m, const struct session_status *st,
                          struct layout_view *v)
 {
@@ -471,6 +499,7 @@ static void tui_view_bar(struct tui *t, const struct model *m, const struct sess
         }
         my_turn = false;
     }
+    tui_close_stale(t, m, my_turn);
     if (my_turn) {
         v->turn.call = m->to_act.call;
         v->turn.can_check = m->to_act.can_check;
@@ -479,9 +508,6 @@ static void tui_view_bar(struct tui *t, const struct model *m, const struct sess
         v->turn.max_raise_to = m->to_act.max_raise_to;
         v->turn.stack = me ? me->stack : 0;
         v->turn.clock_s = m->to_act.deadline > 0 ? tui_secs_left(m->to_act.deadline) : -1;
-    } else {
-        t->raise_open = false;
-        t->ask = TUI_ASK_NONE; /* the turn has gone: there is nothing left to ask */
     }
     if (st->state == SESSION_REJECTED)
         v->mode = LAYOUT_MODE_SEAT_GONE;
@@ -817,6 +843,7 @@ static void tui_k_fold(struct tui *t, int key)
     (void)key;
     if (!t->o.spectate && model_my_turn(m) && m->to_act.can_check) {
         t->ask = TUI_ASK_FOLD;
+        tui_open_for(t, m);
         t->bar_msg[0] = '\0';
         return;
     }
@@ -852,6 +879,7 @@ static void tui_k_all_in(struct tui *t, int key)
     (void)key;
     if (!t->o.spectate && model_my_turn(session_model(t->s))) {
         t->ask = TUI_ASK_ALL_IN;
+        tui_open_for(t, session_model(t->s));
         t->bar_msg[0] = '\0';
         return;
     }
@@ -1032,6 +1060,7 @@ static void tui_k_raise(struct tui *t, int key)
         return;
     }
     t->raise_open = true;
+    tui_open_for(t, m);
     tui_raise_set(t, m->to_act.min_raise_to);
 }
 
@@ -1348,6 +1377,7 @@ static enum tui_input tui_input_mode(struct tui *t)
     struct session_status st;
     bool my_turn = model_my_turn(session_model(t->s));
     session_status(t->s, &st);
+    tui_close_stale(t, session_model(t->s), my_turn);
     if (t->help_open) return TUI_IN_HELP;
     if (chat_is_open()) return TUI_IN_CHAT;
     if (tuihist_is_open(t->hist)) return TUI_IN_HIST;

@@ -28,7 +28,15 @@
 #   record: P all_in, Q fold. Then P, alone, quits with q at once; neither felt wrote a
 #   sanitizer report (ASan/UBSan builds) on stderr.
 #
-# usage: tui_safety_test.sh FELTD FELT
+# With a third argument moved_on it plays one other scenario instead, with a 5 s action clock:
+# hand 1, Q (the big blind) opens the raise prompt on its free check; the clock runs out and
+# checks for Q; the flop comes back to Q first. The prompt must close with "the table moved on"
+# rather than answer the new decision: Enter then raises nothing, and the record holds only
+# P's call and the clock's check before Q's own flop check. (Here felt also sees the update in
+# between, where nobody is to act; the prompt's own decision number is what closes it when no
+# such update is seen, as after a resume by snapshot.)
+#
+# usage: tui_safety_test.sh FELTD FELT [moved_on]
 # Everything listens on 127.0.0.1; every wait is bounded; the trap kills the tmux server (a
 # private socket) and feltd, whatever happens.
 set -u
@@ -36,6 +44,7 @@ set -u
 
 FELTD=$1
 FELT=$2
+SCENARIO=${3:-all}
 tmux_lib_init felt-tui-safety felt
 # feltd dies on its own after this many seconds even if the test is killed before its trap runs;
 # the tmux panes end with a bounded sleep.
@@ -123,10 +132,13 @@ command -v tmux > /dev/null || fail "tmux is not installed (scripts/install-deps
 command -v jq > /dev/null || fail "jq is not installed (scripts/install-deps.sh installs it)"
 
 # ---- feltd and two players ------------------------------------------------------------------
-# No bots; a long clock, so that no action is the server's; a short pause between hands.
+# No bots; a long clock, so that no action is the server's (moved_on: a short one, which acts
+# once on purpose); a short pause between hands.
 LIMITS_OFF="--joins-per-minute 0 --seats-per-address 0 --max-conns-per-address 0 --chat-per-address 0 --chat-per-table 0 --sitout-hands 0"
+CLOCK=120
+[ "$SCENARIO" = moved_on ] && CLOCK=5
 feltd_start "$WORK/feltd.out" "$WORK/feltd.err" timeout "$LIFETIME" "$FELTD" --port 0 \
-    --data :memory: --hand-delay 300 --action-timeout 120 $LIMITS_OFF ||
+    --data :memory: --hand-delay 300 --action-timeout "$CLOCK" $LIMITS_OFF ||
     fail "feltd did not start"
 
 ENV="env LANG=C.UTF-8 LC_ALL=C.UTF-8"
@@ -145,6 +157,35 @@ Q=$((1 - P))
 PN=${NAME[$P]}
 QN=${NAME[$Q]}
 echo "hand 1: $PN acts first, $QN second"
+
+# ---- moved_on: the raise prompt belongs to its decision ------------------------------------------
+if [ "$SCENARIO" = moved_on ]; then
+    keys $P c
+    wait_row $Q bar 'f fold  c check  r raise' 5 "the big blind's free check after the call"
+    keys $Q r
+    wait_row $Q bar 'raise to: 20_' 3 "the raise prompt on the big blind's option"
+    # The clock (5 s) checks for Q; the flop is dealt and Q, the big blind, is first to act.
+    wait_for "$QN ran out of time" 10 "the clock acting for the big blind" felt:$P
+    wait_row $Q bar 'the table moved on while you chose' 3 "the prompt closed with a message"
+    wait_row $Q input_row '^ TABLE ' 1 "the keys back at the table, not in the raise prompt"
+    wait_row $Q bar 'f fold  c check  r raise 10-' 1 "Q's turn on the flop"
+    keys $Q Enter Escape # Enter meant for the old prompt: opens the chat line, Esc closes it
+    keys $Q c
+    wait_for "$QN checks" 5 "Q's own check on the flop" felt:$P
+    absent $P "$QN (bets|raises)" "a bet or raise from the old prompt"
+    check_hand_prefix() {
+        local got
+        got=$(hand_actions "$1")
+        case "$got" in "$2"*) ;; *) fail "hand $1's record: expected \"$2...\", got \"$got\"" ;; esac
+    }
+    keys $P c
+    wait_row $Q bar 'f fold  c check' 5 "Q first again on the turn"
+    keys $Q f f
+    wait_for "$QN folds" 10 "Q folds" felt:$P
+    check_hand_prefix 1 "$PN call, $QN check, $QN check, $PN check, $QN fold"
+    echo "PASS: tui_safety_test moved_on"
+    exit 0
+fi
 
 # ---- hand 1: chat stays chat ----------------------------------------------------------------
 keys $P Enter
