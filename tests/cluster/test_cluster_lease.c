@@ -1,0 +1,568 @@
+/*
+ * test_cluster_lease.c: table leases (server/lease.c) over real Redis connections
+ * (server/redis.c) against a real redis-server that the test starts on a free loopback port in
+ * a temporary folder (no persistence) and stops at the end:
+ *   - one node acquires, renews past several ttls and releases (the keys checked in Redis);
+ *   - 100 nodes, each with its own connection, race for one table through 5 owner deaths:
+ *     never two holders at any turn of the loop, each fence owned by exactly one node, fences
+ *     1..5 in order, each takeover within ttl + retry of the death;
+ *   - an owner stopped with SIGSTOP for longer than its lease (a forked process): another node
+ *     takes over with fence + 1, and the stopped one, woken, reports the lease lost, had stopped
+ *     believing in it before the other acquired it, and never overwrites the new owner's lease.
+ * Bounded: every wait has a deadline; redis-server is killed whatever happens.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <ev.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "lease.h"
+#include "redis.h"
+#include "server.h"
+
+/* Renew every 300 ms, retry every 300 ms, margin 150 ms: a holder's loop must stall for 750 ms
+ * (a loaded CI machine under ASan) before it loses its lease by itself. */
+#define TTL_MS 1200
+#define NODES 100
+#define ROUNDS 5
+
+static pid_t redis_pid;
+static int redis_port;
+static char redis_url[64];
+static char tmpdir[] = "/tmp/felt-cluster-XXXXXX";
+
+/* ---- redis-server ----------------------------------------------------------------------- */
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        perror("free_port");
+        exit(1);
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static redisContext *sync_connect(void)
+{
+    struct timeval tv = {1, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
+    if (c && c->err) {
+        redisFree(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int start_redis(void **state)
+{
+    (void)state;
+    if (!mkdtemp(tmpdir)) return -1;
+    redis_port = free_port();
+    snprintf(redis_url, sizeof(redis_url), "redis://127.0.0.1:%d", redis_port);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", redis_port);
+    redis_pid = fork();
+    if (redis_pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) dup2(devnull, STDOUT_FILENO); /* its banner; warnings stay on stderr */
+        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
+               "--save", "", "--appendonly", "no", "--dir", tmpdir, "--daemonize", "no",
+               "--loglevel", "warning", "--maxclients", "1000", (char *)NULL);
+        perror("redis-server (apt-get install redis-server)");
+        _exit(127);
+    }
+    for (int i = 0; i < 100; i++) { /* 10 s */
+        redisContext *c = sync_connect();
+        if (c) {
+            redisReply *r = redisCommand(c, "PING");
+            bool ok = r && r->type == REDIS_REPLY_STATUS;
+            freeReplyObject(r);
+            redisFree(c);
+            if (ok) return 0;
+        }
+        int st;
+        if (waitpid(redis_pid, &st, WNOHANG) == redis_pid) return -1;
+        usleep(100 * 1000);
+    }
+    return -1;
+}
+
+static int stop_redis(void **state)
+{
+    (void)state;
+    if (redis_pid > 0) {
+        kill(redis_pid, SIGKILL);
+        waitpid(redis_pid, NULL, 0);
+    }
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* GET key as a string ("" when absent). */
+static void redis_get(const char *key, char *out, size_t n)
+{
+    redisContext *c = sync_connect();
+    assert_non_null(c);
+    redisReply *r = redisCommand(c, "GET %s", key);
+    assert_non_null(r);
+    snprintf(out, n, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+static long long redis_pttl(const char *key)
+{
+    redisContext *c = sync_connect();
+    assert_non_null(c);
+    redisReply *r = redisCommand(c, "PTTL %s", key);
+    assert_non_null(r);
+    long long v = r->integer;
+    freeReplyObject(r);
+    redisFree(c);
+    return v;
+}
+
+/* ---- the loop: timer.c's timers on a libev timer, as feltd's net.c does ----------------- */
+
+static struct ev_loop *loop;
+static ev_timer timers_ev;
+static ev_prepare timers_prep;
+
+static void timers_fire(struct ev_loop *l, ev_timer *w, int revents)
+{
+    (void)l;
+    (void)w;
+    (void)revents;
+    timer_run_due(timer_now_us());
+}
+
+static void timers_prepare(struct ev_loop *l, ev_prepare *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    int64_t due = timer_next_due_us();
+    ev_timer_stop(l, &timers_ev);
+    if (due < 0) return;
+    int64_t in = due - timer_now_us();
+    ev_timer_set(&timers_ev, in > 0 ? (double)in / 1e6 : 0., 0.);
+    ev_timer_start(l, &timers_ev);
+}
+
+static void loop_open(void)
+{
+    loop = ev_loop_new(EVFLAG_AUTO);
+    assert_non_null(loop);
+    ev_timer_init(&timers_ev, timers_fire, 0., 0.);
+    ev_prepare_init(&timers_prep, timers_prepare);
+    ev_prepare_start(loop, &timers_prep);
+    ev_unref(loop); /* the prepare watcher alone does not keep the loop running */
+}
+
+static void loop_close(void)
+{
+    ev_ref(loop);
+    ev_prepare_stop(loop, &timers_prep);
+    ev_timer_stop(loop, &timers_ev);
+    ev_loop_destroy(loop);
+    loop = NULL;
+}
+
+/* Runs the loop until done() or deadline_ms; returns whether done() became true. */
+static bool run_until(bool (*done)(void *), void *arg, int64_t deadline_ms)
+{
+    int64_t end = timer_now_us() + deadline_ms * 1000;
+    while (!done(arg)) {
+        if (timer_now_us() >= end) return false;
+        ev_run(loop, EVRUN_ONCE);
+    }
+    return true;
+}
+
+static bool never(void *arg)
+{
+    (void)arg;
+    return false;
+}
+
+/* ---- nodes ------------------------------------------------------------------------------ */
+
+struct node {
+    int idx;
+    char id[32];
+    struct redis *r;
+    struct lease_set *ls;
+    int acquired, lost;
+    int64_t fence;
+    char why[80];
+};
+
+static struct node nodes[NODES];
+static int fence_owner[64]; /* node index + 1 that acquired fence f; 0 none */
+static int fence_dups, next_fence_seen;
+static int64_t acquired_at_us;
+
+static void node_acquired(void *arg, const char *t, int64_t fence)
+{
+    (void)t;
+    struct node *n = arg;
+    n->acquired++;
+    n->fence = fence;
+    acquired_at_us = timer_now_us();
+    if (fence > 0 && fence < 64) {
+        if (fence_owner[fence]) fence_dups++;
+        fence_owner[fence] = n->idx + 1;
+    }
+    next_fence_seen = (int)fence;
+}
+
+static void node_lost(void *arg, const char *t, int64_t fence, const char *why)
+{
+    (void)t;
+    (void)fence;
+    struct node *n = arg;
+    n->lost++;
+    snprintf(n->why, sizeof(n->why), "%s", why);
+}
+
+static const struct lease_hooks node_hooks = {node_acquired, node_lost};
+
+static void node_open(struct node *n, int idx, const char *prefix)
+{
+    memset(n, 0, sizeof(*n));
+    n->idx = idx;
+    snprintf(n->id, sizeof(n->id), "%s-%d", prefix, idx);
+    struct felt_err err;
+    n->r = redis_new(loop, redis_url, &err);
+    assert_non_null(n->r);
+    struct lease_config cfg = {.node_id = n->id, .ttl_ms = TTL_MS};
+    n->ls = lease_set_new(&cfg, &redis_lease_ops, n->r, &node_hooks, n, &err);
+    assert_non_null(n->ls);
+    redis_set_leases(n->r, n->ls);
+}
+
+/* Gone as a crashed node goes: nothing released, the connection just closes. */
+static void node_kill(struct node *n)
+{
+    redis_set_leases(n->r, NULL);
+    lease_set_abandon(n->ls);
+    redis_free(n->r);
+    n->ls = NULL;
+    n->r = NULL;
+}
+
+static void node_close(struct node *n)
+{
+    if (!n->ls) return;
+    lease_set_free(n->ls); /* queues the releases */
+    redis_set_leases(n->r, NULL);
+    n->ls = NULL;
+}
+
+static bool node_holds(void *arg)
+{
+    struct node *n = arg;
+    return n->ls && lease_held(n->ls, "t1", NULL);
+}
+
+/* ---- tests ------------------------------------------------------------------------------ */
+
+static bool key_gone(void *arg)
+{
+    char v[64];
+    redis_get(arg, v, sizeof(v));
+    return v[0] == '\0';
+}
+
+static void test_acquire_renew_release(void **state)
+{
+    (void)state;
+    loop_open();
+    struct node *n = &nodes[0];
+    node_open(n, 0, "solo");
+    assert_int_equal(lease_want(n->ls, "t1"), 0);
+    assert_true(run_until(node_holds, n, 3000));
+    int64_t fence = 0;
+    assert_true(lease_held(n->ls, "t1", &fence));
+    char v[64], want[64];
+    snprintf(want, sizeof(want), "solo-0 %lld", (long long)fence);
+    redis_get("felt:{t1}:lease", v, sizeof(v));
+    assert_string_equal(v, want);
+    /* kept through 4 ttls by renewals */
+    run_until(never, NULL, 4 * TTL_MS);
+    assert_true(lease_held(n->ls, "t1", NULL));
+    assert_int_equal(n->acquired, 1);
+    assert_int_equal(n->lost, 0);
+    redis_get("felt:{t1}:lease", v, sizeof(v));
+    assert_string_equal(v, want);
+    long long pttl = redis_pttl("felt:{t1}:lease");
+    assert_true(pttl > 0 && pttl <= TTL_MS);
+    /* released on close: the key goes (long before its ttl would) */
+    node_close(n);
+    assert_true(run_until(key_gone, "felt:{t1}:lease", TTL_MS / 2));
+    redis_free(n->r);
+    loop_close();
+}
+
+/* Checked after every turn of the loop: how many nodes believe they hold t1. */
+static int max_holders;
+static void count_holders(struct ev_loop *l, ev_check *w, int revents)
+{
+    (void)l;
+    (void)w;
+    (void)revents;
+    int held = 0;
+    for (int i = 0; i < NODES; i++)
+        if (nodes[i].ls && lease_held(nodes[i].ls, "t1", NULL)) held++;
+    if (held > max_holders) max_holders = held;
+}
+
+static bool someone_holds(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < NODES; i++)
+        if (node_holds(&nodes[i])) return true;
+    return false;
+}
+
+static void test_hundred_node_race(void **state)
+{
+    (void)state;
+    loop_open();
+    ev_check check;
+    ev_check_init(&check, count_holders);
+    ev_check_start(loop, &check);
+    ev_unref(loop);
+    memset(fence_owner, 0, sizeof(fence_owner));
+    fence_dups = 0;
+    max_holders = 0;
+    /* a fresh table name: the solo test used t1's fence; clear it */
+    redisContext *c = sync_connect();
+    freeReplyObject(redisCommand(c, "DEL felt:{t1}:lease felt:{t1}:fence"));
+    redisFree(c);
+
+    for (int i = 0; i < NODES; i++)
+        node_open(&nodes[i], i, "racer");
+    for (int i = 0; i < NODES; i++)
+        assert_int_equal(lease_want(nodes[i].ls, "t1"), 0);
+
+    int64_t died_at = 0;
+    for (int round = 1; round <= ROUNDS; round++) {
+        assert_true(run_until(someone_holds, NULL, 5000));
+        int owner = -1;
+        for (int i = 0; i < NODES; i++)
+            if (node_holds(&nodes[i])) owner = i;
+        int64_t fence = 0;
+        assert_true(lease_held(nodes[owner].ls, "t1", &fence));
+        assert_int_equal(fence, round); /* 1..5: one new owner per death */
+        assert_int_equal(fence_owner[round], owner + 1);
+        if (died_at) {
+            /* taken over within ttl + retry (300 ms), with 1 s for a loaded machine */
+            int64_t took = (acquired_at_us - died_at) / 1000;
+            print_message("round %d: node %d took over after %lld ms\n", round, owner,
+                          (long long)took);
+            assert_true(took <= TTL_MS + TTL_MS / 4 + 1000);
+        }
+        /* it keeps it while alive */
+        run_until(never, NULL, TTL_MS);
+        assert_true(node_holds(&nodes[owner]));
+        node_kill(&nodes[owner]);
+        died_at = timer_now_us();
+    }
+    assert_true(run_until(someone_holds, NULL, 5000));
+    assert_int_equal(fence_dups, 0);
+    assert_int_equal(next_fence_seen, ROUNDS + 1);
+    assert_int_equal(max_holders, 1);
+
+    for (int i = 0; i < NODES; i++)
+        if (nodes[i].ls) node_close(&nodes[i]);
+    run_until(never, NULL, 200);
+    for (int i = 0; i < NODES; i++)
+        if (nodes[i].r) redis_free(nodes[i].r);
+    ev_ref(loop);
+    ev_check_stop(loop, &check);
+    loop_close();
+}
+
+/* The stopped owner, in a child process: reports on fd "A <fence> <us>" when it acquires and
+ * "L <fence> <last_held_us> <why>" when it loses, last_held_us being the last time it believed
+ * it held the lease (probed after every turn of its loop); exits after the loss plus 2 ttls. */
+static int64_t child_last_held;
+static struct node *child_node;
+static void child_probe(struct ev_loop *l, ev_prepare *w, int revents)
+{
+    (void)l;
+    (void)w;
+    (void)revents;
+    if (lease_held(child_node->ls, "t2", NULL)) child_last_held = timer_now_us();
+}
+
+static void child_acquired(void *arg, const char *t, int64_t fence)
+{
+    (void)t;
+    child_last_held = timer_now_us();
+    dprintf(*(int *)arg, "A %lld %lld\n", (long long)fence, (long long)child_last_held);
+}
+
+static void child_lost(void *arg, const char *t, int64_t fence, const char *why)
+{
+    (void)t;
+    dprintf(*(int *)arg, "L %lld %lld %s\n", (long long)fence, (long long)child_last_held, why);
+}
+
+static bool child_lost_seen;
+static void child_lost_flag(void *arg, const char *t, int64_t fence, const char *why)
+{
+    child_lost(arg, t, fence, why);
+    child_lost_seen = true;
+}
+
+static bool flag_set(void *arg)
+{
+    return *(bool *)arg;
+}
+
+static _Noreturn void child_run(int fd)
+{
+    loop_open();
+    static struct node n;
+    struct felt_err err;
+    snprintf(n.id, sizeof(n.id), "stopped");
+    n.r = redis_new(loop, redis_url, &err);
+    struct lease_config cfg = {.node_id = n.id, .ttl_ms = TTL_MS};
+    static const struct lease_hooks hooks = {child_acquired, child_lost_flag};
+    static int out;
+    out = fd;
+    n.ls = lease_set_new(&cfg, &redis_lease_ops, n.r, &hooks, &out, &err);
+    if (!n.r || !n.ls) _exit(2);
+    redis_set_leases(n.r, n.ls);
+    child_node = &n;
+    /* before every poll, after the callbacks: what it believes while it runs */
+    ev_prepare probe;
+    ev_prepare_init(&probe, child_probe);
+    ev_prepare_start(loop, &probe);
+    ev_unref(loop);
+    lease_want(n.ls, "t2");
+    if (!run_until(flag_set, &child_lost_seen, 30000)) _exit(3);
+    run_until(never, NULL, 2 * TTL_MS); /* it keeps trying; the new owner keeps it */
+    _exit(lease_held(n.ls, "t2", NULL) ? 4 : 0);
+}
+
+static bool line_ready(void *arg)
+{
+    int fd = *(int *)arg;
+    fd_set set;
+    FD_ZERO(&set);
+    FD_SET(fd, &set);
+    struct timeval tv = {0, 0};
+    return select(fd + 1, &set, NULL, NULL, &tv) > 0;
+}
+
+static void read_line(int fd, char *buf, size_t n)
+{
+    size_t k = 0;
+    while (k + 1 < n) {
+        char ch;
+        if (read(fd, &ch, 1) != 1 || ch == '\n') break;
+        buf[k++] = ch;
+    }
+    buf[k] = '\0';
+}
+
+static void test_stopped_owner(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(p[0]);
+        child_run(p[1]);
+    }
+    close(p[1]);
+    loop_open();
+    char line[160];
+    /* the child acquires t2 (fence 1) */
+    assert_true(run_until(line_ready, &p[0], 5000));
+    read_line(p[0], line, sizeof(line));
+    long long f1 = 0, t1 = 0;
+    assert_int_equal(sscanf(line, "A %lld %lld", &f1, &t1), 2);
+    assert_int_equal(f1, 1);
+
+    /* stopped for 3 ttls; meanwhile this process's node takes over */
+    struct node *n = &nodes[0];
+    node_open(n, 0, "waker");
+    assert_int_equal(kill(child, SIGSTOP), 0);
+    assert_int_equal(lease_want(n->ls, "t2"), 0);
+    int64_t stopped_at = timer_now_us();
+    while (!lease_held(n->ls, "t2", NULL) && timer_now_us() < stopped_at + 5000 * 1000)
+        ev_run(loop, EVRUN_ONCE);
+    int64_t fence = 0;
+    assert_true(lease_held(n->ls, "t2", &fence));
+    assert_int_equal(fence, 2);
+    int64_t taken_at = acquired_at_us;
+    run_until(never, NULL, 3 * TTL_MS - (timer_now_us() - stopped_at) / 1000);
+    assert_int_equal(kill(child, SIGCONT), 0);
+
+    /* woken: it reports the lease lost; it had stopped believing before the takeover */
+    assert_true(run_until(line_ready, &p[0], 5000));
+    read_line(p[0], line, sizeof(line));
+    long long lf = 0, last_held = 0;
+    char why[80] = "";
+    assert_int_equal(sscanf(line, "L %lld %lld %79[^\n]", &lf, &last_held, why), 3);
+    print_message("stopped owner: \"%s\"; believed it held until %lld ms before the "
+                  "takeover\n", why, (long long)(taken_at - last_held) / 1000);
+    assert_int_equal(lf, 1);
+    assert_true(last_held >= t1); /* it did believe it, from its acquire on */
+    assert_true(last_held < taken_at);
+    assert_true(strcmp(why, "not renewed in time") == 0 || strcmp(why, "taken by waker-0") == 0);
+
+    /* it keeps trying for 2 ttls while this node renews: the lease stays this node's */
+    int st = -1;
+    while (waitpid(child, &st, WNOHANG) == 0)
+        ev_run(loop, EVRUN_NOWAIT), usleep(1000);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    char v[64];
+    redis_get("felt:{t2}:lease", v, sizeof(v));
+    assert_string_equal(v, "waker-0 2");
+    assert_true(lease_held(n->ls, "t2", NULL));
+    assert_int_equal(n->lost, 0);
+    close(p[0]);
+    node_close(n);
+    run_until(never, NULL, 100);
+    redis_free(n->r);
+    loop_close();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_acquire_renew_release),
+        cmocka_unit_test(test_hundred_node_race),
+        cmocka_unit_test(test_stopped_owner),
+    };
+    return cmocka_run_group_tests(tests, start_redis, stop_redis);
+}

@@ -1,0 +1,349 @@
+/*
+ * test_lease.c: the table leases' state machine (server/lease.c) on a fake clock, with a fake
+ * Redis that records each request and answers only when the test says so: when a lease is
+ * acquired, renewed, given up locally (never after its validity ran out, whatever the replies
+ * say), retried, released; stale and late replies; a hook that drops its own lease.
+ * The same module against a real Redis: tests/cluster/test_cluster_lease.c.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lease.h"
+#include "server.h"
+
+static int64_t fake_us;
+static int64_t fake_mono(void) { return fake_us; }
+static int64_t fake_wall(void) { return fake_us / 1000; }
+
+#define MAXREQ 64
+struct sent {
+    char kind; /* 'a' acquire, 'r' renew, 'x' release */
+    uint64_t req;
+    char table[40];
+    int64_t fence;
+    int64_t at_us;
+};
+static struct sent sent[MAXREQ];
+static int nsent;
+static bool ops_down; /* requests cannot be sent */
+
+static int record(char kind, uint64_t req, const char *table, int64_t fence)
+{
+    if (ops_down) return -1;
+    assert_true(nsent < MAXREQ);
+    sent[nsent] = (struct sent){.kind = kind, .req = req, .fence = fence, .at_us = fake_us};
+    snprintf(sent[nsent].table, sizeof(sent[nsent].table), "%s", table);
+    nsent++;
+    return 0;
+}
+
+static int fake_acquire(void *u, uint64_t req, const char *t, const char *node, int64_t ttl)
+{
+    (void)u;
+    assert_string_equal(node, "node-a");
+    assert_int_equal(ttl, 4000);
+    return record('a', req, t, 0);
+}
+
+static int fake_renew(void *u, uint64_t req, const char *t, const char *node, int64_t fence,
+                      int64_t ttl)
+{
+    (void)u;
+    (void)node;
+    (void)ttl;
+    return record('r', req, t, fence);
+}
+
+static int fake_release(void *u, const char *t, const char *node, int64_t fence)
+{
+    (void)u;
+    (void)node;
+    return record('x', 0, t, fence);
+}
+
+static const struct lease_ops fake_ops = {fake_acquire, fake_renew, fake_release};
+
+struct heard {
+    int acquired, lost;
+    int64_t fence;
+    char why[80];
+    bool drop_on_lost;
+    struct lease_set *ls;
+};
+static struct heard heard;
+
+static void on_acquired(void *arg, const char *t, int64_t fence)
+{
+    (void)arg;
+    (void)t;
+    heard.acquired++;
+    heard.fence = fence;
+}
+
+static void on_lost(void *arg, const char *t, int64_t fence, const char *why)
+{
+    (void)arg;
+    heard.lost++;
+    heard.fence = fence;
+    snprintf(heard.why, sizeof(heard.why), "%s", why);
+    if (heard.drop_on_lost) lease_drop(heard.ls, t);
+}
+
+static const struct lease_hooks hooks = {on_acquired, on_lost};
+
+/* ttl 4 s: renew every 1 s, retry every 1 s, margin 0.5 s (the defaults). */
+static struct lease_set *new_set(void)
+{
+    struct lease_config cfg = {.node_id = "node-a", .ttl_ms = 4000};
+    struct felt_err err;
+    struct lease_set *ls = lease_set_new(&cfg, &fake_ops, NULL, &hooks, NULL, &err);
+    assert_non_null(ls);
+    heard.ls = ls;
+    return ls;
+}
+
+static void advance_ms(int64_t ms)
+{
+    int64_t end = fake_us + ms * 1000;
+    while (fake_us < end) {
+        fake_us += 1000;
+        timer_run_due(fake_us);
+    }
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    fake_us = INT64_C(5000000000);
+    timer_set_clock(fake_mono, fake_wall);
+    nsent = 0;
+    ops_down = false;
+    memset(&heard, 0, sizeof(heard));
+    return 0;
+}
+
+static void test_config_checked(void **state)
+{
+    (void)state;
+    struct felt_err err;
+    struct lease_config bad_id = {.node_id = "node a"};
+    assert_null(lease_set_new(&bad_id, &fake_ops, NULL, NULL, NULL, &err));
+    assert_string_equal(err.code, "bad_node_id");
+    struct lease_config none = {.node_id = ""};
+    assert_null(lease_set_new(&none, &fake_ops, NULL, NULL, NULL, &err));
+    struct lease_config slow = {.node_id = "n", .ttl_ms = 1000, .renew_ms = 900};
+    assert_null(lease_set_new(&slow, &fake_ops, NULL, NULL, NULL, &err));
+    assert_string_equal(err.code, "bad_lease_timing");
+    struct lease_set *ls = new_set();
+    assert_int_equal(lease_want(ls, ""), -1);
+    assert_int_equal(lease_want(ls, "a-table-name-far-longer-than-32-bytes"), -1);
+    assert_int_equal(nsent, 0);
+    lease_set_free(ls);
+}
+
+/* Acquired on the first reply; renewed every second while replies come; held throughout. */
+static void test_acquire_and_renew(void **state)
+{
+    (void)state;
+    struct lease_set *ls = new_set();
+    assert_int_equal(lease_want(ls, "t1"), 0);
+    assert_int_equal(lease_want(ls, "t1"), 0); /* wanted twice: one request */
+    assert_int_equal(nsent, 1);
+    assert_int_equal(sent[0].kind, 'a');
+    assert_false(lease_held(ls, "t1", NULL));
+    advance_ms(5);
+    lease_on_reply(ls, sent[0].req, LEASE_R_OK, 7, "node-a");
+    int64_t fence = 0;
+    assert_true(lease_held(ls, "t1", &fence));
+    assert_int_equal(fence, 7);
+    assert_int_equal(heard.acquired, 1);
+    assert_int_equal(lease_count_held(ls), 1);
+
+    for (int i = 0; i < 10; i++) {
+        int before = nsent;
+        advance_ms(1000);
+        assert_int_equal(nsent, before + 1);
+        assert_int_equal(sent[nsent - 1].kind, 'r');
+        assert_int_equal(sent[nsent - 1].fence, 7);
+        lease_on_reply(ls, sent[nsent - 1].req, LEASE_R_OK, 7, "node-a");
+        assert_true(lease_held(ls, "t1", NULL));
+    }
+    assert_int_equal(heard.acquired, 1);
+    assert_int_equal(heard.lost, 0);
+    lease_set_free(ls); /* releases what it holds */
+    assert_int_equal(sent[nsent - 1].kind, 'x');
+    assert_int_equal(sent[nsent - 1].fence, 7);
+}
+
+/* No renewal answered: the lease is lost exactly at sent + ttl - margin of the last granted
+ * request, however late a reply then comes, and a late grant does not bring it back. */
+static void test_expires_locally(void **state)
+{
+    (void)state;
+    struct lease_set *ls = new_set();
+    lease_want(ls, "t1");
+    int64_t sent_at = sent[0].at_us;
+    advance_ms(200);
+    lease_on_reply(ls, sent[0].req, LEASE_R_OK, 3, "node-a");
+    /* renewals go out at +1 s, +2 s, +3 s and are never answered */
+    while (fake_us < sent_at + 3499 * 1000) {
+        assert_true(lease_held(ls, "t1", NULL));
+        advance_ms(1);
+    }
+    assert_int_equal(heard.lost, 0);
+    advance_ms(1);
+    assert_false(lease_held(ls, "t1", NULL));
+    assert_int_equal(heard.lost, 1);
+    assert_string_equal(heard.why, "not renewed in time");
+    assert_int_equal(lease_count_held(ls), 0);
+    /* the renewal in flight is answered "granted" now: too late */
+    int last_renew = nsent - 1;
+    assert_int_equal(sent[last_renew].kind, 'r');
+    lease_on_reply(ls, sent[last_renew].req, LEASE_R_OK, 3, "node-a");
+    assert_false(lease_held(ls, "t1", NULL));
+    /* it tries again: an acquire (a new fence), not a renewal */
+    advance_ms(1000);
+    assert_int_equal(sent[nsent - 1].kind, 'a');
+    lease_on_reply(ls, sent[nsent - 1].req, LEASE_R_OK, 4, "node-a");
+    int64_t fence = 0;
+    assert_true(lease_held(ls, "t1", &fence));
+    assert_int_equal(fence, 4);
+    assert_int_equal(heard.acquired, 2);
+    lease_set_free(ls);
+}
+
+/* A grant that arrives after the validity it would give has passed is not believed. */
+static void test_late_grant_ignored(void **state)
+{
+    (void)state;
+    struct lease_set *ls = new_set();
+    lease_want(ls, "t1");
+    fake_us += 3600 * 1000; /* the reply took longer than ttl - margin */
+    lease_on_reply(ls, sent[0].req, LEASE_R_OK, 1, "node-a");
+    assert_false(lease_held(ls, "t1", NULL));
+    assert_int_equal(heard.acquired, 0);
+    lease_set_free(ls);
+}
+
+/* Held by someone else: not held here, tried again every retry_ms; a renewal refused because
+ * another node took over loses the lease at once with the taker's name. */
+static void test_taken(void **state)
+{
+    (void)state;
+    struct lease_set *ls = new_set();
+    lease_want(ls, "t1");
+    lease_on_reply(ls, sent[0].req, LEASE_R_TAKEN, 9, "node-b");
+    assert_false(lease_held(ls, "t1", NULL));
+    advance_ms(999);
+    assert_int_equal(nsent, 1);
+    advance_ms(1);
+    assert_int_equal(nsent, 2);
+    assert_int_equal(sent[1].kind, 'a');
+    lease_on_reply(ls, sent[1].req, LEASE_R_OK, 10, "node-a");
+    assert_true(lease_held(ls, "t1", NULL));
+    advance_ms(1000);
+    assert_int_equal(sent[nsent - 1].kind, 'r');
+    lease_on_reply(ls, sent[nsent - 1].req, LEASE_R_TAKEN, 11, "node-c");
+    assert_false(lease_held(ls, "t1", NULL));
+    assert_int_equal(heard.lost, 1);
+    assert_int_equal(heard.fence, 10);
+    assert_string_equal(heard.why, "taken by node-c");
+    lease_set_free(ls);
+    /* nothing held: nothing released */
+    assert_int_not_equal(sent[nsent - 1].kind, 'x');
+}
+
+/* Replies to an older request, to another table or to a dropped table change nothing. */
+static void test_stale_replies(void **state)
+{
+    (void)state;
+    struct lease_set *ls = new_set();
+    lease_want(ls, "t1");
+    lease_want(ls, "t2");
+    uint64_t r1 = sent[0].req, r2 = sent[1].req;
+    assert_true(r1 != r2);
+    lease_drop(ls, "t2");
+    lease_on_reply(ls, r2, LEASE_R_OK, 1, "node-a");
+    assert_false(lease_held(ls, "t2", NULL));
+    lease_on_reply(ls, r1 + 1, LEASE_R_OK, 1, "node-a"); /* never sent */
+    assert_false(lease_held(ls, "t1", NULL));
+    /* unanswered for ttl: given up and sent again; the first reply is then stale */
+    advance_ms(4000);
+    assert_int_equal(sent[nsent - 1].kind, 'a');
+    uint64_t again = sent[nsent - 1].req;
+    assert_true(again != r1);
+    lease_on_reply(ls, r1, LEASE_R_OK, 1, "node-a");
+    assert_false(lease_held(ls, "t1", NULL));
+    lease_on_reply(ls, again, LEASE_R_OK, 2, "node-a");
+    int64_t fence = 0;
+    assert_true(lease_held(ls, "t1", &fence));
+    assert_int_equal(fence, 2);
+    assert_int_equal(heard.acquired, 1);
+    lease_set_free(ls);
+}
+
+/* No connection: nothing sent, tried again after retry_ms; errors keep a held lease only until
+ * its validity runs out. */
+static void test_connection_down(void **state)
+{
+    (void)state;
+    struct lease_set *ls = new_set();
+    ops_down = true;
+    lease_want(ls, "t1");
+    assert_int_equal(nsent, 0);
+    ops_down = false;
+    advance_ms(1000);
+    assert_int_equal(nsent, 1);
+    lease_on_reply(ls, sent[0].req, LEASE_R_OK, 5, "node-a");
+    assert_true(lease_held(ls, "t1", NULL));
+    int64_t granted_sent = sent[0].at_us;
+    advance_ms(1000);
+    lease_on_reply(ls, sent[nsent - 1].req, LEASE_R_ERROR, 0, NULL);
+    ops_down = true; /* the connection is gone for good */
+    while (lease_held(ls, "t1", NULL))
+        advance_ms(1);
+    assert_int_equal(fake_us, granted_sent + 3500 * 1000);
+    assert_int_equal(heard.lost, 1);
+    lease_set_free(ls);
+}
+
+/* The lost hook may drop its own table. */
+static void test_drop_in_hook(void **state)
+{
+    (void)state;
+    struct lease_set *ls = new_set();
+    heard.drop_on_lost = true;
+    lease_want(ls, "t1");
+    lease_on_reply(ls, sent[0].req, LEASE_R_OK, 1, "node-a");
+    advance_ms(1000);
+    lease_on_reply(ls, sent[nsent - 1].req, LEASE_R_TAKEN, 2, "node-b");
+    assert_int_equal(heard.lost, 1);
+    assert_false(lease_held(ls, "t1", NULL));
+    int before = nsent;
+    advance_ms(5000); /* forgotten: no more requests */
+    assert_int_equal(nsent, before);
+    assert_int_equal(lease_want(ls, "t1"), 0); /* wanted again: a fresh acquire */
+    assert_int_equal(sent[nsent - 1].kind, 'a');
+    lease_set_free(ls);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_config_checked, setup),
+        cmocka_unit_test_setup(test_acquire_and_renew, setup),
+        cmocka_unit_test_setup(test_expires_locally, setup),
+        cmocka_unit_test_setup(test_late_grant_ignored, setup),
+        cmocka_unit_test_setup(test_taken, setup),
+        cmocka_unit_test_setup(test_stale_replies, setup),
+        cmocka_unit_test_setup(test_connection_down, setup),
+        cmocka_unit_test_setup(test_drop_in_hook, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
