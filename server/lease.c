@@ -41,6 +41,7 @@ struct lease_entry {
     int64_t sent_us;              /* when it was sent */
     bool held;
     int64_t fence;
+    int64_t floor;                /* acquires hand out fences above this */
     int64_t valid_until_us;       /* while held */
     int64_t next_us;              /* next renewal (held) or acquire attempt (not held) */
     bool in_hook, dropped;
@@ -210,7 +211,8 @@ static void lease_send(struct lease_entry *e, enum lease_kind kind)
     e->kind = kind;
     e->sent_us = timer_now_us();
     int rc = kind == LEASE_K_ACQUIRE
-                 ? ls->ops->acquire(ls->ops_user, req, e->table_id, ls->node_id, ls->ttl_ms)
+                 ? ls->ops->acquire(ls->ops_user, req, e->table_id, ls->node_id, ls->ttl_ms,
+                                    e->floor)
                  : ls->ops->renew(ls->ops_user, req, e->table_id, ls->node_id, e->fence,
                                   ls->ttl_ms);
     if (rc != 0) {
@@ -239,13 +241,18 @@ static void lease_fire(void *arg)
     lease_schedule(e);
 }
 
-int lease_want(struct lease_set *ls, const char *table_id)
+int lease_want(struct lease_set *ls, const char *table_id, int64_t floor)
 {
     size_t n = table_id ? strlen(table_id) : 0;
     if (n == 0 || n > PROTO_GAME_ID_MAX) return -1;
-    if (lease_find(ls, table_id)) return 0;
-    struct lease_entry *e = xcalloc(1, sizeof(*e));
+    struct lease_entry *e = lease_find(ls, table_id);
+    if (e) {
+        if (floor > e->floor) e->floor = floor;
+        return 0;
+    }
+    e = xcalloc(1, sizeof(*e));
     memcpy(e->table_id, table_id, n + 1);
+    e->floor = floor;
     e->ls = ls;
     e->id = ++ls->next_id;
     e->timer = timer_new(lease_fire, e);
@@ -303,6 +310,12 @@ void lease_on_reply(struct lease_set *ls, uint64_t req, enum lease_result r, int
         if (e->kind == LEASE_K_ACQUIRE) {
             if (now >= valid) { /* granted, but too late to be believed: try again */
                 e->next_us = now;
+                break;
+            }
+            if (fence <= e->floor) { /* a script that ignored the floor: never believe it */
+                log_line(LOG_ERROR, "lease %s: granted fence %lld at or below the floor %lld",
+                         e->table_id, (long long)fence, (long long)e->floor);
+                e->next_us = now + ls->retry_ms * 1000;
                 break;
             }
             e->held = true;

@@ -38,10 +38,10 @@ struct lease_set;
  * lease_on_reply, exactly once, with the same req; a lost connection answers LEASE_R_ERROR),
  * or -1 when it cannot be sent now (not connected), which the lease treats as that error. */
 struct lease_ops {
-    /* Take the table's lease for ttl_ms when nobody holds it (the fence grows by one), or
-     * extend it when node already holds it (the fence stays). */
+    /* Take the table's lease for ttl_ms when nobody else holds it: the fence grows by one,
+     * and is never at or below floor (the highest fence the durable store has seen). */
     int (*acquire)(void *user, uint64_t req, const char *table_id, const char *node_id,
-                   int64_t ttl_ms);
+                   int64_t ttl_ms, int64_t floor);
     /* Extend the lease to ttl_ms from now if it is still node's with this fence. */
     int (*renew)(void *user, uint64_t req, const char *table_id, const char *node_id,
                  int64_t fence, int64_t ttl_ms);
@@ -86,9 +86,11 @@ void lease_set_free(struct lease_set *ls);
 void lease_set_abandon(struct lease_set *ls);
 
 /* Start trying to own table_id: acquire now, and again every retry_ms while someone else holds
- * it; once held, renew every renew_ms. Returns 0, or -1 for a malformed table id. Wanting a
- * table already wanted changes nothing. */
-int lease_want(struct lease_set *ls, const char *table_id);
+ * it; once held, renew every renew_ms. floor is the highest fence the durable store has seen
+ * for the table (a commit it accepted; 0 if none): every fence this node is granted is above
+ * it, also from a Redis that lost its counter (restarted without persistence). Returns 0, or
+ * -1 for a malformed table id. Wanting a table already wanted only raises its floor. */
+int lease_want(struct lease_set *ls, const char *table_id, int64_t floor);
 /* Stop wanting table_id: released if held (no lost hook), forgotten either way. */
 void lease_drop(struct lease_set *ls, const char *table_id);
 /* Whether this node holds table_id now (its local validity has not run out); *fence (may be

@@ -68,6 +68,10 @@ static const char redis_acquire_lua[] =
     "  end\n"
     "end\n"
     "local f = redis.call('INCR', KEYS[2])\n"
+    "if f <= tonumber(ARGV[3]) then\n"
+    "  f = tonumber(ARGV[3]) + 1\n"
+    "  redis.call('SET', KEYS[2], f)\n"
+    "end\n"
     "redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. f, 'PX', ARGV[2])\n"
     "return {1, f, ARGV[1]}\n";
 
@@ -316,10 +320,11 @@ static int redis_eval(struct redis *r, uint64_t req, bool want_reply, const char
 }
 
 static int redis_lease_acquire(void *user, uint64_t req, const char *table_id,
-                               const char *node_id, int64_t ttl_ms)
+                               const char *node_id, int64_t ttl_ms, int64_t floor)
 {
-    return redis_eval(user, req, true, "EVAL %s 2 felt:{%s}:lease felt:{%s}:fence %s %lld",
-                      redis_acquire_lua, table_id, table_id, node_id, (long long)ttl_ms);
+    return redis_eval(user, req, true, "EVAL %s 2 felt:{%s}:lease felt:{%s}:fence %s %lld %lld",
+                      redis_acquire_lua, table_id, table_id, node_id, (long long)ttl_ms,
+                      (long long)floor);
 }
 
 static int redis_lease_renew(void *user, uint64_t req, const char *table_id, const char *node_id,

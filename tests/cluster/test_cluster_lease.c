@@ -3,6 +3,7 @@
  * (server/redis.c) against a real redis-server that the test starts on a free loopback port in
  * a temporary folder (no persistence) and stops at the end:
  *   - one node acquires, renews past several ttls and releases (the keys checked in Redis);
+ *   - a fence counter lost by Redis never brings a fence at or below the store's floor;
  *   - 100 nodes, each with its own connection, race for one table through 5 owner deaths:
  *     never two holders at any turn of the loop, each fence owned by exactly one node, fences
  *     1..5 in order, each takeover within ttl + retry of the death;
@@ -286,6 +287,12 @@ static bool node_holds(void *arg)
     return n->ls && lease_held(n->ls, "t1", NULL);
 }
 
+static bool node_holds_t3(void *arg)
+{
+    struct node *n = arg;
+    return n->ls && lease_held(n->ls, "t3", NULL);
+}
+
 /* ---- tests ------------------------------------------------------------------------------ */
 
 static bool key_gone(void *arg)
@@ -301,7 +308,7 @@ static void test_acquire_renew_release(void **state)
     loop_open();
     struct node *n = &nodes[0];
     node_open(n, 0, "solo");
-    assert_int_equal(lease_want(n->ls, "t1"), 0);
+    assert_int_equal(lease_want(n->ls, "t1", 0), 0);
     assert_true(run_until(node_holds, n, 3000));
     int64_t fence = 0;
     assert_true(lease_held(n->ls, "t1", &fence));
@@ -321,6 +328,38 @@ static void test_acquire_renew_release(void **state)
     /* released on close: the key goes (long before its ttl would) */
     node_close(n);
     assert_true(run_until(key_gone, "felt:{t1}:lease", TTL_MS / 2));
+    redis_free(n->r);
+    loop_close();
+}
+
+/* A Redis that lost its fence counter (restarted without persistence) still never grants a
+ * fence at or below the floor the durable store gave. */
+static void test_fence_floor(void **state)
+{
+    (void)state;
+    loop_open();
+    struct node *n = &nodes[0];
+    node_open(n, 0, "floor");
+    redisContext *c = sync_connect();
+    freeReplyObject(redisCommand(c, "DEL felt:{t3}:lease felt:{t3}:fence"));
+    assert_int_equal(lease_want(n->ls, "t3", 41), 0);
+    assert_true(run_until(node_holds_t3, n, 3000));
+    int64_t fence = 0;
+    assert_true(lease_held(n->ls, "t3", &fence));
+    assert_int_equal(fence, 42);
+    char v[64];
+    redis_get("felt:{t3}:fence", v, sizeof(v));
+    assert_string_equal(v, "42");
+    /* let it lapse: the next owner gets 43 from Redis's own counter, above the floor */
+    lease_drop(n->ls, "t3");
+    assert_int_equal(lease_want(n->ls, "t3", 41), 0);
+    n->acquired = 0;
+    assert_true(run_until(node_holds_t3, n, 3000));
+    assert_true(lease_held(n->ls, "t3", &fence));
+    assert_int_equal(fence, 43);
+    redisFree(c);
+    node_close(n);
+    run_until(never, NULL, 100);
     redis_free(n->r);
     loop_close();
 }
@@ -365,7 +404,7 @@ static void test_hundred_node_race(void **state)
     for (int i = 0; i < NODES; i++)
         node_open(&nodes[i], i, "racer");
     for (int i = 0; i < NODES; i++)
-        assert_int_equal(lease_want(nodes[i].ls, "t1"), 0);
+        assert_int_equal(lease_want(nodes[i].ls, "t1", 0), 0);
 
     int64_t died_at = 0;
     for (int round = 1; round <= ROUNDS; round++) {
@@ -463,7 +502,7 @@ static _Noreturn void child_run(int fd)
     ev_prepare_init(&probe, child_probe);
     ev_prepare_start(loop, &probe);
     ev_unref(loop);
-    lease_want(n.ls, "t2");
+    lease_want(n.ls, "t2", 0);
     if (!run_until(flag_set, &child_lost_seen, 30000)) _exit(3);
     run_until(never, NULL, 2 * TTL_MS); /* it keeps trying; the new owner keeps it */
     _exit(lease_held(n.ls, "t2", NULL) ? 4 : 0);
@@ -515,7 +554,7 @@ static void test_stopped_owner(void **state)
     struct node *n = &nodes[0];
     node_open(n, 0, "waker");
     assert_int_equal(kill(child, SIGSTOP), 0);
-    assert_int_equal(lease_want(n->ls, "t2"), 0);
+    assert_int_equal(lease_want(n->ls, "t2", 0), 0);
     int64_t stopped_at = timer_now_us();
     while (!lease_held(n->ls, "t2", NULL) && timer_now_us() < stopped_at + 5000 * 1000)
         ev_run(loop, EVRUN_ONCE);
@@ -561,6 +600,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_acquire_renew_release),
+        cmocka_unit_test(test_fence_floor),
         cmocka_unit_test(test_hundred_node_race),
         cmocka_unit_test(test_stopped_owner),
     };

@@ -43,12 +43,13 @@ static int record(char kind, uint64_t req, const char *table, int64_t fence)
     return 0;
 }
 
-static int fake_acquire(void *u, uint64_t req, const char *t, const char *node, int64_t ttl)
+static int fake_acquire(void *u, uint64_t req, const char *t, const char *node, int64_t ttl,
+                        int64_t floor)
 {
     (void)u;
     assert_string_equal(node, "node-a");
     assert_int_equal(ttl, 4000);
-    return record('a', req, t, 0);
+    return record('a', req, t, floor); /* an acquire records its floor as its fence */
 }
 
 static int fake_renew(void *u, uint64_t req, const char *t, const char *node, int64_t fence,
@@ -141,8 +142,8 @@ static void test_config_checked(void **state)
     assert_null(lease_set_new(&slow, &fake_ops, NULL, NULL, NULL, &err));
     assert_string_equal(err.code, "bad_lease_timing");
     struct lease_set *ls = new_set();
-    assert_int_equal(lease_want(ls, ""), -1);
-    assert_int_equal(lease_want(ls, "a-table-name-far-longer-than-32-bytes"), -1);
+    assert_int_equal(lease_want(ls, "", 0), -1);
+    assert_int_equal(lease_want(ls, "a-table-name-far-longer-than-32-bytes", 0), -1);
     assert_int_equal(nsent, 0);
     lease_set_free(ls);
 }
@@ -152,8 +153,8 @@ static void test_acquire_and_renew(void **state)
 {
     (void)state;
     struct lease_set *ls = new_set();
-    assert_int_equal(lease_want(ls, "t1"), 0);
-    assert_int_equal(lease_want(ls, "t1"), 0); /* wanted twice: one request */
+    assert_int_equal(lease_want(ls, "t1", 0), 0);
+    assert_int_equal(lease_want(ls, "t1", 0), 0); /* wanted twice: one request */
     assert_int_equal(nsent, 1);
     assert_int_equal(sent[0].kind, 'a');
     assert_false(lease_held(ls, "t1", NULL));
@@ -187,7 +188,7 @@ static void test_expires_locally(void **state)
 {
     (void)state;
     struct lease_set *ls = new_set();
-    lease_want(ls, "t1");
+    lease_want(ls, "t1", 0);
     int64_t sent_at = sent[0].at_us;
     advance_ms(200);
     lease_on_reply(ls, sent[0].req, LEASE_R_OK, 3, "node-a");
@@ -223,7 +224,7 @@ static void test_late_grant_ignored(void **state)
 {
     (void)state;
     struct lease_set *ls = new_set();
-    lease_want(ls, "t1");
+    lease_want(ls, "t1", 0);
     fake_us += 3600 * 1000; /* the reply took longer than ttl - margin */
     lease_on_reply(ls, sent[0].req, LEASE_R_OK, 1, "node-a");
     assert_false(lease_held(ls, "t1", NULL));
@@ -237,7 +238,7 @@ static void test_taken(void **state)
 {
     (void)state;
     struct lease_set *ls = new_set();
-    lease_want(ls, "t1");
+    lease_want(ls, "t1", 0);
     lease_on_reply(ls, sent[0].req, LEASE_R_TAKEN, 9, "node-b");
     assert_false(lease_held(ls, "t1", NULL));
     advance_ms(999);
@@ -264,8 +265,8 @@ static void test_stale_replies(void **state)
 {
     (void)state;
     struct lease_set *ls = new_set();
-    lease_want(ls, "t1");
-    lease_want(ls, "t2");
+    lease_want(ls, "t1", 0);
+    lease_want(ls, "t2", 0);
     uint64_t r1 = sent[0].req, r2 = sent[1].req;
     assert_true(r1 != r2);
     lease_drop(ls, "t2");
@@ -295,7 +296,7 @@ static void test_connection_down(void **state)
     (void)state;
     struct lease_set *ls = new_set();
     ops_down = true;
-    lease_want(ls, "t1");
+    lease_want(ls, "t1", 0);
     assert_int_equal(nsent, 0);
     ops_down = false;
     advance_ms(1000);
@@ -319,7 +320,7 @@ static void test_drop_in_hook(void **state)
     (void)state;
     struct lease_set *ls = new_set();
     heard.drop_on_lost = true;
-    lease_want(ls, "t1");
+    lease_want(ls, "t1", 0);
     lease_on_reply(ls, sent[0].req, LEASE_R_OK, 1, "node-a");
     advance_ms(1000);
     lease_on_reply(ls, sent[nsent - 1].req, LEASE_R_TAKEN, 2, "node-b");
@@ -328,8 +329,32 @@ static void test_drop_in_hook(void **state)
     int before = nsent;
     advance_ms(5000); /* forgotten: no more requests */
     assert_int_equal(nsent, before);
-    assert_int_equal(lease_want(ls, "t1"), 0); /* wanted again: a fresh acquire */
+    assert_int_equal(lease_want(ls, "t1", 0), 0); /* wanted again: a fresh acquire */
     assert_int_equal(sent[nsent - 1].kind, 'a');
+    lease_set_free(ls);
+}
+
+/* The floor goes with every acquire and is only ever raised; a grant at or below it is not
+ * believed. */
+static void test_floor(void **state)
+{
+    (void)state;
+    struct lease_set *ls = new_set();
+    lease_want(ls, "t1", 0);
+    assert_int_equal(sent[0].fence, 0);
+    lease_want(ls, "t1", 40); /* the store has seen fence 40 */
+    lease_want(ls, "t1", 30); /* never lowered */
+    assert_int_equal(nsent, 1);
+    lease_on_reply(ls, sent[0].req, LEASE_R_OK, 40, "node-a");
+    assert_false(lease_held(ls, "t1", NULL));
+    assert_int_equal(heard.acquired, 0);
+    advance_ms(1000);
+    assert_int_equal(sent[nsent - 1].kind, 'a');
+    assert_int_equal(sent[nsent - 1].fence, 40);
+    lease_on_reply(ls, sent[nsent - 1].req, LEASE_R_OK, 41, "node-a");
+    int64_t fence = 0;
+    assert_true(lease_held(ls, "t1", &fence));
+    assert_int_equal(fence, 41);
     lease_set_free(ls);
 }
 
@@ -344,6 +369,7 @@ int main(void)
         cmocka_unit_test_setup(test_stale_replies, setup),
         cmocka_unit_test_setup(test_connection_down, setup),
         cmocka_unit_test_setup(test_drop_in_hook, setup),
+        cmocka_unit_test_setup(test_floor, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
