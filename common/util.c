@@ -83,6 +83,14 @@ int64_t felt_mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+uint32_t felt_hash_str(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
 void felt_buf_printf(struct felt_buf *b, const char *fmt, ...)
 {
     va_list ap;

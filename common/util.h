@@ -49,6 +49,9 @@ void felt_buf_printf(struct felt_buf *b, const char *fmt, ...) __attribute__((fo
 int64_t felt_now_ms(void);
 /* Microseconds from a monotonic clock (for measuring intervals). */
 int64_t felt_mono_us(void);
+/* FNV-1a of a NUL-terminated string: for the small hash tables keyed by names (not secure
+ * against chosen keys; callers bound their chains or key by server-chosen names). */
+uint32_t felt_hash_str(const char *s);
 
 #define FELT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -62,10 +62,7 @@ struct lease_set {
 
 static unsigned lease_hash_name(const char *s)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h % LEASE_BUCKETS;
+    return felt_hash_str(s) % LEASE_BUCKETS;
 }
 
 static struct lease_entry *lease_find(const struct lease_set *ls, const char *table_id)

@@ -46,14 +46,6 @@ static bool limit_bucket_full(const struct limit_bucket *b, double per_sec, doub
     return b->tokens + (double)(now_ms - b->ms) * per_sec / 1000.0 >= burst;
 }
 
-static uint32_t limit_hash(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 static void limit_grow(struct limit_registry *r)
 {
     size_t ncap = r->cap ? r->cap * 2 : 64;
@@ -62,7 +54,7 @@ static void limit_grow(struct limit_registry *r)
         struct limit_addr *a = r->buckets[i], *next;
         for (; a; a = next) {
             next = a->next;
-            size_t j = limit_hash(a->ip) & (ncap - 1);
+            size_t j = felt_hash_str(a->ip) & (ncap - 1);
             a->next = nb[j];
             nb[j] = a;
         }
@@ -76,7 +68,7 @@ struct limit_addr *limit_addr_get(struct limit_registry *r, const char *ip)
 {
     if (r->cap == 0 || r->count >= r->cap)
         limit_grow(r);
-    size_t i = limit_hash(ip) & (r->cap - 1);
+    size_t i = felt_hash_str(ip) & (r->cap - 1);
     for (struct limit_addr *a = r->buckets[i]; a; a = a->next)
         if (strcmp(a->ip, ip) == 0)
             return a;
@@ -92,7 +84,7 @@ struct limit_addr *limit_addr_find(const struct limit_registry *r, const char *i
 {
     if (r->cap == 0)
         return NULL;
-    for (struct limit_addr *a = r->buckets[limit_hash(ip) & (r->cap - 1)]; a; a = a->next)
+    for (struct limit_addr *a = r->buckets[felt_hash_str(ip) & (r->cap - 1)]; a; a = a->next)
         if (strcmp(a->ip, ip) == 0)
             return a;
     return NULL;
