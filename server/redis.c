@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto.h"
 #include "server.h"
 
 #define REDIS_HOST_MAX 255
@@ -48,15 +49,24 @@ struct redis {
     ev_tstamp connect_started;
     ev_timer retry, watchdog;
     struct lease_set *leases;
+    struct feed *feed;
+    char **subs;           /* tables subscribed to (a subscriber connection) */
+    int nsubs, subs_cap;
+    int resub_pending;     /* confirmations awaited before telling the feed to catch up */
 };
 
-/* A request's number travels through hiredis as this, freed by its callback. */
+/* What a request needs back in its reply callback; freed there (hiredis calls it exactly once,
+ * with no reply when the connection goes). */
 struct redis_req {
     struct redis *r;
     uint64_t req;
+    redis_append_fn done;
+    void *arg;
+    char table_id[PROTO_GAME_ID_MAX + 1];
 };
 
 static void redis_connect(struct redis *r);
+static void redis_send_subscribe(struct redis *r, const char *table_id);
 
 static const char redis_acquire_lua[] =
     "local cur = redis.call('GET', KEYS[1])\n"
@@ -84,6 +94,16 @@ static const char redis_renew_lua[] =
     "if not cur then return {0, 0, ''} end\n"
     "local sep = string.find(cur, ' ', 1, true)\n"
     "return {0, tonumber(string.sub(cur, sep + 1)), string.sub(cur, 1, sep - 1)}\n";
+
+static const char redis_append_lua[] =
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] .. ' ' .. ARGV[2] then return {0, 0} end\n"
+    "local have = 0\n"
+    "local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)\n"
+    "if #last > 0 then have = tonumber(string.match(last[1][1], '^(%d+)')) end\n"
+    "if tonumber(ARGV[3]) ~= have + 1 then return {2, have} end\n"
+    "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], ARGV[3] .. '-0', 'e', ARGV[4])\n"
+    "redis.call('PUBLISH', KEYS[3], ARGV[3] .. ' ' .. ARGV[4])\n"
+    "return {1, have + 1}\n";
 
 static const char redis_release_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] .. ' ' .. ARGV[2] then\n"
@@ -119,6 +139,9 @@ static void redis_on_connect(const redisAsyncContext *ac, int status)
     r->connected = true;
     r->backoff_ms = REDIS_BACKOFF_MIN_MS;
     r->progress = ev_now(r->loop);
+    r->resub_pending = 0;
+    for (int i = 0; i < r->nsubs; i++)
+        redis_send_subscribe(r, r->subs[i]);
     if (r->down_logged || log_get_level() >= LOG_DEBUG)
         log_line(LOG_INFO, "redis %s:%d: connected", r->host, r->port);
     r->down_logged = false;
@@ -258,11 +281,23 @@ void redis_free(struct redis *r)
         r->ac = NULL;
         redisAsyncFree(ac); /* runs the pending callbacks with no reply: LEASE_R_ERROR */
     }
+    for (int i = 0; i < r->nsubs; i++)
+        free(r->subs[i]);
+    free(r->subs);
     free(r);
 }
 
 /* ---- the lease requests ----------------------------------------------------------------- */
 
+/* A reply arrived (NULL: the connection went): the watchdog's accounting. */
+static void redis_reply_seen(struct redis *r, const redisReply *reply)
+{
+    if (!reply) return;
+    r->inflight--;
+    r->progress = ev_now(r->loop);
+}
+
+/* {ok, fence, holder} */
 static void redis_lease_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 {
     (void)ac;
@@ -273,10 +308,7 @@ static void redis_lease_reply(redisAsyncContext *ac, void *reply_, void *privdat
     long long fence = 0;
     const char *holder = NULL;
 
-    if (reply) {
-        r->inflight--;
-        r->progress = ev_now(r->loop);
-    }
+    redis_reply_seen(r, reply);
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3 &&
         reply->element[0]->type == REDIS_REPLY_INTEGER &&
         reply->element[1]->type == REDIS_REPLY_INTEGER &&
@@ -292,52 +324,60 @@ static void redis_lease_reply(redisAsyncContext *ac, void *reply_, void *privdat
     free(q);
 }
 
-/* Sends one EVAL; 0, or -1 when there is no connection to send it on. */
-static int redis_eval(struct redis *r, uint64_t req, bool want_reply, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int redis_eval(struct redis *r, uint64_t req, bool want_reply, const char *fmt, ...)
+/* Sends one command whose reply goes to cb with q (NULL cb: no reply awaited, q NULL). fmt is
+ * hiredis's format (printf's, plus %b for a pointer and a size_t length: binary-safe), so the
+ * compiler cannot check it. 0, or -1 when there is no connection to send it on (q is then
+ * freed). */
+static int redis_send(struct redis *r, redisCallbackFn *cb, struct redis_req *q,
+                      const char *fmt, ...)
 {
-    if (!r->ac) return -1;
-    struct redis_req *q = NULL;
-    if (want_reply) {
-        q = xmalloc(sizeof(*q));
-        q->r = r;
-        q->req = req;
+    if (!r->ac) {
+        free(q);
+        return -1;
     }
     va_list ap;
     va_start(ap, fmt);
-    int rc = redisvAsyncCommand(r->ac, want_reply ? redis_lease_reply : NULL, q, fmt, ap);
+    int rc = redisvAsyncCommand(r->ac, cb, q, fmt, ap);
     va_end(ap);
     if (rc != REDIS_OK) {
         free(q);
         return -1;
     }
-    if (want_reply) {
-        if (r->inflight++ == 0) r->progress = ev_now(r->loop);
-    }
+    if (cb && r->inflight++ == 0) r->progress = ev_now(r->loop);
     return 0;
+}
+
+static struct redis_req *redis_req_new(struct redis *r, uint64_t req, const char *table_id)
+{
+    struct redis_req *q = xcalloc(1, sizeof(*q));
+    q->r = r;
+    q->req = req;
+    if (table_id) snprintf(q->table_id, sizeof(q->table_id), "%s", table_id);
+    return q;
 }
 
 static int redis_lease_acquire(void *user, uint64_t req, const char *table_id,
                                const char *node_id, int64_t ttl_ms, int64_t floor)
 {
-    return redis_eval(user, req, true, "EVAL %s 2 felt:{%s}:lease felt:{%s}:fence %s %lld %lld",
-                      redis_acquire_lua, table_id, table_id, node_id, (long long)ttl_ms,
-                      (long long)floor);
+    struct redis *r = user;
+    return redis_send(r, redis_lease_reply, redis_req_new(r, req, NULL),
+                      "EVAL %s 2 felt:{%s}:lease felt:{%s}:fence %s %lld %lld", redis_acquire_lua,
+                      table_id, table_id, node_id, (long long)ttl_ms, (long long)floor);
 }
 
 static int redis_lease_renew(void *user, uint64_t req, const char *table_id, const char *node_id,
                              int64_t fence, int64_t ttl_ms)
 {
-    return redis_eval(user, req, true, "EVAL %s 1 felt:{%s}:lease %s %lld %lld",
-                      redis_renew_lua, table_id, node_id, (long long)fence, (long long)ttl_ms);
+    struct redis *r = user;
+    return redis_send(r, redis_lease_reply, redis_req_new(r, req, NULL),
+                      "EVAL %s 1 felt:{%s}:lease %s %lld %lld", redis_renew_lua, table_id,
+                      node_id, (long long)fence, (long long)ttl_ms);
 }
 
 static int redis_lease_release(void *user, const char *table_id, const char *node_id,
                                int64_t fence)
 {
-    return redis_eval(user, 0, false, "EVAL %s 1 felt:{%s}:lease %s %lld", redis_release_lua,
+    return redis_send(user, NULL, NULL, "EVAL %s 1 felt:{%s}:lease %s %lld", redis_release_lua,
                       table_id, node_id, (long long)fence);
 }
 
@@ -346,3 +386,175 @@ const struct lease_ops redis_lease_ops = {
     .renew = redis_lease_renew,
     .release = redis_lease_release,
 };
+
+/* ---- a table's events ------------------------------------------------------------------- */
+
+/* {code, have}: 1 appended, 0 fenced, 2 out of sequence */
+static void redis_append_reply(redisAsyncContext *ac, void *reply_, void *privdata)
+{
+    (void)ac;
+    struct redis_req *q = privdata;
+    const redisReply *reply = reply_;
+    enum redis_append_result res = REDIS_APPEND_ERROR;
+    long long have = 0;
+
+    redis_reply_seen(q->r, reply);
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[0]->type == REDIS_REPLY_INTEGER &&
+        reply->element[1]->type == REDIS_REPLY_INTEGER) {
+        long long code = reply->element[0]->integer;
+        have = reply->element[1]->integer;
+        res = code == 1 ? REDIS_APPEND_OK : code == 2 ? REDIS_APPEND_SEQ : REDIS_APPEND_FENCED;
+    } else if (reply) {
+        log_line(LOG_WARNING, "redis %s:%d: unexpected answer to an append: %s", q->r->host,
+                 q->r->port, reply->type == REDIS_REPLY_ERROR ? reply->str : "not {code, have}");
+    }
+    if (q->done) q->done(q->arg, res, have);
+    free(q);
+}
+
+int redis_append(struct redis *r, const char *table_id, const char *node_id, int64_t fence,
+                 int64_t seq, const char *json, size_t len, redis_append_fn done, void *arg)
+{
+    struct redis_req *q = redis_req_new(r, 0, table_id);
+    q->done = done;
+    q->arg = arg;
+    return redis_send(r, redis_append_reply, q,
+                      "EVAL %s 3 felt:{%s}:lease felt:{%s}:events felt:{%s}:pub %s %lld %lld %b %d",
+                      redis_append_lua, table_id, table_id, table_id, node_id, (long long)fence,
+                      (long long)seq, json, len, REDIS_EVENTS_KEEP);
+}
+
+/* XRANGE's reply: [[id, [field, value, ...]], ...], id "SEQ-0", the event in field "e". */
+static void redis_range_reply(redisAsyncContext *ac, void *reply_, void *privdata)
+{
+    (void)ac;
+    struct redis_req *q = privdata;
+    struct redis *r = q->r;
+    const redisReply *reply = reply_;
+    struct feed_event *ev = NULL;
+    int n = 0;
+    bool ok = false;
+
+    redis_reply_seen(r, reply);
+    if (reply && reply->type == REDIS_REPLY_ARRAY) {
+        ok = true;
+        ev = xcalloc(reply->elements ? reply->elements : 1, sizeof(*ev));
+        for (size_t i = 0; i < reply->elements && ok; i++) {
+            const redisReply *e = reply->element[i];
+            ok = e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
+                 e->element[0]->type == REDIS_REPLY_STRING &&
+                 e->element[1]->type == REDIS_REPLY_ARRAY && e->element[1]->elements == 2 &&
+                 e->element[1]->element[1]->type == REDIS_REPLY_STRING;
+            if (!ok) break;
+            char *end;
+            long long seq = strtoll(e->element[0]->str, &end, 10);
+            ok = seq > 0 && *end == '-';
+            ev[n].seq = seq;
+            ev[n].payload = e->element[1]->element[1]->str;
+            ev[n].len = e->element[1]->element[1]->len;
+            n++;
+        }
+        if (!ok)
+            log_line(LOG_WARNING, "redis %s:%d: felt:{%s}:events holds an entry that is not ours",
+                     r->host, r->port, q->table_id);
+    } else if (reply) {
+        log_line(LOG_WARNING, "redis %s:%d: unexpected answer to a range read: %s", r->host,
+                 r->port, reply->type == REDIS_REPLY_ERROR ? reply->str : "not an array");
+    }
+    if (r->feed) feed_on_range(r->feed, q->table_id, q->req, ok, ev, ok ? n : 0);
+    free(ev);
+    free(q);
+}
+
+static int redis_feed_range(void *user, uint64_t req, const char *table_id, int64_t from,
+                            int count)
+{
+    struct redis *r = user;
+    return redis_send(r, redis_range_reply, redis_req_new(r, req, table_id),
+                      "XRANGE felt:{%s}:events %lld-0 + COUNT %d", table_id, (long long)from,
+                      count);
+}
+
+const struct feed_ops redis_feed_ops = {
+    .range = redis_feed_range,
+};
+
+void redis_set_feed(struct redis *r, struct feed *f)
+{
+    r->feed = f;
+}
+
+/* The table named by a channel "felt:{T}:pub", into out; false if it is not one. */
+static bool redis_channel_table(const redisReply *ch, char *out, size_t n)
+{
+    static const char head[] = "felt:{", tail[] = "}:pub";
+    size_t h = sizeof(head) - 1, t = sizeof(tail) - 1;
+    if (ch->type != REDIS_REPLY_STRING || ch->len <= h + t || ch->len - h - t >= n ||
+        memcmp(ch->str, head, h) != 0 || memcmp(ch->str + ch->len - t, tail, t) != 0)
+        return false;
+    memcpy(out, ch->str + h, ch->len - h - t);
+    out[ch->len - h - t] = '\0';
+    return true;
+}
+
+/* Every reply on a subscribed channel: ["subscribe", ch, count] or ["message", ch, "SEQ JSON"];
+ * none when the connection goes (it is then resubscribed on reconnecting). */
+static void redis_sub_reply(redisAsyncContext *ac, void *reply_, void *privdata)
+{
+    (void)ac;
+    struct redis *r = privdata;
+    const redisReply *reply = reply_;
+    char table[PROTO_GAME_ID_MAX + 1];
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+        reply->element[0]->type != REDIS_REPLY_STRING ||
+        !redis_channel_table(reply->element[1], table, sizeof(table)))
+        return;
+    const char *kind = reply->element[0]->str;
+    if (strcmp(kind, "subscribe") == 0) {
+        r->progress = ev_now(r->loop);
+        if (r->resub_pending > 0 && --r->resub_pending == 0 && r->feed)
+            feed_resync(r->feed); /* everything subscribed again: catch up on the gap */
+        return;
+    }
+    const redisReply *m = reply->element[2];
+    if (strcmp(kind, "message") != 0 || m->type != REDIS_REPLY_STRING) return;
+    char *end;
+    long long seq = strtoll(m->str, &end, 10);
+    if (seq < 1 || *end != ' ') {
+        log_line(LOG_WARNING, "redis %s:%d: a message on felt:{%s}:pub that is not ours",
+                 r->host, r->port, table);
+        return;
+    }
+    if (r->feed) feed_on_publish(r->feed, table, seq, end + 1, m->len - (size_t)(end + 1 - m->str));
+}
+
+static void redis_send_subscribe(struct redis *r, const char *table_id)
+{
+    if (!r->ac) return;
+    if (redisAsyncCommand(r->ac, redis_sub_reply, r, "SUBSCRIBE felt:{%s}:pub", table_id) ==
+        REDIS_OK)
+        r->resub_pending++;
+}
+
+int redis_subscribe(struct redis *r, const char *table_id)
+{
+    size_t n = table_id ? strlen(table_id) : 0;
+    if (n == 0 || n > PROTO_GAME_ID_MAX) return -1;
+    for (int i = 0; i < r->nsubs; i++)
+        if (strcmp(r->subs[i], table_id) == 0) return 0;
+    if (r->nsubs == r->subs_cap) {
+        r->subs_cap = r->subs_cap ? r->subs_cap * 2 : 16;
+        r->subs = xrealloc(r->subs, (size_t)r->subs_cap * sizeof(*r->subs));
+    }
+    r->subs[r->nsubs] = xmalloc(n + 1);
+    memcpy(r->subs[r->nsubs++], table_id, n + 1);
+    /* While connected, subscribe now; the feed's own first read covers what came before. Not
+     * connected: redis_on_connect subscribes everything, then the feed catches up. */
+    if (r->connected) {
+        int pending = r->resub_pending;
+        redis_send_subscribe(r, table_id);
+        if (pending == 0) r->resub_pending = 0; /* not part of a resubscription */
+    }
+    return 0;
+}

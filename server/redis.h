@@ -2,17 +2,22 @@
  * redis.h: feltd's connection to Redis when it runs as several nodes (issue 14; feltd does not
  * open one yet, see docs/scaling.md). One asynchronous hiredis connection on feltd's libev
  * loop, reconnected with a capped backoff when it drops, and the table leases' requests
- * (lease.h) as Lua scripts, so that each check-and-set runs atomically in Redis.
+ * (lease.h) as Lua scripts, so that each check-and-set runs atomically in Redis; the owner's
+ * fenced appends to a table's event stream, and range reads and subscriptions for the nodes
+ * that follow it (feed.h). A connection that subscribes does nothing else (RESP2's rule), so a
+ * node has two: one for commands, one for subscriptions.
  *
  * Keys, per table T (the braces keep a table's keys in one Redis Cluster slot):
  *   felt:{T}:lease  "NODE FENCE", expiring after the lease's ttl unless renewed
  *   felt:{T}:fence  the fencing counter, incremented by every acquire, never reset
+ *   felt:{T}:events the event stream, felt:{T}:pub its channel (below)
  */
 #ifndef FELT_REDIS_H
 #define FELT_REDIS_H
 
 #include <stdbool.h>
 
+#include "feed.h"
 #include "lease.h"
 #include "util.h"
 
@@ -32,5 +37,37 @@ void redis_free(struct redis *r);
 
 /* lease_ops over this connection; their user pointer is the struct redis. */
 extern const struct lease_ops redis_lease_ops;
+
+/* ---- a table's events ----
+ * felt:{T}:events is the table's stream: one entry per event, its id "SEQ-0" (so the stream's
+ * order is the table's seq order), one field "e" holding the event's JSON, trimmed to about
+ * REDIS_EVENTS_KEEP entries. felt:{T}:pub is its channel: "SEQ JSON" per event. */
+#define REDIS_EVENTS_KEEP 10000
+
+enum redis_append_result {
+    REDIS_APPEND_OK,     /* appended and published */
+    REDIS_APPEND_FENCED, /* the lease is not (node, fence): a stale owner; nothing written */
+    REDIS_APPEND_SEQ,    /* seq is not the stream's last + 1 (last in *have); nothing written */
+    REDIS_APPEND_ERROR,  /* no answer (connection lost, Redis error) */
+};
+
+/* done runs once, on the loop; have is the stream's last seq for REDIS_APPEND_SEQ. */
+typedef void (*redis_append_fn)(void *arg, enum redis_append_result res, int64_t have);
+
+/* The owner appends event seq of table_id, atomically only if the lease is still node's with
+ * this fence and seq follows the stream's last (gap-free), and publishes it. Returns 0, or -1
+ * when there is no connection (done is not called). */
+int redis_append(struct redis *r, const char *table_id, const char *node_id, int64_t fence,
+                 int64_t seq, const char *json, size_t len, redis_append_fn done, void *arg);
+
+/* feed_ops over this connection (range reads with XRANGE), replies to redis_set_feed's feed. */
+extern const struct feed_ops redis_feed_ops;
+/* On a command connection: where range replies go. On a subscriber connection: where publishes
+ * go, and whom to tell to catch up (feed_resync) once its subscriptions are back after a
+ * reconnect. NULL: dropped. */
+void redis_set_feed(struct redis *r, struct feed *f);
+/* Makes r a subscriber connection (it then sends nothing else) to table_id's channel; kept
+ * across reconnects. 0, or -1 for a malformed table id. */
+int redis_subscribe(struct redis *r, const char *table_id);
 
 #endif

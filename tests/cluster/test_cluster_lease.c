@@ -21,18 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <ev.h>
-#include <hiredis/hiredis.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
+#include <sys/select.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "harness.h"
 #include "lease.h"
 #include "redis.h"
 #include "server.h"
@@ -42,170 +38,6 @@
 #define TTL_MS 1200
 #define NODES 100
 #define ROUNDS 5
-
-static pid_t redis_pid;
-static int redis_port;
-static char redis_url[64];
-static char tmpdir[] = "/tmp/felt-cluster-XXXXXX";
-
-/* ---- redis-server ----------------------------------------------------------------------- */
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        perror("free_port");
-        exit(1);
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static redisContext *sync_connect(void)
-{
-    struct timeval tv = {1, 0};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
-    if (c && c->err) {
-        redisFree(c);
-        return NULL;
-    }
-    return c;
-}
-
-static int start_redis(void **state)
-{
-    (void)state;
-    if (!mkdtemp(tmpdir)) return -1;
-    redis_port = free_port();
-    snprintf(redis_url, sizeof(redis_url), "redis://127.0.0.1:%d", redis_port);
-    char port[16];
-    snprintf(port, sizeof(port), "%d", redis_port);
-    redis_pid = fork();
-    if (redis_pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) dup2(devnull, STDOUT_FILENO); /* its banner; warnings stay on stderr */
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
-               "--save", "", "--appendonly", "no", "--dir", tmpdir, "--daemonize", "no",
-               "--loglevel", "warning", "--maxclients", "1000", (char *)NULL);
-        perror("redis-server (apt-get install redis-server)");
-        _exit(127);
-    }
-    for (int i = 0; i < 100; i++) { /* 10 s */
-        redisContext *c = sync_connect();
-        if (c) {
-            redisReply *r = redisCommand(c, "PING");
-            bool ok = r && r->type == REDIS_REPLY_STATUS;
-            freeReplyObject(r);
-            redisFree(c);
-            if (ok) return 0;
-        }
-        int st;
-        if (waitpid(redis_pid, &st, WNOHANG) == redis_pid) return -1;
-        usleep(100 * 1000);
-    }
-    return -1;
-}
-
-static int stop_redis(void **state)
-{
-    (void)state;
-    if (redis_pid > 0) {
-        kill(redis_pid, SIGKILL);
-        waitpid(redis_pid, NULL, 0);
-    }
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-/* GET key as a string ("" when absent). */
-static void redis_get(const char *key, char *out, size_t n)
-{
-    redisContext *c = sync_connect();
-    assert_non_null(c);
-    redisReply *r = redisCommand(c, "GET %s", key);
-    assert_non_null(r);
-    snprintf(out, n, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
-    freeReplyObject(r);
-    redisFree(c);
-}
-
-static long long redis_pttl(const char *key)
-{
-    redisContext *c = sync_connect();
-    assert_non_null(c);
-    redisReply *r = redisCommand(c, "PTTL %s", key);
-    assert_non_null(r);
-    long long v = r->integer;
-    freeReplyObject(r);
-    redisFree(c);
-    return v;
-}
-
-/* ---- the loop: timer.c's timers on a libev timer, as feltd's net.c does ----------------- */
-
-static struct ev_loop *loop;
-static ev_timer timers_ev;
-static ev_prepare timers_prep;
-
-static void timers_fire(struct ev_loop *l, ev_timer *w, int revents)
-{
-    (void)l;
-    (void)w;
-    (void)revents;
-    timer_run_due(timer_now_us());
-}
-
-static void timers_prepare(struct ev_loop *l, ev_prepare *w, int revents)
-{
-    (void)w;
-    (void)revents;
-    int64_t due = timer_next_due_us();
-    ev_timer_stop(l, &timers_ev);
-    if (due < 0) return;
-    int64_t in = due - timer_now_us();
-    ev_timer_set(&timers_ev, in > 0 ? (double)in / 1e6 : 0., 0.);
-    ev_timer_start(l, &timers_ev);
-}
-
-static void loop_open(void)
-{
-    loop = ev_loop_new(EVFLAG_AUTO);
-    assert_non_null(loop);
-    ev_timer_init(&timers_ev, timers_fire, 0., 0.);
-    ev_prepare_init(&timers_prep, timers_prepare);
-    ev_prepare_start(loop, &timers_prep);
-    ev_unref(loop); /* the prepare watcher alone does not keep the loop running */
-}
-
-static void loop_close(void)
-{
-    ev_ref(loop);
-    ev_prepare_stop(loop, &timers_prep);
-    ev_timer_stop(loop, &timers_ev);
-    ev_loop_destroy(loop);
-    loop = NULL;
-}
-
-/* Runs the loop until done() or deadline_ms; returns whether done() became true. */
-static bool run_until(bool (*done)(void *), void *arg, int64_t deadline_ms)
-{
-    int64_t end = timer_now_us() + deadline_ms * 1000;
-    while (!done(arg)) {
-        if (timer_now_us() >= end) return false;
-        ev_run(loop, EVRUN_ONCE);
-    }
-    return true;
-}
-
-static bool never(void *arg)
-{
-    (void)arg;
-    return false;
-}
 
 /* ---- nodes ------------------------------------------------------------------------------ */
 

@@ -1,0 +1,75 @@
+/*
+ * feed.h: one node's reading of the tables' event streams when feltd runs as several nodes
+ * (issue 14; feltd does not use it yet, see docs/scaling.md).
+ *
+ * A table's owner appends every event to the table's stream in Redis (gap-free seq, fenced:
+ * redis.h) and publishes it. Every node that serves the table follows it here: events are
+ * delivered to the node's own sockets in seq order, each exactly once, from the publishes when
+ * they arrive in order (the fast path), and from the stream (a range read) when one is missing:
+ * a publish that skips ahead, a subscription that was down, a node that starts following late.
+ * Publishes that arrive while a range read is in flight are not kept: the stream has them, and
+ * the read is repeated until it has caught up with the highest seq published.
+ *
+ * Socket-free: range reads go out through struct feed_ops (redis.c; fakes in tests), and their
+ * replies and the publishes come in through feed_on_range and feed_on_publish. A failed read is
+ * retried on timer.c's timers.
+ */
+#ifndef FELT_FEED_H
+#define FELT_FEED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FEED_RANGE_MAX 512     /* events asked for per range read */
+#define FEED_RETRY_MS 200      /* a failed range read is sent again after this */
+
+struct feed;
+
+struct feed_ops {
+    /* Read the events of table_id with seq >= from, at most count, oldest first; the reply
+     * comes through feed_on_range with req, exactly once (a lost connection: ok false).
+     * Returns 0, or -1 when it cannot be sent now (retried after FEED_RETRY_MS). */
+    int (*range)(void *user, uint64_t req, const char *table_id, int64_t from, int count);
+};
+
+struct feed_hooks {
+    /* The next event of table_id, in order. payload is valid only during the call. */
+    void (*deliver)(void *arg, const char *table_id, int64_t seq, const char *payload,
+                    size_t len);
+    /* The stream no longer holds the events from the next expected seq up to first - 1
+     * (trimmed, or lost with a Redis that forgot): whoever reads this table here needs a
+     * snapshot. Delivery goes on from first. May be NULL. */
+    void (*reset)(void *arg, const char *table_id, int64_t expected, int64_t first);
+};
+
+struct feed_event {
+    int64_t seq;
+    const char *payload;
+    size_t len;
+};
+
+struct feed *feed_new(const struct feed_ops *ops, void *ops_user, const struct feed_hooks *hooks,
+                      void *hooks_arg);
+void feed_free(struct feed *f);
+
+/* Start delivering table_id's events from seq next (>= 1): a range read catches up on what the
+ * stream already holds. Returns 0, or -1 for a malformed table id or next < 1. Following a
+ * table already followed changes nothing. */
+int feed_follow(struct feed *f, const char *table_id, int64_t next);
+void feed_unfollow(struct feed *f, const char *table_id);
+/* The seq the next delivery of table_id will have; 0 when not followed. */
+int64_t feed_next(const struct feed *f, const char *table_id);
+
+/* A published event (table_id's channel said "seq payload"). */
+void feed_on_publish(struct feed *f, const char *table_id, int64_t seq, const char *payload,
+                     size_t len);
+/* The reply to range read req of table_id: ok false when it failed (retried), else the n
+ * events found, oldest first (none: the stream holds nothing from there on). */
+void feed_on_range(struct feed *f, const char *table_id, uint64_t req, bool ok,
+                   const struct feed_event *ev, int n);
+/* The subscription was (re)established: what was published meanwhile is lost, so every
+ * followed table catches up from its stream. */
+void feed_resync(struct feed *f);
+
+#endif
