@@ -122,6 +122,7 @@ static void redis_schedule_reconnect(struct redis *r, const char *why)
         log_line(LOG_WARNING, "redis %s:%d: %s; reconnecting", r->host, r->port, why);
         r->down_logged = true;
     }
+    ev_timer_stop(r->loop, &r->retry); /* libev: never set an active watcher */
     ev_timer_set(&r->retry, r->backoff_ms / 1000.0, 0.);
     ev_timer_start(r->loop, &r->retry);
     r->backoff_ms = r->backoff_ms * 2 > REDIS_BACKOFF_MAX_MS ? REDIS_BACKOFF_MAX_MS

@@ -58,12 +58,9 @@ redisContext *sync_connect(void)
     return c;
 }
 
-int start_redis(void **state)
+/* Starts redis-server on redis_port and waits until it answers PING (10 s at most). */
+static int redis_launch(void)
 {
-    (void)state;
-    if (!mkdtemp(tmpdir)) return -1;
-    redis_port = free_port();
-    snprintf(redis_url, sizeof(redis_url), "redis://127.0.0.1:%d", redis_port);
     char port[16];
     snprintf(port, sizeof(port), "%d", redis_port);
     redis_pid = fork();
@@ -76,7 +73,7 @@ int start_redis(void **state)
         perror("redis-server (apt-get install redis-server)");
         _exit(127);
     }
-    for (int i = 0; i < 100; i++) { /* 10 s */
+    for (int i = 0; i < 100; i++) {
         redisContext *c = sync_connect();
         if (c) {
             redisReply *r = redisCommand(c, "PING");
@@ -92,13 +89,38 @@ int start_redis(void **state)
     return -1;
 }
 
-int stop_redis(void **state)
+static void redis_kill(void)
 {
-    (void)state;
     if (redis_pid > 0) {
         kill(redis_pid, SIGKILL);
         waitpid(redis_pid, NULL, 0);
+        redis_pid = 0;
     }
+}
+
+int start_redis(void **state)
+{
+    (void)state;
+    if (!mkdtemp(tmpdir)) return -1;
+    redis_port = free_port();
+    snprintf(redis_url, sizeof(redis_url), "redis://127.0.0.1:%d", redis_port);
+    return redis_launch();
+}
+
+void redis_crash(void)
+{
+    redis_kill();
+}
+
+void redis_restart(void)
+{
+    if (redis_launch() != 0) harness_fail("redis-server did not come back");
+}
+
+int stop_redis(void **state)
+{
+    (void)state;
+    redis_kill();
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
     return system(cmd) == 0 ? 0 : -1;

@@ -20,6 +20,10 @@ extern struct ev_loop *loop;
  * kill it, removing its folder. */
 int start_redis(void **state);
 int stop_redis(void **state);
+/* Kills it (SIGKILL: everything in it is lost, it has no persistence), and starts it again on
+ * the same port, empty. */
+void redis_crash(void);
+void redis_restart(void);
 /* A synchronous connection to it (NULL if refused); GET as a string ("" when absent); PTTL. */
 redisContext *sync_connect(void);
 void redis_get(const char *key, char *out, size_t n);

@@ -9,7 +9,9 @@
  *     1..5 in order, each takeover within ttl + retry of the death;
  *   - an owner stopped with SIGSTOP for longer than its lease (a forked process): another node
  *     takes over with fence + 1, and the stopped one, woken, reports the lease lost, had stopped
- *     believing in it before the other acquired it, and never overwrites the new owner's lease.
+ *     believing in it before the other acquired it, and never overwrites the new owner's lease;
+ *   - Redis killed under a holder and restarted empty: the lease given up within the ttl, the
+ *     connection back, the table taken again with a fence above the store's floor.
  * Bounded: every wait has a deadline; redis-server is killed whatever happens.
  */
 #define _GNU_SOURCE
@@ -125,6 +127,12 @@ static bool node_holds_t3(void *arg)
     return n->ls && lease_held(n->ls, "t3", NULL);
 }
 
+static bool node_holds_t4(void *arg)
+{
+    struct node *n = arg;
+    return n->ls && lease_held(n->ls, "t4", NULL);
+}
+
 /* ---- tests ------------------------------------------------------------------------------ */
 
 static bool key_gone(void *arg)
@@ -190,6 +198,49 @@ static void test_fence_floor(void **state)
     assert_true(lease_held(n->ls, "t3", &fence));
     assert_int_equal(fence, 43);
     redisFree(c);
+    node_close(n);
+    run_until(never, NULL, 100);
+    redis_free(n->r);
+    loop_close();
+}
+
+/* Redis killed under a holder, and back empty a moment later: the holder gives the lease up
+ * at its own deadline (no answer can come), reconnects, and takes the table again with a fence
+ * above the durable store's floor, though Redis forgot its counter. */
+static bool node_lost_once(void *arg)
+{
+    struct node *n = arg;
+    return n->lost > 0;
+}
+
+static void test_redis_restart(void **state)
+{
+    (void)state;
+    loop_open();
+    struct node *n = &nodes[0];
+    node_open(n, 0, "survivor");
+    assert_int_equal(lease_want(n->ls, "t4", 0), 0);
+    assert_true(run_until(node_holds_t4, n, 3000));
+    int64_t before = 0;
+    assert_true(lease_held(n->ls, "t4", &before));
+    int64_t crashed_at = timer_now_us();
+    redis_crash();
+    assert_true(run_until(node_lost_once, n, 2 * TTL_MS));
+    int64_t lost_after_ms = (timer_now_us() - crashed_at) / 1000;
+    print_message("Redis killed: lease given up after %lld ms (\"%s\")\n",
+                  (long long)lost_after_ms, n->why);
+    assert_string_equal(n->why, "not renewed in time");
+    assert_true(lost_after_ms <= TTL_MS);
+    redis_restart();
+    /* the table's store has seen fence `before` committed: that is the floor */
+    assert_int_equal(lease_want(n->ls, "t4", before), 0);
+    assert_true(run_until(node_holds_t4, n, 5000));
+    int64_t after = 0;
+    assert_true(lease_held(n->ls, "t4", &after));
+    print_message("back: fence %lld before the crash, %lld after\n", (long long)before,
+                  (long long)after);
+    assert_true(after > before);
+    assert_true(redis_connected(n->r));
     node_close(n);
     run_until(never, NULL, 100);
     redis_free(n->r);
@@ -435,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_fence_floor),
         cmocka_unit_test(test_hundred_node_race),
         cmocka_unit_test(test_stopped_owner),
+        cmocka_unit_test(test_redis_restart),
     };
     return cmocka_run_group_tests(tests, start_redis, stop_redis);
 }
