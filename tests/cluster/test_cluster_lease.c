@@ -2,6 +2,7 @@
  * test_cluster_lease.c: table leases (server/lease.c) over real Redis connections
  * (server/redis.c) against a real redis-server that the test starts on a free loopback port in
  * a temporary folder (no persistence) and stops at the end:
+ *   - Redis URLs: the malformed refused with a reason, the rest accepted;
  *   - one node acquires, renews past several ttls and releases (the keys checked in Redis);
  *   - a fence counter lost by Redis never brings a fence at or below the store's floor;
  *   - 100 nodes, each with its own connection, race for one table through 5 owner deaths:
@@ -247,6 +248,50 @@ static void test_redis_restart(void **state)
     loop_close();
 }
 
+static bool is_connected(void *arg)
+{
+    return redis_connected(arg);
+}
+
+/* Redis URLs: what redis_new takes and what it refuses, each with a reason. */
+static void test_redis_url(void **state)
+{
+    (void)state;
+    loop_open();
+    static const char *const bad[] = {
+        NULL, "", "localhost:6379", "http://127.0.0.1:6379", "redis://", "redis://:6379",
+        "redis://host:0", "redis://host:65536", "redis://host:63x9", "redis://host:",
+        "redis://host/0", "redis://[::1", "redis://[::1]x", "redis://[]:6379",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct felt_err err = {0};
+        assert_null(redis_new(loop, bad[i], &err));
+        assert_non_null(err.code);
+        assert_string_equal(err.code, "bad_redis_url");
+        assert_true(err.message[0] != '\0');
+    }
+    char longhost[300] = "redis://";
+    memset(longhost + 8, 'h', 260);
+    struct felt_err err = {0};
+    assert_null(redis_new(loop, longhost, &err));
+    /* accepted: they connect in the background; nothing listens on port 1 (refused, retried) */
+    static const char *const good[] = {"redis://127.0.0.1", "redis://localhost:1",
+                                       "redis://[::1]:1", "redis://127.0.0.1:65535"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        struct redis *r = redis_new(loop, good[i], &err);
+        assert_non_null(r);
+        run_until(never, NULL, 20);
+        if (i == 1 || i == 2) assert_false(redis_connected(r));
+        redis_free(r);
+    }
+    /* and the test's own server is reached */
+    struct redis *r = redis_new(loop, redis_url, &err);
+    assert_non_null(r);
+    assert_true(run_until(is_connected, r, 3000));
+    redis_free(r);
+    loop_close();
+}
+
 /* Checked after every turn of the loop: how many nodes believe they hold t1. */
 static int max_holders;
 static void count_holders(struct ev_loop *l, ev_check *w, int revents)
@@ -482,6 +527,7 @@ static void test_stopped_owner(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_redis_url),
         cmocka_unit_test(test_acquire_renew_release),
         cmocka_unit_test(test_fence_floor),
         cmocka_unit_test(test_hundred_node_race),
