@@ -57,8 +57,8 @@ static void reader_open(struct reader *rd, const char *table, int64_t from)
 {
     memset(rd, 0, sizeof(*rd));
     struct felt_err err;
-    rd->cmd = redis_new(loop, redis_url, &err);
-    rd->sub = redis_new(loop, redis_url, &err);
+    rd->cmd = redis_new(harness_loop, harness_redis_url, &err);
+    rd->sub = redis_new(harness_loop, harness_redis_url, &err);
     assert_non_null(rd->cmd);
     assert_non_null(rd->sub);
     rd->feed = feed_new(&redis_feed_ops, rd->cmd, &reader_hooks, rd);
@@ -123,7 +123,7 @@ static void owner_open(struct owner *o, const char *id, const char *table)
     memset(o, 0, sizeof(*o));
     snprintf(o->id, sizeof(o->id), "%s", id);
     struct felt_err err;
-    o->r = redis_new(loop, redis_url, &err);
+    o->r = redis_new(harness_loop, harness_redis_url, &err);
     assert_non_null(o->r);
     struct lease_config cfg = {.node_id = o->id, .ttl_ms = TTL_MS};
     o->ls = lease_set_new(&cfg, &redis_lease_ops, o->r, NULL, NULL, &err);
@@ -146,7 +146,7 @@ static bool owner_holds(void *arg)
 static int64_t owner_fence(struct owner *o, const char *table)
 {
     struct holds h = {o, table};
-    assert_true(run_until(owner_holds, &h, 5000));
+    assert_true(harness_run_until(owner_holds, &h, 5000));
     int64_t fence = 0;
     assert_true(lease_held(o->ls, table, &fence));
     return fence;
@@ -171,7 +171,7 @@ static enum redis_append_result append_once(struct owner *o, const char *table, 
 {
     o->answered = 0;
     assert_int_equal(owner_append(o, table, fence, seq), 0);
-    assert_true(run_until(owner_answered, o, 3000));
+    assert_true(harness_run_until(owner_answered, o, 3000));
     return o->last;
 }
 
@@ -182,13 +182,13 @@ static void owner_close(struct owner *o, bool release)
         lease_set_free(o->ls);
     else
         lease_set_abandon(o->ls);
-    run_until(never, NULL, 50);
+    harness_run_until(harness_never, NULL, 50);
     redis_free(o->r);
 }
 
 static long long stream_len(const char *table)
 {
-    redisContext *c = sync_connect();
+    redisContext *c = harness_connect();
     assert_non_null(c);
     redisReply *r = redisCommand(c, "XLEN felt:{%s}:events", table);
     assert_non_null(r);
@@ -203,18 +203,18 @@ static long long stream_len(const char *table)
 static void test_append_and_follow(void **state)
 {
     (void)state;
-    loop_open();
+    harness_loop_open();
     struct owner o;
     owner_open(&o, "own-1", "f1");
     int64_t fence = owner_fence(&o, "f1");
     struct reader rd;
     reader_open(&rd, "f1", 1);
-    run_until(never, NULL, 200); /* subscribed */
+    harness_run_until(harness_never, NULL, 200); /* subscribed */
     for (int s = 1; s <= 200; s++)
         assert_int_equal(owner_append(&o, "f1", fence, s), 0); /* pipelined */
     struct want_n w = {&rd, 200};
-    assert_true(run_until(reader_has, &w, 5000));
-    run_until(never, NULL, 200); /* nothing more comes */
+    assert_true(harness_run_until(reader_has, &w, 5000));
+    harness_run_until(harness_never, NULL, 200); /* nothing more comes */
     assert_int_equal(o.results[REDIS_APPEND_OK], 200);
     assert_got_all(&rd, 200);
     assert_int_equal(stream_len("f1"), 200);
@@ -223,18 +223,18 @@ static void test_append_and_follow(void **state)
     struct reader late;
     reader_open(&late, "f1", 1);
     struct want_n wl = {&late, 200};
-    assert_true(run_until(reader_has, &wl, 5000));
+    assert_true(harness_run_until(reader_has, &wl, 5000));
     assert_got_all(&late, 200);
     reader_close(&late);
     reader_close(&rd);
     owner_close(&o, true);
-    loop_close();
+    harness_loop_close();
 }
 
 static void test_refused(void **state)
 {
     (void)state;
-    loop_open();
+    harness_loop_open();
     struct owner a;
     owner_open(&a, "own-a", "f2");
     int64_t fa = owner_fence(&a, "f2");
@@ -261,17 +261,17 @@ static void test_refused(void **state)
     /* the stale owner's append is refused, the new owner's goes on from 4 */
     dead.answered = 0;
     assert_int_equal(owner_append(&dead, "f2", fa, 4), 0);
-    assert_true(run_until(owner_answered, &dead, 3000));
+    assert_true(harness_run_until(owner_answered, &dead, 3000));
     assert_int_equal(dead.last, REDIS_APPEND_FENCED);
     assert_int_equal(append_once(&b, "f2", fb, 4), REDIS_APPEND_OK);
     struct want_n w = {&rd, 4};
-    assert_true(run_until(reader_has, &w, 3000));
-    run_until(never, NULL, 100);
+    assert_true(harness_run_until(reader_has, &w, 3000));
+    harness_run_until(harness_never, NULL, 100);
     assert_got_all(&rd, 4);
     redis_free(dead.r);
     reader_close(&rd);
     owner_close(&b, true);
-    loop_close();
+    harness_loop_close();
 }
 
 /* Appends one event every 5 ms from a libev timer until 300. */
@@ -291,7 +291,7 @@ static void pacer_fire(struct ev_loop *l, ev_timer *w, int revents)
 
 static int64_t kill_subscribers(void)
 {
-    redisContext *c = sync_connect();
+    redisContext *c = harness_connect();
     assert_non_null(c);
     redisReply *r = redisCommand(c, "CLIENT KILL TYPE pubsub");
     assert_non_null(r);
@@ -304,41 +304,41 @@ static int64_t kill_subscribers(void)
 static void test_subscriber_killed(void **state)
 {
     (void)state;
-    loop_open();
+    harness_loop_open();
     struct owner o;
     owner_open(&o, "own-k", "f3");
     struct reader rd;
     reader_open(&rd, "f3", 1);
     struct pacer p = {.o = &o, .fence = owner_fence(&o, "f3"), .next = 1};
-    run_until(never, NULL, 200);
+    harness_run_until(harness_never, NULL, 200);
     ev_timer_init(&p.t, pacer_fire, 0.005, 0.005);
-    ev_timer_start(loop, &p.t);
+    ev_timer_start(harness_loop, &p.t);
     struct want_n w100 = {&rd, 100};
-    assert_true(run_until(reader_has, &w100, 5000));
+    assert_true(harness_run_until(reader_has, &w100, 5000));
     /* cut the subscriber's connection and append 20 while it is down (it reconnects after
      * 100 ms), then nothing more for now: only its catching up from the stream once it has
      * subscribed again can bring them */
     assert_int_equal(kill_subscribers(), 1);
-    ev_timer_stop(loop, &p.t);
+    ev_timer_stop(harness_loop, &p.t);
     for (int i = 0; i < 20; i++, p.next++)
         assert_int_equal(owner_append(&o, "f3", p.fence, p.next), 0);
     int64_t appended = p.next - 1;
     struct want_n wall = {&rd, (int)appended};
-    assert_true(run_until(reader_has, &wall, 5000));
+    assert_true(harness_run_until(reader_has, &wall, 5000));
     assert_got_all(&rd, (int)appended);
     print_message("subscriber killed: events up to %lld delivered after it was back\n",
                   (long long)appended);
-    ev_timer_start(loop, &p.t); /* and on to 300 */
+    ev_timer_start(harness_loop, &p.t); /* and on to 300 */
     struct want_n w = {&rd, 300};
-    assert_true(run_until(reader_has, &w, 10000));
-    run_until(never, NULL, 200);
+    assert_true(harness_run_until(reader_has, &w, 10000));
+    harness_run_until(harness_never, NULL, 200);
     assert_int_equal(o.results[REDIS_APPEND_OK], 300);
     assert_got_all(&rd, 300);
     assert_true(redis_connected(rd.sub));
-    ev_timer_stop(loop, &p.t);
+    ev_timer_stop(harness_loop, &p.t);
     reader_close(&rd);
     owner_close(&o, true);
-    loop_close();
+    harness_loop_close();
 }
 
 int main(void)
@@ -348,5 +348,5 @@ int main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_subscriber_killed),
     };
-    return cmocka_run_group_tests(tests, start_redis, stop_redis);
+    return cmocka_run_group_tests(tests, harness_start_redis, harness_stop_redis);
 }

@@ -6,7 +6,7 @@
  *   - one node acquires, renews past several ttls and releases (the keys checked in Redis);
  *   - a fence counter lost by Redis never brings a fence at or below the store's floor;
  *   - 100 nodes, each with its own connection, race for one table through 5 owner deaths:
- *     never two holders at any turn of the loop, each fence owned by exactly one node, fences
+ *     never two holders at any turn of the harness_loop, each fence owned by exactly one node, fences
  *     1..5 in order, each takeover within ttl + retry of the death;
  *   - an owner stopped with SIGSTOP for longer than its lease (a forked process): another node
  *     takes over with fence + 1, and the stopped one, woken, reports the lease lost, had stopped
@@ -90,7 +90,7 @@ static void node_open(struct node *n, int idx, const char *prefix)
     n->idx = idx;
     snprintf(n->id, sizeof(n->id), "%s-%d", prefix, idx);
     struct felt_err err;
-    n->r = redis_new(loop, redis_url, &err);
+    n->r = redis_new(harness_loop, harness_redis_url, &err);
     assert_non_null(n->r);
     struct lease_config cfg = {.node_id = n->id, .ttl_ms = TTL_MS};
     n->ls = lease_set_new(&cfg, &redis_lease_ops, n->r, &node_hooks, n, &err);
@@ -139,38 +139,38 @@ static bool node_holds_t4(void *arg)
 static bool key_gone(void *arg)
 {
     char v[64];
-    redis_get(arg, v, sizeof(v));
+    harness_get(arg, v, sizeof(v));
     return v[0] == '\0';
 }
 
 static void test_acquire_renew_release(void **state)
 {
     (void)state;
-    loop_open();
+    harness_loop_open();
     struct node *n = &nodes[0];
     node_open(n, 0, "solo");
     assert_int_equal(lease_want(n->ls, "t1", 0), 0);
-    assert_true(run_until(node_holds, n, 3000));
+    assert_true(harness_run_until(node_holds, n, 3000));
     int64_t fence = 0;
     assert_true(lease_held(n->ls, "t1", &fence));
     char v[64], want[64];
     snprintf(want, sizeof(want), "solo-0 %lld", (long long)fence);
-    redis_get("felt:{t1}:lease", v, sizeof(v));
+    harness_get("felt:{t1}:lease", v, sizeof(v));
     assert_string_equal(v, want);
     /* kept through 4 ttls by renewals */
-    run_until(never, NULL, 4 * TTL_MS);
+    harness_run_until(harness_never, NULL, 4 * TTL_MS);
     assert_true(lease_held(n->ls, "t1", NULL));
     assert_int_equal(n->acquired, 1);
     assert_int_equal(n->lost, 0);
-    redis_get("felt:{t1}:lease", v, sizeof(v));
+    harness_get("felt:{t1}:lease", v, sizeof(v));
     assert_string_equal(v, want);
-    long long pttl = redis_pttl("felt:{t1}:lease");
+    long long pttl = harness_pttl("felt:{t1}:lease");
     assert_true(pttl > 0 && pttl <= TTL_MS);
     /* released on close: the key goes (long before its ttl would) */
     node_close(n);
-    assert_true(run_until(key_gone, "felt:{t1}:lease", TTL_MS / 2));
+    assert_true(harness_run_until(key_gone, "felt:{t1}:lease", TTL_MS / 2));
     redis_free(n->r);
-    loop_close();
+    harness_loop_close();
 }
 
 /* A Redis that lost its fence counter (restarted without persistence) still never grants a
@@ -178,31 +178,31 @@ static void test_acquire_renew_release(void **state)
 static void test_fence_floor(void **state)
 {
     (void)state;
-    loop_open();
+    harness_loop_open();
     struct node *n = &nodes[0];
     node_open(n, 0, "floor");
-    redisContext *c = sync_connect();
+    redisContext *c = harness_connect();
     freeReplyObject(redisCommand(c, "DEL felt:{t3}:lease felt:{t3}:fence"));
     assert_int_equal(lease_want(n->ls, "t3", 41), 0);
-    assert_true(run_until(node_holds_t3, n, 3000));
+    assert_true(harness_run_until(node_holds_t3, n, 3000));
     int64_t fence = 0;
     assert_true(lease_held(n->ls, "t3", &fence));
     assert_int_equal(fence, 42);
     char v[64];
-    redis_get("felt:{t3}:fence", v, sizeof(v));
+    harness_get("felt:{t3}:fence", v, sizeof(v));
     assert_string_equal(v, "42");
     /* let it lapse: the next owner gets 43 from Redis's own counter, above the floor */
     lease_drop(n->ls, "t3");
     assert_int_equal(lease_want(n->ls, "t3", 41), 0);
     n->acquired = 0;
-    assert_true(run_until(node_holds_t3, n, 3000));
+    assert_true(harness_run_until(node_holds_t3, n, 3000));
     assert_true(lease_held(n->ls, "t3", &fence));
     assert_int_equal(fence, 43);
     redisFree(c);
     node_close(n);
-    run_until(never, NULL, 100);
+    harness_run_until(harness_never, NULL, 100);
     redis_free(n->r);
-    loop_close();
+    harness_loop_close();
 }
 
 /* Redis killed under a holder, and back empty a moment later: the holder gives the lease up
@@ -217,25 +217,25 @@ static bool node_lost_once(void *arg)
 static void test_redis_restart(void **state)
 {
     (void)state;
-    loop_open();
+    harness_loop_open();
     struct node *n = &nodes[0];
     node_open(n, 0, "survivor");
     assert_int_equal(lease_want(n->ls, "t4", 0), 0);
-    assert_true(run_until(node_holds_t4, n, 3000));
+    assert_true(harness_run_until(node_holds_t4, n, 3000));
     int64_t before = 0;
     assert_true(lease_held(n->ls, "t4", &before));
     int64_t crashed_at = timer_now_us();
-    redis_crash();
-    assert_true(run_until(node_lost_once, n, 2 * TTL_MS));
+    harness_redis_crash();
+    assert_true(harness_run_until(node_lost_once, n, 2 * TTL_MS));
     int64_t lost_after_ms = (timer_now_us() - crashed_at) / 1000;
     print_message("Redis killed: lease given up after %lld ms (\"%s\")\n",
                   (long long)lost_after_ms, n->why);
     assert_string_equal(n->why, "not renewed in time");
     assert_true(lost_after_ms <= TTL_MS);
-    redis_restart();
+    harness_redis_restart();
     /* the table's store has seen fence `before` committed: that is the floor */
     assert_int_equal(lease_want(n->ls, "t4", before), 0);
-    assert_true(run_until(node_holds_t4, n, 5000));
+    assert_true(harness_run_until(node_holds_t4, n, 5000));
     int64_t after = 0;
     assert_true(lease_held(n->ls, "t4", &after));
     print_message("back: fence %lld before the crash, %lld after\n", (long long)before,
@@ -243,9 +243,9 @@ static void test_redis_restart(void **state)
     assert_true(after > before);
     assert_true(redis_connected(n->r));
     node_close(n);
-    run_until(never, NULL, 100);
+    harness_run_until(harness_never, NULL, 100);
     redis_free(n->r);
-    loop_close();
+    harness_loop_close();
 }
 
 static bool is_connected(void *arg)
@@ -257,7 +257,7 @@ static bool is_connected(void *arg)
 static void test_redis_url(void **state)
 {
     (void)state;
-    loop_open();
+    harness_loop_open();
     static const char *const bad[] = {
         NULL, "", "localhost:6379", "http://127.0.0.1:6379", "redis://", "redis://:6379",
         "redis://host:0", "redis://host:65536", "redis://host:63x9", "redis://host:",
@@ -265,7 +265,7 @@ static void test_redis_url(void **state)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct felt_err err = {0};
-        assert_null(redis_new(loop, bad[i], &err));
+        assert_null(redis_new(harness_loop, bad[i], &err));
         assert_non_null(err.code);
         assert_string_equal(err.code, "bad_redis_url");
         assert_true(err.message[0] != '\0');
@@ -273,23 +273,23 @@ static void test_redis_url(void **state)
     char longhost[300] = "redis://";
     memset(longhost + 8, 'h', 260);
     struct felt_err err = {0};
-    assert_null(redis_new(loop, longhost, &err));
+    assert_null(redis_new(harness_loop, longhost, &err));
     /* accepted: they connect in the background; nothing listens on port 1 (refused, retried) */
     static const char *const good[] = {"redis://127.0.0.1", "redis://localhost:1",
                                        "redis://[::1]:1", "redis://127.0.0.1:65535"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        struct redis *r = redis_new(loop, good[i], &err);
+        struct redis *r = redis_new(harness_loop, good[i], &err);
         assert_non_null(r);
-        run_until(never, NULL, 20);
+        harness_run_until(harness_never, NULL, 20);
         if (i == 1 || i == 2) assert_false(redis_connected(r));
         redis_free(r);
     }
     /* and the test's own server is reached */
-    struct redis *r = redis_new(loop, redis_url, &err);
+    struct redis *r = redis_new(harness_loop, harness_redis_url, &err);
     assert_non_null(r);
-    assert_true(run_until(is_connected, r, 3000));
+    assert_true(harness_run_until(is_connected, r, 3000));
     redis_free(r);
-    loop_close();
+    harness_loop_close();
 }
 
 /* Checked after every turn of the loop: how many nodes believe they hold t1. */
@@ -316,16 +316,16 @@ static bool someone_holds(void *arg)
 static void test_hundred_node_race(void **state)
 {
     (void)state;
-    loop_open();
+    harness_loop_open();
     ev_check check;
     ev_check_init(&check, count_holders);
-    ev_check_start(loop, &check);
-    ev_unref(loop);
+    ev_check_start(harness_loop, &check);
+    ev_unref(harness_loop);
     memset(fence_owner, 0, sizeof(fence_owner));
     fence_dups = 0;
     max_holders = 0;
     /* a fresh table name: the solo test used t1's fence; clear it */
-    redisContext *c = sync_connect();
+    redisContext *c = harness_connect();
     freeReplyObject(redisCommand(c, "DEL felt:{t1}:lease felt:{t1}:fence"));
     redisFree(c);
 
@@ -336,7 +336,7 @@ static void test_hundred_node_race(void **state)
 
     int64_t died_at = 0;
     for (int round = 1; round <= ROUNDS; round++) {
-        assert_true(run_until(someone_holds, NULL, 5000));
+        assert_true(harness_run_until(someone_holds, NULL, 5000));
         int owner = -1;
         for (int i = 0; i < NODES; i++)
             if (node_holds(&nodes[i])) owner = i;
@@ -352,29 +352,29 @@ static void test_hundred_node_race(void **state)
             assert_true(took <= TTL_MS + TTL_MS / 4 + 1000);
         }
         /* it keeps it while alive */
-        run_until(never, NULL, TTL_MS);
+        harness_run_until(harness_never, NULL, TTL_MS);
         assert_true(node_holds(&nodes[owner]));
         node_kill(&nodes[owner]);
         died_at = timer_now_us();
     }
-    assert_true(run_until(someone_holds, NULL, 5000));
+    assert_true(harness_run_until(someone_holds, NULL, 5000));
     assert_int_equal(fence_dups, 0);
     assert_int_equal(next_fence_seen, ROUNDS + 1);
     assert_int_equal(max_holders, 1);
 
     for (int i = 0; i < NODES; i++)
         if (nodes[i].ls) node_close(&nodes[i]);
-    run_until(never, NULL, 200);
+    harness_run_until(harness_never, NULL, 200);
     for (int i = 0; i < NODES; i++)
         if (nodes[i].r) redis_free(nodes[i].r);
-    ev_ref(loop);
-    ev_check_stop(loop, &check);
-    loop_close();
+    ev_ref(harness_loop);
+    ev_check_stop(harness_loop, &check);
+    harness_loop_close();
 }
 
 /* The stopped owner, in a child process: reports on fd "A <fence> <us>" when it acquires and
  * "L <fence> <last_held_us> <why>" when it loses, last_held_us being the last time it believed
- * it held the lease (probed after every turn of its loop); exits after the loss plus 2 ttls. */
+ * it held the lease (probed after every turn of its harness_loop); exits after the loss plus 2 ttls. */
 static int64_t child_last_held;
 static struct node *child_node;
 static void child_probe(struct ev_loop *l, ev_prepare *w, int revents)
@@ -412,11 +412,11 @@ static bool flag_set(void *arg)
 
 static _Noreturn void child_run(int fd)
 {
-    loop_open();
+    harness_loop_open();
     static struct node n;
     struct felt_err err;
     snprintf(n.id, sizeof(n.id), "stopped");
-    n.r = redis_new(loop, redis_url, &err);
+    n.r = redis_new(harness_loop, harness_redis_url, &err);
     struct lease_config cfg = {.node_id = n.id, .ttl_ms = TTL_MS};
     static const struct lease_hooks hooks = {child_acquired, child_lost_flag};
     static int out;
@@ -428,11 +428,11 @@ static _Noreturn void child_run(int fd)
     /* before every poll, after the callbacks: what it believes while it runs */
     ev_prepare probe;
     ev_prepare_init(&probe, child_probe);
-    ev_prepare_start(loop, &probe);
-    ev_unref(loop);
+    ev_prepare_start(harness_loop, &probe);
+    ev_unref(harness_loop);
     lease_want(n.ls, "t2", 0);
-    if (!run_until(flag_set, &child_lost_seen, 30000)) _exit(3);
-    run_until(never, NULL, 2 * TTL_MS); /* it keeps trying; the new owner keeps it */
+    if (!harness_run_until(flag_set, &child_lost_seen, 30000)) _exit(3);
+    harness_run_until(harness_never, NULL, 2 * TTL_MS); /* it keeps trying; the new owner keeps it */
     _exit(lease_held(n.ls, "t2", NULL) ? 4 : 0);
 }
 
@@ -469,10 +469,10 @@ static void test_stopped_owner(void **state)
         child_run(p[1]);
     }
     close(p[1]);
-    loop_open();
+    harness_loop_open();
     char line[160];
     /* the child acquires t2 (fence 1) */
-    assert_true(run_until(line_ready, &p[0], 5000));
+    assert_true(harness_run_until(line_ready, &p[0], 5000));
     read_line(p[0], line, sizeof(line));
     long long f1 = 0, t1 = 0;
     assert_int_equal(sscanf(line, "A %lld %lld", &f1, &t1), 2);
@@ -485,16 +485,16 @@ static void test_stopped_owner(void **state)
     assert_int_equal(lease_want(n->ls, "t2", 0), 0);
     int64_t stopped_at = timer_now_us();
     while (!lease_held(n->ls, "t2", NULL) && timer_now_us() < stopped_at + 5000 * 1000)
-        ev_run(loop, EVRUN_ONCE);
+        ev_run(harness_loop, EVRUN_ONCE);
     int64_t fence = 0;
     assert_true(lease_held(n->ls, "t2", &fence));
     assert_int_equal(fence, 2);
     int64_t taken_at = acquired_at_us;
-    run_until(never, NULL, 3 * TTL_MS - (timer_now_us() - stopped_at) / 1000);
+    harness_run_until(harness_never, NULL, 3 * TTL_MS - (timer_now_us() - stopped_at) / 1000);
     assert_int_equal(kill(child, SIGCONT), 0);
 
     /* woken: it reports the lease lost; it had stopped believing before the takeover */
-    assert_true(run_until(line_ready, &p[0], 5000));
+    assert_true(harness_run_until(line_ready, &p[0], 5000));
     read_line(p[0], line, sizeof(line));
     long long lf = 0, last_held = 0;
     char why[80] = "";
@@ -509,19 +509,19 @@ static void test_stopped_owner(void **state)
     /* it keeps trying for 2 ttls while this node renews: the lease stays this node's */
     int st = -1;
     while (waitpid(child, &st, WNOHANG) == 0)
-        ev_run(loop, EVRUN_NOWAIT), usleep(1000);
+        ev_run(harness_loop, EVRUN_NOWAIT), usleep(1000);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
     char v[64];
-    redis_get("felt:{t2}:lease", v, sizeof(v));
+    harness_get("felt:{t2}:lease", v, sizeof(v));
     assert_string_equal(v, "waker-0 2");
     assert_true(lease_held(n->ls, "t2", NULL));
     assert_int_equal(n->lost, 0);
     close(p[0]);
     node_close(n);
-    run_until(never, NULL, 100);
+    harness_run_until(harness_never, NULL, 100);
     redis_free(n->r);
-    loop_close();
+    harness_loop_close();
 }
 
 int main(void)
@@ -534,5 +534,5 @@ int main(void)
         cmocka_unit_test(test_stopped_owner),
         cmocka_unit_test(test_redis_restart),
     };
-    return cmocka_run_group_tests(tests, start_redis, stop_redis);
+    return cmocka_run_group_tests(tests, harness_start_redis, harness_stop_redis);
 }
