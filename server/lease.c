@@ -11,6 +11,11 @@
  * per-entry sequence in the low 32, so a reply finds its entry by id and is stale unless it
  * answers the entry's latest request.
  *
+ * With ops->renew_batch, renewals are not sent by their entries but queued and sent together
+ * by the set's flush timer (armed 1 ms on by the first one queued), and each entry's next
+ * renewal is rounded down to a multiple of renew_ms / 4 of the monotonic clock, so that the
+ * entries of a node renew on the same few instants a second whatever their acquire times.
+ *
  * Validity is counted from when a request was sent (lease.h explains why that is safe). A
  * renewal that succeeds after the local validity has already run out does not bring the lease
  * back: the node has told its tables to stop, so it acquires again, with a new fence.
@@ -45,6 +50,7 @@ struct lease_entry {
     int64_t valid_until_us;       /* while held */
     int64_t next_us;              /* next renewal (held) or acquire attempt (not held) */
     bool in_hook, dropped;
+    int batch_idx;                /* position in the set's renewal batch, -1 when not queued */
 };
 
 struct lease_set {
@@ -56,6 +62,9 @@ struct lease_set {
     void *hooks_arg;
     uint32_t next_id;
     int count, held;
+    struct timer *flush;          /* sends the queued renewals */
+    struct lease_entry **batch;   /* renewals queued for it */
+    int nbatch, batch_cap;
     struct lease_entry *names[LEASE_BUCKETS];
     struct lease_entry *ids[LEASE_BUCKETS];
 };
@@ -64,6 +73,8 @@ static unsigned lease_hash_name(const char *s)
 {
     return felt_hash_str(s) % LEASE_BUCKETS;
 }
+
+static void lease_flush(void *arg);
 
 static struct lease_entry *lease_find(const struct lease_set *ls, const char *table_id)
 {
@@ -124,12 +135,25 @@ struct lease_set *lease_set_new(const struct lease_config *cfg, const struct lea
     ls->ops_user = ops_user;
     if (hooks) ls->hooks = *hooks;
     ls->hooks_arg = hooks_arg;
+    ls->flush = timer_new(lease_flush, ls);
     return ls;
+}
+
+/* Takes e out of the renewal batch, if it is queued there. */
+static void lease_unbatch(struct lease_entry *e)
+{
+    struct lease_set *ls = e->ls;
+    if (e->batch_idx < 0) return;
+    struct lease_entry *last = ls->batch[--ls->nbatch];
+    ls->batch[e->batch_idx] = last;
+    last->batch_idx = e->batch_idx;
+    e->batch_idx = -1;
 }
 
 static void lease_unlink(struct lease_entry *e)
 {
     struct lease_set *ls = e->ls;
+    lease_unbatch(e);
     struct lease_entry **pp = &ls->names[lease_hash_name(e->table_id)];
     while (*pp != e)
         pp = &(*pp)->by_name;
@@ -155,6 +179,8 @@ static void lease_free_all(struct lease_set *ls, bool release)
             lease_unlink(e);
         }
     }
+    timer_free(ls->flush);
+    free(ls->batch);
     free(ls);
 }
 
@@ -199,25 +225,86 @@ static bool lease_lose(struct lease_entry *e, const char *why)
     return true;
 }
 
+static uint64_t lease_req(const struct lease_entry *e)
+{
+    return (uint64_t)e->id << 32 | e->seq;
+}
+
+/* A request could not be sent: try again after retry_ms; a held lease lives on until its
+ * validity runs out. */
+static void lease_unsent(struct lease_entry *e)
+{
+    e->pending = false;
+    e->next_us = e->sent_us + e->ls->retry_ms * 1000;
+}
+
+/* Sends the queued renewals, LEASE_BATCH_MAX a request. */
+static void lease_flush(void *arg)
+{
+    struct lease_set *ls = arg;
+    uint64_t reqs[LEASE_BATCH_MAX];
+    const char *tables[LEASE_BATCH_MAX];
+    int64_t fences[LEASE_BATCH_MAX];
+    while (ls->nbatch > 0) {
+        int n = ls->nbatch < LEASE_BATCH_MAX ? ls->nbatch : LEASE_BATCH_MAX;
+        struct lease_entry *chunk[LEASE_BATCH_MAX];
+        int64_t now = timer_now_us();
+        for (int i = 0; i < n; i++) {
+            struct lease_entry *e = ls->batch[ls->nbatch - 1 - i];
+            chunk[i] = e;
+            e->sent_us = now; /* validity counts from the real send */
+            reqs[i] = lease_req(e);
+            tables[i] = e->table_id;
+            fences[i] = e->fence;
+        }
+        int rc = ls->ops->renew_batch(ls->ops_user, n, reqs, tables, ls->node_id, fences,
+                                      ls->ttl_ms);
+        for (int i = 0; i < n; i++) {
+            struct lease_entry *e = chunk[i];
+            lease_unbatch(e);
+            if (rc != 0) {
+                lease_unsent(e);
+                lease_schedule(e);
+            }
+        }
+    }
+}
+
+/* When a held lease renews next: renew_ms after sent_us, rounded down to the batch grid. */
+static int64_t lease_next_renewal(const struct lease_set *ls, int64_t sent_us)
+{
+    int64_t due = sent_us + ls->renew_ms * 1000;
+    if (!ls->ops->renew_batch) return due;
+    int64_t grid = ls->renew_ms * 1000 / 4;
+    return due - due % grid;
+}
+
 static void lease_send(struct lease_entry *e, enum lease_kind kind)
 {
     struct lease_set *ls = e->ls;
     e->seq++;
-    uint64_t req = (uint64_t)e->id << 32 | e->seq;
+    uint64_t req = lease_req(e);
     e->pending = true;
     e->kind = kind;
     e->sent_us = timer_now_us();
+    if (kind == LEASE_K_RENEW && ls->ops->renew_batch) {
+        if (ls->nbatch == ls->batch_cap) {
+            ls->batch_cap = ls->batch_cap ? ls->batch_cap * 2 : 64;
+            ls->batch = xrealloc(ls->batch, (size_t)ls->batch_cap * sizeof(*ls->batch));
+        }
+        e->batch_idx = ls->nbatch;
+        ls->batch[ls->nbatch++] = e;
+        /* 1 ms on, not "now": the other entries due at this grid instant may come after the
+         * flush in the same pass over the due timers, and should go in the same request. */
+        if (!timer_armed(ls->flush)) timer_arm(ls->flush, 1);
+        return;
+    }
     int rc = kind == LEASE_K_ACQUIRE
                  ? ls->ops->acquire(ls->ops_user, req, e->table_id, ls->node_id, ls->ttl_ms,
                                     e->floor)
                  : ls->ops->renew(ls->ops_user, req, e->table_id, ls->node_id, e->fence,
                                   ls->ttl_ms);
-    if (rc != 0) {
-        /* Not sent (no connection): try again after retry_ms; a held lease lives on until its
-         * validity runs out. */
-        e->pending = false;
-        e->next_us = e->sent_us + ls->retry_ms * 1000;
-    }
+    if (rc != 0) lease_unsent(e); /* no connection */
 }
 
 static void lease_fire(void *arg)
@@ -251,6 +338,7 @@ int lease_want(struct lease_set *ls, const char *table_id, int64_t floor)
     memcpy(e->table_id, table_id, n + 1);
     e->floor = floor;
     e->ls = ls;
+    e->batch_idx = -1;
     e->id = ++ls->next_id;
     e->timer = timer_new(lease_fire, e);
     unsigned b = lease_hash_name(table_id);
@@ -319,7 +407,7 @@ void lease_on_reply(struct lease_set *ls, uint64_t req, enum lease_result r, int
             ls->held++;
             e->fence = fence;
             e->valid_until_us = valid;
-            e->next_us = e->sent_us + ls->renew_ms * 1000;
+            e->next_us = lease_next_renewal(ls, e->sent_us);
             if (ls->hooks.acquired) {
                 e->in_hook = true;
                 ls->hooks.acquired(ls->hooks_arg, e->table_id, fence);
@@ -333,7 +421,7 @@ void lease_on_reply(struct lease_set *ls, uint64_t req, enum lease_result r, int
             /* Renewed: the validity moves on (never back). A renewal of a lease already given
              * up locally changes nothing: e->held is false and an acquire follows. */
             if (valid > e->valid_until_us) e->valid_until_us = valid;
-            e->next_us = e->sent_us + ls->renew_ms * 1000;
+            e->next_us = lease_next_renewal(ls, e->sent_us);
         }
         break;
     case LEASE_R_TAKEN:

@@ -95,6 +95,23 @@ static const char redis_renew_lua[] =
     "local sep = string.find(cur, ' ', 1, true)\n"
     "return {0, tonumber(string.sub(cur, sep + 1)), string.sub(cur, 1, sep - 1)}\n";
 
+/* KEYS: n leases; ARGV: node, ttl, then the n fences. One {ok, fence, holder} per lease. */
+static const char redis_renew_batch_lua[] =
+    "local out = {}\n"
+    "for i, key in ipairs(KEYS) do\n"
+    "  local cur = redis.call('GET', key)\n"
+    "  if cur == ARGV[1] .. ' ' .. ARGV[2 + i] then\n"
+    "    redis.call('PEXPIRE', key, ARGV[2])\n"
+    "    out[i] = {1, tonumber(ARGV[2 + i]), ARGV[1]}\n"
+    "  elseif not cur then\n"
+    "    out[i] = {0, 0, ''}\n"
+    "  else\n"
+    "    local sep = string.find(cur, ' ', 1, true)\n"
+    "    out[i] = {0, tonumber(string.sub(cur, sep + 1)), string.sub(cur, 1, sep - 1)}\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
 static const char redis_append_lua[] =
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] .. ' ' .. ARGV[2] then return {0, 0} end\n"
     "local have = 0\n"
@@ -298,31 +315,55 @@ static void redis_reply_seen(struct redis *r, const redisReply *reply)
     r->progress = ev_now(r->loop);
 }
 
-/* {ok, fence, holder} */
+/* Passes one lease's answer {ok, fence, holder} (NULL: none came) on to the leases. */
+static void redis_lease_answer(struct redis *r, uint64_t req, const redisReply *a)
+{
+    enum lease_result res = LEASE_R_ERROR;
+    long long fence = 0;
+    const char *holder = NULL;
+    if (a && a->type == REDIS_REPLY_ARRAY && a->elements == 3 &&
+        a->element[0]->type == REDIS_REPLY_INTEGER &&
+        a->element[1]->type == REDIS_REPLY_INTEGER &&
+        a->element[2]->type == REDIS_REPLY_STRING) {
+        res = a->element[0]->integer == 1 ? LEASE_R_OK : LEASE_R_TAKEN;
+        fence = a->element[1]->integer;
+        holder = a->element[2]->str;
+    } else if (a) {
+        log_line(LOG_WARNING, "redis %s:%d: unexpected answer to a lease request: %s", r->host,
+                 r->port, a->type == REDIS_REPLY_ERROR ? a->str : "not {ok, fence, holder}");
+    }
+    if (r->leases) lease_on_reply(r->leases, req, res, fence, holder);
+}
+
 static void redis_lease_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 {
     (void)ac;
     struct redis_req *q = privdata;
-    struct redis *r = q->r;
-    const redisReply *reply = reply_;
-    enum lease_result res = LEASE_R_ERROR;
-    long long fence = 0;
-    const char *holder = NULL;
-
-    redis_reply_seen(r, reply);
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3 &&
-        reply->element[0]->type == REDIS_REPLY_INTEGER &&
-        reply->element[1]->type == REDIS_REPLY_INTEGER &&
-        reply->element[2]->type == REDIS_REPLY_STRING) {
-        res = reply->element[0]->integer == 1 ? LEASE_R_OK : LEASE_R_TAKEN;
-        fence = reply->element[1]->integer;
-        holder = reply->element[2]->str;
-    } else if (reply) {
-        log_line(LOG_WARNING, "redis %s:%d: unexpected answer to a lease request: %s", r->host,
-                 r->port, reply->type == REDIS_REPLY_ERROR ? reply->str : "not {ok, fence, holder}");
-    }
-    if (r->leases) lease_on_reply(r->leases, q->req, res, fence, holder);
+    redis_reply_seen(q->r, reply_);
+    redis_lease_answer(q->r, q->req, reply_);
     free(q);
+}
+
+/* A batch of renewals: reqs[i] answers for the i-th lease. */
+struct redis_batch {
+    struct redis *r;
+    int n;
+    uint64_t reqs[];
+};
+
+static void redis_batch_reply(redisAsyncContext *ac, void *reply_, void *privdata)
+{
+    (void)ac;
+    struct redis_batch *b = privdata;
+    const redisReply *reply = reply_;
+    redis_reply_seen(b->r, reply);
+    bool whole = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == (size_t)b->n;
+    if (reply && !whole)
+        log_line(LOG_WARNING, "redis %s:%d: unexpected answer to %d renewals: %s", b->r->host,
+                 b->r->port, b->n, reply->type == REDIS_REPLY_ERROR ? reply->str : "not n answers");
+    for (int i = 0; i < b->n; i++)
+        redis_lease_answer(b->r, b->reqs[i], whole ? reply->element[i] : NULL);
+    free(b);
 }
 
 /* Sends one command whose reply goes to cb with q (NULL cb: no reply awaited, q NULL). fmt is
@@ -375,6 +416,55 @@ static int redis_lease_renew(void *user, uint64_t req, const char *table_id, con
                       node_id, (long long)fence, (long long)ttl_ms);
 }
 
+static int redis_lease_renew_batch(void *user, int n, const uint64_t *reqs,
+                                   const char *const *tables, const char *node_id,
+                                   const int64_t *fences, int64_t ttl_ms)
+{
+    struct redis *r = user;
+    if (!r->ac || n < 1 || n > LEASE_BATCH_MAX) return -1;
+    /* EVAL script n key... node ttl fence... */
+    enum { FIXED = 3 };
+    int argc = FIXED + n + 2 + n;
+    const char **argv = xcalloc((size_t)argc, sizeof(*argv));
+    size_t *lens = xcalloc((size_t)argc, sizeof(*lens));
+    char *text = xmalloc((size_t)(n * 2 + 2) * 48); /* keys, fences and the numbers */
+    char *p = text;
+    int k = 0;
+    argv[k++] = "EVAL";
+    argv[k++] = redis_renew_batch_lua;
+    argv[k] = p;
+    p += sprintf(p, "%d", n) + 1;
+    k++;
+    for (int i = 0; i < n; i++) {
+        argv[k++] = p;
+        p += sprintf(p, "felt:{%.*s}:lease", PROTO_GAME_ID_MAX, tables[i]) + 1;
+    }
+    argv[k++] = node_id;
+    argv[k] = p;
+    p += sprintf(p, "%lld", (long long)ttl_ms) + 1;
+    k++;
+    for (int i = 0; i < n; i++) {
+        argv[k++] = p;
+        p += sprintf(p, "%lld", (long long)fences[i]) + 1;
+    }
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    struct redis_batch *b = xmalloc(sizeof(*b) + (size_t)n * sizeof(b->reqs[0]));
+    b->r = r;
+    b->n = n;
+    memcpy(b->reqs, reqs, (size_t)n * sizeof(b->reqs[0]));
+    int rc = redisAsyncCommandArgv(r->ac, redis_batch_reply, b, argc, argv, lens);
+    free(argv);
+    free(lens);
+    free(text);
+    if (rc != REDIS_OK) {
+        free(b);
+        return -1;
+    }
+    if (r->inflight++ == 0) r->progress = ev_now(r->loop);
+    return 0;
+}
+
 static int redis_lease_release(void *user, const char *table_id, const char *node_id,
                                int64_t fence)
 {
@@ -385,6 +475,7 @@ static int redis_lease_release(void *user, const char *table_id, const char *nod
 const struct lease_ops redis_lease_ops = {
     .acquire = redis_lease_acquire,
     .renew = redis_lease_renew,
+    .renew_batch = redis_lease_renew_batch,
     .release = redis_lease_release,
 };
 

@@ -5,6 +5,7 @@
  *   - Redis URLs: the malformed refused with a reason, the rest accepted;
  *   - one node acquires, renews past several ttls and releases (the keys checked in Redis);
  *   - a fence counter lost by Redis never brings a fence at or below the store's floor;
+ *   - 300 leases of one node renewed in a few script calls, not one per lease;
  *   - 100 nodes, each with its own connection, race for one table through 5 owner deaths:
  *     never two holders at any turn of the harness_loop, each fence owned by exactly one node, fences
  *     1..5 in order, each takeover within ttl + retry of the death;
@@ -292,6 +293,56 @@ static void test_redis_url(void **state)
     harness_loop_close();
 }
 
+/* Calls of EVAL Redis has run so far (INFO commandstats). */
+static long long eval_calls(void)
+{
+    redisContext *c = harness_connect();
+    assert_non_null(c);
+    redisReply *r = redisCommand(c, "INFO commandstats");
+    assert_non_null(r);
+    long long n = 0;
+    const char *p = r->type == REDIS_REPLY_STRING ? strstr(r->str, "cmdstat_eval:calls=") : NULL;
+    if (p) n = atoll(p + strlen("cmdstat_eval:calls="));
+    freeReplyObject(r);
+    redisFree(c);
+    return n;
+}
+
+static bool holds_all_300(void *arg)
+{
+    struct node *n = arg;
+    return lease_count_held(n->ls) == 300;
+}
+
+/* 300 tables held by one node: renewed in a few requests a second, not 300. */
+static void test_batched_renewals(void **state)
+{
+    (void)state;
+    harness_loop_open();
+    struct node *n = &nodes[0];
+    node_open(n, 0, "many");
+    char name[16];
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof(name), "m%d", i);
+        assert_int_equal(lease_want(n->ls, name, 0), 0);
+    }
+    assert_true(harness_run_until(holds_all_300, n, 5000));
+    long long before = eval_calls();
+    harness_run_until(harness_never, NULL, 3 * TTL_MS);
+    long long calls = eval_calls() - before;
+    print_message("300 leases kept for %d ms with %lld script calls (one per lease per renewal "
+                  "would be %d)\n", 3 * TTL_MS, calls, 300 * 3 * 4);
+    assert_int_equal(lease_count_held(n->ls), 300);
+    assert_int_equal(n->lost, 0);
+    /* renewals every ttl/4 on a grid of ttl/16, in chunks of 256: at most 2 x 16 per 3 ttls
+     * plus the two sync reads above */
+    assert_true(calls <= 2 * 3 * 4 * 2 + 4);
+    node_close(n);
+    harness_run_until(harness_never, NULL, 100);
+    redis_free(n->r);
+    harness_loop_close();
+}
+
 /* Checked after every turn of the loop: how many nodes believe they hold t1. */
 static int max_holders;
 static void count_holders(struct ev_loop *l, ev_check *w, int revents)
@@ -530,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_redis_url),
         cmocka_unit_test(test_acquire_renew_release),
         cmocka_unit_test(test_fence_floor),
+        cmocka_unit_test(test_batched_renewals),
         cmocka_unit_test(test_hundred_node_race),
         cmocka_unit_test(test_stopped_owner),
         cmocka_unit_test(test_redis_restart),

@@ -21,7 +21,7 @@ static int64_t fake_us;
 static int64_t fake_mono(void) { return fake_us; }
 static int64_t fake_wall(void) { return fake_us / 1000; }
 
-#define MAXREQ 64
+#define MAXREQ 1024
 struct sent {
     char kind; /* 'a' acquire, 'r' renew, 'x' release */
     uint64_t req;
@@ -68,7 +68,38 @@ static int fake_release(void *u, const char *t, const char *node, int64_t fence)
     return record('x', 0, t, fence);
 }
 
-static const struct lease_ops fake_ops = {fake_acquire, fake_renew, fake_release};
+static const struct lease_ops fake_ops = {.acquire = fake_acquire, .renew = fake_renew,
+                                          .release = fake_release};
+
+/* The batched variant: each call is recorded, its renewals answered later by the test. */
+static int nbatches, batch_sizes[256];
+static uint64_t batch_reqs[4096];
+static int64_t batch_fences[4096];
+static int nbatch_reqs;
+static int64_t first_batch_us; /* when the first recorded batch was sent */
+
+static int fake_renew_batch(void *u, int n, const uint64_t *reqs, const char *const *tables,
+                            const char *node, const int64_t *fences, int64_t ttl)
+{
+    (void)u;
+    (void)tables;
+    (void)ttl;
+    if (ops_down) return -1;
+    assert_string_equal(node, "node-a");
+    assert_true(n >= 1 && n <= LEASE_BATCH_MAX);
+    assert_true(nbatches < 256 && nbatch_reqs + n <= 4096);
+    if (nbatches == 0) first_batch_us = fake_us;
+    batch_sizes[nbatches++] = n;
+    for (int i = 0; i < n; i++) {
+        batch_reqs[nbatch_reqs] = reqs[i];
+        batch_fences[nbatch_reqs++] = fences[i];
+    }
+    return 0;
+}
+
+static const struct lease_ops batch_ops = {.acquire = fake_acquire, .renew = fake_renew,
+                                           .renew_batch = fake_renew_batch,
+                                           .release = fake_release};
 
 struct heard {
     int acquired, lost;
@@ -358,6 +389,88 @@ static void test_floor(void **state)
     lease_set_free(ls);
 }
 
+/* With renew_batch: 300 tables acquired at scattered times renew in a few requests a second
+ * (chunks of at most LEASE_BATCH_MAX), never one request per table, and stay held. */
+static void test_batched_renewals(void **state)
+{
+    (void)state;
+    struct lease_config cfg = {.node_id = "node-a", .ttl_ms = 4000};
+    struct felt_err err;
+    struct lease_set *ls = lease_set_new(&cfg, &batch_ops, NULL, &hooks, NULL, &err);
+    assert_non_null(ls);
+    nbatches = nbatch_reqs = 0;
+    char name[16];
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof(name), "t%d", i);
+        lease_want(ls, name, 0);
+        lease_on_reply(ls, sent[nsent - 1].req, LEASE_R_OK, i + 1, "node-a");
+        advance_ms(3); /* acquired over 0.9 s */
+    }
+    assert_int_equal(lease_count_held(ls), 300);
+    int acquires = nsent;
+    for (int second = 0; second < 5; second++) {
+        int before = nbatches, reqs_before = nbatch_reqs;
+        for (int ms = 0; ms < 1000; ms++) {
+            advance_ms(1);
+            /* answer every renewal sent so far */
+            for (int k = 0; k < nbatch_reqs; k++)
+                if (batch_reqs[k]) {
+                    lease_on_reply(ls, batch_reqs[k], LEASE_R_OK, batch_fences[k], "node-a");
+                    batch_reqs[k] = 0;
+                }
+        }
+        int calls = nbatches - before;
+        print_message("second %d: %d renewals in %d requests\n", second,
+                      nbatch_reqs - reqs_before, calls);
+        assert_true(calls <= 4 * 2); /* at most 4 grid instants, each at most 2 chunks */
+        assert_true(nbatch_reqs - reqs_before >= 300 - 50); /* each table about once */
+        assert_int_equal(lease_count_held(ls), 300);
+        if (nbatch_reqs > 3000) nbatch_reqs = 0, nbatches = 0;
+    }
+    assert_int_equal(nsent, acquires); /* no renewal went one by one */
+    assert_int_equal(heard.lost, 0);
+    /* unanswered: all lost at their deadlines, none believed after */
+    ops_down = true;
+    advance_ms(4000);
+    assert_int_equal(lease_count_held(ls), 0);
+    assert_int_equal(heard.lost, 300);
+    lease_set_free(ls);
+}
+
+/* 300 renewals due at one instant go out as LEASE_BATCH_MAX and the rest. */
+static void test_batch_chunks(void **state)
+{
+    (void)state;
+    struct lease_config cfg = {.node_id = "node-a", .ttl_ms = 4000};
+    struct felt_err err;
+    struct lease_set *ls = lease_set_new(&cfg, &batch_ops, NULL, &hooks, NULL, &err);
+    assert_non_null(ls);
+    nbatches = nbatch_reqs = 0;
+    char name[16];
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof(name), "c%d", i);
+        lease_want(ls, name, 0);
+        lease_on_reply(ls, sent[nsent - 1].req, LEASE_R_OK, 1, "node-a");
+    }
+    advance_ms(1100);
+    assert_int_equal(nbatches, 2);
+    assert_int_equal(batch_sizes[0], LEASE_BATCH_MAX);
+    assert_int_equal(batch_sizes[1], 300 - LEASE_BATCH_MAX);
+    /* a table dropped while its renewal waits for the flush (queued on the grid instant, sent
+     * 1 ms later) is not sent, and nothing dangles */
+    for (int k = 0; k < nbatch_reqs; k++)
+        lease_on_reply(ls, batch_reqs[k], LEASE_R_OK, 1, "node-a");
+    nbatches = nbatch_reqs = 0;
+    /* the flush went at grid instant G + 1 ms; the next renewals queue at G + 1,000 ms */
+    advance_ms((first_batch_us + 999 * 1000 - fake_us) / 1000);
+    assert_int_equal(nbatches, 0);
+    lease_drop(ls, "c7");
+    advance_ms(1);
+    assert_int_equal(nbatches, 2);
+    assert_int_equal(nbatch_reqs, 299);
+    lease_set_free(ls);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -370,6 +483,8 @@ int main(void)
         cmocka_unit_test_setup(test_connection_down, setup),
         cmocka_unit_test_setup(test_drop_in_hook, setup),
         cmocka_unit_test_setup(test_floor, setup),
+        cmocka_unit_test_setup(test_batched_renewals, setup),
+        cmocka_unit_test_setup(test_batch_chunks, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
