@@ -117,22 +117,21 @@ static void node_close(struct node *n)
     n->ls = NULL;
 }
 
-static bool node_holds(void *arg)
+/* A node and one of its tables, for harness_run_until. */
+struct holding {
+    struct node *node;
+    const char *table;
+};
+
+static bool node_holds_table(void *arg)
 {
-    struct node *n = arg;
-    return n->ls && lease_held(n->ls, "t1", NULL);
+    const struct holding *h = arg;
+    return h->node->ls && lease_held(h->node->ls, h->table, NULL);
 }
 
-static bool node_holds_t3(void *arg)
+static bool node_holds(void *arg) /* table t1 */
 {
-    struct node *n = arg;
-    return n->ls && lease_held(n->ls, "t3", NULL);
-}
-
-static bool node_holds_t4(void *arg)
-{
-    struct node *n = arg;
-    return n->ls && lease_held(n->ls, "t4", NULL);
+    return node_holds_table(&(struct holding){arg, "t1"});
 }
 
 /* ---- tests ------------------------------------------------------------------------------ */
@@ -185,7 +184,7 @@ static void test_fence_floor(void **state)
     redisContext *c = harness_connect();
     freeReplyObject(redisCommand(c, "DEL felt:{t3}:lease felt:{t3}:fence"));
     assert_int_equal(lease_want(n->ls, "t3", 41), 0);
-    assert_true(harness_run_until(node_holds_t3, n, 3000));
+    assert_true(harness_run_until(node_holds_table, &(struct holding){n, "t3"}, 3000));
     int64_t fence = 0;
     assert_true(lease_held(n->ls, "t3", &fence));
     assert_int_equal(fence, 42);
@@ -196,7 +195,7 @@ static void test_fence_floor(void **state)
     lease_drop(n->ls, "t3");
     assert_int_equal(lease_want(n->ls, "t3", 41), 0);
     n->acquired = 0;
-    assert_true(harness_run_until(node_holds_t3, n, 3000));
+    assert_true(harness_run_until(node_holds_table, &(struct holding){n, "t3"}, 3000));
     assert_true(lease_held(n->ls, "t3", &fence));
     assert_int_equal(fence, 43);
     redisFree(c);
@@ -222,7 +221,7 @@ static void test_redis_restart(void **state)
     struct node *n = &nodes[0];
     node_open(n, 0, "survivor");
     assert_int_equal(lease_want(n->ls, "t4", 0), 0);
-    assert_true(harness_run_until(node_holds_t4, n, 3000));
+    assert_true(harness_run_until(node_holds_table, &(struct holding){n, "t4"}, 3000));
     int64_t before = 0;
     assert_true(lease_held(n->ls, "t4", &before));
     int64_t crashed_at = timer_now_us();
@@ -236,7 +235,7 @@ static void test_redis_restart(void **state)
     harness_redis_restart();
     /* the table's store has seen fence `before` committed: that is the floor */
     assert_int_equal(lease_want(n->ls, "t4", before), 0);
-    assert_true(harness_run_until(node_holds_t4, n, 5000));
+    assert_true(harness_run_until(node_holds_table, &(struct holding){n, "t4"}, 5000));
     int64_t after = 0;
     assert_true(lease_held(n->ls, "t4", &after));
     print_message("back: fence %lld before the crash, %lld after\n", (long long)before,
