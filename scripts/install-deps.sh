@@ -3,7 +3,7 @@
 # Runs apt-get as root, or through sudo when not root.
 set -eu
 PKGS="build-essential cmake pkg-config libwebsockets-dev libjson-c-dev libncurses-dev
-libreadline-dev libcmocka-dev libicu-dev libsqlite3-dev libssl-dev libev-dev libwebsockets-evlib-ev libhiredis-dev redis-server tmux jq python3 clang libclang-rt-dev
+libreadline-dev libcmocka-dev libicu-dev libsqlite3-dev libssl-dev libev-dev libwebsockets-evlib-ev libhiredis-dev redis-server libpq-dev postgresql-15 tmux jq python3 clang libclang-rt-dev
 valgrind openssl
 curl mandoc man-db lintian dpkg-dev systemd bash-completion zsh fish"
 missing=""

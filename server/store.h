@@ -3,16 +3,17 @@
  *
  * Everything feltd keeps across a restart goes through here: tables and their settings, seats
  * (with stacks and token hashes), every hand (begun, completed or voided) and a chip ledger.
- * The backend is SQLite (store.c); another one (PostgreSQL, for several nodes) implements these
- * same functions, so table.c never changes with it. This header includes only common/ headers:
- * the store sits below table.c and knows nothing of feltd's other modules.
+ * Two backends store the same rows under the same rules: SQLite (store_open: a folder, the
+ * single-node default; store_sqlite.c) and PostgreSQL (store_open_pg: a server that several feltd
+ * nodes can share; store_pg.c). table.c never knows which. This header includes only common/
+ * headers: the store sits below table.c and knows nothing of feltd's other modules.
  *
  * Threads: every function here is called on one thread, the event loop's ("the loop thread").
- * Writes never wait on the disk: they copy their arguments into a job and queue it for the
+ * Writes never wait on the database: they copy their arguments into a job and queue it for the
  * store's own writer thread, which runs everything queued in one transaction (the hands of many
  * tables finishing together share one commit), then reports completions back through an eventfd
- * (store_event_fd, store_dispatch). Reads run synchronously on the loop thread through a second,
- * read-only connection, which WAL lets read while the writer writes.
+ * (store_event_fd, store_dispatch). Reads run synchronously on the loop thread through a second
+ * connection (with SQLite a read-only one, which WAL lets read while the writer writes).
  */
 #ifndef FELT_STORE_H
 #define FELT_STORE_H
@@ -51,6 +52,21 @@ struct store;
  */
 int store_open(const char *dir, struct store **out, struct felt_err *err);
 
+/*
+ * Opens the PostgreSQL database conninfo names (a libpq connection string:
+ * "postgresql://USER@HOST:PORT/DB" or "host=... dbname=..."), creating felt's tables in it if it
+ * has none, or migrating them forward (several feltd starting together migrate once: the migration
+ * holds an advisory lock). Two connections, the writer's and the reader's. The errors are
+ * store_open's: "store_newer" (felt_schema says a newer feltd wrote it), "store_not_felt" (the
+ * database holds a table named like one of ours but no felt_schema), "store_io" (cannot connect,
+ * authentication, anything else; the message has the server's reason, never the password).
+ *
+ * The server going away later (a restart, a network cut) is not fatal: the batch in flight fails
+ * (reported like a full disk: done(ok=false), the error hook) and each later batch or read first
+ * reconnects; a write is never replayed on its own, since the caller is told it failed.
+ */
+int store_open_pg(const char *conninfo, struct store **out, struct felt_err *err);
+
 /* Commits everything queued (the writer drains its queue), joins the writer thread and closes.
  * Completions not yet dispatched are dropped without their callbacks: call store_flush and
  * store_dispatch first if they matter. NULL is a no-op. */
@@ -61,6 +77,8 @@ struct store_table {
     int seats;
     int64_t small_blind, big_blind, ante, buy_in, action_timeout_ms;
     int64_t last_hand_id; /* the highest hand id ever begun at this table (never reused) */
+    int64_t fence;        /* store_load: the highest fence a write for the table carried (0 when
+                             none did); ignored by store_table_put (store_table_fence) */
 };
 
 struct store_seat {
@@ -99,9 +117,9 @@ struct store_load_ops {
 };
 
 /* Reports every stored table, then every seat (by table, then seat number), then the
- * departures, then the hands it voided. Call it once, after store_open and before any write (it runs on the loop thread and
- * waits for its own voiding to be committed). Returns 0, or -1 with err ("store_io", or
- * "store_not_felt" for a row that cannot be ours). */
+ * departures, then the hands it voided. Call it once, after store_open and before any write (it
+ * runs on the loop thread and waits for its own voiding to be committed). Returns 0, or -1 with err
+ * ("store_io", or "store_not_felt" for a row that cannot be ours). */
 int store_load(struct store *s, const struct store_load_ops *ops, void *user, struct felt_err *err);
 
 /*
@@ -120,6 +138,17 @@ int store_load(struct store *s, const struct store_load_ops *ops, void *user, st
  * of those, and a power cut before it can lose them.
  */
 
+/*
+ * Fencing, for several feltd nodes sharing one database (docs/scaling.md): from now on every
+ * write for table_id carries fence (the owner's lease fence; 0, the default, for a single node).
+ * A write is stored only if the table's stored fence is at most its own, and raises the stored
+ * fence to it, in the same transaction; a write that finds a higher fence (a newer owner has
+ * written since) fails alone, with "fenced" in its reason, and changes nothing. So an owner that
+ * lost its lease and has not noticed (paused, partitioned) can never move a chip. Returns -1 for
+ * a malformed table id or a negative fence.
+ */
+int store_table_fence(struct store *s, const char *table_id, int64_t fence);
+
 /* Inserts or updates a table's settings; last_hand_id only ever grows. */
 int store_table_put(struct store *s, const struct store_table *t);
 /* A player sits down: the seat row (stack = seat->stack) and a ledger row "buy_in" of buy_in;
@@ -134,8 +163,7 @@ int store_seat_leave(struct store *s, const char *table_id, const char *player_i
                      int64_t cash_out);
 /* A player buys chips again without leaving (a bust bot's re-buy, a busted player sitting in):
  * the seat's stack grows by amount and a ledger row "buy_in" of amount is added. */
-int store_seat_rebuy(struct store *s, const char *table_id, const char *player_id,
-                     int64_t amount);
+int store_seat_rebuy(struct store *s, const char *table_id, const char *player_id, int64_t amount);
 /* A hand starts: reserves its id (the table's last_hand_id = max(last_hand_id, hand_id); an id
  * already used at this table fails the job) and stores a "running" hand row with the record so
  * far, which a restart reports as voided. */
@@ -205,8 +233,8 @@ typedef int (*store_hand_fn)(void *user, const struct store_hand_row *h); /* non
 
 /* Reports the table's complete and voided hands with hand_id > since, oldest first, at most
  * limit of them (clamped to 1..100): the first limit after since, or, when since < 0, the newest
- * limit hands (still reported oldest first). Hands still running are not reported. Returns 0, or -1 with
- * err ("store_io"). Reads what is committed; writes still queued are not seen. */
+ * limit hands (still reported oldest first). Hands still running are not reported. Returns 0, or -1
+ * with err ("store_io"). Reads what is committed; writes still queued are not seen. */
 int store_hands(struct store *s, const char *table_id, int64_t since, int limit, store_hand_fn cb,
                 void *user, struct felt_err *err);
 

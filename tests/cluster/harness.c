@@ -33,7 +33,7 @@ _Noreturn void harness_fail(const char *what)
 
 /* ---- redis-server ----------------------------------------------------------------------- */
 
-static int harness_free_port(void)
+int harness_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};

@@ -37,5 +37,7 @@ bool harness_run_until(bool (*done)(void *), void *arg, int64_t deadline_ms);
 bool harness_never(void *arg);
 
 _Noreturn void harness_fail(const char *what);
+/* A loopback TCP port nothing listens on (bound, read, closed). */
+int harness_free_port(void);
 
 #endif

@@ -1,5 +1,8 @@
 /*
- * test_store.c: unit tests for feltd's storage (server/store.c), on real SQLite files.
+ * test_store.c: tests of feltd's storage (server/store.c), on real SQLite files, and (built again
+ * with STORE_TEST_PG, as cluster_store_pg) on a real PostgreSQL server the test starts itself
+ * (tests/cluster/harness_pg.c): the cases that hold for any backend run on both, each backend's
+ * own cases (files, fsyncs, a full disk; a server restart, nodes migrating together) on its own.
  *
  * Each test works in its own temporary folder under /tmp (removed at the end) and reads back
  * what it wrote the way feltd would: through store_load, store_hands and store_ledger, after
@@ -36,6 +39,16 @@
 
 #include "store.h"
 
+#ifdef STORE_TEST_PG
+#include <libpq-fe.h>
+#include <pthread.h>
+
+#include "harness_pg.h"
+#define store_open_at store_open_pg
+#else
+#define store_open_at store_open
+#endif
+
 #define TABLE "t1"
 #define FELT_APP_ID 0x46454c54 /* what store.c stamps into application_id ("FELT") */
 
@@ -43,8 +56,8 @@
 
 struct tmp {
     char base[64]; /* the temporary folder */
-    char dir[96];  /* base/data: the store's folder */
-    char db[128];  /* dir/felt.db */
+    char dir[128]; /* base/data: the store's folder (PostgreSQL: a new database's conninfo) */
+    char db[160];  /* dir/felt.db */
 };
 
 static void tmp_new(struct tmp *t)
@@ -53,6 +66,9 @@ static void tmp_new(struct tmp *t)
     assert_non_null(mkdtemp(t->base));
     snprintf(t->dir, sizeof(t->dir), "%s/data", t->base);
     snprintf(t->db, sizeof(t->db), "%s/felt.db", t->dir);
+#ifdef STORE_TEST_PG
+    harness_pg_new_db(t->dir, sizeof(t->dir));
+#endif
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -67,6 +83,46 @@ static void tmp_free(struct tmp *t)
     assert_int_equal(nftw(t->base, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
+/* Holds the writer back: a second session takes a lock the writer's next job needs, so the test
+ * can queue jobs behind it. SQLite: the database's write lock (the writer waits at its BEGIN, in
+ * its busy handler). PostgreSQL: an exclusive lock on the table "tables" (the writer waits at the
+ * first statement that touches it or a row referring to it). */
+#ifdef STORE_TEST_PG
+static void *lock_writer(const struct tmp *t)
+{
+    PGconn *pg = PQconnectdb(t->dir);
+    assert_int_equal(PQstatus(pg), CONNECTION_OK);
+    PGresult *res = PQexec(pg, "BEGIN; LOCK TABLE tables IN ACCESS EXCLUSIVE MODE");
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    return pg;
+}
+
+static void unlock_writer(void *lock)
+{
+    PGresult *res = PQexec(lock, "ROLLBACK");
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(lock);
+}
+#else
+static void *lock_writer(const struct tmp *t)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(t->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_busy_timeout(db, 10000), SQLITE_OK); /* the writer may be busy */
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    return db;
+}
+
+static void unlock_writer(void *lock)
+{
+    assert_int_equal(sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_close(lock), SQLITE_OK);
+}
+#endif
+
+#ifndef STORE_TEST_PG /* SQLite's files */
 static char *file_read(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -112,23 +168,6 @@ static int64_t sql_int(const char *path, const char *query)
     return v;
 }
 
-/* Holds the database's write lock from a second connection, so the store's writer waits (in
- * its busy handler) at its next BEGIN while the test queues jobs behind it. */
-static sqlite3 *lock_writer(const char *path)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_busy_timeout(db, 10000), SQLITE_OK); /* the writer may be busy */
-    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-    return db;
-}
-
-static void unlock_writer(sqlite3 *db)
-{
-    assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_close(db), SQLITE_OK);
-}
-
 /* ---- syncs of the write-ahead log --------------------------------------------------------- */
 
 /* How many times fd was synced while it was a -wal file (any process: the counter is reset and
@@ -157,13 +196,15 @@ int fsync(int fd)
     return (int)syscall(SYS_fsync, fd);
 }
 
+#endif
+
 /* ---- tables, players, hands --------------------------------------------------------------- */
 
 static struct store *open_ok(const char *dir)
 {
     struct store *s = NULL;
     struct felt_err err = {0};
-    int rc = store_open(dir, &s, &err);
+    int rc = store_open_at(dir, &s, &err);
     if (rc != 0) print_error("store_open(%s): %s: %s\n", dir, err.code, err.message);
     assert_int_equal(rc, 0);
     assert_non_null(s);
@@ -175,7 +216,7 @@ static const char *open_fails(const char *dir, char *msg, size_t size)
 {
     struct store *s = NULL;
     struct felt_err err = {0};
-    assert_int_equal(store_open(dir, &s, &err), -1);
+    assert_int_equal(store_open_at(dir, &s, &err), -1);
     assert_null(s);
     assert_non_null(err.code);
     assert_null(strchr(err.message, '\n'));
@@ -431,6 +472,12 @@ static void test_open_reopen_load(void **state)
     struct chips c;
     char deep[160], msg[160];
     tmp_new(&t);
+#ifdef STORE_TEST_PG
+    (void)deep;
+    (void)msg;
+    struct store *s = open_ok(t.dir);
+    store_close(open_ok(t.dir)); /* several nodes share one database */
+#else
     snprintf(deep, sizeof(deep), "%s/a/b/data", t.base);
     struct store *s = open_ok(deep);
     store_close(s);
@@ -438,6 +485,7 @@ static void test_open_reopen_load(void **state)
     s = open_ok(t.dir);
     assert_string_equal(open_fails(t.dir, msg, sizeof(msg)), "store_io"); /* one feltd a folder */
     assert_non_null(strstr(msg, t.dir));
+#endif
     load_ok(s, &l);
     assert_int_equal(l.ntables + l.nseats + l.nvoided, 0);
     struct store_table t1 = table_make(TABLE), t2 = table_make("table-2_B");
@@ -459,8 +507,12 @@ static void test_open_reopen_load(void **state)
     assert_int_equal(store_flush(s), 0);
     store_close(s);
 
+#ifdef STORE_TEST_PG
+    assert_true(harness_pg_int(t.dir, "SELECT version FROM felt_schema") >= 1);
+#else
     assert_int_equal(sql_int(t.db, "PRAGMA application_id"), FELT_APP_ID);
     assert_true(sql_int(t.db, "PRAGMA user_version") >= 1);
+#endif
     s = open_ok(t.dir);
     load_ok(s, &l);
     assert_int_equal(l.ntables, 2);
@@ -634,7 +686,7 @@ static void test_job_fails_alone(void **state)
     assert_int_equal(store_table_put(s, &tb), 0);
     seat_players(s, TABLE, &c, 2, 500);
     assert_int_equal(store_flush(s), 0);
-    sqlite3 *lock = lock_writer(t.db); /* what follows lands in one or two transactions */
+    void *lock = lock_writer(&t); /* what follows lands in one or two transactions */
     play_hand(s, TABLE, 1, &c, 50, 100);
     assert_int_equal(store_seat_update(s, TABLE, "00000000deadbeef", true), 0);
     assert_int_equal(store_hand_begin(s, TABLE, 1, 0, "{}"), 0); /* id 1 is taken */
@@ -645,7 +697,7 @@ static void test_job_fails_alone(void **state)
     store_dispatch(s);
     assert_int_equal(done_log.ok, 2);
     assert_int_equal(hook_log.calls, 2);
-    assert_non_null(strstr(hook_log.why, "UNIQUE")); /* the last failure: hand 1 again */
+    assert_non_null(strcasestr(hook_log.why, "unique")); /* the last failure: hand 1 again */
     struct store_stats st;
     store_stats(s, &st);
     assert_int_equal(st.failures, 2);
@@ -669,6 +721,74 @@ static void test_job_fails_alone(void **state)
     assert_int_equal(l.seats[0].stack, c.stack[0]);
     assert_int_equal(l.seats[1].stack, c.stack[1]);
     assert_false(l.seats[0].sitting_out);
+    store_close(s);
+    tmp_free(&t);
+}
+
+/* Fencing (store_table_fence): writes carrying a fence below the table's stored one (an owner
+ * that lost its lease and has not noticed) fail whole and move no chip; the owner with the
+ * highest fence goes on, and the load reports it. */
+static void test_fenced(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    struct chips c;
+    char p0[STORE_PLAYER_ID_LEN + 1];
+    tmp_new(&t);
+    struct store *s = open_ok(t.dir);
+    load_ok(s, &l);
+    store_set_error_hook(s, on_error, &hook_log);
+    memset(&hook_log, 0, sizeof(hook_log));
+    assert_int_equal(store_table_fence(s, "", 1), -1);
+    assert_int_equal(store_table_fence(s, TABLE, -1), -1);
+    assert_int_equal(store_table_fence(s, TABLE, 3), 0);
+    struct store_table tb = table_make(TABLE);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    seat_players(s, TABLE, &c, 2, 500);
+    play_hand(s, TABLE, 1, &c, 40, 100);
+    assert_int_equal(store_flush(s), 0);
+
+    /* A stale owner: every write of its own refused, nothing moved. */
+#ifdef STORE_TEST_PG
+    struct store *stale = open_ok(t.dir); /* another node, on the same database */
+    store_set_error_hook(stale, on_error, &hook_log);
+#else
+    struct store *stale = s; /* one store a folder: the same one, its fence set back */
+#endif
+    assert_int_equal(store_table_fence(stale, TABLE, 2), 0);
+    struct chips before = c;
+    play_hand(stale, TABLE, 2, &c, 40, 100);
+    player_id(0, p0);
+    assert_int_equal(store_seat_update(stale, TABLE, p0, true), 0);
+    assert_int_equal(store_seat_rebuy(stale, TABLE, p0, 100), 0);
+    assert_int_equal(store_seat_leave(stale, TABLE, p0, 460), 0);
+    assert_int_equal(store_table_put(stale, &tb), 0);
+    assert_int_equal(store_flush(stale), -1);
+    store_dispatch(stale);
+    c = before;
+    assert_int_equal(done_log.failed, 1);
+    assert_non_null(strstr(done_log.why, "fenced"));
+    assert_int_equal(hook_log.calls, 5); /* the hand's start, the three seat jobs, the put */
+    assert_non_null(strstr(hook_log.why, "fenced"));
+#ifdef STORE_TEST_PG
+    store_close(stale);
+#endif
+    assert_balanced(s, TABLE, 1000);
+
+    /* A newer owner goes on; the hand id the stale owner could not reserve is free. */
+    assert_int_equal(store_table_fence(s, TABLE, 4), 0);
+    play_hand(s, TABLE, 2, &c, 40, 100);
+    assert_int_equal(store_flush(s), 0);
+    store_close(s);
+    s = open_ok(t.dir);
+    load_ok(s, &l);
+    assert_int_equal(l.tables[0].fence, 4);
+    assert_int_equal(l.tables[0].last_hand_id, 2);
+    assert_false(l.seats[0].sitting_out);
+    assert_int_equal(l.seats[0].stack, c.stack[0]);
+    assert_int_equal(l.seats[1].stack, c.stack[1]);
+    assert_balanced(s, TABLE, 1000);
     store_close(s);
     tmp_free(&t);
 }
@@ -743,7 +863,7 @@ static void test_grouping(void **state)
     assert_int_equal(store_flush(s), 0);
     store_stats(s, &before);
 
-    sqlite3 *lock = lock_writer(t.db);
+    void *lock = lock_writer(&t);
     for (int64_t id = 1; id <= 100; id++)
         play_hand(s, TABLE, id, &c, 25, 400);
     unlock_writer(lock);
@@ -764,6 +884,7 @@ static void test_grouping(void **state)
     tmp_free(&t);
 }
 
+#ifndef STORE_TEST_PG /* SQLite's own */
 /* Which commits wait for an fsync of the log: every batch with chips in it (a completed hand, a
  * buy-in, a re-buy, a cash-out) does; a batch of hand starts and sit-out flags alone does not,
  * and what it wrote is still there after the next open. */
@@ -783,7 +904,7 @@ static void test_sync_levels(void **state)
 
     /* Hand starts and a sit-out flag, in one batch and then one by one: no sync. */
     wal_syncs = 0;
-    sqlite3 *lock = lock_writer(t.db);
+    void *lock = lock_writer(&t);
     assert_int_equal(store_hand_begin(s, TABLE, 1, INT64_C(1796410573000), "{\"partial\":1}"), 0);
     assert_int_equal(store_seat_update(s, TABLE, "00000000fe170000", true), 0);
     unlock_writer(lock);
@@ -903,6 +1024,8 @@ static void test_killed_after_unsynced(void **state)
     tmp_free(&t);
 }
 
+#endif
+
 /* A push onto a full queue fails at once instead of growing memory. */
 static void test_queue_full(void **state)
 {
@@ -913,7 +1036,7 @@ static void test_queue_full(void **state)
     struct store *s = open_ok(t.dir);
     load_ok(s, &l);
     struct store_table tb = table_make(TABLE);
-    sqlite3 *lock = lock_writer(t.db);
+    void *lock = lock_writer(&t);
     int pushed = 0;
     while (pushed <= STORE_QUEUE_MAX && store_table_put(s, &tb) == 0)
         pushed++;
@@ -1009,6 +1132,7 @@ static void test_hands_query(void **state)
     tmp_free(&t);
 }
 
+#ifndef STORE_TEST_PG /* SQLite's own */
 /* ":memory:": the same interface with nothing on disk. */
 static void test_memory(void **state)
 {
@@ -1034,6 +1158,25 @@ static void test_memory(void **state)
     store_close(s);
 }
 
+#endif
+
+#ifdef STORE_TEST_PG
+/* A database from a newer feltd stops the open, and is left as it was. */
+static void test_newer(void **state)
+{
+    (void)state;
+    struct tmp t;
+    char msg[160];
+    tmp_new(&t);
+    store_close(open_ok(t.dir));
+    harness_pg_exec(t.dir, "UPDATE felt_schema SET version = 99");
+    assert_string_equal(open_fails(t.dir, msg, sizeof(msg)), "store_newer");
+    assert_non_null(strstr(msg, "newer feltd"));
+    assert_int_equal(harness_pg_int(t.dir, "SELECT version FROM felt_schema"), 99);
+    tmp_free(&t);
+}
+
+#else
 /* A database from a newer feltd stops the open, and is left as it was. */
 static void test_newer(void **state)
 {
@@ -1051,6 +1194,33 @@ static void test_newer(void **state)
     tmp_free(&t);
 }
 
+#endif
+
+#ifdef STORE_TEST_PG
+/* A database holding a table named like one of ours but no felt_schema is someone else's:
+ * refused, and nothing is created in it. One holding only tables of other names is used. */
+static void test_not_felt(void **state)
+{
+    (void)state;
+    struct tmp t;
+    char msg[200];
+    tmp_new(&t);
+    harness_pg_exec(t.dir, "CREATE TABLE tables (id text); INSERT INTO tables VALUES ('x')");
+    assert_string_equal(open_fails(t.dir, msg, sizeof(msg)), "store_not_felt");
+    assert_non_null(strstr(msg, "not felt's"));
+    assert_int_equal(harness_pg_int(t.dir, "SELECT count(*) FROM pg_tables"
+                                           " WHERE schemaname = 'public'"),
+                     1);
+    tmp_free(&t);
+
+    tmp_new(&t);
+    harness_pg_exec(t.dir, "CREATE TABLE users (name text)");
+    store_close(open_ok(t.dir));
+    assert_int_equal(harness_pg_int(t.dir, "SELECT count(*) FROM users"), 0);
+    tmp_free(&t);
+}
+
+#else
 /* A database of the first schema (user_version 1: no departures table) written by an older
  * feltd is migrated forward at open, keeping what it held; departures work afterwards. */
 static void test_migrate_from_v1(void **state)
@@ -1068,12 +1238,20 @@ static void test_migrate_from_v1(void **state)
     seat_players(s, TABLE, &c, 2, 900);
     assert_int_equal(store_flush(s), 0);
     store_close(s);
-    sql(t.db, "DROP TABLE departures; PRAGMA user_version = 1");
+    /* A version-1 file: no departures table (migration 2), no tables.fence (migration 3). */
+    sql(t.db, "DROP TABLE departures; ALTER TABLE tables DROP COLUMN fence; "
+              "PRAGMA user_version = 1");
     assert_int_equal(sql_int(t.db, "SELECT count(*) FROM sqlite_schema WHERE name = 'departures'"),
+                     0);
+    assert_int_equal(sql_int(t.db, "SELECT count(*) FROM pragma_table_info('tables') "
+                                   "WHERE name = 'fence'"),
                      0);
 
     s = open_ok(t.dir);
-    assert_true(sql_int(t.db, "PRAGMA user_version") >= 2);
+    assert_int_equal(sql_int(t.db, "PRAGMA user_version"), 3);
+    assert_int_equal(sql_int(t.db, "SELECT count(*) FROM pragma_table_info('tables') "
+                                   "WHERE name = 'fence'"),
+                     1);
     load_ok(s, &l);
     assert_int_equal(l.nseats, 2);
     assert_int_equal(l.ndeparted, 0);
@@ -1094,7 +1272,7 @@ static void test_migrate_from_v1(void **state)
 /* Opens dir expecting store_not_felt and checks that felt.db was not touched. */
 static void assert_not_felt_untouched(const struct tmp *t)
 {
-    char msg[160], wal[160];
+    char msg[200], wal[200];
     size_t before_len, after_len;
     char *before = file_read(t->db, &before_len);
     assert_string_equal(open_fails(t->dir, msg, sizeof(msg)), "store_not_felt");
@@ -1308,6 +1486,147 @@ static void test_disk_full(void **state)
     tmp_free(&t);
 }
 
+#endif
+
+#ifdef STORE_TEST_PG
+/* The server restarted (killed, recovering from its log) between two batches: the next batch and
+ * the next read find their sessions gone, reconnect and go on; nothing is lost or doubled. */
+static void test_pg_restart(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    struct chips c;
+    struct hands_seen seen = {0};
+    tmp_new(&t);
+    struct store *s = open_ok(t.dir);
+    load_ok(s, &l);
+    struct store_table tb = table_make(TABLE);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    seat_players(s, TABLE, &c, 3, 1000);
+    for (int64_t id = 1; id <= 5; id++)
+        play_hand(s, TABLE, id, &c, 60, 200);
+    assert_int_equal(store_flush(s), 0);
+    hands_ok(s, 0, 100, &seen); /* the reader's session, opened before the restart */
+
+    harness_pg_crash_restart();
+    for (int64_t id = 6; id <= 10; id++)
+        play_hand(s, TABLE, id, &c, 60, 200);
+    assert_int_equal(store_flush(s), 0);
+    store_dispatch(s);
+    assert_int_equal(done_log.ok, 10);
+    hands_ok(s, 0, 100, &seen);
+    assert_int_equal(seen.n, 10);
+    assert_balanced(s, TABLE, 3000);
+    store_close(s);
+
+    s = open_ok(t.dir);
+    load_ok(s, &l);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(l.seats[i].stack, c.stack[i]);
+    store_close(s);
+    tmp_free(&t);
+}
+
+/* The server down: writes fail with a reason (done, the error hook) instead of waiting, reads
+ * fail with store_io, an open fails within its connect_timeout; once the server is back, the
+ * same store writes again, and what failed can be written again (a hand whose start failed keeps
+ * its id free). */
+static void test_pg_down(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    struct chips c;
+    struct felt_err err = {0};
+    struct store_ledger lg;
+    char msg[200];
+    tmp_new(&t);
+    struct store *s = open_ok(t.dir);
+    load_ok(s, &l);
+    store_set_error_hook(s, on_error, &hook_log);
+    memset(&hook_log, 0, sizeof(hook_log));
+    struct store_table tb = table_make(TABLE);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    seat_players(s, TABLE, &c, 2, 500);
+    play_hand(s, TABLE, 1, &c, 50, 100);
+    assert_int_equal(store_flush(s), 0);
+
+    harness_pg_stop_only();
+    struct chips before = c;
+    play_hand(s, TABLE, 2, &c, 50, 100);
+    assert_int_equal(store_flush(s), -1);
+    store_dispatch(s);
+    assert_int_equal(done_log.failed, 1);
+    assert_non_null(strstr(done_log.why, "not stored"));
+    assert_int_equal(hook_log.calls, 1); /* the hand's start: no done() of its own */
+    c = before;
+    assert_int_equal(store_ledger(s, TABLE, &lg, &err), -1);
+    assert_string_equal(err.code, "store_io");
+    assert_string_equal(open_fails(t.dir, msg, sizeof(msg)), "store_io");
+    assert_non_null(strstr(msg, "cannot connect"));
+
+    harness_pg_start_again();
+    play_hand(s, TABLE, 2, &c, 50, 100);
+    assert_int_equal(store_flush(s), 0);
+    store_dispatch(s);
+    assert_int_equal(done_log.ok, 2);
+    assert_balanced(s, TABLE, 1000);
+    store_close(s);
+    s = open_ok(t.dir);
+    load_ok(s, &l);
+    assert_int_equal(l.nvoided, 0);
+    assert_int_equal(l.seats[0].stack, c.stack[0]);
+    assert_int_equal(l.seats[1].stack, c.stack[1]);
+    store_close(s);
+    tmp_free(&t);
+}
+
+struct pg_open_race {
+    const char *conninfo;
+    pthread_barrier_t *go;
+    int rc;
+    const char *code;
+};
+
+static void *pg_open_racer(void *arg)
+{
+    struct pg_open_race *r = arg;
+    struct store *s = NULL;
+    struct felt_err err = {0};
+    pthread_barrier_wait(r->go);
+    r->rc = store_open_pg(r->conninfo, &s, &err);
+    r->code = err.code;
+    store_close(s);
+    return NULL;
+}
+
+/* Four nodes opening one new database at the same moment: each opens, the schema is created
+ * once (the advisory lock), and felt_schema holds one row. */
+static void test_pg_open_race(void **state)
+{
+    (void)state;
+    struct tmp t;
+    pthread_t th[4];
+    struct pg_open_race race[4];
+    pthread_barrier_t go;
+    tmp_new(&t);
+    pthread_barrier_init(&go, NULL, 4);
+    for (int i = 0; i < 4; i++) {
+        race[i] = (struct pg_open_race){.conninfo = t.dir, .go = &go, .rc = 99};
+        assert_int_equal(pthread_create(&th[i], NULL, pg_open_racer, &race[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        if (race[i].rc != 0) print_error("racer %d: %s\n", i, race[i].code ? race[i].code : "?");
+        assert_int_equal(race[i].rc, 0);
+    }
+    pthread_barrier_destroy(&go);
+    assert_int_equal(harness_pg_int(t.dir, "SELECT count(*) FROM felt_schema"), 1);
+    tmp_free(&t);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1316,18 +1635,27 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_departures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_fails_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_voided, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fenced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grouping, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sync_levels, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_killed_after_unsynced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hands_query, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_felt, setup, teardown),
+#ifdef STORE_TEST_PG
+        cmocka_unit_test_setup_teardown(test_pg_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_down, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_open_race, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, harness_start_pg, harness_stop_pg);
+#else
+        cmocka_unit_test_setup_teardown(test_sync_levels, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_after_unsynced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
+#endif
 }

@@ -1,0 +1,93 @@
+/*
+ * store_backend.c: the helpers both storage backends (store_sqlite.c, store_pg.c) and store.c
+ * share: one-line error messages, job rejections, length checks, the ISO 8601 times of the rows,
+ * and which jobs must reach the disk before they are reported.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "store_backend.h"
+
+int store_backend_fail(struct felt_err *err, const char *code, const char *fmt, ...)
+{
+    char msg[sizeof(err->message)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    for (char *c = msg; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
+    return felt_err_set(err, code, "%s", msg);
+}
+
+int store_backend_reject(struct store_job *j, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->why, sizeof(j->why), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+bool store_backend_len_ok(const char *str, size_t min, size_t max)
+{
+    size_t n = str ? strnlen(str, max + 1) : 0;
+    return str && n >= min && n <= max;
+}
+
+void store_backend_iso(int64_t ms, char out[STORE_ISO_LEN])
+{
+    time_t t = (time_t)(ms / 1000);
+    int frac = (int)(ms % 1000);
+    struct tm tm;
+    if (frac < 0) {
+        frac += 1000;
+        t--;
+    }
+    if (!gmtime_r(&t, &tm)) {
+        t = 0;
+        gmtime_r(&t, &tm);
+    }
+    size_t n = strftime(out, STORE_ISO_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, STORE_ISO_LEN - n, ".%03dZ", frac % 1000);
+}
+
+int64_t store_backend_ms(const char *s)
+{
+    struct tm tm = {0};
+    int ms = 0, n = 0;
+    if (!s ||
+        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &n) != 7 ||
+        n == 0 || s[n] != '\0')
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+bool store_backend_job_durable(const struct store_job *j)
+{
+    switch (j->kind) {
+    case JOB_HAND_BEGIN:
+    case JOB_SEAT_UPDATE:
+    case JOB_TABLE_PUT:
+        return false;
+    case JOB_SEAT_JOIN:
+    case JOB_SEAT_LEAVE:
+    case JOB_SEAT_REBUY:
+    case JOB_HAND_COMMIT:
+    case JOB_VOID_RUNNING:
+        return true;
+    }
+    felt_fatal("store: job kind %d", (int)j->kind);
+}
+
+bool store_backend_batch_durable(const struct store_job *batch)
+{
+    for (const struct store_job *j = batch; j; j = j->next)
+        if (store_backend_job_durable(j)) return true;
+    return false;
+}

@@ -1,0 +1,114 @@
+/*
+ * store_backend.h: what store.c (the queue, the writer thread, the completions) needs from a
+ * database, and what the databases share. Private to the felt_store library: table.c and the
+ * rest of feltd see only store.h.
+ *
+ * A backend is a handle (struct store_db, its own) and a const table of functions
+ * (struct store_backend). store.c owns the threads: it calls run_batch on its writer thread, one
+ * batch at a time, and the read functions on the loop thread; a backend whose writer and reader
+ * share one connection serialises them itself. Two backends: SQLite (store_sqlite.c, one folder,
+ * the single-node default) and PostgreSQL (store_pg.c, a server several feltd nodes share).
+ * Both store the same rows with the same constraints, so every rule of store.h holds for either.
+ *
+ * Calls run one way: store.c -> store_sqlite.c / store_pg.c -> store_backend.c (the helpers at
+ * the end of this header).
+ */
+#ifndef FELT_STORE_BACKEND_H
+#define FELT_STORE_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define STORE_ISO_LEN 40
+#define STORE_WHY_LEN 160
+
+/* clang-format off */
+enum store_job_kind {
+    JOB_TABLE_PUT, JOB_SEAT_JOIN, JOB_SEAT_UPDATE, JOB_SEAT_LEAVE, JOB_SEAT_REBUY,
+    JOB_HAND_BEGIN, JOB_HAND_COMMIT, JOB_VOID_RUNNING
+};
+/* clang-format on */
+
+/* One queued write: a copy of its arguments, then its outcome (written by the writer thread,
+ * read by the loop thread only after the job is handed back under store.c's mutex). */
+struct store_job {
+    struct store_job *next;
+    enum store_job_kind kind;
+    char at[STORE_ISO_LEN]; /* when it was queued (ISO 8601 UTC): the time of its ledger row */
+    union {
+        struct store_table table; /* table_put */
+        struct store_seat seat;   /* seat_*: update and leave use the ids and sitting_out */
+        struct store_hand hand;   /* hand_*: its two pointers are unused, see record/results */
+    } u;
+    int64_t amount; /* buy-in or cash-out */
+    int64_t fence;  /* store_table_fence's for the job's table when it was queued */
+    char *record, *results;
+    store_done_fn done;
+    void *arg;
+    bool ok;
+    bool left_out; /* a backend's own: failed alone, left out of the batch's next attempt */
+    char why[STORE_WHY_LEN];
+};
+
+/* The fence check's refusal, in a job's why. */
+#define STORE_FENCED_FMT "table %s is missing or fenced (an owner newer than fence %lld wrote it)"
+
+/* A hand that store_load found still running (feltd stopped during it). */
+struct store_voided {
+    char table_id[PROTO_GAME_ID_MAX + 1];
+    int64_t hand_id;
+};
+
+struct store_db; /* a backend's own */
+
+struct store_backend {
+    /* Writer thread. Runs the batch (a list through next) as one transaction, each job alone
+     * able to fail (a constraint, a seat that is not there: rolled back alone, j->ok false and
+     * j->why set) without its neighbours; when the transaction itself fails nothing of the batch
+     * is stored and every job says why. Sets every job's ok and why; true if it committed. */
+    bool (*run_batch)(struct store_db *db, struct store_job *batch);
+    /* Loop thread. Each reads one consistent snapshot; 0, or -1 with err ("store_io", or
+     * "store_not_felt" for a row that cannot be ours). */
+    int (*read_running)(struct store_db *db, struct store_voided **out, size_t *n,
+                        struct felt_err *err); /* *out: malloc'd, the caller frees it */
+    int (*read_rows)(struct store_db *db, const struct store_load_ops *ops, void *user,
+                     struct felt_err *err); /* tables, then seats, then departures */
+    int (*read_hands)(struct store_db *db, const char *table_id, int64_t since, int limit,
+                      store_hand_fn cb, void *user, struct felt_err *err); /* limit 1..100 */
+    int (*read_ledger)(struct store_db *db, const char *table_id, struct store_ledger *out,
+                       struct felt_err *err);
+    /* After the writer thread has stopped: commits nothing more, closes every connection. */
+    void (*close)(struct store_db *db);
+};
+
+/* The backends' constructors (store.c calls them from store_open and store_open_pg). Each
+ * returns 0 with *db and *ops, or -1 with err (store.h's codes) and nothing left open. */
+int store_sqlite_open(const char *dir, struct store_db **db, const struct store_backend **ops,
+                      struct felt_err *err);
+int store_pg_open(const char *conninfo, struct store_db **db, const struct store_backend **ops,
+                  struct felt_err *err);
+
+/* ---- shared by the backends (store_backend.c) ---------------------------------------------- */
+
+/* felt_err_set, with the message kept to one line whatever a path or a server put in it. */
+int store_backend_fail(struct felt_err *err, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Sets j->why; returns -1 (a job's own failure). */
+int store_backend_reject(struct store_job *j, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* str is non-NULL and min..max bytes long. */
+bool store_backend_len_ok(const char *str, size_t min, size_t max);
+/* ms since the epoch as ISO 8601 UTC with milliseconds ("2026-12-04T18:56:13.123Z"), and back
+ * (0 for anything else, NULL included). */
+void store_backend_iso(int64_t ms, char out[STORE_ISO_LEN]);
+int64_t store_backend_ms(const char *iso);
+/* Whether a batch holding this job must be durable against a power cut when it commits:
+ * everything with a ledger row (chips moving) and the voiding of cut-short hands. A hand's
+ * start, a sit-out flag and a table's settings need not be: they ride on the next durable
+ * commit. */
+bool store_backend_job_durable(const struct store_job *j);
+bool store_backend_batch_durable(const struct store_job *batch);
+
+#endif
