@@ -411,23 +411,40 @@ void store_stats(const struct store *s, struct store_stats *out)
 
 /* ---- reads ------------------------------------------------------------------------------- */
 
-/* What the voiding of the hands cut short reported. */
-struct store_void_result {
+/* What a job run by store_run_now reported. */
+struct store_now_result {
     bool ok;
     char why[STORE_WHY_LEN];
 };
 
-static void store_void_done(void *arg, bool ok, const char *why)
+static void store_now_done(void *arg, bool ok, const char *why)
 {
-    struct store_void_result *r = arg;
+    struct store_now_result *r = arg;
     r->ok = ok;
     snprintf(r->why, sizeof(r->why), "%s", why ? why : "");
+}
+
+/* Runs j through the writer, like every write, and waits for it on the loop thread (store_flush,
+ * then store_dispatch: completions of other jobs ready by then are delivered too). 0, or -1 with
+ * r->why. */
+static int store_run_now(struct store *s, struct store_job *j, struct store_now_result *r)
+{
+    r->ok = false;
+    j->done = store_now_done;
+    j->arg = r;
+    if (store_push(s, j) != 0) {
+        snprintf(r->why, sizeof(r->why), "the store's queue is full");
+        return -1;
+    }
+    store_flush(s);
+    store_dispatch(s);
+    return r->ok ? 0 : -1;
 }
 
 int store_load(struct store *s, const struct store_load_ops *ops, void *user, struct felt_err *err)
 {
     struct store_voided *voided = NULL;
-    struct store_void_result result = {0};
+    struct store_now_result result;
     size_t nvoided = 0;
     int rc = -1;
     pthread_mutex_lock(&s->mu);
@@ -436,18 +453,10 @@ int store_load(struct store *s, const struct store_load_ops *ops, void *user, st
     FELT_ASSERT(!wrote); /* the voiding below would void hands this run has begun */
 
     if (s->ops->read_running(s->db, &voided, &nvoided, err) != 0) goto out;
-    if (nvoided > 0) { /* voided through the writer, like every write */
-        struct store_job *j = store_job_new(s, JOB_VOID_RUNNING, NULL);
-        j->done = store_void_done;
-        j->arg = &result;
-        FELT_ASSERT(store_push(s, j) == 0); /* the queue is empty */
-        store_flush(s);
-        store_dispatch(s); /* runs store_void_done */
-        if (!result.ok) {
-            store_backend_fail(err, "store_io", "%s: cannot void the hands cut short: %s", s->what,
-                               result.why);
-            goto out;
-        }
+    if (nvoided > 0 && store_run_now(s, store_job_new(s, JOB_VOID_RUNNING, NULL), &result) != 0) {
+        store_backend_fail(err, "store_io", "%s: cannot void the hands cut short: %s", s->what,
+                           result.why);
+        goto out;
     }
     if (s->ops->read_rows(s->db, ops, user, err) != 0) goto out;
     for (size_t i = 0; i < nvoided && ops->voided; i++)
@@ -455,6 +464,84 @@ int store_load(struct store *s, const struct store_load_ops *ops, void *user, st
     rc = 0;
 out:
     free(voided);
+    return rc;
+}
+
+/* store_table_take's view of the rows: the one table's, passed on to the caller's ops. */
+struct store_take {
+    const char *table_id;
+    const struct store_load_ops *ops;
+    void *user;
+};
+
+static void store_take_table(void *user, const struct store_table *t)
+{
+    const struct store_take *k = user;
+    if (k->ops->table && strcmp(t->id, k->table_id) == 0) k->ops->table(k->user, t);
+}
+
+static void store_take_seat(void *user, const struct store_seat *seat)
+{
+    const struct store_take *k = user;
+    if (k->ops->seat && strcmp(seat->table_id, k->table_id) == 0) k->ops->seat(k->user, seat);
+}
+
+static void store_take_departure(void *user, const struct store_departure *d)
+{
+    const struct store_take *k = user;
+    if (k->ops->departure && strcmp(d->table_id, k->table_id) == 0) k->ops->departure(k->user, d);
+}
+
+static const struct store_load_ops store_take_ops = {
+    .table = store_take_table,
+    .seat = store_take_seat,
+    .departure = store_take_departure,
+};
+
+/* A take's write failed: refused by the fence (the job's why is STORE_FENCED_FMT's), or not
+ * stored at all. */
+static int store_take_failed(const struct store *s, const char *table_id, const char *step,
+                             const struct store_now_result *r, struct felt_err *err)
+{
+    return store_backend_fail(err, strstr(r->why, "fenced") ? "store_fenced" : "store_io",
+                              "%s: cannot %s table %s: %s", s->what, step, table_id, r->why);
+}
+
+int store_table_take(struct store *s, const char *table_id, int64_t fence,
+                     const struct store_load_ops *ops, void *user, struct felt_err *err)
+{
+    struct store_take take = {table_id, ops, user};
+    struct store_voided *running = NULL;
+    struct store_now_result result;
+    size_t nrunning = 0, nvoided = 0;
+    int rc = -1;
+    if (store_table_fence(s, table_id, fence) != 0)
+        return store_backend_fail(err, "store_invalid", "a malformed table id or a negative fence");
+    struct store_job *j = store_job_new(s, JOB_TABLE_FENCE, table_id);
+    memcpy(j->u.table.id, table_id, strlen(table_id) + 1);
+    if (store_run_now(s, j, &result) != 0) {
+        store_take_failed(s, table_id, "take", &result, err);
+        goto out;
+    }
+    /* From here no older owner can begin or commit a hand at this table, so the hands found
+     * running are all there are, and stay so. */
+    if (s->ops->read_running(s->db, &running, &nrunning, err) != 0) goto out;
+    for (size_t i = 0; i < nrunning; i++)
+        if (strcmp(running[i].table_id, table_id) == 0) running[nvoided++] = running[i];
+    if (nvoided > 0) {
+        j = store_job_new(s, JOB_VOID_TABLE, table_id);
+        memcpy(j->u.table.id, table_id, strlen(table_id) + 1);
+        if (store_run_now(s, j, &result) != 0) {
+            store_take_failed(s, table_id, "void the hand cut short at", &result, err);
+            goto out;
+        }
+    }
+    if (s->ops->read_rows(s->db, &store_take_ops, &take, err) != 0) goto out;
+    for (size_t i = 0; i < nvoided && ops->voided; i++)
+        ops->voided(user, table_id, running[i].hand_id);
+    rc = 0;
+out:
+    free(running);
     return rc;
 }
 

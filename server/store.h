@@ -123,6 +123,20 @@ struct store_load_ops {
 int store_load(struct store *s, const struct store_load_ops *ops, void *user, struct felt_err *err);
 
 /*
+ * A node takes over one table (several nodes, docs/scaling.md; on the loop thread, waiting for
+ * the writer like store_load): sets the table's fence (store_table_fence) and raises the stored
+ * fence to it, so that from then on no older owner can write for the table; then voids the hands
+ * the older owner left running there, and reports the table as store_load does: its row, its
+ * seats (stacks as of its last completed hand, the only writes that change them), its
+ * departures, then each hand voided. The rows of other tables are read and skipped (the reads
+ * are store_load's). Returns 0, or -1 with err: "store_fenced" (a newer owner's fence is
+ * stored, or the table was never stored: store_table_put it first), "store_invalid" (a
+ * malformed table id or a negative fence), "store_io".
+ */
+int store_table_take(struct store *s, const char *table_id, int64_t fence,
+                     const struct store_load_ops *ops, void *user, struct felt_err *err);
+
+/*
  * Writes. Each copies its arguments, queues a job and returns 0 at once; it returns -1 without
  * queueing when the queue is full (STORE_QUEUE_MAX) or an argument is malformed (a table id
  * not 1..PROTO_GAME_ID_MAX bytes, a player id not 16 bytes, a NULL record, more than 10

@@ -80,6 +80,8 @@ bool store_backend_job_durable(const struct store_job *j)
     case JOB_SEAT_REBUY:
     case JOB_HAND_COMMIT:
     case JOB_VOID_RUNNING:
+    case JOB_TABLE_FENCE: /* a taken table: the stale owner refused from now on, even after */
+    case JOB_VOID_TABLE:  /* a power cut */
         return true;
     }
     felt_fatal("store: job kind %d", (int)j->kind);

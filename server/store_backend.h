@@ -27,7 +27,7 @@
 /* clang-format off */
 enum store_job_kind {
     JOB_TABLE_PUT, JOB_SEAT_JOIN, JOB_SEAT_UPDATE, JOB_SEAT_LEAVE, JOB_SEAT_REBUY,
-    JOB_HAND_BEGIN, JOB_HAND_COMMIT, JOB_VOID_RUNNING
+    JOB_HAND_BEGIN, JOB_HAND_COMMIT, JOB_VOID_RUNNING, JOB_TABLE_FENCE, JOB_VOID_TABLE
 };
 /* clang-format on */
 
@@ -38,7 +38,7 @@ struct store_job {
     enum store_job_kind kind;
     char at[STORE_ISO_LEN]; /* when it was queued (ISO 8601 UTC): the time of its ledger row */
     union {
-        struct store_table table; /* table_put */
+        struct store_table table; /* table_put; the id of table_fence and void_table */
         struct store_seat seat;   /* seat_*: update and leave use the ids and sitting_out */
         struct store_hand hand;   /* hand_*: its two pointers are unused, see record/results */
     } u;

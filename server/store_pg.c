@@ -88,7 +88,7 @@ static const char *const store_pg_ours[] = {"tables",       "seats",  "hands",
 enum {
     W_TABLE_PUT, W_TABLE_HAND_ID, W_FENCE, W_SEAT_ADD, W_SEAT_SIT, W_SEAT_STACK, W_SEAT_ADD_CHIPS,
     W_SEAT_DEL, W_LEDGER, W_DEPART_ADD, W_DEPART_DEL, W_HAND_BEGIN, W_HAND_COMPLETE,
-    W_HAND_PLAYER, W_VOID,
+    W_HAND_PLAYER, W_VOID, W_VOID_TABLE,
     R_TABLES, R_SEATS, R_RUNNING, R_HANDS, R_HANDS_LAST, R_HAND_PLAYERS, R_LEDGER, R_DEPARTURES,
     S_COUNT
 };
@@ -137,6 +137,8 @@ static const char *const store_pg_sql[S_COUNT] = {
     [W_HAND_PLAYER] = "INSERT INTO hand_players (table_id, hand_id, player_id, seat,"
                       " stack_after, net) VALUES ($1, $2, $3, $4, $5, $6)",
     [W_VOID] = "UPDATE hands SET state = 'voided', ended_at = $1 WHERE state = 'running'",
+    [W_VOID_TABLE] = "UPDATE hands SET state = 'voided', ended_at = $1"
+                     " WHERE table_id = $2 AND state = 'running'",
     [R_TABLES] = "SELECT id, seats, small_blind, big_blind, ante, buy_in, action_timeout_ms,"
                  " last_hand_id, fence FROM tables ORDER BY id",
     [R_SEATS] = "SELECT table_id, player_id, name, seat, stack, sitting_out::int, bot::int,"
@@ -471,11 +473,24 @@ static int store_pg_run_void(struct store_db *db, struct store_job *j)
     return store_pg_write(db, j, NULL, W_VOID, "t", j->at);
 }
 
+static int store_pg_run_table_fence(struct store_db *db, struct store_job *j)
+{
+    return store_pg_fence(db, j, j->u.table.id);
+}
+
+static int store_pg_run_void_table(struct store_db *db, struct store_job *j)
+{
+    int rc = store_pg_fence(db, j, j->u.table.id);
+    if (rc == 0) rc = store_pg_write(db, j, NULL, W_VOID_TABLE, "tt", j->at, j->u.table.id);
+    return rc;
+}
+
 static int (*const store_pg_job_run[])(struct store_db *, struct store_job *) = {
     [JOB_TABLE_PUT] = store_pg_run_table_put,     [JOB_SEAT_JOIN] = store_pg_run_seat_join,
     [JOB_SEAT_UPDATE] = store_pg_run_seat_update, [JOB_SEAT_LEAVE] = store_pg_run_seat_leave,
     [JOB_SEAT_REBUY] = store_pg_run_seat_rebuy,   [JOB_HAND_BEGIN] = store_pg_run_hand_begin,
     [JOB_HAND_COMMIT] = store_pg_run_hand_commit, [JOB_VOID_RUNNING] = store_pg_run_void,
+    [JOB_TABLE_FENCE] = store_pg_run_table_fence, [JOB_VOID_TABLE] = store_pg_run_void_table,
 };
 
 /* One attempt at a batch: its jobs not yet left out, in one transaction, no savepoints (a

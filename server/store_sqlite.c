@@ -89,7 +89,7 @@ enum {
     W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVEPOINT, W_RELEASE, W_ROLLBACK_TO,
     W_TABLE_PUT, W_TABLE_HAND_ID, W_FENCE, W_SEAT_ADD, W_SEAT_SIT, W_SEAT_STACK, W_SEAT_ADD_CHIPS,
     W_SEAT_DEL, W_LEDGER, W_DEPART_ADD, W_DEPART_DEL,
-    W_HAND_BEGIN, W_HAND_COMPLETE, W_HAND_PLAYER, W_VOID, W_COUNT
+    W_HAND_BEGIN, W_HAND_COMPLETE, W_HAND_PLAYER, W_VOID, W_VOID_TABLE, W_COUNT
 };
 /* clang-format on */
 static const char *const store_wsql[W_COUNT] = {
@@ -136,6 +136,8 @@ static const char *const store_wsql[W_COUNT] = {
     [W_HAND_PLAYER] = "INSERT INTO hand_players (table_id, hand_id, player_id, seat,"
                       " stack_after, net) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [W_VOID] = "UPDATE hands SET state = 'voided', ended_at = ?1 WHERE state = 'running'",
+    [W_VOID_TABLE] = "UPDATE hands SET state = 'voided', ended_at = ?1"
+                     " WHERE table_id = ?2 AND state = 'running'",
 };
 
 /* The reader's statements. */
@@ -638,6 +640,18 @@ static int store_sqlite_run_void(struct store_db *s, struct store_job *j)
     return store_sqlite_exec(s->w.st[W_VOID], "t", j->at);
 }
 
+static int store_sqlite_run_table_fence(struct store_db *s, struct store_job *j)
+{
+    return store_sqlite_fence(s, j, j->u.table.id);
+}
+
+static int store_sqlite_run_void_table(struct store_db *s, struct store_job *j)
+{
+    int rc = store_sqlite_fence(s, j, j->u.table.id);
+    if (rc == SQLITE_OK) rc = store_sqlite_exec(s->w.st[W_VOID_TABLE], "tt", j->at, j->u.table.id);
+    return rc;
+}
+
 static int (*const store_sqlite_job_run[])(struct store_db *, struct store_job *) = {
     [JOB_TABLE_PUT] = store_sqlite_run_table_put,
     [JOB_SEAT_JOIN] = store_sqlite_run_seat_join,
@@ -647,6 +661,8 @@ static int (*const store_sqlite_job_run[])(struct store_db *, struct store_job *
     [JOB_HAND_BEGIN] = store_sqlite_run_hand_begin,
     [JOB_HAND_COMMIT] = store_sqlite_run_hand_commit,
     [JOB_VOID_RUNNING] = store_sqlite_run_void,
+    [JOB_TABLE_FENCE] = store_sqlite_run_table_fence,
+    [JOB_VOID_TABLE] = store_sqlite_run_void_table,
 };
 
 /* Errors that concern the job's own rows: the transaction can go on without them. */

@@ -793,6 +793,103 @@ static void test_fenced(void **state)
     tmp_free(&t);
 }
 
+/* A node takes a table over (store_table_take): the older owner's running hand at that table is
+ * voided and reported, no other table's; the seats come back with the stacks of the last
+ * completed hand; from then on the older owner cannot commit, and cannot take it back. */
+static void test_table_take(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    struct chips c, c2;
+    struct hands_seen seen = {0};
+    struct felt_err err = {0};
+    tmp_new(&t);
+    struct store *s = open_ok(t.dir);
+    load_ok(s, &l);
+    store_set_error_hook(s, on_error, &hook_log);
+    memset(&hook_log, 0, sizeof(hook_log));
+    struct store_table tb = table_make(TABLE), tb2 = table_make("t2");
+    assert_int_equal(store_table_fence(s, TABLE, 1), 0);
+    assert_int_equal(store_table_fence(s, "t2", 1), 0);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    assert_int_equal(store_table_put(s, &tb2), 0);
+    seat_players(s, TABLE, &c, 2, 500);
+    seat_players(s, "t2", &c2, 2, 300);
+    play_hand(s, TABLE, 1, &c, 70, 100);
+    assert_int_equal(store_hand_begin(s, TABLE, 2, INT64_C(1796410573123), "{\"partial\":2}"), 0);
+    assert_int_equal(store_hand_begin(s, "t2", 1, INT64_C(1796410573123), "{\"partial\":1}"), 0);
+    assert_int_equal(store_flush(s), 0);
+
+#ifdef STORE_TEST_PG
+    struct store *newer = open_ok(t.dir); /* another node, on the same database */
+#else
+    struct store *newer = s; /* one store a folder: the same one, its fence moved back after */
+#endif
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(store_table_take(newer, TABLE, 2, &load_ops, &l, &err), 0);
+    assert_int_equal(l.ntables, 1);
+    assert_string_equal(l.tables[0].id, TABLE);
+    assert_int_equal(l.tables[0].fence, 2);
+    assert_int_equal(l.tables[0].last_hand_id, 2);
+    assert_int_equal(l.nseats, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_string_equal(l.seats[i].table_id, TABLE);
+        assert_int_equal(l.seats[i].stack, c.stack[i]); /* as after hand 1 */
+    }
+    assert_int_equal(l.nvoided, 1);
+    assert_string_equal(l.voided_table[0], TABLE);
+    assert_int_equal(l.voided_hand[0], 2);
+    hands_ok(newer, 0, 10, &seen);
+    assert_int_equal(seen.n, 2);
+    assert_string_equal(seen.state[1], "voided");
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_hands(newer, "t2", 0, 10, on_hand, &seen, &err), 0);
+    assert_int_equal(seen.n, 0); /* t2's hand is still running: not voided, not reported */
+
+    /* The older owner wakes up: its hand's commit and its take are refused. */
+#ifndef STORE_TEST_PG
+    assert_int_equal(store_table_fence(s, TABLE, 1), 0);
+#endif
+    struct chips before = c;
+    int64_t net[STORE_HAND_PLAYERS_MAX] = {40, -40};
+    struct store_hand h;
+    char *record = record_make(2, 100);
+    hand_make(&h, TABLE, 2, &c, net, record);
+    memset(&done_log, 0, sizeof(done_log));
+    assert_int_equal(store_hand_commit(s, &h, on_done, NULL), 0);
+    assert_int_equal(store_flush(s), -1);
+    store_dispatch(s);
+    free(record);
+    c = before;
+    assert_int_equal(done_log.failed, 1);
+    assert_non_null(strstr(done_log.why, "fenced"));
+    assert_int_equal(store_table_take(s, TABLE, 1, &load_ops, &l, &err), -1);
+    assert_string_equal(err.code, "store_fenced");
+    assert_null(strchr(err.message, '\n'));
+    assert_int_equal(store_table_take(s, "never-stored", 5, &load_ops, &l, &err), -1);
+    assert_string_equal(err.code, "store_fenced");
+    assert_int_equal(store_table_take(s, "", 5, &load_ops, &l, &err), -1);
+    assert_string_equal(err.code, "store_invalid");
+    assert_int_equal(store_table_take(s, TABLE, -1, &load_ops, &l, &err), -1);
+    assert_string_equal(err.code, "store_invalid");
+
+    /* The newer owner plays on at the table it took: hand 3, the books balanced. */
+#ifndef STORE_TEST_PG
+    assert_int_equal(store_table_fence(s, TABLE, 2), 0);
+#endif
+    play_hand(newer, TABLE, 3, &c, 30, 100);
+    assert_int_equal(store_flush(newer), 0);
+    assert_balanced(newer, TABLE, 1000);
+    assert_balanced(newer, "t2", 600);
+    assert_int_equal(hook_log.calls, 0); /* nothing failed but what was told it failed */
+#ifdef STORE_TEST_PG
+    store_close(newer);
+#endif
+    store_close(s);
+    tmp_free(&t);
+}
+
 /* A hand begun and never committed (feltd stopped during it) is voided by the next load, with
  * its partial record; the stacks are those from before it; its id is never used again. */
 static void test_voided(void **state)
@@ -1636,6 +1733,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_job_fails_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_voided, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fenced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_table_take, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grouping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hands_query, setup, teardown),
