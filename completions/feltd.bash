@@ -57,12 +57,13 @@ _feltd()
     --host | --port | --table | --bots | --action-timeout | --hand-delay | --bot-delay | \
         --history | --ping-secs | --hangup-secs | --idle-seat-secs | --sitout-hands | \
         --joins-per-minute | --seats-per-address | --max-conns-per-address | --max-conns | \
-        --hello-secs | --chat-per-address | --chat-per-table | --poll-max-events | --trust-proxy)
+        --hello-secs | --chat-per-address | --chat-per-table | --poll-max-events | --trust-proxy | \
+        --postgres)
         return # a value of the user's own
         ;;
     esac
 
-    mapfile -t COMPREPLY < <(compgen -W "--host --port --table --bots --data --action-timeout
+    mapfile -t COMPREPLY < <(compgen -W "--host --port --table --bots --data --postgres --action-timeout
         --hand-delay --bot-delay --history --spectator-chat --no-spectator-chat --ping-secs
         --hangup-secs --tls-cert --tls-key --event-lib --idle-seat-secs --sitout-hands
         --joins-per-minute --seats-per-address --max-conns-per-address --max-conns --hello-secs

@@ -5,7 +5,8 @@
  * HTTP polling fallback, on one port from one libwebsockets event loop (net.c). The game runs on
  * that one thread; the store (store.h) writes to disk on a thread of its own.
  *
- * At start the data folder (--data) is opened and loaded before anything listens: every stored
+ * At start the data folder (--data; or a PostgreSQL database, --postgres) is opened and loaded
+ * before anything listens: every stored
  * table comes back (with the command line's settings where it names the table), then every
  * stored seat, then the hands the last run was playing when it stopped are voided. --bots tops
  * the bot table up to N bots, counting the bots already back in their seats.
@@ -48,6 +49,8 @@ static const char feltd_usage[] =
     "                         (default $FELT_DATA, else $XDG_DATA_HOME/felt, i.e.\n"
     "                         ~/.local/share/felt);\n"
     "                         ':memory:' keeps nothing after feltd stops\n"
+    "  --postgres CONNINFO    keep them in this PostgreSQL database instead (a libpq\n"
+    "                         connection string; the password in ~/.pgpass, not here)\n"
     "  --action-timeout S     seconds a player has to act (default 30)\n"
     "  --hand-delay MS        pause between hands in ms (default 3000)\n"
     "  --bot-delay MS         bots' thinking time in ms (default 800)\n"
@@ -302,6 +305,7 @@ enum {
     O_POLL_MAX,
     O_TRUST_PROXY,
     O_DATA,
+    O_POSTGRES,
     O_CONFIG,
     O_NO_CONFIG,
     O_LOG_JSON
@@ -330,6 +334,7 @@ static const struct option feltd_opts[] = {
     {"poll-max-events", required_argument, NULL, O_POLL_MAX},
     {"trust-proxy", required_argument, NULL, O_TRUST_PROXY},
     {"data", required_argument, NULL, O_DATA},
+    {"postgres", required_argument, NULL, O_POSTGRES},
     {"ping-secs", required_argument, NULL, O_PING},
     {"hangup-secs", required_argument, NULL, O_HANGUP},
     {"event-lib", required_argument, NULL, O_EVENT_LIB},
@@ -373,6 +378,7 @@ struct feltd_args {
     struct table_config *tables;  /* the --table specs (id, seats, blinds, buy-in, ante) */
     int ntables;
     const char *data;             /* --data, or NULL for the default folder */
+    const char *postgres;         /* --postgres, or NULL: the data folder */
     bool log_json;                /* --log-json */
     /* While the command line is read: the tables and bots still those of the config file,
      * which the command line's first --table (or --bots) replaces. */
@@ -448,6 +454,9 @@ static int feltd_option(struct server *srv, struct feltd_args *a, int c, const c
         break;
     case O_DATA:
         a->data = arg;
+        break;
+    case O_POSTGRES:
+        a->postgres = arg;
         break;
     case O_PING:
         a->net.ping_secs = (int)feltd_number("--ping-secs", arg, 1, 3600);
@@ -788,14 +797,28 @@ static int feltd_data_dir(const char *arg, char *out, size_t size)
     return 0;
 }
 
-/* Opens and loads the data folder. Returns 0, or 1 with a one-line error on stderr. */
-static int feltd_open_store(struct server *srv, const char *arg, struct feltd_loaded *l)
+/* How long a starting feltd waits for the previous one's session on its PostgreSQL database
+ * to end (store_claim): a killed feltd's lasts until the server notices the closed socket. */
+#define FELTD_CLAIM_MS 10000
+
+/* Opens and loads the data folder, or the PostgreSQL database. Returns 0, or 1 with a one-line
+ * error on stderr. The connection string is never logged (it may hold a password). */
+static int feltd_open_store(struct server *srv, const struct feltd_args *a,
+                            struct feltd_loaded *l)
 {
     char dir[4096];
     struct felt_err err = {0};
-    if (feltd_data_dir(arg, dir, sizeof(dir)) != 0)
+    if (a->postgres && a->data) {
+        fprintf(stderr, "feltd: give --data or --postgres, not both\n");
         return 1;
-    if (store_open(dir, &srv->store, &err) != 0 ||
+    }
+    if (a->postgres)
+        snprintf(dir, sizeof(dir), "PostgreSQL");
+    else if (feltd_data_dir(a->data, dir, sizeof(dir)) != 0)
+        return 1;
+    if ((a->postgres ? store_open_pg(a->postgres, &srv->store, &err)
+                     : store_open(dir, &srv->store, &err)) != 0 ||
+        store_claim(srv->store, FELTD_CLAIM_MS, &err) != 0 ||
         store_load(srv->store, &feltd_load_ops, l, &err) != 0) {
         fprintf(stderr, "feltd: %s\n", err.message);
         return 1;
@@ -840,7 +863,7 @@ int main(int argc, char **argv)
     log_set_format(a.log_json ? LOG_JSON : log_stderr_is_journal() ? LOG_JOURNAL : LOG_TEXT);
     eval_init();
     struct feltd_loaded loaded = {0};
-    rc = feltd_open_store(srv, a.data, &loaded);
+    rc = feltd_open_store(srv, &a, &loaded);
     if (rc == 0)
         rc = feltd_open_tables(srv, &a, &loaded);
     free(a.tables);

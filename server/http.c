@@ -10,8 +10,10 @@
  * presence while polling, and their seat kept from the idle sweep). GET .../state?since=SEQ
  * answers with the events after SEQ from the table's history, rendered for the caller (a
  * player's own view with Authorization: Bearer TOKEN), or a snapshot when SEQ is absent or too
- * old. GET .../hands serves the stored hand histories (store.h), with the same privacy.
+ * old. GET .../hands serves the stored hand histories (store.h), with the same privacy; its
+ * answer comes later (resp->later), once the store's thread has read them.
  */
+#define _DEFAULT_SOURCE /* explicit_bzero */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,26 +263,81 @@ static void http_command(struct server *srv, struct table *t, const struct http_
     command_run(&x, &m);
 }
 
-/* The hands being gathered for one GET .../hands answer. */
-struct http_hands {
-    const struct player *viewer;
-    struct felt_buf out;
-    int n;
-    struct felt_err err;
-    bool failed;
+/* A GET .../hands answer being read from the store (store_hands runs on the store's thread). It
+ * keeps what it needs to answer by value, not the request's table or player: both are looked up
+ * again when the rows arrive. */
+struct http_later {
+    struct server *srv;
+    char game[PROTO_GAME_ID_MAX + 1];
+    char bearer[PROTO_TOKEN_MAX + 1];
+    bool has_bearer;
+    http_ready_fn ready; /* NULL until bound */
+    void *owner;
+    bool cancelled;
 };
 
-static int http_hands_row(void *user, const struct store_hand_row *row)
+void http_later_bind(struct http_later *later, http_ready_fn ready, void *owner)
 {
-    struct http_hands *h = user;
-    char *json = render_hand(row, h->viewer, &h->err);
-    if (!json) {
-        h->failed = true;
-        return 1;
+    later->ready = ready;
+    later->owner = owner;
+}
+
+void http_later_cancel(struct http_later *later)
+{
+    later->cancelled = true;
+}
+
+/* The rows of a GET .../hands, rendered for the viewer (NULL: nobody's hole cards), as the
+ * answer's body; 0, or -1 with err. */
+static int http_hands_body(const char *game, const struct store_hand_row *rows, size_t n,
+                           const struct player *viewer, struct felt_buf *out,
+                           struct felt_err *err)
+{
+    /* A game id is [A-Za-z0-9_-]: nothing in it needs escaping. */
+    felt_buf_printf(out, "{\"game_id\":\"%s\",\"hands\":[", game);
+    for (size_t i = 0; i < n; i++) {
+        char *json = render_hand(&rows[i], viewer, err);
+        if (!json) return -1;
+        felt_buf_printf(out, "%s%s", i > 0 ? "," : "", json);
+        free(json);
     }
-    felt_buf_printf(&h->out, "%s%s", h->n++ > 0 ? "," : "", json);
-    free(json);
+    felt_buf_printf(out, "]}");
     return 0;
+}
+
+/* store_hands' answer: rendered and handed to the transport, unless the request has gone. */
+static void http_hands_done(void *arg, const struct store_hand_row *rows, size_t n,
+                            const char *why)
+{
+    struct http_later *later = arg;
+    struct http_response resp = {0};
+    struct felt_buf out = {0};
+    struct felt_err err = {0};
+    if (later->cancelled) {
+        log_line(LOG_DEBUG, "table %s: hand histories read for a client that has gone",
+                 later->game);
+        goto out;
+    }
+    FELT_ASSERT(later->ready); /* bound by the transport before the loop ran again */
+    struct table *t = lobby_find(later->srv, later->game, strlen(later->game));
+    const struct player *viewer =
+        t && later->has_bearer ? table_player_by_token(t, later->bearer) : NULL;
+    if (!t) {
+        http_error(&resp, 404, "unknown_game", "no such game");
+    } else if (why || http_hands_body(later->game, rows, n, viewer, &out, &err) != 0) {
+        log_line(LOG_ERROR, "table %s: hand histories unreadable: %s", later->game,
+                 why ? why : err.message);
+        free(out.p);
+        http_error(&resp, 500, "store_error", "the hand histories cannot be read right now");
+    } else {
+        resp.status = 200;
+        resp.content_type = "application/json";
+        resp.body = msg_from_string(out.p, out.n);
+    }
+    later->ready(later->owner, &resp);
+out:
+    explicit_bzero(later->bearer, sizeof(later->bearer));
+    free(later);
 }
 
 /* A whole number 0..max from name=VALUE in the query, def when name is absent, or -2 when it
@@ -306,7 +363,6 @@ static int64_t http_query_number(const char *query, const char *name, int64_t de
 static void http_hands(struct server *srv, struct table *t, const struct http_request *req,
                        struct http_response *resp)
 {
-    struct http_hands h = {0};
     int64_t since = http_query_number(req->query, "since", -1, PROTO_INT_MAX);
     int64_t limit = http_query_number(req->query, "limit", 20, 100);
     if (since == -2 || limit < 1) {
@@ -318,23 +374,22 @@ static void http_hands(struct server *srv, struct table *t, const struct http_re
         http_error(resp, 404, "no_histories", "this server keeps no hand histories");
         return;
     }
-    if (req->bearer && (h.viewer = table_player_by_token(t, req->bearer)))
-        table_seen(t, (struct player *)h.viewer);
-    /* A game id is [A-Za-z0-9_-]: nothing in it needs escaping. */
-    felt_buf_printf(&h.out, "{\"game_id\":\"%s\",\"hands\":[", table_config(t)->id);
-    if (store_hands(srv->store, table_config(t)->id, since, (int)limit,
-                    http_hands_row, &h, &h.err) != 0 ||
-        h.failed) {
-        log_line(LOG_ERROR, "table %s: hand histories unreadable: %s", table_config(t)->id,
-                 h.err.message);
-        free(h.out.p);
-        http_error(resp, 500, "store_error", "the hand histories cannot be read right now");
+    struct player *viewer = req->bearer ? table_player_by_token(t, req->bearer) : NULL;
+    if (viewer)
+        table_seen(t, viewer);
+    struct http_later *later = xcalloc(1, sizeof(*later));
+    later->srv = srv;
+    snprintf(later->game, sizeof(later->game), "%s", table_config(t)->id);
+    if (req->bearer) {
+        snprintf(later->bearer, sizeof(later->bearer), "%s", req->bearer);
+        later->has_bearer = true;
+    }
+    if (store_hands(srv->store, later->game, since, (int)limit, http_hands_done, later) != 0) {
+        free(later);
+        http_error(resp, 503, "store_busy", "the hand histories cannot be read right now");
         return;
     }
-    felt_buf_printf(&h.out, "]}");
-    resp->status = 200;
-    resp->content_type = "application/json";
-    resp->body = msg_from_string(h.out.p, h.out.n);
+    resp->later = later;
 }
 
 static const struct {

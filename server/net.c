@@ -84,6 +84,7 @@ struct net_http {
     char *body;
     size_t body_len;
     struct http_response resp;
+    struct http_later *later; /* the answer comes later (http.c): cancelled if we go first */
     int phase;              /* 0: nothing to send, 1: headers next, 2: body next */
 };
 
@@ -290,6 +291,8 @@ static void net_link_free(struct net_link *l)
     conn_free(l->conn);
     free(l->rx);
     if (l->http) {
+        if (l->http->later)
+            http_later_cancel(l->http->later);
         free(l->http->body);
         msg_unref(l->http->resp.body);
         free(l->http);
@@ -701,8 +704,24 @@ static void net_http_refuse(struct net_http *h, int status, const char *code, co
     h->close_after = true;
 }
 
+/* The answer is ready: written from the next WRITEABLE callback. */
+static void net_http_answer(struct net_link *l)
+{
+    l->http->phase = 1;
+    lws_callback_on_writable(l->wsi);
+}
+
+/* http.c's later answer (a store read) has come. */
+static void net_http_ready(void *owner, struct http_response *resp)
+{
+    struct net_link *l = owner;
+    l->http->later = NULL;
+    l->http->resp = *resp;
+    net_http_answer(l);
+}
+
 /* Produces the answer, once: later completions of the same request are ignored. */
-static void net_http_respond(struct lws *wsi, struct net_link *l)
+static void net_http_respond(struct net_link *l)
 {
     struct net_http *h = l->http;
     if (h->answered)
@@ -729,8 +748,13 @@ static void net_http_respond(struct lws *wsi, struct net_link *l)
      * such bytes (lws 4.1 re-runs it while they sit in its buffer): answered ignores that.
      * Pausing reading instead would stop lws 4.1 from offering the HTTP write as well. */
     h->close_after = true;
-    h->phase = 1;
-    lws_callback_on_writable(wsi);
+    if (h->resp.later) { /* http.c answers later, through net_http_ready */
+        h->later = h->resp.later;
+        h->resp.later = NULL;
+        http_later_bind(h->later, net_http_ready, l);
+        return;
+    }
+    net_http_answer(l);
 }
 
 
@@ -797,7 +821,7 @@ static int net_http_start(struct lws *wsi, struct server *srv, struct net_pss *p
                                      : "the server is full; try again later");
     }
     if (h->refuse || h->method != HTTP_POST)
-        net_http_respond(wsi, l);
+        net_http_respond(l);
     return 0; /* a POST is answered once its body is complete */
 }
 
@@ -940,7 +964,7 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         return l && l->http ? net_http_body(l, in, len) : -1;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (l && l->http)
-            net_http_respond(wsi, l);
+            net_http_respond(l);
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return l && l->http ? net_http_writeable(wsi, l) : 0;

@@ -686,12 +686,24 @@ struct http_request {
     struct limit_addr *addr; /* the client's address (limit.c), or NULL */
 };
 
+struct http_later; /* an answer still being produced (http.c's own) */
+
 struct http_response {
     int status;
     const char *content_type;
     struct msg *body;       /* with MSG_HEADROOM, so it is written in place */
     const char *allow;      /* the Allow header of a 405 (static), or NULL */
+    struct http_later *later; /* non-NULL: no answer yet, nothing else is set (http_later_bind) */
 };
+
+/* Called once, on the loop thread, with the answer of a request http_handle left for later;
+ * the transport takes resp over (its body included). */
+typedef void (*http_ready_fn)(void *owner, struct http_response *resp);
+/* The transport binds a later answer as soon as http_handle returns it (before the loop runs
+ * again); ready(owner, ...) then brings the answer. A request that goes away before (the client
+ * hung up) is cancelled instead: ready is never called, and the later frees itself. */
+void http_later_bind(struct http_later *later, http_ready_fn ready, void *owner);
+void http_later_cancel(struct http_later *later);
 
 /* The largest request body the network layer reads (a longer one is answered with 413). */
 #define HTTP_MAX_BODY PROTO_MAX_FRAME

@@ -6,7 +6,9 @@
  * writer takes everything queued, has the backend (store_backend.h: SQLite by default,
  * PostgreSQL with store_open_pg) run it as one transaction with each job able to fail alone,
  * and hands the jobs that have something to report back through a second list and an eventfd.
- * Reads go straight to the backend on the loop thread. A database is opened, checked and
+ * A client's read (store_hands) rides the same queue and is run by the writer after its batch;
+ * the other reads go straight to the backend on the loop thread. One mutex (read_mu) keeps the
+ * two threads off the reader connection at the same time. A database is opened, checked and
  * migrated by its backend; store.c then starts the writer.
  */
 #define _GNU_SOURCE /* pthread_setname_np */
@@ -35,6 +37,7 @@ struct store {
     pthread_t writer;
     bool writer_started;
 
+    pthread_mutex_t read_mu; /* held around every call of a backend's read functions */
     pthread_mutex_t mu; /* guards everything down to error_arg */
     pthread_cond_t work, flushed;
     struct store_job *queue, **queue_tail; /* waiting for the writer */
@@ -57,6 +60,12 @@ struct store {
 
 static void store_job_free(struct store_job *j)
 {
+    for (size_t i = 0; i < j->nrows; i++) {
+        free((char *)j->rows[i].state);
+        free((char *)j->rows[i].record_json);
+        free((char *)j->rows[i].results_json);
+    }
+    free(j->rows);
     free(j->record);
     free(j->results);
     free(j);
@@ -71,8 +80,8 @@ static void store_finish(struct store *s, struct store_job *batch)
     for (struct store_job *j = batch, *next; j; j = next) {
         next = j->next;
         n++;
-        failed += !j->ok;
-        if (j->done || (!j->ok && s->error_hook)) {
+        failed += !j->ok && j->kind != JOB_READ_HANDS; /* a failed read is its caller's alone */
+        if (j->done || j->hands_done || (!j->ok && s->error_hook)) {
             j->next = NULL;
             *s->done_tail = j;
             s->done_tail = &j->next;
@@ -92,7 +101,35 @@ static void store_finish(struct store *s, struct store_job *batch)
         felt_fatal("store: eventfd write failed: %s", strerror(errno));
 }
 
-/* The writer: takes everything queued, writes it, reports it; on stop, drains the queue. */
+/* Writer thread: a store_hands row, copied into its job. */
+static int store_hands_copy_row(void *user, const struct store_hand_row *h)
+{
+    struct store_job *j = user;
+    if (j->nrows == j->rows_cap) {
+        j->rows_cap = j->rows_cap ? 2 * j->rows_cap : 16;
+        j->rows = xrealloc(j->rows, j->rows_cap * sizeof(*j->rows));
+    }
+    struct store_hand_row *r = &j->rows[j->nrows++];
+    *r = *h;
+    r->state = xstrdup(h->state);
+    r->record_json = xstrdup(h->record_json);
+    r->results_json = xstrdup(h->results_json);
+    return 0;
+}
+
+/* Writer thread: runs a store_hands job. */
+static void store_read_hands(struct store *s, struct store_job *j)
+{
+    struct felt_err err = {0};
+    pthread_mutex_lock(&s->read_mu);
+    j->ok = s->ops->read_hands(s->db, j->u.hand.table_id, j->u.hand.hand_id, (int)j->amount,
+                               store_hands_copy_row, j, &err) == 0;
+    pthread_mutex_unlock(&s->read_mu);
+    if (!j->ok) snprintf(j->why, sizeof(j->why), "%s", err.message);
+}
+
+/* The writer: takes everything queued, writes it (the reads among it after the writes have
+ * committed), reports it; on stop, drains the queue. */
 static void *store_writer(void *arg)
 {
     struct store *s = arg;
@@ -105,9 +142,23 @@ static void *store_writer(void *arg)
         s->queue = NULL;
         s->queue_tail = &s->queue;
         pthread_mutex_unlock(&s->mu);
-        if (s->ops->run_batch(s->db, batch)) atomic_fetch_add(&s->transactions, 1);
+        struct store_job *writes = NULL, **wt = &writes, *reads = NULL, **rt = &reads;
+        for (struct store_job *j = batch, *next; j; j = next) {
+            next = j->next;
+            j->next = NULL;
+            if (j->kind == JOB_READ_HANDS) {
+                *rt = j;
+                rt = &j->next;
+            } else {
+                *wt = j;
+                wt = &j->next;
+            }
+        }
+        if (writes && s->ops->run_batch(s->db, writes)) atomic_fetch_add(&s->transactions, 1);
+        for (struct store_job *j = reads; j; j = j->next) store_read_hands(s, j);
+        *wt = reads; /* one list again: the writes, then the reads */
         pthread_mutex_lock(&s->mu);
-        store_finish(s, batch);
+        store_finish(s, writes);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -150,6 +201,7 @@ static int store_open_with(store_backend_open_fn open_fn, const char *where, con
     s->done_tail = &s->done;
     snprintf(s->what, sizeof(s->what), "%s", what);
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->read_mu, NULL);
     pthread_cond_init(&s->work, NULL);
     pthread_cond_init(&s->flushed, NULL);
     if (open_fn(where, &s->db, &s->ops, err) != 0 || store_start(s, err) != 0) {
@@ -183,12 +235,14 @@ void store_close(struct store *s)
     if (s->db) s->ops->close(s->db);
     for (struct store_job *j = s->done, *next; j; j = next) {
         next = j->next;
+        if (j->hands_done) j->hands_done(j->arg, NULL, 0, "the store closed");
         store_job_free(j);
     }
     if (s->efd >= 0) close(s->efd);
     pthread_cond_destroy(&s->flushed);
     pthread_cond_destroy(&s->work);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->read_mu);
     free(s->fences);
     free(s);
 }
@@ -378,7 +432,10 @@ void store_dispatch(struct store *s)
     size_t count = 0;
     for (struct store_job *j = list, *next; j; j = next) {
         next = j->next;
-        if (j->done)
+        if (j->hands_done)
+            j->hands_done(j->arg, j->ok ? j->rows : NULL, j->ok ? j->nrows : 0,
+                          j->ok ? NULL : j->why);
+        else if (j->done)
             j->done(j->arg, j->ok, j->ok ? NULL : j->why);
         else if (!j->ok && hook)
             hook(hook_arg, false, j->why);
@@ -411,6 +468,26 @@ void store_stats(const struct store *s, struct store_stats *out)
 
 /* ---- reads ------------------------------------------------------------------------------- */
 
+/* The backend's reads on the loop thread, each under read_mu (the writer may be running a
+ * store_hands read on the same connection). */
+static int store_read_running(struct store *s, struct store_voided **out, size_t *n,
+                              struct felt_err *err)
+{
+    pthread_mutex_lock(&s->read_mu);
+    int rc = s->ops->read_running(s->db, out, n, err);
+    pthread_mutex_unlock(&s->read_mu);
+    return rc;
+}
+
+static int store_read_rows(struct store *s, const struct store_load_ops *ops, void *user,
+                           struct felt_err *err)
+{
+    pthread_mutex_lock(&s->read_mu);
+    int rc = s->ops->read_rows(s->db, ops, user, err);
+    pthread_mutex_unlock(&s->read_mu);
+    return rc;
+}
+
 /* What a job run by store_run_now reported. */
 struct store_now_result {
     bool ok;
@@ -441,6 +518,15 @@ static int store_run_now(struct store *s, struct store_job *j, struct store_now_
     return r->ok ? 0 : -1;
 }
 
+int store_claim(struct store *s, int timeout_ms, struct felt_err *err)
+{
+    pthread_mutex_lock(&s->mu);
+    bool wrote = s->queued > 0;
+    pthread_mutex_unlock(&s->mu);
+    FELT_ASSERT(!wrote); /* the writer's connection must be idle: nothing queued yet */
+    return s->ops->claim ? s->ops->claim(s->db, timeout_ms, err) : 0;
+}
+
 int store_load(struct store *s, const struct store_load_ops *ops, void *user, struct felt_err *err)
 {
     struct store_voided *voided = NULL;
@@ -452,13 +538,13 @@ int store_load(struct store *s, const struct store_load_ops *ops, void *user, st
     pthread_mutex_unlock(&s->mu);
     FELT_ASSERT(!wrote); /* the voiding below would void hands this run has begun */
 
-    if (s->ops->read_running(s->db, &voided, &nvoided, err) != 0) goto out;
+    if (store_read_running(s, &voided, &nvoided, err) != 0) goto out;
     if (nvoided > 0 && store_run_now(s, store_job_new(s, JOB_VOID_RUNNING, NULL), &result) != 0) {
         store_backend_fail(err, "store_io", "%s: cannot void the hands cut short: %s", s->what,
                            result.why);
         goto out;
     }
-    if (s->ops->read_rows(s->db, ops, user, err) != 0) goto out;
+    if (store_read_rows(s, ops, user, err) != 0) goto out;
     for (size_t i = 0; i < nvoided && ops->voided; i++)
         ops->voided(user, voided[i].table_id, voided[i].hand_id);
     rc = 0;
@@ -525,7 +611,7 @@ int store_table_take(struct store *s, const char *table_id, int64_t fence,
     }
     /* From here no older owner can begin or commit a hand at this table, so the hands found
      * running are all there are, and stay so. */
-    if (s->ops->read_running(s->db, &running, &nrunning, err) != 0) goto out;
+    if (store_read_running(s, &running, &nrunning, err) != 0) goto out;
     for (size_t i = 0; i < nrunning; i++)
         if (strcmp(running[i].table_id, table_id) == 0) running[nvoided++] = running[i];
     if (nvoided > 0) {
@@ -536,7 +622,7 @@ int store_table_take(struct store *s, const char *table_id, int64_t fence,
             goto out;
         }
     }
-    if (s->ops->read_rows(s->db, &store_take_ops, &take, err) != 0) goto out;
+    if (store_read_rows(s, &store_take_ops, &take, err) != 0) goto out;
     for (size_t i = 0; i < nvoided && ops->voided; i++)
         ops->voided(user, table_id, running[i].hand_id);
     rc = 0;
@@ -545,15 +631,24 @@ out:
     return rc;
 }
 
-int store_hands(struct store *s, const char *table_id, int64_t since, int limit, store_hand_fn cb,
-                void *user, struct felt_err *err)
+int store_hands(struct store *s, const char *table_id, int64_t since, int limit,
+                store_hands_done_fn done, void *arg)
 {
-    limit = limit < 1 ? 1 : limit > 100 ? 100 : limit;
-    return s->ops->read_hands(s->db, table_id, since, limit, cb, user, err);
+    if (!store_backend_len_ok(table_id, 1, PROTO_GAME_ID_MAX) || !done) return -1;
+    struct store_job *j = store_job_new(s, JOB_READ_HANDS, NULL);
+    memcpy(j->u.hand.table_id, table_id, strlen(table_id) + 1);
+    j->u.hand.hand_id = since;
+    j->amount = limit < 1 ? 1 : limit > 100 ? 100 : limit;
+    j->hands_done = done;
+    j->arg = arg;
+    return store_push(s, j);
 }
 
 int store_ledger(struct store *s, const char *table_id, struct store_ledger *out,
                  struct felt_err *err)
 {
-    return s->ops->read_ledger(s->db, table_id, out, err);
+    pthread_mutex_lock(&s->read_mu);
+    int rc = s->ops->read_ledger(s->db, table_id, out, err);
+    pthread_mutex_unlock(&s->read_mu);
+    return rc;
 }

@@ -12,8 +12,10 @@
  * Writes never wait on the database: they copy their arguments into a job and queue it for the
  * store's own writer thread, which runs everything queued in one transaction (the hands of many
  * tables finishing together share one commit), then reports completions back through an eventfd
- * (store_event_fd, store_dispatch). Reads run synchronously on the loop thread through a second
- * connection (with SQLite a read-only one, which WAL lets read while the writer writes).
+ * (store_event_fd, store_dispatch). Reads go through a second connection (with SQLite a read-only
+ * one, which WAL lets read while the writer writes): the hand histories a client asks for
+ * (store_hands) are queued and answered like writes, the rest (store_load, store_table_take,
+ * store_ledger: start-up, takeovers, tests) run synchronously on the loop thread.
  */
 #ifndef FELT_STORE_H
 #define FELT_STORE_H
@@ -66,6 +68,19 @@ int store_open(const char *dir, struct store **out, struct felt_err *err);
  * reconnects; a write is never replayed on its own, since the caller is told it failed.
  */
 int store_open_pg(const char *conninfo, struct store **out, struct felt_err *err);
+
+/*
+ * One feltd's claim on its database, before store_load (a single node; several nodes sharing one
+ * database are kept apart by fencing instead, and do not claim). PostgreSQL: waits up to
+ * timeout_ms for every other claimant's session to end, then holds the database for as long as
+ * the store is open (a session lock, taken again whenever the writer reconnects; while another
+ * feltd holds it, nothing is written). A feltd killed with SIGKILL may leave its last transaction
+ * in flight on the server, and it settles (commits or rolls back) before its session, and so its
+ * claim, ends: a store that claims never loads the database under it. SQLite: nothing to do, the
+ * open's flock already keeps a second feltd off the folder. Returns 0, or -1 with err:
+ * "store_busy" (another feltd still holds it after timeout_ms), "store_io".
+ */
+int store_claim(struct store *s, int timeout_ms, struct felt_err *err);
 
 /* Commits everything queued (the writer drains its queue), joins the writer thread and closes.
  * Completions not yet dispatched are dropped without their callbacks: call store_flush and
@@ -245,12 +260,24 @@ struct store_hand_row {
 };
 typedef int (*store_hand_fn)(void *user, const struct store_hand_row *h); /* non-zero stops */
 
-/* Reports the table's complete and voided hands with hand_id > since, oldest first, at most
- * limit of them (clamped to 1..100): the first limit after since, or, when since < 0, the newest
- * limit hands (still reported oldest first). Hands still running are not reported. Returns 0, or -1
- * with err ("store_io"). Reads what is committed; writes still queued are not seen. */
-int store_hands(struct store *s, const char *table_id, int64_t since, int limit, store_hand_fn cb,
-                void *user, struct felt_err *err);
+/* What store_hands answers, on the loop thread: the rows (valid only during the call), or why
+ * (non-NULL: rows is NULL and n 0) when they could not be read. */
+typedef void (*store_hands_done_fn)(void *arg, const struct store_hand_row *rows, size_t n,
+                                    const char *why);
+
+/*
+ * Reads the table's complete and voided hands with hand_id > since, oldest first, at most limit
+ * of them (clamped to 1..100): the first limit after since, or, when since < 0, the newest limit
+ * hands (still reported oldest first). Hands still running are not reported.
+ *
+ * The read does not run on the loop thread: it is queued like a write and run by the writer
+ * thread right after the batch it is queued in has committed (so it sees every write queued
+ * before it, and never waits a round trip to PostgreSQL on the loop). done runs once, from
+ * store_dispatch, or from store_close with why "the store closed" if it had not run by then.
+ * Returns 0, or -1 without queueing (queue full, a malformed table id, done NULL).
+ */
+int store_hands(struct store *s, const char *table_id, int64_t since, int limit,
+                store_hands_done_fn done, void *arg);
 
 struct store_ledger {
     int64_t buy_ins, cash_outs, hand_net;

@@ -83,6 +83,8 @@ bool store_backend_job_durable(const struct store_job *j)
     case JOB_TABLE_FENCE: /* a taken table: the stale owner refused from now on, even after */
     case JOB_VOID_TABLE:  /* a power cut */
         return true;
+    case JOB_READ_HANDS: /* never in a backend's batch */
+        break;
     }
     felt_fatal("store: job kind %d", (int)j->kind);
 }

@@ -27,12 +27,14 @@
 /* clang-format off */
 enum store_job_kind {
     JOB_TABLE_PUT, JOB_SEAT_JOIN, JOB_SEAT_UPDATE, JOB_SEAT_LEAVE, JOB_SEAT_REBUY,
-    JOB_HAND_BEGIN, JOB_HAND_COMMIT, JOB_VOID_RUNNING, JOB_TABLE_FENCE, JOB_VOID_TABLE
+    JOB_HAND_BEGIN, JOB_HAND_COMMIT, JOB_VOID_RUNNING, JOB_TABLE_FENCE, JOB_VOID_TABLE,
+    JOB_READ_HANDS /* store_hands: not a write; store.c runs it, never a backend's run_batch */
 };
 /* clang-format on */
 
-/* One queued write: a copy of its arguments, then its outcome (written by the writer thread,
- * read by the loop thread only after the job is handed back under store.c's mutex). */
+/* One queued write (or store_hands' read): a copy of its arguments, then its outcome (written by
+ * the writer thread, read by the loop thread only after the job is handed back under store.c's
+ * mutex). */
 struct store_job {
     struct store_job *next;
     enum store_job_kind kind;
@@ -50,6 +52,11 @@ struct store_job {
     bool ok;
     bool left_out; /* a backend's own: failed alone, left out of the batch's next attempt */
     char why[STORE_WHY_LEN];
+    /* JOB_READ_HANDS: u.hand.table_id, since in u.hand.hand_id, limit in amount; the rows read
+     * (owned copies) and who waits for them. */
+    store_hands_done_fn hands_done;
+    struct store_hand_row *rows;
+    size_t nrows, rows_cap;
 };
 
 /* The fence check's refusal, in a job's why. */
@@ -69,7 +76,8 @@ struct store_backend {
      * j->why set) without its neighbours; when the transaction itself fails nothing of the batch
      * is stored and every job says why. Sets every job's ok and why; true if it committed. */
     bool (*run_batch)(struct store_db *db, struct store_job *batch);
-    /* Loop thread. Each reads one consistent snapshot; 0, or -1 with err ("store_io", or
+    /* Loop thread, or the writer thread for store_hands (store.c never runs two at once: its
+     * read mutex). Each reads one consistent snapshot; 0, or -1 with err ("store_io", or
      * "store_not_felt" for a row that cannot be ours). */
     int (*read_running)(struct store_db *db, struct store_voided **out, size_t *n,
                         struct felt_err *err); /* *out: malloc'd, the caller frees it */
@@ -79,6 +87,9 @@ struct store_backend {
                       store_hand_fn cb, void *user, struct felt_err *err); /* limit 1..100 */
     int (*read_ledger)(struct store_db *db, const char *table_id, struct store_ledger *out,
                        struct felt_err *err);
+    /* Loop thread, before any write (store_claim); NULL when the database needs no claim (a
+     * SQLite folder is locked by its open). */
+    int (*claim)(struct store_db *db, int timeout_ms, struct felt_err *err);
     /* After the writer thread has stopped: commits nothing more, closes every connection. */
     void (*close)(struct store_db *db);
 };

@@ -30,12 +30,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
 #include "store_backend.h"
 
 #define STORE_PG_LOCK_KEY 0x46454c54 /* the advisory lock of the migrations: "FELT" */
+/* The session lock a single feltd holds on its database (store_claim): "FELU". */
+#define STORE_PG_CLAIM_KEY 0x46454c55
 #define STORE_PG_PARAMS_MAX 9
 /* Besides 0 (done) and -1 (a read's server error). A job that fails with either of the first
  * and the last is left out of its batch, which runs again without it. */
@@ -175,6 +178,7 @@ struct store_pg_conn {
 struct store_db {
     char *conninfo;
     struct store_pg_conn w, r;
+    bool claimed; /* store_claim: the writer's session holds STORE_PG_CLAIM_KEY */
     char why[STORE_WHY_LEN]; /* the writer's last failure, for the jobs it fails */
 };
 
@@ -221,6 +225,22 @@ static bool store_pg_prepare(struct store_pg_conn *c, char *why, size_t size)
 /* Connects c, or reconnects it when its session was lost, and prepares the statements when
  * asked (the writer's first session is opened without them: the migrations create the tables
  * they name). */
+/* Takes the claim's session lock on pg if it is free: 1 taken (or already ours), 0 held by
+ * another session, -1 after describing a failure in why. */
+static int store_pg_try_claim(PGconn *pg, char *why, size_t size)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%d)", STORE_PG_CLAIM_KEY);
+    PGresult *res = PQexec(pg, sql);
+    int rc = -1;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+        rc = PQgetvalue(res, 0, 0)[0] == 't';
+    else
+        store_pg_message(pg, res, why, size);
+    PQclear(res);
+    return rc;
+}
+
 static bool store_pg_connect(struct store_db *db, struct store_pg_conn *c, bool prepare, char *why,
                              size_t size)
 {
@@ -242,6 +262,13 @@ static bool store_pg_connect(struct store_db *db, struct store_pg_conn *c, bool 
             return false;
         }
         if (!store_pg_run(c->pg, "SET TIME ZONE 'UTC'", why, size)) return false;
+        /* A claimed store's writer takes the claim again on a new session (the old one's lock
+         * went with it); if another feltd took the database meanwhile, nothing is written. */
+        if (c == &db->w && db->claimed) {
+            int got = store_pg_try_claim(c->pg, why, size);
+            if (got == 0) snprintf(why, size, "the database is in use by another feltd");
+            if (got != 1) return false;
+        }
         c->ready = true;
     }
     return !prepare || c->prepared || store_pg_prepare(c, why, size);
@@ -927,6 +954,30 @@ out:
     return rc;
 }
 
+/* Loop thread, before the writer writes anything (store_claim): the writer's connection is not
+ * in use. */
+static int store_pg_claim(struct store_db *db, int timeout_ms, struct felt_err *err)
+{
+    char why[STORE_WHY_LEN] = "";
+    int64_t until = felt_now_ms() + timeout_ms;
+    for (;;) {
+        int got = store_pg_try_claim(db->w.pg, why, sizeof(why));
+        if (got == 1) {
+            db->claimed = true;
+            return 0;
+        }
+        if (got < 0)
+            return store_backend_fail(err, "store_io", "PostgreSQL database %s: %s",
+                                      PQdb(db->w.pg), why);
+        if (felt_now_ms() >= until)
+            return store_backend_fail(err, "store_busy",
+                                      "PostgreSQL database %s is in use by another feltd",
+                                      PQdb(db->w.pg));
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+}
+
 static void store_pg_close(struct store_db *db)
 {
     if (!db) return;
@@ -942,6 +993,7 @@ static const struct store_backend store_pg_backend = {
     .read_rows = store_pg_load,
     .read_hands = store_pg_hands,
     .read_ledger = store_pg_ledger,
+    .claim = store_pg_claim,
     .close = store_pg_close,
 };
 

@@ -20,11 +20,22 @@ feltd restarts, and a join carrying their old token seats them again, same playe
 chips they left with (not the 10 they asked for), while a stranger's made-up token is a new
 player; the books still balance.
 
-Usage: durability_test.py FELTD [KILLS]. Only 127.0.0.1; bounded in time (DEADLINE).
+With --postgres PG_RUN the same runs on PostgreSQL (feltd --postgres): PG_RUN (tests/cluster/
+pg_run.c) starts a server of its own and prints a database's conninfo; the checks read a copy of
+its rows taken in one snapshot with psql. Then also: clients ask for the hand histories while
+psql holds the hands table locked, so feltd's reads wait on the store's thread: the loop goes on
+meanwhile, a client that waits has its answer once the lock goes, and feltd stopped with reads
+waiting exits cleanly and drops them.
+
+Usage: durability_test.py FELTD [KILLS] [--postgres PG_RUN]. Only 127.0.0.1; bounded in time
+(DEADLINE).
 """
+import glob
 import json
 import os
 import random
+import socket
+import threading
 import shutil
 import signal
 import sqlite3
@@ -35,8 +46,15 @@ import time
 import urllib.error
 import urllib.request
 
-FELTD = sys.argv[1]
-KILLS = int(sys.argv[2]) if len(sys.argv) > 2 else 30
+ARGS = sys.argv[1:]
+PG_RUN = None
+if "--postgres" in ARGS:
+    i = ARGS.index("--postgres")
+    PG_RUN = ARGS[i + 1]
+    del ARGS[i:i + 2]
+FELTD = ARGS[0]
+KILLS = int(ARGS[1]) if len(ARGS) > 1 else 30
+CONNINFO = None  # PostgreSQL's, once PG_RUN has started it
 DEADLINE = time.monotonic() + 400
 TMP = tempfile.mkdtemp(prefix="felt-durability-")
 DATA = os.path.join(TMP, "data")
@@ -62,15 +80,17 @@ SERVERS = []  # every feltd started, killed at the end whatever happens
 
 
 class Server:
-    def __init__(self):
-        args = [FELTD, "--port", "0", "--data", DATA, "--hand-delay", str(HAND_DELAY_MS),
+    def __init__(self, log=None):
+        where = ["--postgres", CONNINFO] if PG_RUN else ["--data", DATA]
+        args = [FELTD, "--port", "0"] + where + ["--hand-delay", str(HAND_DELAY_MS),
                 "--bot-delay", "5", "--action-timeout", "30", "--idle-seat-secs", "0",
                 "--sitout-hands", "0", "--joins-per-minute", "0", "--seats-per-address", "0",
-                "--max-conns-per-address", "0", "-q"]
+                "--max-conns-per-address", "0", "-v" if log else "-q"]
         for t, spec in TABLES.items():
             args += ["--table", spec, "--bots", "%s:%d" % (t, BOTS[t])]
         self.proc = subprocess.Popen(["sh", "-c", '. "$0" && feltd_run "$@"', FELTD_PORT_SH] + args,
-                                     stdout=subprocess.PIPE, start_new_session=True)
+                                     stdout=subprocess.PIPE, start_new_session=True,
+                                     stderr=open(log, "w") if log else None)
         line = self.proc.stdout.readline().decode().strip()
         if not line.startswith("http://"):
             self.kill()
@@ -108,7 +128,56 @@ def http(server, method, path, body=None, token=None):
 
 # ---- the database ------------------------------------------------------------------------
 
+def psql_path():
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))
+    return found[-1] if found else "psql"
+
+
+def psql(sql_or_script, script=False):
+    """psql's rows (tuples of text) for one statement, or for a script read from stdin."""
+    cmd = [psql_path(), "-X", "-q", "-A", "-t", "-F", "\x1f", "-v", "ON_ERROR_STOP=1"]
+    cmd += ["-f", "-", CONNINFO] if script else ["-c", sql_or_script, CONNINFO]
+    out = subprocess.run(cmd, input=sql_or_script if script else None, capture_output=True,
+                         text=True, timeout=30)
+    check(out.returncode == 0, "psql: %s: %s" % (sql_or_script, out.stderr.strip()))
+    return [tuple(line.split("\x1f")) for line in out.stdout.splitlines()]
+
+
+# The rows the checks read, copied from PostgreSQL in one snapshot (a psql call per query would
+# read a server that goes on writing between them).
+PG_COPY = {
+    "hands": ("table_id TEXT, hand_id INTEGER, state TEXT", "table_id, hand_id, state"),
+    "seats": ("table_id TEXT, player_id TEXT, seat INTEGER, stack INTEGER",
+              "table_id, player_id, seat, stack"),
+    "ledger": ("table_id TEXT, player_id TEXT, kind TEXT, amount INTEGER",
+               "table_id, player_id, kind, amount"),
+    "departures": ("table_id TEXT, player_id TEXT, stack INTEGER", "table_id, player_id, stack"),
+}
+
+
+def pg_snapshot():
+    """An in-memory SQLite database holding PG_COPY's rows as PostgreSQL had them at one
+    instant, so the checks run the same SQL on either backend."""
+    script = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n"
+    for name, (_, cols) in PG_COPY.items():
+        script += "\\echo @@%s\nSELECT %s FROM %s;\n" % (name, cols, name)
+    script += "COMMIT;\n"
+    con = sqlite3.connect(":memory:")
+    for name, (schema, _) in PG_COPY.items():
+        con.execute("CREATE TABLE %s (%s)" % (name, schema))
+    table = None
+    for row in psql(script, script=True):
+        if len(row) == 1 and row[0].startswith("@@"):
+            table = row[0][2:]
+            continue
+        check(table is not None, "psql printed a row before its table: %s" % (row,))
+        con.execute("INSERT INTO %s VALUES (%s)" % (table, ",".join("?" * len(row))), row)
+    return con
+
+
 def db():
+    if PG_RUN:
+        return pg_snapshot()
     return sqlite3.connect("file:%s?mode=ro" % os.path.join(DATA, "felt.db"), uri=True,
                            timeout=10)
 
@@ -218,6 +287,11 @@ def check_rejoin(server, humans):
 def check_restart(server, humans, spectator, snapshot_checks):
     con = db()
     try:
+        # First, before the restarted server can have finished a hand (it waits --hand-delay to
+        # begin one): the hands stored before it. A hand still running is the new server's (the
+        # load voided the one the kill cut short).
+        before = {t: max([hid for hid, st in stored_hands(con, t).items() if st != "running"]
+                         or [0]) for t in TABLES}
         for t in TABLES:
             hands = stored_hands(con, t)
             for hid in spectator.seen[t]:
@@ -249,9 +323,87 @@ def check_restart(server, humans, spectator, snapshot_checks):
                   "table %s: the old token is not the same player: %s" % (t, you))
             check(seats.get(h["player_id"], (None, None))[1] == h["stack"],
                   "table %s: the sat-out human's stack moved: %s" % (t, seats.get(h["player_id"])))
-        return {t: max(stored_hands(con, t) or [0]) for t in TABLES}
+        return before
     finally:
         con.close()
+
+
+# ---- PostgreSQL: reads that wait, clients that do not -------------------------------------
+
+def lock_hands(seconds):
+    """psql holding the hands table for `seconds` (feltd's reads of it wait), once it holds it."""
+    locker = subprocess.Popen([psql_path(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                               "BEGIN; LOCK TABLE hands IN ACCESS EXCLUSIVE MODE; "
+                               "SELECT pg_sleep(%d); COMMIT;" % seconds, CONNINFO],
+                              stdout=subprocess.DEVNULL)
+    end = time.monotonic() + 10
+    while psql("SELECT count(*) FROM pg_locks WHERE relation = 'hands'::regclass "
+               "AND mode = 'AccessExclusiveLock' AND granted") != [("1",)]:
+        if time.monotonic() > end:
+            locker.kill()
+            fail("the hands table was not locked in 10 s")
+        time.sleep(0.05)
+    return locker
+
+
+def ask_hands(server):
+    """A raw GET of table a's hand histories, its socket left to the caller."""
+    s = socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1])), timeout=5)
+    s.sendall(b"GET /api/games/a/hands?limit=100 HTTP/1.1\r\nHost: x\r\n\r\n")
+    return s
+
+
+def count_in(log, text):
+    with open(log) as f:
+        return f.read().count(text)
+
+
+def check_reads_waiting(server, log):
+    """The hands table locked: feltd's reads of the hand histories wait on the store's thread,
+    and the loop goes on. First, 20 clients ask and hang up, one more asks and waits: once the
+    lock goes, the one that waited has its hands and feltd still serves. Then 5 ask and feltd is
+    stopped (SIGTERM) while they wait: it exits cleanly once the store has drained, dropping
+    their 5 answers (it logs each; under ASan, nothing leaks)."""
+    LOCK_S = 3
+    locker = lock_hands(LOCK_S)
+    try:
+        for _ in range(20):
+            s = ask_hands(server)
+            time.sleep(0.02)
+            s.close()
+        answer = {}
+        waiter = threading.Thread(target=lambda: answer.update(
+            r=http(server, "GET", "/api/games/a/hands?limit=100")))
+        started = time.monotonic()
+        waiter.start()
+        status, _ = http(server, "GET", "/api/games/a/state")
+        check(status == 200, "feltd's loop waits for the store: state %d" % status)
+        check(time.monotonic() - started < LOCK_S - 1, "a state request waited for the lock")
+        waiter.join(timeout=LOCK_S + 20)
+        check("r" in answer, "no answer for the hand histories once the lock went")
+        status, body = answer["r"]
+        check(status == 200 and len(body["hands"]) > 0,
+              "the hand histories after the lock: %d %s" % (status, str(body)[:200]))
+        waited = time.monotonic() - started
+        check(locker.wait(timeout=20) == 0, "psql's lock failed")
+        status, _ = http(server, "GET", "/api/games/a/hands?limit=1")
+        check(status == 200, "feltd does not answer after the hung-up reads: %d" % status)
+
+        locker = lock_hands(LOCK_S)
+        pending = [ask_hands(server) for _ in range(5)]
+        time.sleep(0.3)  # feltd has read them and queued their reads
+        server.stop()
+        for s in pending:
+            s.close()
+        check(locker.wait(timeout=20) == 0, "psql's lock failed")
+    finally:
+        if locker.poll() is None:
+            locker.kill()
+    dropped = count_in(log, "hand histories read for a client that has gone")
+    check(dropped == 5, "feltd stopped with 5 reads waiting and dropped %d answers" % dropped)
+    print("reads: the loop went on while they waited; 20 clients hung up, one waited %.1f s and "
+          "got %d hands; stopped with 5 waiting, 5 answers dropped"
+          % (waited, len(body["hands"])))
 
 
 def main():
@@ -289,7 +441,13 @@ def main():
         after_ids = check_restart(server, humans, spectator, snapshot_checks)
         spectator.poll(server)  # the snapshot, and the cursor
     server = check_rejoin(server, humans)
-    server.stop()
+    if PG_RUN:
+        server.stop()
+        log = os.path.join(TMP, "feltd.log")
+        server = Server(log)
+        check_reads_waiting(server, log)
+    else:
+        server.stop()
     con = db()
     total = sum(1 for _ in con.execute("SELECT 1 FROM hands WHERE state = 'complete'"))
     voided = sum(1 for _ in con.execute("SELECT 1 FROM hands WHERE state = 'voided'"))
@@ -304,11 +462,26 @@ def main():
           "only %d times" % snapshot_checks[0])
 
 
+def start_postgres():
+    """PG_RUN's server, stopped when this process ends (its stdin, our pipe, closes)."""
+    global CONNINFO
+    proc = subprocess.Popen([PG_RUN], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    CONNINFO = proc.stdout.readline().decode().strip()
+    check(CONNINFO.startswith("postgresql://"), "pg_run did not start PostgreSQL")
+    return proc
+
+
 if __name__ == "__main__":
+    pg = None
     try:
+        if PG_RUN:
+            pg = start_postgres()
         main()
     finally:
         for srv in SERVERS:
             if srv.proc.poll() is None:
                 srv.kill()
+        if pg:
+            pg.stdin.close()
+            pg.wait(timeout=30)
         shutil.rmtree(TMP, ignore_errors=True)

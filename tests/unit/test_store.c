@@ -410,7 +410,7 @@ static void assert_balanced(struct store *s, const char *table, int64_t on_table
 
 /* What store_hands reported. */
 struct hands_seen {
-    int n, stop_after;
+    int n;
     int64_t ids[128];
     char state[128][16];
     char record[128][32]; /* the start of each record */
@@ -426,16 +426,43 @@ static int on_hand(void *user, const struct store_hand_row *h)
     snprintf(seen->record[seen->n], sizeof(seen->record[0]), "%s", h->record_json);
     seen->nplayers[seen->n] = h->nplayers;
     seen->n++;
-    return seen->stop_after && seen->n >= seen->stop_after;
+    return 0;
+}
+
+/* A store_hands answer: each row through fn, once. */
+struct hands_wait {
+    store_hand_fn fn;
+    void *user;
+    int answers;
+    char why[200];
+};
+
+static void hands_done(void *arg, const struct store_hand_row *rows, size_t n, const char *why)
+{
+    struct hands_wait *w = arg;
+    w->answers++;
+    snprintf(w->why, sizeof(w->why), "%s", why ? why : "");
+    for (size_t i = 0; i < n; i++)
+        w->fn(w->user, &rows[i]);
+}
+
+/* store_hands, waited for: 0 with every row through fn, or -1 (the reason in why). */
+static int hands_now(struct store *s, const char *table, int64_t since, int limit,
+                     store_hand_fn fn, void *user, char *why, size_t whysz)
+{
+    struct hands_wait w = {fn, user, 0, ""};
+    assert_int_equal(store_hands(s, table, since, limit, hands_done, &w), 0);
+    store_flush(s);
+    store_dispatch(s);
+    assert_int_equal(w.answers, 1);
+    if (why) snprintf(why, whysz, "%s", w.why);
+    return w.why[0] ? -1 : 0;
 }
 
 static void hands_ok(struct store *s, int64_t since, int limit, struct hands_seen *seen)
 {
-    struct felt_err err = {0};
-    int stop = seen->stop_after;
     memset(seen, 0, sizeof(*seen));
-    seen->stop_after = stop;
-    assert_int_equal(store_hands(s, TABLE, since, limit, on_hand, seen, &err), 0);
+    assert_int_equal(hands_now(s, TABLE, since, limit, on_hand, seen, NULL, 0), 0);
 }
 
 static int64_t chips_sum(const struct chips *c)
@@ -844,7 +871,7 @@ static void test_table_take(void **state)
     assert_int_equal(seen.n, 2);
     assert_string_equal(seen.state[1], "voided");
     memset(&seen, 0, sizeof(seen));
-    assert_int_equal(store_hands(newer, "t2", 0, 10, on_hand, &seen, &err), 0);
+    assert_int_equal(hands_now(newer, "t2", 0, 10, on_hand, &seen, NULL, 0), 0);
     assert_int_equal(seen.n, 0); /* t2's hand is still running: not voided, not reported */
 
     /* The older owner wakes up: its hand's commit and its take are refused. */
@@ -1176,6 +1203,45 @@ static int check_hand57(void *user, const struct store_hand_row *h)
     return 0;
 }
 
+/* store_hands is answered through store_dispatch, after the writes queued before it: a hand
+ * committed and then asked for, with no flush between, is in the answer; a read still
+ * unanswered when the store closes is answered then, once, with "the store closed". */
+static void test_hands_queued(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    struct chips c;
+    struct hands_seen seen = {0};
+    tmp_new(&t);
+    struct store *s = open_ok(t.dir);
+    assert_int_equal(store_claim(s, 0, &(struct felt_err){0}), 0);
+    load_ok(s, &l);
+    struct store_table tb = table_make(TABLE);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    seat_players(s, TABLE, &c, 2, 300);
+    for (int64_t id = 1; id <= 3; id++)
+        play_hand(s, TABLE, id, &c, 10, 20);
+    struct hands_wait w = {on_hand, &seen, 0, ""};
+    assert_int_equal(store_hands(s, TABLE, -1, 10, hands_done, &w), 0);
+    assert_int_equal(w.answers, 0); /* nothing is answered before store_dispatch */
+    assert_int_equal(store_flush(s), 0);
+    store_dispatch(s);
+    assert_int_equal(w.answers, 1);
+    assert_string_equal(w.why, "");
+    assert_int_equal(seen.n, 3);
+    assert_int_equal(seen.ids[2], 3);
+    assert_int_equal(store_hands(s, "", 0, 10, hands_done, &w), -1); /* malformed: not queued */
+    assert_int_equal(store_hands(s, TABLE, 0, 10, NULL, &w), -1);
+
+    struct hands_wait late = {on_hand, &seen, 0, ""};
+    assert_int_equal(store_hands(s, TABLE, 0, 10, hands_done, &late), 0);
+    store_close(s);
+    assert_int_equal(late.answers, 1);
+    assert_string_equal(late.why, "the store closed");
+    tmp_free(&t);
+}
+
 /* store_hands: since, limit (clamped to 1..100), oldest first, every field back as written. */
 static void test_hands_query(void **state)
 {
@@ -1217,13 +1283,10 @@ static void test_hands_query(void **state)
     assert_int_equal(seen.ids[0], 51);
     hands_ok(s, 120, 10, &seen);
     assert_int_equal(seen.n, 0);
-    seen.stop_after = 3;
-    hands_ok(s, 0, 50, &seen);
-    assert_int_equal(seen.n, 3);
 
     /* Hand 57, field by field, against what was committed. */
     hand57.seen = 0;
-    assert_int_equal(store_hands(s, TABLE, 56, 1, check_hand57, NULL, &(struct felt_err){0}), 0);
+    assert_int_equal(hands_now(s, TABLE, 56, 1, check_hand57, NULL, NULL, 0), 0);
     assert_int_equal(hand57.seen, 1);
     store_close(s);
     tmp_free(&t);
@@ -1561,7 +1624,6 @@ static void test_disk_full(void **state)
     s = open_ok(t.dir);
     load_ok(s, &l);
     for (size_t i = 0; i < nok; i++) {
-        seen.stop_after = 0;
         hands_ok(s, ok_ids[i] - 1, 1, &seen);
         assert_int_equal(seen.n, 1);
         assert_int_equal(seen.ids[0], ok_ids[i]);
@@ -1587,7 +1649,8 @@ static void test_disk_full(void **state)
 
 #ifdef STORE_TEST_PG
 /* The server restarted (killed, recovering from its log) between two batches: the next batch and
- * the next read find their sessions gone, reconnect and go on; nothing is lost or doubled. */
+ * the next read find their sessions gone, reconnect and go on (the writer taking its claim again);
+ * nothing is lost or doubled. */
 static void test_pg_restart(void **state)
 {
     (void)state;
@@ -1597,6 +1660,7 @@ static void test_pg_restart(void **state)
     struct hands_seen seen = {0};
     tmp_new(&t);
     struct store *s = open_ok(t.dir);
+    assert_int_equal(store_claim(s, 1000, &(struct felt_err){0}), 0);
     load_ok(s, &l);
     struct store_table tb = table_make(TABLE);
     assert_int_equal(store_table_put(s, &tb), 0);
@@ -1614,6 +1678,11 @@ static void test_pg_restart(void **state)
     assert_int_equal(done_log.ok, 10);
     hands_ok(s, 0, 100, &seen);
     assert_int_equal(seen.n, 10);
+    struct store *other = open_ok(t.dir); /* the claim was taken again on the new session */
+    struct felt_err err = {0};
+    assert_int_equal(store_claim(other, 0, &err), -1);
+    assert_string_equal(err.code, "store_busy");
+    store_close(other);
     assert_balanced(s, TABLE, 3000);
     store_close(s);
 
@@ -1622,6 +1691,31 @@ static void test_pg_restart(void **state)
     for (int i = 0; i < 3; i++)
         assert_int_equal(l.seats[i].stack, c.stack[i]);
     store_close(s);
+    tmp_free(&t);
+}
+
+/* store_claim: one feltd per database. A second store's claim waits, then fails with
+ * store_busy while the first holds it; once the first has closed it succeeds. */
+static void test_pg_claim(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    struct felt_err err = {0};
+    tmp_new(&t);
+    struct store *first = open_ok(t.dir), *second = open_ok(t.dir);
+    assert_int_equal(store_claim(first, 1000, &err), 0);
+    assert_int_equal(store_claim(first, 0, &err), 0); /* already its own */
+    int64_t start = felt_now_ms();
+    assert_int_equal(store_claim(second, 300, &err), -1);
+    assert_string_equal(err.code, "store_busy");
+    assert_non_null(strstr(err.message, "in use by another feltd"));
+    assert_true(felt_now_ms() - start >= 300);
+    load_ok(first, &l);
+    store_close(first);
+    assert_int_equal(store_claim(second, 5000, &err), 0);
+    load_ok(second, &l);
+    store_close(second);
     tmp_free(&t);
 }
 
@@ -1660,6 +1754,12 @@ static void test_pg_down(void **state)
     c = before;
     assert_int_equal(store_ledger(s, TABLE, &lg, &err), -1);
     assert_string_equal(err.code, "store_io");
+    /* A client's read fails with a reason too, to its own caller only (not the error hook). */
+    struct hands_seen seen = {0};
+    assert_int_equal(hands_now(s, TABLE, 0, 10, on_hand, &seen, msg, sizeof(msg)), -1);
+    assert_non_null(strstr(msg, "PostgreSQL"));
+    assert_int_equal(seen.n, 0);
+    assert_int_equal(hook_log.calls, 1);
     assert_string_equal(open_fails(t.dir, msg, sizeof(msg)), "store_io");
     assert_non_null(strstr(msg, "cannot connect"));
 
@@ -1737,11 +1837,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_grouping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hands_query, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hands_queued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_felt, setup, teardown),
 #ifdef STORE_TEST_PG
         cmocka_unit_test_setup_teardown(test_pg_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_down, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_claim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_open_race, setup, teardown),
     };
     return cmocka_run_group_tests(tests, harness_start_pg, harness_stop_pg);
