@@ -22,10 +22,12 @@ player; the books still balance.
 
 With --postgres PG_RUN the same runs on PostgreSQL (feltd --postgres): PG_RUN (tests/cluster/
 pg_run.c) starts a server of its own and prints a database's conninfo; the checks read a copy of
-its rows taken in one snapshot with psql. Then also: clients ask for the hand histories while
-psql holds the hands table locked, so feltd's reads wait on the store's thread: the loop goes on
-meanwhile, a client that waits has its answer once the lock goes, and feltd stopped with reads
-waiting exits cleanly and drops them.
+its rows taken in one snapshot with psql. Halfway, PostgreSQL itself is killed and recovers, then
+is stopped for 3 s, under a running feltd: the tables wait while it is down, play goes on at every
+table once it is back, and nothing is lost. Then also: clients ask
+for the hand histories while psql holds the hands table locked, so feltd's reads wait on the
+store's thread: the loop goes on meanwhile, a client that waits has its answer once the lock
+goes, and feltd stopped with reads waiting exits cleanly and drops them.
 
 Usage: durability_test.py FELTD [KILLS] [--postgres PG_RUN]. Only 127.0.0.1; bounded in time
 (DEADLINE).
@@ -55,6 +57,7 @@ if "--postgres" in ARGS:
 FELTD = ARGS[0]
 KILLS = int(ARGS[1]) if len(ARGS) > 1 else 30
 CONNINFO = None  # PostgreSQL's, once PG_RUN has started it
+PG = None  # PG_RUN's process, taking "crash", "stop" and "start" (pg_command)
 DEADLINE = time.monotonic() + 400
 TMP = tempfile.mkdtemp(prefix="felt-durability-")
 DATA = os.path.join(TMP, "data")
@@ -406,6 +409,52 @@ def check_reads_waiting(server, log):
           % (waited, len(body["hands"])))
 
 
+def pg_command(cmd):
+    PG.stdin.write(cmd.encode() + b"\n")
+    PG.stdin.flush()
+    check(PG.stdout.readline().strip() == b"ok", "pg_run: %s failed" % cmd)
+
+
+def play_goes_on(server, spectator, after_ids, what):
+    """Polls until every table has ended two more hands: a table deals no hand while its last
+    one is not stored, so each has stored what it played before. Returns the seconds it took."""
+    seen = {t: set(spectator.seen[t]) for t in TABLES}
+    start = time.monotonic()
+    while any(len(spectator.seen[t] - seen[t]) < 2 for t in TABLES):
+        check(time.monotonic() < start + 30, "play did not go on at every table within 30 s of "
+              "%s: %s" % (what, {t: sorted(spectator.seen[t] - seen[t]) for t in TABLES}))
+        spectator.poll(server, after_ids)
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def check_pg_outages(server, spectator, after_ids):
+    """PostgreSQL under a running feltd. Killed (SIGKILL) and recovered: the next writes find
+    their sessions gone and reconnect, and play goes on. Stopped for 3 s: the hand commits fail,
+    each table waits (no hand is dealt on an unstored one) and tries again every 5 s; once the
+    server is back play goes on at every table. Nothing is lost either way: the checks after
+    the next kill of feltd hold as after any other."""
+    pg_command("crash")
+    after_crash = play_goes_on(server, spectator, after_ids, "PostgreSQL's crash")
+    pg_command("stop")
+    seen = {t: set(spectator.seen[t]) for t in TABLES}
+    end = time.monotonic() + 3
+    while time.monotonic() < end:
+        spectator.poll(server, after_ids)
+        time.sleep(0.05)
+    # At most the hand being played when the server went away can end meanwhile.
+    during = {t: len(spectator.seen[t] - seen[t]) for t in TABLES}
+    check(all(n <= 1 for n in during.values()),
+          "tables dealt on while PostgreSQL was down: %s hands ended" % during)
+    pg_command("start")
+    after_stop = play_goes_on(server, spectator, after_ids, "PostgreSQL's start")
+    status, _ = http(server, "GET", "/api/games/a/hands?limit=1")
+    check(status == 200, "the hand histories after PostgreSQL's restart: %d" % status)
+    print("PostgreSQL killed and recovered: every table played on within %.1f s; stopped for 3 s:"
+          " %s hands ended meanwhile, every table played on within %.1f s of its start"
+          % (after_crash, sum(during.values()), after_stop))
+
+
 def main():
     random.seed(os.getpid())
     spectator = Spectator()
@@ -432,6 +481,8 @@ def main():
         while time.monotonic() < end:
             spectator.poll(server, after_ids)
             time.sleep(0.03)
+        if PG_RUN and k == KILLS // 2:
+            check_pg_outages(server, spectator, after_ids)
         if k == KILLS:
             server.stop()
         else:
@@ -464,11 +515,11 @@ def main():
 
 def start_postgres():
     """PG_RUN's server, stopped when this process ends (its stdin, our pipe, closes)."""
-    global CONNINFO
-    proc = subprocess.Popen([PG_RUN], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    CONNINFO = proc.stdout.readline().decode().strip()
+    global CONNINFO, PG
+    PG = subprocess.Popen([PG_RUN], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    CONNINFO = PG.stdout.readline().decode().strip()
     check(CONNINFO.startswith("postgresql://"), "pg_run did not start PostgreSQL")
-    return proc
+    return PG
 
 
 if __name__ == "__main__":

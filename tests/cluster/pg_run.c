@@ -3,12 +3,16 @@
  * --postgres). It starts one through harness_pg.c (a temporary folder, a free loopback port, run
  * as nobody under root), creates an empty database in it, prints that database's conninfo on one
  * line, and stops the server and removes its folder when its standard input ends, so the
- * server never outlives the test that started it, however that test ends.
+ * server never outlives the test that started it, however that test ends. A line "crash" on its
+ * standard input kills the server (SIGKILL) and starts it again on the same data (crash
+ * recovery), "stop" stops it cleanly and "start" starts it again; "ok" is printed once each is
+ * done (the server accepting connections again, or gone).
  *
  *   usage: pg_run      (then read one line: postgresql://felt@127.0.0.1:PORT/DB?...)
  * Exit 0 once stopped cleanly, 1 if the server could not start or stop.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "harness_pg.h"
 
@@ -20,7 +24,16 @@ int main(void)
     printf("%s\n", conninfo);
     fflush(stdout);
     while (fgets(line, sizeof(line), stdin)) {
-        /* nothing to do: the test talks to the server itself */
+        if (strcmp(line, "crash\n") == 0)
+            harness_pg_crash_restart();
+        else if (strcmp(line, "stop\n") == 0)
+            harness_pg_stop_only();
+        else if (strcmp(line, "start\n") == 0)
+            harness_pg_start_again();
+        else
+            continue;
+        printf("ok\n");
+        fflush(stdout);
     }
     return harness_stop_pg(NULL) == 0 ? 0 : 1;
 }
