@@ -66,6 +66,12 @@ static void store_job_free(struct store_job *j)
         free((char *)j->rows[i].results_json);
     }
     free(j->rows);
+    if (j->take) {
+        free(j->take->seats);
+        free(j->take->departures);
+        free(j->take->voided);
+        free(j->take);
+    }
     free(j->record);
     free(j->results);
     free(j);
@@ -80,8 +86,9 @@ static void store_finish(struct store *s, struct store_job *batch)
     for (struct store_job *j = batch, *next; j; j = next) {
         next = j->next;
         n++;
-        failed += !j->ok && j->kind != JOB_READ_HANDS; /* a failed read is its caller's alone */
-        if (j->done || j->hands_done || (!j->ok && s->error_hook)) {
+        /* a failed read or take is its caller's alone */
+        failed += !j->ok && j->kind != JOB_READ_HANDS && j->kind != JOB_TAKE;
+        if (j->done || j->hands_done || j->take || (!j->ok && s->error_hook)) {
             j->next = NULL;
             *s->done_tail = j;
             s->done_tail = &j->next;
@@ -128,6 +135,108 @@ static void store_read_hands(struct store *s, struct store_job *j)
     if (!j->ok) snprintf(j->why, sizeof(j->why), "%s", err.message);
 }
 
+/* The backend's reads, each under read_mu: the loop thread runs store_load's and the writer
+ * store_hands' and store_table_take's, on the same reader connection. */
+static int store_read_running(struct store *s, struct store_voided **out, size_t *n,
+                              struct felt_err *err)
+{
+    pthread_mutex_lock(&s->read_mu);
+    int rc = s->ops->read_running(s->db, out, n, err);
+    pthread_mutex_unlock(&s->read_mu);
+    return rc;
+}
+
+static int store_read_rows(struct store *s, const struct store_load_ops *ops, void *user,
+                           struct felt_err *err)
+{
+    pthread_mutex_lock(&s->read_mu);
+    int rc = s->ops->read_rows(s->db, ops, user, err);
+    pthread_mutex_unlock(&s->read_mu);
+    return rc;
+}
+
+/* ---- a take, on the writer thread ------------------------------------------------------ */
+
+/* store_table_take's rows of its one table, kept in its job until store_dispatch. */
+static void store_take_keep_table(void *user, const struct store_table *t)
+{
+    struct store_job *j = user;
+    if (strcmp(t->id, j->u.table.id) == 0) {
+        j->take->table = *t;
+        j->take->have_table = true;
+    }
+}
+
+static void store_take_keep_seat(void *user, const struct store_seat *seat)
+{
+    struct store_job *j = user;
+    struct store_take_rows *k = j->take;
+    if (strcmp(seat->table_id, j->u.table.id) != 0) return;
+    k->seats = xrealloc(k->seats, (k->nseats + 1) * sizeof(*k->seats));
+    k->seats[k->nseats++] = *seat;
+}
+
+static void store_take_keep_departure(void *user, const struct store_departure *d)
+{
+    struct store_job *j = user;
+    struct store_take_rows *k = j->take;
+    if (strcmp(d->table_id, j->u.table.id) != 0) return;
+    k->departures = xrealloc(k->departures, (k->ndepartures + 1) * sizeof(*k->departures));
+    k->departures[k->ndepartures++] = *d;
+}
+
+static const struct store_load_ops store_take_keep_ops = {
+    .table = store_take_keep_table,
+    .seat = store_take_keep_seat,
+    .departure = store_take_keep_departure,
+};
+
+/* One write of a take (the fence raised, the running hands voided) as a batch of its own;
+ * false with the take's code and why set when it was not stored. */
+static bool store_take_step(struct store *s, struct store_job *take, enum store_job_kind kind,
+                            const char *step)
+{
+    struct store_job w = {.kind = kind, .fence = take->fence};
+    memcpy(w.at, take->at, sizeof(w.at));
+    w.u.table = take->u.table;
+    if (s->ops->run_batch(s->db, &w)) atomic_fetch_add(&s->transactions, 1);
+    if (w.ok) return true;
+    /* Refused by the fence (the why is STORE_FENCED_FMT's), or not stored at all. */
+    take->take->code = strstr(w.why, "fenced") ? "store_fenced" : "store_io";
+    store_backend_reject(take, "%s: cannot %s table %s: %s", s->what, step, take->u.table.id,
+                         w.why);
+    return false;
+}
+
+/* Runs a store_table_take job: the fence, the running hands, the rows. */
+static void store_take_run(struct store *s, struct store_job *j)
+{
+    struct store_take_rows *k = j->take;
+    struct store_voided *running = NULL;
+    struct felt_err err = {0};
+    size_t nrunning = 0;
+    j->ok = false;
+    if (!store_take_step(s, j, JOB_TABLE_FENCE, "take")) goto out;
+    /* From here no older owner can begin or commit a hand at this table, so the hands found
+     * running are all there are, and stay so. */
+    if (store_read_running(s, &running, &nrunning, &err) != 0) goto failed;
+    for (size_t i = 0; i < nrunning; i++)
+        if (strcmp(running[i].table_id, j->u.table.id) == 0) {
+            k->voided = xrealloc(k->voided, (k->nvoided + 1) * sizeof(*k->voided));
+            k->voided[k->nvoided++] = running[i].hand_id;
+        }
+    if (k->nvoided > 0 && !store_take_step(s, j, JOB_VOID_TABLE, "void the hand cut short at"))
+        goto out;
+    if (store_read_rows(s, &store_take_keep_ops, j, &err) != 0) goto failed;
+    j->ok = true;
+    goto out;
+failed:
+    k->code = strcmp(err.code, "store_not_felt") == 0 ? "store_not_felt" : "store_io";
+    snprintf(j->why, sizeof(j->why), "%s", err.message);
+out:
+    free(running);
+}
+
 /* The writer: takes everything queued, writes it (the reads among it after the writes have
  * committed), reports it; on stop, drains the queue. */
 static void *store_writer(void *arg)
@@ -146,7 +255,7 @@ static void *store_writer(void *arg)
         for (struct store_job *j = batch, *next; j; j = next) {
             next = j->next;
             j->next = NULL;
-            if (j->kind == JOB_READ_HANDS) {
+            if (j->kind == JOB_READ_HANDS || j->kind == JOB_TAKE) {
                 *rt = j;
                 rt = &j->next;
             } else {
@@ -155,7 +264,11 @@ static void *store_writer(void *arg)
             }
         }
         if (writes && s->ops->run_batch(s->db, writes)) atomic_fetch_add(&s->transactions, 1);
-        for (struct store_job *j = reads; j; j = j->next) store_read_hands(s, j);
+        for (struct store_job *j = reads; j; j = j->next)
+            if (j->kind == JOB_TAKE)
+                store_take_run(s, j);
+            else
+                store_read_hands(s, j);
         *wt = reads; /* one list again: the writes, then the reads */
         pthread_mutex_lock(&s->mu);
         store_finish(s, writes);
@@ -236,6 +349,7 @@ void store_close(struct store *s)
     for (struct store_job *j = s->done, *next; j; j = next) {
         next = j->next;
         if (j->hands_done) j->hands_done(j->arg, NULL, 0, "the store closed");
+        if (j->take) j->take->done(j->arg, "store_io", "the store closed");
         store_job_free(j);
     }
     if (s->efd >= 0) close(s->efd);
@@ -415,6 +529,24 @@ int store_event_fd(const struct store *s)
     return s->efd;
 }
 
+/* Loop thread: a take's outcome to its caller, the rows first in store_load's order. */
+static void store_take_report(const struct store_job *j)
+{
+    const struct store_take_rows *k = j->take;
+    const struct store_load_ops *ops = k->ops;
+    if (!j->ok) {
+        k->done(j->arg, k->code ? k->code : "store_io", j->why);
+        return;
+    }
+    if (ops->table && k->have_table) ops->table(j->arg, &k->table);
+    for (size_t i = 0; i < k->nseats && ops->seat; i++) ops->seat(j->arg, &k->seats[i]);
+    for (size_t i = 0; i < k->ndepartures && ops->departure; i++)
+        ops->departure(j->arg, &k->departures[i]);
+    for (size_t i = 0; i < k->nvoided && ops->voided; i++)
+        ops->voided(j->arg, j->u.table.id, k->voided[i]);
+    k->done(j->arg, NULL, NULL);
+}
+
 void store_dispatch(struct store *s)
 {
     uint64_t n;
@@ -435,6 +567,8 @@ void store_dispatch(struct store *s)
         if (j->hands_done)
             j->hands_done(j->arg, j->ok ? j->rows : NULL, j->ok ? j->nrows : 0,
                           j->ok ? NULL : j->why);
+        else if (j->take)
+            store_take_report(j);
         else if (j->done)
             j->done(j->arg, j->ok, j->ok ? NULL : j->why);
         else if (!j->ok && hook)
@@ -467,26 +601,6 @@ void store_stats(const struct store *s, struct store_stats *out)
 }
 
 /* ---- reads ------------------------------------------------------------------------------- */
-
-/* The backend's reads on the loop thread, each under read_mu (the writer may be running a
- * store_hands read on the same connection). */
-static int store_read_running(struct store *s, struct store_voided **out, size_t *n,
-                              struct felt_err *err)
-{
-    pthread_mutex_lock(&s->read_mu);
-    int rc = s->ops->read_running(s->db, out, n, err);
-    pthread_mutex_unlock(&s->read_mu);
-    return rc;
-}
-
-static int store_read_rows(struct store *s, const struct store_load_ops *ops, void *user,
-                           struct felt_err *err)
-{
-    pthread_mutex_lock(&s->read_mu);
-    int rc = s->ops->read_rows(s->db, ops, user, err);
-    pthread_mutex_unlock(&s->read_mu);
-    return rc;
-}
 
 /* What a job run by store_run_now reported. */
 struct store_now_result {
@@ -553,82 +667,17 @@ out:
     return rc;
 }
 
-/* store_table_take's view of the rows: the one table's, passed on to the caller's ops. */
-struct store_take {
-    const char *table_id;
-    const struct store_load_ops *ops;
-    void *user;
-};
-
-static void store_take_table(void *user, const struct store_table *t)
-{
-    const struct store_take *k = user;
-    if (k->ops->table && strcmp(t->id, k->table_id) == 0) k->ops->table(k->user, t);
-}
-
-static void store_take_seat(void *user, const struct store_seat *seat)
-{
-    const struct store_take *k = user;
-    if (k->ops->seat && strcmp(seat->table_id, k->table_id) == 0) k->ops->seat(k->user, seat);
-}
-
-static void store_take_departure(void *user, const struct store_departure *d)
-{
-    const struct store_take *k = user;
-    if (k->ops->departure && strcmp(d->table_id, k->table_id) == 0) k->ops->departure(k->user, d);
-}
-
-static const struct store_load_ops store_take_ops = {
-    .table = store_take_table,
-    .seat = store_take_seat,
-    .departure = store_take_departure,
-};
-
-/* A take's write failed: refused by the fence (the job's why is STORE_FENCED_FMT's), or not
- * stored at all. */
-static int store_take_failed(const struct store *s, const char *table_id, const char *step,
-                             const struct store_now_result *r, struct felt_err *err)
-{
-    return store_backend_fail(err, strstr(r->why, "fenced") ? "store_fenced" : "store_io",
-                              "%s: cannot %s table %s: %s", s->what, step, table_id, r->why);
-}
-
 int store_table_take(struct store *s, const char *table_id, int64_t fence,
-                     const struct store_load_ops *ops, void *user, struct felt_err *err)
+                     const struct store_load_ops *ops, store_take_done_fn done, void *user)
 {
-    struct store_take take = {table_id, ops, user};
-    struct store_voided *running = NULL;
-    struct store_now_result result;
-    size_t nrunning = 0, nvoided = 0;
-    int rc = -1;
-    if (store_table_fence(s, table_id, fence) != 0)
-        return store_backend_fail(err, "store_invalid", "a malformed table id or a negative fence");
-    struct store_job *j = store_job_new(s, JOB_TABLE_FENCE, table_id);
+    if (!ops || !done || store_table_fence(s, table_id, fence) != 0) return -1;
+    struct store_job *j = store_job_new(s, JOB_TAKE, table_id);
     memcpy(j->u.table.id, table_id, strlen(table_id) + 1);
-    if (store_run_now(s, j, &result) != 0) {
-        store_take_failed(s, table_id, "take", &result, err);
-        goto out;
-    }
-    /* From here no older owner can begin or commit a hand at this table, so the hands found
-     * running are all there are, and stay so. */
-    if (store_read_running(s, &running, &nrunning, err) != 0) goto out;
-    for (size_t i = 0; i < nrunning; i++)
-        if (strcmp(running[i].table_id, table_id) == 0) running[nvoided++] = running[i];
-    if (nvoided > 0) {
-        j = store_job_new(s, JOB_VOID_TABLE, table_id);
-        memcpy(j->u.table.id, table_id, strlen(table_id) + 1);
-        if (store_run_now(s, j, &result) != 0) {
-            store_take_failed(s, table_id, "void the hand cut short at", &result, err);
-            goto out;
-        }
-    }
-    if (store_read_rows(s, &store_take_ops, &take, err) != 0) goto out;
-    for (size_t i = 0; i < nvoided && ops->voided; i++)
-        ops->voided(user, table_id, running[i].hand_id);
-    rc = 0;
-out:
-    free(running);
-    return rc;
+    j->take = xcalloc(1, sizeof(*j->take));
+    j->take->ops = ops;
+    j->take->done = done;
+    j->arg = user;
+    return store_push(s, j);
 }
 
 int store_hands(struct store *s, const char *table_id, int64_t since, int limit,

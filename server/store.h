@@ -14,8 +14,9 @@
  * tables finishing together share one commit), then reports completions back through an eventfd
  * (store_event_fd, store_dispatch). Reads go through a second connection (with SQLite a read-only
  * one, which WAL lets read while the writer writes): the hand histories a client asks for
- * (store_hands) are queued and answered like writes, the rest (store_load, store_table_take,
- * store_ledger: start-up, takeovers, tests) run synchronously on the loop thread.
+ * (store_hands) and a node's takeover of a table (store_table_take) are queued and answered like
+ * writes; the rest (store_load, store_ledger: start-up, tests) run synchronously on the loop
+ * thread.
  */
 #ifndef FELT_STORE_H
 #define FELT_STORE_H
@@ -137,19 +138,27 @@ struct store_load_ops {
  * ("store_io", or "store_not_felt" for a row that cannot be ours). */
 int store_load(struct store *s, const struct store_load_ops *ops, void *user, struct felt_err *err);
 
+/* What store_table_take answers (on the loop thread, from store_dispatch): code NULL when the
+ * table was taken, its rows having gone through the ops first; else store.h's code and a
+ * one-line why. */
+typedef void (*store_take_done_fn)(void *user, const char *code, const char *why);
+
 /*
- * A node takes over one table (several nodes, docs/scaling.md; on the loop thread, waiting for
- * the writer like store_load): sets the table's fence (store_table_fence) and raises the stored
- * fence to it, so that from then on no older owner can write for the table; then voids the hands
- * the older owner left running there, and reports the table as store_load does: its row, its
- * seats (stacks as of its last completed hand, the only writes that change them), its
- * departures, then each hand voided. The rows of other tables are read and skipped (the reads
- * are store_load's). Returns 0, or -1 with err: "store_fenced" (a newer owner's fence is
- * stored, or the table was never stored: store_table_put it first), "store_invalid" (a
- * malformed table id or a negative fence), "store_io".
+ * A node takes over one table (several nodes, docs/scaling.md). Queued like a write and run by
+ * the writer thread, so the loop never waits on it: sets the table's fence (store_table_fence, at
+ * once) and raises the stored fence to it in a durable commit, so that from then on no older
+ * owner can write for the table; then voids the hands the older owner left running there; then
+ * reads the table as store_load does. When done, from store_dispatch: its row (ops->table), its
+ * seats (stacks as of its last completed hand, the only writes that change them), its departures,
+ * each hand voided (ops->voided), then done(user, NULL, NULL). Or done(user, code, why):
+ * "store_fenced" (a newer owner's fence is stored, or the table was never stored:
+ * store_table_put it first), "store_not_felt", "store_io" (also "the store closed", from
+ * store_close). ops must outlive the take. The rows of other tables are read and skipped (the
+ * reads are store_load's). Returns 0, or -1 without queueing (a malformed table id, a negative
+ * fence, ops or done NULL, the queue full): done is not called.
  */
 int store_table_take(struct store *s, const char *table_id, int64_t fence,
-                     const struct store_load_ops *ops, void *user, struct felt_err *err);
+                     const struct store_load_ops *ops, store_take_done_fn done, void *user);
 
 /*
  * Writes. Each copies its arguments, queues a job and returns 0 at once; it returns -1 without

@@ -84,6 +84,7 @@ bool store_backend_job_durable(const struct store_job *j)
     case JOB_VOID_TABLE:  /* a power cut */
         return true;
     case JOB_READ_HANDS: /* never in a backend's batch */
+    case JOB_TAKE:
         break;
     }
     felt_fatal("store: job kind %d", (int)j->kind);

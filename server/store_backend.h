@@ -28,9 +28,23 @@
 enum store_job_kind {
     JOB_TABLE_PUT, JOB_SEAT_JOIN, JOB_SEAT_UPDATE, JOB_SEAT_LEAVE, JOB_SEAT_REBUY,
     JOB_HAND_BEGIN, JOB_HAND_COMMIT, JOB_VOID_RUNNING, JOB_TABLE_FENCE, JOB_VOID_TABLE,
-    JOB_READ_HANDS /* store_hands: not a write; store.c runs it, never a backend's run_batch */
+    JOB_READ_HANDS, /* store_hands: not a write; store.c runs it, never a backend's run_batch */
+    JOB_TAKE        /* store_table_take: store.c runs it (two one-job batches and two reads) */
 };
 /* clang-format on */
+
+/* A store_table_take job's own: the caller's ops and done, then what the writer found. */
+struct store_take_rows {
+    const struct store_load_ops *ops;
+    store_take_done_fn done;
+    const char *code; /* store.h's, when the take failed */
+    bool have_table;
+    struct store_table table;
+    struct store_seat *seats;
+    struct store_departure *departures;
+    int64_t *voided;
+    size_t nseats, ndepartures, nvoided;
+};
 
 /* One queued write (or store_hands' read): a copy of its arguments, then its outcome (written by
  * the writer thread, read by the loop thread only after the job is handed back under store.c's
@@ -57,6 +71,7 @@ struct store_job {
     store_hands_done_fn hands_done;
     struct store_hand_row *rows;
     size_t nrows, rows_cap;
+    struct store_take_rows *take; /* JOB_TAKE: the table's id in u.table.id */
 };
 
 /* The fence check's refusal, in a job's why. */
