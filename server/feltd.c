@@ -383,6 +383,7 @@ struct feltd_args {
     /* While the command line is read: the tables and bots still those of the config file,
      * which the command line's first --table (or --bots) replaces. */
     bool file_tables, file_bots;
+    bool file_store; /* --data or --postgres came from the config file */
 };
 
 /* Sets a limit option; false if c is not one. */
@@ -452,11 +453,15 @@ static int feltd_option(struct server *srv, struct feltd_args *a, int c, const c
         }
         srv->limits.trust_proxy = arg;
         break;
-    case O_DATA:
+    case O_DATA: /* --data and --postgres: one store; the command line's replaces the file's */
         a->data = arg;
+        if (!feltd_where[0] && a->file_store)
+            a->postgres = NULL;
         break;
     case O_POSTGRES:
         a->postgres = arg;
+        if (!feltd_where[0] && a->file_store)
+            a->data = NULL;
         break;
     case O_PING:
         a->net.ping_secs = (int)feltd_number("--ping-secs", arg, 1, 3600);
@@ -607,6 +612,7 @@ static int feltd_read_config(struct server *srv, struct feltd_args *a, int argc,
     }
     a->file_tables = a->ntables > 0;
     a->file_bots = feltd_nbots > 0;
+    a->file_store = a->data || a->postgres;
     return -1;
 }
 

@@ -107,6 +107,21 @@ if feltd_start "$WORK/f3" "$LOCAL" --port 0 --data :memory: --config "$WORK/bad.
 else
     fail "--no-config still read the file: $(head -c 300 "$WORK/f3.err")"
 fi
+# The store: the file's postgres gives way to --data on the command line (one store, the
+# command line's); both in one place is an error, exit 1.
+printf 'postgres = postgresql://felt@127.0.0.1:1/none?connect_timeout=1\n' > "$WORK/pg.conf"
+if feltd_start "$WORK/f9" "$LOCAL" --config "$WORK/pg.conf" --port 0 --data :memory:; then
+    grep -q "data in :memory:" "$WORK/f9.err" || fail "--data did not replace the file's postgres"
+    stop
+else
+    fail "--data did not replace the file's postgres: $(head -c 300 "$WORK/f9.err")"
+fi
+timeout 10 "$FELTD" --no-config --port 0 --data :memory: --postgres postgresql://x/y \
+    > /dev/null 2> "$WORK/both.err"
+rc=$?
+[ $rc = 1 ] && grep -q "^feltd: give --data or --postgres, not both$" "$WORK/both.err" ||
+    fail "--data with --postgres: exit $rc, $(cat "$WORK/both.err")"
+
 # $FELTD_CONFIG: the file when no --config is given (it must exist); --config wins over it.
 if FELTD_CONFIG=$WORK/feltd.conf feltd_start "$WORK/f7" "$LOCAL"; then
     [ "$(lobby "$FELTD_PORT" | cut -d: -f1 | tr '\n' ' ')" = "alpha beta " ] ||
