@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "bench_hist.h"
 #include "feed.h"
@@ -105,10 +107,13 @@ static void rb_parse(int argc, char **argv)
 /* ---- the owner ---------------------------------------------------------------------------- */
 
 static bool rb_append(struct rb_table *t);
+static char rb_epoch[24]; /* this run's streams' epoch */
 
-static void rb_append_done(void *arg, enum redis_append_result res, int64_t have)
+static void rb_append_done(void *arg, enum redis_append_result res, int64_t have,
+                           const char *epoch)
 {
     (void)have;
+    (void)epoch;
     struct rb_table *t = arg;
     t->inflight--;
     t->acked++;
@@ -127,8 +132,9 @@ static bool rb_append(struct rb_table *t)
     memset(rb_payload + head, 'x', (size_t)(opt.bytes - head - 2));
     memcpy(rb_payload + opt.bytes - 2, "\"}", 2);
     t->sent_ns[t->next_seq % RB_RING] = rb_ns();
-    if (redis_append(rb_owner, t->id, "bench-owner", fence, t->next_seq, rb_payload,
-                     (size_t)opt.bytes, rb_append_done, t) == 0) {
+    /* The first event starts the table's stream, under this run's epoch. */
+    if (redis_append(rb_owner, t->id, "bench-owner", fence, rb_epoch, t->next_seq == 1,
+                     t->next_seq, rb_payload, (size_t)opt.bytes, rb_append_done, t) == 0) {
         t->next_seq++;
         t->inflight++;
         if (rb_measuring) rb_appended++;
@@ -161,9 +167,11 @@ static void rb_pace_fire(struct ev_loop *l, ev_timer *w, int revents)
 
 /* ---- the follower ------------------------------------------------------------------------- */
 
-static void rb_deliver(void *arg, const char *table_id, int64_t seq, const char *p, size_t len)
+static void rb_deliver(void *arg, const char *table_id, const char *epoch, int64_t seq,
+                       const char *p, size_t len)
 {
     (void)arg;
+    (void)epoch;
     (void)p;
     (void)len;
     int idx = atoi(table_id + strlen("bench-"));
@@ -277,6 +285,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "felt-bench-redis: %s\n", err.message);
         return 2;
     }
+    snprintf(rb_epoch, sizeof(rb_epoch), "bench-%lld-%d", (long long)time(NULL), (int)getpid());
     struct lease_config cfg = {.node_id = "bench-owner"};
     rb_leases = lease_set_new(&cfg, &redis_lease_ops, rb_owner, NULL, NULL, &err);
     redis_set_leases(rb_owner, rb_leases);
@@ -288,7 +297,7 @@ int main(int argc, char **argv)
         rb_tables[i].next_seq = 1;
         lease_want(rb_leases, rb_tables[i].id, 0);
         redis_subscribe(rb_sub, rb_tables[i].id);
-        feed_follow(rb_feed, rb_tables[i].id, 1);
+        feed_follow(rb_feed, rb_tables[i].id, rb_epoch, 1);
     }
     rb_run_for(0.5); /* leases held, channels subscribed */
     if (lease_count_held(rb_leases) != opt.tables) {

@@ -9,6 +9,10 @@
  * from where it ended; a failed one is retried on the entry's timer. Nothing published is
  * buffered here: a publish is delivered at once or dropped, since the stream keeps everything
  * the owner appended and a read finds it again, so a burst costs no memory on this side.
+ *
+ * An entry also knows its stream's epoch. A publish of another epoch is not delivered: it makes
+ * a read, and a read that finds another epoch than the entry's starts the entry again on the new
+ * stream (a read from its start, whose first event is delivered after a reset).
  */
 #include "feed.h"
 
@@ -26,6 +30,9 @@ struct feed_table {
     struct feed *f;
     int64_t next;      /* the seq to deliver next */
     int64_t seen_max;  /* highest seq published while a read was in flight */
+    char epoch[FEED_EPOCH_MAX + 1]; /* the stream's epoch; "" until the first read says */
+    bool rebase;       /* a new epoch: the next read's first event starts delivery (a reset) */
+    bool recheck;      /* a publish of another epoch came during the read in flight */
     bool reading;      /* a range read is in flight */
     uint64_t req;      /* its number */
     struct timer *retry;
@@ -101,14 +108,27 @@ static void feed_retry_fire(void *arg)
     if (!t->reading) feed_read(t);
 }
 
-int feed_follow(struct feed *f, const char *table_id, int64_t next)
+/* An epoch as it may be used: 1..FEED_EPOCH_MAX bytes, no space or control character. */
+static bool feed_epoch_ok(const char *epoch)
+{
+    size_t n = epoch ? strlen(epoch) : 0;
+    if (n == 0 || n > FEED_EPOCH_MAX) return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)epoch[i] <= ' ') return false;
+    return true;
+}
+
+int feed_follow(struct feed *f, const char *table_id, const char *epoch, int64_t next)
 {
     size_t n = table_id ? strlen(table_id) : 0;
-    if (n == 0 || n > PROTO_GAME_ID_MAX || next < 1) return -1;
+    bool any_epoch = !epoch || !epoch[0];
+    if (n == 0 || n > PROTO_GAME_ID_MAX || next < 1 || (!any_epoch && !feed_epoch_ok(epoch)))
+        return -1;
     struct feed_table **slot = feed_slot(f, table_id);
     if (*slot) return 0;
     struct feed_table *t = xcalloc(1, sizeof(*t));
     memcpy(t->table_id, table_id, n + 1);
+    if (!any_epoch) memcpy(t->epoch, epoch, strlen(epoch) + 1);
     t->f = f;
     t->next = next;
     t->retry = timer_new(feed_retry_fire, t);
@@ -139,17 +159,40 @@ static bool feed_deliver(struct feed_table *t, int64_t seq, const char *payload,
     char id[PROTO_GAME_ID_MAX + 1];
     memcpy(id, t->table_id, sizeof(id));
     t->next = seq + 1;
-    if (f->hooks.deliver) f->hooks.deliver(f->hooks_arg, id, seq, payload, len);
+    if (f->hooks.deliver) f->hooks.deliver(f->hooks_arg, id, t->epoch, seq, payload, len);
     return feed_find(f, id) == t;
 }
 
-void feed_on_publish(struct feed *f, const char *table_id, int64_t seq, const char *payload,
-                     size_t len)
+/* The events from t->next on are not all there: reset, then on from first. The hook may
+ * unfollow the table: returns false then (t freed). */
+static bool feed_reset(struct feed_table *t, int64_t first)
+{
+    struct feed *f = t->f;
+    char id[PROTO_GAME_ID_MAX + 1];
+    memcpy(id, t->table_id, sizeof(id));
+    t->next = first;
+    if (f->hooks.reset) f->hooks.reset(f->hooks_arg, id, t->epoch, first);
+    return feed_find(f, id) == t;
+}
+
+void feed_on_publish(struct feed *f, const char *table_id, const char *epoch, int64_t seq,
+                     const char *payload, size_t len)
 {
     struct feed_table *t = feed_find(f, table_id);
-    if (!t || seq < t->next) return; /* not followed, or already delivered */
-    if (t->reading) {
+    if (!t) return; /* not followed */
+    if (!epoch || strcmp(epoch, t->epoch) != 0) {
+        /* Another epoch than the one being delivered (or none known yet): the stream says
+         * which is current. */
+        if (t->reading)
+            t->recheck = true; /* the read in flight may predate it: read once more after */
+        else
+            feed_read(t);
+        return;
+    }
+    if (seq < t->next && !t->rebase) return; /* already delivered */
+    if (t->reading || t->rebase) { /* a read is (or must be) in flight: it will get this too */
         if (seq > t->seen_max) t->seen_max = seq;
+        if (!t->reading) feed_read(t);
         return;
     }
     if (seq == t->next) {
@@ -160,28 +203,49 @@ void feed_on_publish(struct feed *f, const char *table_id, int64_t seq, const ch
     feed_read(t);
 }
 
-void feed_on_range(struct feed *f, const char *table_id, uint64_t req, bool ok,
+void feed_on_range(struct feed *f, const char *table_id, uint64_t req, bool ok, const char *epoch,
                    const struct feed_event *ev, int n)
 {
     struct feed_table *t = feed_find(f, table_id);
     if (!t || !t->reading || t->req != req) return; /* unfollowed, or an older read */
     t->reading = false;
-    if (!ok) {
+    if (!ok || (epoch && epoch[0] && !feed_epoch_ok(epoch))) {
         timer_arm(t->retry, FEED_RETRY_MS);
         return;
     }
-    for (int i = 0; i < n; i++) {
-        if (ev[i].seq < t->next) continue;
-        if (ev[i].seq > t->next) {
-            /* The stream starts after what we expected: those events are gone. */
-            char id[PROTO_GAME_ID_MAX + 1];
-            memcpy(id, t->table_id, sizeof(id));
-            int64_t expected = t->next;
-            t->next = ev[i].seq;
-            if (f->hooks.reset) f->hooks.reset(f->hooks_arg, id, expected, ev[i].seq);
-            if (feed_find(f, id) != t) return;
+    bool recheck = t->recheck;
+    t->recheck = false;
+    if (!epoch || !epoch[0]) {
+        /* No stream now (not started yet, or lost with a Redis that forgot): its owner's next
+         * append starts one, and its publish brings a read. */
+        if (recheck || t->seen_max >= t->next) timer_arm(t->retry, FEED_RETRY_MS);
+        return;
+    }
+    if (strcmp(epoch, t->epoch) != 0) {
+        bool known = t->epoch[0] != '\0';
+        memcpy(t->epoch, epoch, strlen(epoch) + 1);
+        if (known) {
+            /* A new stream: its seqs say nothing of the old one's. Read it from its start. */
+            t->next = 1;
+            t->seen_max = 0;
+            t->rebase = true;
+            feed_read(t);
+            return;
         }
+    }
+    for (int i = 0; i < n; i++) {
+        if (t->rebase) {
+            t->rebase = false;
+            if (!feed_reset(t, ev[i].seq)) return;
+        }
+        if (ev[i].seq < t->next) continue;
+        /* The stream starts after what we expected: those events are gone. */
+        if (ev[i].seq > t->next && !feed_reset(t, ev[i].seq)) return;
         if (!feed_deliver(t, ev[i].seq, ev[i].payload, ev[i].len)) return;
+    }
+    if (recheck) {
+        feed_read(t);
+        return;
     }
     /* More to read: a full batch, or publishes seen beyond what the read returned. */
     if (n == FEED_RANGE_MAX || t->seen_max >= t->next) {

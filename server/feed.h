@@ -10,6 +10,12 @@
  * Publishes that arrive while a range read is in flight are not kept: the stream has them, and
  * the read is repeated until it has caught up with the highest seq published.
  *
+ * A stream has an epoch, a name the owner gives it when it starts it (docs/scaling.md): seqs are
+ * numbered within an epoch, so (epoch, seq) names an event for good. A stream lost with a Redis
+ * that forgot is started again by its owner under a new epoch; a node that sees the epoch change
+ * reads the new stream from its start and reports the break (reset): whoever reads the table on
+ * that node needs a snapshot.
+ *
  * Socket-free: range reads go out through struct feed_ops (redis.c; fakes in tests), and their
  * replies and the publishes come in through feed_on_range and feed_on_publish. A failed read is
  * retried on timer.c's timers.
@@ -23,6 +29,7 @@
 
 #define FEED_RANGE_MAX 512     /* events asked for per range read */
 #define FEED_RETRY_MS 200      /* a failed range read is sent again after this */
+#define FEED_EPOCH_MAX 32      /* bytes of a stream's epoch, at most (no spaces in it) */
 
 struct feed;
 
@@ -34,13 +41,15 @@ struct feed_ops {
 };
 
 struct feed_hooks {
-    /* The next event of table_id, in order. payload is valid only during the call. */
-    void (*deliver)(void *arg, const char *table_id, int64_t seq, const char *payload,
-                    size_t len);
-    /* The stream no longer holds the events from the next expected seq up to first - 1
-     * (trimmed, or lost with a Redis that forgot): whoever reads this table here needs a
-     * snapshot. Delivery goes on from first. May be NULL. */
-    void (*reset)(void *arg, const char *table_id, int64_t expected, int64_t first);
+    /* The next event of table_id, in order: seq of epoch. payload is valid only during the
+     * call. */
+    void (*deliver)(void *arg, const char *table_id, const char *epoch, int64_t seq,
+                    const char *payload, size_t len);
+    /* The events from the next expected one on are not all there: the stream was trimmed past
+     * them (same epoch), or it is a new stream (another epoch: the old one was lost with a Redis
+     * that forgot). Whoever reads this table here needs a snapshot. Delivery goes on from seq
+     * first of epoch. May be NULL. */
+    void (*reset)(void *arg, const char *table_id, const char *epoch, int64_t first);
 };
 
 struct feed_event {
@@ -53,20 +62,22 @@ struct feed *feed_new(const struct feed_ops *ops, void *ops_user, const struct f
                       void *hooks_arg);
 void feed_free(struct feed *f);
 
-/* Start delivering table_id's events from seq next (>= 1): a range read catches up on what the
- * stream already holds. Returns 0, or -1 for a malformed table id or next < 1. Following a
- * table already followed changes nothing. */
-int feed_follow(struct feed *f, const char *table_id, int64_t next);
+/* Start delivering table_id's events from seq next (>= 1) of epoch: a range read catches up on
+ * what the stream already holds. epoch NULL or "": the stream's, whatever it is. Returns 0, or -1
+ * for a malformed table id or epoch, or next < 1. Following a table already followed changes
+ * nothing. */
+int feed_follow(struct feed *f, const char *table_id, const char *epoch, int64_t next);
 void feed_unfollow(struct feed *f, const char *table_id);
 /* The seq the next delivery of table_id will have; 0 when not followed. */
 int64_t feed_next(const struct feed *f, const char *table_id);
 
-/* A published event (table_id's channel said "seq payload"). */
-void feed_on_publish(struct feed *f, const char *table_id, int64_t seq, const char *payload,
-                     size_t len);
-/* The reply to range read req of table_id: ok false when it failed (retried), else the n
- * events found, oldest first (none: the stream holds nothing from there on). */
-void feed_on_range(struct feed *f, const char *table_id, uint64_t req, bool ok,
+/* A published event (table_id's channel said "epoch seq payload"). */
+void feed_on_publish(struct feed *f, const char *table_id, const char *epoch, int64_t seq,
+                     const char *payload, size_t len);
+/* The reply to range read req of table_id: ok false when it failed (retried), else the stream's
+ * epoch ("": there is no stream now) and the n events found, oldest first (none: the stream
+ * holds nothing from there on). */
+void feed_on_range(struct feed *f, const char *table_id, uint64_t req, bool ok, const char *epoch,
                    const struct feed_event *ev, int n);
 /* The subscription was (re)established: what was published meanwhile is lost, so every
  * followed table catches up from its stream. */

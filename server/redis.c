@@ -112,15 +112,31 @@ static const char redis_renew_batch_lua[] =
     "end\n"
     "return out\n";
 
+/* KEYS lease, events, pub, epoch; ARGV node, fence, seq, json, keep, epoch, start.
+ * {code, have, epoch}: 1 appended, 0 fenced, 2 out of sequence, 3 another epoch (or none). */
 static const char redis_append_lua[] =
-    "if redis.call('GET', KEYS[1]) ~= ARGV[1] .. ' ' .. ARGV[2] then return {0, 0} end\n"
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] .. ' ' .. ARGV[2] then return {0, 0, ''} end\n"
+    "local cur = redis.call('GET', KEYS[4])\n"
+    "local fresh = false\n"
+    "if ARGV[7] == '1' and cur ~= ARGV[6] then\n"
+    "  redis.call('DEL', KEYS[2])\n"
+    "  redis.call('SET', KEYS[4], ARGV[6])\n"
+    "  cur = ARGV[6]\n"
+    "  fresh = true\n"
+    "end\n"
     "local have = 0\n"
     "local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)\n"
     "if #last > 0 then have = tonumber(string.match(last[1][1], '^(%d+)')) end\n"
-    "if tonumber(ARGV[3]) ~= have + 1 then return {2, have} end\n"
+    "if cur ~= ARGV[6] then return {3, have, cur or ''} end\n"
+    "if not fresh and tonumber(ARGV[3]) ~= have + 1 then return {2, have, cur} end\n"
     "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], ARGV[3] .. '-0', 'e', ARGV[4])\n"
-    "redis.call('PUBLISH', KEYS[3], ARGV[3] .. ' ' .. ARGV[4])\n"
-    "return {1, have + 1}\n";
+    "redis.call('PUBLISH', KEYS[3], ARGV[6] .. ' ' .. ARGV[3] .. ' ' .. ARGV[4])\n"
+    "return {1, tonumber(ARGV[3]), cur}\n";
+
+/* KEYS events, epoch; ARGV from, count. {epoch or '', XRANGE's entries}: one snapshot. */
+static const char redis_range_lua[] =
+    "return {redis.call('GET', KEYS[2]) or '',\n"
+    "        redis.call('XRANGE', KEYS[1], ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])}\n";
 
 static const char redis_release_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] .. ' ' .. ARGV[2] then\n"
@@ -481,7 +497,16 @@ const struct lease_ops redis_lease_ops = {
 
 /* ---- a table's events ------------------------------------------------------------------- */
 
-/* {code, have}: 1 appended, 0 fenced, 2 out of sequence */
+/* An epoch as the scripts and the channel take it: 1..FEED_EPOCH_MAX bytes, no space. */
+static bool redis_epoch_ok(const char *epoch, size_t n)
+{
+    if (n == 0 || n > FEED_EPOCH_MAX) return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)epoch[i] <= ' ') return false;
+    return true;
+}
+
+/* {code, have, epoch}: 1 appended, 0 fenced, 2 out of sequence, 3 another epoch or none */
 static void redis_append_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 {
     (void)ac;
@@ -489,47 +514,69 @@ static void redis_append_reply(redisAsyncContext *ac, void *reply_, void *privda
     const redisReply *reply = reply_;
     enum redis_append_result res = REDIS_APPEND_ERROR;
     long long have = 0;
+    char epoch[FEED_EPOCH_MAX + 1] = "";
 
     redis_reply_seen(q->r, reply);
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3 &&
         reply->element[0]->type == REDIS_REPLY_INTEGER &&
-        reply->element[1]->type == REDIS_REPLY_INTEGER) {
+        reply->element[1]->type == REDIS_REPLY_INTEGER &&
+        reply->element[2]->type == REDIS_REPLY_STRING &&
+        (reply->element[2]->len == 0 ||
+         redis_epoch_ok(reply->element[2]->str, reply->element[2]->len))) {
+        static const enum redis_append_result codes[] = {REDIS_APPEND_FENCED, REDIS_APPEND_OK,
+                                                         REDIS_APPEND_SEQ, REDIS_APPEND_EPOCH};
         long long code = reply->element[0]->integer;
         have = reply->element[1]->integer;
-        res = code == 1 ? REDIS_APPEND_OK : code == 2 ? REDIS_APPEND_SEQ : REDIS_APPEND_FENCED;
+        memcpy(epoch, reply->element[2]->str, reply->element[2]->len + 1);
+        res = code >= 0 && code <= 3 ? codes[code] : REDIS_APPEND_ERROR;
     } else if (reply) {
         log_line(LOG_WARNING, "redis %s:%d: unexpected answer to an append: %s", q->r->host,
-                 q->r->port, reply->type == REDIS_REPLY_ERROR ? reply->str : "not {code, have}");
+                 q->r->port,
+                 reply->type == REDIS_REPLY_ERROR ? reply->str : "not {code, have, epoch}");
     }
-    if (q->done) q->done(q->arg, res, have);
+    if (q->done) q->done(q->arg, res, have, epoch);
     free(q);
 }
 
 int redis_append(struct redis *r, const char *table_id, const char *node_id, int64_t fence,
-                 int64_t seq, const char *json, size_t len, redis_append_fn done, void *arg)
+                 const char *epoch, bool start, int64_t seq, const char *json, size_t len,
+                 redis_append_fn done, void *arg)
 {
+    if (!epoch || !redis_epoch_ok(epoch, strlen(epoch))) return -1;
     struct redis_req *q = redis_req_new(r, 0, table_id);
     q->done = done;
     q->arg = arg;
     return redis_send(r, redis_append_reply, q,
-                      "EVAL %s 3 felt:{%s}:lease felt:{%s}:events felt:{%s}:pub %s %lld %lld %b %d",
-                      redis_append_lua, table_id, table_id, table_id, node_id, (long long)fence,
-                      (long long)seq, json, len, REDIS_EVENTS_KEEP);
+                      "EVAL %s 4 felt:{%s}:lease felt:{%s}:events felt:{%s}:pub felt:{%s}:epoch "
+                      "%s %lld %lld %b %d %s %d",
+                      redis_append_lua, table_id, table_id, table_id, table_id, node_id,
+                      (long long)fence, (long long)seq, json, len, REDIS_EVENTS_KEEP, epoch,
+                      start ? 1 : 0);
 }
 
-/* XRANGE's reply: [[id, [field, value, ...]], ...], id "SEQ-0", the event in field "e". */
+/* redis_range_lua's reply: [epoch, entries], the entries XRANGE's: [[id, [field, value, ...]],
+ * ...], id "SEQ-0", the event in field "e". */
 static void redis_range_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 {
     (void)ac;
     struct redis_req *q = privdata;
     struct redis *r = q->r;
-    const redisReply *reply = reply_;
+    const redisReply *full = reply_, *reply = NULL;
     struct feed_event *ev = NULL;
+    char epoch[FEED_EPOCH_MAX + 1] = "";
     int n = 0;
     bool ok = false;
 
-    redis_reply_seen(r, reply);
-    if (reply && reply->type == REDIS_REPLY_ARRAY) {
+    redis_reply_seen(r, full);
+    if (full && full->type == REDIS_REPLY_ARRAY && full->elements == 2 &&
+        full->element[0]->type == REDIS_REPLY_STRING &&
+        (full->element[0]->len == 0 ||
+         redis_epoch_ok(full->element[0]->str, full->element[0]->len)) &&
+        full->element[1]->type == REDIS_REPLY_ARRAY) {
+        memcpy(epoch, full->element[0]->str, full->element[0]->len + 1);
+        reply = full->element[1];
+    }
+    if (reply) {
         ok = true;
         ev = xcalloc(reply->elements ? reply->elements : 1, sizeof(*ev));
         for (size_t i = 0; i < reply->elements && ok; i++) {
@@ -550,11 +597,11 @@ static void redis_range_reply(redisAsyncContext *ac, void *reply_, void *privdat
         if (!ok)
             log_line(LOG_WARNING, "redis %s:%d: felt:{%s}:events holds an entry that is not ours",
                      r->host, r->port, q->table_id);
-    } else if (reply) {
+    } else if (full) {
         log_line(LOG_WARNING, "redis %s:%d: unexpected answer to a range read: %s", r->host,
-                 r->port, reply->type == REDIS_REPLY_ERROR ? reply->str : "not an array");
+                 r->port, full->type == REDIS_REPLY_ERROR ? full->str : "not {epoch, entries}");
     }
-    if (r->feed) feed_on_range(r->feed, q->table_id, q->req, ok, ev, ok ? n : 0);
+    if (r->feed) feed_on_range(r->feed, q->table_id, q->req, ok, epoch, ev, ok ? n : 0);
     free(ev);
     free(q);
 }
@@ -564,8 +611,8 @@ static int redis_feed_range(void *user, uint64_t req, const char *table_id, int6
 {
     struct redis *r = user;
     return redis_send(r, redis_range_reply, redis_req_new(r, req, table_id),
-                      "XRANGE felt:{%s}:events %lld-0 + COUNT %d", table_id, (long long)from,
-                      count);
+                      "EVAL %s 2 felt:{%s}:events felt:{%s}:epoch %lld %d", redis_range_lua,
+                      table_id, table_id, (long long)from, count);
 }
 
 const struct feed_ops redis_feed_ops = {
@@ -590,7 +637,8 @@ static bool redis_channel_table(const redisReply *ch, char *out, size_t n)
     return true;
 }
 
-/* Every reply on a subscribed channel: ["subscribe", ch, count] or ["message", ch, "SEQ JSON"];
+/* Every reply on a subscribed channel: ["subscribe", ch, count] or
+ * ["message", ch, "EPOCH SEQ JSON"];
  * none when the connection goes (it is then resubscribed on reconnecting). */
 static void redis_sub_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 {
@@ -611,14 +659,23 @@ static void redis_sub_reply(redisAsyncContext *ac, void *reply_, void *privdata)
     }
     const redisReply *m = reply->element[2];
     if (strcmp(kind, "message") != 0 || m->type != REDIS_REPLY_STRING) return;
-    char *end;
-    long long seq = strtoll(m->str, &end, 10);
+    char epoch[FEED_EPOCH_MAX + 1], *end = NULL;
+    const char *sp = memchr(m->str, ' ', m->len);
+    size_t elen = sp ? (size_t)(sp - m->str) : 0;
+    long long seq = 0;
+    if (sp && redis_epoch_ok(m->str, elen)) {
+        memcpy(epoch, m->str, elen);
+        epoch[elen] = '\0';
+        seq = strtoll(sp + 1, &end, 10);
+    }
     if (seq < 1 || *end != ' ') {
         log_line(LOG_WARNING, "redis %s:%d: a message on felt:{%s}:pub that is not ours",
                  r->host, r->port, table);
         return;
     }
-    if (r->feed) feed_on_publish(r->feed, table, seq, end + 1, m->len - (size_t)(end + 1 - m->str));
+    if (r->feed)
+        feed_on_publish(r->feed, table, epoch, seq, end + 1,
+                        m->len - (size_t)(end + 1 - m->str));
 }
 
 static void redis_send_subscribe(struct redis *r, const char *table_id)

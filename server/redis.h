@@ -41,24 +41,34 @@ extern const struct lease_ops redis_lease_ops;
 /* ---- a table's events ----
  * felt:{T}:events is the table's stream: one entry per event, its id "SEQ-0" (so the stream's
  * order is the table's seq order), one field "e" holding the event's JSON, trimmed to about
- * REDIS_EVENTS_KEEP entries. felt:{T}:pub is its channel: "SEQ JSON" per event. */
+ * REDIS_EVENTS_KEEP entries. felt:{T}:epoch names the stream (feed.h): set by the owner's append
+ * that starts it, gone with a Redis that forgot. felt:{T}:pub is its channel: "EPOCH SEQ JSON"
+ * per event. */
 #define REDIS_EVENTS_KEEP 10000
 
 enum redis_append_result {
     REDIS_APPEND_OK,     /* appended and published */
     REDIS_APPEND_FENCED, /* the lease is not (node, fence): a stale owner; nothing written */
-    REDIS_APPEND_SEQ,    /* seq is not the stream's last + 1 (last in *have); nothing written */
+    REDIS_APPEND_SEQ,    /* seq is not the stream's last + 1 (last in have); nothing written */
+    REDIS_APPEND_EPOCH,  /* the stream is another epoch's (in epoch), or there is none (epoch
+                            ""): start one (start true) or go on in that one */
     REDIS_APPEND_ERROR,  /* no answer (connection lost, Redis error) */
 };
 
-/* done runs once, on the loop; have is the stream's last seq for REDIS_APPEND_SEQ. */
-typedef void (*redis_append_fn)(void *arg, enum redis_append_result res, int64_t have);
+/* done runs once, on the loop; have is the stream's last seq (REDIS_APPEND_SEQ, _EPOCH), epoch
+ * the stream's (REDIS_APPEND_EPOCH: "" when there is none). */
+typedef void (*redis_append_fn)(void *arg, enum redis_append_result res, int64_t have,
+                                const char *epoch);
 
-/* The owner appends event seq of table_id, atomically only if the lease is still node's with
- * this fence and seq follows the stream's last (gap-free), and publishes it. Returns 0, or -1
- * when there is no connection (done is not called). */
+/* The owner appends event seq of table_id to the stream of epoch, atomically only if the lease
+ * is still node's with this fence, the stream is epoch's, and seq follows its last (gap-free),
+ * and publishes it. start: the append starts a new stream named epoch (after the owner found
+ * none, REDIS_APPEND_EPOCH with ""), at seq, whatever the old one held. epoch is 1..32 bytes
+ * without spaces (feed.h). Returns 0, or -1 when there is no connection or epoch is malformed
+ * (done is not called). */
 int redis_append(struct redis *r, const char *table_id, const char *node_id, int64_t fence,
-                 int64_t seq, const char *json, size_t len, redis_append_fn done, void *arg);
+                 const char *epoch, bool start, int64_t seq, const char *json, size_t len,
+                 redis_append_fn done, void *arg);
 
 /* feed_ops over this connection (range reads with XRANGE), replies to redis_set_feed's feed. */
 extern const struct feed_ops redis_feed_ops;

@@ -2,8 +2,9 @@
  * test_feed.c: a node's reading of the tables' event streams (server/feed.c) with a fake
  * stream and fake publishes on a fake clock: every event delivered once, in order, whatever
  * order, duplication and loss the publishes come with; catching up from the stream in batches;
- * publishes during a read; a stream that no longer holds what was expected (reset); failed
- * reads retried; a resubscription; unfollowing from inside the delivery hook.
+ * publishes during a read; a stream that no longer holds what was expected (reset); a new
+ * stream under another epoch (reset, read from its start); failed reads retried; a
+ * resubscription; unfollowing from inside the delivery hook.
  * The same module against a real Redis: tests/cluster/test_cluster_feed.c.
  */
 #include <setjmp.h>
@@ -22,8 +23,10 @@ static int64_t fake_us;
 static int64_t fake_mono(void) { return fake_us; }
 static int64_t fake_wall(void) { return fake_us / 1000; }
 
-/* The stream: events first..last of table "t" exist, payload "e<seq>". */
+/* The stream: events first..last of table "t" exist, payload "e<seq>", under epoch ("" when
+ * there is no stream). */
 static int64_t stream_first, stream_last;
+static char stream_epoch[FEED_EPOCH_MAX + 1];
 static char payloads[2048][16];
 
 /* Range reads asked for, answered by the test. */
@@ -61,7 +64,7 @@ static void answer(struct feed *f, int i)
         ev[n].payload = payloads[s];
         ev[n].len = strlen(payloads[s]);
     }
-    feed_on_range(f, reads[i].table, reads[i].req, true, ev, n);
+    feed_on_range(f, reads[i].table, reads[i].req, true, stream_epoch, ev, n);
 }
 
 static void answer_last(struct feed *f)
@@ -80,21 +83,24 @@ static const char *append(int64_t seq)
 
 static void publish(struct feed *f, int64_t seq)
 {
-    feed_on_publish(f, "t", seq, payloads[seq], strlen(payloads[seq]));
+    feed_on_publish(f, "t", stream_epoch, seq, payloads[seq], strlen(payloads[seq]));
 }
 
 /* What was delivered. */
 static int64_t got[4096];
 static int ngot;
-static int64_t reset_expected, reset_first;
+static int64_t reset_first;
+static char reset_epoch[FEED_EPOCH_MAX + 1], got_epoch[4096][8];
 static int resets;
 static bool unfollow_at_3;
 static struct feed *the_feed;
 
-static void on_deliver(void *arg, const char *t, int64_t seq, const char *p, size_t len)
+static void on_deliver(void *arg, const char *t, const char *epoch, int64_t seq, const char *p,
+                       size_t len)
 {
     (void)arg;
     assert_string_equal(t, "t");
+    snprintf(got_epoch[ngot], sizeof(got_epoch[0]), "%s", epoch);
     char want[16];
     snprintf(want, sizeof(want), "e%lld", (long long)seq);
     assert_int_equal(len, strlen(want));
@@ -104,12 +110,12 @@ static void on_deliver(void *arg, const char *t, int64_t seq, const char *p, siz
     if (unfollow_at_3 && seq == 3) feed_unfollow(the_feed, t);
 }
 
-static void on_reset(void *arg, const char *t, int64_t expected, int64_t first)
+static void on_reset(void *arg, const char *t, const char *epoch, int64_t first)
 {
     (void)arg;
     (void)t;
     resets++;
-    reset_expected = expected;
+    snprintf(reset_epoch, sizeof(reset_epoch), "%s", epoch);
     reset_first = first;
 }
 
@@ -130,6 +136,7 @@ static int setup(void **state)
     timer_set_clock(fake_mono, fake_wall);
     stream_first = 1;
     stream_last = 0;
+    snprintf(stream_epoch, sizeof(stream_epoch), "A");
     nreads = ngot = resets = 0;
     reads_fail = unfollow_at_3 = false;
     the_feed = feed_new(&ops, NULL, &hooks, NULL);
@@ -157,8 +164,8 @@ static void test_in_order(void **state)
     struct feed *f = the_feed;
     for (int s = 1; s <= 5; s++)
         append(s);
-    assert_int_equal(feed_follow(f, "t", 1), 0);
-    assert_int_equal(feed_follow(f, "t", 3), 0); /* already followed */
+    assert_int_equal(feed_follow(f, "t", NULL, 1), 0);
+    assert_int_equal(feed_follow(f, "t", NULL, 3), 0); /* already followed */
     assert_int_equal(nreads, 1);
     assert_int_equal(reads[0].from, 1);
     answer(f, 0);
@@ -173,8 +180,8 @@ static void test_in_order(void **state)
     assert_got(1, 20);
     assert_int_equal(feed_next(f, "t"), 21);
     assert_int_equal(feed_next(f, "other"), 0);
-    assert_int_equal(feed_follow(f, "", 1), -1);
-    assert_int_equal(feed_follow(f, "u", 0), -1);
+    assert_int_equal(feed_follow(f, "", NULL, 1), -1);
+    assert_int_equal(feed_follow(f, "u", NULL, 0), -1);
 }
 
 /* A publish that skips ahead reads the gap from the stream; publishes meanwhile are not kept
@@ -183,7 +190,7 @@ static void test_gap_filled(void **state)
 {
     (void)state;
     struct feed *f = the_feed;
-    feed_follow(f, "t", 1);
+    feed_follow(f, "t", NULL, 1);
     answer(f, 0); /* empty stream */
     assert_int_equal(ngot, 0);
     append(1);
@@ -225,7 +232,7 @@ static void test_batches(void **state)
     struct feed *f = the_feed;
     for (int s = 1; s <= 2 * FEED_RANGE_MAX + 10; s++)
         append(s);
-    feed_follow(f, "t", 1);
+    feed_follow(f, "t", NULL, 1);
     answer_last(f);
     assert_int_equal(nreads, 2);
     assert_int_equal(reads[1].from, FEED_RANGE_MAX + 1);
@@ -244,10 +251,10 @@ static void test_reset(void **state)
     for (int s = 1; s <= 30; s++)
         append(s);
     stream_first = 21;
-    feed_follow(f, "t", 5);
+    feed_follow(f, "t", NULL, 5);
     answer_last(f);
     assert_int_equal(resets, 1);
-    assert_int_equal(reset_expected, 5);
+    assert_string_equal(reset_epoch, "A");
     assert_int_equal(reset_first, 21);
     assert_got(21, 30);
 }
@@ -261,22 +268,92 @@ static void test_retry_and_stale(void **state)
     for (int s = 1; s <= 3; s++)
         append(s);
     reads_fail = true;
-    feed_follow(f, "t", 1);
+    feed_follow(f, "t", NULL, 1);
     assert_int_equal(nreads, 0);
     reads_fail = false;
     advance_ms(FEED_RETRY_MS - 1);
     assert_int_equal(nreads, 0);
     advance_ms(1);
     assert_int_equal(nreads, 1);
-    feed_on_range(f, "t", reads[0].req, false, NULL, 0);
+    feed_on_range(f, "t", reads[0].req, false, NULL, NULL, 0);
     assert_int_equal(nreads, 1);
     advance_ms(FEED_RETRY_MS);
     assert_int_equal(nreads, 2);
     answer(f, 0); /* the first read's number: stale */
     assert_int_equal(ngot, 0);
-    feed_on_range(f, "u", reads[1].req, true, NULL, 0); /* not followed */
+    feed_on_range(f, "u", reads[1].req, true, "A", NULL, 0); /* not followed */
     answer(f, 1);
     assert_got(1, 3);
+}
+
+/* Redis forgets (no stream, no epoch), then the owner starts a new stream under epoch B with its
+ * seqs from 1 again: the publish of another epoch makes a read, the read finds B, the node reads
+ * B from its start and reports the break (reset, B, 1) before delivering B's events; a late
+ * publish of the old epoch costs one read and delivers nothing twice. Following with epoch NULL
+ * takes the stream's as it is, without a reset; following with a stale epoch resets at once. */
+static void test_new_epoch(void **state)
+{
+    (void)state;
+    struct feed *f = the_feed;
+    for (int s = 1; s <= 10; s++)
+        append(s);
+    assert_int_equal(feed_follow(f, "t", "A", 1), 0);
+    answer_last(f);
+    assert_got(1, 10);
+    assert_string_equal(got_epoch[9], "A");
+
+    stream_epoch[0] = '\0'; /* Redis restarted empty */
+    stream_last = 0;
+    feed_resync(f);
+    answer_last(f);
+    assert_int_equal(resets, 0);
+    assert_int_equal(ngot, 10);
+
+    snprintf(stream_epoch, sizeof(stream_epoch), "B"); /* the owner starts B at 1 */
+    for (int s = 1; s <= 4; s++)
+        append(s);
+    int before = nreads;
+    publish(f, 1);
+    assert_int_equal(nreads, before + 1);
+    assert_int_equal(reads[nreads - 1].from, 11); /* where A left off */
+    answer_last(f);                                /* B, nothing from 11 */
+    assert_int_equal(nreads, before + 2);
+    assert_int_equal(reads[nreads - 1].from, 1); /* B from its start */
+    assert_int_equal(ngot, 10);
+    answer_last(f);
+    assert_int_equal(resets, 1);
+    assert_string_equal(reset_epoch, "B");
+    assert_int_equal(reset_first, 1);
+    assert_int_equal(ngot, 14);
+    for (int i = 10; i < 14; i++) {
+        assert_int_equal(got[i], i - 9);
+        assert_string_equal(got_epoch[i], "B");
+    }
+    append(5);
+    publish(f, 5); /* B's, in order: delivered without a read */
+    assert_int_equal(ngot, 15);
+    before = nreads;
+    feed_on_publish(f, "t", "A", 11, "e11", 3); /* a late one of A */
+    assert_int_equal(nreads, before + 1);
+    answer_last(f);
+    assert_int_equal(nreads, before + 1);
+    assert_int_equal(ngot, 15);
+    assert_int_equal(resets, 1);
+
+    feed_unfollow(f, "t");
+    ngot = 0;
+    assert_int_equal(feed_follow(f, "t", NULL, 3), 0);
+    answer_last(f);
+    assert_got(3, 5);
+    assert_int_equal(resets, 1);
+    feed_unfollow(f, "t");
+    ngot = 0;
+    assert_int_equal(feed_follow(f, "t", "A", 9), 0); /* a client's old epoch */
+    answer_last(f);
+    answer_last(f);
+    assert_int_equal(resets, 2);
+    assert_got(1, 5);
+    assert_int_equal(feed_follow(f, "u", "with space", 1), -1);
 }
 
 /* After a resubscription every table reads what it missed. */
@@ -284,7 +361,7 @@ static void test_resync(void **state)
 {
     (void)state;
     struct feed *f = the_feed;
-    feed_follow(f, "t", 1);
+    feed_follow(f, "t", NULL, 1);
     answer_last(f);
     for (int s = 1; s <= 5; s++)
         append(s); /* published while the subscription was down */
@@ -303,7 +380,7 @@ static void test_unfollow_in_hook(void **state)
     for (int s = 1; s <= 6; s++)
         append(s);
     unfollow_at_3 = true;
-    feed_follow(f, "t", 1);
+    feed_follow(f, "t", NULL, 1);
     answer_last(f);
     assert_got(1, 3);
     assert_int_equal(feed_next(f, "t"), 0);
@@ -319,6 +396,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gap_filled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_epoch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_and_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unfollow_in_hook, setup, teardown),
