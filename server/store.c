@@ -6,9 +6,10 @@
  * writer takes everything queued, has the backend (store_backend.h: SQLite by default,
  * PostgreSQL with store_open_pg) run it as one transaction with each job able to fail alone,
  * and hands the jobs that have something to report back through a second list and an eventfd.
- * A client's read (store_hands) rides the same queue and is run by the writer after its batch;
- * the other reads go straight to the backend on the loop thread. One mutex (read_mu) keeps the
- * two threads off the reader connection at the same time. A database is opened, checked and
+ * A client's read (store_hands) and a node's takeover of a table (store_table_take) ride the same
+ * queue and are run by the writer after its batch; store_load's and store_ledger's reads go
+ * straight to the backend on the loop thread. One mutex (read_mu) keeps the two threads off the
+ * reader connection at the same time. A database is opened, checked and
  * migrated by its backend; store.c then starts the writer.
  */
 #define _GNU_SOURCE /* pthread_setname_np */
