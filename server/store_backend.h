@@ -92,8 +92,8 @@ struct store_backend {
      * is stored and every job says why. Sets every job's ok and why; true if it committed. */
     bool (*run_batch)(struct store_db *db, struct store_job *batch);
     /* Loop thread, or the writer thread for store_hands and store_table_take (store.c never
-     * runs two at once: its read mutex). Each reads one consistent snapshot; 0, or -1 with err ("store_io", or
-     * "store_not_felt" for a row that cannot be ours). */
+     * runs two at once: its read mutex). Each reads one consistent snapshot; 0, or -1 with err
+     * ("store_io", or "store_not_felt" for a row that cannot be ours). */
     int (*read_running)(struct store_db *db, struct store_voided **out, size_t *n,
                         struct felt_err *err); /* *out: malloc'd, the caller frees it */
     int (*read_rows)(struct store_db *db, const struct store_load_ops *ops, void *user,
