@@ -31,7 +31,11 @@ static void check_resume_nothing_missed(struct bb *bb, struct tc *ann, struct tc
     char id[32], token[160];
     snprintf(id, sizeof(id), "%s", ann->player_id);
     snprintf(token, sizeof(token), "%s", ann->token);
+    size_t mark = bob->n;
     tc_free(ann); /* a clean close: the server publishes player_disconnected */
+    /* Once the server has seen it: a hello arriving first would replace the old socket (no
+     * notes at all), a race between two sockets that is not what this checks. */
+    wait_msg(bb, bob, mark, PROTO_S_NOTIFICATION, "kind", "player_disconnected");
     struct tc *ann2 = tc_player(bb, "ann2", "main", id, token, false);
     ann2->resume = true;
     ann2->max_seq = now;
