@@ -671,14 +671,19 @@ out:
 int store_table_take(struct store *s, const char *table_id, int64_t fence,
                      const struct store_load_ops *ops, store_take_done_fn done, void *user)
 {
-    if (!ops || !done || store_table_fence(s, table_id, fence) != 0) return -1;
+    if (!ops || !done || !store_backend_len_ok(table_id, 1, PROTO_GAME_ID_MAX)) return -1;
+    int64_t before = store_fence_of(s, table_id);
+    if (store_table_fence(s, table_id, fence) != 0) return -1;
     struct store_job *j = store_job_new(s, JOB_TAKE, table_id);
     memcpy(j->u.table.id, table_id, strlen(table_id) + 1);
     j->take = xcalloc(1, sizeof(*j->take));
     j->take->ops = ops;
     j->take->done = done;
     j->arg = user;
-    return store_push(s, j);
+    if (store_push(s, j) == 0) return 0;
+    /* Not queued: the table's later writes keep the fence they had. */
+    store_table_fence(s, table_id, before);
+    return -1;
 }
 
 int store_hands(struct store *s, const char *table_id, int64_t since, int limit,

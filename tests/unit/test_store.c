@@ -1191,10 +1191,13 @@ static void test_queue_full(void **state)
     while (pushed <= STORE_QUEUE_MAX && store_table_put(s, &tb) == 0)
         pushed++;
     assert_int_equal(pushed, STORE_QUEUE_MAX);
+    /* A take refused for want of room leaves the table's fence as it was. */
+    assert_int_equal(store_table_take(s, TABLE, 7, &load_ops, on_take, &l), -1);
     unlock_writer(lock);
     assert_int_equal(store_flush(s), 0);
     assert_int_equal(store_table_put(s, &tb), 0); /* room again */
     assert_int_equal(store_flush(s), 0);
+    assert_int_equal(take_now(s, TABLE, 1, &l), 0); /* the put did not carry fence 7 */
     store_close(s);
     tmp_free(&t);
 }
