@@ -204,8 +204,7 @@ static bool store_take_step(struct store *s, struct store_job *take, enum store_
     if (w.ok) return true;
     /* Refused by the fence (the why is STORE_FENCED_FMT's), or not stored at all. */
     take->take->code = strstr(w.why, "fenced") ? "store_fenced" : "store_io";
-    store_backend_reject(take, "%s: cannot %s table %s: %s", s->what, step, take->u.table.id,
-                         w.why);
+    store_backend_reject(take, "cannot %s the table: %s", step, w.why);
     return false;
 }
 
@@ -362,8 +361,6 @@ void store_close(struct store *s)
     free(s);
 }
 
-/* ---- writes ------------------------------------------------------------------------------- */
-
 /* ---- fences ------------------------------------------------------------------------------ */
 
 /* The slot holding id, or the empty slot where it would go. fence_cap > 0. */
@@ -401,6 +398,8 @@ int store_table_fence(struct store *s, const char *table_id, int64_t fence)
     f->fence = fence;
     return 0;
 }
+
+/* ---- writes ------------------------------------------------------------------------------- */
 
 /* A job for table_id (NULL: every table), carrying the table's fence. */
 static struct store_job *store_job_new(const struct store *s, enum store_job_kind kind,

@@ -84,8 +84,9 @@ int store_open_pg(const char *conninfo, struct store **out, struct felt_err *err
 int store_claim(struct store *s, int timeout_ms, struct felt_err *err);
 
 /* Commits everything queued (the writer drains its queue), joins the writer thread and closes.
- * Completions not yet dispatched are dropped without their callbacks: call store_flush and
- * store_dispatch first if they matter. NULL is a no-op. */
+ * The completions of writes not yet dispatched are dropped without their callbacks (call
+ * store_flush and store_dispatch first if they matter); reads and takes still waiting are
+ * answered "the store closed" (store_hands, store_table_take). NULL is a no-op. */
 void store_close(struct store *s);
 
 struct store_table {

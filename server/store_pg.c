@@ -3,8 +3,9 @@
  * one database (issue 14). The rows, constraints and rules are store_sqlite.c's; this file only
  * says them in PostgreSQL's dialect.
  *
- * Two connections: the writer's (used only by store.c's writer thread) and the reader's (the loop
- * thread). Every statement is prepared by name when a connection opens and runs with text
+ * Two connections: the writer's (store.c's writer thread, and at start store_claim's on the loop
+ * thread, before anything is queued) and the reader's (the reads, which store.c runs on the loop
+ * thread or the writer thread, one at a time). Every statement is prepared by name when a connection opens and runs with text
  * parameters (a token hash travels as hex, decoded by the server). A batch is one transaction
  * without savepoints: a job that breaks a constraint (SQLSTATE class 23), carries bad data (class
  * 22) or is refused by its fence rolls the transaction back and the batch runs again without it;
@@ -222,9 +223,6 @@ static bool store_pg_prepare(struct store_pg_conn *c, char *why, size_t size)
     return true;
 }
 
-/* Connects c, or reconnects it when its session was lost, and prepares the statements when
- * asked (the writer's first session is opened without them: the migrations create the tables
- * they name). */
 /* Takes the claim's session lock on pg if it is free: 1 taken (or already ours), 0 held by
  * another session, -1 after describing a failure in why. */
 static int store_pg_try_claim(PGconn *pg, char *why, size_t size)
@@ -241,6 +239,9 @@ static int store_pg_try_claim(PGconn *pg, char *why, size_t size)
     return rc;
 }
 
+/* Connects c, or reconnects it when its session was lost, and prepares the statements when
+ * asked (the writer's first session is opened without them: the migrations create the tables
+ * they name). */
 static bool store_pg_connect(struct store_db *db, struct store_pg_conn *c, bool prepare, char *why,
                              size_t size)
 {

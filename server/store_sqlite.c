@@ -2,8 +2,9 @@
  * store_sqlite.c: the SQLite backend of the store (store_backend.h), feltd's single-node default.
  *
  * One database file (dir/felt.db) in WAL mode, two connections: the writer, used by store.c's
- * writer thread, and a read-only reader for the loop thread (WAL lets it read a committed
- * snapshot while the writer writes). A batch is one transaction with a savepoint per job: a job
+ * writer thread, and a read-only reader for the reads (store.c runs them on the loop thread or
+ * the writer thread, one at a time; WAL lets it read a committed snapshot while the writer
+ * writes). A batch is one transaction with a savepoint per job: a job
  * that breaks a constraint is rolled back to its savepoint alone; an I/O error (disk full) rolls
  * the whole transaction back, so the rows of a hand are always stored together or not at all.
  *
@@ -693,7 +694,7 @@ static bool store_sqlite_run_batch_locked(struct store_db *s, struct store_job *
 {
     sqlite3 *db = s->w.db;
     sqlite3_stmt **st = s->w.st;
-    char why[160] = "";
+    char why[STORE_WHY_LEN] = "";
     struct store_job *j;
     int rc = store_sqlite_sync_level(s, batch);
     if (rc == SQLITE_OK) rc = store_sqlite_exec(st[W_BEGIN], "");
