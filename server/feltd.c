@@ -453,15 +453,13 @@ static int feltd_option(struct server *srv, struct feltd_args *a, int c, const c
         }
         srv->limits.trust_proxy = arg;
         break;
-    case O_DATA: /* --data and --postgres: one store; the command line's replaces the file's */
-        a->data = arg;
-        if (!feltd_where[0] && a->file_store)
-            a->postgres = NULL;
-        break;
-    case O_POSTGRES:
-        a->postgres = arg;
-        if (!feltd_where[0] && a->file_store)
-            a->data = NULL;
+    case O_DATA:
+    case O_POSTGRES: /* one store; the command line's first replaces the file's */
+        if (!feltd_where[0] && a->file_store) {
+            a->data = a->postgres = NULL;
+            a->file_store = false;
+        }
+        *(c == O_DATA ? &a->data : &a->postgres) = arg;
         break;
     case O_PING:
         a->net.ping_secs = (int)feltd_number("--ping-secs", arg, 1, 3600);

@@ -116,11 +116,14 @@ if feltd_start "$WORK/f9" "$LOCAL" --config "$WORK/pg.conf" --port 0 --data :mem
 else
     fail "--data did not replace the file's postgres: $(head -c 300 "$WORK/f9.err")"
 fi
-timeout 10 "$FELTD" --no-config --port 0 --data :memory: --postgres postgresql://x/y \
-    > /dev/null 2> "$WORK/both.err"
-rc=$?
-[ $rc = 1 ] && grep -q "^feltd: give --data or --postgres, not both$" "$WORK/both.err" ||
-    fail "--data with --postgres: exit $rc, $(cat "$WORK/both.err")"
+for conf in --no-config "--config $WORK/pg.conf"; do
+    # shellcheck disable=SC2086 # two words on purpose
+    timeout 10 "$FELTD" $conf --port 0 --data :memory: --postgres postgresql://x/y \
+        > /dev/null 2> "$WORK/both.err"
+    rc=$?
+    [ $rc = 1 ] && grep -q "^feltd: give --data or --postgres, not both$" "$WORK/both.err" ||
+        fail "--data with --postgres ($conf): exit $rc, $(cat "$WORK/both.err")"
+done
 
 # $FELTD_CONFIG: the file when no --config is given (it must exist); --config wins over it.
 if FELTD_CONFIG=$WORK/feltd.conf feltd_start "$WORK/f7" "$LOCAL"; then
