@@ -806,7 +806,8 @@ static int feltd_data_dir(const char *arg, char *out, size_t size)
 #define FELTD_CLAIM_MS 10000
 
 /* Opens and loads the data folder, or the PostgreSQL database. Returns 0, or 1 with a one-line
- * error on stderr. The connection string is never logged (it may hold a password). */
+ * error on stderr. The connection string is never logged (it may hold a password; the store
+ * does not quote it in its errors either). */
 static int feltd_open_store(struct server *srv, const struct feltd_args *a,
                             struct feltd_loaded *l)
 {

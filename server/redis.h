@@ -70,7 +70,8 @@ int redis_append(struct redis *r, const char *table_id, const char *node_id, int
                  const char *epoch, bool start, int64_t seq, const char *json, size_t len,
                  redis_append_fn done, void *arg);
 
-/* feed_ops over this connection (range reads with XRANGE), replies to redis_set_feed's feed. */
+/* feed_ops over this connection (range reads: a script returning the stream's epoch and its
+ * XRANGE, one snapshot), replies to redis_set_feed's feed. */
 extern const struct feed_ops redis_feed_ops;
 /* On a command connection: where range replies go. On a subscriber connection: where publishes
  * go, and whom to tell to catch up (feed_resync) once its subscriptions are back after a

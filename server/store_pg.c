@@ -1001,9 +1001,17 @@ static const struct store_backend store_pg_backend = {
 int store_pg_open(const char *conninfo, struct store_db **out, const struct store_backend **ops,
                   struct felt_err *err)
 {
-    struct store_db *db = xcalloc(1, sizeof(*db));
-    char why[STORE_WHY_LEN];
+    char why[STORE_WHY_LEN], *parse_error = NULL;
     *out = NULL;
+    /* libpq's own message for a string it cannot parse quotes the string, password and all. */
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &parse_error);
+    PQfreemem(parse_error);
+    if (!opts)
+        return store_backend_fail(err, "store_io",
+                                  "the PostgreSQL connection string is malformed (see "
+                                  "\"Connection Strings\" in libpq's manual)");
+    PQconninfoFree(opts);
+    struct store_db *db = xcalloc(1, sizeof(*db));
     db->conninfo = xstrdup(conninfo);
     if (!store_pg_connect(db, &db->w, false, why, sizeof(why))) {
         store_backend_fail(err, "store_io", "cannot connect to PostgreSQL: %s", why);

@@ -116,6 +116,13 @@ if feltd_start "$WORK/f9" "$LOCAL" --config "$WORK/pg.conf" --port 0 --data :mem
 else
     fail "--data did not replace the file's postgres: $(head -c 300 "$WORK/f9.err")"
 fi
+# A connection string libpq cannot parse: refused without quoting it (it may hold a password).
+timeout 10 "$FELTD" --no-config --port 0 --postgres 'postgresql://felt:hunter%zz2@127.0.0.1:1/x' \
+    > /dev/null 2> "$WORK/malformed.err"
+rc=$?
+[ $rc = 1 ] && grep -q "connection string is malformed" "$WORK/malformed.err" &&
+    ! grep -q hunter "$WORK/malformed.err" ||
+    fail "a malformed --postgres: exit $rc, $(cat "$WORK/malformed.err")"
 for conf in --no-config "--config $WORK/pg.conf"; do
     # shellcheck disable=SC2086 # two words on purpose
     timeout 10 "$FELTD" $conf --port 0 --data :memory: --postgres postgresql://x/y \
