@@ -107,7 +107,7 @@ static void rb_parse(int argc, char **argv)
 /* ---- the owner ---------------------------------------------------------------------------- */
 
 static bool rb_append(struct rb_table *t);
-static char rb_epoch[24]; /* this run's streams' epoch */
+static char rb_epoch[FEED_EPOCH_MAX + 1]; /* this run's streams' epoch */
 
 static void rb_append_done(void *arg, enum redis_append_result res, int64_t have,
                            const char *epoch)

@@ -108,11 +108,9 @@ static void feed_retry_fire(void *arg)
     if (!t->reading) feed_read(t);
 }
 
-/* An epoch as it may be used: 1..FEED_EPOCH_MAX bytes, no space or control character. */
-static bool feed_epoch_ok(const char *epoch)
+bool feed_epoch_valid(const char *epoch, size_t n)
 {
-    size_t n = epoch ? strlen(epoch) : 0;
-    if (n == 0 || n > FEED_EPOCH_MAX) return false;
+    if (!epoch || n == 0 || n > FEED_EPOCH_MAX) return false;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)epoch[i] <= ' ') return false;
     return true;
@@ -122,7 +120,7 @@ int feed_follow(struct feed *f, const char *table_id, const char *epoch, int64_t
 {
     size_t n = table_id ? strlen(table_id) : 0;
     bool any_epoch = !epoch || !epoch[0];
-    if (n == 0 || n > PROTO_GAME_ID_MAX || next < 1 || (!any_epoch && !feed_epoch_ok(epoch)))
+    if (n == 0 || n > PROTO_GAME_ID_MAX || next < 1 || (!any_epoch && !feed_epoch_valid(epoch, strlen(epoch))))
         return -1;
     struct feed_table **slot = feed_slot(f, table_id);
     if (*slot) return 0;
@@ -209,7 +207,7 @@ void feed_on_range(struct feed *f, const char *table_id, uint64_t req, bool ok, 
     struct feed_table *t = feed_find(f, table_id);
     if (!t || !t->reading || t->req != req) return; /* unfollowed, or an older read */
     t->reading = false;
-    if (!ok || (epoch && epoch[0] && !feed_epoch_ok(epoch))) {
+    if (!ok || (epoch && epoch[0] && !feed_epoch_valid(epoch, strlen(epoch)))) {
         timer_arm(t->retry, FEED_RETRY_MS);
         return;
     }

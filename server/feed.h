@@ -58,6 +58,10 @@ struct feed_event {
     size_t len;
 };
 
+/* An epoch of n bytes as streams and channels carry it: 1..FEED_EPOCH_MAX bytes, none of them a
+ * space or a control character. */
+bool feed_epoch_valid(const char *epoch, size_t n);
+
 struct feed *feed_new(const struct feed_ops *ops, void *ops_user, const struct feed_hooks *hooks,
                       void *hooks_arg);
 void feed_free(struct feed *f);

@@ -497,15 +497,6 @@ const struct lease_ops redis_lease_ops = {
 
 /* ---- a table's events ------------------------------------------------------------------- */
 
-/* An epoch as the scripts and the channel take it: 1..FEED_EPOCH_MAX bytes, no space. */
-static bool redis_epoch_ok(const char *epoch, size_t n)
-{
-    if (n == 0 || n > FEED_EPOCH_MAX) return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)epoch[i] <= ' ') return false;
-    return true;
-}
-
 /* {code, have, epoch}: 1 appended, 0 fenced, 2 out of sequence, 3 another epoch or none */
 static void redis_append_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 {
@@ -522,7 +513,7 @@ static void redis_append_reply(redisAsyncContext *ac, void *reply_, void *privda
         reply->element[1]->type == REDIS_REPLY_INTEGER &&
         reply->element[2]->type == REDIS_REPLY_STRING &&
         (reply->element[2]->len == 0 ||
-         redis_epoch_ok(reply->element[2]->str, reply->element[2]->len))) {
+         feed_epoch_valid(reply->element[2]->str, reply->element[2]->len))) {
         static const enum redis_append_result codes[] = {REDIS_APPEND_FENCED, REDIS_APPEND_OK,
                                                          REDIS_APPEND_SEQ, REDIS_APPEND_EPOCH};
         long long code = reply->element[0]->integer;
@@ -542,7 +533,7 @@ int redis_append(struct redis *r, const char *table_id, const char *node_id, int
                  const char *epoch, bool start, int64_t seq, const char *json, size_t len,
                  redis_append_fn done, void *arg)
 {
-    if (!epoch || !redis_epoch_ok(epoch, strlen(epoch))) return -1;
+    if (!epoch || !feed_epoch_valid(epoch, strlen(epoch))) return -1;
     struct redis_req *q = redis_req_new(r, 0, table_id);
     q->done = done;
     q->arg = arg;
@@ -571,7 +562,7 @@ static void redis_range_reply(redisAsyncContext *ac, void *reply_, void *privdat
     if (full && full->type == REDIS_REPLY_ARRAY && full->elements == 2 &&
         full->element[0]->type == REDIS_REPLY_STRING &&
         (full->element[0]->len == 0 ||
-         redis_epoch_ok(full->element[0]->str, full->element[0]->len)) &&
+         feed_epoch_valid(full->element[0]->str, full->element[0]->len)) &&
         full->element[1]->type == REDIS_REPLY_ARRAY) {
         memcpy(epoch, full->element[0]->str, full->element[0]->len + 1);
         reply = full->element[1];
@@ -663,7 +654,7 @@ static void redis_sub_reply(redisAsyncContext *ac, void *reply_, void *privdata)
     const char *sp = memchr(m->str, ' ', m->len);
     size_t elen = sp ? (size_t)(sp - m->str) : 0;
     long long seq = 0;
-    if (sp && redis_epoch_ok(m->str, elen)) {
+    if (sp && feed_epoch_valid(m->str, elen)) {
         memcpy(epoch, m->str, elen);
         epoch[elen] = '\0';
         seq = strtoll(sp + 1, &end, 10);
