@@ -202,8 +202,7 @@ static bool store_take_step(struct store *s, struct store_job *take, enum store_
     w.u.table = take->u.table;
     if (s->ops->run_batch(s->db, &w)) atomic_fetch_add(&s->transactions, 1);
     if (w.ok) return true;
-    /* Refused by the fence (the why is STORE_FENCED_FMT's), or not stored at all. */
-    take->take->code = strstr(w.why, "fenced") ? "store_fenced" : "store_io";
+    take->take->code = w.fenced ? "store_fenced" : "store_io"; /* else not stored at all */
     store_backend_reject(take, "cannot %s the table: %s", step, w.why);
     return false;
 }

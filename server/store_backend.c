@@ -31,6 +31,12 @@ int store_backend_reject(struct store_job *j, const char *fmt, ...)
     return -1;
 }
 
+int store_backend_fenced(struct store_job *j, const char *table_id)
+{
+    j->fenced = true;
+    return store_backend_reject(j, STORE_FENCED_FMT, table_id, (long long)j->fence);
+}
+
 bool store_backend_len_ok(const char *str, size_t min, size_t max)
 {
     size_t n = str ? strnlen(str, max + 1) : 0;

@@ -65,6 +65,7 @@ struct store_job {
     void *arg;
     bool ok;
     bool left_out; /* a backend's own: failed alone, left out of the batch's next attempt */
+    bool fenced;   /* failed because a newer owner's fence is stored (store_backend_fenced) */
     char why[STORE_WHY_LEN];
     /* JOB_READ_HANDS: u.hand.table_id, since in u.hand.hand_id, limit in amount; the rows read
      * (owned copies) and who waits for them. */
@@ -121,6 +122,8 @@ int store_pg_open(const char *conninfo, struct store_db **db, const struct store
 /* felt_err_set, with the message kept to one line whatever a path or a server put in it. */
 int store_backend_fail(struct felt_err *err, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A job refused by its table's fence: j->fenced, and STORE_FENCED_FMT in j->why; returns -1. */
+int store_backend_fenced(struct store_job *j, const char *table_id);
 /* Sets j->why; returns -1 (a job's own failure). */
 int store_backend_reject(struct store_job *j, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -369,7 +369,7 @@ static int store_pg_fence(struct store_db *db, struct store_job *j, const char *
     long changed = 0;
     int rc = store_pg_write(db, j, &changed, W_FENCE, "ti", table_id, j->fence);
     if (rc == 0 && changed != 1)
-        rc = store_backend_reject(j, STORE_FENCED_FMT, table_id, (long long)j->fence);
+        rc = store_backend_fenced(j, table_id);
     return rc;
 }
 
@@ -381,7 +381,7 @@ static int store_pg_run_table_put(struct store_db *db, struct store_job *j)
                             t->small_blind, t->big_blind, t->ante, t->buy_in, t->action_timeout_ms,
                             t->last_hand_id, j->fence);
     if (rc == 0 && changed != 1)
-        rc = store_backend_reject(j, STORE_FENCED_FMT, t->id, (long long)j->fence);
+        rc = store_backend_fenced(j, t->id);
     return rc;
 }
 
@@ -451,7 +451,7 @@ static int store_pg_hand_id(struct store_db *db, struct store_job *j)
     int rc =
         store_pg_write(db, j, &changed, W_TABLE_HAND_ID, "tii", h->table_id, h->hand_id, j->fence);
     if (rc == 0 && changed != 1)
-        rc = store_backend_reject(j, STORE_FENCED_FMT, h->table_id, (long long)j->fence);
+        rc = store_backend_fenced(j, h->table_id);
     return rc;
 }
 

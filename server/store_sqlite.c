@@ -508,7 +508,7 @@ static int store_sqlite_fence(struct store_db *s, struct store_job *j, const cha
 {
     int rc = store_sqlite_exec(s->w.st[W_FENCE], "ti", table_id, j->fence);
     if (rc == SQLITE_OK && sqlite3_changes(s->w.db) != 1)
-        rc = store_backend_reject(j, STORE_FENCED_FMT, table_id, (long long)j->fence);
+        rc = store_backend_fenced(j, table_id);
     return rc;
 }
 
@@ -519,7 +519,7 @@ static int store_sqlite_run_table_put(struct store_db *s, struct store_job *j)
                                t->big_blind, t->ante, t->buy_in, t->action_timeout_ms,
                                t->last_hand_id, j->fence);
     if (rc == SQLITE_OK && sqlite3_changes(s->w.db) != 1)
-        rc = store_backend_reject(j, STORE_FENCED_FMT, t->id, (long long)j->fence);
+        rc = store_backend_fenced(j, t->id);
     return rc;
 }
 
@@ -592,7 +592,7 @@ static int store_sqlite_hand_id(struct store_db *s, struct store_job *j)
     const struct store_hand *h = &j->u.hand;
     int rc = store_sqlite_exec(s->w.st[W_TABLE_HAND_ID], "tii", h->table_id, h->hand_id, j->fence);
     if (rc == SQLITE_OK && sqlite3_changes(s->w.db) != 1)
-        rc = store_backend_reject(j, STORE_FENCED_FMT, h->table_id, (long long)j->fence);
+        rc = store_backend_fenced(j, h->table_id);
     return rc;
 }
 
