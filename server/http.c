@@ -13,7 +13,6 @@
  * old. GET .../hands serves the stored hand histories (store.h), with the same privacy; its
  * answer comes later (resp->later), once the store's thread has read them.
  */
-#define _DEFAULT_SOURCE /* explicit_bzero */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,22 +268,14 @@ static void http_command(struct server *srv, struct table *t, const struct http_
 struct http_later {
     struct server *srv;
     char game[PROTO_GAME_ID_MAX + 1];
-    char bearer[PROTO_TOKEN_MAX + 1];
-    bool has_bearer;
-    http_ready_fn ready; /* NULL until bound */
-    void *owner;
-    bool cancelled;
+    char viewer[PLAYER_ID_LEN + 1]; /* the player whose hole cards show; "" for nobody */
+    http_ready_fn ready;            /* the transport's; NULL once it has gone (cancelled) */
+    void *ready_arg;
 };
-
-void http_later_bind(struct http_later *later, http_ready_fn ready, void *owner)
-{
-    later->ready = ready;
-    later->owner = owner;
-}
 
 void http_later_cancel(struct http_later *later)
 {
-    later->cancelled = true;
+    later->ready = NULL;
 }
 
 /* The rows of a GET .../hands, rendered for the viewer (NULL: nobody's hole cards), as the
@@ -313,15 +304,14 @@ static void http_hands_done(void *arg, const struct store_hand_row *rows, size_t
     struct http_response resp = {0};
     struct felt_buf out = {0};
     struct felt_err err = {0};
-    if (later->cancelled) {
+    if (!later->ready) {
         log_line(LOG_DEBUG, "table %s: hand histories read for a client that has gone",
                  later->game);
         goto out;
     }
-    FELT_ASSERT(later->ready); /* bound by the transport before the loop ran again */
     struct table *t = lobby_find(later->srv, later->game, strlen(later->game));
     const struct player *viewer =
-        t && later->has_bearer ? table_player_by_token(t, later->bearer) : NULL;
+        t && later->viewer[0] ? table_player_by_id(t, later->viewer, strlen(later->viewer)) : NULL;
     if (!t) {
         http_error(&resp, 404, "unknown_game", "no such game");
     } else if (why || http_hands_body(later->game, rows, n, viewer, &out, &err) != 0) {
@@ -334,9 +324,8 @@ static void http_hands_done(void *arg, const struct store_hand_row *rows, size_t
         resp.content_type = "application/json";
         resp.body = msg_from_string(out.p, out.n);
     }
-    later->ready(later->owner, &resp);
+    later->ready(later->ready_arg, &resp);
 out:
-    explicit_bzero(later->bearer, sizeof(later->bearer));
     free(later);
 }
 
@@ -379,11 +368,11 @@ static void http_hands(struct server *srv, struct table *t, const struct http_re
         table_seen(t, viewer);
     struct http_later *later = xcalloc(1, sizeof(*later));
     later->srv = srv;
+    later->ready = req->ready;
+    later->ready_arg = req->ready_arg;
     snprintf(later->game, sizeof(later->game), "%s", table_config(t)->id);
-    if (req->bearer) {
-        snprintf(later->bearer, sizeof(later->bearer), "%s", req->bearer);
-        later->has_bearer = true;
-    }
+    if (viewer)
+        snprintf(later->viewer, sizeof(later->viewer), "%s", viewer->id);
     if (store_hands(srv->store, later->game, since, (int)limit, http_hands_done, later) != 0) {
         free(later);
         http_error(resp, 503, "store_busy", "the hand histories cannot be read right now");

@@ -83,8 +83,7 @@ struct net_http {
     bool close_after;       /* Connection: close, and close once the answer is written */
     char *body;
     size_t body_len;
-    struct http_response resp;
-    struct http_later *later; /* the answer comes later (http.c): cancelled if we go first */
+    struct http_response resp; /* resp.later: the answer comes later (cancelled if we go first) */
     int phase;              /* 0: nothing to send, 1: headers next, 2: body next */
 };
 
@@ -291,8 +290,8 @@ static void net_link_free(struct net_link *l)
     conn_free(l->conn);
     free(l->rx);
     if (l->http) {
-        if (l->http->later)
-            http_later_cancel(l->http->later);
+        if (l->http->resp.later)
+            http_later_cancel(l->http->resp.later);
         free(l->http->body);
         msg_unref(l->http->resp.body);
         free(l->http);
@@ -712,11 +711,10 @@ static void net_http_answer(struct net_link *l)
 }
 
 /* http.c's later answer (a store read) has come. */
-static void net_http_ready(void *owner, struct http_response *resp)
+static void net_http_ready(void *arg, struct http_response *resp)
 {
-    struct net_link *l = owner;
-    l->http->later = NULL;
-    l->http->resp = *resp;
+    struct net_link *l = arg;
+    l->http->resp = *resp; /* resp.later NULL: answered */
     net_http_answer(l);
 }
 
@@ -735,6 +733,8 @@ static void net_http_respond(struct net_link *l)
         .body = h->body ? h->body : "",
         .body_len = h->body_len,
         .addr = l->conn->addr,
+        .ready = net_http_ready,
+        .ready_arg = l,
     };
     if (h->refuse) {
         /* already filled by net_http_refuse */
@@ -748,12 +748,8 @@ static void net_http_respond(struct net_link *l)
      * such bytes (lws 4.1 re-runs it while they sit in its buffer): answered ignores that.
      * Pausing reading instead would stop lws 4.1 from offering the HTTP write as well. */
     h->close_after = true;
-    if (h->resp.later) { /* http.c answers later, through net_http_ready */
-        h->later = h->resp.later;
-        h->resp.later = NULL;
-        http_later_bind(h->later, net_http_ready, l);
+    if (h->resp.later) /* http.c answers later, through net_http_ready */
         return;
-    }
     net_http_answer(l);
 }
 

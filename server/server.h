@@ -676,6 +676,12 @@ bool conn_pending(const struct conn *c);
 
 enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_OTHER };
 
+struct http_later; /* an answer still being produced (http.c's own) */
+struct http_response;
+/* Called once, on the loop thread, with the answer of a request http_handle left for later;
+ * the transport takes resp over (its body included). */
+typedef void (*http_ready_fn)(void *arg, struct http_response *resp);
+
 struct http_request {
     enum http_method method; /* HEAD is routed as GET; the network layer drops the body */
     const char *path;       /* without the query string */
@@ -684,25 +690,22 @@ struct http_request {
     const char *body;
     size_t body_len;
     struct limit_addr *addr; /* the client's address (limit.c), or NULL */
+    http_ready_fn ready;     /* brings an answer left for later (http_response.later) */
+    void *ready_arg;
 };
 
-struct http_later; /* an answer still being produced (http.c's own) */
 
 struct http_response {
     int status;
     const char *content_type;
     struct msg *body;       /* with MSG_HEADROOM, so it is written in place */
     const char *allow;      /* the Allow header of a 405 (static), or NULL */
-    struct http_later *later; /* non-NULL: no answer yet, nothing else is set (http_later_bind) */
+    struct http_later *later; /* non-NULL: no answer yet, nothing else is set; the request's
+                                 ready brings it */
 };
 
-/* Called once, on the loop thread, with the answer of a request http_handle left for later;
- * the transport takes resp over (its body included). */
-typedef void (*http_ready_fn)(void *owner, struct http_response *resp);
-/* The transport binds a later answer as soon as http_handle returns it (before the loop runs
- * again); ready(owner, ...) then brings the answer. A request that goes away before (the client
- * hung up) is cancelled instead: ready is never called, and the later frees itself. */
-void http_later_bind(struct http_later *later, http_ready_fn ready, void *owner);
+/* A request that goes away before its later answer (the client hung up) is cancelled: ready is
+ * never called, and the later frees itself. */
 void http_later_cancel(struct http_later *later);
 
 /* The largest request body the network layer reads (a longer one is answered with 413). */
