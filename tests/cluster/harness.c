@@ -8,12 +8,14 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +31,18 @@ _Noreturn void harness_fail(const char *what)
 {
     fprintf(stderr, "cluster harness: %s\n", what);
     exit(1);
+}
+
+static int harness_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+int harness_rm_tree(const char *dir)
+{
+    return nftw(dir, harness_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ---- redis-server ----------------------------------------------------------------------- */
@@ -121,9 +135,7 @@ int harness_stop_redis(void **state)
 {
     (void)state;
     harness_redis_kill();
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return harness_rm_tree(tmpdir) == 0 ? 0 : -1;
 }
 
 /* GET key as a string ("" when absent). */

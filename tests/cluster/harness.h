@@ -37,6 +37,8 @@ bool harness_run_until(bool (*done)(void *), void *arg, int64_t deadline_ms);
 bool harness_never(void *arg);
 
 _Noreturn void harness_fail(const char *what);
+/* Removes dir and everything under it (no symlink followed); 0 when done. */
+int harness_rm_tree(const char *dir);
 /* A loopback TCP port nothing listens on (bound, read, closed). */
 int harness_free_port(void);
 

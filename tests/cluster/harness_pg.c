@@ -19,7 +19,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -38,6 +37,8 @@
 
 #include <libpq-fe.h>
 
+#include "util.h"
+
 #define PG_BIN "/usr/lib/postgresql/15/bin"
 #define PG_DIR_TEMPLATE "/tmp/felt-pg-XXXXXX"
 
@@ -50,11 +51,10 @@ static uid_t pg_uid;
 static gid_t pg_gid;
 static int pg_ndbs;
 
+/* Now, in ms of the monotonic clock. */
 static long long harness_pg_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+    return felt_mono_us() / 1000;
 }
 
 /* The server log's last lines (its last 4 KiB, from a line start), for a failure's message. */
@@ -77,9 +77,8 @@ static void harness_pg_show_log(void)
 
 static _Noreturn void harness_pg_fail(const char *what, bool show_log)
 {
-    fprintf(stderr, "harness_pg: %s\n", what);
     if (show_log) harness_pg_show_log();
-    exit(1);
+    harness_fail(what);
 }
 
 /* In a forked child before exec: output to the log, no descriptor of the test program's, nobody
@@ -186,17 +185,10 @@ static void harness_pg_kill(void)
     if (harness_pg_wait_gone(shmid, 2000) == 0 && shmid >= 0) shmctl(shmid, IPC_RMID, NULL);
 }
 
-static int harness_pg_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 /* Removes the server's folder, once; 0 when done. */
 static int harness_pg_remove(void)
 {
-    int rc = pg_dir[0] ? nftw(pg_dir, harness_pg_rm, 16, FTW_DEPTH | FTW_PHYS) : 0;
+    int rc = pg_dir[0] ? harness_rm_tree(pg_dir) : 0;
     pg_dir[0] = '\0';
     return rc;
 }
