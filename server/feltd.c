@@ -740,8 +740,10 @@ static int feltd_open_tables(struct server *srv, const struct feltd_args *a,
             cfg.action_timeout_ms = st->action_timeout_ms;
         }
         struct table *t = table_new(srv, &cfg);
-        if (st)
+        if (st) {
             table_set_last_hand_id(t, st->last_hand_id);
+            table_set_write_seq(t, st->write_seq);
+        }
         lobby_add(srv, t);
     }
     for (int i = 0; i < l->nseats; i++) {

@@ -191,6 +191,7 @@ static const struct {
     {"bad_buy_in", 400},
     {"chat_disabled", 403},
     {"rate_limited", 429},
+    {"store_busy", 503},
 };
 
 static void http_cmd_reply(struct command_ctx *x, struct msg *m)

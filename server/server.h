@@ -52,6 +52,7 @@
 struct json_object;
 struct conn;
 struct table;
+struct outbox;
 struct player;
 struct server;
 
@@ -405,15 +406,12 @@ struct table {
     struct timer *spectators;      /* coalesces spectator-count notifications */
 
     /* Durability (NULL store: nothing is kept, as in the unit tests). The hand being played is
-     * recorded as it goes; when it ends its commit (record, stacks, ledger) must be written
-     * before the next hand is dealt: commit_pending holds the deal back until it is. */
+     * recorded as it goes; when it ends its commit (record, stacks, ledger) goes to the outbox
+     * with the table's other chip writes, and the next hand is dealt only once it is stored. */
     struct handrec rec;            /* the hand in progress (valid while hand_running) */
     int64_t hand_started_ms;
     int64_t stack_before[ENGINE_MAX_SEATS];
-    bool commit_pending;           /* a hand's commit is queued and not yet written */
-    struct store_hand commit;      /* that commit, kept for a retry after a failed write */
-    char *commit_record;           /* its record (commit.record_json points here) */
-    struct timer *commit_retry;    /* a failed commit is retried after a pause */
+    struct outbox *out;            /* the chip writes not yet stored (outbox.c; NULL: no store) */
     int nvoided;                   /* hands voided by this run's restart (wire snapshot) */
     int64_t voided[WIRE_VOIDED_MAX];
     /* Players who left with chips, newest last (a ring: the oldest is forgotten first). A join
@@ -487,6 +485,9 @@ void render_list_free(struct render_list *l);
  * highest hand id ever used here (0 for a new table): the next hand is last_hand_id + 1. */
 struct table *table_new(struct server *srv, const struct table_config *cfg);
 void table_set_last_hand_id(struct table *t, int64_t last_hand_id);
+/* Where the table's sequence of ordered writes stands in the store (store_table.write_seq), before
+ * any write of this run. */
+void table_set_write_seq(struct table *t, int64_t write_seq);
 /* Puts back a stored seat after a restart: the player, their stack as of the last completed
  * hand and their sitting-out state; their token is checked against the stored hash. Publishes
  * nothing (a snapshot shows it). Returns the player, or NULL (with a log line) if the seat

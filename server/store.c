@@ -449,14 +449,31 @@ int store_table_put(struct store *s, const struct store_table *t)
     return store_push(s, j);
 }
 
-int store_seat_join(struct store *s, const struct store_seat *seat, int64_t buy_in)
+/* Queues j with the order o (NULL: none), or frees it and returns -1 (a negative seq, the queue
+ * full). */
+static int store_push_ordered(struct store *s, struct store_job *j, const struct store_order *o)
+{
+    if (o) {
+        if (o->seq < 0) {
+            store_job_free(j);
+            return -1;
+        }
+        j->seq = o->seq;
+        j->done = o->done;
+        j->arg = o->arg;
+    }
+    return store_push(s, j);
+}
+
+int store_seat_join(struct store *s, const struct store_seat *seat, int64_t buy_in,
+                    const struct store_order *o)
 {
     if (!store_backend_len_ok(seat->name, 0, PROTO_NAME_MAX_BYTES)) return -1;
     struct store_job *j = store_seat_job(s, JOB_SEAT_JOIN, seat->table_id, seat->player_id);
     if (!j) return -1;
     j->u.seat = *seat;
     j->amount = buy_in;
-    return store_push(s, j);
+    return store_push_ordered(s, j, o);
 }
 
 int store_seat_update(struct store *s, const char *table_id, const char *player_id,
@@ -468,20 +485,22 @@ int store_seat_update(struct store *s, const char *table_id, const char *player_
     return store_push(s, j);
 }
 
-int store_seat_leave(struct store *s, const char *table_id, const char *player_id, int64_t cash_out)
+int store_seat_leave(struct store *s, const char *table_id, const char *player_id, int64_t cash_out,
+                     const struct store_order *o)
 {
     struct store_job *j = store_seat_job(s, JOB_SEAT_LEAVE, table_id, player_id);
     if (!j) return -1;
     j->amount = cash_out;
-    return store_push(s, j);
+    return store_push_ordered(s, j, o);
 }
 
-int store_seat_rebuy(struct store *s, const char *table_id, const char *player_id, int64_t amount)
+int store_seat_rebuy(struct store *s, const char *table_id, const char *player_id, int64_t amount,
+                     const struct store_order *o)
 {
     struct store_job *j = store_seat_job(s, JOB_SEAT_REBUY, table_id, player_id);
     if (!j) return -1;
     j->amount = amount;
-    return store_push(s, j);
+    return store_push_ordered(s, j, o);
 }
 
 int store_hand_begin(struct store *s, const char *table_id, int64_t hand_id, int64_t started_ms,
@@ -496,7 +515,7 @@ int store_hand_begin(struct store *s, const char *table_id, int64_t hand_id, int
     return store_push(s, j);
 }
 
-int store_hand_commit(struct store *s, const struct store_hand *h, store_done_fn done, void *arg)
+int store_hand_commit(struct store *s, const struct store_hand *h, const struct store_order *o)
 {
     if (!store_backend_len_ok(h->table_id, 1, PROTO_GAME_ID_MAX) || !h->record_json ||
         h->nplayers < 0 || h->nplayers > STORE_HAND_PLAYERS_MAX)
@@ -510,9 +529,7 @@ int store_hand_commit(struct store *s, const struct store_hand *h, store_done_fn
     j->u.hand.record_json = j->u.hand.results_json = NULL;
     j->record = xstrdup(h->record_json);
     j->results = xstrdup(h->results_json ? h->results_json : "[]");
-    j->done = done;
-    j->arg = arg;
-    return store_push(s, j);
+    return store_push_ordered(s, j, o);
 }
 
 void store_set_error_hook(struct store *s, store_done_fn fn, void *arg)

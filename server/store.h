@@ -96,6 +96,8 @@ struct store_table {
     int64_t last_hand_id; /* the highest hand id ever begun at this table (never reused) */
     int64_t fence;        /* store_load: the highest fence a write for the table carried (0 when
                              none did); ignored by store_table_put (store_table_fence) */
+    int64_t write_seq;    /* store_load: the seq of the table's last ordered write stored (0 when
+                             none was: struct store_order); ignored by store_table_put */
 };
 
 struct store_seat {
@@ -190,19 +192,45 @@ int store_table_fence(struct store *s, const char *table_id, int64_t fence);
 
 /* Inserts or updates a table's settings; last_hand_id only ever grows. */
 int store_table_put(struct store *s, const struct store_table *t);
+
+/* Called on the loop thread by store_dispatch. why is NULL when ok, else a one-line reason. */
+typedef void (*store_done_fn)(void *arg, bool ok, const char *why);
+
+/*
+ * Ordered writes: the writes that move chips (a join, a leave, a re-buy, a hand's commit) may
+ * carry an order, the next number of their table's sequence (1, 2, ...; store_table.write_seq
+ * says where a loaded table's sequence stands). Such a write is applied only right after its
+ * predecessor: in its transaction the table's stored write_seq goes from seq - 1 to seq. One
+ * already stored (write_seq >= seq) is not applied again and reports ok: so a write whose answer
+ * was lost (PostgreSQL gone during its COMMIT: stored or not, nobody knows) is simply sent again,
+ * and is stored exactly once. One that comes too early (write_seq < seq - 1: an earlier one
+ * failed) fails alone, with "out of order" in its reason, and changes nothing. The caller keeps
+ * each write until it is reported stored and sends again, in order, whatever failed
+ * (server/outbox.c). done (may be NULL) runs once per attempt, from store_dispatch. Seq 0 is an
+ * unordered write (applied whatever the sequence says, and leaving it alone); without an order
+ * (NULL) or a done, a failure goes to the error hook (store_set_error_hook).
+ */
+struct store_order {
+    int64_t seq; /* 1, 2, ... at each table; 0: not ordered */
+    store_done_fn done;
+    void *arg;
+};
+
 /* A player sits down: the seat row (stack = seat->stack) and a ledger row "buy_in" of buy_in;
  * a departure of the same player id at the table is forgotten (they are back). The table must
  * have been put first. */
-int store_seat_join(struct store *s, const struct store_seat *seat, int64_t buy_in);
+int store_seat_join(struct store *s, const struct store_seat *seat, int64_t buy_in,
+                    const struct store_order *o);
 int store_seat_update(struct store *s, const char *table_id, const char *player_id,
                       bool sitting_out);
 /* A player leaves: the seat row is deleted and a ledger row "cash_out" of cash_out added; a
  * human leaving with chips (cash_out > 0) becomes a departure (store_load_ops.departure). */
 int store_seat_leave(struct store *s, const char *table_id, const char *player_id,
-                     int64_t cash_out);
+                     int64_t cash_out, const struct store_order *o);
 /* A player buys chips again without leaving (a bust bot's re-buy, a busted player sitting in):
  * the seat's stack grows by amount and a ledger row "buy_in" of amount is added. */
-int store_seat_rebuy(struct store *s, const char *table_id, const char *player_id, int64_t amount);
+int store_seat_rebuy(struct store *s, const char *table_id, const char *player_id, int64_t amount,
+                     const struct store_order *o);
 /* A hand starts: reserves its id (the table's last_hand_id = max(last_hand_id, hand_id); an id
  * already used at this table fails the job) and stores a "running" hand row with the record so
  * far, which a restart reports as voided. */
@@ -228,19 +256,16 @@ struct store_hand {
     struct store_hand_player players[STORE_HAND_PLAYERS_MAX];
 };
 
-/* Called on the loop thread by store_dispatch. why is NULL when ok, else a one-line reason. */
-typedef void (*store_done_fn)(void *arg, bool ok, const char *why);
-
 /*
  * A hand completes. In one transaction (with the rest of its batch): the hand row becomes
  * "complete" with its record, results, shown mask and ended_at (it is inserted if it was never
  * begun; a hand already complete or voided fails the job), the table's last_hand_id grows to
  * hand_id, each player's seat stack becomes stack_after (a player who already left keeps no
- * seat), and each player gets a ledger row "hand" of net and a hand_players row. done (may be
- * NULL) runs later on the loop thread, from store_dispatch, with ok=false and a reason when the
- * transaction failed; the transaction is then rolled back and nothing stored before is lost.
+ * seat), and each player gets a ledger row "hand" of net and a hand_players row. o->done (o may
+ * be NULL) runs later on the loop thread, from store_dispatch, with ok=false and a reason when
+ * the transaction failed; the transaction is then rolled back and nothing stored before is lost.
  */
-int store_hand_commit(struct store *s, const struct store_hand *h, store_done_fn done, void *arg);
+int store_hand_commit(struct store *s, const struct store_hand *h, const struct store_order *o);
 
 /* Failed writes other than hand commits with a done() of their own are reported to fn (on the
  * loop thread, from store_dispatch) with ok=false and the reason; NULL stops reporting them. */

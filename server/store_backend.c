@@ -37,6 +37,35 @@ int store_backend_fenced(struct store_job *j, const char *table_id)
     return store_backend_reject(j, STORE_FENCED_FMT, table_id, (long long)j->fence);
 }
 
+const char *store_backend_job_table(const struct store_job *j)
+{
+    switch (j->kind) {
+    case JOB_SEAT_JOIN:
+    case JOB_SEAT_UPDATE:
+    case JOB_SEAT_LEAVE:
+    case JOB_SEAT_REBUY:
+        return j->u.seat.table_id;
+    case JOB_HAND_BEGIN:
+    case JOB_HAND_COMMIT:
+    case JOB_READ_HANDS:
+        return j->u.hand.table_id;
+    case JOB_TABLE_PUT:
+    case JOB_TABLE_FENCE:
+    case JOB_VOID_TABLE:
+    case JOB_TAKE:
+        return j->u.table.id;
+    case JOB_VOID_RUNNING:
+        break;
+    }
+    felt_fatal("store: job kind %d has no table", (int)j->kind);
+}
+
+int store_backend_out_of_order(struct store_job *j, int64_t last)
+{
+    return store_backend_reject(j, STORE_ORDER_FMT, (long long)j->seq, store_backend_job_table(j),
+                                (long long)last);
+}
+
 bool store_backend_len_ok(const char *str, size_t min, size_t max)
 {
     size_t n = str ? strnlen(str, max + 1) : 0;

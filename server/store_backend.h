@@ -60,6 +60,7 @@ struct store_job {
     } u;
     int64_t amount; /* buy-in or cash-out */
     int64_t fence;  /* store_table_fence's for the job's table when it was queued */
+    int64_t seq;    /* its place in its table's order (struct store_order); 0: not ordered */
     char *record, *results;
     store_done_fn done;
     void *arg;
@@ -77,6 +78,9 @@ struct store_job {
 
 /* The fence check's refusal, in a job's why. */
 #define STORE_FENCED_FMT "table %s is missing or fenced (an owner newer than fence %lld wrote it)"
+
+/* The order check's refusal (store_backend_out_of_order), in a job's why. */
+#define STORE_ORDER_FMT "write %lld of table %s is out of order (the last one stored is %lld)"
 
 /* A hand that store_load found still running (feltd stopped during it). */
 struct store_voided {
@@ -124,6 +128,11 @@ int store_backend_fail(struct felt_err *err, const char *code, const char *fmt, 
     __attribute__((format(printf, 3, 4)));
 /* A job refused by its table's fence: j->fenced, and STORE_FENCED_FMT in j->why; returns -1. */
 int store_backend_fenced(struct store_job *j, const char *table_id);
+/* An ordered job that comes too early (its table's stored write_seq, last, is below seq - 1; -1
+ * when the table is not stored): STORE_ORDER_FMT in j->why; returns -1. */
+int store_backend_out_of_order(struct store_job *j, int64_t last);
+/* The table an ordered job (a seat's, a hand's) is for. */
+const char *store_backend_job_table(const struct store_job *j);
 /* Sets j->why; returns -1 (a job's own failure). */
 int store_backend_reject(struct store_job *j, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -81,6 +81,8 @@ static const char *const store_pg_migrations[] = {
     " player_id text NOT NULL CHECK (length(player_id) = 16), name text NOT NULL,"
     " token_hash bytea NOT NULL CHECK (length(token_hash) = 32), stack bigint NOT NULL,"
     " left_at timestamptz NOT NULL, PRIMARY KEY (table_id, player_id));",
+    /* 2: the seq of the table's last ordered write stored (struct store_order). */
+    "ALTER TABLE tables ADD COLUMN write_seq bigint NOT NULL DEFAULT 0;",
 };
 #define STORE_PG_SCHEMA_VERSION ((int)FELT_ARRAY_LEN(store_pg_migrations))
 /* A database holding one of these but no felt_schema is someone else's. */
@@ -90,7 +92,8 @@ static const char *const store_pg_ours[] = {"tables",       "seats",  "hands",
 /* Every statement, prepared on both connections under the name "s<index>". */
 /* clang-format off */
 enum {
-    W_TABLE_PUT, W_TABLE_HAND_ID, W_FENCE, W_SEAT_ADD, W_SEAT_SIT, W_SEAT_STACK, W_SEAT_ADD_CHIPS,
+    W_TABLE_PUT, W_TABLE_HAND_ID, W_FENCE, W_SEQ, W_SEQ_GET, W_SEAT_ADD, W_SEAT_SIT, W_SEAT_STACK,
+    W_SEAT_ADD_CHIPS,
     W_SEAT_DEL, W_LEDGER, W_DEPART_ADD, W_DEPART_DEL, W_HAND_BEGIN, W_HAND_COMPLETE,
     W_HAND_PLAYER, W_VOID, W_VOID_TABLE,
     R_TABLES, R_SEATS, R_RUNNING, R_HANDS, R_HANDS_LAST, R_HAND_PLAYERS, R_LEDGER, R_DEPARTURES,
@@ -111,6 +114,8 @@ static const char *const store_pg_sql[S_COUNT] = {
     [W_TABLE_HAND_ID] = "UPDATE tables SET last_hand_id = greatest(last_hand_id, $2), fence = $3"
                         " WHERE id = $1 AND fence <= $3",
     [W_FENCE] = "UPDATE tables SET fence = $2 WHERE id = $1 AND fence <= $2",
+    [W_SEQ] = "UPDATE tables SET write_seq = $2 WHERE id = $1 AND write_seq = $2 - 1",
+    [W_SEQ_GET] = "SELECT write_seq FROM tables WHERE id = $1",
     [W_SEAT_ADD] = "INSERT INTO seats (table_id, player_id, name, seat, stack, sitting_out, bot,"
                    " token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, decode($8, 'hex'))",
     [W_SEAT_SIT] = "UPDATE seats SET sitting_out = $3 WHERE table_id = $1 AND player_id = $2",
@@ -144,7 +149,7 @@ static const char *const store_pg_sql[S_COUNT] = {
     [W_VOID_TABLE] = "UPDATE hands SET state = 'voided', ended_at = $1"
                      " WHERE table_id = $2 AND state = 'running'",
     [R_TABLES] = "SELECT id, seats, small_blind, big_blind, ante, buy_in, action_timeout_ms,"
-                 " last_hand_id, fence FROM tables ORDER BY id",
+                 " last_hand_id, fence, write_seq FROM tables ORDER BY id",
     [R_SEATS] = "SELECT table_id, player_id, name, seat, stack, sitting_out::int, bot::int,"
                 " encode(token_hash, 'hex') FROM seats ORDER BY table_id, seat",
     [R_DEPARTURES] = "SELECT table_id, player_id, name, encode(token_hash, 'hex'), stack"
@@ -330,6 +335,16 @@ static PGresult *store_pg_vexec(struct store_pg_conn *c, int id, const char *fmt
     return res;
 }
 
+/* store_pg_vexec with its parameters listed. */
+static PGresult *store_pg_query(struct store_pg_conn *c, int id, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    PGresult *res = store_pg_vexec(c, id, fmt, ap);
+    va_end(ap);
+    return res;
+}
+
 /* A write on the writer's connection: 0 (with *changed, the rows it touched, when asked),
  * STORE_PG_JOB_ONLY (a constraint or a bad value: the job can be left out alone) or
  * STORE_PG_FAILED. The server's message goes to j->why either way. */
@@ -371,6 +386,30 @@ static int store_pg_fence(struct store_db *db, struct store_job *j, const char *
     if (rc == 0 && changed != 1)
         rc = store_backend_fenced(j, table_id);
     return rc;
+}
+
+/* The order check (struct store_order) of a job: an ordered one moves its table's write_seq from
+ * seq - 1 to seq, or is found stored already (*stored: it is not run again), or comes too early
+ * (STORE_PG_REJECTED). */
+static int store_pg_order(struct store_db *db, struct store_job *j, bool *stored)
+{
+    long changed = 0;
+    *stored = false;
+    if (j->seq == 0) return 0;
+    const char *table_id = store_backend_job_table(j);
+    int rc = store_pg_write(db, j, &changed, W_SEQ, "ti", table_id, j->seq);
+    if (rc != 0 || changed == 1) return rc;
+    PGresult *res = store_pg_query(&db->w, W_SEQ_GET, "t", table_id);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        store_pg_message(db->w.pg, res, j->why, sizeof(j->why));
+        PQclear(res);
+        return STORE_PG_FAILED;
+    }
+    int64_t last = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+    PQclear(res);
+    if (last >= j->seq) *stored = true;
+    else rc = store_backend_out_of_order(j, last);
+    return rc == -1 ? STORE_PG_REJECTED : rc;
 }
 
 static int store_pg_run_table_put(struct store_db *db, struct store_job *j)
@@ -543,7 +582,9 @@ static bool store_pg_try_batch(struct store_db *db, struct store_job *batch, boo
     for (struct store_job *j = batch; j; j = j->next) {
         if (j->left_out) continue;
         j->why[0] = '\0';
-        int rc = store_pg_job_run[j->kind](db, j);
+        bool stored = false;
+        int rc = store_pg_order(db, j, &stored);
+        if (rc == 0 && !stored) rc = store_pg_job_run[j->kind](db, j);
         j->ok = rc == 0;
         if (rc == 0) continue;
         snprintf(why, size, "%s", j->why);
@@ -720,6 +761,7 @@ static int store_pg_read_tables(struct store_db *db, const struct store_pg_load_
             .action_timeout_ms = store_pg_int(res, i, 6),
             .last_hand_id = store_pg_int(res, i, 7),
             .fence = store_pg_int(res, i, 8),
+            .write_seq = store_pg_int(res, i, 9),
         };
         if (!store_pg_text(res, i, 0, t.id, sizeof(t.id), 1))
             rc = STORE_PG_REJECTED;

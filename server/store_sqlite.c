@@ -81,6 +81,8 @@ static const char *const store_migrations[] = {
     " left_at TEXT NOT NULL, PRIMARY KEY (table_id, player_id)) STRICT;",
     /* 3: the fence of the last owner that wrote for a table (store_table_fence). */
     "ALTER TABLE tables ADD COLUMN fence INTEGER NOT NULL DEFAULT 0;",
+    /* 4: the seq of the table's last ordered write stored (struct store_order). */
+    "ALTER TABLE tables ADD COLUMN write_seq INTEGER NOT NULL DEFAULT 0;",
 };
 #define STORE_SCHEMA_VERSION ((int64_t)FELT_ARRAY_LEN(store_migrations))
 
@@ -88,7 +90,8 @@ static const char *const store_migrations[] = {
 /* clang-format off */
 enum {
     W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVEPOINT, W_RELEASE, W_ROLLBACK_TO,
-    W_TABLE_PUT, W_TABLE_HAND_ID, W_FENCE, W_SEAT_ADD, W_SEAT_SIT, W_SEAT_STACK, W_SEAT_ADD_CHIPS,
+    W_TABLE_PUT, W_TABLE_HAND_ID, W_FENCE, W_SEQ, W_SEQ_GET, W_SEAT_ADD, W_SEAT_SIT, W_SEAT_STACK,
+    W_SEAT_ADD_CHIPS,
     W_SEAT_DEL, W_LEDGER, W_DEPART_ADD, W_DEPART_DEL,
     W_HAND_BEGIN, W_HAND_COMPLETE, W_HAND_PLAYER, W_VOID, W_VOID_TABLE, W_COUNT
 };
@@ -112,6 +115,8 @@ static const char *const store_wsql[W_COUNT] = {
     [W_TABLE_HAND_ID] = "UPDATE tables SET last_hand_id = max(last_hand_id, ?2), fence = ?3"
                         " WHERE id = ?1 AND fence <= ?3",
     [W_FENCE] = "UPDATE tables SET fence = ?2 WHERE id = ?1 AND fence <= ?2",
+    [W_SEQ] = "UPDATE tables SET write_seq = ?2 WHERE id = ?1 AND write_seq = ?2 - 1",
+    [W_SEQ_GET] = "SELECT write_seq FROM tables WHERE id = ?1",
     [W_SEAT_ADD] = "INSERT INTO seats (table_id, player_id, name, seat, stack, sitting_out, bot,"
                    " token_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [W_SEAT_SIT] = "UPDATE seats SET sitting_out = ?3 WHERE table_id = ?1 AND player_id = ?2",
@@ -152,7 +157,7 @@ static const char *const store_rsql[R_COUNT] = {
     [R_BEGIN] = "BEGIN",
     [R_END] = "COMMIT",
     [R_TABLES] = "SELECT id, seats, small_blind, big_blind, ante, buy_in, action_timeout_ms,"
-                 " last_hand_id, fence FROM tables ORDER BY id",
+                 " last_hand_id, fence, write_seq FROM tables ORDER BY id",
     [R_SEATS] = "SELECT table_id, player_id, name, seat, stack, sitting_out, bot, token_hash"
                 " FROM seats ORDER BY table_id, seat",
     [R_DEPARTURES] = "SELECT table_id, player_id, name, token_hash, stack FROM departures"
@@ -512,6 +517,29 @@ static int store_sqlite_fence(struct store_db *s, struct store_job *j, const cha
     return rc;
 }
 
+/* The order check (struct store_order) of a job: an ordered one moves its table's write_seq from
+ * seq - 1 to seq, or is found stored already (*stored: it is not run again), or comes too early
+ * (STORE_REJECTED). */
+static int store_sqlite_order(struct store_db *s, struct store_job *j, bool *stored)
+{
+    *stored = false;
+    if (j->seq == 0) return SQLITE_OK;
+    const char *table_id = store_backend_job_table(j);
+    int rc = store_sqlite_exec(s->w.st[W_SEQ], "ti", table_id, j->seq);
+    if (rc != SQLITE_OK || sqlite3_changes(s->w.db) == 1) return rc;
+    sqlite3_stmt *st = s->w.st[W_SEQ_GET];
+    int64_t last = -1;
+    rc = store_sqlite_bind_args(st, "t", table_id);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) last = sqlite3_column_int64(st, 0);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) rc = SQLITE_OK;
+    sqlite3_reset(st);
+    if (rc != SQLITE_OK) return rc;
+    if (last >= j->seq) *stored = true;
+    else rc = store_backend_out_of_order(j, last);
+    return rc;
+}
+
 static int store_sqlite_run_table_put(struct store_db *s, struct store_job *j)
 {
     const struct store_table *t = &j->u.table;
@@ -703,8 +731,10 @@ static bool store_sqlite_run_batch_locked(struct store_db *s, struct store_job *
         goto failed;
     }
     for (j = batch; j; j = j->next) {
+        bool stored = false;
         rc = store_sqlite_exec(st[W_SAVEPOINT], "");
-        if (rc == SQLITE_OK) rc = store_sqlite_job_run[j->kind](s, j);
+        if (rc == SQLITE_OK) rc = store_sqlite_order(s, j, &stored);
+        if (rc == SQLITE_OK && !stored) rc = store_sqlite_job_run[j->kind](s, j);
         if (rc == SQLITE_OK) rc = store_sqlite_exec(st[W_RELEASE], "");
         j->ok = rc == SQLITE_OK;
         if (j->ok) continue;
@@ -834,6 +864,7 @@ static int store_sqlite_load_rows(struct store_db *s, void *arg)
             .action_timeout_ms = sqlite3_column_int64(t, 6),
             .last_hand_id = sqlite3_column_int64(t, 7),
             .fence = sqlite3_column_int64(t, 8),
+            .write_seq = sqlite3_column_int64(t, 9),
         };
         if (!store_sqlite_col_text(t, 0, tb.id, sizeof(tb.id), 1)) {
             rc = STORE_REJECTED;

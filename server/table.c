@@ -10,12 +10,15 @@
  * narrow interface is where persistence and several nodes would attach: the state and its event
  * history have one writer.
  *
- * Durability goes through store.h alone (srv->store; NULL keeps nothing): a seat change is queued
- * as it happens, each hand is recorded (handrec) as it is played, stored as "running" when it is
- * dealt and committed with the new stacks and ledger rows when it ends; the next hand is dealt
- * only once that commit is written (commit_pending), so a crash loses at most the hand in play,
- * which the next start voids with every chip back where it was. Writes never wait on the disk:
- * the store's writer thread reports back through store_dispatch.
+ * Durability goes through store.h (srv->store; NULL keeps nothing): each hand is recorded
+ * (handrec) as it is played, stored as "running" when it is dealt and committed with the new
+ * stacks and ledger rows when it ends. The writes that move chips (buy-ins, cash-outs, re-buys,
+ * the hands' commits) go through the table's outbox (outbox.c), which keeps them in order and
+ * sends them again until each is stored; the next hand is dealt only once the last one's commit
+ * is (outbox_hand_pending), so a crash loses at most the hand in play, which the next start
+ * voids with every chip back where it was. A sit-out flag and a hand's start go to the store
+ * directly (a failed one loses nothing that moves chips). Writes never wait on the disk: the
+ * store's writer thread reports back through store_dispatch.
  *
  * Time comes from timer.c (timer_wall_ms and the timers), so a test drives a table on a fake
  * clock without a socket.
@@ -33,6 +36,7 @@
 #include <openssl/evp.h>
 
 #include "equity_job.h"
+#include "outbox.h"
 #include "server.h"
 #include "text.h"
 
@@ -42,8 +46,6 @@ static void table_remove_player(struct table *t, struct player *p, const char *r
 static void table_maybe_schedule_hand(struct table *t);
 
 /* ---- durability ------------------------------------------------------------------------ */
-
-#define TABLE_COMMIT_RETRY_MS 5000
 
 /* A write the store refused to queue (its queue is full: the disk stalls): said loudly, since
  * what it carried is not stored; the game goes on. */
@@ -62,43 +64,19 @@ static void table_store_seat_update(struct table *t, const struct player *p)
 
 static void table_store_rebuy(struct table *t, const struct player *p, int64_t amount)
 {
-    if (t->srv->store)
-        table_store_check(t, store_seat_rebuy(t->srv->store, t->cfg.id, p->id, amount), "a re-buy");
+    if (t->out)
+        outbox_rebuy(t->out, p->id, amount);
 }
 
-static void table_commit_done(void *arg, bool ok, const char *why);
-
-static void table_commit_push(struct table *t)
-{
-    if (store_hand_commit(t->srv->store, &t->commit, table_commit_done, t) != 0)
-        table_commit_done(t, false, "the storage queue is full");
-}
-
-/* The hand's commit was written (ok) or failed: the next hand may be dealt, or the commit is
- * tried again after a pause while the table waits (nothing is dealt on an unstored hand). */
-static void table_commit_done(void *arg, bool ok, const char *why)
+/* The outbox stored a hand's commit: the next hand may be dealt. */
+static void table_hand_stored(void *arg, int64_t hand_id)
 {
     struct table *t = arg;
-    if (!ok) {
-        log_line(LOG_WARNING, "table %s: hand %lld not stored (%s); trying again in %d s",
-                 t->cfg.id, (long long)t->commit.hand_id, why ? why : "unknown error",
-                 TABLE_COMMIT_RETRY_MS / 1000);
-        timer_arm(t->commit_retry, TABLE_COMMIT_RETRY_MS);
-        return;
-    }
-    t->commit_pending = false;
-    free(t->commit_record);
-    t->commit_record = NULL;
-    t->commit.record_json = NULL;
+    log_line(LOG_DEBUG, "table %s: hand %lld stored", t->cfg.id, (long long)hand_id);
     table_maybe_schedule_hand(t);
 }
 
-static void table_commit_retry_fire(void *arg)
-{
-    struct table *t = arg;
-    if (t->commit_pending && !t->srv->shutting_down)
-        table_commit_push(t);
-}
+static const struct outbox_ops table_outbox_ops = {.hand_stored = table_hand_stored};
 
 /* The hand just dealt: its record starts, and it is stored as running (voided if the server
  * stops before it ends). */
@@ -134,7 +112,7 @@ static void table_record_end(struct table *t)
 {
     if (!t->srv->store)
         return;
-    struct store_hand *h = &t->commit;
+    struct store_hand commit, *h = &commit;
     handrec_finish(&t->rec, &t->eng);
     handrec_set_results(&t->rec, &t->eng);
     snprintf(t->rec.status, sizeof(t->rec.status), "complete");
@@ -145,9 +123,8 @@ static void table_record_end(struct table *t)
     h->hand_id = t->hand_id;
     h->started_ms = t->hand_started_ms;
     h->ended_ms = ended;
-    free(t->commit_record);
-    t->commit_record = handrec_to_json(&t->rec, 0xFFFF);
-    h->record_json = t->commit_record;
+    char *record = handrec_to_json(&t->rec, 0xFFFF);
+    h->record_json = record;
     for (int s = 0; s < t->cfg.seats; s++) {
         struct player *p = t->seat[s];
         if (t->shown[s])
@@ -160,8 +137,8 @@ static void table_record_end(struct table *t)
         hp->stack_after = p->stack;
         hp->net = p->stack - t->stack_before[s];
     }
-    t->commit_pending = true;
-    table_commit_push(t);
+    outbox_hand(t->out, h);
+    free(record);
 }
 
 /* ---- publishing ------------------------------------------------------------------------ */
@@ -248,7 +225,7 @@ static int table_eligible_count(const struct table *t)
 
 static void table_maybe_schedule_hand(struct table *t)
 {
-    if (!t->hand_running && !t->commit_pending && !t->srv->shutting_down &&
+    if (!t->hand_running && !(t->out && outbox_hand_pending(t->out)) && !t->srv->shutting_down &&
         table_eligible_count(t) >= 2)
         timer_arm(t->next_hand, t->cfg.hand_delay_ms);
 }
@@ -261,7 +238,7 @@ static void table_start_hand(struct table *t)
     card_t deck[CARD_COUNT];
     int next = 0;
 
-    if (t->hand_running || t->commit_pending || table_eligible_count(t) < 2)
+    if (t->hand_running || (t->out && outbox_hand_pending(t->out)) || table_eligible_count(t) < 2)
         return;
     memset(&setup, 0, sizeof(setup));
     setup.small_blind = t->cfg.small_blind;
@@ -326,9 +303,8 @@ static void table_remove_player(struct table *t, struct player *p, const char *r
     snprintf(n.reason, sizeof(n.reason), "%s", reason);
     log_line(LOG_INFO, "table %s: %s (%s) %s with %lld", t->cfg.id, p->name, p->id, why,
              (long long)p->stack);
-    if (t->srv->store)
-        table_store_check(t, store_seat_leave(t->srv->store, t->cfg.id, p->id, p->stack),
-                          "a cash-out");
+    if (t->out)
+        outbox_leave(t->out, p->id, p->stack);
     if (!p->bot && p->stack > 0)
         table_departed(t, p->id, p->token_hash, p->stack);
     table_seat_update(t, p, WIRE_SEAT_LEFT);
@@ -526,7 +502,6 @@ struct table *table_new(struct server *srv, const struct table_config *cfg)
     t->next_hand = timer_new(table_next_hand_fire, t);
     t->bot_turn = timer_new(table_auto_turn_fire, t);
     t->spectators = timer_new(table_spectators_fire, t);
-    t->commit_retry = timer_new(table_commit_retry_fire, t);
     handrec_init(&t->rec);
     if (srv->store) {
         struct store_table st = {.seats = cfg->seats,
@@ -537,6 +512,7 @@ struct table *table_new(struct server *srv, const struct table_config *cfg)
                                  .action_timeout_ms = cfg->action_timeout_ms};
         snprintf(st.id, sizeof(st.id), "%s", cfg->id);
         table_store_check(t, store_table_put(srv->store, &st), "the table's settings");
+        t->out = outbox_new(srv->store, cfg->id, 0, &table_outbox_ops, t);
     }
     return t;
 }
@@ -545,6 +521,12 @@ void table_set_last_hand_id(struct table *t, int64_t last_hand_id)
 {
     if (last_hand_id > t->hand_id)
         t->hand_id = last_hand_id;
+}
+
+void table_set_write_seq(struct table *t, int64_t write_seq)
+{
+    if (t->out)
+        outbox_set_seq(t->out, write_seq);
 }
 
 int table_bots(const struct table *t)
@@ -588,7 +570,8 @@ void table_shutdown(struct table *t)
     timer_cancel(t->clock);
     timer_cancel(t->next_hand);
     timer_cancel(t->bot_turn);
-    timer_cancel(t->commit_retry);
+    if (t->out)
+        outbox_shutdown(t->out);
 }
 
 void table_free(struct table *t)
@@ -600,10 +583,9 @@ void table_free(struct table *t)
     timer_free(t->next_hand);
     timer_free(t->bot_turn);
     timer_free(t->spectators);
-    timer_free(t->commit_retry);
+    outbox_free(t->out);
     equity_job_free(t);
     handrec_free(&t->rec);
-    free(t->commit_record);
     for (int s = 0; s < ENGINE_MAX_SEATS; s++)
         if (t->seat[s])
             table_player_free(t->seat[s]);
@@ -653,6 +635,12 @@ struct player *table_join(struct table *t, const char *name, int64_t buy_in, boo
     /* Every attempt from an address spends a join token, refused ones included. */
     if (!bot && addr && !limit_join_allowed(addr, l, timer_wall_ms())) {
         felt_err_set(err, "rate_limited", "too many joins from your address; wait a minute");
+        return NULL;
+    }
+    /* Chip writes wait for the store (outbox.c): while it is down they pile up, and a join is
+     * where that stops. */
+    if (t->out && outbox_full(t->out)) {
+        felt_err_set(err, "store_busy", "the server cannot store a buy-in right now; try again");
         return NULL;
     }
     if (buy_in == 0)
@@ -725,7 +713,7 @@ struct player *table_join(struct table *t, const char *name, int64_t buy_in, boo
         snprintf(ss.name, sizeof(ss.name), "%s", p->name);
         if (!bot)
             memcpy(ss.token_hash, p->token_hash, sizeof(ss.token_hash));
-        table_store_check(t, store_seat_join(t->srv->store, &ss, buy_in), "a buy-in");
+        outbox_join(t->out, &ss, buy_in);
     }
     table_seat_update(t, p, WIRE_SEAT_JOINED);
     table_notify(t, WIRE_NOTE_PLAYER_JOINED, p);

@@ -264,7 +264,7 @@ static void seat_players(struct store *s, const char *table, struct chips *c, in
     c->n = n;
     for (int i = 0; i < n; i++) {
         struct store_seat e = seat_make(table, i, buy_in);
-        assert_int_equal(store_seat_join(s, &e, buy_in), 0);
+        assert_int_equal(store_seat_join(s, &e, buy_in, NULL), 0);
         c->stack[i] = buy_in;
     }
 }
@@ -338,7 +338,8 @@ static int hand_push(struct store *s, const char *table, int64_t hand_id, struct
     struct store_hand h;
     int rc = store_hand_begin(s, table, hand_id, INT64_C(1796410573000), "{\"partial\":1}");
     hand_make(&h, table, hand_id, c, net, record);
-    if (rc == 0) rc = store_hand_commit(s, &h, on_done, (void *)(intptr_t)hand_id);
+    struct store_order o = {.done = on_done, .arg = (void *)(intptr_t)hand_id};
+    if (rc == 0) rc = store_hand_commit(s, &h, &o);
     free(record);
     return rc;
 }
@@ -547,7 +548,7 @@ static void test_open_reopen_load(void **state)
     assert_int_equal(store_table_put(s, &t2), 0);
     seat_players(s, TABLE, &c, 3, 1000);
     struct store_seat other = seat_make("table-2_B", 5, 700);
-    assert_int_equal(store_seat_join(s, &other, 700), 0);
+    assert_int_equal(store_seat_join(s, &other, 700, NULL), 0);
     assert_int_equal(store_seat_update(s, TABLE, "short", true), -1); /* malformed: not queued */
     assert_int_equal(store_table_put(s, &(struct store_table){.id = ""}), -1);
     char p0[STORE_PLAYER_ID_LEN + 1];
@@ -619,12 +620,12 @@ static void test_departures(void **state)
     assert_int_equal(store_table_put(s, &t1), 0);
     seat_players(s, TABLE, &c, 2, 800); /* seat 1 is a bot */
     struct store_seat broke = seat_make(TABLE, 2, 0); /* a human with nothing left */
-    assert_int_equal(store_seat_join(s, &broke, 0), 0);
+    assert_int_equal(store_seat_join(s, &broke, 0, NULL), 0);
     for (int i = 0; i < 3; i++)
         player_id(i, p[i]);
-    assert_int_equal(store_seat_leave(s, TABLE, p[0], 800), 0);
-    assert_int_equal(store_seat_leave(s, TABLE, p[1], 800), 0);
-    assert_int_equal(store_seat_leave(s, TABLE, p[2], 0), 0);
+    assert_int_equal(store_seat_leave(s, TABLE, p[0], 800, NULL), 0);
+    assert_int_equal(store_seat_leave(s, TABLE, p[1], 800, NULL), 0);
+    assert_int_equal(store_seat_leave(s, TABLE, p[2], 0, NULL), 0);
     assert_int_equal(store_flush(s), 0);
     store_close(s);
 
@@ -641,7 +642,7 @@ static void test_departures(void **state)
     assert_balanced(s, TABLE, 0);
 
     want.stack = 800; /* back with what they left with */
-    assert_int_equal(store_seat_join(s, &want, 800), 0);
+    assert_int_equal(store_seat_join(s, &want, 800, NULL), 0);
     assert_int_equal(store_flush(s), 0);
     store_close(s);
     s = open_ok(t.dir);
@@ -686,7 +687,7 @@ static void test_ledger_many_hands(void **state)
     char p3[STORE_PLAYER_ID_LEN + 1];
     player_id(3, p3);
     int64_t cash_out = c.stack[3];
-    assert_int_equal(store_seat_leave(s, TABLE, p3, cash_out), 0);
+    assert_int_equal(store_seat_leave(s, TABLE, p3, cash_out, NULL), 0);
     c.n = 3;
     assert_int_equal(store_flush(s), 0);
     struct store_ledger lg;
@@ -760,7 +761,8 @@ static void test_job_fails_alone(void **state)
     struct chips copy = c;
     struct store_hand h;
     hand_make(&h, TABLE, 2, &copy, net, "{}");
-    assert_int_equal(store_hand_commit(s, &h, on_done, (void *)(intptr_t)2), 0);
+    struct store_order o = {.done = on_done, .arg = (void *)(intptr_t)2};
+    assert_int_equal(store_hand_commit(s, &h, &o), 0);
     assert_int_equal(store_flush(s), -1);
     store_dispatch(s);
     assert_int_equal(done_log.failed, 1);
@@ -773,6 +775,79 @@ static void test_job_fails_alone(void **state)
     assert_int_equal(l.seats[0].stack, c.stack[0]);
     assert_int_equal(l.seats[1].stack, c.stack[1]);
     assert_false(l.seats[0].sitting_out);
+    store_close(s);
+    tmp_free(&t);
+}
+
+/* Ordered writes (struct store_order): each moves its table's write_seq on by one; one sent
+ * again after it was stored (its answer lost) reports ok and is not applied twice; one that
+ * comes before its predecessor fails alone and changes nothing; the load says where the
+ * sequence stands. */
+static void test_ordered(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct loaded l;
+    struct chips c = {.n = 2};
+    char p0[STORE_PLAYER_ID_LEN + 1], p1[STORE_PLAYER_ID_LEN + 1];
+    player_id(0, p0);
+    player_id(1, p1);
+    tmp_new(&t);
+    struct store *s = open_ok(t.dir);
+    load_ok(s, &l);
+    struct store_table tb = table_make(TABLE);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    for (int i = 0; i < 2; i++) {
+        struct store_seat e = seat_make(TABLE, i, 500);
+        struct store_order o = {.seq = i + 1, .done = on_done, .arg = (void *)(intptr_t)(i + 1)};
+        assert_int_equal(store_seat_join(s, &e, 500, &o), 0);
+        c.stack[i] = 500;
+    }
+    assert_int_equal(store_flush(s), 0);
+    store_dispatch(s);
+    assert_int_equal(done_log.ok, 2);
+
+    /* Write 4 before 3: refused, nothing moves. */
+    struct store_order o4 = {.seq = 4, .done = on_done};
+    assert_int_equal(store_seat_rebuy(s, TABLE, p0, 100, &o4), 0);
+    assert_int_equal(store_flush(s), -1);
+    store_dispatch(s);
+    assert_int_equal(done_log.failed, 1);
+    assert_non_null(strstr(done_log.why, "out of order"));
+    assert_balanced(s, TABLE, 1000);
+
+    /* Write 3 (a re-buy), then 3 again: stored once, and both attempts report ok. */
+    struct store_order o3 = {.seq = 3, .done = on_done};
+    assert_int_equal(store_seat_rebuy(s, TABLE, p0, 100, &o3), 0);
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(store_seat_rebuy(s, TABLE, p0, 100, &o3), 0);
+    assert_int_equal(store_flush(s), 0);
+    store_dispatch(s);
+    assert_int_equal(done_log.ok, 4);
+    c.stack[0] += 100;
+    assert_balanced(s, TABLE, 1100);
+
+    /* A hand's commit as write 4, twice: the second is not "already complete" but stored. */
+    int64_t net[2] = {-60, 60};
+    struct store_hand h;
+    hand_make(&h, TABLE, 1, &c, net, "{}");
+    assert_int_equal(store_hand_commit(s, &h, &o4), 0);
+    assert_int_equal(store_hand_commit(s, &h, &o4), 0);
+    /* And an unordered write between them leaves the sequence alone. */
+    assert_int_equal(store_seat_leave(s, TABLE, p1, c.stack[1], &(struct store_order){0}), 0);
+    assert_int_equal(store_flush(s), 0);
+    store_dispatch(s);
+    assert_int_equal(done_log.ok, 6);
+    assert_int_equal(done_log.failed, 1);
+    assert_balanced(s, TABLE, c.stack[0]);
+    store_close(s);
+
+    s = open_ok(t.dir);
+    load_ok(s, &l);
+    assert_int_equal(l.ntables, 1);
+    assert_int_equal(l.tables[0].write_seq, 4);
+    assert_int_equal(l.nseats, 1);
+    assert_int_equal(l.seats[0].stack, c.stack[0]);
     store_close(s);
     tmp_free(&t);
 }
@@ -813,8 +888,8 @@ static void test_fenced(void **state)
     play_hand(stale, TABLE, 2, &c, 40, 100);
     player_id(0, p0);
     assert_int_equal(store_seat_update(stale, TABLE, p0, true), 0);
-    assert_int_equal(store_seat_rebuy(stale, TABLE, p0, 100), 0);
-    assert_int_equal(store_seat_leave(stale, TABLE, p0, 460), 0);
+    assert_int_equal(store_seat_rebuy(stale, TABLE, p0, 100, NULL), 0);
+    assert_int_equal(store_seat_leave(stale, TABLE, p0, 460, NULL), 0);
     assert_int_equal(store_table_put(stale, &tb), 0);
     assert_int_equal(store_flush(stale), -1);
     store_dispatch(stale);
@@ -907,7 +982,8 @@ static void test_table_take(void **state)
     char *record = record_make(2, 100);
     hand_make(&h, TABLE, 2, &c, net, record);
     memset(&done_log, 0, sizeof(done_log));
-    assert_int_equal(store_hand_commit(s, &h, on_done, NULL), 0);
+    struct store_order o = {.done = on_done};
+    assert_int_equal(store_hand_commit(s, &h, &o), 0);
     assert_int_equal(store_flush(s), -1);
     store_dispatch(s);
     free(record);
@@ -1067,17 +1143,18 @@ static void test_sync_levels(void **state)
     int64_t net[3] = {40, -40, 0};
     struct store_hand h;
     hand_make(&h, TABLE, 1, &c, net, "{\"hand\":1}");
-    assert_int_equal(store_hand_commit(s, &h, on_done, (void *)(intptr_t)1), 0);
+    struct store_order o = {.done = on_done, .arg = (void *)(intptr_t)1};
+    assert_int_equal(store_hand_commit(s, &h, &o), 0);
     assert_int_equal(store_flush(s), 0);
     assert_true(wal_syncs >= 1);
 
     /* Chips coming in or going out: synced. Then a start alone again: not. */
     int before = wal_syncs;
-    assert_int_equal(store_seat_rebuy(s, TABLE, "00000000fe170001", 40), 0);
+    assert_int_equal(store_seat_rebuy(s, TABLE, "00000000fe170001", 40, NULL), 0);
     assert_int_equal(store_flush(s), 0);
     assert_true(wal_syncs > before);
     before = wal_syncs;
-    assert_int_equal(store_seat_leave(s, TABLE, "00000000fe170002", 600), 0);
+    assert_int_equal(store_seat_leave(s, TABLE, "00000000fe170002", 600, NULL), 0);
     assert_int_equal(store_flush(s), 0);
     assert_true(wal_syncs > before);
     before = wal_syncs;
@@ -1118,7 +1195,7 @@ static int killed_child(const char *dir)
     if (store_load(s, &load_ops, &l, &err) != 0) return 11;
     if (store_hand_begin(s, TABLE, 7, INT64_C(1796410573000), "{\"partial\":7}") != 0) return 12;
     hand_make(&h, TABLE, 7, &c, net, "{\"hand\":7}");
-    if (store_hand_commit(s, &h, NULL, NULL) != 0 || store_flush(s) != 0) return 13;
+    if (store_hand_commit(s, &h, NULL) != 0 || store_flush(s) != 0) return 13;
     int before = wal_syncs;
     if (store_hand_begin(s, TABLE, 8, INT64_C(1796410633000), "{\"partial\":8}") != 0 ||
         store_seat_update(s, TABLE, "00000000fe170001", true) != 0 || store_flush(s) != 0)
@@ -1427,9 +1504,10 @@ static void test_migrate_from_v1(void **state)
     seat_players(s, TABLE, &c, 2, 900);
     assert_int_equal(store_flush(s), 0);
     store_close(s);
-    /* A version-1 file: no departures table (migration 2), no tables.fence (migration 3). */
+    /* A version-1 file: no departures table (migration 2), no tables.fence (migration 3), no
+     * tables.write_seq (migration 4). */
     sql(t.db, "DROP TABLE departures; ALTER TABLE tables DROP COLUMN fence; "
-              "PRAGMA user_version = 1");
+              "ALTER TABLE tables DROP COLUMN write_seq; PRAGMA user_version = 1");
     assert_int_equal(sql_int(t.db, "SELECT count(*) FROM sqlite_schema WHERE name = 'departures'"),
                      0);
     assert_int_equal(sql_int(t.db, "SELECT count(*) FROM pragma_table_info('tables') "
@@ -1437,15 +1515,15 @@ static void test_migrate_from_v1(void **state)
                      0);
 
     s = open_ok(t.dir);
-    assert_int_equal(sql_int(t.db, "PRAGMA user_version"), 3);
+    assert_int_equal(sql_int(t.db, "PRAGMA user_version"), 4);
     assert_int_equal(sql_int(t.db, "SELECT count(*) FROM pragma_table_info('tables') "
-                                   "WHERE name = 'fence'"),
-                     1);
+                                   "WHERE name IN ('fence', 'write_seq')"),
+                     2);
     load_ok(s, &l);
     assert_int_equal(l.nseats, 2);
     assert_int_equal(l.ndeparted, 0);
     player_id(0, p0);
-    assert_int_equal(store_seat_leave(s, TABLE, p0, 900), 0);
+    assert_int_equal(store_seat_leave(s, TABLE, p0, 900, NULL), 0);
     assert_int_equal(store_flush(s), 0);
     store_close(s);
     s = open_ok(t.dir);
@@ -1860,6 +1938,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ledger_many_hands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_departures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_fails_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ordered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_voided, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fenced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_table_take, setup, teardown),

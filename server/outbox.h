@@ -1,0 +1,61 @@
+/*
+ * outbox.h: a table's writes that move chips (a join's buy-in, a leave's cash-out, a re-buy, a
+ * hand's commit), kept in order until the store says each is stored.
+ *
+ * The game never waits for the disk: a table changes its seats and stacks at once and hands the
+ * write here. Each gets the next number of the table's sequence (store.h, struct store_order) and
+ * goes to the store at once. When one fails (the disk is full, PostgreSQL is down or went away
+ * during its COMMIT), it and everything after it are sent again, in order, after a pause
+ * (OUTBOX_RETRY_MS), as often as it takes: the sequence makes the store apply each exactly once
+ * and never one before its predecessor, so a re-buy that failed cannot be overtaken by the next
+ * hand's stacks, and one whose answer was lost is not counted twice. The table deals no hand
+ * while a hand's commit is here (outbox_hand_pending): a crash loses at most the hand in play.
+ *
+ * Memory: a hand's commit waits for the one before it (no hand is dealt meanwhile), so what waits
+ * here grows only with joins and leaves, which the table refuses once OUTBOX_MAX writes wait
+ * (outbox_full). Loop thread only. Calls run outbox.c -> store.h and timer.h.
+ */
+#ifndef FELT_OUTBOX_H
+#define FELT_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define OUTBOX_RETRY_MS 5000
+#define OUTBOX_MAX 256 /* writes waiting, past which outbox_full refuses new joins */
+
+struct outbox;
+
+/* What the outbox tells its table, on the loop thread. */
+struct outbox_ops {
+    /* A hand's commit is stored (hand_id): the next hand may be dealt. */
+    void (*hand_stored)(void *arg, int64_t hand_id);
+};
+
+/* An outbox for table_id's writes to s, whose sequence stands at last_seq (the table's
+ * store_table.write_seq; 0 for a new table). */
+struct outbox *outbox_new(struct store *s, const char *table_id, int64_t last_seq,
+                          const struct outbox_ops *ops, void *arg);
+/* Drops whatever is still waiting (feltd is stopping: the store has written what it was sent). */
+void outbox_free(struct outbox *o);
+/* The sequence moves on from last_seq (a table loaded after outbox_new). */
+void outbox_set_seq(struct outbox *o, int64_t last_seq);
+/* No more retries: feltd is stopping. What waits for one stays unstored. */
+void outbox_shutdown(struct outbox *o);
+
+/* The writes, as store.h's of the same name; each is copied. */
+void outbox_join(struct outbox *o, const struct store_seat *seat, int64_t buy_in);
+void outbox_leave(struct outbox *o, const char *player_id, int64_t cash_out);
+void outbox_rebuy(struct outbox *o, const char *player_id, int64_t amount);
+void outbox_hand(struct outbox *o, const struct store_hand *h);
+
+/* A hand's commit is waiting to be stored. */
+bool outbox_hand_pending(const struct outbox *o);
+/* Writes waiting (sent or not), and whether that is OUTBOX_MAX or more. */
+size_t outbox_len(const struct outbox *o);
+bool outbox_full(const struct outbox *o);
+
+#endif

@@ -1,0 +1,277 @@
+/*
+ * test_outbox.c: unit tests for a table's outbox (server/outbox.c), on a real SQLite store in a
+ * temporary folder and a fake clock, without a table or a socket.
+ *
+ * The store is made to fail the way a stalled disk does: a second SQLite connection holds the
+ * write lock, so the store's writer gives up on its transaction after its busy timeout (5 s of
+ * real time) and reports every write in it failed. The outbox must then keep them, send nothing
+ * new, send them all again in order once its retry timer fires (the fake clock), and end with
+ * books that balance: a re-buy that failed is not overtaken by the hand after it, and nothing is
+ * stored twice. What the store holds is read back through store_ledger and store_load.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <ftw.h>
+#include <sqlite3.h>
+
+#include "outbox.h"
+#include "server.h"
+
+#define TABLE "t1"
+
+static int64_t fake_us;
+
+static int64_t fake_mono(void)
+{
+    return fake_us;
+}
+
+static int64_t fake_wall(void)
+{
+    return INT64_C(1764000000000) + fake_us / 1000;
+}
+
+static void advance(int64_t ms)
+{
+    fake_us += ms * 1000;
+    timer_run_due(fake_us);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* What the outbox told its table. */
+static struct {
+    int stored;
+    int64_t last_hand;
+} told;
+
+static void on_hand_stored(void *arg, int64_t hand_id)
+{
+    (void)arg;
+    told.stored++;
+    told.last_hand = hand_id;
+}
+
+static const struct outbox_ops ops = {.hand_stored = on_hand_stored};
+
+struct loaded {
+    int64_t write_seq;
+    int nseats;
+    int64_t stack[4];
+};
+
+static void on_table(void *user, const struct store_table *t)
+{
+    ((struct loaded *)user)->write_seq = t->write_seq;
+}
+
+static void on_seat(void *user, const struct store_seat *s)
+{
+    struct loaded *l = user;
+    assert_true(s->seat >= 0 && s->seat < 4);
+    l->stack[s->seat] = s->stack;
+    l->nseats++;
+}
+
+static struct store *open_store(const char *dir, struct loaded *l)
+{
+    static const struct store_load_ops load = {.table = on_table, .seat = on_seat};
+    struct store *s = NULL;
+    struct felt_err err = {0};
+    assert_int_equal(store_open(dir, &s, &err), 0);
+    memset(l, 0, sizeof(*l));
+    assert_int_equal(store_load(s, &load, l, &err), 0);
+    return s;
+}
+
+static void player(int i, char out[STORE_PLAYER_ID_LEN + 1])
+{
+    snprintf(out, STORE_PLAYER_ID_LEN + 1, "%016llx", 0xab0000ULL + (unsigned)i);
+}
+
+static void join(struct outbox *o, int i, int64_t buy_in)
+{
+    struct store_seat e = {.seat = i, .stack = buy_in};
+    snprintf(e.table_id, sizeof(e.table_id), "%s", TABLE);
+    player(i, e.player_id);
+    snprintf(e.name, sizeof(e.name), "p%d", i);
+    outbox_join(o, &e, buy_in);
+}
+
+static void ledger(struct store *s, int64_t buy_ins, int64_t on_table)
+{
+    struct store_ledger lg;
+    struct felt_err err = {0};
+    assert_int_equal(store_ledger(s, TABLE, &lg, &err), 0);
+    assert_int_equal(lg.buy_ins, buy_ins);
+    assert_int_equal(lg.hand_net, 0);
+    assert_int_equal(lg.buy_ins - lg.cash_outs + lg.hand_net, lg.on_table);
+    assert_int_equal(lg.on_table, on_table);
+}
+
+/* A failed re-buy and the hand after it, both failed while the disk is stalled, a join added
+ * while the outbox waits to try again: all three stored, in order, once the retry fires. */
+static void test_retry_in_order(void **state)
+{
+    (void)state;
+    char base[] = "/tmp/felt-outbox-XXXXXX", dir[64], db[80], p0[STORE_PLAYER_ID_LEN + 1];
+    assert_non_null(mkdtemp(base));
+    snprintf(dir, sizeof(dir), "%s/data", base);
+    snprintf(db, sizeof(db), "%s/felt.db", dir);
+    struct loaded l;
+    struct store *s = open_store(dir, &l);
+    struct store_table tb = {.seats = 4, .small_blind = 5, .big_blind = 10, .buy_in = 500,
+                             .action_timeout_ms = 15000};
+    snprintf(tb.id, sizeof(tb.id), "%s", TABLE);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    struct outbox *o = outbox_new(s, TABLE, 0, &ops, NULL);
+    join(o, 0, 500);
+    join(o, 1, 500);
+    assert_int_equal(outbox_len(o), 2);
+    assert_int_equal(store_flush(s), 0);
+    store_dispatch(s);
+    assert_int_equal(outbox_len(o), 0);
+    ledger(s, 1000, 1000);
+
+    /* The disk stalls: a re-buy of p0 (600), then a hand p0 loses 60 of to p1. */
+    sqlite3 *lock = NULL;
+    assert_int_equal(sqlite3_open(db, &lock), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    player(0, p0);
+    outbox_rebuy(o, p0, 100);
+    struct store_hand h = {.hand_id = 1, .started_ms = 1, .ended_ms = 2, .nplayers = 2,
+                           .record_json = "{\"hand\":1}"};
+    snprintf(h.table_id, sizeof(h.table_id), "%s", TABLE);
+    for (int i = 0; i < 2; i++) {
+        player(i, h.players[i].player_id);
+        h.players[i].seat = i;
+        h.players[i].net = i == 0 ? -60 : 60;
+        h.players[i].stack_after = i == 0 ? 540 : 560;
+    }
+    outbox_hand(o, &h);
+    assert_true(outbox_hand_pending(o));
+    assert_int_equal(store_flush(s), -1); /* the writer gave up on the lock */
+    store_dispatch(s);
+    assert_int_equal(outbox_len(o), 2);
+    assert_true(outbox_hand_pending(o));
+    assert_int_equal(told.stored, 0);
+
+    /* Added while the outbox waits: not sent before those ahead of it. */
+    join(o, 2, 300);
+    assert_int_equal(store_flush(s), 0); /* nothing was sent */
+    assert_int_equal(outbox_len(o), 3);
+    assert_int_equal(sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_close(lock), SQLITE_OK);
+    advance(OUTBOX_RETRY_MS - 1);
+    assert_int_equal(store_flush(s), 0); /* not yet */
+    assert_int_equal(outbox_len(o), 3);
+    advance(1);
+    assert_int_equal(store_flush(s), 0);
+    store_dispatch(s);
+    assert_int_equal(outbox_len(o), 0);
+    assert_false(outbox_hand_pending(o));
+    assert_int_equal(told.stored, 1);
+    assert_int_equal(told.last_hand, 1);
+    ledger(s, 1400, 1400);
+    outbox_free(o);
+    store_close(s);
+
+    s = open_store(dir, &l);
+    assert_int_equal(l.write_seq, 5);
+    assert_int_equal(l.nseats, 3);
+    assert_int_equal(l.stack[0], 540);
+    assert_int_equal(l.stack[1], 560);
+    assert_int_equal(l.stack[2], 300);
+    store_close(s);
+    assert_int_equal(nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+/* A table's sequence goes on from where the store left it, and writes past OUTBOX_MAX waiting
+ * make the outbox full (the table then refuses joins). */
+static void test_sequence_and_bound(void **state)
+{
+    (void)state;
+    char base[] = "/tmp/felt-outbox-XXXXXX", dir[64], db[80], p0[STORE_PLAYER_ID_LEN + 1];
+    assert_non_null(mkdtemp(base));
+    snprintf(dir, sizeof(dir), "%s/data", base);
+    snprintf(db, sizeof(db), "%s/felt.db", dir);
+    struct loaded l;
+    struct store *s = open_store(dir, &l);
+    struct store_table tb = {.seats = 4, .small_blind = 5, .big_blind = 10, .buy_in = 500,
+                             .action_timeout_ms = 15000};
+    snprintf(tb.id, sizeof(tb.id), "%s", TABLE);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    struct outbox *o = outbox_new(s, TABLE, 0, &ops, NULL);
+    join(o, 0, 500);
+    assert_int_equal(store_flush(s), 0);
+    store_dispatch(s);
+    outbox_free(o);
+    store_close(s);
+
+    /* Restarted: the next write is number 2. One numbered 1 again would be taken as stored. */
+    s = open_store(dir, &l);
+    assert_int_equal(l.write_seq, 1);
+    o = outbox_new(s, TABLE, 0, &ops, NULL);
+    outbox_set_seq(o, l.write_seq);
+    player(0, p0);
+    outbox_rebuy(o, p0, 7);
+    assert_int_equal(store_flush(s), 0);
+    store_dispatch(s);
+    ledger(s, 507, 507);
+
+    /* Stalled: the writes pile up to OUTBOX_MAX, then all go in order once the retry fires. */
+    sqlite3 *lock = NULL;
+    assert_int_equal(sqlite3_open(db, &lock), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    outbox_rebuy(o, p0, 1);
+    assert_int_equal(store_flush(s), -1);
+    store_dispatch(s);
+    while (!outbox_full(o))
+        outbox_rebuy(o, p0, 1);
+    assert_int_equal(outbox_len(o), OUTBOX_MAX);
+    assert_int_equal(sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_close(lock), SQLITE_OK);
+    advance(OUTBOX_RETRY_MS);
+    assert_int_equal(store_flush(s), 0);
+    store_dispatch(s);
+    assert_int_equal(outbox_len(o), 0);
+    assert_false(outbox_full(o));
+    ledger(s, 507 + OUTBOX_MAX, 507 + OUTBOX_MAX);
+    outbox_free(o);
+    store_close(s);
+    s = open_store(dir, &l);
+    assert_int_equal(l.write_seq, 2 + OUTBOX_MAX);
+    store_close(s);
+    assert_int_equal(nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    fake_us = INT64_C(5000000000);
+    timer_set_clock(fake_mono, fake_wall);
+    log_set_level(LOG_ERROR);
+    memset(&told, 0, sizeof(told));
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_retry_in_order, setup),
+        cmocka_unit_test_setup(test_sequence_and_bound, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
