@@ -886,8 +886,9 @@ int main(int argc, char **argv)
     }
     rc = net_run(srv, &a.net);
     timer_free(feltd_sweep_timer);
-    /* Everything queued is written before feltd exits (a hand cut short by the shutdown stays
-     * "running" and is voided by the next start). */
+    /* Everything queued is written before feltd exits, if the store can (a hand cut short by the
+     * shutdown stays "running" and is voided by the next start; the tables' outboxes queued what
+     * waited for a retry when the shutdown began, table_shutdown). */
     store_close(srv->store);
     srv->store = NULL;
     lobby_free(srv);

@@ -17,7 +17,7 @@
 #include "outbox.h"
 #include "server.h"
 
-enum outbox_kind { OUTBOX_JOIN, OUTBOX_LEAVE, OUTBOX_REBUY, OUTBOX_HAND };
+enum outbox_kind { OUTBOX_JOIN, OUTBOX_LEAVE, OUTBOX_REBUY, OUTBOX_HAND, OUTBOX_SKIP };
 
 struct outbox_write {
     struct outbox_write *next;
@@ -39,11 +39,13 @@ struct outbox {
     void *arg;
     struct outbox_write *head, **tail;
     size_t n, hands, due; /* writes; hands' commits among them; answers due */
-    bool stalled, stopping;
+    bool stalled;         /* a write failed: the retry timer sends the list again */
+    bool stopping;        /* outbox_shutdown: no more retries */
+    bool dead;            /* a skip was refused: nothing is kept any more */
     struct timer *retry;
 };
 
-static void outbox_done(void *arg, bool ok, const char *why);
+static void outbox_done(void *arg, enum store_outcome r, const char *why);
 
 static void outbox_write_free(struct outbox_write *w)
 {
@@ -70,82 +72,149 @@ static void outbox_send(struct outbox *o, struct outbox_write *w)
     case OUTBOX_HAND:
         rc = store_hand_commit(o->store, &w->hand, &ord);
         break;
+    case OUTBOX_SKIP:
+        rc = store_order_skip(o->store, o->table_id, &ord);
+        break;
     }
     if (rc == 0) {
         w->sent = true;
         o->due++;
     } else {
-        outbox_done(w, false, "the storage queue is full");
+        outbox_done(w, STORE_FAILED, "the storage queue is full");
     }
 }
 
 /* What w carries, for the log: "hand 41", "a re-buy". */
 static void outbox_what(const struct outbox_write *w, char *out, size_t size)
 {
-    static const char *const what[] = {[OUTBOX_JOIN] = "a buy-in", [OUTBOX_LEAVE] = "a cash-out",
-                                       [OUTBOX_REBUY] = "a re-buy"};
+    static const char *const what[] = {[OUTBOX_JOIN] = "a buy-in",
+                                       [OUTBOX_LEAVE] = "a cash-out",
+                                       [OUTBOX_REBUY] = "a re-buy",
+                                       [OUTBOX_SKIP] = "a skipped write"};
     if (w->kind == OUTBOX_HAND)
         snprintf(out, size, "hand %lld", (long long)w->hand.hand_id);
     else
         snprintf(out, size, "%s", what[w->kind]);
 }
 
+/* w leaves the list; a hand's commit leaving lets the table deal again. */
+static void outbox_unlink(struct outbox *o, struct outbox_write *w)
+{
+    struct outbox_write **at = &o->head;
+    while (*at != w) {
+        FELT_ASSERT(*at != NULL);
+        at = &(*at)->next;
+    }
+    *at = w->next;
+    if (o->tail == &w->next)
+        o->tail = at;
+    o->n--;
+    bool hand = w->kind == OUTBOX_HAND;
+    int64_t hand_id = w->hand.hand_id;
+    if (hand)
+        o->hands--;
+    outbox_write_free(w);
+    if (hand && o->ops->hand_settled)
+        o->ops->hand_settled(o->arg, hand_id);
+}
+
+/* A skip was refused: the table is not ours to write (a newer owner's fence) or not stored.
+ * Everything waiting is dropped, and so is everything added later. */
+static void outbox_die(struct outbox *o, const char *why)
+{
+    log_line(LOG_ERROR, "table %s: the store refuses this table's writes (%s); %zu waiting and "
+             "every later one will not be stored", o->table_id, why ? why : "refused", o->n);
+    o->dead = true;
+    timer_cancel(o->retry);
+    for (struct outbox_write *w = o->head, *next; w; w = next) {
+        next = w->next;
+        if (!w->sent) /* those in flight go when answered */
+            outbox_unlink(o, w);
+    }
+}
+
+static void outbox_stall(struct outbox *o, const struct outbox_write *w, const char *why)
+{
+    char what[32];
+    outbox_what(w, what, sizeof(what));
+    if (!o->stalled)
+        log_line(LOG_WARNING, "table %s: %s (write %lld) not stored (%s); trying again in %d s",
+                 o->table_id, what, (long long)w->seq, why ? why : "unknown error",
+                 OUTBOX_RETRY_MS / 1000);
+    o->stalled = true;
+    if (!o->stopping && !timer_armed(o->retry))
+        timer_arm(o->retry, OUTBOX_RETRY_MS);
+}
+
 /* The store's answer to one attempt at w (or the queue's refusal, from outbox_send). */
-static void outbox_done(void *arg, bool ok, const char *why)
+static void outbox_done(void *arg, enum store_outcome r, const char *why)
 {
     struct outbox_write *w = arg;
     struct outbox *o = w->box;
+    char what[32];
     if (w->sent) {
         w->sent = false;
         o->due--;
     }
-    if (!ok) {
-        char what[32];
-        outbox_what(w, what, sizeof(what));
-        if (!o->stalled)
-            log_line(LOG_WARNING, "table %s: %s (write %lld) not stored (%s); trying again in %d s",
-                     o->table_id, what, (long long)w->seq, why ? why : "unknown error",
-                     OUTBOX_RETRY_MS / 1000);
-        o->stalled = true;
-        if (!o->stopping && !timer_armed(o->retry))
-            timer_arm(o->retry, OUTBOX_RETRY_MS);
+    if (o->dead && r != STORE_STORED) {
+        outbox_unlink(o, w);
         return;
     }
-    /* Stored, and so is every write before it: they leave, oldest first. */
-    for (;;) {
-        struct outbox_write *first = o->head;
-        FELT_ASSERT(first != NULL);
-        o->head = first->next;
-        if (!o->head)
-            o->tail = &o->head;
-        o->n--;
-        bool hand = first->kind == OUTBOX_HAND, last = first == w;
-        int64_t hand_id = first->hand.hand_id;
-        if (hand)
+    switch (r) {
+    case STORE_STORED:
+        /* Stored, and so is every write before it (the sequence allows nothing else). Answers
+         * come in the order of the attempts, and a retry sends only when none is due: every
+         * elder's answer has come. */
+        for (bool last = false; !last;) {
+            FELT_ASSERT(o->head != NULL && !o->head->sent);
+            last = o->head == w;
+            outbox_unlink(o, o->head);
+        }
+        return;
+    case STORE_FAILED:
+    case STORE_EARLY:
+        outbox_stall(o, w, why);
+        return;
+    case STORE_REFUSED:
+        if (w->kind == OUTBOX_SKIP) {
+            outbox_die(o, why);
+            return;
+        }
+        outbox_what(w, what, sizeof(what));
+        log_line(LOG_ERROR, "table %s: %s (write %lld) refused by the store (%s); dropped, so "
+                 "this table's books no longer match its seats", o->table_id, what,
+                 (long long)w->seq, why ? why : "refused");
+        /* It stays in its place as a skip of its number, sent as any write would be. */
+        if (w->kind == OUTBOX_HAND) {
             o->hands--;
-        /* Answers come in the order of the attempts, and a retry sends only when none is due:
-         * every elder's answer has come. */
-        FELT_ASSERT(!first->sent);
-        outbox_write_free(first);
-        if (hand && o->ops->hand_stored)
-            o->ops->hand_stored(o->arg, hand_id);
-        if (last)
-            break;
+            if (o->ops->hand_settled)
+                o->ops->hand_settled(o->arg, w->hand.hand_id);
+        }
+        w->kind = OUTBOX_SKIP;
+        if (!o->stalled)
+            outbox_send(o, w);
+        return;
     }
+}
+
+static void outbox_send_all(struct outbox *o)
+{
+    o->stalled = false;
+    for (struct outbox_write *w = o->head; w && !o->stalled; w = w->next)
+        if (!w->sent)
+            outbox_send(o, w);
 }
 
 static void outbox_retry_fire(void *arg)
 {
     struct outbox *o = arg;
-    if (o->stopping)
+    if (o->stopping || o->dead)
         return;
     if (o->due > 0) { /* an answer is still due: wait for it */
         timer_arm(o->retry, OUTBOX_RETRY_MS);
         return;
     }
-    o->stalled = false;
-    for (struct outbox_write *w = o->head; w && !o->stalled; w = w->next)
-        outbox_send(o, w);
+    outbox_send_all(o);
 }
 
 struct outbox *outbox_new(struct store *s, const char *table_id, int64_t last_seq,
@@ -185,6 +254,16 @@ void outbox_shutdown(struct outbox *o)
 {
     o->stopping = true;
     timer_cancel(o->retry);
+    /* Those not sent go now, behind those still in flight: the sequence keeps them in order, and
+     * refuses any whose elder fails. Their answers are never dispatched (store_close). */
+    if (o->stalled && !o->dead) {
+        size_t unsent = 0;
+        for (struct outbox_write *w = o->head; w; w = w->next)
+            unsent += !w->sent;
+        log_line(LOG_WARNING, "table %s: stopping with %zu writes not stored; trying them once more",
+                 o->table_id, unsent);
+        outbox_send_all(o);
+    }
 }
 
 /* A new write of kind, numbered and listed (outbox_go sends it). */
@@ -201,14 +280,24 @@ static struct outbox_write *outbox_add(struct outbox *o, enum outbox_kind kind,
     *o->tail = w;
     o->tail = &w->next;
     o->n++;
+    if (kind == OUTBOX_HAND)
+        o->hands++;
     return w;
 }
 
-/* Sends w, unless the outbox is stalled: the retry sends it then, after those before it. */
+/* Sends w, unless the outbox is stalled: the retry sends it then, after those before it. A dead
+ * outbox drops it at once. */
 static void outbox_go(struct outbox *o, struct outbox_write *w)
 {
-    if (!o->stalled)
+    if (o->dead) {
+        char what[32];
+        outbox_what(w, what, sizeof(what));
+        log_line(LOG_ERROR, "table %s: %s not stored (the store refuses this table's writes)",
+                 o->table_id, what);
+        outbox_unlink(o, w);
+    } else if (!o->stalled) {
         outbox_send(o, w);
+    }
 }
 
 void outbox_join(struct outbox *o, const struct store_seat *seat, int64_t buy_in)
@@ -241,13 +330,12 @@ void outbox_hand(struct outbox *o, const struct store_hand *h)
     w->results = h->results_json ? xstrdup(h->results_json) : NULL;
     w->hand.record_json = w->record;
     w->hand.results_json = w->results;
-    o->hands++;
     outbox_go(o, w);
 }
 
 bool outbox_hand_pending(const struct outbox *o)
 {
-    return o->hands > 0;
+    return o->hands > 0 && !o->dead;
 }
 
 size_t outbox_len(const struct outbox *o)

@@ -11,6 +11,13 @@
  * hand's stacks, and one whose answer was lost is not counted twice. The table deals no hand
  * while a hand's commit is here (outbox_hand_pending): a crash loses at most the hand in play.
  *
+ * A write the store refuses for good (STORE_REFUSED: a constraint it breaks, a seat that is not
+ * there: a bug, never an outage) would hold every later one back forever, and the table with
+ * them; it is dropped instead, said loudly (LOG_ERROR: the table's books no longer match), and its
+ * number skipped (store_order_skip) so that the writes after it go on. A table whose skip is
+ * refused too (a newer owner's fence, or no row for the table) keeps nothing from then on, said
+ * loudly once.
+ *
  * Memory: a hand's commit waits for the one before it (no hand is dealt meanwhile), so what waits
  * here grows only with joins and leaves, which the table refuses once OUTBOX_MAX writes wait
  * (outbox_full). Loop thread only. Calls run outbox.c -> store.h and timer.h.
@@ -31,8 +38,8 @@ struct outbox;
 
 /* What the outbox tells its table, on the loop thread. */
 struct outbox_ops {
-    /* A hand's commit is stored (hand_id): the next hand may be dealt. */
-    void (*hand_stored)(void *arg, int64_t hand_id);
+    /* A hand's commit is settled (stored, or dropped as above): the next hand may be dealt. */
+    void (*hand_settled)(void *arg, int64_t hand_id);
 };
 
 /* An outbox for table_id's writes to s, whose sequence stands at last_seq (the table's
@@ -43,7 +50,8 @@ struct outbox *outbox_new(struct store *s, const char *table_id, int64_t last_se
 void outbox_free(struct outbox *o);
 /* The sequence moves on from last_seq (a table loaded after outbox_new). */
 void outbox_set_seq(struct outbox *o, int64_t last_seq);
-/* No more retries: feltd is stopping. What waits for one stays unstored. */
+/* feltd is stopping: what waits for a retry is sent once more now (store_close writes it, in
+ * order, if the store can), and no retry follows. */
 void outbox_shutdown(struct outbox *o);
 
 /* The writes, as store.h's of the same name; each is copied. */

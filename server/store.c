@@ -89,7 +89,7 @@ static void store_finish(struct store *s, struct store_job *batch)
         n++;
         /* a failed read or take is its caller's alone */
         failed += !j->ok && j->kind != JOB_READ_HANDS && j->kind != JOB_TAKE;
-        if (j->done || j->hands_done || j->take || (!j->ok && s->error_hook)) {
+        if (j->done || j->order_done || j->hands_done || j->take || (!j->ok && s->error_hook)) {
             j->next = NULL;
             *s->done_tail = j;
             s->done_tail = &j->next;
@@ -449,20 +449,24 @@ int store_table_put(struct store *s, const struct store_table *t)
     return store_push(s, j);
 }
 
-/* Queues j with the order o (NULL: none), or frees it and returns -1 (a negative seq, the queue
- * full). */
+/* Queues j with the order o (NULL: none), or frees it and returns -1 (the queue full). */
 static int store_push_ordered(struct store *s, struct store_job *j, const struct store_order *o)
 {
     if (o) {
-        if (o->seq < 0) {
-            store_job_free(j);
-            return -1;
-        }
+        FELT_ASSERT(o->seq >= 0);
         j->seq = o->seq;
-        j->done = o->done;
+        j->order_done = o->done;
         j->arg = o->arg;
     }
     return store_push(s, j);
+}
+
+int store_order_skip(struct store *s, const char *table_id, const struct store_order *o)
+{
+    if (!store_backend_len_ok(table_id, 1, PROTO_GAME_ID_MAX)) return -1;
+    struct store_job *j = store_job_new(s, JOB_ORDER_SKIP, table_id);
+    memcpy(j->u.table.id, table_id, strlen(table_id) + 1);
+    return store_push_ordered(s, j, o);
 }
 
 int store_seat_join(struct store *s, const struct store_seat *seat, int64_t buy_in,
@@ -563,6 +567,11 @@ static void store_take_report(const struct store_job *j)
     k->done(j->arg, NULL, NULL);
 }
 
+static enum store_outcome store_outcome_of(const struct store_job *j)
+{
+    return j->ok ? STORE_STORED : j->early ? STORE_EARLY : j->refused ? STORE_REFUSED : STORE_FAILED;
+}
+
 void store_dispatch(struct store *s)
 {
     uint64_t n;
@@ -585,6 +594,8 @@ void store_dispatch(struct store *s)
                           j->ok ? NULL : j->why);
         else if (j->take)
             store_take_report(j);
+        else if (j->order_done)
+            j->order_done(j->arg, store_outcome_of(j), j->ok ? NULL : j->why);
         else if (j->done)
             j->done(j->arg, j->ok, j->ok ? NULL : j->why);
         else if (!j->ok && hook)

@@ -200,21 +200,33 @@ typedef void (*store_done_fn)(void *arg, bool ok, const char *why);
  * Ordered writes: the writes that move chips (a join, a leave, a re-buy, a hand's commit) may
  * carry an order, the next number of their table's sequence (1, 2, ...; store_table.write_seq
  * says where a loaded table's sequence stands). Such a write is applied only right after its
- * predecessor: in its transaction the table's stored write_seq goes from seq - 1 to seq. One
- * already stored (write_seq >= seq) is not applied again and reports ok: so a write whose answer
- * was lost (PostgreSQL gone during its COMMIT: stored or not, nobody knows) is simply sent again,
- * and is stored exactly once. One that comes too early (write_seq < seq - 1: an earlier one
- * failed) fails alone, with "out of order" in its reason, and changes nothing. The caller keeps
- * each write until it is reported stored and sends again, in order, whatever failed
- * (server/outbox.c). done (may be NULL) runs once per attempt, from store_dispatch. Seq 0 is an
- * unordered write (applied whatever the sequence says, and leaving it alone); without an order
- * (NULL) or a done, a failure goes to the error hook (store_set_error_hook).
+ * predecessor: in its transaction the table's stored write_seq goes from seq - 1 to seq (under
+ * the fence check, store_table_fence). One already stored (write_seq >= seq) is not applied again
+ * and reports STORE_STORED: so a write whose answer was lost (PostgreSQL gone during its COMMIT:
+ * stored or not, nobody knows) is simply sent again, and is stored exactly once. One that comes
+ * too early (write_seq < seq - 1: an earlier one is not stored) fails alone, STORE_EARLY, and
+ * changes nothing. The caller keeps each write until it is reported stored and sends again, in
+ * order, whatever failed (server/outbox.c). done runs once per attempt, from store_dispatch (or
+ * never, if the store closes first). A NULL order is an unordered write, whose failure goes to
+ * the error hook (store_set_error_hook).
  */
+enum store_outcome {
+    STORE_STORED,  /* stored, now or by an earlier attempt */
+    STORE_FAILED,  /* not stored: the transaction failed (I/O, the server gone); may work later */
+    STORE_EARLY,   /* not stored: an earlier write of the table's sequence is not stored yet */
+    STORE_REFUSED, /* not stored, and never will be: the write itself is refused (a constraint,
+                      a seat that is not there, a newer owner's fence) */
+};
+typedef void (*store_order_fn)(void *arg, enum store_outcome r, const char *why);
 struct store_order {
-    int64_t seq; /* 1, 2, ... at each table; 0: not ordered */
-    store_done_fn done;
+    int64_t seq; /* 1, 2, ... at each table; 0: not ordered (done still runs) */
+    store_order_fn done;
     void *arg;
 };
+
+/* Only the order check of o->seq: the sequence moves on past a write that was refused (outbox.c
+ * drops it), so that those after it can be stored. */
+int store_order_skip(struct store *s, const char *table_id, const struct store_order *o);
 
 /* A player sits down: the seat row (stack = seat->stack) and a ledger row "buy_in" of buy_in;
  * a departure of the same player id at the table is forgotten (they are back). The table must
@@ -261,14 +273,15 @@ struct store_hand {
  * "complete" with its record, results, shown mask and ended_at (it is inserted if it was never
  * begun; a hand already complete or voided fails the job), the table's last_hand_id grows to
  * hand_id, each player's seat stack becomes stack_after (a player who already left keeps no
- * seat), and each player gets a ledger row "hand" of net and a hand_players row. o->done (o may
- * be NULL) runs later on the loop thread, from store_dispatch, with ok=false and a reason when
- * the transaction failed; the transaction is then rolled back and nothing stored before is lost.
+ * seat), and each player gets a ledger row "hand" of net and a hand_players row (an ordered
+ * commit found stored already is not applied again: STORE_STORED). o->done (o may be NULL) runs
+ * later on the loop thread, from store_dispatch; when the transaction failed it is rolled back
+ * and nothing stored before is lost.
  */
 int store_hand_commit(struct store *s, const struct store_hand *h, const struct store_order *o);
 
-/* Failed writes other than hand commits with a done() of their own are reported to fn (on the
- * loop thread, from store_dispatch) with ok=false and the reason; NULL stops reporting them. */
+/* Failed writes without an order (struct store_order) are reported to fn (on the loop thread,
+ * from store_dispatch) with ok=false and the reason; NULL stops reporting them. */
 void store_set_error_hook(struct store *s, store_done_fn fn, void *arg);
 
 /* An eventfd (non-blocking) that becomes readable when completions are pending: the network

@@ -52,6 +52,7 @@ const char *store_backend_job_table(const struct store_job *j)
     case JOB_TABLE_PUT:
     case JOB_TABLE_FENCE:
     case JOB_VOID_TABLE:
+    case JOB_ORDER_SKIP:
     case JOB_TAKE:
         return j->u.table.id;
     case JOB_VOID_RUNNING:
@@ -62,8 +63,16 @@ const char *store_backend_job_table(const struct store_job *j)
 
 int store_backend_out_of_order(struct store_job *j, int64_t last)
 {
+    j->early = true;
     return store_backend_reject(j, STORE_ORDER_FMT, (long long)j->seq, store_backend_job_table(j),
                                 (long long)last);
+}
+
+int store_backend_order_found(struct store_job *j, bool found, int64_t write_seq, int64_t fence)
+{
+    if (!found || fence > j->fence) return store_backend_fenced(j, store_backend_job_table(j));
+    if (write_seq >= j->seq) return 1;
+    return store_backend_out_of_order(j, write_seq);
 }
 
 bool store_backend_len_ok(const char *str, size_t min, size_t max)
@@ -109,6 +118,7 @@ bool store_backend_job_durable(const struct store_job *j)
     case JOB_HAND_BEGIN:
     case JOB_SEAT_UPDATE:
     case JOB_TABLE_PUT:
+    case JOB_ORDER_SKIP: /* moves no chip: rides on the next durable commit */
         return false;
     case JOB_SEAT_JOIN:
     case JOB_SEAT_LEAVE:

@@ -28,6 +28,7 @@
 enum store_job_kind {
     JOB_TABLE_PUT, JOB_SEAT_JOIN, JOB_SEAT_UPDATE, JOB_SEAT_LEAVE, JOB_SEAT_REBUY,
     JOB_HAND_BEGIN, JOB_HAND_COMMIT, JOB_VOID_RUNNING, JOB_TABLE_FENCE, JOB_VOID_TABLE,
+    JOB_ORDER_SKIP, /* store_order_skip: the order check alone (u.table.id) */
     JOB_READ_HANDS, /* store_hands: not a write; store.c runs it, never a backend's run_batch */
     JOB_TAKE        /* store_table_take: store.c runs it (two one-job batches and two reads) */
 };
@@ -62,11 +63,15 @@ struct store_job {
     int64_t fence;  /* store_table_fence's for the job's table when it was queued */
     int64_t seq;    /* its place in its table's order (struct store_order); 0: not ordered */
     char *record, *results;
-    store_done_fn done;
+    store_done_fn done;        /* the store's own reads (store_run_now) */
+    store_order_fn order_done; /* an ordered write's (struct store_order) */
     void *arg;
     bool ok;
     bool left_out; /* a backend's own: failed alone, left out of the batch's next attempt */
+    bool refused;  /* failed alone: the job itself (a constraint, bad data, a fence), not the
+                      transaction (store_backend_refuse) */
     bool fenced;   /* failed because a newer owner's fence is stored (store_backend_fenced) */
+    bool early;    /* failed because it came before its predecessor (store_backend_out_of_order) */
     char why[STORE_WHY_LEN];
     /* JOB_READ_HANDS: u.hand.table_id, since in u.hand.hand_id, limit in amount; the rows read
      * (owned copies) and who waits for them. */
@@ -129,8 +134,12 @@ int store_backend_fail(struct felt_err *err, const char *code, const char *fmt, 
 /* A job refused by its table's fence: j->fenced, and STORE_FENCED_FMT in j->why; returns -1. */
 int store_backend_fenced(struct store_job *j, const char *table_id);
 /* An ordered job that comes too early (its table's stored write_seq, last, is below seq - 1; -1
- * when the table is not stored): STORE_ORDER_FMT in j->why; returns -1. */
+ * when the table is not stored): j->early, STORE_ORDER_FMT in j->why; returns -1. */
 int store_backend_out_of_order(struct store_job *j, int64_t last);
+/* The order check of an ordered job whose UPDATE of write_seq (from seq - 1, under the fence)
+ * changed nothing, given what the table's row holds (found false: no row): 1 when the job is
+ * stored already, else -1 with j->why set (fenced: a newer owner's fence, or no row; early). */
+int store_backend_order_found(struct store_job *j, bool found, int64_t write_seq, int64_t fence);
 /* The table an ordered job (a seat's, a hand's) is for. */
 const char *store_backend_job_table(const struct store_job *j);
 /* Sets j->why; returns -1 (a job's own failure). */

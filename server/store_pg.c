@@ -114,8 +114,9 @@ static const char *const store_pg_sql[S_COUNT] = {
     [W_TABLE_HAND_ID] = "UPDATE tables SET last_hand_id = greatest(last_hand_id, $2), fence = $3"
                         " WHERE id = $1 AND fence <= $3",
     [W_FENCE] = "UPDATE tables SET fence = $2 WHERE id = $1 AND fence <= $2",
-    [W_SEQ] = "UPDATE tables SET write_seq = $2 WHERE id = $1 AND write_seq = $2 - 1",
-    [W_SEQ_GET] = "SELECT write_seq FROM tables WHERE id = $1",
+    [W_SEQ] = "UPDATE tables SET write_seq = $2, fence = $3"
+              " WHERE id = $1 AND write_seq = $2 - 1 AND fence <= $3",
+    [W_SEQ_GET] = "SELECT write_seq, fence FROM tables WHERE id = $1",
     [W_SEAT_ADD] = "INSERT INTO seats (table_id, player_id, name, seat, stack, sitting_out, bot,"
                    " token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, decode($8, 'hex'))",
     [W_SEAT_SIT] = "UPDATE seats SET sitting_out = $3 WHERE table_id = $1 AND player_id = $2",
@@ -389,15 +390,15 @@ static int store_pg_fence(struct store_db *db, struct store_job *j, const char *
 }
 
 /* The order check (struct store_order) of a job: an ordered one moves its table's write_seq from
- * seq - 1 to seq, or is found stored already (*stored: it is not run again), or comes too early
- * (STORE_PG_REJECTED). */
+ * seq - 1 to seq (under the fence check), or is found stored already (*stored: it is not run
+ * again), or is refused (STORE_PG_REJECTED: fenced, or too early). */
 static int store_pg_order(struct store_db *db, struct store_job *j, bool *stored)
 {
     long changed = 0;
     *stored = false;
     if (j->seq == 0) return 0;
     const char *table_id = store_backend_job_table(j);
-    int rc = store_pg_write(db, j, &changed, W_SEQ, "ti", table_id, j->seq);
+    int rc = store_pg_write(db, j, &changed, W_SEQ, "tii", table_id, j->seq, j->fence);
     if (rc != 0 || changed == 1) return rc;
     PGresult *res = store_pg_query(&db->w, W_SEQ_GET, "t", table_id);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -405,11 +406,13 @@ static int store_pg_order(struct store_db *db, struct store_job *j, bool *stored
         PQclear(res);
         return STORE_PG_FAILED;
     }
-    int64_t last = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+    bool found = PQntuples(res) == 1;
+    int64_t last = found ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    int64_t fence = found ? strtoll(PQgetvalue(res, 0, 1), NULL, 10) : 0;
     PQclear(res);
-    if (last >= j->seq) *stored = true;
-    else rc = store_backend_out_of_order(j, last);
-    return rc == -1 ? STORE_PG_REJECTED : rc;
+    if (store_backend_order_found(j, found, last, fence) == 1) *stored = true;
+    else rc = STORE_PG_REJECTED;
+    return rc;
 }
 
 static int store_pg_run_table_put(struct store_db *db, struct store_job *j)
@@ -552,13 +555,37 @@ static int store_pg_run_void_table(struct store_db *db, struct store_job *j)
     return rc;
 }
 
+/* Nothing but the order check, which ran before. */
+static int store_pg_run_order_skip(struct store_db *db, struct store_job *j)
+{
+    (void)db, (void)j;
+    return 0;
+}
+
 static int (*const store_pg_job_run[])(struct store_db *, struct store_job *) = {
     [JOB_TABLE_PUT] = store_pg_run_table_put,     [JOB_SEAT_JOIN] = store_pg_run_seat_join,
     [JOB_SEAT_UPDATE] = store_pg_run_seat_update, [JOB_SEAT_LEAVE] = store_pg_run_seat_leave,
     [JOB_SEAT_REBUY] = store_pg_run_seat_rebuy,   [JOB_HAND_BEGIN] = store_pg_run_hand_begin,
     [JOB_HAND_COMMIT] = store_pg_run_hand_commit, [JOB_VOID_RUNNING] = store_pg_run_void,
     [JOB_TABLE_FENCE] = store_pg_run_table_fence, [JOB_VOID_TABLE] = store_pg_run_void_table,
+    [JOB_ORDER_SKIP] = store_pg_run_order_skip,
 };
+
+/* An ordered job j was left out of its batch: the later ordered jobs of its table would each
+ * fail the order check in turn (one attempt of the whole batch each), so they are left out now,
+ * as too early. */
+static void store_pg_leave_out_after(const struct store_job *j)
+{
+    const char *table_id = store_backend_job_table(j);
+    for (struct store_job *k = j->next; k; k = k->next) {
+        if (k->left_out || k->seq == 0 || strcmp(store_backend_job_table(k), table_id) != 0)
+            continue;
+        k->left_out = k->refused = k->early = true;
+        k->ok = false;
+        store_backend_reject(k, "write %lld of table %s waits for write %lld, which was left out",
+                             (long long)k->seq, table_id, (long long)j->seq);
+    }
+}
 
 /* One attempt at a batch: its jobs not yet left out, in one transaction, no savepoints (a
  * subtransaction per job costs a round trip each and, past 64 in one transaction, slows every
@@ -588,7 +615,8 @@ static bool store_pg_try_batch(struct store_db *db, struct store_job *batch, boo
         j->ok = rc == 0;
         if (rc == 0) continue;
         snprintf(why, size, "%s", j->why);
-        j->left_out = *again = rc != STORE_PG_FAILED;
+        j->left_out = j->refused = *again = rc != STORE_PG_FAILED;
+        if (j->left_out && j->seq > 0) store_pg_leave_out_after(j);
         goto failed;
     }
     commit_sent = true;
@@ -612,7 +640,7 @@ static bool store_pg_run_batch(struct store_db *db, struct store_job *batch)
 {
     bool retry = false, again = false, reconnected = false;
     for (struct store_job *j = batch; j; j = j->next)
-        j->left_out = false;
+        j->left_out = j->refused = j->early = false;
     for (;;) {
         retry = again = false;
         if (store_pg_try_batch(db, batch, &retry, &again)) return true;
@@ -622,7 +650,8 @@ static bool store_pg_run_batch(struct store_db *db, struct store_job *batch)
     for (struct store_job *j = batch; j; j = j->next) {
         if (!j->left_out)
             snprintf(j->why, sizeof(j->why), "not stored, the transaction failed: %.120s", db->why);
-        j->ok = false;
+        /* What a job found alone was found among rows now rolled back: it may go next time. */
+        j->ok = j->refused = j->early = false;
     }
     return false;
 }

@@ -115,8 +115,9 @@ static const char *const store_wsql[W_COUNT] = {
     [W_TABLE_HAND_ID] = "UPDATE tables SET last_hand_id = max(last_hand_id, ?2), fence = ?3"
                         " WHERE id = ?1 AND fence <= ?3",
     [W_FENCE] = "UPDATE tables SET fence = ?2 WHERE id = ?1 AND fence <= ?2",
-    [W_SEQ] = "UPDATE tables SET write_seq = ?2 WHERE id = ?1 AND write_seq = ?2 - 1",
-    [W_SEQ_GET] = "SELECT write_seq FROM tables WHERE id = ?1",
+    [W_SEQ] = "UPDATE tables SET write_seq = ?2, fence = ?3"
+              " WHERE id = ?1 AND write_seq = ?2 - 1 AND fence <= ?3",
+    [W_SEQ_GET] = "SELECT write_seq, fence FROM tables WHERE id = ?1",
     [W_SEAT_ADD] = "INSERT INTO seats (table_id, player_id, name, seat, stack, sitting_out, bot,"
                    " token_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [W_SEAT_SIT] = "UPDATE seats SET sitting_out = ?3 WHERE table_id = ?1 AND player_id = ?2",
@@ -518,25 +519,29 @@ static int store_sqlite_fence(struct store_db *s, struct store_job *j, const cha
 }
 
 /* The order check (struct store_order) of a job: an ordered one moves its table's write_seq from
- * seq - 1 to seq, or is found stored already (*stored: it is not run again), or comes too early
- * (STORE_REJECTED). */
+ * seq - 1 to seq (under the fence check), or is found stored already (*stored: it is not run
+ * again), or is refused (STORE_REJECTED: fenced, or too early). */
 static int store_sqlite_order(struct store_db *s, struct store_job *j, bool *stored)
 {
     *stored = false;
     if (j->seq == 0) return SQLITE_OK;
     const char *table_id = store_backend_job_table(j);
-    int rc = store_sqlite_exec(s->w.st[W_SEQ], "ti", table_id, j->seq);
+    int rc = store_sqlite_exec(s->w.st[W_SEQ], "tii", table_id, j->seq, j->fence);
     if (rc != SQLITE_OK || sqlite3_changes(s->w.db) == 1) return rc;
     sqlite3_stmt *st = s->w.st[W_SEQ_GET];
-    int64_t last = -1;
+    int64_t last = 0, fence = 0;
     rc = store_sqlite_bind_args(st, "t", table_id);
     if (rc == SQLITE_OK) rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) last = sqlite3_column_int64(st, 0);
+    bool found = rc == SQLITE_ROW;
+    if (found) {
+        last = sqlite3_column_int64(st, 0);
+        fence = sqlite3_column_int64(st, 1);
+    }
     if (rc == SQLITE_ROW || rc == SQLITE_DONE) rc = SQLITE_OK;
     sqlite3_reset(st);
     if (rc != SQLITE_OK) return rc;
-    if (last >= j->seq) *stored = true;
-    else rc = store_backend_out_of_order(j, last);
+    if (store_backend_order_found(j, found, last, fence) == 1) *stored = true;
+    else rc = STORE_REJECTED;
     return rc;
 }
 
@@ -681,6 +686,13 @@ static int store_sqlite_run_void_table(struct store_db *s, struct store_job *j)
     return rc;
 }
 
+/* Nothing but the order check, which ran before. */
+static int store_sqlite_run_order_skip(struct store_db *s, struct store_job *j)
+{
+    (void)s, (void)j;
+    return SQLITE_OK;
+}
+
 static int (*const store_sqlite_job_run[])(struct store_db *, struct store_job *) = {
     [JOB_TABLE_PUT] = store_sqlite_run_table_put,
     [JOB_SEAT_JOIN] = store_sqlite_run_seat_join,
@@ -692,6 +704,7 @@ static int (*const store_sqlite_job_run[])(struct store_db *, struct store_job *
     [JOB_VOID_RUNNING] = store_sqlite_run_void,
     [JOB_TABLE_FENCE] = store_sqlite_run_table_fence,
     [JOB_VOID_TABLE] = store_sqlite_run_void_table,
+    [JOB_ORDER_SKIP] = store_sqlite_run_order_skip,
 };
 
 /* Errors that concern the job's own rows: the transaction can go on without them. */
@@ -741,8 +754,10 @@ static bool store_sqlite_run_batch_locked(struct store_db *s, struct store_job *
         if (!j->why[0]) snprintf(j->why, sizeof(j->why), "%s", sqlite3_errmsg(db));
         if (store_sqlite_job_only(rc) && !sqlite3_get_autocommit(db) &&
             store_sqlite_exec(st[W_ROLLBACK_TO], "") == SQLITE_OK &&
-            store_sqlite_exec(st[W_RELEASE], "") == SQLITE_OK)
+            store_sqlite_exec(st[W_RELEASE], "") == SQLITE_OK) {
+            j->refused = true;
             continue;
+        }
         snprintf(why, sizeof(why), "%s", j->why);
         goto failed;
     }
@@ -756,7 +771,8 @@ failed:
     for (j = batch; j; j = j->next) {
         if (j->ok || !j->why[0])
             snprintf(j->why, sizeof(j->why), "not stored, the transaction failed: %.120s", why);
-        j->ok = false;
+        /* What a job found alone was found among rows now rolled back: it may go next time. */
+        j->ok = j->refused = j->early = false;
     }
     return false;
 }

@@ -68,15 +68,16 @@ static void table_store_rebuy(struct table *t, const struct player *p, int64_t a
         outbox_rebuy(t->out, p->id, amount);
 }
 
-/* The outbox stored a hand's commit: the next hand may be dealt. */
-static void table_hand_stored(void *arg, int64_t hand_id)
+/* The outbox settled a hand's commit (stored, or dropped as refused): the next hand may be
+ * dealt. */
+static void table_hand_settled(void *arg, int64_t hand_id)
 {
     struct table *t = arg;
-    log_line(LOG_DEBUG, "table %s: hand %lld stored", t->cfg.id, (long long)hand_id);
+    log_line(LOG_DEBUG, "table %s: hand %lld settled", t->cfg.id, (long long)hand_id);
     table_maybe_schedule_hand(t);
 }
 
-static const struct outbox_ops table_outbox_ops = {.hand_stored = table_hand_stored};
+static const struct outbox_ops table_outbox_ops = {.hand_settled = table_hand_settled};
 
 /* The hand just dealt: its record starts, and it is stored as running (voided if the server
  * stops before it ends). */

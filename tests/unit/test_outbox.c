@@ -7,7 +7,9 @@
  * real time) and reports every write in it failed. The outbox must then keep them, send nothing
  * new, send them all again in order once its retry timer fires (the fake clock), and end with
  * books that balance: a re-buy that failed is not overtaken by the hand after it, and nothing is
- * stored twice. What the store holds is read back through store_ledger and store_load.
+ * stored twice. A write the store refuses for good is dropped and its number skipped, and a
+ * table another owner has fenced keeps nothing. What the store holds is read back through
+ * store_ledger and store_load.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -53,18 +55,18 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 /* What the outbox told its table. */
 static struct {
-    int stored;
+    int stored; /* hands settled */
     int64_t last_hand;
 } told;
 
-static void on_hand_stored(void *arg, int64_t hand_id)
+static void on_hand_settled(void *arg, int64_t hand_id)
 {
     (void)arg;
     told.stored++;
     told.last_hand = hand_id;
 }
 
-static const struct outbox_ops ops = {.hand_stored = on_hand_stored};
+static const struct outbox_ops ops = {.hand_settled = on_hand_settled};
 
 struct loaded {
     int64_t write_seq;
@@ -257,6 +259,78 @@ static void test_sequence_and_bound(void **state)
     assert_int_equal(nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
+/* A write the store refuses for good (a re-buy for a seat that is not there) is dropped and its
+ * number skipped: the hand after it is stored. A table another owner has fenced refuses even
+ * the skip: the outbox keeps nothing from then on and holds no hand back. */
+static void test_refused(void **state)
+{
+    (void)state;
+    char base[] = "/tmp/felt-outbox-XXXXXX", dir[64];
+    assert_non_null(mkdtemp(base));
+    snprintf(dir, sizeof(dir), "%s/data", base);
+    struct loaded l;
+    struct store *s = open_store(dir, &l);
+    struct store_table tb = {.seats = 4, .small_blind = 5, .big_blind = 10, .buy_in = 500,
+                             .action_timeout_ms = 15000};
+    snprintf(tb.id, sizeof(tb.id), "%s", TABLE);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    struct outbox *o = outbox_new(s, TABLE, 0, &ops, NULL);
+    join(o, 0, 500);
+    join(o, 1, 500);
+    outbox_rebuy(o, "00000000deadbeef", 100); /* nobody sits there */
+    struct store_hand h = {.hand_id = 1, .started_ms = 1, .ended_ms = 2, .nplayers = 2,
+                           .record_json = "{\"hand\":1}"};
+    snprintf(h.table_id, sizeof(h.table_id), "%s", TABLE);
+    for (int i = 0; i < 2; i++) {
+        player(i, h.players[i].player_id);
+        h.players[i].seat = i;
+        h.players[i].net = i == 0 ? 25 : -25;
+        h.players[i].stack_after = i == 0 ? 525 : 475;
+    }
+    outbox_hand(o, &h);
+    store_flush(s);
+    store_dispatch(s); /* the re-buy refused, the hand too early: the skip goes out */
+    assert_int_equal(store_flush(s), 0);
+    store_dispatch(s);
+    assert_int_equal(outbox_len(o), 1); /* the hand waits for its retry */
+    advance(OUTBOX_RETRY_MS);
+    assert_int_equal(store_flush(s), 0);
+    store_dispatch(s);
+    assert_int_equal(outbox_len(o), 0);
+    assert_int_equal(told.stored, 1);
+    ledger(s, 1000, 1000);
+    outbox_free(o);
+    store_close(s);
+    s = open_store(dir, &l);
+    assert_int_equal(l.write_seq, 4);
+    assert_int_equal(l.stack[0], 525);
+
+    /* Another owner (fence 9) has written for the table; this one (fence 0) has not noticed. */
+    assert_int_equal(store_table_fence(s, TABLE, 9), 0);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(store_table_fence(s, TABLE, 0), 0);
+    o = outbox_new(s, TABLE, 0, &ops, NULL);
+    outbox_set_seq(o, l.write_seq);
+    h.hand_id = 2;
+    outbox_hand(o, &h);
+    assert_true(outbox_hand_pending(o));
+    for (int i = 0; i < 2; i++) { /* refused, then its skip refused */
+        store_flush(s);
+        store_dispatch(s);
+    }
+    assert_false(outbox_hand_pending(o));
+    assert_int_equal(outbox_len(o), 0);
+    assert_int_equal(told.stored, 2); /* settled, not stored */
+    outbox_rebuy(o, "00000000deadbeef", 100); /* dropped at once */
+    assert_int_equal(outbox_len(o), 0);
+    assert_int_equal(store_flush(s), 0);
+    ledger(s, 1000, 1000);
+    outbox_free(o);
+    store_close(s);
+    assert_int_equal(nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -272,6 +346,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_retry_in_order, setup),
         cmocka_unit_test_setup(test_sequence_and_bound, setup),
+        cmocka_unit_test_setup(test_refused, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -309,6 +309,7 @@ static struct {
     int64_t ids[8192];
     int nids;
     char why[160];
+    enum store_outcome outcome; /* the last one's (on_outcome) */
 } done_log;
 
 static void on_done(void *arg, bool ok, const char *why)
@@ -322,6 +323,13 @@ static void on_done(void *arg, bool ok, const char *why)
         snprintf(done_log.why, sizeof(done_log.why), "%s", why ? why : "");
         done_log.failed++;
     }
+}
+
+/* on_done for the writes that take a struct store_order; the outcome kept in done_log.outcome. */
+static void on_outcome(void *arg, enum store_outcome r, const char *why)
+{
+    done_log.outcome = r;
+    on_done(arg, r == STORE_STORED, why);
 }
 
 /* Queues hand hand_id (begun, then committed), where seat (hand_id % n) wins `pot` from the
@@ -338,7 +346,7 @@ static int hand_push(struct store *s, const char *table, int64_t hand_id, struct
     struct store_hand h;
     int rc = store_hand_begin(s, table, hand_id, INT64_C(1796410573000), "{\"partial\":1}");
     hand_make(&h, table, hand_id, c, net, record);
-    struct store_order o = {.done = on_done, .arg = (void *)(intptr_t)hand_id};
+    struct store_order o = {.done = on_outcome, .arg = (void *)(intptr_t)hand_id};
     if (rc == 0) rc = store_hand_commit(s, &h, &o);
     free(record);
     return rc;
@@ -761,7 +769,7 @@ static void test_job_fails_alone(void **state)
     struct chips copy = c;
     struct store_hand h;
     hand_make(&h, TABLE, 2, &copy, net, "{}");
-    struct store_order o = {.done = on_done, .arg = (void *)(intptr_t)2};
+    struct store_order o = {.done = on_outcome, .arg = (void *)(intptr_t)2};
     assert_int_equal(store_hand_commit(s, &h, &o), 0);
     assert_int_equal(store_flush(s), -1);
     store_dispatch(s);
@@ -799,7 +807,7 @@ static void test_ordered(void **state)
     assert_int_equal(store_table_put(s, &tb), 0);
     for (int i = 0; i < 2; i++) {
         struct store_seat e = seat_make(TABLE, i, 500);
-        struct store_order o = {.seq = i + 1, .done = on_done, .arg = (void *)(intptr_t)(i + 1)};
+        struct store_order o = {.seq = i + 1, .done = on_outcome, .arg = (void *)(intptr_t)(i + 1)};
         assert_int_equal(store_seat_join(s, &e, 500, &o), 0);
         c.stack[i] = 500;
     }
@@ -808,16 +816,17 @@ static void test_ordered(void **state)
     assert_int_equal(done_log.ok, 2);
 
     /* Write 4 before 3: refused, nothing moves. */
-    struct store_order o4 = {.seq = 4, .done = on_done};
+    struct store_order o4 = {.seq = 4, .done = on_outcome};
     assert_int_equal(store_seat_rebuy(s, TABLE, p0, 100, &o4), 0);
     assert_int_equal(store_flush(s), -1);
     store_dispatch(s);
     assert_int_equal(done_log.failed, 1);
+    assert_int_equal(done_log.outcome, STORE_EARLY);
     assert_non_null(strstr(done_log.why, "out of order"));
     assert_balanced(s, TABLE, 1000);
 
     /* Write 3 (a re-buy), then 3 again: stored once, and both attempts report ok. */
-    struct store_order o3 = {.seq = 3, .done = on_done};
+    struct store_order o3 = {.seq = 3, .done = on_outcome};
     assert_int_equal(store_seat_rebuy(s, TABLE, p0, 100, &o3), 0);
     assert_int_equal(store_flush(s), 0);
     assert_int_equal(store_seat_rebuy(s, TABLE, p0, 100, &o3), 0);
@@ -840,12 +849,47 @@ static void test_ordered(void **state)
     assert_int_equal(done_log.ok, 6);
     assert_int_equal(done_log.failed, 1);
     assert_balanced(s, TABLE, c.stack[0]);
+
+    /* Under a fence: write 5 by the owner of fence 7; sent again by a stale owner (fence 3), it
+     * is not "stored" for it but refused (the order check is under the fence). */
+    struct store_order o5 = {.seq = 5, .done = on_outcome};
+    assert_int_equal(store_table_fence(s, TABLE, 7), 0);
+    assert_int_equal(store_seat_rebuy(s, TABLE, p0, 1, &o5), 0);
+    assert_int_equal(store_flush(s), 0);
+    store_dispatch(s);
+    assert_int_equal(done_log.outcome, STORE_STORED);
+    assert_int_equal(store_table_fence(s, TABLE, 3), 0);
+    assert_int_equal(store_seat_rebuy(s, TABLE, p0, 1, &o5), 0);
+    assert_int_equal(store_flush(s), -1);
+    store_dispatch(s);
+    assert_int_equal(done_log.outcome, STORE_REFUSED);
+    assert_non_null(strstr(done_log.why, "fenced"));
+    c.stack[0] += 1;
+
+    /* A write refused for good (no such seat): its number skipped, the next one goes on. */
+    struct store_order o6 = {.seq = 6, .done = on_outcome}, o7 = {.seq = 7, .done = on_outcome};
+    assert_int_equal(store_table_fence(s, TABLE, 7), 0);
+    assert_int_equal(store_seat_rebuy(s, TABLE, "00000000deadbeef", 50, &o6), 0);
+    assert_int_equal(store_flush(s), -1);
+    store_dispatch(s);
+    assert_int_equal(done_log.outcome, STORE_REFUSED);
+    assert_int_equal(store_seat_rebuy(s, TABLE, p0, 2, &o7), 0); /* still too early */
+    assert_int_equal(store_flush(s), -1);
+    store_dispatch(s);
+    assert_int_equal(done_log.outcome, STORE_EARLY);
+    assert_int_equal(store_order_skip(s, TABLE, &o6), 0);
+    assert_int_equal(store_seat_rebuy(s, TABLE, p0, 2, &o7), 0);
+    assert_int_equal(store_flush(s), 0);
+    store_dispatch(s);
+    assert_int_equal(done_log.outcome, STORE_STORED);
+    c.stack[0] += 2;
+    assert_balanced(s, TABLE, c.stack[0]);
     store_close(s);
 
     s = open_ok(t.dir);
     load_ok(s, &l);
     assert_int_equal(l.ntables, 1);
-    assert_int_equal(l.tables[0].write_seq, 4);
+    assert_int_equal(l.tables[0].write_seq, 7);
     assert_int_equal(l.nseats, 1);
     assert_int_equal(l.seats[0].stack, c.stack[0]);
     store_close(s);
@@ -982,7 +1026,7 @@ static void test_table_take(void **state)
     char *record = record_make(2, 100);
     hand_make(&h, TABLE, 2, &c, net, record);
     memset(&done_log, 0, sizeof(done_log));
-    struct store_order o = {.done = on_done};
+    struct store_order o = {.done = on_outcome};
     assert_int_equal(store_hand_commit(s, &h, &o), 0);
     assert_int_equal(store_flush(s), -1);
     store_dispatch(s);
@@ -1143,7 +1187,7 @@ static void test_sync_levels(void **state)
     int64_t net[3] = {40, -40, 0};
     struct store_hand h;
     hand_make(&h, TABLE, 1, &c, net, "{\"hand\":1}");
-    struct store_order o = {.done = on_done, .arg = (void *)(intptr_t)1};
+    struct store_order o = {.done = on_outcome, .arg = (void *)(intptr_t)1};
     assert_int_equal(store_hand_commit(s, &h, &o), 0);
     assert_int_equal(store_flush(s), 0);
     assert_true(wal_syncs >= 1);
