@@ -260,7 +260,8 @@ void outbox_shutdown(struct outbox *o)
         size_t unsent = 0;
         for (struct outbox_write *w = o->head; w; w = w->next)
             unsent += !w->sent;
-        log_line(LOG_WARNING, "table %s: stopping with %zu writes not stored; trying them once more",
+        log_line(LOG_WARNING,
+                 "table %s: stopping with %zu writes not stored; trying them once more",
                  o->table_id, unsent);
         outbox_send_all(o);
     }

@@ -569,7 +569,8 @@ static void store_take_report(const struct store_job *j)
 
 static enum store_outcome store_outcome_of(const struct store_job *j)
 {
-    return j->ok ? STORE_STORED : j->early ? STORE_EARLY : j->refused ? STORE_REFUSED : STORE_FAILED;
+    if (j->ok) return STORE_STORED;
+    return j->early ? STORE_EARLY : j->refused ? STORE_REFUSED : STORE_FAILED;
 }
 
 void store_dispatch(struct store *s)

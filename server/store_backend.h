@@ -6,8 +6,9 @@
  * A backend is a handle (struct store_db, its own) and a const table of functions
  * (struct store_backend). store.c owns the threads: it calls run_batch on its writer thread, one
  * batch at a time, and the read functions on the loop thread or the writer thread (never two at
- * once); a backend whose writer and reader share one connection serialises them itself. Two backends: SQLite (store_sqlite.c, one folder,
- * the single-node default) and PostgreSQL (store_pg.c, a server several feltd nodes share).
+ * once); a backend whose writer and reader share one connection serialises them itself. Two
+ * backends: SQLite (store_sqlite.c, one folder, the single-node default) and PostgreSQL
+ * (store_pg.c, a server several feltd nodes share).
  * Both store the same rows with the same constraints, so every rule of store.h holds for either.
  *
  * Calls run one way: store.c -> store_sqlite.c / store_pg.c -> store_backend.c (the helpers at

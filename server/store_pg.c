@@ -5,12 +5,13 @@
  *
  * Two connections: the writer's (store.c's writer thread, and at start store_claim's on the loop
  * thread, before anything is queued) and the reader's (the reads, which store.c runs on the loop
- * thread or the writer thread, one at a time). Every statement is prepared by name when a connection opens and runs with text
- * parameters (a token hash travels as hex, decoded by the server). A batch is one transaction
- * without savepoints: a job that breaks a constraint (SQLSTATE class 23), carries bad data (class
- * 22) or is refused by its fence rolls the transaction back and the batch runs again without it;
- * anything else (the server gone, out of disk) fails the whole batch, so a hand's rows are stored
- * together or not at all. Reads run in one REPEATABLE READ READ ONLY transaction: one snapshot for
+ * thread or the writer thread, one at a time). Every statement is prepared by name when a
+ * connection opens and runs with text parameters (a token hash travels as hex, decoded by the
+ * server). A batch is one transaction without savepoints: a job that breaks a constraint (SQLSTATE
+ * class 23), carries bad data (class 22) or is refused by its fence or its order rolls the
+ * transaction back and the batch runs again without it (and without the later ordered jobs of its
+ * table, which its absence makes too early); anything else (the server gone, out of disk) fails
+ * the whole batch, so a hand's rows are stored together or not at all. Reads run in one REPEATABLE READ READ ONLY transaction: one snapshot for
  * all they read.
  *
  * Durability: a batch that moves chips (the jobs with ledger rows) or voids hands commits with
