@@ -17,7 +17,7 @@
 #include "outbox.h"
 #include "server.h"
 
-enum outbox_kind { OUTBOX_JOIN, OUTBOX_LEAVE, OUTBOX_REBUY, OUTBOX_HAND, OUTBOX_SKIP };
+enum outbox_kind { OUTBOX_JOIN, OUTBOX_LEAVE, OUTBOX_REBUY, OUTBOX_SIT, OUTBOX_HAND, OUTBOX_SKIP };
 
 struct outbox_write {
     struct outbox_write *next;
@@ -26,7 +26,7 @@ struct outbox_write {
     int64_t seq;
     bool sent; /* an answer is due */
     int64_t amount;
-    struct store_seat seat; /* join: the seat; leave, re-buy: player_id */
+    struct store_seat seat; /* join: the seat; leave, re-buy: player_id; sit: and sitting_out */
     struct store_hand hand; /* its record and results point into record and results */
     char *record, *results;
 };
@@ -69,6 +69,10 @@ static void outbox_send(struct outbox *o, struct outbox_write *w)
     case OUTBOX_REBUY:
         rc = store_seat_rebuy(o->store, o->table_id, w->seat.player_id, w->amount, &ord);
         break;
+    case OUTBOX_SIT:
+        rc = store_seat_update(o->store, o->table_id, w->seat.player_id, w->seat.sitting_out,
+                               &ord);
+        break;
     case OUTBOX_HAND:
         rc = store_hand_commit(o->store, &w->hand, &ord);
         break;
@@ -90,6 +94,7 @@ static void outbox_what(const struct outbox_write *w, char *out, size_t size)
     static const char *const what[] = {[OUTBOX_JOIN] = "a buy-in",
                                        [OUTBOX_LEAVE] = "a cash-out",
                                        [OUTBOX_REBUY] = "a re-buy",
+                                       [OUTBOX_SIT] = "a sit-out change",
                                        [OUTBOX_SKIP] = "a skipped write"};
     if (w->kind == OUTBOX_HAND)
         snprintf(out, size, "hand %lld", (long long)w->hand.hand_id);
@@ -321,6 +326,25 @@ void outbox_rebuy(struct outbox *o, const char *player_id, int64_t amount)
     struct outbox_write *w = outbox_add(o, OUTBOX_REBUY, player_id);
     w->amount = amount;
     outbox_go(o, w);
+}
+
+bool outbox_sit(struct outbox *o, const char *player_id, bool sitting_out)
+{
+    struct outbox_write *last = NULL;
+    for (struct outbox_write *w = o->head; w; w = w->next)
+        last = w;
+    /* The same player's change, still waiting behind a failed write: this one replaces it. */
+    if (last && !last->sent && last->kind == OUTBOX_SIT &&
+        strcmp(last->seat.player_id, player_id) == 0) {
+        last->seat.sitting_out = sitting_out;
+        return true;
+    }
+    if (outbox_full(o))
+        return false;
+    struct outbox_write *w = outbox_add(o, OUTBOX_SIT, player_id);
+    w->seat.sitting_out = sitting_out;
+    outbox_go(o, w);
+    return true;
 }
 
 void outbox_hand(struct outbox *o, const struct store_hand *h)

@@ -11,6 +11,9 @@
  * hand's stacks, and one whose answer was lost is not counted twice. The table deals no hand
  * while a hand's commit is here (outbox_hand_pending): a crash loses at most the hand in play.
  *
+ * A seat's sitting-out flag moves no chip but comes here too, so that it is stored after the
+ * seat's join.
+ *
  * A write the store refuses for good (STORE_REFUSED: a constraint it breaks, a seat that is not
  * there: a bug, never an outage) would hold every later one back forever, and the table with
  * them; it is dropped instead, said loudly (LOG_ERROR: the table's books no longer match), and its
@@ -20,7 +23,8 @@
  *
  * Memory: a hand's commit waits for the one before it (no hand is dealt meanwhile), so what waits
  * here grows only with joins and leaves, which the table refuses once OUTBOX_MAX writes wait
- * (outbox_full). Loop thread only. Calls run outbox.c -> store.h and timer.h.
+ * (outbox_full), and sit-out changes, which past that go to the store directly. Loop thread
+ * only. Calls run outbox.c -> store.h, and log and timer (server.h).
  */
 #ifndef FELT_OUTBOX_H
 #define FELT_OUTBOX_H
@@ -59,6 +63,10 @@ void outbox_join(struct outbox *o, const struct store_seat *seat, int64_t buy_in
 void outbox_leave(struct outbox *o, const char *player_id, int64_t cash_out);
 void outbox_rebuy(struct outbox *o, const char *player_id, int64_t amount);
 void outbox_hand(struct outbox *o, const struct store_hand *h);
+/* A seat's sitting-out flag (no chips, but after the seat's join): false when the outbox is full
+ * (the caller sends it unordered instead). A change behind a failed write replaces the same
+ * player's change just before it, so a player toggling while the store is down adds nothing. */
+bool outbox_sit(struct outbox *o, const char *player_id, bool sitting_out);
 
 /* A hand's commit is waiting to be stored. */
 bool outbox_hand_pending(const struct outbox *o);

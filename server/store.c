@@ -481,12 +481,12 @@ int store_seat_join(struct store *s, const struct store_seat *seat, int64_t buy_
 }
 
 int store_seat_update(struct store *s, const char *table_id, const char *player_id,
-                      bool sitting_out)
+                      bool sitting_out, const struct store_order *o)
 {
     struct store_job *j = store_seat_job(s, JOB_SEAT_UPDATE, table_id, player_id);
     if (!j) return -1;
     j->u.seat.sitting_out = sitting_out;
-    return store_push(s, j);
+    return store_push_ordered(s, j, o);
 }
 
 int store_seat_leave(struct store *s, const char *table_id, const char *player_id, int64_t cash_out,

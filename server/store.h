@@ -197,18 +197,18 @@ int store_table_put(struct store *s, const struct store_table *t);
 typedef void (*store_done_fn)(void *arg, bool ok, const char *why);
 
 /*
- * Ordered writes: the writes that move chips (a join, a leave, a re-buy, a hand's commit) may
- * carry an order, the next number of their table's sequence (1, 2, ...; store_table.write_seq
- * says where a loaded table's sequence stands). Such a write is applied only right after its
- * predecessor: in its transaction the table's stored write_seq goes from seq - 1 to seq (under
- * the fence check, store_table_fence). One already stored (write_seq >= seq) is not applied again
- * and reports STORE_STORED: so a write whose answer was lost (PostgreSQL gone during its COMMIT:
- * stored or not, nobody knows) is simply sent again, and is stored exactly once. One that comes
- * too early (write_seq < seq - 1: an earlier one is not stored) fails alone, STORE_EARLY, and
- * changes nothing. The caller keeps each write until it is reported stored and sends again, in
- * order, whatever failed (server/outbox.c). done runs once per attempt, from store_dispatch (or
- * never, if the store closes first). A NULL order is an unordered write, whose failure goes to
- * the error hook (store_set_error_hook).
+ * Ordered writes: the writes that move chips (a join, a leave, a re-buy, a hand's commit), and a
+ * seat's sitting-out flag, may carry an order, the next number of their table's sequence (1, 2,
+ * ...; store_table.write_seq says where a loaded table's sequence stands). Such a write is applied
+ * only right after its predecessor: in its transaction the table's stored write_seq goes from seq
+ * - 1 to seq (under the fence check, store_table_fence). One already stored (write_seq >= seq) is
+ * not applied again and reports STORE_STORED: so a write whose answer was lost (PostgreSQL gone
+ * during its COMMIT: stored or not, nobody knows) is simply sent again, and is stored exactly
+ * once. One that comes too early (write_seq < seq - 1: an earlier one is not stored) fails alone,
+ * STORE_EARLY, and changes nothing. The caller keeps each write until it is reported stored and
+ * sends again, in order, whatever failed (server/outbox.c). done runs once per attempt, from
+ * store_dispatch (or never, if the store closes first). A NULL order is an unordered write, whose
+ * failure goes to the error hook (store_set_error_hook).
  */
 enum store_outcome {
     STORE_STORED,  /* stored, now or by an earlier attempt */
@@ -233,8 +233,9 @@ int store_order_skip(struct store *s, const char *table_id, const struct store_o
  * have been put first. */
 int store_seat_join(struct store *s, const struct store_seat *seat, int64_t buy_in,
                     const struct store_order *o);
+/* A seat's sitting-out flag (o: as above; a seat's flag is ordered after its join). */
 int store_seat_update(struct store *s, const char *table_id, const char *player_id,
-                      bool sitting_out);
+                      bool sitting_out, const struct store_order *o);
 /* A player leaves: the seat row is deleted and a ledger row "cash_out" of cash_out added; a
  * human leaving with chips (cash_out > 0) becomes a departure (store_load_ops.departure). */
 int store_seat_leave(struct store *s, const char *table_id, const char *player_id,

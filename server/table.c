@@ -16,8 +16,9 @@
  * the hands' commits) go through the table's outbox (outbox.c), which keeps them in order and
  * sends them again until each is stored; the next hand is dealt only once the last one's commit
  * is (outbox_hand_pending), so a crash loses at most the hand in play, which the next start
- * voids with every chip back where it was. A sit-out flag and a hand's start go to the store
- * directly (a failed one loses nothing that moves chips). Writes never wait on the disk: the
+ * voids with every chip back where it was. A seat's sit-out flag goes through the outbox too (after
+ * its join); a hand's start goes to the store directly (a failed one loses nothing: the commit
+ * stores the hand whole). Writes never wait on the disk: the
  * store's writer thread reports back through store_dispatch.
  *
  * Time comes from timer.c (timer_wall_ms and the timers), so a test drives a table on a fake
@@ -57,8 +58,9 @@ static void table_store_check(const struct table *t, int rc, const char *what)
 
 static void table_store_seat_update(struct table *t, const struct player *p)
 {
-    if (t->srv->store)
-        table_store_check(t, store_seat_update(t->srv->store, t->cfg.id, p->id, p->sitting_out),
+    if (t->out && !outbox_sit(t->out, p->id, p->sitting_out))
+        table_store_check(t, store_seat_update(t->srv->store, t->cfg.id, p->id, p->sitting_out,
+                                               NULL),
                           "a sit-out change");
 }
 

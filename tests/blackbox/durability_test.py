@@ -432,11 +432,17 @@ def check_pg_outages(server, spectator, after_ids):
     """PostgreSQL under a running feltd. Killed (SIGKILL) and recovered: the next writes find
     their sessions gone and reconnect, and play goes on. Stopped for 3 s: the hand commits fail,
     each table waits (no hand is dealt on an unstored one) and tries again every 5 s; once the
-    server is back play goes on at every table. Nothing is lost either way: the checks after
-    the next kill of feltd hold as after any other."""
+    server is back play goes on at every table. Meanwhile ann joins table a and sits out: her
+    buy-in and her flag wait in the table's outbox with the failed commit and are stored, in
+    order, once the server is back. Nothing is lost either way: the checks after the next kill
+    of feltd hold as after any other."""
     pg_command("crash")
     after_crash = play_goes_on(server, spectator, after_ids, "PostgreSQL's crash")
     pg_command("stop")
+    status, ann = http(server, "POST", "/api/games/a/join", {"name": "ann", "buy_in": 700})
+    check(status == 200, "a join while PostgreSQL is down: %d %s" % (status, ann))
+    status, body = http(server, "POST", "/api/games/a/sit_out", {}, token=ann["token"])
+    check(status == 200, "ann's sit_out: %d %s" % (status, body))
     seen = {t: set(spectator.seen[t]) for t in TABLES}
     end = time.monotonic() + 3
     while time.monotonic() < end:
@@ -450,6 +456,11 @@ def check_pg_outages(server, spectator, after_ids):
     after_stop = play_goes_on(server, spectator, after_ids, "PostgreSQL's start")
     status, _ = http(server, "GET", "/api/games/a/hands?limit=1")
     check(status == 200, "the hand histories after PostgreSQL's restart: %d" % status)
+    rows = psql("SELECT s.stack, s.sitting_out, (SELECT sum(amount) FROM ledger l WHERE"
+                " l.table_id = 'a' AND l.player_id = s.player_id AND kind = 'buy_in')"
+                " FROM seats s WHERE s.table_id = 'a' AND s.player_id = '%s'" % ann["player_id"])
+    check(rows == [("700", "t", "700")],
+          "ann joined and sat out while PostgreSQL was down; it holds %s" % rows)
     print("PostgreSQL killed and recovered: every table played on within %.1f s; stopped for 3 s:"
           " %s hands ended meanwhile, every table played on within %.1f s of its start"
           % (after_crash, sum(during.values()), after_stop))

@@ -72,6 +72,7 @@ struct loaded {
     int64_t write_seq;
     int nseats;
     int64_t stack[4];
+    bool sitting_out[4];
 };
 
 static void on_table(void *user, const struct store_table *t)
@@ -84,6 +85,7 @@ static void on_seat(void *user, const struct store_seat *s)
     struct loaded *l = user;
     assert_true(s->seat >= 0 && s->seat < 4);
     l->stack[s->seat] = s->stack;
+    l->sitting_out[s->seat] = s->sitting_out;
     l->nseats++;
 }
 
@@ -170,15 +172,19 @@ static void test_retry_in_order(void **state)
     assert_true(outbox_hand_pending(o));
     assert_int_equal(told.stored, 0);
 
-    /* Added while the outbox waits: not sent before those ahead of it. */
+    /* Added while the outbox waits: not sent before those ahead of it. A player toggling sits
+     * out in one write. */
     join(o, 2, 300);
+    assert_true(outbox_sit(o, p0, true));
+    assert_true(outbox_sit(o, p0, false));
+    assert_true(outbox_sit(o, p0, true));
     assert_int_equal(store_flush(s), 0); /* nothing was sent */
-    assert_int_equal(outbox_len(o), 3);
+    assert_int_equal(outbox_len(o), 4);
     assert_int_equal(sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_close(lock), SQLITE_OK);
     advance(OUTBOX_RETRY_MS - 1);
     assert_int_equal(store_flush(s), 0); /* not yet */
-    assert_int_equal(outbox_len(o), 3);
+    assert_int_equal(outbox_len(o), 4);
     advance(1);
     assert_int_equal(store_flush(s), 0);
     store_dispatch(s);
@@ -191,8 +197,10 @@ static void test_retry_in_order(void **state)
     store_close(s);
 
     s = open_store(dir, &l);
-    assert_int_equal(l.write_seq, 5);
+    assert_int_equal(l.write_seq, 6);
     assert_int_equal(l.nseats, 3);
+    assert_true(l.sitting_out[0]);
+    assert_false(l.sitting_out[1]);
     assert_int_equal(l.stack[0], 540);
     assert_int_equal(l.stack[1], 560);
     assert_int_equal(l.stack[2], 300);

@@ -557,11 +557,12 @@ static void test_open_reopen_load(void **state)
     seat_players(s, TABLE, &c, 3, 1000);
     struct store_seat other = seat_make("table-2_B", 5, 700);
     assert_int_equal(store_seat_join(s, &other, 700, NULL), 0);
-    assert_int_equal(store_seat_update(s, TABLE, "short", true), -1); /* malformed: not queued */
+    /* malformed: not queued */
+    assert_int_equal(store_seat_update(s, TABLE, "short", true, NULL), -1);
     assert_int_equal(store_table_put(s, &(struct store_table){.id = ""}), -1);
     char p0[STORE_PLAYER_ID_LEN + 1];
     player_id(0, p0);
-    assert_int_equal(store_seat_update(s, TABLE, p0, true), 0);
+    assert_int_equal(store_seat_update(s, TABLE, p0, true, NULL), 0);
     play_hand(s, TABLE, 7, &c, 120, 300);
     t2.last_hand_id = 3; /* a put never lowers it */
     assert_int_equal(store_table_put(s, &t2), 0);
@@ -749,7 +750,7 @@ static void test_job_fails_alone(void **state)
     assert_int_equal(store_flush(s), 0);
     void *lock = lock_writer(&t); /* what follows lands in one or two transactions */
     play_hand(s, TABLE, 1, &c, 50, 100);
-    assert_int_equal(store_seat_update(s, TABLE, "00000000deadbeef", true), 0);
+    assert_int_equal(store_seat_update(s, TABLE, "00000000deadbeef", true, NULL), 0);
     assert_int_equal(store_hand_begin(s, TABLE, 1, 0, "{}"), 0); /* id 1 is taken */
     play_hand(s, TABLE, 2, &c, 70, 100);
     unlock_writer(lock);
@@ -931,7 +932,7 @@ static void test_fenced(void **state)
     struct chips before = c;
     play_hand(stale, TABLE, 2, &c, 40, 100);
     player_id(0, p0);
-    assert_int_equal(store_seat_update(stale, TABLE, p0, true), 0);
+    assert_int_equal(store_seat_update(stale, TABLE, p0, true, NULL), 0);
     assert_int_equal(store_seat_rebuy(stale, TABLE, p0, 100, NULL), 0);
     assert_int_equal(store_seat_leave(stale, TABLE, p0, 460, NULL), 0);
     assert_int_equal(store_table_put(stale, &tb), 0);
@@ -1176,7 +1177,7 @@ static void test_sync_levels(void **state)
     wal_syncs = 0;
     void *lock = lock_writer(&t);
     assert_int_equal(store_hand_begin(s, TABLE, 1, INT64_C(1796410573000), "{\"partial\":1}"), 0);
-    assert_int_equal(store_seat_update(s, TABLE, "00000000fe170000", true), 0);
+    assert_int_equal(store_seat_update(s, TABLE, "00000000fe170000", true, NULL), 0);
     unlock_writer(lock);
     assert_int_equal(store_flush(s), 0);
     assert_int_equal(store_hand_begin(s, "t2", 1, 0, "{}"), 0); /* no such table: fails alone */
@@ -1242,7 +1243,7 @@ static int killed_child(const char *dir)
     if (store_hand_commit(s, &h, NULL) != 0 || store_flush(s) != 0) return 13;
     int before = wal_syncs;
     if (store_hand_begin(s, TABLE, 8, INT64_C(1796410633000), "{\"partial\":8}") != 0 ||
-        store_seat_update(s, TABLE, "00000000fe170001", true) != 0 || store_flush(s) != 0)
+        store_seat_update(s, TABLE, "00000000fe170001", true, NULL) != 0 || store_flush(s) != 0)
         return 14;
     if (wal_syncs != before) return 15; /* they were synced after all: the test proves nothing */
     raise(SIGKILL);
