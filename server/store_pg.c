@@ -166,8 +166,9 @@ static const char *const store_pg_sql[S_COUNT] = {
         "ended_at") ", state, record, results, shown_mask FROM hands"
                     " WHERE table_id = $1 AND hand_id > $2 AND state <> 'running'"
                     " ORDER BY hand_id DESC LIMIT $3) AS last ORDER BY hand_id",
-    [R_HAND_PLAYERS] = "SELECT player_id, seat, stack_after, net FROM hand_players"
-                       " WHERE table_id = $1 AND hand_id = $2 ORDER BY seat",
+    [R_HAND_PLAYERS] = "SELECT hand_id, player_id, seat, stack_after, net FROM hand_players"
+                       " WHERE table_id = $1 AND hand_id BETWEEN $2 AND $3"
+                       " ORDER BY hand_id, seat",
     [R_LEDGER] = "SELECT (SELECT coalesce(sum(amount), 0) FROM ledger"
                  "  WHERE table_id = $1 AND kind = 'buy_in'),"
                  " (SELECT coalesce(sum(amount), 0) FROM ledger"
@@ -872,36 +873,41 @@ struct store_pg_hands_ctx {
 };
 
 /* The players of one hand into row. */
-static int store_pg_read_hand_players(struct store_db *db, const char *table_id,
-                                      struct store_hand_row *row, char *why, size_t size)
+/* The players of hand row (hand_players rows from *k on, ordered by hand, then seat), moving *k
+ * past them. */
+static int store_pg_hand_players(const PGresult *res, int *k, struct store_hand_row *row)
 {
-    PGresult *res = store_pg_rows(db, why, size, R_HAND_PLAYERS, "ti", table_id, row->hand_id);
-    if (!res) return -1;
-    int rc = 0;
-    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+    for (; *k < PQntuples(res) && store_pg_int(res, *k, 0) <= row->hand_id; (*k)++) {
+        if (store_pg_int(res, *k, 0) < row->hand_id) continue; /* a hand not read: none */
         struct store_hand_player *p = &row->players[row->nplayers];
         if (row->nplayers == STORE_HAND_PLAYERS_MAX ||
-            !store_pg_text(res, i, 0, p->player_id, sizeof(p->player_id), STORE_PLAYER_ID_LEN)) {
-            rc = STORE_PG_REJECTED;
-            break;
-        }
-        p->seat = (int)store_pg_int(res, i, 1);
-        p->stack_after = store_pg_int(res, i, 2);
-        p->net = store_pg_int(res, i, 3);
+            !store_pg_text(res, *k, 1, p->player_id, sizeof(p->player_id), STORE_PLAYER_ID_LEN))
+            return STORE_PG_REJECTED;
+        p->seat = (int)store_pg_int(res, *k, 2);
+        p->stack_after = store_pg_int(res, *k, 3);
+        p->net = store_pg_int(res, *k, 4);
         row->nplayers++;
     }
-    PQclear(res);
-    return rc;
+    return 0;
 }
 
+/* Two queries, whatever the number of hands: the hands, then the players of all of them (the
+ * range of their ids: a hand inside it that was not read is running, and has none). */
 static int store_pg_read_hands(struct store_db *db, void *arg, char *why, size_t size)
 {
     const struct store_pg_hands_ctx *c = arg;
-    PGresult *res = store_pg_rows(db, why, size, c->since < 0 ? R_HANDS_LAST : R_HANDS, "tid",
-                                  c->table_id, c->since < 0 ? -1 : c->since, c->limit);
+    PGresult *players = NULL, *res = store_pg_rows(db, why, size,
+                                                   c->since < 0 ? R_HANDS_LAST : R_HANDS, "tid",
+                                                   c->table_id, c->since < 0 ? -1 : c->since,
+                                                   c->limit);
     if (!res) return -1;
-    int rc = 0;
-    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+    int rc = 0, n = PQntuples(res), k = 0;
+    if (n > 0) {
+        players = store_pg_rows(db, why, size, R_HAND_PLAYERS, "tii", c->table_id,
+                                store_pg_int(res, 0, 0), store_pg_int(res, n - 1, 0));
+        if (!players) rc = -1;
+    }
+    for (int i = 0; i < n && rc == 0; i++) {
         struct store_hand_row row = {
             .hand_id = store_pg_int(res, i, 0),
             .started_ms = store_pg_int(res, i, 1),
@@ -911,9 +917,10 @@ static int store_pg_read_hands(struct store_db *db, void *arg, char *why, size_t
             .results_json = PQgetvalue(res, i, 5),
             .shown_mask = (uint16_t)store_pg_int(res, i, 6),
         };
-        rc = store_pg_read_hand_players(db, c->table_id, &row, why, size);
+        rc = store_pg_hand_players(players, &k, &row);
         if (rc == 0 && c->cb(c->user, &row) != 0) break;
     }
+    PQclear(players);
     PQclear(res);
     return rc;
 }
