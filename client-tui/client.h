@@ -367,10 +367,19 @@ struct session_status {
     bool left; /* REJECTED: this seat's token was given up when the player left the table (or
                 * was stood up) before, as the token file says; not a server restart */
     char reason[160]; /* why, for RECONNECTING/OFFLINE/REJECTED/FAILED (sanitized) */
+    const char *server; /* the server in use, or tried next (ws(s)://HOST:PORT) */
+    int nservers;       /* the servers given (session_options.nmore + 1) */
 };
+
+#define SESSION_SERVERS_MAX 4
 
 struct session_options {
     const char *server; /* ws://HOST:PORT or wss://... (http(s):// accepted too) */
+    /* More servers of the same tables (the nodes of one cluster, a standby on the same data):
+     * the join goes to the first that answers; the socket, lost, tries them in turn (the one it
+     * was on first). The token is kept under the first server's name. */
+    const char *more_servers[SESSION_SERVERS_MAX - 1];
+    int nmore;
     const char *game;
     const char *name;
     int64_t buy_in; /* 0: the table's default */
@@ -444,10 +453,13 @@ int session_sit_in(struct session *s, struct felt_err *err);
 int session_leave(struct session *s, struct felt_err *err);
 
 /* What a request of the caller's own needs to reach this table (the TUI's hand history): the
- * server URL (ws(s)://HOST:PORT), the game id, and the seat's token (NULL for a spectator or
- * before the join; never print it). The strings stay valid while the session lives. */
+ * server in use (ws(s)://HOST:PORT), the game id, and the seat's token (NULL for a spectator or
+ * before the join; never print it). The strings stay valid while the session lives; the server's
+ * content changes when the session moves to another of its servers. */
 void session_endpoint(const struct session *s, const char **server, const char **game,
                       const char **bearer);
+/* The name the seat's token is stored under (token.c): the first server, normalised. */
+const char *session_token_key(const struct session *s);
 
 /* The queue, oldest first (what the UI shows as "queued"). */
 size_t session_queue_count(const struct session *s);

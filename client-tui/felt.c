@@ -45,7 +45,8 @@ static const char felt_usage[] =
     "Play No-Limit Hold'em at a feltd table in the terminal.\n"
     "\n"
     "  --server URL           the server (default ws://127.0.0.1:8000); wss:// for TLS, whose\n"
-    "                         certificate is checked against the system's trusted CAs\n"
+    "                         certificate is checked against the system's trusted CAs; up to\n"
+    "                         4 times for servers of the same tables, tried in turn\n"
     "  --ca FILE              trust the certificates in FILE (PEM: the server's CA, or its\n"
     "                         self-signed certificate) instead of the system's, for wss:// and\n"
     "                         https:// (also felt replay and felt history)\n"
@@ -211,7 +212,7 @@ static int felt_parse_args(int argc, char **argv, struct session_options *so,
         {NULL, 0, NULL, 0},
     };
     int opt;
-    bool json_events = false;
+    bool json_events = false, server_given = false;
     const char *config_path = NULL;
     bool no_config = false, skip_config = false;
 
@@ -235,8 +236,16 @@ static int felt_parse_args(int argc, char **argv, struct session_options *so,
     optind = 0; /* glibc: start the scan afresh */
     while ((opt = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
         switch (opt) {
-        case O_SERVER:
-            so->server = optarg;
+        case O_SERVER: /* the first replaces the config file's; each further one adds a server */
+            if (!server_given) {
+                so->server = optarg;
+                so->nmore = 0;
+                server_given = true;
+            } else if (so->nmore < SESSION_SERVERS_MAX - 1) {
+                so->more_servers[so->nmore++] = optarg;
+            } else {
+                return felt_usage_error("at most %d --server options", SESSION_SERVERS_MAX);
+            }
             break;
         case O_GAME:
             so->game = optarg;
@@ -342,8 +351,7 @@ static int felt_run(const struct session_options *so, const struct tui_options *
     session_start(s);
     /* Forget the servers not seen for TOKEN_PRUNE_DAYS, never this one. A failure only leaves
      * old files for the next start, so it is not reported. */
-    const char *key, *game, *bearer;
-    session_endpoint(s, &key, &game, &bearer);
+    const char *key = session_token_key(s);
     token_prune(key, (int64_t)time(NULL), TOKEN_PRUNE_DAYS, NULL, NULL);
 
     int rc;

@@ -55,6 +55,7 @@ struct jsonmode_ctx {
     bool last_silent; /* printed as "no_answer" */
     int last_attempt;
     enum session_transport last_transport;
+    char last_server[128]; /* a prefix is enough to see a change */
     /* the bot's own pings (their pongs are printed; felt's keep-alive pongs are not) */
     int64_t pings[JSON_PINGS];
     int npings;
@@ -223,6 +224,7 @@ static void jsonmode_connection_line(struct jsonmode_ctx *c, const struct sessio
     if (st->state != SESSION_CONNECTED && st->reason[0])
         json_object_object_add(o, "reason", json_object_new_string(st->reason));
     json_object_object_add(o, "queued", json_object_new_int64((int64_t)st->queued));
+    json_object_object_add(o, "server", json_object_new_string(st->server));
     jsonmode_write_obj(c, o);
 }
 
@@ -232,8 +234,10 @@ static void jsonmode_on_state(void *user, const struct session_status *st)
     if (c->done) return;
     bool silent = st->silent_ms > 0 && st->state == SESSION_CONNECTED;
     if (!c->printed || st->state != c->last_state || st->attempt != c->last_attempt ||
-        st->transport != c->last_transport || silent != c->last_silent) {
+        st->transport != c->last_transport || silent != c->last_silent ||
+        strncmp(st->server, c->last_server, sizeof(c->last_server) - 1) != 0) {
         c->printed = true;
+        snprintf(c->last_server, sizeof(c->last_server), "%s", st->server);
         c->last_state = st->state;
         c->last_silent = silent;
         c->last_attempt = st->attempt;

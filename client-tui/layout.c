@@ -1364,6 +1364,7 @@ static void layout_draw_status(struct layout_grid *g, const struct layout_view *
         layout_pen_putf(&p, LAYOUT_S_STATUS_BAD, "%s offline", dot);
         break;
     }
+    if (s->server) layout_pen_putf(&p, LAYOUT_S_STATUS, " (%s)", s->server);
     if (s->rtt_ms >= 0 && !no_answer)
         layout_pen_putf(&p, LAYOUT_S_STATUS, "  rtt %d ms", s->rtt_ms);
     layout_pen_putf(&p, s->queued > 0 ? LAYOUT_S_STATUS_BAD : LAYOUT_S_STATUS, "  queued: %d",

@@ -150,6 +150,7 @@ struct layout_status {
     int queued;    /* outgoing messages waiting */
     int spectators;
     bool spectating; /* we are a spectator */
+    const char *server; /* HOST:PORT in use, shown when felt was given several; NULL: not shown */
 };
 
 /* A line of the log or chat pane. who (optional) is drawn in LAYOUT_S_CHAT_NAME before text. */

@@ -60,6 +60,7 @@
 #define SESSION_PING_ID_BASE 1000000000 /* our ping ids, apart from a --json user's small ids */
 #define SESSION_FALLBACK_AFTER 2        /* failed upgrades with HTTP answering, then poll */
 #define SESSION_URL_MAX 512
+_Static_assert(SESSION_SERVERS_MAX == WSCONN_URLS_MAX, "a socket holds every server");
 #define SESSION_RETRY_MS 1000 /* after the server said rate_limited */
 #define SESSION_TICK_MS 1000  /* the liveness check (pings go every SESSION_PING_MS) */
 #define SESSION_LEFT_MSG "You left this table. Press j to join again."
@@ -70,10 +71,14 @@ struct session {
     struct session_callbacks cb;
     struct model model;
 
-    /* options */
-    char ws_base[SESSION_URL_MAX];   /* ws://HOST:PORT */
-    char http_base[SESSION_URL_MAX]; /* http://HOST:PORT */
-    char server[SESSION_URL_MAX];    /* as given, the token store's key */
+    /* options: the servers (several: the nodes of one cluster, a standby; tried in turn) */
+    char ws_bases[SESSION_SERVERS_MAX][SESSION_URL_MAX];   /* ws://HOST:PORT */
+    char http_bases[SESSION_SERVERS_MAX][SESSION_URL_MAX]; /* http://HOST:PORT */
+    int nservers;
+    int cur;                         /* the server in use (or tried next) */
+    char ws_base[SESSION_URL_MAX];   /* ws_bases[cur] */
+    char http_base[SESSION_URL_MAX]; /* http_bases[cur] */
+    char server[SESSION_URL_MAX];    /* the first server: the token store's key */
     char game[PROTO_GAME_ID_MAX + 1];
     char name[PROTO_NAME_MAX_BYTES + 1];
     int64_t buy_in;
@@ -95,8 +100,11 @@ struct session {
     char rejoin_token[PROTO_TOKEN_MAX + 1];
     bool have_token;
     int attempt; /* poll transport's consecutive failures */
+    int unreached; /* servers found unreachable in a row before the first connection */
+    int connected_to; /* the server of the last connection accepted; -1 before the first */
 
     struct wsconn *ws;
+    int ws_first; /* the server of ws's first URL (its alternates follow in turn) */
     struct wsconn *ws_retired[4]; /* sockets to close from the loop, not from their callback */
     int nretired;
     struct wstimer *retire_timer;
@@ -127,6 +135,7 @@ struct session {
 };
 
 static void session_connect(struct session *s);
+static int session_join(struct session *s);
 
 /* The connection under the session: a WebSocket (wsconn, with hello and pings) or HTTP polling
  * (poll.c). What the session does differently on the two goes through this interface; the
@@ -268,9 +277,9 @@ static void session_seat_given_up(struct session *s)
                        err.message);
 }
 
-/* Splits a server URL into ws_base and http_base (wsurl_parse, the one URL parser, checks the
- * scheme, host and port); the path must be empty or "/". */
-static int session_parse_url(struct session *s, const char *url, struct felt_err *err)
+/* Splits a server URL into ws_bases[i] and http_bases[i] (wsurl_parse, the one URL parser,
+ * checks the scheme, host and port); the path must be empty or "/". */
+static int session_parse_url(struct session *s, int i, const char *url, struct felt_err *err)
 {
     struct wsurl u;
     char why[sizeof(err->message)];
@@ -279,12 +288,28 @@ static int session_parse_url(struct session *s, const char *url, struct felt_err
         return felt_err_set(err, "bad_url", "%s", why);
     if (u.path[0] && strcmp(u.path, "/") != 0)
         return felt_err_set(err, "bad_url", "'%.60s': give only ws://HOST:PORT, no path", url);
-    snprintf(s->ws_base, sizeof(s->ws_base), "%s%.*s", u.tls ? "wss://" : "ws://",
+    snprintf(s->ws_bases[i], sizeof(s->ws_bases[i]), "%s%.*s", u.tls ? "wss://" : "ws://",
              (int)u.authority_len, u.authority);
-    snprintf(s->http_base, sizeof(s->http_base), "%s%.*s", u.tls ? "https://" : "http://",
+    snprintf(s->http_bases[i], sizeof(s->http_bases[i]), "%s%.*s", u.tls ? "https://" : "http://",
              (int)u.authority_len, u.authority);
-    snprintf(s->server, sizeof(s->server), "%s", s->ws_base);
     return 0;
+}
+
+/* Server i is the one in use from now on (its bases are what requests and messages name). */
+static void session_use_server(struct session *s, int i)
+{
+    s->cur = i;
+    snprintf(s->ws_base, sizeof(s->ws_base), "%s", s->ws_bases[i]);
+    snprintf(s->http_base, sizeof(s->http_base), "%s", s->http_bases[i]);
+}
+
+/* Before the first connection, the server in use could not be reached: with another not yet
+ * tried, true (that one is in use now); false when every one failed. */
+static bool session_next_server(struct session *s)
+{
+    if (++s->unreached >= s->nservers) return false;
+    session_use_server(s, (s->cur + 1) % s->nservers);
+    return true;
 }
 
 void session_unreachable_text(char *out, size_t outsz, const char *url, const char *error,
@@ -304,11 +329,15 @@ void session_unreachable_text(char *out, size_t outsz, const char *url, const ch
                  url);
 }
 
-/* The first connection failed for good: FAILED with session_unreachable_text's line. */
-static void session_unreachable(struct session *s, const char *url, const char *error)
+/* The first connection failed for good: FAILED with session_unreachable_text's line, naming
+ * every server tried ("ws://a:1 or ws://b:2"). */
+static void session_unreachable(struct session *s, const char *error)
 {
-    char why[sizeof(s->reason)];
-    session_unreachable_text(why, sizeof(why), url, error, wsloop_ca_file(s->loop));
+    char why[sizeof(s->reason)], urls[SESSION_URL_MAX * 2] = "";
+    for (int i = 0; i < s->nservers; i++)
+        snprintf(urls + strlen(urls), sizeof(urls) - strlen(urls), "%s%s", i ? " or " : "",
+                 s->ws_bases[i]);
+    session_unreachable_text(why, sizeof(why), urls, error, wsloop_ca_file(s->loop));
     session_set_state(s, SESSION_FAILED, "%s", why);
 }
 
@@ -423,9 +452,14 @@ static void session_resumed(struct session *s)
 {
     if (s->resumed) return;
     s->resumed = true;
+    if (s->connected_to >= 0 && s->connected_to != s->cur)
+        session_notice(s, SESSION_NOTICE_INFO, "Now connected to %s (%s did not answer)",
+                       s->ws_base, s->ws_bases[s->connected_to]);
+    s->connected_to = s->cur;
     s->ever_connected = true;
     s->ping_due_us = felt_mono_us() + (int64_t)SESSION_PING_MS * 1000; /* hello's ping just went */
     s->ws_failures = 0;
+    s->unreached = 0;
     s->attempt = 0;
     session_set_state(s, SESSION_CONNECTED, NULL);
     session_flush(s);
@@ -643,7 +677,7 @@ static void session_poll_result(void *user, int status, const char *error, int64
     if (!s->ever_connected) {
         poll_stop(s->poll);
         if (status == 0)
-            session_unreachable(s, s->server, error);
+            session_unreachable(s, error);
         else if (status == 404)
             session_set_state(s, SESSION_FAILED, "the server has no game '%s'", s->game);
         else
@@ -820,9 +854,11 @@ static void session_probe_done(void *arg, const struct wshttp_result *r)
     }
     if (r->status == 0 || r->status >= 500) {
         s->ws_failures = 0;
-        if (!s->ever_connected) {
+        /* Before the first connection: unreachable once every server was tried (the socket
+         * moves on to the next one by itself). */
+        if (!s->ever_connected && ++s->unreached >= s->nservers) {
             session_ws_retire(s);
-            session_unreachable(s, s->ws_base, r->error);
+            session_unreachable(s, r->error);
         } else {
             session_emit_state(s);
         }
@@ -909,10 +945,18 @@ static void session_ws_close(struct wsconn *c, void *user, int code, const char 
     }
 }
 
+/* The server the socket's current (or next) attempt is for is the one in use. */
+static void session_ws_server(struct session *s)
+{
+    int i = (s->ws_first + wsconn_url_index(s->ws)) % s->nservers;
+    if (i != s->cur) session_use_server(s, i);
+}
+
 static void session_ws_state(struct wsconn *c, void *user, enum wsconn_state st)
 {
     struct session *s = user;
     if (c != s->ws || session_terminal(s) || s->tp != &session_ws_transport) return;
+    session_ws_server(s);
     if (st == WSCONN_RECONNECTING)
         s->state = s->ever_connected ? SESSION_RECONNECTING : SESSION_CONNECTING;
     /* A first connection refused before it opened waits for the probe's verdict (a refused
@@ -970,16 +1014,26 @@ static const struct session_transport_ops session_ws_transport = {
     .can_send = session_ws_can_send,
 };
 
+/* One socket for every server, starting with the one in use: the others are its alternates. */
 static void session_ws_begin(struct session *s)
 {
-    char url[SESSION_URL_MAX * 2], errbuf[160];
+    char urls[SESSION_SERVERS_MAX][SESSION_URL_MAX * 2], errbuf[160];
+    const char *alt[SESSION_SERVERS_MAX];
     struct wsconn_config cfg;
-    if (s->spectate)
-        snprintf(url, sizeof(url), "%s/ws/spectate/%s", s->ws_base, s->game);
-    else
-        snprintf(url, sizeof(url), "%s/ws/game/%s/%s", s->ws_base, s->game, s->tok.player_id);
+    for (int k = 0; k < s->nservers; k++) {
+        const char *base = s->ws_bases[(s->cur + k) % s->nservers];
+        if (s->spectate)
+            snprintf(urls[k], sizeof(urls[k]), "%s/ws/spectate/%s", base, s->game);
+        else
+            snprintf(urls[k], sizeof(urls[k]), "%s/ws/game/%s/%s", base, s->game,
+                     s->tok.player_id);
+        alt[k] = urls[k];
+    }
     memset(&cfg, 0, sizeof(cfg));
-    cfg.url = url;
+    cfg.url = urls[0];
+    cfg.alt_urls = alt + 1;
+    cfg.nalt = s->nservers - 1;
+    s->ws_first = s->cur;
     cfg.subprotocol = PROTO_SUBPROTOCOL_BATCH;
     cfg.lines = true;
     cfg.deflate = s->deflate;
@@ -1018,8 +1072,10 @@ static void session_join_done(void *arg, const struct wshttp_result *r)
     s->join_req = NULL;
     if (session_terminal(s) && s->state != SESSION_REJECTED) return;
     if (r->status == 0) {
-        /* the server as given (ws://), not the HTTP address the join goes to */
-        session_unreachable(s, s->server, r->error);
+        if (session_next_server(s)) /* another server may answer: join there */
+            session_join(s);
+        else
+            session_unreachable(s, r->error);
         return;
     }
     if (r->status != 200) {
@@ -1045,6 +1101,7 @@ static void session_join_done(void *arg, const struct wshttp_result *r)
     int64_t seat = jval_int(j, "seat", -1);
     s->tok.seat = seat >= 0 && seat < MODEL_MAX_SEATS ? (int)seat : -1;
     s->have_token = true;
+    s->unreached = 0; /* the socket starts with the server that answered */
     if (token_save(s->server, s->game, s->name, &s->tok, &err) != 0)
         session_notice(s, SESSION_NOTICE_ERROR,
                        "Could not store the seat's token (%s); a restart will not keep the seat",
@@ -1082,7 +1139,18 @@ struct session *session_new(struct wsloop *loop, const struct session_options *o
     struct session *s = xcalloc(1, sizeof(*s));
     char clean[PROTO_NAME_MAX_BYTES + 1];
 
-    if (session_parse_url(s, o->server ? o->server : "", err) != 0) goto fail;
+    if (o->nmore < 0 || o->nmore >= SESSION_SERVERS_MAX) {
+        felt_err_set(err, "bad_url", "at most %d servers", SESSION_SERVERS_MAX);
+        goto fail;
+    }
+    s->nservers = 1 + o->nmore;
+    for (int i = 0; i < s->nservers; i++) {
+        const char *url = i == 0 ? o->server : o->more_servers[i - 1];
+        if (session_parse_url(s, i, url ? url : "", err) != 0) goto fail;
+    }
+    snprintf(s->server, sizeof(s->server), "%s", s->ws_bases[0]);
+    session_use_server(s, 0);
+    s->connected_to = -1;
     if (!o->game || !proto_game_id_valid(o->game, strlen(o->game))) {
         felt_err_set(err, "bad_game", "'%.40s' is not a game id (letters, digits, - and _)",
                      o->game ? o->game : "");
@@ -1166,9 +1234,14 @@ int session_start(struct session *s)
 void session_endpoint(const struct session *s, const char **server, const char **game,
                       const char **bearer)
 {
-    *server = s->server;
+    *server = s->ws_base;
     *game = s->game;
     *bearer = !s->spectate && s->have_token ? s->tok.token : NULL;
+}
+
+const char *session_token_key(const struct session *s)
+{
+    return s->server;
 }
 
 const struct model *session_model(const struct session *s)
@@ -1194,6 +1267,8 @@ void session_status(const struct session *s, struct session_status *out)
     out->spectator = s->spectate;
     out->left = s->state == SESSION_REJECTED && s->left;
     snprintf(out->reason, sizeof(out->reason), "%s", s->reason);
+    out->server = s->ws_base;
+    out->nservers = s->nservers;
     s->tp->retry_info(s, &out->attempt, &out->next_try_ms);
 }
 

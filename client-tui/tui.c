@@ -625,6 +625,9 @@ static void tui_view_status(const struct model *m, const struct session_status *
     v->status.queued = (int)(st->queued > 9999 ? 9999 : st->queued);
     v->status.spectators = m->spectators;
     v->status.spectating = st->spectator;
+    /* Several servers: which one, without its scheme (ws://, wss://). */
+    const char *host = st->server ? strstr(st->server, "://") : NULL;
+    v->status.server = st->nservers > 1 && host ? host + 3 : NULL;
 }
 
 /* Rebuilds *v from the model and the session's status; v points into t's buffers. */

@@ -4,14 +4,15 @@
  * it is built as its own library (felt_wsclient), apart from the socket-free felt_common.
  *
  * A struct wsloop owns one lws context and its event loop; many connections (thousands, for the
- * benchmark) share one loop. Each struct wsconn is one WebSocket to one URL that, when asked,
- * reconnects forever with exponential backoff and jitter (lws_retry_bo_t: 500 ms doubling, never
- * more than 10 s between attempts, jitter included); every attempt, the WebSocket upgrade
- * included, ends within 10 s, a hung one counting as failed. Outgoing messages wait in a bounded per-connection queue and are written one per
+ * benchmark) share one loop. Each struct wsconn is one WebSocket to one URL (or, in turn, to one
+ * of a few: wsconn_config.alt_urls) that, when asked, reconnects forever with exponential backoff
+ * and jitter (lws_retry_bo_t: 500 ms doubling, never more than 10 s between attempts, jitter
+ * included); every attempt, the WebSocket upgrade included, ends within 10 s, a hung one counting
+ * as failed. Outgoing messages wait in a bounded per-connection queue and are written one per
  * WRITEABLE callback with LWS_PRE headroom; a full queue refuses new messages (the caller decides
- * what to tell the user). The loop also adopts file descriptors (stdin) and runs timers
- * (lws_sul), and performs one-shot HTTP requests (the polling fallback), so a client has a
- * single event loop and no busy waiting: an idle client sleeps in poll().
+ * what to tell the user). The loop also adopts file descriptors (stdin) and runs timers (lws_sul),
+ * and performs one-shot HTTP requests (the polling fallback), so a client has a single event loop
+ * and no busy waiting: an idle client sleeps in poll().
  *
  * TLS (wss://, https://) is always verified: the certificate chain against the system's trust
  * store or the loop's own CA file, and the URL's host against the certificate; nothing here turns
@@ -135,8 +136,16 @@ enum wsconn_state {
     WSCONN_CLOSED,       /* closed for good (no reconnect, or wsconn_close called) */
 };
 
+#define WSCONN_URLS_MAX 4 /* url and its alternates */
+
 struct wsconn_config {
     const char *url;          /* ws://host:port/path or wss://...; copied */
+    /* Other URLs of the same service (the nodes of a cluster, a standby server), copied: an
+     * attempt that never opened is followed by one to the next URL (url, alt_urls[0], ..., then
+     * url again), under the same backoff; after a socket that was open closes, the next attempt
+     * goes to the same URL first. At most WSCONN_URLS_MAX - 1; each is checked like url. */
+    const char *const *alt_urls;
+    int nalt;
     const char *subprotocol;  /* e.g. "felt.v1"; NULL for none */
     bool deflate;             /* offer permessage-deflate */
     /* A text message may hold several, one per line (felt.v2): on_message gets each line. */
@@ -173,6 +182,8 @@ size_t wsconn_queued(const struct wsconn *c);
 /* Drops every queued message (e.g. after the server refused the session). */
 void wsconn_clear_queue(struct wsconn *c);
 enum wsconn_state wsconn_state(const struct wsconn *c);
+/* Which URL the current (or next) attempt is for: 0 for url, i for alt_urls[i - 1]. */
+int wsconn_url_index(const struct wsconn *c);
 /* Reconnect attempt number (1 for the first retry) and ms until it, while RECONNECTING. */
 void wsconn_retry_info(const struct wsconn *c, int *attempt, int64_t *next_in_ms);
 /* Drops the socket now (as if the network failed) without closing it cleanly; with reconnect on,

@@ -1,7 +1,8 @@
 /*
  * wsconn.c: WebSocket connections of felt_wsclient (contract in wsclient.h): one struct wsconn is
- * one WebSocket to one URL that, when asked, reconnects forever with the loop's lws_retry_bo_t
- * backoff (wsloop.c), through the loop's one connect helper (wsloop_connect).
+ * one WebSocket to one URL (or to one of a few, in turn) that, when asked, reconnects forever with
+ * the loop's lws_retry_bo_t backoff (wsloop.c), through the loop's one connect helper
+ * (wsloop_connect).
  *
  * Rules kept here: we write only from the WRITEABLE callback, one lws_write per callback, from
  * messages allocated with LWS_PRE bytes of headroom when queued; each connection's queue is a
@@ -45,10 +46,12 @@ struct wsmsg {
 struct wsconn {
     struct wsloop *loop;
     struct wsconn *prev, *next; /* the loop's live list, or its dead list once closed */
-    struct wsconn_config cfg;   /* url and subprotocol point at our copies */
-    char *url;
+    struct wsconn_config cfg;   /* url and subprotocol point at our copies; alt_urls unused */
+    char *urls[WSCONN_URLS_MAX]; /* url, then the alternates */
+    struct wsurl us[WSCONN_URLS_MAX]; /* each points into its URL */
+    int nurls;
+    int cur; /* the URL of the current (or next) attempt */
     char *subprotocol;
-    struct wsurl u;  /* points into url */
     struct lws *wsi; /* the current socket, NULL between attempts */
     enum wsconn_state state;
     lws_sorted_usec_list_t sul; /* the next connection attempt */
@@ -102,7 +105,8 @@ static void wsconn_destroy(struct wsconn *c)
     wsloop_slot_release(c->loop, &c->slot);
     free(c->q);
     free(c->rx);
-    free(c->url);
+    for (int i = 0; i < c->nurls; i++)
+        free(c->urls[i]);
     free(c->subprotocol);
     free(c);
 }
@@ -155,6 +159,7 @@ static void wsconn_schedule_retry(struct wsconn *c)
 static void wsconn_gone(struct wsconn *c, struct lws *wsi, int code, const char *reason)
 {
     if (wsi && c->wsi != wsi) return; /* a stale socket: already handled */
+    bool opened = c->established;
     /* However lws words it ("connect SSL err 1: ..."), an attempt whose certificate failed the
      * check ends with the one reason a caller can recognise. */
     if (c->cert_failed && !c->established) reason = WSCLIENT_CERT_UNVERIFIED;
@@ -183,10 +188,15 @@ static void wsconn_gone(struct wsconn *c, struct lws *wsi, int code, const char 
         wsconn_reap(c);
         return;
     }
-    if (c->cfg.reconnect)
-        wsconn_schedule_retry(c);
-    else
+    if (!c->cfg.reconnect) {
         wsconn_set_state(c, WSCONN_CLOSED);
+        return;
+    }
+    /* After on_close (which may ask about the URL that failed): an attempt that never opened
+     * moves on to the next URL; a socket that was open is tried again where it was first (its
+     * server restarting is the likelier story). */
+    if (!opened) c->cur = (c->cur + 1) % c->nurls;
+    wsconn_schedule_retry(c);
 }
 
 /* The attempt is not open after WSCONN_ATTEMPT_MS: let its socket go (its callbacks find no
@@ -211,7 +221,7 @@ static void wsconn_connect_cb(lws_sorted_usec_list_t *sul)
     /* Armed first: callbacks from inside the connect call may already end the attempt. */
     lws_sul_schedule(c->loop->ctx, 0, &c->deadline_sul, wsconn_deadline_cb,
                      (lws_usec_t)WSCONN_ATTEMPT_MS * LWS_US_PER_MS);
-    if (!wsloop_connect(c->loop, &c->u, NULL, c->subprotocol, c, &c->wsi, &c->in_connect,
+    if (!wsloop_connect(c->loop, &c->us[c->cur], NULL, c->subprotocol, c, &c->wsi, &c->in_connect,
                         &c->failed_in_connect) &&
         !c->failed_in_connect)
         wsconn_gone(c, NULL, 0, "cannot start a connection");
@@ -406,26 +416,38 @@ int wsconn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 struct wsconn *wsconn_new(struct wsloop *loop, const struct wsconn_config *cfg, char *errbuf,
                           size_t errlen)
 {
-    struct wsurl u;
     char dummy[8];
     if (!errbuf) {
         errbuf = dummy;
         errlen = sizeof(dummy);
     }
-    if (wsurl_parse(&u, cfg->url, errbuf, errlen) != 0) return NULL;
-    if (u.http) {
-        snprintf(errbuf, errlen, "URL '%.60s' is not ws:// or wss://", cfg->url);
+    if (cfg->nalt < 0 || cfg->nalt >= WSCONN_URLS_MAX || (cfg->nalt > 0 && !cfg->alt_urls)) {
+        snprintf(errbuf, errlen, "at most %d URLs", WSCONN_URLS_MAX);
         return NULL;
     }
-    if (wsurl_usable(&u, cfg->url, errbuf, errlen) != 0) return NULL;
+    for (int i = 0; i <= cfg->nalt; i++) {
+        const char *url = i == 0 ? cfg->url : cfg->alt_urls[i - 1];
+        struct wsurl u;
+        if (!url || wsurl_parse(&u, url, errbuf, errlen) != 0) return NULL;
+        if (u.http) {
+            snprintf(errbuf, errlen, "URL '%.60s' is not ws:// or wss://", url);
+            return NULL;
+        }
+        if (wsurl_usable(&u, url, errbuf, errlen) != 0) return NULL;
+    }
     struct wsconn *c = xcalloc(1, sizeof(*c));
     c->loop = loop;
     c->cfg = *cfg;
-    c->url = xstrdup(cfg->url);
+    c->nurls = cfg->nalt + 1;
+    for (int i = 0; i < c->nurls; i++) {
+        c->urls[i] = xstrdup(i == 0 ? cfg->url : cfg->alt_urls[i - 1]);
+        if (wsurl_parse(&c->us[i], c->urls[i], NULL, 0) != 0)
+            felt_fatal("wsconn: URL changed under us");
+    }
     c->subprotocol = cfg->subprotocol ? xstrdup(cfg->subprotocol) : NULL;
-    c->cfg.url = c->url;
+    c->cfg.url = c->urls[0];
+    c->cfg.alt_urls = NULL;
     c->cfg.subprotocol = c->subprotocol;
-    if (wsurl_parse(&c->u, c->url, NULL, 0) != 0) felt_fatal("wsconn: URL changed under us");
     c->qcap = cfg->max_queue ? cfg->max_queue : WSCONN_DEFAULT_QUEUE;
     c->q = xcalloc(c->qcap, sizeof(*c->q));
     c->slot.sul = &c->sul;
@@ -469,6 +491,11 @@ void wsconn_clear_queue(struct wsconn *c)
 enum wsconn_state wsconn_state(const struct wsconn *c)
 {
     return c->state;
+}
+
+int wsconn_url_index(const struct wsconn *c)
+{
+    return c->cur;
 }
 
 void wsconn_retry_info(const struct wsconn *c, int *attempt, int64_t *next_in_ms)

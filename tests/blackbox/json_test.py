@@ -9,7 +9,9 @@ while offline, restore, and check that each is delivered exactly once after the 
 for the request_id, one chat event, every event seq exactly once and in order). Then: EOF leaves
 the table; a restarted felt takes back its seat with the stored token; a restarted server that
 no longer knows the token gets "rejected" and {"type":"rejoin"} joins again; --transport poll
-plays over HTTP; --transport auto falls back to polling when the WebSocket upgrade is refused.
+plays over HTTP; --transport auto falls back to polling when the WebSocket upgrade is refused;
+felt given two servers joins through the one that is up and, that one killed, reconnects to a
+standby started on the same data where the other was.
 
 Usage: json_test.py FELT FELTD. Everything runs on 127.0.0.1 and is bounded in time.
 """
@@ -57,11 +59,12 @@ FELTD_PORT_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pard
 SERVERS = []  # the feltd_run shells, each the leader of its feltd's process group
 
 
-def start_feltd():
+def start_feltd(extra=(), port=0):
     # A short action clock keeps the table moving if anyone stalls; our bot answers in ms.
     p = subprocess.Popen(["sh", "-c", '. "$0" && feltd_run "$@"', FELTD_PORT_SH,
-                          FELTD, "--port", "0", "--bots", "2", "--bot-delay", "20",
-                          "--hand-delay", "100", "--action-timeout", "6", "-q"] + LIMITS_OFF,
+                          FELTD, "--port", str(port), "--bots", "2", "--bot-delay", "20",
+                          "--hand-delay", "100", "--action-timeout", "6", "-q"] + LIMITS_OFF +
+                         list(extra),
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                          start_new_session=True)
     SERVERS.append(p)
@@ -456,22 +459,73 @@ def scenario_fallback(port):
         fail("felt did not exit 0 at EOF after the fallback")
 
 
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def scenario_failover():
+    """felt given two servers of the same tables: the first is down, so the join goes to the
+    second. That one is killed (SIGKILL) and a standby starts where the first was, on the same
+    data folder: felt, reconnecting, reaches it, keeps its seat (same player id, its token stored
+    there) and delivers once the chat line typed while it was down."""
+    data = os.path.join(TMP, "failover-data")
+    port_b = free_port()
+    url_b = "ws://127.0.0.1:%d" % port_b
+    srv_a, port_a = start_feltd(["--data", data])
+    url_a = "ws://127.0.0.1:%d" % port_a
+    f = Felt(port_b, "fay", os.path.join(TMP, "state-fay"), "--server", url_a)
+    m = f.wait(is_conn("connected"), 30, "fay's connection, through the second server")
+    if m.get("server") != url_a:
+        fail("fay connected to %r, not the server that was up (%s)" % (m.get("server"), url_a))
+    me = f.me
+    os.killpg(srv_a.pid, signal.SIGKILL)
+    srv_a.wait()
+    f.wait(is_conn("reconnecting"), 30, "reconnecting once the server is gone", play=False)
+    f.send({"type": "chat", "text": "typed while down"})
+    start_feltd(["--data", data], port=port_b)
+    f.wait(lambda m: is_conn("connected")(m) and m.get("server") == url_b, 60,
+           "the connection to the standby at %s" % url_b)
+    if f.me != me:
+        fail("fay came back as %s on the standby, not %s" % (f.me, me))
+    f.wait(lambda m: m.get("type") == "chat" and m["data"]["text"] == "typed while down", 20,
+           "the chat line typed while down")
+    time.sleep(1)  # a second delivery would show by now
+    n = sum(1 for x in f.lines if x.get("type") == "chat" and x["data"]["text"] ==
+            "typed while down")
+    if n != 1:
+        fail("the chat line typed while down arrived %d times" % n)
+    f.close_stdin()
+    while f.next(20) is not None:
+        pass
+    if f.exit_code(5) != 0:
+        fail("felt did not exit 0 at EOF on the standby")
+
+
 def scenario_errors():
     """Start-up failures are one line on stderr and exit 1 or 2."""
     r = subprocess.run([FELT, "--json", "--server", "ftp://nowhere", "--name", "x"],
                        capture_output=True, text=True, timeout=10)
     if r.returncode != 2 or len(r.stderr.strip().splitlines()) != 1:
         fail("bad URL: exit %d, stderr %r" % (r.returncode, r.stderr))
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    dead = s.getsockname()[1]
-    s.close()
+    dead, dead2 = free_port(), free_port()
     r = subprocess.run([FELT, "--json", "--server", "ws://127.0.0.1:%d" % dead, "--name", "x"],
                        capture_output=True, text=True, timeout=20, input="",
                        env=dict(os.environ, XDG_STATE_HOME=os.path.join(TMP, "state-x")))
     if r.returncode != 1 or "cannot reach" not in r.stderr or \
             len(r.stderr.strip().splitlines()) != 1:
         fail("unreachable server: exit %d, stderr %r" % (r.returncode, r.stderr))
+    # Two servers, neither up: one line naming both.
+    r = subprocess.run([FELT, "--json", "--server", "ws://127.0.0.1:%d" % dead, "--server",
+                        "ws://127.0.0.1:%d" % dead2, "--name", "x"],
+                       capture_output=True, text=True, timeout=20, input="",
+                       env=dict(os.environ, XDG_STATE_HOME=os.path.join(TMP, "state-x")))
+    if r.returncode != 1 or "ws://127.0.0.1:%d or ws://127.0.0.1:%d" % (dead, dead2) not in \
+            r.stderr or len(r.stderr.strip().splitlines()) != 1:
+        fail("two unreachable servers: exit %d, stderr %r" % (r.returncode, r.stderr))
 
 
 def main():
@@ -483,6 +537,7 @@ def main():
         srv2, port2 = scenario_token_restart(proxy)
         scenario_poll(port2)
         scenario_fallback(port2)
+        scenario_failover()
         print("json_test: ok")
         return 0
     except AssertionError as e:

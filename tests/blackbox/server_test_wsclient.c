@@ -1,7 +1,7 @@
 /*
  * server_test_wsclient.c: the shared client module (wsclient/) against the real feltd
- * (server_test.h): opens, messages, closes from inside a callback, reconnect backoff, adopted
- * descriptors, timers and HTTP requests on the same loop.
+ * (server_test.h): opens, messages, closes from inside a callback, reconnect backoff, a dead URL
+ * followed by its live alternate, adopted descriptors, timers and HTTP requests on the same loop.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -343,6 +343,37 @@ static void check_reconnect_to_nowhere(struct bb *bb)
     close(dead_fd);
 }
 
+/* A socket given a dead URL and the live server as its alternate: the first attempt fails, the
+ * next goes to the alternate and opens; wsconn_url_index says which. Too many URLs are refused. */
+static void check_alternate_url(struct bb *bb)
+{
+    char dead[128], live[128], err[128];
+    int dead_port, dead_fd = bind_dead_port(&dead_port);
+    static struct wc_probe ap; /* static: the connection's user data, as above */
+    ap.bb = bb;
+    snprintf(dead, sizeof(dead), "ws://127.0.0.1:%d/ws/spectate/main", dead_port);
+    snprintf(live, sizeof(live), "%s/ws/spectate/main", bb->ws);
+    const char *alt[] = {live};
+    struct wsconn_config cfg = {.url = dead, .alt_urls = alt, .nalt = 1, .reconnect = true,
+                                .user = &ap, .on_open = wc_open, .on_close = wc_close,
+                                .on_state = wc_state};
+    struct wsconn *c = wsconn_new(bb->loop, &cfg, NULL, 0);
+    assert_non_null(c);
+    assert_int_equal(wsconn_url_index(c), 0);
+    assert_true(BB_WAIT(bb, ap.opens == 1, BB_TIMEOUT_MS));
+    assert_int_equal(ap.closes, 1); /* the dead one's */
+    assert_int_equal(wsconn_url_index(c), 1);
+    assert_int_equal(wsconn_state(c), WSCONN_OPEN);
+    wsconn_close(c, 1000, "bye");
+    const char *many[] = {live, live, live, live};
+    struct wsconn_config too = cfg;
+    too.alt_urls = many;
+    too.nalt = WSCONN_URLS_MAX;
+    assert_null(wsconn_new(bb->loop, &too, err, sizeof(err)));
+    assert_non_null(strstr(err, "at most"));
+    close(dead_fd);
+}
+
 void test_wsclient(void **state)
 {
     static struct bb bb; /* outlives a failed assertion, for the teardown */
@@ -357,5 +388,6 @@ void test_wsclient(void **state)
     check_timers(&bb);
     check_adopted_fd(&bb);
     check_reconnect_to_nowhere(&bb);
+    check_alternate_url(&bb);
     bb_stop_clean(&bb);
 }

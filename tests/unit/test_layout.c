@@ -370,6 +370,12 @@ static void test_status_line_states(void **state)
     draw(&g, 80, 24, &v, &geo);
     assert_true(rect_has(&g, geo.status, "polling"));
     assert_true(rect_has(&g, geo.status, "rtt 120 ms"));
+    assert_false(rect_has(&g, geo.status, "127.0.0.1"));
+    /* Given several servers, felt says which one it is on. */
+    v.status = (struct layout_status){
+        .conn = LAYOUT_CONN_CONNECTED, .rtt_ms = 3, .server = "127.0.0.1:8001"};
+    draw(&g, 80, 24, &v, &geo);
+    assert_true(rect_has(&g, geo.status, "connected (127.0.0.1:8001)  rtt 3 ms"));
     layout_grid_free(&g);
 }
 
