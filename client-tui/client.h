@@ -376,8 +376,9 @@ struct session_status {
 struct session_options {
     const char *server; /* ws://HOST:PORT or wss://... (http(s):// accepted too) */
     /* More servers of the same tables (the nodes of one cluster, a standby on the same data):
-     * the join goes to the first that answers; the socket, lost, tries them in turn (the one it
-     * was on first). The token is kept under the first server's name. */
+     * the join goes to the first that answers; the WebSocket, lost, tries them in turn (the one
+     * it was on first; HTTP polling stays on its server). The token is kept under the first
+     * server's name. */
     const char *more_servers[SESSION_SERVERS_MAX - 1];
     int nmore;
     const char *game;

@@ -55,7 +55,7 @@ struct jsonmode_ctx {
     bool last_silent; /* printed as "no_answer" */
     int last_attempt;
     enum session_transport last_transport;
-    char last_server[128]; /* a prefix is enough to see a change */
+    char last_server[512]; /* as long as the session's URLs (SESSION_URL_MAX) */
     /* the bot's own pings (their pongs are printed; felt's keep-alive pongs are not) */
     int64_t pings[JSON_PINGS];
     int npings;

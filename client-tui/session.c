@@ -100,7 +100,7 @@ struct session {
     char rejoin_token[PROTO_TOKEN_MAX + 1];
     bool have_token;
     int attempt; /* poll transport's consecutive failures */
-    int unreached; /* servers found unreachable in a row before the first connection */
+    int unreached; /* servers whose join found them unreachable, in a row */
     int connected_to; /* the server of the last connection accepted; -1 before the first */
 
     struct wsconn *ws;
@@ -110,8 +110,12 @@ struct session {
     struct wstimer *retire_timer;
     struct wstimer *retry_timer; /* writes actions again after a rate_limited error */
     bool ws_open;
-    int ws_failures; /* consecutive failed upgrades while HTTP answered */
+    int ws_failures[SESSION_SERVERS_MAX]; /* each server's failed upgrades while HTTP answered */
+    /* Before the first connection, the servers found down (bit i: server i) or, with --transport
+     * ws, refusing WebSocket: FAILED once every one is. */
+    unsigned down_mask, refuse_mask;
     struct wshttp *probe_req; /* the HTTP probe after a failed upgrade, while in flight */
+    int probe_server;         /* ... of that server */
     int64_t hello_ping; /* ping sent right after hello (0: none outstanding) */
 
     struct poll *poll;
@@ -250,6 +254,8 @@ static void session_ws_retire(struct session *s)
     s->ws_retired[s->nretired++] = s->ws;
     s->ws = NULL;
     s->ws_open = false;
+    wshttp_cancel(s->probe_req); /* its verdict was about the retired socket */
+    s->probe_req = NULL;
     wstimer_arm(s->retire_timer, 0);
 }
 
@@ -303,8 +309,8 @@ static void session_use_server(struct session *s, int i)
     snprintf(s->http_base, sizeof(s->http_base), "%s", s->http_bases[i]);
 }
 
-/* Before the first connection, the server in use could not be reached: with another not yet
- * tried, true (that one is in use now); false when every one failed. */
+/* The join could not reach the server in use: with another not yet tried, true (that one is in
+ * use now); false when every one failed. */
 static bool session_next_server(struct session *s)
 {
     if (++s->unreached >= s->nservers) return false;
@@ -329,16 +335,18 @@ void session_unreachable_text(char *out, size_t outsz, const char *url, const ch
                  url);
 }
 
-/* The first connection failed for good: FAILED with session_unreachable_text's line, naming
- * every server tried ("ws://a:1 or ws://b:2"). */
-static void session_unreachable(struct session *s, const char *error)
+/* The first connection failed for good: FAILED with session_unreachable_text's line about the
+ * server tried last (server i), after "none of the N servers answers; " when there are several
+ * (the other failures said why in the connection's states). */
+static void session_unreachable(struct session *s, int i, const char *error)
 {
-    char why[sizeof(s->reason)], urls[SESSION_URL_MAX * 2] = "";
-    for (int i = 0; i < s->nservers; i++)
-        snprintf(urls + strlen(urls), sizeof(urls) - strlen(urls), "%s%s", i ? " or " : "",
-                 s->ws_bases[i]);
-    session_unreachable_text(why, sizeof(why), urls, error, wsloop_ca_file(s->loop));
-    session_set_state(s, SESSION_FAILED, "%s", why);
+    char why[sizeof(s->reason)];
+    session_unreachable_text(why, sizeof(why), s->ws_bases[i], error, wsloop_ca_file(s->loop));
+    if (s->nservers > 1)
+        session_set_state(s, SESSION_FAILED, "none of the %d servers answers; %s", s->nservers,
+                          why);
+    else
+        session_set_state(s, SESSION_FAILED, "%s", why);
 }
 
 /* ---- HTTP requests (cancelled by session_close and session_free) ----------------------- */
@@ -458,8 +466,9 @@ static void session_resumed(struct session *s)
     s->connected_to = s->cur;
     s->ever_connected = true;
     s->ping_due_us = felt_mono_us() + (int64_t)SESSION_PING_MS * 1000; /* hello's ping just went */
-    s->ws_failures = 0;
+    memset(s->ws_failures, 0, sizeof(s->ws_failures));
     s->unreached = 0;
+    s->down_mask = s->refuse_mask = 0;
     s->attempt = 0;
     session_set_state(s, SESSION_CONNECTED, NULL);
     session_flush(s);
@@ -677,7 +686,7 @@ static void session_poll_result(void *user, int status, const char *error, int64
     if (!s->ever_connected) {
         poll_stop(s->poll);
         if (status == 0)
-            session_unreachable(s, error);
+            session_unreachable(s, s->cur, error); /* polling stays on its server */
         else if (status == 404)
             session_set_state(s, SESSION_FAILED, "the server has no game '%s'", s->game);
         else
@@ -842,9 +851,16 @@ static void session_ws_message(struct wsconn *c, void *user, const char *buf, si
     if (c == s->ws) session_message(s, buf, len);
 }
 
+/* The probe after a failed upgrade says what the server it asked (probe_server, not
+ * necessarily the one the socket tries next) is: down, refusing our token, without the game, or
+ * answering HTTP while the WebSocket does not get through (then, with auto, polling it). Before
+ * the first connection felt fails once every server is down (or, with --transport ws, refuses
+ * WebSocket). */
 static void session_probe_done(void *arg, const struct wshttp_result *r)
 {
     struct session *s = arg;
+    int i = s->probe_server;
+    unsigned all = (1u << s->nservers) - 1, bit = 1u << i;
     s->probe_req = NULL;
     if (session_terminal(s) || s->tp != &session_ws_transport || !s->ws || s->ws_open) return;
     if (r->status == 401) {
@@ -853,17 +869,17 @@ static void session_probe_done(void *arg, const struct wshttp_result *r)
         return;
     }
     if (r->status == 0 || r->status >= 500) {
-        s->ws_failures = 0;
-        /* Before the first connection: unreachable once every server was tried (the socket
-         * moves on to the next one by itself). */
-        if (!s->ever_connected && ++s->unreached >= s->nservers) {
+        s->ws_failures[i] = 0;
+        s->down_mask |= bit;
+        if (!s->ever_connected && (s->down_mask | s->refuse_mask) == all) {
             session_ws_retire(s);
-            session_unreachable(s, r->error);
+            session_unreachable(s, i, r->error);
         } else {
             session_emit_state(s);
         }
         return;
     }
+    s->down_mask &= ~bit;
     if (r->status == 404 && !s->ever_connected) {
         session_ws_retire(s);
         session_set_state(s, SESSION_FAILED, "the server has no game '%s'", s->game);
@@ -874,13 +890,18 @@ static void session_probe_done(void *arg, const struct wshttp_result *r)
         return;
     }
     /* HTTP works and knows us; the WebSocket does not get through. */
-    if (++s->ws_failures < SESSION_FALLBACK_AFTER || s->want != SESSION_TRANSPORT_AUTO) {
+    if (++s->ws_failures[i] < SESSION_FALLBACK_AFTER || s->want != SESSION_TRANSPORT_AUTO) {
         if (s->want == SESSION_TRANSPORT_WS && !s->ever_connected) {
+            s->refuse_mask |= bit;
+            if ((s->down_mask | s->refuse_mask) != all) {
+                session_emit_state(s);
+                return;
+            }
             session_ws_retire(s);
             session_set_state(s, SESSION_FAILED,
                               "the server at %s refuses WebSocket connections (try "
                               "--transport poll)",
-                              s->ws_base);
+                              s->ws_bases[i]);
         } else {
             session_emit_state(s);
         }
@@ -888,6 +909,7 @@ static void session_probe_done(void *arg, const struct wshttp_result *r)
     }
     session_ws_retire(s);
     s->fell_back = true;
+    session_use_server(s, i); /* the one whose HTTP answered */
     session_notice(s, SESSION_NOTICE_INFO,
                    "WebSocket unavailable; switched to HTTP polling (slower)");
     session_poll_begin(s);
@@ -896,9 +918,12 @@ static void session_probe_done(void *arg, const struct wshttp_result *r)
 static void session_ws_close(struct wsconn *c, void *user, int code, const char *reason)
 {
     struct session *s = user;
-    bool was_open = s->ws_open;
+    bool was_open = s->ws_open, was_resumed = s->resumed;
     if (c != s->ws) return;
     bool silence = s->silence_drop;
+    /* Open but never through hello (silent, or closed at once): a broken server; the next
+     * attempt goes to the next one rather than back to it. */
+    if (was_open && !was_resumed) wsconn_skip_url(c);
     s->ws_open = false;
     s->resumed = false;
     s->hello_ping = 0;
@@ -941,6 +966,7 @@ static void session_ws_close(struct wsconn *c, void *user, int code, const char 
         if (s->model.has_seq)
             snprintf(path + strlen(path), sizeof(path) - strlen(path), "%llu",
                      (unsigned long long)s->model.last_seq);
+        s->probe_server = s->cur;
         s->probe_req = session_http(s, path, NULL, !s->spectate, session_probe_done);
     }
 }
@@ -1071,11 +1097,13 @@ static void session_join_done(void *arg, const struct wshttp_result *r)
 
     s->join_req = NULL;
     if (session_terminal(s) && s->state != SESSION_REJECTED) return;
-    if (r->status == 0) {
-        if (session_next_server(s)) /* another server may answer: join there */
+    /* Down, or a proxy in front of one that is (5xx): another server may answer. */
+    if (r->status == 0 || (r->status >= 500 && s->unreached + 1 < s->nservers)) {
+        int tried = s->cur;
+        if (session_next_server(s))
             session_join(s);
         else
-            session_unreachable(s, r->error);
+            session_unreachable(s, tried, r->error);
         return;
     }
     if (r->status != 200) {
@@ -1445,7 +1473,9 @@ int session_rejoin(struct session *s, struct felt_err *err)
     s->ever_connected = false;
     s->resumed = false;
     s->fell_back = false;
-    s->ws_failures = 0;
+    memset(s->ws_failures, 0, sizeof(s->ws_failures));
+    s->down_mask = s->refuse_mask = 0;
+    s->unreached = 0;
     s->attempt = 0;
     s->left = false;
     model_set_me(&s->model, "");

@@ -184,6 +184,9 @@ void wsconn_clear_queue(struct wsconn *c);
 enum wsconn_state wsconn_state(const struct wsconn *c);
 /* Which URL the current (or next) attempt is for: 0 for url, i for alt_urls[i - 1]. */
 int wsconn_url_index(const struct wsconn *c);
+/* From on_close: the next attempt goes to the next URL even though this socket was open (the
+ * caller found its server broken: open, but not answering as it should). */
+void wsconn_skip_url(struct wsconn *c);
 /* Reconnect attempt number (1 for the first retry) and ms until it, while RECONNECTING. */
 void wsconn_retry_info(const struct wsconn *c, int *attempt, int64_t *next_in_ms);
 /* Drops the socket now (as if the network failed) without closing it cleanly; with reconnect on,

@@ -64,6 +64,7 @@ struct wsconn {
     bool established;       /* the current socket completed the handshake */
     bool compressed;        /* ... with permessage-deflate */
     bool dropping;          /* wsconn_drop killed the current socket */
+    bool skip_url;          /* wsconn_skip_url: the next attempt goes to the next URL */
     bool cert_failed;       /* the current attempt's TLS certificate failed the check */
     bool closing;           /* wsconn_close was called: silent from now on */
     int close_code;
@@ -195,7 +196,8 @@ static void wsconn_gone(struct wsconn *c, struct lws *wsi, int code, const char 
     /* After on_close (which may ask about the URL that failed): an attempt that never opened
      * moves on to the next URL; a socket that was open is tried again where it was first (its
      * server restarting is the likelier story). */
-    if (!opened) c->cur = (c->cur + 1) % c->nurls;
+    if (!opened || c->skip_url) c->cur = (c->cur + 1) % c->nurls;
+    c->skip_url = false;
     wsconn_schedule_retry(c);
 }
 
@@ -447,6 +449,7 @@ struct wsconn *wsconn_new(struct wsloop *loop, const struct wsconn_config *cfg, 
     c->subprotocol = cfg->subprotocol ? xstrdup(cfg->subprotocol) : NULL;
     c->cfg.url = c->urls[0];
     c->cfg.alt_urls = NULL;
+    c->cfg.nalt = 0;
     c->cfg.subprotocol = c->subprotocol;
     c->qcap = cfg->max_queue ? cfg->max_queue : WSCONN_DEFAULT_QUEUE;
     c->q = xcalloc(c->qcap, sizeof(*c->q));
@@ -496,6 +499,11 @@ enum wsconn_state wsconn_state(const struct wsconn *c)
 int wsconn_url_index(const struct wsconn *c)
 {
     return c->cur;
+}
+
+void wsconn_skip_url(struct wsconn *c)
+{
+    c->skip_url = true;
 }
 
 void wsconn_retry_info(const struct wsconn *c, int *attempt, int64_t *next_in_ms)

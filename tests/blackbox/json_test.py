@@ -11,7 +11,8 @@ the table; a restarted felt takes back its seat with the stored token; a restart
 no longer knows the token gets "rejected" and {"type":"rejoin"} joins again; --transport poll
 plays over HTTP; --transport auto falls back to polling when the WebSocket upgrade is refused;
 felt given two servers joins through the one that is up and, that one killed, reconnects to a
-standby started on the same data where the other was.
+standby started on the same data where the other was; with --transport ws, a first server that
+refuses WebSocket does not stop felt from connecting through the second.
 
 Usage: json_test.py FELT FELTD. Everything runs on 127.0.0.1 and is bounded in time.
 """
@@ -505,6 +506,25 @@ def scenario_failover():
         fail("felt did not exit 0 at EOF on the standby")
 
 
+def scenario_ws_refused_first(port):
+    """--transport ws with two servers, the first refusing WebSocket upgrades (HTTP works): felt
+    does not give up on the first one's verdict but connects through the second."""
+    proxy = Proxy(port)
+    proxy.refuse_ws = True
+    url = "ws://127.0.0.1:%d" % port
+    f = Felt(proxy.port, "wes", os.path.join(TMP, "state-wes"), "--server", url, "--transport",
+             "ws")
+    m = f.wait(is_conn("connected"), 30, "wes's connection through the second server")
+    if m.get("server") != url or m["transport"] != "ws":
+        fail("wes connected through %r over %s, not %s over ws" % (m.get("server"),
+                                                                   m["transport"], url))
+    f.close_stdin()
+    while f.next(20) is not None:
+        pass
+    if f.exit_code(5) != 0:
+        fail("felt did not exit 0 at EOF")
+
+
 def scenario_errors():
     """Start-up failures are one line on stderr and exit 1 or 2."""
     r = subprocess.run([FELT, "--json", "--server", "ftp://nowhere", "--name", "x"],
@@ -518,13 +538,13 @@ def scenario_errors():
     if r.returncode != 1 or "cannot reach" not in r.stderr or \
             len(r.stderr.strip().splitlines()) != 1:
         fail("unreachable server: exit %d, stderr %r" % (r.returncode, r.stderr))
-    # Two servers, neither up: one line naming both.
+    # Two servers, neither up: one line, saying so and naming the one tried last.
     r = subprocess.run([FELT, "--json", "--server", "ws://127.0.0.1:%d" % dead, "--server",
                         "ws://127.0.0.1:%d" % dead2, "--name", "x"],
                        capture_output=True, text=True, timeout=20, input="",
                        env=dict(os.environ, XDG_STATE_HOME=os.path.join(TMP, "state-x")))
-    if r.returncode != 1 or "ws://127.0.0.1:%d or ws://127.0.0.1:%d" % (dead, dead2) not in \
-            r.stderr or len(r.stderr.strip().splitlines()) != 1:
+    if r.returncode != 1 or "none of the 2 servers answers" not in r.stderr or \
+            "ws://127.0.0.1:%d" % dead2 not in r.stderr or len(r.stderr.strip().splitlines()) != 1:
         fail("two unreachable servers: exit %d, stderr %r" % (r.returncode, r.stderr))
 
 
@@ -537,6 +557,7 @@ def main():
         srv2, port2 = scenario_token_restart(proxy)
         scenario_poll(port2)
         scenario_fallback(port2)
+        scenario_ws_refused_first(port2)
         scenario_failover()
         print("json_test: ok")
         return 0
