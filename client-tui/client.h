@@ -376,9 +376,9 @@ struct session_status {
 struct session_options {
     const char *server; /* ws://HOST:PORT or wss://... (http(s):// accepted too) */
     /* More servers of the same tables (the nodes of one cluster, a standby on the same data):
-     * the join goes to the first that answers; the WebSocket, lost, tries them in turn (the one
-     * it was on first; HTTP polling stays on its server). The token is kept under the first
-     * server's name. */
+     * the join goes to the first that answers; a lost connection tries them in turn (a
+     * WebSocket the one it was on first; polling moves on at its first failed poll). The token
+     * is kept under the first server's name. */
     const char *more_servers[SESSION_SERVERS_MAX - 1];
     int nmore;
     const char *game;
@@ -508,6 +508,9 @@ struct poll *poll_new(struct wsloop *loop, const char *base_url, const char *gam
 /* Starts polling from since (has_since false: ask for a snapshot) of the server run epoch ("":
  * unknown; a poll from another run gets a snapshot). */
 void poll_start(struct poll *p, bool has_since, uint64_t since, const char *epoch);
+/* The next requests go to base_url (another server of the same tables); those in flight are
+ * answered from the old one. */
+void poll_set_base(struct poll *p, const char *base_url);
 /* Polls soon (POLL_MIN_MS) and keeps the fast period for a while (it is our turn, we acted). */
 void poll_hurry(struct poll *p);
 /* Advances the cursor (the session applies events and tells poll.c the last seq and its epoch). */

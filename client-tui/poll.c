@@ -248,6 +248,11 @@ static void poll_fire(void *arg)
 
 /* ---- the interface --------------------------------------------------------------------- */
 
+void poll_set_base(struct poll *p, const char *base_url)
+{
+    snprintf(p->base, sizeof(p->base), "%s", base_url);
+}
+
 struct poll *poll_new(struct wsloop *loop, const char *base_url, const char *game,
                       const char *bearer, const struct poll_callbacks *cb)
 {

@@ -683,10 +683,28 @@ static void session_poll_result(void *user, int status, const char *error, int64
         session_rejected(s);
         return;
     }
+    /* Down: the next polls go to the next server (poll.c backs off as for one). Before the first
+     * connection, felt fails once every server was found down. */
+    if (status == 0 && s->nservers > 1) {
+        unsigned all = (1u << s->nservers) - 1;
+        int down = s->cur;
+        s->down_mask |= 1u << down;
+        if (!s->ever_connected && (s->down_mask & all) == all) {
+            poll_stop(s->poll);
+            session_unreachable(s, down, error);
+            return;
+        }
+        session_use_server(s, (down + 1) % s->nservers);
+        poll_set_base(s->poll, s->http_base);
+    }
     if (!s->ever_connected) {
+        if (status == 0 && s->nservers > 1) {
+            session_emit_state(s);
+            return;
+        }
         poll_stop(s->poll);
         if (status == 0)
-            session_unreachable(s, s->cur, error); /* polling stays on its server */
+            session_unreachable(s, s->cur, error);
         else if (status == 404)
             session_set_state(s, SESSION_FAILED, "the server has no game '%s'", s->game);
         else

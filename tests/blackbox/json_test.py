@@ -468,20 +468,23 @@ def free_port():
     return port
 
 
-def scenario_failover():
+def scenario_failover(transport):
     """felt given two servers of the same tables: the first is down, so the join goes to the
     second. That one is killed (SIGKILL) and a standby starts where the first was, on the same
     data folder: felt, reconnecting, reaches it, keeps its seat (same player id, its token stored
-    there) and delivers once the chat line typed while it was down."""
-    data = os.path.join(TMP, "failover-data")
+    there) and delivers once the chat line typed while it was down. Over a WebSocket or over
+    HTTP polling (transport)."""
+    data = os.path.join(TMP, "failover-data-" + transport)
     port_b = free_port()
     url_b = "ws://127.0.0.1:%d" % port_b
     srv_a, port_a = start_feltd(["--data", data])
     url_a = "ws://127.0.0.1:%d" % port_a
-    f = Felt(port_b, "fay", os.path.join(TMP, "state-fay"), "--server", url_a)
+    f = Felt(port_b, "fay", os.path.join(TMP, "state-fay-" + transport), "--server", url_a,
+             "--transport", transport)
     m = f.wait(is_conn("connected"), 30, "fay's connection, through the second server")
-    if m.get("server") != url_a:
-        fail("fay connected to %r, not the server that was up (%s)" % (m.get("server"), url_a))
+    if m.get("server") != url_a or m["transport"] != transport:
+        fail("fay connected to %r over %s, not to the server that was up (%s) over %s"
+             % (m.get("server"), m["transport"], url_a, transport))
     me = f.me
     os.killpg(srv_a.pid, signal.SIGKILL)
     srv_a.wait()
@@ -558,7 +561,8 @@ def main():
         scenario_poll(port2)
         scenario_fallback(port2)
         scenario_ws_refused_first(port2)
-        scenario_failover()
+        scenario_failover("ws")
+        scenario_failover("poll")
         print("json_test: ok")
         return 0
     except AssertionError as e:
