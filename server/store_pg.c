@@ -11,8 +11,8 @@
  * class 23), carries bad data (class 22) or is refused by its fence or its order rolls the
  * transaction back and the batch runs again without it (and without the later ordered jobs of its
  * table, which its absence makes too early); anything else (the server gone, out of disk) fails
- * the whole batch, so a hand's rows are stored together or not at all. Reads run in one REPEATABLE READ READ ONLY transaction: one snapshot for
- * all they read.
+ * the whole batch, so a hand's rows are stored together or not at all. Reads run in one REPEATABLE
+ * READ READ ONLY transaction: one snapshot for all they read.
  *
  * Durability: a batch that moves chips (the jobs with ledger rows) or voids hands commits with
  * synchronous_commit on (the server's default: the commit returns once its WAL is flushed); the

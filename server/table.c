@@ -14,12 +14,12 @@
  * (handrec) as it is played, stored as "running" when it is dealt and committed with the new
  * stacks and ledger rows when it ends. The writes that move chips (buy-ins, cash-outs, re-buys,
  * the hands' commits) go through the table's outbox (outbox.c), which keeps them in order and
- * sends them again until each is stored; the next hand is dealt only once the last one's commit
- * is (outbox_hand_pending), so a crash loses at most the hand in play, which the next start
- * voids with every chip back where it was. A seat's sit-out flag goes through the outbox too (after
- * its join); a hand's start goes to the store directly (a failed one loses nothing: the commit
- * stores the hand whole). Writes never wait on the disk: the
- * store's writer thread reports back through store_dispatch.
+ * sends them again until each is stored; the next hand is dealt only once the last one's commit is
+ * (outbox_hand_pending), so a crash loses at most the hand in play, which the next start voids
+ * with every chip back where it was. A seat's sit-out flag goes through the outbox too (after its
+ * join); a hand's start goes to the store directly (a failed one loses nothing: the commit stores
+ * the hand whole). Writes never wait on the disk: the store's writer thread reports back through
+ * store_dispatch.
  *
  * Time comes from timer.c (timer_wall_ms and the timers), so a test drives a table on a fake
  * clock without a socket.
