@@ -22,24 +22,9 @@
 
 #include "equity.h"
 #include "equity_job.h"
+#include "fakeclock.h"
 #include "jval.h"
 #include "server.h"
-
-static int64_t fake_us;
-static int64_t fake_mono(void)
-{
-    return fake_us;
-}
-static int64_t fake_wall(void)
-{
-    return INT64_C(1764000000000) + fake_us / 1000;
-}
-/* Moves the clock on by ms and runs every timer due (one slice of a count per run). */
-static void advance(int64_t ms)
-{
-    fake_us += ms * 1000;
-    timer_run_due(fake_us);
-}
 
 static struct table *eq_table(struct server *srv, const char *id)
 {
@@ -164,7 +149,7 @@ static void test_preflop_all_in_is_sliced(void **state)
     struct table *a = eq_table(srv, "a"), *b = eq_table(srv, "b");
     eq_join(a, "ann"), eq_join(a, "bob");
     eq_join(b, "cy"), eq_join(b, "dee");
-    advance(1000); /* both tables deal */
+    fakeclock_advance(1000); /* both tables deal */
     assert_true(a->hand_running && b->hand_running);
     int64_t b_hand = b->hand_id;
 
@@ -200,7 +185,7 @@ static void test_preflop_all_in_is_sliced(void **state)
             engine_options(&b->eng, &o);
             assert_string_equal(eq_act(b, p, o.can_check ? "check" : "call"), "accepted");
         }
-        advance(EQUITY_JOB_PAUSE_MS);
+        fakeclock_advance(EQUITY_JOB_PAUSE_MS);
         runs++;
         assert_true(runs < 100000);
     }
@@ -263,8 +248,7 @@ static void test_preflop_all_in_is_sliced(void **state)
 static int eq_setup(void **state)
 {
     (void)state;
-    fake_us = INT64_C(5000000000);
-    timer_set_clock(fake_mono, fake_wall);
+    fakeclock_start();
     log_set_level(LOG_ERROR);
     return 0;
 }

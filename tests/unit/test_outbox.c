@@ -24,28 +24,11 @@
 #include <ftw.h>
 #include <sqlite3.h>
 
+#include "fakeclock.h"
 #include "outbox.h"
 #include "server.h"
 
 #define TABLE "t1"
-
-static int64_t fake_us;
-
-static int64_t fake_mono(void)
-{
-    return fake_us;
-}
-
-static int64_t fake_wall(void)
-{
-    return INT64_C(1764000000000) + fake_us / 1000;
-}
-
-static void advance(int64_t ms)
-{
-    fake_us += ms * 1000;
-    timer_run_due(fake_us);
-}
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -182,10 +165,10 @@ static void test_retry_in_order(void **state)
     assert_int_equal(outbox_len(o), 4);
     assert_int_equal(sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_close(lock), SQLITE_OK);
-    advance(OUTBOX_RETRY_MS - 1);
+    fakeclock_advance(OUTBOX_RETRY_MS - 1);
     assert_int_equal(store_flush(s), 0); /* not yet */
     assert_int_equal(outbox_len(o), 4);
-    advance(1);
+    fakeclock_advance(1);
     assert_int_equal(store_flush(s), 0);
     store_dispatch(s);
     assert_int_equal(outbox_len(o), 0);
@@ -253,7 +236,7 @@ static void test_sequence_and_bound(void **state)
     assert_int_equal(outbox_len(o), OUTBOX_MAX);
     assert_int_equal(sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_close(lock), SQLITE_OK);
-    advance(OUTBOX_RETRY_MS);
+    fakeclock_advance(OUTBOX_RETRY_MS);
     assert_int_equal(store_flush(s), 0);
     store_dispatch(s);
     assert_int_equal(outbox_len(o), 0);
@@ -301,7 +284,7 @@ static void test_refused(void **state)
     assert_int_equal(store_flush(s), 0);
     store_dispatch(s);
     assert_int_equal(outbox_len(o), 1); /* the hand waits for its retry */
-    advance(OUTBOX_RETRY_MS);
+    fakeclock_advance(OUTBOX_RETRY_MS);
     assert_int_equal(store_flush(s), 0);
     store_dispatch(s);
     assert_int_equal(outbox_len(o), 0);
@@ -342,8 +325,7 @@ static void test_refused(void **state)
 static int setup(void **state)
 {
     (void)state;
-    fake_us = INT64_C(5000000000);
-    timer_set_clock(fake_mono, fake_wall);
+    fakeclock_start();
     log_set_level(LOG_ERROR);
     memset(&told, 0, sizeof(told));
     return 0;

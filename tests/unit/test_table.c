@@ -19,35 +19,16 @@
 #include <json-c/json.h>
 
 #include "eval.h"
+#include "fakeclock.h"
 #include "jval.h"
 #include "server.h"
 
-/* ---- a fake clock ------------------------------------------------------------------------ */
-
-static int64_t fake_us;
-
-static int64_t fake_mono(void)
-{
-    return fake_us;
-}
-
-static int64_t fake_wall(void)
-{
-    return INT64_C(1764000000000) + fake_us / 1000;
-}
-
-/* Moves the clock on by ms and runs every timer due by then (those armed for "now" included). */
-static void advance(int64_t ms)
-{
-    fake_us += ms * 1000;
-    timer_run_due(fake_us);
-}
+/* ---- the fake clock (fakeclock.h) ---------------------------------------------------------- */
 
 static int setup(void **state)
 {
     (void)state;
-    fake_us = INT64_C(5000000000);
-    timer_set_clock(fake_mono, fake_wall);
+    fakeclock_start();
     log_set_level(LOG_ERROR);
     return 0;
 }
@@ -402,14 +383,14 @@ static void test_join_limits(void **state)
     assert_null(table_join(t, "j3", 0, false, NULL, a, NULL, &err));
     assert_string_equal(err.code, "rate_limited");
     assert_non_null(table_join(t, "b1", 0, false, NULL, b, NULL, &err)); /* another address */
-    advance(30000); /* 2 a minute: one token back */
+    fakeclock_advance(30000); /* 2 a minute: one token back */
     assert_non_null(table_join(t, "j3", 0, false, NULL, a, NULL, &err));
     assert_null(table_join(t, "j4", 0, false, NULL, a, NULL, &err));
     assert_string_equal(err.code, "rate_limited");
 
     /* Seats per address, judged after the join token is spent. */
     srv->limits.seats_per_address = 3;
-    advance(30000);
+    fakeclock_advance(30000);
     assert_null(table_join(t, "j4", 0, false, NULL, a, NULL, &err));
     assert_string_equal(err.code, "too_many_seats");
     assert_non_null(table_join(t, "b2", 0, false, NULL, b, NULL, &err));
@@ -430,9 +411,9 @@ static void test_act(void **state)
 
     assert_false(t->hand_running);
     assert_string_equal(act(t, ann, "check", NULL, -1, NULL), "no_hand");
-    advance(999);
+    fakeclock_advance(999);
     assert_false(t->hand_running);
-    advance(1); /* the pause between hands */
+    fakeclock_advance(1); /* the pause between hands */
     assert_true(t->hand_running);
     assert_int_equal(t->hand_id, 1);
     uint64_t start = find_event(t, 0, PROTO_S_STATE_UPDATE, "event", "hand_start", NULL);
@@ -486,7 +467,7 @@ static void test_act(void **state)
     assert_true(find_event(t, before, PROTO_S_STATE_UPDATE, "event", "hand_end", NULL));
     assert_true(find_note(t, before, "hand_won", NULL));
     assert_int_equal(ann->stack + bob->stack, 2000);
-    advance(1000);
+    fakeclock_advance(1000);
     assert_int_equal(t->hand_id, 2);
 
     /* r1 reused for hand 2 is refused, while a resend for hand 1 still gets the first ack. */
@@ -509,13 +490,13 @@ static void test_clock_expiry(void **state)
     struct server *srv = srv_new();
     struct table *t = table_open(srv, "clock", 2, false);
     struct player *ann = join(t, "ann"), *bob = join(t, "bob");
-    advance(1000);
+    fakeclock_advance(1000);
     assert_true(t->hand_running);
 
     int timeouts = 0;
     for (int guard = 0; timeouts < 3 && guard < 100; guard++) {
         if (!t->hand_running) {
-            advance(1000);
+            fakeclock_advance(1000);
             continue;
         }
         if (to_act(t) == bob) {
@@ -526,9 +507,9 @@ static void test_clock_expiry(void **state)
         uint64_t mark = table_seq(t);
         int64_t deadline = t->deadline_ms;
         assert_int_equal(deadline, timer_wall_ms() + 30000);
-        advance(19999);
+        fakeclock_advance(19999);
         assert_int_equal(find_note(t, mark, "timer_warning", ann->id), 0);
-        advance(1); /* 10 s before the deadline */
+        fakeclock_advance(1); /* 10 s before the deadline */
         uint64_t warn = find_note(t, mark, "timer_warning", ann->id);
         assert_true(warn > 0);
         struct proto_smsg m;
@@ -537,7 +518,7 @@ static void test_clock_expiry(void **state)
         assert_int_equal(jval_int(m.data, "deadline", -1), deadline);
         proto_smsg_clear(&m);
         assert_int_equal(find_note(t, mark, "timeout", ann->id), 0);
-        advance(10000);
+        fakeclock_advance(10000);
         uint64_t to = find_note(t, mark, "timeout", ann->id);
         assert_true(to > 0);
         timeouts++;
@@ -601,7 +582,7 @@ static void test_decision_pin(void **state)
     struct table *t = table_open(srv, "pin", 2, false);
     struct player *ann = join(t, "ann"), *bob = join(t, "bob");
     uint64_t start = table_seq(t);
-    advance(1000);
+    fakeclock_advance(1000);
     assert_true(t->hand_running);
     struct player *first = to_act(t), *second = first == ann ? bob : ann;
     assert_int_equal(last_decision(t, start), 1);
@@ -631,7 +612,7 @@ static void test_decision_pin(void **state)
      * check is legal. The late check for decision 3 must not become x's turn check. */
     struct player *x = to_act(t), *y = x == ann ? bob : ann;
     before = table_seq(t);
-    advance(30000);
+    fakeclock_advance(30000);
     assert_true(find_note(t, before, "timeout", x->id) > 0);
     assert_ptr_equal(to_act(t), y);
     assert_int_equal(last_decision(t, before), 4);
@@ -662,7 +643,7 @@ static void test_leave_mid_hand(void **state)
     join(t, "ann");
     join(t, "bob");
     join(t, "cy");
-    advance(1000);
+    fakeclock_advance(1000);
     assert_true(t->hand_running);
 
     /* Someone in the hand who is not to act leaves; their socket is a fake subscriber. */
@@ -690,7 +671,7 @@ static void test_leave_mid_hand(void **state)
     int64_t hand = t->hand_id;
     for (int guard = 0; t->hand_running && guard < 100; guard++) {
         if (to_act(t) == l)
-            advance(0); /* the table folds for a leaving player at once */
+            fakeclock_advance(0); /* the table folds for a leaving player at once */
         else
             passive(t);
     }
@@ -740,13 +721,13 @@ static void test_presence(void **state)
     table_seen(t, ann);
     assert_int_equal(find_note(t, mark, "player_connected", id), mark + 1);
     assert_true(snapshot_connected(t, id));
-    advance(2000);
+    fakeclock_advance(2000);
     table_seen(t, ann);
     assert_int_equal(table_seq(t), mark + 1); /* no second notification */
-    advance(TABLE_POLL_PRESENCE_MS - 1);
+    fakeclock_advance(TABLE_POLL_PRESENCE_MS - 1);
     table_sweep(t, timer_wall_ms());
     assert_int_equal(table_seq(t), mark + 1);
-    advance(1);
+    fakeclock_advance(1);
     table_sweep(t, timer_wall_ms());
     assert_int_equal(find_note(t, mark, "player_disconnected", id), mark + 2);
     assert_false(snapshot_connected(t, id));
@@ -766,7 +747,7 @@ static void test_presence(void **state)
     assert_int_equal(table_seq(t), mark + 1);
     table_detach(t, ann, &ws1.sub); /* the replaced socket closing changes nothing */
     assert_int_equal(table_seq(t), mark + 1);
-    advance(TABLE_POLL_PRESENCE_MS * 2);
+    fakeclock_advance(TABLE_POLL_PRESENCE_MS * 2);
     table_sweep(t, timer_wall_ms()); /* the socket, not polls, keeps her: no timeout */
     assert_true(snapshot_connected(t, id));
     table_detach(t, ann, &ws2.sub);
@@ -775,10 +756,10 @@ static void test_presence(void **state)
 
     /* Away (no socket, no request) for idle_seat_secs: stood up. */
     mark = table_seq(t);
-    advance(59000);
+    fakeclock_advance(59000);
     table_sweep(t, timer_wall_ms());
     assert_int_equal(table_seq(t), mark);
-    advance(1000);
+    fakeclock_advance(1000);
     table_sweep(t, timer_wall_ms());
     uint64_t left = find_note(t, mark, "player_left", id);
     assert_true(left > 0);
@@ -975,9 +956,9 @@ static void test_resume(void **state)
 
     /* A player's socket that never says hello is closed after hello_secs. */
     struct conn *mute = conn_new(srv, &fake_io, NULL, CONN_PENDING, t, ann->id, NULL);
-    advance(9999);
+    fakeclock_advance(9999);
     assert_int_equal(mute->close_code, 0);
-    advance(1);
+    fakeclock_advance(1);
     assert_int_equal(mute->close_code, 4408);
 
     /* Leaving over the socket: the seat goes (no hand), and the socket is closed with 1000. */
@@ -1106,7 +1087,7 @@ static void test_http_commands(void **state)
     assert_int_equal(find_event(t, 0, PROTO_S_CHAT, "text", "six", NULL), 0);
     assert_int_equal(find_event(t, 0, PROTO_S_CHAT, "text", "seven", NULL), 0);
     assert_true(find_event(t, 0, PROTO_S_CHAT, "text", "ws two", id) > 0);
-    advance(LIMIT_SENDER_WINDOW_MS);
+    fakeclock_advance(LIMIT_SENDER_WINDOW_MS);
     http_do(srv, HTTP_POST, "/api/games/web/chat", token, "{\"text\":\"later\"}", &a);
     assert_int_equal(a.status, 200);
     http_answer_free(&a);
