@@ -108,146 +108,184 @@ static void ledger(struct store *s, int64_t buy_ins, int64_t on_table)
     assert_int_equal(lg.on_table, on_table);
 }
 
+/* ---- the fixture ---------------------------------------------------------------------------- */
+
+/* What every test starts from: a store in a temporary folder holding table TABLE (4 seats, 5/10,
+ * a buy-in of 500), its outbox (fence 0) with nothing in it, and hand 1 of p0 and p1, whose nets
+ * and stacks each test fills in. The clock is the fake one, at its start. */
+struct outbox_fixture {
+    char base[sizeof("/tmp/felt-outbox-XXXXXX")]; /* removed with all in it by the teardown */
+    char dir[64];                                 /* the store's folder, in base */
+    char db[80];                                  /* its SQLite file */
+    struct store_table tb;
+    struct store_hand h;
+    struct loaded l;  /* what the store held when it was last opened */
+    struct store *s;  /* open */
+    struct outbox *o; /* TABLE's, or NULL */
+};
+
+static int fixture_setup(void **state)
+{
+    fakeclock_start();
+    log_set_level(LOG_ERROR);
+    memset(&told, 0, sizeof(told));
+
+    struct outbox_fixture *fx = test_calloc(1, sizeof(*fx));
+    snprintf(fx->base, sizeof(fx->base), "/tmp/felt-outbox-XXXXXX");
+    assert_non_null(mkdtemp(fx->base));
+    snprintf(fx->dir, sizeof(fx->dir), "%s/data", fx->base);
+    snprintf(fx->db, sizeof(fx->db), "%s/felt.db", fx->dir);
+    fx->s = open_store(fx->dir, &fx->l);
+    fx->tb = (struct store_table){
+        .seats = 4, .small_blind = 5, .big_blind = 10, .buy_in = 500, .action_timeout_ms = 15000};
+    snprintf(fx->tb.id, sizeof(fx->tb.id), "%s", TABLE);
+    assert_int_equal(store_table_put(fx->s, &fx->tb), 0);
+    fx->o = outbox_new(fx->s, TABLE, 0, &ops, NULL);
+    fx->h = (struct store_hand){
+        .hand_id = 1, .started_ms = 1, .ended_ms = 2, .nplayers = 2, .record_json = "{\"hand\":1}"};
+    snprintf(fx->h.table_id, sizeof(fx->h.table_id), "%s", TABLE);
+    for (int i = 0; i < 2; i++) {
+        player(i, fx->h.players[i].player_id);
+        fx->h.players[i].seat = i;
+    }
+    *state = fx;
+    return 0;
+}
+
+static int fixture_teardown(void **state)
+{
+    struct outbox_fixture *fx = *state;
+    outbox_free(fx->o);
+    store_close(fx->s);
+    int removed = nftw(fx->base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_free(fx);
+    assert_int_equal(removed, 0);
+    return 0;
+}
+
+/* Frees the outbox and closes the store, as a restarted feltd would have, and opens the store
+ * again: fx->l holds what it loaded, fx->o is NULL. */
+static void reopen(struct outbox_fixture *fx)
+{
+    outbox_free(fx->o);
+    fx->o = NULL;
+    store_close(fx->s);
+    fx->s = open_store(fx->dir, &fx->l);
+}
+
+/* Sets hand 1's result: p0 wins net0 (loses, when negative) from p1, and their stacks after. */
+static void hand_result(struct store_hand *h, int64_t net0, int64_t after0, int64_t after1)
+{
+    h->players[0].net = net0;
+    h->players[0].stack_after = after0;
+    h->players[1].net = -net0;
+    h->players[1].stack_after = after1;
+}
+
+/* ---- the tests ------------------------------------------------------------------------------ */
+
 /* A failed re-buy and the hand after it, both failed while the disk is stalled, a join added
  * while the outbox waits to try again: all three stored, in order, once the retry fires. */
 static void test_retry_in_order(void **state)
 {
-    (void)state;
-    char base[] = "/tmp/felt-outbox-XXXXXX", dir[64], db[80], p0[STORE_PLAYER_ID_LEN + 1];
-    assert_non_null(mkdtemp(base));
-    snprintf(dir, sizeof(dir), "%s/data", base);
-    snprintf(db, sizeof(db), "%s/felt.db", dir);
-    struct loaded l;
-    struct store *s = open_store(dir, &l);
-    struct store_table tb = {.seats = 4, .small_blind = 5, .big_blind = 10, .buy_in = 500,
-                             .action_timeout_ms = 15000};
-    snprintf(tb.id, sizeof(tb.id), "%s", TABLE);
-    assert_int_equal(store_table_put(s, &tb), 0);
-    struct outbox *o = outbox_new(s, TABLE, 0, &ops, NULL);
-    join(o, 0, 500);
-    join(o, 1, 500);
-    assert_int_equal(outbox_len(o), 2);
-    assert_int_equal(store_flush(s), 0);
-    store_dispatch(s);
-    assert_int_equal(outbox_len(o), 0);
-    ledger(s, 1000, 1000);
+    struct outbox_fixture *fx = *state;
+    char p0[STORE_PLAYER_ID_LEN + 1];
+    join(fx->o, 0, 500);
+    join(fx->o, 1, 500);
+    assert_int_equal(outbox_len(fx->o), 2);
+    assert_int_equal(store_flush(fx->s), 0);
+    store_dispatch(fx->s);
+    assert_int_equal(outbox_len(fx->o), 0);
+    ledger(fx->s, 1000, 1000);
 
     /* The disk stalls: a re-buy of p0 (600), then a hand p0 loses 60 of to p1. */
     sqlite3 *lock = NULL;
-    assert_int_equal(sqlite3_open(db, &lock), SQLITE_OK);
+    assert_int_equal(sqlite3_open(fx->db, &lock), SQLITE_OK);
     assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     player(0, p0);
-    outbox_rebuy(o, p0, 100);
-    struct store_hand h = {.hand_id = 1, .started_ms = 1, .ended_ms = 2, .nplayers = 2,
-                           .record_json = "{\"hand\":1}"};
-    snprintf(h.table_id, sizeof(h.table_id), "%s", TABLE);
-    for (int i = 0; i < 2; i++) {
-        player(i, h.players[i].player_id);
-        h.players[i].seat = i;
-        h.players[i].net = i == 0 ? -60 : 60;
-        h.players[i].stack_after = i == 0 ? 540 : 560;
-    }
-    outbox_hand(o, &h);
-    assert_true(outbox_hand_pending(o));
-    assert_int_equal(store_flush(s), -1); /* the writer gave up on the lock */
-    store_dispatch(s);
-    assert_int_equal(outbox_len(o), 2);
-    assert_true(outbox_hand_pending(o));
+    outbox_rebuy(fx->o, p0, 100);
+    hand_result(&fx->h, -60, 540, 560);
+    outbox_hand(fx->o, &fx->h);
+    assert_true(outbox_hand_pending(fx->o));
+    assert_int_equal(store_flush(fx->s), -1); /* the writer gave up on the lock */
+    store_dispatch(fx->s);
+    assert_int_equal(outbox_len(fx->o), 2);
+    assert_true(outbox_hand_pending(fx->o));
     assert_int_equal(told.stored, 0);
 
     /* Added while the outbox waits: not sent before those ahead of it. A player toggling sits
      * out in one write. */
-    join(o, 2, 300);
-    assert_true(outbox_sit(o, p0, true));
-    assert_true(outbox_sit(o, p0, false));
-    assert_true(outbox_sit(o, p0, true));
-    assert_int_equal(store_flush(s), 0); /* nothing was sent */
-    assert_int_equal(outbox_len(o), 4);
+    join(fx->o, 2, 300);
+    assert_true(outbox_sit(fx->o, p0, true));
+    assert_true(outbox_sit(fx->o, p0, false));
+    assert_true(outbox_sit(fx->o, p0, true));
+    assert_int_equal(store_flush(fx->s), 0); /* nothing was sent */
+    assert_int_equal(outbox_len(fx->o), 4);
     assert_int_equal(sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_close(lock), SQLITE_OK);
     fakeclock_advance(OUTBOX_RETRY_MS - 1);
-    assert_int_equal(store_flush(s), 0); /* not yet */
-    assert_int_equal(outbox_len(o), 4);
+    assert_int_equal(store_flush(fx->s), 0); /* not yet */
+    assert_int_equal(outbox_len(fx->o), 4);
     fakeclock_advance(1);
-    assert_int_equal(store_flush(s), 0);
-    store_dispatch(s);
-    assert_int_equal(outbox_len(o), 0);
-    assert_false(outbox_hand_pending(o));
+    assert_int_equal(store_flush(fx->s), 0);
+    store_dispatch(fx->s);
+    assert_int_equal(outbox_len(fx->o), 0);
+    assert_false(outbox_hand_pending(fx->o));
     assert_int_equal(told.stored, 1);
     assert_int_equal(told.last_hand, 1);
-    ledger(s, 1400, 1400);
-    outbox_free(o);
-    store_close(s);
+    ledger(fx->s, 1400, 1400);
 
-    s = open_store(dir, &l);
-    assert_int_equal(l.write_seq, 6);
-    assert_int_equal(l.nseats, 3);
-    assert_true(l.sitting_out[0]);
-    assert_false(l.sitting_out[1]);
-    assert_int_equal(l.stack[0], 540);
-    assert_int_equal(l.stack[1], 560);
-    assert_int_equal(l.stack[2], 300);
-    store_close(s);
-    assert_int_equal(nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+    reopen(fx);
+    assert_int_equal(fx->l.write_seq, 6);
+    assert_int_equal(fx->l.nseats, 3);
+    assert_true(fx->l.sitting_out[0]);
+    assert_false(fx->l.sitting_out[1]);
+    assert_int_equal(fx->l.stack[0], 540);
+    assert_int_equal(fx->l.stack[1], 560);
+    assert_int_equal(fx->l.stack[2], 300);
 }
 
 /* A table's sequence goes on from where the store left it, and writes past OUTBOX_MAX waiting
  * make the outbox full (the table then refuses joins). */
 static void test_sequence_and_bound(void **state)
 {
-    (void)state;
-    char base[] = "/tmp/felt-outbox-XXXXXX", dir[64], db[80], p0[STORE_PLAYER_ID_LEN + 1];
-    assert_non_null(mkdtemp(base));
-    snprintf(dir, sizeof(dir), "%s/data", base);
-    snprintf(db, sizeof(db), "%s/felt.db", dir);
-    struct loaded l;
-    struct store *s = open_store(dir, &l);
-    struct store_table tb = {.seats = 4, .small_blind = 5, .big_blind = 10, .buy_in = 500,
-                             .action_timeout_ms = 15000};
-    snprintf(tb.id, sizeof(tb.id), "%s", TABLE);
-    assert_int_equal(store_table_put(s, &tb), 0);
-    struct outbox *o = outbox_new(s, TABLE, 0, &ops, NULL);
-    join(o, 0, 500);
-    assert_int_equal(store_flush(s), 0);
-    store_dispatch(s);
-    outbox_free(o);
-    store_close(s);
+    struct outbox_fixture *fx = *state;
+    char p0[STORE_PLAYER_ID_LEN + 1];
+    join(fx->o, 0, 500);
+    assert_int_equal(store_flush(fx->s), 0);
+    store_dispatch(fx->s);
 
     /* Restarted: the next write is number 2. One numbered 1 again would be taken as stored. */
-    s = open_store(dir, &l);
-    assert_int_equal(l.write_seq, 1);
-    o = outbox_new(s, TABLE, 0, &ops, NULL);
-    outbox_set_seq(o, l.write_seq);
+    reopen(fx);
+    assert_int_equal(fx->l.write_seq, 1);
+    fx->o = outbox_new(fx->s, TABLE, 0, &ops, NULL);
+    outbox_set_seq(fx->o, fx->l.write_seq);
     player(0, p0);
-    outbox_rebuy(o, p0, 7);
-    assert_int_equal(store_flush(s), 0);
-    store_dispatch(s);
-    ledger(s, 507, 507);
+    outbox_rebuy(fx->o, p0, 7);
+    assert_int_equal(store_flush(fx->s), 0);
+    store_dispatch(fx->s);
+    ledger(fx->s, 507, 507);
 
     /* Stalled: the writes pile up to OUTBOX_MAX, then all go in order once the retry fires. */
     sqlite3 *lock = NULL;
-    assert_int_equal(sqlite3_open(db, &lock), SQLITE_OK);
+    assert_int_equal(sqlite3_open(fx->db, &lock), SQLITE_OK);
     assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-    outbox_rebuy(o, p0, 1);
-    assert_int_equal(store_flush(s), -1);
-    store_dispatch(s);
-    while (!outbox_full(o))
-        outbox_rebuy(o, p0, 1);
-    assert_int_equal(outbox_len(o), OUTBOX_MAX);
+    outbox_rebuy(fx->o, p0, 1);
+    assert_int_equal(store_flush(fx->s), -1);
+    store_dispatch(fx->s);
+    while (!outbox_full(fx->o))
+        outbox_rebuy(fx->o, p0, 1);
+    assert_int_equal(outbox_len(fx->o), OUTBOX_MAX);
     assert_int_equal(sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_close(lock), SQLITE_OK);
     fakeclock_advance(OUTBOX_RETRY_MS);
-    assert_int_equal(store_flush(s), 0);
-    store_dispatch(s);
-    assert_int_equal(outbox_len(o), 0);
-    assert_false(outbox_full(o));
-    ledger(s, 507 + OUTBOX_MAX, 507 + OUTBOX_MAX);
-    outbox_free(o);
-    store_close(s);
-    s = open_store(dir, &l);
-    assert_int_equal(l.write_seq, 2 + OUTBOX_MAX);
-    store_close(s);
-    assert_int_equal(nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+    assert_int_equal(store_flush(fx->s), 0);
+    store_dispatch(fx->s);
+    assert_int_equal(outbox_len(fx->o), 0);
+    assert_false(outbox_full(fx->o));
+    ledger(fx->s, 507 + OUTBOX_MAX, 507 + OUTBOX_MAX);
+    reopen(fx);
+    assert_int_equal(fx->l.write_seq, 2 + OUTBOX_MAX);
 }
 
 /* A write the store refuses for good (a re-buy for a seat that is not there) is dropped and its
@@ -255,88 +293,56 @@ static void test_sequence_and_bound(void **state)
  * the skip: the outbox keeps nothing from then on and holds no hand back. */
 static void test_refused(void **state)
 {
-    (void)state;
-    char base[] = "/tmp/felt-outbox-XXXXXX", dir[64];
-    assert_non_null(mkdtemp(base));
-    snprintf(dir, sizeof(dir), "%s/data", base);
-    struct loaded l;
-    struct store *s = open_store(dir, &l);
-    struct store_table tb = {.seats = 4, .small_blind = 5, .big_blind = 10, .buy_in = 500,
-                             .action_timeout_ms = 15000};
-    snprintf(tb.id, sizeof(tb.id), "%s", TABLE);
-    assert_int_equal(store_table_put(s, &tb), 0);
-    struct outbox *o = outbox_new(s, TABLE, 0, &ops, NULL);
-    join(o, 0, 500);
-    join(o, 1, 500);
-    outbox_rebuy(o, "00000000deadbeef", 100); /* nobody sits there */
-    struct store_hand h = {.hand_id = 1, .started_ms = 1, .ended_ms = 2, .nplayers = 2,
-                           .record_json = "{\"hand\":1}"};
-    snprintf(h.table_id, sizeof(h.table_id), "%s", TABLE);
-    for (int i = 0; i < 2; i++) {
-        player(i, h.players[i].player_id);
-        h.players[i].seat = i;
-        h.players[i].net = i == 0 ? 25 : -25;
-        h.players[i].stack_after = i == 0 ? 525 : 475;
-    }
-    outbox_hand(o, &h);
-    store_flush(s);
-    store_dispatch(s); /* the re-buy refused, the hand too early: the skip goes out */
-    assert_int_equal(store_flush(s), 0);
-    store_dispatch(s);
-    assert_int_equal(outbox_len(o), 1); /* the hand waits for its retry */
+    struct outbox_fixture *fx = *state;
+    join(fx->o, 0, 500);
+    join(fx->o, 1, 500);
+    outbox_rebuy(fx->o, "00000000deadbeef", 100); /* nobody sits there */
+    hand_result(&fx->h, 25, 525, 475);
+    outbox_hand(fx->o, &fx->h);
+    store_flush(fx->s);
+    store_dispatch(fx->s); /* the re-buy refused, the hand too early: the skip goes out */
+    assert_int_equal(store_flush(fx->s), 0);
+    store_dispatch(fx->s);
+    assert_int_equal(outbox_len(fx->o), 1); /* the hand waits for its retry */
     fakeclock_advance(OUTBOX_RETRY_MS);
-    assert_int_equal(store_flush(s), 0);
-    store_dispatch(s);
-    assert_int_equal(outbox_len(o), 0);
+    assert_int_equal(store_flush(fx->s), 0);
+    store_dispatch(fx->s);
+    assert_int_equal(outbox_len(fx->o), 0);
     assert_int_equal(told.stored, 1);
-    ledger(s, 1000, 1000);
-    outbox_free(o);
-    store_close(s);
-    s = open_store(dir, &l);
-    assert_int_equal(l.write_seq, 4);
-    assert_int_equal(l.stack[0], 525);
+    ledger(fx->s, 1000, 1000);
+    reopen(fx);
+    assert_int_equal(fx->l.write_seq, 4);
+    assert_int_equal(fx->l.stack[0], 525);
 
     /* Another owner (fence 9) has written for the table; this one (fence 0) has not noticed. */
-    assert_int_equal(store_table_fence(s, TABLE, 9), 0);
-    assert_int_equal(store_table_put(s, &tb), 0);
-    assert_int_equal(store_flush(s), 0);
-    assert_int_equal(store_table_fence(s, TABLE, 0), 0);
-    o = outbox_new(s, TABLE, 0, &ops, NULL);
-    outbox_set_seq(o, l.write_seq);
-    h.hand_id = 2;
-    outbox_hand(o, &h);
-    assert_true(outbox_hand_pending(o));
+    assert_int_equal(store_table_fence(fx->s, TABLE, 9), 0);
+    assert_int_equal(store_table_put(fx->s, &fx->tb), 0);
+    assert_int_equal(store_flush(fx->s), 0);
+    assert_int_equal(store_table_fence(fx->s, TABLE, 0), 0);
+    fx->o = outbox_new(fx->s, TABLE, 0, &ops, NULL);
+    outbox_set_seq(fx->o, fx->l.write_seq);
+    fx->h.hand_id = 2;
+    outbox_hand(fx->o, &fx->h);
+    assert_true(outbox_hand_pending(fx->o));
     for (int i = 0; i < 2; i++) { /* refused, then its skip refused */
-        store_flush(s);
-        store_dispatch(s);
+        store_flush(fx->s);
+        store_dispatch(fx->s);
     }
-    assert_false(outbox_hand_pending(o));
-    assert_int_equal(outbox_len(o), 0);
+    assert_false(outbox_hand_pending(fx->o));
+    assert_int_equal(outbox_len(fx->o), 0);
     assert_int_equal(told.stored, 2); /* settled, not stored */
-    outbox_rebuy(o, "00000000deadbeef", 100); /* dropped at once */
-    assert_int_equal(outbox_len(o), 0);
-    assert_int_equal(store_flush(s), 0);
-    ledger(s, 1000, 1000);
-    outbox_free(o);
-    store_close(s);
-    assert_int_equal(nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    fakeclock_start();
-    log_set_level(LOG_ERROR);
-    memset(&told, 0, sizeof(told));
-    return 0;
+    outbox_rebuy(fx->o, "00000000deadbeef", 100); /* dropped at once */
+    assert_int_equal(outbox_len(fx->o), 0);
+    assert_int_equal(store_flush(fx->s), 0);
+    ledger(fx->s, 1000, 1000);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_retry_in_order, setup),
-        cmocka_unit_test_setup(test_sequence_and_bound, setup),
-        cmocka_unit_test_setup(test_refused, setup),
+        cmocka_unit_test_setup_teardown(test_retry_in_order, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_sequence_and_bound, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_refused, fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
