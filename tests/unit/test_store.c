@@ -410,6 +410,27 @@ static void load_ok(struct store *s, struct loaded *l)
     assert_int_equal(store_load(s, &load_ops, l, &err), 0);
 }
 
+/* A new store in a new temporary folder t, loaded (into l: nothing yet), with table TABLE put
+ * (table_make's) and no one seated. */
+static struct store *open_with_table(struct tmp *t, struct loaded *l)
+{
+    tmp_new(t);
+    struct store *s = open_ok(t->dir);
+    load_ok(s, l);
+    struct store_table tb = table_make(TABLE);
+    assert_int_equal(store_table_put(s, &tb), 0);
+    return s;
+}
+
+/* Closes s and opens t's store again, as a restarted feltd would: l holds what it loads. */
+static struct store *reopen(struct store *s, const struct tmp *t, struct loaded *l)
+{
+    store_close(s);
+    s = open_ok(t->dir);
+    load_ok(s, l);
+    return s;
+}
+
 static void assert_balanced(struct store *s, const char *table, int64_t on_table)
 {
     struct store_ledger lg;
@@ -622,11 +643,7 @@ static void test_departures(void **state)
     struct loaded l;
     struct chips c;
     char p[3][STORE_PLAYER_ID_LEN + 1];
-    tmp_new(&t);
-    struct store *s = open_ok(t.dir);
-    load_ok(s, &l);
-    struct store_table t1 = table_make(TABLE);
-    assert_int_equal(store_table_put(s, &t1), 0);
+    struct store *s = open_with_table(&t, &l);
     seat_players(s, TABLE, &c, 2, 800); /* seat 1 is a bot */
     struct store_seat broke = seat_make(TABLE, 2, 0); /* a human with nothing left */
     assert_int_equal(store_seat_join(s, &broke, 0, NULL), 0);
@@ -636,10 +653,8 @@ static void test_departures(void **state)
     assert_int_equal(store_seat_leave(s, TABLE, p[1], 800, NULL), 0);
     assert_int_equal(store_seat_leave(s, TABLE, p[2], 0, NULL), 0);
     assert_int_equal(store_flush(s), 0);
-    store_close(s);
 
-    s = open_ok(t.dir);
-    load_ok(s, &l);
+    s = reopen(s, &t, &l);
     assert_int_equal(l.nseats, 0);
     assert_int_equal(l.ndeparted, 1);
     struct store_seat want = seat_make(TABLE, 0, 800);
@@ -653,9 +668,7 @@ static void test_departures(void **state)
     want.stack = 800; /* back with what they left with */
     assert_int_equal(store_seat_join(s, &want, 800, NULL), 0);
     assert_int_equal(store_flush(s), 0);
-    store_close(s);
-    s = open_ok(t.dir);
-    load_ok(s, &l);
+    s = reopen(s, &t, &l);
     assert_int_equal(l.nseats, 1);
     assert_int_equal(l.seats[0].stack, 800);
     assert_int_equal(l.ndeparted, 0);
@@ -801,11 +814,7 @@ static void test_ordered(void **state)
     char p0[STORE_PLAYER_ID_LEN + 1], p1[STORE_PLAYER_ID_LEN + 1];
     player_id(0, p0);
     player_id(1, p1);
-    tmp_new(&t);
-    struct store *s = open_ok(t.dir);
-    load_ok(s, &l);
-    struct store_table tb = table_make(TABLE);
-    assert_int_equal(store_table_put(s, &tb), 0);
+    struct store *s = open_with_table(&t, &l);
     for (int i = 0; i < 2; i++) {
         struct store_seat e = seat_make(TABLE, i, 500);
         struct store_order o = {.seq = i + 1, .done = on_outcome, .arg = (void *)(intptr_t)(i + 1)};
@@ -885,10 +894,8 @@ static void test_ordered(void **state)
     assert_int_equal(done_log.outcome, STORE_STORED);
     c.stack[0] += 2;
     assert_balanced(s, TABLE, c.stack[0]);
-    store_close(s);
 
-    s = open_ok(t.dir);
-    load_ok(s, &l);
+    s = reopen(s, &t, &l);
     assert_int_equal(l.ntables, 1);
     assert_int_equal(l.tables[0].write_seq, 7);
     assert_int_equal(l.nseats, 1);
