@@ -31,6 +31,9 @@ import time
 import urllib.parse
 import urllib.request
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree (felt_testlib.py's docstring)
+from felt_testlib import free_port  # noqa: E402 (this script's folder, first on sys.path)
+
 FELT, FELTD = sys.argv[1], sys.argv[2]
 DEADLINE = time.monotonic() + 240  # the whole test; ctest's TIMEOUT is above this
 TMP = tempfile.mkdtemp(prefix="felt-json-test-")
@@ -234,6 +237,16 @@ class Felt:
     def close_stdin(self):
         self.p.stdin.close()
 
+    def leave(self, where=""):
+        """EOF on stdin: felt leaves the table; reads its output to the end and fails unless it
+        then exits 0 within 5 s (where: the case, for the failure)."""
+        self.close_stdin()
+        while self.next(20) is not None:
+            pass
+        code = self.exit_code(5)
+        if code != 0:
+            fail("felt exited %d at EOF%s" % (code, where))
+
     def exit_code(self, timeout):
         try:
             code = self.p.wait(timeout=timeout)
@@ -355,12 +368,7 @@ def scenario_play_cut_resume(proxy, server_port):
 
     # EOF: leave cleanly, exit 0, the seat is freed.
     pid = f.me
-    f.close_stdin()
-    while f.next(20) is not None:
-        pass
-    code = f.exit_code(5)
-    if code != 0:
-        fail("felt exited %d after EOF" % code)
+    f.leave()
     end = time.monotonic() + 30
     while any(p["name"] == "ann" for p in lobby(server_port)["players"]):
         if time.monotonic() > end:
@@ -429,14 +437,10 @@ def scenario_poll(port):
     if not any(m.get("type") == "ack" and m["data"]["status"] == "accepted" for m in f.lines):
         fail("no action accepted over polling")
     check_seq(f.lines, "pia")
-    f.close_stdin()
-    while f.next(20) is not None:
-        pass
     # EOF leaves the table over HTTP too (POST .../leave): no error, exit 0, the seat is free.
+    f.leave(" with --transport poll")
     if any(m.get("type") == "error" and m["data"]["code"] == "unsupported" for m in f.lines):
         fail("felt refused to leave over polling")
-    if f.exit_code(5) != 0:
-        fail("felt --transport poll did not exit 0 at EOF")
     end = time.monotonic() + 15
     while any(p["name"] == "pia" for p in lobby(port)["players"]):
         if time.monotonic() > end:
@@ -453,19 +457,7 @@ def scenario_fallback(port):
         fail("auto did not fall back to polling: %r" % m)
     if not any(x.get("type") == "snapshot" for x in f.lines):
         f.wait(lambda m: m.get("type") == "snapshot", 10, "a snapshot over polling")
-    f.close_stdin()
-    while f.next(20) is not None:
-        pass
-    if f.exit_code(5) != 0:
-        fail("felt did not exit 0 at EOF after the fallback")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    f.leave(" after the fallback")
 
 
 def scenario_failover(transport):
@@ -502,11 +494,7 @@ def scenario_failover(transport):
             "typed while down")
     if n != 1:
         fail("the chat line typed while down arrived %d times" % n)
-    f.close_stdin()
-    while f.next(20) is not None:
-        pass
-    if f.exit_code(5) != 0:
-        fail("felt did not exit 0 at EOF on the standby")
+    f.leave(" on the standby")
 
 
 def scenario_ws_refused_first(port):
@@ -521,11 +509,7 @@ def scenario_ws_refused_first(port):
     if m.get("server") != url or m["transport"] != "ws":
         fail("wes connected through %r over %s, not %s over ws" % (m.get("server"),
                                                                    m["transport"], url))
-    f.close_stdin()
-    while f.next(20) is not None:
-        pass
-    if f.exit_code(5) != 0:
-        fail("felt did not exit 0 at EOF")
+    f.leave(" after connecting through the second server")
 
 
 def scenario_errors():

@@ -30,12 +30,14 @@ import os
 import queue
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree (felt_testlib.py's docstring)
+from felt_testlib import free_port  # noqa: E402 (this script's folder, first on sys.path)
 
 CASE, FELT, FELTD, FAULTPROXY = sys.argv[1:5]
 DEADLINE = time.monotonic() + 220  # ctest's TIMEOUT is above this
@@ -56,14 +58,6 @@ def fail(msg):
 
 def left():
     return DEADLINE - time.monotonic()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def spawn(argv, **kw):
