@@ -666,9 +666,19 @@ static void session_poll_event(void *user, const char *raw, size_t len)
     session_message(user, raw, len);
 }
 
+/* 421 Misdirected Request ("not_owner"): this server does not play the table now (another node
+ * of the same cluster does). For felt the same as a server that does not answer: another of its
+ * --server URLs may; what was being sent is sent again there. */
+static int session_http_status(int status)
+{
+    return status == 421 ? 0 : status;
+}
+
 static void session_poll_result(void *user, int status, const char *error, int64_t rtt_ms)
 {
     struct session *s = user;
+    if (status == 421) error = "the table is played on another server";
+    status = session_http_status(status);
     if (session_terminal(s)) return;
     if (status == 200) {
         s->rtt_ms = rtt_ms;
@@ -721,7 +731,7 @@ static void session_poll_posted(void *user, int status, const char *body, size_t
 {
     struct session *s = user;
     if (s->ob.n == 0 || !s->ob.e[0].it.sent) return;
-    if (status == 0) {
+    if (session_http_status(status) == 0) {
         /* Unknown whether it arrived: write it again with the next successful poll (an action
          * keeps its request_id, so the server applies it at most once). */
         s->ob.e[0].it.sent = false;
@@ -881,12 +891,13 @@ static void session_probe_done(void *arg, const struct wshttp_result *r)
     unsigned all = (1u << s->nservers) - 1, bit = 1u << i;
     s->probe_req = NULL;
     if (session_terminal(s) || s->tp != &session_ws_transport || !s->ws || s->ws_open) return;
-    if (r->status == 401) {
+    int status = session_http_status(r->status);
+    if (status == 401) {
         session_ws_retire(s);
         session_rejected(s);
         return;
     }
-    if (r->status == 0 || r->status >= 500) {
+    if (status == 0 || status >= 500) {
         s->ws_failures[i] = 0;
         s->down_mask |= bit;
         if (!s->ever_connected && (s->down_mask | s->refuse_mask) == all) {
@@ -898,12 +909,12 @@ static void session_probe_done(void *arg, const struct wshttp_result *r)
         return;
     }
     s->down_mask &= ~bit;
-    if (r->status == 404 && !s->ever_connected) {
+    if (status == 404 && !s->ever_connected) {
         session_ws_retire(s);
         session_set_state(s, SESSION_FAILED, "the server has no game '%s'", s->game);
         return;
     }
-    if (r->status != 200) {
+    if (status != 200) {
         session_emit_state(s);
         return;
     }
@@ -1116,7 +1127,8 @@ static void session_join_done(void *arg, const struct wshttp_result *r)
     s->join_req = NULL;
     if (session_terminal(s) && s->state != SESSION_REJECTED) return;
     /* Down, or a proxy in front of one that is (5xx): another server may answer. */
-    if (r->status == 0 || (r->status >= 500 && s->unreached + 1 < s->nservers)) {
+    int status = session_http_status(r->status);
+    if (status == 0 || (status >= 500 && s->unreached + 1 < s->nservers)) {
         int tried = s->cur;
         if (session_next_server(s))
             session_join(s);

@@ -54,7 +54,9 @@ static void conn_sub_dropped(struct table_sub *s, enum table_drop why, const cha
     struct conn *c = conn_of_sub(s);
     c->player = NULL;
     table_unsubscribe(c->table, &c->sub);
-    conn_close(c, why == TABLE_DROP_REPLACED ? 4409 : 1000, reason);
+    /* 1012 (service restart): a client connects again, and finds the table's owner. */
+    conn_close(c, why == TABLE_DROP_REPLACED ? 4409 : why == TABLE_DROP_MOVED ? 1012 : 1000,
+               reason);
 }
 
 static const struct table_sub_ops conn_sub_ops = {

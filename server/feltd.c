@@ -23,8 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "conffile.h"
 #include "eval.h"
+#include "outbox.h"
 #include "server.h"
 
 /* The config file an installed feltd reads when no --config is given (CMake sets it from
@@ -51,6 +53,10 @@ static const char feltd_usage[] =
     "                         ':memory:' keeps nothing after feltd stops\n"
     "  --postgres CONNINFO    keep them in this PostgreSQL database instead (a libpq\n"
     "                         connection string; the password in ~/.pgpass, not here)\n"
+    "  --node-id ID --redis URL --advertise URL\n"
+    "                         run as one node of several sharing --postgres: each table is\n"
+    "                         played by one node, chosen through Redis (redis://HOST[:PORT]);\n"
+    "                         clients are sent to it by its --advertise ws://HOST:PORT\n"
     "  --action-timeout S     seconds a player has to act (default 30)\n"
     "  --hand-delay MS        pause between hands in ms (default 3000)\n"
     "  --bot-delay MS         bots' thinking time in ms (default 800)\n"
@@ -103,7 +109,7 @@ static void feltd_fail(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
 }
-static void feltd_seat_bots(struct server *srv);
+static void feltd_seat_bots(struct server *srv, struct table *only);
 /* --bots [TABLE:]N, in the order given; "" is the default table ('main', else the first). */
 static struct feltd_bots {
     char table[PROTO_GAME_ID_MAX + 1];
@@ -226,21 +232,42 @@ static void feltd_sweep(void *arg)
     timer_arm(feltd_sweep_timer, FELTD_SWEEP_MS);
 }
 
+/* Several nodes: the cluster's options (main's), and the cluster once the loop runs. */
+static const struct cluster_options *feltd_cluster_opts;
+static struct cluster *feltd_cluster;
+
 static void feltd_ready(struct server *srv)
 {
     feltd_sweep_timer = timer_new(feltd_sweep, srv);
     timer_arm(feltd_sweep_timer, FELTD_SWEEP_MS);
-    feltd_seat_bots(srv);
+    if (feltd_cluster_opts) {
+        struct felt_err err = {0};
+        feltd_cluster = cluster_new(srv, net_loop(), feltd_cluster_opts, &err);
+        if (!feltd_cluster)
+            felt_fatal("feltd: %s", err.message); /* checked before listening: cannot happen */
+        return; /* each table's bots sit down once this node plays it (feltd_seat_bots) */
+    }
+    feltd_seat_bots(srv, NULL);
 }
 
-/* Tops each --bots table up to its number of bots: bots restored from the data folder count,
- * and a name already taken is passed over. */
-static void feltd_seat_bots(struct server *srv)
+static void feltd_stop(struct server *srv)
+{
+    (void)srv;
+    cluster_free(feltd_cluster);
+    feltd_cluster = NULL;
+}
+
+/* Tops each --bots table (only t's, unless NULL) up to its number of bots: bots restored from
+ * the data folder count, and a name already taken is passed over. A table standing by (another
+ * node plays it) gets none. */
+static void feltd_seat_bots(struct server *srv, struct table *only)
 {
     static const char *names[] = {"ada", "bo", "cy", "di", "ed", "flo", "gus", "hal", "ivy", "jo"};
     struct felt_err err;
     for (int b = 0; b < feltd_nbots; b++) {
         struct table *t = lobby_find(srv, feltd_bots[b].table, strlen(feltd_bots[b].table));
+        if ((only && t != only) || table_standby(t))
+            continue;
         for (size_t i = 0; table_bots(t) < feltd_bots[b].n && i < FELT_ARRAY_LEN(names); i++) {
             char name[32];
             snprintf(name, sizeof(name), "%s-bot", names[i]);
@@ -306,6 +333,9 @@ enum {
     O_TRUST_PROXY,
     O_DATA,
     O_POSTGRES,
+    O_NODE_ID,
+    O_REDIS,
+    O_ADVERTISE,
     O_CONFIG,
     O_NO_CONFIG,
     O_LOG_JSON
@@ -335,6 +365,9 @@ static const struct option feltd_opts[] = {
     {"trust-proxy", required_argument, NULL, O_TRUST_PROXY},
     {"data", required_argument, NULL, O_DATA},
     {"postgres", required_argument, NULL, O_POSTGRES},
+    {"node-id", required_argument, NULL, O_NODE_ID},
+    {"redis", required_argument, NULL, O_REDIS},
+    {"advertise", required_argument, NULL, O_ADVERTISE},
     {"ping-secs", required_argument, NULL, O_PING},
     {"hangup-secs", required_argument, NULL, O_HANGUP},
     {"event-lib", required_argument, NULL, O_EVENT_LIB},
@@ -379,6 +412,7 @@ struct feltd_args {
     int ntables;
     const char *data;             /* --data, or NULL for the default folder */
     const char *postgres;         /* --postgres, or NULL: the data folder */
+    struct cluster_options cluster; /* --node-id, --redis, --advertise: several nodes */
     bool log_json;                /* --log-json */
     /* While the command line is read: the tables and bots still those of the config file,
      * which the command line's first --table (or --bots) replaces. */
@@ -460,6 +494,15 @@ static int feltd_option(struct server *srv, struct feltd_args *a, int c, const c
             a->file_store = false;
         }
         *(c == O_DATA ? &a->data : &a->postgres) = arg;
+        break;
+    case O_NODE_ID:
+        a->cluster.node_id = arg;
+        break;
+    case O_REDIS:
+        a->cluster.redis_url = arg;
+        break;
+    case O_ADVERTISE:
+        a->cluster.advertise = arg;
         break;
     case O_PING:
         a->net.ping_secs = (int)feltd_number("--ping-secs", arg, 1, 3600);
@@ -824,8 +867,15 @@ static int feltd_open_store(struct server *srv, const struct feltd_args *a,
     else if (feltd_data_dir(a->data, dir, sizeof(dir)) != 0)
         return 1;
     if ((a->postgres ? store_open_pg(a->postgres, &srv->store, &err)
-                     : store_open(dir, &srv->store, &err)) != 0 ||
-        store_claim(srv->store, FELTD_CLAIM_MS, &err) != 0 ||
+                     : store_open(dir, &srv->store, &err)) != 0) {
+        fprintf(stderr, "feltd: %s\n", err.message);
+        return 1;
+    }
+    if (feltd_cluster_opts) { /* the nodes share it: each table is read when its lease is won */
+        log_line(LOG_INFO, "data in %s, shared by the nodes", dir);
+        return 0;
+    }
+    if (store_claim(srv->store, FELTD_CLAIM_MS, &err) != 0 ||
         store_load(srv->store, &feltd_load_ops, l, &err) != 0) {
         fprintf(stderr, "feltd: %s\n", err.message);
         return 1;
@@ -833,6 +883,37 @@ static int feltd_open_store(struct server *srv, const struct feltd_args *a,
     log_line(LOG_INFO, "data in %s: %d table%s, %d seat%s", dir, l->ntables,
              l->ntables == 1 ? "" : "s", l->nseats, l->nseats == 1 ? "" : "s");
     return 0;
+}
+
+static void feltd_owned(struct server *srv, struct table *t)
+{
+    feltd_seat_bots(srv, t);
+}
+
+/* --node-id, --redis and --advertise: checked, and the cluster's start prepared (feltd_ready).
+ * Returns -1 to go on, else the exit status (2). */
+static int feltd_cluster_setup(struct feltd_args *a)
+{
+    struct felt_err err = {0};
+    if (!a->cluster.node_id && !a->cluster.redis_url && !a->cluster.advertise)
+        return -1;
+    if (cluster_check(&a->cluster, &err) != 0) {
+        fprintf(stderr, "feltd: %s\n", err.message);
+        return 2;
+    }
+    if (!a->postgres) {
+        fprintf(stderr, "feltd: the nodes of a cluster share a PostgreSQL database: give "
+                        "--postgres\n");
+        return 2;
+    }
+    if (a->net.event_lib != NET_EVENT_LIBEV) {
+        fprintf(stderr, "feltd: the nodes of a cluster run on libev (--event-lib libev)\n");
+        return 2;
+    }
+    a->cluster.owned = feltd_owned;
+    a->net.on_stop = feltd_stop;
+    feltd_cluster_opts = &a->cluster;
+    return -1;
 }
 
 int main(int argc, char **argv)
@@ -868,6 +949,11 @@ int main(int argc, char **argv)
         return rc;
     }
     log_set_format(a.log_json ? LOG_JSON : log_stderr_is_journal() ? LOG_JOURNAL : LOG_TEXT);
+    if ((rc = feltd_cluster_setup(&a)) >= 0) {
+        free(a.tables);
+        feltd_conf_free();
+        return rc;
+    }
     eval_init();
     struct feltd_loaded loaded = {0};
     rc = feltd_open_store(srv, &a, &loaded);
@@ -891,6 +977,7 @@ int main(int argc, char **argv)
      * waited for a retry when the shutdown began, table_shutdown). */
     store_close(srv->store);
     srv->store = NULL;
+    outbox_free_orphans(); /* the tables a lost lease made let go of, still awaiting answers */
     lobby_free(srv);
     limit_free(&srv->addrs);
     log_line(LOG_INFO, "stopped");

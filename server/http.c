@@ -442,6 +442,14 @@ void http_handle(struct server *srv, const struct http_request *req, struct http
                 http_error(resp, 404, "unknown_game", "no such game");
                 return;
             }
+            if (table_standby(t)) { /* several nodes: another one plays it */
+                char why[TABLE_URL_MAX + 96];
+                snprintf(why, sizeof(why), "this server does not play table %s now; %s%s",
+                         table_config(t)->id, t->owner_url[0] ? "its owner is " : "try another",
+                         t->owner_url[0] ? t->owner_url : "");
+                http_error(resp, 421, "not_owner", why);
+                return;
+            }
         }
         if (http_routes[i].fn)
             http_routes[i].fn(srv, t, req, resp);

@@ -47,6 +47,7 @@ struct lease_entry {
     bool held;
     int64_t fence;
     int64_t floor;                /* acquires hand out fences above this */
+    char holder[LEASE_NODE_ID_MAX + 1]; /* who held it at the last answer ("": unknown) */
     int64_t valid_until_us;       /* while held */
     int64_t next_us;              /* next renewal (held) or acquire attempt (not held) */
     bool in_hook, dropped;
@@ -92,7 +93,7 @@ static struct lease_entry *lease_find_id(const struct lease_set *ls, uint32_t id
     return e;
 }
 
-static bool lease_node_id_ok(const char *s)
+bool lease_node_id_valid(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
     if (n == 0 || n > LEASE_NODE_ID_MAX) return false;
@@ -109,7 +110,7 @@ struct lease_set *lease_set_new(const struct lease_config *cfg, const struct lea
                                 void *ops_user, const struct lease_hooks *hooks, void *hooks_arg,
                                 struct felt_err *err)
 {
-    if (!lease_node_id_ok(cfg->node_id)) {
+    if (!lease_node_id_valid(cfg->node_id)) {
         felt_err_set(err, "bad_node_id", "a node id is 1 to %d of A-Z a-z 0-9 . _ -",
                      LEASE_NODE_ID_MAX);
         return NULL;
@@ -375,6 +376,14 @@ bool lease_held(const struct lease_set *ls, const char *table_id, int64_t *fence
     return true;
 }
 
+const char *lease_holder(const struct lease_set *ls, const char *table_id)
+{
+    const struct lease_entry *e = lease_find(ls, table_id);
+    if (!e) return "";
+    if (lease_held(ls, table_id, NULL)) return ls->node_id;
+    return strcmp(e->holder, ls->node_id) == 0 ? "" : e->holder;
+}
+
 int lease_count_held(const struct lease_set *ls)
 {
     return ls->held;
@@ -390,6 +399,10 @@ void lease_on_reply(struct lease_set *ls, uint64_t req, enum lease_result r, int
     int64_t valid = e->sent_us + (ls->ttl_ms - ls->margin_ms) * 1000;
     char why[LEASE_NODE_ID_MAX + 16];
 
+    if (r == LEASE_R_OK)
+        snprintf(e->holder, sizeof(e->holder), "%s", ls->node_id);
+    else if (r == LEASE_R_TAKEN)
+        snprintf(e->holder, sizeof(e->holder), "%s", holder ? holder : "");
     switch (r) {
     case LEASE_R_OK:
         if (e->kind == LEASE_K_ACQUIRE) {

@@ -83,6 +83,9 @@ struct lease_config {
     int64_t margin_ms; /* subtracted from the local validity for clock drift; ttl_ms / 8 */
 };
 
+/* Whether s can be a node id: 1..LEASE_NODE_ID_MAX bytes of [A-Za-z0-9._-]. */
+bool lease_node_id_valid(const char *s);
+
 /* 0 values in cfg take the defaults. NULL (with err) for a bad node id or timings that cannot
  * work (margin_ms + renew_ms must leave room within ttl_ms). */
 struct lease_set *lease_set_new(const struct lease_config *cfg, const struct lease_ops *ops,
@@ -104,6 +107,11 @@ void lease_drop(struct lease_set *ls, const char *table_id);
 /* Whether this node holds table_id now (its local validity has not run out); *fence (may be
  * NULL) gets the lease's fence. Check it right before every fenced write. */
 bool lease_held(const struct lease_set *ls, const char *table_id, int64_t *fence);
+/* Who holds table_id, as far as this node knows: its own node id while lease_held, else the
+ * holder named by Redis's last answer about it ("" when unknown or nobody: free, expired, or
+ * this node's own lease lost). Only a hint (the lease may have changed since): for telling a
+ * client where the table is played, never for deciding who may write. */
+const char *lease_holder(const struct lease_set *ls, const char *table_id);
 /* How many tables this node holds now. */
 int lease_count_held(const struct lease_set *ls);
 

@@ -310,7 +310,7 @@ static int net_route_ws(struct server *srv, const char *uri, struct table **t, s
     if (strncmp(uri, "/ws/spectate/", 13) == 0) {
         game = uri + 13;
         *t = lobby_find(srv, game, strlen(game));
-        return *t ? CONN_SPECTATOR : -1;
+        return *t && !table_standby(*t) ? CONN_SPECTATOR : -1;
     }
     if (strncmp(uri, "/ws/game/", 9) != 0)
         return -1;
@@ -1041,9 +1041,26 @@ static void net_stop_fire(void *arg)
 
 /* Stop accepting, tell every client we are going away (1001), then leave the loop once the
  * close frames have had a moment to go out. */
+static const struct net_options *net_opts; /* net_run's, until its on_stop was called */
+
+struct ev_loop *net_loop(void)
+{
+    return net_ev_loop;
+}
+
+/* o->on_stop, once: at the shutdown's start, else (the loop failed) before the cleanup. */
+static void net_on_stop(struct server *srv)
+{
+    const struct net_options *o = net_opts;
+    net_opts = NULL;
+    if (o && o->on_stop)
+        o->on_stop(srv);
+}
+
 static void net_shutdown_begin(struct server *srv)
 {
     log_line(LOG_INFO, "shutting down");
+    net_on_stop(srv);
     srv->shutting_down = true;
     net_listen_modulate(srv); /* stop accepting */
     for (int i = 0; i < srv->ntables; i++)
@@ -1218,6 +1235,7 @@ int net_run(struct server *srv, const struct net_options *o)
     printf("feltd: listening on %s://%s:%d\n", o->tls_cert ? "https" : "http", li.url_host,
            li.port);
     fflush(stdout);
+    net_opts = o;
     if (o->on_ready)
         o->on_ready(srv);
 
@@ -1236,6 +1254,7 @@ int net_run(struct server *srv, const struct net_options *o)
         if (net_signalled && !srv->shutting_down)
             net_shutdown_begin(srv);
     }
+    net_on_stop(srv);
     net_run_cleanup(srv);
     return rc;
 }

@@ -42,8 +42,13 @@ struct outbox {
     bool stalled;         /* a write failed: the retry timer sends the list again */
     bool stopping;        /* outbox_shutdown: no more retries */
     bool dead;            /* a skip was refused: nothing is kept any more */
+    bool orphan;          /* outbox_abandon: the table has let go; freed by the last answer */
+    struct outbox *next_orphan;
     struct timer *retry;
 };
+
+/* The outboxes abandoned with answers still due (outbox_free_orphans frees them at exit). */
+static struct outbox *outbox_orphans;
 
 static void outbox_done(void *arg, enum store_outcome r, const char *why);
 
@@ -119,7 +124,7 @@ static void outbox_unlink(struct outbox *o, struct outbox_write *w)
     if (hand)
         o->hands--;
     outbox_write_free(w);
-    if (hand && o->ops->hand_settled)
+    if (hand && o->ops->hand_settled && !o->orphan)
         o->ops->hand_settled(o->arg, hand_id);
 }
 
@@ -152,15 +157,10 @@ static void outbox_stall(struct outbox *o, const struct outbox_write *w, const c
 }
 
 /* The store's answer to one attempt at w (or the queue's refusal, from outbox_send). */
-static void outbox_done(void *arg, enum store_outcome r, const char *why)
+static void outbox_answer(struct outbox *o, struct outbox_write *w, enum store_outcome r,
+                          const char *why)
 {
-    struct outbox_write *w = arg;
-    struct outbox *o = w->box;
     char what[32];
-    if (w->sent) {
-        w->sent = false;
-        o->due--;
-    }
     if (o->dead && r != STORE_STORED) {
         outbox_unlink(o, w);
         return;
@@ -192,7 +192,7 @@ static void outbox_done(void *arg, enum store_outcome r, const char *why)
         /* It stays in its place as a skip of its number, sent as any write would be. */
         if (w->kind == OUTBOX_HAND) {
             o->hands--;
-            if (o->ops->hand_settled)
+            if (o->ops->hand_settled && !o->orphan)
                 o->ops->hand_settled(o->arg, w->hand.hand_id);
         }
         w->kind = OUTBOX_SKIP;
@@ -200,6 +200,19 @@ static void outbox_done(void *arg, enum store_outcome r, const char *why)
             outbox_send(o, w);
         return;
     }
+}
+
+static void outbox_done(void *arg, enum store_outcome r, const char *why)
+{
+    struct outbox_write *w = arg;
+    struct outbox *o = w->box;
+    if (w->sent) {
+        w->sent = false;
+        o->due--;
+    }
+    outbox_answer(o, w, r, why);
+    if (o->orphan && o->due == 0)
+        outbox_free(o);
 }
 
 static void outbox_send_all(struct outbox *o)
@@ -240,6 +253,11 @@ void outbox_free(struct outbox *o)
 {
     if (!o)
         return;
+    for (struct outbox **at = &outbox_orphans; o->orphan && *at; at = &(*at)->next_orphan)
+        if (*at == o) {
+            *at = o->next_orphan;
+            break;
+        }
     while (o->head) {
         struct outbox_write *w = o->head;
         o->head = w->next;
@@ -247,6 +265,31 @@ void outbox_free(struct outbox *o)
     }
     timer_free(o->retry);
     free(o);
+}
+
+void outbox_abandon(struct outbox *o)
+{
+    if (!o)
+        return;
+    o->orphan = o->dead = true;
+    timer_cancel(o->retry);
+    for (struct outbox_write *w = o->head, *next; w; w = next) {
+        next = w->next;
+        if (!w->sent)
+            outbox_unlink(o, w);
+    }
+    if (o->due == 0) {
+        outbox_free(o);
+        return;
+    }
+    o->next_orphan = outbox_orphans;
+    outbox_orphans = o;
+}
+
+void outbox_free_orphans(void)
+{
+    while (outbox_orphans)
+        outbox_free(outbox_orphans);
 }
 
 void outbox_set_seq(struct outbox *o, int64_t last_seq)

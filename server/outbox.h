@@ -52,6 +52,14 @@ struct outbox *outbox_new(struct store *s, const char *table_id, int64_t last_se
                           const struct outbox_ops *ops, void *arg);
 /* Drops whatever is still waiting (feltd is stopping: the store has written what it was sent). */
 void outbox_free(struct outbox *o);
+/* The table is no longer this node's to write (its lease was lost, several nodes): what waits
+ * is dropped unsent (the new owner starts from what the store holds), no retry follows and no
+ * hand_settled is called; the writes already with the store are answered into the void, and
+ * the last answer frees the outbox (at once when none is due). o must not be used after. */
+void outbox_abandon(struct outbox *o);
+/* Frees the abandoned outboxes still waiting for answers: call after store_close, which drops
+ * the answers not yet dispatched. */
+void outbox_free_orphans(void);
 /* The sequence moves on from last_seq (a table loaded after outbox_new). */
 void outbox_set_seq(struct outbox *o, int64_t last_seq);
 /* feltd is stopping: what waits for a retry is sent once more now (store_close writes it, in

@@ -61,6 +61,7 @@ struct redis_req {
     struct redis *r;
     uint64_t req;
     redis_append_fn done;
+    redis_nodes_fn nodes;
     void *arg;
     char table_id[PROTO_GAME_ID_MAX + 1];
 };
@@ -273,6 +274,12 @@ static int redis_parse_url(struct redis *r, const char *url, struct felt_err *er
         r->port = (int)p;
     }
     return 0;
+}
+
+int redis_url_check(const char *url, struct felt_err *err)
+{
+    struct redis r;
+    return redis_parse_url(&r, url, err);
 }
 
 struct redis *redis_new(struct ev_loop *loop, const char *url, struct felt_err *err)
@@ -494,6 +501,46 @@ const struct lease_ops redis_lease_ops = {
     .renew_batch = redis_lease_renew_batch,
     .release = redis_lease_release,
 };
+
+/* ---- the nodes' URLs -------------------------------------------------------------------- */
+
+int redis_nodes_put(struct redis *r, const char *node_id, const char *url)
+{
+    return redis_send(r, NULL, NULL, "HSET felt:nodes %s %s", node_id, url);
+}
+
+/* HGETALL's reply: [id, url, id, url, ...]. */
+static void redis_nodes_reply(redisAsyncContext *ac, void *reply_, void *privdata)
+{
+    (void)ac;
+    struct redis_req *q = privdata;
+    const redisReply *reply = reply_;
+    redis_reply_seen(q->r, reply);
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements % 2 == 0) {
+        size_t n = reply->elements / 2;
+        const char **ids = xcalloc(n + 1, sizeof(*ids)), **urls = xcalloc(n + 1, sizeof(*urls));
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            const redisReply *id = reply->element[2 * i], *url = reply->element[2 * i + 1];
+            if (id->type == REDIS_REPLY_STRING && url->type == REDIS_REPLY_STRING) {
+                ids[k] = id->str;
+                urls[k++] = url->str;
+            }
+        }
+        q->nodes(q->arg, (int)k, ids, urls);
+        free(ids);
+        free(urls);
+    }
+    free(q);
+}
+
+int redis_nodes_get(struct redis *r, redis_nodes_fn fn, void *arg)
+{
+    struct redis_req *q = redis_req_new(r, 0, NULL);
+    q->nodes = fn;
+    q->arg = arg;
+    return redis_send(r, redis_nodes_reply, q, "HGETALL felt:nodes");
+}
 
 /* ---- a table's events ------------------------------------------------------------------- */
 

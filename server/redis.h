@@ -29,6 +29,8 @@ struct redis;
  * doubling to 2 s, and logged once per outage. NULL with err ("bad_redis_url") for a URL it
  * cannot use. */
 struct redis *redis_new(struct ev_loop *loop, const char *url, struct felt_err *err);
+/* Whether redis_new could use url: 0, or -1 with err as redis_new's. */
+int redis_url_check(const char *url, struct felt_err *err);
 /* Where the replies of redis_lease_ops go (NULL: dropped). Set it before wanting a lease. */
 void redis_set_leases(struct redis *r, struct lease_set *ls);
 bool redis_connected(const struct redis *r);
@@ -37,6 +39,15 @@ void redis_free(struct redis *r);
 
 /* lease_ops over this connection; their user pointer is the struct redis. */
 extern const struct lease_ops redis_lease_ops;
+
+/* ---- the nodes' URLs ----
+ * felt:nodes is a hash: node id -> the URL its clients use (feltd --advertise), so that a node
+ * can tell a client where a table it does not play is played. */
+int redis_nodes_put(struct redis *r, const char *node_id, const char *url);
+/* fn(arg, n, ids, urls) once with the whole map when it comes (not at all when the connection
+ * goes first); the strings are valid only during the call. 0, or -1 without a connection. */
+typedef void (*redis_nodes_fn)(void *arg, int n, const char *const *ids, const char *const *urls);
+int redis_nodes_get(struct redis *r, redis_nodes_fn fn, void *arg);
 
 /* ---- a table's events ----
  * felt:{T}:events is the table's stream: one entry per event, its id "SEQ-0" (so the stream's

@@ -317,6 +317,7 @@ struct table_config {
 
 #define PLAYER_ID_LEN 16       /* hex characters of a public player id */
 #define TABLE_DEPARTED_MAX 64   /* departures a table remembers (struct table) */
+#define TABLE_URL_MAX 255       /* bytes of an owner's URL (struct table) */
 #define PLAYER_TOKEN_BYTES 32  /* 256 random bits per token */
 #define PLAYER_ACK_CACHE 64    /* request_ids remembered per player for exactly-once actions */
 /* A player without a WebSocket counts as connected while their HTTP requests (polls) come at
@@ -327,6 +328,7 @@ struct table_config {
 enum table_drop {
     TABLE_DROP_REPLACED, /* a newer socket of the same player said hello */
     TABLE_DROP_LEFT,     /* the player stood up (left, idle or sat out too long) */
+    TABLE_DROP_MOVED,    /* the table is now played on another node (table_stand_by) */
 };
 
 struct table_sub;
@@ -431,6 +433,11 @@ struct table {
     struct table_sub *subs;        /* subscribers */
     int nspectators;
     struct equity_job *eq;         /* equity of tabled hands (equity_job.c; NULL until needed) */
+    /* Several nodes (cluster.c): while another node owns the table (or nobody yet), it stands
+     * by here: no seat, no socket, nothing dealt; joins and polls are answered "not_owner"
+     * with owner_url, the owner's advertised URL ("" when unknown). */
+    bool standby;
+    char owner_url[TABLE_URL_MAX + 1];
 };
 
 /* The number of the decision the running hand waits for: 1 for the first, one more after every
@@ -505,6 +512,17 @@ void table_free(struct table *t);
 const struct table_config *table_config(const struct table *t);
 /* Deals from a seeded generator instead of the OS CSPRNG: for tests only, never in feltd. */
 void table_set_rng_seed(struct table *t, uint64_t seed);
+/* Several nodes (cluster.c). table_stand_by: this node stops playing t at once (its lease is
+ * lost, or it never had it): its timers stop, the hand in play is dropped (its chips are the
+ * store's, as of the last completed hand; the next owner voids it), what waits in its outbox is
+ * dropped, every socket is closed (TABLE_DROP_MOVED) and every seat emptied. Called again
+ * while it stands by, it empties what was restored since (a take that came too late). Then table_restore and friends load it again from the store (its new
+ * owner's take); table_own(t, write_seq) starts playing it once they are done. */
+void table_stand_by(struct table *t, const char *why);
+void table_own(struct table *t, int64_t write_seq);
+bool table_standby(const struct table *t);
+/* The URL clients should use for t while it stands by here (NULL or "": unknown). */
+void table_set_owner_url(struct table *t, const char *url);
 
 /* Seats a player. A human's join (bot false) from addr spends one of its join tokens and is
  * refused ("rate_limited", "too_many_seats") past the limits; addr may be NULL (no limits). sub
@@ -731,10 +749,14 @@ struct net_options {
     const char *tls_cert, *tls_key;
     int ping_secs, hangup_secs;
     void (*on_ready)(struct server *srv); /* called once the context exists (seat bots...) */
+    void (*on_stop)(struct server *srv);  /* the shutdown begins (before the tables stop); may
+                                             be NULL */
 };
 /* Creates the context, serves until SIGINT/SIGTERM/SIGHUP, then closes every client with 1001.
  * Returns the process exit status. */
 int net_run(struct server *srv, const struct net_options *o);
+/* The libev loop net_run runs on, from on_ready to on_stop; NULL with --event-lib poll. */
+struct ev_loop *net_loop(void);
 
 /* ---- feltd.c: the server object --------------------------------------------------------- */
 

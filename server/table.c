@@ -228,8 +228,8 @@ static int table_eligible_count(const struct table *t)
 
 static void table_maybe_schedule_hand(struct table *t)
 {
-    if (!t->hand_running && !(t->out && outbox_hand_pending(t->out)) && !t->srv->shutting_down &&
-        table_eligible_count(t) >= 2)
+    if (!t->hand_running && !t->standby && !(t->out && outbox_hand_pending(t->out)) &&
+        !t->srv->shutting_down && table_eligible_count(t) >= 2)
         timer_arm(t->next_hand, t->cfg.hand_delay_ms);
 }
 
@@ -560,6 +560,71 @@ void table_voided(struct table *t, int64_t hand_id)
              t->cfg.id, (long long)hand_id);
     struct wire_notification n = {.kind = WIRE_NOTE_HAND_VOIDED, .hand_id = hand_id};
     table_notify_with(t, NULL, &n);
+}
+
+void table_stand_by(struct table *t, const char *why)
+{
+    if (!t->standby)
+        log_line(LOG_WARNING, "table %s: stands by on this node (%s)%s", t->cfg.id, why,
+                 t->hand_running ? "; the hand in play is left to the next owner, who voids it"
+                                 : "");
+    t->standby = true;
+    /* Every socket goes (its client reconnects, to the owner), every seat with it. */
+    while (t->subs)
+        t->subs->ops->dropped(t->subs, TABLE_DROP_MOVED, "the table moved to another server");
+    timer_cancel(t->clock);
+    timer_cancel(t->next_hand);
+    timer_cancel(t->bot_turn);
+    timer_cancel(t->spectators);
+    t->spectators_pending = false;
+    if (t->out) { /* the next owner starts from what the store holds */
+        outbox_abandon(t->out);
+        t->out = outbox_new(t->srv->store, t->cfg.id, 0, &table_outbox_ops, t);
+    }
+    equity_job_free(t);
+    handrec_free(&t->rec);
+    handrec_init(&t->rec);
+    t->hand_running = false;
+    t->clock_seat = -1;
+    t->deadline_ms = t->next_deadline_ms = 0;
+    for (int s = 0; s < ENGINE_MAX_SEATS; s++) {
+        if (t->seat[s])
+            table_player_free(t->seat[s]);
+        t->seat[s] = NULL;
+    }
+    t->nplayers = 0;
+    memset(t->departed, 0, sizeof(t->departed));
+    t->departed_next = 0;
+    t->nvoided = 0;
+    t->button = -1;
+    t->nspectators = t->spectators_told = 0;
+    /* The events seen here so far say nothing of what the owner does next: a resume from any of
+     * them gets a snapshot (the seq skips one, which no event carries). */
+    if (t->seq > 0 || t->hist.game.count > 0 || t->hist.chat.count > 0) {
+        history_free(&t->hist);
+        history_init(&t->hist, t->cfg.history);
+        t->seq++;
+        t->hist.last_seq = t->hist.lost_seq = t->seq; /* nothing up to here can be replayed */
+    }
+}
+
+void table_own(struct table *t, int64_t write_seq)
+{
+    FELT_ASSERT(t->standby);
+    t->standby = false;
+    if (t->out)
+        outbox_set_seq(t->out, write_seq);
+    table_maybe_schedule_hand(t);
+}
+
+bool table_standby(const struct table *t)
+{
+    return t->standby;
+}
+
+void table_set_owner_url(struct table *t, const char *url)
+{
+    snprintf(t->owner_url, sizeof(t->owner_url), "%s", url ? url : "");
 }
 
 void table_set_rng_seed(struct table *t, uint64_t seed)

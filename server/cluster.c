@@ -1,0 +1,325 @@
+/*
+ * cluster.c: feltd as one node of several (cluster.h): the leases' hooks turned into tables
+ * played or standing by, and the nodes' URLs for the clients sent elsewhere.
+ *
+ * Per table: the lease is wanted for as long as the node runs. When it is acquired (fence F),
+ * the table is taken from the store with F (store_table_take, on the store's thread: the loop
+ * never waits); the take's rows restore its seats, departures and voided hands into the table,
+ * which stands by until the take is done, and then plays (table_own). A take answered after the
+ * lease was lost again, or for an older fence, is ignored (its generation is stale) and the
+ * table is stood by once more, which empties what its rows put back. A take the store refuses
+ * (a fence at or below the stored one: a Redis that forgot its counter) lets the lease go and
+ * wants it again a second later, with a new, higher fence each time.
+ *
+ * Every second the node writes its own URL into felt:nodes and reads the map back, and each
+ * standing-by table learns its owner's URL (lease_holder, as Redis last answered) for the
+ * "not_owner" answers (http.c).
+ */
+#include "cluster.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lease.h"
+#include "redis.h"
+#include "store.h"
+
+#define CLUSTER_TICK_MS 1000  /* the URL map's refresh */
+#define CLUSTER_RETAKE_MS 1000 /* a refused take wants the lease again after this */
+
+struct cluster_take;
+
+/* What the node knows of one of its tables. */
+struct cluster_table {
+    struct cluster *c;
+    struct table *t;
+    uint64_t gen;         /* moves on with every acquire and loss: older takes are stale */
+    struct cluster_take *take; /* the take in flight, or NULL */
+    int64_t write_seq;    /* from the take's table row */
+    struct timer *retake; /* wants the lease again after a refused take */
+};
+
+/* A take in flight; it outlives its cluster (cluster_free) until the store answers. */
+struct cluster_take {
+    struct cluster_table *ct; /* NULL once orphaned */
+    uint64_t gen;
+    int64_t fence;
+};
+
+struct cluster {
+    struct server *srv;
+    char node_id[LEASE_NODE_ID_MAX + 1];
+    char advertise[TABLE_URL_MAX + 1];
+    void (*owned)(struct server *srv, struct table *t);
+    struct redis *redis;
+    struct lease_set *leases;
+    struct cluster_table *tables; /* parallel to srv->tables */
+    int ntables;
+    struct timer *tick;
+    char **node_ids, **node_urls; /* the last map read */
+    int nnodes;
+};
+
+static struct cluster_table *cluster_find(struct cluster *c, const char *table_id)
+{
+    for (int i = 0; i < c->ntables; i++)
+        if (strcmp(table_config(c->tables[i].t)->id, table_id) == 0)
+            return &c->tables[i];
+    return NULL;
+}
+
+/* ---- the take's rows, restored into the table (it stands by meanwhile) ------------------- */
+
+static struct table *cluster_take_table(void *user)
+{
+    struct cluster_take *k = user;
+    return k->ct && k->gen == k->ct->gen ? k->ct->t : NULL;
+}
+
+static void cluster_take_row(void *user, const struct store_table *st)
+{
+    struct cluster_take *k = user;
+    struct table *t = cluster_take_table(user);
+    if (!t)
+        return;
+    table_set_last_hand_id(t, st->last_hand_id);
+    k->ct->write_seq = st->write_seq;
+}
+
+static void cluster_take_seat(void *user, const struct store_seat *s)
+{
+    struct table *t = cluster_take_table(user);
+    if (t)
+        table_restore(t, s);
+}
+
+static void cluster_take_departure(void *user, const struct store_departure *d)
+{
+    struct table *t = cluster_take_table(user);
+    if (t)
+        table_departed(t, d->player_id, d->token_hash, d->stack);
+}
+
+static void cluster_take_voided(void *user, const char *table_id, int64_t hand_id)
+{
+    (void)table_id;
+    struct table *t = cluster_take_table(user);
+    if (t)
+        table_voided(t, hand_id);
+}
+
+static const struct store_load_ops cluster_take_ops = {
+    .table = cluster_take_row,
+    .seat = cluster_take_seat,
+    .departure = cluster_take_departure,
+    .voided = cluster_take_voided,
+};
+
+static void cluster_retake_fire(void *arg)
+{
+    struct cluster_table *ct = arg;
+    lease_want(ct->c->leases, table_config(ct->t)->id, 0);
+}
+
+static void cluster_take_done(void *user, const char *code, const char *why)
+{
+    struct cluster_take *k = user;
+    struct cluster_table *ct = k->ct;
+    if (!ct) { /* the node stopped meanwhile */
+        free(k);
+        return;
+    }
+    if (ct->take == k)
+        ct->take = NULL;
+    const char *id = table_config(ct->t)->id;
+    int64_t fence = 0;
+    if (k->gen != ct->gen) { /* an older take: what came after it decides */
+        free(k);
+        return;
+    }
+    if (code) {
+        log_line(LOG_ERROR, "table %s: cannot take it with fence %lld (%s: %s); letting the "
+                 "lease go and trying again", id, (long long)k->fence, code, why ? why : "");
+        table_stand_by(ct->t, "its take failed");
+        ct->gen++;
+        lease_drop(ct->c->leases, id);
+        timer_arm(ct->retake, CLUSTER_RETAKE_MS);
+    } else if (!lease_held(ct->c->leases, id, &fence) || fence != k->fence) {
+        table_stand_by(ct->t, "lease lost while it was taken"); /* empties what the rows put back */
+        ct->gen++;
+    } else {
+        log_line(LOG_INFO, "table %s: played on this node now (fence %lld)", id,
+                 (long long)k->fence);
+        table_own(ct->t, ct->write_seq);
+        if (ct->c->owned)
+            ct->c->owned(ct->c->srv, ct->t);
+    }
+    free(k);
+}
+
+/* ---- the leases' hooks ------------------------------------------------------------------ */
+
+static void cluster_acquired(void *arg, const char *table_id, int64_t fence)
+{
+    struct cluster *c = arg;
+    struct cluster_table *ct = cluster_find(c, table_id);
+    if (!ct)
+        return;
+    table_stand_by(ct->t, "a new owner's fence"); /* empty already, unless a loss went unseen */
+    ct->gen++; /* a take still in flight is stale: its rows go nowhere */
+    struct cluster_take *k = xcalloc(1, sizeof(*k));
+    k->ct = ct;
+    k->gen = ct->gen;
+    k->fence = fence;
+    log_line(LOG_INFO, "table %s: lease acquired (fence %lld); taking it from the store",
+             table_id, (long long)fence);
+    if (store_table_take(c->srv->store, table_id, fence, &cluster_take_ops, cluster_take_done,
+                         k) != 0) {
+        log_line(LOG_WARNING, "table %s: the store cannot take it now; trying again", table_id);
+        free(k);
+        ct->gen++;
+        lease_drop(c->leases, table_id);
+        timer_arm(ct->retake, CLUSTER_RETAKE_MS);
+        return;
+    }
+    ct->take = k;
+}
+
+static void cluster_lost(void *arg, const char *table_id, int64_t fence, const char *why)
+{
+    struct cluster *c = arg;
+    struct cluster_table *ct = cluster_find(c, table_id);
+    if (!ct)
+        return;
+    char reason[LEASE_NODE_ID_MAX + 64];
+    snprintf(reason, sizeof(reason), "lease of fence %lld lost: %s", (long long)fence, why);
+    ct->gen++;
+    table_stand_by(ct->t, reason);
+}
+
+static const struct lease_hooks cluster_lease_hooks = {
+    .acquired = cluster_acquired,
+    .lost = cluster_lost,
+};
+
+/* ---- the nodes' URLs -------------------------------------------------------------------- */
+
+static void cluster_nodes_clear(struct cluster *c)
+{
+    for (int i = 0; i < c->nnodes; i++) {
+        free(c->node_ids[i]);
+        free(c->node_urls[i]);
+    }
+    free(c->node_ids);
+    free(c->node_urls);
+    c->node_ids = c->node_urls = NULL;
+    c->nnodes = 0;
+}
+
+static void cluster_nodes_read(void *arg, int n, const char *const *ids, const char *const *urls)
+{
+    struct cluster *c = arg;
+    cluster_nodes_clear(c);
+    c->node_ids = xcalloc((size_t)n + 1, sizeof(*c->node_ids));
+    c->node_urls = xcalloc((size_t)n + 1, sizeof(*c->node_urls));
+    for (int i = 0; i < n; i++) {
+        c->node_ids[i] = xstrdup(ids[i]);
+        c->node_urls[i] = xstrdup(urls[i]);
+    }
+    c->nnodes = n;
+    for (int i = 0; i < c->ntables; i++) {
+        struct cluster_table *ct = &c->tables[i];
+        const char *holder = lease_holder(c->leases, table_config(ct->t)->id), *url = "";
+        for (int j = 0; holder[0] && j < n; j++)
+            if (strcmp(c->node_ids[j], holder) == 0)
+                url = c->node_urls[j];
+        table_set_owner_url(ct->t, url);
+    }
+}
+
+static void cluster_tick_fire(void *arg)
+{
+    struct cluster *c = arg;
+    if (redis_connected(c->redis)) {
+        redis_nodes_put(c->redis, c->node_id, c->advertise);
+        redis_nodes_get(c->redis, cluster_nodes_read, c);
+    }
+    timer_arm(c->tick, CLUSTER_TICK_MS);
+}
+
+/* ---- the cluster_* interface ------------------------------------------------------------ */
+
+int cluster_check(const struct cluster_options *o, struct felt_err *err)
+{
+    if (!o->node_id || !o->redis_url || !o->advertise)
+        return felt_err_set(err, "bad_cluster", "--node-id, --redis and --advertise go together");
+    if (!lease_node_id_valid(o->node_id))
+        return felt_err_set(err, "bad_cluster", "--node-id is 1 to %d of A-Z a-z 0-9 . _ -",
+                            LEASE_NODE_ID_MAX);
+    if (strlen(o->advertise) > TABLE_URL_MAX ||
+        (strncmp(o->advertise, "ws://", 5) != 0 && strncmp(o->advertise, "wss://", 6) != 0) ||
+        strpbrk(o->advertise, " \t\r\n"))
+        return felt_err_set(err, "bad_cluster", "--advertise takes the ws:// or wss:// URL "
+                            "clients reach this node by");
+    return redis_url_check(o->redis_url, err);
+}
+
+struct cluster *cluster_new(struct server *srv, struct ev_loop *loop,
+                            const struct cluster_options *o, struct felt_err *err)
+{
+    if (cluster_check(o, err) != 0)
+        return NULL;
+    if (!loop) {
+        felt_err_set(err, "bad_cluster", "several nodes need the libev loop (--event-lib libev)");
+        return NULL;
+    }
+    struct cluster *c = xcalloc(1, sizeof(*c));
+    c->srv = srv;
+    c->owned = o->owned;
+    snprintf(c->advertise, sizeof(c->advertise), "%s", o->advertise);
+    snprintf(c->node_id, sizeof(c->node_id), "%s", o->node_id ? o->node_id : "");
+    c->redis = redis_new(loop, o->redis_url, err);
+    struct lease_config lc = {.node_id = o->node_id, .ttl_ms = o->lease_ttl_ms};
+    if (c->redis)
+        c->leases = lease_set_new(&lc, &redis_lease_ops, c->redis, &cluster_lease_hooks, c, err);
+    if (!c->leases) {
+        redis_free(c->redis);
+        free(c);
+        return NULL;
+    }
+    redis_set_leases(c->redis, c->leases);
+    c->ntables = srv->ntables;
+    c->tables = xcalloc((size_t)c->ntables, sizeof(*c->tables));
+    for (int i = 0; i < c->ntables; i++) {
+        struct cluster_table *ct = &c->tables[i];
+        ct->c = c;
+        ct->t = srv->tables[i];
+        ct->retake = timer_new(cluster_retake_fire, ct);
+        table_stand_by(ct->t, "waiting for its lease");
+        lease_want(c->leases, table_config(ct->t)->id, 0);
+    }
+    c->tick = timer_new(cluster_tick_fire, c);
+    timer_arm(c->tick, 0);
+    log_line(LOG_INFO, "node %s of a cluster (Redis %s), reached at %s: %d table%s wanted",
+             c->node_id, o->redis_url, c->advertise, c->ntables, c->ntables == 1 ? "" : "s");
+    return c;
+}
+
+void cluster_free(struct cluster *c)
+{
+    if (!c)
+        return;
+    lease_set_free(c->leases); /* releases what is held: the next owner need not wait */
+    for (int i = 0; i < c->ntables; i++) {
+        if (c->tables[i].take)
+            c->tables[i].take->ct = NULL; /* its answer frees it */
+        timer_free(c->tables[i].retake);
+    }
+    redis_set_leases(c->redis, NULL);
+    redis_free(c->redis);
+    timer_free(c->tick);
+    cluster_nodes_clear(c);
+    free(c->tables);
+    free(c);
+}

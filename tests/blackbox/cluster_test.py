@@ -1,0 +1,377 @@
+#!/usr/bin/env python3
+"""cluster_test.py: three feltd nodes on one PostgreSQL and one Redis (docs/scaling.md), each
+table played by one node, and what happens when that node dies or stops.
+
+Starts its own PostgreSQL (PG_RUN: tests/cluster/pg_run.c) and redis-server, both on free
+loopback ports in a temporary folder, and three nodes (--node-id n1..n3 --redis --postgres
+--advertise), with bots at tables t1 and t2. A human (felt --json, given every node's URL)
+sits at t1 and sits out, so the bots need not wait for them. Then:
+
+  - every table has exactly one owner: it answers GET .../state, the other nodes answer 421
+    "not_owner" naming the owner's URL, and Redis's lease names the owner with its fence;
+  - kill -9 t1's owner mid-hand: exactly one new owner, within the lease's ttl and a second,
+    with fence + 1; the hand in play is voided, never completed; the books balance (every
+    seat's stack is its ledger's: the stacks of the last completed hand); the human's felt
+    reconnects to a live node with the same player id, without being told to;
+  - SIGSTOP t2's owner for 10 s: another node takes t2 with fence + 1; woken, the stopped node
+    says its lease was lost and answers "not_owner"; the hand it was playing is voided, not
+    completed (a commit it sent after waking was refused by the fence);
+  - the killed node comes back and stands by; at the end every node stops and the books of
+    both tables balance once more.
+
+Usage: cluster_test.py FELTD FELT PG_RUN. Only 127.0.0.1; bounded in time (DEADLINE).
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree (felt_testlib.py says why)
+from felt_testlib import free_port  # noqa: E402
+
+FELTD, FELT, PG_RUN = sys.argv[1:4]
+TABLES = ("t1", "t2")
+DEADLINE = time.monotonic() + 150
+TTL_S = 4.0  # lease.h's default ttl
+TMP = tempfile.mkdtemp(prefix="felt-cluster-")
+PROCS = []
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def remaining():
+    left = DEADLINE - time.monotonic()
+    check(left > 0, "the test ran out of time")
+    return left
+
+
+def wait_for(cond, what, timeout):
+    end = time.monotonic() + min(timeout, remaining())
+    while time.monotonic() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError("timed out (%.0f s) waiting for %s" % (timeout, what))
+
+
+def http(port, method, path, body=None, token=None):
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), method=method,
+                                 data=json.dumps(body).encode() if body is not None else None)
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+    except (urllib.error.URLError, ConnectionError, socket.timeout):
+        return 0, None
+
+
+# ---- the servers ---------------------------------------------------------------------------
+
+def start_pg():
+    pg = subprocess.Popen([PG_RUN], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    PROCS.append(pg)
+    conninfo = pg.stdout.readline().decode().strip()
+    check(conninfo.startswith("postgresql://"), "pg_run did not start PostgreSQL")
+    return pg, conninfo
+
+
+def start_redis():
+    port = free_port()
+    red = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                            "--save", "", "--appendonly", "no", "--dir", TMP],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    PROCS.append(red)
+    wait_for(lambda: redis_cli(port, "PING") == "PONG", "redis-server to answer", 10)
+    return port
+
+
+def redis_cli(port, *args):
+    try:
+        out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port)] + list(args),
+                             capture_output=True, timeout=5)
+        return out.stdout.decode().strip()
+    except subprocess.TimeoutExpired:
+        return ""
+
+
+class Node:
+    def __init__(self, name, conninfo, redis_port):
+        self.name = name
+        self.port = free_port()
+        self.url = "ws://127.0.0.1:%d" % self.port
+        self.log_path = os.path.join(TMP, name + ".log")
+        self.args = [FELTD, "--port", str(self.port), "--postgres", conninfo,
+                     "--node-id", name, "--redis", "redis://127.0.0.1:%d" % redis_port,
+                     "--advertise", self.url, "--hand-delay", "200", "--bot-delay", "30",
+                     "--action-timeout", "5", "--sitout-hands", "0"]
+        for t in TABLES:
+            self.args += ["--table", "%s:6:5/10:1000" % t, "--bots", "%s:4" % t]
+        self.proc = None
+        self.stopped = False  # by SIGSTOP: it cannot answer, so nobody asks it
+        self.start()
+
+    def start(self):
+        env = dict(os.environ, FELTD_CONFIG="")
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.args, stdout=log, stderr=log, env=env)
+        PROCS.append(self.proc)
+        log.close()
+        wait_for(lambda: http(self.port, "GET", "/healthz")[0] == 200,
+                 "node %s to listen" % self.name, 10)
+
+    def alive(self):
+        return self.proc.poll() is None and not self.stopped
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def state(self, table):
+        return http(self.port, "GET", "/api/games/%s/state" % table)
+
+
+def owners(nodes, table):
+    """The live, running nodes that play table now (answer its state)."""
+    return [n for n in nodes if n.alive() and n.state(table)[0] == 200]
+
+
+def lease(redis_port, table):
+    v = redis_cli(redis_port, "GET", "felt:{%s}:lease" % table).split()
+    return (v[0], int(v[1])) if len(v) == 2 else (None, 0)
+
+
+def settled_owner(nodes, redis_port, table, exclude=()):
+    """The one node that plays table, once exactly one does, Redis's lease names it, and every
+    other live node answers 421 naming its URL; None before."""
+    own = owners(nodes, table)
+    if len(own) != 1 or own[0] in exclude:
+        return None
+    holder, fence = lease(redis_port, table)
+    if holder != own[0].name:
+        return None
+    for n in nodes:
+        if n is own[0] or not n.alive():
+            continue
+        status, body = n.state(table)
+        if status != 421 or body["data"]["code"] != "not_owner" or \
+                own[0].url not in body["data"]["message"]:
+            return None
+    return own[0], fence
+
+
+# ---- the books (PostgreSQL) --------------------------------------------------------------
+
+def psql(conninfo, sql):
+    out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+                          conninfo, "-c", sql], capture_output=True, timeout=20)
+    check(out.returncode == 0, "psql failed: %s" % out.stderr.decode())
+    return [line.split("\t") for line in out.stdout.decode().splitlines() if line]
+
+
+def hands(conninfo, table):
+    return {int(h): s for h, s in psql(conninfo, "SELECT hand_id, state FROM hands "
+                                       "WHERE table_id = '%s'" % table)}
+
+
+def check_books(conninfo, table):
+    """Every seat holds what its ledger says (buy-ins + hands' nets - cash-outs), and the hands'
+    nets add up to 0: no chip made or lost, whatever node wrote them."""
+    rows = psql(conninfo, """
+        SELECT s.player_id, s.stack, coalesce((SELECT sum(CASE kind WHEN 'cash_out'
+               THEN -amount ELSE amount END) FROM ledger l
+               WHERE l.table_id = s.table_id AND l.player_id = s.player_id), 0)
+        FROM seats s WHERE s.table_id = '%s'""" % table)
+    for pid, stack, own in rows:
+        check(int(stack) == int(own), "table %s: seat of %s holds %s, its ledger says %s"
+              % (table, pid, stack, own))
+    net = psql(conninfo, "SELECT coalesce(sum(amount), 0) FROM ledger WHERE table_id = '%s' "
+               "AND kind = 'hand'" % table)[0][0]
+    check(int(net) == 0, "table %s: the hands' nets add up to %s, not 0" % (table, net))
+    check(len(rows) >= 4, "table %s: %d seats stored, the bots' 4 at least" % (table, len(rows)))
+
+
+def running_hand(conninfo, table):
+    rows = [h for h, s in hands(conninfo, table).items() if s == "running"]
+    return max(rows) if rows else None
+
+
+# ---- the human -----------------------------------------------------------------------------
+
+class Felt:
+    """felt --json at t1, given every node; its connection lines are collected."""
+
+    def __init__(self, nodes):
+        home = os.path.join(TMP, "home")
+        os.makedirs(home, exist_ok=True)
+        args = [FELT, "--json", "--json-events", "connection", "--name", "kim", "--game", "t1"]
+        for n in nodes:
+            args += ["--server", n.url]
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL,
+                                     env=dict(os.environ, HOME=home, XDG_DATA_HOME="",
+                                              XDG_CONFIG_HOME=""))
+        PROCS.append(self.proc)
+        self.lines = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self.read, daemon=True).start()
+
+    def read(self):
+        for raw in self.proc.stdout:
+            try:
+                j = json.loads(raw)
+            except ValueError:
+                continue
+            with self.lock:
+                self.lines.append(j)
+
+    def connections(self):
+        with self.lock:
+            return [j for j in self.lines if j.get("type") == "connection"]
+
+    def connected_since(self, i):
+        """The first 'connected' line from the i-th connection line on, or None."""
+        for j in self.connections()[i:]:
+            if j.get("state") == "connected":
+                return j
+        return None
+
+    def send(self, obj):
+        self.proc.stdin.write((json.dumps(obj) + "\n").encode())
+        self.proc.stdin.flush()
+
+
+# ---- the scenario --------------------------------------------------------------------------
+
+def main():
+    pg, conninfo = start_pg()
+    redis_port = start_redis()
+    nodes = [Node("n%d" % i, conninfo, redis_port) for i in (1, 2, 3)]
+
+    # Every table: exactly one owner, the others pointing at it.
+    first = {}
+    for t in TABLES:
+        first[t] = wait_for(lambda: settled_owner(nodes, redis_port, t),
+                            "table %s to have exactly one owner" % t, 15)
+        print("%s: played by %s, fence %d" % (t, first[t][0].name, first[t][1]))
+    status, body = http(nodes[0].port, "GET", "/api/games")
+    check(status == 200 and sorted(g["id"] for g in body["games"]) == list(TABLES),
+          "every node lists every table: %s" % body)
+
+    # The human joins t1 through whichever node plays it, and sits out.
+    kim = Felt(nodes)
+    conn = wait_for(lambda: kim.connected_since(0), "felt to connect", 15)
+    kim_id = conn["player_id"]
+    owner1, fence1 = first["t1"]
+    check(conn["server"] == owner1.url, "felt connected to %s, not t1's owner %s"
+          % (conn["server"], owner1.url))
+    kim.send({"type": "sit_out"})
+    time.sleep(1.0)
+
+    # Kill -9 t1's owner mid-hand.
+    hand = wait_for(lambda: running_hand(conninfo, "t1"), "a hand of t1 in play", 10)
+    before = len(kim.connections())
+    owner1.proc.kill()
+    owner1.proc.wait()
+    killed_at = time.monotonic()
+    new1, fence = wait_for(lambda: settled_owner(nodes, redis_port, "t1", exclude=(owner1,)),
+                           "a new owner of t1", 10)
+    took = time.monotonic() - killed_at
+    print("t1: %s killed in hand %d; %s took it in %.1f s, fence %d"
+          % (owner1.name, hand, new1.name, took, fence))
+    check(fence == fence1 + 1, "t1's new fence is %d, not %d + 1" % (fence, fence1))
+    check(took <= TTL_S + 2, "t1 was taken %.1f s after its owner died" % took)
+    check(len(owners(nodes, "t1")) == 1, "two nodes play t1")
+    wait_for(lambda: hands(conninfo, "t1").get(hand) == "voided",
+             "hand %d of t1, cut short, to be voided" % hand, 5)
+    check_books(conninfo, "t1")
+    conn = wait_for(lambda: kim.connected_since(before), "felt to reconnect", 25)
+    check(conn["server"] == new1.url and conn["player_id"] == kim_id,
+          "felt came back as %s on %s, not %s on %s"
+          % (conn["player_id"], conn["server"], kim_id, new1.url))
+    print("felt: back on %s as %s" % (conn["server"], kim_id))
+
+    # SIGSTOP t2's owner for 10 s.
+    owner2 = owners(nodes, "t2")[0]
+    _, fence2 = lease(redis_port, "t2")
+    hand2 = wait_for(lambda: running_hand(conninfo, "t2"), "a hand of t2 in play", 10)
+    owner2.proc.send_signal(signal.SIGSTOP)
+    owner2.stopped = True
+    stopped_at = time.monotonic()
+    new2, fence = wait_for(lambda: settled_owner(nodes, redis_port, "t2", exclude=(owner2,)),
+                           "a new owner of t2 while the old one is stopped", 10)
+    took = time.monotonic() - stopped_at
+    print("t2: %s stopped in hand %d; %s took it in %.1f s, fence %d"
+          % (owner2.name, hand2, new2.name, took, fence))
+    check(fence == fence2 + 1, "t2's new fence is %d, not %d + 1" % (fence, fence2))
+    check(took <= TTL_S + 2, "t2 was taken %.1f s after its owner stopped" % took)
+    time.sleep(max(0.0, 10 - (time.monotonic() - stopped_at)))
+    owner2.proc.send_signal(signal.SIGCONT)
+    owner2.stopped = False
+    wait_for(lambda: "table t2: stands by on this node (lease of fence %d lost: not renewed in "
+             "time)" % fence2 in owner2.log(), "the woken node to give t2 up", 5)
+    wait_for(lambda: owner2.state("t2")[0] == 421, "the woken node to answer not_owner", 5)
+    check(owners(nodes, "t2") == [new2], "t2 is played by %s, not %s alone"
+          % ([n.name for n in owners(nodes, "t2")], new2.name))
+    time.sleep(1.0)  # whatever the woken node sent its store has been answered
+    check(hands(conninfo, "t2").get(hand2) == "voided",
+          "hand %d of t2, in play when its owner stopped, is %s, not voided"
+          % (hand2, hands(conninfo, "t2").get(hand2)))
+    check_books(conninfo, "t2")
+
+    # The killed node comes back and stands by.
+    owner1.start()
+    time.sleep(2.0)
+    for t in TABLES:
+        check(len(owners(nodes, t)) == 1, "table %s: %d owners after a node came back"
+              % (t, len(owners(nodes, t))))
+
+    kim.proc.stdin.close()
+    kim.proc.wait(timeout=10)
+    for n in nodes:
+        n.proc.send_signal(signal.SIGTERM)
+    for n in nodes:
+        check(n.proc.wait(timeout=15) == 0, "node %s did not stop cleanly" % n.name)
+    for t in TABLES:
+        check_books(conninfo, t)
+    print("ok")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except AssertionError as e:
+        print("FAIL: %s" % e)
+        for name in sorted(os.listdir(TMP)):
+            if name.endswith(".log"):
+                print("---- %s (last 30 lines)" % name)
+                with open(os.path.join(TMP, name), errors="replace") as f:
+                    print("".join(f.readlines()[-30:]))
+        sys.exit(1)
+    finally:
+        for p in PROCS[1:]:  # PROCS[0] is pg_run: it stops PostgreSQL when its stdin ends
+            if p.poll() is None:
+                try:
+                    p.send_signal(signal.SIGCONT)
+                    p.kill()
+                    p.wait(timeout=10)
+                except (OSError, subprocess.TimeoutExpired):
+                    pass
+        if PROCS:
+            PROCS[0].stdin.close()
+            PROCS[0].wait(timeout=60)
+        shutil.rmtree(TMP, ignore_errors=True)
