@@ -570,8 +570,12 @@ void table_stand_by(struct table *t, const char *why)
                                  : "");
     t->standby = true;
     /* Every socket goes (its client reconnects, to the owner), every seat with it. */
-    while (t->subs)
-        t->subs->ops->dropped(t->subs, TABLE_DROP_MOVED, "the table moved to another server");
+    while (t->subs) {
+        struct table_sub *sub = t->subs;
+        sub->ops->dropped(sub, TABLE_DROP_MOVED, "the table moved to another server");
+        if (t->subs == sub) /* a subscriber that did not let go itself */
+            table_unsubscribe(t, sub);
+    }
     timer_cancel(t->clock);
     timer_cancel(t->next_hand);
     timer_cancel(t->bot_turn);

@@ -291,6 +291,34 @@ static void test_taken(void **state)
     assert_int_not_equal(sent[nsent - 1].kind, 'x');
 }
 
+/* lease_holder: whom Redis last named, this node while it holds the lease, nobody ("") for a
+ * table not wanted or once this node's own lease ran out. */
+static void test_holder(void **state)
+{
+    (void)state;
+    struct lease_set *ls = new_set();
+    assert_string_equal(lease_holder(ls, "t1"), "");
+    lease_want(ls, "t1", 0);
+    assert_string_equal(lease_holder(ls, "t1"), ""); /* no answer yet */
+    lease_on_reply(ls, sent[0].req, LEASE_R_TAKEN, 9, "node-b");
+    assert_string_equal(lease_holder(ls, "t1"), "node-b");
+    advance_ms(1000);
+    lease_on_reply(ls, sent[1].req, LEASE_R_OK, 10, "node-a");
+    assert_string_equal(lease_holder(ls, "t1"), "node-a");
+    advance_ms(1000);
+    lease_on_reply(ls, sent[nsent - 1].req, LEASE_R_TAKEN, 11, "node-c");
+    assert_string_equal(lease_holder(ls, "t1"), "node-c");
+    advance_ms(1000); /* acquired again, then never renewed: lost at its own deadline */
+    lease_on_reply(ls, sent[nsent - 1].req, LEASE_R_OK, 12, "node-a");
+    assert_string_equal(lease_holder(ls, "t1"), "node-a");
+    ops_down = true;
+    advance_ms(4000);
+    assert_int_equal(heard.lost, 2);
+    assert_string_equal(lease_holder(ls, "t1"), "");
+    assert_string_equal(lease_holder(ls, "t2"), "");
+    lease_set_free(ls);
+}
+
 /* Replies to an older request, to another table or to a dropped table change nothing. */
 static void test_stale_replies(void **state)
 {
@@ -476,6 +504,7 @@ int main(void)
         cmocka_unit_test_setup(test_expires_locally, setup),
         cmocka_unit_test_setup(test_late_grant_ignored, setup),
         cmocka_unit_test_setup(test_taken, setup),
+        cmocka_unit_test_setup(test_holder, setup),
         cmocka_unit_test_setup(test_stale_replies, setup),
         cmocka_unit_test_setup(test_connection_down, setup),
         cmocka_unit_test_setup(test_drop_in_hook, setup),

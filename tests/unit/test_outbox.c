@@ -337,12 +337,65 @@ static void test_refused(void **state)
     ledger(fx->s, 1000, 1000);
 }
 
+/* Several nodes: a table whose lease is lost lets its outbox go (outbox_abandon). What waits
+ * unsent is dropped; a write already with the store is answered into the void, and that answer
+ * frees the outbox; nothing tells the table a hand settled. An outbox abandoned with answers due
+ * when feltd stops is freed after store_close (outbox_free_orphans). */
+static void test_abandon(void **state)
+{
+    struct outbox_fixture *fx = *state;
+    char p0[STORE_PLAYER_ID_LEN + 1];
+    player(0, p0);
+    join(fx->o, 0, 500);
+    join(fx->o, 1, 500);
+    outbox_abandon(fx->o); /* both in flight: the outbox lives on for their answers */
+    fx->o = NULL;
+    assert_int_equal(store_flush(fx->s), 0);
+    store_dispatch(fx->s); /* the answers: stored, and the outbox freed by the last */
+    ledger(fx->s, 1000, 1000);
+
+    /* A re-buy and a hand that failed on a stalled disk, waiting unsent, are dropped. */
+    fx->o = outbox_new(fx->s, TABLE, 2, &ops, NULL);
+    sqlite3 *lock = NULL;
+    assert_int_equal(sqlite3_open(fx->db, &lock), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    outbox_rebuy(fx->o, p0, 100);
+    hand_result(&fx->h, 25, 525, 475);
+    outbox_hand(fx->o, &fx->h);
+    assert_int_equal(store_flush(fx->s), -1);
+    store_dispatch(fx->s);
+    assert_int_equal(outbox_len(fx->o), 2);
+    assert_int_equal(sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_close(lock), SQLITE_OK);
+    outbox_abandon(fx->o); /* nothing due: freed at once */
+    fx->o = NULL;
+    fakeclock_advance(OUTBOX_RETRY_MS);
+    assert_int_equal(store_flush(fx->s), 0); /* no retry went out */
+    store_dispatch(fx->s);
+    assert_int_equal(told.stored, 0);
+    ledger(fx->s, 1000, 1000);
+
+    /* Abandoned with a join in flight, then feltd stops before its answer is dispatched. */
+    fx->o = outbox_new(fx->s, TABLE, 2, &ops, NULL);
+    join(fx->o, 2, 300);
+    outbox_abandon(fx->o);
+    fx->o = NULL;
+    store_close(fx->s);
+    outbox_free_orphans();
+    fx->s = open_store(fx->dir, &fx->l);
+    assert_int_equal(fx->l.write_seq, 3); /* store_close wrote it */
+    assert_int_equal(fx->l.nseats, 3);
+    ledger(fx->s, 1300, 1300);
+    assert_int_equal(told.stored, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_retry_in_order, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_sequence_and_bound, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_refused, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_abandon, fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

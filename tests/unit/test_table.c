@@ -1107,6 +1107,66 @@ static void test_http_commands(void **state)
     srv_free(srv);
 }
 
+/* Several nodes: a table whose lease is lost stands by (table_stand_by) at once: its sockets are
+ * told it moved, its seats and the hand in play are gone, its timers stop, and nothing it saw can
+ * be replayed (a resume gets a snapshot). Seats restored while it stands by deal nothing until
+ * table_own; stood by again before that, they are emptied. */
+static void test_stand_by(void **state)
+{
+    (void)state;
+    struct server *srv = srv_new();
+    struct table *t = table_open(srv, "sb", 4, false);
+    struct player *ann = join(t, "ann");
+    join(t, "bob");
+    struct fake_sub ws = {.sub.ops = &fake_sub_ops}, watcher = {.sub.ops = &fake_sub_ops};
+    table_attach(t, ann, &ws.sub);
+    table_subscribe(t, &ws.sub, false);
+    table_subscribe(t, &watcher.sub, true);
+    fakeclock_advance(1000);
+    assert_true(t->hand_running);
+    int64_t hand = t->hand_id;
+    char ann_id[PLAYER_ID_LEN + 1];
+    snprintf(ann_id, sizeof(ann_id), "%s", ann->id);
+    uint64_t seen = table_seq(t);
+    assert_non_null(table_event(t, seen));
+
+    table_stand_by(t, "a test");
+    assert_true(table_standby(t));
+    assert_int_equal(ws.drops, 1);
+    assert_int_equal(ws.why, TABLE_DROP_MOVED);
+    assert_int_equal(watcher.drops, 1);
+    assert_int_equal(watcher.why, TABLE_DROP_MOVED);
+    assert_false(t->hand_running);
+    assert_int_equal(t->nplayers, 0);
+    assert_null(table_player_by_id(t, ann_id, strlen(ann_id)));
+    assert_int_equal(table_seq(t), seen + 1);
+    assert_null(table_event(t, seen)); /* a resume from it: a snapshot */
+    assert_int_equal(timer_next_due_us(), -1); /* the clock, the bots, the next hand: stopped */
+
+    /* The next owner's rows come back (here: this node's take), and nothing is dealt yet. */
+    struct store_seat rows[2] = {{.seat = 0, .stack = 990}, {.seat = 1, .stack = 1010}};
+    for (int i = 0; i < 2; i++) {
+        snprintf(rows[i].table_id, sizeof(rows[i].table_id), "sb");
+        snprintf(rows[i].player_id, sizeof(rows[i].player_id), "%016x", 0xa0 + i);
+        snprintf(rows[i].name, sizeof(rows[i].name), "p%d", i);
+        assert_non_null(table_restore(t, &rows[i]));
+    }
+    table_voided(t, hand);
+    fakeclock_advance(5000);
+    assert_false(t->hand_running);
+    table_stand_by(t, "the take came too late"); /* what was restored goes */
+    assert_int_equal(t->nplayers, 0);
+    for (int i = 0; i < 2; i++)
+        assert_non_null(table_restore(t, &rows[i]));
+    table_own(t, 0);
+    assert_false(table_standby(t));
+    fakeclock_advance(1000);
+    assert_true(t->hand_running);
+    assert_int_equal(t->hand_id, hand + 1); /* hand ids go on past the voided one */
+    assert_true(find_event(t, seen + 1, PROTO_S_STATE_UPDATE, "event", "hand_start", NULL) > 0);
+    srv_free(srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1121,6 +1181,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_commands, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stand_by, setup, teardown),
     };
     eval_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
