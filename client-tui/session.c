@@ -62,6 +62,10 @@
 #define SESSION_URL_MAX 512
 _Static_assert(SESSION_SERVERS_MAX == WSCONN_URLS_MAX, "a socket holds every server");
 #define SESSION_RETRY_MS 1000 /* after the server said rate_limited */
+/* A join every server answered 421 (not_owner: none plays the table now, several nodes) is
+ * asked again this often, this many times: longer than a new owner takes (docs/scaling.md). */
+#define SESSION_MOVED_RETRY_MS 1000
+#define SESSION_MOVED_TRIES 15
 #define SESSION_TICK_MS 1000  /* the liveness check (pings go every SESSION_PING_MS) */
 #define SESSION_LEFT_MSG "You left this table. Press j to join again."
 #define SESSION_UNKNOWN_MSG "the server no longer knows this seat (token rejected)"
@@ -120,7 +124,8 @@ struct session {
 
     struct poll *poll;
 
-    struct wstimer *start_timer;
+    struct wstimer *start_timer; /* the start; again, after every server answered 421 */
+    int join_moved;              /* joins answered 421 by every server, in a row */
     struct wstimer *ping_timer; /* every SESSION_TICK_MS: pings and the liveness check */
     int64_t ping_due_us;        /* when the next periodic ping goes */
     bool silent;                /* a ping of ours has waited SESSION_SILENT_MS (last emitted) */
@@ -891,7 +896,7 @@ static void session_probe_done(void *arg, const struct wshttp_result *r)
     unsigned all = (1u << s->nservers) - 1, bit = 1u << i;
     s->probe_req = NULL;
     if (session_terminal(s) || s->tp != &session_ws_transport || !s->ws || s->ws_open) return;
-    int status = session_http_status(r->status);
+    int status = r->status; /* 421 (another node plays it): not down; the socket tries on */
     if (status == 401) {
         session_ws_retire(s);
         session_rejected(s);
@@ -1126,8 +1131,22 @@ static void session_join_done(void *arg, const struct wshttp_result *r)
 
     s->join_req = NULL;
     if (session_terminal(s) && s->state != SESSION_REJECTED) return;
+    if (r->status == 421) { /* this node does not play the table now: ask the next */
+        if (session_next_server(s)) {
+            session_join(s);
+            return;
+        }
+        /* None does: its owner died and the next is being chosen (docs/scaling.md), within
+         * seconds. Ask again from the first, a few times. */
+        s->unreached = 0;
+        session_use_server(s, 0);
+        if (++s->join_moved <= SESSION_MOVED_TRIES) {
+            wstimer_arm(s->start_timer, SESSION_MOVED_RETRY_MS);
+            return;
+        }
+    }
     /* Down, or a proxy in front of one that is (5xx): another server may answer. */
-    int status = session_http_status(r->status);
+    int status = r->status;
     if (status == 0 || (status >= 500 && s->unreached + 1 < s->nservers)) {
         int tried = s->cur;
         if (session_next_server(s))
@@ -1138,7 +1157,9 @@ static void session_join_done(void *arg, const struct wshttp_result *r)
     }
     if (r->status != 200) {
         session_http_reason(r, why, sizeof(why));
-        if (r->status == 404)
+        if (r->status == 421)
+            session_set_state(s, SESSION_FAILED, "no server plays %s now: %s", s->game, why);
+        else if (r->status == 404)
             session_set_state(s, SESSION_FAILED, "the server has no game '%s'", s->game);
         else
             session_set_state(s, SESSION_FAILED, "cannot join %s: %s", s->game, why);
@@ -1160,6 +1181,7 @@ static void session_join_done(void *arg, const struct wshttp_result *r)
     s->tok.seat = seat >= 0 && seat < MODEL_MAX_SEATS ? (int)seat : -1;
     s->have_token = true;
     s->unreached = 0; /* the socket starts with the server that answered */
+    s->join_moved = 0;
     if (token_save(s->server, s->game, s->name, &s->tok, &err) != 0)
         session_notice(s, SESSION_NOTICE_ERROR,
                        "Could not store the seat's token (%s); a restart will not keep the seat",

@@ -37,6 +37,7 @@ struct cluster_table {
     uint64_t gen;         /* moves on with every acquire and loss: older takes are stale */
     struct cluster_take *take; /* the take in flight, or NULL */
     int64_t write_seq;    /* from the take's table row */
+    int64_t floor;        /* the highest fence the store was found to hold (lease_want) */
     struct timer *retake; /* wants the lease again after a refused take */
 };
 
@@ -45,11 +46,14 @@ struct cluster_take {
     struct cluster_table *ct; /* NULL once orphaned */
     uint64_t gen;
     int64_t fence;
+    int64_t stored_fence;     /* a refused take's: the fence stored for the table */
 };
 
 struct cluster {
     struct server *srv;
+    bool stopped;                 /* cluster_stop: nothing is played any more */
     char node_id[LEASE_NODE_ID_MAX + 1];
+    char redis_url[TABLE_URL_MAX + 1];
     char advertise[TABLE_URL_MAX + 1];
     void (*owned)(struct server *srv, struct table *t);
     struct redis *redis;
@@ -59,6 +63,9 @@ struct cluster {
     struct timer *tick;
     char **node_ids, **node_urls; /* the last map read */
     int nnodes;
+    int nheld;                    /* the leases held at cluster_stop, released by cluster_free */
+    const char **held_tables;
+    int64_t *held_fences;
 };
 
 static struct cluster_table *cluster_find(struct cluster *c, const char *table_id)
@@ -81,6 +88,7 @@ static void cluster_take_row(void *user, const struct store_table *st)
 {
     struct cluster_take *k = user;
     struct table *t = cluster_take_table(user);
+    k->stored_fence = st->fence;
     if (!t)
         return;
     table_set_last_hand_id(t, st->last_hand_id);
@@ -119,7 +127,7 @@ static const struct store_load_ops cluster_take_ops = {
 static void cluster_retake_fire(void *arg)
 {
     struct cluster_table *ct = arg;
-    lease_want(ct->c->leases, table_config(ct->t)->id, 0);
+    lease_want(ct->c->leases, table_config(ct->t)->id, ct->floor);
 }
 
 static void cluster_take_done(void *user, const char *code, const char *why)
@@ -130,8 +138,7 @@ static void cluster_take_done(void *user, const char *code, const char *why)
         free(k);
         return;
     }
-    if (ct->take == k)
-        ct->take = NULL;
+    ct->take = NULL; /* the one in flight (an older one was orphaned when it went stale) */
     const char *id = table_config(ct->t)->id;
     int64_t fence = 0;
     if (k->gen != ct->gen) { /* an older take: what came after it decides */
@@ -139,11 +146,14 @@ static void cluster_take_done(void *user, const char *code, const char *why)
         return;
     }
     if (code) {
+        if (k->stored_fence > ct->floor) /* a Redis that forgot its counter: the next is above */
+            ct->floor = k->stored_fence;
         log_line(LOG_ERROR, "table %s: cannot take it with fence %lld (%s: %s); letting the "
-                 "lease go and trying again", id, (long long)k->fence, code, why ? why : "");
+                 "lease go and trying again above fence %lld", id, (long long)k->fence, code,
+                 why ? why : "", (long long)ct->floor);
         table_stand_by(ct->t, "its take failed");
         ct->gen++;
-        lease_drop(ct->c->leases, id);
+        lease_drop(ct->c->leases, id); /* released: the next acquire is a new fence */
         timer_arm(ct->retake, CLUSTER_RETAKE_MS);
     } else if (!lease_held(ct->c->leases, id, &fence) || fence != k->fence) {
         table_stand_by(ct->t, "lease lost while it was taken"); /* empties what the rows put back */
@@ -158,6 +168,24 @@ static void cluster_take_done(void *user, const char *code, const char *why)
     free(k);
 }
 
+/* The take in flight (if any) goes stale: its rows and its answer change nothing, and its
+ * answer frees it. */
+static void cluster_orphan_take(struct cluster_table *ct)
+{
+    ct->gen++;
+    if (ct->take)
+        ct->take->ct = NULL;
+    ct->take = NULL;
+}
+
+/* srv->may_play: this node plays t only while it holds t's lease, by its own clock (a node
+ * woken from a pause stops before its lease timer has even run). */
+static bool cluster_may_play(void *arg, const struct table *t)
+{
+    struct cluster *c = arg;
+    return !c->stopped && lease_held(c->leases, table_config(t)->id, NULL);
+}
+
 /* ---- the leases' hooks ------------------------------------------------------------------ */
 
 static void cluster_acquired(void *arg, const char *table_id, int64_t fence)
@@ -167,7 +195,8 @@ static void cluster_acquired(void *arg, const char *table_id, int64_t fence)
     if (!ct)
         return;
     table_stand_by(ct->t, "a new owner's fence"); /* empty already, unless a loss went unseen */
-    ct->gen++; /* a take still in flight is stale: its rows go nowhere */
+    cluster_orphan_take(ct); /* stale: its rows and its answer go nowhere */
+    ct->write_seq = 0;
     struct cluster_take *k = xcalloc(1, sizeof(*k));
     k->ct = ct;
     k->gen = ct->gen;
@@ -178,7 +207,6 @@ static void cluster_acquired(void *arg, const char *table_id, int64_t fence)
                          k) != 0) {
         log_line(LOG_WARNING, "table %s: the store cannot take it now; trying again", table_id);
         free(k);
-        ct->gen++;
         lease_drop(c->leases, table_id);
         timer_arm(ct->retake, CLUSTER_RETAKE_MS);
         return;
@@ -194,8 +222,9 @@ static void cluster_lost(void *arg, const char *table_id, int64_t fence, const c
         return;
     char reason[LEASE_NODE_ID_MAX + 64];
     snprintf(reason, sizeof(reason), "lease of fence %lld lost: %s", (long long)fence, why);
-    ct->gen++;
+    cluster_orphan_take(ct);
     table_stand_by(ct->t, reason);
+    table_set_owner_url(ct->t, NULL); /* not this node's any more; the next tick names the owner */
 }
 
 static const struct lease_hooks cluster_lease_hooks = {
@@ -276,6 +305,7 @@ struct cluster *cluster_new(struct server *srv, struct ev_loop *loop,
     }
     struct cluster *c = xcalloc(1, sizeof(*c));
     c->srv = srv;
+    snprintf(c->redis_url, sizeof(c->redis_url), "%s", o->redis_url);
     c->owned = o->owned;
     snprintf(c->advertise, sizeof(c->advertise), "%s", o->advertise);
     snprintf(c->node_id, sizeof(c->node_id), "%s", o->node_id ? o->node_id : "");
@@ -299,6 +329,8 @@ struct cluster *cluster_new(struct server *srv, struct ev_loop *loop,
         table_stand_by(ct->t, "waiting for its lease");
         lease_want(c->leases, table_config(ct->t)->id, 0);
     }
+    srv->may_play = cluster_may_play;
+    srv->may_play_arg = c;
     c->tick = timer_new(cluster_tick_fire, c);
     timer_arm(c->tick, 0);
     log_line(LOG_INFO, "node %s of a cluster (Redis %s), reached at %s: %d table%s wanted",
@@ -306,20 +338,50 @@ struct cluster *cluster_new(struct server *srv, struct ev_loop *loop,
     return c;
 }
 
+void cluster_stop(struct cluster *c)
+{
+    if (!c || c->stopped)
+        return;
+    c->stopped = true; /* cluster_may_play: no table plays on */
+    c->held_tables = xcalloc((size_t)c->ntables + 1, sizeof(*c->held_tables));
+    c->held_fences = xcalloc((size_t)c->ntables + 1, sizeof(*c->held_fences));
+    for (int i = 0; i < c->ntables; i++) {
+        struct cluster_table *ct = &c->tables[i];
+        const char *id = table_config(ct->t)->id;
+        if (lease_held(c->leases, id, &c->held_fences[c->nheld]))
+            c->held_tables[c->nheld++] = id;
+        cluster_orphan_take(ct);
+        timer_cancel(ct->retake);
+    }
+    lease_set_abandon(c->leases); /* released by cluster_free, once the last writes are stored */
+    c->leases = NULL;
+    redis_set_leases(c->redis, NULL);
+    redis_free(c->redis);
+    c->redis = NULL;
+    timer_cancel(c->tick);
+}
+
 void cluster_free(struct cluster *c)
 {
     if (!c)
         return;
-    lease_set_free(c->leases); /* releases what is held: the next owner need not wait */
-    for (int i = 0; i < c->ntables; i++) {
-        if (c->tables[i].take)
-            c->tables[i].take->ct = NULL; /* its answer frees it */
-        timer_free(c->tables[i].retake);
+    cluster_stop(c);
+    if (c->nheld > 0) {
+        int n = redis_release_now(c->redis_url, c->node_id, c->nheld, c->held_tables,
+                                  c->held_fences, 1000);
+        log_line(LOG_INFO, "released %d of the %d table lease%s this node held", n, c->nheld,
+                 c->nheld == 1 ? "" : "s");
     }
-    redis_set_leases(c->redis, NULL);
-    redis_free(c->redis);
+    if (c->srv->may_play_arg == c) {
+        c->srv->may_play = NULL;
+        c->srv->may_play_arg = NULL;
+    }
+    for (int i = 0; i < c->ntables; i++)
+        timer_free(c->tables[i].retake);
     timer_free(c->tick);
     cluster_nodes_clear(c);
+    free(c->held_tables);
+    free(c->held_fences);
     free(c->tables);
     free(c);
 }

@@ -13,8 +13,8 @@
  * Not yet (docs/scaling.md): events fanned out to other nodes (a player must be connected to
  * the owner), actions forwarded, the lobby's seat counts on the nodes that stand by.
  *
- * Calls run cluster.c -> lease.c, redis.c, store.h, table.c and lobby.c; nothing calls back into
- * here but the hooks it registers.
+ * Calls run cluster.c -> lease.c, redis.c, store.h and table.c; nothing calls back into here but
+ * the hooks it registers (the leases', the store's, srv->may_play).
  */
 #ifndef FELT_CLUSTER_H
 #define FELT_CLUSTER_H
@@ -41,8 +41,14 @@ int cluster_check(const struct cluster_options *o, struct felt_err *err);
  * bad node id, URL or timing. srv->store must be open (and not claimed: the nodes share it). */
 struct cluster *cluster_new(struct server *srv, struct ev_loop *loop,
                             const struct cluster_options *o, struct felt_err *err);
-/* Releases every lease held (the next owner takes the tables at once rather than after the
- * ttl) and closes the Redis connection. NULL: no-op. */
+/* The node stops (net's on_stop, while the loop still runs): nothing is played from now on
+ * (srv->may_play says no), the leases are no longer renewed, the Redis connection closes. The
+ * leases held are kept until cluster_free: released before the node's last writes are stored,
+ * they would let the next owner take the tables without them. */
+void cluster_stop(struct cluster *c);
+/* After store_close: releases the leases held at cluster_stop over a short blocking connection
+ * (the next owner takes the tables at once rather than after the ttl; what cannot be released
+ * expires) and frees. Calls cluster_stop first if it was not. NULL: no-op. */
 void cluster_free(struct cluster *c);
 
 #endif

@@ -272,6 +272,12 @@ void conn_on_message(struct conn *c, const char *buf, size_t len)
     c->srv->metrics.bytes_in += len;
     if (c->close_code || c->role == CONN_HTTP)
         return;
+    if (c->table && table_standby(c->table)) {
+        /* Opened while this node played the table (a socket still before its hello): its
+         * client connects again, and finds the owner. */
+        conn_close(c, 1012, "the table moved to another server");
+        return;
+    }
     if (!conn_flood_allowed(c)) {
         conn_reply_error(c, "rate_limited", "too many messages; slow down");
         return;

@@ -253,8 +253,7 @@ static void feltd_ready(struct server *srv)
 static void feltd_stop(struct server *srv)
 {
     (void)srv;
-    cluster_free(feltd_cluster);
-    feltd_cluster = NULL;
+    cluster_stop(feltd_cluster); /* cluster_free after store_close releases its leases */
 }
 
 /* Tops each --bots table (only t's, unless NULL) up to its number of bots: bots restored from
@@ -978,6 +977,8 @@ int main(int argc, char **argv)
     store_close(srv->store);
     srv->store = NULL;
     outbox_free_orphans(); /* the tables a lost lease made let go of, still awaiting answers */
+    cluster_free(feltd_cluster); /* every write stored: the next owners may take the tables */
+    feltd_cluster = NULL;
     lobby_free(srv);
     limit_free(&srv->addrs);
     log_line(LOG_INFO, "stopped");

@@ -495,6 +495,28 @@ static int redis_lease_release(void *user, const char *table_id, const char *nod
                       table_id, node_id, (long long)fence);
 }
 
+int redis_release_now(const char *url, const char *node_id, int n, const char *const *tables,
+                      const int64_t *fences, int timeout_ms)
+{
+    struct redis r; /* for its host and port */
+    if (n <= 0 || redis_parse_url(&r, url, NULL) != 0) return 0;
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    redisContext *c = redisConnectWithTimeout(r.host, r.port, tv);
+    int released = 0;
+    if (c && !c->err && redisSetTimeout(c, tv) == REDIS_OK) {
+        for (int i = 0; i < n; i++) {
+            redisReply *rep = redisCommand(c, "EVAL %s 1 felt:{%s}:lease %s %lld",
+                                           redis_release_lua, tables[i], node_id,
+                                           (long long)fences[i]);
+            if (!rep) break; /* the connection failed: the rest expire by themselves */
+            released += rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
+            freeReplyObject(rep);
+        }
+    }
+    if (c) redisFree(c);
+    return released;
+}
+
 const struct lease_ops redis_lease_ops = {
     .acquire = redis_lease_acquire,
     .renew = redis_lease_renew,

@@ -37,6 +37,13 @@ bool redis_connected(const struct redis *r);
 /* Closes at once: requests not yet answered are answered LEASE_R_ERROR first. NULL: no-op. */
 void redis_free(struct redis *r);
 
+/* Releases n leases (tables[i], still node_id's with fences[i]) over a blocking connection of
+ * its own, each request given timeout_ms at most: for a node stopping after its loop has ended
+ * and its last writes are stored, so that the next owner need not wait out the ttl. Returns how
+ * many were released; the others expire by themselves. */
+int redis_release_now(const char *url, const char *node_id, int n, const char *const *tables,
+                      const int64_t *fences, int timeout_ms);
+
 /* lease_ops over this connection; their user pointer is the struct redis. */
 extern const struct lease_ops redis_lease_ops;
 

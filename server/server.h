@@ -778,6 +778,10 @@ struct server {
     struct store *store;       /* durable storage (store.h), or NULL: nothing kept */
     int conns_open;            /* accepted TCP connections still open */
     struct heartbeat hb;       /* pings and hang-ups of silent WebSockets (heartbeat.c) */
+    /* Several nodes (cluster.c): whether this node may play t now (it holds t's lease); NULL:
+     * always (one node). A table asks before it deals, acts or seats anyone (table.c). */
+    bool (*may_play)(void *arg, const struct table *t);
+    void *may_play_arg;
 };
 
 #endif

@@ -215,7 +215,14 @@ static void store_take_run(struct store *s, struct store_job *j)
     struct felt_err err = {0};
     size_t nrunning = 0;
     j->ok = false;
-    if (!store_take_step(s, j, JOB_TABLE_FENCE, "take")) goto out;
+    if (!store_take_step(s, j, JOB_TABLE_FENCE, "take")) {
+        /* Refused: the table's row says which fence is stored, the one to beat (a Redis that
+         * forgot its counter hands out lower ones). */
+        if (strcmp(k->code, "store_fenced") == 0)
+            store_read_rows(s, &store_take_keep_ops, j, &err);
+        k->nseats = k->ndepartures = 0;
+        goto out;
+    }
     /* From here no older owner can begin or commit a hand at this table, so the hands found
      * running are all there are, and stay so. */
     if (store_read_running(s, &running, &nrunning, &err) != 0) goto failed;
@@ -555,6 +562,8 @@ static void store_take_report(const struct store_job *j)
     const struct store_take_rows *k = j->take;
     const struct store_load_ops *ops = k->ops;
     if (!j->ok) {
+        if (ops->table && k->have_table && k->code && strcmp(k->code, "store_fenced") == 0)
+            ops->table(j->arg, &k->table); /* its fence is the one to beat */
         k->done(j->arg, k->code ? k->code : "store_io", j->why);
         return;
     }

@@ -154,8 +154,9 @@ typedef void (*store_take_done_fn)(void *user, const char *code, const char *why
  * reads the table as store_load does. When done, from store_dispatch: its row (ops->table), its
  * seats (stacks as of its last completed hand, the only writes that change them), its departures,
  * each hand voided (ops->voided), then done(user, NULL, NULL). Or done(user, code, why):
- * "store_fenced" (a newer owner's fence is stored, or the table was never stored:
- * store_table_put it first), "store_not_felt", "store_io" (also "the store closed", from
+ * "store_fenced" (the stored fence is not below this one: a take needs a fence above every
+ * older owner's; or the table was never stored: store_table_put it first; ops->table reports
+ * the stored row first, when there is one, its fence the one to beat), "store_not_felt", "store_io" (also "the store closed", from
  * store_close). ops must outlive the take. The rows of other tables are read and skipped (the
  * reads are store_load's). Returns 0, or -1 without queueing (a malformed table id, a negative
  * fence, ops or done NULL, the queue full): done is not called.

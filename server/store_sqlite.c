@@ -90,7 +90,7 @@ static const char *const store_migrations[] = {
 /* clang-format off */
 enum {
     W_BEGIN, W_COMMIT, W_ROLLBACK, W_SAVEPOINT, W_RELEASE, W_ROLLBACK_TO,
-    W_TABLE_PUT, W_TABLE_HAND_ID, W_FENCE, W_SEQ, W_SEQ_GET, W_SEAT_ADD, W_SEAT_SIT, W_SEAT_STACK,
+    W_TABLE_PUT, W_TABLE_HAND_ID, W_FENCE, W_FENCE_ABOVE, W_SEQ, W_SEQ_GET, W_SEAT_ADD, W_SEAT_SIT, W_SEAT_STACK,
     W_SEAT_ADD_CHIPS,
     W_SEAT_DEL, W_LEDGER, W_DEPART_ADD, W_DEPART_DEL,
     W_HAND_BEGIN, W_HAND_COMPLETE, W_HAND_PLAYER, W_VOID, W_VOID_TABLE, W_COUNT
@@ -115,6 +115,8 @@ static const char *const store_wsql[W_COUNT] = {
     [W_TABLE_HAND_ID] = "UPDATE tables SET last_hand_id = max(last_hand_id, ?2), fence = ?3"
                         " WHERE id = ?1 AND fence <= ?3",
     [W_FENCE] = "UPDATE tables SET fence = ?2 WHERE id = ?1 AND fence <= ?2",
+    /* A take's: only a fence above every older owner's (equal would let the last one on). */
+    [W_FENCE_ABOVE] = "UPDATE tables SET fence = ?2 WHERE id = ?1 AND fence < ?2",
     [W_SEQ] = "UPDATE tables SET write_seq = ?2, fence = ?3"
               " WHERE id = ?1 AND write_seq = ?2 - 1 AND fence <= ?3",
     [W_SEQ_GET] = "SELECT write_seq, fence FROM tables WHERE id = ?1",
@@ -674,9 +676,13 @@ static int store_sqlite_run_void(struct store_db *s, struct store_job *j)
     return store_sqlite_exec(s->w.st[W_VOID], "t", j->at);
 }
 
+/* A take's fence: only above the stored one. */
 static int store_sqlite_run_table_fence(struct store_db *s, struct store_job *j)
 {
-    return store_sqlite_fence(s, j, j->u.table.id);
+    int rc = store_sqlite_exec(s->w.st[W_FENCE_ABOVE], "ti", j->u.table.id, j->fence);
+    if (rc == SQLITE_OK && sqlite3_changes(s->w.db) != 1)
+        rc = store_backend_fenced(j, j->u.table.id);
+    return rc;
 }
 
 static int store_sqlite_run_void_table(struct store_db *s, struct store_job *j)

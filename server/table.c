@@ -226,6 +226,14 @@ static int table_eligible_count(const struct table *t)
     return n;
 }
 
+/* Whether this node may play t now: always with one node; with several, only while it holds
+ * t's lease (srv->may_play), so that a node woken from a pause deals, acts and seats nothing
+ * before its lease's own timer has stood the table by. */
+static bool table_may_play(const struct table *t)
+{
+    return !t->standby && (!t->srv->may_play || t->srv->may_play(t->srv->may_play_arg, t));
+}
+
 static void table_maybe_schedule_hand(struct table *t)
 {
     if (!t->hand_running && !t->standby && !(t->out && outbox_hand_pending(t->out)) &&
@@ -241,7 +249,8 @@ static void table_start_hand(struct table *t)
     card_t deck[CARD_COUNT];
     int next = 0;
 
-    if (t->hand_running || (t->out && outbox_hand_pending(t->out)) || table_eligible_count(t) < 2)
+    if (t->hand_running || (t->out && outbox_hand_pending(t->out)) ||
+        table_eligible_count(t) < 2 || !table_may_play(t))
         return;
     memset(&setup, 0, sizeof(setup));
     setup.small_blind = t->cfg.small_blind;
@@ -417,7 +426,7 @@ static void table_clock_fire(void *arg)
 {
     struct table *t = arg;
     struct engine_options o;
-    if (!t->hand_running || t->clock_seat < 0)
+    if (!t->hand_running || t->clock_seat < 0 || !table_may_play(t))
         return;
     engine_options(&t->eng, &o);
     struct player *p = t->seat[o.seat];
@@ -449,7 +458,7 @@ static void table_auto_turn_fire(void *arg)
     struct engine_options o;
     enum engine_action a;
     int64_t amount = 0;
-    if (!t->hand_running)
+    if (!t->hand_running || !table_may_play(t))
         return;
     engine_options(&t->eng, &o);
     if (o.seat < 0 || !t->seat[o.seat])
@@ -704,6 +713,10 @@ struct player *table_join(struct table *t, const char *name, int64_t buy_in, boo
     unsigned char idbytes[PLAYER_ID_LEN / 2];
     struct table_departed *back = NULL;
     const struct limits *l = &t->srv->limits;
+    if (!table_may_play(t)) {
+        felt_err_set(err, "not_owner", "this server does not play table %s now", t->cfg.id);
+        return NULL;
+    }
     /* Every attempt from an address spends a join token, refused ones included. */
     if (!bot && addr && !limit_join_allowed(addr, l, timer_wall_ms())) {
         felt_err_set(err, "rate_limited", "too many joins from your address; wait a minute");
@@ -898,8 +911,11 @@ static void table_stand_up(struct table *t, struct player *p, const char *reason
 
 int table_leave(struct table *t, struct player *p, struct limit_addr *addr, struct felt_err *err)
 {
-    (void)err;
-    /* Leaving always works; it spends a join token, so join/leave churn runs dry like joins. */
+    if (!table_may_play(t)) /* its chips are the next owner's to pay out */
+        return felt_err_set(err, "not_owner", "this server does not play table %s now",
+                            t->cfg.id);
+    /* Leaving always works here; it spends a join token, so join/leave churn runs dry like
+     * joins. */
     if (addr)
         limit_leave_charge(addr, &t->srv->limits, timer_wall_ms());
     table_stand_up(t, p, "left");
@@ -988,6 +1004,9 @@ struct msg *table_act(struct table *t, struct player *p, const struct proto_cmsg
                              "that request_id was used in an earlier hand; use a new one");
         }
     }
+    if (!table_may_play(t))
+        return table_ack(t, m, ENGINE_E_HAND_OVER, "not_owner",
+                         "this server does not play this table now; the action was not made");
     bool voided = false;
     for (int i = 0; m->has_hand_id && i < t->nvoided; i++)
         voided |= t->voided[i] == m->hand_id;

@@ -16,6 +16,10 @@ sits at t1 and sits out, so the bots need not wait for them. Then:
   - SIGSTOP t2's owner for 10 s: another node takes t2 with fence + 1; woken, the stopped node
     says its lease was lost and answers "not_owner"; the hand it was playing is voided, not
     completed (a commit it sent after waking was refused by the fence);
+  - a newcomer's felt started while no node plays t1 (every node answers 421) joins once one
+    does;
+  - Redis emptied (FLUSHALL: a restart without persistence): every table is played again, by
+    one node, with a fence above those PostgreSQL holds, the books balanced;
   - the killed node comes back and stands by; at the end every node stops and the books of
     both tables balance once more.
 
@@ -213,12 +217,12 @@ def running_hand(conninfo, table):
 # ---- the human -----------------------------------------------------------------------------
 
 class Felt:
-    """felt --json at t1, given every node; its connection lines are collected."""
+    """felt --json at t1, given these nodes; its connection lines are collected."""
 
-    def __init__(self, nodes):
-        home = os.path.join(TMP, "home")
+    def __init__(self, nodes, name):
+        home = os.path.join(TMP, "home-" + name)
         os.makedirs(home, exist_ok=True)
-        args = [FELT, "--json", "--json-events", "connection", "--name", "kim", "--game", "t1"]
+        args = [FELT, "--json", "--json-events", "connection", "--name", name, "--game", "t1"]
         for n in nodes:
             args += ["--server", n.url]
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -273,7 +277,7 @@ def main():
           "every node lists every table: %s" % body)
 
     # The human joins t1 through whichever node plays it, and sits out.
-    kim = Felt(nodes)
+    kim = Felt(nodes, "kim")
     conn = wait_for(lambda: kim.connected_since(0), "felt to connect", 15)
     kim_id = conn["player_id"]
     owner1, fence1 = first["t1"]
@@ -288,6 +292,8 @@ def main():
     owner1.proc.kill()
     owner1.proc.wait()
     killed_at = time.monotonic()
+    # A newcomer arrives while no node plays t1: every node answers 421 until one takes it.
+    lee = Felt([n for n in nodes if n is not owner1], "lee")
     new1, fence = wait_for(lambda: settled_owner(nodes, redis_port, "t1", exclude=(owner1,)),
                            "a new owner of t1", 10)
     took = time.monotonic() - killed_at
@@ -304,6 +310,10 @@ def main():
           "felt came back as %s on %s, not %s on %s"
           % (conn["player_id"], conn["server"], kim_id, new1.url))
     print("felt: back on %s as %s" % (conn["server"], kim_id))
+    conn = wait_for(lambda: lee.connected_since(0), "the newcomer's felt to connect", 15)
+    check(conn["server"] == new1.url, "the newcomer connected to %s, not t1's owner %s"
+          % (conn["server"], new1.url))
+    lee.send({"type": "sit_out"})
 
     # SIGSTOP t2's owner for 10 s.
     owner2 = owners(nodes, "t2")[0]
@@ -333,6 +343,20 @@ def main():
           % (hand2, hands(conninfo, "t2").get(hand2)))
     check_books(conninfo, "t2")
 
+    # Redis restarted empty (no persistence): every lease and fence counter gone. The owners
+    # lose their leases, the counters start again below the fences PostgreSQL holds, and the
+    # next owners' takes are refused until they are granted fences above those (the floor).
+    fences = {t: lease(redis_port, t)[1] for t in TABLES}
+    redis_cli(redis_port, "FLUSHALL")
+    flushed_at = time.monotonic()
+    for t in TABLES:
+        own, fence = wait_for(lambda: settled_owner(nodes, redis_port, t) if
+                              lease(redis_port, t)[1] > fences[t] else None,
+                              "table %s to be played again after Redis forgot" % t, 15)
+        print("%s: after Redis forgot, played by %s with fence %d (was %d), %.1f s"
+              % (t, own.name, fence, fences[t], time.monotonic() - flushed_at))
+        check_books(conninfo, t)
+
     # The killed node comes back and stands by.
     owner1.start()
     time.sleep(2.0)
@@ -340,8 +364,9 @@ def main():
         check(len(owners(nodes, t)) == 1, "table %s: %d owners after a node came back"
               % (t, len(owners(nodes, t))))
 
-    kim.proc.stdin.close()
-    kim.proc.wait(timeout=10)
+    for felt in (kim, lee):
+        felt.proc.stdin.close()
+        felt.proc.wait(timeout=10)
     for n in nodes:
         n.proc.send_signal(signal.SIGTERM)
     for n in nodes:

@@ -1044,8 +1044,16 @@ static void test_table_take(void **state)
     assert_non_null(strstr(done_log.why, "fenced"));
     assert_int_equal(take_now(s, TABLE, 1, &l), -1);
     assert_string_equal(l.take_code, "store_fenced");
-    assert_int_equal(l.ntables + l.nseats + l.nvoided, 0); /* no rows for a refused take */
     assert_null(strchr(l.take_why, '\n'));
+    /* Refused, a take reports the table's row alone: its stored fence is the one to beat. */
+    assert_int_equal(l.ntables, 1);
+    assert_int_equal(l.tables[0].fence, 2);
+    assert_int_equal(l.nseats + l.nvoided, 0);
+    /* A take needs a fence above the stored one: equal is an older owner's (a Redis that forgot
+     * its counter gives one out again). */
+    assert_int_equal(take_now(newer, TABLE, 2, &l), -1);
+    assert_string_equal(l.take_code, "store_fenced");
+    assert_int_equal(l.tables[0].fence, 2);
     assert_int_equal(take_now(s, "never-stored", 5, &l), -1);
     assert_string_equal(l.take_code, "store_fenced");
     memset(&l, 0, sizeof(l));
