@@ -20,13 +20,15 @@ sits at t1 and sits out, so the bots need not wait for them. Then:
     does;
   - Redis emptied (FLUSHALL: a restart without persistence): every table is played again, by
     one node, with a fence above those PostgreSQL holds, the books balanced;
-  - the killed node comes back and stands by; at the end every node stops and the books of
-    both tables balance once more.
+  - the killed node comes back and stands by; t1's owner stopped cleanly (SIGTERM) releases its
+    lease once its writes are stored, and another node takes t1 well within the ttl; at the end
+    every node stops and the books of both tables balance once more.
 
 Usage: cluster_test.py FELTD FELT PG_RUN. Only 127.0.0.1; bounded in time (DEADLINE).
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -364,11 +366,27 @@ def main():
         check(len(owners(nodes, t)) == 1, "table %s: %d owners after a node came back"
               % (t, len(owners(nodes, t))))
 
-    for felt in (kim, lee):
+    for felt in (kim, lee):  # they leave (stdin's end) while the nodes play on
         felt.proc.stdin.close()
-        felt.proc.wait(timeout=10)
+        check(felt.proc.wait(timeout=30) == 0, "felt did not leave and exit 0")
+
+    # A node stopped cleanly stores its last writes, then releases its leases: its tables are
+    # taken at the others' next attempt (a second), not after the lease's ttl.
+    owner, _ = settled_owner(nodes, redis_port, "t1")
+    owner.proc.send_signal(signal.SIGTERM)
+    check(owner.proc.wait(timeout=15) == 0, "node %s did not stop cleanly" % owner.name)
+    stopped_at = time.monotonic()
+    check(re.search(r"released (\d+) of the \1 table leases? this node held", owner.log()),
+          "node %s stopped without releasing its leases" % owner.name)
+    new, _ = wait_for(lambda: settled_owner(nodes, redis_port, "t1", exclude=(owner,)),
+                      "t1 to be taken after its owner stopped", 5)
+    took = time.monotonic() - stopped_at
+    print("t1: %s stopped cleanly; %s took it in %.1f s" % (owner.name, new.name, took))
+    check(took < TTL_S - 1, "t1 was taken %.1f s after its owner released it" % took)
+
     for n in nodes:
-        n.proc.send_signal(signal.SIGTERM)
+        if n.alive():
+            n.proc.send_signal(signal.SIGTERM)
     for n in nodes:
         check(n.proc.wait(timeout=15) == 0, "node %s did not stop cleanly" % n.name)
     for t in TABLES:
