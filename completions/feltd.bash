@@ -58,12 +58,13 @@ _feltd()
         --history | --ping-secs | --hangup-secs | --idle-seat-secs | --sitout-hands | \
         --joins-per-minute | --seats-per-address | --max-conns-per-address | --max-conns | \
         --hello-secs | --chat-per-address | --chat-per-table | --poll-max-events | --trust-proxy | \
-        --postgres)
+        --postgres | --node-id | --redis | --advertise)
         return # a value of the user's own
         ;;
     esac
 
-    mapfile -t COMPREPLY < <(compgen -W "--host --port --table --bots --data --postgres --action-timeout
+    mapfile -t COMPREPLY < <(compgen -W "--host --port --table --bots --data --postgres --node-id --redis --advertise
+        --action-timeout
         --hand-delay --bot-delay --history --spectator-chat --no-spectator-chat --ping-secs
         --hangup-secs --tls-cert --tls-key --event-lib --idle-seat-secs --sitout-hands
         --joins-per-minute --seats-per-address --max-conns-per-address --max-conns --hello-secs

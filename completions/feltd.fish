@@ -18,6 +18,9 @@ complete -c feltd -l table -x -d 'serve a table: NAME:SEATS:SB/BB:BUYIN[:ANTE]'
 complete -c feltd -l bots -x -d 'keep N bots at a table: [TABLE:]N'
 complete -c feltd -l data -x -a '(__feltd_data)' -d 'the data directory'
 complete -c feltd -l postgres -x -d 'a PostgreSQL database instead (libpq conninfo)'
+complete -c feltd -l node-id -x -d "this node's name in a cluster"
+complete -c feltd -l redis -x -d "the cluster's Redis (redis://HOST[:PORT])"
+complete -c feltd -l advertise -x -d 'the URL clients reach this node by (ws://HOST:PORT)'
 complete -c feltd -l action-timeout -x -d 'seconds a player has to act'
 complete -c feltd -l hand-delay -x -d 'pause between hands (ms)'
 complete -c feltd -l bot-delay -x -d "bots' thinking time (ms)"

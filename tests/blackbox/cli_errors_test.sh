@@ -8,6 +8,7 @@
 #   - a port in use, a host that does not resolve and an address that is not this machine's
 #     each stop feltd with one line and exit 1; a host name (localhost) is resolved and printed
 #     as given; an IPv6 address is printed in brackets (when this machine has ::1);
+#   - a cluster node's options (--node-id, --redis, --advertise) that cannot work;
 #   - felt that cannot reach a ws:// server names that URL, not the HTTP one its join uses.
 #
 #   usage: cli_errors_test.sh FELTD FELT
@@ -63,6 +64,22 @@ expect 2 "the small blind \(20\) is more than the big blind \(10\)" "$FELTD" --t
 expect 2 "the buy-in \(5\) is less than the big blind \(10\)" "$FELTD" --table 'a:6:5/10:5'
 expect 2 "the ante 'x' is not a whole number" "$FELTD" --table 'a:6:5/10:100:x'
 expect 2 "nothing after the big blind" "$FELTD" --table 'a:6:5/10'
+
+# Several nodes: the three options go together, with --postgres and libev; each checked
+# before anything is opened.
+N=(--node-id n1 --redis redis://127.0.0.1:1 --advertise ws://127.0.0.1:1)
+expect 2 "^feltd: --node-id, --redis and --advertise go together$" "$FELTD" --node-id n1 \
+    --postgres postgresql://x
+expect 2 "^feltd: --node-id is 1 to 64 of" "$FELTD" "${N[@]}" --node-id 'n 1' \
+    --postgres postgresql://x
+expect 2 "^feltd: --advertise takes the ws:// or wss:// URL" "$FELTD" "${N[@]}" \
+    --advertise http://127.0.0.1:1 --postgres postgresql://x
+expect 2 "^feltd: a Redis URL is redis://HOST\[:PORT\]" "$FELTD" "${N[@]}" --redis tcp://x \
+    --postgres postgresql://x
+expect 2 "^feltd: the nodes of a cluster share a PostgreSQL database: give --postgres$" \
+    "$FELTD" "${N[@]}"
+expect 2 "^feltd: the nodes of a cluster run on libev" "$FELTD" "${N[@]}" --event-lib poll \
+    --postgres postgresql://x
 
 # felt names the ws:// URL it was given when it cannot reach it (not the HTTP address its join
 # goes to), in one line, exit 1. Port 1 on loopback: nothing listens there.
