@@ -13,7 +13,9 @@
  *
  * Every second the node writes its own URL into felt:nodes and reads the map back, and each
  * standing-by table learns its owner's URL (lease_holder, as Redis last answered) for the
- * "not_owner" answers (http.c).
+ * "not_owner" answers (http.c); it also writes the lobby entry of each table it plays
+ * (felt:{T}:lobby, expiring after 3 s) and reads those of the others, which GET /api/games lists
+ * in their place: every node's lobby is the same, a second behind at most.
  */
 #include "cluster.h"
 
@@ -21,12 +23,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "lease.h"
 #include "redis.h"
 #include "store.h"
 
 #define CLUSTER_TICK_MS 1000  /* the URL map's refresh */
 #define CLUSTER_RETAKE_MS 1000 /* a refused take wants the lease again after this */
+#define CLUSTER_LOBBY_TTL_MS 3000 /* an owner's lobby entry outlives it this long */
 
 struct cluster_take;
 
@@ -267,12 +272,45 @@ static void cluster_nodes_read(void *arg, int n, const char *const *ids, const c
     }
 }
 
+/* ---- the lobby: the owners' entries, for the nodes that stand the tables by ------------- */
+
+static void cluster_lobby_read(void *arg, const char *table_id, const char *json, size_t len)
+{
+    struct cluster *c = arg;
+    struct cluster_table *ct = cluster_find(c, table_id);
+    if (ct && table_standby(ct->t))
+        table_set_owner_lobby(ct->t, json, len);
+}
+
+/* Each table this node plays: its lobby entry to Redis; the others': read back. */
+static void cluster_lobby_sync(struct cluster *c)
+{
+    const char **standing = xcalloc((size_t)c->ntables + 1, sizeof(*standing));
+    int n = 0;
+    for (int i = 0; i < c->ntables; i++) {
+        struct table *t = c->tables[i].t;
+        if (table_standby(t) || !lease_held(c->leases, table_config(t)->id, NULL)) {
+            standing[n++] = table_config(t)->id;
+            continue;
+        }
+        struct json_object *j = table_lobby_json(t);
+        size_t len;
+        const char *s = json_object_to_json_string_length(j, JSON_C_TO_STRING_PLAIN, &len);
+        redis_lobby_put(c->redis, table_config(t)->id, s, len, CLUSTER_LOBBY_TTL_MS);
+        json_object_put(j);
+    }
+    if (n > 0)
+        redis_lobby_get(c->redis, n, standing, cluster_lobby_read, c);
+    free(standing);
+}
+
 static void cluster_tick_fire(void *arg)
 {
     struct cluster *c = arg;
     if (redis_connected(c->redis)) {
         redis_nodes_put(c->redis, c->node_id, c->advertise);
         redis_nodes_get(c->redis, cluster_nodes_read, c);
+        cluster_lobby_sync(c);
     }
     timer_arm(c->tick, CLUSTER_TICK_MS);
 }

@@ -10,8 +10,10 @@
  * time: Redis unreachable, the process stopped) stands the table by at once and closes its
  * sockets; their clients reconnect, to the owner.
  *
+ * Every node's lobby (GET /api/games) lists the owners' entries, read through Redis each second.
+ *
  * Not yet (docs/scaling.md): events fanned out to other nodes (a player must be connected to
- * the owner), actions forwarded, the lobby's seat counts on the nodes that stand by.
+ * the owner), actions forwarded.
  *
  * Calls run cluster.c -> lease.c, redis.c, store.h and table.c; nothing calls back into here but
  * the hooks it registers (the leases', the store's, srv->may_play).

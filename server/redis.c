@@ -564,6 +564,74 @@ int redis_nodes_get(struct redis *r, redis_nodes_fn fn, void *arg)
     return redis_send(r, redis_nodes_reply, q, "HGETALL felt:nodes");
 }
 
+/* ---- the lobby ------------------------------------------------------------------------- */
+
+int redis_lobby_put(struct redis *r, const char *table_id, const char *json, size_t len,
+                    int64_t ttl_ms)
+{
+    return redis_send(r, NULL, NULL, "SET felt:{%s}:lobby %b PX %lld", table_id, json, len,
+                      (long long)ttl_ms);
+}
+
+/* MGET's reply: one string or nil per table asked, in order. */
+struct redis_lobby_req {
+    struct redis *r;
+    redis_lobby_fn fn;
+    void *arg;
+    int n;
+    char (*tables)[PROTO_GAME_ID_MAX + 1];
+};
+
+static void redis_lobby_reply(redisAsyncContext *ac, void *reply_, void *privdata)
+{
+    (void)ac;
+    struct redis_lobby_req *q = privdata;
+    const redisReply *reply = reply_;
+    redis_reply_seen(q->r, reply);
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == (size_t)q->n)
+        for (int i = 0; i < q->n; i++) {
+            const redisReply *e = reply->element[i];
+            bool str = e->type == REDIS_REPLY_STRING;
+            q->fn(q->arg, q->tables[i], str ? e->str : NULL, str ? e->len : 0);
+        }
+    free(q->tables);
+    free(q);
+}
+
+int redis_lobby_get(struct redis *r, int n, const char *const *tables, redis_lobby_fn fn,
+                    void *arg)
+{
+    if (!r->ac || n < 1) return -1;
+    struct redis_lobby_req *q = xcalloc(1, sizeof(*q));
+    q->r = r;
+    q->fn = fn;
+    q->arg = arg;
+    q->n = n;
+    q->tables = xcalloc((size_t)n, sizeof(*q->tables));
+    const char **argv = xcalloc((size_t)n + 1, sizeof(*argv));
+    size_t *lens = xcalloc((size_t)n + 1, sizeof(*lens));
+    char (*keys)[PROTO_GAME_ID_MAX + 16] = xcalloc((size_t)n, sizeof(*keys));
+    argv[0] = "MGET";
+    lens[0] = 4;
+    for (int i = 0; i < n; i++) {
+        snprintf(q->tables[i], sizeof(q->tables[i]), "%s", tables[i]);
+        snprintf(keys[i], sizeof(keys[i]), "felt:{%s}:lobby", q->tables[i]);
+        argv[i + 1] = keys[i];
+        lens[i + 1] = strlen(keys[i]);
+    }
+    int rc = redisAsyncCommandArgv(r->ac, redis_lobby_reply, q, n + 1, argv, lens);
+    free(argv);
+    free(lens);
+    free(keys);
+    if (rc != REDIS_OK) {
+        free(q->tables);
+        free(q);
+        return -1;
+    }
+    if (r->inflight++ == 0) r->progress = ev_now(r->loop);
+    return 0;
+}
+
 /* ---- a table's events ------------------------------------------------------------------- */
 
 /* {code, have, epoch}: 1 appended, 0 fenced, 2 out of sequence, 3 another epoch or none */

@@ -56,6 +56,17 @@ int redis_nodes_put(struct redis *r, const char *node_id, const char *url);
 typedef void (*redis_nodes_fn)(void *arg, int n, const char *const *ids, const char *const *urls);
 int redis_nodes_get(struct redis *r, redis_nodes_fn fn, void *arg);
 
+/* ---- the lobby ----
+ * felt:{T}:lobby is table T's entry of GET /api/games as its owner renders it, kept for ttl_ms
+ * (the owner writes it again every second), so that every node lists the same players. */
+int redis_lobby_put(struct redis *r, const char *table_id, const char *json, size_t len,
+                    int64_t ttl_ms);
+/* fn(arg, table, json, len) once per table asked, when the answer comes (json NULL: no entry);
+ * not at all when the connection goes first. 0, or -1 without a connection. */
+typedef void (*redis_lobby_fn)(void *arg, const char *table_id, const char *json, size_t len);
+int redis_lobby_get(struct redis *r, int n, const char *const *tables, redis_lobby_fn fn,
+                    void *arg);
+
 /* ---- a table's events ----
  * felt:{T}:events is the table's stream: one entry per event, its id "SEQ-0" (so the stream's
  * order is the table's seq order), one field "e" holding the event's JSON, trimmed to about

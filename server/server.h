@@ -438,6 +438,7 @@ struct table {
      * with owner_url, the owner's advertised URL ("" when unknown). */
     bool standby;
     char owner_url[TABLE_URL_MAX + 1];
+    struct json_object *owner_lobby; /* while standing by: the owner's lobby entry, or NULL */
 };
 
 /* The number of the decision the running hand waits for: 1 for the first, one more after every
@@ -523,6 +524,9 @@ void table_own(struct table *t, int64_t write_seq);
 bool table_standby(const struct table *t);
 /* The URL clients should use for t while it stands by here (NULL or "": unknown). */
 void table_set_owner_url(struct table *t, const char *url);
+/* While t stands by: its owner's entry of the lobby (render_lobby's JSON, len bytes), listed in
+ * its place; NULL, or an entry that is not one of t's, lists t empty. */
+void table_set_owner_lobby(struct table *t, const char *json, size_t len);
 
 /* Seats a player. A human's join (bot false) from addr spends one of its join tokens and is
  * refused ("rate_limited", "too_many_seats") past the limits; addr may be NULL (no limits). sub

@@ -37,6 +37,7 @@
 #include <openssl/evp.h>
 
 #include "equity_job.h"
+#include "jval.h"
 #include "outbox.h"
 #include "server.h"
 #include "text.h"
@@ -625,6 +626,7 @@ void table_own(struct table *t, int64_t write_seq)
 {
     FELT_ASSERT(t->standby);
     t->standby = false;
+    table_set_owner_lobby(t, NULL, 0);
     if (t->out)
         outbox_set_seq(t->out, write_seq);
     table_maybe_schedule_hand(t);
@@ -638,6 +640,23 @@ bool table_standby(const struct table *t)
 void table_set_owner_url(struct table *t, const char *url)
 {
     snprintf(t->owner_url, sizeof(t->owner_url), "%s", url ? url : "");
+}
+
+void table_set_owner_lobby(struct table *t, const char *json, size_t len)
+{
+    json_object_put(t->owner_lobby);
+    t->owner_lobby = NULL;
+    if (!json || !t->standby || len > PROTO_MAX_FRAME)
+        return;
+    struct json_tokener *tok = json_tokener_new();
+    struct json_object *j = json_tokener_parse_ex(tok, json, (int)len);
+    bool done = json_tokener_get_error(tok) == json_tokener_success;
+    json_tokener_free(tok);
+    const char *id = jval_str(j, "id");
+    if (done && json_object_is_type(j, json_type_object) && id && strcmp(id, t->cfg.id) == 0)
+        t->owner_lobby = j;
+    else
+        json_object_put(j);
 }
 
 void table_set_rng_seed(struct table *t, uint64_t seed)
@@ -664,6 +683,7 @@ void table_free(struct table *t)
     timer_free(t->next_hand);
     timer_free(t->bot_turn);
     timer_free(t->spectators);
+    json_object_put(t->owner_lobby);
     outbox_free(t->out);
     equity_job_free(t);
     handrec_free(&t->rec);
@@ -1146,5 +1166,7 @@ struct msg *table_snapshot(struct table *t, const struct player *viewer)
 
 struct json_object *table_lobby_json(const struct table *t)
 {
+    if (t->standby && t->owner_lobby) /* another node plays it: its owner's entry */
+        return json_object_get(t->owner_lobby);
     return render_lobby(t);
 }

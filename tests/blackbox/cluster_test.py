@@ -9,6 +9,7 @@ sits at t1 and sits out, so the bots need not wait for them. Then:
 
   - every table has exactly one owner: it answers GET .../state, the other nodes answer 421
     "not_owner" naming the owner's URL, and Redis's lease names the owner with its fence;
+    every node's lobby (GET /api/games) lists the same players at both tables;
   - kill -9 t1's owner mid-hand: exactly one new owner, within the lease's ttl and a second,
     with fence + 1; the hand in play is voided, never completed; the books balance (every
     seat's stack is its ledger's: the stacks of the last completed hand); the human's felt
@@ -180,6 +181,25 @@ def settled_owner(nodes, redis_port, table, exclude=()):
     return own[0], fence
 
 
+def lobby_view(node):
+    """The node's GET /api/games as who sits where at each table (stacks move too fast to
+    compare between two requests), or None when it does not answer."""
+    status, body = http(node.port, "GET", "/api/games")
+    if status != 200:
+        return None
+    return {g["id"]: (g["seats_taken"], sorted((p["name"], p["seat"]) for p in g["players"]))
+            for g in body["games"]}
+
+
+def conn_seat(view, name):
+    return next((seat for n, seat in view["t1"][1] if n == name), None)
+
+
+def lobbies_agree(nodes):
+    views = [lobby_view(n) for n in nodes if n.alive()]
+    return views[0] if views and views[0] and all(v == views[0] for v in views) else None
+
+
 # ---- the books (PostgreSQL) --------------------------------------------------------------
 
 def psql(conninfo, sql):
@@ -286,6 +306,11 @@ def main():
     check(conn["server"] == owner1.url, "felt connected to %s, not t1's owner %s"
           % (conn["server"], owner1.url))
     kim.send({"type": "sit_out"})
+    # The lobby is the same on every node: the owners' entries, through Redis.
+    view = wait_for(lambda: lobbies_agree(nodes), "every node's lobby to agree", 5)
+    check(view["t1"][0] == 5 and ("kim", conn_seat(view, "kim")) in view["t1"][1],
+          "the lobby lists t1 as %s, not 4 bots and kim" % (view["t1"],))
+    check(view["t2"][0] == 4, "the lobby lists t2 as %s, not its 4 bots" % (view["t2"],))
     time.sleep(1.0)
 
     # Kill -9 t1's owner mid-hand.
@@ -359,12 +384,13 @@ def main():
               % (t, own.name, fence, fences[t], time.monotonic() - flushed_at))
         check_books(conninfo, t)
 
-    # The killed node comes back and stands by.
+    # The killed node comes back and stands by, its lobby the others'.
     owner1.start()
     time.sleep(2.0)
     for t in TABLES:
         check(len(owners(nodes, t)) == 1, "table %s: %d owners after a node came back"
               % (t, len(owners(nodes, t))))
+    wait_for(lambda: lobbies_agree(nodes), "the lobbies to agree with the node back", 5)
 
     for felt in (kim, lee):  # they leave (stdin's end) while the nodes play on
         felt.proc.stdin.close()

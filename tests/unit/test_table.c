@@ -1143,6 +1143,25 @@ static void test_stand_by(void **state)
     assert_null(table_event(t, seen)); /* a resume from it: a snapshot */
     assert_int_equal(timer_next_due_us(), -1); /* the clock, the bots, the next hand: stopped */
 
+    /* Its lobby entry is the owner's, when one came (and is this table's). */
+    static const char owners[] = "{\"id\":\"sb\",\"seats_taken\":3,\"players\":[]}";
+    struct json_object *lj = table_lobby_json(t);
+    assert_int_equal(jval_int(lj, "seats_taken", -1), 0);
+    json_object_put(lj);
+    table_set_owner_lobby(t, owners, strlen(owners));
+    lj = table_lobby_json(t);
+    assert_int_equal(jval_int(lj, "seats_taken", -1), 3);
+    json_object_put(lj);
+    table_set_owner_lobby(t, "{\"id\":\"other\",\"seats_taken\":3}", 30);
+    lj = table_lobby_json(t);
+    assert_int_equal(jval_int(lj, "seats_taken", -1), 0);
+    json_object_put(lj);
+    table_set_owner_lobby(t, owners, 10); /* cut short: not JSON */
+    lj = table_lobby_json(t);
+    assert_int_equal(jval_int(lj, "seats_taken", -1), 0);
+    json_object_put(lj);
+    table_set_owner_lobby(t, owners, strlen(owners));
+
     /* The next owner's rows come back (here: this node's take), and nothing is dealt yet. */
     struct store_seat rows[2] = {{.seat = 0, .stack = 990}, {.seat = 1, .stack = 1010}};
     for (int i = 0; i < 2; i++) {
@@ -1160,6 +1179,9 @@ static void test_stand_by(void **state)
         assert_non_null(table_restore(t, &rows[i]));
     table_own(t, 0);
     assert_false(table_standby(t));
+    lj = table_lobby_json(t); /* its own again */
+    assert_int_equal(jval_int(lj, "seats_taken", -1), 2);
+    json_object_put(lj);
     fakeclock_advance(1000);
     assert_true(t->hand_running);
     assert_int_equal(t->hand_id, hand + 1); /* hand ids go on past the voided one */
