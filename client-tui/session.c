@@ -126,6 +126,7 @@ struct session {
 
     struct wstimer *start_timer; /* the start; again, after every server answered 421 */
     int join_moved;              /* joins answered 421 by every server, in a row */
+    bool join_421;               /* a server answered 421 in this round of joins */
     struct wstimer *ping_timer; /* every SESSION_TICK_MS: pings and the liveness check */
     int64_t ping_due_us;        /* when the next periodic ping goes */
     bool silent;                /* a ping of ours has waited SESSION_SILENT_MS (last emitted) */
@@ -290,7 +291,8 @@ static void session_seat_given_up(struct session *s)
 
 /* Splits a server URL into ws_bases[i] and http_bases[i] (wsurl_parse, the one URL parser,
  * checks the scheme, host and port); the path must be empty or "/". */
-static int session_parse_url(struct session *s, int i, const char *url, struct felt_err *err)
+static int session_parse_url_into(const char *url, char ws[SESSION_URL_MAX],
+                                  char http[SESSION_URL_MAX], struct felt_err *err)
 {
     struct wsurl u;
     char why[sizeof(err->message)];
@@ -299,11 +301,50 @@ static int session_parse_url(struct session *s, int i, const char *url, struct f
         return felt_err_set(err, "bad_url", "%s", why);
     if (u.path[0] && strcmp(u.path, "/") != 0)
         return felt_err_set(err, "bad_url", "'%.60s': give only ws://HOST:PORT, no path", url);
-    snprintf(s->ws_bases[i], sizeof(s->ws_bases[i]), "%s%.*s", u.tls ? "wss://" : "ws://",
-             (int)u.authority_len, u.authority);
-    snprintf(s->http_bases[i], sizeof(s->http_bases[i]), "%s%.*s", u.tls ? "https://" : "http://",
+    snprintf(ws, SESSION_URL_MAX, "%s%.*s", u.tls ? "wss://" : "ws://", (int)u.authority_len,
+             u.authority);
+    snprintf(http, SESSION_URL_MAX, "%s%.*s", u.tls ? "https://" : "http://",
              (int)u.authority_len, u.authority);
     return 0;
+}
+
+static int session_parse_url(struct session *s, int i, const char *url, struct felt_err *err)
+{
+    return session_parse_url_into(url, s->ws_bases[i], s->http_bases[i], err);
+}
+
+/* Several nodes: a server URL the server named (a join's answer, a 421's "owner" and
+ * "servers"), added after those given while there is room, and only of the first one's scheme
+ * (never a ws:// learned from a wss:// server). Returns its index (also when known already), or
+ * -1 when it was not taken. */
+static int session_learn_server(struct session *s, const char *url)
+{
+    struct felt_err err;
+    char ws[SESSION_URL_MAX], http[SESSION_URL_MAX];
+    if (!url || session_parse_url_into(url, ws, http, &err) != 0)
+        return -1;
+    if ((strncmp(ws, "wss://", 6) == 0) != (strncmp(s->ws_bases[0], "wss://", 6) == 0))
+        return -1;
+    for (int k = 0; k < s->nservers; k++)
+        if (strcmp(s->ws_bases[k], ws) == 0)
+            return k;
+    if (s->nservers == SESSION_SERVERS_MAX)
+        return -1;
+    snprintf(s->ws_bases[s->nservers], SESSION_URL_MAX, "%s", ws);
+    snprintf(s->http_bases[s->nservers], SESSION_URL_MAX, "%s", http);
+    return s->nservers++;
+}
+
+/* The same for every string of a JSON array ("servers"); NULL or not an array: nothing. */
+static void session_learn_servers(struct session *s, struct json_object *list)
+{
+    if (!list || !json_object_is_type(list, json_type_array))
+        return;
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        struct json_object *u = json_object_array_get_idx(list, i);
+        if (json_object_is_type(u, json_type_string))
+            session_learn_server(s, json_object_get_string(u));
+    }
 }
 
 /* Server i is the one in use from now on (its bases are what requests and messages name). */
@@ -1122,6 +1163,20 @@ static void session_connect(struct session *s)
 
 /* ---- joining --------------------------------------------------------------------------- */
 
+/* Every server was asked and one at least said it does not play the table (421): its owner
+ * died and the next is being chosen (docs/scaling.md), within seconds. Asks again from the
+ * first, a few times: true when it will. */
+static bool session_join_moved(struct session *s)
+{
+    s->unreached = 0;
+    s->join_421 = false;
+    session_use_server(s, 0);
+    if (++s->join_moved > SESSION_MOVED_TRIES)
+        return false;
+    wstimer_arm(s->start_timer, SESSION_MOVED_RETRY_MS);
+    return true;
+}
+
 static void session_join_done(void *arg, const struct wshttp_result *r)
 {
     struct session *s = arg;
@@ -1131,19 +1186,27 @@ static void session_join_done(void *arg, const struct wshttp_result *r)
 
     s->join_req = NULL;
     if (session_terminal(s) && s->state != SESSION_REJECTED) return;
-    if (r->status == 421) { /* this node does not play the table now: ask the next */
+    if (r->status == 421) { /* this node does not play the table now: ask its owner, or the next */
+        struct json_object *e = r->body ? json_tokener_parse(r->body) : NULL, *data = NULL, *list;
+        int owner = -1;
+        if (e && json_object_object_get_ex(e, "data", &data)) {
+            if (json_object_object_get_ex(data, "servers", &list))
+                session_learn_servers(s, list);
+            owner = session_learn_server(s, jval_str(data, "owner"));
+        }
+        json_object_put(e);
+        s->join_421 = true;
+        if (owner >= 0 && owner != s->cur && ++s->unreached < s->nservers) {
+            session_use_server(s, owner);
+            session_join(s);
+            return;
+        }
         if (session_next_server(s)) {
             session_join(s);
             return;
         }
-        /* None does: its owner died and the next is being chosen (docs/scaling.md), within
-         * seconds. Ask again from the first, a few times. */
-        s->unreached = 0;
-        session_use_server(s, 0);
-        if (++s->join_moved <= SESSION_MOVED_TRIES) {
-            wstimer_arm(s->start_timer, SESSION_MOVED_RETRY_MS);
+        if (session_join_moved(s))
             return;
-        }
     }
     /* Down, or a proxy in front of one that is (5xx): another server may answer. */
     int status = r->status;
@@ -1151,7 +1214,7 @@ static void session_join_done(void *arg, const struct wshttp_result *r)
         int tried = s->cur;
         if (session_next_server(s))
             session_join(s);
-        else
+        else if (!s->join_421 || !session_join_moved(s))
             session_unreachable(s, tried, r->error);
         return;
     }
@@ -1176,6 +1239,9 @@ static void session_join_done(void *arg, const struct wshttp_result *r)
     }
     snprintf(s->tok.player_id, sizeof(s->tok.player_id), "%s", id);
     snprintf(s->tok.token, sizeof(s->tok.token), "%s", token);
+    struct json_object *servers;
+    if (json_object_object_get_ex(j, "servers", &servers)) /* several nodes: the others */
+        session_learn_servers(s, servers);
     memset(s->rejoin_token, 0, sizeof(s->rejoin_token)); /* used, or the server did not know it */
     int64_t seat = jval_int(j, "seat", -1);
     s->tok.seat = seat >= 0 && seat < MODEL_MAX_SEATS ? (int)seat : -1;

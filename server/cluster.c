@@ -11,7 +11,8 @@
  * (a fence at or below the stored one: a Redis that forgot its counter) lets the lease go and
  * wants it again a second later, with a new, higher fence each time.
  *
- * Every second the node writes its own URL into felt:nodes and reads the map back, and each
+ * Every second the node says its URL in felt:nodes and reads back every node's said within
+ * 5 s (sent to clients as "servers" in the lobby and the join answer), and each
  * standing-by table learns its owner's URL (lease_holder, as Redis last answered) for the
  * "not_owner" answers (http.c); it also writes the lobby entry of each table it plays
  * (felt:{T}:lobby, expiring after 3 s) and reads those of the others, which GET /api/games lists
@@ -32,6 +33,7 @@
 #define CLUSTER_TICK_MS 1000  /* the URL map's refresh */
 #define CLUSTER_RETAKE_MS 1000 /* a refused take wants the lease again after this */
 #define CLUSTER_LOBBY_TTL_MS 3000 /* an owner's lobby entry outlives it this long */
+#define CLUSTER_ALIVE_MS 5000     /* a node silent this long is no longer listed */
 
 struct cluster_take;
 
@@ -241,6 +243,10 @@ static const struct lease_hooks cluster_lease_hooks = {
 
 static void cluster_nodes_clear(struct cluster *c)
 {
+    if (c->srv->node_urls == (const char *const *)c->node_urls) {
+        c->srv->node_urls = NULL;
+        c->srv->nnode_urls = 0;
+    }
     for (int i = 0; i < c->nnodes; i++) {
         free(c->node_ids[i]);
         free(c->node_urls[i]);
@@ -262,6 +268,8 @@ static void cluster_nodes_read(void *arg, int n, const char *const *ids, const c
         c->node_urls[i] = xstrdup(urls[i]);
     }
     c->nnodes = n;
+    c->srv->node_urls = (const char *const *)c->node_urls;
+    c->srv->nnode_urls = n;
     for (int i = 0; i < c->ntables; i++) {
         struct cluster_table *ct = &c->tables[i];
         const char *holder = lease_holder(c->leases, table_config(ct->t)->id), *url = "";
@@ -308,8 +316,8 @@ static void cluster_tick_fire(void *arg)
 {
     struct cluster *c = arg;
     if (redis_connected(c->redis)) {
-        redis_nodes_put(c->redis, c->node_id, c->advertise);
-        redis_nodes_get(c->redis, cluster_nodes_read, c);
+        redis_nodes_sync(c->redis, c->node_id, c->advertise, CLUSTER_ALIVE_MS, cluster_nodes_read,
+                         c);
         cluster_lobby_sync(c);
     }
     timer_arm(c->tick, CLUSTER_TICK_MS);

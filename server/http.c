@@ -43,6 +43,28 @@ static void http_error(struct http_response *resp, int status, const char *code,
     resp->body = msg_from_string(s, len);
 }
 
+/* 421 not_owner: several nodes, and this one does not play t now. The error's data names the
+ * owner's URL ("owner", when known) and every node's ("servers"), for the client to go there. */
+static void http_not_owner(struct http_response *resp, const struct table *t)
+{
+    char why[TABLE_URL_MAX + 96];
+    size_t len;
+    snprintf(why, sizeof(why), "this server does not play table %s now; %s%s",
+             table_config(t)->id, t->owner_url[0] ? "its owner is " : "try another",
+             t->owner_url[0] ? t->owner_url : "");
+    char *s = proto_encode_error("not_owner", why, &len);
+    struct json_object *j = json_tokener_parse(s), *data = NULL;
+    free(s);
+    if (!j || !json_object_object_get_ex(j, "data", &data))
+        felt_fatal("http: cannot read back an error envelope");
+    if (t->owner_url[0])
+        json_object_object_add(data, "owner", json_object_new_string(t->owner_url));
+    struct json_object *servers = lobby_servers_json(t->srv);
+    if (servers)
+        json_object_object_add(data, "servers", servers);
+    http_json(resp, 421, j);
+}
+
 static void http_text(struct http_response *resp, int status, const char *ctype, char *s,
                       size_t len)
 {
@@ -222,6 +244,14 @@ static void http_cmd_seated(struct command_ctx *x, struct player *p)
 {
     size_t len;
     char *s = proto_encode_seat(false, p->id, p->token, p->seat, p->name, &len);
+    struct json_object *servers = lobby_servers_json(x->srv), *j;
+    if (servers && (j = json_tokener_parse(s))) { /* several nodes: where else to connect */
+        json_object_object_add(j, "servers", servers);
+        free(s);
+        http_json(x->owner, 200, j); /* puts j */
+        return;
+    }
+    json_object_put(servers);
     http_text(x->owner, 200, "application/json", s, len);
 }
 
@@ -443,11 +473,7 @@ void http_handle(struct server *srv, const struct http_request *req, struct http
                 return;
             }
             if (table_standby(t)) { /* several nodes: another one plays it */
-                char why[TABLE_URL_MAX + 96];
-                snprintf(why, sizeof(why), "this server does not play table %s now; %s%s",
-                         table_config(t)->id, t->owner_url[0] ? "its owner is " : "try another",
-                         t->owner_url[0] ? t->owner_url : "");
-                http_error(resp, 421, "not_owner", why);
+                http_not_owner(resp, t);
                 return;
             }
         }

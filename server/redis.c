@@ -526,42 +526,58 @@ const struct lease_ops redis_lease_ops = {
 
 /* ---- the nodes' URLs -------------------------------------------------------------------- */
 
-int redis_nodes_put(struct redis *r, const char *node_id, const char *url)
-{
-    return redis_send(r, NULL, NULL, "HSET felt:nodes %s %s", node_id, url);
-}
+/* felt:nodes, a sorted set of "ID URL" scored by when it was last said (Redis's own clock, so
+ * that the nodes' clocks need not agree): this node's entry renewed, entries silent for a minute
+ * removed, and those said within the last 5 s returned, in one atomic call. */
+static const char redis_nodes_lua[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "redis.call('ZADD', KEYS[1], now, ARGV[1])\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)\n"
+    "return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[2]), '+inf')\n";
 
-/* HGETALL's reply: [id, url, id, url, ...]. */
 static void redis_nodes_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 {
     (void)ac;
     struct redis_req *q = privdata;
     const redisReply *reply = reply_;
     redis_reply_seen(q->r, reply);
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements % 2 == 0) {
-        size_t n = reply->elements / 2;
+    if (reply && reply->type == REDIS_REPLY_ARRAY) {
+        size_t n = reply->elements;
         const char **ids = xcalloc(n + 1, sizeof(*ids)), **urls = xcalloc(n + 1, sizeof(*urls));
+        char **own = xcalloc(n + 1, sizeof(*own));
         size_t k = 0;
         for (size_t i = 0; i < n; i++) {
-            const redisReply *id = reply->element[2 * i], *url = reply->element[2 * i + 1];
-            if (id->type == REDIS_REPLY_STRING && url->type == REDIS_REPLY_STRING) {
-                ids[k] = id->str;
-                urls[k++] = url->str;
-            }
+            const redisReply *e = reply->element[i];
+            const char *sp = e->type == REDIS_REPLY_STRING ? memchr(e->str, ' ', e->len) : NULL;
+            if (!sp || sp == e->str || strlen(e->str) != e->len)
+                continue;
+            own[k] = xstrdup(e->str);
+            own[k][sp - e->str] = '\0';
+            ids[k] = own[k];
+            urls[k] = own[k] + (sp - e->str) + 1;
+            k++;
         }
         q->nodes(q->arg, (int)k, ids, urls);
+        for (size_t i = 0; i < k; i++)
+            free(own[i]);
+        free(own);
         free(ids);
         free(urls);
     }
     free(q);
 }
 
-int redis_nodes_get(struct redis *r, redis_nodes_fn fn, void *arg)
+int redis_nodes_sync(struct redis *r, const char *node_id, const char *url, int64_t alive_ms,
+                     redis_nodes_fn fn, void *arg)
 {
     struct redis_req *q = redis_req_new(r, 0, NULL);
     q->nodes = fn;
     q->arg = arg;
-    return redis_send(r, redis_nodes_reply, q, "HGETALL felt:nodes");
+    char member[LEASE_NODE_ID_MAX + 1 + 512];
+    snprintf(member, sizeof(member), "%s %s", node_id, url);
+    return redis_send(r, redis_nodes_reply, q, "EVAL %s 1 felt:nodes %b %lld", redis_nodes_lua,
+                      member, strlen(member), (long long)alive_ms);
 }
 
 /* ---- the lobby ------------------------------------------------------------------------- */

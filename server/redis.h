@@ -48,13 +48,15 @@ int redis_release_now(const char *url, const char *node_id, int n, const char *c
 extern const struct lease_ops redis_lease_ops;
 
 /* ---- the nodes' URLs ----
- * felt:nodes is a hash: node id -> the URL its clients use (feltd --advertise), so that a node
- * can tell a client where a table it does not play is played. */
-int redis_nodes_put(struct redis *r, const char *node_id, const char *url);
-/* fn(arg, n, ids, urls) once with the whole map when it comes (not at all when the connection
- * goes first); the strings are valid only during the call. 0, or -1 without a connection. */
+ * felt:nodes is a sorted set of "ID URL" (the URL its clients use: feltd --advertise), scored
+ * by Redis's clock when each node last said it, so that a node can tell a client where a table
+ * it does not play is played, and which nodes there are. */
 typedef void (*redis_nodes_fn)(void *arg, int n, const char *const *ids, const char *const *urls);
-int redis_nodes_get(struct redis *r, redis_nodes_fn fn, void *arg);
+/* Says that node_id is alive at url, and answers fn(arg, n, ids, urls) with every node that
+ * said so within alive_ms, once, when the answer comes (not at all when the connection goes
+ * first); the strings are valid only during the call. 0, or -1 without a connection. */
+int redis_nodes_sync(struct redis *r, const char *node_id, const char *url, int64_t alive_ms,
+                     redis_nodes_fn fn, void *arg);
 
 /* ---- the lobby ----
  * felt:{T}:lobby is table T's entry of GET /api/games as its owner renders it, kept for ttl_ms

@@ -588,6 +588,8 @@ void table_shutdown(struct table *t);
 void lobby_add(struct server *srv, struct table *t);
 struct table *lobby_find(struct server *srv, const char *id, size_t len);
 struct json_object *lobby_json(struct server *srv);
+/* srv->node_urls as a JSON array, or NULL when there are none (one node). */
+struct json_object *lobby_servers_json(const struct server *srv);
 void lobby_free(struct server *srv);
 
 /* ---- command.c -------------------------------------------------------------------------- */
@@ -786,6 +788,10 @@ struct server {
      * always (one node). A table asks before it deals, acts or seats anyone (table.c). */
     bool (*may_play)(void *arg, const struct table *t);
     void *may_play_arg;
+    /* Several nodes: every node's --advertise URL as last read from Redis (cluster.c owns the
+     * strings); sent in the lobby and the join answer ("servers") so that clients learn them. */
+    const char *const *node_urls;
+    int nnode_urls;
 };
 
 #endif

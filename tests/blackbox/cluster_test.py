@@ -17,8 +17,9 @@ sits at t1 and sits out, so the bots need not wait for them. Then:
   - SIGSTOP t2's owner for 10 s: another node takes t2 with fence + 1; woken, the stopped node
     says its lease was lost and answers "not_owner"; the hand it was playing is voided, not
     completed (a commit it sent after waking was refused by the fence);
-  - a newcomer's felt started while no node plays t1 (every node answers 421) joins once one
-    does;
+  - a newcomer's felt given one node, started while no node plays t1 (every node answers 421,
+    naming the nodes), learns the others and joins the new owner once there is one;
+  - the lobby lists every node's URL ("servers");
   - Redis emptied (FLUSHALL: a restart without persistence): every table is played again, by
     one node, with a fence above those PostgreSQL holds, the books balanced;
   - the killed node comes back and stands by; t1's owner stopped cleanly (SIGTERM) releases its
@@ -297,6 +298,8 @@ def main():
     status, body = http(nodes[0].port, "GET", "/api/games")
     check(status == 200 and sorted(g["id"] for g in body["games"]) == list(TABLES),
           "every node lists every table: %s" % body)
+    wait_for(lambda: sorted(http(nodes[1].port, "GET", "/api/games")[1].get("servers", []))
+             == sorted(n.url for n in nodes), "the lobby to list every node's URL", 5)
 
     # The human joins t1 through whichever node plays it, and sits out.
     kim = Felt(nodes, "kim")
@@ -319,8 +322,9 @@ def main():
     owner1.proc.kill()
     owner1.proc.wait()
     killed_at = time.monotonic()
-    # A newcomer arrives while no node plays t1: every node answers 421 until one takes it.
-    lee = Felt([n for n in nodes if n is not owner1], "lee")
+    # A newcomer arrives while no node plays t1, given one node: every node answers 421 (the
+    # error naming every node) until one takes it; felt learns the others and joins the owner.
+    lee = Felt([n for n in nodes if n is not owner1][-1:], "lee")
     new1, fence = wait_for(lambda: settled_owner(nodes, redis_port, "t1", exclude=(owner1,)),
                            "a new owner of t1", 10)
     took = time.monotonic() - killed_at
