@@ -22,6 +22,9 @@ sits at t1 and sits out, so the bots need not wait for them. Then:
   - the lobby lists every node's URL ("servers");
   - Redis emptied (FLUSHALL: a restart without persistence): every table is played again, by
     one node, with a fence above those PostgreSQL holds, the books balanced;
+  - PostgreSQL killed and recovered under the nodes: both tables play on, the books balanced;
+  - Redis killed, a fourth node started while it is down, Redis back empty 3 s later: every
+    table is played again by one node, with a fence above the stored ones;
   - the killed node comes back and stands by; t1's owner stopped cleanly (SIGTERM) releases its
     lease once its writes are stored, and another node takes t1 well within the ttl; at the end
     every node stops and the books of both tables balance once more.
@@ -47,7 +50,7 @@ from felt_testlib import free_port  # noqa: E402
 
 FELTD, FELT, PG_RUN = sys.argv[1:4]
 TABLES = ("t1", "t2")
-DEADLINE = time.monotonic() + 150
+DEADLINE = time.monotonic() + 170
 TTL_S = 4.0  # lease.h's default ttl
 TMP = tempfile.mkdtemp(prefix="felt-cluster-")
 PROCS = []
@@ -98,14 +101,26 @@ def start_pg():
     return pg, conninfo
 
 
-def start_redis():
-    port = free_port()
+def start_redis(port=None):
+    """redis-server without persistence on port (a free one by default); returns (process,
+    port) once it answers."""
+    port = port or free_port()
     red = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
                             "--save", "", "--appendonly", "no", "--dir", TMP],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     PROCS.append(red)
     wait_for(lambda: redis_cli(port, "PING") == "PONG", "redis-server to answer", 10)
-    return port
+    return red, port
+
+
+def pg_command(pg, cmd):
+    pg.stdin.write((cmd + "\n").encode())
+    pg.stdin.flush()
+    check(pg.stdout.readline().strip() == b"ok", "pg_run: %s failed" % cmd)
+
+
+def completed(conninfo, table):
+    return sum(1 for st in hands(conninfo, table).values() if st == "complete")
 
 
 def redis_cli(port, *args):
@@ -286,7 +301,7 @@ class Felt:
 
 def main():
     pg, conninfo = start_pg()
-    redis_port = start_redis()
+    red, redis_port = start_redis()
     nodes = [Node("n%d" % i, conninfo, redis_port) for i in (1, 2, 3)]
 
     # Every table: exactly one owner, the others pointing at it.
@@ -386,6 +401,41 @@ def main():
                               "table %s to be played again after Redis forgot" % t, 15)
         print("%s: after Redis forgot, played by %s with fence %d (was %d), %.1f s"
               % (t, own.name, fence, fences[t], time.monotonic() - flushed_at))
+        check_books(conninfo, t)
+
+    # PostgreSQL killed (SIGKILL) and recovered under the nodes: the owners' writes in flight
+    # fail and are sent again; every table plays on, the books balanced.
+    done = {t: completed(conninfo, t) for t in TABLES}
+    pg_command(pg, "crash")
+    for t in TABLES:
+        wait_for(lambda: completed(conninfo, t) > done[t] + 1,
+                 "table %s to complete hands again after PostgreSQL's crash" % t, 20)
+        check_books(conninfo, t)
+    print("PostgreSQL crashed and recovered: both tables play on")
+
+    # Redis killed; a fourth node starts while it is down; Redis comes back empty 3 s later.
+    fences = {t: lease(redis_port, t)[1] for t in TABLES}
+    red.kill()
+    red.wait()
+    down_at = time.monotonic()
+    n4 = Node("n4", conninfo, redis_port)
+    nodes.append(n4)
+    time.sleep(max(0.0, 3 - (time.monotonic() - down_at)))
+    red, _ = start_redis(redis_port)
+    for t in TABLES:
+        own, fence = wait_for(lambda: settled_owner(nodes, redis_port, t) if
+                              lease(redis_port, t)[1] > fences[t] else None,
+                              "table %s to be played again after Redis came back" % t, 15)
+        print("%s: after Redis was down 3 s, played by %s with fence %d (was %d)"
+              % (t, own.name, fence, fences[t]))
+    log4 = n4.log()
+    down = re.search(r"redis 127\.0\.0\.1:%d: .*; reconnecting" % redis_port, log4)
+    up = re.search(r"redis 127\.0\.0\.1:%d: connected" % redis_port, log4)
+    check(down and up and down.start() < up.start(), "the node started while Redis was down did "
+          "not log the outage, then the connection: %s" % log4[-600:])
+    for t in TABLES:
+        wait_for(lambda: completed(conninfo, t) > 0 and running_hand(conninfo, t),
+                 "table %s to deal after Redis came back" % t, 10)
         check_books(conninfo, t)
 
     # The killed node comes back and stands by, its lobby the others'.
