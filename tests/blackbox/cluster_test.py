@@ -46,7 +46,7 @@ import urllib.error
 import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree (felt_testlib.py says why)
-from felt_testlib import free_port  # noqa: E402
+from felt_testlib import free_port, json_lines  # noqa: E402
 
 FELTD, FELT, PG_RUN = sys.argv[1:4]
 TABLES = ("t1", "t2")
@@ -173,6 +173,19 @@ def owners(nodes, table):
     return [n for n in nodes if n.alive() and n.state(table)[0] == 200]
 
 
+def taken_over(nodes, redis_port, table, old, old_fence, since, what):
+    """Waits for exactly one node but old to play table, and checks it came with fence + 1 within
+    the lease's ttl and a retry of since; returns that node."""
+    new, fence = wait_for(lambda: settled_owner(nodes, redis_port, table, exclude=(old,)),
+                          "a new owner of %s" % table, 10)
+    took = time.monotonic() - since
+    print("%s: %s %s; %s took it in %.1f s, fence %d" % (table, old.name, what, new.name, took,
+                                                        fence))
+    check(fence == old_fence + 1, "%s's new fence is %d, not %d + 1" % (table, fence, old_fence))
+    check(took <= TTL_S + 2, "%s was taken %.1f s after its owner %s" % (table, took, what))
+    return new
+
+
 def lease(redis_port, table):
     v = redis_cli(redis_port, "GET", "felt:{%s}:lease" % table).split()
     return (v[0], int(v[1])) if len(v) == 2 else (None, 0)
@@ -273,11 +286,7 @@ class Felt:
         threading.Thread(target=self.read, daemon=True).start()
 
     def read(self):
-        for raw in self.proc.stdout:
-            try:
-                j = json.loads(raw)
-            except ValueError:
-                continue
+        for j in json_lines(self.proc.stdout):
             with self.lock:
                 self.lines.append(j)
 
@@ -340,13 +349,8 @@ def main():
     # A newcomer arrives while no node plays t1, given one node: every node answers 421 (the
     # error naming every node) until one takes it; felt learns the others and joins the owner.
     lee = Felt([n for n in nodes if n is not owner1][-1:], "lee")
-    new1, fence = wait_for(lambda: settled_owner(nodes, redis_port, "t1", exclude=(owner1,)),
-                           "a new owner of t1", 10)
-    took = time.monotonic() - killed_at
-    print("t1: %s killed in hand %d; %s took it in %.1f s, fence %d"
-          % (owner1.name, hand, new1.name, took, fence))
-    check(fence == fence1 + 1, "t1's new fence is %d, not %d + 1" % (fence, fence1))
-    check(took <= TTL_S + 2, "t1 was taken %.1f s after its owner died" % took)
+    new1 = taken_over(nodes, redis_port, "t1", owner1, fence1, killed_at,
+                      "killed in hand %d" % hand)
     check(len(owners(nodes, "t1")) == 1, "two nodes play t1")
     wait_for(lambda: hands(conninfo, "t1").get(hand) == "voided",
              "hand %d of t1, cut short, to be voided" % hand, 5)
@@ -368,13 +372,8 @@ def main():
     owner2.proc.send_signal(signal.SIGSTOP)
     owner2.stopped = True
     stopped_at = time.monotonic()
-    new2, fence = wait_for(lambda: settled_owner(nodes, redis_port, "t2", exclude=(owner2,)),
-                           "a new owner of t2 while the old one is stopped", 10)
-    took = time.monotonic() - stopped_at
-    print("t2: %s stopped in hand %d; %s took it in %.1f s, fence %d"
-          % (owner2.name, hand2, new2.name, took, fence))
-    check(fence == fence2 + 1, "t2's new fence is %d, not %d + 1" % (fence, fence2))
-    check(took <= TTL_S + 2, "t2 was taken %.1f s after its owner stopped" % took)
+    new2 = taken_over(nodes, redis_port, "t2", owner2, fence2, stopped_at,
+                      "stopped in hand %d" % hand2)
     time.sleep(max(0.0, 10 - (time.monotonic() - stopped_at)))
     owner2.proc.send_signal(signal.SIGCONT)
     owner2.stopped = False

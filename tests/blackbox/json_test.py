@@ -32,7 +32,7 @@ import urllib.parse
 import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree (felt_testlib.py's docstring)
-from felt_testlib import free_port  # noqa: E402 (this script's folder, first on sys.path)
+from felt_testlib import free_port, json_lines  # noqa: E402 (this script's folder, first on sys.path)
 
 FELT, FELTD = sys.argv[1], sys.argv[2]
 DEADLINE = time.monotonic() + 240  # the whole test; ctest's TIMEOUT is above this
@@ -177,11 +177,7 @@ class Felt:
         threading.Thread(target=self.reader, daemon=True).start()
 
     def reader(self):
-        for raw in self.p.stdout:
-            try:
-                m = json.loads(raw)
-            except ValueError:
-                m = {"type": "unparsable", "raw": raw}
+        for m in json_lines(self.p.stdout):
             self.lines.append(m)
             self.q.put(m)
         self.q.put(None)

@@ -37,7 +37,7 @@ import threading
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree (felt_testlib.py's docstring)
-from felt_testlib import free_port  # noqa: E402 (this script's folder, first on sys.path)
+from felt_testlib import free_port, json_lines  # noqa: E402 (this script's folder, first on sys.path)
 
 CASE, FELT, FELTD, FAULTPROXY = sys.argv[1:5]
 DEADLINE = time.monotonic() + 220  # ctest's TIMEOUT is above this
@@ -111,11 +111,7 @@ class Felt:
         threading.Thread(target=self.read, daemon=True).start()
 
     def read(self):
-        for raw in self.p.stdout:
-            try:
-                obj = json.loads(raw)
-            except ValueError:
-                obj = {"type": "unparsable", "raw": raw}
+        for obj in json_lines(self.p.stdout):
             self.q.put((time.monotonic(), obj))
         self.q.put(None)
 
