@@ -170,6 +170,7 @@ struct session_transport_ops {
 static const struct session_transport_ops session_ws_transport, session_poll_transport;
 static void session_flush(struct session *s);
 static void session_start_fire(void *arg);
+static void session_ws_begin(struct session *s);
 static void session_set_state(struct session *s, enum session_state st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -345,6 +346,21 @@ static void session_learn_servers(struct session *s, struct json_object *list)
         if (json_object_is_type(u, json_type_string))
             session_learn_server(s, json_object_get_string(u));
     }
+}
+
+/* A 421 (not_owner)'s body: its owner learned first (so that it has room), then the other
+ * nodes it names. Returns the owner's index, or -1. */
+static int session_learn_421(struct session *s, const char *body)
+{
+    struct json_object *e = body ? json_tokener_parse(body) : NULL, *data = NULL, *list;
+    int owner = -1;
+    if (e && json_object_object_get_ex(e, "data", &data)) {
+        owner = session_learn_server(s, jval_str(data, "owner"));
+        if (json_object_object_get_ex(data, "servers", &list))
+            session_learn_servers(s, list);
+    }
+    json_object_put(e);
+    return owner;
 }
 
 /* Server i is the one in use from now on (its bases are what requests and messages name). */
@@ -937,7 +953,19 @@ static void session_probe_done(void *arg, const struct wshttp_result *r)
     unsigned all = (1u << s->nservers) - 1, bit = 1u << i;
     s->probe_req = NULL;
     if (session_terminal(s) || s->tp != &session_ws_transport || !s->ws || s->ws_open) return;
-    int status = r->status; /* 421 (another node plays it): not down; the socket tries on */
+    int status = r->status;
+    if (status == 421) {
+        /* Another node plays the table now. When this one names it (or nodes the socket does
+         * not know), a new socket starts there; else this one tries on through its list. */
+        int before = s->nservers, owner = session_learn_421(s, r->body);
+        if (s->nservers != before || (owner >= 0 && owner != s->ws_first)) {
+            session_ws_retire(s);
+            session_use_server(s, owner >= 0 ? owner : s->cur);
+            session_ws_begin(s);
+        }
+        session_emit_state(s);
+        return;
+    }
     if (status == 401) {
         session_ws_retire(s);
         session_rejected(s);
@@ -1187,14 +1215,7 @@ static void session_join_done(void *arg, const struct wshttp_result *r)
     s->join_req = NULL;
     if (session_terminal(s) && s->state != SESSION_REJECTED) return;
     if (r->status == 421) { /* this node does not play the table now: ask its owner, or the next */
-        struct json_object *e = r->body ? json_tokener_parse(r->body) : NULL, *data = NULL, *list;
-        int owner = -1;
-        if (e && json_object_object_get_ex(e, "data", &data)) {
-            if (json_object_object_get_ex(data, "servers", &list))
-                session_learn_servers(s, list);
-            owner = session_learn_server(s, jval_str(data, "owner"));
-        }
-        json_object_put(e);
+        int owner = session_learn_421(s, r->body);
         s->join_421 = true;
         if (owner >= 0 && owner != s->cur && ++s->unreached < s->nservers) {
             session_use_server(s, owner);

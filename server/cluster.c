@@ -273,6 +273,8 @@ static void cluster_nodes_read(void *arg, int n, const char *const *ids, const c
     for (int i = 0; i < c->ntables; i++) {
         struct cluster_table *ct = &c->tables[i];
         const char *holder = lease_holder(c->leases, table_config(ct->t)->id), *url = "";
+        if (strcmp(holder, c->node_id) == 0) /* its own, being taken: nobody else to name */
+            holder = "";
         for (int j = 0; holder[0] && j < n; j++)
             if (strcmp(c->node_ids[j], holder) == 0)
                 url = c->node_urls[j];
@@ -332,11 +334,12 @@ int cluster_check(const struct cluster_options *o, struct felt_err *err)
     if (!lease_node_id_valid(o->node_id))
         return felt_err_set(err, "bad_cluster", "--node-id is 1 to %d of A-Z a-z 0-9 . _ -",
                             LEASE_NODE_ID_MAX);
+    const char *host = strstr(o->advertise, "://");
     if (strlen(o->advertise) > TABLE_URL_MAX ||
         (strncmp(o->advertise, "ws://", 5) != 0 && strncmp(o->advertise, "wss://", 6) != 0) ||
-        strpbrk(o->advertise, " \t\r\n"))
+        !host || !host[3] || strpbrk(host + 3, " \t\r\n/?#"))
         return felt_err_set(err, "bad_cluster", "--advertise takes the ws:// or wss:// URL "
-                            "clients reach this node by");
+                            "clients reach this node by (ws://HOST:PORT, no path)");
     return redis_url_check(o->redis_url, err);
 }
 

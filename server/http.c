@@ -214,6 +214,7 @@ static const struct {
     {"chat_disabled", 403},
     {"rate_limited", 429},
     {"store_busy", 503},
+    {"not_owner", 421}, /* a node whose lease just ran out, before its table stood by */
 };
 
 static void http_cmd_reply(struct command_ctx *x, struct msg *m)

@@ -399,6 +399,11 @@ void lease_on_reply(struct lease_set *ls, uint64_t req, enum lease_result r, int
     int64_t valid = e->sent_us + (ls->ttl_ms - ls->margin_ms) * 1000;
     char why[LEASE_NODE_ID_MAX + 16];
 
+    /* Run out by now, though its timer has not fired yet (a busy loop): lost first, so that a
+     * late renewal cannot bring it back unseen (lease_held has said no since). */
+    if (e->held && now >= e->valid_until_us && !lease_lose(e, "not renewed in time"))
+        return;
+
     if (r == LEASE_R_OK)
         snprintf(e->holder, sizeof(e->holder), "%s", ls->node_id);
     else if (r == LEASE_R_TAKEN)

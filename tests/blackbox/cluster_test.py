@@ -24,7 +24,8 @@ sits at t1 and sits out, so the bots need not wait for them. Then:
     one node, with a fence above those PostgreSQL holds, the books balanced;
   - PostgreSQL killed and recovered under the nodes: both tables play on, the books balanced;
   - Redis killed, a fourth node started while it is down, Redis back empty 3 s later: every
-    table is played again by one node, with a fence above the stored ones;
+    table is played again by one node, with a fence above the stored ones, and the human's
+    felt finds t1's owner (even the fourth node, which it learns from a 421);
   - the killed node comes back and stands by; t1's owner stopped cleanly (SIGTERM) releases its
     lease once its writes are stored, and another node takes t1 well within the ttl; at the end
     every node stops and the books of both tables balance once more.
@@ -414,6 +415,7 @@ def main():
 
     # Redis killed; a fourth node starts while it is down; Redis comes back empty 3 s later.
     fences = {t: lease(redis_port, t)[1] for t in TABLES}
+    mark = len(kim.connections())
     red.kill()
     red.wait()
     down_at = time.monotonic()
@@ -427,6 +429,12 @@ def main():
                               "table %s to be played again after Redis came back" % t, 15)
         print("%s: after Redis was down 3 s, played by %s with fence %d (was %d)"
               % (t, own.name, fence, fences[t]))
+        if t == "t1":  # felt finds t1's owner, even n4, which it was never given: a 421 names it
+            conn = wait_for(lambda: next((c for c in kim.connections()[mark:]
+                                          if c.get("state") == "connected"
+                                          and c.get("server") == own.url), None),
+                            "kim's felt to reconnect to t1's owner %s" % own.name, 25)
+            check(conn["player_id"] == kim_id, "kim came back as another player")
     log4 = n4.log()
     down = re.search(r"redis 127\.0\.0\.1:%d: .*; reconnecting" % redis_port, log4)
     up = re.search(r"redis 127\.0\.0\.1:%d: connected" % redis_port, log4)

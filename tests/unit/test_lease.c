@@ -263,6 +263,28 @@ static void test_late_grant_ignored(void **state)
     lease_set_free(ls);
 }
 
+/* A renewal's grant that comes after the lease ran out by this node's clock, before its timer
+ * fired (a busy loop): the loss is reported first, and the grant does not bring it back. */
+static void test_late_renewal_loses_first(void **state)
+{
+    (void)state;
+    struct lease_set *ls = new_set();
+    lease_want(ls, "t1", 0);
+    lease_on_reply(ls, sent[0].req, LEASE_R_OK, 3, "node-a");
+    advance_ms(1000); /* a renewal goes out */
+    assert_int_equal(sent[nsent - 1].kind, 'r');
+    uint64_t renewal = sent[nsent - 1].req;
+    fake_us += 3000 * 1000; /* past the validity (3.5 s after the acquire), no timer run */
+    assert_false(lease_held(ls, "t1", NULL));
+    lease_on_reply(ls, renewal, LEASE_R_OK, 3, "node-a");
+    assert_int_equal(heard.lost, 1);
+    assert_string_equal(heard.why, "not renewed in time");
+    assert_false(lease_held(ls, "t1", NULL));
+    advance_ms(1000); /* the next request is an acquire: a new owner, a new fence */
+    assert_int_equal(sent[nsent - 1].kind, 'a');
+    lease_set_free(ls);
+}
+
 /* Held by someone else: not held here, tried again every retry_ms; a renewal refused because
  * another node took over loses the lease at once with the taker's name. */
 static void test_taken(void **state)
@@ -503,6 +525,7 @@ int main(void)
         cmocka_unit_test_setup(test_acquire_and_renew, setup),
         cmocka_unit_test_setup(test_expires_locally, setup),
         cmocka_unit_test_setup(test_late_grant_ignored, setup),
+        cmocka_unit_test_setup(test_late_renewal_loses_first, setup),
         cmocka_unit_test_setup(test_taken, setup),
         cmocka_unit_test_setup(test_holder, setup),
         cmocka_unit_test_setup(test_stale_replies, setup),
