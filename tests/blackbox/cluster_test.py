@@ -52,7 +52,9 @@ from felt_testlib import free_port, json_lines  # noqa: E402
 FELTD, FELT, PG_RUN = sys.argv[1:4]
 TABLES = ("t1", "t2")
 DEADLINE = time.monotonic() + 170
-TTL_S = 4.0  # lease.h's default ttl
+TTL_S = 4.0  # lease.h's default ttl: a dead owner's table is free by then, and taken at the
+# next try (1 s); a takeover may take TTL_S + 3 here, counting the test's own polling and a
+# loaded machine (ASan in CI), and no more
 TMP = tempfile.mkdtemp(prefix="felt-cluster-")
 PROCS = []
 
@@ -176,14 +178,14 @@ def owners(nodes, table):
 
 def taken_over(nodes, redis_port, table, old, old_fence, since, what):
     """Waits for exactly one node but old to play table, and checks it came with fence + 1 within
-    the lease's ttl and a retry of since; returns that node."""
+    TTL_S + 3 of since; returns that node."""
     new, fence = wait_for(lambda: settled_owner(nodes, redis_port, table, exclude=(old,)),
                           "a new owner of %s" % table, 10)
     took = time.monotonic() - since
     print("%s: %s %s; %s took it in %.1f s, fence %d" % (table, old.name, what, new.name, took,
                                                         fence))
     check(fence == old_fence + 1, "%s's new fence is %d, not %d + 1" % (table, fence, old_fence))
-    check(took <= TTL_S + 2, "%s was taken %.1f s after its owner %s" % (table, took, what))
+    check(took <= TTL_S + 3, "%s was taken %.1f s after its owner %s" % (table, took, what))
     return new
 
 
