@@ -5,11 +5,16 @@
  * Per table: the lease is wanted for as long as the node runs. When it is acquired (fence F),
  * the table is taken from the store with F (store_table_take, on the store's thread: the loop
  * never waits); the take's rows restore its seats, departures and voided hands into the table,
- * which stands by until the take is done, and then plays (table_own). A take answered after the
- * lease was lost again, or for an older fence, is ignored (its generation is stale) and the
- * table is stood by once more, which empties what its rows put back. A take the store refuses
- * (a fence at or below the stored one: a Redis that forgot its counter) lets the lease go and
- * wants it again a second later, with a new, higher fence each time.
+ * which stands by until the take is done, and then plays (table_own). A take overtaken by a
+ * loss or a newer acquire is orphaned: its rows and its answer change nothing. One answered while
+ * the lease has just run out stands the table by again, which empties what its rows put back
+ * (the lost hook follows). A take the store refuses (a fence not above the stored one: a Redis
+ * that forgot its counter) reports the stored fence; the node lets the lease go and wants it
+ * again a second later with that fence as its floor, so the next grant is above it.
+ *
+ * The table asks srv->may_play (cluster_may_play: the lease, by this node's clock) before it
+ * deals or acts. A stopping node (cluster_stop) plays nothing more and keeps its leases until
+ * its last writes are stored (cluster_free releases them).
  *
  * Every second the node says its URL in felt:nodes and reads back every node's said within
  * 5 s (sent to clients as "servers" in the lobby and the join answer), and each
