@@ -588,7 +588,7 @@ static void model_on_snapshot(struct model *m, const struct wire_event *ev)
     for (int i = 0; m->hand_running && i < s->nvoided; i++)
         if (s->voided[i] == m->hand_id)
             model_log_add(m, MODEL_LOG_TABLE,
-                          "Hand #%lld was voided (server restart): its chips went back",
+                          "Hand #%lld was voided (its server stopped): its chips went back",
                           (long long)m->hand_id);
     snprintf(m->epoch, sizeof(m->epoch), "%s", s->epoch);
     model_clear_hand(m);

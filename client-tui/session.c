@@ -597,7 +597,7 @@ static void session_on_ack(struct session *s, const struct proto_smsg *m)
          * ("your check was for hand 41, which was voided"), since the player did nothing wrong. */
         if (!accepted && strcmp(ev.u.ack.code, "hand_voided") == 0 && s->ob.e[i].it.has_hand_id)
             session_notice(s, SESSION_NOTICE_REFUSED,
-                           "Your %s was for hand %lld, which was voided (server restart)", what,
+                           "Your %s was for hand %lld, which was voided (its server stopped)", what,
                            (long long)s->ob.e[i].it.hand_id);
         else if (!accepted && strcmp(ev.u.ack.code, "stale_hand") == 0 &&
                  s->ob.e[i].it.has_hand_id && s->ob.e[i].it.hand_id <= s->model.hand_id)

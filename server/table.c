@@ -566,7 +566,7 @@ void table_voided(struct table *t, int64_t hand_id)
     }
     t->voided[t->nvoided++] = hand_id;
     table_set_last_hand_id(t, hand_id);
-    log_line(LOG_INFO, "table %s: hand %lld was voided (the server stopped during it)",
+    log_line(LOG_INFO, "table %s: hand %lld was voided (its server stopped during it)",
              t->cfg.id, (long long)hand_id);
     struct wire_notification n = {.kind = WIRE_NOTE_HAND_VOIDED, .hand_id = hand_id};
     table_notify_with(t, NULL, &n);
@@ -1033,7 +1033,7 @@ struct msg *table_act(struct table *t, struct player *p, const struct proto_cmsg
     if (voided) {
         st = ENGINE_E_HAND_OVER;
         code = "hand_voided";
-        message = "that hand was voided when the server restarted; its chips went back";
+        message = "that hand was voided when its server stopped; its chips went back";
     } else if (m->has_hand_id && m->hand_id >= 1 && m->hand_id <= t->hand_id &&
                !(t->hand_running && m->hand_id == t->hand_id)) {
         /* Before no_hand: an action for a hand that was dealt and has ended is answered as

@@ -480,7 +480,7 @@ static void test_voided_hand(void **state)
     snprintf(snap, sizeof(snap), "%.*s\"spectators\":2,\"voided_hands\":[3,4]}}", (int)keep,
              snapshot_idle);
     assert_int_equal(apply(&m, snap), MODEL_APPLIED);
-    assert_true(log_has(&m, "Hand #4 was voided (server restart)"));
+    assert_true(log_has(&m, "Hand #4 was voided (its server stopped)"));
     assert_false(m.hand_running);
 }
 
