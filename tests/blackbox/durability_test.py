@@ -443,6 +443,10 @@ def check_pg_outages(server, spectator, after_ids):
     check(status == 200, "a join while PostgreSQL is down: %d %s" % (status, ann))
     status, body = http(server, "POST", "/api/games/a/sit_out", {}, token=ann["token"])
     check(status == 200, "ann's sit_out: %d %s" % (status, body))
+    # Hands that ended (and were stored) while the server was being stopped are not "during":
+    # see them first. (Without this poll, one stored just before the stop and the one dealt
+    # after it counted as two.)
+    spectator.poll(server, after_ids)
     seen = {t: set(spectator.seen[t]) for t in TABLES}
     end = time.monotonic() + 3
     while time.monotonic() < end:
