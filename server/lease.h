@@ -1,6 +1,6 @@
 /*
  * lease.h: which tables this node owns when feltd runs as several nodes (issue 14's first
- * building block; feltd does not use it yet, see docs/scaling.md).
+ * building block; cluster.c runs it for feltd --node-id, see docs/scaling.md).
  *
  * Every table has at most one owner at a time, the only node that may act on it. Ownership is a
  * lease kept in Redis: a key that names the owner and expires after ttl_ms unless the owner
@@ -69,8 +69,8 @@ struct lease_hooks {
      * a new owner, even if the same node). */
     void (*acquired)(void *arg, const char *table_id, int64_t fence);
     /* This node no longer owns table_id: it must stop acting on it at once. why is one line:
-     * "taken by NODE", "expired in Redis" or "not renewed in time". The lease is wanted again (lease_want) only if
-     * the caller says so. */
+     * "taken by NODE", "expired in Redis" or "not renewed in time". The table stays wanted:
+     * the set tries to acquire it again (a new fence) unless the caller drops it (lease_drop). */
     void (*lost)(void *arg, const char *table_id, int64_t fence, const char *why);
 };
 

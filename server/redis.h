@@ -1,6 +1,6 @@
 /*
- * redis.h: feltd's connection to Redis when it runs as several nodes (issue 14; feltd does not
- * open one yet, see docs/scaling.md). One asynchronous hiredis connection on feltd's libev
+ * redis.h: feltd's connection to Redis when it runs as several nodes (issue 14: cluster.c opens
+ * it for feltd --node-id, see docs/scaling.md). One asynchronous hiredis connection on feltd's libev
  * loop, reconnected with a capped backoff when it drops, and the table leases' requests
  * (lease.h) as Lua scripts, so that each check-and-set runs atomically in Redis; the owner's
  * fenced appends to a table's event stream, and range reads and subscriptions for the nodes
