@@ -33,6 +33,7 @@
 
 #include "lease.h"
 #include "redis.h"
+#include "relay.h"
 #include "store.h"
 
 #define CLUSTER_TICK_MS 1000  /* the URL map's refresh */
@@ -70,6 +71,7 @@ struct cluster {
     void (*owned)(struct server *srv, struct table *t);
     struct redis *redis;
     struct lease_set *leases;
+    struct relay *relay;          /* the tables' events to and from the other nodes */
     struct cluster_table *tables; /* parallel to srv->tables */
     int ntables;
     struct timer *tick;
@@ -164,16 +166,19 @@ static void cluster_take_done(void *user, const char *code, const char *why)
                  "lease go and trying again above fence %lld", id, (long long)k->fence, code,
                  why ? why : "", (long long)ct->floor);
         table_stand_by(ct->t, "its take failed");
+        relay_follow(ct->c->relay, ct->t);
         ct->gen++;
         lease_drop(ct->c->leases, id); /* released: the next acquire is a new fence */
         timer_arm(ct->retake, CLUSTER_RETAKE_MS);
     } else if (!lease_held(ct->c->leases, id, &fence) || fence != k->fence) {
         table_stand_by(ct->t, "lease lost while it was taken"); /* empties what the rows put back */
+        relay_follow(ct->c->relay, ct->t);
         ct->gen++;
     } else {
         log_line(LOG_INFO, "table %s: played on this node now (fence %lld)", id,
                  (long long)k->fence);
         table_own(ct->t, ct->write_seq);
+        relay_own(ct->c->relay, ct->t, k->fence);
         if (ct->c->owned)
             ct->c->owned(ct->c->srv, ct->t);
     }
@@ -207,6 +212,7 @@ static void cluster_acquired(void *arg, const char *table_id, int64_t fence)
     if (!ct)
         return;
     table_stand_by(ct->t, "a new owner's fence"); /* empty already, unless a loss went unseen */
+    relay_idle(c->relay, ct->t); /* no mirror while the take's rows come in */
     cluster_orphan_take(ct); /* stale: its rows and its answer go nowhere */
     ct->write_seq = 0;
     struct cluster_take *k = xcalloc(1, sizeof(*k));
@@ -219,6 +225,7 @@ static void cluster_acquired(void *arg, const char *table_id, int64_t fence)
                          k) != 0) {
         log_line(LOG_WARNING, "table %s: the store cannot take it now; trying again", table_id);
         free(k);
+        relay_follow(c->relay, ct->t);
         lease_drop(c->leases, table_id);
         timer_arm(ct->retake, CLUSTER_RETAKE_MS);
         return;
@@ -236,6 +243,7 @@ static void cluster_lost(void *arg, const char *table_id, int64_t fence, const c
     snprintf(reason, sizeof(reason), "lease of fence %lld lost: %s", (long long)fence, why);
     cluster_orphan_take(ct);
     table_stand_by(ct->t, reason);
+    relay_follow(c->relay, ct->t);
     table_set_owner_url(ct->t, NULL); /* not this node's any more; the next tick names the owner */
 }
 
@@ -367,7 +375,10 @@ struct cluster *cluster_new(struct server *srv, struct ev_loop *loop,
     struct lease_config lc = {.node_id = o->node_id, .ttl_ms = o->lease_ttl_ms};
     if (c->redis)
         c->leases = lease_set_new(&lc, &redis_lease_ops, c->redis, &cluster_lease_hooks, c, err);
-    if (!c->leases) {
+    if (c->leases)
+        c->relay = relay_new(srv, loop, c->redis, o->redis_url, o->node_id, err);
+    if (!c->relay) {
+        lease_set_free(c->leases);
         redis_free(c->redis);
         free(c);
         return NULL;
@@ -381,6 +392,7 @@ struct cluster *cluster_new(struct server *srv, struct ev_loop *loop,
         ct->t = srv->tables[i];
         ct->retake = timer_new(cluster_retake_fire, ct);
         table_stand_by(ct->t, "waiting for its lease");
+        relay_follow(c->relay, ct->t);
         lease_want(c->leases, table_config(ct->t)->id, 0);
     }
     srv->may_play = cluster_may_play;
@@ -409,6 +421,7 @@ void cluster_stop(struct cluster *c)
     }
     lease_set_abandon(c->leases); /* released by cluster_free, once the last writes are stored */
     c->leases = NULL;
+    relay_stop(c->relay); /* before the connection it sends on */
     redis_set_leases(c->redis, NULL);
     redis_free(c->redis);
     c->redis = NULL;
@@ -432,6 +445,7 @@ void cluster_free(struct cluster *c)
     }
     for (int i = 0; i < c->ntables; i++)
         timer_free(c->tables[i].retake);
+    relay_free(c->relay);
     timer_free(c->tick);
     cluster_nodes_clear(c);
     free(c->held_tables);

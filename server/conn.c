@@ -49,6 +49,13 @@ static void conn_sub_wake(struct table_sub *s)
     conn_wake(conn_of_sub(s));
 }
 
+static void conn_sub_resync(struct table_sub *s)
+{
+    struct conn *c = conn_of_sub(s);
+    c->need_snapshot = true;
+    conn_wake(c);
+}
+
 static void conn_sub_dropped(struct table_sub *s, enum table_drop why, const char *reason)
 {
     struct conn *c = conn_of_sub(s);
@@ -61,6 +68,7 @@ static void conn_sub_dropped(struct table_sub *s, enum table_drop why, const cha
 
 static const struct table_sub_ops conn_sub_ops = {
     .wake = conn_sub_wake,
+    .resync = conn_sub_resync,
     .dropped = conn_sub_dropped,
 };
 
@@ -72,7 +80,10 @@ static void conn_start_stream(struct conn *c, bool has_last_seq, uint64_t last_s
     uint64_t now = table_seq(t);
     if (!c->sub.subscribed)
         table_subscribe(t, &c->sub, c->role == CONN_SPECTATOR);
-    if (has_last_seq && last_seq <= now && (last_seq == now || table_event(t, last_seq + 1))) {
+    /* A table standing by mirrors its owner's events, whose seqs start again with every new
+     * owner: a resume there is always a snapshot, never a guess across owners. */
+    if (has_last_seq && !table_standby(t) && last_seq <= now &&
+        (last_seq == now || table_event(t, last_seq + 1))) {
         c->next_seq = last_seq + 1;
         c->need_snapshot = false;
         c->srv->metrics.resumes++;
@@ -272,9 +283,9 @@ void conn_on_message(struct conn *c, const char *buf, size_t len)
     c->srv->metrics.bytes_in += len;
     if (c->close_code || c->role == CONN_HTTP)
         return;
-    if (c->table && table_standby(c->table)) {
+    if (c->table && table_standby(c->table) && c->role != CONN_SPECTATOR) {
         /* Opened while this node played the table (a socket still before its hello): its
-         * client connects again, and finds the owner. */
+         * client connects again, and finds the owner. Spectators watch the mirror. */
         conn_close(c, 1012, "the table moved to another server");
         return;
     }
@@ -318,7 +329,9 @@ const struct msg *conn_next(struct conn *c)
         c->need_snapshot = true; /* fell behind the history: resynchronise */
     if (c->need_snapshot) {
         msg_unref(c->snap);
-        c->snap = table_snapshot(t, c->role == CONN_PLAYER ? c->player : NULL);
+        c->snap = table_snapshot(t, c->role == CONN_PLAYER ? c->player : NULL, &c->snap_seq);
+        if (!c->snap) /* a mirror not there yet: its resync wakes us */
+            return NULL;
         c->out_kind = OUT_SNAPSHOT;
         return c->snap;
     }
@@ -347,7 +360,7 @@ void conn_sent(struct conn *c)
         msg_unref(c->snap);
         c->snap = NULL;
         c->need_snapshot = false;
-        c->next_seq = table_seq(c->table) + 1;
+        c->next_seq = c->snap_seq + 1;
         break;
     case OUT_EVENT:
         c->next_seq++;
@@ -362,5 +375,7 @@ bool conn_pending(const struct conn *c)
         return true;
     if (c->close_code || !c->sub.subscribed)
         return false;
-    return c->need_snapshot || (c->next_seq != 0 && c->next_seq <= table_seq(c->table));
+    if (c->need_snapshot)
+        return table_snapshot_ready(c->table);
+    return c->next_seq != 0 && c->next_seq <= table_seq(c->table);
 }

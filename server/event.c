@@ -12,13 +12,19 @@
 
 #include "server.h"
 
-struct msg *msg_from_string(char *json, size_t len)
+struct msg *msg_from_bytes(const char *json, size_t len)
 {
     struct msg *m = xmalloc(sizeof(*m) + MSG_HEADROOM + len + 1);
     m->refs = 1;
     m->len = len;
     memcpy(m->buf + MSG_HEADROOM, json, len);
     m->buf[MSG_HEADROOM + len] = '\0';
+    return m;
+}
+
+struct msg *msg_from_string(char *json, size_t len)
+{
+    struct msg *m = msg_from_bytes(json, len);
     free(json);
     return m;
 }
@@ -82,6 +88,12 @@ const struct msg *event_msg_for(const struct event *ev, uint64_t uid)
         if (ev->priv[i].uid == uid)
             return ev->priv[i].m;
     return ev->pub;
+}
+
+struct event *event_ref(struct event *ev)
+{
+    ev->refs++;
+    return ev;
 }
 
 void event_unref(struct event *ev)

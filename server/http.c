@@ -191,7 +191,9 @@ static void http_state(struct server *srv, struct table *t, const struct http_re
         len += m->len;
     }
     if (!resume) {
-        struct msg *snap = table_snapshot(t, viewer);
+        uint64_t snap_seq; /* t is played here (http.c answers standing-by tables 421) */
+        struct msg *snap = table_snapshot(t, viewer, &snap_seq);
+        FELT_ASSERT(snap != NULL);
         out = xrealloc(out, len + snap->len + 8);
         memcpy(out + len, msg_payload(snap), snap->len);
         len += snap->len;

@@ -310,7 +310,7 @@ static int net_route_ws(struct server *srv, const char *uri, struct table **t, s
     if (strncmp(uri, "/ws/spectate/", 13) == 0) {
         game = uri + 13;
         *t = lobby_find(srv, game, strlen(game));
-        return *t && !table_standby(*t) ? CONN_SPECTATOR : -1;
+        return *t ? CONN_SPECTATOR : -1; /* standing by: the owner's play, mirrored */
     }
     if (strncmp(uri, "/ws/game/", 9) != 0)
         return -1;

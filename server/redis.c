@@ -62,6 +62,7 @@ struct redis_req {
     uint64_t req;
     redis_append_fn done;
     redis_nodes_fn nodes;
+    redis_snap_fn snap;
     void *arg;
     char table_id[PROTO_GAME_ID_MAX + 1];
 };
@@ -113,8 +114,9 @@ static const char redis_renew_batch_lua[] =
     "end\n"
     "return out\n";
 
-/* KEYS lease, events, pub, epoch; ARGV node, fence, seq, json, keep, epoch, start.
- * {code, have, epoch}: 1 appended, 0 fenced, 2 out of sequence, 3 another epoch (or none). */
+/* KEYS lease, events, pub, epoch, base; ARGV node, fence, seq, json, keep, epoch, start.
+ * {code, have, epoch}: 1 appended, 0 fenced, 2 out of sequence, 3 another epoch (or none).
+ * base is the seq before a stream's first event (an empty stream's last seq). */
 static const char redis_append_lua[] =
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] .. ' ' .. ARGV[2] then return {0, 0, ''} end\n"
     "local cur = redis.call('GET', KEYS[4])\n"
@@ -122,10 +124,11 @@ static const char redis_append_lua[] =
     "if ARGV[7] == '1' and cur ~= ARGV[6] then\n"
     "  redis.call('DEL', KEYS[2])\n"
     "  redis.call('SET', KEYS[4], ARGV[6])\n"
+    "  redis.call('SET', KEYS[5], tonumber(ARGV[3]) - 1)\n"
     "  cur = ARGV[6]\n"
     "  fresh = true\n"
     "end\n"
-    "local have = 0\n"
+    "local have = tonumber(redis.call('GET', KEYS[5]) or '0')\n"
     "local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)\n"
     "if #last > 0 then have = tonumber(string.match(last[1][1], '^(%d+)')) end\n"
     "if cur ~= ARGV[6] then return {3, have, cur or ''} end\n"
@@ -138,6 +141,19 @@ static const char redis_append_lua[] =
 static const char redis_range_lua[] =
     "return {redis.call('GET', KEYS[2]) or '',\n"
     "        redis.call('XRANGE', KEYS[1], ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])}\n";
+
+/* KEYS lease, snap, events, epoch, base; ARGV node, fence, epoch, seq, json, start.
+ * 1 written, 0 fenced. start: the snapshot starts the stream of epoch (unless it is that one
+ * already), empty, its next event seq + 1. */
+static const char redis_snap_put_lua[] =
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] .. ' ' .. ARGV[2] then return 0 end\n"
+    "if ARGV[6] == '1' and redis.call('GET', KEYS[4]) ~= ARGV[3] then\n"
+    "  redis.call('DEL', KEYS[3])\n"
+    "  redis.call('SET', KEYS[4], ARGV[3])\n"
+    "  redis.call('SET', KEYS[5], ARGV[4])\n"
+    "end\n"
+    "redis.call('SET', KEYS[2], ARGV[3] .. ' ' .. ARGV[4] .. ' ' .. ARGV[5])\n"
+    "return 1\n";
 
 static const char redis_release_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] .. ' ' .. ARGV[2] then\n"
@@ -691,9 +707,9 @@ int redis_append(struct redis *r, const char *table_id, const char *node_id, int
     q->done = done;
     q->arg = arg;
     return redis_send(r, redis_append_reply, q,
-                      "EVAL %s 4 felt:{%s}:lease felt:{%s}:events felt:{%s}:pub felt:{%s}:epoch "
-                      "%s %lld %lld %b %d %s %d",
-                      redis_append_lua, table_id, table_id, table_id, table_id, node_id,
+                      "EVAL %s 5 felt:{%s}:lease felt:{%s}:events felt:{%s}:pub felt:{%s}:epoch "
+                      "felt:{%s}:base %s %lld %lld %b %d %s %d",
+                      redis_append_lua, table_id, table_id, table_id, table_id, table_id, node_id,
                       (long long)fence, (long long)seq, json, len, REDIS_EVENTS_KEEP, epoch,
                       start ? 1 : 0);
 }
@@ -766,6 +782,83 @@ const struct feed_ops redis_feed_ops = {
 void redis_set_feed(struct redis *r, struct feed *f)
 {
     r->feed = f;
+}
+
+/* ---- a table's snapshot ------------------------------------------------------------------ */
+
+static void redis_snap_put_reply(redisAsyncContext *ac, void *reply_, void *privdata)
+{
+    (void)ac;
+    struct redis_req *q = privdata;
+    const redisReply *reply = reply_;
+    enum redis_append_result res = REDIS_APPEND_ERROR;
+    redis_reply_seen(q->r, reply);
+    if (reply && reply->type == REDIS_REPLY_INTEGER && (reply->integer == 0 || reply->integer == 1))
+        res = reply->integer == 1 ? REDIS_APPEND_OK : REDIS_APPEND_FENCED;
+    else if (reply)
+        log_line(LOG_WARNING, "redis %s:%d: unexpected answer to a snapshot's write: %s",
+                 q->r->host, q->r->port, reply->type == REDIS_REPLY_ERROR ? reply->str : "not 0/1");
+    if (q->done) q->done(q->arg, res, 0, "");
+    free(q);
+}
+
+int redis_snap_put(struct redis *r, const char *table_id, const char *node_id, int64_t fence,
+                   const char *epoch, bool start, int64_t seq, const char *json, size_t len,
+                   redis_append_fn done, void *arg)
+{
+    if (!epoch || !feed_epoch_valid(epoch, strlen(epoch))) return -1;
+    struct redis_req *q = redis_req_new(r, 0, table_id);
+    q->done = done;
+    q->arg = arg;
+    return redis_send(r, redis_snap_put_reply, q,
+                      "EVAL %s 5 felt:{%s}:lease felt:{%s}:snap felt:{%s}:events felt:{%s}:epoch "
+                      "felt:{%s}:base %s %lld %s %lld %b %d",
+                      redis_snap_put_lua, table_id, table_id, table_id, table_id, table_id,
+                      node_id, (long long)fence, epoch, (long long)seq, json, len, start ? 1 : 0);
+}
+
+/* GET's reply: "EPOCH SEQ JSON", or nil. */
+static void redis_snap_get_reply(redisAsyncContext *ac, void *reply_, void *privdata)
+{
+    (void)ac;
+    struct redis_req *q = privdata;
+    const redisReply *reply = reply_;
+    char epoch[FEED_EPOCH_MAX + 1] = "";
+    long long seq = 0;
+    const char *json = NULL;
+    size_t len = 0;
+    bool ok = false;
+    redis_reply_seen(q->r, reply);
+    if (reply && reply->type == REDIS_REPLY_NIL) {
+        ok = true; /* none yet */
+    } else if (reply && reply->type == REDIS_REPLY_STRING) {
+        const char *sp = memchr(reply->str, ' ', reply->len), *sp2 = NULL;
+        if (sp && feed_epoch_valid(reply->str, (size_t)(sp - reply->str))) {
+            memcpy(epoch, reply->str, (size_t)(sp - reply->str));
+            epoch[sp - reply->str] = '\0';
+            char *end;
+            seq = strtoll(sp + 1, &end, 10);
+            sp2 = end;
+        }
+        if (sp2 && seq >= 0 && sp2 < reply->str + reply->len && *sp2 == ' ') {
+            json = sp2 + 1;
+            len = reply->len - (size_t)(json - reply->str);
+            ok = true;
+        } else {
+            log_line(LOG_WARNING, "redis %s:%d: felt:{%s}:snap is not \"EPOCH SEQ JSON\"",
+                     q->r->host, q->r->port, q->table_id);
+        }
+    }
+    q->snap(q->arg, q->table_id, ok, epoch, seq, json, len);
+    free(q);
+}
+
+int redis_snap_get(struct redis *r, const char *table_id, redis_snap_fn fn, void *arg)
+{
+    struct redis_req *q = redis_req_new(r, 0, table_id);
+    q->snap = fn;
+    q->arg = arg;
+    return redis_send(r, redis_snap_get_reply, q, "GET felt:{%s}:snap", table_id);
 }
 
 /* The table named by a channel "felt:{T}:pub", into out; false if it is not one. */

@@ -11,6 +11,7 @@
  *   felt:{T}:lease  "NODE FENCE", expiring after the lease's ttl unless renewed
  *   felt:{T}:fence  the fencing counter, incremented by every acquire, never reset
  *   felt:{T}:events the event stream, felt:{T}:pub its channel (below)
+ *   felt:{T}:snap   the owner's snapshot that mirrors start from (below)
  */
 #ifndef FELT_REDIS_H
 #define FELT_REDIS_H
@@ -73,7 +74,8 @@ int redis_lobby_get(struct redis *r, int n, const char *const *tables, redis_lob
  * felt:{T}:events is the table's stream: one entry per event, its id "SEQ-0" (so the stream's
  * order is the table's seq order), one field "e" holding the event's JSON, trimmed to about
  * REDIS_EVENTS_KEEP entries. felt:{T}:epoch names the stream (feed.h): set by the owner's append
- * that starts it, gone with a Redis that forgot. felt:{T}:pub is its channel: "EPOCH SEQ JSON"
+ * or snapshot (redis_snap_put) that starts it, gone with a Redis that forgot; felt:{T}:base is
+ * the seq before its first event. felt:{T}:pub is its channel: "EPOCH SEQ JSON"
  * per event. */
 #define REDIS_EVENTS_KEEP 10000
 
@@ -100,6 +102,23 @@ typedef void (*redis_append_fn)(void *arg, enum redis_append_result res, int64_t
 int redis_append(struct redis *r, const char *table_id, const char *node_id, int64_t fence,
                  const char *epoch, bool start, int64_t seq, const char *json, size_t len,
                  redis_append_fn done, void *arg);
+
+/* felt:{T}:snap is "EPOCH SEQ JSON": the owner's public snapshot of table T (JSON) as of
+ * event SEQ of its stream of EPOCH, from which a node that mirrors the table starts (relay.h).
+ * The owner writes it only while the lease is still (node_id, fence): done(arg, OK or FENCED
+ * or ERROR, 0, ""), once. start: this snapshot starts the stream of epoch (unless the stream is
+ * that one already), empty, its next event seq + 1 (felt:{T}:base holds seq), so that the
+ * stream and the snapshot change epoch together. 0, or -1 (done is not called) without a
+ * connection or for a malformed epoch. */
+int redis_snap_put(struct redis *r, const char *table_id, const char *node_id, int64_t fence,
+                   const char *epoch, bool start, int64_t seq, const char *json, size_t len,
+                   redis_append_fn done, void *arg);
+/* Reads it: fn(arg, table_id, ok, epoch, seq, json, len) exactly once, also when the
+ * connection goes first (ok false); ok with json NULL: there is none. 0, or -1 (fn is not
+ * called) without a connection. */
+typedef void (*redis_snap_fn)(void *arg, const char *table_id, bool ok, const char *epoch,
+                              int64_t seq, const char *json, size_t len);
+int redis_snap_get(struct redis *r, const char *table_id, redis_snap_fn fn, void *arg);
 
 /* feed_ops over this connection (range reads: a script returning the stream's epoch and its
  * XRANGE, one snapshot), replies to redis_set_feed's feed. */

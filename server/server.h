@@ -233,6 +233,8 @@ struct msg {
 
 /* Takes a malloc'd JSON string (freed here) and returns a message holding one reference. */
 struct msg *msg_from_string(char *json, size_t len);
+/* A copy of json's len bytes as a message (another node's rendering: relay.c). */
+struct msg *msg_from_bytes(const char *json, size_t len);
 /* A game event's message (wire_encode_into), written in place after the headroom: no copy.
  * One reference. */
 struct msg *msg_from_wire(const struct wire_event *w, uint64_t seq, int64_t ts);
@@ -265,6 +267,7 @@ void event_set_public(struct event *ev, int64_t ts, const struct wire_event *w);
 /* Renders w (of ev's type) as uid's private rendering. */
 void event_set_private(struct event *ev, uint64_t uid, int64_t ts, const struct wire_event *w);
 const struct msg *event_msg_for(const struct event *ev, uint64_t uid);
+struct event *event_ref(struct event *ev);
 void event_unref(struct event *ev);
 
 /* ---- history.c -------------------------------------------------------------------------- */
@@ -338,6 +341,10 @@ struct table_sub;
 struct table_sub_ops {
     /* A new event was published: pull it (table_event) when you can write. */
     void (*wake)(struct table_sub *s);
+    /* The events the subscriber was reading are gone (a table that stands by, or whose
+     * mirror starts again: table_mirror_reset): it needs a snapshot (table_snapshot) before
+     * anything else. */
+    void (*resync)(struct table_sub *s);
     /* s no longer speaks for its player (why, and a reason for people); it should close. */
     void (*dropped)(struct table_sub *s, enum table_drop why, const char *reason);
 };
@@ -439,6 +446,12 @@ struct table {
     bool standby;
     char owner_url[TABLE_URL_MAX + 1];
     struct json_object *owner_lobby; /* while standing by: the owner's lobby entry, or NULL */
+    /* While standing by: the owner's events, mirrored from its stream (relay.c), start from
+     * this snapshot of the owner's (public; mirror_seq its seq), or NULL when there is none yet:
+     * spectators then wait. */
+    struct msg *mirror;
+    uint64_t mirror_seq;
+    void *node_data;               /* the cluster's own state for t (table_set_node_data) */
 };
 
 /* The number of the decision the running hand waits for: 1 for the first, one more after every
@@ -516,9 +529,12 @@ void table_set_rng_seed(struct table *t, uint64_t seed);
 /* Several nodes (cluster.c). table_stand_by: this node stops playing t at once (its lease is
  * lost, or it never had it): its timers stop, the hand in play is dropped (its chips are the
  * store's, as of the last completed hand; the next owner voids it), what waits in its outbox is
- * dropped, every socket is closed (TABLE_DROP_MOVED) and every seat emptied. Called again
- * while it stands by, it empties what was restored since (a take that came too late). Then table_restore and friends load it again from the store (its new
- * owner's take); table_own(t, write_seq) starts playing it once they are done. */
+ * dropped, every seat is emptied and every player's socket closed (TABLE_DROP_MOVED: its client
+ * reconnects, to the owner); spectators stay, resynchronised, and wait for the owner's mirror
+ * (table_mirror_reset). Called again while it stands by, it empties what was restored since (a
+ * take that came too late). Then table_restore and friends load it again from the store (its
+ * new owner's take); table_own(t, write_seq) starts playing it once they are done, and its
+ * spectators get its own snapshot. */
 void table_stand_by(struct table *t, const char *why);
 void table_own(struct table *t, int64_t write_seq);
 bool table_standby(const struct table *t);
@@ -527,6 +543,24 @@ void table_set_owner_url(struct table *t, const char *url);
 /* While t stands by: its owner's entry of the lobby (render_lobby's JSON, len bytes), listed in
  * its place; NULL, or an entry that is not one of t's, lists t empty. */
 void table_set_owner_lobby(struct table *t, const char *json, size_t len);
+/* While t stands by, the owner's play is mirrored for the spectators here (relay.c): the
+ * owner's public snapshot json (len bytes) as of seq, and then its public events in order.
+ * table_mirror_reset starts the mirror again from the snapshot (the history is emptied, seq
+ * becomes seq and every subscriber is resynchronised); table_mirror_snapshot only swaps in a
+ * newer snapshot for the subscribers to come, and changes nothing (false) unless the history
+ * goes on from it (seq between the oldest event held and table_seq); table_mirror_event
+ * publishes the next event (seq table_seq + 1, its JSON an event of that seq: else -1, and
+ * nothing changes); table_mirror_clear drops the snapshot, and resynchronises every subscriber:
+ * they wait for the next reset. No-ops (-1, false) while t is played here. */
+void table_mirror_reset(struct table *t, uint64_t seq, const char *json, size_t len);
+bool table_mirror_snapshot(struct table *t, uint64_t seq, const char *json, size_t len);
+int table_mirror_event(struct table *t, uint64_t seq, const char *json, size_t len);
+void table_mirror_clear(struct table *t);
+/* The seq of the mirror's snapshot (0: none). */
+uint64_t table_mirror_seq(const struct table *t);
+/* An opaque pointer the cluster keeps with t (NULL until set). */
+void table_set_node_data(struct table *t, void *data);
+void *table_node_data(const struct table *t);
 
 /* Seats a player. A human's join (bot false) from addr spends one of its join tokens and is
  * refused ("rate_limited", "too_many_seats") past the limits; addr may be NULL (no limits). sub
@@ -576,8 +610,11 @@ void table_subscribe(struct table *t, struct table_sub *s, bool spectator);
 void table_unsubscribe(struct table *t, struct table_sub *s);
 uint64_t table_seq(const struct table *t);  /* seq of the last event (0: none yet) */
 struct event *table_event(struct table *t, uint64_t seq);
-/* The whole table as `viewer` may see it (NULL: a spectator), as a snapshot message. */
-struct msg *table_snapshot(struct table *t, const struct player *viewer);
+/* The whole table as `viewer` may see it (NULL: a spectator), as a snapshot message as of
+ * *seq (the next event a reader wants is *seq + 1). NULL while there is none to give: t stands
+ * by and mirrors nothing usable (table_snapshot_ready); the reader waits for a resync. */
+struct msg *table_snapshot(struct table *t, const struct player *viewer, uint64_t *seq);
+bool table_snapshot_ready(struct table *t);
 /* The lobby entry for GET /api/games. */
 struct json_object *table_lobby_json(const struct table *t);
 /* Stops timers and bots; used at shutdown. */
@@ -668,6 +705,7 @@ struct conn {
     struct limit_window chat;   /* a spectator's chat limit (a player's is the player's) */
     int out_kind;               /* what conn_next() returned: see conn.c */
     struct msg *snap;           /* a snapshot being sent */
+    uint64_t snap_seq;          /* its seq: the stream goes on after it */
     double flood_tokens;        /* token bucket for all messages */
     int64_t flood_ms;
     struct limit_addr *addr;    /* the client's address (lives as long as the socket), or NULL */
@@ -788,6 +826,10 @@ struct server {
      * always (one node). A table asks before it deals, acts or seats anyone (table.c). */
     bool (*may_play)(void *arg, const struct table *t);
     void *may_play_arg;
+    /* Several nodes (relay.c): every event t publishes while played here, once, in seq order,
+     * after it is in t's history; NULL: nobody is told (one node). */
+    void (*published)(void *arg, struct table *t, struct event *ev);
+    void *published_arg;
     /* Several nodes: every node's --advertise URL as last read from Redis (cluster.c owns the
      * strings); sent in the lobby and the join answer ("servers") so that clients learn them. */
     const char *const *node_urls;

@@ -155,6 +155,24 @@ static void table_publish(struct table *t, struct event *ev)
     history_push(&t->hist, ev);
     for (struct table_sub *s = t->subs; s; s = s->next)
         s->ops->wake(s);
+    if (!t->standby && t->srv->published)
+        t->srv->published(t->srv->published_arg, t, ev);
+}
+
+/* Every subscriber needs a snapshot (its cursor means nothing any more). */
+static void table_resync_subs(struct table *t)
+{
+    for (struct table_sub *s = t->subs; s; s = s->next)
+        s->ops->resync(s);
+}
+
+/* The history starts again after seq: nothing up to it can be replayed. */
+static void table_history_restart(struct table *t, uint64_t seq)
+{
+    history_free(&t->hist);
+    history_init(&t->hist, t->cfg.history);
+    t->seq = seq;
+    t->hist.last_seq = t->hist.lost_seq = seq;
 }
 
 /* A notification naming p (NULL: nobody), with the fields of n that its kind carries. */
@@ -485,7 +503,8 @@ static void table_spectators_fire(void *arg)
 {
     struct table *t = arg;
     t->spectators_pending = false;
-    if (t->srv->shutting_down || t->nspectators == t->spectators_told)
+    /* Standing by, the table publishes nothing of its own: its events are the owner's. */
+    if (t->srv->shutting_down || t->standby || t->nspectators == t->spectators_told)
         return;
     t->spectators_told = t->nspectators;
     struct wire_notification n = {.kind = WIRE_NOTE_SPECTATORS, .count = t->nspectators};
@@ -579,11 +598,15 @@ void table_stand_by(struct table *t, const char *why)
                  t->hand_running ? "; the hand in play is left to the next owner, who voids it"
                                  : "");
     t->standby = true;
-    /* Every socket goes (its client reconnects, to the owner), every seat with it. */
-    while (t->subs) {
-        struct table_sub *sub = t->subs;
+    /* Every player's socket goes (its client reconnects, to the owner), every seat with it;
+     * spectators stay, and watch the owner's mirror once relay.c has it. */
+    struct table_sub *next;
+    for (struct table_sub *sub = t->subs; sub; sub = next) {
+        next = sub->next;
+        if (sub->spectator)
+            continue;
         sub->ops->dropped(sub, TABLE_DROP_MOVED, "the table moved to another server");
-        if (t->subs == sub) /* a subscriber that did not let go itself */
+        if (sub->subscribed) /* a subscriber that did not let go itself */
             table_unsubscribe(t, sub);
     }
     timer_cancel(t->clock);
@@ -611,15 +634,15 @@ void table_stand_by(struct table *t, const char *why)
     t->departed_next = 0;
     t->nvoided = 0;
     t->button = -1;
-    t->nspectators = t->spectators_told = 0;
+    t->spectators_told = 0;
     /* The events seen here so far say nothing of what the owner does next: a resume from any of
-     * them gets a snapshot (the seq skips one, which no event carries). */
-    if (t->seq > 0 || t->hist.game.count > 0 || t->hist.chat.count > 0) {
-        history_free(&t->hist);
-        history_init(&t->hist, t->cfg.history);
-        t->seq++;
-        t->hist.last_seq = t->hist.lost_seq = t->seq; /* nothing up to here can be replayed */
-    }
+     * them gets a snapshot (the seq skips one, which no event carries), the owner's mirror. */
+    msg_unref(t->mirror);
+    t->mirror = NULL;
+    t->mirror_seq = 0;
+    if (t->seq > 0 || t->hist.game.count > 0 || t->hist.chat.count > 0)
+        table_history_restart(t, t->seq + 1);
+    table_resync_subs(t);
 }
 
 void table_own(struct table *t, int64_t write_seq)
@@ -627,9 +650,103 @@ void table_own(struct table *t, int64_t write_seq)
     FELT_ASSERT(t->standby);
     t->standby = false;
     table_set_owner_lobby(t, NULL, 0);
+    msg_unref(t->mirror);
+    t->mirror = NULL;
+    t->mirror_seq = 0;
     if (t->out)
         outbox_set_seq(t->out, write_seq);
+    /* The spectators who waited get this node's own snapshot now. */
+    for (struct table_sub *s = t->subs; s; s = s->next)
+        s->ops->wake(s);
+    table_spectators_changed(t);
     table_maybe_schedule_hand(t);
+}
+
+/* ---- the owner's play mirrored while standing by (relay.c) ------------------------------ */
+
+void table_mirror_reset(struct table *t, uint64_t seq, const char *json, size_t len)
+{
+    if (!t->standby)
+        return;
+    msg_unref(t->mirror);
+    t->mirror = msg_from_bytes(json, len);
+    t->mirror_seq = seq;
+    table_history_restart(t, seq);
+    table_resync_subs(t);
+}
+
+bool table_mirror_snapshot(struct table *t, uint64_t seq, const char *json, size_t len)
+{
+    if (!t->standby || !t->mirror || seq <= t->mirror_seq || seq > t->seq ||
+        (seq < t->seq && !history_get(&t->hist, seq + 1)))
+        return false;
+    msg_unref(t->mirror);
+    t->mirror = msg_from_bytes(json, len);
+    t->mirror_seq = seq;
+    return true;
+}
+
+/* The type of an event rendered by wire.c, which opens every one with {"type":"NAME","seq":N;
+ * PROTO_S_COUNT unless it is an event of seq. */
+static enum proto_stype table_mirror_type(const char *json, size_t len, uint64_t seq)
+{
+    static const char open[] = "{\"type\":\"";
+    if (len < sizeof(open) || memcmp(json, open, sizeof(open) - 1) != 0)
+        return PROTO_S_COUNT;
+    const char *name = json + sizeof(open) - 1, *end = memchr(name, '"', len - (sizeof(open) - 1));
+    if (!end)
+        return PROTO_S_COUNT;
+    char want[40];
+    int n = snprintf(want, sizeof(want), "\",\"seq\":%llu", (unsigned long long)seq);
+    if ((size_t)(json + len - end) <= (size_t)n || memcmp(end, want, (size_t)n) != 0 ||
+        (end[n] != ',' && end[n] != '}'))
+        return PROTO_S_COUNT;
+    for (int k = 0; k < PROTO_S_COUNT; k++) {
+        const char *kn = proto_stype_name((enum proto_stype)k);
+        if (proto_stype_is_event((enum proto_stype)k) && strlen(kn) == (size_t)(end - name) &&
+            memcmp(kn, name, (size_t)(end - name)) == 0)
+            return (enum proto_stype)k;
+    }
+    return PROTO_S_COUNT;
+}
+
+int table_mirror_event(struct table *t, uint64_t seq, const char *json, size_t len)
+{
+    if (!t->standby || !t->mirror || seq != t->seq + 1)
+        return -1;
+    enum proto_stype type = table_mirror_type(json, len, seq);
+    if (type == PROTO_S_COUNT)
+        return -1;
+    struct event *ev = event_new(seq, type);
+    ev->pub = msg_from_bytes(json, len);
+    table_publish(t, ev);
+    return 0;
+}
+
+void table_mirror_clear(struct table *t)
+{
+    if (!t->standby)
+        return;
+    msg_unref(t->mirror);
+    t->mirror = NULL;
+    t->mirror_seq = 0;
+    table_history_restart(t, t->seq + 1);
+    table_resync_subs(t);
+}
+
+uint64_t table_mirror_seq(const struct table *t)
+{
+    return t->mirror ? t->mirror_seq : 0;
+}
+
+void table_set_node_data(struct table *t, void *data)
+{
+    t->node_data = data;
+}
+
+void *table_node_data(const struct table *t)
+{
+    return t->node_data;
 }
 
 bool table_standby(const struct table *t)
@@ -684,6 +801,7 @@ void table_free(struct table *t)
     timer_free(t->bot_turn);
     timer_free(t->spectators);
     json_object_put(t->owner_lobby);
+    msg_unref(t->mirror);
     outbox_free(t->out);
     equity_job_free(t);
     handrec_free(&t->rec);
@@ -1104,6 +1222,9 @@ int table_chat(struct table *t, struct player *p, struct limit_window *own,
     struct limit_window *w = p ? &p->chat : own;
     if (!p && !t->cfg.spectator_chat)
         return felt_err_set(err, "chat_disabled", "spectators may not chat at this table");
+    if (t->standby) /* its events are the owner's (a mirror): nothing is published here */
+        return felt_err_set(err, "not_owner", "chat at table %s goes through the server that "
+                            "plays it", t->cfg.id);
     if (w && !limit_window_take(w, now))
         return felt_err_set(err, "rate_limited", "at most %d chat messages per %d seconds",
                             LIMIT_SENDER_CHATS, LIMIT_SENDER_WINDOW_MS / 1000);
@@ -1159,8 +1280,22 @@ struct event *table_event(struct table *t, uint64_t seq)
     return history_get(&t->hist, seq);
 }
 
-struct msg *table_snapshot(struct table *t, const struct player *viewer)
+bool table_snapshot_ready(struct table *t)
 {
+    if (!t->standby)
+        return true;
+    return t->mirror && (t->mirror_seq == t->seq || history_get(&t->hist, t->mirror_seq + 1));
+}
+
+struct msg *table_snapshot(struct table *t, const struct player *viewer, uint64_t *seq)
+{
+    if (t->standby) { /* the owner's, mirrored; nothing of this node's own (it plays nothing) */
+        if (!table_snapshot_ready(t))
+            return NULL;
+        *seq = t->mirror_seq;
+        return msg_ref(t->mirror);
+    }
+    *seq = t->seq;
     return render_snapshot(t, viewer, timer_wall_ms());
 }
 

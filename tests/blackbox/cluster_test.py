@@ -20,6 +20,10 @@ sits at t1 and sits out, so the bots need not wait for them. Then:
   - a newcomer's felt given one node, started while no node plays t1 (every node answers 421,
     naming the nodes), learns the others and joins the new owner once there is one;
   - the lobby lists every node's URL ("servers");
+  - spectators of t1 on the two other nodes watch its play relayed through Redis, stay
+    connected through the owner's death and see the new owner's snapshot and play, their seqs
+    gap-free; the nodes' subscriber connections killed (CLIENT KILL TYPE pubsub), what was
+    published meanwhile is read from the stream (no gap); no hole card reaches them;
   - Redis emptied (FLUSHALL: a restart without persistence): every table is played again, by
     one node, with a fence above those PostgreSQL holds, the books balanced;
   - PostgreSQL killed and recovered under the nodes: both tables play on, the books balanced;
@@ -271,12 +275,14 @@ def running_hand(conninfo, table):
 # ---- the human -----------------------------------------------------------------------------
 
 class Felt:
-    """felt --json at t1, given these nodes; its connection lines are collected."""
+    """felt --json at t1, given these nodes; its connection lines are collected (a spectator's:
+    every line)."""
 
-    def __init__(self, nodes, name):
+    def __init__(self, nodes, name, spectate=False):
         home = os.path.join(TMP, "home-" + name)
         os.makedirs(home, exist_ok=True)
-        args = [FELT, "--json", "--json-events", "connection", "--name", name, "--game", "t1"]
+        args = [FELT, "--json", "--game", "t1"]
+        args += ["--spectate"] if spectate else ["--json-events", "connection", "--name", name]
         for n in nodes:
             args += ["--server", n.url]
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -307,6 +313,38 @@ class Felt:
     def send(self, obj):
         self.proc.stdin.write((json.dumps(obj) + "\n").encode())
         self.proc.stdin.flush()
+
+    def events(self):
+        with self.lock:
+            return [j for j in self.lines if j.get("type") in GAME_EVENTS]
+
+
+GAME_EVENTS = ("snapshot", "state_update", "animation", "notification", "chat")
+
+
+def check_stream(spec, who):
+    """A spectator's events: each exactly once and in order (seq + 1 each time); a snapshot may
+    jump ahead, or start again lower under another owner's epoch (seqs are the owner's); no
+    player's hole cards when they are dealt (the relay carries public renderings only).
+    Returns the number of snapshots."""
+    prev, epoch, snaps = None, None, 0
+    for m in spec.events():
+        seq = m["seq"]
+        if m["type"] == "snapshot":
+            snaps += 1
+            new_epoch = m["data"].get("epoch")
+            check(prev is None or seq >= prev or new_epoch != epoch,
+                  "%s: snapshot seq %s went back from %s in epoch %s" % (who, seq, prev, epoch))
+            epoch = new_epoch
+        else:
+            check(seq == prev + 1 if prev is not None else False,
+                  "%s: seq %s after %s (a gap or a repeat)" % (who, seq, prev))
+        if m["type"] == "state_update" and m["data"].get("event") == "hand_start":
+            check(not any("cards" in p for p in m["data"].get("players", [])),
+                  "%s: hole cards in a spectator's hand_start: %s" % (who, m))
+        prev = seq
+    check(prev is not None, who + ": no events at all")
+    return snaps
 
 
 # ---- the scenario --------------------------------------------------------------------------
@@ -343,6 +381,15 @@ def main():
     check(view["t2"][0] == 4, "the lobby lists t2 as %s, not its 4 bots" % (view["t2"],))
     time.sleep(1.0)
 
+    # Spectators of t1 on the two nodes that do not play it: the owner's play, relayed through
+    # Redis (the stream and the owner's snapshot), as it happens.
+    others = [n for n in nodes if n is not owner1]
+    specs = [Felt([n], "spec-" + n.name, spectate=True) for n in others]
+    for sp, n in zip(specs, others):
+        wait_for(lambda: sp.connected_since(0), "a spectator to connect to %s" % n.name, 10)
+        wait_for(lambda: any(m["type"] == "state_update" for m in sp.events()),
+                 "the spectator on %s to see t1's play" % n.name, 10)
+
     # Kill -9 t1's owner mid-hand.
     hand = wait_for(lambda: running_hand(conninfo, "t1"), "a hand of t1 in play", 10)
     before = len(kim.connections())
@@ -367,6 +414,31 @@ def main():
     check(conn["server"] == new1.url, "the newcomer connected to %s, not t1's owner %s"
           % (conn["server"], new1.url))
     lee.send({"type": "sit_out"})
+    # The spectators on the other nodes stayed connected (no reconnect) and went on watching:
+    # the new owner's snapshot, then its play, with no gap.
+    for sp, n in zip(specs, others):
+        mark = len(sp.events())
+        wait_for(lambda: any(m["type"] == "state_update" and m["data"].get("event") ==
+                             "hand_start" for m in sp.events()[mark:]),
+                 "the spectator on %s to see the new owner deal" % n.name, 15)
+        check(len(sp.connections()) == 2, "the spectator on %s reconnected: %s"
+              % (n.name, sp.connections()))
+        check(check_stream(sp, "spectator on " + n.name) >= 2,
+              "the spectator on %s got no snapshot of the new owner's" % n.name)
+    print("spectators on %s: watched the takeover without reconnecting"
+          % " and ".join(n.name for n in others))
+
+    # The nodes' subscriber connections to Redis killed: the events published meanwhile are
+    # read from the stream; the spectator on the node that does not play t1 sees no gap.
+    watcher = next(sp for sp, n in zip(specs, others) if n is not new1)
+    mark = len(watcher.events())
+    killed = int(redis_cli(redis_port, "CLIENT", "KILL", "TYPE", "pubsub") or 0)
+    live = sum(1 for n in nodes if n.alive())
+    check(killed == live, "%d subscriber connections killed, not one per live node (%d)"
+          % (killed, live))
+    wait_for(lambda: len(watcher.events()) > mark + 30, "the spectator to see t1's play after "
+             "its node's subscription was cut", 10)
+    check_stream(watcher, "spectator after the subscriber was killed")
 
     # SIGSTOP t2's owner for 10 s.
     owner2 = owners(nodes, "t2")[0]
@@ -458,6 +530,13 @@ def main():
     for felt in (kim, lee):  # they leave (stdin's end) while the nodes play on
         felt.proc.stdin.close()
         check(felt.proc.wait(timeout=30) == 0, "felt did not leave and exit 0")
+    # Through Redis forgetting, PostgreSQL crashing and Redis down, each spectator's stream was
+    # gap-free (snapshots where owners changed).
+    for sp, n in zip(specs, others):
+        print("spectator on %s: %d events, %d snapshots" % (n.name, len(sp.events()),
+                                                            check_stream(sp, n.name)))
+        sp.proc.stdin.close()
+        check(sp.proc.wait(timeout=30) == 0, "the spectator's felt did not exit 0")
 
     # A node stopped cleanly stores its last writes, then releases its leases: its tables are
     # taken at the others' next attempt (a second), not after the lease's ttl.

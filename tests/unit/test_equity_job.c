@@ -157,15 +157,16 @@ static void test_preflop_all_in_is_sliced(void **state)
     assert_string_equal(eq_act(a, first, "all_in"), "accepted");
     struct player *second = eq_to_act(a);
     assert_ptr_not_equal(first, second);
-    uint64_t before = table_seq(a);
-    struct msg *snap_before = table_snapshot(a, NULL);
+    uint64_t before = table_seq(a), snap_seq;
+    struct msg *snap_before = table_snapshot(a, NULL, &snap_seq);
     assert_string_equal(eq_act(a, second, "call"), "accepted");
 
     /* Held: nothing published, the table as before the call, no action taken. */
     assert_true(equity_job_held(a));
     assert_int_equal(table_seq(a), before);
     assert_ptr_equal(eq_to_act(a), second);
-    struct msg *snap = table_snapshot(a, NULL);
+    struct msg *snap = table_snapshot(a, NULL, &snap_seq);
+    assert_int_equal(snap_seq, before);
     assert_null(strstr(msg_payload(snap), "\"equity\""));
     assert_null(strstr(msg_payload(snap), "\"showdown\""));
     assert_int_equal(snap->len, snap_before->len); /* the same table (its seq and all) */

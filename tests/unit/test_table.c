@@ -84,7 +84,7 @@ static struct player *join(struct table *t, const char *name)
 /* A subscriber that stands in for a player's WebSocket. */
 struct fake_sub {
     struct table_sub sub; /* first: a table_sub pointer is a fake_sub pointer */
-    int wakes, drops;
+    int wakes, drops, resyncs;
     enum table_drop why;
     char reason[64];
 };
@@ -102,7 +102,13 @@ static void fake_sub_dropped(struct table_sub *s, enum table_drop why, const cha
     snprintf(f->reason, sizeof(f->reason), "%s", reason);
 }
 
-static const struct table_sub_ops fake_sub_ops = {fake_sub_wake, fake_sub_dropped};
+static void fake_sub_resync(struct table_sub *s)
+{
+    ((struct fake_sub *)s)->resyncs++;
+}
+
+static const struct table_sub_ops fake_sub_ops = {
+    .wake = fake_sub_wake, .resync = fake_sub_resync, .dropped = fake_sub_dropped};
 
 /* ---- reading what the table published ------------------------------------------------------ */
 
@@ -183,7 +189,8 @@ static uint64_t find_seat(struct table *t, uint64_t after, const char *change, c
 static bool snapshot_connected(struct table *t, const char *pid)
 {
     struct proto_smsg m;
-    struct msg *snap = table_snapshot(t, NULL);
+    uint64_t snap_seq;
+    struct msg *snap = table_snapshot(t, NULL, &snap_seq);
     struct json_object *players = NULL;
     bool connected = false, found = false;
     decode(snap, &m);
@@ -562,7 +569,8 @@ static int64_t last_decision(struct table *t, uint64_t after)
 static int64_t snapshot_decision(struct table *t, struct player *viewer)
 {
     struct proto_smsg m;
-    struct msg *snap = table_snapshot(t, viewer);
+    uint64_t snap_seq;
+    struct msg *snap = table_snapshot(t, viewer, &snap_seq);
     struct json_object *ta = NULL;
     decode(snap, &m);
     json_object_object_get_ex(m.data, "to_act", &ta);
@@ -1107,10 +1115,12 @@ static void test_http_commands(void **state)
     srv_free(srv);
 }
 
-/* Several nodes: a table whose lease is lost stands by (table_stand_by) at once: its sockets are
- * told it moved, its seats and the hand in play are gone, its timers stop, and nothing it saw can
- * be replayed (a resume gets a snapshot). Seats restored while it stands by deal nothing until
- * table_own; stood by again before that, they are emptied. */
+/* Several nodes: a table whose lease is lost stands by (table_stand_by) at once: its players'
+ * sockets are told it moved, its seats and the hand in play are gone, its timers stop, and
+ * nothing it saw can be replayed (a resume gets a snapshot). Its spectators stay and watch the
+ * owner's mirror: a snapshot, then the owner's events in order, nothing else. Seats restored
+ * while it stands by deal nothing until table_own; stood by again before that, they are
+ * emptied. */
 static void test_stand_by(void **state)
 {
     (void)state;
@@ -1134,8 +1144,12 @@ static void test_stand_by(void **state)
     assert_true(table_standby(t));
     assert_int_equal(ws.drops, 1);
     assert_int_equal(ws.why, TABLE_DROP_MOVED);
-    assert_int_equal(watcher.drops, 1);
-    assert_int_equal(watcher.why, TABLE_DROP_MOVED);
+    assert_int_equal(watcher.drops, 0); /* spectators stay, and wait for the mirror */
+    assert_int_equal(watcher.resyncs, 1);
+    assert_true(watcher.sub.subscribed);
+    uint64_t snap_seq = 0;
+    assert_false(table_snapshot_ready(t));
+    assert_null(table_snapshot(t, NULL, &snap_seq));
     assert_false(t->hand_running);
     assert_int_equal(t->nplayers, 0);
     assert_null(table_player_by_id(t, ann_id, strlen(ann_id)));
@@ -1162,6 +1176,70 @@ static void test_stand_by(void **state)
     json_object_put(lj);
     table_set_owner_lobby(t, owners, strlen(owners));
 
+    /* The owner's mirror: its snapshot, then its events, each checked to be the next one. */
+    static const char osnap[] = "{\"type\":\"snapshot\",\"data\":{\"owner\":1}}";
+    table_mirror_reset(t, 40, osnap, strlen(osnap));
+    assert_int_equal(watcher.resyncs, 2);
+    assert_int_equal(table_seq(t), 40);
+    assert_int_equal(table_mirror_seq(t), 40);
+    assert_true(table_snapshot_ready(t));
+    struct msg *m = table_snapshot(t, NULL, &snap_seq);
+    assert_int_equal(snap_seq, 40);
+    assert_memory_equal(msg_payload(m), osnap, strlen(osnap));
+    msg_unref(m);
+    char ev[128];
+    int wakes = watcher.wakes;
+    for (int seq = 41; seq <= 43; seq++) {
+        int n = snprintf(ev, sizeof(ev), "{\"type\":\"%s\",\"seq\":%d,\"data\":{}}",
+                         seq == 42 ? "chat" : "state_update", seq);
+        assert_int_equal(table_mirror_event(t, (uint64_t)seq, ev, (size_t)n), 0);
+    }
+    assert_int_equal(watcher.wakes, wakes + 3);
+    assert_int_equal(table_seq(t), 43);
+    assert_int_equal(table_event(t, 42)->type, PROTO_S_CHAT); /* kept in the chat ring */
+    static const char ev43[] = "{\"type\":\"state_update\",\"seq\":43,";
+    assert_memory_equal(msg_payload(event_msg_for(table_event(t, 43), 0)), ev43,
+                        strlen(ev43));
+    /* Refused, and nothing changes: a gap, a repeat, a seq that is not the event's, a reply
+     * that is not an event, garbage. */
+    static const char *const bad[] = {
+        "{\"type\":\"state_update\",\"seq\":45,\"data\":{}}",
+        "{\"type\":\"state_update\",\"seq\":43,\"data\":{}}",
+        "{\"type\":\"state_update\",\"seq\":440,\"data\":{}}",
+        "{\"type\":\"ack\",\"seq\":44,\"data\":{}}",
+        "{\"type\":\"state_update\"",
+        "{\"type\":\"",
+        "",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(table_mirror_event(t, i == 1 ? 43 : i == 0 ? 45 : 44, bad[i],
+                                            strlen(bad[i])), -1);
+    assert_int_equal(table_mirror_event(t, 45, bad[0], strlen(bad[0])), -1);
+    assert_int_equal(table_seq(t), 43);
+    /* A newer snapshot is swapped in only where the history goes on from it. */
+    assert_false(table_mirror_snapshot(t, 44, osnap, strlen(osnap))); /* ahead of the events */
+    assert_false(table_mirror_snapshot(t, 39, osnap, strlen(osnap))); /* older */
+    assert_true(table_mirror_snapshot(t, 42, osnap, strlen(osnap)));
+    assert_int_equal(table_mirror_seq(t), 42);
+    m = table_snapshot(t, NULL, &snap_seq);
+    assert_int_equal(snap_seq, 42);
+    msg_unref(m);
+    assert_int_equal(watcher.resyncs, 2); /* nobody is moved by it */
+    /* Cleared (a new stream of the owner's): everyone waits for the next reset. */
+    table_mirror_clear(t);
+    assert_int_equal(watcher.resyncs, 3);
+    assert_false(table_snapshot_ready(t));
+    assert_null(table_event(t, 43));
+    assert_int_equal(table_mirror_event(t, table_seq(t) + 1, ev, strlen(ev)), -1);
+    table_mirror_reset(t, 44, osnap, strlen(osnap));
+    assert_true(table_snapshot_ready(t));
+
+    /* This node becomes the owner: it stands by afresh (cluster.c does, on the lease), which
+     * drops the mirror; nothing of the owner's is taken for its own. */
+    table_stand_by(t, "a new owner's fence");
+    assert_false(table_snapshot_ready(t));
+    assert_int_equal(watcher.drops, 0);
+
     /* The next owner's rows come back (here: this node's take), and nothing is dealt yet. */
     struct store_seat rows[2] = {{.seat = 0, .stack = 990}, {.seat = 1, .stack = 1010}};
     for (int i = 0; i < 2; i++) {
@@ -1177,8 +1255,16 @@ static void test_stand_by(void **state)
     assert_int_equal(t->nplayers, 0);
     for (int i = 0; i < 2; i++)
         assert_non_null(table_restore(t, &rows[i]));
+    wakes = watcher.wakes;
     table_own(t, 0);
     assert_false(table_standby(t));
+    assert_true(watcher.wakes > wakes); /* the spectator who waited: its snapshot is here */
+    assert_true(table_snapshot_ready(t));
+    m = table_snapshot(t, NULL, &snap_seq);
+    assert_int_equal(snap_seq, table_seq(t));
+    assert_null(strstr(msg_payload(m), "\"owner\":1"));
+    msg_unref(m);
+    assert_int_equal(table_mirror_event(t, table_seq(t) + 1, ev, strlen(ev)), -1); /* its own */
     lj = table_lobby_json(t); /* its own again */
     assert_int_equal(jval_int(lj, "seats_taken", -1), 2);
     json_object_put(lj);
@@ -1186,6 +1272,7 @@ static void test_stand_by(void **state)
     assert_true(t->hand_running);
     assert_int_equal(t->hand_id, hand + 1); /* hand ids go on past the voided one */
     assert_true(find_event(t, seen + 1, PROTO_S_STATE_UPDATE, "event", "hand_start", NULL) > 0);
+    table_unsubscribe(t, &watcher.sub);
     srv_free(srv);
 }
 
