@@ -36,13 +36,20 @@
 #define BENCH_STORE_THREAD "feltd-store" /* feltd's store writer: STORE_THREAD_NAME, server/store.h */
 #define BENCH_BUY_IN 100000
 #define BENCH_BIG_BLIND 10
+#define BENCH_MAX_SERVERS 4 /* --server, repeated: the nodes of a cluster */
+#define BENCH_MAX_PIDS 12   /* --pid, repeated: the nodes, Redis, PostgreSQL */
 
 /* ---- options (bench_opts.c) ------------------------------------------------------------------ */
 
 struct bench_opts {
     const char *feltd;  /* start this feltd ... */
-    const char *server; /* ... or attach to this one */
-    pid_t pid;          /* its pid, for /proc (attach mode) */
+    const char *server; /* ... or attach to this one (servers[0]) */
+    const char *servers[BENCH_MAX_SERVERS]; /* several: the nodes of one cluster */
+    int nservers;
+    pid_t pid;          /* its pid, for /proc (attach mode): pids[0] */
+    pid_t pids[BENCH_MAX_PIDS]; /* every process whose CPU counts as the server's */
+    int npids;
+    bool spectate_other; /* --spectators-on other: spectators on another node than the owner */
     int tables, players, spectators;
     double seconds, warmup;
     int think_ms;
@@ -90,6 +97,7 @@ struct bench;
 
 struct bench_table {
     char id[PROTO_GAME_ID_MAX + 1];
+    int srv;          /* the server (index in --server) that plays it, as the joins learned */
     int64_t big_blind;
     /* Recent actions sent here. The broadcast with seq S of an action by player P in hand H
      * belongs to the latest send by P in H made before its sender had seen S, i.e. the entry
@@ -109,6 +117,8 @@ struct bench_client {
     struct bench_phase *ph;
     struct bench_table *t;
     int id; /* index in the phase's client array */
+    int srv;          /* the server it talks to (index in --server) */
+    int join_tries;   /* joins answered 421 "not_owner" and sent again to the owner */
     enum bench_role role;
     bool poll;
     char player_id[BENCH_ID_MAX + 1];
@@ -173,8 +183,10 @@ struct bench_phase {
     double seconds; /* the window as measured */
     struct bench_counters ctr;
     struct bench_hist lat;
+    struct bench_hist lat_remote; /* the deliveries to clients on another node than the owner */
     struct bench_hist ack; /* an actor's own round trip: action sent to its ack */
     double srv_cpu_s, bench_cpu_s;
+    double pid_cpu_s[BENCH_MAX_PIDS]; /* srv_cpu_s by process (several --pid) */
     /* Of srv_cpu_s, feltd's store writer thread (-1: no such thread, e.g. an older feltd);
      * store_cpu0 is its reading when the window opened. */
     double store_cpu_s, store_cpu0;
@@ -195,7 +207,9 @@ struct bench_idle {
 struct bench {
     struct bench_opts o;
     struct wsloop *loop;
-    char http_base[80], ws_base[80];
+    char http_base[80], ws_base[80]; /* the first server's */
+    char http_bases[BENCH_MAX_SERVERS][80], ws_bases[BENCH_MAX_SERVERS][80];
+    int nservers;
     pid_t pid; /* the server's, 0 when unknown */
     bool own_server;
     struct listenproc feltd; /* the server, when started here */
@@ -232,6 +246,8 @@ void bench_log(const struct bench *b, const char *fmt, ...) __attribute__((forma
 int64_t bench_now_ns(void);
 /* felt-bench's own CPU time (user + system), in seconds. */
 double bench_self_cpu_s(void);
+/* The CPU seconds of every --pid so far (each into each[] when not NULL); -1 without one. */
+double bench_server_cpu_s(const struct bench *b, double *each);
 /* Stops the loop's current run when the condition being waited for holds. */
 void bench_poke(struct bench *b);
 /* Runs the loop until done(b) holds (true), or for `seconds` (false; with done NULL, the loop

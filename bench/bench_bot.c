@@ -44,8 +44,12 @@ static void bench_bot_record_receive(struct bench_client *c, int64_t hand_id, ui
     }
     if (best < 0)
         ph->ctr.unmatched++;
-    else if (t->sent[best].actor != c->id)
-        bench_hist_add(&ph->lat, (uint64_t)(bench_now_ns() - t->sent[best].t_ns));
+    else if (t->sent[best].actor != c->id) {
+        uint64_t ns = (uint64_t)(bench_now_ns() - t->sent[best].t_ns);
+        bench_hist_add(&ph->lat, ns);
+        if (c->srv != ph->clients[t->sent[best].actor].srv) /* relayed by Redis */
+            bench_hist_add(&ph->lat_remote, ns);
+    }
 }
 
 /* ---- the bots --------------------------------------------------------------------------- */
@@ -148,7 +152,7 @@ static void bench_bot_act(struct bench_client *c)
     c->sent_ns = bench_now_ns();
     if (c->poll) {
         char url[256];
-        snprintf(url, sizeof(url), "%s/api/games/%s/action", b->http_base, c->t->id);
+        snprintf(url, sizeof(url), "%s/api/games/%s/action", b->http_bases[c->srv], c->t->id);
         if (wshttp_request(b->loop, url, s, c->token, bench_net_action_done, c) == 0) {
             c->post_inflight = true;
             b->http_inflight++;

@@ -108,6 +108,7 @@ static struct json_object *bench_json_phase(const struct bench_phase *ph)
         json_object_new_double(bench_report_div((double)k->deliveries, ph->seconds)));
     json_object_object_add(j, "latency_us", bench_json_latency(&ph->lat));
     json_object_object_add(j, "ack_latency_us", bench_json_latency(&ph->ack));
+    json_object_object_add(j, "relayed_latency_us", bench_json_latency(&ph->lat_remote));
     json_object_object_add(j, "server_cpu_s", json_object_new_double(ph->srv_cpu_s));
     json_object_object_add(
         j, "server_cpu_s_per_1000_actions",

@@ -65,10 +65,16 @@ static void bench_net_ws_connect(struct bench_client *c, bool deflate)
 {
     struct bench *b = c->b;
     char url[256], err[128];
+    /* Players on the table's owner; spectators there too, or on the next node (their events
+     * then cross Redis: --spectators-on other). */
+    c->srv = c->t->srv;
+    if (c->role == BENCH_SPECTATOR && b->o.spectate_other && b->nservers > 1)
+        c->srv = (c->t->srv + 1) % b->nservers;
     if (c->role == BENCH_PLAYER)
-        snprintf(url, sizeof(url), "%s/ws/game/%s/%s", b->ws_base, c->t->id, c->player_id);
+        snprintf(url, sizeof(url), "%s/ws/game/%s/%s", b->ws_bases[c->srv], c->t->id,
+                 c->player_id);
     else
-        snprintf(url, sizeof(url), "%s/ws/spectate/%s", b->ws_base, c->t->id);
+        snprintf(url, sizeof(url), "%s/ws/spectate/%s", b->ws_bases[c->srv], c->t->id);
     struct wsconn_config cfg = {
         .url = url,
         .subprotocol = b->o.single ? PROTO_SUBPROTOCOL : PROTO_SUBPROTOCOL_BATCH,
@@ -96,12 +102,34 @@ void bench_net_connect_more(struct bench *b, struct bench_client *cl, int n, boo
 
 /* ---- HTTP: joins and polling ------------------------------------------------------------ */
 
+static void bench_net_join_send(struct bench_client *c);
+
+/* A 421 "not_owner" to a join: the server its data.owner names, if it is one of --server's. */
+static int bench_net_owner(const struct bench *b, const struct wshttp_result *r)
+{
+    struct json_object *j = json_tokener_parse(r->body), *data, *owner;
+    int found = -1;
+    if (j && json_object_object_get_ex(j, "data", &data) &&
+        json_object_object_get_ex(data, "owner", &owner))
+        for (int i = 0; i < b->nservers; i++)
+            if (strcmp(json_object_get_string(owner), b->ws_bases[i]) == 0)
+                found = i;
+    json_object_put(j);
+    return found;
+}
+
 static void bench_net_join_done(void *arg, const struct wshttp_result *r)
 {
     struct bench_client *c = arg;
     struct bench *b = c->b;
     b->joins_inflight--;
     b->http_inflight--;
+    int owner = r->status == 421 ? bench_net_owner(b, r) : -1;
+    if (owner >= 0 && c->join_tries++ < 3) { /* a cluster: join where the table is played */
+        c->t->srv = c->srv = owner;
+        bench_net_join_send(c);
+        return;
+    }
     struct json_object *j = r->status == 200 ? json_tokener_parse(r->body) : NULL, *pid, *tok;
     if (j && json_object_object_get_ex(j, "player_id", &pid) &&
         json_object_object_get_ex(j, "token", &tok) &&
@@ -121,25 +149,33 @@ static void bench_net_join_done(void *arg, const struct wshttp_result *r)
     bench_poke(b);
 }
 
+/* POST .../join for player c, at the server it talks to. */
+static void bench_net_join_send(struct bench_client *c)
+{
+    struct bench *b = c->b;
+    struct proto_cmsg m;
+    char url[256];
+    memset(&m, 0, sizeof(m));
+    m.type = PROTO_C_JOIN;
+    snprintf(m.name, sizeof(m.name), "%s-%d", c->ph->poll ? "p" : "w", c->id);
+    m.buy_in = BENCH_BUY_IN;
+    char *s = proto_encode_client(&m);
+    snprintf(url, sizeof(url), "%s/api/games/%s/join", b->http_bases[c->srv], c->t->id);
+    if (wshttp_request(b->loop, url, s, NULL, bench_net_join_done, c) != 0)
+        felt_fatal("bad URL %s", url);
+    free(s);
+    b->joins_inflight++;
+    b->http_inflight++;
+}
+
 void bench_net_join_next(struct bench *b)
 {
     struct bench_phase *ph = b->ph;
     while (b->joins_inflight < BENCH_JOIN_INFLIGHT && b->join_next < ph->nclients) {
         struct bench_client *c = &ph->clients[b->join_next++];
         if (c->role != BENCH_PLAYER) continue;
-        struct proto_cmsg m;
-        char url[256];
-        memset(&m, 0, sizeof(m));
-        m.type = PROTO_C_JOIN;
-        snprintf(m.name, sizeof(m.name), "%s-%d", ph->poll ? "p" : "w", c->id);
-        m.buy_in = BENCH_BUY_IN;
-        char *s = proto_encode_client(&m);
-        snprintf(url, sizeof(url), "%s/api/games/%s/join", b->http_base, c->t->id);
-        if (wshttp_request(b->loop, url, s, NULL, bench_net_join_done, c) != 0)
-            felt_fatal("bad URL %s", url);
-        free(s);
-        b->joins_inflight++;
-        b->http_inflight++;
+        c->srv = c->t->srv; /* where an earlier player of its table found it played */
+        bench_net_join_send(c);
     }
 }
 
@@ -189,10 +225,10 @@ void bench_net_poll_tick(void *arg)
     wstimer_arm(c->tick, c->ph->interval_ms);
     if (c->get_inflight) return; /* the last answer has not come yet: this tick is skipped */
     if (c->have_seq)
-        snprintf(url, sizeof(url), "%s/api/games/%s/state?since=%llu", b->http_base, c->t->id,
+        snprintf(url, sizeof(url), "%s/api/games/%s/state?since=%llu", b->http_bases[c->srv], c->t->id,
                  (unsigned long long)c->last_seq);
     else
-        snprintf(url, sizeof(url), "%s/api/games/%s/state", b->http_base, c->t->id);
+        snprintf(url, sizeof(url), "%s/api/games/%s/state", b->http_bases[c->srv], c->t->id);
     if (wshttp_request(b->loop, url, NULL, c->role == BENCH_PLAYER ? c->token : NULL,
                        bench_net_poll_done, c) != 0)
         felt_fatal("bad URL %s", url);

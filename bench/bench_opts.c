@@ -69,7 +69,31 @@ static void bench_opts_feltd_arg(struct bench_opts *o, const char *arg)
 
 static void bench_opts_pid(struct bench_opts *o, const char *arg)
 {
-    o->pid = (pid_t)bench_opts_num("pid", arg, 1, 1 << 30);
+    if (o->npids == BENCH_MAX_PIDS) {
+        fprintf(stderr, "felt-bench: at most %d --pid\n", BENCH_MAX_PIDS);
+        exit(2);
+    }
+    o->pids[o->npids++] = (pid_t)bench_opts_num("pid", arg, 1, 1 << 30);
+    o->pid = o->pids[0];
+}
+
+static void bench_opts_server(struct bench_opts *o, const char *arg)
+{
+    if (o->nservers == BENCH_MAX_SERVERS) {
+        fprintf(stderr, "felt-bench: at most %d --server\n", BENCH_MAX_SERVERS);
+        exit(2);
+    }
+    o->servers[o->nservers++] = arg;
+    o->server = o->servers[0];
+}
+
+static void bench_opts_spectators_on(struct bench_opts *o, const char *arg)
+{
+    o->spectate_other = strcmp(arg, "other") == 0;
+    if (!o->spectate_other && strcmp(arg, "same") != 0) {
+        fprintf(stderr, "felt-bench: --spectators-on wants same or other\n");
+        exit(2);
+    }
 }
 
 static void bench_opts_deflate(struct bench_opts *o, const char *arg)
@@ -120,10 +144,17 @@ static const struct bench_opts_row bench_opts_table[] = {
      "  --feltd PATH          start this feltd on a free loopback port (stopped at the end)\n"},
     {"feltd-arg", 0, BENCH_OPTS_FN, 0, 0, 0, bench_opts_feltd_arg,
      "  --feltd-arg ARG       pass ARG to that feltd as well (repeatable)\n"},
-    {"server", 0, BENCH_OPTS_STR, BENCH_OPTS_AT(server), 0, 0, NULL,
-     "  --server URL          attach to a running feltd (http://127.0.0.1:PORT; loopback only)\n"},
+    {"server", 0, BENCH_OPTS_FN, 0, 0, 0, bench_opts_server,
+     "  --server URL          attach to a running feltd (http://127.0.0.1:PORT; loopback only);\n"
+     "                        repeated (up to 4): the nodes of one cluster, table i joined at\n"
+     "                        node i mod N and played where its owner is (a 421 names it)\n"},
     {"pid", 0, BENCH_OPTS_FN, 0, 0, 0, bench_opts_pid,
-     "  --pid PID             its pid, for CPU and RSS from /proc (without it: not measured)\n"},
+     "  --pid PID             its pid, for CPU and RSS from /proc (without it: not measured);\n"
+     "                        repeated (up to 12): every process counted as the server's (the\n"
+     "                        nodes, redis-server, PostgreSQL's), each also reported apart\n"},
+    {"spectators-on", 0, BENCH_OPTS_FN, 0, 0, 0, bench_opts_spectators_on,
+     "  --spectators-on same|other  with several --server: spectators on the table's owner\n"
+     "                        (default) or on the next node, their events relayed by Redis\n"},
     {"tables", 0, BENCH_OPTS_INT, BENCH_OPTS_AT(tables), 1, 100000, NULL,
      "  --tables N            tables (default 1)\n"},
     {"players", 0, BENCH_OPTS_INT, BENCH_OPTS_AT(players), 2, ENGINE_MAX_SEATS, NULL,

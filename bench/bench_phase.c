@@ -82,6 +82,7 @@ void bench_phase_tables(struct bench *b, struct bench_phase *ph, int ntables, co
         c->id = i;
         c->role = i % per < b->o.players ? BENCH_PLAYER : BENCH_SPECTATOR;
         c->poll = ph->poll;
+        c->srv = c->t->srv = (i / per) % (b->nservers > 0 ? b->nservers : 1);
     }
 }
 
@@ -90,13 +91,14 @@ static void bench_phase_window_open(struct bench *b, struct bench_phase *ph, int
 {
     memset(&ph->ctr, 0, sizeof(ph->ctr));
     bench_hist_reset(&ph->lat);
+    bench_hist_reset(&ph->lat_remote);
     bench_hist_reset(&ph->ack);
     for (int i = 0; i < ph->nclients; i++) {
         struct bench_client *c = &ph->clients[i];
         if (c->ws) wsconn_bytes(c->ws, &c->wire0, &c->pay0);
     }
     ph->load_start = bench_proc_loadavg();
-    *cpu0 = b->pid ? bench_proc_cpu_s(b->pid) : -1;
+    *cpu0 = bench_server_cpu_s(b, ph->pid_cpu_s); /* the readings; the window's use at close */
     ph->store_cpu0 = b->pid ? bench_proc_thread_cpu_s(b->pid, BENCH_STORE_THREAD) : -1;
     *self0 = bench_self_cpu_s();
     *t0 = bench_now_ns();
@@ -108,8 +110,11 @@ static void bench_phase_window_close(struct bench *b, struct bench_phase *ph, in
 {
     b->recording = false;
     ph->seconds = (double)(bench_now_ns() - t0) / 1e9;
-    double cpu1 = b->pid ? bench_proc_cpu_s(b->pid) : -1;
+    double each[BENCH_MAX_PIDS];
+    double cpu1 = bench_server_cpu_s(b, each);
     ph->srv_cpu_s = cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1;
+    for (int i = 0; i < BENCH_MAX_PIDS && i < (b->o.npids > 1 ? b->o.npids : 1); i++)
+        ph->pid_cpu_s[i] = ph->pid_cpu_s[i] >= 0 && each[i] >= 0 ? each[i] - ph->pid_cpu_s[i] : -1;
     double store1 = b->pid ? bench_proc_thread_cpu_s(b->pid, BENCH_STORE_THREAD) : -1;
     ph->store_cpu_s = ph->store_cpu0 >= 0 && store1 >= 0 ? store1 - ph->store_cpu0 : -1;
     ph->bench_cpu_s = bench_self_cpu_s() - self0;

@@ -165,6 +165,18 @@ static double bench_report_g_max(const struct bench_phase *p)
 {
     return (double)p->lat.max_ns / 1e3;
 }
+static double bench_report_g_rsamples(const struct bench_phase *p)
+{
+    return (double)p->lat_remote.count;
+}
+static double bench_report_g_r50(const struct bench_phase *p)
+{
+    return bench_hist_quantile(&p->lat_remote, 0.5) / 1e3;
+}
+static double bench_report_g_r99(const struct bench_phase *p)
+{
+    return bench_hist_quantile(&p->lat_remote, 0.99) / 1e3;
+}
 static double bench_report_g_ack50(const struct bench_phase *p)
 {
     return bench_hist_quantile(&p->ack, 0.5) / 1e3;
@@ -250,11 +262,28 @@ void bench_report_print(const struct bench *b)
     bench_report_row(b, "latency p99 (us)", 1, bench_report_g_p99);
     bench_report_row(b, "latency p99.9 (us)", 1, bench_report_g_p999);
     bench_report_row(b, "latency max (us)", 1, bench_report_g_max);
+    if (b->nservers > 1) { /* deliveries on another node than the actor's: through Redis */
+        bench_report_row(b, "  of which relayed (samples)", 0, bench_report_g_rsamples);
+        bench_report_row(b, "  relayed latency p50 (us)", 1, bench_report_g_r50);
+        bench_report_row(b, "  relayed latency p99 (us)", 1, bench_report_g_r99);
+    }
     bench_report_row(b, "actor's ack p50 (us)", 1, bench_report_g_ack50);
     bench_report_row(b, "actor's ack p99 (us)", 1, bench_report_g_ack99);
     bench_report_row(b, "server CPU s", 2, bench_report_g_cpu);
     bench_report_row(b, "server CPU s / 1000 actions", 3, bench_report_g_cpuk);
     bench_report_row(b, "  of which the store thread", 3, bench_report_g_store_cpuk);
+    for (int k = 0; b->o.npids > 1 && k < b->o.npids; k++) { /* several processes: each */
+        printf("  of which pid %-19d", (int)b->o.pids[k]);
+        for (int i = 0; i < b->nphases; i++) {
+            const struct bench_phase *ph = &b->phases[i];
+            char cell[32] = "-";
+            if (ph->ran && ph->ok && ph->pid_cpu_s[k] >= 0)
+                snprintf(cell, sizeof(cell), "%.3f",
+                         bench_report_div(ph->pid_cpu_s[k] * 1000, (double)ph->ctr.accepted));
+            printf(" %16s", cell);
+        }
+        putchar('\n');
+    }
     bench_report_row(b, "felt-bench CPU s", 2, bench_report_g_bcpu);
     bench_report_row(b, "bytes/action/client payload", 0, bench_report_g_bpa_pay);
     bench_report_row(b, "bytes/action/client wire", 0, bench_report_g_bpa_wire);

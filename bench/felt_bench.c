@@ -63,6 +63,22 @@ double bench_self_cpu_s(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+double bench_server_cpu_s(const struct bench *b, double *each)
+{
+    if (b->o.npids <= 1) {
+        double v = b->pid ? bench_proc_cpu_s(b->pid) : -1;
+        if (each) each[0] = v;
+        return v;
+    }
+    double sum = 0;
+    for (int i = 0; i < b->o.npids; i++) {
+        double v = bench_proc_cpu_s(b->o.pids[i]);
+        if (each) each[i] = v;
+        sum = sum >= 0 && v >= 0 ? sum + v : -1; /* a process gone: not measured */
+    }
+    return sum;
+}
+
 /* ---- running the loop until something is done ---------------------------------------------- */
 
 void bench_poke(struct bench *b)
@@ -141,8 +157,8 @@ static void bench_on_signal(int sig)
     if (bench_signal_loop) wsloop_stop(bench_signal_loop);
 }
 
-/* Derives the http:// and ws:// bases of a loopback server URL. */
-static int bench_set_server(struct bench *b, const char *url)
+/* Derives the http:// and ws:// bases of a loopback server URL, as server i. */
+static int bench_set_server(struct bench *b, int i, const char *url)
 {
     int port = 0;
     char host[64];
@@ -154,8 +170,13 @@ static int bench_set_server(struct bench *b, const char *url)
         fprintf(stderr, "felt-bench: loopback only: the server must be on 127.0.0.1\n");
         return -1;
     }
-    snprintf(b->http_base, sizeof(b->http_base), "http://127.0.0.1:%d", port);
-    snprintf(b->ws_base, sizeof(b->ws_base), "ws://127.0.0.1:%d", port);
+    snprintf(b->http_bases[i], sizeof(b->http_bases[i]), "http://127.0.0.1:%d", port);
+    snprintf(b->ws_bases[i], sizeof(b->ws_bases[i]), "ws://127.0.0.1:%d", port);
+    if (i == 0) {
+        snprintf(b->http_base, sizeof(b->http_base), "%s", b->http_bases[0]);
+        snprintf(b->ws_base, sizeof(b->ws_base), "%s", b->ws_bases[0]);
+    }
+    b->nservers = i + 1;
     return 0;
 }
 
@@ -172,13 +193,17 @@ static int bench_server(struct bench *b)
         } else {
             b->pid = b->feltd.pid;
             b->own_server = true;
-            snprintf(b->http_base, sizeof(b->http_base), "http://127.0.0.1:%d", b->feltd.port);
-            snprintf(b->ws_base, sizeof(b->ws_base), "ws://127.0.0.1:%d", b->feltd.port);
+            char url[64];
+            snprintf(url, sizeof(url), "http://127.0.0.1:%d", b->feltd.port);
+            bench_set_server(b, 0, url);
             bench_log(b, "started %s (pid %d) on port %d", b->o.feltd, (int)b->pid, b->feltd.port);
         }
-    } else if (bench_set_server(b, b->o.server) != 0) {
-        rc = 2;
     } else {
+        for (int i = 0; i < b->o.nservers && rc == 0; i++)
+            if (bench_set_server(b, i, b->o.servers[i]) != 0)
+                rc = 2;
+    }
+    if (rc == 0 && !b->o.feltd) {
         b->pid = b->o.pid;
         bench_check_server_nofile(b);
         bench_log(b, "attached to %s%s; it needs: %s", b->http_base,

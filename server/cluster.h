@@ -4,19 +4,20 @@
  * Redis lease with a fencing counter (lease.h over redis.h). The owner takes the table from
  * PostgreSQL with its fence (store_table_take: from then on no older owner's write is stored,
  * the hand the older owner left running is voided, its chips back with their players) and plays
- * it; every other node keeps the table standing by (table_stand_by): no seat, no socket, and
- * its joins and polls are answered "not_owner" with the owner's advertised URL, which the nodes
- * publish to each other through Redis (felt:nodes). A node that loses a lease (not renewed in
- * time: Redis unreachable, the process stopped) stands the table by at once and closes its
- * sockets; their clients reconnect, to the owner.
+ * it; every other node keeps the table standing by (table_stand_by): no seat, no player's
+ * socket, and its joins and polls are answered "not_owner" with the owner's advertised URL,
+ * which the nodes publish to each other through Redis (felt:nodes). A node that loses a lease
+ * (not renewed in time: Redis unreachable, the process stopped) stands the table by at once and
+ * closes its players' sockets; their clients reconnect, to the owner.
  *
- * Every node's lobby (GET /api/games) lists the owners' entries, read through Redis each second.
+ * The owner relays the table's events to Redis and the others mirror them for their spectators
+ * (relay.h: relay_own, relay_follow as the leases come and go). Every node's lobby (GET
+ * /api/games) lists the owners' entries, read through Redis each second.
  *
- * Not yet (docs/scaling.md): events fanned out to other nodes (a player must be connected to
- * the owner), actions forwarded.
+ * Not yet (docs/scaling.md): players on other nodes than the owner (actions forwarded).
  *
- * Calls run cluster.c -> lease.c, redis.c, store.h and table.c; nothing calls back into here but
- * the hooks it registers (the leases', the store's, srv->may_play).
+ * Calls run cluster.c -> lease.c, redis.c, relay.c, store.h and table.c; nothing calls back into
+ * here but the hooks it registers (the leases', the store's, srv->may_play).
  */
 #ifndef FELT_CLUSTER_H
 #define FELT_CLUSTER_H

@@ -1,6 +1,6 @@
 /*
  * feed.h: one node's reading of the tables' event streams when feltd runs as several nodes
- * (issue 14; feltd does not use it yet, see docs/scaling.md).
+ * (issue 14, docs/scaling.md; relay.c follows the tables it mirrors through it).
  *
  * A table's owner appends every event to the table's stream in Redis (gap-free seq, fenced:
  * redis.h) and publishes it. Every node that serves the table follows it here: events are

@@ -441,8 +441,9 @@ struct table {
     int nspectators;
     struct equity_job *eq;         /* equity of tabled hands (equity_job.c; NULL until needed) */
     /* Several nodes (cluster.c): while another node owns the table (or nobody yet), it stands
-     * by here: no seat, no socket, nothing dealt; joins and polls are answered "not_owner"
-     * with owner_url, the owner's advertised URL ("" when unknown). */
+     * by here: no seat, no player's socket, nothing dealt; joins and polls are answered
+     * "not_owner" with owner_url, the owner's advertised URL ("" when unknown); spectators
+     * watch the owner's play, mirrored (relay.c). */
     bool standby;
     char owner_url[TABLE_URL_MAX + 1];
     struct json_object *owner_lobby; /* while standing by: the owner's lobby entry, or NULL */
