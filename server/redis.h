@@ -96,7 +96,9 @@ typedef void (*redis_append_fn)(void *arg, enum redis_append_result res, int64_t
 /* The owner appends event seq of table_id to the stream of epoch, atomically only if the lease
  * is still node's with this fence, the stream is epoch's, and seq follows its last (gap-free),
  * and publishes it. start: the append starts a new stream named epoch (after the owner found
- * none, REDIS_APPEND_EPOCH with ""), at seq, whatever the old one held. epoch is 1..32 bytes
+ * none, REDIS_APPEND_EPOCH with ""), at seq, whatever the old one held; it leaves felt:{T}:snap
+ * as it was (feltd's owners start their streams with redis_snap_put instead, which writes both:
+ * relay.c; a start here is the feed tests' and felt-bench-redis's). epoch is 1..32 bytes
  * without spaces (feed.h). Returns 0, or -1 when there is no connection or epoch is malformed
  * (done is not called). */
 int redis_append(struct redis *r, const char *table_id, const char *node_id, int64_t fence,

@@ -26,6 +26,7 @@
 #include "redis.h"
 
 #define RELAY_TICK_MS 1000
+#define RELAY_CHECK_TICKS 3 /* a mirror reads the owner's snapshot at least this often (ticks) */
 #define RELAY_EPOCH_BYTES 16 /* an epoch is 32 hex digits (FEED_EPOCH_MAX) */
 
 enum relay_mode { RELAY_IDLE, RELAY_OWN, RELAY_FOLLOW };
@@ -57,7 +58,6 @@ struct relay_table {
     struct timer *retry;
     /* follower */
     char fepoch[FEED_EPOCH_MAX + 1]; /* the stream mirrored; "" none yet */
-    char want[FEED_EPOCH_MAX + 1];   /* the stream the feed says is current, when it changed */
     bool mirrored;           /* the table's mirror holds a snapshot of fepoch */
     bool reading;            /* a snapshot read in flight */
 };
@@ -70,6 +70,7 @@ struct relay {
     struct relay_table *tables; /* parallel to srv->tables */
     int ntables;
     struct timer *tick;
+    uint64_t ticks;
     bool stopped;
 };
 
@@ -148,7 +149,7 @@ static void relay_reset(struct relay_table *rt, enum relay_mode mode)
     timer_cancel(rt->soon);
     rt->reading = false;
     rt->mirrored = false;
-    rt->fepoch[0] = rt->want[0] = '\0';
+    rt->fepoch[0] = '\0';
     feed_unfollow(rt->r->feed, relay_id(rt));
 }
 
@@ -347,11 +348,13 @@ static void relay_snap_read(void *arg, const char *table_id, bool ok, const char
         table_mirror_snapshot(rt->t, (uint64_t)seq, json, len); /* newer, for those to come */
         return;
     }
-    if (rt->want[0] && strcmp(epoch, rt->want) != 0)
-        return; /* older than the stream the feed saw: the owner has not written it yet */
+    /* Another stream (or the first): its snapshot and its epoch were written together, so this
+     * is the stream now current, whatever the feed said last. */
+    if (rt->mirrored)
+        log_line(LOG_INFO, "table %s: its owner started stream %s; the mirror starts again from "
+                 "its snapshot", table_id, epoch);
     table_mirror_reset(rt->t, (uint64_t)seq, json, len);
     snprintf(rt->fepoch, sizeof(rt->fepoch), "%s", epoch);
-    rt->want[0] = '\0';
     rt->mirrored = true;
     feed_unfollow(rt->r->feed, relay_id(rt));
     if (feed_follow(rt->r->feed, relay_id(rt), epoch, seq + 1) != 0) { /* a malformed epoch */
@@ -385,26 +388,28 @@ static void relay_feed_deliver(void *arg, const char *table_id, const char *epoc
                  "starting the mirror again", table_id, (long long)seq, epoch);
         table_mirror_clear(rt->t);
         rt->mirrored = false;
+        rt->fepoch[0] = '\0';
         feed_unfollow(rt->r->feed, table_id);
-        relay_read(rt);
-        return;
+        return; /* the next tick reads the snapshot (not at once: no loop on a bad event) */
     }
     if (table_seq(rt->t) >= table_mirror_seq(rt->t) + RELAY_REFRESH)
         relay_read(rt);
 }
 
+/* The stream the mirror follows is not all there any more (a new stream, or trimmed): its
+ * spectators wait for the snapshot that is current now. */
 static void relay_feed_reset(void *arg, const char *table_id, const char *epoch, int64_t first)
 {
     (void)first;
+    (void)epoch;
     struct relay_table *rt = relay_find(arg, table_id);
     if (!rt || rt->mode != RELAY_FOLLOW)
         return;
-    if (rt->mirrored)
-        log_line(LOG_INFO, "table %s: its owner started stream %s; the mirror starts again from "
-                 "its snapshot", table_id, epoch);
+    rt->gen++; /* a snapshot read before now may be the old stream's */
+    rt->reading = false;
     table_mirror_clear(rt->t);
     rt->mirrored = false;
-    snprintf(rt->want, sizeof(rt->want), "%s", epoch);
+    rt->fepoch[0] = '\0';
     feed_unfollow(rt->r->feed, table_id);
     relay_read(rt);
 }
@@ -419,15 +424,21 @@ static const struct feed_hooks relay_feed_hooks = {
 static void relay_tick_fire(void *arg)
 {
     struct relay *r = arg;
+    r->ticks++;
     for (int i = 0; i < r->ntables; i++) {
         struct relay_table *rt = &r->tables[i];
-        if (rt->mode == RELAY_OWN && !rt->restart && table_seq(rt->t) > rt->snap_seq) {
+        if (rt->mode == RELAY_OWN && !rt->restart && !rt->halted &&
+            table_seq(rt->t) > rt->snap_seq) {
             rt->snap_due = true; /* the table moved: followers who start now start from here */
             relay_wake_soon(rt);
         } else if (rt->mode == RELAY_FOLLOW &&
                    (!rt->mirrored || !table_snapshot_ready(rt->t) ||
-                    table_seq(rt->t) >= table_mirror_seq(rt->t) + RELAY_REFRESH_TICK)) {
-            relay_read(rt); /* a spectator who comes now gets a second of events at most */
+                    table_seq(rt->t) >= table_mirror_seq(rt->t) + RELAY_REFRESH_TICK ||
+                    r->ticks % RELAY_CHECK_TICKS == 0)) {
+            /* A spectator who comes now gets a second of events at most; and now and then the
+             * snapshot is read anyway: a new stream that has published nothing yet (a new
+             * owner of an idle table), or a subscription that went quiet, is seen by it. */
+            relay_read(rt);
         }
     }
     timer_arm(r->tick, RELAY_TICK_MS);
@@ -487,9 +498,7 @@ void relay_own(struct relay *r, struct table *t, int64_t fence)
 void relay_follow(struct relay *r, struct table *t)
 {
     struct relay_table *rt = relay_of(r, t);
-    if (rt->mode == RELAY_FOLLOW)
-        return;
-    relay_reset(rt, RELAY_FOLLOW);
+    relay_reset(rt, RELAY_FOLLOW); /* also when following: t's stand-by dropped its mirror */
     relay_read(rt);
 }
 

@@ -452,6 +452,7 @@ struct table {
      * spectators then wait. */
     struct msg *mirror;
     uint64_t mirror_seq;
+    uint64_t seq_high;             /* the highest seq t has had on this node (mirrors included) */
     void *node_data;               /* the cluster's own state for t (table_set_node_data) */
 };
 

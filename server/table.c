@@ -169,6 +169,8 @@ static void table_resync_subs(struct table *t)
 /* The history starts again after seq: nothing up to it can be replayed. */
 static void table_history_restart(struct table *t, uint64_t seq)
 {
+    if (t->seq > t->seq_high)
+        t->seq_high = t->seq;
     history_free(&t->hist);
     history_init(&t->hist, t->cfg.history);
     t->seq = seq;
@@ -513,7 +515,7 @@ static void table_spectators_fire(void *arg)
 
 static void table_spectators_changed(struct table *t)
 {
-    if (t->spectators_pending || t->srv->shutting_down)
+    if (t->spectators_pending || t->srv->shutting_down || t->standby)
         return;
     t->spectators_pending = true;
     timer_arm(t->spectators, 1000);
@@ -640,8 +642,10 @@ void table_stand_by(struct table *t, const char *why)
     msg_unref(t->mirror);
     t->mirror = NULL;
     t->mirror_seq = 0;
-    if (t->seq > 0 || t->hist.game.count > 0 || t->hist.chat.count > 0)
-        table_history_restart(t, t->seq + 1);
+    /* Above every seq this node has shown for t (a mirror's may have been lower): a resume
+     * from any of them can never name an event of what this node plays next. */
+    if (t->seq > 0 || t->seq_high > 0 || t->hist.game.count > 0 || t->hist.chat.count > 0)
+        table_history_restart(t, (t->seq > t->seq_high ? t->seq : t->seq_high) + 1);
     table_resync_subs(t);
 }
 
@@ -683,6 +687,8 @@ bool table_mirror_snapshot(struct table *t, uint64_t seq, const char *json, size
     msg_unref(t->mirror);
     t->mirror = msg_from_bytes(json, len);
     t->mirror_seq = seq;
+    for (struct table_sub *s = t->subs; s; s = s->next) /* one waiting for a usable one */
+        s->ops->wake(s);
     return true;
 }
 

@@ -1219,8 +1219,10 @@ static void test_stand_by(void **state)
     /* A newer snapshot is swapped in only where the history goes on from it. */
     assert_false(table_mirror_snapshot(t, 44, osnap, strlen(osnap))); /* ahead of the events */
     assert_false(table_mirror_snapshot(t, 39, osnap, strlen(osnap))); /* older */
+    wakes = watcher.wakes;
     assert_true(table_mirror_snapshot(t, 42, osnap, strlen(osnap)));
     assert_int_equal(table_mirror_seq(t), 42);
+    assert_int_equal(watcher.wakes, wakes + 1); /* one waiting for a usable snapshot goes on */
     m = table_snapshot(t, NULL, &snap_seq);
     assert_int_equal(snap_seq, 42);
     msg_unref(m);
@@ -1233,11 +1235,16 @@ static void test_stand_by(void **state)
     assert_int_equal(table_mirror_event(t, table_seq(t) + 1, ev, strlen(ev)), -1);
     table_mirror_reset(t, 44, osnap, strlen(osnap));
     assert_true(table_snapshot_ready(t));
+    /* Another owner's stream, numbered lower (its seqs are its own). */
+    table_mirror_reset(t, 2, osnap, strlen(osnap));
+    assert_int_equal(table_seq(t), 2);
 
     /* This node becomes the owner: it stands by afresh (cluster.c does, on the lease), which
-     * drops the mirror; nothing of the owner's is taken for its own. */
+     * drops the mirror; nothing of the owner's is taken for its own, and its seqs go on above
+     * every seq it has shown (44), so that no resume can name one of them. */
     table_stand_by(t, "a new owner's fence");
     assert_false(table_snapshot_ready(t));
+    assert_int_equal(table_seq(t), 45);
     assert_int_equal(watcher.drops, 0);
 
     /* The next owner's rows come back (here: this node's take), and nothing is dealt yet. */
