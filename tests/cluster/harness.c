@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -79,6 +80,9 @@ static int harness_redis_launch(void)
     snprintf(port, sizeof(port), "%d", harness_redis_port);
     harness_redis_pid = fork();
     if (harness_redis_pid == 0) {
+        /* Dies with the test, even one a sanitizer aborts: it would hold the test's stderr
+         * open, and ctest would wait on it until the timeout. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0) dup2(devnull, STDOUT_FILENO); /* its banner; warnings stay on stderr */
         execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
