@@ -89,6 +89,17 @@ static bool fl_all_connected(const struct fleet *f)
     return true;
 }
 
+/* Every action has had its answer. An action written again after a resume is answered only
+ * once the server has read it, which can be after the replay (queued at the hello, before the
+ * action was written again) has already brought its bot up to date. */
+static bool fl_all_answered(const struct fleet *f)
+{
+    for (int i = 0; i < f->nbots; i++)
+        for (size_t k = 0; k < f->bots[i].nacts; k++)
+            if (f->bots[i].acts[k].acks == 0) return false;
+    return true;
+}
+
 static void fl_state_done(void *arg, const struct wshttp_result *r)
 {
     struct fl_table *t = arg;
@@ -122,13 +133,13 @@ static void fl_state_fetch(struct fleet *f, struct fl_table *t)
 
 static void fl_final_phase(struct fleet *f)
 {
-    /* Wait for every client to be connected, then for each table take the server's snapshot
-     * and wait until every client at it has seen exactly up to its seq (nothing else happens:
-     * no hand runs and the faults have stopped); a client ahead means the state moved on
-     * (a presence notice): fetch again. */
+    /* Wait for every client to be connected and every action answered, then for each table
+     * take the server's snapshot and wait until every client at it has seen exactly up to its
+     * seq (nothing else happens: no hand runs and the faults have stopped); a client ahead
+     * means the state moved on (a presence notice): fetch again. */
     for (;;) {
         if (f->timed_out) return;
-        if (!fl_all_connected(f)) {
+        if (!fl_all_connected(f) || !fl_all_answered(f)) {
             wsloop_run(f->loop);
             continue;
         }

@@ -66,6 +66,7 @@ static void fl_bot_on_ack(struct fl_bot *b, json_object *d)
         fl_bad(b, "ack of %s names hand %lld, the action was for hand %lld", rid,
                (long long)jval_int(d, "hand_id", -1), (long long)a->hand_id);
     a->acks++;
+    if (b->f->calm) fl_poke(b->f); /* the final phase waits for every action's answer */
 }
 
 static bool fl_bot_my_turn(const struct fl_bot *b)
