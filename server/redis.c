@@ -114,28 +114,34 @@ static const char redis_renew_batch_lua[] =
     "end\n"
     "return out\n";
 
-/* KEYS lease, events, pub, epoch, base; ARGV node, fence, seq, json, keep, epoch, start.
- * {code, have, epoch}: 1 appended, 0 fenced, 2 out of sequence, 3 another epoch (or none).
- * base is the seq before a stream's first event (an empty stream's last seq). */
+/* KEYS lease, events, pub, epoch, base; ARGV node, fence, first, keep, epoch, start, then one
+ * JSON per event (seqs first, first + 1, ...). {code, have, epoch}: 1 appended (have: the last
+ * seq), 0 fenced, 2 out of sequence, 3 another epoch (or none); nothing is written unless all
+ * are. base is the seq before a stream's first event (an empty stream's last seq). Lua's
+ * numbers print whole below 2^53, so a seq is written as digits. */
 static const char redis_append_lua[] =
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] .. ' ' .. ARGV[2] then return {0, 0, ''} end\n"
     "local cur = redis.call('GET', KEYS[4])\n"
+    "local first = tonumber(ARGV[3])\n"
     "local fresh = false\n"
-    "if ARGV[7] == '1' and cur ~= ARGV[6] then\n"
+    "if ARGV[6] == '1' and cur ~= ARGV[5] then\n"
     "  redis.call('DEL', KEYS[2])\n"
-    "  redis.call('SET', KEYS[4], ARGV[6])\n"
-    "  redis.call('SET', KEYS[5], tonumber(ARGV[3]) - 1)\n"
-    "  cur = ARGV[6]\n"
+    "  redis.call('SET', KEYS[4], ARGV[5])\n"
+    "  redis.call('SET', KEYS[5], first - 1)\n"
+    "  cur = ARGV[5]\n"
     "  fresh = true\n"
     "end\n"
     "local have = tonumber(redis.call('GET', KEYS[5]) or '0')\n"
     "local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)\n"
     "if #last > 0 then have = tonumber(string.match(last[1][1], '^(%d+)')) end\n"
-    "if cur ~= ARGV[6] then return {3, have, cur or ''} end\n"
-    "if not fresh and tonumber(ARGV[3]) ~= have + 1 then return {2, have, cur} end\n"
-    "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], ARGV[3] .. '-0', 'e', ARGV[4])\n"
-    "redis.call('PUBLISH', KEYS[3], ARGV[6] .. ' ' .. ARGV[3] .. ' ' .. ARGV[4])\n"
-    "return {1, tonumber(ARGV[3]), cur}\n";
+    "if cur ~= ARGV[5] then return {3, have, cur or ''} end\n"
+    "if not fresh and first ~= have + 1 then return {2, have, cur} end\n"
+    "for i = 7, #ARGV do\n"
+    "  local seq = string.format('%d', first + i - 7)\n"
+    "  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], seq .. '-0', 'e', ARGV[i])\n"
+    "  redis.call('PUBLISH', KEYS[3], ARGV[5] .. ' ' .. seq .. ' ' .. ARGV[i])\n"
+    "end\n"
+    "return {1, first + #ARGV - 7, cur}\n";
 
 /* KEYS events, epoch; ARGV from, count. {epoch or '', XRANGE's entries}: one snapshot. */
 static const char redis_range_lua[] =
@@ -698,20 +704,60 @@ static void redis_append_reply(redisAsyncContext *ac, void *reply_, void *privda
     free(q);
 }
 
+int redis_append_batch(struct redis *r, const char *table_id, const char *node_id,
+                       int64_t fence, const char *epoch, bool start, int64_t first, int n,
+                       const char *const *jsons, const size_t *lens, redis_append_fn done,
+                       void *arg)
+{
+    if (!epoch || !feed_epoch_valid(epoch, strlen(epoch)) || n < 1 || n > REDIS_APPEND_MAX ||
+        !r->ac)
+        return -1;
+    enum { HEAD = 15 }; /* EVAL, the script, 5, five keys, six arguments */
+    const char *argv[HEAD + REDIS_APPEND_MAX];
+    size_t argl[HEAD + REDIS_APPEND_MAX];
+    char keys[5][PROTO_GAME_ID_MAX + 16], nums[3][24];
+    static const char *const kinds[5] = {"lease", "events", "pub", "epoch", "base"};
+    argv[0] = "EVAL";
+    argv[1] = redis_append_lua;
+    argv[2] = "5";
+    for (int k = 0; k < 5; k++) {
+        snprintf(keys[k], sizeof(keys[k]), "felt:{%s}:%s", table_id, kinds[k]);
+        argv[3 + k] = keys[k];
+    }
+    snprintf(nums[0], sizeof(nums[0]), "%lld", (long long)fence);
+    snprintf(nums[1], sizeof(nums[1]), "%lld", (long long)first);
+    snprintf(nums[2], sizeof(nums[2]), "%d", REDIS_EVENTS_KEEP);
+    argv[8] = node_id;
+    argv[9] = nums[0];
+    argv[10] = nums[1];
+    argv[11] = nums[2];
+    argv[12] = epoch;
+    argv[13] = start ? "1" : "0";
+    argv[14] = NULL;
+    int argc = 14;
+    for (int i = 0; i < argc; i++)
+        argl[i] = strlen(argv[i]);
+    for (int i = 0; i < n; i++) {
+        argv[argc] = jsons[i];
+        argl[argc++] = lens[i];
+    }
+    struct redis_req *q = redis_req_new(r, 0, table_id);
+    q->done = done;
+    q->arg = arg;
+    if (redisAsyncCommandArgv(r->ac, redis_append_reply, q, argc, argv, argl) != REDIS_OK) {
+        free(q);
+        return -1;
+    }
+    if (r->inflight++ == 0) r->progress = ev_now(r->loop);
+    return 0;
+}
+
 int redis_append(struct redis *r, const char *table_id, const char *node_id, int64_t fence,
                  const char *epoch, bool start, int64_t seq, const char *json, size_t len,
                  redis_append_fn done, void *arg)
 {
-    if (!epoch || !feed_epoch_valid(epoch, strlen(epoch))) return -1;
-    struct redis_req *q = redis_req_new(r, 0, table_id);
-    q->done = done;
-    q->arg = arg;
-    return redis_send(r, redis_append_reply, q,
-                      "EVAL %s 5 felt:{%s}:lease felt:{%s}:events felt:{%s}:pub felt:{%s}:epoch "
-                      "felt:{%s}:base %s %lld %lld %b %d %s %d",
-                      redis_append_lua, table_id, table_id, table_id, table_id, table_id, node_id,
-                      (long long)fence, (long long)seq, json, len, REDIS_EVENTS_KEEP, epoch,
-                      start ? 1 : 0);
+    return redis_append_batch(r, table_id, node_id, fence, epoch, start, seq, 1, &json, &len,
+                              done, arg);
 }
 
 /* redis_range_lua's reply: [epoch, entries], the entries XRANGE's: [[id, [field, value, ...]],

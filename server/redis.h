@@ -104,6 +104,13 @@ typedef void (*redis_append_fn)(void *arg, enum redis_append_result res, int64_t
 int redis_append(struct redis *r, const char *table_id, const char *node_id, int64_t fence,
                  const char *epoch, bool start, int64_t seq, const char *json, size_t len,
                  redis_append_fn done, void *arg);
+/* The same for n events (1..REDIS_APPEND_MAX) with seqs first, first + 1, ...: in one script
+ * call, all or none (have: the last seq appended); one publish each. */
+#define REDIS_APPEND_MAX 32
+int redis_append_batch(struct redis *r, const char *table_id, const char *node_id,
+                       int64_t fence, const char *epoch, bool start, int64_t first, int n,
+                       const char *const *jsons, const size_t *lens, redis_append_fn done,
+                       void *arg);
 
 /* felt:{T}:snap is "EPOCH SEQ JSON": the owner's public snapshot of table T (JSON) as of
  * event SEQ of its stream of EPOCH, from which a node that mirrors the table starts (relay.h).

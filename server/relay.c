@@ -11,9 +11,9 @@
  * stand the table by). Every request carries the table's generation, which every change of
  * stream or role moves on, so a reply from before is ignored.
  *
- * Snapshots are rendered only when the table is quiet (a zero-delay timer, never from inside
- * a publish): the table's seq is then the snapshot's, and every event up to it is queued before
- * it. The follower's side is feed.c's order and table.c's mirror; here it only decides which
+ * Snapshots are rendered, and events sent, only when the table is quiet (a zero-delay timer,
+ * never from inside a publish): the table's seq is then the snapshot's, every event up to it is
+ * queued before it, and the events one action published go to Redis in one script call. The follower's side is feed.c's order and table.c's mirror; here it only decides which
  * snapshot and which stream to follow.
  */
 #include "relay.h"
@@ -49,6 +49,8 @@ struct relay_table {
     char epoch[FEED_EPOCH_MAX + 1];
     struct relay_item *q;    /* a ring of RELAY_QUEUE_MAX */
     int qhead, qcount, sent; /* sent: the first `sent` items are in flight */
+    int reqn[RELAY_WINDOW];  /* the items of each request in flight, oldest first (a ring) */
+    int req_head, nreq;
     bool halted;             /* a reply other than "written": nothing is sent until they are in */
     enum { RELAY_GO_RETRY, RELAY_GO_RESTART, RELAY_GO_FENCED } then; /* what follows the halt */
     bool restart;            /* a new stream at the next quiet moment */
@@ -128,6 +130,7 @@ static void relay_queue_clear(struct relay_table *rt)
         rt->qcount--;
     }
     rt->qhead = rt->sent = 0;
+    rt->req_head = rt->nreq = 0;
     rt->halted = false;
     timer_cancel(rt->retry);
 }
@@ -169,16 +172,30 @@ static void relay_halt(struct relay_table *rt, int then)
     rt->halted = true;
 }
 
-/* One reply in: the head's (replies come in order). */
+/* One reply in: the oldest request's, which holds the queue's first k items (replies come in
+ * order). */
 static void relay_answered(struct relay_table *rt, enum redis_append_result res, int64_t have)
 {
-    FELT_ASSERT(rt->sent > 0 && rt->qcount >= rt->sent);
-    rt->sent--;
+    FELT_ASSERT(rt->nreq > 0);
+    int k = rt->reqn[rt->req_head];
+    rt->req_head = (rt->req_head + 1) % RELAY_WINDOW;
+    rt->nreq--;
+    FELT_ASSERT(rt->sent >= k && rt->qcount >= rt->sent);
+    rt->sent -= k;
     const struct relay_item *head = &rt->q[rt->qhead];
     if (!rt->halted) {
-        if (res == REDIS_APPEND_OK || (res == REDIS_APPEND_SEQ && head->ev &&
-                                       have >= (int64_t)head->seq)) {
-            relay_pop(rt); /* written (a SEQ at or past it: by a send whose reply was lost) */
+        if (res == REDIS_APPEND_OK) {
+            for (int i = 0; i < k; i++)
+                relay_pop(rt);
+        } else if (res == REDIS_APPEND_SEQ && head->ev && have >= (int64_t)head->seq) {
+            /* Written already, up to have, by a send whose reply was lost: the rest again. */
+            int done = 0;
+            while (done < k && rt->q[rt->qhead].ev && (int64_t)rt->q[rt->qhead].seq <= have) {
+                relay_pop(rt);
+                done++;
+            }
+            if (done < k)
+                relay_halt(rt, RELAY_GO_RETRY);
         } else if (res == REDIS_APPEND_FENCED) {
             relay_halt(rt, RELAY_GO_FENCED);
         } else if (res == REDIS_APPEND_SEQ || res == REDIS_APPEND_EPOCH) {
@@ -225,19 +242,30 @@ static void relay_retry_fire(void *arg)
     relay_pump(rt);
 }
 
-/* Sends what the window allows, in order. */
+/* Sends what the window allows, in order: a snapshot on its own, consecutive events together
+ * (up to REDIS_APPEND_MAX in one script call: an action's events cost Redis one call). */
 static void relay_pump(struct relay_table *rt)
 {
     struct relay *r = rt->r;
     while (rt->mode == RELAY_OWN && !rt->halted && rt->sent < rt->qcount &&
-           rt->sent < RELAY_WINDOW) {
+           rt->nreq < RELAY_WINDOW) {
         const struct relay_item *it = &rt->q[(rt->qhead + rt->sent) % RELAY_QUEUE_MAX];
         struct relay_req *q = relay_req_new(rt);
-        int rc;
+        int rc, k = 1;
         if (it->ev) {
-            const struct msg *m = it->ev->pub;
-            rc = redis_append(r->cmd, relay_id(rt), r->node_id, rt->fence, rt->epoch, false,
-                              (int64_t)it->seq, msg_payload(m), m->len, relay_append_done, q);
+            const char *jsons[REDIS_APPEND_MAX];
+            size_t lens[REDIS_APPEND_MAX];
+            for (k = 0; k < REDIS_APPEND_MAX && rt->sent + k < rt->qcount; k++) {
+                const struct relay_item *e =
+                    &rt->q[(rt->qhead + rt->sent + k) % RELAY_QUEUE_MAX];
+                if (!e->ev)
+                    break;
+                jsons[k] = msg_payload(e->ev->pub);
+                lens[k] = e->ev->pub->len;
+            }
+            rc = redis_append_batch(r->cmd, relay_id(rt), r->node_id, rt->fence, rt->epoch,
+                                    false, (int64_t)it->seq, k, jsons, lens, relay_append_done,
+                                    q);
         } else {
             rc = redis_snap_put(r->cmd, relay_id(rt), r->node_id, rt->fence, rt->epoch,
                                 it->start, (int64_t)it->seq, msg_payload(it->snap),
@@ -250,7 +278,9 @@ static void relay_pump(struct relay_table *rt)
                 timer_arm(rt->retry, RELAY_RETRY_MS);
             return;
         }
-        rt->sent++;
+        rt->reqn[(rt->req_head + rt->nreq) % RELAY_WINDOW] = k;
+        rt->nreq++;
+        rt->sent += k;
     }
 }
 
@@ -304,6 +334,7 @@ static void relay_soon_fire(void *arg)
         rt->snap_due = false;
         relay_snapshot(rt, false);
     }
+    relay_pump(rt); /* what the table published meanwhile, its events together */
 }
 
 /* srv->published: every event a table played here publishes. */
@@ -323,11 +354,9 @@ static void relay_published(void *arg, struct table *t, struct event *ev)
         relay_wake_soon(rt);
         return;
     }
-    if (ev->seq >= rt->snap_seq + RELAY_SNAP_EVERY) {
+    if (ev->seq >= rt->snap_seq + RELAY_SNAP_EVERY)
         rt->snap_due = true;
-        relay_wake_soon(rt);
-    }
-    relay_pump(rt);
+    relay_wake_soon(rt); /* sent once the table is quiet: an action's events in one call */
 }
 
 /* ---- the followers' mirror -------------------------------------------------------------- */
