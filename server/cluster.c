@@ -52,6 +52,7 @@ struct cluster_table {
     int64_t write_seq;    /* from the take's table row */
     int64_t floor;        /* the highest fence the store was found to hold (lease_want) */
     struct timer *retake; /* wants the lease again after a refused take */
+    int watch_told;       /* this node's spectators of it, as last written to Redis */
 };
 
 /* A take in flight; it outlives its cluster (cluster_free) until the store answers. */
@@ -305,6 +306,39 @@ static void cluster_lobby_read(void *arg, const char *table_id, const char *json
         table_set_owner_lobby(ct->t, json, len);
 }
 
+static void cluster_watchers_read(void *arg, const char *table_id, int sum)
+{
+    struct cluster *c = arg;
+    struct cluster_table *ct = cluster_find(c, table_id);
+    if (ct && !table_standby(ct->t))
+        table_set_remote_spectators(ct->t, sum);
+}
+
+/* Every table's spectators here to Redis (while there are some, and once more when they are
+ * gone); for each table this node plays, the other nodes' read back and counted with its own. */
+static void cluster_watchers_sync(struct cluster *c)
+{
+    const char **others = xcalloc((size_t)c->nnodes + 1, sizeof(*others));
+    int nothers = 0;
+    for (int j = 0; j < c->nnodes; j++)
+        if (strcmp(c->node_ids[j], c->node_id) != 0)
+            others[nothers++] = c->node_ids[j];
+    for (int i = 0; i < c->ntables; i++) {
+        struct cluster_table *ct = &c->tables[i];
+        const char *id = table_config(ct->t)->id;
+        int n = table_local_spectators(ct->t);
+        if (n > 0 || ct->watch_told > 0) {
+            redis_watchers_put(c->redis, id, c->node_id, n, CLUSTER_LOBBY_TTL_MS);
+            ct->watch_told = n;
+        }
+        if (!table_standby(ct->t) && nothers > 0)
+            redis_watchers_sum(c->redis, id, nothers, others, cluster_watchers_read, c);
+        else if (!table_standby(ct->t))
+            table_set_remote_spectators(ct->t, 0);
+    }
+    free(others);
+}
+
 /* Each table this node plays: its lobby entry to Redis; the others': read back. */
 static void cluster_lobby_sync(struct cluster *c)
 {
@@ -334,6 +368,7 @@ static void cluster_tick_fire(void *arg)
         redis_nodes_sync(c->redis, c->node_id, c->advertise, CLUSTER_ALIVE_MS, cluster_nodes_read,
                          c);
         cluster_lobby_sync(c);
+        cluster_watchers_sync(c);
     }
     timer_arm(c->tick, CLUSTER_TICK_MS);
 }

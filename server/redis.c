@@ -636,6 +636,33 @@ static void redis_lobby_reply(redisAsyncContext *ac, void *reply_, void *privdat
     free(q);
 }
 
+/* MGET of n keys, keys[i] "felt:{tables[i or 0]}:SUFFIX" (suffixes[i], or suffix for all),
+ * its reply to cb with privdata q. 0, or -1 (nothing sent). */
+#define REDIS_KEY_MAX (PROTO_GAME_ID_MAX + LEASE_NODE_ID_MAX + 24)
+static int redis_mget(struct redis *r, int n, const char *const *tables, bool one_table,
+                      const char *suffix, const char *const *suffixes, redisCallbackFn *cb,
+                      void *q)
+{
+    const char **argv = xcalloc((size_t)n + 1, sizeof(*argv));
+    size_t *lens = xcalloc((size_t)n + 1, sizeof(*lens));
+    char (*keys)[REDIS_KEY_MAX] = xcalloc((size_t)n, sizeof(*keys));
+    argv[0] = "MGET";
+    lens[0] = 4;
+    for (int i = 0; i < n; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "felt:{%s}:%s", tables[one_table ? 0 : i],
+                 suffixes ? suffixes[i] : suffix);
+        argv[i + 1] = keys[i];
+        lens[i + 1] = strlen(keys[i]);
+    }
+    int rc = redisAsyncCommandArgv(r->ac, cb, q, n + 1, argv, lens);
+    free(argv);
+    free(lens);
+    free(keys);
+    if (rc != REDIS_OK) return -1;
+    if (r->inflight++ == 0) r->progress = ev_now(r->loop);
+    return 0;
+}
+
 int redis_lobby_get(struct redis *r, int n, const char *const *tables, redis_lobby_fn fn,
                     void *arg)
 {
@@ -646,28 +673,70 @@ int redis_lobby_get(struct redis *r, int n, const char *const *tables, redis_lob
     q->arg = arg;
     q->n = n;
     q->tables = xcalloc((size_t)n, sizeof(*q->tables));
-    const char **argv = xcalloc((size_t)n + 1, sizeof(*argv));
-    size_t *lens = xcalloc((size_t)n + 1, sizeof(*lens));
-    char (*keys)[PROTO_GAME_ID_MAX + 16] = xcalloc((size_t)n, sizeof(*keys));
-    argv[0] = "MGET";
-    lens[0] = 4;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         snprintf(q->tables[i], sizeof(q->tables[i]), "%s", tables[i]);
-        snprintf(keys[i], sizeof(keys[i]), "felt:{%s}:lobby", q->tables[i]);
-        argv[i + 1] = keys[i];
-        lens[i + 1] = strlen(keys[i]);
-    }
-    int rc = redisAsyncCommandArgv(r->ac, redis_lobby_reply, q, n + 1, argv, lens);
-    free(argv);
-    free(lens);
-    free(keys);
-    if (rc != REDIS_OK) {
+    if (redis_mget(r, n, tables, false, "lobby", NULL, redis_lobby_reply, q) != 0) {
         free(q->tables);
         free(q);
         return -1;
     }
-    if (r->inflight++ == 0) r->progress = ev_now(r->loop);
     return 0;
+}
+
+/* ---- the spectators of a table on every node -------------------------------------------- */
+
+int redis_watchers_put(struct redis *r, const char *table_id, const char *node_id, int count,
+                       int64_t ttl_ms)
+{
+    return redis_send(r, NULL, NULL, "SET felt:{%s}:watch:%s %d PX %lld", table_id, node_id,
+                      count, (long long)ttl_ms);
+}
+
+struct redis_watchers_req {
+    struct redis *r;
+    redis_watchers_fn fn;
+    void *arg;
+    char table_id[PROTO_GAME_ID_MAX + 1];
+};
+
+static void redis_watchers_reply(redisAsyncContext *ac, void *reply_, void *privdata)
+{
+    (void)ac;
+    struct redis_watchers_req *q = privdata;
+    const redisReply *reply = reply_;
+    redis_reply_seen(q->r, reply);
+    if (reply && reply->type == REDIS_REPLY_ARRAY) {
+        long long sum = 0;
+        for (size_t i = 0; i < reply->elements; i++) {
+            const redisReply *e = reply->element[i];
+            long long v = e->type == REDIS_REPLY_STRING ? strtoll(e->str, NULL, 10) : 0;
+            if (v > 0 && v < 1000000) sum += v; /* a count no node could have: ignored */
+        }
+        q->fn(q->arg, q->table_id, (int)(sum < 1000000000 ? sum : 1000000000));
+    }
+    free(q);
+}
+
+int redis_watchers_sum(struct redis *r, const char *table_id, int n, const char *const *node_ids,
+                       redis_watchers_fn fn, void *arg)
+{
+    if (!r->ac || n < 1) return -1;
+    struct redis_watchers_req *q = xcalloc(1, sizeof(*q));
+    q->r = r;
+    q->fn = fn;
+    q->arg = arg;
+    snprintf(q->table_id, sizeof(q->table_id), "%s", table_id);
+    char (*sfx)[LEASE_NODE_ID_MAX + 8] = xcalloc((size_t)n, sizeof(*sfx));
+    const char **sfxs = xcalloc((size_t)n, sizeof(*sfxs));
+    for (int i = 0; i < n; i++) {
+        snprintf(sfx[i], sizeof(sfx[i]), "watch:%s", node_ids[i]);
+        sfxs[i] = sfx[i];
+    }
+    int rc = redis_mget(r, n, &table_id, true, NULL, sfxs, redis_watchers_reply, q);
+    free(sfx);
+    free(sfxs);
+    if (rc != 0) free(q);
+    return rc;
 }
 
 /* ---- a table's events ------------------------------------------------------------------- */

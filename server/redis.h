@@ -12,6 +12,7 @@
  *   felt:{T}:fence  the fencing counter, incremented by every acquire, never reset
  *   felt:{T}:events the event stream, felt:{T}:pub its channel (below)
  *   felt:{T}:snap   the owner's snapshot that mirrors start from (below)
+ *   felt:{T}:watch:NODE  how many watch T on NODE (below)
  */
 #ifndef FELT_REDIS_H
 #define FELT_REDIS_H
@@ -69,6 +70,18 @@ int redis_lobby_put(struct redis *r, const char *table_id, const char *json, siz
 typedef void (*redis_lobby_fn)(void *arg, const char *table_id, const char *json, size_t len);
 int redis_lobby_get(struct redis *r, int n, const char *const *tables, redis_lobby_fn fn,
                     void *arg);
+
+/* ---- the spectators of a table on every node ----
+ * felt:{T}:watch:NODE is how many watch table T on node NODE (its spectators of the table's
+ * mirror, or of the table it plays), kept for ttl_ms (each node writes it again every second),
+ * so that the owner counts everyone watching. */
+int redis_watchers_put(struct redis *r, const char *table_id, const char *node_id, int count,
+                       int64_t ttl_ms);
+/* fn(arg, table_id, sum) once, with the sum over node_ids[0..n) when the answer comes (not at
+ * all when the connection goes first). 0, or -1 without a connection. */
+typedef void (*redis_watchers_fn)(void *arg, const char *table_id, int sum);
+int redis_watchers_sum(struct redis *r, const char *table_id, int n, const char *const *node_ids,
+                       redis_watchers_fn fn, void *arg);
 
 /* ---- a table's events ----
  * felt:{T}:events is the table's stream: one entry per event, its id "SEQ-0" (so the stream's

@@ -599,7 +599,7 @@ struct msg *render_snapshot(const struct table *t, const struct player *viewer, 
         s->you.seat = viewer->seat;
         s->you.sitting_out = viewer->sitting_out;
     }
-    s->spectators = t->nspectators;
+    s->spectators = table_spectators(t);
     s->nvoided = t->nvoided;
     memcpy(s->voided, t->voided, sizeof(s->voided));
     struct msg *m = msg_from_wire(w, t->seq, now_ms);
@@ -630,7 +630,7 @@ struct json_object *render_lobby(const struct table *t)
         json_object_array_add(players, o);
     }
     json_object_object_add(j, "players", players);
-    json_object_object_add(j, "spectators", json_object_new_int(t->nspectators));
+    json_object_object_add(j, "spectators", json_object_new_int(table_spectators(t)));
     json_object_object_add(j, "hand_id", json_object_new_int64(t->hand_id));
     return j;
 }

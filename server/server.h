@@ -438,7 +438,8 @@ struct table {
     uint64_t seq;                  /* seq of the last published event */
     struct limit_bucket chat_bucket; /* chat messages per 10 s at this table */
     struct table_sub *subs;        /* subscribers */
-    int nspectators;
+    int nspectators;               /* this node's */
+    int remote_spectators;         /* several nodes: the others' (table_set_remote_spectators) */
     struct equity_job *eq;         /* equity of tabled hands (equity_job.c; NULL until needed) */
     /* Several nodes (cluster.c): while another node owns the table (or nobody yet), it stands
      * by here: no seat, no player's socket, nothing dealt; joins and polls are answered
@@ -455,6 +456,12 @@ struct table {
     uint64_t seq_high;             /* the highest seq t has had on this node (mirrors included) */
     void *node_data;               /* the cluster's own state for t (table_set_node_data) */
 };
+
+/* Everyone watching t: this node's spectators and, with several nodes, the other nodes'. */
+static inline int table_spectators(const struct table *t)
+{
+    return t->nspectators + t->remote_spectators;
+}
 
 /* The number of the decision the running hand waits for: 1 for the first, one more after every
  * action applied (a player's, the clock's, a bot's, a sitting-out player's: the hand record
@@ -560,6 +567,11 @@ int table_mirror_event(struct table *t, uint64_t seq, const char *json, size_t l
 void table_mirror_clear(struct table *t);
 /* The seq of the mirror's snapshot (0: none). */
 uint64_t table_mirror_seq(const struct table *t);
+/* Several nodes: how many watch t on the other nodes (their spectators of its mirror), counted
+ * in the snapshot, the lobby and the "spectators" notification; this node's own count is
+ * t->nspectators. */
+void table_set_remote_spectators(struct table *t, int n);
+int table_local_spectators(const struct table *t);
 /* An opaque pointer the cluster keeps with t (NULL until set). */
 void table_set_node_data(struct table *t, void *data);
 void *table_node_data(const struct table *t);

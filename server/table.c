@@ -506,10 +506,10 @@ static void table_spectators_fire(void *arg)
     struct table *t = arg;
     t->spectators_pending = false;
     /* Standing by, the table publishes nothing of its own: its events are the owner's. */
-    if (t->srv->shutting_down || t->standby || t->nspectators == t->spectators_told)
+    if (t->srv->shutting_down || t->standby || table_spectators(t) == t->spectators_told)
         return;
-    t->spectators_told = t->nspectators;
-    struct wire_notification n = {.kind = WIRE_NOTE_SPECTATORS, .count = t->nspectators};
+    t->spectators_told = table_spectators(t);
+    struct wire_notification n = {.kind = WIRE_NOTE_SPECTATORS, .count = t->spectators_told};
     table_notify_with(t, NULL, &n);
 }
 
@@ -637,6 +637,7 @@ void table_stand_by(struct table *t, const char *why)
     t->nvoided = 0;
     t->button = -1;
     t->spectators_told = 0;
+    t->remote_spectators = 0; /* the owner counts everyone now */
     /* The events seen here so far say nothing of what the owner does next: a resume from any of
      * them gets a snapshot (the seq skips one, which no event carries), the owner's mirror. */
     msg_unref(t->mirror);
@@ -743,6 +744,19 @@ void table_mirror_clear(struct table *t)
 uint64_t table_mirror_seq(const struct table *t)
 {
     return t->mirror ? t->mirror_seq : 0;
+}
+
+void table_set_remote_spectators(struct table *t, int n)
+{
+    if (n < 0 || n == t->remote_spectators)
+        return;
+    t->remote_spectators = n;
+    table_spectators_changed(t);
+}
+
+int table_local_spectators(const struct table *t)
+{
+    return t->nspectators;
 }
 
 void table_set_node_data(struct table *t, void *data)

@@ -20,7 +20,8 @@ sits at t1 and sits out, so the bots need not wait for them. Then:
   - a newcomer's felt given one node, started while no node plays t1 (every node answers 421,
     naming the nodes), learns the others and joins the new owner once there is one;
   - the lobby lists every node's URL ("servers");
-  - spectators of t1 on the two other nodes watch its play relayed through Redis, stay
+  - spectators of t1 on the two other nodes watch its play relayed through Redis (counted by
+    its owner: the lobby and the spectators notification say 2), stay
     connected through the owner's death and see the new owner's snapshot and play, their seqs
     gap-free; the nodes' subscriber connections killed (CLIENT KILL TYPE pubsub), what was
     published meanwhile is read from the stream (no gap); no hole card reaches them;
@@ -389,6 +390,15 @@ def main():
         wait_for(lambda: sp.connected_since(0), "a spectator to connect to %s" % n.name, 10)
         wait_for(lambda: any(m["type"] == "state_update" for m in sp.events()),
                  "the spectator on %s to see t1's play" % n.name, 10)
+    # The owner counts them, though they watch elsewhere: its lobby entry, and the count it
+    # announces to every spectator.
+    def t1_spectators():
+        games = http(owner1.port, "GET", "/api/games")[1]["games"]
+        return next(g["spectators"] for g in games if g["id"] == "t1")
+    wait_for(lambda: t1_spectators() == 2, "t1's owner to count the 2 spectators elsewhere", 5)
+    wait_for(lambda: any(m["type"] == "notification" and m["data"].get("kind") == "spectators"
+                         and m["data"].get("count") == 2 for m in specs[0].events()),
+             "a spectator to be told that 2 watch", 5)
 
     # Kill -9 t1's owner mid-hand.
     hand = wait_for(lambda: running_hand(conninfo, "t1"), "a hand of t1 in play", 10)
