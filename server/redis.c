@@ -117,8 +117,9 @@ static const char redis_renew_batch_lua[] =
 /* KEYS lease, events, pub, epoch, base; ARGV node, fence, first, keep, epoch, start, then one
  * JSON per event (seqs first, first + 1, ...). {code, have, epoch}: 1 appended (have: the last
  * seq), 0 fenced, 2 out of sequence, 3 another epoch (or none); nothing is written unless all
- * are. base is the seq before a stream's first event (an empty stream's last seq). Lua's
- * numbers print whole below 2^53, so a seq is written as digits. */
+ * are. base is the seq before a stream's first event (an empty stream's last seq). A seq is
+ * written with string.format('%d') (Lua 5.1's tostring would print %.14g: not digits past
+ * 10^14). */
 static const char redis_append_lua[] =
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] .. ' ' .. ARGV[2] then return {0, 0, ''} end\n"
     "local cur = redis.call('GET', KEYS[4])\n"
@@ -781,7 +782,7 @@ int redis_append_batch(struct redis *r, const char *table_id, const char *node_i
     if (!epoch || !feed_epoch_valid(epoch, strlen(epoch)) || n < 1 || n > REDIS_APPEND_MAX ||
         !r->ac)
         return -1;
-    enum { HEAD = 15 }; /* EVAL, the script, 5, five keys, six arguments */
+    enum { HEAD = 14 }; /* EVAL, the script, 5, five keys, six arguments */
     const char *argv[HEAD + REDIS_APPEND_MAX];
     size_t argl[HEAD + REDIS_APPEND_MAX];
     char keys[5][PROTO_GAME_ID_MAX + 16], nums[3][24];
@@ -802,8 +803,7 @@ int redis_append_batch(struct redis *r, const char *table_id, const char *node_i
     argv[11] = nums[2];
     argv[12] = epoch;
     argv[13] = start ? "1" : "0";
-    argv[14] = NULL;
-    int argc = 14;
+    int argc = HEAD;
     for (int i = 0; i < argc; i++)
         argl[i] = strlen(argv[i]);
     for (int i = 0; i < n; i++) {
@@ -893,6 +893,12 @@ static int redis_feed_range(void *user, uint64_t req, const char *table_id, int6
 const struct feed_ops redis_feed_ops = {
     .range = redis_feed_range,
 };
+
+void redis_reconnect(struct redis *r, const char *why)
+{
+    if (r->ac && r->connected)
+        redis_drop(r, why);
+}
 
 void redis_set_feed(struct redis *r, struct feed *f)
 {

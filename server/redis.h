@@ -149,6 +149,9 @@ extern const struct feed_ops redis_feed_ops;
  * go, and whom to tell to catch up (feed_resync) once its subscriptions are back after a
  * reconnect. NULL: dropped. */
 void redis_set_feed(struct redis *r, struct feed *f);
+/* Drops the connection (logged with why) and connects again, as after a loss: for a
+ * subscriber connection that has stopped delivering (relay.c sees it by the stream). */
+void redis_reconnect(struct redis *r, const char *why);
 /* Makes r a subscriber connection (it then sends nothing else) to table_id's channel; kept
  * across reconnects. 0, or -1 for a malformed table id. */
 int redis_subscribe(struct redis *r, const char *table_id);

@@ -2,8 +2,8 @@
  * relay.c: a table's play carried from its owner to the other nodes (relay.h).
  *
  * The owner's side is an ordered queue per table: snapshots and events, sent in order on the
- * command connection (at most RELAY_WINDOW in flight), each popped when Redis says it is
- * written. Replies come back in the order sent, so the oldest reply is always the queue's head's.
+ * command connection (at most RELAY_WINDOW requests in flight, each a snapshot or up to
+ * REDIS_APPEND_MAX consecutive events), each popped when Redis says it is written. Replies come back in the order sent, so the oldest reply is always the queue's head's.
  * A reply other than "written" stops the sending; once every request in flight has answered,
  * the head is sent again after RELAY_RETRY_MS (no connection, a Redis error), the queue is
  * dropped for a new stream (a gap: the stream lost what the queue had counted on), or the
@@ -61,6 +61,7 @@ struct relay_table {
     /* follower */
     char fepoch[FEED_EPOCH_MAX + 1]; /* the stream mirrored; "" none yet */
     bool mirrored;           /* the table's mirror holds a snapshot of fepoch */
+    uint64_t behind;         /* a snapshot read was past the mirror: the seq it had (0: none) */
     bool reading;            /* a snapshot read in flight */
 };
 
@@ -152,6 +153,7 @@ static void relay_reset(struct relay_table *rt, enum relay_mode mode)
     timer_cancel(rt->soon);
     rt->reading = false;
     rt->mirrored = false;
+    rt->behind = 0;
     rt->fepoch[0] = '\0';
     feed_unfollow(rt->r->feed, relay_id(rt));
 }
@@ -189,7 +191,7 @@ static void relay_answered(struct relay_table *rt, enum redis_append_result res,
                 relay_pop(rt);
         } else if (res == REDIS_APPEND_SEQ && head->ev && have >= (int64_t)head->seq) {
             /* Written already, up to have, by a send whose reply was lost: the rest again. */
-            int done = 0;
+            int done = 0; /* the later requests were numbered from a seq that was not next */
             while (done < k && rt->q[rt->qhead].ev && (int64_t)rt->q[rt->qhead].seq <= have) {
                 relay_pop(rt);
                 done++;
@@ -260,6 +262,7 @@ static void relay_pump(struct relay_table *rt)
                     &rt->q[(rt->qhead + rt->sent + k) % RELAY_QUEUE_MAX];
                 if (!e->ev)
                     break;
+                FELT_ASSERT(e->seq == it->seq + (uint64_t)k); /* numbered first + k in Redis */
                 jsons[k] = msg_payload(e->ev->pub);
                 lens[k] = e->ev->pub->len;
             }
@@ -374,7 +377,21 @@ static void relay_snap_read(void *arg, const char *table_id, bool ok, const char
     if (!ok || !json)
         return; /* no owner has written one yet, or no answer: the tick reads again */
     if (rt->mirrored && strcmp(epoch, rt->fepoch) == 0) {
+        uint64_t have = table_seq(rt->t);
         table_mirror_snapshot(rt->t, (uint64_t)seq, json, len); /* newer, for those to come */
+        /* The last read (a second or more ago) showed events the mirror still has not got:
+         * the subscription has stopped delivering (a half-open connection sends no error).
+         * Read the stream from here, and connect the subscriber again. */
+        if (rt->behind && have < rt->behind) {
+            log_line(LOG_WARNING, "table %s: its mirror is at seq %llu, and %llu was written "
+                     "a while ago; reading the stream again", table_id,
+                     (unsigned long long)have, (unsigned long long)rt->behind);
+            feed_unfollow(rt->r->feed, table_id);
+            feed_follow(rt->r->feed, table_id, rt->fepoch, (int64_t)have + 1);
+            redis_reconnect(rt->r->sub, "the tables' events stopped arriving");
+            seq = 0;
+        }
+        rt->behind = (uint64_t)seq > have ? (uint64_t)seq : 0;
         return;
     }
     /* Another stream (or the first): its snapshot and its epoch were written together, so this
@@ -385,6 +402,7 @@ static void relay_snap_read(void *arg, const char *table_id, bool ok, const char
     table_mirror_reset(rt->t, (uint64_t)seq, json, len);
     snprintf(rt->fepoch, sizeof(rt->fepoch), "%s", epoch);
     rt->mirrored = true;
+    rt->behind = 0;
     feed_unfollow(rt->r->feed, relay_id(rt));
     if (feed_follow(rt->r->feed, relay_id(rt), epoch, seq + 1) != 0) { /* a malformed epoch */
         table_mirror_clear(rt->t);

@@ -31,7 +31,8 @@
 #include "server.h"
 
 #define RELAY_QUEUE_MAX 4096   /* events waiting for their append, per table */
-#define RELAY_WINDOW 16        /* appends in flight per table */
+#define RELAY_WINDOW 16        /* requests in flight per table (a snapshot, or up to
+                                  REDIS_APPEND_MAX events each) */
 #define RELAY_RETRY_MS 200     /* after a failed append or read */
 #define RELAY_SNAP_EVERY 256   /* the owner writes a snapshot at least this often (events) */
 #define RELAY_REFRESH_TICK 32  /* a mirror this far past its snapshot reads the owner's newer
