@@ -7,6 +7,13 @@
  * not worth the price, calls what is, raises strong hands in proportion to the pot, and now and
  * then bets a weak hand when checking is free so it cannot be read by a fixed rule. A bot only
  * ever looks at its own hole cards and the public board.
+ *
+ * Its samples need randomness, not secrecy: a decision draws up to 400 x 11 numbers, and from
+ * the OS CSPRNG each would be a getrandom(2) call (75 % of feltd's CPU with bots playing flat
+ * out, on a 6.18 kernel). So with the table's generator on the OS, a decision draws one 64-bit
+ * seed from it and samples from a seeded generator that lives only for that decision; with a
+ * seeded table (tests, replays) it draws from the table's generator directly, as before, so
+ * that seeded games stay reproducible.
  */
 #include "eval.h"
 #include "server.h"
@@ -74,6 +81,11 @@ void bot_decide(const struct engine *e, struct rng *r, enum engine_action *actio
     struct engine_options o;
     engine_options(e, &o);
     FELT_ASSERT(o.seat >= 0);
+    struct rng local;
+    if (r->mode == RNG_OS) {
+        rng_init_seeded(&local, rng_u64(r));
+        r = &local;
+    }
     double eq = bot_equity(e, o.seat, r);
     int64_t pot = engine_pot_total(e);
     double odds = o.call > 0 ? (double)o.call / (double)(pot + o.call) : 0.0;

@@ -841,10 +841,20 @@ static void test_slow_consumer(void **state)
     static struct env e;
     int fds[SLOW_READERS];
     (void)state;
-    /* Bots at main play as fast as they can: thousands of events a second, a short history. */
-    const char *args[] = {
-        "--table", "main:6:5/10:1000", "--table", "other:6:5/10:1000", "--bots", "5", "--bot-delay",
-        "0",       "--hand-delay",     "0",       "--history",         "1024",   NULL};
+    /* Bots at main play as fast as they can: thousands of events a second, a short history.
+     * The hand histories go to a folder: in memory (the tests' FELT_DATA=:memory:) the
+     * database grows by every hand played (tens of MiB in this test on a fast machine), which
+     * is storage, not the per-reader backlog this test bounds. */
+    char data[] = "/tmp/felt-slow-XXXXXX";
+    assert_non_null(mkdtemp(data));
+    const char *args[] = {"--table",     "main:6:5/10:1000",
+                          "--table",     "other:6:5/10:1000",
+                          "--bots",      "5",
+                          "--bot-delay", "0",
+                          "--hand-delay", "0",
+                          "--history",   "1024",
+                          "--data",      data,
+                          NULL};
     memset(&e, 0, sizeof(e));
     assert_int_equal(bb_start(&e.bb, feltd_path, args), 0);
     bb_running = &e.bb;
@@ -902,6 +912,13 @@ static void test_slow_consumer(void **state)
     close(flood);
     free(pings);
     env_finish(&e);
+    char path[64];
+    const char *files[] = {"felt.db", "felt.db-wal", "felt.db-shm", "felt.lock"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", data, files[i]);
+        unlink(path);
+    }
+    assert_int_equal(rmdir(data), 0);
 }
 
 /* ---- the valgrind session ----------------------------------------------------------------- */
