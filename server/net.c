@@ -101,6 +101,9 @@ struct net_link {
     struct heartbeat_node hb; /* WebSocket: in the server's heartbeat sweep */
     bool in_hb;
     bool ping_due;          /* the heartbeat asked for a ping: the next write sends it */
+    bool woken;             /* net_wake asked lws for a WRITEABLE (cleared as it is served) */
+    struct net_link *defer_prev, *defer_next; /* in net_deferred (defer_prev is self-linked */
+    bool deferred;                            /* when first) while its wake waits */
 };
 
 /* The sub-protocols, by their lws_protocols id: felt.v1 (a message a frame) and felt.v2 (what
@@ -210,11 +213,89 @@ static int64_t net_now_us(void)
     return lws_now_usecs();
 }
 
+/* ---- the sender first ---------------------------------------------------------------------
+ * A message a client sends (an action, chat) usually wakes every connection of its table at
+ * once: the sender for its ack, the others for the event. Woken together, the sender is served
+ * last: its socket is the one just read, so epoll reports it first among those that became
+ * writable, and libev runs one poll's watchers last in, first out (docs/performance.md, issue
+ * 12). So while a connection's message is handled (net_rx_holder), the wakes of other
+ * connections wait in net_deferred, and a zero timer of the lowest priority wakes them in the
+ * next turn of the loop, after the sender's write (its watcher has the default priority and
+ * runs first in that turn). The others' frames go out one loop turn later; the sender's reply
+ * goes out alone and first. With lws's own poll() loop there is no such timer and nothing
+ * waits. A sender whose socket cannot take its reply holds nobody: the timer fires regardless. */
+static struct net_link *net_rx_holder;
+static struct net_link *net_deferred;
+static ev_timer net_defer_ev;
+
+static void net_defer_unlink(struct net_link *l)
+{
+    if (!l->deferred)
+        return;
+    if (l->defer_next)
+        l->defer_next->defer_prev = l->defer_prev;
+    if (net_deferred == l)
+        net_deferred = l->defer_next;
+    else
+        l->defer_prev->defer_next = l->defer_next;
+    l->deferred = false;
+    l->defer_prev = l->defer_next = NULL;
+}
+
+static void net_defer_flush(void)
+{
+    while (net_deferred) {
+        struct net_link *l = net_deferred;
+        net_defer_unlink(l);
+        if (l->wsi)
+            lws_callback_on_writable(l->wsi);
+    }
+    if (net_ev_loop)
+        ev_timer_stop(net_ev_loop, &net_defer_ev);
+}
+
+static void net_defer_fire(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+    net_defer_flush();
+}
+
 static void net_wake(void *link)
 {
     struct net_link *l = link;
-    if (l->wsi)
+    if (!l->wsi)
+        return;
+    if (!net_rx_holder || l == net_rx_holder || !net_ev_loop) {
+        l->woken = true;
         lws_callback_on_writable(l->wsi);
+        return;
+    }
+    if (l->deferred)
+        return;
+    l->deferred = true;
+    l->defer_next = net_deferred;
+    l->defer_prev = NULL;
+    if (net_deferred)
+        net_deferred->defer_prev = l;
+    net_deferred = l;
+    if (!ev_is_active(&net_defer_ev)) {
+        ev_timer_set(&net_defer_ev, 0., 0.);
+        ev_timer_start(net_ev_loop, &net_defer_ev);
+    }
+}
+
+/* conn_on_message for l, with the wakes of other connections held back until l has written
+ * (above). A message that gave l nothing to send holds nobody. */
+static void net_ws_message(struct net_link *l, const char *in, size_t len)
+{
+    net_rx_holder = l;
+    l->woken = false;
+    conn_on_message(l->conn, in, len);
+    net_rx_holder = NULL;
+    if (!l->woken)
+        net_defer_flush();
 }
 
 static void net_rx_pause(void *link, bool pause)
@@ -285,6 +366,9 @@ static struct net_link *net_link_new(struct lws *wsi)
 static void net_link_free(struct net_link *l)
 {
     l->wsi = NULL;
+    net_defer_unlink(l);
+    if (net_rx_holder == l)
+        net_rx_holder = NULL;
     if (l->in_hb)
         heartbeat_remove(&l->conn->srv->hb, &l->hb);
     conn_free(l->conn);
@@ -399,14 +483,14 @@ static int net_ws_receive(struct lws *wsi, struct net_link *l, const char *in, s
         return 0;
     }
     if (lws_is_first_fragment(wsi) && lws_is_final_fragment(wsi)) {
-        conn_on_message(c, in, len);
+        net_ws_message(l, in, len);
         return 0;
     }
     l->rx = xrealloc(l->rx, l->rx_len + len + 1);
     memcpy(l->rx + l->rx_len, in, len);
     l->rx_len += len;
     if (lws_is_final_fragment(wsi)) {
-        conn_on_message(c, l->rx, l->rx_len);
+        net_ws_message(l, l->rx, l->rx_len);
         free(l->rx);
         l->rx = NULL;
         l->rx_len = 0;
@@ -1081,6 +1165,7 @@ static void net_run_cleanup(struct server *srv)
     if (net_ev_loop) {
         ev_timer_stop(net_ev_loop, &net_timer_ev);
         ev_timer_stop(net_ev_loop, &net_lws_tick);
+        ev_timer_stop(net_ev_loop, &net_defer_ev);
     }
     net_timer_armed = 0;
     net_timer_ctx = NULL; /* timers armed from here on (lws closing sockets) wait for nothing */
@@ -1165,6 +1250,8 @@ int net_run(struct server *srv, const struct net_options *o)
             return 1;
         }
         ev_timer_init(&net_timer_ev, net_timer_ev_fire, 0., 0.);
+        ev_timer_init(&net_defer_ev, net_defer_fire, 0., 0.);
+        ev_set_priority(&net_defer_ev, EV_MINPRI);
         ev_init(&net_lws_tick, net_lws_tick_fire);
         net_lws_tick.repeat = NET_LWS_TICK_S;
         net_lws_tick.data = srv;
