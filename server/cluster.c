@@ -22,6 +22,17 @@
  * "not_owner" answers (http.c); it also writes the lobby entry of each table it plays
  * (felt:{T}:lobby, expiring after 3 s) and reads those of the others, which GET /api/games lists
  * in their place: every node's lobby is the same, a second behind at most.
+ *
+ * The tables spread over the nodes (a fair share each: ceil(tables / live nodes)). A node that
+ * holds its share tries no more leases, except of a table whose owner's lobby entry is gone
+ * (its owner silent for 3 s: dead, stopped or cut off, whose lease runs out meanwhile), so a
+ * table that comes free goes to a node that plays fewer. A node that has held more than its
+ * share for CLUSTER_SETTLE_MS (longer than a dead node stays listed, so a death does not look
+ * like a newcomer) hands one table over: the one with the fewest people seated; it deals no new
+ * hand there, waits until everything played is stored, releases the lease, stands the table by
+ * (its players reconnect, to the new owner) and wants it again only CLUSTER_MOVE_MS later,
+ * leaving it to the others meanwhile. One table at a time, between two hands: nothing is
+ * voided.
  */
 #include "cluster.h"
 
@@ -40,6 +51,8 @@
 #define CLUSTER_RETAKE_MS 1000 /* a refused take wants the lease again after this */
 #define CLUSTER_LOBBY_TTL_MS 3000 /* an owner's lobby entry outlives it this long */
 #define CLUSTER_ALIVE_MS 5000     /* a node silent this long is no longer listed */
+#define CLUSTER_SETTLE_MS 7000    /* more than its share this long: a node hands a table over */
+#define CLUSTER_MOVE_MS 3000      /* a table handed over is left to the others this long */
 
 struct cluster_take;
 
@@ -53,6 +66,8 @@ struct cluster_table {
     int64_t floor;        /* the highest fence the store was found to hold (lease_want) */
     struct timer *retake; /* wants the lease again after a refused take */
     int watch_told;       /* this node's spectators of it, as last written to Redis */
+    bool owner_listed;    /* standing by: its owner's lobby entry was there at the last read */
+    bool moving;          /* being handed over: no new hand, released once settled */
 };
 
 /* A take in flight; it outlives its cluster (cluster_free) until the store answers. */
@@ -78,6 +93,7 @@ struct cluster {
     struct timer *tick;
     char **node_ids, **node_urls; /* the last map read */
     int nnodes;
+    int64_t over_since_ms;        /* since when this node holds more than its share (0: not) */
     int nheld;                    /* the leases held at cluster_stop, released by cluster_free */
     const char **held_tables;
     int64_t *held_fences;
@@ -243,14 +259,103 @@ static void cluster_lost(void *arg, const char *table_id, int64_t fence, const c
     char reason[LEASE_NODE_ID_MAX + 64];
     snprintf(reason, sizeof(reason), "lease of fence %lld lost: %s", (long long)fence, why);
     cluster_orphan_take(ct);
+    ct->moving = false;
     table_stand_by(ct->t, reason);
     relay_follow(c->relay, ct->t);
     table_set_owner_url(ct->t, NULL); /* not this node's any more; the next tick names the owner */
 }
 
+/* ---- a fair share of the tables --------------------------------------------------------- */
+
+/* The tables this node should play at most: ceil(tables / live nodes); all of them until the
+ * first list of nodes has been read. */
+static int cluster_share(const struct cluster *c)
+{
+    int n = c->nnodes > 0 ? c->nnodes : 1;
+    return (c->ntables + n - 1) / n;
+}
+
+/* lease hook: a node below its share tries every free table; one at its share only a table
+ * whose owner has gone quiet (no lobby entry at the last read). */
+static bool cluster_may_acquire(void *arg, const char *table_id)
+{
+    struct cluster *c = arg;
+    struct cluster_table *ct = cluster_find(c, table_id);
+    if (c->stopped || !ct)
+        return false;
+    return lease_count_held(c->leases) < cluster_share(c) || !ct->owner_listed;
+}
+
+/* The table handed over: released, stood by, wanted again after CLUSTER_MOVE_MS. */
+static void cluster_hand_over(struct cluster_table *ct)
+{
+    struct cluster *c = ct->c;
+    const char *id = table_config(ct->t)->id;
+    log_line(LOG_INFO, "table %s: handed over to another node (this node plays more than its "
+             "share, %d of %d tables for %d nodes)", id, lease_count_held(c->leases), c->ntables,
+             c->nnodes);
+    ct->moving = false;
+    ct->owner_listed = true; /* its entry, as this node last wrote it, lives on for a while */
+    cluster_orphan_take(ct);
+    lease_drop(c->leases, id); /* released in Redis: the others may take it at once */
+    table_stand_by(ct->t, "handed over to another node");
+    relay_follow(c->relay, ct->t);
+    table_set_owner_url(ct->t, NULL);
+    timer_arm(ct->retake, CLUSTER_MOVE_MS);
+}
+
+/* Each tick: a table being handed over goes once it is settled; a node over its share for
+ * CLUSTER_SETTLE_MS starts handing one over. */
+static void cluster_rebalance(struct cluster *c)
+{
+    struct cluster_table *pick = NULL;
+    for (int i = 0; i < c->ntables; i++) {
+        struct cluster_table *ct = &c->tables[i];
+        if (!ct->moving)
+            continue;
+        if (!lease_held(c->leases, table_config(ct->t)->id, NULL) || table_standby(ct->t)) {
+            ct->moving = false; /* lost meanwhile: nothing left to hand over */
+            continue;
+        }
+        if (table_settled(ct->t))
+            cluster_hand_over(ct);
+        return; /* one at a time */
+    }
+    int held = lease_count_held(c->leases), share = cluster_share(c);
+    int64_t now = timer_now_us() / 1000;
+    if (c->stopped || c->nnodes < 2 || held <= share) {
+        c->over_since_ms = 0;
+        return;
+    }
+    if (c->over_since_ms == 0)
+        c->over_since_ms = now;
+    if (now - c->over_since_ms < CLUSTER_SETTLE_MS)
+        return;
+    for (int i = 0; i < c->ntables; i++) {
+        struct cluster_table *ct = &c->tables[i];
+        if (ct->take || table_standby(ct->t) || !lease_held(c->leases, table_config(ct->t)->id, NULL))
+            continue;
+        if (!pick || table_people(ct->t) < table_people(pick->t))
+            pick = ct;
+    }
+    if (!pick)
+        return;
+    c->over_since_ms = 0;
+    pick->moving = true;
+    table_hold_deal(pick->t, true);
+    log_line(LOG_INFO, "table %s: to be handed over after its hand (this node plays %d of %d "
+             "tables, its share for %d nodes is %d)", table_config(pick->t)->id, held, c->ntables,
+             c->nnodes, share);
+    if (table_settled(pick->t))
+        cluster_hand_over(pick);
+}
+
+static bool cluster_may_acquire(void *arg, const char *table_id);
+
 static const struct lease_hooks cluster_lease_hooks = {
     .acquired = cluster_acquired,
     .lost = cluster_lost,
+    .may_acquire = cluster_may_acquire,
 };
 
 /* ---- the nodes' URLs -------------------------------------------------------------------- */
@@ -289,6 +394,8 @@ static void cluster_nodes_read(void *arg, int n, const char *const *ids, const c
         const char *holder = lease_holder(c->leases, table_config(ct->t)->id), *url = "";
         if (strcmp(holder, c->node_id) == 0) /* its own, being taken: nobody else to name */
             holder = "";
+        else if (!holder[0]) /* not tried lately (the fair share): cluster_lease_read names it */
+            continue;
         for (int j = 0; holder[0] && j < n; j++)
             if (strcmp(c->node_ids[j], holder) == 0)
                 url = c->node_urls[j];
@@ -302,8 +409,32 @@ static void cluster_lobby_read(void *arg, const char *table_id, const char *json
 {
     struct cluster *c = arg;
     struct cluster_table *ct = cluster_find(c, table_id);
+    if (ct)
+        ct->owner_listed = json != NULL;
     if (ct && table_standby(ct->t))
         table_set_owner_lobby(ct->t, json, len);
+}
+
+/* A standing-by table's lease as Redis has it ("NODE FENCE", or NULL: free): its owner's URL
+ * for the "not_owner" answers. A node at its share does not try the lease, so it does not
+ * learn the holder from the attempts' answers (lease_holder). */
+static void cluster_lease_read(void *arg, const char *table_id, const char *val, size_t len)
+{
+    struct cluster *c = arg;
+    struct cluster_table *ct = cluster_find(c, table_id);
+    if (!ct || !table_standby(ct->t) || lease_held(c->leases, table_id, NULL))
+        return;
+    char holder[LEASE_NODE_ID_MAX + 1] = "";
+    size_t n = 0;
+    while (val && n < len && n < LEASE_NODE_ID_MAX && val[n] != ' ')
+        n++;
+    if (val && n < len && val[n] == ' ')
+        memcpy(holder, val, n), holder[n] = '\0';
+    const char *url = "";
+    for (int j = 0; holder[0] && j < c->nnodes; j++)
+        if (strcmp(c->node_ids[j], holder) == 0 && strcmp(holder, c->node_id) != 0)
+            url = c->node_urls[j];
+    table_set_owner_url(ct->t, url);
 }
 
 static void cluster_watchers_read(void *arg, const char *table_id, int sum)
@@ -356,8 +487,10 @@ static void cluster_lobby_sync(struct cluster *c)
         redis_lobby_put(c->redis, table_config(t)->id, s, len, CLUSTER_LOBBY_TTL_MS);
         json_object_put(j);
     }
-    if (n > 0)
+    if (n > 0) {
         redis_lobby_get(c->redis, n, standing, cluster_lobby_read, c);
+        redis_leases_get(c->redis, n, standing, cluster_lease_read, c);
+    }
     free(standing);
 }
 
@@ -369,6 +502,7 @@ static void cluster_tick_fire(void *arg)
                          c);
         cluster_lobby_sync(c);
         cluster_watchers_sync(c);
+        cluster_rebalance(c);
     }
     timer_arm(c->tick, CLUSTER_TICK_MS);
 }

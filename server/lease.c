@@ -321,8 +321,12 @@ static void lease_fire(void *arg)
         e->seq++;
         e->next_us = now;
     }
-    if (!e->pending && now >= e->next_us)
-        lease_send(e, e->held ? LEASE_K_RENEW : LEASE_K_ACQUIRE);
+    if (!e->pending && now >= e->next_us) {
+        if (!e->held && ls->hooks.may_acquire && !ls->hooks.may_acquire(ls->hooks_arg, e->table_id))
+            e->next_us = now + ls->retry_ms * 1000; /* not now: asked again then */
+        else
+            lease_send(e, e->held ? LEASE_K_RENEW : LEASE_K_ACQUIRE);
+    }
     lease_schedule(e);
 }
 
@@ -348,8 +352,8 @@ int lease_want(struct lease_set *ls, const char *table_id, int64_t floor)
     e->by_id = ls->ids[e->id % LEASE_BUCKETS];
     ls->ids[e->id % LEASE_BUCKETS] = e;
     ls->count++;
-    lease_send(e, LEASE_K_ACQUIRE);
-    lease_schedule(e);
+    e->next_us = timer_now_us();
+    lease_fire(e); /* the first attempt now, unless may_acquire says not yet */
     return 0;
 }
 

@@ -72,6 +72,10 @@ struct lease_hooks {
      * "taken by NODE", "expired in Redis" or "not renewed in time". The table stays wanted:
      * the set tries to acquire it again (a new fence) unless the caller drops it (lease_drop). */
     void (*lost)(void *arg, const char *table_id, int64_t fence, const char *why);
+    /* Optional: asked before each acquire attempt of a wanted table this node does not hold;
+     * false skips the attempt (the next comes retry_ms later). How a node leaves a free table
+     * to the nodes that play fewer (cluster.c's fair share). */
+    bool (*may_acquire)(void *arg, const char *table_id);
 };
 
 struct lease_config {

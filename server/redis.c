@@ -664,8 +664,8 @@ static int redis_mget(struct redis *r, int n, const char *const *tables, bool on
     return 0;
 }
 
-int redis_lobby_get(struct redis *r, int n, const char *const *tables, redis_lobby_fn fn,
-                    void *arg)
+static int redis_keys_get(struct redis *r, int n, const char *const *tables, const char *suffix,
+                          redis_lobby_fn fn, void *arg)
 {
     if (!r->ac || n < 1) return -1;
     struct redis_lobby_req *q = xcalloc(1, sizeof(*q));
@@ -676,12 +676,24 @@ int redis_lobby_get(struct redis *r, int n, const char *const *tables, redis_lob
     q->tables = xcalloc((size_t)n, sizeof(*q->tables));
     for (int i = 0; i < n; i++)
         snprintf(q->tables[i], sizeof(q->tables[i]), "%s", tables[i]);
-    if (redis_mget(r, n, tables, false, "lobby", NULL, redis_lobby_reply, q) != 0) {
+    if (redis_mget(r, n, tables, false, suffix, NULL, redis_lobby_reply, q) != 0) {
         free(q->tables);
         free(q);
         return -1;
     }
     return 0;
+}
+
+int redis_lobby_get(struct redis *r, int n, const char *const *tables, redis_lobby_fn fn,
+                    void *arg)
+{
+    return redis_keys_get(r, n, tables, "lobby", fn, arg);
+}
+
+int redis_leases_get(struct redis *r, int n, const char *const *tables, redis_lobby_fn fn,
+                     void *arg)
+{
+    return redis_keys_get(r, n, tables, "lease", fn, arg);
 }
 
 /* ---- the spectators of a table on every node -------------------------------------------- */

@@ -70,6 +70,10 @@ int redis_lobby_put(struct redis *r, const char *table_id, const char *json, siz
 typedef void (*redis_lobby_fn)(void *arg, const char *table_id, const char *json, size_t len);
 int redis_lobby_get(struct redis *r, int n, const char *const *tables, redis_lobby_fn fn,
                     void *arg);
+/* The same for the tables' leases (felt:{T}:lease, "NODE FENCE"): who holds each, as Redis has
+ * it now, for a node that does not try to acquire them (cluster.c's fair share). */
+int redis_leases_get(struct redis *r, int n, const char *const *tables, redis_lobby_fn fn,
+                     void *arg);
 
 /* ---- the spectators of a table on every node ----
  * felt:{T}:watch:NODE is how many watch table T on node NODE (its spectators of the table's

@@ -446,6 +446,7 @@ struct table {
      * "not_owner" with owner_url, the owner's advertised URL ("" when unknown); spectators
      * watch the owner's play, mirrored (relay.c). */
     bool standby;
+    bool hold_deal;                /* table_hold_deal: no new hand (a move between two hands) */
     char owner_url[TABLE_URL_MAX + 1];
     struct json_object *owner_lobby; /* while standing by: the owner's lobby entry, or NULL */
     /* While standing by: the owner's events, mirrored from its stream (relay.c), start from
@@ -547,6 +548,15 @@ void table_set_rng_seed(struct table *t, uint64_t seed);
 void table_stand_by(struct table *t, const char *why);
 void table_own(struct table *t, int64_t write_seq);
 bool table_standby(const struct table *t);
+/* While held, t deals no new hand (the hand in play goes on to its end): how a node hands a
+ * table over between two hands (cluster.c). Letting go schedules the next hand. */
+void table_hold_deal(struct table *t, bool hold);
+/* Whether t is between two hands with everything it wrote stored (its outbox empty): what a
+ * node waits for before handing t over, so that the next owner takes exactly what was played. */
+bool table_settled(const struct table *t);
+/* How many of t's seats are people's (not bots): a node hands over the table that disturbs the
+ * fewest. */
+int table_people(const struct table *t);
 /* The URL clients should use for t while it stands by here (NULL or "": unknown). */
 void table_set_owner_url(struct table *t, const char *url);
 /* While t stands by: its owner's entry of the lobby (render_lobby's JSON, len bytes), listed in

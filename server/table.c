@@ -257,7 +257,8 @@ static bool table_may_play(const struct table *t)
 
 static void table_maybe_schedule_hand(struct table *t)
 {
-    if (!t->hand_running && !t->standby && !(t->out && outbox_hand_pending(t->out)) &&
+    if (!t->hand_running && !t->standby && !t->hold_deal &&
+        !(t->out && outbox_hand_pending(t->out)) &&
         !t->srv->shutting_down && table_eligible_count(t) >= 2)
         timer_arm(t->next_hand, t->cfg.hand_delay_ms);
 }
@@ -270,7 +271,7 @@ static void table_start_hand(struct table *t)
     card_t deck[CARD_COUNT];
     int next = 0;
 
-    if (t->hand_running || (t->out && outbox_hand_pending(t->out)) ||
+    if (t->hand_running || t->hold_deal || (t->out && outbox_hand_pending(t->out)) ||
         table_eligible_count(t) < 2 || !table_may_play(t))
         return;
     memset(&setup, 0, sizeof(setup));
@@ -600,6 +601,7 @@ void table_stand_by(struct table *t, const char *why)
                  t->hand_running ? "; the hand in play is left to the next owner, who voids it"
                                  : "");
     t->standby = true;
+    t->hold_deal = false; /* a hold is the owner's; the next owner deals as it likes */
     /* Every player's socket goes (its client reconnects, to the owner), every seat with it;
      * spectators stay, and watch the owner's mirror once relay.c has it. */
     struct table_sub *next;
@@ -772,6 +774,26 @@ void *table_node_data(const struct table *t)
 bool table_standby(const struct table *t)
 {
     return t->standby;
+}
+
+void table_hold_deal(struct table *t, bool hold)
+{
+    t->hold_deal = hold;
+    if (!hold)
+        table_maybe_schedule_hand(t);
+}
+
+bool table_settled(const struct table *t)
+{
+    return !t->hand_running && !(t->out && outbox_len(t->out) > 0);
+}
+
+int table_people(const struct table *t)
+{
+    int n = 0;
+    for (int s = 0; s < t->cfg.seats; s++)
+        n += t->seat[s] && !t->seat[s]->bot;
+    return n;
 }
 
 void table_set_owner_url(struct table *t, const char *url)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # cluster_bench_smoke.sh: proves felt-bench drives a cluster end to end (bench/cluster_bench.sh
-# relayed: two nodes, every table played by the first, its spectators on the second), not how
+# relayed: two nodes, each table played by one, its spectators on the other), not how
 # fast anything is (no timing thresholds: docs/performance.md has the measured runs).
 #
 # Passes when the run exits 0 and its JSON shows accepted actions, deliveries, latency samples

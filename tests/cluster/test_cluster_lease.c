@@ -83,7 +83,7 @@ static void node_lost(void *arg, const char *t, int64_t fence, const char *why)
     snprintf(n->why, sizeof(n->why), "%s", why);
 }
 
-static const struct lease_hooks node_hooks = {node_acquired, node_lost};
+static const struct lease_hooks node_hooks = {.acquired = node_acquired, .lost = node_lost};
 
 static void node_open(struct node *n, int idx, const char *prefix)
 {
@@ -468,7 +468,8 @@ static _Noreturn void child_run(int fd)
     snprintf(n.id, sizeof(n.id), "stopped");
     n.r = redis_new(harness_loop, harness_redis_url, &err);
     struct lease_config cfg = {.node_id = n.id, .ttl_ms = TTL_MS};
-    static const struct lease_hooks hooks = {child_acquired, child_lost_flag};
+    static const struct lease_hooks hooks = {.acquired = child_acquired,
+                                             .lost = child_lost_flag};
     static int out;
     out = fd;
     n.ls = lease_set_new(&cfg, &redis_lease_ops, n.r, &hooks, &out, &err);

@@ -127,7 +127,20 @@ static void on_lost(void *arg, const char *t, int64_t fence, const char *why)
     if (heard.drop_on_lost) lease_drop(heard.ls, t);
 }
 
-static const struct lease_hooks hooks = {on_acquired, on_lost};
+static const struct lease_hooks hooks = {.acquired = on_acquired, .lost = on_lost};
+
+/* may_acquire: a node at its fair share (cluster.c) says no until told otherwise. */
+static bool gate_open;
+static int gate_asked;
+static bool on_may_acquire(void *arg, const char *t)
+{
+    (void)arg;
+    assert_string_equal(t, "t1");
+    gate_asked++;
+    return gate_open;
+}
+static const struct lease_hooks gated_hooks = {
+    .acquired = on_acquired, .lost = on_lost, .may_acquire = on_may_acquire};
 
 /* ttl 4 s: renew every 1 s, retry every 1 s, margin 0.5 s (the defaults). */
 static struct lease_set *new_set(void)
@@ -461,6 +474,51 @@ static struct lease_set *batch_set_holding(int n, int spacing_ms)
 
 /* With renew_batch: 300 tables acquired at scattered times renew in a few requests a second
  * (chunks of at most LEASE_BATCH_MAX), never one request per table, and stay held. */
+/* A wanted table is tried only while may_acquire says yes: no request while it says no (asked
+ * again every retry), the first acquire at the next retry once it says yes; a held lease's
+ * renewals never ask it; lost, the table is asked about again before each attempt. */
+static void test_may_acquire(void **state)
+{
+    (void)state;
+    struct lease_config cfg = {.node_id = "node-a", .ttl_ms = 4000};
+    struct felt_err err;
+    gate_open = false;
+    gate_asked = 0;
+    struct lease_set *ls = lease_set_new(&cfg, &fake_ops, NULL, &gated_hooks, NULL, &err);
+    assert_non_null(ls);
+    heard.ls = ls;
+    assert_int_equal(lease_want(ls, "t1", 0), 0);
+    assert_int_equal(nsent, 0);
+    assert_int_equal(gate_asked, 1);
+    advance_ms(3500);
+    assert_int_equal(nsent, 0);
+    assert_int_equal(gate_asked, 4); /* at 0, 1, 2 and 3 s */
+    gate_open = true;
+    advance_ms(600);
+    assert_int_equal(nsent, 1);
+    assert_int_equal(sent[0].kind, 'a');
+    lease_on_reply(ls, sent[0].req, LEASE_R_OK, 3, "node-a");
+    assert_true(lease_held(ls, "t1", NULL));
+    gate_open = false;
+    int asked = gate_asked;
+    for (int i = 0; i < 5; i++) { /* renewals go on, the gate is not asked */
+        advance_ms(1000);
+        assert_int_equal(sent[nsent - 1].kind, 'r');
+        lease_on_reply(ls, sent[nsent - 1].req, LEASE_R_OK, 3, "node-a");
+    }
+    assert_int_equal(gate_asked, asked);
+    assert_true(lease_held(ls, "t1", NULL));
+    /* Taken by another node: no acquire while the gate says no. */
+    advance_ms(1000);
+    lease_on_reply(ls, sent[nsent - 1].req, LEASE_R_TAKEN, 4, "node-b");
+    assert_int_equal(heard.lost, 1);
+    int n = nsent;
+    advance_ms(3000);
+    assert_int_equal(nsent, n);
+    assert_true(gate_asked > asked);
+    lease_set_free(ls);
+}
+
 static void test_batched_renewals(void **state)
 {
     (void)state;
@@ -523,6 +581,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_config_checked, setup),
         cmocka_unit_test_setup(test_acquire_and_renew, setup),
+        cmocka_unit_test_setup(test_may_acquire, setup),
         cmocka_unit_test_setup(test_expires_locally, setup),
         cmocka_unit_test_setup(test_late_grant_ignored, setup),
         cmocka_unit_test_setup(test_late_renewal_loses_first, setup),

@@ -489,6 +489,39 @@ static void test_act(void **state)
     srv_free(srv);
 }
 
+/* A node handing a table over (cluster.c): held, the hand in play goes on to its end and no
+ * new one is dealt, however long; the table is then settled (no hand, nothing unstored; the
+ * tests' store is in memory, so nothing waits); let go, it deals after the usual pause. */
+static void test_hold_deal(void **state)
+{
+    (void)state;
+    struct server *srv = srv_new();
+    struct table *t = table_open(srv, "hu", 2, false);
+    join(t, "ann");
+    assert_int_equal(table_people(t), 1);
+    join(t, "bob");
+    assert_int_equal(table_people(t), 2);
+    fakeclock_advance(1000);
+    assert_true(t->hand_running);
+    assert_false(table_settled(t));
+    table_hold_deal(t, true);
+    struct player *p = to_act(t);
+    assert_non_null(p);
+    assert_string_equal(act(t, p, "fold", NULL, 1, NULL), "accepted");
+    assert_false(t->hand_running);
+    assert_true(table_settled(t));
+    fakeclock_advance(60000);
+    assert_false(t->hand_running);
+    assert_int_equal(t->hand_id, 1);
+    table_hold_deal(t, false);
+    fakeclock_advance(999);
+    assert_false(t->hand_running);
+    fakeclock_advance(1);
+    assert_true(t->hand_running);
+    assert_int_equal(t->hand_id, 2);
+    srv_free(srv);
+}
+
 /* ---- the action clock ---------------------------------------------------------------------- */
 
 static void test_clock_expiry(void **state)
@@ -1290,6 +1323,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_join_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejoin_with_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_act, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hold_deal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decision_pin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leave_mid_hand, setup, teardown),
