@@ -317,6 +317,11 @@ static void cluster_rebalance(struct cluster *c)
             ct->moving = false; /* lost meanwhile: nothing left to hand over */
             continue;
         }
+        if (lease_count_held(c->leases) <= cluster_share(c)) { /* a node went meanwhile */
+            ct->moving = false;
+            table_hold_deal(ct->t, false);
+            continue;
+        }
         if (table_settled(ct->t))
             cluster_hand_over(ct);
         return; /* one at a time */
