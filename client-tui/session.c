@@ -1057,6 +1057,14 @@ static void session_ws_close(struct wsconn *c, void *user, int code, const char 
     if (silence)
         snprintf(s->reason, sizeof(s->reason), "no answer from the server for %d s",
                  SESSION_DEAD_MS / 1000);
+    else if (code && reason && reason[0]) { /* the server's words: sanitized like any text */
+        char raw[sizeof(s->reason)];
+        struct felt_err err;
+        snprintf(raw, sizeof(raw), "%s (closed %d)", reason, code);
+        if (text_sanitize(raw, strlen(raw), s->reason, sizeof(s->reason), sizeof(s->reason),
+                          &err) < 0)
+            snprintf(s->reason, sizeof(s->reason), "connection closed (%d)", code);
+    }
     else if (code)
         snprintf(s->reason, sizeof(s->reason), "connection closed (%d)", code);
     else
