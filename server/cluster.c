@@ -31,8 +31,8 @@
  * like a newcomer) hands one table over: the one with the fewest people seated; it deals no new
  * hand there, waits until everything played is stored, releases the lease, stands the table by
  * (its players reconnect, to the new owner) and wants it again only CLUSTER_MOVE_MS later,
- * leaving it to the others meanwhile. One table at a time, between two hands: nothing is
- * voided.
+ * leaving it to the others meanwhile. One table at a time (the next a tick after the last is
+ * gone, while the node is still over its share), between two hands: nothing is voided.
  */
 #include "cluster.h"
 
@@ -345,8 +345,7 @@ static void cluster_rebalance(struct cluster *c)
     }
     if (!pick)
         return;
-    c->over_since_ms = 0;
-    pick->moving = true;
+    pick->moving = true; /* over_since_ms stays: the next goes a tick after, while still over */
     table_hold_deal(pick->t, true);
     log_line(LOG_INFO, "table %s: to be handed over after its hand (this node plays %d of %d "
              "tables, its share for %d nodes is %d)", table_config(pick->t)->id, held, c->ntables,
