@@ -338,7 +338,8 @@ static void cluster_rebalance(struct cluster *c)
         return;
     for (int i = 0; i < c->ntables; i++) {
         struct cluster_table *ct = &c->tables[i];
-        if (ct->take || table_standby(ct->t) || !lease_held(c->leases, table_config(ct->t)->id, NULL))
+        if (ct->take || table_standby(ct->t) ||
+            !lease_held(c->leases, table_config(ct->t)->id, NULL))
             continue;
         if (!pick || table_people(ct->t) < table_people(pick->t))
             pick = ct;
@@ -353,8 +354,6 @@ static void cluster_rebalance(struct cluster *c)
     if (table_settled(pick->t))
         cluster_hand_over(pick);
 }
-
-static bool cluster_may_acquire(void *arg, const char *table_id);
 
 static const struct lease_hooks cluster_lease_hooks = {
     .acquired = cluster_acquired,
@@ -432,8 +431,10 @@ static void cluster_lease_read(void *arg, const char *table_id, const char *val,
     size_t n = 0;
     while (val && n < len && n < LEASE_NODE_ID_MAX && val[n] != ' ')
         n++;
-    if (val && n < len && val[n] == ' ')
-        memcpy(holder, val, n), holder[n] = '\0';
+    if (val && n < len && val[n] == ' ') {
+        memcpy(holder, val, n);
+        holder[n] = '\0';
+    }
     const char *url = "";
     for (int j = 0; holder[0] && j < c->nnodes; j++)
         if (strcmp(c->node_ids[j], holder) == 0 && strcmp(holder, c->node_id) != 0)
