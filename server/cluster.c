@@ -23,7 +23,8 @@
  * (felt:{T}:lobby, expiring after 3 s) and reads those of the others, which GET /api/games lists
  * in their place: every node's lobby is the same, a second behind at most.
  *
- * The tables spread over the nodes (a fair share each: ceil(tables / live nodes)). A node that
+ * The tables spread over the nodes that serve the same ones (peer_set; a fair share each:
+ * ceil(tables / such nodes alive)). A node that
  * holds its share tries no more leases, except of a table whose owner's lobby entry is gone
  * (its owner silent for 3 s: dead, stopped or cut off, whose lease runs out meanwhile), so a
  * table that comes free goes to a node that plays fewer. A node that has held more than its
@@ -41,6 +42,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <openssl/evp.h>
 
 #include "lease.h"
 #include "redis.h"
@@ -93,6 +95,11 @@ struct cluster {
     struct timer *tick;
     char **node_ids, **node_urls; /* the last map read */
     int nnodes;
+    /* The nodes that serve the same tables as this one (the same --table names, in any order),
+     * among whom the tables are shared out: a sorted set of their own, named after a digest of
+     * the names. Nodes given other tables (a cluster sharded by hand) share nothing. */
+    char peer_set[64];
+    int npeers;
     int64_t over_since_ms;        /* since when this node holds more than its share (0: not) */
     int nheld;                    /* the leases held at cluster_stop, released by cluster_free */
     const char **held_tables;
@@ -271,7 +278,7 @@ static void cluster_lost(void *arg, const char *table_id, int64_t fence, const c
  * first list of nodes has been read. */
 static int cluster_share(const struct cluster *c)
 {
-    int n = c->nnodes > 0 ? c->nnodes : 1;
+    int n = c->npeers > 0 ? c->npeers : 1;
     return (c->ntables + n - 1) / n;
 }
 
@@ -293,7 +300,7 @@ static void cluster_hand_over(struct cluster_table *ct)
     const char *id = table_config(ct->t)->id;
     log_line(LOG_INFO, "table %s: handed over to another node (this node plays more than its "
              "share, %d of %d tables for %d nodes)", id, lease_count_held(c->leases), c->ntables,
-             c->nnodes);
+             c->npeers);
     ct->moving = false;
     ct->owner_listed = true; /* its entry, as this node last wrote it, lives on for a while */
     cluster_orphan_take(ct);
@@ -328,7 +335,7 @@ static void cluster_rebalance(struct cluster *c)
     }
     int held = lease_count_held(c->leases), share = cluster_share(c);
     int64_t now = timer_now_us() / 1000;
-    if (c->stopped || c->nnodes < 2 || held <= share) {
+    if (c->stopped || c->npeers < 2 || held <= share) {
         c->over_since_ms = 0;
         return;
     }
@@ -350,7 +357,7 @@ static void cluster_rebalance(struct cluster *c)
     table_hold_deal(pick->t, true);
     log_line(LOG_INFO, "table %s: to be handed over after its hand (this node plays %d of %d "
              "tables, its share for %d nodes is %d)", table_config(pick->t)->id, held, c->ntables,
-             c->nnodes, share);
+             c->npeers, share);
     if (table_settled(pick->t))
         cluster_hand_over(pick);
 }
@@ -499,12 +506,53 @@ static void cluster_lobby_sync(struct cluster *c)
     free(standing);
 }
 
+static void cluster_peers_read(void *arg, int n, const char *const *ids, const char *const *urls)
+{
+    (void)ids;
+    (void)urls;
+    struct cluster *c = arg;
+    c->npeers = n;
+}
+
+/* felt:nodes:DIGEST, the set of the nodes serving exactly these tables: the first 16 bytes of
+ * the SHA-256 of their names, sorted, a line each, in hex. */
+static void cluster_peer_set(struct cluster *c)
+{
+    const char **ids = xcalloc((size_t)c->ntables + 1, sizeof(*ids));
+    for (int i = 0; i < c->ntables; i++)
+        ids[i] = table_config(c->srv->tables[i])->id;
+    for (int i = 1; i < c->ntables; i++) /* insertion sort: a few tables, once */
+        for (int j = i; j > 0 && strcmp(ids[j - 1], ids[j]) > 0; j--) {
+            const char *x = ids[j];
+            ids[j] = ids[j - 1];
+            ids[j - 1] = x;
+        }
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char sum[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+        felt_fatal("SHA-256 is not available");
+    for (int i = 0; i < c->ntables; i++)
+        if (EVP_DigestUpdate(md, ids[i], strlen(ids[i])) != 1 ||
+            EVP_DigestUpdate(md, "\n", 1) != 1)
+            felt_fatal("SHA-256 failed");
+    if (EVP_DigestFinal_ex(md, sum, &len) != 1 || len < 16)
+        felt_fatal("SHA-256 failed");
+    EVP_MD_CTX_free(md);
+    free(ids);
+    int n = snprintf(c->peer_set, sizeof(c->peer_set), "felt:nodes:");
+    for (int i = 0; i < 16; i++)
+        n += snprintf(c->peer_set + n, sizeof(c->peer_set) - (size_t)n, "%02x", sum[i]);
+}
+
 static void cluster_tick_fire(void *arg)
 {
     struct cluster *c = arg;
     if (redis_connected(c->redis)) {
-        redis_nodes_sync(c->redis, c->node_id, c->advertise, CLUSTER_ALIVE_MS, cluster_nodes_read,
-                         c);
+        redis_nodes_sync(c->redis, "felt:nodes", c->node_id, c->advertise, CLUSTER_ALIVE_MS,
+                         cluster_nodes_read, c);
+        redis_nodes_sync(c->redis, c->peer_set, c->node_id, c->advertise, CLUSTER_ALIVE_MS,
+                         cluster_peers_read, c);
         cluster_lobby_sync(c);
         cluster_watchers_sync(c);
         cluster_rebalance(c);
@@ -569,6 +617,7 @@ struct cluster *cluster_new(struct server *srv, struct ev_loop *loop,
         relay_follow(c->relay, ct->t);
         lease_want(c->leases, table_config(ct->t)->id, 0);
     }
+    cluster_peer_set(c);
     srv->may_play = cluster_may_play;
     srv->may_play_arg = c;
     c->tick = timer_new(cluster_tick_fire, c);

@@ -551,12 +551,14 @@ const struct lease_ops redis_lease_ops = {
 
 /* felt:nodes, a sorted set of "ID URL" scored by when it was last said (Redis's own clock, so
  * that the nodes' clocks need not agree): this node's entry renewed, entries silent for a minute
- * removed, and those said within the last 5 s returned, in one atomic call. */
+ * removed, and those said within the last 5 s returned, in one atomic call. A set nobody has
+ * written for a minute goes (a group of nodes whose tables changed: cluster.c's peer sets). */
 static const char redis_nodes_lua[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "redis.call('ZADD', KEYS[1], now, ARGV[1])\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)\n"
+    "redis.call('PEXPIRE', KEYS[1], 60000)\n"
     "return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[2]), '+inf')\n";
 
 static void redis_nodes_reply(redisAsyncContext *ac, void *reply_, void *privdata)
@@ -591,15 +593,15 @@ static void redis_nodes_reply(redisAsyncContext *ac, void *reply_, void *privdat
     free(q);
 }
 
-int redis_nodes_sync(struct redis *r, const char *node_id, const char *url, int64_t alive_ms,
-                     redis_nodes_fn fn, void *arg)
+int redis_nodes_sync(struct redis *r, const char *set, const char *node_id, const char *url,
+                     int64_t alive_ms, redis_nodes_fn fn, void *arg)
 {
     struct redis_req *q = redis_req_new(r, 0, NULL);
     q->nodes = fn;
     q->arg = arg;
     char member[LEASE_NODE_ID_MAX + 1 + 512];
     snprintf(member, sizeof(member), "%s %s", node_id, url);
-    return redis_send(r, redis_nodes_reply, q, "EVAL %s 1 felt:nodes %b %lld", redis_nodes_lua,
+    return redis_send(r, redis_nodes_reply, q, "EVAL %s 1 %s %b %lld", redis_nodes_lua, set,
                       member, strlen(member), (long long)alive_ms);
 }
 

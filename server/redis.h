@@ -56,9 +56,11 @@ extern const struct lease_ops redis_lease_ops;
 typedef void (*redis_nodes_fn)(void *arg, int n, const char *const *ids, const char *const *urls);
 /* Says that node_id is alive at url, and answers fn(arg, n, ids, urls) with every node that
  * said so within alive_ms, once, when the answer comes (not at all when the connection goes
- * first); the strings are valid only during the call. 0, or -1 without a connection. */
-int redis_nodes_sync(struct redis *r, const char *node_id, const char *url, int64_t alive_ms,
-                     redis_nodes_fn fn, void *arg);
+ * first); the strings are valid only during the call. 0, or -1 without a connection. set is
+ * the sorted set's key: "felt:nodes" for every node, or another for a group of nodes (cluster.c:
+ * the nodes that serve the same tables, "felt:nodes:" and a digest of the tables' names). */
+int redis_nodes_sync(struct redis *r, const char *set, const char *node_id, const char *url,
+                     int64_t alive_ms, redis_nodes_fn fn, void *arg);
 
 /* ---- the lobby ----
  * felt:{T}:lobby is table T's entry of GET /api/games as its owner renders it, kept for ttl_ms
