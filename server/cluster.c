@@ -274,8 +274,8 @@ static void cluster_lost(void *arg, const char *table_id, int64_t fence, const c
 
 /* ---- a fair share of the tables --------------------------------------------------------- */
 
-/* The tables this node should play at most: ceil(tables / live nodes); all of them until the
- * first list of nodes has been read. */
+/* The tables this node should play at most: ceil(tables / live peers); all of them until the
+ * first list of its peers has been read. */
 static int cluster_share(const struct cluster *c)
 {
     int n = c->npeers > 0 ? c->npeers : 1;

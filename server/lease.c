@@ -322,7 +322,8 @@ static void lease_fire(void *arg)
         e->next_us = now;
     }
     if (!e->pending && now >= e->next_us) {
-        if (!e->held && ls->hooks.may_acquire && !ls->hooks.may_acquire(ls->hooks_arg, e->table_id))
+        if (!e->held && ls->hooks.may_acquire &&
+            !ls->hooks.may_acquire(ls->hooks_arg, e->table_id))
             e->next_us = now + ls->retry_ms * 1000; /* not now: asked again then */
         else
             lease_send(e, e->held ? LEASE_K_RENEW : LEASE_K_ACQUIRE);

@@ -101,9 +101,9 @@ struct net_link {
     struct heartbeat_node hb; /* WebSocket: in the server's heartbeat sweep */
     bool in_hb;
     bool ping_due;          /* the heartbeat asked for a ping: the next write sends it */
-    bool woken;             /* net_wake asked lws for a WRITEABLE (cleared as it is served) */
-    struct net_link *defer_prev, *defer_next; /* in net_deferred (defer_prev is self-linked */
-    bool deferred;                            /* when first) while its wake waits */
+    bool woken;             /* net_wake asked lws for a WRITEABLE while its message was handled */
+    struct net_link *defer_prev, *defer_next; /* in net_deferred while its wake waits (NULL */
+    bool deferred;                            /* prev: first, next: last) */
 };
 
 /* The sub-protocols, by their lws_protocols id: felt.v1 (a message a frame) and felt.v2 (what
