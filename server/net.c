@@ -61,6 +61,7 @@
 #include <libwebsockets.h>
 
 #include "listen.h"
+#include "proxy.h"
 #include "server.h"
 
 _Static_assert(MSG_HEADROOM >= LWS_PRE, "message headroom must cover the WebSocket header");
@@ -92,7 +93,15 @@ struct net_http {
  * handle (conn->link) and only passes it back to net_conn_io. */
 struct net_link {
     struct lws *wsi;        /* NULL once lws has closed it */
-    struct conn *conn;
+    struct server *srv;
+    struct conn *conn;      /* NULL on a proxied player's socket */
+    struct proxy *proxy;    /* a proxied player's socket (proxy.h), else NULL */
+    struct lws *up;         /* ... its upstream to the owner, while one is open or opening */
+    struct net_pss *up_pss; /* ... the upstream's per-session data (ours: freed at its end) */
+    char *up_rx;            /* ... a fragmented frame from the owner being joined */
+    size_t up_rx_len;
+    int up_close_code;      /* ... the owner's close code and reason, once it sent them */
+    char up_close_reason[124];
     char *rx;               /* WebSocket: a fragmented message being joined */
     size_t rx_len;
     size_t rx_dropped;      /* bytes of an over-16-KiB message read and dropped so far */
@@ -110,9 +119,12 @@ struct net_link {
  * is due in one frame, a message a line; proto.h). */
 enum { NET_PROTO_SINGLE = 1, NET_PROTO_BATCH = 2 };
 
-/* Per-session data: only a pointer to our own object. */
+/* Per-session data: only a pointer to our own object. An upstream's (a proxied player's
+ * socket to the owner) is allocated by us and names the player's link; the link clears it when
+ * it goes first. */
 struct net_pss {
     struct net_link *link;
+    bool upstream;
 };
 
 /* The one lws timer that runs timer.c's heap. It is re-armed only when the earliest deadline
@@ -290,6 +302,10 @@ static void net_wake(void *link)
  * (above). A message that gave l nothing to send holds nobody. */
 static void net_ws_message(struct net_link *l, const char *in, size_t len)
 {
+    if (l->proxy) {
+        proxy_player_message(l->proxy, in, len);
+        return;
+    }
     net_rx_holder = l;
     l->woken = false;
     conn_on_message(l->conn, in, len);
@@ -354,12 +370,15 @@ static const struct heartbeat_ops net_hb_ops = {
     .hangup = net_hb_hangup,
 };
 
-static struct net_link *net_link_new(struct lws *wsi)
+static struct net_link *net_link_new(struct lws *wsi, struct server *srv)
 {
     struct net_link *l = xcalloc(1, sizeof(*l));
     l->wsi = wsi;
+    l->srv = srv;
     return l;
 }
+
+static void net_proxy_drop(void *link);
 
 /* lws has closed the socket: the connection goes first (with wsi cleared, so nothing it does
  * while going asks lws for anything), then the transport's state. */
@@ -370,7 +389,11 @@ static void net_link_free(struct net_link *l)
     if (net_rx_holder == l)
         net_rx_holder = NULL;
     if (l->in_hb)
-        heartbeat_remove(&l->conn->srv->hb, &l->hb);
+        heartbeat_remove(&l->srv->hb, &l->hb);
+    if (l->proxy) {
+        net_proxy_drop(l);
+        proxy_free(l->proxy);
+    }
     conn_free(l->conn);
     free(l->rx);
     if (l->http) {
@@ -383,10 +406,239 @@ static void net_link_free(struct net_link *l)
     free(l);
 }
 
+/* ---- proxied players (proxy.h) ----------------------------------------------------------
+ * A player's socket at a table another node plays is carried to that node over an upstream
+ * WebSocket of ours (an lws client on this same loop and vhost, in the same sub-protocol, so
+ * the frames pass unchanged). The upstream's per-session data is allocated here, names the
+ * player's link, and is freed at the upstream's WSI_DESTROY; a link that goes first (or drops
+ * the upstream because the table moved) clears the name, so nothing reaches it afterwards. The
+ * upstream says it is one (NET_PROXIED_HDR): a node never proxies a proxied socket. */
+#define NET_PROXIED_HDR "x-felt-proxied:"
+
+/* Whether the upgrade request came from another node's proxy. */
+static bool net_ws_proxied(struct lws *wsi)
+{
+    return lws_hdr_custom_length(wsi, NET_PROXIED_HDR, (int)strlen(NET_PROXIED_HDR)) > 0;
+}
+
+/* Forgets the upstream (its callbacks no longer reach l) and has lws close it. */
+static void net_proxy_detach(struct net_link *l)
+{
+    if (l->up_pss)
+        l->up_pss->link = NULL;
+    l->up_pss = NULL;
+    l->up = NULL;
+    free(l->up_rx);
+    l->up_rx = NULL;
+    l->up_rx_len = 0;
+}
+
+static void net_proxy_drop(void *link)
+{
+    struct net_link *l = link;
+    if (l->up)
+        lws_set_timeout(l->up, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    net_proxy_detach(l);
+}
+
+static int net_proxy_connect(void *link, const char *url, const char *path)
+{
+    struct net_link *l = link;
+    char buf[TABLE_URL_MAX + 1];
+    const char *prot, *ads, *upath;
+    int port;
+    if (!l->wsi || strlen(url) >= sizeof(buf))
+        return -1;
+    memcpy(buf, url, strlen(url) + 1);
+    if (lws_parse_uri(buf, &prot, &ads, &port, &upath) ||
+        (strcmp(prot, "ws") != 0 && strcmp(prot, "wss") != 0))
+        return -1;
+    net_proxy_drop(l);
+    struct lws_client_connect_info i;
+    memset(&i, 0, sizeof(i));
+    i.context = l->srv->ctx;
+    i.vhost = lws_get_vhost(l->wsi);
+    i.address = ads;
+    i.port = port;
+    i.path = path;
+    i.host = ads;
+    i.origin = ads;
+    i.ssl_connection = strcmp(prot, "wss") == 0 ? LCCSCF_USE_SSL : 0;
+    i.protocol = l->batch ? PROTO_SUBPROTOCOL_BATCH : PROTO_SUBPROTOCOL;
+    i.local_protocol_name = i.protocol;
+    struct net_pss *pss = xcalloc(1, sizeof(*pss));
+    pss->link = l;
+    pss->upstream = true;
+    l->up_pss = pss;
+    i.userdata = pss; /* no pwsi: lws would write through it after the link is gone */
+    struct lws *up = lws_client_connect_via_info(&i);
+    if (l->up_pss != pss)
+        return -1; /* failed at once, and already destroyed (WSI_DESTROY freed pss) */
+    if (!up) {
+        net_proxy_detach(l);
+        free(pss);
+        return -1;
+    }
+    l->up = up;
+    return 0;
+}
+
+static void net_proxy_wake_player(void *link)
+{
+    struct net_link *l = link;
+    if (l->wsi)
+        lws_callback_on_writable(l->wsi);
+}
+
+static void net_proxy_wake_owner(void *link)
+{
+    struct net_link *l = link;
+    if (l->up)
+        lws_callback_on_writable(l->up);
+}
+
+static void net_proxy_pause_owner(void *link, bool pause)
+{
+    struct net_link *l = link;
+    if (l->up)
+        lws_rx_flow_control(l->up, pause ? 0 : 1);
+}
+
+static const struct proxy_io net_proxy_io = {
+    .connect = net_proxy_connect,
+    .drop = net_proxy_drop,
+    .wake_player = net_proxy_wake_player,
+    .wake_owner = net_proxy_wake_owner,
+    .pause_player = net_rx_pause,
+    .pause_owner = net_proxy_pause_owner,
+};
+
+/* The upstream's callbacks; l is the player's link (pss->link), or NULL once it let go. */
+static int net_proxy_callback(struct lws *wsi, enum lws_callback_reasons reason,
+                              struct net_pss *pss, void *in, size_t len)
+{
+    struct net_link *l = pss->link;
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
+        unsigned char **p = in, *end = *p + len;
+        return lws_add_http_header_by_name(wsi, (const unsigned char *)NET_PROXIED_HDR,
+                                           (const unsigned char *)"1", 1, p, end) ? -1 : 0;
+    }
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        if (l)
+            proxy_upstream_open(l->proxy);
+        return 0;
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+        if (!l)
+            return -1;
+        if (lws_frame_is_binary(wsi))
+            return 0; /* a node sends text only */
+        if (l->up_rx_len + len > PROXY_MSG_MAX) {
+            proxy_close(l->proxy, 1009, "a message from the table's server was too long");
+            return -1;
+        }
+        if (lws_is_first_fragment(wsi) && lws_is_final_fragment(wsi) && !l->up_rx_len) {
+            proxy_owner_message(l->proxy, in, len);
+            return 0;
+        }
+        l->up_rx = xrealloc(l->up_rx, l->up_rx_len + len + 1);
+        memcpy(l->up_rx + l->up_rx_len, in, len);
+        l->up_rx_len += len;
+        if (lws_is_final_fragment(wsi)) {
+            proxy_owner_message(l->proxy, l->up_rx, l->up_rx_len);
+            free(l->up_rx);
+            l->up_rx = NULL;
+            l->up_rx_len = 0;
+        }
+        return 0;
+    case LWS_CALLBACK_CLIENT_WRITEABLE: {
+        if (!l)
+            return -1;
+        const struct msg *m = proxy_next_up(l->proxy);
+        if (!m)
+            return 0;
+        if (lws_write(wsi, (unsigned char *)msg_payload(m), m->len, LWS_WRITE_TEXT) <
+            (int)m->len)
+            return -1;
+        proxy_sent_up(l->proxy);
+        if (proxy_next_up(l->proxy))
+            lws_callback_on_writable(wsi);
+        return 0;
+    }
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (l && len >= 2) {
+            const unsigned char *c = in;
+            size_t n = len - 2 < sizeof(l->up_close_reason) - 1 ? len - 2
+                                                                : sizeof(l->up_close_reason) - 1;
+            l->up_close_code = (c[0] << 8) | c[1];
+            memcpy(l->up_close_reason, c + 2, n);
+            l->up_close_reason[n] = '\0';
+        }
+        return 0;
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+    case LWS_CALLBACK_CLIENT_CLOSED:
+        if (l) {
+            int code = reason == LWS_CALLBACK_CLIENT_CLOSED ? l->up_close_code : 0;
+            char why[sizeof(l->up_close_reason)];
+            memcpy(why, l->up_close_reason, sizeof(why));
+            net_proxy_detach(l);
+            proxy_upstream_closed(l->proxy, code, why);
+        }
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (l && l->up_pss == pss)
+            net_proxy_detach(l);
+        free(pss);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* A proxied player's socket is writable: the owner's next frame, or the close. */
+static int net_proxy_writeable(struct lws *wsi, struct net_link *l)
+{
+    int code;
+    const char *why;
+    const struct msg *m = proxy_next_down(l->proxy);
+    if (!m) {
+        if (proxy_close_due(l->proxy, &code, &why)) {
+            lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)why,
+                             strlen(why));
+            return -1;
+        }
+        return 0;
+    }
+    if (lws_write(wsi, (unsigned char *)msg_payload(m), m->len, LWS_WRITE_TEXT) < (int)m->len)
+        return -1;
+    l->srv->metrics.frames_out++;
+    l->srv->metrics.bytes_out += m->len;
+    proxy_sent_down(l->proxy);
+    if (proxy_next_down(l->proxy) || proxy_close_due(l->proxy, &code, &why))
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
 /* ---- WebSocket paths ------------------------------------------------------------------- */
 
-/* Splits /ws/game/{game}/{player} and /ws/spectate/{game}. Returns the role, or -1. */
-static int net_route_ws(struct server *srv, const char *uri, struct table **t, struct player **p)
+/* A player's socket at a table another node plays: carried to it (proxy.h). Not a conn_role:
+ * no struct conn is made for it. */
+#define NET_ROUTE_PROXY 100
+
+/* Whether s is a player id's shape (PLAYER_ID_LEN lowercase hex digits): the owner checks the
+ * rest. */
+static bool net_player_id_shape(const char *s)
+{
+    size_t n = strspn(s, "0123456789abcdef");
+    return n == PLAYER_ID_LEN && s[n] == '\0';
+}
+
+/* Splits /ws/game/{game}/{player} and /ws/spectate/{game}. Returns the role (a conn_role, or
+ * NET_ROUTE_PROXY for a player at a table standing by here, unless the socket comes from another
+ * node's proxy: may_proxy false, so that two nodes that each think the other plays a table never
+ * pass a socket back and forth), or -1. */
+static int net_route_ws(struct server *srv, const char *uri, bool may_proxy, struct table **t,
+                        struct player **p)
 {
     const char *game, *slash;
     *t = NULL;
@@ -405,6 +657,8 @@ static int net_route_ws(struct server *srv, const char *uri, struct table **t, s
     *t = lobby_find(srv, game, (size_t)(slash - game));
     if (!*t)
         return -1;
+    if ((*t)->standby)
+        return may_proxy && net_player_id_shape(slash + 1) ? NET_ROUTE_PROXY : -1;
     *p = table_player_by_id(*t, slash + 1, strlen(slash + 1));
     return *p && !(*p)->bot ? CONN_PENDING : -1;
 }
@@ -439,18 +693,33 @@ static int net_ws_established(struct lws *wsi, struct server *srv, struct net_ps
     struct player *p;
     if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0)
         return -1;
-    int role = net_route_ws(srv, uri, &t, &p);
+    int role = net_route_ws(srv, uri, !net_ws_proxied(wsi), &t, &p);
     if (role < 0)
         return -1;
     net_ws_deflate_options(wsi);
-    struct net_link *l = net_link_new(wsi);
+    struct net_link *l = net_link_new(wsi, srv);
     l->batch = lws_get_protocol(wsi)->id == NET_PROTO_BATCH;
-    l->conn = conn_new(srv, &net_conn_io, l, (enum conn_role)role, t, p ? p->id : NULL,
-                       lws_get_opaque_user_data(wsi));
+    if (role == NET_ROUTE_PROXY)
+        l->proxy = proxy_new(t, uri, &net_proxy_io, l);
+    else
+        l->conn = conn_new(srv, &net_conn_io, l, (enum conn_role)role, t, p ? p->id : NULL,
+                           lws_get_opaque_user_data(wsi));
     pss->link = l;
     heartbeat_add(&srv->hb, &l->hb);
     l->in_hb = true;
     return 0;
+}
+
+/* Refuses what the client sent: an error (code 0), or a close with code. A proxied player is
+ * closed either way, with 1003 for an error: its owner never sees the frame. */
+static void net_ws_refuse(struct net_link *l, int code, const char *error, const char *why)
+{
+    if (l->proxy)
+        proxy_close(l->proxy, code ? code : LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, why);
+    else if (code)
+        conn_close(l->conn, code, why);
+    else
+        conn_reply_error(l->conn, error, why);
 }
 
 /* Assembles fragments into one message, bounded by PROTO_MAX_FRAME. Returns -1 to close. */
@@ -459,10 +728,10 @@ static int net_ws_receive(struct lws *wsi, struct net_link *l, const char *in, s
     struct conn *c = l->conn;
     if (lws_frame_is_binary(wsi)) {
         if (lws_is_final_fragment(wsi))
-            conn_reply_error(c, "binary_frame", "felt.v1 messages are JSON text frames");
+            net_ws_refuse(l, 0, "binary_frame", "felt.v1 messages are JSON text frames");
         return 0;
     }
-    if (c->close_code)
+    if (c ? c->close_code != 0 : proxy_close_due(l->proxy, &(int){0}, &(const char *){NULL}))
         return 0; /* closing: what still arrives is dropped unread */
     if (l->rx_dropped || l->rx_len + len + lws_remaining_packet_payload(wsi) > PROTO_MAX_FRAME) {
         /* Closed from the WRITEABLE callback like any close: lws 4.1 ignores -1 returned here
@@ -479,7 +748,7 @@ static int net_ws_receive(struct lws *wsi, struct net_link *l, const char *in, s
          * bytes a hostile client never sends would leave the 1009 unsent. */
         if (lws_is_final_fragment(wsi) ||
             l->rx_dropped + lws_remaining_packet_payload(wsi) > (1u << 20))
-            conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message over 16 KiB");
+            net_ws_refuse(l, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, "message over 16 KiB");
         return 0;
     }
     if (lws_is_first_fragment(wsi) && lws_is_final_fragment(wsi)) {
@@ -533,10 +802,12 @@ static int net_ws_writeable(struct lws *wsi, struct net_link *l)
         l->ping_due = false;
         if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
             return -1;
-        if (conn_pending(c) || c->close_code)
+        if (l->proxy || conn_pending(c) || c->close_code)
             lws_callback_on_writable(wsi);
         return 0;
     }
+    if (l->proxy)
+        return net_proxy_writeable(wsi, l);
     const struct msg *m = conn_next(c);
     if (!m) {
         if (c->close_code) {
@@ -866,7 +1137,7 @@ static int net_http_start(struct lws *wsi, struct server *srv, struct net_pss *p
     char auth[PROTO_TOKEN_MAX + 16];
     if (pss->link) /* a second request on one connection: never served (see above) */
         return -1;
-    struct net_link *l = net_link_new(wsi);
+    struct net_link *l = net_link_new(wsi, srv);
     struct net_http *h = xcalloc(1, sizeof(*h));
     l->http = h;
     l->conn = conn_new(srv, &net_conn_io, l, CONN_HTTP, NULL, NULL, net_client_addr(srv, wsi));
@@ -1003,6 +1274,8 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 
     struct net_pss *pss = user;
     struct net_link *l = pss ? pss->link : NULL; /* dereferenced only by per-session cases */
+    if (pss && pss->upstream)
+        return net_proxy_callback(wsi, reason, pss, in, len);
     switch (reason) {
     case LWS_CALLBACK_WSI_DESTROY:
         if (srv)
@@ -1013,7 +1286,7 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         struct table *t;
         struct player *p;
         if (srv->shutting_down || lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
-            net_route_ws(srv, uri, &t, &p) < 0) {
+            net_route_ws(srv, uri, !net_ws_proxied(wsi), &t, &p) < 0) {
             /* An answer, as docs/protocol.md says, rather than a silently closed socket. */
             lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
             return 1; /* refuse the upgrade: unknown path, table or player */
