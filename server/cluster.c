@@ -93,6 +93,7 @@ struct cluster {
     struct cluster_table *tables; /* parallel to srv->tables */
     int ntables;
     struct timer *tick;
+    char secret_candidate[2 * SERVER_SECRET_BYTES + 1]; /* felt:secret if none is set yet */
     char **node_ids, **node_urls; /* the last map read */
     int nnodes;
     /* The nodes that serve the same tables as this one (the same --table names, in any order),
@@ -545,10 +546,21 @@ static void cluster_peer_set(struct cluster *c)
         n += snprintf(c->peer_set + n, sizeof(c->peer_set) - (size_t)n, "%02x", sum[i]);
 }
 
+/* felt:secret's value: the nodes' shared secret from now on (a Redis that forgot it has a new
+ * one, set by whichever node asked first). */
+static void cluster_secret_read(void *arg, const char *secret)
+{
+    struct cluster *c = arg;
+    struct server *srv = c->srv;
+    if (strlen(secret) == sizeof(srv->node_secret) - 1)
+        memcpy(srv->node_secret, secret, sizeof(srv->node_secret));
+}
+
 static void cluster_tick_fire(void *arg)
 {
     struct cluster *c = arg;
     if (redis_connected(c->redis)) {
+        redis_secret_sync(c->redis, c->secret_candidate, cluster_secret_read, c);
         redis_nodes_sync(c->redis, "felt:nodes", c->node_id, c->advertise, CLUSTER_ALIVE_MS,
                          cluster_nodes_read, c);
         redis_nodes_sync(c->redis, c->peer_set, c->node_id, c->advertise, CLUSTER_ALIVE_MS,
@@ -621,6 +633,7 @@ struct cluster *cluster_new(struct server *srv, struct ev_loop *loop,
     srv->may_play = cluster_may_play;
     srv->may_play_arg = c;
     c->tick = timer_new(cluster_tick_fire, c);
+    rng_token_hex(c->secret_candidate, SERVER_SECRET_BYTES);
     timer_arm(c->tick, 0);
     log_line(LOG_INFO, "node %s of a cluster (Redis %s), reached at %s: %d table%s wanted",
              c->node_id, o->redis_url, c->advertise, c->ntables, c->ntables == 1 ? "" : "s");

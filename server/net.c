@@ -59,6 +59,7 @@
 
 #include <ev.h>
 #include <libwebsockets.h>
+#include <openssl/crypto.h>
 
 #include "listen.h"
 #include "proxy.h"
@@ -421,6 +422,20 @@ static bool net_ws_proxied(struct lws *wsi)
     return lws_hdr_custom_length(wsi, NET_PROXIED_HDR, (int)strlen(NET_PROXIED_HDR)) > 0;
 }
 
+/* Whether the upgrade request came from another node's proxy that knows the nodes' secret
+ * (redis.h, felt:secret): then its X-Forwarded-For names the player's address. Compared in
+ * constant time; never logged. */
+static bool net_from_node(struct server *srv, struct lws *wsi)
+{
+    char v[sizeof(srv->node_secret) + 1];
+    size_t want = strlen(srv->node_secret);
+    if (!want)
+        return false;
+    int n = lws_hdr_custom_copy(wsi, v, (int)sizeof(v), NET_PROXIED_HDR,
+                                (int)strlen(NET_PROXIED_HDR));
+    return n == (int)want && CRYPTO_memcmp(v, srv->node_secret, want) == 0;
+}
+
 /* Forgets the upstream (its callbacks no longer reach l) and has lws close it. */
 static void net_proxy_detach(struct net_link *l)
 {
@@ -520,9 +535,20 @@ static int net_proxy_callback(struct lws *wsi, enum lws_callback_reasons reason,
     struct net_link *l = pss->link;
     switch (reason) {
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
+        /* The nodes' secret ("-" while unknown: a proxied socket all the same), and the
+         * player's address, which the owner takes from a node that knows the secret. */
         unsigned char **p = in, *end = *p + len;
-        return lws_add_http_header_by_name(wsi, (const unsigned char *)NET_PROXIED_HDR,
-                                           (const unsigned char *)"1", 1, p, end) ? -1 : 0;
+        const char *secret = l && l->srv->node_secret[0] ? l->srv->node_secret : "-";
+        struct limit_addr *a = l && l->wsi ? lws_get_opaque_user_data(l->wsi) : NULL;
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)NET_PROXIED_HDR,
+                                        (const unsigned char *)secret, (int)strlen(secret), p,
+                                        end))
+            return -1;
+        if (a && lws_add_http_header_by_name(wsi, (const unsigned char *)"x-forwarded-for:",
+                                             (const unsigned char *)a->ip, (int)strlen(a->ip),
+                                             p, end))
+            return -1;
+        return 0;
     }
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         if (l)
@@ -581,6 +607,14 @@ static int net_proxy_callback(struct lws *wsi, enum lws_callback_reasons reason,
             int code = reason == LWS_CALLBACK_CLIENT_CLOSED ? l->up_close_code : 0;
             char why[sizeof(l->up_close_reason)];
             memcpy(why, l->up_close_reason, sizeof(why));
+            /* The owner refused the upgrade with 403: it does not know the player (any other
+             * refusal, 421 above all, means "look for the owner again"). What the owner's
+             * hello would have said to a token it does not know. */
+            if (reason == LWS_CALLBACK_CLIENT_CONNECTION_ERROR &&
+                lws_http_client_http_response(wsi) == HTTP_STATUS_FORBIDDEN) {
+                code = 4401;
+                snprintf(why, sizeof(why), "the table's server does not know this player");
+            }
             net_proxy_detach(l);
             proxy_upstream_closed(l->proxy, code, why);
         }
@@ -710,12 +744,14 @@ static int net_ws_established(struct lws *wsi, struct server *srv, struct net_ps
     return 0;
 }
 
-/* Refuses what the client sent: an error (code 0), or a close with code. A proxied player is
- * closed either way, with 1003 for an error: its owner never sees the frame. */
+/* Refuses what the client sent: an error (code 0), or a close with code; a proxied player's
+ * by this node (its owner never sees the frame), the same as the owner would. */
 static void net_ws_refuse(struct net_link *l, int code, const char *error, const char *why)
 {
-    if (l->proxy)
-        proxy_close(l->proxy, code ? code : LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, why);
+    if (l->proxy && code)
+        proxy_close(l->proxy, code, why);
+    else if (l->proxy)
+        proxy_reply_error(l->proxy, error, why);
     else if (code)
         conn_close(l->conn, code, why);
     else
@@ -982,15 +1018,19 @@ static void net_accept(struct server *srv)
     net_listen_modulate(srv);
 }
 
-/* The client's address for this request: the peer, or, from the trusted proxy, the last address
- * of X-Forwarded-For (the one the proxy itself added). The socket is re-attributed to it. */
-static struct limit_addr *net_client_addr(struct server *srv, struct lws *wsi)
+/* The client's address for this request: the peer, or, from the trusted proxy (--trust-proxy,
+ * or another node's proxy that sent the nodes' secret: net_from_node), the last address of
+ * X-Forwarded-For (the one the proxy itself added). The socket is re-attributed to it, and
+ * *learned says so. */
+static struct limit_addr *net_client_addr(struct server *srv, struct lws *wsi, bool *learned)
 {
     struct limit_addr *a = lws_get_opaque_user_data(wsi);
     char xff[256], ip[LIMIT_IP_MAX];
     struct in_addr v4;
     struct in6_addr v6;
-    if (!a || !srv->limits.trust_proxy || strcmp(a->ip, srv->limits.trust_proxy) != 0)
+    *learned = false;
+    if (!a || !((srv->limits.trust_proxy && strcmp(a->ip, srv->limits.trust_proxy) == 0) ||
+                net_from_node(srv, wsi)))
         return a;
     if (lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) <= 0)
         return a;
@@ -1008,18 +1048,19 @@ static struct limit_addr *net_client_addr(struct server *srv, struct lws *wsi)
     a->conns--;
     client->conns++;
     lws_set_opaque_user_data(wsi, client);
+    *learned = true;
     return client;
 }
 
-/* Whether a request from `a` may go on: the per-address cap for addresses learnt from the proxy,
+/* Whether a request from `a` may go on: the per-address cap for addresses learnt from a proxy,
  * and the total cap, past which only /healthz is served (the descriptors between max_conns and
  * the process limit are the reserve that keeps the health check and the players' own sockets
  * working). Returns 0 or the HTTP status to refuse with. */
-static int net_admit(struct server *srv, const struct limit_addr *a, const char *path)
+static int net_admit(struct server *srv, const struct limit_addr *a, bool learned,
+                     const char *path)
 {
     const struct limits *l = &srv->limits;
-    if (a && l->trust_proxy && l->max_conns_per_address && a->conns > l->max_conns_per_address &&
-        strcmp(a->ip, l->trust_proxy) != 0)
+    if (a && learned && l->max_conns_per_address && a->conns > l->max_conns_per_address)
         return 429;
     if (l->max_conns && srv->conns_open > l->max_conns && strcmp(path, "/healthz") != 0)
         return 503;
@@ -1140,7 +1181,9 @@ static int net_http_start(struct lws *wsi, struct server *srv, struct net_pss *p
     struct net_link *l = net_link_new(wsi, srv);
     struct net_http *h = xcalloc(1, sizeof(*h));
     l->http = h;
-    l->conn = conn_new(srv, &net_conn_io, l, CONN_HTTP, NULL, NULL, net_client_addr(srv, wsi));
+    bool learned;
+    l->conn = conn_new(srv, &net_conn_io, l, CONN_HTTP, NULL, NULL,
+                       net_client_addr(srv, wsi, &learned));
     pss->link = l;
     srv->metrics.http_requests++;
     snprintf(h->path, sizeof(h->path), "%s", path);
@@ -1155,7 +1198,7 @@ static int net_http_start(struct lws *wsi, struct server *srv, struct net_pss *p
     }
     h->method = net_http_method(wsi);
     bool has_length = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
-    int admit = net_admit(srv, l->conn->addr, h->path);
+    int admit = net_admit(srv, l->conn->addr, learned, h->path);
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
         /* RFC 9112 6.1: with both, the message is not to be trusted; bodies here are small JSON
          * objects with a length, so chunked ones are not taken either. */
@@ -1285,13 +1328,21 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         char uri[256];
         struct table *t;
         struct player *p;
+        bool proxied = net_ws_proxied(wsi);
+        t = NULL;
         if (srv->shutting_down || lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
-            net_route_ws(srv, uri, !net_ws_proxied(wsi), &t, &p) < 0) {
-            /* An answer, as docs/protocol.md says, rather than a silently closed socket. */
-            lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
-            return 1; /* refuse the upgrade: unknown path, table or player */
+            net_route_ws(srv, uri, !proxied, &t, &p) < 0) {
+            /* An answer, as docs/protocol.md says, rather than a silently closed socket: 403
+             * for an unknown path, table or player. Another node's proxy is told 421 when this
+             * node does not play the table (any longer) or is stopping, so that it looks for
+             * the owner again, and 403 only when the owner does not know the player. */
+            bool elsewhere = proxied && (srv->shutting_down || (t && t->standby));
+            lws_return_http_status(wsi, elsewhere ? 421 : HTTP_STATUS_FORBIDDEN, NULL);
+            return 1;
         }
-        int admit = net_admit(srv, net_client_addr(srv, wsi), uri);
+        bool learned;
+        struct limit_addr *a = net_client_addr(srv, wsi, &learned);
+        int admit = net_admit(srv, a, learned, uri);
         if (admit) {
             lws_return_http_status(wsi, (unsigned)admit, NULL);
             return 1;

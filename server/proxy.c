@@ -232,18 +232,17 @@ void proxy_upstream_closed(struct proxy *p, int code, const char *reason)
     /* The next tick opens another upstream, to whichever node plays the table by then. */
 }
 
-void proxy_owner_message(struct proxy *p, const char *buf, size_t len)
+/* Queues m for the player, after what the owner sent before it. */
+static void proxy_down_push(struct proxy *p, struct msg *m)
 {
-    if (p->close_code || p->up != PROXY_UP_OPEN)
-        return;
     struct proxy_frame *f = xcalloc(1, sizeof(*f));
-    f->m = msg_from_bytes(buf, len);
+    f->m = m;
     if (p->down_tail)
         p->down_tail->next = f;
     else
         p->down_head = f;
     p->down_tail = f;
-    p->down_bytes += len;
+    p->down_bytes += m->len;
     if (p->down_bytes > PROXY_DOWN_BYTES && !p->owner_paused) {
         p->owner_paused = true;
         p->io->pause_owner(p->link, true);
@@ -251,7 +250,23 @@ void proxy_owner_message(struct proxy *p, const char *buf, size_t len)
     p->io->wake_player(p->link);
 }
 
+void proxy_owner_message(struct proxy *p, const char *buf, size_t len)
+{
+    if (p->close_code || p->up != PROXY_UP_OPEN)
+        return;
+    proxy_down_push(p, msg_from_bytes(buf, len));
+}
+
 /* ---- toward the player --------------------------------------------------------------------- */
+
+void proxy_reply_error(struct proxy *p, const char *code, const char *message)
+{
+    size_t len;
+    if (p->close_code)
+        return;
+    char *s = proto_encode_error(code, message, &len);
+    proxy_down_push(p, msg_from_string(s, len));
+}
 
 const struct msg *proxy_next_down(struct proxy *p)
 {

@@ -14,7 +14,8 @@
  * epoch: the hand in play was voided). The first upstream is sent the player's hello as the
  * player wrote it, so a resume (last_seq, epoch) made through any node is the owner's to answer:
  * exactly the missed events. Every other close of the owner's (4401, 4409, 1000, ...) is passed
- * on to the player after what came before it.
+ * on to the player after what came before it; an upgrade the owner refuses with 403 (it does
+ * not know the player) closes the player's socket with 4401, as its hello would have.
  *
  * Bounded both ways: at most PROXY_UP_MAX messages wait for the owner (reading the player's
  * socket pauses beyond that), and at most PROXY_DOWN_BYTES for the player (reading the upstream
@@ -83,6 +84,8 @@ const struct msg *proxy_next_down(struct proxy *p);
 void proxy_sent_down(struct proxy *p);
 /* With nothing left to send: the close for the player (true, code and reason), or false. */
 bool proxy_close_due(const struct proxy *p, int *code, const char **reason);
+/* An error for the player (docs/protocol.md's `error`), from this node: after what is queued. */
+void proxy_reply_error(struct proxy *p, const char *code, const char *message);
 /* Closes the player's socket with code and reason once what is queued for it is sent (the
  * upstream goes at once). */
 void proxy_close(struct proxy *p, int code, const char *reason);

@@ -63,6 +63,7 @@ struct redis_req {
     redis_append_fn done;
     redis_nodes_fn nodes;
     redis_snap_fn snap;
+    redis_secret_fn secret;
     void *arg;
     char table_id[PROTO_GAME_ID_MAX + 1];
 };
@@ -603,6 +604,32 @@ int redis_nodes_sync(struct redis *r, const char *set, const char *node_id, cons
     snprintf(member, sizeof(member), "%s %s", node_id, url);
     return redis_send(r, redis_nodes_reply, q, "EVAL %s 1 %s %b %lld", redis_nodes_lua, set,
                       member, strlen(member), (long long)alive_ms);
+}
+
+/* ---- the nodes' shared secret ---------------------------------------------------------- */
+
+static const char redis_secret_lua[] =
+    "redis.call('SET', KEYS[1], ARGV[1], 'NX')\n"
+    "return redis.call('GET', KEYS[1])\n";
+
+static void redis_secret_reply(redisAsyncContext *ac, void *reply_, void *privdata)
+{
+    (void)ac;
+    struct redis_req *q = privdata;
+    const redisReply *reply = reply_;
+    redis_reply_seen(q->r, reply);
+    if (reply && reply->type == REDIS_REPLY_STRING && strlen(reply->str) == reply->len)
+        q->secret(q->arg, reply->str);
+    free(q);
+}
+
+int redis_secret_sync(struct redis *r, const char *candidate, redis_secret_fn fn, void *arg)
+{
+    struct redis_req *q = redis_req_new(r, 0, NULL);
+    q->secret = fn;
+    q->arg = arg;
+    return redis_send(r, redis_secret_reply, q, "EVAL %s 1 felt:secret %s", redis_secret_lua,
+                      candidate);
 }
 
 /* ---- the lobby ------------------------------------------------------------------------- */

@@ -62,6 +62,16 @@ typedef void (*redis_nodes_fn)(void *arg, int n, const char *const *ids, const c
 int redis_nodes_sync(struct redis *r, const char *set, const char *node_id, const char *url,
                      int64_t alive_ms, redis_nodes_fn fn, void *arg);
 
+/* ---- the nodes' shared secret ----
+ * felt:secret is a random secret that every node of the cluster reads (the first node to ask
+ * sets it: candidate, 64 hex characters from the OS CSPRNG; the others get that one). A node's
+ * proxy sends it to the owner, which then trusts the client address the proxy names
+ * (server/net.c). A Redis that forgot it gets a new one, which every node reads within a tick. */
+typedef void (*redis_secret_fn)(void *arg, const char *secret);
+/* fn(arg, secret) once, when the answer comes (not at all when the connection goes first). 0, or
+ * -1 without a connection. */
+int redis_secret_sync(struct redis *r, const char *candidate, redis_secret_fn fn, void *arg);
+
 /* ---- the lobby ----
  * felt:{T}:lobby is table T's entry of GET /api/games as its owner renders it, kept for ttl_ms
  * (the owner writes it again every second), so that every node lists the same players. */

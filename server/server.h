@@ -830,6 +830,8 @@ struct ev_loop *net_loop(void);
 
 #define SERVER_EPOCH_BYTES 16 /* random bytes of a run's epoch (32 hex characters) */
 
+#define SERVER_SECRET_BYTES 32 /* the nodes' shared secret (below) */
+
 struct server {
     struct lws_context *ctx;
     /* This run's id, random: in every snapshot, and a hello or poll from another epoch gets a
@@ -858,6 +860,11 @@ struct server {
      * strings); sent in the lobby and the join answer ("servers") so that clients learn them. */
     const char *const *node_urls;
     int nnode_urls;
+    /* Several nodes: the secret the nodes share (felt:secret in Redis, cluster.c), which a
+     * node's proxy (proxy.h) sends to the owner so that the owner takes the player's address
+     * from it (X-Forwarded-For) rather than counting every player the node carries as one
+     * client. "" until read. Never logged, never sent to a client. */
+    char node_secret[2 * SERVER_SECRET_BYTES + 1];
 };
 
 #endif

@@ -7,6 +7,11 @@ temporary folder) and one table, t1, with 4 bots. A player joins at t1's owner o
 opens their socket on another node, B, with a raw WebSocket client that sees exactly what the
 socket carries. Then:
 
+  - the owner counts a player B carries by the player's address (B names it, with the nodes'
+    secret), not by B's: at the cap for that address, B's upstream is refused until one of the
+    player's other sockets closes; a header without the secret is not believed;
+  - a player id the owner does not know, through B, is closed with 4401 (the owner refused
+    the upgrade: what its hello would have said);
   - through B the player gets the owner's snapshot for them ("you" is them), their own hole
     cards in each hand_start, and acks of their actions; their events are gap-free;
   - kill -9 B: the player says hello on the third node, C, with the last seq they processed
@@ -25,6 +30,7 @@ Usage: cluster_proxy_test.py FELTD FELT PG_RUN. Only 127.0.0.1; bounded in time.
 """
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -36,14 +42,16 @@ from cluster_test import check, wait_for, http  # noqa: E402
 from felt_testlib import WsClient  # noqa: E402
 
 ct.TABLES = ("t1",)
+PLAYER_IP = "127.0.0.5"  # the player's address (any loopback address is this machine's)
+CAP = 4                  # the nodes' --max-conns-per-address
 
 
 class Socket:
     """A WebSocket read on a thread of its own: every message in order. A player's acts when
     it is to act (check, else call), each action with a new request_id, its hand and decision."""
 
-    def __init__(self, node, path, hello=None, pid=None):
-        self.ws = WsClient(node.port, path)
+    def __init__(self, node, path, hello=None, pid=None, source=PLAYER_IP, headers=()):
+        self.ws = WsClient(node.port, path, source=source, headers=headers)
         check(self.ws.status == 101, "%s on %s: HTTP %d" % (path, node.name, self.ws.status))
         self.pid, self.msgs, self.sent = pid, [], []
         self.lock = threading.RLock()
@@ -98,7 +106,8 @@ def gap_free(events, who):
 def main():
     pg, conninfo = ct.start_pg()
     red, redis_port = ct.start_redis()
-    nodes = [ct.Node("n%d" % i, conninfo, redis_port) for i in (1, 2, 3)]
+    nodes = [ct.Node("n%d" % i, conninfo, redis_port, ["--max-conns-per-address", str(CAP)])
+             for i in (1, 2, 3)]
     owner, fence = wait_for(lambda: ct.settled_owner(nodes, redis_port, "t1"),
                             "one owner of t1", 30)
     b, c = [n for n in nodes if n is not owner]
@@ -112,9 +121,36 @@ def main():
     pid, token = body["player_id"], body["token"]
     path = "/ws/game/t1/" + pid
     ref = Socket(owner, "/ws/spectate/t1")
+    # A player id the owner does not know, through B: closed as the owner's hello would.
+    stranger = Socket(b, "/ws/game/t1/0123456789abcdef", {"type": "hello", "token": "00" * 32})
+    closed = wait_for(lambda: stranger.closed(), "the stranger's socket to close", 10)
+    check(closed[1] == 4401, "a player id the owner does not know, through %s: closed %s, not "
+          "4401" % (b.name, closed))
+
+    # The owner counts the player by their own address, which B names (X-Forwarded-For) with
+    # the nodes' secret (felt:secret), not by B's: with the player's address at the owner's
+    # cap, B's upstream for them is refused (and tried again) until a socket of theirs closes.
+    secret = ct.redis_cli(redis_port, "GET", "felt:secret")
+    check(len(secret) == 64 and all(ch in "0123456789abcdef" for ch in secret),
+          "felt:secret is not 64 hex characters")
+    idle = [socket.create_connection(("127.0.0.1", owner.port), source_address=(PLAYER_IP, 0))
+            for _ in range(CAP)]
+    time.sleep(0.3)
+    for who, hdrs, refused in (("a wrong secret", [("x-felt-proxied", "0" * 64)], False),
+                               ("the nodes' secret", [("x-felt-proxied", secret)], True)):
+        ws = WsClient(owner.port, "/ws/spectate/t1",
+                      headers=hdrs + [("x-forwarded-for", PLAYER_IP)])
+        check((ws.status == 429) == refused, "an upgrade with %s naming the player's full "
+              "address: HTTP %d" % (who, ws.status))
+        ws.close()
+    p1 = Socket(b, path, {"type": "hello", "token": token}, pid)
+    time.sleep(1.5)
+    check(p1.messages() == [], "the owner served the player's 5th socket (over its cap of %d "
+          "for their address): %s" % (CAP, p1.messages()[:1]))
+    for s in idle:
+        s.close()
 
     # Through B: the owner's play, rendered for the player.
-    p1 = Socket(b, path, {"type": "hello", "token": token}, pid)
     first = wait_for(lambda: p1.messages(), "the player's first message through %s" % b.name, 10)
     check(first[0]["type"] == "snapshot" and first[0]["data"]["you"]["player_id"] == pid,
           "the first message through %s is not the player's snapshot: %s" % (b.name, first[0]))

@@ -150,7 +150,7 @@ def redis_cli(port, *args):
 
 
 class Node:
-    def __init__(self, name, conninfo, redis_port):
+    def __init__(self, name, conninfo, redis_port, extra=()):
         self.name = name
         self.port = free_port()
         self.url = "ws://127.0.0.1:%d" % self.port
@@ -161,6 +161,7 @@ class Node:
                      "--action-timeout", "5", "--sitout-hands", "0"]
         for t in TABLES:
             self.args += ["--table", "%s:6:5/10:1000" % t, "--bots", "%s:4" % t]
+        self.args += list(extra)
         self.proc = None
         self.stopped = False  # by SIGSTOP: it cannot answer, so nobody asks it
         self.start()

@@ -33,19 +33,23 @@ def json_lines(stream):
 
 class WsClient:
     """A minimal WebSocket client (RFC 6455) for the tests that must see exactly what a socket
-    carries: one socket to 127.0.0.1:port at path, sub-protocol felt.v2 (several messages a
-    frame, a line each), no extensions. recv() returns the next message as a dict, or a
+    carries: one socket to 127.0.0.1:port at path (from source, another loopback address to
+    look like another client; headers: extra (name, value) pairs), sub-protocol felt.v2
+    (several messages a frame, a line each), no extensions. recv() returns the next message as a dict, or a
     ("close", code, reason) tuple once the server closed, or None on timeout."""
 
-    def __init__(self, port, path, protocol="felt.v2", timeout=5):
+    def __init__(self, port, path, protocol="felt.v2", timeout=5, source="127.0.0.1",
+                 headers=()):
         import base64
         import os
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                             source_address=(source, 0))
         key = base64.b64encode(os.urandom(16)).decode()
         self.sock.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
                            "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                           "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n"
-                           % (path, port, key, protocol)).encode())
+                           "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n%s\r\n"
+                           % (path, port, key, protocol,
+                              "".join("%s: %s\r\n" % h for h in headers))).encode())
         head = b""
         while b"\r\n\r\n" not in head:
             chunk = self.sock.recv(1)

@@ -2,7 +2,8 @@
  * test_proxy.c: a player's socket carried to its table's owner node (server/proxy.c), with a
  * fake network layer (struct proxy_io recording what it is asked) on the fake clock: the hello
  * said first on every upstream (as written the first time, plain after), an owner that moves,
- * the owner's close codes passed on or not, both queues' bounds, and the player closed when no
+ * the owner's close codes passed on or not, an error from this node after the owner's frames,
+ * both queues' bounds, and the player closed when no
  * node plays the table or when this node takes it.
  */
 #include <setjmp.h>
@@ -180,6 +181,33 @@ static void test_players_codes_passed_on(void **state)
     proxy_free(p);
 }
 
+static void test_error_from_this_node(void **state)
+{
+    (void)state;
+    struct proxy *p = start();
+    proxy_upstream_open(p);
+    const char *ev = "{\"type\":\"chat\",\"seq\":42}";
+    proxy_owner_message(p, ev, strlen(ev));
+    proxy_reply_error(p, "binary_frame", "felt.v1 messages are JSON text frames");
+    const struct msg *m = proxy_next_down(p);
+    assert_memory_equal(msg_payload(m), ev, strlen(ev)); /* after what came before it */
+    proxy_sent_down(p);
+    m = proxy_next_down(p);
+    assert_non_null(m);
+    struct proto_smsg sm;
+    struct felt_err err;
+    memset(&sm, 0, sizeof(sm));
+    assert_int_equal(proto_decode_server(msg_payload(m), m->len, &sm, &err), 0);
+    assert_int_equal(sm.type, PROTO_S_ERROR);
+    assert_non_null(strstr(msg_payload(m), "binary_frame"));
+    proto_smsg_clear(&sm);
+    proxy_sent_down(p);
+    int code;
+    const char *why;
+    assert_false(proxy_close_due(p, &code, &why)); /* an error closes nothing */
+    proxy_free(p);
+}
+
 static void test_queues_bounded(void **state)
 {
     (void)state;
@@ -251,6 +279,7 @@ int main(void)
         cmocka_unit_test_setup(test_owner_moves, setup),
         cmocka_unit_test_setup(test_moved_codes_reconnect, setup),
         cmocka_unit_test_setup(test_players_codes_passed_on, setup),
+        cmocka_unit_test_setup(test_error_from_this_node, setup),
         cmocka_unit_test_setup(test_queues_bounded, setup),
         cmocka_unit_test_setup(test_no_owner_closes, setup),
         cmocka_unit_test_setup(test_taken_here_closes, setup),
