@@ -14,7 +14,9 @@
  * (relay.h: relay_own, relay_follow as the leases come and go). Every node's lobby (GET
  * /api/games) lists the owners' entries, read through Redis each second.
  *
- * Not yet (docs/scaling.md): players on other nodes than the owner (actions forwarded).
+ * A player's socket that reaches a node that does not play the table is carried to the owner
+ * (proxy.h, through net.c); cluster.c keeps owner_url, which it follows, and the nodes' shared
+ * secret (srv->node_secret, felt:secret), which the owner checks on such a socket.
  *
  * Calls run cluster.c -> lease.c, redis.c, relay.c, store.h and table.c; nothing calls back into
  * here but the hooks it registers (the leases', the store's, srv->may_play).

@@ -18,7 +18,8 @@
  * it); a snapshot newer than the mirror's is read again now and then, so that a spectator who
  * arrives later need not be sent more than the history holds.
  *
- * Players are not relayed: a player plays on the owner's node (cluster.h sends them there).
+ * Players are not relayed: a player's socket on another node is carried to the owner whole
+ * (proxy.h), so that their private renderings never cross Redis.
  *
  * Calls run relay.c -> redis.h, feed.h, table.c; cluster.c calls relay_* as the leases come and
  * go; the tables reach it only through srv->published.
