@@ -50,6 +50,8 @@ struct bench_opts {
     pid_t pids[BENCH_MAX_PIDS]; /* every process whose CPU counts as the server's */
     int npids;
     bool spectate_other; /* --spectators-on other: spectators on another node than the owner */
+    bool play_other;     /* --players-on other: players' sockets on another node than the owner
+                            (carried to it: server/proxy.h) */
     int tables, players, spectators;
     double seconds, warmup;
     int think_ms;

@@ -65,10 +65,11 @@ static void bench_net_ws_connect(struct bench_client *c, bool deflate)
 {
     struct bench *b = c->b;
     char url[256], err[128];
-    /* Players on the table's owner; spectators there too, or on the next node (their events
-     * then cross Redis: --spectators-on other). */
+    /* Players on the table's owner, or on the next node, which carries their sockets to the
+     * owner (--players-on other); spectators on the owner too, or on the next node (their
+     * events then cross Redis: --spectators-on other). */
     c->srv = c->t->srv;
-    if (c->role == BENCH_SPECTATOR && b->o.spectate_other && b->nservers > 1)
+    if (b->nservers > 1 && (c->role == BENCH_SPECTATOR ? b->o.spectate_other : b->o.play_other))
         c->srv = (c->t->srv + 1) % b->nservers;
     if (c->role == BENCH_PLAYER)
         snprintf(url, sizeof(url), "%s/ws/game/%s/%s", b->ws_bases[c->srv], c->t->id,

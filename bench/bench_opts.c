@@ -96,6 +96,15 @@ static void bench_opts_spectators_on(struct bench_opts *o, const char *arg)
     }
 }
 
+static void bench_opts_players_on(struct bench_opts *o, const char *arg)
+{
+    o->play_other = strcmp(arg, "other") == 0;
+    if (!o->play_other && strcmp(arg, "same") != 0) {
+        fprintf(stderr, "felt-bench: --players-on wants same or other\n");
+        exit(2);
+    }
+}
+
 static void bench_opts_deflate(struct bench_opts *o, const char *arg)
 {
     o->ws_off = strcmp(arg, "off") == 0 || strcmp(arg, "both") == 0;
@@ -155,6 +164,9 @@ static const struct bench_opts_row bench_opts_table[] = {
     {"spectators-on", 0, BENCH_OPTS_FN, 0, 0, 0, bench_opts_spectators_on,
      "  --spectators-on same|other  with several --server: spectators on the table's owner\n"
      "                        (default) or on the next node, their events relayed by Redis\n"},
+    {"players-on", 0, BENCH_OPTS_FN, 0, 0, 0, bench_opts_players_on,
+     "  --players-on same|other  with several --server: players' sockets on the table's owner\n"
+     "                        (default) or on the next node, which carries them to the owner\n"},
     {"tables", 0, BENCH_OPTS_INT, BENCH_OPTS_AT(tables), 1, 100000, NULL,
      "  --tables N            tables (default 1)\n"},
     {"players", 0, BENCH_OPTS_INT, BENCH_OPTS_AT(players), 2, ENGINE_MAX_SEATS, NULL,

@@ -16,12 +16,15 @@
 #             half over to the second before felt-bench starts), and felt-bench puts each table's
 #             spectators on the node that does not play it (--spectators-on other): every
 #             spectator's event crosses Redis ("relayed latency")
+#   proxied   as relayed, but the players' sockets are on the node that does not play their
+#             table, which carries them to the owner (server/proxy.h), and the spectators are on
+#             the owner: every player's ack and event crosses two nodes
 # The felt-bench options default to --tables 20 --think-ms 0 --deflate off --poll none --idle 0
 # --seconds 8; those given after MODE are added (a later one wins).
 set -euo pipefail
 
-BUILD=${1:?usage: cluster_bench.sh BUILD one|sharded|relayed [felt-bench options]}
-MODE=${2:?usage: cluster_bench.sh BUILD one|sharded|relayed [felt-bench options]}
+BUILD=${1:?usage: cluster_bench.sh BUILD one|sharded|relayed|proxied [felt-bench options]}
+MODE=${2:?usage: cluster_bench.sh BUILD one|sharded|relayed|proxied [felt-bench options]}
 shift 2
 FELTD=$BUILD/server/feltd
 BENCH=$BUILD/bench/felt-bench
@@ -97,7 +100,8 @@ case $MODE in
 one) node n1 "" ;;
 sharded) node n1 0; node n2 1 ;;
 relayed) node n1 ""; sleep 2; node n2 "" ; ARGS+=(--spectators-on other) ;;
-*) echo "cluster_bench: MODE is one, sharded or relayed" >&2; exit 2 ;;
+proxied) node n1 ""; sleep 2; node n2 "" ; ARGS+=(--players-on other) ;;
+*) echo "cluster_bench: MODE is one, sharded, relayed or proxied" >&2; exit 2 ;;
 esac
 
 # Every table owned before felt-bench joins (a join to a table nobody plays yet is refused),
@@ -105,7 +109,7 @@ esac
 # its surplus over between two hands, 7 s after it sees the second (docs/scaling.md), and a
 # table handed over during the run would drop its players.
 share=$TABLES # the most tables one node may play once they are spread
-[ "$MODE" = relayed ] && share=$(((TABLES + 1) / 2))
+[ "$MODE" = relayed ] || [ "$MODE" = proxied ] && share=$(((TABLES + 1) / 2))
 for _ in $(seq 300); do
     holders=$(for ((i = 0; i < TABLES; i++)); do
         redis-cli -p "$REDIS_PORT" GET "felt:{t$i}:lease" | cut -d' ' -f1

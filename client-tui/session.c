@@ -686,6 +686,22 @@ static void session_on_event(struct session *s, const struct proto_smsg *m)
     session_resumed(s);
 }
 
+/* A snapshot of another epoch on an open socket: the table is played by another server run now
+ * (several nodes: the node this socket reached carried it to the new owner, docs/scaling.md),
+ * and an action written before may have reached only the old one, which will never answer.
+ * Every action still waiting for its ack is written again (its request_id and hand_id make that
+ * safe: the new owner applies none twice and answers one for a voided hand "hand_voided"). */
+static void session_epoch_changed(struct session *s)
+{
+    bool any = false;
+    for (size_t i = 0; i < s->ob.n; i++)
+        if (s->ob.e[i].it.type == PROTO_C_ACTION && s->ob.e[i].it.sent) {
+            s->ob.e[i].it.sent = false;
+            any = true;
+        }
+    if (any) session_flush(s);
+}
+
 static const struct {
     void (*fn)(struct session *s, const struct proto_smsg *m);
 } session_replies[PROTO_S_COUNT] = {
@@ -705,6 +721,8 @@ static void session_message(struct session *s, const char *raw, size_t len)
                        err.code);
         return;
     }
+    char epoch[sizeof(s->model.epoch)];
+    memcpy(epoch, s->model.epoch, sizeof(epoch));
     enum model_result r = model_apply(&s->model, &m);
     if (s->cb.on_received) s->cb.on_received(s->cb.user, &m, r);
     if (r == MODEL_GAP) {
@@ -716,6 +734,8 @@ static void session_message(struct session *s, const char *raw, size_t len)
     }
     if (s->cb.on_message) s->cb.on_message(s->cb.user, &m, raw, len);
     session_replies[m.type].fn(s, &m);
+    if (m.type == PROTO_S_SNAPSHOT && epoch[0] && strcmp(epoch, s->model.epoch) != 0)
+        session_epoch_changed(s);
     s->tp->received(s);
     if (s->cb.on_change) s->cb.on_change(s->cb.user);
     proto_smsg_clear(&m);

@@ -103,6 +103,7 @@ struct net_link {
     size_t up_rx_len;
     int up_close_code;      /* ... the owner's close code and reason, once it sent them */
     char up_close_reason[124];
+    struct net_link *proxy_prev, *proxy_next; /* ... in net_proxies */
     char *rx;               /* WebSocket: a fragmented message being joined */
     size_t rx_len;
     size_t rx_dropped;      /* bytes of an over-16-KiB message read and dropped so far */
@@ -127,6 +128,8 @@ struct net_pss {
     struct net_link *link;
     bool upstream;
 };
+
+static struct net_link *net_proxies; /* every proxied player's link, for the shutdown */
 
 /* The one lws timer that runs timer.c's heap. It is re-armed only when the earliest deadline
  * moves earlier, never further out than NET_TIMER_TICK_US, so that its own insertion into lws's
@@ -394,6 +397,12 @@ static void net_link_free(struct net_link *l)
     if (l->proxy) {
         net_proxy_drop(l);
         proxy_free(l->proxy);
+        if (l->proxy_next)
+            l->proxy_next->proxy_prev = l->proxy_prev;
+        if (l->proxy_prev)
+            l->proxy_prev->proxy_next = l->proxy_next;
+        else
+            net_proxies = l->proxy_next;
     }
     conn_free(l->conn);
     free(l->rx);
@@ -733,9 +742,13 @@ static int net_ws_established(struct lws *wsi, struct server *srv, struct net_ps
     net_ws_deflate_options(wsi);
     struct net_link *l = net_link_new(wsi, srv);
     l->batch = lws_get_protocol(wsi)->id == NET_PROTO_BATCH;
-    if (role == NET_ROUTE_PROXY)
+    if (role == NET_ROUTE_PROXY) {
         l->proxy = proxy_new(t, uri, &net_proxy_io, l);
-    else
+        l->proxy_next = net_proxies;
+        if (net_proxies)
+            net_proxies->proxy_prev = l;
+        net_proxies = l;
+    } else
         l->conn = conn_new(srv, &net_conn_io, l, (enum conn_role)role, t, p ? p->id : NULL,
                            lws_get_opaque_user_data(wsi));
     pss->link = l;
@@ -1475,7 +1488,9 @@ static void net_shutdown_begin(struct server *srv)
         table_shutdown(srv->tables[i]);
     for (struct conn *c = srv->conns_head; c; c = c->all_next)
         conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "going away");
-    timer_arm(net_stop_timer, srv->conns_head ? 300 : 0);
+    for (struct net_link *l = net_proxies; l; l = l->proxy_next)
+        proxy_close(l->proxy, LWS_CLOSE_STATUS_GOINGAWAY, "going away");
+    timer_arm(net_stop_timer, srv->conns_head || net_proxies ? 300 : 0);
 }
 
 /* Everything net_run set up once the context exists, undone (the context with it). */

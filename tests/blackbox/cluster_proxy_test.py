@@ -23,7 +23,8 @@ socket carries. Then:
   - B comes back, and the player resumes there (no snapshot again); kill -9 the owner: a new
     owner (fence + 1) plays t1. If it is the node the player is connected to, the socket is
     closed with 1012 and a new one there is the player's; if it is the other node, the player's
-    socket stays open and is sent the new owner's snapshot (another epoch);
+    socket stays open and is sent the new owner's snapshot (another epoch), and B, stopped
+    cleanly, closes it with 1001 ("going away");
   - at the end every node stops and the books balance (PostgreSQL's ledger against the stacks).
 
 Usage: cluster_proxy_test.py FELTD FELT PG_RUN. Only 127.0.0.1; bounded in time.
@@ -259,6 +260,12 @@ def main():
           snap["data"]["you"]["player_id"] == pid,
           "after the owner died the player got %s" % snap)
 
+    if new is not b:  # the node carrying the player stops cleanly: it says so (1001)
+        b.proc.send_signal(signal.SIGTERM)
+        closed = wait_for(lambda: p3.closed(), "the proxied socket to close as %s stops"
+                          % b.name, 10)
+        check(closed[1] == 1001, "the proxied socket closed with %s as its node stopped, not "
+              "1001" % (closed,))
     for n in nodes:
         if n.alive():
             n.proc.send_signal(signal.SIGTERM)
