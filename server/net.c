@@ -528,8 +528,28 @@ static void net_proxy_pause_owner(void *link, bool pause)
         lws_rx_flow_control(l->up, pause ? 0 : 1);
 }
 
+/* An upstream refused or broken is tried again after 250 ms, then 0.5, 1, 2 and 4 s (and every
+ * 4 s after that), each with up to 20 % more at random, so that the sockets a node carries to a
+ * dead owner do not all come back at the same moment. */
+static const uint32_t net_proxy_backoff_ms[] = {250, 500, 1000, 2000, 4000};
+static const lws_retry_bo_t net_proxy_retry = {
+    .retry_ms_table = net_proxy_backoff_ms,
+    .retry_ms_table_count = sizeof(net_proxy_backoff_ms) / sizeof(net_proxy_backoff_ms[0]),
+    .conceal_count = LWS_RETRY_CONCEAL_ALWAYS,
+    .jitter_percent = 20,
+};
+
+static int64_t net_proxy_retry_ms(void *link, unsigned tries)
+{
+    struct net_link *l = link;
+    uint16_t ctry = tries > UINT16_MAX ? UINT16_MAX : (uint16_t)tries;
+    char conceal;
+    return lws_retry_get_delay_ms(l->srv->ctx, &net_proxy_retry, &ctry, &conceal);
+}
+
 static const struct proxy_io net_proxy_io = {
     .connect = net_proxy_connect,
+    .retry_ms = net_proxy_retry_ms,
     .drop = net_proxy_drop,
     .wake_player = net_proxy_wake_player,
     .wake_owner = net_proxy_wake_owner,

@@ -32,6 +32,8 @@ struct proxy {
     enum proxy_up up;
     char up_url[TABLE_URL_MAX + 1]; /* the owner the upstream is for */
     int64_t alone_since_us;         /* no upstream open since then; 0 while one is */
+    unsigned tries;                 /* upstreams failed in a row (reset when one opens) */
+    int64_t retry_at_us;            /* no new upstream before then */
 
     /* The player's hello (its first message): sent first on every upstream. The first upstream
      * gets it as the player wrote it (a resume's last_seq and epoch are for the owner to
@@ -202,6 +204,7 @@ void proxy_upstream_open(struct proxy *p)
     p->up = PROXY_UP_OPEN;
     p->hello_sent = false;
     p->alone_since_us = 0;
+    p->tries = 0;
     /* A fresh upstream is read from the start: paused again if the player is still behind. */
     p->owner_paused = p->down_bytes > PROXY_DOWN_BYTES;
     if (p->owner_paused)
@@ -224,12 +227,15 @@ void proxy_upstream_closed(struct proxy *p, int code, const char *reason)
     if (p->up == PROXY_UP_NONE || p->close_code)
         return;
     p->up = PROXY_UP_NONE;
-    p->alone_since_us = timer_now_us();
+    if (!p->alone_since_us)
+        p->alone_since_us = timer_now_us();
     if (proxy_code_is_players(code)) {
         proxy_close(p, code, reason ? reason : "");
         return;
     }
-    /* The next tick opens another upstream, to whichever node plays the table by then. */
+    /* A tick after the backoff opens another upstream, to whichever node plays the table by
+     * then (at once when Redis names another owner meanwhile). */
+    p->retry_at_us = timer_now_us() + p->io->retry_ms(p->link, p->tries++) * 1000;
 }
 
 /* Queues m for the player, after what the owner sent before it. */
@@ -315,13 +321,18 @@ static void proxy_tick_fire(void *arg)
         return;
     }
     const char *owner = t->owner_url;
-    if (p->up != PROXY_UP_NONE && owner[0] && strcmp(owner, p->up_url) != 0) {
-        /* Another node plays the table now: its old owner's socket goes, unheard. */
-        p->io->drop(p->link);
-        p->up = PROXY_UP_NONE;
-        p->alone_since_us = timer_now_us();
+    if (owner[0] && strcmp(owner, p->up_url) != 0) {
+        /* Another node plays the table now: its old owner's socket goes, unheard, and the
+         * new one is tried at once. */
+        if (p->up != PROXY_UP_NONE) {
+            p->io->drop(p->link);
+            p->up = PROXY_UP_NONE;
+            p->alone_since_us = timer_now_us();
+        }
+        p->retry_at_us = 0;
+        p->tries = 0;
     }
-    if (p->up != PROXY_UP_NONE)
+    if (p->up != PROXY_UP_NONE || timer_now_us() < p->retry_at_us)
         return;
     if (owner[0] && p->io->connect(p->link, owner, p->path) == 0) {
         p->up = PROXY_UP_CONNECTING;

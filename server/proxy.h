@@ -39,7 +39,8 @@
 #define PROXY_UP_MAX 32              /* the player's messages waiting for the owner */
 #define PROXY_DOWN_BYTES (256 * 1024) /* the owner's bytes waiting for the player */
 #define PROXY_MSG_MAX (1u << 20)     /* the longest frame taken from an owner (a snapshot) */
-#define PROXY_TICK_MS 500            /* the owner's URL looked at, a failed upstream retried */
+#define PROXY_TICK_MS 250            /* the owner's URL looked at; a failed upstream is retried
+                                        at a tick after the backoff (proxy_io.retry_ms) */
 #define PROXY_WAIT_MS 20000          /* without an owner this long, the player is closed */
 
 /* What the proxy asks of the network layer; `link` is the handle given to proxy_new. */
@@ -52,6 +53,9 @@ struct proxy_io {
     /* proxy_next_down or a close for the player; proxy_next_up for the upstream. */
     void (*wake_player)(void *link);
     void (*wake_owner)(void *link);
+    /* How long to wait before the next upstream after `tries` failed ones in a row (the
+     * network layer's backoff policy). */
+    int64_t (*retry_ms)(void *link, unsigned tries);
     /* Stop or resume reading the player's socket, the upstream. */
     void (*pause_player)(void *link, bool pause);
     void (*pause_owner)(void *link, bool pause);

@@ -2,6 +2,7 @@
  * test_proxy.c: a player's socket carried to its table's owner node (server/proxy.c), with a
  * fake network layer (struct proxy_io recording what it is asked) on the fake clock: the hello
  * said first on every upstream (as written the first time, plain after), an owner that moves,
+ * failed upstreams retried after a growing wait (a new owner at once),
  * the owner's close codes passed on or not, an error from this node after the owner's frames,
  * both queues' bounds, and the player closed when no
  * node plays the table or when this node takes it.
@@ -35,12 +36,17 @@ static int fake_connect(void *link, const char *url, const char *path)
 static void fake_drop(void *link) { (void)link; io.drops++; }
 static void fake_wake_player(void *link) { (void)link; io.wake_player++; }
 static void fake_wake_owner(void *link) { (void)link; io.wake_owner++; }
+static int64_t fake_retry_ms(void *link, unsigned tries)
+{
+    (void)link;
+    return 100 << (tries < 4 ? tries : 4); /* 100, 200, 400, 800, 1600 ms */
+}
 static void fake_pause_player(void *link, bool pause) { (void)link; io.player_paused = pause; }
 static void fake_pause_owner(void *link, bool pause) { (void)link; io.owner_paused = pause; }
 
 static const struct proxy_io fake_io = {
     .connect = fake_connect, .drop = fake_drop, .wake_player = fake_wake_player,
-    .wake_owner = fake_wake_owner, .pause_player = fake_pause_player,
+    .wake_owner = fake_wake_owner, .retry_ms = fake_retry_ms, .pause_player = fake_pause_player,
     .pause_owner = fake_pause_owner,
 };
 
@@ -154,6 +160,38 @@ static void test_moved_codes_reconnect(void **state)
         assert_int_equal(io.connects, 2); /* the table is elsewhere: found again */
         proxy_free(p);
     }
+}
+
+static void test_backoff(void **state)
+{
+    (void)state;
+    struct proxy *p = start();
+    /* Failures in a row wait longer each time (the fake policy: 100, 200, 400, 800 ms). */
+    proxy_upstream_closed(p, 0, "");
+    fakeclock_advance(PROXY_TICK_MS);            /* 100 ms were due */
+    assert_int_equal(io.connects, 2);
+    proxy_upstream_closed(p, 0, "");
+    fakeclock_advance(PROXY_TICK_MS);            /* 200 */
+    assert_int_equal(io.connects, 3);
+    proxy_upstream_closed(p, 0, "");
+    fakeclock_advance(PROXY_TICK_MS);            /* 400 are not over yet */
+    assert_int_equal(io.connects, 3);
+    fakeclock_advance(PROXY_TICK_MS);
+    assert_int_equal(io.connects, 4);
+    proxy_upstream_closed(p, 0, "");
+    fakeclock_advance(2 * PROXY_TICK_MS);        /* 800 are not over */
+    assert_int_equal(io.connects, 4);
+    /* ... but a new owner is tried at once. */
+    snprintf(table.owner_url, sizeof(table.owner_url), "ws://10.0.0.3:8000");
+    fakeclock_advance(PROXY_TICK_MS);
+    assert_int_equal(io.connects, 5);
+    assert_string_equal(io.url, "ws://10.0.0.3:8000");
+    /* An upstream that opens starts the count again. */
+    proxy_upstream_open(p);
+    proxy_upstream_closed(p, 1012, "");
+    fakeclock_advance(PROXY_TICK_MS);
+    assert_int_equal(io.connects, 6);
+    proxy_free(p);
 }
 
 static void test_players_codes_passed_on(void **state)
@@ -278,6 +316,7 @@ int main(void)
         cmocka_unit_test_setup(test_hello_first, setup),
         cmocka_unit_test_setup(test_owner_moves, setup),
         cmocka_unit_test_setup(test_moved_codes_reconnect, setup),
+        cmocka_unit_test_setup(test_backoff, setup),
         cmocka_unit_test_setup(test_players_codes_passed_on, setup),
         cmocka_unit_test_setup(test_error_from_this_node, setup),
         cmocka_unit_test_setup(test_queues_bounded, setup),
