@@ -1350,8 +1350,23 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 
     struct net_pss *pss = user;
     struct net_link *l = pss ? pss->link : NULL; /* dereferenced only by per-session cases */
-    if (pss && pss->upstream)
-        return net_proxy_callback(wsi, reason, pss, in, len);
+    /* An upstream's callbacks (user is then its per-session data, as for every wsi's own
+     * callbacks; for others, such as the poll-descriptor ones, user is something else). */
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+    case LWS_CALLBACK_CLIENT_RECEIVE:
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+    case LWS_CALLBACK_CLIENT_CLOSED:
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (pss && pss->upstream)
+            return net_proxy_callback(wsi, reason, pss, in, len);
+        break;
+    default:
+        break;
+    }
     switch (reason) {
     case LWS_CALLBACK_WSI_DESTROY:
         if (srv)
