@@ -107,12 +107,34 @@ class Server:
         except ProcessLookupError:
             pass
         self.proc.wait(timeout=20)
+        # feltd_run's shell is gone; feltd itself may still be dying (an ASan build unmaps a
+        # lot), its data folder's lock still held. The next feltd starts once it has let go:
+        # nothing of the group is left but zombies, which hold no descriptor.
+        end = time.monotonic() + 20
+        while group_running(self.proc.pid) and time.monotonic() < end:
+            time.sleep(0.01)
 
     def stop(self):
         """SIGTERM through feltd_run, which passes it on and waits for feltd."""
         self.proc.send_signal(signal.SIGTERM)
         rc = self.proc.wait(timeout=20)
         check(rc == 0, "feltd exited with %d after SIGTERM" % rc)
+
+
+def group_running(pgid):
+    """Whether a process of process group pgid is still running (not a zombie)."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False
 
 
 def http(server, method, path, body=None, token=None):
