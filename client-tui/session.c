@@ -97,6 +97,7 @@ struct session {
     bool fell_back;
     bool ever_connected; /* a connection was accepted once: failures are now "reconnecting" */
     bool resumed;        /* the current connection is accepted (hello went through) */
+    bool ws_evented;     /* the open socket has had a game event (the answer to its hello) */
     char reason[160];
     struct token_record tok;
     /* The token of the seat given up, sent with the next join (j): the server seats the same
@@ -686,7 +687,8 @@ static void session_on_event(struct session *s, const struct proto_smsg *m)
     session_resumed(s);
 }
 
-/* A snapshot of another epoch on an open socket: the table is played by another server run now
+/* A snapshot of another epoch on a socket that had events already (not the answer to our hello,
+ * after which every unsent item is flushed anyway): the table is played by another server run now
  * (several nodes: the node this socket reached carried it to the new owner, docs/scaling.md),
  * and an action written before may have reached only the old one, which will never answer.
  * Every action still waiting for its ack is written again (its request_id and hand_id make that
@@ -723,6 +725,10 @@ static void session_message(struct session *s, const char *raw, size_t len)
     }
     char epoch[sizeof(s->model.epoch)];
     memcpy(epoch, s->model.epoch, sizeof(epoch));
+    /* Not the answer to our own hello (the socket's first event): that one flushes anyway. */
+    bool settled = s->tp == &session_ws_transport && s->ws_evented;
+    if (proto_stype_is_event(m.type))
+        s->ws_evented = true;
     enum model_result r = model_apply(&s->model, &m);
     if (s->cb.on_received) s->cb.on_received(s->cb.user, &m, r);
     if (r == MODEL_GAP) {
@@ -734,7 +740,7 @@ static void session_message(struct session *s, const char *raw, size_t len)
     }
     if (s->cb.on_message) s->cb.on_message(s->cb.user, &m, raw, len);
     session_replies[m.type].fn(s, &m);
-    if (m.type == PROTO_S_SNAPSHOT && epoch[0] && strcmp(epoch, s->model.epoch) != 0)
+    if (settled && m.type == PROTO_S_SNAPSHOT && epoch[0] && strcmp(epoch, s->model.epoch) != 0)
         session_epoch_changed(s);
     s->tp->received(s);
     if (s->cb.on_change) s->cb.on_change(s->cb.user);
@@ -939,6 +945,7 @@ static void session_ws_open(struct wsconn *c, void *user)
     if (c != s->ws) return; /* a connection we already closed */
     s->ws_open = true;
     s->resumed = false;
+    s->ws_evented = false;
     memset(&m, 0, sizeof(m));
     if (!s->spectate) {
         m.type = PROTO_C_HELLO;
