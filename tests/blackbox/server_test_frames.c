@@ -126,7 +126,12 @@ void test_frames(void **state)
     /* Two whole hands, so that every kind of action and street change is in what rail saw. */
     long hs = wait_full_hand_start(&bb, rail, 2);
     int64_t hand = jval_int(rail->msgs[hs].data, "hand_id", -1);
-    assert_true(BB_WAIT(&bb, find_update(rail, 0, "hand_end", hand + 1) >= 0, BB_TIMEOUT_MS));
+    /* Every socket has the second hand's end: the update of the action that ended it is sent
+     * with it, once the hand is stored, after that action's ack. */
+    assert_true(BB_WAIT(&bb, find_update(rail, 0, "hand_end", hand + 1) >= 0 &&
+                             find_update(ann, 0, "hand_end", hand + 1) >= 0 &&
+                             find_update(bob, 0, "hand_end", hand + 1) >= 0,
+                        BB_TIMEOUT_MS));
     assert_true(frames_check_actor(ann) + frames_check_actor(bob) >= 4);
     assert_true(frames_check_rail(rail) >= 2);
     assert_true(wsconn_frames_in(rail->ws) < rail->n);
