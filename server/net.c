@@ -374,6 +374,15 @@ static const struct heartbeat_ops net_hb_ops = {
     .hangup = net_hb_hangup,
 };
 
+/* Appends a fragment of a message to the buffer *rx of *rx_len bytes (NUL room kept); the
+ * callers bound the total. */
+static void net_rx_join(char **rx, size_t *rx_len, const char *in, size_t len)
+{
+    *rx = xrealloc(*rx, *rx_len + len + 1);
+    memcpy(*rx + *rx_len, in, len);
+    *rx_len += len;
+}
+
 static struct net_link *net_link_new(struct lws *wsi, struct server *srv)
 {
     struct net_link *l = xcalloc(1, sizeof(*l));
@@ -596,9 +605,7 @@ static int net_proxy_callback(struct lws *wsi, enum lws_callback_reasons reason,
             proxy_owner_message(l->proxy, in, len);
             return 0;
         }
-        l->up_rx = xrealloc(l->up_rx, l->up_rx_len + len + 1);
-        memcpy(l->up_rx + l->up_rx_len, in, len);
-        l->up_rx_len += len;
+        net_rx_join(&l->up_rx, &l->up_rx_len, in, len);
         if (lws_is_final_fragment(wsi)) {
             proxy_owner_message(l->proxy, l->up_rx, l->up_rx_len);
             free(l->up_rx);
@@ -800,7 +807,7 @@ static int net_ws_receive(struct lws *wsi, struct net_link *l, const char *in, s
             net_ws_refuse(l, 0, "binary_frame", "felt.v1 messages are JSON text frames");
         return 0;
     }
-    if (c ? c->close_code != 0 : proxy_close_due(l->proxy, &(int){0}, &(const char *){NULL}))
+    if (c ? c->close_code != 0 : proxy_closing(l->proxy))
         return 0; /* closing: what still arrives is dropped unread */
     if (l->rx_dropped || l->rx_len + len + lws_remaining_packet_payload(wsi) > PROTO_MAX_FRAME) {
         /* Closed from the WRITEABLE callback like any close: lws 4.1 ignores -1 returned here
@@ -824,9 +831,7 @@ static int net_ws_receive(struct lws *wsi, struct net_link *l, const char *in, s
         net_ws_message(l, in, len);
         return 0;
     }
-    l->rx = xrealloc(l->rx, l->rx_len + len + 1);
-    memcpy(l->rx + l->rx_len, in, len);
-    l->rx_len += len;
+    net_rx_join(&l->rx, &l->rx_len, in, len);
     if (lws_is_final_fragment(wsi)) {
         net_ws_message(l, l->rx, l->rx_len);
         free(l->rx);

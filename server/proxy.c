@@ -40,7 +40,7 @@ struct proxy {
      * answer); once it went, it is replaced by a plain hello with the same token, which asks a
      * later owner for a snapshot (its epoch is another). NULL: not seen yet, or no hello. */
     struct msg *hello;
-    bool hello_plain;               /* hello is the plain one now */
+    struct msg *plain;              /* the plain hello, made with it; NULL once it replaced it */
     bool first_seen;                /* the player's first message was read */
     bool hello_sent;                /* ... on the upstream open now */
     bool sending_hello;             /* what proxy_next_up returned is the hello */
@@ -79,6 +79,7 @@ void proxy_free(struct proxy *p)
         return;
     timer_free(p->tick);
     msg_unref(p->hello);
+    msg_unref(p->plain);
     for (int i = 0; i < p->up_n; i++)
         msg_unref(p->up_q[(p->up_head + i) % PROXY_UP_MAX]);
     while (p->down_head) {
@@ -117,6 +118,11 @@ static bool proxy_take_hello(struct proxy *p, const char *buf, size_t len)
     if (proto_decode_client(buf, len, &m, &err) < 0 || m.type != PROTO_C_HELLO || !m.token[0])
         return false;
     p->hello = msg_from_bytes(buf, len);
+    m.has_last_seq = false;
+    m.epoch[0] = '\0';
+    char *s = proto_encode_client(&m);
+    p->plain = msg_from_string(s, strlen(s));
+    explicit_bzero(&m, sizeof(m));
     return true;
 }
 
@@ -161,20 +167,10 @@ void proxy_sent_up(struct proxy *p)
     if (p->sending_hello) {
         p->sending_hello = false;
         p->hello_sent = true;
-        if (!p->hello_plain) {
-            struct proto_cmsg m;
-            struct felt_err err;
-            if (proto_decode_client(msg_payload(p->hello), p->hello->len, &m, &err) < 0)
-                felt_fatal("proxy: the hello kept no longer decodes");
-            char token[PROTO_TOKEN_MAX + 1];
-            memcpy(token, m.token, sizeof(token));
-            memset(&m, 0, sizeof(m));
-            m.type = PROTO_C_HELLO;
-            memcpy(m.token, token, sizeof(m.token));
-            char *s = proto_encode_client(&m);
+        if (p->plain) { /* later upstreams say the plain one */
             msg_unref(p->hello);
-            p->hello = msg_from_string(s, strlen(s));
-            p->hello_plain = true;
+            p->hello = p->plain;
+            p->plain = NULL;
         }
         return;
     }
@@ -193,6 +189,11 @@ void proxy_sent_up(struct proxy *p)
 int proxy_queued(const struct proxy *p)
 {
     return p->up_n;
+}
+
+bool proxy_closing(const struct proxy *p)
+{
+    return p->close_code != 0;
 }
 
 /* ---- the upstream -------------------------------------------------------------------------- */

@@ -93,7 +93,9 @@ void proxy_reply_error(struct proxy *p, const char *code, const char *message);
 /* Closes the player's socket with code and reason once what is queued for it is sent (the
  * upstream goes at once). */
 void proxy_close(struct proxy *p, int code, const char *reason);
-/* Messages waiting for the upstream (the status of a connection, /metrics). */
+/* Messages waiting for the upstream. */
 int proxy_queued(const struct proxy *p);
+/* Whether the player's socket is to close (nothing more it sends is read). */
+bool proxy_closing(const struct proxy *p);
 
 #endif

@@ -238,17 +238,21 @@ struct render_batch {
     int nboard;      /* board cards dealt as of the event being rendered */
 };
 
-/* Appends ev; its seq must be the batch's next. */
-static void render_batch_add(struct render_batch *b, struct event *ev)
+void render_list_push(struct render_list *l, struct event *ev)
 {
-    struct render_list *l = b->out;
-    FELT_ASSERT(ev->seq == b->next_seq);
-    b->next_seq++;
     if (l->n == l->cap) {
         l->cap = l->cap ? 2 * l->cap : 16;
         l->ev = xrealloc(l->ev, sizeof(*l->ev) * (size_t)l->cap);
     }
     l->ev[l->n++] = ev;
+}
+
+/* Appends ev; its seq must be the batch's next. */
+static void render_batch_add(struct render_batch *b, struct event *ev)
+{
+    FELT_ASSERT(ev->seq == b->next_seq);
+    b->next_seq++;
+    render_list_push(b->out, ev);
 }
 
 static void render_batch_public(struct render_batch *b, const struct wire_event *w)

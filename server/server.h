@@ -391,6 +391,12 @@ struct player {
     int ack_next;
 };
 
+/* Events rendered in publishing order, with consecutive seqs (references held). */
+struct render_list {
+    struct event **ev;
+    int n, cap;
+};
+
 /* One table. Written only by table.c; render.c reads it to render events and snapshots. */
 struct table {
     struct server *srv;
@@ -452,8 +458,7 @@ struct table {
      * not count it), then released in order: a client never sees a hand end that a crash could
      * still void (table.c, "durability"). */
     bool holding;
-    struct event **held;
-    int nheld, held_cap;
+    struct render_list held;
     char owner_url[TABLE_URL_MAX + 1];
     struct json_object *owner_lobby; /* while standing by: the owner's lobby entry, or NULL */
     /* While standing by: the owner's events, mirrored from its stream (relay.c), start from
@@ -482,11 +487,6 @@ static inline int64_t table_decision(const struct table *t)
 
 /* ---- render.c --------------------------------------------------------------------------- */
 
-/* Events rendered in publishing order, with consecutive seqs (references held). */
-struct render_list {
-    struct event **ev;
-    int n, cap;
-};
 
 /* Everything one engine call produced (state updates, animations, hand_won), numbered from
  * t->seq + 1. Reads t as it is after the call (the engine's state, t->next_deadline_ms for the
@@ -515,6 +515,8 @@ struct json_object *render_lobby(const struct table *t);
 char *render_hand(const struct store_hand_row *row, const struct player *viewer,
                   struct felt_err *err);
 void render_list_free(struct render_list *l);
+/* Appends ev (its reference taken). */
+void render_list_push(struct render_list *l, struct event *ev);
 
 /* ---- table.c ---------------------------------------------------------------------------- */
 

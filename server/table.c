@@ -19,10 +19,10 @@
  * with every chip back where it was. The batch that ends a hand, and everything published after
  * it, is held (t->holding: numbered, in no history, sent to nobody) until that commit is settled,
  * so no client sees a hand end that a crash could still void (table_release); a snapshot asked
- * for meanwhile is rendered from the state after the hand, numbered after what is held. A seat's sit-out flag goes through the outbox too (after its
- * join); a hand's start goes to the store directly (a failed one loses nothing: the commit stores
- * the hand whole). Writes never wait on the disk: the store's writer thread reports back through
- * store_dispatch.
+ * for meanwhile is rendered from the state after the hand, numbered after what is held. A seat's
+ * sit-out flag goes through the outbox too (after its join); a hand's start goes to the store
+ * directly (a failed one loses nothing: the commit stores the hand whole). Writes never wait on
+ * the disk: the store's writer thread reports back through store_dispatch.
  *
  * Time comes from timer.c (timer_wall_ms and the timers), so a test drives a table on a fake
  * clock without a socket.
@@ -74,10 +74,10 @@ static void table_store_rebuy(struct table *t, const struct player *p, int64_t a
         outbox_rebuy(t->out, p->id, amount);
 }
 
-/* The outbox settled a hand's commit (stored, or dropped as refused): the next hand may be
- * dealt. */
 static void table_release(struct table *t);
 
+/* The outbox settled a hand's commit (stored, or dropped as refused): what was held since the
+ * hand's end is published, and the next hand may be dealt. */
 static void table_hand_settled(void *arg, int64_t hand_id)
 {
     struct table *t = arg;
@@ -161,11 +161,7 @@ static void table_publish(struct table *t, struct event *ev)
     FELT_ASSERT(ev->pub != NULL && ev->seq == t->seq + 1);
     t->seq = ev->seq;
     if (t->holding) {
-        if (t->nheld == t->held_cap) {
-            t->held_cap = t->held_cap ? 2 * t->held_cap : 16;
-            t->held = xrealloc(t->held, (size_t)t->held_cap * sizeof(*t->held));
-        }
-        t->held[t->nheld++] = ev;
+        render_list_push(&t->held, ev);
         return;
     }
     history_push(&t->hist, ev);
@@ -179,20 +175,22 @@ static void table_publish(struct table *t, struct event *ev)
  * in order. */
 static void table_release(struct table *t)
 {
-    int n = t->nheld;
+    struct render_list l = t->held;
+    memset(&t->held, 0, sizeof(t->held));
     t->holding = false;
-    t->nheld = 0;
-    t->seq -= (uint64_t)n; /* table_publish numbers them again, the same */
-    for (int i = 0; i < n; i++)
-        table_publish(t, t->held[i]);
+    t->seq -= (uint64_t)l.n; /* table_publish numbers them again, the same */
+    for (int i = 0; i < l.n; i++) {
+        table_publish(t, l.ev[i]);
+        l.ev[i] = NULL;
+    }
+    l.n = 0;
+    render_list_free(&l);
 }
 
 /* The held events are dropped unsent (the table stands by: the next owner voids that hand). */
 static void table_drop_held(struct table *t)
 {
-    for (int i = 0; i < t->nheld; i++)
-        event_unref(t->held[i]);
-    t->nheld = 0;
+    render_list_free(&t->held);
     t->holding = false;
 }
 
@@ -891,7 +889,6 @@ void table_free(struct table *t)
     equity_job_free(t);
     handrec_free(&t->rec);
     table_drop_held(t);
-    free(t->held);
     for (int s = 0; s < ENGINE_MAX_SEATS; s++)
         if (t->seat[s])
             table_player_free(t->seat[s]);
@@ -1359,7 +1356,7 @@ void table_unsubscribe(struct table *t, struct table_sub *s)
 
 uint64_t table_seq(const struct table *t)
 {
-    return t->seq - (uint64_t)t->nheld; /* what is held is nobody's yet */
+    return t->seq - (uint64_t)t->held.n; /* what is held is nobody's yet */
 }
 
 struct event *table_event(struct table *t, uint64_t seq)
