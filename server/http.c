@@ -169,21 +169,16 @@ static void http_state(struct server *srv, struct table *t, const struct http_re
     uint64_t since = 0, now = table_seq(t);
     if (req->bearer && !(viewer = http_auth(t, req, resp)))
         return;
+    /* {"seq": N, "events": [envelope, ...]}: the envelopes are the WebSocket messages verbatim. */
+    size_t cap = 256, len = 0;
+    char *out = xmalloc(cap);
+    len += (size_t)snprintf(out, cap, "{\"seq\":%llu,\"events\":[", (unsigned long long)now);
     /* A poll further behind than poll_max_events gets a snapshot, not the whole history: one
      * cheap request must not cost a megabyte of answer. */
     bool resume = http_since(req->query, &since) && http_same_run(srv, req->query) && since <= now &&
                   (since == now || table_event(t, since + 1)) &&
                   (srv->limits.poll_max_events <= 0 ||
                    now - since <= (uint64_t)srv->limits.poll_max_events);
-    struct msg *snap = NULL;
-    if (!resume) { /* t is played here (http.c answers standing-by tables 421) */
-        snap = table_snapshot(t, viewer, &now); /* the next poll goes on from its seq */
-        FELT_ASSERT(snap != NULL);
-    }
-    /* {"seq": N, "events": [envelope, ...]}: the envelopes are the WebSocket messages verbatim. */
-    size_t cap = 256, len = 0;
-    char *out = xmalloc(cap);
-    len += (size_t)snprintf(out, cap, "{\"seq\":%llu,\"events\":[", (unsigned long long)now);
     for (uint64_t s = since + 1; resume && s <= now; s++) {
         const struct msg *m = event_msg_for(table_event(t, s), viewer ? viewer->uid : 0);
         if (len + m->len + 8 > cap) {
@@ -195,7 +190,10 @@ static void http_state(struct server *srv, struct table *t, const struct http_re
         memcpy(out + len, msg_payload(m), m->len);
         len += m->len;
     }
-    if (snap) {
+    if (!resume) {
+        uint64_t snap_seq; /* t is played here (http.c answers standing-by tables 421) */
+        struct msg *snap = table_snapshot(t, viewer, &snap_seq);
+        FELT_ASSERT(snap != NULL);
         out = xrealloc(out, len + snap->len + 8);
         memcpy(out + len, msg_payload(snap), snap->len);
         len += snap->len;

@@ -453,12 +453,6 @@ struct table {
      * watch the owner's play, mirrored (relay.c). */
     bool standby;
     bool hold_deal;                /* table_hold_deal: no new hand (a move between two hands) */
-    /* From the batch that ends a hand until the hand's commit is stored (or refused), what t
-     * publishes is held here, numbered but in no history and sent to nobody (table_seq() does
-     * not count it), then released in order: a client never sees a hand end that a crash could
-     * still void (table.c, "durability"). */
-    bool holding;
-    struct render_list held;
     char owner_url[TABLE_URL_MAX + 1];
     struct json_object *owner_lobby; /* while standing by: the owner's lobby entry, or NULL */
     /* While standing by: the owner's events, mirrored from its stream (relay.c), start from

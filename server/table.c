@@ -16,13 +16,10 @@
  * the hands' commits) go through the table's outbox (outbox.c), which keeps them in order and
  * sends them again until each is stored; the next hand is dealt only once the last one's commit is
  * (outbox_hand_pending), so a crash loses at most the hand in play, which the next start voids
- * with every chip back where it was. The batch that ends a hand, and everything published after
- * it, is held (t->holding: numbered, in no history, sent to nobody) until that commit is settled,
- * so no client sees a hand end that a crash could still void (table_release); a snapshot asked
- * for meanwhile is rendered from the state after the hand, numbered after what is held. A seat's
- * sit-out flag goes through the outbox too (after its join); a hand's start goes to the store
- * directly (a failed one loses nothing: the commit stores the hand whole). Writes never wait on
- * the disk: the store's writer thread reports back through store_dispatch.
+ * with every chip back where it was. A seat's sit-out flag goes through the outbox too (after its
+ * join); a hand's start goes to the store directly (a failed one loses nothing: the commit stores
+ * the hand whole). Writes never wait on the disk: the store's writer thread reports back through
+ * store_dispatch.
  *
  * Time comes from timer.c (timer_wall_ms and the timers), so a test drives a table on a fake
  * clock without a socket.
@@ -74,16 +71,12 @@ static void table_store_rebuy(struct table *t, const struct player *p, int64_t a
         outbox_rebuy(t->out, p->id, amount);
 }
 
-static void table_release(struct table *t);
-
-/* The outbox settled a hand's commit (stored, or dropped as refused): what was held since the
- * hand's end is published, and the next hand may be dealt. */
+/* The outbox settled a hand's commit (stored, or dropped as refused): the next hand may be
+ * dealt. */
 static void table_hand_settled(void *arg, int64_t hand_id)
 {
     struct table *t = arg;
     log_line(LOG_DEBUG, "table %s: hand %lld settled", t->cfg.id, (long long)hand_id);
-    if (t->holding)
-        table_release(t);
     table_maybe_schedule_hand(t);
 }
 
@@ -154,44 +147,16 @@ static void table_record_end(struct table *t)
 
 /* ---- publishing ------------------------------------------------------------------------ */
 
-/* Appends a rendered event to the history and wakes every subscriber, or, while t holds what
- * follows a hand's end (t->holding), keeps it for table_release. Takes ev's reference. */
+/* Appends a rendered event to the history and wakes every subscriber. Takes ev's reference. */
 static void table_publish(struct table *t, struct event *ev)
 {
     FELT_ASSERT(ev->pub != NULL && ev->seq == t->seq + 1);
     t->seq = ev->seq;
-    if (t->holding) {
-        render_list_push(&t->held, ev);
-        return;
-    }
     history_push(&t->hist, ev);
     for (struct table_sub *s = t->subs; s; s = s->next)
         s->ops->wake(s);
     if (!t->standby && t->srv->published)
         t->srv->published(t->srv->published_arg, t, ev);
-}
-
-/* The hand's commit is stored (or settled otherwise): what was held since its end is published,
- * in order. */
-static void table_release(struct table *t)
-{
-    struct render_list l = t->held;
-    memset(&t->held, 0, sizeof(t->held));
-    t->holding = false;
-    t->seq -= (uint64_t)l.n; /* table_publish numbers them again, the same */
-    for (int i = 0; i < l.n; i++) {
-        table_publish(t, l.ev[i]);
-        l.ev[i] = NULL;
-    }
-    l.n = 0;
-    render_list_free(&l);
-}
-
-/* The held events are dropped unsent (the table stands by: the next owner voids that hand). */
-static void table_drop_held(struct table *t)
-{
-    render_list_free(&t->held);
-    t->holding = false;
 }
 
 /* Every subscriber needs a snapshot (its cursor means nothing any more). */
@@ -251,9 +216,6 @@ static void table_emit(struct table *t, const struct engine_events *evs, bool fr
     for (int s = 0; s < t->cfg.seats; s++)
         if (t->seat[s] && t->seat[s]->in_hand)
             t->seat[s]->stack = t->eng.p[s].stack;
-    /* The batch that ends the hand, and all that follows, waits for the hand's commit. */
-    if (t->out && t->hand_running && engine_over(&t->eng))
-        t->holding = true;
     for (int i = 0; i < l.n; i++) {
         table_publish(t, l.ev[i]);
         l.ev[i] = NULL;
@@ -392,8 +354,6 @@ static void table_remove_player(struct table *t, struct player *p, const char *r
 static void table_end_hand(struct table *t)
 {
     table_record_end(t);
-    if (t->holding && !(t->out && outbox_hand_pending(t->out)))
-        table_release(t); /* settled at once (the store refuses this table): nothing to wait for */
     t->hand_running = false;
     t->clock_seat = -1;
     t->next_deadline_ms = 0;
@@ -665,7 +625,6 @@ void table_stand_by(struct table *t, const char *why)
     equity_job_free(t);
     handrec_free(&t->rec);
     handrec_init(&t->rec);
-    table_drop_held(t);
     t->hand_running = false;
     t->clock_seat = -1;
     t->deadline_ms = t->next_deadline_ms = 0;
@@ -888,7 +847,6 @@ void table_free(struct table *t)
     outbox_free(t->out);
     equity_job_free(t);
     handrec_free(&t->rec);
-    table_drop_held(t);
     for (int s = 0; s < ENGINE_MAX_SEATS; s++)
         if (t->seat[s])
             table_player_free(t->seat[s]);
@@ -1356,7 +1314,7 @@ void table_unsubscribe(struct table *t, struct table_sub *s)
 
 uint64_t table_seq(const struct table *t)
 {
-    return t->seq - (uint64_t)t->held.n; /* what is held is nobody's yet */
+    return t->seq;
 }
 
 struct event *table_event(struct table *t, uint64_t seq)
